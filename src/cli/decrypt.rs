@@ -1,0 +1,44 @@
+//! `secrets decrypt FILE [-o OUT] [--extract PATH]`: print the plaintext.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::exit::{CliError, CONFLICT};
+use super::{output, Global};
+use crate::model::KeyPath;
+use crate::store::Format;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The encrypted file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Write the plaintext to OUT (created with mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Decrypt in place (replaces the encrypted file with plaintext).
+    #[arg(short = 'i', long, conflicts_with = "output")]
+    in_place: bool,
+    /// Print only the value at this key path (`["a"]["b"][0]` or `a.b.0`).
+    #[arg(long, value_name = "PATH")]
+    extract: Option<String>,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let (file, _key, opened) = output::open_file(&args.file, g)?;
+    if let Some(path) = &args.extract {
+        if args.in_place {
+            return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
+        }
+        let kp = KeyPath::parse(path)?;
+        let first = opened.branches.first().ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+        let node = first.lookup(&kp)?;
+        return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout).map(|_| ExitCode::SUCCESS);
+    }
+    let out_format: Format = g.output_type.unwrap_or(file.format);
+    let layout = if out_format == file.format { file.layout } else { crate::store::Layout::default_for(out_format) };
+    let bytes = crate::engine::emit_plain(&args.file, out_format, &opened.branches, layout)?;
+    let target = if args.in_place { Some(args.file.as_path()) } else { args.output.as_deref() };
+    output::write_output(target, &bytes, true)?;
+    Ok(ExitCode::SUCCESS)
+}

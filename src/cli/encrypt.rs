@@ -1,0 +1,129 @@
+//! `secrets encrypt [-i] FILE… [--age R,…]`: encrypt plaintext files sops-style.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::exit::{CliError, ALREADY_ENCRYPTED, CONFLICT, NO_RECIPIENTS};
+use super::{output, Global};
+use crate::engine::{self, EncryptedFile};
+use crate::keys::{recipient, Recipient};
+use crate::metadata::Rules;
+use crate::store::Format;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files to encrypt.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Encrypt in place (required for several files).
+    #[arg(short = 'i', long)]
+    in_place: bool,
+    /// Write the encrypted file here instead of stdout.
+    #[arg(short, long, value_name = "OUT", conflicts_with = "in_place")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Who a new file is encrypted for, and which values stay in clear.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Target {
+    /// Age or ssh recipients, comma-separated (default: $SOPS_AGE_RECIPIENTS, then the config).
+    #[arg(long, value_name = "R,…")]
+    pub age: Option<String>,
+    /// Leave values whose key ends with this suffix in clear (sops default: _unencrypted).
+    #[arg(long, value_name = "SUFFIX")]
+    pub unencrypted_suffix: Option<String>,
+    /// Encrypt only values whose key ends with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    pub encrypted_suffix: Option<String>,
+    /// Leave values whose key matches this regex in clear.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_regex: Option<String>,
+    /// Encrypt only values whose key matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_regex: Option<String>,
+    /// Leave values after a comment matching this regex in clear.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Encrypt only values after a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_comment_regex: Option<String>,
+    /// Compute the MAC over encrypted values only.
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+}
+
+impl Target {
+    fn explicit_rules(&self) -> Option<Rules> {
+        let rules = Rules {
+            unencrypted_suffix: self.unencrypted_suffix.clone(),
+            encrypted_suffix: self.encrypted_suffix.clone(),
+            unencrypted_regex: self.unencrypted_regex.clone(),
+            encrypted_regex: self.encrypted_regex.clone(),
+            unencrypted_comment_regex: self.unencrypted_comment_regex.clone(),
+            encrypted_comment_regex: self.encrypted_comment_regex.clone(),
+            mac_only_encrypted: self.mac_only_encrypted,
+        };
+        (rules != Rules::default()).then_some(rules)
+    }
+
+    /// Recipients and rules for `path`: flags, then `$SOPS_AGE_RECIPIENTS`, then the config.
+    pub fn resolve(&self, path: &Path) -> anyhow::Result<(Vec<Recipient>, Rules)> {
+        let explicit = self.explicit_rules();
+        let set = [&self.unencrypted_suffix, &self.encrypted_suffix, &self.unencrypted_regex, &self.encrypted_regex]
+            .iter()
+            .filter(|o| o.is_some())
+            .count();
+        if set > 1 {
+            return Err(CliError::new(CONFLICT, "use only one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex").into());
+        }
+        let from_config = crate::config::creation_rule_for(path)?;
+        let recipients = if let Some(list) = &self.age {
+            recipient::parse_list(list)?
+        } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS").ok().filter(|s| !s.trim().is_empty()) {
+            recipient::parse_list(&list)?
+        } else if let Some(rule) = &from_config {
+            rule.recipients.clone()
+        } else {
+            Vec::new()
+        };
+        if recipients.is_empty() {
+            return Err(CliError::new(NO_RECIPIENTS, format!("{}: no recipients to encrypt for", path.display()))
+                .hint("pass --age age1…, or add the file to an environment: secrets env add ENV --files GLOB")
+                .into());
+        }
+        let rules = explicit
+            .or_else(|| from_config.map(|r| r.rules).filter(|r| *r != Rules::default()))
+            .unwrap_or_else(|| Rules { unencrypted_suffix: Some("_unencrypted".into()), ..Rules::default() });
+        Ok((recipients, rules))
+    }
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    if args.files.len() > 1 && !args.in_place {
+        return Err(CliError::new(CONFLICT, "several files need -i (encrypt in place)").into());
+    }
+    for path in &args.files {
+        let format = g.input_type.unwrap_or_else(|| Format::from_path(path));
+        let out_format = g.output_type.unwrap_or(format);
+        let bytes = engine::read(path)?;
+        if EncryptedFile::parse(path, format, &bytes).is_ok() {
+            return Err(CliError::new(ALREADY_ENCRYPTED, format!("{}: already encrypted", path.display()))
+                .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
+                .into());
+        }
+        let (plain, layout) = engine::parse_plain(path, format, &bytes)?;
+        let (recipients, rules) = args.target.resolve(path)?;
+        let layout = if out_format == format { layout } else { crate::store::Layout::default_for(out_format) };
+        let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
+        let text = file.to_bytes()?;
+        if args.in_place {
+            file.save()?;
+            output::note(g, format!("encrypted {} for {} recipient(s)", path.display(), recipients.len()));
+        } else {
+            output::write_output(args.output.as_deref(), &text, false)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

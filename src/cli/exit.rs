@@ -1,0 +1,144 @@
+//! The exit-code table. sops's numbers are kept where sops has one, so scripts written
+//! for sops keep working.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | other error; for `scan`: findings |
+//! | 2 | usage error; the input file cannot be read or parsed; for `scan`: error |
+//! | 3 | the output file cannot be written |
+//! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
+//! | 7 | invalid value for `set` |
+//! | 8 | conflicting options |
+//! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
+//! | 51 | MAC mismatch (the file was altered) |
+//! | 52 | the file has no MAC |
+//! | 91 | a key path is invalid or not found |
+//! | 100 | no file given |
+//! | 111 | no recipients to encrypt for |
+//! | 113 | an identity file is readable by other users, unreadable or invalid |
+//! | 128 | none of your identities can decrypt the data key |
+//! | 200 | `edit` made no change |
+//! | 201 | no editor found |
+//! | 203 | the file is already encrypted |
+//! | 204 | the file is not encrypted |
+//! | 128+N | `exec`: the child was killed by signal N |
+
+use crate::crypto::CryptoError;
+use crate::engine::FileError;
+use crate::keys::identity::IdentityError;
+use crate::model::path::PathError;
+
+pub const GENERIC: u8 = 1;
+pub const INPUT: u8 = 2;
+pub const OUTPUT: u8 = 3;
+pub const CONFIG: u8 = 5;
+pub const INVALID_SET: u8 = 7;
+pub const CONFLICT: u8 = 8;
+pub const DECRYPT_VALUE: u8 = 25;
+pub const MAC_MISMATCH: u8 = 51;
+pub const MAC_MISSING: u8 = 52;
+pub const BAD_PATH: u8 = 91;
+pub const NO_FILE: u8 = 100;
+pub const NO_RECIPIENTS: u8 = 111;
+pub const IDENTITY: u8 = 113;
+pub const NO_DATA_KEY: u8 = 128;
+pub const NOT_MODIFIED: u8 = 200;
+pub const NO_EDITOR: u8 = 201;
+pub const ALREADY_ENCRYPTED: u8 = 203;
+pub const NOT_ENCRYPTED: u8 = 204;
+
+/// An error the CLI raises itself, with its exit code and an optional hint.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError { code, message: message.into(), hint: None }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+fn file_code(e: &FileError) -> u8 {
+    match e {
+        FileError::Read { .. } | FileError::Parse { .. } => INPUT,
+        FileError::Write { .. } | FileError::Emit { .. } => OUTPUT,
+        FileError::NotEncrypted { .. } => NOT_ENCRYPTED,
+        FileError::AlreadyEncrypted { .. } => ALREADY_ENCRYPTED,
+        FileError::Metadata { .. } => INPUT,
+        FileError::Crypto { source, .. } => match source {
+            CryptoError::MacMismatch | CryptoError::MacUndecryptable(_) => MAC_MISMATCH,
+            CryptoError::MacMissing => MAC_MISSING,
+            CryptoError::Value { .. } | CryptoError::NotEncryptedValue { .. } => DECRYPT_VALUE,
+            CryptoError::BadRegex(_) => INPUT,
+        },
+        FileError::Key { .. } => NO_DATA_KEY,
+        FileError::NoRecipients { .. } => NO_RECIPIENTS,
+    }
+}
+
+/// The exit code for an error: the first cause in the chain that has one.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CliError>() {
+            return e.code;
+        }
+        if let Some(e) = cause.downcast_ref::<FileError>() {
+            return file_code(e);
+        }
+        if cause.downcast_ref::<IdentityError>().is_some() {
+            return IDENTITY;
+        }
+        if cause.downcast_ref::<PathError>().is_some() {
+            return BAD_PATH;
+        }
+        if cause.downcast_ref::<crate::keys::recipient::BadRecipient>().is_some() {
+            return NO_RECIPIENTS;
+        }
+        if let Some(code) = crate::config::exit_code(cause) {
+            return code;
+        }
+    }
+    GENERIC
+}
+
+fn hint_for(err: &anyhow::Error) -> Option<String> {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CliError>() {
+            return e.hint.clone();
+        }
+        if let Some(e) = cause.downcast_ref::<FileError>() {
+            return match e {
+                FileError::Key { .. } => Some("ask a member who can decrypt to add your public key (secrets member add / env grant, then secrets updatekeys), or pass --identity FILE".into()),
+                FileError::Crypto { source: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
+                FileError::NotEncrypted { .. } => Some("encrypt it first: secrets encrypt -i FILE".into()),
+                FileError::AlreadyEncrypted { .. } => Some("use secrets edit FILE, or secrets decrypt FILE".into()),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
+/// Prints the error as one line (its causes joined), plus a hint line when there is one.
+pub fn report(err: &anyhow::Error) {
+    eprintln!("secrets: error: {err:#}");
+    if let Some(h) = hint_for(err) {
+        eprintln!("hint: {h}");
+    }
+}

@@ -1,0 +1,69 @@
+//! `secrets keygen [-o FILE]`: a new age X25519 identity in age-keygen's format.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::exit::{CliError, OUTPUT};
+use super::Global;
+use secrecy::ExposeSecret;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Write the identity to FILE (mode 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print the public key of an existing identity FILE instead (age-keygen -y).
+    #[arg(short = 'y', value_name = "FILE", conflicts_with = "output")]
+    public_of: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    if let Some(file) = args.public_of {
+        let ids = crate::keys::Identities::load(&crate::keys::identity::Sources {
+            required_files: vec![file],
+            ..Default::default()
+        })?;
+        for pk in ids.public_keys() {
+            println!("{pk}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = age::x25519::Identity::generate();
+    let public = id.to_public().to_string();
+    let created = crate::crypto::mac::now_rfc3339();
+    let text = zeroize::Zeroizing::new(format!(
+        "# created: {created}\n# public key: {public}\n{}\n",
+        id.to_string().expose_secret()
+    ));
+    match &args.output {
+        Some(path) => {
+            if path.exists() && !args.force {
+                return Err(CliError::new(OUTPUT, format!("{}: already exists", path.display()))
+                    .hint("choose another file, or pass --force to overwrite it")
+                    .into());
+            }
+            crate::fsutil::atomic_write_mode(path, text.as_bytes(), Some(0o600))
+                .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", path.display())))?;
+            // An existing file keeps its mode in atomic_write; a key must be private.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            if !g.quiet {
+                eprintln!("Public key: {public}");
+            }
+        }
+        None => {
+            print!("{}", text.as_str());
+            if !std::io::stdout().is_terminal() && !g.quiet {
+                eprintln!("Public key: {public}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

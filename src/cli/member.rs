@@ -1,0 +1,14 @@
+//! `secrets member` (not implemented yet).
+
+use super::Global;
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Not implemented yet.
+    List,
+}
+
+pub fn run(_cmd: Command, _g: &Global) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`secrets member` is not implemented yet")
+}

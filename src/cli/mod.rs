@@ -1,0 +1,139 @@
+//! Command-line interface: argument parsing (clap derive), one file per command, and the
+//! exit-code table. Only this module prints, reads argv or the environment for options,
+//! and picks exit codes.
+
+pub mod exit;
+mod output;
+
+mod completions;
+mod decrypt;
+mod edit;
+mod encrypt;
+mod env;
+mod exec;
+mod export;
+mod get;
+mod hook;
+mod init;
+mod keygen;
+mod member;
+mod rotate;
+mod scan;
+mod set;
+mod status;
+mod unset;
+mod updatekeys;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::store::Format;
+
+/// Keep a team's secrets in git, encrypted (sops-compatible, age keys).
+#[derive(Parser, Debug)]
+#[command(name = "secrets", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Global {
+    /// Age or ssh identity file to decrypt with (repeatable); tried before the defaults.
+    #[arg(long, short = 'I', global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Format of the input file, overriding the extension.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub input_type: Option<Format>,
+    /// Format of the output, overriding the extension.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output_type: Option<Format>,
+    /// Print only errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate an age identity (age-keygen format) and print its public key.
+    Keygen(keygen::Args),
+    /// Create the team config (.secrets.yaml) and add yourself as a member.
+    Init(init::Args),
+    /// Encrypt files (in place with -i, else to stdout).
+    Encrypt(encrypt::Args),
+    /// Decrypt a file to stdout or to -o OUT.
+    Decrypt(decrypt::Args),
+    /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR; only changed values are re-encrypted.
+    Edit(edit::Args),
+    /// Print one decrypted value.
+    Get(get::Args),
+    /// Set one value (from the argument or --value-stdin).
+    Set(set::Args),
+    /// Remove one key.
+    Unset(unset::Args),
+    /// Manage team members.
+    #[command(subcommand)]
+    Member(member::Command),
+    /// Manage environments.
+    #[command(subcommand)]
+    Env(env::Command),
+    /// Re-wrap data keys for the recipients the config names.
+    Updatekeys(updatekeys::Args),
+    /// Generate new data keys and re-encrypt every value.
+    Rotate(rotate::Args),
+    /// Show every encrypted file, its environment, recipients and drift.
+    #[command(visible_alias = "who")]
+    Status(status::Args),
+    /// Run a command with decrypted values in its environment.
+    Exec(exec::Args),
+    /// Export decrypted values (dotenv, json, yaml, shell, k8s, docker-secrets-dir).
+    Export(export::Args),
+    /// Scan for plaintext secrets (working tree, --staged, --history, or - for stdin).
+    Scan(scan::Args),
+    /// Git hook management.
+    #[command(subcommand)]
+    Hook(hook::Command),
+    /// Print shell completions.
+    Completions(completions::Args),
+}
+
+/// Parses argv, runs the command, prints any error as one line plus a hint, and maps it
+/// to the documented exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            exit::report(&err);
+            ExitCode::from(exit::code_for(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Keygen(a) => keygen::run(a, g),
+        Command::Init(a) => init::run(a, g),
+        Command::Encrypt(a) => encrypt::run(a, g),
+        Command::Decrypt(a) => decrypt::run(a, g),
+        Command::Edit(a) => edit::run(a, g),
+        Command::Get(a) => get::run(a, g),
+        Command::Set(a) => set::run(a, g),
+        Command::Unset(a) => unset::run(a, g),
+        Command::Member(c) => member::run(c, g),
+        Command::Env(c) => env::run(c, g),
+        Command::Updatekeys(a) => updatekeys::run(a, g),
+        Command::Rotate(a) => rotate::run(a, g),
+        Command::Status(a) => status::run(a, g),
+        Command::Exec(a) => exec::run(a, g),
+        Command::Export(a) => export::run(a, g),
+        Command::Scan(a) => scan::run(a, g),
+        Command::Hook(c) => hook::run(c, g),
+        Command::Completions(a) => completions::run(a),
+    }
+}

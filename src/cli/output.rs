@@ -1,0 +1,106 @@
+//! Helpers shared by the file commands: identities, reading stdin, writing output.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use super::exit::{CliError, INPUT, OUTPUT};
+use super::Global;
+use crate::keys::Identities;
+
+/// The identities for decryption, with any warnings printed once.
+pub fn identities(g: &Global) -> anyhow::Result<Identities> {
+    let ids = Identities::discover(&g.identity)?;
+    if !g.quiet {
+        for w in &ids.warnings {
+            eprintln!("secrets: warning: {w}");
+        }
+    }
+    Ok(ids)
+}
+
+/// Writes bytes to stdout, or atomically to `out` (mode 0600 for a new plaintext file).
+pub fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> anyhow::Result<()> {
+    match out {
+        Some(p) => crate::fsutil::atomic_write_mode(p, bytes, private.then_some(0o600))
+            .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", p.display())).into()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (e.g. `| head`) is not an error worth reporting.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(CliError::new(OUTPUT, format!("stdout: {e}")).into()),
+            }
+        }
+    }
+}
+
+/// Reads all of stdin (for `--value-stdin` and `-`).
+pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut buf = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::new(INPUT, format!("stdin: {e}")))?;
+    Ok(buf)
+}
+
+/// Prints a status line to stderr unless `--quiet`.
+pub fn note(g: &Global, msg: impl std::fmt::Display) {
+    if !g.quiet {
+        eprintln!("{msg}");
+    }
+}
+
+/// Loads an encrypted file (format from `--input-type` or the name), unwraps its data key
+/// and decrypts it.
+pub fn open_file(
+    path: &Path,
+    g: &Global,
+) -> anyhow::Result<(crate::engine::EncryptedFile, crate::crypto::DataKey, crate::engine::Opened)> {
+    let file = crate::engine::EncryptedFile::load(path, g.input_type)?;
+    let ids = identities(g)?;
+    let key = file.data_key(&ids)?;
+    let opened = file.open(&key)?;
+    Ok((file, key, opened))
+}
+
+/// Prints one value: its text (no trailing newline unless stdout is a terminal, so
+/// `$(secrets get …)` and pipes get the exact value), or a subtree in `format`.
+pub fn print_node(
+    node: &crate::model::Node<crate::model::Plain>,
+    format: crate::store::Format,
+    layout: crate::store::Layout,
+) -> anyhow::Result<()> {
+    use crate::model::Node;
+    use std::io::IsTerminal;
+    match node {
+        Node::Leaf(l) => {
+            let mut text = zeroize::Zeroizing::new(match l.scalar() {
+                crate::model::Scalar::Bytes(b) => b.clone(),
+                s => s.to_text().as_bytes().to_vec(),
+            });
+            if std::io::stdout().is_terminal() {
+                text.push(b'\n');
+            }
+            write_output(None, &text, false)
+        }
+        Node::Map(b) => {
+            let bytes = crate::engine::emit_plain(Path::new("-"), tree_format(format), std::slice::from_ref(b), layout)?;
+            write_output(None, &bytes, false)
+        }
+        Node::List(_) => {
+            let mut b = crate::model::Branch::new();
+            b.insert("value".into(), node.clone());
+            let bytes = crate::engine::emit_plain(Path::new("-"), crate::store::Format::Json, &[b], layout)?;
+            write_output(None, &bytes, false)
+        }
+    }
+}
+
+/// Subtrees print as YAML or JSON (dotenv, INI and binary cannot hold them).
+fn tree_format(f: crate::store::Format) -> crate::store::Format {
+    match f {
+        crate::store::Format::Json => crate::store::Format::Json,
+        _ => crate::store::Format::Yaml,
+    }
+}

@@ -1,0 +1,106 @@
+//! `secrets set FILE PATH [VALUE | --value-stdin]`: change one value; only that value's
+//! ciphertext (plus `lastmodified` and `mac`) changes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::exit::{CliError, CONFLICT, INVALID_SET};
+use super::{output, Global};
+use crate::model::{KeyPath, Node, Plain, Scalar};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Key path: `["a"]["b"]` or `a.b`; missing maps are created.
+    #[arg(value_name = "PATH")]
+    path: String,
+    /// The value (prefer --value-stdin: argv is visible to other users and shell history).
+    #[arg(value_name = "VALUE", required_unless_present = "value_stdin")]
+    value: Option<String>,
+    /// Read the value from stdin; one trailing newline is dropped from a single-line value.
+    #[arg(long, conflicts_with = "value")]
+    value_stdin: bool,
+    /// Parse the value as JSON (numbers, booleans, objects…) like `sops set`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Converts a JSON value into a plain tree node.
+fn from_json(v: &serde_json::Value) -> Node<Plain> {
+    use serde_json::Value;
+    let leaf = |s| Node::Leaf(Plain::new(s));
+    match v {
+        Value::Null => leaf(Scalar::Null),
+        Value::Bool(b) => leaf(Scalar::Bool(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => leaf(Scalar::Int(i)),
+            None => leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Value::String(s) => leaf(Scalar::Str(s.clone())),
+        Value::Array(a) => Node::List(a.iter().map(|x| crate::model::ListItem::Value(from_json(x))).collect()),
+        Value::Object(o) => {
+            let mut b = crate::model::Branch::new();
+            for (k, x) in o {
+                b.insert(k.clone(), from_json(x));
+            }
+            Node::Map(b)
+        }
+    }
+}
+
+fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if args.value_stdin {
+        let bytes = output::read_stdin()?;
+        let mut text = zeroize::Zeroizing::new(
+            String::from_utf8(bytes.to_vec()).map_err(|_| CliError::new(INVALID_SET, "the value on stdin is not UTF-8"))?,
+        );
+        if text.ends_with('\n') && text.matches('\n').count() == 1 {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        Ok(text)
+    } else {
+        Ok(zeroize::Zeroizing::new(args.value.clone().unwrap_or_default()))
+    }
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let kp = KeyPath::parse(&args.path)?;
+    let text = read_value(&args)?;
+    let node = if args.json {
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| CliError::new(INVALID_SET, format!("--json value is not valid JSON ({})", e.classify_name())))?;
+        from_json(&v)
+    } else {
+        Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
+    };
+    let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
+    let doc = opened.branches.first_mut().ok_or_else(|| CliError::new(CONFLICT, "the file has no document"))?;
+    if matches!(file.format, crate::store::Format::Dotenv) && !matches!(node, Node::Leaf(_)) {
+        return Err(CliError::new(INVALID_SET, "dotenv files hold only flat values").into());
+    }
+    doc.set_path(&kp, node)?;
+    let before = file.to_bytes()?;
+    file.reseal(&opened.branches, &key, &opened.stash)?;
+    if file.to_bytes()? != before {
+        file.save()?;
+        output::note(g, format!("set {} in {}", kp, args.file.display()));
+    } else {
+        output::note(g, format!("{} in {} already has that value", kp, args.file.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> String;
+}
+
+impl ClassifyName for serde_json::Error {
+    /// Position only: the message of serde_json may quote the input.
+    fn classify_name(&self) -> String {
+        format!("line {}, column {}", self.line(), self.column())
+    }
+}

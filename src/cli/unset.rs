@@ -1,0 +1,30 @@
+//! `secrets unset FILE PATH`: remove one key.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{output, Global};
+use crate::model::KeyPath;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Key path: `["a"]["b"]` or `a.b`.
+    #[arg(value_name = "PATH")]
+    path: String,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let kp = KeyPath::parse(&args.path)?;
+    let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
+    let doc = opened
+        .branches
+        .first_mut()
+        .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+    doc.unset_path(&kp)?;
+    file.reseal(&opened.branches, &key, &opened.stash)?;
+    file.save()?;
+    output::note(g, format!("removed {} from {}", kp, args.file.display()));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,345 @@
+//! Sealing and opening whole trees: which values are encrypted (the sops rules), the key
+//! path as additional data, the IV stash that keeps unchanged values byte-identical, and
+//! the MAC.
+
+pub mod datakey;
+pub mod mac;
+pub mod value;
+
+pub use datakey::DataKey;
+
+use crate::metadata::Rules;
+use crate::model::{Branch, Item, ListItem, Node, Plain, Scalar, Sealed};
+use regex::Regex;
+use sha2::{Digest, Sha512};
+use std::collections::HashMap;
+use value::IV_LEN;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("value at {path} failed to decrypt: {reason}")]
+    Value { path: String, reason: value::ValueError },
+    #[error("value at {path} should be encrypted but is stored in clear")]
+    NotEncryptedValue { path: String },
+    #[error("MAC mismatch: the file was modified outside sops/secrets, or values were tampered with")]
+    MacMismatch,
+    #[error("the file has no MAC")]
+    MacMissing,
+    #[error("the MAC could not be decrypted: {0}")]
+    MacUndecryptable(value::ValueError),
+    #[error("invalid encryption rule regex {0:?}")]
+    BadRegex(String),
+}
+
+/// Compiled encryption rules (sops's `shouldBeEncrypted`).
+pub struct CompiledRules {
+    rules: Rules,
+    unencrypted_regex: Option<Regex>,
+    encrypted_regex: Option<Regex>,
+    unencrypted_comment_regex: Option<Regex>,
+    encrypted_comment_regex: Option<Regex>,
+}
+
+impl CompiledRules {
+    pub fn new(rules: &Rules) -> Result<Self, CryptoError> {
+        let compile = |r: &Option<String>| {
+            r.as_deref()
+                .map(|s| Regex::new(s).map_err(|_| CryptoError::BadRegex(s.to_string())))
+                .transpose()
+        };
+        Ok(CompiledRules {
+            unencrypted_regex: compile(&rules.unencrypted_regex)?,
+            encrypted_regex: compile(&rules.encrypted_regex)?,
+            unencrypted_comment_regex: compile(&rules.unencrypted_comment_regex)?,
+            encrypted_comment_regex: compile(&rules.encrypted_comment_regex)?,
+            rules: rules.clone(),
+        })
+    }
+
+    fn should_encrypt(&self, path: &[&str], comments: &[Vec<String>], is_comment: bool) -> bool {
+        let mut encrypted = true;
+        if let Some(suffix) = &self.rules.unencrypted_suffix {
+            if path.iter().any(|k| k.ends_with(suffix.as_str())) {
+                encrypted = false;
+            }
+        }
+        if let Some(suffix) = &self.rules.encrypted_suffix {
+            encrypted = path.iter().any(|k| k.ends_with(suffix.as_str()));
+        }
+        if let Some(re) = &self.unencrypted_regex {
+            if path.iter().any(|k| re.is_match(k)) {
+                encrypted = false;
+            }
+        }
+        if let Some(re) = &self.encrypted_regex {
+            encrypted = path.iter().any(|k| re.is_match(k));
+        }
+        if let Some(re) = &self.unencrypted_comment_regex {
+            if comments.iter().flatten().any(|c| re.is_match(c)) {
+                encrypted = false;
+            }
+        }
+        if let Some(re) = &self.encrypted_comment_regex {
+            // The matching comment line itself stays in clear; only what follows it is encrypted.
+            let last = comments.len().saturating_sub(1);
+            let last_len = comments.last().map_or(0, Vec::len);
+            encrypted = comments.iter().enumerate().any(|(i, cs)| {
+                cs.iter().enumerate().any(|(j, c)| {
+                    !(is_comment && i == last && j + 1 == last_len) && re.is_match(c)
+                })
+            });
+        }
+        encrypted
+    }
+}
+
+/// Remembers the IV of every value decrypted, keyed by a hash of (key path, type,
+/// plaintext), so re-encrypting an unchanged value gives the same ciphertext.
+#[derive(Default)]
+pub struct IvStash(HashMap<[u8; 32], [u8; IV_LEN]>);
+
+impl IvStash {
+    fn key(aad: &str, value: &Scalar) -> [u8; 32] {
+        let mut h = Sha512::new();
+        h.update(aad.as_bytes());
+        h.update([0]);
+        h.update(value.type_name().as_bytes());
+        h.update([0]);
+        h.update(value.to_bytes().as_slice());
+        let digest = h.finalize();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&digest[..32]);
+        out
+    }
+
+    fn remember(&mut self, aad: &str, value: &Scalar, iv: [u8; IV_LEN]) {
+        self.0.insert(Self::key(aad, value), iv);
+    }
+
+    fn recall(&self, aad: &str, value: &Scalar) -> Option<[u8; IV_LEN]> {
+        self.0.get(&Self::key(aad, value)).copied()
+    }
+}
+
+/// sops's additional data: the map keys joined with `:` plus a trailing `:`.
+fn aad(path: &[&str]) -> String {
+    let mut s = path.join(":");
+    s.push(':');
+    s
+}
+
+fn display_path(path: &[&str]) -> String {
+    if path.is_empty() {
+        "(top level)".into()
+    } else {
+        path.join(".")
+    }
+}
+
+/// A leaf visited in document order with everything the rules need.
+struct Visit<'p, 'a> {
+    path: &'p [&'a str],
+    comments: &'p [Vec<String>],
+    is_comment: bool,
+}
+
+/// Walks a tree exactly as sops's `walkBranch`/`walkSlice` do, rebuilding it with `f`.
+/// `comment_text` extracts a comment's text for the comment-regex rules.
+fn walk<'a, A, B, E>(
+    branch: &'a Branch<A>,
+    comment_text: &impl Fn(&A) -> Option<String>,
+    f: &mut impl FnMut(&A, Visit<'_, 'a>) -> Result<B, E>,
+) -> Result<Branch<B>, E> {
+    let mut path = Vec::new();
+    let mut stack = Vec::new();
+    walk_branch(branch, &mut path, &mut stack, comment_text, f)
+}
+
+fn walk_branch<'a, A, B, E>(
+    branch: &'a Branch<A>,
+    path: &mut Vec<&'a str>,
+    stack: &mut Vec<Vec<String>>,
+    ct: &impl Fn(&A) -> Option<String>,
+    f: &mut impl FnMut(&A, Visit<'_, 'a>) -> Result<B, E>,
+) -> Result<Branch<B>, E> {
+    stack.push(Vec::new());
+    let mut items = Vec::with_capacity(branch.items.len());
+    for item in &branch.items {
+        items.push(match item {
+            Item::Comment { text, inline } => {
+                if let Some(t) = ct(text) {
+                    stack.last_mut().expect("pushed").push(t);
+                }
+                let text = f(text, Visit { path, comments: stack, is_comment: true })?;
+                Item::Comment { text, inline: *inline }
+            }
+            Item::Blank => Item::Blank,
+            Item::Entry { key, value } => {
+                path.push(key.as_str());
+                let value = walk_node(value, path, stack, ct, f);
+                path.pop();
+                stack.last_mut().expect("pushed").clear();
+                Item::Entry { key: key.clone(), value: value? }
+            }
+        });
+    }
+    stack.pop();
+    Ok(Branch { items })
+}
+
+fn walk_node<'a, A, B, E>(
+    node: &'a Node<A>,
+    path: &mut Vec<&'a str>,
+    stack: &mut Vec<Vec<String>>,
+    ct: &impl Fn(&A) -> Option<String>,
+    f: &mut impl FnMut(&A, Visit<'_, 'a>) -> Result<B, E>,
+) -> Result<Node<B>, E> {
+    Ok(match node {
+        Node::Map(b) => Node::Map(walk_branch(b, path, stack, ct, f)?),
+        Node::Leaf(l) => Node::Leaf(f(l, Visit { path, comments: stack, is_comment: false })?),
+        Node::List(list) => {
+            stack.push(Vec::new());
+            let mut out = Vec::with_capacity(list.len());
+            for item in list {
+                out.push(match item {
+                    ListItem::Comment { text, inline } => {
+                        if let Some(t) = ct(text) {
+                            stack.last_mut().expect("pushed").push(t);
+                        }
+                        let text = f(text, Visit { path, comments: stack, is_comment: true })?;
+                        ListItem::Comment { text, inline: *inline }
+                    }
+                    ListItem::Value(v) => {
+                        let v = walk_node(v, path, stack, ct, f)?;
+                        stack.last_mut().expect("pushed").clear();
+                        ListItem::Value(v)
+                    }
+                });
+            }
+            stack.pop();
+            Node::List(out)
+        }
+    })
+}
+
+/// Encrypts a plain tree. Values the rules leave in clear are copied; unchanged values
+/// reuse their stashed IV. Returns the sealed tree and the MAC (not yet encrypted).
+pub fn seal(
+    branches: &[Branch<Plain>],
+    key: &DataKey,
+    rules: &CompiledRules,
+    stash: &IvStash,
+) -> Result<(Vec<Branch<Sealed>>, zeroize::Zeroizing<String>), CryptoError> {
+    let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
+    let comment_text = |p: &Plain| match p.scalar() {
+        Scalar::Comment(c) => Some(c.clone()),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(branches.len());
+    for branch in branches {
+        out.push(walk(branch, &comment_text, &mut |leaf: &Plain, v: Visit<'_, '_>| {
+            let value = leaf.scalar();
+            if matches!(value, Scalar::Null) {
+                return Ok(Sealed(Scalar::Null));
+            }
+            let encrypt = rules.should_encrypt(v.path, v.comments, v.is_comment);
+            if (!rules.rules.mac_only_encrypted || encrypt) && !v.is_comment {
+                hasher.update(&value.to_bytes());
+            }
+            if !encrypt || value.is_empty_value() {
+                return Ok(Sealed(value.clone()));
+            }
+            let aad = aad(v.path);
+            let iv = stash.recall(&aad, value).unwrap_or_else(value::random_iv);
+            Ok::<_, CryptoError>(Sealed(Scalar::Str(value::encrypt(value, key, &aad, &iv))))
+        })?);
+    }
+    Ok((out, hasher.finish()))
+}
+
+/// Decrypts a sealed tree, filling `stash`, and returns it with the computed MAC.
+pub fn open(
+    branches: &[Branch<Sealed>],
+    key: &DataKey,
+    rules: &CompiledRules,
+    stash: &mut IvStash,
+) -> Result<(Vec<Branch<Plain>>, zeroize::Zeroizing<String>), CryptoError> {
+    let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
+    let comment_text = |s: &Sealed| match &s.0 {
+        Scalar::Comment(c) => Some(c.clone()),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(branches.len());
+    for branch in branches {
+        out.push(walk(branch, &comment_text, &mut |leaf: &Sealed, v: Visit<'_, '_>| {
+            let stored = &leaf.0;
+            if matches!(stored, Scalar::Null) {
+                return Ok(Plain::new(Scalar::Null));
+            }
+            let encrypted = rules.should_encrypt(v.path, v.comments, v.is_comment);
+            let plain = if !encrypted {
+                stored.clone()
+            } else if v.is_comment {
+                // sops keeps comments that do not decrypt (written by old versions) as they are.
+                let Scalar::Comment(text) = stored else { return Ok(Plain::new(stored.clone())) };
+                match value::decrypt(text, key, &aad(v.path)) {
+                    Ok((Scalar::Comment(c), iv)) => {
+                        let c = Scalar::Comment(c);
+                        stash.remember(&aad(v.path), &c, iv);
+                        c
+                    }
+                    _ => stored.clone(),
+                }
+            } else {
+                match stored {
+                    Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
+                    Scalar::Str(s) => {
+                        let aad = aad(v.path);
+                        let (plain, iv) = value::decrypt(s, key, &aad).map_err(|reason| {
+                            if reason == value::ValueError::NotEncrypted {
+                                CryptoError::NotEncryptedValue { path: display_path(v.path) }
+                            } else {
+                                CryptoError::Value { path: display_path(v.path), reason }
+                            }
+                        })?;
+                        stash.remember(&aad, &plain, iv);
+                        plain
+                    }
+                    _ => return Err(CryptoError::NotEncryptedValue { path: display_path(v.path) }),
+                }
+            };
+            if (!rules.rules.mac_only_encrypted || encrypted) && !v.is_comment {
+                hasher.update(&plain.to_bytes());
+            }
+            Ok(Plain::new(plain))
+        })?);
+    }
+    Ok((out, hasher.finish()))
+}
+
+/// Encrypts the MAC with `lastmodified` as additional data, keeping the old ciphertext when
+/// neither changed (so a no-op rewrite is byte-identical).
+pub fn encrypt_mac(mac: &str, key: &DataKey, last_modified: &str, previous: Option<&str>) -> String {
+    let aad = mac::mac_aad(last_modified);
+    if let Some(prev) = previous {
+        if let Ok((Scalar::Str(old), _)) = value::decrypt(prev, key, &aad) {
+            if mac::mac_equal(&old, mac) {
+                return prev.to_string();
+            }
+        }
+    }
+    value::encrypt(&Scalar::Str(mac.to_string()), key, &aad, &value::random_iv())
+}
+
+/// Checks the stored MAC against the one computed while opening.
+pub fn verify_mac(stored: &str, computed: &str, key: &DataKey, last_modified: &str) -> Result<(), CryptoError> {
+    if stored.is_empty() {
+        return Err(CryptoError::MacMissing);
+    }
+    let (plain, _) = value::decrypt(stored, key, &mac::mac_aad(last_modified))
+        .map_err(CryptoError::MacUndecryptable)?;
+    match plain {
+        Scalar::Str(m) if mac::mac_equal(&m, computed) => Ok(()),
+        _ => Err(CryptoError::MacMismatch),
+    }
+}

@@ -1,0 +1,272 @@
+//! Whole encrypted files: load, unwrap the data key, open (decrypt + verify the MAC),
+//! seal (encrypt + MAC), re-wrap, rotate, and write atomically. This is the library API
+//! the CLI and other programs use.
+//!
+//! ```no_run
+//! use secrets::engine::EncryptedFile;
+//! use secrets::keys::Identities;
+//! let ids = Identities::discover(&[]).unwrap();
+//! let file = EncryptedFile::load("config/secrets.yaml".as_ref(), None).unwrap();
+//! let opened = file.open(&file.data_key(&ids).unwrap()).unwrap();
+//! println!("{} documents", opened.branches.len());
+//! ```
+
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, CompiledRules, CryptoError, DataKey, IvStash};
+use crate::keys::wrap::{self, WrapError};
+use crate::keys::{Identities, Recipient};
+use crate::metadata::{AgeStanza, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
+use crate::model::{tree, Branch, Plain, Sealed};
+use crate::store::{self, Format, Layout, StoreError};
+
+/// Everything that can go wrong with one file. Messages name the file and key path,
+/// never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {format} syntax error at {source}")]
+    Parse { path: PathBuf, format: &'static str, source: StoreError },
+    #[error("{path}: not encrypted (no sops metadata found)")]
+    NotEncrypted { path: PathBuf },
+    #[error("{path}: already encrypted")]
+    AlreadyEncrypted { path: PathBuf },
+    #[error("{path}: {source}")]
+    Metadata { path: PathBuf, source: MetadataError },
+    #[error("{path}: {source}")]
+    Crypto { path: PathBuf, source: CryptoError },
+    #[error("{path}: {source}")]
+    Key { path: PathBuf, source: WrapError },
+    #[error("{path}: no recipients to encrypt for (pass --age, or add the file to an environment in .secrets.yaml)")]
+    NoRecipients { path: PathBuf },
+    #[error("{path}: {source}")]
+    Emit { path: PathBuf, source: StoreError },
+}
+
+impl FileError {
+    /// The same error about another path (e.g. when parsing bytes read elsewhere).
+    pub fn with_path(self, p: &Path) -> FileError {
+        let path = p.to_path_buf();
+        match self {
+            FileError::Read { source, .. } => FileError::Read { path, source },
+            FileError::Write { source, .. } => FileError::Write { path, source },
+            FileError::Parse { format, source, .. } => FileError::Parse { path, format, source },
+            FileError::NotEncrypted { .. } => FileError::NotEncrypted { path },
+            FileError::AlreadyEncrypted { .. } => FileError::AlreadyEncrypted { path },
+            FileError::Metadata { source, .. } => FileError::Metadata { path, source },
+            FileError::Crypto { source, .. } => FileError::Crypto { path, source },
+            FileError::Key { source, .. } => FileError::Key { path, source },
+            FileError::NoRecipients { .. } => FileError::NoRecipients { path },
+            FileError::Emit { source, .. } => FileError::Emit { path, source },
+        }
+    }
+}
+
+/// An encrypted file as it is on disk.
+#[derive(Clone, Debug)]
+pub struct EncryptedFile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub layout: Layout,
+    pub branches: Vec<Branch<Sealed>>,
+    pub metadata: Metadata,
+}
+
+/// A decrypted file: plaintext branches plus the IVs that keep unchanged values stable.
+pub struct Opened {
+    pub branches: Vec<Branch<Plain>>,
+    pub stash: IvStash,
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|source| FileError::Read { path: path.to_path_buf(), source })
+}
+
+/// Parses plaintext in a format (for encryption or `edit`).
+pub fn parse_plain(path: &Path, format: Format, bytes: &[u8]) -> Result<(Vec<Branch<Plain>>, Layout), FileError> {
+    store::parse_bytes::<Plain>(format, bytes).map_err(|source| FileError::Parse {
+        path: path.to_path_buf(),
+        format: format.name(),
+        source,
+    })
+}
+
+/// Emits a plaintext tree (decrypt output, the editor buffer, exports).
+pub fn emit_plain(path: &Path, format: Format, branches: &[Branch<Plain>], layout: Layout) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    if format == Format::Binary {
+        let bytes = branches.first().and_then(store::binary::plain_bytes).unwrap_or_default();
+        return Ok(Zeroizing::new(bytes));
+    }
+    store::emit(format, branches, layout)
+        .map(|s| Zeroizing::new(s.into_bytes()))
+        .map_err(|source| FileError::Emit { path: path.to_path_buf(), source })
+}
+
+/// The store that parses the encrypted form of a format (binary files are JSON envelopes).
+fn encrypted_store(format: Format) -> Format {
+    if format == Format::Binary {
+        Format::Json
+    } else {
+        format
+    }
+}
+
+/// Does this text carry sops metadata in this format?
+pub fn is_encrypted_bytes(format: Format, bytes: &[u8]) -> bool {
+    EncryptedFile::parse(Path::new(""), format, bytes).is_ok()
+}
+
+impl EncryptedFile {
+    /// Loads and parses an encrypted file; the format comes from the name unless given.
+    pub fn load(path: &Path, format: Option<Format>) -> Result<EncryptedFile, FileError> {
+        let bytes = read(path)?;
+        Self::parse(path, format.unwrap_or_else(|| Format::from_path(path)), &bytes)
+    }
+
+    pub fn parse(path: &Path, format: Format, bytes: &[u8]) -> Result<EncryptedFile, FileError> {
+        let p = || path.to_path_buf();
+        let store_format = encrypted_store(format);
+        let (mut branches, layout) = match store::parse_bytes::<Sealed>(store_format, bytes) {
+            Ok(v) => v,
+            // A binary file that is not a JSON envelope is simply not encrypted.
+            Err(_) if format == Format::Binary => return Err(FileError::NotEncrypted { path: p() }),
+            Err(source) => return Err(FileError::Parse { path: p(), format: store_format.name(), source }),
+        };
+        let md = store::take_metadata(store_format, &mut branches).ok_or_else(|| FileError::NotEncrypted { path: p() })?;
+        let metadata = Metadata::from_tree(&md).map_err(|source| FileError::Metadata { path: p(), source })?;
+        Ok(EncryptedFile { path: p(), format, layout, branches, metadata })
+    }
+
+    /// Unwraps the data key with the first identity that can.
+    pub fn data_key(&self, ids: &Identities) -> Result<DataKey, FileError> {
+        wrap::unwrap(&self.metadata.age, ids).map_err(|source| FileError::Key { path: self.path.clone(), source })
+    }
+
+    fn crypto_err(&self, source: CryptoError) -> FileError {
+        FileError::Crypto { path: self.path.clone(), source }
+    }
+
+    /// Decrypts every value and verifies the MAC.
+    pub fn open(&self, key: &DataKey) -> Result<Opened, FileError> {
+        let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
+        let mut stash = IvStash::default();
+        let (branches, mac) = crypto::open(&self.branches, key, &rules, &mut stash).map_err(|e| self.crypto_err(e))?;
+        crypto::verify_mac(&self.metadata.mac, &mac, key, &self.metadata.last_modified).map_err(|e| self.crypto_err(e))?;
+        Ok(Opened { branches, stash })
+    }
+
+    /// Decrypts with the given identities (unwrap + open).
+    pub fn decrypt(&self, ids: &Identities) -> Result<Opened, FileError> {
+        self.open(&self.data_key(ids)?)
+    }
+
+    /// Encrypts a plaintext tree as a new file for `recipients`.
+    pub fn create(
+        path: &Path,
+        format: Format,
+        layout: Layout,
+        plain: &[Branch<Plain>],
+        recipients: &[Recipient],
+        rules: Rules,
+    ) -> Result<EncryptedFile, FileError> {
+        if recipients.is_empty() {
+            return Err(FileError::NoRecipients { path: path.to_path_buf() });
+        }
+        let key = DataKey::generate();
+        let age = wrap::wrap_all(&key, recipients, &[]).map_err(|source| FileError::Key { path: path.to_path_buf(), source })?;
+        let metadata = Metadata {
+            age,
+            last_modified: String::new(),
+            mac: String::new(),
+            rules,
+            version: SOPS_COMPAT_VERSION.to_string(),
+            foreign: Branch::new(),
+        };
+        let mut file = EncryptedFile { path: path.to_path_buf(), format, layout, branches: Vec::new(), metadata };
+        file.reseal(plain, &key, &IvStash::default())?;
+        Ok(file)
+    }
+
+    /// Replaces the values with `plain`, re-encrypting under `key`: values whose IV is in
+    /// `stash` (unchanged since decryption) keep their ciphertext; `lastmodified` and the
+    /// MAC change only when the values did.
+    pub fn reseal(&mut self, plain: &[Branch<Plain>], key: &DataKey, stash: &IvStash) -> Result<(), FileError> {
+        let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
+        let (branches, mac) = crypto::seal(plain, key, &rules, stash).map_err(|e| self.crypto_err(e))?;
+        let changed = branches != self.branches || self.metadata.mac.is_empty();
+        if changed {
+            self.metadata.last_modified = crypto::mac::now_rfc3339();
+            self.metadata.mac = crypto::encrypt_mac(&mac, key, &self.metadata.last_modified, None);
+            self.branches = branches;
+        }
+        Ok(())
+    }
+
+    /// Wraps the existing data key for exactly `recipients` (values untouched).
+    pub fn rewrap(&mut self, key: &DataKey, recipients: &[Recipient]) -> Result<(), FileError> {
+        if recipients.is_empty() {
+            return Err(FileError::NoRecipients { path: self.path.clone() });
+        }
+        self.metadata.age = wrap::wrap_all(key, recipients, &self.metadata.age)
+            .map_err(|source| FileError::Key { path: self.path.clone(), source })?;
+        Ok(())
+    }
+
+    /// Generates a new data key, re-encrypts every value with fresh IVs and wraps the new
+    /// key for `recipients`.
+    pub fn rotate(&mut self, ids: &Identities, recipients: &[Recipient]) -> Result<(), FileError> {
+        let opened = self.decrypt(ids)?;
+        let key = DataKey::generate();
+        self.metadata.age = Vec::new();
+        self.rewrap(&key, recipients)?;
+        self.metadata.mac = String::new();
+        self.reseal(&opened.branches, &key, &IvStash::default())
+    }
+
+    /// The recipients named in the file.
+    pub fn recipients(&self) -> Vec<&str> {
+        self.metadata.recipients()
+    }
+
+    pub fn stanzas(&self) -> &[AgeStanza] {
+        &self.metadata.age
+    }
+
+    /// The file's text (or bytes) as it goes to disk.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FileError> {
+        let store_format = encrypted_store(self.format);
+        let mut branches = self.branches.clone();
+        store::put_metadata(store_format, &mut branches, &self.metadata.to_tree());
+        store::emit(store_format, &branches, self.layout)
+            .map(String::into_bytes)
+            .map_err(|source| FileError::Emit { path: self.path.clone(), source })
+    }
+
+    /// Writes the file atomically to its path.
+    pub fn save(&self) -> Result<(), FileError> {
+        self.save_to(&self.path)
+    }
+
+    pub fn save_to(&self, path: &Path) -> Result<(), FileError> {
+        let bytes = self.to_bytes()?;
+        crate::fsutil::atomic_write(path, &bytes).map_err(|source| FileError::Write { path: path.to_path_buf(), source })
+    }
+}
+
+/// Drops comments and blank lines' identity from comparisons: two plaintext trees are the
+/// same document when every item is equal.
+pub fn same_plaintext(a: &[Branch<Plain>], b: &[Branch<Plain>]) -> bool {
+    a == b
+}
+
+/// Converts plaintext for storing unencrypted data (tests, exports).
+pub fn to_sealed_clear(plain: &Branch<Plain>) -> Branch<Sealed> {
+    tree::convert(plain)
+}

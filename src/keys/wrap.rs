@@ -1,0 +1,83 @@
+//! Wrapping the data key: one armored age file per recipient (sops's age master keys).
+
+use std::io::{Read, Write};
+
+use super::{Identities, Recipient};
+use crate::crypto::DataKey;
+use crate::metadata::AgeStanza;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    #[error("none of your identities can decrypt the data key (file recipients: {recipients}); tried: {tried}")]
+    NoMatchingIdentity { recipients: String, tried: String },
+    #[error("no age recipients in the file")]
+    NoRecipients,
+    #[error("wrapping the data key failed: {0}")]
+    Encrypt(String),
+}
+
+/// Wraps the data key for one recipient as an armored age file.
+pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapError> {
+    let enc = age::Encryptor::with_recipients(std::iter::once(recipient.as_age()))
+        .map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    let mut out = Vec::new();
+    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+        .map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    let mut w = enc.wrap_output(armor).map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    w.write_all(key.bytes()).map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    w.finish()
+        .and_then(|armor| armor.finish())
+        .map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    let mut enc = String::from_utf8(out).map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    if !enc.ends_with('\n') {
+        enc.push('\n');
+    }
+    Ok(AgeStanza { recipient: recipient.to_string(), enc })
+}
+
+/// Wraps the data key for every recipient, reusing the existing stanza of a recipient
+/// that keeps access so an unchanged recipient set rewrites nothing.
+pub fn wrap_all(key: &DataKey, recipients: &[Recipient], keep: &[AgeStanza]) -> Result<Vec<AgeStanza>, WrapError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for r in recipients {
+        let name = r.to_string();
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        match keep.iter().find(|s| s.recipient == name) {
+            Some(stanza) => out.push(stanza.clone()),
+            None => out.push(wrap_one(key, r)?),
+        }
+    }
+    Ok(out)
+}
+
+/// Unwraps the data key with the first identity that opens any stanza. Stanzas whose
+/// recipient matches one of our public keys are tried first.
+pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapError> {
+    if stanzas.is_empty() {
+        return Err(WrapError::NoRecipients);
+    }
+    let ours = ids.public_keys();
+    let mut order: Vec<&AgeStanza> = stanzas.iter().filter(|s| ours.contains(&s.recipient)).collect();
+    order.extend(stanzas.iter().filter(|s| !ours.contains(&s.recipient)));
+    for stanza in order {
+        if let Some(key) = try_unwrap(stanza, ids) {
+            return Ok(key);
+        }
+    }
+    Err(WrapError::NoMatchingIdentity {
+        recipients: stanzas.iter().map(|s| s.recipient.as_str()).collect::<Vec<_>>().join(", "),
+        tried: ids.describe(),
+    })
+}
+
+fn try_unwrap(stanza: &AgeStanza, ids: &Identities) -> Option<DataKey> {
+    let reader = age::armor::ArmoredReader::new(stanza.enc.as_bytes());
+    let dec = age::Decryptor::new(reader).ok()?;
+    let mut r = dec.decrypt(ids.iter()).ok()?;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(32));
+    r.read_to_end(&mut buf).ok()?;
+    DataKey::from_slice(&buf)
+}

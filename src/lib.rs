@@ -1,0 +1,19 @@
+//! # secrets: a team's secrets in git, encrypted
+//!
+//! (crate documentation is written in `src/design.md`, included here)
+#![doc = include_str!("design.md")]
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod engine;
+pub mod exec;
+pub mod export;
+pub mod fsutil;
+pub mod git;
+pub mod keys;
+pub mod metadata;
+pub mod model;
+pub mod scan;
+pub mod store;
+pub mod team;

@@ -1,0 +1,256 @@
+//! Key paths as users type them: sops-style `["a"]["b"][0]` or dotted `a.b.0`.
+
+use super::tree::{Branch, Item, ListItem, Node};
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<PathSegment>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PathError {
+    #[error("invalid key path {0:?}: {1}")]
+    Syntax(String, &'static str),
+    #[error("key path {0} not found")]
+    NotFound(KeyPath),
+    #[error("key path {0} is not a value but a {1}")]
+    NotALeaf(KeyPath, &'static str),
+    #[error("cannot set {0}: a parent is not a map or list")]
+    BadParent(KeyPath),
+}
+
+impl KeyPath {
+    /// Parses `["a"][0]`, `['a']`, or dotted `a.b.0` (a segment of digits is a list index
+    /// where the tree has a list, and a key otherwise).
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(PathError::Syntax(text.into(), "empty path"));
+        }
+        if t.starts_with('[') {
+            Self::parse_bracketed(t).map_err(|why| PathError::Syntax(text.into(), why))
+        } else {
+            Ok(KeyPath(
+                t.split('.')
+                    .map(|s| match s.parse::<usize>() {
+                        Ok(i) if !s.starts_with('+') => PathSegment::Index(i),
+                        _ => PathSegment::Key(s.to_string()),
+                    })
+                    .collect(),
+            ))
+        }
+    }
+
+    fn parse_bracketed(t: &str) -> Result<Self, &'static str> {
+        let mut segs = Vec::new();
+        let mut rest = t;
+        while !rest.is_empty() {
+            rest = rest.strip_prefix('[').ok_or("expected '['")?;
+            let quote = rest.chars().next().ok_or("unterminated '['")?;
+            if quote == '"' || quote == '\'' {
+                let mut key = String::new();
+                let mut chars = rest[1..].char_indices();
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    if c == '\\' {
+                        if let Some((_, n)) = chars.next() {
+                            key.push(n);
+                        }
+                    } else if c == quote {
+                        end = Some(i + 2);
+                        break;
+                    } else {
+                        key.push(c);
+                    }
+                }
+                let end = end.ok_or("unterminated quote")?;
+                rest = rest[end..].strip_prefix(']').ok_or("expected ']' after key")?;
+                segs.push(PathSegment::Key(key));
+            } else {
+                let close = rest.find(']').ok_or("unterminated '['")?;
+                let idx = rest[..close].trim().parse::<usize>().map_err(|_| "index must be a number")?;
+                segs.push(PathSegment::Index(idx));
+                rest = &rest[close + 1..];
+            }
+        }
+        Ok(KeyPath(segs))
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for seg in &self.0 {
+            match seg {
+                PathSegment::Key(k) => write!(f, "[{k:?}]")?,
+                PathSegment::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list_values<L>(items: &[ListItem<L>]) -> impl Iterator<Item = &Node<L>> {
+    items.iter().filter_map(|i| match i {
+        ListItem::Value(v) => Some(v),
+        _ => None,
+    })
+}
+
+fn nth_value_mut<L>(items: &mut [ListItem<L>], n: usize) -> Option<&mut Node<L>> {
+    items
+        .iter_mut()
+        .filter_map(|i| match i {
+            ListItem::Value(v) => Some(v),
+            _ => None,
+        })
+        .nth(n)
+}
+
+fn step<'a, L>(node: &'a Node<L>, seg: &PathSegment) -> Option<&'a Node<L>> {
+    match (node, seg) {
+        (Node::Map(b), PathSegment::Key(k)) => b.get(k),
+        (Node::Map(b), PathSegment::Index(i)) => b.get(&i.to_string()),
+        (Node::List(items), PathSegment::Index(i)) => list_values(items).nth(*i),
+        _ => None,
+    }
+}
+
+fn step_mut<'a, L>(node: &'a mut Node<L>, seg: &PathSegment) -> Option<&'a mut Node<L>> {
+    match (node, seg) {
+        (Node::Map(b), PathSegment::Key(k)) => b.get_mut(k),
+        (Node::Map(b), PathSegment::Index(i)) => b.get_mut(&i.to_string()),
+        (Node::List(items), PathSegment::Index(i)) => nth_value_mut(items, *i),
+        _ => None,
+    }
+}
+
+fn first_key(seg: &PathSegment) -> String {
+    match seg {
+        PathSegment::Key(k) => k.clone(),
+        PathSegment::Index(i) => i.to_string(),
+    }
+}
+
+impl<L> Branch<L> {
+    /// The node at `path`.
+    pub fn lookup(&self, path: &KeyPath) -> Result<&Node<L>, PathError> {
+        let (first, rest) = path.0.split_first().ok_or_else(|| PathError::NotFound(path.clone()))?;
+        let mut node = self.get(&first_key(first)).ok_or_else(|| PathError::NotFound(path.clone()))?;
+        for seg in rest {
+            node = step(node, seg).ok_or_else(|| PathError::NotFound(path.clone()))?;
+        }
+        Ok(node)
+    }
+
+    /// Sets the node at `path`, creating missing maps on the way (as `sops set` does).
+    pub fn set_path(&mut self, path: &KeyPath, value: Node<L>) -> Result<(), PathError> {
+        let (first, rest) = path.0.split_first().ok_or_else(|| PathError::NotFound(path.clone()))?;
+        let key = first_key(first);
+        if rest.is_empty() {
+            self.insert(key, value);
+            return Ok(());
+        }
+        if self.get(&key).is_none() {
+            self.insert(key.clone(), Node::Map(Branch::new()));
+        }
+        let mut node = self.get_mut(&key).expect("just inserted");
+        for (i, seg) in rest.iter().enumerate() {
+            let last = i + 1 == rest.len();
+            if last {
+                return match (node, seg) {
+                    (Node::Map(b), seg) => {
+                        b.insert(first_key(seg), value);
+                        Ok(())
+                    }
+                    (Node::List(items), PathSegment::Index(n)) => {
+                        let len = list_values(items).count();
+                        if *n < len {
+                            *nth_value_mut(items, *n).expect("in range") = value;
+                        } else if *n == len {
+                            items.push(ListItem::Value(value));
+                        } else {
+                            return Err(PathError::NotFound(path.clone()));
+                        }
+                        Ok(())
+                    }
+                    _ => Err(PathError::BadParent(path.clone())),
+                };
+            }
+            if let (Node::Map(b), seg) = (&mut *node, seg) {
+                if b.get(&first_key(seg)).is_none() {
+                    b.insert(first_key(seg), Node::Map(Branch::new()));
+                }
+            }
+            node = step_mut(node, seg).ok_or_else(|| PathError::BadParent(path.clone()))?;
+        }
+        unreachable!("loop returns on the last segment")
+    }
+
+    /// Removes the node at `path`.
+    pub fn unset_path(&mut self, path: &KeyPath) -> Result<Node<L>, PathError> {
+        let not_found = || PathError::NotFound(path.clone());
+        let (last, parents) = path.0.split_last().ok_or_else(not_found)?;
+        if parents.is_empty() {
+            return self.remove(&first_key(last)).ok_or_else(not_found);
+        }
+        let mut node = self.get_mut(&first_key(&parents[0])).ok_or_else(not_found)?;
+        for seg in &parents[1..] {
+            node = step_mut(node, seg).ok_or_else(not_found)?;
+        }
+        match (node, last) {
+            (Node::Map(b), seg) => b.remove(&first_key(seg)).ok_or_else(not_found),
+            (Node::List(items), PathSegment::Index(n)) => {
+                let pos = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| matches!(i, ListItem::Value(_)))
+                    .nth(*n)
+                    .map(|(pos, _)| pos)
+                    .ok_or_else(not_found)?;
+                match items.remove(pos) {
+                    ListItem::Value(v) => Ok(v),
+                    ListItem::Comment { .. } => Err(not_found()),
+                }
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
+/// Drops every comment and blank item, for comparisons that should ignore layout.
+pub fn entries_only<L: Clone>(branch: &Branch<L>) -> Branch<L> {
+    Branch {
+        items: branch
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry { key, value } => Some(Item::Entry { key: key.clone(), value: value.clone() }),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_styles() {
+        let want = KeyPath(vec![
+            PathSegment::Key("a".into()),
+            PathSegment::Key("b".into()),
+            PathSegment::Index(0),
+        ]);
+        assert_eq!(KeyPath::parse(r#"["a"]["b"][0]"#).unwrap(), want);
+        assert_eq!(KeyPath::parse("a.b.0").unwrap(), want);
+        assert_eq!(KeyPath::parse("['a']['b'][0]").unwrap(), want);
+        assert!(KeyPath::parse(r#"["a"#).is_err());
+        assert!(KeyPath::parse("").is_err());
+    }
+}

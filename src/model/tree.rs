@@ -1,0 +1,308 @@
+//! Ordered tree generic over its leaf type.
+//!
+//! `Branch<Sealed>` is what lives on disk (values are `ENC[...]` strings or values left in
+//! clear by the encryption rules); `Branch<Plain>` holds decrypted values in zeroizing
+//! memory. Stores parse and emit `Branch<Scalar>`-like trees through the [`Leaf`] trait, and
+//! only code that deliberately calls `emit` on a plain tree can print plaintext.
+
+use std::fmt;
+use zeroize::{Zeroize, Zeroizing};
+
+/// A typed scalar value, the sops data types (`str`, `int`, `float`, `bool`, `bytes`,
+/// `time`, `comment`) plus null, which is never encrypted.
+#[derive(Clone, PartialEq)]
+pub enum Scalar {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    /// A timestamp kept as its RFC 3339 text (sops `type:time`).
+    Time(String),
+    /// The text of a comment after its `#` or `;` marker.
+    Comment(String),
+    Null,
+}
+
+impl Scalar {
+    /// The sops type name used in `ENC[...,type:NAME]`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Scalar::Str(_) => "str",
+            Scalar::Int(_) => "int",
+            Scalar::Float(_) => "float",
+            Scalar::Bool(_) => "bool",
+            Scalar::Bytes(_) => "bytes",
+            Scalar::Time(_) => "time",
+            Scalar::Comment(_) => "comment",
+            Scalar::Null => "null",
+        }
+    }
+
+    /// The bytes sops encrypts and feeds to the MAC for this value (Go `ToBytes`).
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.as_bytes().to_vec(),
+            Scalar::Int(i) => i.to_string().into_bytes(),
+            Scalar::Float(f) => format_go_float(*f).into_bytes(),
+            Scalar::Bool(true) => b"True".to_vec(),
+            Scalar::Bool(false) => b"False".to_vec(),
+            Scalar::Bytes(b) => b.clone(),
+            Scalar::Null => Vec::new(),
+        })
+    }
+
+    /// The value as text, for `get`, exec and exports (bools in lower case, like YAML).
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.clone(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => format_go_float(*f),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Scalar::Null => String::new(),
+        })
+    }
+
+    /// Empty strings, bytes and comments are left as they are by sops (never encrypted).
+    pub fn is_empty_value(&self) -> bool {
+        match self {
+            Scalar::Str(s) | Scalar::Comment(s) => s.is_empty(),
+            Scalar::Bytes(b) => b.is_empty(),
+            Scalar::Null => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_comment(&self) -> bool {
+        matches!(self, Scalar::Comment(_))
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
+pub fn format_go_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        // Rust's Display for f64 is shortest-round-trip without exponent, as Go's 'f', -1.
+        format!("{f}")
+    }
+}
+
+impl Zeroize for Scalar {
+    fn zeroize(&mut self) {
+        match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.zeroize(),
+            Scalar::Bytes(b) => b.zeroize(),
+            Scalar::Int(i) => i.zeroize(),
+            Scalar::Float(f) => f.zeroize(),
+            Scalar::Bool(b) => *b = false,
+            Scalar::Null => {}
+        }
+    }
+}
+
+impl fmt::Debug for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Scalars may hold secrets: show only the type.
+        write!(f, "Scalar::{}(..)", self.type_name())
+    }
+}
+
+/// A decrypted value, wiped from memory when dropped and never shown by `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct Plain(pub Zeroizing<Scalar>);
+
+impl Plain {
+    pub fn new(s: Scalar) -> Self {
+        Plain(Zeroizing::new(s))
+    }
+    pub fn scalar(&self) -> &Scalar {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Plain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Plain(<redacted {}>)", self.0.type_name())
+    }
+}
+
+/// A value as stored on disk: an `ENC[...]` string, or a value the rules leave in clear.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Sealed(pub Scalar);
+
+/// What a store needs from a leaf to print it.
+pub trait Leaf: Clone {
+    fn scalar(&self) -> &Scalar;
+    fn from_scalar(s: Scalar) -> Self;
+}
+
+impl Leaf for Plain {
+    fn scalar(&self) -> &Scalar {
+        &self.0
+    }
+    fn from_scalar(s: Scalar) -> Self {
+        Plain::new(s)
+    }
+}
+
+impl Leaf for Sealed {
+    fn scalar(&self) -> &Scalar {
+        &self.0
+    }
+    fn from_scalar(s: Scalar) -> Self {
+        Sealed(s)
+    }
+}
+
+/// A value in the tree.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Node<L> {
+    Map(Branch<L>),
+    List(Vec<ListItem<L>>),
+    Leaf(L),
+}
+
+/// One item of a map: an entry, a comment, or a blank line kept for layout (dotenv, INI).
+#[derive(Clone, PartialEq, Debug)]
+pub enum Item<L> {
+    Entry { key: String, value: Node<L> },
+    /// A comment line; the leaf holds `Scalar::Comment` (or its `ENC[...]` form).
+    /// `inline` comments sat at the end of the entry that follows them in the list.
+    Comment { text: L, inline: bool },
+    Blank,
+}
+
+/// One item of a list.
+#[derive(Clone, PartialEq, Debug)]
+pub enum ListItem<L> {
+    Value(Node<L>),
+    Comment { text: L, inline: bool },
+}
+
+/// An ordered map: the unit sops calls a tree branch.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Branch<L> {
+    pub items: Vec<Item<L>>,
+}
+
+impl<L> Default for Branch<L> {
+    fn default() -> Self {
+        Branch { items: Vec::new() }
+    }
+}
+
+impl<L> Branch<L> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node<L>> {
+        self.items.iter().find_map(|item| match item {
+            Item::Entry { key: k, value } if k == key => Some(value),
+            _ => None,
+        })
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<L>> {
+        self.items.iter_mut().find_map(|item| match item {
+            Item::Entry { key: k, value } if k == key => Some(value),
+            _ => None,
+        })
+    }
+
+    /// Removes an entry and returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Node<L>> {
+        let idx = self
+            .items
+            .iter()
+            .position(|item| matches!(item, Item::Entry { key: k, .. } if k == key))?;
+        match self.items.remove(idx) {
+            Item::Entry { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Sets a key, keeping its position when it exists, appending otherwise.
+    pub fn insert(&mut self, key: String, value: Node<L>) {
+        match self.get_mut(&key) {
+            Some(slot) => *slot = value,
+            None => self.items.push(Item::Entry { key, value }),
+        }
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Node<L>)> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Entry { key, value } => Some((key.as_str(), value)),
+            _ => None,
+        })
+    }
+
+    /// Maps every leaf (values and comments) through `f`, keeping the shape; `path` is the
+    /// list of map keys leading to the leaf (list indices are not part of it, as in sops).
+    pub fn try_map<M, E>(
+        &self,
+        f: &mut impl FnMut(&L, &[&str]) -> Result<M, E>,
+    ) -> Result<Branch<M>, E> {
+        let mut path = Vec::new();
+        map_branch(self, &mut path, f)
+    }
+}
+
+fn map_branch<'a, L, M, E>(
+    branch: &'a Branch<L>,
+    path: &mut Vec<&'a str>,
+    f: &mut impl FnMut(&L, &[&str]) -> Result<M, E>,
+) -> Result<Branch<M>, E> {
+    let mut items = Vec::with_capacity(branch.items.len());
+    for item in &branch.items {
+        items.push(match item {
+            Item::Entry { key, value } => {
+                path.push(key.as_str());
+                let value = map_node(value, path, f);
+                path.pop();
+                Item::Entry { key: key.clone(), value: value? }
+            }
+            Item::Comment { text, inline } => Item::Comment {
+                text: f(text, path)?,
+                inline: *inline,
+            },
+            Item::Blank => Item::Blank,
+        });
+    }
+    Ok(Branch { items })
+}
+
+fn map_node<'a, L, M, E>(
+    node: &'a Node<L>,
+    path: &mut Vec<&'a str>,
+    f: &mut impl FnMut(&L, &[&str]) -> Result<M, E>,
+) -> Result<Node<M>, E> {
+    Ok(match node {
+        Node::Map(b) => Node::Map(map_branch(b, path, f)?),
+        Node::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(match item {
+                    ListItem::Value(v) => ListItem::Value(map_node(v, path, f)?),
+                    ListItem::Comment { text, inline } => ListItem::Comment {
+                        text: f(text, path)?,
+                        inline: *inline,
+                    },
+                });
+            }
+            Node::List(out)
+        }
+        Node::Leaf(l) => Node::Leaf(f(l, path)?),
+    })
+}
+
+/// Converts a tree of one scalar-bearing leaf type into another without any crypto.
+pub fn convert<A: Leaf, B: Leaf>(branch: &Branch<A>) -> Branch<B> {
+    branch
+        .try_map::<B, std::convert::Infallible>(&mut |l, _| Ok(B::from_scalar(l.scalar().clone())))
+        .unwrap_or_else(|never| match never {})
+}

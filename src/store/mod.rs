@@ -1,0 +1,215 @@
+//! Parsing and emitting the supported file formats. A store knows nothing of keys or
+//! ciphers: it turns text into ordered trees and back, and splits the `sops` metadata
+//! from the data in the layout each format uses.
+
+pub mod binary;
+pub mod dotenv;
+pub mod ini;
+pub mod json;
+pub mod yaml;
+
+use crate::model::tree::Leaf;
+use crate::model::{Branch, Item, Node, Sealed};
+use std::path::Path;
+
+/// The file formats, chosen from the file name or `--input-type/--output-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+    Dotenv,
+    Ini,
+    Binary,
+}
+
+impl Format {
+    /// Picks the format from the extension like sops does; `.env`, `.env.prod` and
+    /// `prod.env` are dotenv; anything unknown is binary.
+    pub fn from_path(path: &Path) -> Format {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if name == ".env" || name.starts_with(".env.") || ext == "env" {
+            return Format::Dotenv;
+        }
+        match ext.as_str() {
+            "yaml" | "yml" => Format::Yaml,
+            "json" => Format::Json,
+            "ini" => Format::Ini,
+            _ => Format::Binary,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Ini => "ini",
+            Format::Binary => "binary",
+        }
+    }
+}
+
+/// Layout details read from an existing file so that re-emitting it changes as little as
+/// possible (indentation width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub indent: usize,
+}
+
+impl Layout {
+    /// sops's defaults for new files.
+    pub fn default_for(format: Format) -> Layout {
+        match format {
+            Format::Json | Format::Binary => Layout { indent: 4 },
+            _ => Layout { indent: 4 },
+        }
+    }
+}
+
+/// A parse or emit failure; never carries a value, only positions and structure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("line {line}, column {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl StoreError {
+    pub fn syntax(line: usize, column: usize, message: impl Into<String>) -> Self {
+        StoreError::Syntax { line, column, message: message.into() }
+    }
+}
+
+/// Parses file text into branches (several only for multi-document YAML).
+pub fn parse<L: Leaf>(format: Format, text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    match format {
+        Format::Yaml => yaml::parse(text),
+        Format::Json => json::parse(text),
+        Format::Dotenv => dotenv::parse(text).map(|b| (vec![b], Layout::default_for(format))),
+        Format::Ini => ini::parse(text).map(|b| (vec![b], Layout::default_for(format))),
+        Format::Binary => Ok((vec![binary::parse(text.as_bytes())], Layout::default_for(format))),
+    }
+}
+
+/// Parses raw bytes; only the binary store accepts bytes that are not UTF-8.
+pub fn parse_bytes<L: Leaf>(format: Format, bytes: &[u8]) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    if format == Format::Binary {
+        return Ok((vec![binary::parse(bytes)], Layout::default_for(format)));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        StoreError::syntax(line, 0, "file is not valid UTF-8")
+    })?;
+    parse(format, text)
+}
+
+/// Emits branches as file text.
+pub fn emit<L: Leaf>(format: Format, branches: &[Branch<L>], layout: Layout) -> Result<String, StoreError> {
+    match format {
+        Format::Yaml => yaml::emit(branches, layout),
+        Format::Json => json::emit(single(branches)?, layout),
+        Format::Dotenv => dotenv::emit(single(branches)?),
+        Format::Ini => ini::emit(single(branches)?),
+        Format::Binary => json::emit(single(branches)?, layout),
+    }
+}
+
+fn single<L>(branches: &[Branch<L>]) -> Result<&Branch<L>, StoreError> {
+    match branches {
+        [one] => Ok(one),
+        _ => Err(StoreError::Unsupported(
+            "only YAML files can hold several documents".into(),
+        )),
+    }
+}
+
+/// The metadata key sops uses.
+pub const SOPS_KEY: &str = "sops";
+
+/// Removes the `sops` metadata from parsed encrypted branches and returns it as a nested
+/// tree, undoing the flattening of dotenv (`sops_age__list_0__map_enc`) and INI (`[sops]`).
+pub fn take_metadata(format: Format, branches: &mut [Branch<Sealed>]) -> Option<Branch<Sealed>> {
+    match format {
+        Format::Dotenv => {
+            let first = branches.first_mut()?;
+            let mut flat = Branch::new();
+            first.items.retain(|item| match item {
+                Item::Entry { key, value } if key.starts_with("sops_") => {
+                    flat.items.push(Item::Entry { key: key["sops_".len()..].to_string(), value: value.clone() });
+                    false
+                }
+                _ => true,
+            });
+            if flat.items.is_empty() {
+                return None;
+            }
+            // The dotenv store already turned `\n` back into newlines for every value.
+            Some(crate::metadata::flat::unflatten(&flat, false))
+        }
+        Format::Ini => match branches.first_mut()?.remove(SOPS_KEY)? {
+            Node::Map(flat) => Some(crate::metadata::flat::unflatten(&flat, true)),
+            _ => None,
+        },
+        _ => {
+            let mut found = None;
+            for (i, branch) in branches.iter_mut().enumerate() {
+                if let Some(Node::Map(md)) = branch.remove(SOPS_KEY) {
+                    if i == 0 {
+                        found = Some(md);
+                    }
+                }
+            }
+            found
+        }
+    }
+}
+
+/// Adds metadata to every branch in the layout of the format (the inverse of
+/// [`take_metadata`]).
+pub fn put_metadata(format: Format, branches: &mut [Branch<Sealed>], md: &Branch<Sealed>) {
+    match format {
+        Format::Dotenv => {
+            let flat = crate::metadata::flat::flatten(md, false);
+            if let Some(first) = branches.first_mut() {
+                for (key, value) in flat.entries() {
+                    first.items.push(Item::Entry { key: format!("sops_{key}"), value: value.clone() });
+                }
+            }
+        }
+        Format::Ini => {
+            let flat = crate::metadata::flat::flatten(md, true);
+            if let Some(first) = branches.first_mut() {
+                first.items.push(Item::Entry { key: SOPS_KEY.into(), value: Node::Map(flat) });
+            }
+        }
+        _ => {
+            for branch in branches.iter_mut() {
+                branch.items.push(Item::Entry { key: SOPS_KEY.into(), value: Node::Map(md.clone()) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_path() {
+        for (p, f) in [
+            ("a.yaml", Format::Yaml),
+            ("a.YML", Format::Yaml),
+            ("a.json", Format::Json),
+            (".env", Format::Dotenv),
+            (".env.prod", Format::Dotenv),
+            ("prod.env", Format::Dotenv),
+            ("x.ini", Format::Ini),
+            ("x.bin", Format::Binary),
+            ("Makefile", Format::Binary),
+        ] {
+            assert_eq!(Format::from_path(Path::new(p)), f, "{p}");
+        }
+    }
+}
