@@ -1,0 +1,558 @@
+//! The JSON store: a top-level object becomes one ordered branch and back.
+//!
+//! Parsing goes through serde's streaming `Deserializer` with our own visitor rather than
+//! `serde_json::Value`, so that key order *and duplicate keys* are kept exactly as sops keeps
+//! them (sops reads JSON token by token), and numbers are typed like sops does: an integer
+//! that fits in `i64` is an int, every other number a float.
+//!
+//! Emitting imitates Go's `json.Indent` output that sops writes (`"key": value`, one item per
+//! line, `{}`/`[]` for empty containers, a final newline) so that re-encrypting a file
+//! written by sops changes only the lines of values that changed. Differences from sops:
+//! integral floats print as `1.0` (sops prints `1`, which reads back as an int), and `<`,
+//! `>`, `&` are not HTML-escaped.
+//!
+//! Indentation: [`Layout::indent`] is the number of spaces per level, and the special value
+//! [`TAB_INDENT`] (0) means one tab per level, sops's own default for JSON. A file indented
+//! with zero spaces (sops `indent: 0`) therefore re-emits with tabs.
+
+use crate::model::tree::Leaf;
+use crate::model::{Branch, Item, ListItem, Node, Scalar};
+use crate::store::{Layout, StoreError};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
+
+/// `Layout::indent` value meaning "indent with one tab per level".
+pub const TAB_INDENT: usize = 0;
+
+/// The indent used when a file shows none (compact or empty objects).
+const DEFAULT_INDENT: usize = 4;
+
+/// Message for a top level that is not an object (the only data error we raise).
+const NOT_AN_OBJECT: &str = "the top level of a JSON file must be an object ({...})";
+
+/// Parses a JSON document whose top level is an object into one branch, and detects the
+/// indentation to re-emit it with.
+pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let branch = de
+        .deserialize_any(TopVisitor::<L>(PhantomData))
+        .map_err(to_store_error)?;
+    de.end().map_err(to_store_error)?;
+    Ok((
+        vec![branch],
+        Layout {
+            indent: detect_indent(text),
+        },
+    ))
+}
+
+/// Emits a branch as an indented JSON object ending with a newline; comments and blank
+/// items have no JSON form and are skipped.
+pub fn emit<L: Leaf>(branch: &Branch<L>, layout: Layout) -> Result<String, StoreError> {
+    let unit = if layout.indent == TAB_INDENT {
+        "\t".to_string()
+    } else {
+        " ".repeat(layout.indent)
+    };
+    let mut w = Writer {
+        out: String::new(),
+        unit,
+        path: Vec::new(),
+    };
+    w.map(branch, 0)?;
+    w.out.push('\n');
+    Ok(w.out)
+}
+
+/// The indentation of the first indented line: a tab gives [`TAB_INDENT`], spaces their
+/// count, and a file without indented lines the default of 4.
+fn detect_indent(text: &str) -> usize {
+    for line in text.lines().skip(1) {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() {
+            continue;
+        }
+        let lead = &line[..line.len() - trimmed.len()];
+        return match lead.as_bytes().first() {
+            Some(b'\t') => TAB_INDENT,
+            Some(_) => lead.len(),
+            None => continue,
+        };
+    }
+    DEFAULT_INDENT
+}
+
+/// Turns a serde_json error into a position and a fixed message that never quotes input.
+fn to_store_error(e: serde_json::Error) -> StoreError {
+    use serde_json::error::Category;
+    let message = match e.classify() {
+        Category::Eof => "unexpected end of file".to_string(),
+        Category::Io => "read error".to_string(),
+        Category::Data => NOT_AN_OBJECT.to_string(),
+        Category::Syntax => {
+            // serde_json syntax messages are fixed texts followed by the position.
+            let full = e.to_string();
+            match full.rfind(" at line ") {
+                Some(i) => full[..i].to_string(),
+                None => full,
+            }
+        }
+    };
+    StoreError::syntax(e.line().max(1), e.column().max(1), message)
+}
+
+/// Accepts only an object at the top level.
+struct TopVisitor<L>(PhantomData<L>);
+
+impl<'de, L: Leaf> Visitor<'de> for TopVisitor<L> {
+    type Value = Branch<L>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Branch<L>, A::Error> {
+        read_map(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Branch<L>, A::Error> {
+        Err(de::Error::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Branch<L>, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+}
+
+fn read_map<'de, L: Leaf, A: MapAccess<'de>>(mut map: A) -> Result<Branch<L>, A::Error> {
+    let mut branch = Branch::new();
+    while let Some(key) = map.next_key::<String>()? {
+        let value = map.next_value_seed(NodeSeed::<L>(PhantomData))?;
+        branch.items.push(Item::Entry { key, value });
+    }
+    Ok(branch)
+}
+
+/// Builds any JSON value as a tree node.
+struct NodeSeed<L>(PhantomData<L>);
+
+impl<'de, L: Leaf> DeserializeSeed<'de> for NodeSeed<L> {
+    type Value = Node<L>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<L>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, L: Leaf> Visitor<'de> for NodeSeed<L> {
+    type Value = Node<L>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node<L>, A::Error> {
+        read_map(map).map(Node::Map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<L>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(NodeSeed::<L>(PhantomData))? {
+            items.push(ListItem::Value(v));
+        }
+        Ok(Node::List(items))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Int(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node<L>, E> {
+        // sops: integers outside i64 become floats.
+        Ok(leaf(match i64::try_from(v) {
+            Ok(i) => Scalar::Int(i),
+            Err(_) => Scalar::Float(v as f64),
+        }))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Float(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Str(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Str(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Node<L>, E> {
+        Ok(leaf(Scalar::Null))
+    }
+}
+
+fn leaf<L: Leaf>(s: Scalar) -> Node<L> {
+    Node::Leaf(L::from_scalar(s))
+}
+
+/// Writes nodes in `json.Indent` layout; `path` names the key being written for errors.
+struct Writer {
+    out: String,
+    unit: String,
+    path: Vec<String>,
+}
+
+impl Writer {
+    fn newline(&mut self, depth: usize) {
+        self.out.push('\n');
+        for _ in 0..depth {
+            self.out.push_str(&self.unit);
+        }
+    }
+
+    fn map<L: Leaf>(&mut self, branch: &Branch<L>, depth: usize) -> Result<(), StoreError> {
+        let mut first = true;
+        self.out.push('{');
+        for (key, value) in branch.entries() {
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            self.newline(depth + 1);
+            self.string(key);
+            self.out.push_str(": ");
+            self.path.push(key.to_string());
+            self.node(value, depth + 1)?;
+            self.path.pop();
+        }
+        if !first {
+            self.newline(depth);
+        }
+        self.out.push('}');
+        Ok(())
+    }
+
+    fn list<L: Leaf>(&mut self, items: &[ListItem<L>], depth: usize) -> Result<(), StoreError> {
+        let mut first = true;
+        self.out.push('[');
+        for item in items {
+            let ListItem::Value(value) = item else {
+                continue;
+            };
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            self.newline(depth + 1);
+            self.node(value, depth + 1)?;
+        }
+        if !first {
+            self.newline(depth);
+        }
+        self.out.push(']');
+        Ok(())
+    }
+
+    fn node<L: Leaf>(&mut self, node: &Node<L>, depth: usize) -> Result<(), StoreError> {
+        match node {
+            Node::Map(b) => self.map(b, depth),
+            Node::List(items) => self.list(items, depth),
+            Node::Leaf(l) => self.scalar(l.scalar()),
+        }
+    }
+
+    fn scalar(&mut self, s: &Scalar) -> Result<(), StoreError> {
+        match s {
+            Scalar::Str(v) | Scalar::Time(v) | Scalar::Comment(v) => self.string(v),
+            Scalar::Int(i) => {
+                let _ = write!(self.out, "{i}");
+            }
+            Scalar::Float(f) => {
+                let text = float_text(*f).ok_or_else(|| self.error("is NaN or infinite"))?;
+                self.out.push_str(&text);
+            }
+            Scalar::Bool(b) => {
+                let _ = write!(self.out, "{b}");
+            }
+            Scalar::Null => self.out.push_str("null"),
+            Scalar::Bytes(b) => {
+                let text = std::str::from_utf8(b)
+                    .map_err(|_| self.error("holds bytes that are not UTF-8"))?;
+                self.string(text);
+            }
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &str) {
+        // Serializing a &str cannot fail.
+        if let Ok(quoted) = serde_json::to_string(s) {
+            self.out.push_str(&quoted);
+        }
+    }
+
+    fn error(&self, what: &str) -> StoreError {
+        StoreError::Unsupported(format!(
+            "cannot write key {:?} as JSON: its value {what}",
+            self.path.join(".")
+        ))
+    }
+}
+
+/// A float as JSON text that reads back as a float with the same value (`1.0`, `1e300`);
+/// `None` for NaN and infinities, which JSON cannot hold.
+fn float_text(f: f64) -> Option<String> {
+    if !f.is_finite() {
+        return None;
+    }
+    // serde_json prints floats with ryu: shortest round-trip digits, always with a `.` or an
+    // exponent, so the text is never mistaken for an integer.
+    serde_json::to_string(&f).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sealed;
+    use proptest::prelude::*;
+
+    type Tree = Branch<Sealed>;
+
+    fn fixture(name: &str) -> Option<String> {
+        let path = format!(
+            "{}/../shared/sops-fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                eprintln!("skipping: sops fixture {path} not found");
+                None
+            }
+        }
+    }
+
+    fn parse1(text: &str) -> (Tree, Layout) {
+        let (mut branches, layout) = parse::<Sealed>(text).unwrap();
+        assert_eq!(branches.len(), 1);
+        (branches.remove(0), layout)
+    }
+
+    fn keys(b: &Tree) -> Vec<&str> {
+        b.entries().map(|(k, _)| k).collect()
+    }
+
+    fn scalar<'a>(b: &'a Tree, key: &str) -> &'a Scalar {
+        match b.get(key) {
+            Some(Node::Leaf(l)) => &l.0,
+            other => panic!("{key}: not a leaf: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sops_json_fixture_round_trips_byte_for_byte() {
+        let Some(text) = fixture("secret.enc.json") else {
+            return;
+        };
+        let (tree, layout) = parse1(&text);
+        assert_eq!(layout.indent, 2);
+        assert_eq!(
+            keys(&tree),
+            ["secret", "string", "int", "float", "boolean", "0word", "complex", "sops"]
+        );
+        let Some(Node::Map(sops)) = tree.get("sops") else {
+            panic!("no sops map")
+        };
+        for k in [
+            "kms",
+            "age",
+            "lastmodified",
+            "mac",
+            "unencrypted_suffix",
+            "version",
+        ] {
+            assert!(sops.get(k).is_some(), "sops.{k} missing");
+        }
+        assert!(matches!(scalar(sops, "kms"), Scalar::Null));
+        let Some(Node::List(age)) = sops.get("age") else {
+            panic!("age is not a list")
+        };
+        assert_eq!(age.len(), 3);
+        let out = emit(&tree, layout).unwrap();
+        assert_eq!(out, text);
+        assert_eq!(parse1(&out).0, tree);
+    }
+
+    #[test]
+    fn sops_binary_fixture_uses_tabs() {
+        let Some(text) = fixture("example.txt") else {
+            return;
+        };
+        let (tree, layout) = parse1(&text);
+        assert_eq!(layout.indent, TAB_INDENT);
+        assert_eq!(keys(&tree), ["data", "sops"]);
+        let out = emit(&tree, layout).unwrap();
+        // sops 3.7 wrote no final newline; newer versions (and we) do.
+        assert_eq!(out.trim_end(), text.trim_end());
+        assert_eq!(parse1(&out).0, tree);
+    }
+
+    #[test]
+    fn numbers_are_typed_like_sops() {
+        let (t, _) = parse1(
+            r#"{"i": 7, "n": -3, "f": 2.5, "one": 1.0, "e": 1e2, "big": 9223372036854775808,
+                "max": 9223372036854775807, "b": false, "z": null}"#,
+        );
+        assert!(matches!(scalar(&t, "i"), Scalar::Int(7)));
+        assert!(matches!(scalar(&t, "n"), Scalar::Int(-3)));
+        assert!(matches!(scalar(&t, "f"), Scalar::Float(f) if *f == 2.5));
+        assert!(matches!(scalar(&t, "one"), Scalar::Float(f) if *f == 1.0));
+        assert!(matches!(scalar(&t, "e"), Scalar::Float(f) if *f == 100.0));
+        assert!(matches!(scalar(&t, "big"), Scalar::Float(_)));
+        assert!(matches!(scalar(&t, "max"), Scalar::Int(i64::MAX)));
+        assert!(matches!(scalar(&t, "b"), Scalar::Bool(false)));
+        assert!(matches!(scalar(&t, "z"), Scalar::Null));
+        let out = emit(&t, Layout { indent: 4 }).unwrap();
+        assert!(out.contains("\"one\": 1.0,"), "{out}");
+        assert_eq!(parse1(&out).0, t);
+    }
+
+    #[test]
+    fn order_duplicates_and_nesting_are_kept() {
+        let text = "{\n  \"b\": 1,\n  \"a\": [1, [2, {}], {\"x\": []}],\n  \"b\": \"again\"\n}\n";
+        let (t, layout) = parse1(text);
+        assert_eq!(keys(&t), ["b", "a", "b"]);
+        let out = emit(&t, layout).unwrap();
+        assert_eq!(parse1(&out).0, t);
+        assert!(out.contains("{}") && out.contains("[]"));
+    }
+
+    #[test]
+    fn comments_and_blanks_are_skipped() {
+        let t: Tree = Branch {
+            items: vec![
+                Item::Comment {
+                    text: Sealed(Scalar::Comment("c".into())),
+                    inline: false,
+                },
+                Item::Blank,
+                Item::Entry {
+                    key: "k".into(),
+                    value: Node::Leaf(Sealed(Scalar::Str("v".into()))),
+                },
+            ],
+        };
+        assert_eq!(
+            emit(&t, Layout { indent: 2 }).unwrap(),
+            "{\n  \"k\": \"v\"\n}\n"
+        );
+        assert_eq!(emit(&Tree::new(), Layout { indent: 2 }).unwrap(), "{}\n");
+    }
+
+    #[test]
+    fn errors_have_positions_and_no_content() {
+        for text in ["[1, 2]", "\"secret-value\"", "42", "null"] {
+            let e = parse::<Sealed>(text).unwrap_err();
+            assert!(e.to_string().contains("must be an object"), "{e}");
+        }
+        let e = parse::<Sealed>("{\n  \"a\": \"secret-value\",\n  oops\n}").unwrap_err();
+        assert!(matches!(e, StoreError::Syntax { line: 3, .. }), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = parse::<Sealed>("{\"a\": \"secret-value").unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(parse::<Sealed>("").is_err());
+        assert!(parse::<Sealed>("{} trailing").is_err());
+    }
+
+    #[test]
+    fn nan_cannot_be_written() {
+        let mut t = Tree::new();
+        t.insert("x".into(), Node::Leaf(Sealed(Scalar::Float(f64::NAN))));
+        let e = emit(&t, Layout { indent: 2 }).unwrap_err();
+        assert!(e.to_string().contains("\"x\""), "{e}");
+    }
+
+    fn arb_scalar() -> impl Strategy<Value = Scalar> {
+        prop_oneof![
+            any::<String>().prop_map(Scalar::Str),
+            any::<i64>().prop_map(Scalar::Int),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Scalar::Float),
+            any::<bool>().prop_map(Scalar::Bool),
+            Just(Scalar::Null),
+        ]
+    }
+
+    fn arb_node() -> impl Strategy<Value = Node<Sealed>> {
+        let leaf = arb_scalar().prop_map(|s| Node::Leaf(Sealed(s)));
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| Node::List(v.into_iter().map(ListItem::Value).collect())),
+                prop::collection::vec((any::<String>(), inner), 0..4).prop_map(|kv| {
+                    Node::Map(Branch {
+                        items: kv
+                            .into_iter()
+                            .map(|(key, value)| Item::Entry { key, value })
+                            .collect(),
+                    })
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(text in any::<String>()) {
+            let _ = parse::<Sealed>(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_jsonish(text in "[{}\\[\\]\":,0-9a-z .eE+-]{0,40}") {
+            let _ = parse::<Sealed>(&text);
+        }
+
+        #[test]
+        fn emit_then_parse_round_trips(
+            entries in prop::collection::vec((any::<String>(), arb_node()), 0..6),
+            indent in 0usize..5,
+        ) {
+            let t: Tree = Branch {
+                items: entries.into_iter().map(|(key, value)| Item::Entry { key, value }).collect(),
+            };
+            let out = emit(&t, Layout { indent }).unwrap();
+            let (back, layout) = parse1(&out);
+            prop_assert_eq!(back, t.clone());
+            if t.items.iter().any(|_| true) {
+                prop_assert_eq!(layout.indent, indent);
+            }
+        }
+    }
+}
