@@ -2,9 +2,10 @@
 //!
 //! Like sops, a plaintext file becomes a tree with a single `data` entry holding the whole
 //! file, and the encrypted file is JSON (`{"data": "ENC[...]", "sops": {...}}`), read and
-//! written by the JSON store. This module covers only the plaintext side. Unlike sops, which
-//! takes the bytes as a Go string whatever they are, bytes that are not UTF-8 are kept as
-//! `Scalar::Bytes` so nothing is lost; both kinds encrypt to the same bytes.
+//! written by the JSON store. This module covers only the plaintext side. sops takes the
+//! bytes as a Go string whatever they are and encrypts them as `type:str`; we do the same,
+//! holding bytes that are not UTF-8 as `Scalar::RawStr` so nothing is lost and sops can still
+//! decrypt the file (it refuses a binary file whose `data` is not a string).
 
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, Node, Scalar};
@@ -16,7 +17,7 @@ pub const DATA_KEY: &str = "data";
 pub fn parse<L: Leaf>(bytes: &[u8]) -> Branch<L> {
     let scalar = match std::str::from_utf8(bytes) {
         Ok(text) => Scalar::Str(text.to_string()),
-        Err(_) => Scalar::Bytes(bytes.to_vec()),
+        Err(_) => Scalar::RawStr(bytes.to_vec()),
     };
     Branch {
         items: vec![Item::Entry {
@@ -27,12 +28,12 @@ pub fn parse<L: Leaf>(bytes: &[u8]) -> Branch<L> {
 }
 
 /// The original file bytes of a decrypted binary tree: its `data` entry, when that is a
-/// string or bytes (sops refuses any other shape, and so do we by returning `None`).
+/// string (UTF-8 or not) or bytes; `None` for any other shape, which sops refuses too.
 pub fn plain_bytes<L: Leaf>(branch: &Branch<L>) -> Option<Vec<u8>> {
     match branch.get(DATA_KEY)? {
         Node::Leaf(l) => match l.scalar() {
             Scalar::Str(s) => Some(s.as_bytes().to_vec()),
-            Scalar::Bytes(b) => Some(b.clone()),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => Some(b.clone()),
             _ => None,
         },
         _ => None,
@@ -47,7 +48,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn utf8_is_a_string_and_other_bytes_are_bytes() {
+    fn utf8_is_a_string_and_other_bytes_a_raw_string() {
         let t = parse::<Sealed>(b"hello\n");
         assert!(
             matches!(t.get("data"), Some(Node::Leaf(Sealed(Scalar::Str(s)))) if s == "hello\n")
@@ -56,7 +57,7 @@ mod tests {
         let t = parse::<Sealed>(&raw);
         assert!(matches!(
             t.get("data"),
-            Some(Node::Leaf(Sealed(Scalar::Bytes(_))))
+            Some(Node::Leaf(Sealed(Scalar::RawStr(_))))
         ));
         assert_eq!(plain_bytes(&t).unwrap(), raw);
     }

@@ -249,7 +249,7 @@ fn value_text<L: Leaf>(key: &str, value: &Node<L>) -> Result<String, StoreError>
         Scalar::Float(f) => format_go_float(*f),
         Scalar::Bool(b) => b.to_string(),
         Scalar::Null => String::new(),
-        Scalar::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| {
+        Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8(b.clone()).map_err(|_| {
             StoreError::Unsupported(format!("dotenv key {key:?} holds bytes that are not UTF-8"))
         })?,
     })

@@ -444,7 +444,7 @@ fn value_text<L: Leaf>(section: &str, key: &str, value: &Node<L>) -> Result<Stri
         Scalar::Float(f) => format_go_float(*f),
         Scalar::Bool(b) => b.to_string(),
         Scalar::Null => String::new(),
-        Scalar::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| {
+        Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8(b.clone()).map_err(|_| {
             StoreError::Unsupported(format!(
                 "INI key {section}.{key} holds bytes that are not UTF-8"
             ))

@@ -301,7 +301,7 @@ impl Writer {
                 let _ = write!(self.out, "{b}");
             }
             Scalar::Null => self.out.push_str("null"),
-            Scalar::Bytes(b) => {
+            Scalar::Bytes(b) | Scalar::RawStr(b) => {
                 let text = std::str::from_utf8(b)
                     .map_err(|_| self.error("holds bytes that are not UTF-8"))?;
                 self.string(text);
