@@ -25,26 +25,36 @@ use crate::store::{self, Format, Layout, StoreError};
 /// never a value.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {format} syntax error at {source}")]
-    Parse { path: PathBuf, format: &'static str, source: StoreError },
+    #[error("{path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {error}")]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {format} syntax error at {error}")]
+    Parse {
+        path: PathBuf,
+        format: &'static str,
+        error: StoreError,
+    },
     #[error("{path}: not encrypted (no sops metadata found)")]
     NotEncrypted { path: PathBuf },
     #[error("{path}: already encrypted")]
     AlreadyEncrypted { path: PathBuf },
-    #[error("{path}: {source}")]
-    Metadata { path: PathBuf, source: MetadataError },
-    #[error("{path}: {source}")]
-    Crypto { path: PathBuf, source: CryptoError },
-    #[error("{path}: {source}")]
-    Key { path: PathBuf, source: WrapError },
+    #[error("{path}: {error}")]
+    Metadata { path: PathBuf, error: MetadataError },
+    #[error("{path}: {error}")]
+    Crypto { path: PathBuf, error: CryptoError },
+    #[error("{path}: {error}")]
+    Key { path: PathBuf, error: WrapError },
     #[error("{path}: no recipients to encrypt for (pass --age, or add the file to an environment in .secrets.yaml)")]
     NoRecipients { path: PathBuf },
-    #[error("{path}: {source}")]
-    Emit { path: PathBuf, source: StoreError },
+    #[error("{path}: {error}")]
+    Emit { path: PathBuf, error: StoreError },
 }
 
 impl FileError {
@@ -52,16 +62,20 @@ impl FileError {
     pub fn with_path(self, p: &Path) -> FileError {
         let path = p.to_path_buf();
         match self {
-            FileError::Read { source, .. } => FileError::Read { path, source },
-            FileError::Write { source, .. } => FileError::Write { path, source },
-            FileError::Parse { format, source, .. } => FileError::Parse { path, format, source },
+            FileError::Read { error, .. } => FileError::Read { path, error },
+            FileError::Write { error, .. } => FileError::Write { path, error },
+            FileError::Parse { format, error, .. } => FileError::Parse {
+                path,
+                format,
+                error,
+            },
             FileError::NotEncrypted { .. } => FileError::NotEncrypted { path },
             FileError::AlreadyEncrypted { .. } => FileError::AlreadyEncrypted { path },
-            FileError::Metadata { source, .. } => FileError::Metadata { path, source },
-            FileError::Crypto { source, .. } => FileError::Crypto { path, source },
-            FileError::Key { source, .. } => FileError::Key { path, source },
+            FileError::Metadata { error, .. } => FileError::Metadata { path, error },
+            FileError::Crypto { error, .. } => FileError::Crypto { path, error },
+            FileError::Key { error, .. } => FileError::Key { path, error },
             FileError::NoRecipients { .. } => FileError::NoRecipients { path },
-            FileError::Emit { source, .. } => FileError::Emit { path, source },
+            FileError::Emit { error, .. } => FileError::Emit { path, error },
         }
     }
 }
@@ -86,27 +100,45 @@ pub struct Opened {
 pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, FileError> {
     std::fs::read(path)
         .map(Zeroizing::new)
-        .map_err(|source| FileError::Read { path: path.to_path_buf(), source })
+        .map_err(|error| FileError::Read {
+            path: path.to_path_buf(),
+            error,
+        })
 }
 
 /// Parses plaintext in a format (for encryption or `edit`).
-pub fn parse_plain(path: &Path, format: Format, bytes: &[u8]) -> Result<(Vec<Branch<Plain>>, Layout), FileError> {
-    store::parse_bytes::<Plain>(format, bytes).map_err(|source| FileError::Parse {
+pub fn parse_plain(
+    path: &Path,
+    format: Format,
+    bytes: &[u8],
+) -> Result<(Vec<Branch<Plain>>, Layout), FileError> {
+    store::parse_bytes::<Plain>(format, bytes).map_err(|error| FileError::Parse {
         path: path.to_path_buf(),
         format: format.name(),
-        source,
+        error,
     })
 }
 
 /// Emits a plaintext tree (decrypt output, the editor buffer, exports).
-pub fn emit_plain(path: &Path, format: Format, branches: &[Branch<Plain>], layout: Layout) -> Result<Zeroizing<Vec<u8>>, FileError> {
+pub fn emit_plain(
+    path: &Path,
+    format: Format,
+    branches: &[Branch<Plain>],
+    layout: Layout,
+) -> Result<Zeroizing<Vec<u8>>, FileError> {
     if format == Format::Binary {
-        let bytes = branches.first().and_then(store::binary::plain_bytes).unwrap_or_default();
+        let bytes = branches
+            .first()
+            .and_then(store::binary::plain_bytes)
+            .unwrap_or_default();
         return Ok(Zeroizing::new(bytes));
     }
     store::emit(format, branches, layout)
         .map(|s| Zeroizing::new(s.into_bytes()))
-        .map_err(|source| FileError::Emit { path: path.to_path_buf(), source })
+        .map_err(|error| FileError::Emit {
+            path: path.to_path_buf(),
+            error,
+        })
 }
 
 /// The store that parses the encrypted form of a format (binary files are JSON envelopes).
@@ -127,38 +159,66 @@ impl EncryptedFile {
     /// Loads and parses an encrypted file; the format comes from the name unless given.
     pub fn load(path: &Path, format: Option<Format>) -> Result<EncryptedFile, FileError> {
         let bytes = read(path)?;
-        Self::parse(path, format.unwrap_or_else(|| Format::from_path(path)), &bytes)
+        Self::parse(
+            path,
+            format.unwrap_or_else(|| Format::from_path(path)),
+            &bytes,
+        )
     }
 
     pub fn parse(path: &Path, format: Format, bytes: &[u8]) -> Result<EncryptedFile, FileError> {
         let p = || path.to_path_buf();
         let store_format = encrypted_store(format);
-        let (mut branches, layout) = match store::parse_bytes::<Sealed>(store_format, bytes) {
+        let (mut branches, layout) = match store::parse_encrypted::<Sealed>(store_format, bytes) {
             Ok(v) => v,
             // A binary file that is not a JSON envelope is simply not encrypted.
-            Err(_) if format == Format::Binary => return Err(FileError::NotEncrypted { path: p() }),
-            Err(source) => return Err(FileError::Parse { path: p(), format: store_format.name(), source }),
+            Err(_) if format == Format::Binary => {
+                return Err(FileError::NotEncrypted { path: p() })
+            }
+            Err(error) => {
+                return Err(FileError::Parse {
+                    path: p(),
+                    format: store_format.name(),
+                    error,
+                })
+            }
         };
-        let md = store::take_metadata(store_format, &mut branches).ok_or_else(|| FileError::NotEncrypted { path: p() })?;
-        let metadata = Metadata::from_tree(&md).map_err(|source| FileError::Metadata { path: p(), source })?;
-        Ok(EncryptedFile { path: p(), format, layout, branches, metadata })
+        let md = store::take_metadata(store_format, &mut branches)
+            .ok_or_else(|| FileError::NotEncrypted { path: p() })?;
+        let metadata =
+            Metadata::from_tree(&md).map_err(|error| FileError::Metadata { path: p(), error })?;
+        Ok(EncryptedFile {
+            path: p(),
+            format,
+            layout,
+            branches,
+            metadata,
+        })
     }
 
     /// Unwraps the data key with the first identity that can.
     pub fn data_key(&self, ids: &Identities) -> Result<DataKey, FileError> {
-        wrap::unwrap(&self.metadata.age, ids).map_err(|source| FileError::Key { path: self.path.clone(), source })
+        wrap::unwrap(&self.metadata.age, ids).map_err(|error| FileError::Key {
+            path: self.path.clone(),
+            error,
+        })
     }
 
-    fn crypto_err(&self, source: CryptoError) -> FileError {
-        FileError::Crypto { path: self.path.clone(), source }
+    fn crypto_err(&self, error: CryptoError) -> FileError {
+        FileError::Crypto {
+            path: self.path.clone(),
+            error,
+        }
     }
 
     /// Decrypts every value and verifies the MAC.
     pub fn open(&self, key: &DataKey) -> Result<Opened, FileError> {
         let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
         let mut stash = IvStash::default();
-        let (branches, mac) = crypto::open(&self.branches, key, &rules, &mut stash).map_err(|e| self.crypto_err(e))?;
-        crypto::verify_mac(&self.metadata.mac, &mac, key, &self.metadata.last_modified).map_err(|e| self.crypto_err(e))?;
+        let (branches, mac) = crypto::open(&self.branches, key, &rules, &mut stash)
+            .map_err(|e| self.crypto_err(e))?;
+        crypto::verify_mac(&self.metadata.mac, &mac, key, &self.metadata.last_modified)
+            .map_err(|e| self.crypto_err(e))?;
         Ok(Opened { branches, stash })
     }
 
@@ -177,10 +237,15 @@ impl EncryptedFile {
         rules: Rules,
     ) -> Result<EncryptedFile, FileError> {
         if recipients.is_empty() {
-            return Err(FileError::NoRecipients { path: path.to_path_buf() });
+            return Err(FileError::NoRecipients {
+                path: path.to_path_buf(),
+            });
         }
         let key = DataKey::generate();
-        let age = wrap::wrap_all(&key, recipients, &[]).map_err(|source| FileError::Key { path: path.to_path_buf(), source })?;
+        let age = wrap::wrap_all(&key, recipients, &[]).map_err(|error| FileError::Key {
+            path: path.to_path_buf(),
+            error,
+        })?;
         let metadata = Metadata {
             age,
             last_modified: String::new(),
@@ -189,7 +254,13 @@ impl EncryptedFile {
             version: SOPS_COMPAT_VERSION.to_string(),
             foreign: Branch::new(),
         };
-        let mut file = EncryptedFile { path: path.to_path_buf(), format, layout, branches: Vec::new(), metadata };
+        let mut file = EncryptedFile {
+            path: path.to_path_buf(),
+            format,
+            layout,
+            branches: Vec::new(),
+            metadata,
+        };
         file.reseal(plain, &key, &IvStash::default())?;
         Ok(file)
     }
@@ -197,9 +268,15 @@ impl EncryptedFile {
     /// Replaces the values with `plain`, re-encrypting under `key`: values whose IV is in
     /// `stash` (unchanged since decryption) keep their ciphertext; `lastmodified` and the
     /// MAC change only when the values did.
-    pub fn reseal(&mut self, plain: &[Branch<Plain>], key: &DataKey, stash: &IvStash) -> Result<(), FileError> {
+    pub fn reseal(
+        &mut self,
+        plain: &[Branch<Plain>],
+        key: &DataKey,
+        stash: &IvStash,
+    ) -> Result<(), FileError> {
         let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
-        let (branches, mac) = crypto::seal(plain, key, &rules, stash).map_err(|e| self.crypto_err(e))?;
+        let (branches, mac) =
+            crypto::seal(plain, key, &rules, stash).map_err(|e| self.crypto_err(e))?;
         let changed = branches != self.branches || self.metadata.mac.is_empty();
         if changed {
             self.metadata.last_modified = crypto::mac::now_rfc3339();
@@ -212,10 +289,17 @@ impl EncryptedFile {
     /// Wraps the existing data key for exactly `recipients` (values untouched).
     pub fn rewrap(&mut self, key: &DataKey, recipients: &[Recipient]) -> Result<(), FileError> {
         if recipients.is_empty() {
-            return Err(FileError::NoRecipients { path: self.path.clone() });
+            return Err(FileError::NoRecipients {
+                path: self.path.clone(),
+            });
         }
-        self.metadata.age = wrap::wrap_all(key, recipients, &self.metadata.age)
-            .map_err(|source| FileError::Key { path: self.path.clone(), source })?;
+        self.metadata.age =
+            wrap::wrap_all(key, recipients, &self.metadata.age).map_err(|error| {
+                FileError::Key {
+                    path: self.path.clone(),
+                    error,
+                }
+            })?;
         Ok(())
     }
 
@@ -244,9 +328,12 @@ impl EncryptedFile {
         let store_format = encrypted_store(self.format);
         let mut branches = self.branches.clone();
         store::put_metadata(store_format, &mut branches, &self.metadata.to_tree());
-        store::emit(store_format, &branches, self.layout)
+        store::emit_encrypted(store_format, &branches, self.layout)
             .map(String::into_bytes)
-            .map_err(|source| FileError::Emit { path: self.path.clone(), source })
+            .map_err(|error| FileError::Emit {
+                path: self.path.clone(),
+                error,
+            })
     }
 
     /// Writes the file atomically to its path.
@@ -256,7 +343,10 @@ impl EncryptedFile {
 
     pub fn save_to(&self, path: &Path) -> Result<(), FileError> {
         let bytes = self.to_bytes()?;
-        crate::fsutil::atomic_write(path, &bytes).map_err(|source| FileError::Write { path: path.to_path_buf(), source })
+        crate::fsutil::atomic_write(path, &bytes).map_err(|error| FileError::Write {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 }
 

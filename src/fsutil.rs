@@ -16,7 +16,9 @@ pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::i
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".secrets-tmp-").tempfile_in(&dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".secrets-tmp-")
+        .tempfile_in(&dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -31,14 +31,26 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
         }
         let kp = KeyPath::parse(path)?;
-        let first = opened.branches.first().ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+        let first = opened
+            .branches
+            .first()
+            .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
         let node = first.lookup(&kp)?;
-        return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout).map(|_| ExitCode::SUCCESS);
+        return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)
+            .map(|_| ExitCode::SUCCESS);
     }
     let out_format: Format = g.output_type.unwrap_or(file.format);
-    let layout = if out_format == file.format { file.layout } else { crate::store::Layout::default_for(out_format) };
+    let layout = if out_format == file.format {
+        file.layout
+    } else {
+        crate::store::Layout::default_for(out_format)
+    };
     let bytes = crate::engine::emit_plain(&args.file, out_format, &opened.branches, layout)?;
-    let target = if args.in_place { Some(args.file.as_path()) } else { args.output.as_deref() };
+    let target = if args.in_place {
+        Some(args.file.as_path())
+    } else {
+        args.output.as_deref()
+    };
     output::write_output(target, &bytes, true)?;
     Ok(ExitCode::SUCCESS)
 }

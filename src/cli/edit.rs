@@ -44,10 +44,16 @@ fn run_editor(path: &Path) -> anyhow::Result<()> {
     }
     match status {
         Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(CliError::new(NO_EDITOR, format!("editor {prog:?} exited with {s}; file left unchanged")).into()),
-        Err(e) => Err(CliError::new(NO_EDITOR, format!("cannot run editor {prog:?}: {e}"))
-            .hint("set $EDITOR (or $SOPS_EDITOR) to your editor command")
-            .into()),
+        Ok(s) => Err(CliError::new(
+            NO_EDITOR,
+            format!("editor {prog:?} exited with {s}; file left unchanged"),
+        )
+        .into()),
+        Err(e) => Err(
+            CliError::new(NO_EDITOR, format!("cannot run editor {prog:?}: {e}"))
+                .hint("set $EDITOR (or $SOPS_EDITOR) to your editor command")
+                .into(),
+        ),
     }
 }
 
@@ -63,15 +69,30 @@ fn ask_to_reopen(err: &anyhow::Error) -> bool {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let path = &args.file;
-    let format = g.input_type.unwrap_or_else(|| crate::store::Format::from_path(path));
-    let existing = if path.exists() { Some(output::open_file(path, g)?) } else { None };
+    let format = g
+        .input_type
+        .unwrap_or_else(|| crate::store::Format::from_path(path));
+    let existing = if path.exists() {
+        Some(output::open_file(path, g)?)
+    } else {
+        None
+    };
     let (plain_text, layout) = match &existing {
-        Some((file, _, opened)) => (engine::emit_plain(path, format, &opened.branches, file.layout)?, file.layout),
-        None => (zeroize::Zeroizing::new(Vec::new()), crate::store::Layout::default_for(format)),
+        Some((file, _, opened)) => (
+            engine::emit_plain(path, format, &opened.branches, file.layout)?,
+            file.layout,
+        ),
+        None => (
+            zeroize::Zeroizing::new(Vec::new()),
+            crate::store::Layout::default_for(format),
+        ),
     };
 
     let dir = crate::fsutil::private_tempdir("secrets-edit-")?;
-    let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "secrets".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "secrets".into());
     let tmp = dir.path().join(name);
     crate::fsutil::atomic_write_mode(&tmp, &plain_text, Some(0o600))?;
 
@@ -79,7 +100,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         run_editor(&tmp)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
         if bytes.as_slice() == plain_text.as_slice() {
-            return Err(CliError::new(NOT_MODIFIED, format!("{}: file has not been modified", path.display())).into());
+            return Err(CliError::new(
+                NOT_MODIFIED,
+                format!("{}: file has not been modified", path.display()),
+            )
+            .into());
         }
         match engine::parse_plain(path, format, &bytes) {
             Ok((branches, _)) => break branches,
@@ -88,7 +113,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 if ask_to_reopen(&e) {
                     continue;
                 }
-                return Err(e.context(CliError::new(INPUT, "edited text is invalid; file left unchanged")));
+                return Err(e.context(CliError::new(
+                    INPUT,
+                    "edited text is invalid; file left unchanged",
+                )));
             }
         }
     };
@@ -97,7 +125,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     match existing {
         Some((mut file, key, opened)) => {
             if edited == opened.branches {
-                return Err(CliError::new(NOT_MODIFIED, format!("{}: no value changed", path.display())).into());
+                return Err(CliError::new(
+                    NOT_MODIFIED,
+                    format!("{}: no value changed", path.display()),
+                )
+                .into());
             }
             file.reseal(&edited, &key, &opened.stash)?;
             file.save()?;

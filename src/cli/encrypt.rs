@@ -71,17 +71,25 @@ impl Target {
     /// Recipients and rules for `path`: flags, then `$SOPS_AGE_RECIPIENTS`, then the config.
     pub fn resolve(&self, path: &Path) -> anyhow::Result<(Vec<Recipient>, Rules)> {
         let explicit = self.explicit_rules();
-        let set = [&self.unencrypted_suffix, &self.encrypted_suffix, &self.unencrypted_regex, &self.encrypted_regex]
-            .iter()
-            .filter(|o| o.is_some())
-            .count();
+        let set = [
+            &self.unencrypted_suffix,
+            &self.encrypted_suffix,
+            &self.unencrypted_regex,
+            &self.encrypted_regex,
+        ]
+        .iter()
+        .filter(|o| o.is_some())
+        .count();
         if set > 1 {
             return Err(CliError::new(CONFLICT, "use only one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex").into());
         }
         let from_config = crate::config::creation_rule_for(path)?;
         let recipients = if let Some(list) = &self.age {
             recipient::parse_list(list)?
-        } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS").ok().filter(|s| !s.trim().is_empty()) {
+        } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+        {
             recipient::parse_list(&list)?
         } else if let Some(rule) = &from_config {
             rule.recipients.clone()
@@ -94,8 +102,15 @@ impl Target {
                 .into());
         }
         let rules = explicit
-            .or_else(|| from_config.map(|r| r.rules).filter(|r| *r != Rules::default()))
-            .unwrap_or_else(|| Rules { unencrypted_suffix: Some("_unencrypted".into()), ..Rules::default() });
+            .or_else(|| {
+                from_config
+                    .map(|r| r.rules)
+                    .filter(|r| *r != Rules::default())
+            })
+            .unwrap_or_else(|| Rules {
+                unencrypted_suffix: Some("_unencrypted".into()),
+                ..Rules::default()
+            });
         Ok((recipients, rules))
     }
 }
@@ -109,18 +124,32 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let out_format = g.output_type.unwrap_or(format);
         let bytes = engine::read(path)?;
         if EncryptedFile::parse(path, format, &bytes).is_ok() {
-            return Err(CliError::new(ALREADY_ENCRYPTED, format!("{}: already encrypted", path.display()))
-                .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
-                .into());
+            return Err(CliError::new(
+                ALREADY_ENCRYPTED,
+                format!("{}: already encrypted", path.display()),
+            )
+            .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
+            .into());
         }
         let (plain, layout) = engine::parse_plain(path, format, &bytes)?;
         let (recipients, rules) = args.target.resolve(path)?;
-        let layout = if out_format == format { layout } else { crate::store::Layout::default_for(out_format) };
+        let layout = if out_format == format {
+            layout
+        } else {
+            crate::store::Layout::default_for(out_format)
+        };
         let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
         let text = file.to_bytes()?;
         if args.in_place {
             file.save()?;
-            output::note(g, format!("encrypted {} for {} recipient(s)", path.display(), recipients.len()));
+            output::note(
+                g,
+                format!(
+                    "encrypted {} for {} recipient(s)",
+                    path.display(),
+                    recipients.len()
+                ),
+            );
         } else {
             output::write_output(args.output.as_deref(), &text, false)?;
         }

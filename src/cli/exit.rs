@@ -58,7 +58,11 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        CliError { code, message: message.into(), hint: None }
+        CliError {
+            code,
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -81,7 +85,7 @@ fn file_code(e: &FileError) -> u8 {
         FileError::NotEncrypted { .. } => NOT_ENCRYPTED,
         FileError::AlreadyEncrypted { .. } => ALREADY_ENCRYPTED,
         FileError::Metadata { .. } => INPUT,
-        FileError::Crypto { source, .. } => match source {
+        FileError::Crypto { error, .. } => match error {
             CryptoError::MacMismatch | CryptoError::MacUndecryptable(_) => MAC_MISMATCH,
             CryptoError::MacMissing => MAC_MISSING,
             CryptoError::Value { .. } | CryptoError::NotEncryptedValue { .. } => DECRYPT_VALUE,
@@ -107,7 +111,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<PathError>().is_some() {
             return BAD_PATH;
         }
-        if cause.downcast_ref::<crate::keys::recipient::BadRecipient>().is_some() {
+        if cause
+            .downcast_ref::<crate::keys::recipient::BadRecipient>()
+            .is_some()
+        {
             return NO_RECIPIENTS;
         }
         if let Some(code) = crate::config::exit_code(cause) {
@@ -125,7 +132,7 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<FileError>() {
             return match e {
                 FileError::Key { .. } => Some("ask a member who can decrypt to add your public key (secrets member add / env grant, then secrets updatekeys), or pass --identity FILE".into()),
-                FileError::Crypto { source: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
+                FileError::Crypto { error: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
                 FileError::NotEncrypted { .. } => Some("encrypt it first: secrets encrypt -i FILE".into()),
                 FileError::AlreadyEncrypted { .. } => Some("use secrets edit FILE, or secrets decrypt FILE".into()),
                 _ => None,

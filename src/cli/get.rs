@@ -18,7 +18,14 @@ pub struct Args {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path)?;
     let (file, _key, opened) = output::open_file(&args.file, g)?;
-    let first = opened.branches.first().ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
-    output::print_node(first.lookup(&kp)?, g.output_type.unwrap_or(file.format), file.layout)?;
+    let first = opened
+        .branches
+        .first()
+        .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+    output::print_node(
+        first.lookup(&kp)?,
+        g.output_type.unwrap_or(file.format),
+        file.layout,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -42,9 +42,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(path) => {
             if path.exists() && !args.force {
-                return Err(CliError::new(OUTPUT, format!("{}: already exists", path.display()))
-                    .hint("choose another file, or pass --force to overwrite it")
-                    .into());
+                return Err(
+                    CliError::new(OUTPUT, format!("{}: already exists", path.display()))
+                        .hint("choose another file, or pass --force to overwrite it")
+                        .into(),
+                );
             }
             crate::fsutil::atomic_write_mode(path, text.as_bytes(), Some(0o600))
                 .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", path.display())))?;

@@ -56,7 +56,11 @@ pub fn note(g: &Global, msg: impl std::fmt::Display) {
 pub fn open_file(
     path: &Path,
     g: &Global,
-) -> anyhow::Result<(crate::engine::EncryptedFile, crate::crypto::DataKey, crate::engine::Opened)> {
+) -> anyhow::Result<(
+    crate::engine::EncryptedFile,
+    crate::crypto::DataKey,
+    crate::engine::Opened,
+)> {
     let file = crate::engine::EncryptedFile::load(path, g.input_type)?;
     let ids = identities(g)?;
     let key = file.data_key(&ids)?;
@@ -85,13 +89,23 @@ pub fn print_node(
             write_output(None, &text, false)
         }
         Node::Map(b) => {
-            let bytes = crate::engine::emit_plain(Path::new("-"), tree_format(format), std::slice::from_ref(b), layout)?;
+            let bytes = crate::engine::emit_plain(
+                Path::new("-"),
+                tree_format(format),
+                std::slice::from_ref(b),
+                layout,
+            )?;
             write_output(None, &bytes, false)
         }
         Node::List(_) => {
             let mut b = crate::model::Branch::new();
             b.insert("value".into(), node.clone());
-            let bytes = crate::engine::emit_plain(Path::new("-"), crate::store::Format::Json, &[b], layout)?;
+            let bytes = crate::engine::emit_plain(
+                Path::new("-"),
+                crate::store::Format::Json,
+                &[b],
+                layout,
+            )?;
             write_output(None, &bytes, false)
         }
     }

@@ -38,7 +38,11 @@ fn from_json(v: &serde_json::Value) -> Node<Plain> {
             None => leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))),
         },
         Value::String(s) => leaf(Scalar::Str(s.clone())),
-        Value::Array(a) => Node::List(a.iter().map(|x| crate::model::ListItem::Value(from_json(x))).collect()),
+        Value::Array(a) => Node::List(
+            a.iter()
+                .map(|x| crate::model::ListItem::Value(from_json(x)))
+                .collect(),
+        ),
         Value::Object(o) => {
             let mut b = crate::model::Branch::new();
             for (k, x) in o {
@@ -53,7 +57,8 @@ fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
     if args.value_stdin {
         let bytes = output::read_stdin()?;
         let mut text = zeroize::Zeroizing::new(
-            String::from_utf8(bytes.to_vec()).map_err(|_| CliError::new(INVALID_SET, "the value on stdin is not UTF-8"))?,
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| CliError::new(INVALID_SET, "the value on stdin is not UTF-8"))?,
         );
         if text.ends_with('\n') && text.matches('\n').count() == 1 {
             text.pop();
@@ -63,7 +68,9 @@ fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
         }
         Ok(text)
     } else {
-        Ok(zeroize::Zeroizing::new(args.value.clone().unwrap_or_default()))
+        Ok(zeroize::Zeroizing::new(
+            args.value.clone().unwrap_or_default(),
+        ))
     }
 }
 
@@ -71,14 +78,21 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path)?;
     let text = read_value(&args)?;
     let node = if args.json {
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| CliError::new(INVALID_SET, format!("--json value is not valid JSON ({})", e.classify_name())))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::new(
+                INVALID_SET,
+                format!("--json value is not valid JSON ({})", e.classify_name()),
+            )
+        })?;
         from_json(&v)
     } else {
         Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
     };
     let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
-    let doc = opened.branches.first_mut().ok_or_else(|| CliError::new(CONFLICT, "the file has no document"))?;
+    let doc = opened
+        .branches
+        .first_mut()
+        .ok_or_else(|| CliError::new(CONFLICT, "the file has no document"))?;
     if matches!(file.format, crate::store::Format::Dotenv) && !matches!(node, Node::Leaf(_)) {
         return Err(CliError::new(INVALID_SET, "dotenv files hold only flat values").into());
     }
@@ -89,7 +103,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         file.save()?;
         output::note(g, format!("set {} in {}", kp, args.file.display()));
     } else {
-        output::note(g, format!("{} in {} already has that value", kp, args.file.display()));
+        output::note(
+            g,
+            format!("{} in {} already has that value", kp, args.file.display()),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

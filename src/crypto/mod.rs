@@ -18,10 +18,15 @@ use value::IV_LEN;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
     #[error("value at {path} failed to decrypt: {reason}")]
-    Value { path: String, reason: value::ValueError },
+    Value {
+        path: String,
+        reason: value::ValueError,
+    },
     #[error("value at {path} should be encrypted but is stored in clear")]
     NotEncryptedValue { path: String },
-    #[error("MAC mismatch: the file was modified outside sops/secrets, or values were tampered with")]
+    #[error(
+        "MAC mismatch: the file was modified outside sops/secrets, or values were tampered with"
+    )]
     MacMismatch,
     #[error("the file has no MAC")]
     MacMissing,
@@ -84,9 +89,9 @@ impl CompiledRules {
             let last = comments.len().saturating_sub(1);
             let last_len = comments.last().map_or(0, Vec::len);
             encrypted = comments.iter().enumerate().any(|(i, cs)| {
-                cs.iter().enumerate().any(|(j, c)| {
-                    !(is_comment && i == last && j + 1 == last_len) && re.is_match(c)
-                })
+                cs.iter()
+                    .enumerate()
+                    .any(|(j, c)| !(is_comment && i == last && j + 1 == last_len) && re.is_match(c))
             });
         }
         encrypted
@@ -170,8 +175,18 @@ fn walk_branch<'a, A, B, E>(
                 if let Some(t) = ct(text) {
                     stack.last_mut().expect("pushed").push(t);
                 }
-                let text = f(text, Visit { path, comments: stack, is_comment: true })?;
-                Item::Comment { text, inline: *inline }
+                let text = f(
+                    text,
+                    Visit {
+                        path,
+                        comments: stack,
+                        is_comment: true,
+                    },
+                )?;
+                Item::Comment {
+                    text,
+                    inline: *inline,
+                }
             }
             Item::Blank => Item::Blank,
             Item::Entry { key, value } => {
@@ -179,7 +194,10 @@ fn walk_branch<'a, A, B, E>(
                 let value = walk_node(value, path, stack, ct, f);
                 path.pop();
                 stack.last_mut().expect("pushed").clear();
-                Item::Entry { key: key.clone(), value: value? }
+                Item::Entry {
+                    key: key.clone(),
+                    value: value?,
+                }
             }
         });
     }
@@ -196,7 +214,14 @@ fn walk_node<'a, A, B, E>(
 ) -> Result<Node<B>, E> {
     Ok(match node {
         Node::Map(b) => Node::Map(walk_branch(b, path, stack, ct, f)?),
-        Node::Leaf(l) => Node::Leaf(f(l, Visit { path, comments: stack, is_comment: false })?),
+        Node::Leaf(l) => Node::Leaf(f(
+            l,
+            Visit {
+                path,
+                comments: stack,
+                is_comment: false,
+            },
+        )?),
         Node::List(list) => {
             stack.push(Vec::new());
             let mut out = Vec::with_capacity(list.len());
@@ -206,8 +231,18 @@ fn walk_node<'a, A, B, E>(
                         if let Some(t) = ct(text) {
                             stack.last_mut().expect("pushed").push(t);
                         }
-                        let text = f(text, Visit { path, comments: stack, is_comment: true })?;
-                        ListItem::Comment { text, inline: *inline }
+                        let text = f(
+                            text,
+                            Visit {
+                                path,
+                                comments: stack,
+                                is_comment: true,
+                            },
+                        )?;
+                        ListItem::Comment {
+                            text,
+                            inline: *inline,
+                        }
                     }
                     ListItem::Value(v) => {
                         let v = walk_node(v, path, stack, ct, f)?;
@@ -237,22 +272,31 @@ pub fn seal(
     };
     let mut out = Vec::with_capacity(branches.len());
     for branch in branches {
-        out.push(walk(branch, &comment_text, &mut |leaf: &Plain, v: Visit<'_, '_>| {
-            let value = leaf.scalar();
-            if matches!(value, Scalar::Null) {
-                return Ok(Sealed(Scalar::Null));
-            }
-            let encrypt = rules.should_encrypt(v.path, v.comments, v.is_comment);
-            if (!rules.rules.mac_only_encrypted || encrypt) && !v.is_comment {
-                hasher.update(&value.to_bytes());
-            }
-            if !encrypt || value.is_empty_value() {
-                return Ok(Sealed(value.clone()));
-            }
-            let aad = aad(v.path);
-            let iv = stash.recall(&aad, value).unwrap_or_else(value::random_iv);
-            Ok::<_, CryptoError>(Sealed(Scalar::Str(value::encrypt(value, key, &aad, &iv))))
-        })?);
+        out.push(walk(
+            branch,
+            &comment_text,
+            &mut |leaf: &Plain, v: Visit<'_, '_>| {
+                let value = leaf.scalar();
+                if matches!(value, Scalar::Null) {
+                    return Ok(Sealed(Scalar::Null));
+                }
+                let encrypt = rules.should_encrypt(v.path, v.comments, v.is_comment);
+                if (!rules.rules.mac_only_encrypted || encrypt) && !v.is_comment {
+                    hasher.update(&value.to_bytes());
+                }
+                if !encrypt || value.is_empty_value() {
+                    return Ok(Sealed(value.clone()));
+                }
+                let aad = aad(v.path);
+                let iv = stash.recall(&aad, value).unwrap_or_else(value::random_iv);
+                let enc = value::encrypt(value, key, &aad, &iv);
+                Ok::<_, CryptoError>(Sealed(if v.is_comment {
+                    Scalar::Comment(enc)
+                } else {
+                    Scalar::Str(enc)
+                }))
+            },
+        )?);
     }
     Ok((out, hasher.finish()))
 }
@@ -271,55 +315,75 @@ pub fn open(
     };
     let mut out = Vec::with_capacity(branches.len());
     for branch in branches {
-        out.push(walk(branch, &comment_text, &mut |leaf: &Sealed, v: Visit<'_, '_>| {
-            let stored = &leaf.0;
-            if matches!(stored, Scalar::Null) {
-                return Ok(Plain::new(Scalar::Null));
-            }
-            let encrypted = rules.should_encrypt(v.path, v.comments, v.is_comment);
-            let plain = if !encrypted {
-                stored.clone()
-            } else if v.is_comment {
-                // sops keeps comments that do not decrypt (written by old versions) as they are.
-                let Scalar::Comment(text) = stored else { return Ok(Plain::new(stored.clone())) };
-                match value::decrypt(text, key, &aad(v.path)) {
-                    Ok((Scalar::Comment(c), iv)) => {
-                        let c = Scalar::Comment(c);
-                        stash.remember(&aad(v.path), &c, iv);
-                        c
-                    }
-                    _ => stored.clone(),
+        out.push(walk(
+            branch,
+            &comment_text,
+            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
+                let stored = &leaf.0;
+                if matches!(stored, Scalar::Null) {
+                    return Ok(Plain::new(Scalar::Null));
                 }
-            } else {
-                match stored {
-                    Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
-                    Scalar::Str(s) => {
-                        let aad = aad(v.path);
-                        let (plain, iv) = value::decrypt(s, key, &aad).map_err(|reason| {
-                            if reason == value::ValueError::NotEncrypted {
-                                CryptoError::NotEncryptedValue { path: display_path(v.path) }
-                            } else {
-                                CryptoError::Value { path: display_path(v.path), reason }
-                            }
-                        })?;
-                        stash.remember(&aad, &plain, iv);
-                        plain
+                let encrypted = rules.should_encrypt(v.path, v.comments, v.is_comment);
+                let plain = if !encrypted {
+                    stored.clone()
+                } else if v.is_comment {
+                    // sops keeps comments that do not decrypt (written by old versions) as they are.
+                    let Scalar::Comment(text) = stored else {
+                        return Ok(Plain::new(stored.clone()));
+                    };
+                    match value::decrypt(text, key, &aad(v.path)) {
+                        Ok((Scalar::Comment(c), iv)) => {
+                            let c = Scalar::Comment(c);
+                            stash.remember(&aad(v.path), &c, iv);
+                            c
+                        }
+                        _ => stored.clone(),
                     }
-                    _ => return Err(CryptoError::NotEncryptedValue { path: display_path(v.path) }),
+                } else {
+                    match stored {
+                        Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
+                        Scalar::Str(s) => {
+                            let aad = aad(v.path);
+                            let (plain, iv) = value::decrypt(s, key, &aad).map_err(|reason| {
+                                if reason == value::ValueError::NotEncrypted {
+                                    CryptoError::NotEncryptedValue {
+                                        path: display_path(v.path),
+                                    }
+                                } else {
+                                    CryptoError::Value {
+                                        path: display_path(v.path),
+                                        reason,
+                                    }
+                                }
+                            })?;
+                            stash.remember(&aad, &plain, iv);
+                            plain
+                        }
+                        _ => {
+                            return Err(CryptoError::NotEncryptedValue {
+                                path: display_path(v.path),
+                            })
+                        }
+                    }
+                };
+                if (!rules.rules.mac_only_encrypted || encrypted) && !v.is_comment {
+                    hasher.update(&plain.to_bytes());
                 }
-            };
-            if (!rules.rules.mac_only_encrypted || encrypted) && !v.is_comment {
-                hasher.update(&plain.to_bytes());
-            }
-            Ok(Plain::new(plain))
-        })?);
+                Ok(Plain::new(plain))
+            },
+        )?);
     }
     Ok((out, hasher.finish()))
 }
 
 /// Encrypts the MAC with `lastmodified` as additional data, keeping the old ciphertext when
 /// neither changed (so a no-op rewrite is byte-identical).
-pub fn encrypt_mac(mac: &str, key: &DataKey, last_modified: &str, previous: Option<&str>) -> String {
+pub fn encrypt_mac(
+    mac: &str,
+    key: &DataKey,
+    last_modified: &str,
+    previous: Option<&str>,
+) -> String {
     let aad = mac::mac_aad(last_modified);
     if let Some(prev) = previous {
         if let Ok((Scalar::Str(old), _)) = value::decrypt(prev, key, &aad) {
@@ -328,11 +392,21 @@ pub fn encrypt_mac(mac: &str, key: &DataKey, last_modified: &str, previous: Opti
             }
         }
     }
-    value::encrypt(&Scalar::Str(mac.to_string()), key, &aad, &value::random_iv())
+    value::encrypt(
+        &Scalar::Str(mac.to_string()),
+        key,
+        &aad,
+        &value::random_iv(),
+    )
 }
 
 /// Checks the stored MAC against the one computed while opening.
-pub fn verify_mac(stored: &str, computed: &str, key: &DataKey, last_modified: &str) -> Result<(), CryptoError> {
+pub fn verify_mac(
+    stored: &str,
+    computed: &str,
+    key: &DataKey,
+    last_modified: &str,
+) -> Result<(), CryptoError> {
     if stored.is_empty() {
         return Err(CryptoError::MacMissing);
     }

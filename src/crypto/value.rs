@@ -53,7 +53,9 @@ pub fn parse(text: &str) -> Result<Encrypted, ValueError> {
         .ok_or(ValueError::NotEncrypted)?;
     let mut fields = [None; 4];
     for part in inner.split(',') {
-        let (name, value) = part.split_once(':').ok_or(ValueError::Malformed("field without ':'"))?;
+        let (name, value) = part
+            .split_once(':')
+            .ok_or(ValueError::Malformed("field without ':'"))?;
         let slot = match name {
             "data" => 0,
             "iv" => 1,
@@ -90,7 +92,13 @@ pub fn random_iv() -> [u8; IV_LEN] {
 pub fn encrypt(value: &Scalar, key: &DataKey, aad: &str, iv: &[u8; IV_LEN]) -> String {
     let plain = value.to_bytes();
     let out = cipher(key)
-        .encrypt(GenericArray::from_slice(iv), Payload { msg: &plain, aad: aad.as_bytes() })
+        .encrypt(
+            GenericArray::from_slice(iv),
+            Payload {
+                msg: &plain,
+                aad: aad.as_bytes(),
+            },
+        )
         .expect("AES-GCM encryption of an in-memory buffer cannot fail");
     let (data, tag) = out.split_at(out.len() - TAG_LEN);
     format!(
@@ -105,7 +113,11 @@ pub fn encrypt(value: &Scalar, key: &DataKey, aad: &str, iv: &[u8; IV_LEN]) -> S
 /// Decrypts an `ENC[...]` value; returns it with its IV (for the stash).
 pub fn decrypt(text: &str, key: &DataKey, aad: &str) -> Result<(Scalar, [u8; IV_LEN]), ValueError> {
     let enc = parse(text)?;
-    let iv: [u8; IV_LEN] = enc.iv.as_slice().try_into().map_err(|_| ValueError::Malformed("iv is not 32 bytes"))?;
+    let iv: [u8; IV_LEN] = enc
+        .iv
+        .as_slice()
+        .try_into()
+        .map_err(|_| ValueError::Malformed("iv is not 32 bytes"))?;
     if enc.tag.len() != TAG_LEN {
         return Err(ValueError::Malformed("tag is not 16 bytes"));
     }
@@ -113,7 +125,13 @@ pub fn decrypt(text: &str, key: &DataKey, aad: &str) -> Result<(Scalar, [u8; IV_
     sealed.extend_from_slice(&enc.tag);
     let plain = Zeroizing::new(
         cipher(key)
-            .decrypt(GenericArray::from_slice(&iv), Payload { msg: &sealed, aad: aad.as_bytes() })
+            .decrypt(
+                GenericArray::from_slice(&iv),
+                Payload {
+                    msg: &sealed,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| ValueError::Authentication)?,
     );
     Ok((typed(&plain, &enc.kind)?, iv))
@@ -121,13 +139,25 @@ pub fn decrypt(text: &str, key: &DataKey, aad: &str) -> Result<(Scalar, [u8; IV_
 
 fn typed(plain: &[u8], kind: &str) -> Result<Scalar, ValueError> {
     let bad = || ValueError::BadType(kind.to_string());
-    let text = || std::str::from_utf8(plain).map(str::to_string).map_err(|_| bad());
+    let text = || {
+        std::str::from_utf8(plain)
+            .map(str::to_string)
+            .map_err(|_| bad())
+    };
     Ok(match kind {
-        "str" => Scalar::Str(text()?),
+        "str" => match std::str::from_utf8(plain) {
+            Ok(t) => Scalar::Str(t.to_string()),
+            Err(_) => Scalar::RawStr(plain.to_vec()),
+        },
         "comment" => Scalar::Comment(text()?),
         "time" => Scalar::Time(text()?),
         "bytes" => Scalar::Bytes(plain.to_vec()),
-        "int" => Scalar::Int(std::str::from_utf8(plain).ok().and_then(|t| t.parse().ok()).ok_or_else(bad)?),
+        "int" => Scalar::Int(
+            std::str::from_utf8(plain)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(bad)?,
+        ),
         "float" => Scalar::Float(parse_go_float(plain).ok_or_else(bad)?),
         "bool" => Scalar::Bool(parse_go_bool(plain).ok_or_else(bad)?),
         other => return Err(ValueError::BadType(other.to_string())),
@@ -175,7 +205,10 @@ mod tests {
             let (back, iv2) = decrypt(&enc, &key, "a:b:").unwrap();
             assert_eq!(back, v);
             assert_eq!(iv, iv2);
-            assert_eq!(decrypt(&enc, &key, "a:c:").unwrap_err(), ValueError::Authentication);
+            assert_eq!(
+                decrypt(&enc, &key, "a:c:").unwrap_err(),
+                ValueError::Authentication
+            );
         }
     }
 
@@ -185,6 +218,9 @@ mod tests {
         let enc = encrypt(&Scalar::Str("secret".into()), &key, "k:", &random_iv());
         let flipped = enc.replacen("data:", "data:A", 1);
         assert!(decrypt(&flipped, &key, "k:").is_err());
-        assert!(matches!(decrypt("plain", &key, "k:"), Err(ValueError::NotEncrypted)));
+        assert!(matches!(
+            decrypt("plain", &key, "k:"),
+            Err(ValueError::NotEncrypted)
+        ));
     }
 }

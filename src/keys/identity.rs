@@ -22,7 +22,9 @@ struct Entry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("identity file {path} is readable by other users (mode {mode:04o}); run: chmod 600 {path}")]
+    #[error(
+        "identity file {path} is readable by other users (mode {mode:04o}); run: chmod 600 {path}"
+    )]
     TooOpen { path: String, mode: u32 },
     #[error("identity file {path}: {reason}")]
     Unreadable { path: String, reason: String },
@@ -45,22 +47,30 @@ impl Sources {
     /// The documented discovery order, from the process environment.
     pub fn from_env(explicit: &[PathBuf]) -> Sources {
         let var = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty());
-        let mut s = Sources { required_files: explicit.to_vec(), ..Default::default() };
+        let mut s = Sources {
+            required_files: explicit.to_vec(),
+            ..Default::default()
+        };
         for name in ["SECRETS_AGE_KEY_FILE", "SOPS_AGE_KEY_FILE"] {
             if let Some(p) = var(name) {
                 s.required_files.push(PathBuf::from(p));
             }
         }
-        s.inline = std::env::var("SOPS_AGE_KEY").ok().filter(|v| !v.trim().is_empty());
+        s.inline = std::env::var("SOPS_AGE_KEY")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
         let home = var("HOME").map(PathBuf::from);
-        let config = var("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(".config")));
+        let config = var("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".config")));
         if let Some(c) = &config {
             s.optional_files.push(c.join("secrets/keys.txt"));
             s.optional_files.push(c.join("sops/age/keys.txt"));
         }
         if let Some(h) = &home {
             if cfg!(target_os = "macos") {
-                s.optional_files.push(h.join("Library/Application Support/sops/age/keys.txt"));
+                s.optional_files
+                    .push(h.join("Library/Application Support/sops/age/keys.txt"));
             }
             if let Some(p) = var("SOPS_AGE_SSH_PRIVATE_KEY_FILE") {
                 s.required_files.push(PathBuf::from(p));
@@ -79,7 +89,10 @@ impl Identities {
     }
 
     pub fn load(sources: &Sources) -> Result<Identities, IdentityError> {
-        let mut ids = Identities { entries: Vec::new(), warnings: Vec::new() };
+        let mut ids = Identities {
+            entries: Vec::new(),
+            warnings: Vec::new(),
+        };
         for path in &sources.required_files {
             ids.load_file(path)?;
         }
@@ -99,12 +112,17 @@ impl Identities {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
-        self.entries.iter().map(|e| e.identity.as_ref() as &dyn age::Identity)
+        self.entries
+            .iter()
+            .map(|e| e.identity.as_ref() as &dyn age::Identity)
     }
 
     /// The public keys of the identities we know them for.
     pub fn public_keys(&self) -> Vec<String> {
-        self.entries.iter().filter_map(|e| e.public.clone()).collect()
+        self.entries
+            .iter()
+            .filter_map(|e| e.public.clone())
+            .collect()
     }
 
     /// "where each identity came from", for error messages.
@@ -120,14 +138,26 @@ impl Identities {
     fn load_file(&mut self, path: &Path) -> Result<(), IdentityError> {
         let shown = path.display().to_string();
         crate::fsutil::check_private(path).map_err(|e| match e {
-            crate::fsutil::PrivacyError::TooOpen(mode) => IdentityError::TooOpen { path: shown.clone(), mode },
-            crate::fsutil::PrivacyError::Io(reason) => IdentityError::Unreadable { path: shown.clone(), reason },
+            crate::fsutil::PrivacyError::TooOpen(mode) => IdentityError::TooOpen {
+                path: shown.clone(),
+                mode,
+            },
+            crate::fsutil::PrivacyError::Io(reason) => IdentityError::Unreadable {
+                path: shown.clone(),
+                reason,
+            },
         })?;
-        let bytes = zeroize::Zeroizing::new(
-            std::fs::read(path).map_err(|e| IdentityError::Unreadable { path: shown.clone(), reason: e.to_string() })?,
-        );
-        let text = std::str::from_utf8(&bytes).map_err(|_| IdentityError::Invalid(shown.clone()))?;
-        if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+            IdentityError::Unreadable {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        })?);
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| IdentityError::Invalid(shown.clone()))?;
+        if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
+            || text.contains("-----BEGIN RSA PRIVATE KEY-----")
+        {
             self.load_ssh(path, text)
         } else {
             self.load_age_text(text, &shown)
@@ -136,10 +166,20 @@ impl Identities {
 
     fn load_age_text(&mut self, text: &str, source: &str) -> Result<(), IdentityError> {
         let before = self.entries.len();
-        for line in text.lines().map(str::trim).filter(|l| l.starts_with("AGE-SECRET-KEY-")) {
-            let id: age::x25519::Identity = line.parse().map_err(|_| IdentityError::Invalid(source.to_string()))?;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("AGE-SECRET-KEY-"))
+        {
+            let id: age::x25519::Identity = line
+                .parse()
+                .map_err(|_| IdentityError::Invalid(source.to_string()))?;
             let public = Some(id.to_public().to_string());
-            self.entries.push(Entry { source: source.to_string(), identity: Box::new(id), public });
+            self.entries.push(Entry {
+                source: source.to_string(),
+                identity: Box::new(id),
+                public,
+            });
         }
         if self.entries.len() == before {
             return Err(IdentityError::Invalid(source.to_string()));
@@ -149,22 +189,30 @@ impl Identities {
 
     fn load_ssh(&mut self, path: &Path, text: &str) -> Result<(), IdentityError> {
         let shown = path.display().to_string();
-        let id = age::ssh::Identity::from_buffer(BufReader::new(text.as_bytes()), Some(shown.clone()))
-            .map_err(|e| IdentityError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+        let id =
+            age::ssh::Identity::from_buffer(BufReader::new(text.as_bytes()), Some(shown.clone()))
+                .map_err(|e| IdentityError::Unreadable {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
         match id {
             age::ssh::Identity::Unencrypted(_) => {
                 let public = std::fs::read_to_string(format!("{shown}.pub"))
                     .ok()
                     .and_then(|p| p.parse::<super::Recipient>().ok())
                     .map(|r| r.to_string());
-                self.entries.push(Entry { source: shown, identity: Box::new(id), public });
+                self.entries.push(Entry {
+                    source: shown,
+                    identity: Box::new(id),
+                    public,
+                });
             }
-            age::ssh::Identity::Encrypted(_) => self
-                .warnings
-                .push(format!("skipped passphrase-protected ssh key {shown} (decrypt it or use an age key)")),
-            age::ssh::Identity::Unsupported(_) => {
-                self.warnings.push(format!("skipped ssh key {shown}: key type not supported by age"))
-            }
+            age::ssh::Identity::Encrypted(_) => self.warnings.push(format!(
+                "skipped passphrase-protected ssh key {shown} (decrypt it or use an age key)"
+            )),
+            age::ssh::Identity::Unsupported(_) => self.warnings.push(format!(
+                "skipped ssh key {shown}: key type not supported by age"
+            )),
         }
         Ok(())
     }

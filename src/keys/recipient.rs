@@ -45,7 +45,9 @@ impl FromStr for Recipient {
                 (Some(kind), Some(b64)) => format!("{kind} {b64}"),
                 _ => return Err(BadRecipient(short(t))),
             };
-            return age::ssh::Recipient::from_str(&key).map(Recipient::Ssh).map_err(|_| BadRecipient(short(t)));
+            return age::ssh::Recipient::from_str(&key)
+                .map(Recipient::Ssh)
+                .map_err(|_| BadRecipient(short(t)));
         }
         Err(BadRecipient(short(t)))
     }
@@ -83,7 +85,11 @@ impl PartialEq for Recipient {
 
 /// Parses a comma-separated list such as `--age age1…,age1…`.
 pub fn parse_list(list: &str) -> Result<Vec<Recipient>, BadRecipient> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Recipient::from_str).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Recipient::from_str)
+        .collect()
 }
 
 #[cfg(test)]

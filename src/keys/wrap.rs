@@ -23,8 +23,11 @@ pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapE
     let mut out = Vec::new();
     let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
         .map_err(|e| WrapError::Encrypt(e.to_string()))?;
-    let mut w = enc.wrap_output(armor).map_err(|e| WrapError::Encrypt(e.to_string()))?;
-    w.write_all(key.bytes()).map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    let mut w = enc
+        .wrap_output(armor)
+        .map_err(|e| WrapError::Encrypt(e.to_string()))?;
+    w.write_all(key.bytes())
+        .map_err(|e| WrapError::Encrypt(e.to_string()))?;
     w.finish()
         .and_then(|armor| armor.finish())
         .map_err(|e| WrapError::Encrypt(e.to_string()))?;
@@ -32,12 +35,19 @@ pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapE
     if !enc.ends_with('\n') {
         enc.push('\n');
     }
-    Ok(AgeStanza { recipient: recipient.to_string(), enc })
+    Ok(AgeStanza {
+        recipient: recipient.to_string(),
+        enc,
+    })
 }
 
 /// Wraps the data key for every recipient, reusing the existing stanza of a recipient
 /// that keeps access so an unchanged recipient set rewrites nothing.
-pub fn wrap_all(key: &DataKey, recipients: &[Recipient], keep: &[AgeStanza]) -> Result<Vec<AgeStanza>, WrapError> {
+pub fn wrap_all(
+    key: &DataKey,
+    recipients: &[Recipient],
+    keep: &[AgeStanza],
+) -> Result<Vec<AgeStanza>, WrapError> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in recipients {
@@ -60,7 +70,10 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
         return Err(WrapError::NoRecipients);
     }
     let ours = ids.public_keys();
-    let mut order: Vec<&AgeStanza> = stanzas.iter().filter(|s| ours.contains(&s.recipient)).collect();
+    let mut order: Vec<&AgeStanza> = stanzas
+        .iter()
+        .filter(|s| ours.contains(&s.recipient))
+        .collect();
     order.extend(stanzas.iter().filter(|s| !ours.contains(&s.recipient)));
     for stanza in order {
         if let Some(key) = try_unwrap(stanza, ids) {
@@ -68,7 +81,11 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
         }
     }
     Err(WrapError::NoMatchingIdentity {
-        recipients: stanzas.iter().map(|s| s.recipient.as_str()).collect::<Vec<_>>().join(", "),
+        recipients: stanzas
+            .iter()
+            .map(|s| s.recipient.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         tried: ids.describe(),
     })
 }

@@ -1,6 +1,6 @@
 //! The flattened metadata layout of dotenv and INI files: `age__list_0__map_enc`.
 
-use crate::model::{Branch, Item, ListItem, Node, Sealed, Scalar};
+use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
 
 const MAP_SEP: &str = "__map_";
 const LIST_SEP: &str = "__list_";
@@ -35,7 +35,10 @@ fn flatten_node(prefix: String, node: &Node<Sealed>, escape: bool, out: &mut Bra
             key: prefix,
             value: Node::Leaf(Sealed(Scalar::Str(s.replace('\n', "\\n")))),
         }),
-        Node::Leaf(l) => out.items.push(Item::Entry { key: prefix, value: Node::Leaf(l.clone()) }),
+        Node::Leaf(l) => out.items.push(Item::Entry {
+            key: prefix,
+            value: Node::Leaf(l.clone()),
+        }),
     }
 }
 
@@ -49,16 +52,23 @@ fn tokenize(path: &str) -> Vec<Token<'_>> {
     let mut rest = path;
     let mut is_index = false;
     loop {
-        let next = [rest.find(MAP_SEP).map(|p| (p, false)), rest.find(LIST_SEP).map(|p| (p, true))]
-            .into_iter()
-            .flatten()
-            .min_by_key(|(p, _)| *p);
+        let next = [
+            rest.find(MAP_SEP).map(|p| (p, false)),
+            rest.find(LIST_SEP).map(|p| (p, true)),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(p, _)| *p);
         let (end, next_is_index) = match next {
             Some((p, idx)) => (p, Some(idx)),
             None => (rest.len(), None),
         };
         let part = &rest[..end];
-        tokens.push(if is_index { Token::Index(part.parse().unwrap_or(0)) } else { Token::Key(part) });
+        tokens.push(if is_index {
+            Token::Index(part.parse().unwrap_or(0))
+        } else {
+            Token::Key(part)
+        });
         match next_is_index {
             Some(idx) => {
                 rest = &rest[end + if idx { LIST_SEP.len() } else { MAP_SEP.len() }..];
@@ -85,14 +95,20 @@ pub fn unflatten(flat: &Branch<Sealed>, unescape_newlines: bool) -> Branch<Seale
 }
 
 fn place(root: &mut Branch<Sealed>, tokens: &[Token<'_>], value: Node<Sealed>) {
-    let Some((Token::Key(first), rest)) = tokens.split_first() else { return };
+    let Some((Token::Key(first), rest)) = tokens.split_first() else {
+        return;
+    };
     if rest.is_empty() {
         root.insert(first.to_string(), value);
         return;
     }
     let child_is_list = matches!(rest[0], Token::Index(_));
     if root.get(first).is_none() {
-        let empty = if child_is_list { Node::List(Vec::new()) } else { Node::Map(Branch::new()) };
+        let empty = if child_is_list {
+            Node::List(Vec::new())
+        } else {
+            Node::Map(Branch::new())
+        };
         root.insert(first.to_string(), empty);
     }
     place_in(root.get_mut(first).expect("inserted"), rest, value);
@@ -104,11 +120,24 @@ fn place_in(node: &mut Node<Sealed>, tokens: &[Token<'_>], value: Node<Sealed>) 
         return;
     };
     let child_is_list = matches!(rest.first(), Some(Token::Index(_)));
-    let fresh = || if child_is_list { Node::List(Vec::new()) } else { Node::Map(Branch::new()) };
+    let fresh = || {
+        if child_is_list {
+            Node::List(Vec::new())
+        } else {
+            Node::Map(Branch::new())
+        }
+    };
     match (node, tok) {
         (Node::Map(b), Token::Key(k)) => {
             if b.get(k).is_none() {
-                b.insert(k.to_string(), if rest.is_empty() { value.clone() } else { fresh() });
+                b.insert(
+                    k.to_string(),
+                    if rest.is_empty() {
+                        value.clone()
+                    } else {
+                        fresh()
+                    },
+                );
             }
             if !rest.is_empty() {
                 place_in(b.get_mut(k).expect("inserted"), rest, value);
@@ -142,12 +171,21 @@ mod tests {
         stanza.insert("recipient".into(), leaf("age1x"));
         stanza.insert("enc".into(), leaf("line1\nline2\n"));
         let mut md = Branch::new();
-        md.insert("age".into(), Node::List(vec![ListItem::Value(Node::Map(stanza))]));
+        md.insert(
+            "age".into(),
+            Node::List(vec![ListItem::Value(Node::Map(stanza))]),
+        );
         md.insert("mac".into(), leaf("ENC[x]"));
         let flat = flatten(&md, true);
         let keys: Vec<_> = flat.entries().map(|(k, _)| k.to_string()).collect();
-        assert_eq!(keys, ["age__list_0__map_recipient", "age__list_0__map_enc", "mac"]);
-        assert_eq!(flat.get("age__list_0__map_enc"), Some(&leaf("line1\\nline2\\n")));
+        assert_eq!(
+            keys,
+            ["age__list_0__map_recipient", "age__list_0__map_enc", "mac"]
+        );
+        assert_eq!(
+            flat.get("age__list_0__map_enc"),
+            Some(&leaf("line1\\nline2\\n"))
+        );
         assert_eq!(unflatten(&flat, true), md);
     }
 }

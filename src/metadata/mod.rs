@@ -47,7 +47,9 @@ pub enum MetadataError {
     Missing(&'static str),
     #[error("sops metadata field `{0}` is malformed")]
     Malformed(String),
-    #[error("the file uses sops key groups (Shamir secret sharing), which this tool does not support")]
+    #[error(
+        "the file uses sops key groups (Shamir secret sharing), which this tool does not support"
+    )]
     KeyGroups,
 }
 
@@ -153,7 +155,10 @@ impl Metadata {
             }
         }
         if r.mac_only_encrypted {
-            fields.push(("mac_only_encrypted".into(), Node::Leaf(Sealed(Scalar::Bool(true)))));
+            fields.push((
+                "mac_only_encrypted".into(),
+                Node::Leaf(Sealed(Scalar::Bool(true))),
+            ));
         }
         fields.push(("version".into(), str_leaf(&self.version)));
         for (k, v) in self.foreign.entries() {
@@ -181,9 +186,12 @@ fn parse_age(value: &Node<Sealed>) -> Result<Vec<AgeStanza>, MetadataError> {
     };
     let mut out = Vec::new();
     for item in items {
-        let ListItem::Value(Node::Map(b)) = item else { continue };
+        let ListItem::Value(Node::Map(b)) = item else {
+            continue;
+        };
         let field = |name: &str| b.get(name).map(|n| text(n, "age")).transpose();
-        let recipient = field("recipient")?.ok_or(MetadataError::Malformed("age.recipient".into()))?;
+        let recipient =
+            field("recipient")?.ok_or(MetadataError::Malformed("age.recipient".into()))?;
         let enc = field("enc")?.ok_or(MetadataError::Malformed("age.enc".into()))?;
         out.push(AgeStanza { recipient, enc });
     }

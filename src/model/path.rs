@@ -69,11 +69,16 @@ impl KeyPath {
                     }
                 }
                 let end = end.ok_or("unterminated quote")?;
-                rest = rest[end..].strip_prefix(']').ok_or("expected ']' after key")?;
+                rest = rest[end..]
+                    .strip_prefix(']')
+                    .ok_or("expected ']' after key")?;
                 segs.push(PathSegment::Key(key));
             } else {
                 let close = rest.find(']').ok_or("unterminated '['")?;
-                let idx = rest[..close].trim().parse::<usize>().map_err(|_| "index must be a number")?;
+                let idx = rest[..close]
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| "index must be a number")?;
                 segs.push(PathSegment::Index(idx));
                 rest = &rest[close + 1..];
             }
@@ -139,8 +144,13 @@ fn first_key(seg: &PathSegment) -> String {
 impl<L> Branch<L> {
     /// The node at `path`.
     pub fn lookup(&self, path: &KeyPath) -> Result<&Node<L>, PathError> {
-        let (first, rest) = path.0.split_first().ok_or_else(|| PathError::NotFound(path.clone()))?;
-        let mut node = self.get(&first_key(first)).ok_or_else(|| PathError::NotFound(path.clone()))?;
+        let (first, rest) = path
+            .0
+            .split_first()
+            .ok_or_else(|| PathError::NotFound(path.clone()))?;
+        let mut node = self
+            .get(&first_key(first))
+            .ok_or_else(|| PathError::NotFound(path.clone()))?;
         for seg in rest {
             node = step(node, seg).ok_or_else(|| PathError::NotFound(path.clone()))?;
         }
@@ -149,7 +159,10 @@ impl<L> Branch<L> {
 
     /// Sets the node at `path`, creating missing maps on the way (as `sops set` does).
     pub fn set_path(&mut self, path: &KeyPath, value: Node<L>) -> Result<(), PathError> {
-        let (first, rest) = path.0.split_first().ok_or_else(|| PathError::NotFound(path.clone()))?;
+        let (first, rest) = path
+            .0
+            .split_first()
+            .ok_or_else(|| PathError::NotFound(path.clone()))?;
         let key = first_key(first);
         if rest.is_empty() {
             self.insert(key, value);
@@ -198,7 +211,9 @@ impl<L> Branch<L> {
         if parents.is_empty() {
             return self.remove(&first_key(last)).ok_or_else(not_found);
         }
-        let mut node = self.get_mut(&first_key(&parents[0])).ok_or_else(not_found)?;
+        let mut node = self
+            .get_mut(&first_key(&parents[0]))
+            .ok_or_else(not_found)?;
         for seg in &parents[1..] {
             node = step_mut(node, seg).ok_or_else(not_found)?;
         }
@@ -229,7 +244,10 @@ pub fn entries_only<L: Clone>(branch: &Branch<L>) -> Branch<L> {
             .items
             .iter()
             .filter_map(|i| match i {
-                Item::Entry { key, value } => Some(Item::Entry { key: key.clone(), value: value.clone() }),
+                Item::Entry { key, value } => Some(Item::Entry {
+                    key: key.clone(),
+                    value: value.clone(),
+                }),
                 _ => None,
             })
             .collect(),

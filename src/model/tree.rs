@@ -17,6 +17,8 @@ pub enum Scalar {
     Float(f64),
     Bool(bool),
     Bytes(Vec<u8>),
+    /// A `str` value whose bytes are not UTF-8 (binary files: sops stores them as `str`).
+    RawStr(Vec<u8>),
     /// A timestamp kept as its RFC 3339 text (sops `type:time`).
     Time(String),
     /// The text of a comment after its `#` or `;` marker.
@@ -28,7 +30,7 @@ impl Scalar {
     /// The sops type name used in `ENC[...,type:NAME]`.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Scalar::Str(_) => "str",
+            Scalar::Str(_) | Scalar::RawStr(_) => "str",
             Scalar::Int(_) => "int",
             Scalar::Float(_) => "float",
             Scalar::Bool(_) => "bool",
@@ -47,7 +49,7 @@ impl Scalar {
             Scalar::Float(f) => format_go_float(*f).into_bytes(),
             Scalar::Bool(true) => b"True".to_vec(),
             Scalar::Bool(false) => b"False".to_vec(),
-            Scalar::Bytes(b) => b.clone(),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => b.clone(),
             Scalar::Null => Vec::new(),
         })
     }
@@ -59,7 +61,7 @@ impl Scalar {
             Scalar::Int(i) => i.to_string(),
             Scalar::Float(f) => format_go_float(*f),
             Scalar::Bool(b) => b.to_string(),
-            Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8_lossy(b).into_owned(),
             Scalar::Null => String::new(),
         })
     }
@@ -68,7 +70,7 @@ impl Scalar {
     pub fn is_empty_value(&self) -> bool {
         match self {
             Scalar::Str(s) | Scalar::Comment(s) => s.is_empty(),
-            Scalar::Bytes(b) => b.is_empty(),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => b.is_empty(),
             Scalar::Null => true,
             _ => false,
         }
@@ -84,7 +86,11 @@ pub fn format_go_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         // Rust's Display for f64 is shortest-round-trip without exponent, as Go's 'f', -1.
         format!("{f}")
@@ -95,7 +101,7 @@ impl Zeroize for Scalar {
     fn zeroize(&mut self) {
         match self {
             Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.zeroize(),
-            Scalar::Bytes(b) => b.zeroize(),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => b.zeroize(),
             Scalar::Int(i) => i.zeroize(),
             Scalar::Float(f) => f.zeroize(),
             Scalar::Bool(b) => *b = false,
@@ -169,10 +175,16 @@ pub enum Node<L> {
 /// One item of a map: an entry, a comment, or a blank line kept for layout (dotenv, INI).
 #[derive(Clone, PartialEq, Debug)]
 pub enum Item<L> {
-    Entry { key: String, value: Node<L> },
+    Entry {
+        key: String,
+        value: Node<L>,
+    },
     /// A comment line; the leaf holds `Scalar::Comment` (or its `ENC[...]` form).
     /// `inline` comments sat at the end of the entry that follows them in the list.
-    Comment { text: L, inline: bool },
+    Comment {
+        text: L,
+        inline: bool,
+    },
     Blank,
 }
 
@@ -264,7 +276,10 @@ fn map_branch<'a, L, M, E>(
                 path.push(key.as_str());
                 let value = map_node(value, path, f);
                 path.pop();
-                Item::Entry { key: key.clone(), value: value? }
+                Item::Entry {
+                    key: key.clone(),
+                    value: value?,
+                }
             }
             Item::Comment { text, inline } => Item::Comment {
                 text: f(text, path)?,

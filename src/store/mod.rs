@@ -26,8 +26,16 @@ impl Format {
     /// Picks the format from the extension like sops does; `.env`, `.env.prod` and
     /// `prod.env` are dotenv; anything unknown is binary.
     pub fn from_path(path: &Path) -> Format {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if name == ".env" || name.starts_with(".env.") || ext == "env" {
             return Format::Dotenv;
         }
@@ -61,7 +69,10 @@ impl Layout {
     /// sops's defaults for new files.
     pub fn default_for(format: Format) -> Layout {
         match format {
-            Format::Json | Format::Binary => Layout { indent: 4 },
+            // sops indents JSON (and binary envelopes) with tabs by default.
+            Format::Json | Format::Binary => Layout {
+                indent: json::TAB_INDENT,
+            },
             _ => Layout { indent: 4 },
         }
     }
@@ -71,14 +82,22 @@ impl Layout {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     #[error("line {line}, column {column}: {message}")]
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
 
 impl StoreError {
     pub fn syntax(line: usize, column: usize, message: impl Into<String>) -> Self {
-        StoreError::Syntax { line, column, message: message.into() }
+        StoreError::Syntax {
+            line,
+            column,
+            message: message.into(),
+        }
     }
 }
 
@@ -89,24 +108,64 @@ pub fn parse<L: Leaf>(format: Format, text: &str) -> Result<(Vec<Branch<L>>, Lay
         Format::Json => json::parse(text),
         Format::Dotenv => dotenv::parse(text).map(|b| (vec![b], Layout::default_for(format))),
         Format::Ini => ini::parse(text).map(|b| (vec![b], Layout::default_for(format))),
-        Format::Binary => Ok((vec![binary::parse(text.as_bytes())], Layout::default_for(format))),
+        Format::Binary => Ok((
+            vec![binary::parse(text.as_bytes())],
+            Layout::default_for(format),
+        )),
     }
 }
 
 /// Parses raw bytes; only the binary store accepts bytes that are not UTF-8.
-pub fn parse_bytes<L: Leaf>(format: Format, bytes: &[u8]) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+pub fn parse_bytes<L: Leaf>(
+    format: Format,
+    bytes: &[u8],
+) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
     if format == Format::Binary {
         return Ok((vec![binary::parse(bytes)], Layout::default_for(format)));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         StoreError::syntax(line, 0, "file is not valid UTF-8")
     })?;
     parse(format, text)
 }
 
+/// Parses an encrypted file's text: as [`parse`], except that dotenv values are taken
+/// verbatim like sops does (a value left in clear must hash to the same MAC in both tools).
+pub fn parse_encrypted<L: Leaf>(
+    format: Format,
+    bytes: &[u8],
+) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    if format == Format::Dotenv {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| StoreError::syntax(1, 0, "file is not valid UTF-8"))?;
+        return dotenv::parse_sops(text).map(|b| (vec![b], Layout::default_for(format)));
+    }
+    parse_bytes(format, bytes)
+}
+
+/// Emits an encrypted file's branches (sops-exact dotenv, see [`parse_encrypted`]).
+pub fn emit_encrypted<L: Leaf>(
+    format: Format,
+    branches: &[Branch<L>],
+    layout: Layout,
+) -> Result<String, StoreError> {
+    if format == Format::Dotenv {
+        return dotenv::emit_sops(single(branches)?);
+    }
+    emit(format, branches, layout)
+}
+
 /// Emits branches as file text.
-pub fn emit<L: Leaf>(format: Format, branches: &[Branch<L>], layout: Layout) -> Result<String, StoreError> {
+pub fn emit<L: Leaf>(
+    format: Format,
+    branches: &[Branch<L>],
+    layout: Layout,
+) -> Result<String, StoreError> {
     match format {
         Format::Yaml => yaml::emit(branches, layout),
         Format::Json => json::emit(single(branches)?, layout),
@@ -137,7 +196,10 @@ pub fn take_metadata(format: Format, branches: &mut [Branch<Sealed>]) -> Option<
             let mut flat = Branch::new();
             first.items.retain(|item| match item {
                 Item::Entry { key, value } if key.starts_with("sops_") => {
-                    flat.items.push(Item::Entry { key: key["sops_".len()..].to_string(), value: value.clone() });
+                    flat.items.push(Item::Entry {
+                        key: key["sops_".len()..].to_string(),
+                        value: value.clone(),
+                    });
                     false
                 }
                 _ => true,
@@ -174,19 +236,28 @@ pub fn put_metadata(format: Format, branches: &mut [Branch<Sealed>], md: &Branch
             let flat = crate::metadata::flat::flatten(md, false);
             if let Some(first) = branches.first_mut() {
                 for (key, value) in flat.entries() {
-                    first.items.push(Item::Entry { key: format!("sops_{key}"), value: value.clone() });
+                    first.items.push(Item::Entry {
+                        key: format!("sops_{key}"),
+                        value: value.clone(),
+                    });
                 }
             }
         }
         Format::Ini => {
             let flat = crate::metadata::flat::flatten(md, true);
             if let Some(first) = branches.first_mut() {
-                first.items.push(Item::Entry { key: SOPS_KEY.into(), value: Node::Map(flat) });
+                first.items.push(Item::Entry {
+                    key: SOPS_KEY.into(),
+                    value: Node::Map(flat),
+                });
             }
         }
         _ => {
             for branch in branches.iter_mut() {
-                branch.items.push(Item::Entry { key: SOPS_KEY.into(), value: Node::Map(md.clone()) });
+                branch.items.push(Item::Entry {
+                    key: SOPS_KEY.into(),
+                    value: Node::Map(md.clone()),
+                });
             }
         }
     }

@@ -26,8 +26,17 @@ struct Comment {
 }
 
 enum Frame<L> {
-    Map { branch: Branch<L>, key: Option<String>, col: Option<usize>, anchor: usize },
-    List { items: Vec<ListItem<L>>, col: Option<usize>, anchor: usize },
+    Map {
+        branch: Branch<L>,
+        key: Option<String>,
+        col: Option<usize>,
+        anchor: usize,
+    },
+    List {
+        items: Vec<ListItem<L>>,
+        col: Option<usize>,
+        anchor: usize,
+    },
 }
 
 struct Builder<'t, L> {
@@ -51,7 +60,11 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
     let mut parser = Parser::new_from_str(text);
     while let Some(ev) = parser.next_event() {
         let (ev, span) = ev.map_err(|e| {
-            StoreError::syntax(e.marker().line(), e.marker().col() + 1, e.info().to_string())
+            StoreError::syntax(
+                e.marker().line(),
+                e.marker().col() + 1,
+                e.info().to_string(),
+            )
         })?;
         events.push((ev, span));
     }
@@ -62,7 +75,15 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         .map(|(_, s)| (s.start.index(), s.end.index()))
         .collect();
     let comments = find_comments(&chars, &scalar_spans);
-    let mut b = Builder { comments, next_comment: 0, stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), chars, text };
+    let mut b = Builder {
+        comments,
+        next_comment: 0,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        chars,
+        text,
+    };
     for (ev, span) in events {
         b.event(ev, span)?;
     }
@@ -83,7 +104,8 @@ fn find_comments(chars: &[(usize, char)], scalars: &[(usize, usize)]) -> Vec<Com
             s += 1;
         }
         let in_scalar = s < scalars.len() && scalars[s].0 <= i && i < scalars[s].1;
-        if c == '#' && !in_scalar && (i == 0 || matches!(chars[i - 1].1, ' ' | '\t' | '\n' | '\r')) {
+        if c == '#' && !in_scalar && (i == 0 || matches!(chars[i - 1].1, ' ' | '\t' | '\n' | '\r'))
+        {
             let start = i;
             let start_col = col;
             let mut text = String::new();
@@ -92,7 +114,14 @@ fn find_comments(chars: &[(usize, char)], scalars: &[(usize, usize)]) -> Vec<Com
                 text.push(chars[i].1);
                 i += 1;
             }
-            out.push(Comment { start, line, col: start_col, text, inline: line_has_content, used: false });
+            out.push(Comment {
+                start,
+                line,
+                col: start_col,
+                text,
+                inline: line_has_content,
+                used: false,
+            });
             continue;
         }
         if c == '\n' {
@@ -128,18 +157,30 @@ impl<L: Leaf> Builder<'_, L> {
             Event::DocumentStart(_) => {}
             Event::MappingStart(anchor, _) => {
                 self.before_item(at, span.start.col())?;
-                self.stack.push(Frame::Map { branch: Branch::new(), key: None, col: None, anchor });
+                self.stack.push(Frame::Map {
+                    branch: Branch::new(),
+                    key: None,
+                    col: None,
+                    anchor,
+                });
             }
             Event::SequenceStart(anchor, _) => {
                 if self.stack.is_empty() {
                     return Err(err("YAML documents that are sequences are not supported; the top level must be a map"));
                 }
                 self.before_item(at, span.start.col())?;
-                self.stack.push(Frame::List { items: Vec::new(), col: None, anchor });
+                self.stack.push(Frame::List {
+                    items: Vec::new(),
+                    col: None,
+                    anchor,
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.flush_trailing(at);
-                let frame = self.stack.pop().ok_or_else(|| err("unbalanced YAML structure"))?;
+                let frame = self
+                    .stack
+                    .pop()
+                    .ok_or_else(|| err("unbalanced YAML structure"))?;
                 let (node, anchor) = match frame {
                     Frame::Map { branch, anchor, .. } => (Node::Map(branch), anchor),
                     Frame::List { items, anchor, .. } => (Node::List(items), anchor),
@@ -164,7 +205,9 @@ impl<L: Leaf> Builder<'_, L> {
                         self.docs.push(Branch::new());
                         return Ok(());
                     }
-                    return Err(err("the top level of a YAML document must be a map, not a value"));
+                    return Err(err(
+                        "the top level of a YAML document must be a map, not a value",
+                    ));
                 }
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
@@ -183,7 +226,11 @@ impl<L: Leaf> Builder<'_, L> {
                 self.add_value(node, span.end.index());
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| err("alias to an unknown anchor"))?;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| err("alias to an unknown anchor"))?;
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
                     return Err(err("aliases used as map keys are not supported"));
@@ -199,7 +246,9 @@ impl<L: Leaf> Builder<'_, L> {
     /// precede it there.
     fn before_item(&mut self, at: usize, col: usize) -> Result<(), StoreError> {
         let starting_entry = match self.stack.last_mut() {
-            Some(Frame::Map { key: None, col: c, .. }) => {
+            Some(Frame::Map {
+                key: None, col: c, ..
+            }) => {
                 c.get_or_insert(col);
                 true
             }
@@ -212,7 +261,8 @@ impl<L: Leaf> Builder<'_, L> {
         if !starting_entry {
             return Ok(());
         }
-        while self.next_comment < self.comments.len() && self.comments[self.next_comment].start < at {
+        while self.next_comment < self.comments.len() && self.comments[self.next_comment].start < at
+        {
             let c = &mut self.comments[self.next_comment];
             self.next_comment += 1;
             if c.used {
@@ -228,7 +278,9 @@ impl<L: Leaf> Builder<'_, L> {
     /// Comments after the last item of a block container that are indented at least as far
     /// as its items belong to it; the rest go to the outer container.
     fn flush_trailing(&mut self, end: usize) {
-        let Some(frame) = self.stack.last_mut() else { return };
+        let Some(frame) = self.stack.last_mut() else {
+            return;
+        };
         let col = match frame {
             Frame::Map { col, .. } | Frame::List { col, .. } => col.unwrap_or(0),
         };
@@ -256,18 +308,29 @@ impl<L: Leaf> Builder<'_, L> {
     /// on the same line as an inline comment before the entry, as sops does.
     fn add_value(&mut self, node: Node<L>, end: usize) {
         let inline = self.inline_comment_after(end);
-        let Some(frame) = self.stack.last_mut() else { return };
+        let Some(frame) = self.stack.last_mut() else {
+            return;
+        };
         match frame {
             Frame::Map { branch, key, .. } => {
                 let k = key.take().unwrap_or_default();
                 if let Some(text) = inline {
-                    branch.items.push(Item::Comment { text: L::from_scalar(Scalar::Comment(text)), inline: true });
+                    branch.items.push(Item::Comment {
+                        text: L::from_scalar(Scalar::Comment(text)),
+                        inline: true,
+                    });
                 }
-                branch.items.push(Item::Entry { key: k, value: node });
+                branch.items.push(Item::Entry {
+                    key: k,
+                    value: node,
+                });
             }
             Frame::List { items, .. } => {
                 if let Some(text) = inline {
-                    items.push(ListItem::Comment { text: L::from_scalar(Scalar::Comment(text)), inline: true });
+                    items.push(ListItem::Comment {
+                        text: L::from_scalar(Scalar::Comment(text)),
+                        inline: true,
+                    });
                 }
                 items.push(ListItem::Value(node));
             }
@@ -283,7 +346,9 @@ impl<L: Leaf> Builder<'_, L> {
         if i >= self.chars.len() || self.chars[i].1 != '#' {
             return None;
         }
-        let c = self.comments[self.next_comment..].iter_mut().find(|c| c.start == i)?;
+        let c = self.comments[self.next_comment..]
+            .iter_mut()
+            .find(|c| c.start == i)?;
         if c.used || !c.inline {
             return None;
         }
@@ -304,9 +369,21 @@ fn push_comment<L>(frame: &mut Frame<L>, text: L, inline: bool) {
 pub fn resolve(value: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
     match tag {
         Some("str") | Some("binary") => return Scalar::Str(value.to_string()),
-        Some("int") => return parse_int(value).map(Scalar::Int).unwrap_or_else(|| Scalar::Str(value.into())),
-        Some("float") => return parse_float(value).map(Scalar::Float).unwrap_or_else(|| Scalar::Str(value.into())),
-        Some("bool") => return parse_bool(value).map(Scalar::Bool).unwrap_or_else(|| Scalar::Str(value.into())),
+        Some("int") => {
+            return parse_int(value)
+                .map(Scalar::Int)
+                .unwrap_or_else(|| Scalar::Str(value.into()))
+        }
+        Some("float") => {
+            return parse_float(value)
+                .map(Scalar::Float)
+                .unwrap_or_else(|| Scalar::Str(value.into()))
+        }
+        Some("bool") => {
+            return parse_bool(value)
+                .map(Scalar::Bool)
+                .unwrap_or_else(|| Scalar::Str(value.into()))
+        }
         Some("null") => return Scalar::Null,
         Some(_) => return Scalar::Str(value.to_string()),
         None => {}
@@ -352,11 +429,20 @@ fn parse_int(v: &str) -> Option<i64> {
     if digits.is_empty() || !digits.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    let (radix, body) = if let Some(r) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let (radix, body) = if let Some(r) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         (16, r)
-    } else if let Some(r) = digits.strip_prefix("0b").or_else(|| digits.strip_prefix("0B")) {
+    } else if let Some(r) = digits
+        .strip_prefix("0b")
+        .or_else(|| digits.strip_prefix("0B"))
+    {
         (2, r)
-    } else if let Some(r) = digits.strip_prefix("0o").or_else(|| digits.strip_prefix("0O")) {
+    } else if let Some(r) = digits
+        .strip_prefix("0o")
+        .or_else(|| digits.strip_prefix("0O"))
+    {
         (8, r)
     } else if digits.len() > 1 && digits.starts_with('0') {
         (8, &digits[1..])
@@ -425,7 +511,12 @@ pub fn emit<L: Leaf>(branches: &[Branch<L>], layout: Layout) -> Result<String, S
         if i > 0 {
             out.push_str("---\n");
         }
-        if branch.items.iter().all(|it| !matches!(it, Item::Entry { .. })) && branch.items.is_empty() {
+        if branch
+            .items
+            .iter()
+            .all(|it| !matches!(it, Item::Entry { .. }))
+            && branch.items.is_empty()
+        {
             out.push_str("{}\n");
             continue;
         }
@@ -451,7 +542,13 @@ fn emit_map<L: Leaf>(out: &mut String, branch: &Branch<L>, col: usize, indent: u
 
 /// Writes a map's items at column `col`; `first_prefix` replaces the indentation of the
 /// first line (used for `- key: value` in lists).
-fn emit_map_items<L: Leaf>(out: &mut String, branch: &Branch<L>, col: usize, indent: usize, mut first_prefix: Option<&str>) {
+fn emit_map_items<L: Leaf>(
+    out: &mut String,
+    branch: &Branch<L>,
+    col: usize,
+    indent: usize,
+    mut first_prefix: Option<&str>,
+) {
     let mut inline: Vec<String> = Vec::new();
     let start_line = |out: &mut String, first: &mut Option<&str>| match first.take() {
         Some(p) => out.push_str(p),
@@ -493,7 +590,14 @@ fn comment_text<L: Leaf>(l: &L) -> String {
 }
 
 /// Writes what follows `key:` or `-`; `in_map` says whether a nested list is indented.
-fn emit_value<L: Leaf>(out: &mut String, value: &Node<L>, col: usize, indent: usize, inline: Vec<String>, in_map: bool) {
+fn emit_value<L: Leaf>(
+    out: &mut String,
+    value: &Node<L>,
+    col: usize,
+    indent: usize,
+    inline: Vec<String>,
+    in_map: bool,
+) {
     let suffix: String = inline.iter().map(|c| format!(" #{c}")).collect();
     match value {
         Node::Leaf(l) => {
@@ -582,7 +686,10 @@ fn literal_block(s: &Scalar) -> Option<(&'static str, Vec<&str>)> {
     if !text.contains('\n') || text.starts_with([' ', '\t', '\n']) {
         return None;
     }
-    if text.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}') {
+    if text
+        .chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+    {
         return None;
     }
     let body = text.trim_end_matches('\n');
@@ -611,9 +718,13 @@ pub fn scalar_text(s: &Scalar) -> String {
         Scalar::Float(f) if f.is_nan() => ".nan".into(),
         Scalar::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
         Scalar::Float(f) => format!("{f:?}"),
+        Scalar::RawStr(b) => double_quoted(&String::from_utf8_lossy(b)),
         Scalar::Bytes(b) => {
             use base64::Engine;
-            format!("!!binary {}", base64::engine::general_purpose::STANDARD.encode(b))
+            format!(
+                "!!binary {}",
+                base64::engine::general_purpose::STANDARD.encode(b)
+            )
         }
         Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => {
             if plain_safe(t) {
@@ -626,14 +737,22 @@ pub fn scalar_text(s: &Scalar) -> String {
 }
 
 fn plain_safe(t: &str) -> bool {
-    let Some(first) = t.chars().next() else { return false };
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' && t.len() > 1 && !t.starts_with("- ") && !t.starts_with("---")) {
+    let Some(first) = t.chars().next() else {
+        return false;
+    };
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !(first == '-' && t.len() > 1 && !t.starts_with("- ") && !t.starts_with("---"))
+    {
         return false;
     }
     if first.is_whitespace() || t.ends_with(char::is_whitespace) || t.ends_with(':') {
         return false;
     }
-    if t.contains(": ") || t.contains(" #") || t.contains('\t') || t.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if t.contains(": ")
+        || t.contains(" #")
+        || t.contains('\t')
+        || t.chars().any(|c| c.is_control() || c == '\u{feff}')
+    {
         return false;
     }
     if resolve_plain(t) != Scalar::Str(t.to_string()) {
@@ -641,7 +760,8 @@ fn plain_safe(t: &str) -> bool {
     }
     // YAML 1.1 readers take these as booleans; timestamps as dates (go-yaml quotes both).
     let lower = t.to_ascii_lowercase();
-    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") || looks_like_timestamp(t) {
+    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") || looks_like_timestamp(t)
+    {
         return false;
     }
     true
@@ -668,8 +788,12 @@ fn double_quoted(t: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02X}", c as u32)),
-            '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
+            '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -694,7 +818,10 @@ mod tests {
         let keys: Vec<_> = b[0].entries().map(|(k, _)| k).collect();
         assert_eq!(keys, ["b", "a", "c", "f"]);
         assert_eq!(b[0].get("b"), Some(&Node::Leaf(Sealed(Scalar::Int(1)))));
-        assert_eq!(b[0].get("f"), Some(&Node::Leaf(Sealed(Scalar::Str("007".into())))));
+        assert_eq!(
+            b[0].get("f"),
+            Some(&Node::Leaf(Sealed(Scalar::Str("007".into()))))
+        );
         let out = round(src);
         assert!(out.contains("# head\n"), "{out}");
         assert!(out.contains("a: text # trailing\n"), "{out}");
@@ -720,7 +847,23 @@ mod tests {
 
     #[test]
     fn strings_that_need_quotes_round_trip() {
-        for s in ["true", "123", "", " lead", "a: b", "x #y", "yes", "2024-01-01T00:00:00Z", "line1\nline2\n", "tab\there", "-", "- x", "ends:", "q\"uote", "multi\n\n"] {
+        for s in [
+            "true",
+            "123",
+            "",
+            " lead",
+            "a: b",
+            "x #y",
+            "yes",
+            "2024-01-01T00:00:00Z",
+            "line1\nline2\n",
+            "tab\there",
+            "-",
+            "- x",
+            "ends:",
+            "q\"uote",
+            "multi\n\n",
+        ] {
             let mut b = Branch::<Sealed>::new();
             b.insert("k".into(), Node::Leaf(Sealed(Scalar::Str(s.into()))));
             let text = emit(&[b.clone()], Layout { indent: 4 }).unwrap();

@@ -1,0 +1,167 @@
+//! Helpers shared by the integration tests: isolated environments, real age keys, the
+//! real binary, and the interop oracles (the `age` CLI, the real `sops` binary and the
+//! npm `sops-age` decoder). A missing oracle is a skip notice locally and a failure in CI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A temporary directory with its own HOME, so the developer's keys are never read.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+/// A member's key pair written to a private file.
+pub struct Key {
+    pub file: PathBuf,
+    pub public: String,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Sandbox { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// A fresh age identity saved as `name.key` (mode 0600).
+    pub fn key(&self, name: &str) -> Key {
+        let id = age::x25519::Identity::generate();
+        let public = id.to_public().to_string();
+        let file = self.path(&format!("{name}.key"));
+        write_private(
+            &file,
+            &format!("# public key: {public}\n{}\n", secret_of(&id)),
+        );
+        Key { file, public }
+    }
+
+    /// The `secrets` binary with an isolated environment, run in the sandbox.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("secrets").unwrap();
+        isolate(&mut c, self.dir.path());
+        c
+    }
+
+    /// The binary as a std Command (for stdin pipes and signals).
+    pub fn std_cmd(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("secrets"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") || k == "EDITOR" {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.dir.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("home/.config"))
+            .current_dir(self.dir.path());
+        c
+    }
+}
+
+fn isolate(c: &mut assert_cmd::Command, dir: &Path) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SOPS_") || k.starts_with("SECRETS_") || k == "EDITOR" || k == "VISUAL" {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", dir.join("home"))
+        .env("XDG_CONFIG_HOME", dir.join("home/.config"))
+        .env("NO_COLOR", "1")
+        .current_dir(dir);
+}
+
+pub fn secret_of(id: &age::x25519::Identity) -> String {
+    use secrecy::ExposeSecret;
+    id.to_string().expose_secret().to_string()
+}
+
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// The shared folder of real sops-written files, if this checkout has it.
+pub fn fixtures() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sops-fixtures");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: ../shared/sops-fixtures is not beside this checkout; sops interop fixtures not tested");
+        None
+    }
+}
+
+/// A fixture's test key copied to a private file (the shared copy may be world-readable).
+pub fn fixture_key(sb: &Sandbox, name: &str) -> Option<PathBuf> {
+    let src = fixtures()?.join(name);
+    let dst = sb.path(name);
+    write_private(&dst, &std::fs::read_to_string(src).unwrap());
+    Some(dst)
+}
+
+/// An external oracle program: `Some(path)` when present; a clear skip locally; a
+/// failure in CI, where .ci/run installs it.
+pub fn oracle(name: &str, found: Option<PathBuf>) -> Option<PathBuf> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{name} is required in CI (.ci/run installs it)");
+    }
+    eprintln!("SKIP: {name} not installed; run .ci/run to install the interop oracles");
+    None
+}
+
+pub fn on_path(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+pub fn sops_bin() -> Option<PathBuf> {
+    oracle(
+        "sops",
+        std::env::var_os("SECRETS_TEST_SOPS")
+            .map(PathBuf::from)
+            .or_else(|| on_path("sops")),
+    )
+}
+
+pub fn age_bin() -> Option<PathBuf> {
+    oracle("age", on_path("age"))
+}
+
+/// The npm `sops-age` package directory.
+pub fn sops_age_js() -> Option<PathBuf> {
+    let dir = std::env::var_os("SECRETS_TEST_SOPS_AGE_JS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/sops-age"))
+        })
+        .filter(|p| p.is_dir());
+    let dir = oracle("npm sops-age", dir)?;
+    oracle("node", on_path("node"))?;
+    Some(dir)
+}

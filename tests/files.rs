@@ -1,0 +1,440 @@
+//! The file commands end to end with the real binary: keygen, encrypt, decrypt, get, set,
+//! unset, edit (with a real editor process), minimal diffs, and every bad-input case with
+//! its documented exit code, one-line message and untouched files.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+const PLAIN: &str = "# settings\ndatabase:\n  host: db.local\n  password: hunter2 # rotate me\n  ports: [5432, 5433]\napi:\n  token: tok-123\nenabled: true\n";
+
+fn encrypted(sb: &Sandbox, key: &Key, name: &str, text: &str) {
+    sb.write(name, text);
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, name])
+        .assert()
+        .success();
+}
+
+fn changed_lines(a: &str, b: &str) -> Vec<String> {
+    let (a, b): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
+    assert_eq!(a.len(), b.len(), "line count changed");
+    a.iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.split(':').next().unwrap().trim().to_string())
+        .collect()
+}
+
+#[test]
+fn keygen_writes_private_identity_and_prints_public_key() {
+    let sb = Sandbox::new();
+    let out = sb.cmd().args(["keygen", "-o", "k.txt"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("Public key: age1"), "{stderr}");
+    let text = sb.read("k.txt");
+    assert!(text.contains("# public key: age1") && text.contains("AGE-SECRET-KEY-1"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(sb.path("k.txt"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    // Refuses to overwrite; stdout mode prints the identity.
+    sb.cmd()
+        .args(["keygen", "-o", "k.txt"])
+        .assert()
+        .failure()
+        .code(3);
+    sb.cmd()
+        .arg("keygen")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("AGE-SECRET-KEY-1"));
+}
+
+#[test]
+fn encrypt_decrypt_get_round_trip_keeps_comments_and_types() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let enc = sb.read("s.yaml");
+    for secret in ["db.local", "hunter2", "tok-123", "rotate me", "settings"] {
+        assert!(
+            !enc.contains(secret),
+            "{secret} leaked into the encrypted file"
+        );
+    }
+    assert!(enc.contains("type:int") && enc.contains("type:bool") && enc.contains("type:comment"));
+    let out = sb
+        .cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("# settings") && text.contains("password: hunter2 # rotate me"),
+        "{text}"
+    );
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "database.ports.1"])
+        .assert()
+        .success()
+        .stdout("5433");
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", r#"["api"]["token"]"#])
+        .assert()
+        .success()
+        .stdout("tok-123");
+    sb.cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .args(["--extract", r#"["database"]["host"]"#, "s.yaml"])
+        .assert()
+        .success()
+        .stdout("db.local");
+}
+
+#[test]
+fn set_changes_only_that_value_and_unchanged_set_is_a_no_op() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let before = sb.read("s.yaml");
+    sb.cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "api.token", "tok-456"])
+        .assert()
+        .success();
+    let after = sb.read("s.yaml");
+    let mut changed = changed_lines(&before, &after);
+    changed.sort();
+    changed.dedup();
+    assert!(
+        changed
+            .iter()
+            .all(|k| ["token", "lastmodified", "mac"].contains(&k.as_str())),
+        "{changed:?}"
+    );
+    assert!(changed.contains(&"token".to_string()));
+    // Same value again: byte-for-byte untouched.
+    sb.cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "api.token", "tok-456"])
+        .assert()
+        .success();
+    assert_eq!(sb.read("s.yaml"), after);
+    // --value-stdin: the value never goes through argv.
+    sb.cmd()
+        .args(["set", "--value-stdin", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "new.nested"])
+        .write_stdin("from-stdin\n")
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "new.nested"])
+        .assert()
+        .stdout("from-stdin");
+    sb.cmd()
+        .args(["unset", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "new"])
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "new"])
+        .assert()
+        .failure()
+        .code(91);
+}
+
+#[test]
+fn a_value_with_newlines_survives_every_format() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    for name in ["n.yaml", "n.json", "n.env", "n.ini"] {
+        let text = if name.ends_with(".ini") {
+            "[s]\nk = v\n"
+        } else if name.ends_with(".env") {
+            "K=v\n"
+        } else if name.ends_with(".json") {
+            "{\"k\": \"v\"}\n"
+        } else {
+            "k: v\n"
+        };
+        encrypted(&sb, &key, name, text);
+        let path = if name.ends_with(".ini") {
+            "s.pem"
+        } else {
+            "pem"
+        };
+        let pem = "-----BEGIN KEY-----\nabc\ndef\n-----END KEY-----\n";
+        sb.cmd()
+            .args(["set", "--value-stdin", "-I"])
+            .arg(&key.file)
+            .args([name, path])
+            .write_stdin(pem)
+            .assert()
+            .success();
+        sb.cmd()
+            .args(["get", "-I"])
+            .arg(&key.file)
+            .args([name, path])
+            .assert()
+            .success()
+            .stdout(pem);
+    }
+}
+
+#[test]
+fn edit_reencrypts_only_changed_values_with_a_real_editor() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let before = sb.read("s.yaml");
+    // The editor is a real child process: sed editing the temp file in place, and logging
+    // where the temp file was so the test can check it is gone afterwards.
+    let log = sb.path("editor.log");
+    let script = sb.write(
+        "ed.sh",
+        &format!(
+            "#!/bin/sh\necho \"$1\" > {}\nsed -i s/hunter2/hunter3/ \"$1\"\n",
+            log.display()
+        ),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    sb.cmd()
+        .env("EDITOR", &script)
+        .args(["edit", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .assert()
+        .success();
+    let after = sb.read("s.yaml");
+    let mut changed = changed_lines(&before, &after);
+    changed.dedup();
+    assert!(
+        changed
+            .iter()
+            .all(|k| ["password", "lastmodified", "mac"].contains(&k.as_str())),
+        "{changed:?}"
+    );
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "database.password"])
+        .assert()
+        .stdout("hunter3");
+    let tmp = std::fs::read_to_string(&log).unwrap();
+    let tmp = std::path::Path::new(tmp.trim());
+    assert!(
+        !tmp.exists() && !tmp.parent().unwrap().exists(),
+        "editor temp dir left behind: {}",
+        tmp.display()
+    );
+}
+
+#[test]
+fn edit_without_change_exits_200_and_invalid_edit_leaves_file() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let before = sb.read("s.yaml");
+    sb.cmd()
+        .env("EDITOR", "true")
+        .args(["edit", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .assert()
+        .code(200);
+    assert_eq!(sb.read("s.yaml"), before);
+    let bad = sb.write("bad.sh", "#!/bin/sh\nprintf 'a: [unclosed\\n' > \"$1\"\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    sb.cmd()
+        .env("EDITOR", &bad)
+        .args(["edit", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2"));
+    assert_eq!(sb.read("s.yaml"), before);
+}
+
+/// Runs a failing command and checks the exit code, a one-line error naming `names`, and
+/// that no secret appears in the output.
+fn fails(cmd: &mut assert_cmd::Command, code: i32, names: &[&str]) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    let first = stderr.lines().next().unwrap_or("");
+    assert!(first.starts_with("secrets: error: "), "{stderr}");
+    for n in names {
+        assert!(first.contains(n), "{n:?} not in {first:?}");
+    }
+    for secret in ["hunter2", "tok-123", "db.local"] {
+        assert!(
+            !stderr.contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret),
+            "secret printed: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_documented_codes() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let other = sb.key("b");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let good = sb.read("s.yaml");
+    let i = |c: &mut assert_cmd::Command, k: &Key| {
+        c.arg("-I").arg(&k.file);
+    };
+
+    // Missing file.
+    fails(sb.cmd().args(["decrypt", "nope.yaml"]), 2, &["nope.yaml"]);
+    // Malformed YAML: file and line.
+    sb.write("bad.yaml", "a: 1\nb: [unclosed\nc: 3\n");
+    fails(
+        sb.cmd().args(["encrypt", "--age", &key.public, "bad.yaml"]),
+        2,
+        &["bad.yaml", "line"],
+    );
+    // Not encrypted / already encrypted.
+    sb.write("plain.yaml", "a: hunter2\n");
+    fails(
+        sb.cmd().args(["decrypt", "plain.yaml"]),
+        204,
+        &["plain.yaml", "not encrypted"],
+    );
+    fails(
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public, "s.yaml"]),
+        203,
+        &["s.yaml", "already encrypted"],
+    );
+    // Wrong key.
+    let mut c = sb.cmd();
+    c.arg("decrypt");
+    i(&mut c, &other);
+    fails(c.arg("s.yaml"), 128, &["s.yaml"]);
+    // Unknown / malformed recipient.
+    fails(
+        sb.cmd()
+            .args(["encrypt", "--age", "age1bogus", "plain.yaml"]),
+        111,
+        &["age1bogus"],
+    );
+    // Tampered value: its ciphertext changed.
+    let line = good.lines().find(|l| l.contains("password:")).unwrap();
+    let data_start = line.find("data:").unwrap() + 5;
+    let mut t = line.to_string();
+    let flip = if &t[data_start..data_start + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    t.replace_range(data_start..data_start + 1, flip);
+    sb.write("t1.yaml", &good.replace(line, &t));
+    let mut c = sb.cmd();
+    c.arg("decrypt");
+    i(&mut c, &key);
+    fails(c.arg("t1.yaml"), 25, &["t1.yaml", "database.password"]);
+    // A value moved to another key fails authentication (the key path is additional data).
+    let tok_line = good.lines().find(|l| l.contains("token:")).unwrap();
+    let moved = good.replace(
+        tok_line,
+        &format!("    token: {}", line.split_once(": ").unwrap().1),
+    );
+    sb.write("t2.yaml", &moved);
+    let mut c = sb.cmd();
+    c.arg("decrypt");
+    i(&mut c, &key);
+    fails(c.arg("t2.yaml"), 25, &["t2.yaml", "api.token"]);
+    // A removed value: every value still decrypts, but the MAC does not match.
+    let removed = good.replace(tok_line, "").replace("api:\n\n", "api: {}\n");
+    sb.write("t3.yaml", &removed.replace("api:\n", "api: {}\n"));
+    let mut c = sb.cmd();
+    c.arg("decrypt");
+    i(&mut c, &key);
+    fails(c.arg("t3.yaml"), 51, &["t3.yaml", "MAC"]);
+    // Group-readable key file refused, like ssh.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = sb.path("open.key");
+        std::fs::copy(&key.file, &open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+        fails(
+            sb.cmd().args(["decrypt", "-I"]).arg(&open).arg("s.yaml"),
+            113,
+            &["open.key", "chmod 600"],
+        );
+    }
+    // Bad key path.
+    let mut c = sb.cmd();
+    c.arg("get");
+    i(&mut c, &key);
+    fails(c.args(["s.yaml", "[\"unterminated"]), 91, &["unterminated"]);
+    // Nothing changed on disk by any failure, and no stray temp files.
+    assert_eq!(sb.read("s.yaml"), good);
+    let stray: Vec<_> = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".secrets-tmp"))
+        .collect();
+    assert!(stray.is_empty());
+}
+
+#[test]
+fn large_binary_file_round_trips() {
+    // 100 MB through the binary store: encrypt and decrypt without error or truncation.
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let data: Vec<u8> = (0..100 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(sb.path("big.bin"), &data).unwrap();
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, "big.bin"])
+        .assert()
+        .success();
+    let out = sb
+        .cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .arg("big.bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == data, "100 MB binary round trip differs");
+}

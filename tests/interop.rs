@@ -1,0 +1,427 @@
+//! Interop in both directions with real sops-format files and real tools: the sops-written
+//! fixtures decrypt here; files written here decrypt with the real `sops` binary (which
+//! checks the MAC) and with the npm `sops-age` decoder; files `sops` writes decrypt here;
+//! our wrapped data keys open with the `age` CLI.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+/// Numbers compared as f64 (sops 3.9 stored ints as floats).
+fn norm(v: Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.into_iter().map(norm).collect()),
+        // sops always writes an INI `DEFAULT` section, empty when unused; we leave it out.
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(k, v)| !(k == "DEFAULT" && v.as_object().is_some_and(|m| m.is_empty())))
+                .map(|(k, v)| (k, norm(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn decrypt_json(sb: &Sandbox, key: &std::path::Path, file: &std::path::Path) -> Value {
+    let out = sb
+        .cmd()
+        .arg("decrypt")
+        .arg("-I")
+        .arg(key)
+        .arg("--output-type")
+        .arg("json")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "decrypt {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sops_written_fixtures_decrypt() {
+    let sb = Sandbox::new();
+    let Some(dir) = fixtures() else { return };
+    let key = fixture_key(&sb, "key-sops-age.txt").unwrap();
+    let mut want: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("secret.json")).unwrap()).unwrap();
+    assert_eq!(
+        norm(decrypt_json(&sb, &key, &dir.join("secret.enc.json"))),
+        norm(want.clone())
+    );
+    want.as_object_mut().unwrap().remove("0word");
+    assert_eq!(
+        norm(decrypt_json(&sb, &key, &dir.join("secret.enc.yaml"))),
+        norm(want)
+    );
+
+    let env = sb
+        .cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key)
+        .arg(dir.join("secret.enc.env"))
+        .output()
+        .unwrap();
+    assert!(
+        env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&env.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(env.stdout).unwrap(),
+        "secret=this is a secret\nanother_secret=7\n"
+    );
+
+    let key2 = fixture_key(&sb, "key-sops.txt").unwrap();
+    let ini = decrypt_json(&sb, &key2, &dir.join("example.ini"));
+    assert_eq!(ini["name"]["lastName"], "Smith");
+    assert_eq!(ini["address"]["postalCode"], "10021-3100");
+    assert_eq!(ini["not private"]["notsecret_unencrypted"], "hi there!");
+
+    let txt = sb
+        .cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key2)
+        .arg("--input-type")
+        .arg("binary")
+        .arg(dir.join("example.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        txt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&txt.stderr)
+    );
+    assert!(String::from_utf8(txt.stdout)
+        .unwrap()
+        .starts_with("Welcome to SOPS!\n\nSOPS is a manager"));
+}
+
+#[test]
+fn every_sops_metadata_layout_reads() {
+    // ≤3.9 (empty key lists) is the 3.8.1 fixture; 3.13+ sorts keys, which is what we write;
+    // 3.10–3.12 omit empty lists: the same file with those lines removed must still open.
+    let sb = Sandbox::new();
+    let Some(dir) = fixtures() else { return };
+    let key = fixture_key(&sb, "key-sops-age.txt").unwrap();
+    let text = std::fs::read_to_string(dir.join("secret.enc.yaml")).unwrap();
+    let trimmed: String = text
+        .lines()
+        .filter(|l| !l.ends_with(": []"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p = sb.write("trimmed.yaml", &trimmed);
+    assert_eq!(decrypt_json(&sb, &key, &p)["complex"]["array"][2], "three");
+}
+
+const PLAIN_YAML: &str = "# top comment\ndb:\n  user: admin\n  password: \"p@ss: word\"\n  port: 5432\nlist:\n  - a\n  - 2.5\nflag: true\nmulti: |\n  line1\n  line2\npublic_unencrypted: visible\n";
+const PLAIN_JSON: &str = "{\n  \"db\": {\"user\": \"admin\", \"port\": 5432, \"ratio\": 0.25},\n  \"list\": [\"a\", true, null],\n  \"token\": \"x\\ny\"\n}\n";
+const PLAIN_ENV: &str = "# app settings\nDB_USER=admin\nDB_PASS=s3cr3t value\n\nMULTI=\"a\\nb\"\n";
+const PLAIN_INI: &str = "[db]\nuser = admin\npassword = s3cr3t\n\n[api]\ntoken = abc123\n";
+
+fn sops(sb: &Sandbox, key: &Key) -> Option<Command> {
+    let bin = sops_bin()?;
+    let mut c = Command::new(bin);
+    c.env("SOPS_AGE_KEY_FILE", &key.file)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("HOME", sb.path("home"))
+        .current_dir(sb.dir.path());
+    Some(c)
+}
+
+fn ours_decrypt(sb: &Sandbox, key: &Key, file: &str, extra: &[&str]) -> Vec<u8> {
+    let out = sb
+        .cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn real_sops_decrypts_what_we_write() {
+    let sb = Sandbox::new();
+    let key = sb.key("alice");
+    let Some(_) = sops(&sb, &key) else { return };
+    for (name, text) in [
+        ("a.yaml", PLAIN_YAML),
+        ("a.json", PLAIN_JSON),
+        ("a.env", PLAIN_ENV),
+        ("a.ini", PLAIN_INI),
+        ("a.bin", "binary\u{0}ish\ncontent\n"),
+    ] {
+        sb.write(name, text);
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public, name])
+            .assert()
+            .success();
+        let ours = ours_decrypt(&sb, &key, name, &["--output-type", "json"]);
+        let out = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", "--output-type", "json", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops decrypt {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if name == "a.bin" {
+            let raw = sops(&sb, &key)
+                .unwrap()
+                .args(["decrypt", name])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(raw.stdout).unwrap(), text);
+            continue;
+        }
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            norm(theirs),
+            norm(serde_json::from_slice(&ours).unwrap()),
+            "{name}"
+        );
+    }
+    // The value with a clear suffix stays readable in the file; the secret does not.
+    let enc = sb.read("a.yaml");
+    assert!(enc.contains("public_unencrypted: visible"));
+    assert!(!enc.contains("admin") && !enc.contains("p@ss"));
+}
+
+#[test]
+fn we_decrypt_what_real_sops_writes() {
+    let sb = Sandbox::new();
+    let key = sb.key("bob");
+    let Some(_) = sops(&sb, &key) else { return };
+    for (name, text) in [
+        ("b.yaml", PLAIN_YAML),
+        ("b.json", PLAIN_JSON),
+        ("b.ini", PLAIN_INI),
+    ] {
+        sb.write(name, text);
+        let out = sops(&sb, &key)
+            .unwrap()
+            .args(["encrypt", "-i", "--age", &key.public, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops encrypt {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", "--output-type", "json", name])
+            .output()
+            .unwrap();
+        let ours = ours_decrypt(&sb, &key, name, &["--output-type", "json"]);
+        assert_eq!(
+            norm(serde_json::from_slice(&theirs.stdout).unwrap()),
+            norm(serde_json::from_slice(&ours).unwrap()),
+            "{name}"
+        );
+    }
+    // sops's dotenv store takes values verbatim: compare its own plaintext output.
+    sb.write("b.env", "A=1\nB=two words\n");
+    assert!(sops(&sb, &key)
+        .unwrap()
+        .args(["encrypt", "-i", "--age", &key.public, "b.env"])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(ours_decrypt(&sb, &key, "b.env", &[]), b"A=1\nB=two words\n");
+}
+
+#[test]
+fn sops_edits_keep_our_files_valid_and_we_keep_theirs() {
+    // sops `set` on our file, then our `set` on the result: both verify each other's MAC.
+    let sb = Sandbox::new();
+    let key = sb.key("carol");
+    let Some(_) = sops(&sb, &key) else { return };
+    sb.write("c.yaml", "a: 1\nb: two\n");
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, "c.yaml"])
+        .assert()
+        .success();
+    let st = sops(&sb, &key)
+        .unwrap()
+        .args(["set", "c.yaml", "[\"b\"]", "\"three\""])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    sb.cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args(["c.yaml", "a", "new"])
+        .assert()
+        .success();
+    let out = sops(&sb, &key)
+        .unwrap()
+        .args(["decrypt", "c.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("a: new") && text.contains("b: three"),
+        "{text}"
+    );
+}
+
+#[test]
+fn npm_sops_age_decodes_what_we_write() {
+    let sb = Sandbox::new();
+    let key = sb.key("dave");
+    let Some(js) = sops_age_js() else { return };
+    let secret = std::fs::read_to_string(&key.file)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    for (name, text) in [
+        ("d.yaml", PLAIN_YAML),
+        ("d.json", PLAIN_JSON),
+        ("d.env", "A=1\nB=two words\n"),
+    ] {
+        sb.write(name, text);
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public, name])
+            .assert()
+            .success();
+        let script = format!(
+            "const {{ decryptSops }} = require({js:?}); decryptSops({{ path: {p:?}, secretKey: process.env.K }}).then(v => console.log(JSON.stringify(v))).catch(e => {{ console.error(String(e)); process.exit(1) }});",
+            js = js.to_str().unwrap(),
+            p = sb.path(name).to_str().unwrap()
+        );
+        let out = Command::new("node")
+            .arg("-e")
+            .arg(&script)
+            .env("K", &secret)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops-age {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if name == "d.env" {
+            assert_eq!(theirs["A"], "1");
+            assert_eq!(theirs["B"], "two words");
+            continue;
+        }
+        let ours: Value =
+            serde_json::from_slice(&ours_decrypt(&sb, &key, name, &["--output-type", "json"]))
+                .unwrap();
+        assert_eq!(norm(theirs), norm(ours), "{name}");
+    }
+}
+
+#[test]
+fn age_cli_unwraps_our_data_key() {
+    let sb = Sandbox::new();
+    let key = sb.key("erin");
+    let Some(age) = age_bin() else { return };
+    sb.write("e.yaml", "k: v\n");
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, "e.yaml"])
+        .assert()
+        .success();
+    let text = sb.read("e.yaml");
+    let start = text.find("-----BEGIN AGE ENCRYPTED FILE-----").unwrap();
+    let end = text.find("-----END AGE ENCRYPTED FILE-----").unwrap()
+        + "-----END AGE ENCRYPTED FILE-----".len();
+    let armored: String = text[start..end]
+        .lines()
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    let stanza = sb.write("stanza.age", &armored);
+    let out = Command::new(age)
+        .arg("-d")
+        .arg("-i")
+        .arg(&key.file)
+        .arg(stanza)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 32, "the data key is 32 raw bytes");
+}
+
+#[test]
+fn ssh_ed25519_recipients_work_both_ways() {
+    let sb = Sandbox::new();
+    let Some(keygen) = on_path("ssh-keygen") else {
+        eprintln!("SKIP: ssh-keygen not installed");
+        return;
+    };
+    let k = sb.path("id_ed25519");
+    assert!(Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(&k)
+        .status()
+        .unwrap()
+        .success());
+    let public = std::fs::read_to_string(sb.path("id_ed25519.pub")).unwrap();
+    sb.write("s.yaml", "pw: hunter2\n");
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", public.trim(), "s.yaml"])
+        .assert()
+        .success();
+    let out = ours_decrypt(
+        &sb,
+        &Key {
+            file: k.clone(),
+            public: String::new(),
+        },
+        "s.yaml",
+        &[],
+    );
+    assert_eq!(out, b"pw: hunter2\n");
+    if let Some(age) = age_bin() {
+        let text = sb.read("s.yaml");
+        let start = text.find("-----BEGIN").unwrap();
+        let end = text.find("-----END AGE ENCRYPTED FILE-----").unwrap() + 32;
+        let armored: String = text[start..end]
+            .lines()
+            .map(|l| format!("{}\n", l.trim()))
+            .collect();
+        let st = sb.write("st.age", &armored);
+        let out = Command::new(age)
+            .arg("-d")
+            .arg("-i")
+            .arg(&k)
+            .arg(st)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.stdout.len(),
+            32,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
