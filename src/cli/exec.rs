@@ -1,11 +1,303 @@
-//! `secrets exec` (not implemented yet).
+//! `secrets exec [-f FILE…] [--env ENV] [--file-env] [--prefix P] [--only KEY…]
+//! [--override | --no-override] -- CMD ARGS…`: run a program with decrypted values in its
+//! environment (or, with `--file-env`, in private files named by `NAME_FILE`).
+//!
+//! Order matters here: the program is found on `PATH`, every file is decrypted, the names
+//! are checked for collisions and the environment is built — all before anything starts,
+//! so a failure never leaves a half-configured program running. The file selection and
+//! decryption are shared with `secrets export`.
 
-use super::Global;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use super::exit::{CliError, BAD_PATH, CONFIG, GENERIC, INPUT, NO_FILE, OUTPUT};
+use super::{output, Global};
+use crate::engine::EncryptedFile;
+use crate::exec::env::{self, EnvError, EnvSet, Var};
+use crate::exec::files::SecretDir;
+use crate::exec::run::{self, ChildEnv, RunError, Signals};
+use crate::store::Format;
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`secrets exec` is not implemented yet")
+/// Exit code when the command is not found (as in a shell).
+pub const NOT_FOUND: u8 = 127;
+/// Exit code when the command exists but cannot be executed (as in a shell).
+pub const NOT_EXECUTABLE: u8 = 126;
+
+/// Which encrypted files to read: `-f` files, an environment of the team config, or both.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Selection {
+    /// Encrypted file to read (repeatable; later files override earlier ones).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Environment from the team config (.secrets.yaml); default: its default environment
+    /// when no -f is given. With -f too, the environment's files come first.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+The command after -- is executed directly, never through a shell. For pipes, variables or
+several commands, run a shell yourself, in single quotes so that your current shell does not
+expand the variables first:
+    secrets exec -- sh -c 'psql \"$DATABASE_URL\" -c \"select 1\"'")]
+pub struct Args {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Write each value to a private file on tmpfs and set NAME_FILE=path instead of NAME
+    /// (the Docker secrets convention); the files are removed when the command ends.
+    #[arg(long)]
+    pub file_env: bool,
+    /// Prefix added to every variable name.
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: String,
+    /// Pass only these variables (names like DATABASE_HOST, key paths like database.host,
+    /// or a parent key like database).
+    #[arg(long, value_name = "KEY", num_args = 1.., value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Values from the files replace existing environment variables (the default, like
+    /// sops exec-env).
+    #[arg(long, overrides_with = "no_override")]
+    pub r#override: bool,
+    /// Existing environment variables win over values from the files.
+    #[arg(long, overrides_with = "override")]
+    pub no_override: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    check_prefix(&args.prefix)?;
+    let program =
+        run::resolve(&args.command[0], std::env::var_os("PATH").as_deref()).map_err(run_error)?;
+    let vars = load_vars(&args.selection, &args.only, &args.prefix, g)?.vars;
+    let override_existing = !args.no_override;
+
+    if args.file_env {
+        return run_with_files(&program, &args.command, vars, override_existing, g);
+    }
+    run::check_values(&vars).map_err(run_error)?;
+    let child_env = ChildEnv::build(
+        std::env::vars_os(),
+        vars.iter().map(|v| (v.name.as_str(), v.value())),
+        override_existing,
+    );
+    drop(vars);
+    // On Unix this replaces our process and returns only on failure.
+    let status = run::replace_or_run(&program, &args.command, child_env).map_err(run_error)?;
+    Ok(ExitCode::from(status.shell_code()))
+}
+
+/// `--file-env`: signals are blocked before the directory exists, so none can kill us
+/// between writing the files and removing them; they are forwarded to the child.
+fn run_with_files(
+    program: &Path,
+    argv: &[OsString],
+    vars: Vec<Var>,
+    override_existing: bool,
+    g: &Global,
+) -> anyhow::Result<ExitCode> {
+    let signals = Signals::block();
+    let mut dir = SecretDir::create()
+        .map_err(|e| CliError::new(OUTPUT, format!("cannot create a private directory: {e}")))?;
+    if !dir.in_ram() {
+        output::note(
+            g,
+            format!(
+                "secrets: warning: {} is not on tmpfs; values are written to disk until the command ends",
+                dir.path().display()
+            ),
+        );
+    }
+    let mut settings: Vec<(String, OsString)> = Vec::with_capacity(vars.len());
+    for v in &vars {
+        let path = dir.write(&v.name, v.value()).map_err(|e| {
+            CliError::new(
+                OUTPUT,
+                format!("{}: cannot write its file: {e}", v.origin()),
+            )
+        })?;
+        settings.push((format!("{}_FILE", v.name), path.into_os_string()));
+    }
+    drop(vars);
+    let encoded: Vec<(String, Vec<u8>)> = settings
+        .into_iter()
+        .map(|(k, p)| (k, p.to_string_lossy().into_owned().into_bytes()))
+        .collect();
+    let child_env = ChildEnv::build(
+        std::env::vars_os(),
+        encoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+        override_existing,
+    );
+    let result = run::spawn_and_wait(program, argv, child_env, &signals);
+    let removed = dir.remove();
+    let status = result.map_err(run_error)?;
+    if let Err(e) = removed {
+        output::note(
+            g,
+            format!("secrets: warning: could not remove the private directory: {e}"),
+        );
+    }
+    Ok(ExitCode::from(status.shell_code()))
+}
+
+fn check_prefix(prefix: &str) -> anyhow::Result<()> {
+    if prefix.contains(['=', '\0']) {
+        return Err(CliError::new(
+            INPUT,
+            format!("--prefix {prefix:?}: a variable name cannot contain '=' or NUL"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The exit code and hint for a failure to start the program.
+fn run_error(e: RunError) -> anyhow::Error {
+    let (code, hint) = match &e {
+        RunError::NotFound { .. } => (
+            NOT_FOUND,
+            Some("check the name and $PATH; for a shell command use: secrets exec -- sh -c '…'"),
+        ),
+        RunError::NotExecutable { .. } => (
+            NOT_EXECUTABLE,
+            Some("make it executable (chmod +x) and give scripts a #! line"),
+        ),
+        RunError::NulInValue { .. } => (INPUT, Some("use --file-env to pass such values as files")),
+        RunError::Interrupted(sig) => ((128 + sig) as u8, None),
+        RunError::Spawn { .. } => (NOT_EXECUTABLE, None),
+        RunError::Wait(_) => (GENERIC, None),
+    };
+    let mut err = CliError::new(code, e.to_string());
+    if let Some(h) = hint {
+        err = err.hint(h);
+    }
+    err.into()
+}
+
+/// The decrypted, flattened, selected variables and what they came from.
+pub struct Loaded {
+    pub vars: Vec<Var>,
+    /// The environment used, when the files came from the team config.
+    pub env: Option<String>,
+    pub files: Vec<PathBuf>,
+}
+
+/// Picks the files, decrypts each (all of them before anything else happens), flattens
+/// and merges them (later files win), then applies `--only` and `--prefix`.
+pub fn load_vars(
+    sel: &Selection,
+    only: &[String],
+    prefix: &str,
+    g: &Global,
+) -> anyhow::Result<Loaded> {
+    let (files, env_name) = select_files(sel)?;
+    let ids = output::identities(g)?;
+    let mut set = EnvSet::default();
+    for path in &files {
+        let file = EncryptedFile::load(path, g.input_type)?;
+        let key = file.data_key(&ids)?;
+        let opened = file.open(&key)?;
+        let dotenv = file.format == Format::Dotenv;
+        let vars = env::flatten(&opened.branches, dotenv, &path.display().to_string())
+            .map_err(env_error)?;
+        set.merge(vars);
+    }
+    let vars = set.select(only, prefix).map_err(env_error)?;
+    Ok(Loaded {
+        vars,
+        env: env_name,
+        files,
+    })
+}
+
+fn env_error(e: EnvError) -> anyhow::Error {
+    match e {
+        EnvError::UnknownOnly(_) => CliError::new(BAD_PATH, e.to_string()).into(),
+        EnvError::Collision { .. } => CliError::new(INPUT, e.to_string())
+            .hint("rename one of the keys, or narrow the selection with --only")
+            .into(),
+        EnvError::BadName { .. } => CliError::new(INPUT, e.to_string()).into(),
+    }
+}
+
+/// The files to read: the environment's (named, or the config's default when no `-f`),
+/// then the `-f` files.
+fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>)> {
+    if sel.env.is_none() && !sel.files.is_empty() {
+        return Ok((sel.files.clone(), None));
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
+    let Some(config) = team::Config::discover(&cwd)? else {
+        let msg = match &sel.env {
+            Some(e) => format!("--env {e}: no team config (.secrets.yaml) found here or above"),
+            None => "no files given and no team config (.secrets.yaml) found".to_string(),
+        };
+        return Err(CliError::new(NO_FILE, msg)
+            .hint("pass -f FILE (repeatable), or create a config with secrets init and secrets env add")
+            .into());
+    };
+    let name =
+        match &sel.env {
+            Some(e) => e.clone(),
+            None => match config.default_env() {
+                Some(d) => d.to_string(),
+                None => return Err(CliError::new(
+                    NO_FILE,
+                    "no -f FILE, no --env ENV, and the team config names no default environment",
+                )
+                .hint(format!(
+                    "pick one with --env ({})",
+                    config.env_names().join(", ")
+                ))
+                .into()),
+            },
+        };
+    if !config.env_names().iter().any(|n| *n == name) {
+        return Err(CliError::new(
+            CONFIG,
+            format!("--env {name}: no such environment in the team config"),
+        )
+        .hint(format!(
+            "known environments: {}",
+            config.env_names().join(", ")
+        ))
+        .into());
+    }
+    let mut files = config.env_files(&name)?;
+    if files.is_empty() && sel.files.is_empty() {
+        return Err(CliError::new(
+            NO_FILE,
+            format!("environment {name}: no encrypted files match its globs"),
+        )
+        .hint("encrypt a file that matches (secrets env add ENV --files GLOB…), or pass -f FILE")
+        .into());
+    }
+    files.extend(sel.files.iter().cloned());
+    Ok((files, Some(name)))
+}
+
+/// Seam until `crate::config::Config` (environments) lands: no config is ever found.
+mod team {
+    use std::path::{Path, PathBuf};
+
+    pub struct Config;
+
+    impl Config {
+        pub fn discover(_start: &Path) -> anyhow::Result<Option<Config>> {
+            Ok(None)
+        }
+        pub fn default_env(&self) -> Option<&str> {
+            None
+        }
+        pub fn env_files(&self, _env: &str) -> anyhow::Result<Vec<PathBuf>> {
+            Ok(Vec::new())
+        }
+        pub fn env_names(&self) -> Vec<&str> {
+            Vec::new()
+        }
+    }
 }
