@@ -1,0 +1,471 @@
+//! `secrets exec` end to end: the real binary, real encrypted files made with the real CLI
+//! (`secrets keygen`, `secrets encrypt`), and real child processes whose environment,
+//! exit codes, signals and files we check.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A temporary directory with its own HOME and key: nothing of the developer's is read.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: String,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.config")).unwrap();
+        let key = dir.path().join("key.txt");
+        let mut sb = Sandbox {
+            dir,
+            key: key.clone(),
+            public: String::new(),
+        };
+        let out = sb.run(&["keygen", "-o", key.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        sb.public = public_key(&key);
+        sb
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The binary with an isolated environment (std Command: pipes and signals).
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("secrets"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("SOPS_AGE_KEY_FILE", &self.key)
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Writes `plain` as `name` and encrypts it in place for this sandbox's key.
+    fn encrypted(&self, name: &str, plain: &str) -> String {
+        self.encrypted_for(name, plain, &self.public.clone())
+    }
+
+    fn encrypted_for(&self, name: &str, plain: &str, recipient: &str) -> String {
+        std::fs::write(self.path(name), plain).unwrap();
+        let out = self.run(&["encrypt", "-i", "--age", recipient, name]);
+        assert!(out.status.success(), "encrypt {name}: {out:?}");
+        assert!(!std::fs::read_to_string(self.path(name))
+            .unwrap()
+            .contains("s3cret"));
+        name.to_string()
+    }
+}
+
+fn public_key(key: &Path) -> String {
+    std::fs::read_to_string(key)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
+        .expect("public key line")
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `NAME=value` lines `env` printed, as a map.
+fn env_of(o: &std::process::Output) -> std::collections::HashMap<String, String> {
+    stdout(o)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const YAML: &str = "\
+database:
+  host: db.internal
+  password: s3cret pass'word \"$HOME\"
+  port: 5432
+servers:
+  - alpha
+  - beta
+api-key.v2: k-123
+debug: true
+";
+
+#[test]
+fn child_sees_flattened_values() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb
+        .cmd()
+        .args(["exec", "-f", &f, "--", "env"])
+        .env("OUTER_VAR", "kept")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = env_of(&out);
+    assert_eq!(env["DATABASE_HOST"], "db.internal");
+    assert_eq!(env["DATABASE_PASSWORD"], "s3cret pass'word \"$HOME\"");
+    assert_eq!(env["DATABASE_PORT"], "5432");
+    assert_eq!(env["SERVERS_0"], "alpha");
+    assert_eq!(env["SERVERS_1"], "beta");
+    assert_eq!(env["API_KEY_V2"], "k-123");
+    assert_eq!(env["DEBUG"], "true");
+    assert_eq!(env["OUTER_VAR"], "kept");
+}
+
+#[test]
+fn shell_command_gets_exact_value() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb.run(&[
+        "exec",
+        "-f",
+        &f,
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$DATABASE_PASSWORD\" \"$1\"",
+        "sh",
+        "arg one",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "s3cret pass'word \"$HOME\"|arg one");
+}
+
+#[test]
+fn dotenv_keys_stay_as_written_and_later_files_win() {
+    let sb = Sandbox::new();
+    let a = sb.encrypted(
+        "a.env",
+        "export lower_key=from-a\nSHARED=from-a\nA_ONLY=s3cret-a\n",
+    );
+    let b = sb.encrypted("b.yaml", "shared: from-b\n");
+    let out = sb.run(&["exec", "-f", &a, "-f", &b, "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = env_of(&out);
+    assert_eq!(env["lower_key"], "from-a");
+    assert_eq!(env["SHARED"], "from-b");
+    assert_eq!(env["A_ONLY"], "s3cret-a");
+    assert!(!env.contains_key("export lower_key"));
+}
+
+#[test]
+fn override_flags() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let show = |extra: &[&str]| {
+        let mut args = vec!["exec", "-f", &f];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "sh", "-c", "printf %s \"$DATABASE_HOST\""]);
+        let out = sb
+            .cmd()
+            .args(&args)
+            .env("DATABASE_HOST", "from-shell")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(show(&[]), "db.internal");
+    assert_eq!(show(&["--override"]), "db.internal");
+    assert_eq!(show(&["--no-override"]), "from-shell");
+}
+
+#[test]
+fn prefix_and_only() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb.run(&[
+        "exec", "-f", &f, "--prefix", "APP_", "--only", "database", "DEBUG", "--", "env",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = env_of(&out);
+    assert_eq!(env["APP_DATABASE_HOST"], "db.internal");
+    assert_eq!(env["APP_DEBUG"], "true");
+    assert!(!env.contains_key("APP_SERVERS_0"));
+    assert!(!env.contains_key("DATABASE_HOST"));
+
+    let out = sb.run(&["exec", "-f", &f, "--only", "nope", "--", "true"]);
+    assert_eq!(out.status.code(), Some(91), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--only nope"));
+}
+
+#[test]
+fn exit_codes_propagate() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb.run(&["exec", "-f", &f, "--", "sh", "-c", "exit 42"]);
+    assert_eq!(out.status.code(), Some(42));
+    let out = sb.run(&["exec", "-f", &f, "--file-env", "--", "sh", "-c", "exit 42"]);
+    assert_eq!(out.status.code(), Some(42));
+
+    // Killed by a signal: with exec our process *is* the child, so the caller sees the
+    // signal itself; when we wait for the child (--file-env) we exit 128+N like a shell.
+    let out = sb.run(&["exec", "-f", &f, "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    let out = sb.run(&[
+        "exec",
+        "-f",
+        &f,
+        "--file-env",
+        "--",
+        "sh",
+        "-c",
+        "kill -KILL $$",
+    ]);
+    assert_eq!(out.status.code(), Some(128 + 9));
+}
+
+/// Starts `secrets exec … -- sh -c SCRIPT` with stdout piped and waits for its "ready" line.
+fn start_ready(
+    sb: &Sandbox,
+    args: &[&str],
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = sb
+        .cmd()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ready"), "got {line:?}");
+    (child, out)
+}
+
+fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("child did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child that reports a signal and exits 3. The sleep starts before "ready", so the
+/// trap can always kill it (nothing is left holding our pipes).
+const TRAP: &str = "trap 'echo got; kill $! 2>/dev/null; exit 3' TERM INT HUP USR1; \
+                    sleep 30 & echo ready \"$DATABASE_HOST_FILE\"; wait";
+
+#[test]
+fn signals_reach_the_child() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    for (file_env, sig) in [
+        (false, libc::SIGTERM),
+        (true, libc::SIGTERM),
+        (true, libc::SIGINT),
+        (true, libc::SIGHUP),
+        (true, libc::SIGUSR1),
+    ] {
+        let mut args = vec!["exec", "-f", f.as_str()];
+        if file_env {
+            args.push("--file-env");
+        }
+        args.extend_from_slice(&["--", "sh", "-c", TRAP]);
+        let (mut child, mut out) = start_ready(&sb, &args);
+        // SAFETY: kill with a pid we started.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let status = wait_timeout(&mut child, Duration::from_secs(10));
+        let mut rest = String::new();
+        out.read_line(&mut rest).unwrap();
+        assert!(
+            rest.starts_with("got"),
+            "signal {sig} (file_env {file_env}) not seen: {rest:?}"
+        );
+        assert_eq!(status.code(), Some(3), "signal {sig}, file_env {file_env}");
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")] // GNU stat
+fn file_env_files_are_read_then_removed() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb.run(&[
+        "exec",
+        "-f",
+        &f,
+        "--file-env",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$DATABASE_PASSWORD_FILE\"; cat \"$DATABASE_PASSWORD_FILE\"; echo; \
+         stat -c %a \"$DATABASE_PASSWORD_FILE\" \"$(dirname \"$DATABASE_PASSWORD_FILE\")\"; \
+         echo \"plain:${DATABASE_PASSWORD:-unset}\"",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let path = PathBuf::from(lines.next().unwrap());
+    assert_eq!(lines.next(), Some("s3cret pass'word \"$HOME\""));
+    assert_eq!(lines.next(), Some("600"));
+    assert_eq!(lines.next(), Some("700"));
+    assert_eq!(lines.next(), Some("plain:unset"));
+    if Path::new("/dev/shm").is_dir() {
+        assert!(path.starts_with("/dev/shm"), "{path:?}");
+    }
+    assert!(!path.exists());
+    assert!(!path.parent().unwrap().exists());
+}
+
+#[test]
+fn file_env_dir_removed_when_we_or_the_child_are_killed() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let args = ["exec", "-f", &f, "--file-env", "--", "sh", "-c", TRAP];
+    // We get SIGTERM: it is forwarded, the child exits, we clean up.
+    let (mut child, path) = start_with_path(&sb, &args);
+    assert!(path.exists());
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = wait_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(3));
+    assert!(!path.parent().unwrap().exists(), "{path:?} left behind");
+
+    // The child is killed outright (SIGKILL): we report 137 and clean up.
+    let script = "echo ready \"$DATABASE_HOST_FILE\" $$; sleep 30";
+    let args = ["exec", "-f", &f, "--file-env", "--", "sh", "-c", script];
+    let (mut child, line) = start_line(&sb, &args);
+    let mut parts = line.split_whitespace().skip(1);
+    let path = PathBuf::from(parts.next().unwrap());
+    let sh_pid: i32 = parts.next().unwrap().parse().unwrap();
+    assert!(path.exists());
+    unsafe {
+        libc::kill(sh_pid, libc::SIGKILL);
+    }
+    let status = wait_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(137));
+    assert!(!path.parent().unwrap().exists(), "{path:?} left behind");
+}
+
+fn start_line(sb: &Sandbox, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = sb.cmd().args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ready"), "got {line:?}");
+    // Keep the pipe open in a thread so the child never gets SIGPIPE.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, line.trim().to_string())
+}
+
+fn start_with_path(sb: &Sandbox, args: &[&str]) -> (std::process::Child, PathBuf) {
+    let (child, line) = start_line(sb, args);
+    let path = PathBuf::from(line.split_whitespace().nth(1).unwrap());
+    (child, path)
+}
+
+#[test]
+fn collision_is_an_error_and_nothing_runs() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted(
+        "app.yaml",
+        "database:\n  host: s3cret-one\ndatabase_host: s3cret-two\n",
+    );
+    let out = sb.run(&["exec", "-f", &f, "--", "touch", "started"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("database.host") && err.contains("database_host"),
+        "{err}"
+    );
+    assert!(err.contains("DATABASE_HOST"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert_eq!(
+        err.lines().next().map(|l| l.starts_with("secrets: error:")),
+        Some(true)
+    );
+    assert!(!sb.path("started").exists());
+}
+
+#[test]
+fn missing_or_unexecutable_command() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let out = sb.run(&["exec", "-f", &f, "--", "no-such-command-4711"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("no-such-command-4711: command not found"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(sb.path("script.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    let out = sb.run(&["exec", "-f", &f, "--", "./script.sh"]);
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+
+    // A missing command is reported even when no file could be decrypted.
+    let out = sb.run(&["exec", "-f", "missing.yaml", "--", "no-such-command-4711"]);
+    assert_eq!(out.status.code(), Some(127));
+}
+
+#[test]
+fn undecryptable_file_never_starts_the_command() {
+    let sb = Sandbox::new();
+    let other = Sandbox::new();
+    let f = sb.encrypted_for("app.yaml", YAML, &other.public);
+    let out = sb.run(&["exec", "-f", &f, "--", "touch", "started"]);
+    assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app.yaml"));
+    assert!(!sb.path("started").exists());
+
+    // A good file then a bad one: still nothing starts.
+    let good = sb.encrypted("good.yaml", "a: s3cret\n");
+    let out = sb.run(&[
+        "exec",
+        "-f",
+        &good,
+        "-f",
+        &f,
+        "--file-env",
+        "--",
+        "touch",
+        "started",
+    ]);
+    assert_eq!(out.status.code(), Some(128));
+    assert!(!sb.path("started").exists());
+}
+
+#[test]
+fn no_files_and_no_config_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["exec", "--", "true"]);
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hint:"));
+
+    let out = sb.run(&["exec", "-f", "x.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap usage error for a missing command"
+    );
+}
