@@ -31,9 +31,15 @@ pub enum Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("{origin}: the value is not UTF-8 text, which {format} cannot hold (use --format k8s or docker-secrets-dir)")]
-    NotUtf8 { origin: String, format: &'static str },
+    NotUtf8 {
+        origin: String,
+        format: &'static str,
+    },
     #[error("{origin}: the value contains a NUL byte, which {format} cannot hold")]
-    Nul { origin: String, format: &'static str },
+    Nul {
+        origin: String,
+        format: &'static str,
+    },
     #[error("{origin}: {name:?} is not a valid {what}")]
     BadName {
         origin: String,
@@ -266,8 +272,7 @@ pub fn k8s(
     for v in vars {
         let key_ok = !v.name.is_empty()
             && v.name.len() <= 253
-            && v
-                .name
+            && v.name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !key_ok {
@@ -443,7 +448,10 @@ mod tests {
         let j: serde_json::Value = serde_json::from_slice(&json(&vars).unwrap()).unwrap();
         assert_eq!(j["A"], "q\"uo\\te\n\u{1}");
         assert_eq!(j["NO"], "0123");
-        assert_eq!(s(yaml(&vars).unwrap()).lines().nth(1), Some("\"NO\": \"0123\""));
+        assert_eq!(
+            s(yaml(&vars).unwrap()).lines().nth(1),
+            Some("\"NO\": \"0123\"")
+        );
     }
 
     #[test]

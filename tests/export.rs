@@ -1,0 +1,327 @@
+//! `secrets export` end to end: real encrypted files made with the real CLI, every format
+//! read back by a real consumer (a POSIX `sh` for shell output, our own dotenv store via
+//! `secrets encrypt` + `secrets exec`, JSON and YAML parsers, base64 for the k8s manifest,
+//! the file system for the Docker secrets directory).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use secrets::model::{Node, Plain};
+use secrets::store::Format;
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: String,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.config")).unwrap();
+        let key = dir.path().join("key.txt");
+        let mut sb = Sandbox {
+            dir,
+            key: key.clone(),
+            public: String::new(),
+        };
+        let out = sb.run(&["keygen", "-o", key.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        sb.public = std::fs::read_to_string(&key)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
+            .unwrap();
+        sb
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("secrets"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("SOPS_AGE_KEY_FILE", &self.key)
+            .current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "secrets {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn encrypted(&self, name: &str, plain: &str) -> String {
+        std::fs::write(self.path(name), plain).unwrap();
+        self.ok(&["encrypt", "-i", "--age", &self.public.clone(), name]);
+        name.to_string()
+    }
+}
+
+/// Values that break naive quoting: quotes, `$`, backslashes, newlines, unicode, `#`.
+const TRICKY: &[(&str, &str)] = &[
+    ("DATABASE_HOST", "db.internal"),
+    ("DATABASE_PASSWORD", "p@ss w'rd \"$HOME\" `id` \\n #x"),
+    ("MULTI", "line one\nline two"),
+    ("UNICODE", "héllo ✓"),
+    ("EMPTY", ""),
+    ("NO", "NO"),
+];
+
+fn tricky_yaml() -> String {
+    let mut s = String::from("database:\n");
+    s.push_str("  host: db.internal\n");
+    s.push_str("  password: \"p@ss w'rd \\\"$HOME\\\" `id` \\\\n #x\"\n");
+    s.push_str("multi: \"line one\\nline two\"\n");
+    s.push_str("unicode: héllo ✓\n");
+    s.push_str("empty: \"\"\n");
+    s.push_str("no: \"NO\"\n");
+    s
+}
+
+fn expected() -> Vec<(String, String)> {
+    TRICKY
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A YAML or JSON document parsed by the project's own (sops-compatible) parser.
+fn parse(format: Format, bytes: &[u8]) -> Vec<secrets::model::Branch<Plain>> {
+    secrets::engine::parse_plain(Path::new("out"), format, bytes)
+        .unwrap()
+        .0
+}
+
+fn text(node: Option<&Node<Plain>>) -> String {
+    match node {
+        Some(Node::Leaf(l)) => l.scalar().to_text().to_string(),
+        other => panic!("not a leaf: {other:?}"),
+    }
+}
+
+#[test]
+fn shell_output_evaluated_by_sh() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", &tricky_yaml());
+    let out = sb.ok(&["export", "-f", &f, "--format", "shell"]);
+    std::fs::write(sb.path("env.sh"), &out).unwrap();
+    for (name, value) in expected() {
+        let script = format!("eval \"$(cat env.sh)\"; printf %s \"${name}\"");
+        let got = Command::new("sh")
+            .args(["-c", &script])
+            .current_dir(sb.dir.path())
+            .env_remove("HOME")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(got.stdout).unwrap(), value, "{name}");
+    }
+    // Exported: a child of the evaluating shell sees them.
+    let got = Command::new("sh")
+        .args(["-c", ". ./env.sh; sh -c 'printf %s \"$DATABASE_HOST\"'"])
+        .current_dir(sb.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(got.stdout, b"db.internal");
+}
+
+#[test]
+fn dotenv_round_trips_through_encrypt_and_exec() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", &tricky_yaml());
+    let out = sb.ok(&["export", "-f", &f, "--format", "dotenv"]);
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.starts_with("DATABASE_HOST=db.internal\n"), "{text}");
+    assert!(text.contains("\nNO=NO\n"));
+    // The dotenv output is a valid dotenv file: encrypt it, run with it, same values.
+    std::fs::write(sb.path("exported.env"), &out).unwrap();
+    let e = sb.encrypted("exported.env", &text);
+    for (name, value) in expected() {
+        let got = sb.ok(&[
+            "exec",
+            "-f",
+            &e,
+            "--",
+            "sh",
+            "-c",
+            &format!("printf %s \"${name}\""),
+        ]);
+        assert_eq!(String::from_utf8(got).unwrap(), value, "{name}");
+    }
+}
+
+#[test]
+fn json_and_yaml() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", &tricky_yaml());
+    let out = sb.ok(&["export", "-f", &f, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let obj = v.as_object().unwrap();
+    assert_eq!(obj.len(), TRICKY.len());
+    for (name, value) in expected() {
+        assert_eq!(obj[&name], value.as_str(), "{name}");
+    }
+    let keys: Vec<_> = obj.keys().cloned().collect();
+    assert_eq!(keys[0], "DATABASE_HOST", "file order kept");
+
+    let out = sb.ok(&["export", "-f", &f, "--format", "yaml"]);
+    let docs = parse(Format::Yaml, &out);
+    for (name, value) in expected() {
+        assert_eq!(text(docs[0].get(&name)), value, "{name}");
+    }
+    // `NO` stays the string "NO", not a YAML 1.1 boolean.
+    assert!(String::from_utf8(out).unwrap().contains("\"NO\": \"NO\""));
+
+    // -o writes a private file.
+    sb.ok(&["export", "-f", &f, "--format", "json", "-o", "out.json"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sb.path("out.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn k8s_manifest() {
+    use base64::Engine;
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", &tricky_yaml());
+    let out = sb.ok(&[
+        "export",
+        "-f",
+        &f,
+        "--format",
+        "k8s",
+        "--name",
+        "web-app",
+        "--namespace",
+        "prod",
+    ]);
+    let docs = parse(Format::Yaml, &out);
+    let doc = &docs[0];
+    assert_eq!(text(doc.get("apiVersion")), "v1");
+    assert_eq!(text(doc.get("kind")), "Secret");
+    assert_eq!(text(doc.get("type")), "Opaque");
+    let Some(Node::Map(meta)) = doc.get("metadata") else {
+        panic!("metadata")
+    };
+    assert_eq!(text(meta.get("name")), "web-app");
+    assert_eq!(text(meta.get("namespace")), "prod");
+    let Some(Node::Map(data)) = doc.get("data") else {
+        panic!("data")
+    };
+    for (name, value) in expected() {
+        let b64 = text(data.get(&name));
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), value, "{name}");
+    }
+
+    // Default name from the file; no namespace line.
+    let out = String::from_utf8(sb.ok(&["export", "-f", &f, "--format", "k8s"])).unwrap();
+    assert!(
+        out.contains("  name: app\n") && !out.contains("namespace"),
+        "{out}"
+    );
+
+    // Invalid names are refused; --name only with k8s.
+    let bad = sb.run(&["export", "-f", &f, "--format", "k8s", "--name", "Web_App"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = sb.run(&["export", "-f", &f, "--format", "json", "--name", "x"]);
+    assert_eq!(bad.status.code(), Some(8));
+}
+
+#[cfg(unix)]
+#[test]
+fn docker_secrets_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", &tricky_yaml());
+    sb.ok(&[
+        "export",
+        "-f",
+        &f,
+        "--format",
+        "docker-secrets-dir",
+        "-o",
+        "run/secrets",
+    ]);
+    let dir = sb.path("run/secrets");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = TRICKY.iter().map(|(k, _)| k.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+    for (name, value) in expected() {
+        let p = dir.join(&name);
+        assert_eq!(mode(&p), 0o600, "{name}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), value, "{name}");
+    }
+
+    // Needs -o; refuses a directory others can read.
+    let out = sb.run(&["export", "-f", &f, "--format", "docker-secrets-dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::create_dir(sb.path("open")).unwrap();
+    std::fs::set_permissions(sb.path("open"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.run(&[
+        "export",
+        "-f",
+        &f,
+        "--format",
+        "docker-secrets-dir",
+        "-o",
+        "open",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(std::fs::read_dir(sb.path("open")).unwrap().count(), 0);
+}
+
+#[test]
+fn selection_and_errors_like_exec() {
+    let sb = Sandbox::new();
+    let a = sb.encrypted("a.yaml", "shared: from-a\nonly_a: x\n");
+    let b = sb.encrypted("b.env", "SHARED=from-b\n");
+    let out = sb.ok(&["export", "-f", &a, "-f", &b, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["SHARED"], "from-b");
+    assert_eq!(v["ONLY_A"], "x");
+
+    let c = sb.encrypted("c.yaml", "a: {b: s3cret}\na_b: s3cret2\n");
+    let out = sb.run(&["export", "-f", &c, "--format", "dotenv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a.b") && err.contains("a_b") && !err.contains("s3cret"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = sb.run(&["export", "--format", "dotenv"]);
+    assert_eq!(out.status.code(), Some(100));
+}
