@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Overhead of `secrets exec -f F -- true` over plain `true`, F holding 50 values, and the
+# same 50 values through `dotenvx run -- true` (npm @dotenvx/dotenvx) in the same run.
+#
+# Usage: benches/exec/run.sh            (from the repository root)
+# Env:   SECRETS_BIN  use this binary instead of building target/release/secrets
+#        DOTENVX      use this dotenvx instead of installing it under /tmp/dotenvx
+#        RUNS         runs of `true` and `secrets exec` (default 300)
+#        DX_RUNS      runs of each dotenvx command (default 30; it takes 0.6-2.5 s a run)
+# Needs: hyperfine (apt-get install -y hyperfine) or falls back to a timing loop; node+npm
+#        for dotenvx (skipped with a notice when absent); python3 for the summary.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${RUNS:-300}
+dx_runs=${DX_RUNS:-30}
+
+if [[ -z "${SECRETS_BIN:-}" ]]; then
+  (cd "$root" && cargo build --release --quiet)
+  SECRETS_BIN="${CARGO_TARGET_DIR:-$root/target}/release/secrets"
+fi
+
+if [[ -z "${DOTENVX:-}" ]]; then
+  if command -v npm >/dev/null; then
+    if [[ ! -x /tmp/dotenvx/node_modules/.bin/dotenvx ]]; then
+      mkdir -p /tmp/dotenvx
+      (cd /tmp/dotenvx && npm install --silent --no-audit --no-fund @dotenvx/dotenvx >/dev/null)
+    fi
+    DOTENVX=/tmp/dotenvx/node_modules/.bin/dotenvx
+  fi
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config"
+mkdir -p "$XDG_CONFIG_HOME"
+unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SECRETS_AGE_KEY_FILE
+
+"$SECRETS_BIN" keygen -o key.txt 2>/dev/null
+export SOPS_AGE_KEY_FILE="$work/key.txt"
+public=$(sed -n 's/^# public key: //p' key.txt)
+
+# 50 values: 40 top-level keys and 2 nested maps of 5, as YAML (for secrets) and the same
+# flattened names and values as .env (for dotenvx).
+: > values.yaml; : > .env
+for i in $(seq 1 40); do
+  v="value-$i-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  echo "key_$i: $v" >> values.yaml
+  echo "KEY_$i=$v" >> .env
+done
+for m in database cache; do
+  echo "$m:" >> values.yaml
+  for f in host port user password name; do
+    v="$m-$f-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    echo "  $f: $v" >> values.yaml
+    echo "${m^^}_${f^^}=$v" >> .env
+  done
+done
+"$SECRETS_BIN" encrypt --age "$public" values.yaml > secrets.yaml
+count=$("$SECRETS_BIN" exec -f secrets.yaml -- env | grep -c -E '^(KEY_|DATABASE_|CACHE_)')
+[[ "$count" == 50 ]] || { echo "expected 50 variables, got $count" >&2; exit 1; }
+
+true_bin=$(command -v true)
+cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin")
+names=("true" "secrets exec")
+if [[ -n "${DOTENVX:-}" ]]; then
+  cp .env plain.env
+  cmds+=("$DOTENVX run -q -f plain.env -- $true_bin")
+  names+=("dotenvx run")
+  # dotenvx's own encryption, the closer equivalent of an encrypted file.
+  cp .env enc.env
+  "$DOTENVX" encrypt -f enc.env >/dev/null 2>&1 && {
+    cmds+=("$DOTENVX run -q -f enc.env -- $true_bin")
+    names+=("dotenvx run (encrypted .env)")
+  }
+else
+  echo "note: npm not found; dotenvx not measured" >&2
+fi
+
+if command -v hyperfine >/dev/null; then
+  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:2}" >&2
+  files=(fast.json)
+  if (( ${#cmds[@]} > 2 )); then
+    hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:2}" >&2
+    files+=(slow.json)
+  fi
+  python3 - "${files[@]}" -- "${names[@]}" <<'PY'
+import json, sys
+sep = sys.argv.index("--")
+files, names = sys.argv[1:sep], sys.argv[sep + 1:]
+res = [r for f in files for r in json.load(open(f))["results"]]
+med = [r["median"] * 1000 for r in res]
+runs = [len(r["times"]) for r in res]
+base = med[0]
+sec = med[1] - base
+print("| command | runs | median | overhead over `true` | overhead / secrets exec's |")
+print("|---|---|---|---|---|")
+for n, k, m in zip(names, runs, med):
+    over = m - base
+    ratio = "" if n == "true" else f"{over / sec:.0f}x" if n != "secrets exec" else "1x"
+    print(f"| `{n}` | {k} | {m:.2f} ms | {over:.2f} ms | {ratio} |")
+PY
+else
+  echo "hyperfine not found: timing loop (${runs} runs each)" >&2
+  for idx in "${!cmds[@]}"; do
+    r=$runs; (( idx >= 2 )) && r=$dx_runs
+    python3 - "${names[$idx]}" "$r" ${cmds[$idx]} <<'PY'
+import subprocess, sys, time, statistics
+name, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+ts = []
+for _ in range(runs):
+    t = time.perf_counter(); subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); ts.append(time.perf_counter() - t)
+print(f"| `{name}` | {statistics.median(ts)*1000:.2f} ms median |")
+PY
+  done
+fi
