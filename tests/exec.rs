@@ -461,6 +461,9 @@ fn no_files_and_no_config_is_a_clear_error() {
     let out = sb.run(&["exec", "--", "true"]);
     assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
     assert!(stderr(&out).contains("hint:"));
+    let out = sb.run(&["exec", "--env", "prod", "--", "true"]);
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--env prod"));
 
     let out = sb.run(&["exec", "-f", "x.yaml"]);
     assert_eq!(
