@@ -1,1 +1,315 @@
-//! (not implemented yet)
+//! Team operations over many encrypted files: finding them under the config's root,
+//! the recipients the config wants for each, re-wrapping a data key for a new recipient
+//! set (`updatekeys`: values untouched, byte for byte), rotating it (`rotate`: a new data
+//! key, every value re-encrypted), and listing the key paths a member could read.
+//!
+//! Every operation works on one file at a time and writes it atomically, so a file that
+//! fails (no identity can unwrap it, its MAC does not verify) is left exactly as it was
+//! while the others proceed. Files are processed on a few threads; results come back in
+//! input order. Nothing here prints.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::config::{Config, ConfigError};
+use crate::engine::{EncryptedFile, FileError};
+use crate::keys::{Identities, Recipient};
+use crate::metadata::MetadataError;
+use crate::model::path::{KeyPath, PathSegment};
+use crate::model::{Branch, Item, ListItem, Node, Sealed};
+use crate::store::Format;
+
+/// How a file's recipients change: keys added and removed (as written in files).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// The difference between a file's recipients and the wanted ones (order ignored).
+pub fn diff(current: &[&str], wanted: &[Recipient]) -> Diff {
+    let wanted: Vec<String> = wanted.iter().map(Recipient::to_string).collect();
+    let mut d = Diff::default();
+    for w in &wanted {
+        if !current.contains(&w.as_str()) && !d.added.contains(w) {
+            d.added.push(w.clone());
+        }
+    }
+    for c in current {
+        if !wanted.iter().any(|w| w == c) && !d.removed.iter().any(|r| r == c) {
+            d.removed.push(c.to_string());
+        }
+    }
+    d
+}
+
+/// Files larger than this are not considered when looking for encrypted files.
+const MAX_SCAN_BYTES: u64 = 64 << 20;
+
+/// Loads `path` if it is a sops-encrypted file (cheap test on the bytes first).
+pub fn load_if_encrypted(path: &Path) -> Option<EncryptedFile> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.len() > MAX_SCAN_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let marker = b"ENC[AES256_GCM";
+    if !bytes.windows(marker.len()).any(|w| w == marker) {
+        return None;
+    }
+    EncryptedFile::parse(path, Format::from_path(path), &bytes).ok()
+}
+
+/// Every encrypted file under the config's root (absolute paths, sorted).
+pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
+    let files = config.walk_files()?;
+    let found = parallel_map(&files, |p| load_if_encrypted(p).is_some());
+    Ok(files
+        .into_iter()
+        .zip(found)
+        .filter_map(|(p, enc)| enc.then_some(p))
+        .collect())
+}
+
+/// Where a file stands in the config: its environment and the recipients it should have.
+#[derive(Clone, Debug)]
+pub struct Wanted {
+    pub environment: String,
+    pub recipients: Vec<Recipient>,
+}
+
+/// The environment and recipients the config wants for `path`; `None` when the file is in
+/// no environment; an error when it is in two, or its environment has no members.
+pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigError> {
+    let Some(rel) = config.relative(path) else {
+        return Ok(None);
+    };
+    let Some(env) = config.classify(&rel)? else {
+        return Ok(None);
+    };
+    let recipients = config.env_recipients(&env.name);
+    if recipients.is_empty() {
+        return Err(ConfigError::command(
+            config.path(),
+            format!(
+                "{}: environment {:?} has no members (secrets env grant {} MEMBER)",
+                crate::config::rel_string(&rel),
+                env.name,
+                env.name
+            ),
+        ));
+    }
+    Ok(Some(Wanted {
+        environment: env.name.clone(),
+        recipients,
+    }))
+}
+
+/// Re-wraps the file's data key for exactly `recipients`, keeping the wrapped key of
+/// every recipient that stays and every value byte for byte. The data key is unwrapped
+/// and the MAC verified first, so a tampered file is never re-wrapped. With `dry_run`
+/// nothing is written. Returns the change (empty: the file already matches).
+pub fn updatekeys(
+    path: &Path,
+    ids: &Identities,
+    recipients: &[Recipient],
+    dry_run: bool,
+) -> Result<Diff, FileError> {
+    let mut file = EncryptedFile::load(path, None)?;
+    let d = diff(&file.recipients(), recipients);
+    if d.is_empty() {
+        return Ok(d);
+    }
+    let key = file.data_key(ids)?;
+    file.open(&key)?;
+    file.rewrap(&key, recipients)?;
+    if !dry_run {
+        file.save()?;
+    }
+    Ok(d)
+}
+
+/// The file's own recipients, parsed (to rotate a file that is in no environment).
+pub fn current_recipients(file: &EncryptedFile) -> Result<Vec<Recipient>, FileError> {
+    file.recipients()
+        .iter()
+        .map(|r| Recipient::from_str(r))
+        .collect::<Result<_, _>>()
+        .map_err(|_| FileError::Metadata {
+            path: file.path.clone(),
+            error: MetadataError::Malformed("age.recipient".into()),
+        })
+}
+
+/// Generates a new data key, re-encrypts every value (fresh IVs, new MAC) and wraps the
+/// key for `recipients` (`None`: the file's current recipients). With `dry_run` nothing
+/// is written (the file is still decrypted, to show that it could be rotated).
+pub fn rotate(
+    path: &Path,
+    ids: &Identities,
+    recipients: Option<&[Recipient]>,
+    dry_run: bool,
+) -> Result<Diff, FileError> {
+    let mut file = EncryptedFile::load(path, None)?;
+    let recipients = match recipients {
+        Some(r) => r.to_vec(),
+        None => current_recipients(&file)?,
+    };
+    let d = diff(&file.recipients(), &recipients);
+    file.rotate(ids, &recipients)?;
+    if !dry_run {
+        file.save()?;
+    }
+    Ok(d)
+}
+
+/// Whether one of `ids` unwraps the file's data key (no value is decrypted).
+pub fn can_unwrap(file: &EncryptedFile, ids: &Identities) -> bool {
+    file.data_key(ids).is_ok()
+}
+
+/// The key paths of the encrypted values of a file (dotted, `a.b.0`, or sops-style
+/// `["a.b"]` when a key holds a dot): what a reader of the file has seen. No value is
+/// decrypted.
+pub fn secret_paths(file: &EncryptedFile) -> Vec<String> {
+    let mut out = Vec::new();
+    let many = file.branches.len() > 1;
+    for (i, b) in file.branches.iter().enumerate() {
+        let mut path = Vec::new();
+        let before = out.len();
+        walk_branch(b, &mut path, &mut out);
+        if many {
+            for p in &mut out[before..] {
+                *p = format!("document {}: {p}", i + 1);
+            }
+        }
+    }
+    out
+}
+
+fn is_enc(node: &Node<Sealed>) -> bool {
+    matches!(node, Node::Leaf(Sealed(crate::model::Scalar::Str(s))) if s.starts_with("ENC["))
+}
+
+fn show(path: &[PathSegment]) -> String {
+    let dotted_ok = path.iter().all(|s| match s {
+        PathSegment::Key(k) => {
+            !k.is_empty() && !k.contains(['.', '[', ']', '"']) && k.parse::<usize>().is_err()
+        }
+        PathSegment::Index(_) => true,
+    });
+    if dotted_ok {
+        path.iter()
+            .map(|s| match s {
+                PathSegment::Key(k) => k.clone(),
+                PathSegment::Index(i) => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    } else {
+        KeyPath(path.to_vec()).to_string()
+    }
+}
+
+fn walk_branch(b: &Branch<Sealed>, path: &mut Vec<PathSegment>, out: &mut Vec<String>) {
+    for item in &b.items {
+        if let Item::Entry { key, value } = item {
+            path.push(PathSegment::Key(key.clone()));
+            walk_node(value, path, out);
+            path.pop();
+        }
+    }
+}
+
+fn walk_node(node: &Node<Sealed>, path: &mut Vec<PathSegment>, out: &mut Vec<String>) {
+    match node {
+        Node::Map(b) => walk_branch(b, path, out),
+        Node::List(items) => {
+            let mut i = 0;
+            for item in items {
+                if let ListItem::Value(v) = item {
+                    path.push(PathSegment::Index(i));
+                    walk_node(v, path, out);
+                    path.pop();
+                    i += 1;
+                }
+            }
+        }
+        leaf if is_enc(leaf) => out.push(show(path)),
+        Node::Leaf(_) => {}
+    }
+}
+
+/// Maps `f` over `items` on up to 8 threads; results in input order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parts: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    parts.sort_by_key(|(i, _)| *i);
+    parts.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_ignores_order() {
+        let a = age::x25519::Identity::generate().to_public();
+        let b = age::x25519::Identity::generate().to_public();
+        let (sa, sb) = (a.to_string(), b.to_string());
+        let wanted = vec![Recipient::X25519(b.clone()), Recipient::X25519(a.clone())];
+        assert!(diff(&[&sa, &sb], &wanted).is_empty());
+        let d = diff(&[&sa], &[Recipient::X25519(b)]);
+        assert_eq!(d.added, vec![sb]);
+        assert_eq!(d.removed, vec![sa]);
+    }
+
+    #[test]
+    fn parallel_map_keeps_order() {
+        let v: Vec<usize> = (0..100).collect();
+        assert_eq!(
+            parallel_map(&v, |x| x * 2),
+            v.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn paths_are_readable() {
+        assert_eq!(
+            show(&[PathSegment::Key("db".into()), PathSegment::Index(0)]),
+            "db.0"
+        );
+        assert_eq!(show(&[PathSegment::Key("a.b".into())]), "[\"a.b\"]");
+    }
+}

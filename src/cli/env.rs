@@ -1,14 +1,232 @@
-//! `secrets env` (not implemented yet).
+//! `secrets env add ENV --files GLOB… | grant ENV MEMBER… | revoke ENV MEMBER… | list`:
+//! environments in `.secrets.yaml`, the files that belong to each, and who may read them.
+//!
+//! `grant` changes the config only: someone who can decrypt then runs `secrets updatekeys`
+//! (so a pull request can add access without holding any key). `revoke` also rotates the
+//! environment's files at once, as `member remove` does, and lists the key paths the
+//! revoked members could read.
 
-use super::Global;
 use std::process::ExitCode;
+
+use super::member::{print_exposure, readable_by, rotation_jobs};
+use super::status::ListFormat;
+use super::updatekeys::{load_config, run_jobs, shown, Op};
+use super::{output, Global};
+use crate::config::edit::ConfigDoc;
+use crate::config::ConfigError;
+use crate::team;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Not implemented yet.
-    List,
+    /// Add an environment: the files that belong to it (globs relative to the config's
+    /// directory; `**` crosses directories) and, optionally, its first members.
+    Add {
+        env: String,
+        /// Globs of the environment's files, e.g. 'config/prod/**' .env.prod
+        #[arg(long, required = true, num_args = 1.., value_name = "GLOB")]
+        files: Vec<String>,
+        /// Members who may read it (repeatable; more later with `env grant`).
+        #[arg(long = "member", short = 'm', value_name = "MEMBER")]
+        members: Vec<String>,
+        /// Make it the default environment (for `exec`/`export --env`).
+        #[arg(long)]
+        default: bool,
+    },
+    /// Let members read an environment (then run `secrets updatekeys`).
+    Grant {
+        env: String,
+        #[arg(required = true, value_name = "MEMBER")]
+        members: Vec<String>,
+    },
+    /// Stop members reading an environment: its files are rotated (new data key) and the
+    /// key paths they could read are listed.
+    Revoke {
+        env: String,
+        #[arg(required = true, value_name = "MEMBER")]
+        members: Vec<String>,
+        /// Show what would happen; write nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+    },
+    /// List environments, their members and file globs.
+    #[command(visible_alias = "ls")]
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
 }
 
-pub fn run(_cmd: Command, _g: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`secrets env` is not implemented yet")
+pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Add {
+            env,
+            files,
+            members,
+            default,
+        } => add(&env, &files, &members, default, g),
+        Command::Grant { env, members } => grant(&env, &members, g),
+        Command::Revoke {
+            env,
+            members,
+            dry_run,
+        } => revoke(&env, &members, dry_run, g),
+        Command::List { format } => list(format),
+    }
+}
+
+fn add(
+    env: &str,
+    files: &[String],
+    members: &[String],
+    default: bool,
+    g: &Global,
+) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&[])?;
+    if !crate::config::valid_name(env) {
+        return Err(ConfigError::command(
+            cfg.path(),
+            format!("invalid environment name {env:?} (use letters, digits, '.', '_', '@', '-')"),
+        )
+        .into());
+    }
+    let mut doc = ConfigDoc::load(cfg.path())?;
+    doc.add_env(env, files, &[])?;
+    doc.grant(env, members)?;
+    if default {
+        doc.set_default(env);
+    }
+    let cfg = doc.save()?;
+    let existing = team::encrypted_files(&cfg)?
+        .into_iter()
+        .filter(|p| {
+            cfg.relative(p)
+                .and_then(|r| cfg.environment_for(&r).map(|e| e == env))
+                == Some(true)
+        })
+        .count();
+    output::note(
+        g,
+        format!(
+            "added environment {env} to {}{}",
+            shown(cfg.path()).display(),
+            if existing > 0 {
+                format!("; {existing} encrypted file(s) already match: run secrets updatekeys")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn grant(env: &str, members: &[String], g: &Global) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&[])?;
+    let mut doc = ConfigDoc::load(cfg.path())?;
+    let added = doc.grant(env, members)?;
+    if added.is_empty() {
+        output::note(g, format!("{} already in {env}", members.join(", ")));
+        return Ok(ExitCode::SUCCESS);
+    }
+    doc.save()?;
+    output::note(
+        g,
+        format!(
+            "granted {} access to {env}\nnext: secrets updatekeys (by a member who can decrypt {env}'s files)",
+            added.join(", ")
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke(env: &str, members: &[String], dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&[])?;
+    let e = cfg.environment(env).ok_or_else(|| {
+        ConfigError::command(
+            cfg.path(),
+            format!("unknown environment {env:?} (see secrets env list)"),
+        )
+    })?;
+    let mut keys = Vec::new();
+    for m in members {
+        let member = cfg
+            .member(m)
+            .ok_or_else(|| ConfigError::command(cfg.path(), format!("unknown member {m:?}")))?;
+        if !e.members.contains(m) {
+            return Err(
+                ConfigError::command(cfg.path(), format!("{m} is not a member of {env}")).into(),
+            );
+        }
+        keys.extend(member.recipients.iter().map(|r| r.to_string()));
+    }
+    let ids = output::identities(g)?;
+    // The environment's files (and only those: the members keep their other environments).
+    let files: Vec<_> = readable_by(&cfg, &[], &[env.to_string()])?;
+    print_exposure(&members.join(", "), &files, g);
+    let mut doc = ConfigDoc::load(cfg.path())?;
+    doc.revoke(env, members)?;
+    let new_cfg = if dry_run {
+        doc.validate()?
+    } else {
+        doc.save()?
+    };
+    output::note(
+        g,
+        format!(
+            "{} {} from {env}",
+            if dry_run { "would revoke" } else { "revoked" },
+            members.join(", ")
+        ),
+    );
+    let jobs = rotation_jobs(&new_cfg, &files, &keys);
+    run_jobs(Some(&cfg), jobs, Op::Rotate, dry_run, &ids, g)
+}
+
+fn list(format: ListFormat) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&[])?;
+    let default = cfg.default_env();
+    match format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = cfg
+                .environments()
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "name": e.name,
+                        "default": default == Some(e.name.as_str()),
+                        "files": e.globs,
+                        "path_regex": e.path_regex.as_ref().map(|r| r.as_str()),
+                        "members": e.members,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        ListFormat::Human => {
+            let rows: Vec<[String; 3]> = cfg
+                .environments()
+                .iter()
+                .map(|e| {
+                    let mut name = e.name.clone();
+                    if default == Some(e.name.as_str()) {
+                        name.push_str(" (default)");
+                    }
+                    let mut files = e.globs.join(" ");
+                    if let Some(r) = &e.path_regex {
+                        files = format!("{files} regex:{}", r.as_str()).trim().to_string();
+                    }
+                    [
+                        name,
+                        if e.members.is_empty() {
+                            "-".into()
+                        } else {
+                            e.members.join(",")
+                        },
+                        files,
+                    ]
+                })
+                .collect();
+            super::status::print_table(&["ENV", "MEMBERS", "FILES"], &rows);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

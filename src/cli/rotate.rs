@@ -1,11 +1,45 @@
-//! `secrets rotate` (not implemented yet).
+//! `secrets rotate [FILE…] [--dry-run]`: a new data key for each file, every value
+//! re-encrypted under it (fresh IVs, new MAC), wrapped for the recipients the config names
+//! (a file in no environment, or named when there is no config, keeps its own recipients). Without files: every encrypted
+//! file under the config's root. Failures are reported per file and leave the file as it
+//! was.
 
-use super::Global;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use super::updatekeys::{load_config, plan, run_jobs, Job, Op};
+use super::{output, Global};
+use crate::config::Config;
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`secrets rotate` is not implemented yet")
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files to rotate (default: every encrypted file under the config's root).
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Show what would be rotated (each file is still decrypted to check it); write nothing.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    // Named files can be rotated without a config: they keep their recipients.
+    let cfg = if args.files.is_empty() {
+        Some(load_config(&args.files)?)
+    } else {
+        let cwd = std::env::current_dir()?;
+        Config::discover_typed(&cwd.join(&args.files[0]))?
+    };
+    let ids = output::identities(g)?;
+    let jobs = match &cfg {
+        Some(cfg) => plan(cfg, &args.files, &Op::Rotate, g)?,
+        None => args
+            .files
+            .iter()
+            .map(|p| Job {
+                path: p.clone(),
+                recipients: Ok(None),
+            })
+            .collect(),
+    };
+    run_jobs(cfg.as_ref(), jobs, Op::Rotate, args.dry_run, &ids, g)
 }

@@ -1,11 +1,229 @@
-//! `secrets status` (not implemented yet).
+//! `secrets status` (alias `who`): every encrypted file under the config's root with its
+//! environment, its recipients as member names (unknown keys abbreviated), drift (the
+//! file's recipients differ from what the config says: run `secrets updatekeys`), whether
+//! you can decrypt it (only the data key is unwrapped, no value is decrypted), and its
+//! `lastmodified`. `--format json` for scripts; `--check` exits 1 on drift (for CI).
 
-use super::Global;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use super::updatekeys::shown;
+use super::{output, Global};
+use crate::config::Config;
+use crate::team;
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`secrets status` is not implemented yet")
+/// Output format of the listing commands.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+    /// Exit with 1 when any file's recipients differ from the config (drift).
+    #[arg(long)]
+    check: bool,
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub(super) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut width = [0usize; N];
+    for (i, h) in header.iter().enumerate() {
+        width[i] = h.chars().count();
+    }
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.extend(std::iter::repeat_n(' ', width[i] - c.chars().count() + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+struct Row {
+    file: String,
+    env: Option<String>,
+    recipients: Vec<(String, String)>,
+    missing: Vec<String>,
+    extra: Vec<String>,
+    error: Option<String>,
+    can_decrypt: bool,
+    last_modified: String,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let cfg = Config::require(&cwd)?;
+    let ids = output::identities(g)?;
+    let files = cfg.walk_files()?;
+    let loaded = team::parallel_map(&files, |p| {
+        team::load_if_encrypted(p).map(|f| {
+            let ok = team::can_unwrap(&f, &ids);
+            (f, ok)
+        })
+    });
+    let mut rows = Vec::new();
+    for (path, found) in files.iter().zip(loaded) {
+        let Some((file, can_decrypt)) = found else {
+            continue;
+        };
+        let current = file.recipients();
+        let mut row = Row {
+            file: shown(path).display().to_string(),
+            env: None,
+            recipients: current
+                .iter()
+                .map(|k| (cfg.describe_key(k), k.to_string()))
+                .collect(),
+            missing: Vec::new(),
+            extra: Vec::new(),
+            error: None,
+            can_decrypt,
+            last_modified: file.metadata.last_modified.clone(),
+        };
+        match team::wanted(&cfg, path) {
+            Ok(Some(w)) => {
+                row.env = Some(w.environment);
+                let d = team::diff(&current, &w.recipients);
+                row.missing = d.added.iter().map(|k| cfg.describe_key(k)).collect();
+                row.extra = d.removed.iter().map(|k| cfg.describe_key(k)).collect();
+            }
+            Ok(None) => {}
+            Err(e) => row.error = Some(e.to_string()),
+        }
+        rows.push(row);
+    }
+    let drift = rows
+        .iter()
+        .any(|r| !r.missing.is_empty() || !r.extra.is_empty() || r.error.is_some());
+    match args.format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "file": r.file,
+                        "environment": r.env,
+                        "recipients": r.recipients.iter().map(|(name, key)| serde_json::json!({
+                            "name": name, "key": key,
+                            "member": cfg.member_for_key(key).is_some(),
+                        })).collect::<Vec<_>>(),
+                        "drift": !r.missing.is_empty() || !r.extra.is_empty(),
+                        "missing": r.missing,
+                        "extra": r.extra,
+                        "error": r.error,
+                        "can_decrypt": r.can_decrypt,
+                        "lastmodified": r.last_modified,
+                    })
+                })
+                .collect();
+            let you: Vec<String> = ids
+                .public_keys()
+                .iter()
+                .map(|k| cfg.describe_key(k))
+                .collect();
+            let doc = serde_json::json!({
+                "config": shown(cfg.path()),
+                "you": you,
+                "files": list,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        ListFormat::Human => {
+            let you: Vec<String> = ids
+                .public_keys()
+                .iter()
+                .map(|k| cfg.describe_key(k))
+                .collect();
+            if !g.quiet {
+                println!(
+                    "config: {}   you: {}",
+                    shown(cfg.path()).display(),
+                    if you.is_empty() {
+                        "(no identity found)".into()
+                    } else {
+                        you.join(", ")
+                    }
+                );
+            }
+            let table: Vec<[String; 6]> = rows
+                .iter()
+                .map(|r| {
+                    let mut drift = Vec::new();
+                    if !r.missing.is_empty() {
+                        drift.push(format!("missing {}", r.missing.join(",")));
+                    }
+                    if !r.extra.is_empty() {
+                        drift.push(format!("extra {}", r.extra.join(",")));
+                    }
+                    if r.error.is_some() {
+                        drift.push("config error".into());
+                    }
+                    [
+                        r.file.clone(),
+                        r.env.clone().unwrap_or_else(|| "-".into()),
+                        r.recipients
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        if drift.is_empty() {
+                            if r.env.is_some() {
+                                "ok".into()
+                            } else {
+                                "-".into()
+                            }
+                        } else {
+                            drift.join("; ")
+                        },
+                        if r.can_decrypt {
+                            "yes".into()
+                        } else {
+                            "no".into()
+                        },
+                        r.last_modified.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "FILE",
+                    "ENV",
+                    "RECIPIENTS",
+                    "DRIFT",
+                    "YOU CAN DECRYPT",
+                    "LAST MODIFIED",
+                ],
+                &table,
+            );
+            for r in rows.iter().filter_map(|r| r.error.as_ref()) {
+                eprintln!("secrets: warning: {r}");
+            }
+            if drift && !g.quiet {
+                eprintln!("hint: run secrets updatekeys to re-wrap drifted files for the config's recipients");
+            }
+        }
+    }
+    Ok(if args.check && drift {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

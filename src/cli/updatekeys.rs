@@ -1,11 +1,232 @@
-//! `secrets updatekeys` (not implemented yet).
+//! `secrets updatekeys [FILE…] [--dry-run]`: re-wrap each file's data key for the
+//! recipients the config names for its environment. Values are not touched (their
+//! ciphertext stays byte for byte); only the `sops.age` list changes. Each file is reported;
+//! one that fails (no identity of yours unwraps it, its MAC does not verify) is left as it
+//! was and the others proceed; the exit code is then that of the first failure.
+//!
+//! Also home of the batch runner that `rotate`, `member remove` and `env revoke` share.
 
-use super::Global;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use super::{exit, output, Global};
+use crate::config::{Config, ConfigError};
+use crate::keys::{Identities, Recipient};
+use crate::team;
 
-pub fn run(_args: Args, _g: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`secrets updatekeys` is not implemented yet")
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files to update (default: every encrypted file in an environment under the config's root).
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Show what would change; write nothing.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+}
+
+/// The config for the current directory (or the first file given); a missing config is
+/// an error (exit 5).
+pub(super) fn load_config(files: &[PathBuf]) -> anyhow::Result<Config> {
+    let cwd = std::env::current_dir()?;
+    let start = files.first().map(|f| cwd.join(f)).unwrap_or(cwd);
+    Ok(Config::require(&start)?)
+}
+
+/// A path for messages: relative to the current directory when it is below it.
+pub(super) fn shown(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match path.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// What to do with one file.
+pub(super) enum Op {
+    Update,
+    Rotate,
+}
+
+/// One file of a batch: the recipients it should end with (`None`: keep its own), or
+/// why it cannot be processed.
+pub(super) struct Job {
+    pub path: PathBuf,
+    pub recipients: Result<Option<Vec<Recipient>>, anyhow::Error>,
+}
+
+/// Plans a job per file: explicit files must be encrypted and (for `updatekeys`) in an
+/// environment; without files, every encrypted file under the root.
+pub(super) fn plan(
+    cfg: &Config,
+    files: &[PathBuf],
+    op: &Op,
+    g: &Global,
+) -> anyhow::Result<Vec<Job>> {
+    let explicit = !files.is_empty();
+    let paths: Vec<PathBuf> = if explicit {
+        files.to_vec()
+    } else {
+        team::encrypted_files(cfg)?
+            .iter()
+            .map(|p| shown(p))
+            .collect()
+    };
+    let mut jobs = Vec::new();
+    for path in paths {
+        let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
+            Ok(Some(w)) => Ok(Some(w.recipients)),
+            Ok(None) => match op {
+                Op::Rotate => Ok(None),
+                Op::Update if explicit => Err(ConfigError::command(
+                    cfg.path(),
+                    format!(
+                        "{}: in no environment (add one: secrets env add ENV --files GLOB)",
+                        path.display()
+                    ),
+                )
+                .into()),
+                Op::Update => {
+                    output::note(
+                        g,
+                        format!("skipped    {} (in no environment)", path.display()),
+                    );
+                    continue;
+                }
+            },
+            Err(e) => Err(e.into()),
+        };
+        jobs.push(Job { path, recipients });
+    }
+    Ok(jobs)
+}
+
+fn names(cfg: Option<&Config>, keys: &[String], sign: char) -> String {
+    keys.iter()
+        .map(|k| {
+            let name = match cfg {
+                Some(c) => c.describe_key(k),
+                None => crate::config::abbreviate(k),
+            };
+            format!("{sign}{name}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a batch, one line per file on stdout (failures on stderr), and a summary.
+pub(super) fn run_jobs(
+    cfg: Option<&Config>,
+    jobs: Vec<Job>,
+    op: Op,
+    dry_run: bool,
+    ids: &Identities,
+    g: &Global,
+) -> anyhow::Result<ExitCode> {
+    let results = team::parallel_map(&jobs, |job| {
+        let recipients = job.recipients.as_ref().ok()?;
+        Some(match op {
+            Op::Update => team::updatekeys(
+                &job.path,
+                ids,
+                recipients.as_deref().unwrap_or(&[]),
+                dry_run,
+            ),
+            Op::Rotate => team::rotate(&job.path, ids, recipients.as_deref(), dry_run),
+        })
+    });
+    let (mut changed, mut same, mut failed) = (0, 0, 0);
+    let mut first_code: Option<u8> = None;
+    for (job, result) in jobs.iter().zip(results) {
+        let path = job.path.display();
+        let result: Result<team::Diff, (u8, String)> = match (&job.recipients, result) {
+            (Err(e), _) => Err(describe(e)),
+            (_, Some(Ok(d))) => Ok(d),
+            (_, Some(Err(e))) => Err(describe(&anyhow::Error::from(e))),
+            (_, None) => continue,
+        };
+        match result {
+            Ok(d) => {
+                let detail = format!(
+                    "{} {}",
+                    names(cfg, &d.added, '+'),
+                    names(cfg, &d.removed, '-')
+                );
+                let detail = detail.trim();
+                let verb = match (&op, dry_run, d.is_empty()) {
+                    (Op::Update, _, true) => {
+                        same += 1;
+                        if !g.quiet {
+                            println!("unchanged  {path}");
+                        }
+                        continue;
+                    }
+                    (Op::Update, false, false) => "updated   ",
+                    (Op::Update, true, false) => "would update",
+                    (Op::Rotate, false, _) => "rotated   ",
+                    (Op::Rotate, true, _) => "would rotate",
+                };
+                changed += 1;
+                if !g.quiet {
+                    println!(
+                        "{verb} {path}{}{detail}",
+                        if detail.is_empty() { "" } else { "  " }
+                    );
+                }
+            }
+            Err((code, msg)) => {
+                failed += 1;
+                first_code.get_or_insert(code);
+                eprintln!("failed     {path}: {}", strip_path(&msg, &job.path));
+            }
+        }
+    }
+    let what = match op {
+        Op::Update => "updatekeys",
+        Op::Rotate => "rotate",
+    };
+    let verb = match (op, dry_run) {
+        (Op::Update, false) => "updated",
+        (Op::Update, true) => "would update",
+        (Op::Rotate, false) => "rotated",
+        (Op::Rotate, true) => "would rotate",
+    };
+    output::note(
+        g,
+        format!(
+            "{what}: {changed} {verb}, {same} unchanged, {failed} failed{}",
+            if dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        ),
+    );
+    match first_code {
+        Some(code) => {
+            if !g.quiet {
+                eprintln!("hint: failed files were left untouched; a member who can decrypt them can re-run this, or restore a tampered file from git");
+            }
+            Ok(ExitCode::from(code))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The exit code of a failure (the error's own code, e.g. 51 for a MAC mismatch) and its
+/// message.
+fn describe(e: &anyhow::Error) -> (u8, String) {
+    (exit::code_for(e), format!("{e:#}"))
+}
+
+/// Engine errors start with the file's path; the report line already shows it.
+fn strip_path(msg: &str, path: &Path) -> String {
+    let p = format!("{}: ", path.display());
+    msg.strip_prefix(&p).unwrap_or(msg).to_string()
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&args.files)?;
+    let ids = output::identities(g)?;
+    let jobs = plan(&cfg, &args.files, &Op::Update, g)?;
+    run_jobs(Some(&cfg), jobs, Op::Update, args.dry_run, &ids, g)
 }

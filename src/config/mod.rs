@@ -1,22 +1,719 @@
-//! Team config (.secrets.yaml) and sops's .sops.yaml: which recipients and rules apply to a
-//! file. (Minimal seam until the environments config lands.)
+//! The team config: `.secrets.yaml` at the repository root (public keys only, committed)
+//! names the members and their keys, and the environments: which files belong to each
+//! (globs) and which members may read them. When there is no `.secrets.yaml`, sops's
+//! `.sops.yaml` `creation_rules` are read as an equivalent config.
+//!
+//! The text is parsed as written ([`raw`]) and validated once here into compiled globs and
+//! parsed recipients, so every error names its line. Changes made by commands go through
+//! [`edit`], which keeps the order and the comments of the file and writes it atomically.
+//!
+//! A file belongs to at most one environment: two environments whose globs claim the same
+//! file are an error (found when loading for globs that visibly overlap, and when a file is
+//! matched). Environments imported from sops use `path_regex` instead, and like sops the
+//! first matching one wins (only when no glob matches).
+
+pub mod edit;
+pub mod error;
+pub mod glob;
+pub mod raw;
+pub mod sops;
+
+pub use error::ConfigError;
+
+use globset::GlobSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use crate::keys::Recipient;
 use crate::metadata::Rules;
-use std::path::Path;
+
+/// The file name of the team config.
+pub const FILE_NAME: &str = ".secrets.yaml";
+/// The file name of sops's config.
+pub const SOPS_FILE_NAME: &str = ".sops.yaml";
 
 /// What the config says a new file is encrypted for.
 pub struct CreationRule {
     pub recipients: Vec<Recipient>,
     pub rules: Rules,
+    /// The environment the rule comes from.
+    pub environment: String,
 }
 
-/// The recipients and rules for a file, from the nearest config, if any.
-pub fn creation_rule_for(_path: &Path) -> anyhow::Result<Option<CreationRule>> {
-    Ok(None)
+/// Where a config came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `.secrets.yaml`
+    Secrets,
+    /// `.sops.yaml` creation rules, read as environments named `rule-1`, `rule-2`, …
+    Sops,
 }
 
-/// The exit code for config errors found in an error chain.
-pub fn exit_code(_cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+/// A team member: a name and the public keys their files are wrapped for.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub name: String,
+    pub recipients: Vec<Recipient>,
+    pub line: usize,
+}
+
+/// An environment: its files and who may read them.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub name: String,
+    pub globs: Vec<String>,
+    pub path_regex: Option<regex::Regex>,
+    pub members: Vec<String>,
+    pub rules: Rules,
+    pub line: usize,
+    glob_lines: Vec<usize>,
+    matcher: GlobSet,
+}
+
+impl Environment {
+    fn matches_glob(&self, rel: &str) -> bool {
+        !self.globs.is_empty() && self.matcher.is_match(rel)
+    }
+}
+
+/// A validated config.
+#[derive(Clone, Debug)]
+pub struct Config {
+    path: PathBuf,
+    root: PathBuf,
+    source: Source,
+    members: Vec<Member>,
+    envs: Vec<Environment>,
+    default: Option<String>,
+}
+
+/// Member and environment names: a letter or digit, then letters, digits, `.`, `_`, `@`, `-`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+}
+
+/// A path relative to the root as the globs see it (`/`-separated).
+pub fn rel_string(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A key shortened for display: `age1qyqs…x7k2`.
+pub fn abbreviate(key: &str) -> String {
+    let (kind, body) = match key.split_once(' ') {
+        Some((k, b)) => (format!("{k} "), b),
+        None => (String::new(), key),
+    };
+    let chars: Vec<char> = body.chars().collect();
+    if chars.len() <= 16 {
+        return key.to_string();
+    }
+    let head: String = chars[..8].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{kind}{head}…{tail}")
+}
+
+impl Config {
+    /// Finds `.secrets.yaml` walking up from `start` (a directory or a file), stopping at
+    /// the git root (a directory holding `.git`) or the filesystem root; when there is
+    /// none, reads the nearest `.sops.yaml` the same way.
+    pub fn discover(start: &Path) -> anyhow::Result<Option<Config>> {
+        Ok(Self::discover_typed(start)?)
+    }
+
+    /// As [`Config::discover`], with the error type kept.
+    pub fn discover_typed(start: &Path) -> Result<Option<Config>, ConfigError> {
+        match find_config(start) {
+            Some(path) => Self::load(&path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Config::discover`], but a missing config is an error.
+    pub fn require(start: &Path) -> Result<Config, ConfigError> {
+        Self::discover_typed(start)?.ok_or_else(|| ConfigError::NotFound {
+            start: start.to_path_buf(),
+        })
+    }
+
+    /// Loads a config file; `.sops.yaml` is read as sops creation rules.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
+            let raw =
+                sops::to_raw(&text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+            Self::validate(path, raw, Source::Sops)
+        } else {
+            Self::from_text(path, &text)
+        }
+    }
+
+    /// Parses and validates `.secrets.yaml` text; `path` names the file in errors and its
+    /// directory is the root.
+    pub fn from_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw = raw::RawConfig::parse(text)
+            .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+        Self::validate(path, raw, Source::Secrets)
+    }
+
+    fn validate(path: &Path, raw: raw::RawConfig, source: Source) -> Result<Config, ConfigError> {
+        let bad = |line: usize, msg: String| ConfigError::invalid(path, line, msg);
+        let mut members: Vec<Member> = Vec::new();
+        let mut key_owner: Vec<(String, String, usize)> = Vec::new();
+        for m in &raw.members {
+            let name = &m.name.value;
+            if !valid_name(name) {
+                return Err(bad(
+                    m.name.line,
+                    format!(
+                        "invalid member name {name:?} (use letters, digits, '.', '_', '@', '-')"
+                    ),
+                ));
+            }
+            if m.keys.is_empty() {
+                return Err(bad(
+                    m.name.line,
+                    format!("member {name:?} has no public key"),
+                ));
+            }
+            let mut recipients = Vec::new();
+            for k in &m.keys {
+                let r = Recipient::from_str(&k.value)
+                    .map_err(|e| bad(k.line, format!("member {name:?}: {e}")))?;
+                let s = r.to_string();
+                if let Some((owner, _, line)) = key_owner.iter().find(|(_, key, _)| *key == s) {
+                    return Err(bad(
+                        k.line,
+                        format!(
+                            "member {name:?} has the same key as member {owner:?} (line {line})"
+                        ),
+                    ));
+                }
+                key_owner.push((name.clone(), s, k.line));
+                recipients.push(r);
+            }
+            members.push(Member {
+                name: name.clone(),
+                recipients,
+                line: m.name.line,
+            });
+        }
+        let mut envs: Vec<Environment> = Vec::new();
+        for e in &raw.environments {
+            let name = &e.name.value;
+            if !valid_name(name) {
+                return Err(bad(e.name.line, format!("invalid environment name {name:?} (use letters, digits, '.', '_', '@', '-')")));
+            }
+            let globs: Vec<String> = e.files.iter().map(|g| glob::normalize(&g.value)).collect();
+            let glob_lines: Vec<usize> = e.files.iter().map(|g| g.line).collect();
+            let matcher = glob::compile(&globs).map_err(|(i, msg)| {
+                let line = glob_lines.get(i).copied().unwrap_or(e.name.line);
+                let shown = e.files.get(i).map(|g| g.value.as_str()).unwrap_or("");
+                bad(
+                    line,
+                    format!("environment {name:?}: invalid glob {shown:?}: {msg}"),
+                )
+            })?;
+            let path_regex = match &e.path_regex {
+                Some(r) => Some(regex::Regex::new(&r.value).map_err(|err| {
+                    bad(
+                        r.line,
+                        format!(
+                            "environment {name:?}: invalid path_regex: {}",
+                            first_line(&err.to_string())
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            let mut env_members: Vec<String> = Vec::new();
+            for m in &e.members {
+                if !members.iter().any(|x| x.name == m.value) {
+                    return Err(bad(
+                        m.line,
+                        format!("environment {name:?}: unknown member {:?} (members are listed under `members:`)", m.value),
+                    ));
+                }
+                if env_members.contains(&m.value) {
+                    return Err(bad(
+                        m.line,
+                        format!("environment {name:?}: member {:?} is listed twice", m.value),
+                    ));
+                }
+                env_members.push(m.value.clone());
+            }
+            let rules = rules_of(&e.rules, name).map_err(|(line, msg)| bad(line, msg))?;
+            envs.push(Environment {
+                name: name.clone(),
+                globs,
+                path_regex,
+                members: env_members,
+                rules,
+                line: e.name.line,
+                glob_lines,
+                matcher,
+            });
+        }
+        // Two environments must not claim the same files.
+        for (i, a) in envs.iter().enumerate() {
+            for (j, b) in envs.iter().enumerate() {
+                if i == j || b.globs.is_empty() {
+                    continue;
+                }
+                for (g, line) in a.globs.iter().zip(&a.glob_lines) {
+                    for s in glob::samples(g) {
+                        let Some(&hit) = b.matcher.matches(s.as_str()).first() else {
+                            continue;
+                        };
+                        // Each glob compiles to two patterns (itself and `glob/**`).
+                        let other = hit / 2;
+                        return Err(bad(
+                            *line,
+                            format!(
+                                "glob {g:?} of environment {:?} overlaps glob {:?} of environment {:?} (line {}): a file such as {s} would be in both",
+                                a.name, b.globs[other], b.name, b.glob_lines[other]
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let default = match &raw.default {
+            Some(d) => {
+                if !envs.iter().any(|e| e.name == d.value) {
+                    return Err(bad(
+                        d.line,
+                        format!("default environment {:?} is not defined", d.value),
+                    ));
+                }
+                Some(d.value.clone())
+            }
+            None => None,
+        };
+        let root = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            root,
+            source,
+            members,
+            envs,
+            default,
+        })
+    }
+
+    /// The directory holding the config: environment globs are relative to it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The config file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+
+    pub fn environments(&self) -> &[Environment] {
+        &self.envs
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.envs.iter().find(|e| e.name == name)
+    }
+
+    pub fn env_names(&self) -> Vec<&str> {
+        self.envs.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// The `default:` environment, else the only one, else one named `dev`.
+    pub fn default_env(&self) -> Option<&str> {
+        if let Some(d) = &self.default {
+            return Some(d);
+        }
+        match self.envs.as_slice() {
+            [only] => Some(&only.name),
+            _ => self.environment("dev").map(|e| e.name.as_str()),
+        }
+    }
+
+    pub fn env_globs(&self, env: &str) -> Option<&[String]> {
+        self.environment(env).map(|e| e.globs.as_slice())
+    }
+
+    /// The environment a file (relative to the root) belongs to; an error when the globs
+    /// of two environments match it.
+    pub fn classify(&self, rel_path: &Path) -> Result<Option<&Environment>, ConfigError> {
+        let rel = rel_string(rel_path);
+        let mut found: Option<&Environment> = None;
+        for env in &self.envs {
+            if env.matches_glob(&rel) {
+                if let Some(first) = found {
+                    return Err(ConfigError::Ambiguous {
+                        path: self.path.clone(),
+                        file: rel,
+                        first: first.name.clone(),
+                        first_line: first.line,
+                        second: env.name.clone(),
+                        second_line: env.line,
+                    });
+                }
+                found = Some(env);
+            }
+        }
+        if found.is_some() {
+            return Ok(found);
+        }
+        Ok(self
+            .envs
+            .iter()
+            .find(|e| e.path_regex.as_ref().is_some_and(|r| r.is_match(&rel))))
+    }
+
+    /// Which environment a file (relative to the root) belongs to; `None` also when two
+    /// environments claim it (see [`Config::classify`] for the error).
+    pub fn environment_for(&self, rel_path: &Path) -> Option<&str> {
+        self.classify(rel_path)
+            .ok()
+            .flatten()
+            .map(|e| e.name.as_str())
+    }
+
+    /// The recipients of an environment: its members' keys, in member order, without
+    /// duplicates.
+    pub fn env_recipients(&self, env: &str) -> Vec<Recipient> {
+        let mut out: Vec<Recipient> = Vec::new();
+        if let Some(e) = self.environment(env) {
+            for name in &e.members {
+                if let Some(m) = self.member(name) {
+                    for r in &m.recipients {
+                        if !out.contains(r) {
+                            out.push(r.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The member a public key (as written in files) belongs to.
+    pub fn member_for_key(&self, key: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| m.recipients.iter().any(|r| r.to_string() == key))
+    }
+
+    /// A key as a member name, or abbreviated when no member has it.
+    pub fn describe_key(&self, key: &str) -> String {
+        match self.member_for_key(key) {
+            Some(m) => m.name.clone(),
+            None => abbreviate(key),
+        }
+    }
+
+    /// The path of `abs` relative to the root, if it is under it.
+    pub fn relative(&self, abs: &Path) -> Option<PathBuf> {
+        let abs = absolute(abs);
+        let root = absolute(&self.root);
+        abs.strip_prefix(&root).ok().map(Path::to_path_buf)
+    }
+
+    /// Every file under the root, skipping `.git` and what `.gitignore` excludes; hidden
+    /// files (`.env.prod`) are included. Absolute paths, sorted.
+    pub fn walk_files(&self) -> Result<Vec<PathBuf>, ConfigError> {
+        let root = absolute(&self.root);
+        let mut out = Vec::new();
+        let walker = ignore::WalkBuilder::new(&root)
+            .hidden(false)
+            .parents(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker {
+            let entry = entry.map_err(|e| ConfigError::Read {
+                path: root.clone(),
+                error: std::io::Error::other(e.to_string()),
+            })?;
+            if entry.file_type().is_some_and(|t| t.is_file()) {
+                out.push(entry.into_path());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Existing files under the root that belong to `env` (absolute paths, sorted); an
+    /// error when a file matches two environments.
+    pub fn env_files(&self, env: &str) -> anyhow::Result<Vec<PathBuf>> {
+        if self.environment(env).is_none() {
+            return Err(
+                ConfigError::command(&self.path, format!("unknown environment {env:?}")).into(),
+            );
+        }
+        let mut out = Vec::new();
+        for file in self.walk_files()? {
+            let Some(rel) = self.relative(&file) else {
+                continue;
+            };
+            if self.classify(&rel)?.is_some_and(|e| e.name == env) {
+                out.push(file);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The recipients and rules for encrypting `abs` under this config.
+    pub fn creation_rule(&self, path: &Path) -> Result<Option<CreationRule>, ConfigError> {
+        let Some(rel) = self.relative(path) else {
+            return Ok(None);
+        };
+        let Some(env) = self.classify(&rel)? else {
+            return Ok(None);
+        };
+        let recipients = self.env_recipients(&env.name);
+        if recipients.is_empty() {
+            return Err(ConfigError::command(
+                &self.path,
+                format!(
+                    "environment {:?} has no members (add one: secrets env grant {} MEMBER)",
+                    env.name, env.name
+                ),
+            ));
+        }
+        Ok(Some(CreationRule {
+            recipients,
+            rules: env.rules.clone(),
+            environment: env.name.clone(),
+        }))
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().last().unwrap_or(s).trim().to_string()
+}
+
+fn rules_of(r: &raw::RawRules, env: &str) -> Result<Rules, (usize, String)> {
+    let selectors = [
+        &r.unencrypted_suffix,
+        &r.encrypted_suffix,
+        &r.unencrypted_regex,
+        &r.encrypted_regex,
+    ];
+    let set: Vec<&raw::Spanned<String>> = selectors.iter().filter_map(|s| s.as_ref()).collect();
+    if set.len() > 1 {
+        return Err((
+            set[1].line,
+            format!("environment {env:?}: use only one of unencrypted_suffix, encrypted_suffix, unencrypted_regex, encrypted_regex"),
+        ));
+    }
+    for re in [
+        &r.unencrypted_regex,
+        &r.encrypted_regex,
+        &r.unencrypted_comment_regex,
+        &r.encrypted_comment_regex,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Err(e) = regex::Regex::new(&re.value) {
+            return Err((
+                re.line,
+                format!(
+                    "environment {env:?}: invalid regex: {}",
+                    first_line(&e.to_string())
+                ),
+            ));
+        }
+    }
+    let v = |s: &Option<raw::Spanned<String>>| s.as_ref().map(|s| s.value.clone());
+    Ok(Rules {
+        unencrypted_suffix: v(&r.unencrypted_suffix),
+        encrypted_suffix: v(&r.encrypted_suffix),
+        unencrypted_regex: v(&r.unencrypted_regex),
+        encrypted_regex: v(&r.encrypted_regex),
+        unencrypted_comment_regex: v(&r.unencrypted_comment_regex),
+        encrypted_comment_regex: v(&r.encrypted_comment_regex),
+        mac_only_encrypted: r.mac_only_encrypted.as_ref().is_some_and(|b| b.value),
+    })
+}
+
+/// An absolute form of a path without touching the file system (no symlink resolution,
+/// except that the current directory is canonical).
+pub fn absolute(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // Drop `.` and resolve `..` lexically so prefixes compare.
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The directory to start looking from: the path itself if it is a directory, else its
+/// parent.
+fn start_dir(start: &Path) -> PathBuf {
+    let abs = absolute(start);
+    if abs.is_dir() {
+        abs
+    } else {
+        abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+    }
+}
+
+/// The nearest `.secrets.yaml` up to the git root, else the nearest `.sops.yaml`.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    let dir = start_dir(start);
+    for name in [FILE_NAME, SOPS_FILE_NAME] {
+        for d in dir.ancestors() {
+            let candidate = d.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            if d.join(".git").exists() {
+                break;
+            }
+        }
+    }
     None
+}
+
+/// The repository root above `start` (a directory holding `.git`), if any.
+pub fn git_root(start: &Path) -> Option<PathBuf> {
+    start_dir(start)
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// The recipients and rules for encrypting `path`, from the config found from the file's
+/// directory; `None` when there is no config or the file is in no environment.
+pub fn creation_rule_for(path: &Path) -> anyhow::Result<Option<CreationRule>> {
+    let Some(config) = Config::discover_typed(&start_dir(path))? else {
+        return Ok(None);
+    };
+    Ok(config.creation_rule(path)?)
+}
+
+/// The exit code for config errors found in an error chain (5).
+pub fn exit_code(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    cause.downcast_ref::<ConfigError>().map(|_| 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> String {
+        age::x25519::Identity::generate().to_public().to_string()
+    }
+
+    fn cfg(text: &str) -> Result<Config, ConfigError> {
+        Config::from_text(Path::new("/repo/.secrets.yaml"), text)
+    }
+
+    #[test]
+    fn valid_config_classifies_files() {
+        let (a, b) = (key(), key());
+        let c = cfg(&format!(
+            "members:\n  alice: {a}\n  bob: [{b}]\nenvironments:\n  dev:\n    files: [\"config/dev/**\", .env.dev]\n    members: [alice, bob]\n  prod:\n    files: config/prod\n    members: [alice]\n    unencrypted_suffix: _clear\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.environment_for(Path::new("config/dev/x.yaml")),
+            Some("dev")
+        );
+        assert_eq!(c.environment_for(Path::new(".env.dev")), Some("dev"));
+        assert_eq!(
+            c.environment_for(Path::new("config/prod/db.yaml")),
+            Some("prod")
+        );
+        assert_eq!(c.environment_for(Path::new("other.yaml")), None);
+        assert_eq!(c.env_recipients("dev").len(), 2);
+        assert_eq!(
+            c.environment("prod")
+                .unwrap()
+                .rules
+                .unencrypted_suffix
+                .as_deref(),
+            Some("_clear")
+        );
+        assert_eq!(c.default_env(), Some("dev"));
+        assert_eq!(c.describe_key(&b), "bob");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let a = key();
+        let unknown = cfg(&format!(
+            "members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [a/**]\n    members: [alice, bbo]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(unknown.line(), Some(6), "{unknown}");
+        assert!(unknown.to_string().contains("bbo"));
+        let malformed = cfg("members:\n  alice: age1nope\n").unwrap_err();
+        assert_eq!(malformed.line(), Some(2));
+        let overlap = cfg(&format!(
+            "members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [\"config/**\"]\n  prod:\n    files:\n      - config/prod/**\n"
+        ))
+        .unwrap_err();
+        assert_eq!(overlap.line(), Some(8), "{overlap}");
+        assert!(overlap.to_string().contains("(line 5)"), "{overlap}");
+        let dup_key = cfg(&format!("members:\n  alice: {a}\n  bob: {a}\n")).unwrap_err();
+        assert_eq!(dup_key.line(), Some(3));
+        let default = cfg("default: prod\n").unwrap_err();
+        assert_eq!(default.line(), Some(1));
+        let bad_name = cfg(&format!("members:\n  \"al ice\": {a}\n")).unwrap_err();
+        assert_eq!(bad_name.line(), Some(2));
+    }
+
+    #[test]
+    fn runtime_ambiguity_is_an_error() {
+        // Globs whose overlap the static check cannot see.
+        let c =
+            cfg("environments:\n  a:\n    files: [\"x/*.yaml\"]\n  b:\n    files: [\"x/db.*\"]\n")
+                .unwrap();
+        assert!(matches!(
+            c.classify(Path::new("x/db.yaml")),
+            Err(ConfigError::Ambiguous { .. })
+        ));
+        assert_eq!(c.environment_for(Path::new("x/db.yaml")), None);
+    }
+
+    #[test]
+    fn abbreviations() {
+        assert_eq!(
+            abbreviate("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp"),
+            "age1qyqs…zqgp"
+        );
+        assert_eq!(
+            abbreviate("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA"),
+            "ssh-ed25519 AAAAC3Nz…AAAA"
+        );
+    }
 }

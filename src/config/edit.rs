@@ -1,0 +1,346 @@
+//! Changing `.secrets.yaml` the way a person would: the document is read with the
+//! project's YAML store (which keeps key order and comments), one entry is added or removed,
+//! and the result is validated as a whole before it is written atomically. New entries go
+//! at the end of their map; lists are written in block style.
+
+use std::path::{Path, PathBuf};
+
+use super::{Config, ConfigError, FILE_NAME, SOPS_FILE_NAME};
+use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
+use crate::store::Layout;
+
+/// The config document being edited.
+pub struct ConfigDoc {
+    path: PathBuf,
+    doc: Branch<Sealed>,
+    layout: Layout,
+}
+
+const HEADER: &[&str] = &[
+    " Team config for `secrets`: who may read which encrypted files. Public keys only;",
+    " commit it. Change it with `secrets member …` and `secrets env …`, then run",
+    " `secrets updatekeys` (see docs/team.md).",
+];
+
+fn leaf(s: &str) -> Node<Sealed> {
+    Node::Leaf(Sealed(Scalar::Str(s.to_string())))
+}
+
+fn list(items: &[String]) -> Node<Sealed> {
+    Node::List(items.iter().map(|s| ListItem::Value(leaf(s))).collect())
+}
+
+fn text_of(node: &Node<Sealed>) -> Option<String> {
+    match node {
+        Node::Leaf(Sealed(Scalar::Null)) => None,
+        Node::Leaf(Sealed(s)) => Some(s.to_text().to_string()),
+        _ => None,
+    }
+}
+
+/// The strings of a `x` or `[x, y]` node.
+fn strings_of(node: &Node<Sealed>) -> Vec<String> {
+    match node {
+        Node::List(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                ListItem::Value(v) => text_of(v),
+                ListItem::Comment { .. } => None,
+            })
+            .collect(),
+        other => text_of(other).into_iter().collect(),
+    }
+}
+
+/// Removes an entry together with an end-of-line comment that belongs to it.
+fn remove_entry(branch: &mut Branch<Sealed>, key: &str) -> bool {
+    let Some(idx) = branch
+        .items
+        .iter()
+        .position(|i| matches!(i, Item::Entry { key: k, .. } if k == key))
+    else {
+        return false;
+    };
+    branch.items.remove(idx);
+    if idx > 0 && matches!(branch.items[idx - 1], Item::Comment { inline: true, .. }) {
+        branch.items.remove(idx - 1);
+    }
+    true
+}
+
+/// The map under `key`, created (or a null value replaced) when missing.
+fn map_mut<'a>(branch: &'a mut Branch<Sealed>, key: &str) -> &'a mut Branch<Sealed> {
+    if !matches!(branch.get(key), Some(Node::Map(_))) {
+        branch.insert(key.to_string(), Node::Map(Branch::new()));
+    }
+    match branch.get_mut(key) {
+        Some(Node::Map(b)) => b,
+        _ => unreachable!("inserted a map above"),
+    }
+}
+
+impl ConfigDoc {
+    /// Reads a `.secrets.yaml` for editing (a `.sops.yaml` is read-only).
+    pub fn load(path: &Path) -> Result<ConfigDoc, ConfigError> {
+        if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
+            return Err(ConfigError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        // Validate first so that a broken config is reported with its line.
+        Config::from_text(path, &text)?;
+        let (docs, layout) = crate::store::yaml::parse::<Sealed>(&text)
+            .map_err(|e| ConfigError::invalid(path, 1, e))?;
+        Ok(ConfigDoc {
+            path: path.to_path_buf(),
+            doc: docs.into_iter().next().unwrap_or_default(),
+            layout,
+        })
+    }
+
+    /// A new, empty config in `dir` (with a header comment).
+    pub fn new(dir: &Path) -> ConfigDoc {
+        let mut doc = Branch::new();
+        for line in HEADER {
+            doc.items.push(Item::Comment {
+                text: Sealed(Scalar::Comment(line.to_string())),
+                inline: false,
+            });
+        }
+        doc.insert("members".into(), Node::Map(Branch::new()));
+        doc.insert("environments".into(), Node::Map(Branch::new()));
+        ConfigDoc {
+            path: dir.join(FILE_NAME),
+            doc,
+            layout: Layout { indent: 2 },
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, msg: impl std::fmt::Display) -> ConfigError {
+        ConfigError::command(&self.path, msg)
+    }
+
+    fn members(&mut self) -> &mut Branch<Sealed> {
+        map_mut(&mut self.doc, "members")
+    }
+
+    fn envs(&mut self) -> &mut Branch<Sealed> {
+        map_mut(&mut self.doc, "environments")
+    }
+
+    fn env_mut(&mut self, env: &str) -> Result<&mut Branch<Sealed>, ConfigError> {
+        let path = self.path.clone();
+        match self.envs().get_mut(env) {
+            Some(Node::Map(b)) => Ok(b),
+            Some(other) => {
+                *other = Node::Map(Branch::new());
+                match other {
+                    Node::Map(b) => Ok(b),
+                    _ => unreachable!(),
+                }
+            }
+            None => Err(ConfigError::command(
+                path,
+                format!("unknown environment {env:?} (see secrets env list)"),
+            )),
+        }
+    }
+
+    /// Adds a member with one public key.
+    pub fn add_member(&mut self, name: &str, key: &str) -> Result<(), ConfigError> {
+        if self.members().get(name).is_some() {
+            return Err(self.err(format!("member {name:?} already exists")));
+        }
+        self.members().insert(name.to_string(), leaf(key));
+        Ok(())
+    }
+
+    /// Removes a member and takes them out of every environment; returns those
+    /// environments.
+    pub fn remove_member(&mut self, name: &str) -> Result<Vec<String>, ConfigError> {
+        if !remove_entry(self.members(), name) {
+            return Err(self.err(format!("unknown member {name:?}")));
+        }
+        let names: Vec<String> = self.envs().entries().map(|(k, _)| k.to_string()).collect();
+        let mut from = Vec::new();
+        for env in names {
+            if !self.revoke(&env, &[name.to_string()])?.is_empty() {
+                from.push(env);
+            }
+        }
+        Ok(from)
+    }
+
+    /// Adds an environment.
+    pub fn add_env(
+        &mut self,
+        name: &str,
+        globs: &[String],
+        members: &[String],
+    ) -> Result<(), ConfigError> {
+        if self.envs().get(name).is_some() {
+            return Err(self.err(format!("environment {name:?} already exists")));
+        }
+        let mut body = Branch::new();
+        body.insert("files".into(), list(globs));
+        body.insert("members".into(), list(members));
+        self.envs().insert(name.to_string(), Node::Map(body));
+        Ok(())
+    }
+
+    /// Sets a plain field of an environment (a sops rule, `path_regex`).
+    pub fn set_env_field(
+        &mut self,
+        env: &str,
+        key: &str,
+        value: Node<Sealed>,
+    ) -> Result<(), ConfigError> {
+        self.env_mut(env)?.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// Adds members to an environment; returns those that were not in it yet.
+    pub fn grant(&mut self, env: &str, members: &[String]) -> Result<Vec<String>, ConfigError> {
+        for m in members {
+            if self.members().get(m).is_none() {
+                return Err(self.err(format!(
+                    "unknown member {m:?} (add them first: secrets member add {m} KEY)"
+                )));
+            }
+        }
+        let body = self.env_mut(env)?;
+        let mut current = body.get("members").map(strings_of).unwrap_or_default();
+        let mut added = Vec::new();
+        for m in members {
+            if !current.contains(m) {
+                current.push(m.clone());
+                added.push(m.clone());
+            }
+        }
+        if !added.is_empty() {
+            match body.get_mut("members") {
+                // Keep the comments of an existing block list.
+                Some(Node::List(items)) => {
+                    items.extend(added.iter().map(|m| ListItem::Value(leaf(m))))
+                }
+                _ => body.insert("members".into(), list(&current)),
+            }
+        }
+        Ok(added)
+    }
+
+    /// Removes members from an environment; returns those that were in it.
+    pub fn revoke(&mut self, env: &str, members: &[String]) -> Result<Vec<String>, ConfigError> {
+        let body = self.env_mut(env)?;
+        let mut removed = Vec::new();
+        match body.get_mut("members") {
+            Some(Node::List(items)) => items.retain(|i| match i {
+                ListItem::Value(v) => match text_of(v) {
+                    Some(s) if members.contains(&s) => {
+                        removed.push(s);
+                        false
+                    }
+                    _ => true,
+                },
+                ListItem::Comment { .. } => true,
+            }),
+            Some(node) => {
+                if let Some(s) = text_of(node).filter(|s| members.contains(s)) {
+                    removed.push(s);
+                    *node = Node::List(Vec::new());
+                }
+            }
+            None => {}
+        }
+        Ok(removed)
+    }
+
+    /// Sets the top-level `default:` environment.
+    pub fn set_default(&mut self, env: &str) {
+        self.doc.insert("default".into(), leaf(env));
+    }
+
+    /// The YAML text.
+    pub fn to_text(&self) -> Result<String, ConfigError> {
+        crate::store::yaml::emit(std::slice::from_ref(&self.doc), self.layout)
+            .map_err(|e| self.err(format!("cannot write the config: {e}")))
+    }
+
+    /// Validates the edited document as a whole.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        Config::from_text(&self.path, &self.to_text()?)
+    }
+
+    /// Validates, then writes atomically; returns the new config.
+    pub fn save(&self) -> Result<Config, ConfigError> {
+        let text = self.to_text()?;
+        let config = Config::from_text(&self.path, &text)?;
+        crate::fsutil::atomic_write(&self.path, text.as_bytes()).map_err(|error| {
+            ConfigError::Write {
+                path: self.path.clone(),
+                error,
+            }
+        })?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_keep_comments_and_order() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let b = age::x25519::Identity::generate().to_public().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            format!("# our team\nmembers:\n  alice: {a} # laptop\nenvironments:\n  # production\n  prod:\n    files: [\"config/prod/**\", \"*.env\"]\n    members: [alice]\n"),
+        )
+        .unwrap();
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        doc.add_member("bob", &b).unwrap();
+        assert!(doc.add_member("bob", &b).is_err());
+        assert_eq!(doc.grant("prod", &["bob".into()]).unwrap(), vec!["bob"]);
+        assert!(doc.grant("prod", &["carol".into()]).is_err());
+        doc.add_env("dev", &["config/dev/**".into()], &["bob".into()])
+            .unwrap();
+        let cfg = doc.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# our team\n"), "{text}");
+        assert!(text.contains("# laptop"), "{text}");
+        assert!(text.contains("# production"), "{text}");
+        assert_eq!(cfg.env_names(), vec!["prod", "dev"]);
+        assert_eq!(
+            cfg.environment("prod").unwrap().members,
+            vec!["alice", "bob"]
+        );
+        assert_eq!(cfg.environment("prod").unwrap().globs[1], "*.env");
+
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        assert_eq!(doc.remove_member("bob").unwrap(), vec!["prod", "dev"]);
+        let cfg = doc.save().unwrap();
+        assert!(cfg.member("bob").is_none());
+        assert_eq!(cfg.environment("prod").unwrap().members, vec!["alice"]);
+    }
+
+    #[test]
+    fn an_invalid_edit_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut doc = ConfigDoc::new(dir.path());
+        doc.add_env("a", &["x/**".into()], &[]).unwrap();
+        doc.add_env("b", &["x/y/**".into()], &[]).unwrap();
+        assert!(doc.save().is_err());
+        assert!(!dir.path().join(FILE_NAME).exists());
+    }
+}

@@ -1,0 +1,151 @@
+//! Environment file globs: compiled with `globset` against paths relative to the config's
+//! directory (`/`-separated, `*` stays inside one path component, `**` crosses them; a glob
+//! naming a directory also covers everything below it), plus a cheap overlap check that
+//! catches two environments claiming the same files when the config is loaded.
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// A glob as the user wrote it, normalised (`./` and a leading `/` dropped).
+pub fn normalize(glob: &str) -> String {
+    let mut g = glob.trim();
+    while let Some(rest) = g.strip_prefix("./") {
+        g = rest;
+    }
+    g.trim_start_matches('/').trim_end_matches('/').to_string()
+}
+
+fn build(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+/// Compiles the globs of one environment; `Err((index, message))` names the bad glob.
+pub fn compile(globs: &[String]) -> Result<GlobSet, (usize, String)> {
+    let mut b = GlobSetBuilder::new();
+    for (i, g) in globs.iter().enumerate() {
+        let g = normalize(g);
+        if g.is_empty() {
+            return Err((i, "empty glob".into()));
+        }
+        b.add(build(&g).map_err(|e| (i, e.kind().to_string()))?);
+        // `config/prod` also means everything under config/prod/.
+        b.add(build(&format!("{g}/**")).map_err(|e| (i, e.kind().to_string()))?);
+    }
+    b.build().map_err(|e| (0, e.to_string()))
+}
+
+/// Example paths a glob matches: braces expanded, wildcards replaced by a letter. Used to
+/// find globs of two environments that claim the same files.
+pub fn samples(glob: &str) -> Vec<String> {
+    expand_braces(&normalize(glob))
+        .into_iter()
+        .map(|g| concretize(&g))
+        .collect()
+}
+
+fn expand_braces(g: &str) -> Vec<String> {
+    let Some(open) = g.find('{') else {
+        return vec![g.to_string()];
+    };
+    let Some(close_rel) = g[open..].find('}') else {
+        return vec![g.to_string()];
+    };
+    let close = open + close_rel;
+    let (head, body, tail) = (&g[..open], &g[open + 1..close], &g[close + 1..]);
+    let mut out = Vec::new();
+    for alt in body.split(',').take(16) {
+        for rest in expand_braces(tail) {
+            out.push(format!("{head}{alt}{rest}"));
+            if out.len() >= 64 {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn concretize(g: &str) -> String {
+    let mut out = String::new();
+    let mut chars = g.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                out.push('x');
+            }
+            '?' => out.push('x'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' => {
+                let mut class = String::new();
+                for n in chars.by_ref() {
+                    if n == ']' && !class.is_empty() {
+                        break;
+                    }
+                    class.push(n);
+                }
+                let negated = class.starts_with(['!', '^']);
+                let pick = class
+                    .trim_start_matches(['!', '^'])
+                    .chars()
+                    .next()
+                    .unwrap_or('x');
+                out.push(if negated {
+                    if pick == 'x' {
+                        'y'
+                    } else {
+                        'x'
+                    }
+                } else {
+                    pick
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn matching() {
+        let set = compile(&[
+            "config/dev/**".into(),
+            ".env.dev".into(),
+            "./x/*.yaml".into(),
+        ])
+        .unwrap();
+        assert!(set.is_match(Path::new("config/dev/a/b.yaml")));
+        assert!(set.is_match(Path::new(".env.dev")));
+        assert!(set.is_match(Path::new("x/a.yaml")));
+        assert!(!set.is_match(Path::new("x/y/a.yaml")));
+        assert!(!set.is_match(Path::new("config/prod/a.yaml")));
+        let dir = compile(&["config/prod".into()]).unwrap();
+        assert!(dir.is_match(Path::new("config/prod/db.yaml")));
+        assert!(compile(&["a/[".into()]).is_err());
+    }
+
+    #[test]
+    fn samples_hit_overlaps() {
+        let wide = compile(&["config/**".into()]).unwrap();
+        assert!(samples("config/prod/**")
+            .iter()
+            .any(|s| wide.is_match(Path::new(s))));
+        let prod = compile(&["config/prod/**".into()]).unwrap();
+        assert!(!samples("config/dev/**")
+            .iter()
+            .any(|s| prod.is_match(Path::new(s))));
+        assert_eq!(samples("{a,b}/*.[ch]"), vec!["a/x.c", "b/x.c"]);
+    }
+}

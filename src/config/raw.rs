@@ -1,0 +1,403 @@
+//! The config as written: a small YAML reader that keeps the line of every key and value
+//! (the project's YAML store drops positions), and the `.secrets.yaml` schema read from it
+//! without any meaning checked yet. [`super::Config`] validates this once.
+//!
+//! Everything here only looks at structure: a wrong shape (a list where a map belongs, an
+//! unknown field, a duplicate key) is an error naming its line; names and keys are checked
+//! by the validator.
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+/// A value with the (1-based) line it starts on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spanned<T> {
+    pub line: usize,
+    pub value: T,
+}
+
+/// A YAML node; scalars stay text (the config has no numbers).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Str(String),
+    List(Vec<Spanned<Value>>),
+    Map(Vec<(Spanned<String>, Spanned<Value>)>),
+}
+
+impl Value {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "nothing",
+            Value::Str(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+}
+
+/// A structural problem at a line (the caller adds the file name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl RawError {
+    pub fn new(line: usize, message: impl Into<String>) -> Self {
+        RawError {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+enum Frame {
+    Map {
+        line: usize,
+        entries: Vec<(Spanned<String>, Spanned<Value>)>,
+        key: Option<Spanned<String>>,
+    },
+    List {
+        line: usize,
+        items: Vec<Spanned<Value>>,
+    },
+}
+
+/// Parses one YAML document into a positioned tree. Anchors, aliases, tags and several
+/// documents are refused: a config is read by people, so it stays plain.
+pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Spanned<Value>> = None;
+    let mut docs = 0usize;
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e| {
+            RawError::new(
+                e.marker().line(),
+                format!("YAML syntax error: {}", e.info()),
+            )
+        })?;
+        let line = span.start.line();
+        let done: Option<Spanned<Value>> = match ev {
+            Event::DocumentStart(_) => {
+                docs += 1;
+                if docs > 1 {
+                    return Err(RawError::new(line, "only one YAML document is allowed"));
+                }
+                None
+            }
+            Event::Alias(_) => {
+                return Err(RawError::new(line, "YAML aliases are not supported here"));
+            }
+            Event::Scalar(v, style, anchor, tag) => {
+                if anchor != 0 || tag.is_some() {
+                    return Err(RawError::new(
+                        line,
+                        "YAML anchors and tags are not supported here",
+                    ));
+                }
+                let null = style == ScalarStyle::Plain && matches!(v.as_ref(), "" | "~" | "null");
+                let value = if null {
+                    Value::Null
+                } else {
+                    Value::Str(v.into_owned())
+                };
+                Some(Spanned { line, value })
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) if anchor != 0 => {
+                return Err(RawError::new(line, "YAML anchors are not supported here"));
+            }
+            Event::MappingStart(..) => {
+                stack.push(Frame::Map {
+                    line,
+                    entries: Vec::new(),
+                    key: None,
+                });
+                None
+            }
+            Event::SequenceStart(..) => {
+                stack.push(Frame::List {
+                    line,
+                    items: Vec::new(),
+                });
+                None
+            }
+            Event::MappingEnd | Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Map { line, entries, .. }) => Some(Spanned {
+                    line,
+                    value: Value::Map(entries),
+                }),
+                Some(Frame::List { line, items }) => Some(Spanned {
+                    line,
+                    value: Value::List(items),
+                }),
+                None => return Err(RawError::new(line, "unbalanced YAML structure")),
+            },
+            _ => None,
+        };
+        let Some(node) = done else { continue };
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::List { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => {
+                    let k = match node.value {
+                        Value::Str(s) => s,
+                        Value::Null => String::new(),
+                        _ => {
+                            return Err(RawError::new(node.line, "map keys must be plain strings"))
+                        }
+                    };
+                    if let Some((first, _)) = entries.iter().find(|(e, _)| e.value == k) {
+                        return Err(RawError::new(
+                            node.line,
+                            format!("duplicate key {k:?} (first on line {})", first.line),
+                        ));
+                    }
+                    *key = Some(Spanned {
+                        line: node.line,
+                        value: k,
+                    });
+                }
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+    Ok(root.unwrap_or(Spanned {
+        line: 1,
+        value: Value::Null,
+    }))
+}
+
+/// One member: a name and one or more public keys as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawMember {
+    pub name: Spanned<String>,
+    pub keys: Vec<Spanned<String>>,
+}
+
+/// The encryption rules an environment may set (sops's creation-rule fields).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawRules {
+    pub unencrypted_suffix: Option<Spanned<String>>,
+    pub encrypted_suffix: Option<Spanned<String>>,
+    pub unencrypted_regex: Option<Spanned<String>>,
+    pub encrypted_regex: Option<Spanned<String>>,
+    pub unencrypted_comment_regex: Option<Spanned<String>>,
+    pub encrypted_comment_regex: Option<Spanned<String>>,
+    pub mac_only_encrypted: Option<Spanned<bool>>,
+}
+
+impl RawRules {
+    /// Reads a rule field; `Ok(false)` when `key` is not a rule.
+    pub fn take(&mut self, key: &str, value: &Spanned<Value>) -> Result<bool, RawError> {
+        let slot = match key {
+            "unencrypted_suffix" => &mut self.unencrypted_suffix,
+            "encrypted_suffix" => &mut self.encrypted_suffix,
+            "unencrypted_regex" => &mut self.unencrypted_regex,
+            "encrypted_regex" => &mut self.encrypted_regex,
+            "unencrypted_comment_regex" => &mut self.unencrypted_comment_regex,
+            "encrypted_comment_regex" => &mut self.encrypted_comment_regex,
+            "mac_only_encrypted" => {
+                let b = match &value.value {
+                    Value::Str(s) if s == "true" => true,
+                    Value::Str(s) if s == "false" => false,
+                    Value::Null => false,
+                    other => {
+                        return Err(RawError::new(
+                            value.line,
+                            format!(
+                                "mac_only_encrypted must be true or false, not {}",
+                                other.kind()
+                            ),
+                        ))
+                    }
+                };
+                self.mac_only_encrypted = Some(Spanned {
+                    line: value.line,
+                    value: b,
+                });
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        };
+        *slot = Some(string(value, key)?);
+        Ok(true)
+    }
+}
+
+/// One environment as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawEnv {
+    pub name: Spanned<String>,
+    pub files: Vec<Spanned<String>>,
+    /// A sops-style regular expression (from `.sops.yaml` imports).
+    pub path_regex: Option<Spanned<String>>,
+    pub members: Vec<Spanned<String>>,
+    pub rules: RawRules,
+}
+
+/// `.secrets.yaml` as written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawConfig {
+    pub members: Vec<RawMember>,
+    pub environments: Vec<RawEnv>,
+    pub default: Option<Spanned<String>>,
+}
+
+pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawError> {
+    match &v.value {
+        Value::Str(s) => Ok(Spanned {
+            line: v.line,
+            value: s.clone(),
+        }),
+        other => Err(RawError::new(
+            v.line,
+            format!("{what} must be a string, not {}", other.kind()),
+        )),
+    }
+}
+
+/// A string or a list of strings (`files: "a/**"` and `files: [a/**, b]` both work).
+pub fn strings(v: &Spanned<Value>, what: &str) -> Result<Vec<Spanned<String>>, RawError> {
+    match &v.value {
+        Value::Null => Ok(Vec::new()),
+        Value::Str(_) => Ok(vec![string(v, what)?]),
+        Value::List(items) => items.iter().map(|i| string(i, what)).collect(),
+        Value::Map(_) => Err(RawError::new(
+            v.line,
+            format!("{what} must be a string or a list of strings, not a map"),
+        )),
+    }
+}
+
+pub fn map<'a>(
+    v: &'a Spanned<Value>,
+    what: &str,
+) -> Result<&'a [(Spanned<String>, Spanned<Value>)], RawError> {
+    match &v.value {
+        Value::Map(entries) => Ok(entries),
+        Value::Null => Ok(&[]),
+        other => Err(RawError::new(
+            v.line,
+            format!("{what} must be a map, not {}", other.kind()),
+        )),
+    }
+}
+
+impl RawConfig {
+    /// Reads the `.secrets.yaml` schema:
+    ///
+    /// ```yaml
+    /// members:
+    ///   alice: age1…                      # or a list of keys
+    /// environments:
+    ///   dev:
+    ///     files: ["config/dev/**"]
+    ///     members: [alice]
+    ///     unencrypted_suffix: _unencrypted  # optional sops rules
+    /// default: dev                        # optional
+    /// ```
+    pub fn parse(text: &str) -> Result<RawConfig, RawError> {
+        let doc = parse_yaml(text)?;
+        let mut raw = RawConfig::default();
+        for (key, value) in map(&doc, "the config")? {
+            match key.value.as_str() {
+                "members" => {
+                    for (name, keys) in map(value, "members")? {
+                        raw.members.push(RawMember {
+                            name: name.clone(),
+                            keys: strings(keys, &format!("the key of member {:?}", name.value))?,
+                        });
+                    }
+                }
+                "environments" => {
+                    for (name, body) in map(value, "environments")? {
+                        raw.environments.push(parse_env(name, body)?);
+                    }
+                }
+                "default" => raw.default = Some(string(value, "default")?),
+                other => {
+                    return Err(RawError::new(
+                        key.line,
+                        format!(
+                            "unknown field {other:?} (expected members, environments or default)"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
+
+fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, RawError> {
+    let mut env = RawEnv {
+        name: name.clone(),
+        files: Vec::new(),
+        path_regex: None,
+        members: Vec::new(),
+        rules: RawRules::default(),
+    };
+    let what = format!("environment {:?}", name.value);
+    for (key, value) in map(body, &what)? {
+        match key.value.as_str() {
+            "files" => env.files = strings(value, "files")?,
+            "members" => env.members = strings(value, "members")?,
+            "path_regex" => env.path_regex = Some(string(value, "path_regex")?),
+            k => {
+                if !env.rules.take(k, value)? {
+                    return Err(RawError::new(
+                        key.line,
+                        format!("unknown field {k:?} in {what} (expected files, members, path_regex, or a sops rule such as unencrypted_suffix)"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_kept() {
+        let text = "# team\nmembers:\n  alice: age1x\n  bob: [k1, k2]\nenvironments:\n  dev:\n    files: [\"a/**\"]\n    members:\n      - alice\n";
+        let raw = RawConfig::parse(text).unwrap();
+        assert_eq!(raw.members[0].name.line, 3);
+        assert_eq!(raw.members[1].keys[1].value, "k2");
+        assert_eq!(raw.environments[0].name.line, 6);
+        assert_eq!(raw.environments[0].files[0].line, 7);
+        assert_eq!(raw.environments[0].members[0].line, 9);
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let err = RawConfig::parse("members:\n  a: k\n  a: j\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("line 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_fields_and_shapes() {
+        assert_eq!(RawConfig::parse("member: {}\n").unwrap_err().line, 1);
+        assert_eq!(
+            RawConfig::parse("environments:\n  dev:\n    fils: []\n")
+                .unwrap_err()
+                .line,
+            3
+        );
+        assert!(RawConfig::parse("members: [a]\n").is_err());
+        assert!(RawConfig::parse("a: &x 1\nb: *x\n").is_err());
+        assert_eq!(RawConfig::parse("").unwrap(), RawConfig::default());
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        for t in ["{", "]", "members:\n  - : :", "\t", "a: 'b", "? a\n: b"] {
+            let _ = RawConfig::parse(t);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! sops's `.sops.yaml`: its `creation_rules` (`path_regex`, `age` keys as a comma-separated
+//! string or a list, or one `key_groups` entry with `age`, and the encryption-rule fields)
+//! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
+//! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
+//! member `sops-N`. Other key types (pgp, kms, vault…) are ignored: this tool wraps data
+//! keys for age only.
+
+use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
+
+/// Reads `.sops.yaml` text into the raw config it stands for.
+pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
+    let doc = raw::parse_yaml(text)?;
+    let mut cfg = RawConfig::default();
+    let mut key_names: Vec<(String, String)> = Vec::new(); // key → member name
+    for (key, value) in raw::map(&doc, ".sops.yaml")? {
+        if key.value != "creation_rules" {
+            continue; // destination_rules, stores…: not ours
+        }
+        let Value::List(rules) = &value.value else {
+            return Err(RawError::new(value.line, "creation_rules must be a list"));
+        };
+        for (i, rule) in rules.iter().enumerate() {
+            let name = Spanned {
+                line: rule.line,
+                value: format!("rule-{}", i + 1),
+            };
+            let mut env = RawEnv {
+                name,
+                files: Vec::new(),
+                path_regex: None,
+                members: Vec::new(),
+                rules: RawRules::default(),
+            };
+            let mut keys: Vec<Spanned<String>> = Vec::new();
+            for (k, v) in raw::map(rule, "a creation rule")? {
+                match k.value.as_str() {
+                    "path_regex" => env.path_regex = Some(raw::string(v, "path_regex")?),
+                    "age" => keys.extend(age_keys(v)?),
+                    "key_groups" => {
+                        let Value::List(groups) = &v.value else {
+                            return Err(RawError::new(v.line, "key_groups must be a list"));
+                        };
+                        if groups.len() > 1 {
+                            return Err(RawError::new(
+                                v.line,
+                                "several key_groups (Shamir secret sharing) are not supported",
+                            ));
+                        }
+                        for g in groups {
+                            for (gk, gv) in raw::map(g, "a key group")? {
+                                if gk.value == "age" {
+                                    keys.extend(age_keys(gv)?);
+                                }
+                            }
+                        }
+                    }
+                    other => {
+                        env.rules.take(other, v)?;
+                    }
+                }
+            }
+            // A rule without path_regex matches every file.
+            if env.path_regex.is_none() {
+                env.path_regex = Some(Spanned {
+                    line: rule.line,
+                    value: String::new(),
+                });
+            }
+            for k in keys {
+                let member = match key_names.iter().find(|(key, _)| *key == k.value) {
+                    Some((_, name)) => name.clone(),
+                    None => {
+                        let name = format!("sops-{}", key_names.len() + 1);
+                        key_names.push((k.value.clone(), name.clone()));
+                        cfg.members.push(RawMember {
+                            name: Spanned {
+                                line: k.line,
+                                value: name.clone(),
+                            },
+                            keys: vec![k.clone()],
+                        });
+                        name
+                    }
+                };
+                if !env.members.iter().any(|m| m.value == member) {
+                    env.members.push(Spanned {
+                        line: k.line,
+                        value: member,
+                    });
+                }
+            }
+            cfg.environments.push(env);
+        }
+    }
+    Ok(cfg)
+}
+
+/// `age: "age1…,age1…"` or `age: [age1…, …]` (sops accepts both).
+fn age_keys(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
+    let mut out = Vec::new();
+    for s in raw::strings(v, "age")? {
+        for part in s.value.split([',', '\n']) {
+            let part = part.trim();
+            if !part.is_empty() {
+                out.push(Spanned {
+                    line: s.line,
+                    value: part.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_creation_rules() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let b = age::x25519::Identity::generate().to_public().to_string();
+        let text = format!(
+            "creation_rules:\n  - path_regex: prod/.*\\.yaml$\n    age: {a},{b}\n    encrypted_regex: ^(data|password)$\n  - key_groups:\n      - age:\n          - {a}\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        assert_eq!(raw.members.len(), 2);
+        assert_eq!(raw.environments.len(), 2);
+        assert_eq!(raw.environments[1].members.len(), 1);
+        assert!(raw.environments[0].rules.encrypted_regex.is_some());
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        assert_eq!(cfg.environment_for("prod/db.yaml".as_ref()), Some("rule-1"));
+        assert_eq!(cfg.environment_for("dev/db.yaml".as_ref()), Some("rule-2"));
+    }
+}
