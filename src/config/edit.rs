@@ -79,6 +79,44 @@ fn map_mut<'a>(branch: &'a mut Branch<Sealed>, key: &str) -> &'a mut Branch<Seal
     }
 }
 
+/// Comment lines at the end of a nested map or list usually introduce the next entry of
+/// the enclosing map (`# Who reads what.` above `environments:`): the YAML store keeps them
+/// inside the nested value, so move them out, after it, where new entries cannot get
+/// between the comment and what it describes.
+fn hoist_trailing_comments(branch: &mut Branch<Sealed>) {
+    let mut i = 0;
+    while i < branch.items.len() {
+        let mut moved: Vec<Item<Sealed>> = Vec::new();
+        if let Item::Entry { value, .. } = &mut branch.items[i] {
+            match value {
+                Node::Map(inner) => {
+                    hoist_trailing_comments(inner);
+                    while matches!(
+                        inner.items.last(),
+                        Some(Item::Comment { inline: false, .. } | Item::Blank)
+                    ) {
+                        moved.extend(inner.items.pop());
+                    }
+                }
+                Node::List(items) => {
+                    while let Some(ListItem::Comment { inline: false, .. }) = items.last() {
+                        if let Some(ListItem::Comment { text, inline }) = items.pop() {
+                            moved.push(Item::Comment { text, inline });
+                        }
+                    }
+                }
+                Node::Leaf(_) => {}
+            }
+        }
+        moved.reverse();
+        let n = moved.len();
+        for (k, item) in moved.into_iter().enumerate() {
+            branch.items.insert(i + 1 + k, item);
+        }
+        i += 1 + n;
+    }
+}
+
 impl ConfigDoc {
     /// Reads a `.secrets.yaml` for editing (a `.sops.yaml` is read-only).
     pub fn load(path: &Path) -> Result<ConfigDoc, ConfigError> {
@@ -95,9 +133,11 @@ impl ConfigDoc {
         Config::from_text(path, &text)?;
         let (docs, layout) = crate::store::yaml::parse::<Sealed>(&text)
             .map_err(|e| ConfigError::invalid(path, 1, e))?;
+        let mut doc = docs.into_iter().next().unwrap_or_default();
+        hoist_trailing_comments(&mut doc);
         Ok(ConfigDoc {
             path: path.to_path_buf(),
-            doc: docs.into_iter().next().unwrap_or_default(),
+            doc,
             layout,
         })
     }

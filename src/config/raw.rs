@@ -271,10 +271,10 @@ pub fn strings(v: &Spanned<Value>, what: &str) -> Result<Vec<Spanned<String>>, R
     }
 }
 
-pub fn map<'a>(
-    v: &'a Spanned<Value>,
-    what: &str,
-) -> Result<&'a [(Spanned<String>, Spanned<Value>)], RawError> {
+/// The entries of a map, in order.
+pub type Entries = [(Spanned<String>, Spanned<Value>)];
+
+pub fn map<'a>(v: &'a Spanned<Value>, what: &str) -> Result<&'a Entries, RawError> {
     match &v.value {
         Value::Map(entries) => Ok(entries),
         Value::Null => Ok(&[]),

@@ -1,0 +1,760 @@
+//! Team workflow, end to end with the real binary: a git repository in a temp dir, real
+//! age keys for four members (alice, bob, carol, ci), two environments (dev, prod), and
+//! each member running `secrets` with only their own key (isolated HOME and
+//! XDG_CONFIG_HOME, so the developer's keys are never read). Access control is checked
+//! cryptographically: who can and cannot decrypt, before and after onboarding (grant +
+//! updatekeys) and offboarding (member remove, env revoke).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use secrecy::ExposeSecret;
+use secrets::engine::EncryptedFile;
+use secrets::keys::identity::Sources;
+use secrets::keys::Identities;
+
+const MEMBERS: [&str; 4] = ["alice", "bob", "carol", "ci"];
+
+struct Team {
+    dir: tempfile::TempDir,
+    keys: Vec<(String, PathBuf, String)>,
+}
+
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+impl Team {
+    /// A git repository with a key file per member (not yet in any config).
+    fn new() -> Team {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        git2::Repository::init(&repo).unwrap();
+        let mut keys = Vec::new();
+        for name in MEMBERS {
+            let id = age::x25519::Identity::generate();
+            let public = id.to_public().to_string();
+            let file = dir.path().join("keys").join(format!("{name}.key"));
+            write_private(
+                &file,
+                &format!(
+                    "# public key: {public}\n{}\n",
+                    id.to_string().expose_secret()
+                ),
+            );
+            std::fs::create_dir_all(dir.path().join(format!("home-{name}"))).unwrap();
+            keys.push((name.to_string(), file, public));
+        }
+        Team { dir, keys }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.repo().join(rel)
+    }
+
+    fn public(&self, who: &str) -> &str {
+        &self.keys.iter().find(|k| k.0 == who).unwrap().2
+    }
+
+    fn key_file(&self, who: &str) -> &Path {
+        &self.keys.iter().find(|k| k.0 == who).unwrap().1
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// `secrets` run by `who`: their own HOME, only their key.
+    fn as_(&self, who: &str) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("secrets").unwrap();
+        let home = self.dir.path().join(format!("home-{who}"));
+        c.current_dir(self.repo())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("SECRETS_AGE_KEY_FILE")
+            .env_remove("SOPS_AGE_KEY")
+            .env_remove("SOPS_AGE_RECIPIENTS")
+            .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+            .env_remove("GIT_DIR");
+        if let Some((_, file, _)) = self.keys.iter().find(|k| k.0 == who) {
+            c.env("SOPS_AGE_KEY_FILE", file);
+        } else {
+            c.env_remove("SOPS_AGE_KEY_FILE");
+        }
+        c
+    }
+
+    fn run(&self, who: &str, args: &[&str]) -> Output {
+        self.as_(who).args(args).output().unwrap()
+    }
+
+    /// Runs and requires success; returns stdout.
+    fn ok(&self, who: &str, args: &[&str]) -> String {
+        let out = self.run(who, args);
+        assert!(
+            out.status.success(),
+            "{who}: secrets {args:?} failed ({:?}):\n{}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn can_decrypt(&self, who: &str, rel: &str) -> bool {
+        let out = self.run(who, &["decrypt", rel]);
+        match out.status.code() {
+            Some(0) => true,
+            Some(128) => false,
+            other => panic!(
+                "{who} decrypt {rel}: unexpected exit {other:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// Identities of one member, for library-level checks.
+    fn ids(&self, who: &str) -> Identities {
+        Identities::load(&Sources {
+            required_files: vec![self.key_file(who).to_path_buf()],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// The standard team: everyone a member, dev = alice+bob, prod = alice+ci, and four
+    /// encrypted files.
+    fn standard() -> Team {
+        let t = Team::new();
+        t.ok("alice", &["init", "--name", "alice"]);
+        for who in ["bob", "carol", "ci"] {
+            t.ok("alice", &["member", "add", who, t.public(who)]);
+        }
+        t.ok(
+            "alice",
+            &[
+                "env",
+                "add",
+                "dev",
+                "--files",
+                "config/dev/**",
+                ".env.dev",
+                "-m",
+                "alice",
+                "-m",
+                "bob",
+            ],
+        );
+        t.ok(
+            "alice",
+            &[
+                "env",
+                "add",
+                "prod",
+                "--files",
+                "config/prod/**",
+                "-m",
+                "alice",
+                "-m",
+                "ci",
+            ],
+        );
+        t.write(
+            "config/dev/app.yaml",
+            "api:\n    token: dev-token-VALUE\n    url: http://dev\n",
+        );
+        t.write(".env.dev", "DEV_DB_PASSWORD=dev-db-VALUE\n");
+        t.write(
+            "config/prod/db.yaml",
+            "# production database\ndb:\n    user: app\n    password: prod-db-VALUE\nreplicas:\n    - prod-replica-VALUE\n",
+        );
+        t.write(
+            "config/prod/api.json",
+            "{\n\t\"key\": \"prod-api-VALUE\"\n}\n",
+        );
+        t.ok(
+            "alice",
+            &[
+                "encrypt",
+                "-i",
+                "config/dev/app.yaml",
+                ".env.dev",
+                "config/prod/db.yaml",
+                "config/prod/api.json",
+            ],
+        );
+        t
+    }
+}
+
+const DEV: [&str; 2] = ["config/dev/app.yaml", ".env.dev"];
+const PROD: [&str; 2] = ["config/prod/db.yaml", "config/prod/api.json"];
+
+/// The lines holding ciphertext (values and the MAC).
+fn enc_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains("ENC[AES256_GCM"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn snapshot(t: &Team) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![".secrets.yaml"];
+    files.extend(DEV);
+    files.extend(PROD);
+    files
+        .into_iter()
+        .map(|f| (f.to_string(), std::fs::read(t.path(f)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn init_creates_config_identity_and_member() {
+    let t = Team::new();
+    // Run from a subdirectory, with no key: an identity is created, the config goes to
+    // the repository root, and the name comes from git's user.name.
+    std::fs::create_dir_all(t.path("sub/dir")).unwrap();
+    let home = t.dir.path().join("home-newbie");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".gitconfig"), "[user]\n\tname = Nina Newbie\n").unwrap();
+    let mut c = t.as_("newbie");
+    c.current_dir(t.path("sub/dir"));
+    let out = c.arg("init").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_file = home.join(".config/secrets/keys.txt");
+    let meta = std::fs::metadata(&key_file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let ids = Identities::load(&Sources {
+        required_files: vec![key_file],
+        ..Default::default()
+    })
+    .unwrap();
+    let public = ids.public_keys().remove(0);
+    let config = t.read(".secrets.yaml");
+    assert!(
+        config.contains(&format!("nina-newbie: {public}")),
+        "{config}"
+    );
+    let list = t.ok("newbie", &["member", "list", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(v[0]["name"], "nina-newbie");
+    assert_eq!(v[0]["keys"][0], public.as_str());
+    // A second init refuses (config error, exit 5), and an existing key is reused.
+    let again = t.run("alice", &["init", "--name", "alice"]);
+    assert_eq!(again.status.code(), Some(5));
+    std::fs::remove_file(t.path(".secrets.yaml")).unwrap();
+    t.ok("alice", &["init", "--name", "alice"]);
+    assert!(t.read(".secrets.yaml").contains(t.public("alice")));
+    assert!(!t
+        .dir
+        .path()
+        .join("home-alice/.config/secrets/keys.txt")
+        .exists());
+}
+
+#[test]
+fn environments_decide_who_can_decrypt() {
+    let t = Team::standard();
+    for f in DEV {
+        assert!(t.can_decrypt("alice", f));
+        assert!(t.can_decrypt("bob", f));
+        assert!(!t.can_decrypt("ci", f), "ci must not read {f}");
+        assert!(!t.can_decrypt("carol", f));
+    }
+    for f in PROD {
+        assert!(t.can_decrypt("alice", f));
+        assert!(t.can_decrypt("ci", f));
+        assert!(!t.can_decrypt("bob", f), "bob must not read {f}");
+        assert!(!t.can_decrypt("carol", f));
+    }
+    // Values round-trip for those who may read them.
+    assert_eq!(
+        t.ok("ci", &["get", "config/prod/db.yaml", "db.password"])
+            .trim(),
+        "prod-db-VALUE"
+    );
+    // A file in no environment gets no recipients from the config.
+    t.write("elsewhere.yaml", "a: b\n");
+    let out = t.run("alice", &["encrypt", "-i", "elsewhere.yaml"]);
+    assert_eq!(out.status.code(), Some(111));
+}
+
+#[test]
+fn onboarding_grant_then_updatekeys_keeps_values_byte_identical() {
+    let t = Team::standard();
+    let before: Vec<String> = PROD.iter().map(|f| t.read(f)).collect();
+    let dev_before: Vec<String> = DEV.iter().map(|f| t.read(f)).collect();
+    t.ok("alice", &["env", "grant", "prod", "carol"]);
+    // The config alone grants nothing: the data key is not wrapped for carol yet.
+    assert!(!t.can_decrypt("carol", PROD[0]));
+    // carol cannot do the update herself; bob (not in prod) fails too and writes nothing.
+    let out = t.run("bob", &["updatekeys"]);
+    assert_eq!(out.status.code(), Some(128));
+    for (f, b) in PROD.iter().zip(&before) {
+        assert_eq!(&t.read(f), b, "{f} changed by a failed updatekeys");
+    }
+    let report = t.ok("alice", &["updatekeys"]);
+    for f in PROD {
+        assert!(
+            report.contains(&format!("updated    {f}  +carol")),
+            "{report}"
+        );
+    }
+    for f in DEV {
+        assert!(report.contains(&format!("unchanged  {f}")), "{report}");
+    }
+    for f in PROD {
+        assert!(t.can_decrypt("carol", f), "carol after onboarding: {f}");
+        assert!(!t.can_decrypt("bob", f));
+    }
+    // Values, MAC and lastmodified are byte for byte what they were.
+    for (f, b) in PROD.iter().zip(&before) {
+        let after = t.read(f);
+        assert_eq!(
+            enc_lines(&after),
+            enc_lines(b),
+            "{f}: value ciphertext changed"
+        );
+        assert!(after.len() > b.len());
+    }
+    for (f, b) in DEV.iter().zip(&dev_before) {
+        assert_eq!(&t.read(f), b);
+    }
+    // A second run has nothing to do.
+    let again = t.ok("alice", &["updatekeys"]);
+    assert!(!again.contains("updated"), "{again}");
+}
+
+#[test]
+fn offboarding_rotates_and_lists_what_was_readable() {
+    let t = Team::standard();
+    let old_prod: Vec<String> = PROD.iter().map(|f| t.read(f)).collect();
+    let dev_before: Vec<String> = DEV.iter().map(|f| t.read(f)).collect();
+    // ci keeps a copy of the data key of the file as it was.
+    let old_file = EncryptedFile::load(&t.path(PROD[0]), None).unwrap();
+    let old_key = old_file.data_key(&t.ids("ci")).unwrap();
+
+    let out = t.run("alice", &["member", "remove", "ci"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // Which key paths ci could read, per file; never a value.
+    assert!(
+        stdout.contains("config/prod/db.yaml\n    db.user\n    db.password\n    replicas.0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("config/prod/api.json\n    key"), "{stdout}");
+    assert!(!stdout.contains("config/dev"), "{stdout}");
+    assert!(!stdout.contains("VALUE") && !stderr.contains("VALUE"));
+    assert!(!t.read(".secrets.yaml").contains(t.public("ci")));
+
+    for (f, old) in PROD.iter().zip(&old_prod) {
+        assert!(!t.can_decrypt("ci", f), "ci still reads {f}");
+        assert!(t.can_decrypt("alice", f));
+        let new = t.read(f);
+        assert!(!new.contains(t.public("ci")));
+        // Every value was re-encrypted under a new data key.
+        let (old_lines, new_lines) = (enc_lines(old), enc_lines(&new));
+        assert_eq!(old_lines.len(), new_lines.len());
+        for l in &new_lines {
+            assert!(!old_lines.contains(l), "{f}: ciphertext kept: {l}");
+        }
+    }
+    // The old data key opens nothing in the new file.
+    let new_file = EncryptedFile::load(&t.path(PROD[0]), None).unwrap();
+    assert!(new_file.open(&old_key).is_err());
+    assert_eq!(
+        t.ok("alice", &["get", PROD[0], "db.password"]).trim(),
+        "prod-db-VALUE"
+    );
+    // Files ci never could read are untouched.
+    for (f, b) in DEV.iter().zip(&dev_before) {
+        assert_eq!(&t.read(f), b);
+    }
+}
+
+#[test]
+fn env_revoke_rotates_that_environment_only() {
+    let t = Team::standard();
+    let prod_before: Vec<String> = PROD.iter().map(|f| t.read(f)).collect();
+    let dev_before: Vec<String> = DEV.iter().map(|f| t.read(f)).collect();
+    let out = t.ok("alice", &["env", "revoke", "dev", "bob"]);
+    assert!(
+        out.contains("config/dev/app.yaml\n    api.token\n    api.url"),
+        "{out}"
+    );
+    assert!(out.contains(".env.dev\n    DEV_DB_PASSWORD"), "{out}");
+    for (f, old) in DEV.iter().zip(&dev_before) {
+        assert!(!t.can_decrypt("bob", f));
+        assert!(t.can_decrypt("alice", f));
+        let new = t.read(f);
+        assert!(enc_lines(&new).iter().all(|l| !enc_lines(old).contains(l)));
+    }
+    for (f, b) in PROD.iter().zip(&prod_before) {
+        assert_eq!(&t.read(f), b);
+    }
+    // bob is still a member, in no environment.
+    let list = t.ok("alice", &["member", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bob ") && l.contains(" - ")),
+        "{list}"
+    );
+}
+
+#[test]
+fn dry_runs_change_nothing() {
+    let t = Team::standard();
+    t.ok("alice", &["env", "grant", "prod", "carol"]);
+    let before = snapshot(&t);
+    let out = t.ok("alice", &["updatekeys", "--dry-run"]);
+    assert!(
+        out.contains("would update config/prod/db.yaml  +carol"),
+        "{out}"
+    );
+    t.ok("alice", &["rotate", "--dry-run"]);
+    t.ok("alice", &["member", "remove", "ci", "--dry-run"]);
+    t.ok("alice", &["env", "revoke", "dev", "bob", "--dry-run"]);
+    assert_eq!(snapshot(&t), before);
+    assert!(!t.can_decrypt("carol", PROD[0]));
+}
+
+#[test]
+fn a_failing_file_is_left_untouched_while_others_are_updated() {
+    let t = Team::standard();
+    t.write("config/prod/extra.yaml", "x: prod-extra-VALUE\n");
+    t.ok("alice", &["encrypt", "-i", "config/prod/extra.yaml"]);
+    // Tamper with one file: its lastmodified no longer matches the MAC.
+    let db = t.read(PROD[0]);
+    let lm = db
+        .lines()
+        .find(|l| l.contains("lastmodified:"))
+        .unwrap()
+        .to_string();
+    let tampered = db.replace(&lm, "    lastmodified: \"2001-01-01T00:00:00Z\"");
+    std::fs::write(t.path(PROD[0]), &tampered).unwrap();
+    // And one file alice cannot open (encrypted for carol only).
+    t.write("config/prod/carols.yaml", "c: carol-VALUE\n");
+    t.ok(
+        "carol",
+        &[
+            "encrypt",
+            "-i",
+            "--age",
+            t.public("carol"),
+            "config/prod/carols.yaml",
+        ],
+    );
+    let carols = t.read("config/prod/carols.yaml");
+
+    t.ok("alice", &["env", "grant", "prod", "bob"]);
+    let out = t.run("alice", &["updatekeys"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The exit code is that of the first failing file (carols.yaml: no key, 128).
+    assert_eq!(out.status.code(), Some(128), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("failed     config/prod/db.yaml: the MAC"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("failed     config/prod/carols.yaml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 failed"), "{stderr}");
+    assert_eq!(t.read(PROD[0]), tampered);
+    assert_eq!(t.read("config/prod/carols.yaml"), carols);
+    assert!(
+        stdout.contains("updated    config/prod/api.json  +bob"),
+        "{stdout}"
+    );
+    assert!(t.can_decrypt("bob", "config/prod/api.json"));
+    assert!(t.can_decrypt("bob", "config/prod/extra.yaml"));
+    // Rotation fails the same way for the tampered file.
+    let out = t.run("alice", &["rotate", PROD[0]]);
+    assert_eq!(out.status.code(), Some(51));
+    assert_eq!(t.read(PROD[0]), tampered);
+}
+
+#[test]
+fn rotate_gives_new_data_key_and_ciphertext() {
+    let t = Team::standard();
+    let before = t.read(PROD[1]);
+    let old_key = EncryptedFile::load(&t.path(PROD[1]), None)
+        .unwrap()
+        .data_key(&t.ids("alice"))
+        .unwrap();
+    let out = t.ok("alice", &["rotate", PROD[1]]);
+    assert!(out.contains("rotated    config/prod/api.json"), "{out}");
+    let after = t.read(PROD[1]);
+    assert_ne!(enc_lines(&before), enc_lines(&after));
+    let new = EncryptedFile::load(&t.path(PROD[1]), None).unwrap();
+    assert!(new.open(&old_key).is_err());
+    assert_eq!(
+        t.ok("ci", &["get", PROD[1], "key"]).trim(),
+        "prod-api-VALUE"
+    );
+    assert!(!t.can_decrypt("bob", PROD[1]));
+}
+
+#[test]
+fn status_shows_environment_names_drift_and_access() {
+    let t = Team::standard();
+    // A file in prod encrypted by hand for a stranger's key as well.
+    let stranger = age::x25519::Identity::generate().to_public().to_string();
+    t.write("config/prod/odd.yaml", "o: odd-VALUE\n");
+    t.ok(
+        "alice",
+        &[
+            "encrypt",
+            "-i",
+            "--age",
+            &format!("{},{stranger}", t.public("alice")),
+            "config/prod/odd.yaml",
+        ],
+    );
+    t.ok("alice", &["env", "grant", "prod", "carol"]);
+    let json = t.ok("bob", &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["you"][0], "bob");
+    let files = v["files"].as_array().unwrap();
+    let get = |name: &str| files.iter().find(|f| f["file"] == name).unwrap();
+    let db = get("config/prod/db.yaml");
+    assert_eq!(db["environment"], "prod");
+    assert_eq!(db["drift"], true);
+    assert_eq!(db["missing"][0], "carol");
+    assert_eq!(db["can_decrypt"], false);
+    let names: Vec<&str> = db["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["alice", "ci"]);
+    assert!(db["lastmodified"].as_str().unwrap().ends_with('Z'));
+    let app = get("config/dev/app.yaml");
+    assert_eq!(app["drift"], false);
+    assert_eq!(app["can_decrypt"], true);
+    let odd = get("config/prod/odd.yaml");
+    let short = odd["recipients"][1]["name"].as_str().unwrap();
+    assert!(
+        short.contains('…') && stranger.starts_with(&short[..8]),
+        "{short}"
+    );
+    assert_eq!(odd["extra"][0], short);
+    // The human table and the `who` alias; --check fails on drift.
+    let table = t.ok("alice", &["who"]);
+    assert!(
+        table.lines().any(|l| l.starts_with("config/prod/db.yaml")
+            && l.contains("missing carol")
+            && l.contains("yes")),
+        "{table}"
+    );
+    assert_eq!(
+        t.run("alice", &["status", "--check"]).status.code(),
+        Some(1)
+    );
+    t.ok("alice", &["updatekeys"]);
+    let out = t.run("alice", &["status", "--check"]);
+    // odd.yaml still has the stranger's key: updatekeys removed it (alice could unwrap).
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn config_error(t: &Team, text: &str) -> String {
+    std::fs::write(t.path(".secrets.yaml"), text).unwrap();
+    let out = t.run("alice", &["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn config_errors_name_the_line() {
+    let t = Team::new();
+    let (a, b) = (t.public("alice").to_string(), t.public("bob").to_string());
+    let err = config_error(
+        &t,
+        &format!("members:\n  alice: {a}\n  bob: {b}\nenvironments:\n  dev:\n    files: [\"config/dev/**\"]\n    members: [alice, bbo]\n"),
+    );
+    assert!(
+        err.contains(".secrets.yaml:7: environment \"dev\": unknown member \"bbo\""),
+        "{err}"
+    );
+    let err = config_error(
+        &t,
+        &format!("members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [\"config/**\"]\n  prod:\n    files: [\"config/prod/**\"]\n"),
+    );
+    assert!(err.contains(".secrets.yaml:7: glob \"config/prod/**\" of environment \"prod\" overlaps glob \"config/**\" of environment \"dev\" (line 5)"), "{err}");
+    let err = config_error(
+        &t,
+        &format!("members:\n  alice: {a}\n  bob: age1notavalidkey\n"),
+    );
+    assert!(err.contains(".secrets.yaml:3: member \"bob\":"), "{err}");
+    let err = config_error(&t, &format!("members:\n  alice: {a}\n  alice: {b}\n"));
+    assert!(
+        err.contains(".secrets.yaml:3: duplicate key \"alice\" (first on line 2)"),
+        "{err}"
+    );
+    let err = config_error(&t, "environments:\n  dev: {}\n  dev:\n    files: []\n");
+    assert!(
+        err.contains(".secrets.yaml:3: duplicate key \"dev\""),
+        "{err}"
+    );
+    let err = config_error(&t, "members:\n  alice: [\n");
+    assert!(err.contains(".secrets.yaml:"), "{err}");
+    // Globs whose overlap the load-time check cannot see: a matching file shows it.
+    std::fs::write(
+        t.path(".secrets.yaml"),
+        format!("members:\n  alice: {a}\nenvironments:\n  a:\n    files: [\"x/*.yaml\"]\n  b:\n    files: [\"x/db.*\"]\n"),
+    )
+    .unwrap();
+    t.write("x/db.yaml", "a: 1\n");
+    let out = t.run("alice", &["encrypt", "-i", "--age", &a, "x/db.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("x/db.yaml: matches environment \"a\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_writes_keep_comments_and_order() {
+    let t = Team::new();
+    let a = t.public("alice");
+    t.write(
+        ".secrets.yaml",
+        &format!("# Our team.\nmembers:\n  alice: {a}  # laptop\n\n# Who reads what.\nenvironments:\n  prod:\n    files: [\"config/prod/**\"]\n    members: [alice]\n"),
+    );
+    t.ok("alice", &["member", "add", "bob", t.public("bob")]);
+    t.ok("alice", &["env", "grant", "prod", "bob"]);
+    t.ok("alice", &["env", "add", "dev", "--files", "config/dev/**"]);
+    let text = t.read(".secrets.yaml");
+    assert!(text.starts_with("# Our team.\nmembers:\n"), "{text}");
+    assert!(text.contains("# laptop"), "{text}");
+    assert!(
+        text.contains("# Who reads what.\nenvironments:\n  prod:"),
+        "{text}"
+    );
+    let order: Vec<usize> = ["alice:", "bob:", "prod:", "dev:"]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    // Refused changes leave the file alone.
+    let unknown = t.run("alice", &["env", "grant", "prod", "zed"]);
+    assert_eq!(unknown.status.code(), Some(5));
+    let overlap = t.run("alice", &["env", "add", "all", "--files", "config/**"]);
+    assert_eq!(overlap.status.code(), Some(5));
+    assert_eq!(t.read(".secrets.yaml"), text);
+}
+
+#[test]
+fn sops_yaml_is_used_and_converted() {
+    let t = Team::new();
+    let (a, ci) = (t.public("alice").to_string(), t.public("ci").to_string());
+    t.write(
+        ".sops.yaml",
+        &format!("creation_rules:\n  - path_regex: prod/.*\\.yaml$\n    age: >-\n      {a},\n      {ci}\n  - path_regex: dev/.*\n    key_groups:\n      - age:\n          - {a}\n"),
+    );
+    t.write("prod/db.yaml", "password: p-VALUE\n");
+    t.write("dev/app.yaml", "token: d-VALUE\n");
+    t.ok("alice", &["encrypt", "-i", "prod/db.yaml", "dev/app.yaml"]);
+    assert!(t.can_decrypt("ci", "prod/db.yaml"));
+    assert!(!t.can_decrypt("ci", "dev/app.yaml"));
+    t.ok("alice", &["init", "--from-sops", "--name", "alice"]);
+    let text = t.read(".secrets.yaml");
+    assert!(text.contains(&format!("alice: {a}")), "{text}");
+    assert!(text.contains(&format!("sops-2: {ci}")), "{text}");
+    let envs: serde_json::Value =
+        serde_json::from_str(&t.ok("alice", &["env", "list", "--format", "json"])).unwrap();
+    assert_eq!(envs[0]["name"], "rule-1");
+    assert_eq!(envs[0]["members"], serde_json::json!(["alice", "sops-2"]));
+    let json = t.ok("alice", &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for f in v["files"].as_array().unwrap() {
+        assert_eq!(f["drift"], false, "{f}");
+    }
+    // From now on the converted config drives onboarding.
+    t.ok("alice", &["env", "grant", "rule-2", "sops-2"]);
+    t.ok("alice", &["updatekeys"]);
+    assert!(t.can_decrypt("ci", "dev/app.yaml"));
+}
+
+#[test]
+fn ssh_ed25519_members_work() {
+    if std::process::Command::new("ssh-keygen")
+        .arg("-?")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: ssh-keygen not installed");
+        return;
+    }
+    let t = Team::standard();
+    let key = t.dir.path().join("keys/dave_ed25519");
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "dave@laptop", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let pub_file = key.with_file_name("dave_ed25519.pub");
+    t.ok(
+        "alice",
+        &["member", "add", "dave", pub_file.to_str().unwrap()],
+    );
+    t.ok("alice", &["env", "grant", "dev", "dave"]);
+    t.ok("alice", &["updatekeys"]);
+    let out = t
+        .as_("dave")
+        .args([
+            "--identity",
+            key.to_str().unwrap(),
+            "get",
+            "config/dev/app.yaml",
+            "api.token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "dev-token-VALUE"
+    );
+    let status = t.ok("alice", &["status"]);
+    assert!(status.contains("alice,bob,dave"), "{status}");
+}
