@@ -758,3 +758,63 @@ fn ssh_ed25519_members_work() {
     let status = t.ok("alice", &["status"]);
     assert!(status.contains("alice,bob,dave"), "{status}");
 }
+
+#[test]
+fn environment_rules_and_the_library_api() {
+    let t = Team::standard();
+    // Per-environment sops rules apply to new files of that environment.
+    let mut config = t.read(".secrets.yaml");
+    config = config.replace(
+        "      - ci\n",
+        "      - ci\n    unencrypted_suffix: _public\n",
+    );
+    std::fs::write(t.path(".secrets.yaml"), &config).unwrap();
+    t.write(
+        "config/prod/svc.yaml",
+        "host_public: db.internal\npassword: svc-VALUE\n",
+    );
+    t.ok("alice", &["encrypt", "-i", "config/prod/svc.yaml"]);
+    let text = t.read("config/prod/svc.yaml");
+    assert!(text.contains("host_public: db.internal"), "{text}");
+    assert!(!text.contains("svc-VALUE"));
+    assert!(text.contains("unencrypted_suffix: _public"), "{text}");
+
+    // The API other commands (exec, export, scan) build on.
+    let cfg = secrets::config::Config::discover(&t.path("config/prod"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        std::fs::canonicalize(cfg.root()).unwrap(),
+        std::fs::canonicalize(t.repo()).unwrap()
+    );
+    assert_eq!(cfg.env_names(), vec!["dev", "prod"]);
+    assert_eq!(cfg.default_env(), Some("dev"));
+    assert_eq!(
+        cfg.environment_for(Path::new("config/prod/db.yaml")),
+        Some("prod")
+    );
+    assert_eq!(cfg.env_globs("dev").unwrap(), ["config/dev/**", ".env.dev"]);
+    let files = cfg.env_files("prod").unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            assert!(p.is_absolute());
+            p.strip_prefix(cfg.root()).unwrap().display().to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "config/prod/api.json",
+            "config/prod/db.yaml",
+            "config/prod/svc.yaml"
+        ]
+    );
+    let rule = secrets::config::creation_rule_for(&t.path("config/dev/new.yaml"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rule.recipients.len(), 2);
+    assert!(secrets::config::creation_rule_for(&t.path("README.md"))
+        .unwrap()
+        .is_none());
+}
