@@ -1,0 +1,319 @@
+//! `secrets scan [PATH… | -] [--staged | --history [RANGE]] [--format human|json|sarif]
+//! [--write-baseline] [--baseline FILE]`: wiring only. It picks the source, loads the
+//! allowlist and baseline, decrypts what the user can decrypt to hand the scanner the known
+//! values (the scan library never decrypts), and maps the outcome to the exit code:
+//! 0 clean, 1 findings, 2 error.
+
+use super::exit::CliError;
+use super::Global;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+use crate::engine::{self, EncryptedFile};
+use crate::keys::Identities;
+use crate::model::{Branch, Plain, Scalar, Sealed};
+use crate::scan::{self, source, Allowlist, Baseline, Finding, KnownValues, Options, Scanner};
+use crate::store::Format;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories to scan (default: the working tree); `-` reads stdin. Files
+    /// given are scanned exactly, even when .gitignore excludes them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Scan the blobs staged in the index (what the commit will contain), not the working
+    /// files.
+    #[arg(long, conflicts_with_all = ["history", "paths"])]
+    pub staged: bool,
+    /// Scan the lines added by every commit in RANGE (`A..B`, a revision; default HEAD).
+    #[arg(long, value_name = "RANGE", num_args = 0..=1, default_missing_value = "HEAD",
+          conflicts_with = "paths")]
+    pub history: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ReportFormat,
+    /// Record the current findings as accepted (in --baseline FILE, default
+    /// .secrets-baseline.json at the root) and exit 0.
+    #[arg(long)]
+    pub write_baseline: bool,
+    /// Baseline of accepted findings (default: .secrets-baseline.json at the root, if any).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Do not decrypt the encrypted files to look for plaintext copies of their values.
+    #[arg(long)]
+    pub no_known: bool,
+    /// Worker threads for the working-tree walk (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    run_inner(args, g).map_err(|e| {
+        if e.downcast_ref::<CliError>().is_some() {
+            e
+        } else {
+            CliError::new(super::exit::INPUT, format!("scan: {e:#}")).into()
+        }
+    })
+}
+
+fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let repo = crate::git::discover(&cwd).ok();
+    let root = repo
+        .as_ref()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.clone());
+    let root = root.canonicalize().unwrap_or(root);
+
+    let allow = Allowlist::load(&root)?;
+    let default_baseline = root.join(scan::allow::BASELINE_FILE);
+    let baseline_path = args.baseline.clone().unwrap_or(default_baseline);
+    let baseline = if args.write_baseline {
+        None
+    } else if args.baseline.is_some() || baseline_path.is_file() {
+        Some(Baseline::load(&baseline_path)?)
+    } else {
+        None
+    };
+    let config = match Config::discover(&root) {
+        Ok(c) => c,
+        Err(e) => {
+            if !g.quiet {
+                eprintln!("secrets: warning: team config ignored by the scan: {e:#}");
+            }
+            None
+        }
+    };
+    let known = if args.no_known {
+        None
+    } else {
+        config.as_ref().and_then(|c| known_values(c, g))
+    };
+    let policy = config.map(policy_for);
+    let scanner = Scanner::new(Options {
+        allow,
+        baseline,
+        known,
+        policy,
+    });
+
+    let stdin_only = args.paths.len() == 1 && args.paths[0] == Path::new("-");
+    let mut findings: Vec<Finding>;
+    let mut warnings = Vec::new();
+    if args.staged {
+        let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
+        let staged = crate::git::staged(&repo)?;
+        if staged.is_empty() {
+            eprintln!("secrets: nothing staged; nothing to scan");
+            return Ok(ExitCode::SUCCESS);
+        }
+        findings = Vec::new();
+        for s in &staged {
+            findings.extend(scanner.scan_file(&s.path, &s.content, None));
+        }
+    } else if let Some(range) = &args.history {
+        let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
+        findings = Vec::new();
+        crate::git::history(&repo, Some(range), |a| {
+            if a.new_file && scan::is_decrypted_copy(&a.path) {
+                findings.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
+            }
+            findings.extend(scanner.scan_text(
+                &a.path,
+                &a.text,
+                scan::Lines {
+                    offset: 0,
+                    map: Some(&a.lines),
+                },
+                Some(&a.commit),
+            ));
+        })?;
+    } else if stdin_only {
+        let stats = source::Stats::default();
+        findings = source::scan_reader(&scanner, "-", std::io::stdin().lock(), &stats)?;
+    } else {
+        if args.paths.iter().any(|p| p == Path::new("-")) {
+            return Err(CliError::new(
+                super::exit::INPUT,
+                "`-` (stdin) cannot be combined with other paths",
+            )
+            .into());
+        }
+        let targets: Vec<PathBuf> = if args.paths.is_empty() {
+            vec![root.clone()]
+        } else {
+            let mut t = Vec::new();
+            for p in &args.paths {
+                let abs = cwd.join(p);
+                if !abs.exists() {
+                    return Err(CliError::new(
+                        super::exit::INPUT,
+                        format!("{}: no such file or directory", p.display()),
+                    )
+                    .into());
+                }
+                t.push(abs.canonicalize().unwrap_or(abs));
+            }
+            t
+        };
+        let threads = args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        let stats = source::Stats::default();
+        let walked = source::walk(&scanner, &root, &targets, threads, &stats);
+        findings = walked.findings;
+        warnings = walked.warnings;
+    }
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path && a.rule == b.rule && a.fingerprint == b.fingerprint && a.line == b.line
+    });
+    for w in &warnings {
+        eprintln!("secrets: warning: {w}");
+    }
+
+    if args.write_baseline {
+        let text = Baseline::render(findings.iter().map(Finding::baseline_entry));
+        crate::fsutil::atomic_write(&baseline_path, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", baseline_path.display()))?;
+        if !g.quiet {
+            eprintln!(
+                "secrets: wrote {} finding(s) to {}",
+                findings.len(),
+                baseline_path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        ReportFormat::Human => {
+            scan::report::human(&mut out, &findings)?;
+            if !g.quiet {
+                if findings.is_empty() {
+                    eprintln!("secrets: no secrets found");
+                } else {
+                    eprintln!(
+                        "secrets: {} possible secret(s) found; remove them, or allow with a \
+                         `secrets:allow` comment, .secrets-scan, or --write-baseline",
+                        findings.len()
+                    );
+                }
+            }
+        }
+        ReportFormat::Json => scan::report::json(&mut out, &findings)?,
+        ReportFormat::Sarif => scan::report::sarif(&mut out, &findings)?,
+    }
+    out.flush()?;
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Decrypts every encrypted file of the team config the user can open and returns their
+/// values. Files the user cannot decrypt are skipped silently: the check covers what the
+/// user can know.
+fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
+    let ids = Identities::discover(&g.identity).ok()?;
+    if ids.is_empty() {
+        return None;
+    }
+    let files = config.walk_files().ok()?;
+    let mut values: Vec<Zeroizing<String>> = Vec::new();
+    for f in files {
+        let Some(rel) = config.relative(&f) else {
+            continue;
+        };
+        if config.environment_for(&rel).is_none() {
+            continue;
+        }
+        let Ok(file) = EncryptedFile::load(&f, None) else {
+            continue;
+        };
+        let Ok(opened) = file.decrypt(&ids) else {
+            continue;
+        };
+        for b in &opened.branches {
+            collect_plain(b, &mut values);
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    let k = KnownValues::new(&values);
+    (!k.is_empty()).then_some(k)
+}
+
+fn collect_plain(b: &Branch<Plain>, out: &mut Vec<Zeroizing<String>>) {
+    let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, _| {
+        match leaf.scalar() {
+            Scalar::Str(_) | Scalar::RawStr(_) | Scalar::Bytes(_) => {
+                out.push(leaf.scalar().to_text())
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+}
+
+/// Check 3a: a file the team config puts in an environment must be sops-encrypted, with
+/// no value left in clear unless the file's own rules say so.
+fn policy_for(config: Config) -> scan::FilePolicy {
+    Box::new(move |rel: &str, bytes: &[u8]| {
+        let env = config.environment_for(Path::new(rel))?;
+        let format = Format::from_path(Path::new(rel));
+        match EncryptedFile::parse(Path::new(rel), format, bytes) {
+            Ok(file) => {
+                let r = &file.metadata.rules;
+                let selective = r.unencrypted_suffix.is_some()
+                    || r.encrypted_suffix.is_some()
+                    || r.unencrypted_regex.is_some()
+                    || r.encrypted_regex.is_some();
+                if !selective && file.branches.iter().any(has_clear_value) {
+                    Some(format!(
+                        "File of environment {env} has values stored in clear; run secrets \
+                         encrypt -i on a decrypted copy or secrets edit"
+                    ))
+                } else {
+                    None
+                }
+            }
+            Err(_) if !engine::is_encrypted_bytes(format, bytes) => Some(format!(
+                "File of environment {env} is staged in plaintext; encrypt it with secrets \
+                 encrypt -i {rel}"
+            )),
+            Err(_) => None,
+        }
+    })
+}
+
+fn has_clear_value(b: &Branch<Sealed>) -> bool {
+    let mut clear = false;
+    let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, _| {
+        if let Scalar::Str(s) = &leaf.0 {
+            if !s.is_empty() && !s.starts_with("ENC[") {
+                clear = true;
+            }
+        }
+        Ok(())
+    });
+    clear
+}

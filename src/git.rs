@@ -1,0 +1,213 @@
+//! Git access through git2 only (no `git` subprocess, no OpenSSL): repository discovery,
+//! the blobs staged in the index, the added lines of every commit in a range, and hook
+//! installation. The scanner reads staged blobs, not working files, so a secret that is
+//! staged and then edited out of the working copy still blocks the commit.
+
+use git2::{Delta, DiffOptions, Oid, Repository, Sort};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("not inside a git repository ({0})")]
+    NoRepo(PathBuf),
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0}: a hook is already kept there; merge it into the pre-commit hook by hand")]
+    HookExists(PathBuf),
+}
+
+/// The repository containing `start`.
+pub fn discover(start: &Path) -> Result<Repository, GitError> {
+    Repository::discover(start).map_err(|_| GitError::NoRepo(start.to_path_buf()))
+}
+
+/// A staged file: its path in the repository and the blob content in the index.
+pub struct Staged {
+    pub path: String,
+    pub content: Vec<u8>,
+}
+
+/// The files whose index blob differs from HEAD (added, modified, renamed, copied), with
+/// the staged content. Deletions have nothing to scan.
+pub fn staged(repo: &Repository) -> Result<Vec<Staged>, GitError> {
+    let head_tree = match repo.head() {
+        Ok(h) => Some(h.peel_to_tree()?),
+        Err(_) => None, // unborn branch: everything in the index is new
+    };
+    let index = repo.index()?;
+    let mut opts = DiffOptions::new();
+    opts.include_typechange(true);
+    let diff = repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))?;
+    let mut out = Vec::new();
+    for d in diff.deltas() {
+        if !matches!(
+            d.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            continue;
+        }
+        let f = d.new_file();
+        if f.id().is_zero()
+            || f.mode() == git2::FileMode::Link
+            || f.mode() == git2::FileMode::Commit
+        {
+            continue;
+        }
+        let Some(path) = f.path() else { continue };
+        let blob = repo.find_blob(f.id())?;
+        out.push(Staged {
+            path: path.to_string_lossy().replace('\\', "/"),
+            content: blob.content().to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+/// The added lines of one file in one commit, joined, with each line's number in the file.
+pub struct Added {
+    pub commit: String,
+    pub path: String,
+    pub text: Vec<u8>,
+    pub lines: Vec<u32>,
+    /// The file was created by this commit (path checks apply).
+    pub new_file: bool,
+}
+
+/// Calls `f` with the added lines of every file of every non-merge commit reachable from
+/// `range` (`A..B`, a single revision, or HEAD when `None`), newest first.
+pub fn history(
+    repo: &Repository,
+    range: Option<&str>,
+    mut f: impl FnMut(Added),
+) -> Result<usize, GitError> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    match range {
+        Some(r) if r.contains("..") => walk.push_range(r)?,
+        Some(r) => walk.push(repo.revparse_single(r)?.peel_to_commit()?.id())?,
+        None => walk.push_head()?,
+    }
+    let mut commits = 0;
+    for oid in walk {
+        let oid: Oid = oid?;
+        let commit = repo.find_commit(oid)?;
+        if commit.parent_count() > 1 {
+            continue; // a merge adds nothing its parents did not
+        }
+        commits += 1;
+        let tree = commit.tree()?;
+        let parent = match commit.parent(0) {
+            Ok(p) => Some(p.tree()?),
+            Err(_) => None,
+        };
+        let mut opts = DiffOptions::new();
+        opts.context_lines(0);
+        let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
+        let mut files: BTreeMap<String, (Vec<u8>, Vec<u32>, bool)> = BTreeMap::new();
+        diff.foreach(
+            &mut |_, _| true,
+            None,
+            None,
+            Some(&mut |delta, _hunk, line| {
+                if line.origin() == '+' {
+                    if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
+                        let e = files
+                            .entry(p.to_string_lossy().replace('\\', "/"))
+                            .or_insert_with(|| {
+                                (Vec::new(), Vec::new(), delta.status() == Delta::Added)
+                            });
+                        e.0.extend_from_slice(line.content());
+                        if !line.content().ends_with(b"\n") {
+                            e.0.push(b'\n');
+                        }
+                        e.1.push(n);
+                    }
+                }
+                true
+            }),
+        )?;
+        let id = oid.to_string();
+        for (path, (text, lines, new_file)) in files {
+            f(Added {
+                commit: id.clone(),
+                path,
+                text,
+                lines,
+                new_file,
+            });
+        }
+    }
+    Ok(commits)
+}
+
+/// What `install_hook` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Installed {
+    Fresh(PathBuf),
+    Updated(PathBuf),
+    /// An existing hook was moved to `pre-commit.local`, which ours runs first.
+    Chained {
+        hook: PathBuf,
+        kept: PathBuf,
+    },
+}
+
+/// Marks our hook so a re-install updates it instead of chaining to itself.
+pub const HOOK_MARKER: &str = "secrets pre-commit hook";
+
+/// The hooks directory (`core.hooksPath` when set, else `.git/hooks`).
+pub fn hooks_dir(repo: &Repository) -> PathBuf {
+    if let Ok(cfg) = repo.config() {
+        if let Ok(p) = cfg.get_path("core.hooksPath") {
+            return if p.is_absolute() {
+                p
+            } else {
+                repo.workdir().unwrap_or_else(|| repo.path()).join(p)
+            };
+        }
+    }
+    repo.path().join("hooks")
+}
+
+/// Writes `script` as the pre-commit hook, keeping an existing foreign hook as
+/// `pre-commit.local` (the script runs it first).
+pub fn install_hook(repo: &Repository, script: &str) -> Result<Installed, GitError> {
+    let dir = hooks_dir(repo);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| GitError::Io { path, error }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let hook = dir.join("pre-commit");
+    let kept = dir.join("pre-commit.local");
+    let outcome = match std::fs::read(&hook) {
+        Ok(old) if String::from_utf8_lossy(&old).contains(HOOK_MARKER) => {
+            Installed::Updated(hook.clone())
+        }
+        Ok(_) => {
+            if kept.exists() {
+                return Err(GitError::HookExists(kept));
+            }
+            std::fs::rename(&hook, &kept).map_err(io(&hook))?;
+            Installed::Chained {
+                hook: hook.clone(),
+                kept,
+            }
+        }
+        Err(_) => Installed::Fresh(hook.clone()),
+    };
+    std::fs::write(&hook, script).map_err(io(&hook))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
+            .map_err(io(&hook))?;
+    }
+    Ok(outcome)
+}

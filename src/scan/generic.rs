@@ -1,0 +1,414 @@
+//! Generic secrets: a value assigned to a name like `password`, `secret`, `token` or
+//! `api_key`, in code, YAML, JSON, dotenv, INI or properties files, and the base64 values of a
+//! Kubernetes `Secret`. No regex: a keyword hit is parsed by hand (key, operator, value), and
+//! the value is judged by its shape and entropy, so `password: changeme` in a fixture,
+//! `${DB_PASSWORD}` and `os.environ['X']` stay quiet while `DB_PASSWORD=q8Zr…` fires.
+
+use super::entropy;
+use super::rule::Candidate;
+
+pub const ID: &str = "generic-secret";
+pub const K8S_ID: &str = "kubernetes-secret-data";
+
+/// Keywords that start a generic check (matched case-insensitively inside a key).
+pub const KEYWORDS: &[&str] = &[
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access_key",
+    "accesskey",
+    "auth_key",
+    "private_key",
+    "credential",
+];
+
+/// Key names containing these are about a secret, not the secret itself.
+const KEY_STOPWORDS: &[&str] = &[
+    "file",
+    "path",
+    "name",
+    "url",
+    "uri",
+    "endpoint",
+    "type",
+    "length",
+    "len",
+    "size",
+    "count",
+    "min",
+    "max",
+    "policy",
+    "prompt",
+    "label",
+    "hint",
+    "field",
+    "header",
+    "env",
+    "regex",
+    "pattern",
+    "format",
+    "expir",
+    "ttl",
+    "timeout",
+    "ref",
+    "hash",
+    "mode",
+    "enable",
+    "require",
+    "rotat",
+    "store",
+    "manager",
+    "provider",
+    "kind",
+    "class",
+    "dir",
+    "reset",
+    "confirm",
+    "placeholder",
+    "descr",
+    "input",
+    "tokeniz",
+    "passthrough",
+    "bypass",
+    "compass",
+    "passive",
+    "passage",
+    "passenger",
+    "_id",
+    "-id",
+    "version",
+    "public",
+    "secretary",
+    "arn",
+    "mount",
+    "template",
+    "select",
+    "valid",
+    "check",
+    "error",
+    "message",
+    "schema",
+    "usage",
+];
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+/// Parses the assignment around a keyword at `ks..ke`. Returns `None` when this is not a
+/// key at all, else the end of the key (so other keywords in it are skipped) and maybe a
+/// candidate.
+pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candidate>, usize)> {
+    let mut kstart = ks;
+    while kstart > 0 && is_key_byte(hay[kstart - 1]) && ks - kstart < 64 {
+        kstart -= 1;
+    }
+    let mut kend = ke;
+    while kend < hay.len() && is_key_byte(hay[kend]) && kend - ke < 64 {
+        kend += 1;
+    }
+    let key = hay[kstart..kend].to_ascii_lowercase();
+    let key_text = String::from_utf8_lossy(&key);
+    if KEY_STOPWORDS.iter().any(|w| key_text.contains(w)) {
+        return Some((None, kend));
+    }
+    Some((value_after_key(hay, kend, code), kend))
+}
+
+fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
+    let n = hay.len();
+    let mut p = kend;
+    // Closing quote or bracket of the key: "password": / ['password'] =
+    while p < n && matches!(hay[p], b'"' | b'\'' | b'`' | b']') && p - kend < 3 {
+        p += 1;
+    }
+    while p < n && matches!(hay[p], b' ' | b'\t') {
+        p += 1;
+    }
+    if p >= n {
+        return None;
+    }
+    // The operator.
+    let op_len = if hay[p..].starts_with(b":=") || hay[p..].starts_with(b"=>") {
+        2
+    } else if hay[p] == b'=' || hay[p] == b':' {
+        if hay.get(p + 1) == Some(&b'=') {
+            return None; // == comparison
+        }
+        if hay[p] == b':' && hay.get(p + 1) == Some(&b':') {
+            return None; // Rust/C++ path
+        }
+        1
+    } else {
+        return None;
+    };
+    p += op_len;
+    while p < n && matches!(hay[p], b' ' | b'\t') {
+        p += 1;
+    }
+    if p >= n {
+        return None;
+    }
+    // YAML tags and flags: `!vault |`, `|`, `>`.
+    let (vs, ve) = match hay[p] {
+        q @ (b'"' | b'\'' | b'`') => {
+            let s = p + 1;
+            let mut e = s;
+            while e < n && hay[e] != q && hay[e] != b'\n' && e - s < 512 {
+                if hay[e] == b'\\' {
+                    e += 1;
+                }
+                e += 1;
+            }
+            if e >= n || hay[e] != q {
+                return None;
+            }
+            (s, e)
+        }
+        _ => {
+            if code {
+                return None; // an expression, not a literal
+            }
+            let s = p;
+            let mut e = s;
+            while e < n
+                && !matches!(
+                    hay[e],
+                    b' ' | b'\t' | b'\r' | b'\n' | b',' | b';' | b'"' | b'\''
+                )
+                && e - s < 512
+            {
+                e += 1;
+            }
+            (s, e)
+        }
+    };
+    if vs >= ve || ve > n {
+        return None;
+    }
+    let value = &hay[vs..ve];
+    if looks_secret(value) {
+        Some(Candidate {
+            rule: ID,
+            start: vs,
+            end: ve,
+        })
+    } else {
+        None
+    }
+}
+
+/// Does this free-form value look like a real secret rather than a placeholder, reference,
+/// identifier, path, URL, hash of something public, or ciphertext?
+pub fn looks_secret(v: &[u8]) -> bool {
+    if v.len() < 8 || v.len() > 512 {
+        return false;
+    }
+    if entropy::is_reference(v)
+        || entropy::is_encrypted_value(v)
+        || entropy::is_weak_placeholder(v)
+        || entropy::is_uuid(v)
+    {
+        return false;
+    }
+    if v.iter()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    for p in [
+        &b"http"[..],
+        b"/",
+        b"./",
+        b"~/",
+        b"ssh-",
+        b"sha256:",
+        b"sha512-",
+        b"sha1-",
+        b"true",
+        b"false",
+        b"null",
+        b"none",
+        b"undefined",
+        b"nil",
+    ] {
+        if lower.starts_with(p) {
+            return false;
+        }
+    }
+    if entropy::contains(v, b"://") || v.contains(&b'(') || v.contains(&b'{') {
+        return false;
+    }
+    if v.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    // Dotted identifiers: config.password, settings.SECRET_KEY.
+    if v.contains(&b'.')
+        && v.split(|&b| b == b'.')
+            .all(|p| !p.is_empty() && p.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_'))
+    {
+        return false;
+    }
+    let e = entropy::shannon(v);
+    let classes = entropy::char_classes(v);
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        return v.len() >= 16 && e >= 3.0;
+    }
+    (classes >= 3 && e >= 3.0) || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+}
+
+/// Values under `data:` (base64) and `stringData:` of a Kubernetes `kind: Secret`.
+pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
+    use base64::Engine;
+    let mut is_secret = false;
+    let mut section: Option<(bool, usize)> = None; // (base64?, indent of the section key)
+    let mut pos = 0;
+    let mut entries: Vec<(bool, usize, usize)> = Vec::new();
+    for line in hay.split(|&b| b == b'\n') {
+        let start = pos;
+        pos += line.len() + 1;
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let body = entropy::trim(&line[indent..]);
+        if body == b"kind: Secret" {
+            is_secret = true;
+        }
+        if line.starts_with(b"---") {
+            section = None;
+            continue;
+        }
+        if body == b"data:" || body == b"stringData:" {
+            section = Some((body == b"data:", indent));
+            continue;
+        }
+        if let Some((b64, sec_indent)) = section {
+            if body.is_empty() || body.starts_with(b"#") {
+                continue;
+            }
+            if indent <= sec_indent {
+                section = None;
+                continue;
+            }
+            if let Some(colon) = body.iter().position(|&b| b == b':') {
+                let raw = &body[colon + 1..];
+                let lead = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                let v = entropy::trim(raw);
+                if v.is_empty() {
+                    continue;
+                }
+                // Offsets of v in hay.
+                let vstart = start + indent + colon + 1 + lead;
+                let vstart = vstart + usize::from(matches!(hay.get(vstart), Some(b'"' | b'\'')));
+                entries.push((b64, vstart, vstart + v.len()));
+            }
+        }
+    }
+    if !is_secret {
+        return;
+    }
+    for (b64, s, e) in entries {
+        let Some(v) = hay.get(s..e) else { continue };
+        let ok = if b64 {
+            match base64::engine::general_purpose::STANDARD.decode(v) {
+                Ok(d) => {
+                    d.len() >= 6
+                        && !entropy::is_weak_placeholder(&d)
+                        && !entropy::is_reference(&d)
+                        && entropy::shannon(&d) >= 2.5
+                }
+                Err(_) => false,
+            }
+        } else {
+            looks_secret(v)
+        };
+        if ok {
+            out.push(Candidate {
+                rule: K8S_ID,
+                start: s,
+                end: e,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fires(line: &str, code: bool) -> bool {
+        let set = super::super::rule::RuleSet::builtin();
+        !set.find(line.as_bytes(), code).is_empty()
+    }
+
+    #[test]
+    fn assignments_fire() {
+        for l in [
+            "DB_PASSWORD=q8ZrT2vLx9Pw4Kd7!",
+            "    password: qB5IGky4Oo8D!iIMW",
+            "  \"client_secret\": \"mHFwUbbYrEqmSM9wCZ7Uw9xfQ3h8Tz1K\"",
+            "password = Xk7#mQ2pLw9vRt",
+            "spring.datasource.password=Xk7#mQ2pLw9vRt",
+            "Server=db;User Id=app;Password=Xk7mQ2pLw9vRt8;",
+        ] {
+            assert!(fires(l, false), "{l}");
+        }
+        assert!(fires(
+            "const apiKey = \"874ae7689447ab57a683536c4499d863386ce10c\"",
+            true
+        ));
+    }
+
+    #[test]
+    fn references_and_placeholders_do_not() {
+        for l in [
+            "password: changeme",
+            "DB_PASSWORD=${DB_PASSWORD}",
+            "password: \"{{ .Values.password }}\"",
+            "password: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]",
+            "API_KEY=your-api-key-here",
+            "TOKEN=<token>",
+            "password_file: /run/secrets/db",
+            "if password == other_password:",
+            "password = os.environ['DB_PASSWORD']",
+            "secret = settings.SECRET_KEY",
+            "tokenizer: bert-base-uncased",
+            "password: test",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
+        assert!(!fires("password = db_password_from_vault", true));
+    }
+
+    #[test]
+    fn kubernetes_secret_data() {
+        let y = "apiVersion: v1\nkind: Secret\ndata:\n  DB_PASSWORD: cUI1SUdLeTRPbzhEIWlJTVc=\n  user: YWRtaW4=\n";
+        let mut out = Vec::new();
+        k8s_secret(y.as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(&y[out[0].start..out[0].end], "cUI1SUdLeTRPbzhEIWlJTVc=");
+        let cm = y.replace("kind: Secret", "kind: ConfigMap");
+        out.clear();
+        k8s_secret(cm.as_bytes(), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for s in [
+            "password",
+            "password=",
+            "password:\"",
+            "pass=\"\\",
+            "token: '",
+            ":=",
+            "\u{0}pass\u{ff}=",
+        ] {
+            let _ = fires(s, false);
+            let _ = fires(s, true);
+        }
+    }
+}

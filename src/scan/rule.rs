@@ -1,0 +1,408 @@
+//! The rule engine: one Aho-Corasick automaton over every rule's keywords finds the few
+//! places worth a closer look, and only there do the rule's byte regexes run (compiled on
+//! first use, so a scan of a few staged files compiles only the rules its text mentions).
+//! One giant alternation of all rules would be slower and would compile everything up front.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+use std::sync::OnceLock;
+
+use super::{entropy, generic};
+
+/// Extra validation a rule's match must pass beyond the regex and entropy floor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    None,
+    /// The password part of a URL: not a placeholder, reference or the user name again.
+    UrlPassword,
+    /// A docker `auths` entry: base64 of `user:password` with a real password.
+    DockerAuth,
+    /// A free-form value judged like a generic assignment.
+    Value,
+}
+
+/// One detection rule, as data.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: &'static str,
+    pub description: &'static str,
+    /// Lower-case keywords; the regex runs only near one of them.
+    pub keywords: &'static [&'static str],
+    /// A `regex::bytes` pattern; group `s` (or the whole match) is the secret.
+    pub regex: &'static str,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub entropy: Option<f64>,
+    pub check: Check,
+    /// The match may span lines (PEM blocks, .netrc).
+    pub multiline: bool,
+    /// Lines that must fire, and lines that must not (checked by a unit test).
+    pub trues: &'static [&'static str],
+    pub falses: &'static [&'static str],
+}
+
+/// A candidate secret: which rule, and where the secret lies in the scanned bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub rule: &'static str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What a keyword stands for.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Rule(usize),
+    Generic,
+    K8s,
+    Block(Block),
+}
+
+/// Regions whose content is encrypted or encoded and must never fire.
+#[derive(Clone, Copy, Debug)]
+enum Block {
+    Armor(&'static str),
+    AnsibleVault,
+    DataUri,
+}
+
+const ARMOR: &[(&str, &str)] = &[
+    (
+        "-----begin age encrypted file-----",
+        "-----END AGE ENCRYPTED FILE-----",
+    ),
+    ("-----begin pgp message-----", "-----END PGP MESSAGE-----"),
+    (
+        "-----begin pgp public key block-----",
+        "-----END PGP PUBLIC KEY BLOCK-----",
+    ),
+    (
+        "-----begin pgp signature-----",
+        "-----END PGP SIGNATURE-----",
+    ),
+];
+
+/// How far around a keyword a single-line rule looks when the line is very long
+/// (minified code); multi-line rules look this far past the keyword's line.
+const WINDOW: usize = 2048;
+
+/// The compiled rule set.
+pub struct RuleSet {
+    rules: &'static [Rule],
+    regexes: Vec<OnceLock<Option<Regex>>>,
+    ac: AhoCorasick,
+    targets: Vec<Vec<Target>>,
+}
+
+impl RuleSet {
+    pub fn builtin() -> RuleSet {
+        Self::new(super::rules::BUILTIN)
+    }
+
+    pub fn new(rules: &'static [Rule]) -> RuleSet {
+        let mut words: Vec<String> = Vec::new();
+        let mut targets: Vec<Vec<Target>> = Vec::new();
+        let mut add = |w: &str, t: Target| {
+            let w = w.to_ascii_lowercase();
+            match words.iter().position(|x| *x == w) {
+                Some(i) => targets[i].push(t),
+                None => {
+                    words.push(w);
+                    targets.push(vec![t]);
+                }
+            }
+        };
+        for (i, r) in rules.iter().enumerate() {
+            for k in r.keywords {
+                add(k, Target::Rule(i));
+            }
+        }
+        for k in generic::KEYWORDS {
+            add(k, Target::Generic);
+        }
+        add("kind:", Target::K8s);
+        for (begin, end) in ARMOR {
+            add(begin, Target::Block(Block::Armor(end)));
+        }
+        add("$ansible_vault;", Target::Block(Block::AnsibleVault));
+        add(";base64,", Target::Block(Block::DataUri));
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&words)
+            .expect("keywords are plain strings");
+        RuleSet {
+            rules,
+            regexes: rules.iter().map(|_| OnceLock::new()).collect(),
+            ac,
+            targets,
+        }
+    }
+
+    pub fn rules(&self) -> &'static [Rule] {
+        self.rules
+    }
+
+    fn regex(&self, i: usize) -> Option<&Regex> {
+        self.regexes[i]
+            .get_or_init(|| {
+                regex::bytes::RegexBuilder::new(self.rules[i].regex)
+                    .size_limit(1 << 22)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// Every candidate in `hay`, deduplicated, with encrypted blocks removed. `code` says
+    /// the text is program source, where generic values must be quoted literals.
+    pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
+        let mut out: Vec<Candidate> = Vec::new();
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut done_until = vec![0usize; self.rules.len()];
+        let mut generic_until = 0usize;
+        let mut k8s_done = false;
+        for m in self.ac.find_overlapping_iter(hay) {
+            for t in &self.targets[m.pattern().as_usize()] {
+                match *t {
+                    Target::Rule(i) => {
+                        if m.start() < done_until[i] {
+                            continue;
+                        }
+                        let rule = &self.rules[i];
+                        let (ws, we) = window(hay, m.start(), m.end(), rule.multiline);
+                        done_until[i] = if rule.multiline || we - m.end() >= WINDOW {
+                            we.saturating_sub(256).max(m.end())
+                        } else {
+                            we
+                        };
+                        if let Some(re) = self.regex(i) {
+                            for c in re.captures_iter(&hay[ws..we]) {
+                                let g = c.name("s").or_else(|| c.get(0));
+                                if let Some(g) = g {
+                                    let (s, e) = (ws + g.start(), ws + g.end());
+                                    if accept(rule, &hay[s..e], &c) {
+                                        out.push(Candidate {
+                                            rule: rule.id,
+                                            start: s,
+                                            end: e,
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Target::Generic => {
+                        if m.start() < generic_until {
+                            continue;
+                        }
+                        if let Some((c, key_end)) = generic::at(hay, m.start(), m.end(), code) {
+                            generic_until = key_end;
+                            if let Some(c) = c {
+                                out.push(c);
+                            }
+                        }
+                    }
+                    Target::K8s => {
+                        if !k8s_done {
+                            k8s_done = true;
+                            generic::k8s_secret(hay, &mut out);
+                        }
+                    }
+                    Target::Block(b) => blocks.push(block_range(hay, m.start(), m.end(), b)),
+                }
+            }
+        }
+        if !blocks.is_empty() {
+            out.retain(|c| !blocks.iter().any(|&(s, e)| c.start >= s && c.start < e));
+        }
+        dedupe(out)
+    }
+}
+
+/// The text a rule's regex sees around a keyword at `s..e`.
+fn window(hay: &[u8], s: usize, e: usize, multiline: bool) -> (usize, usize) {
+    let line_start = hay[..s]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let line_end = hay[e..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hay.len(), |p| e + p);
+    let ws = line_start.max(s.saturating_sub(WINDOW));
+    let we = if multiline {
+        (line_end + WINDOW).min(hay.len())
+    } else {
+        line_end.min(e + WINDOW)
+    };
+    (ws, we)
+}
+
+fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
+    if let Some(min) = rule.entropy {
+        if entropy::shannon(secret) < min {
+            return false;
+        }
+    }
+    if entropy::is_placeholder(secret) {
+        return false;
+    }
+    match rule.check {
+        Check::None => true,
+        Check::Value => generic::looks_secret(secret),
+        Check::UrlPassword => {
+            let user = caps.name("u").map_or(&b""[..], |u| u.as_bytes());
+            url_password_ok(user, secret, caps.get(0).map_or(&b""[..], |m| m.as_bytes()))
+        }
+        Check::DockerAuth => docker_auth_ok(secret),
+    }
+}
+
+fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
+    if pass == user || entropy::is_reference(pass) || entropy::is_weak_placeholder(pass) {
+        return false;
+    }
+    if pass.contains(&b'{') || pass.contains(&b'$') || pass.contains(&b'%') && pass.len() < 6 {
+        return false;
+    }
+    let lower = whole.to_ascii_lowercase();
+    let host_placeholder = [b"@example." as &[u8], b"@host", b"@hostname"]
+        .iter()
+        .any(|h| entropy::contains(&lower, h));
+    !host_placeholder && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
+}
+
+fn docker_auth_ok(b64: &[u8]) -> bool {
+    use base64::Engine;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return false;
+    };
+    match decoded.iter().position(|&b| b == b':') {
+        Some(p) => {
+            let pass = &decoded[p + 1..];
+            pass.len() >= 6 && !entropy::is_weak_placeholder(pass) && !entropy::is_reference(pass)
+        }
+        None => false,
+    }
+}
+
+/// One candidate per span: a specific rule wins over the generic one when both match the
+/// same secret.
+fn dedupe(mut v: Vec<Candidate>) -> Vec<Candidate> {
+    v.sort_by_key(|c| (c.start, priority(c.rule)));
+    let mut out: Vec<Candidate> = Vec::with_capacity(v.len());
+    for c in v {
+        if let Some(last) = out.last() {
+            if c.start < last.end {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lower wins when two rules find the same secret: provider formats, then context rules,
+/// then the generic assignment check.
+fn priority(rule: &str) -> u8 {
+    match rule {
+        generic::ID | generic::K8S_ID => 2,
+        "npmrc-auth" | "bearer-token" | "netrc-password" | "url-password" | "docker-auths" => 1,
+        _ => 0,
+    }
+}
+
+fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
+    match b {
+        Block::Armor(end) => {
+            let rest = &hay[e..];
+            let stop = memfind(rest, end.as_bytes()).map_or(hay.len(), |p| e + p + end.len());
+            (s, stop)
+        }
+        Block::AnsibleVault => {
+            // The header line, then lines of hex digits.
+            let mut pos = hay[e..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(hay.len(), |p| e + p + 1);
+            while pos < hay.len() {
+                let end = hay[pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(hay.len(), |p| pos + p);
+                let line = entropy::trim(&hay[pos..end]);
+                if line.is_empty() || !line.iter().all(u8::is_ascii_hexdigit) {
+                    break;
+                }
+                pos = (end + 1).min(hay.len());
+            }
+            (s, pos)
+        }
+        Block::DataUri => {
+            let run = hay[e..]
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+                .map_or(hay.len(), |p| e + p);
+            (s, run)
+        }
+    }
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule's own examples: each true example fires that rule, no false example fires
+    /// anything.
+    #[test]
+    fn rule_examples() {
+        let set = RuleSet::builtin();
+        let mut failures = Vec::new();
+        for r in set.rules() {
+            assert!(!r.trues.is_empty(), "{} has no true example", r.id);
+            assert!(!r.keywords.is_empty(), "{} has no keyword", r.id);
+            for t in r.trues {
+                let found = set.find(t.as_bytes(), false);
+                if !found.iter().any(|c| c.rule == r.id) {
+                    failures.push(format!("{}: missed {:?} (got {:?})", r.id, t, found));
+                }
+            }
+            for f in r.falses {
+                let found = set.find(f.as_bytes(), false);
+                if !found.is_empty() {
+                    failures.push(format!("{}: fired on {:?}: {:?}", r.id, f, found));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn unique_ids_and_valid_regexes() {
+        let set = RuleSet::builtin();
+        let mut ids: Vec<_> = set.rules().iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), set.rules().len());
+        for i in 0..set.rules().len() {
+            assert!(
+                set.regex(i).is_some(),
+                "{} does not compile",
+                set.rules()[i].id
+            );
+        }
+    }
+
+    #[test]
+    fn encrypted_blocks_never_fire() {
+        let set = RuleSet::builtin();
+        let text = "-----BEGIN AGE ENCRYPTED FILE-----\nAKIAUJZDEGXDNCF32EPF\n-----END AGE ENCRYPTED FILE-----\n";
+        assert!(set.find(text.as_bytes(), false).is_empty());
+        let text = "AKIAUJZDEGXDNCF32EPF\n";
+        assert_eq!(set.find(text.as_bytes(), false).len(), 1);
+    }
+}

@@ -1,0 +1,3 @@
+huggingface-cli login --token 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
+
+huggingface-cli login --token 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

@@ -1,0 +1,3 @@
+MAILGUN_API_KEY = "key-ccec7d6f5359e0e0c25b66024f9c9c20"
+
+MAILGUN_API_KEY = "key-9a0c4f8d6d9f6b8f928f75edee122bda"

@@ -1,0 +1,5 @@
+import openai
+openai.api_key = "sk-proj-I88eTgacDDGzoFufXUIwY431we24mrP_I7QDhFKaT3BlbkFJIba_ornVJRqgeYMFBX26H9Gjv_oHVKv-mZ_yC3VK"
+
+import openai
+openai.api_key = "sk-proj-7xHh2gW0W8wP5P4ifN3hWoCwsMX5QoWuZAsDnBMoT3BlbkFJMiREw9G08WlzB8EbitP2QAHEExP-prO4oSydavIZ"

@@ -1,0 +1,3 @@
+bot = Bot(token="8372489768:AARpsBQDKb7yt82ntS8gP0gExmOc3mRlv3S")
+
+bot = Bot(token="9934979149:AAXkjMn4fXNiLNBw6AZxG8XY7B67EWWR9yZ")
