@@ -1,0 +1,419 @@
+//! `secrets scan` and the pre-commit hook against real git repositories in temp dirs, with
+//! real `git` commands. The secrets here are synthetic (random strings of the right shape);
+//! this file is allowlisted in `.secrets-scan`.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Command as Proc;
+
+const AWS: &str = "AKIAUJZDEGXDNCF32EPF";
+const GHP: &str = "ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES";
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("secrets")
+}
+
+fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Proc::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("git runs");
+    out
+}
+
+fn git_ok(dir: &Path, args: &[&str]) {
+    let out = git(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn repo() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    git_ok(d.path(), &["init", "-q", "-b", "main"]);
+    git_ok(d.path(), &["config", "commit.gpgsign", "false"]);
+    d
+}
+
+fn scan(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .arg("scan")
+        .env("SOPS_AGE_KEY_FILE", dir.join("no-such-key"))
+        .env("HOME", dir);
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn working_tree_scan_finds_dotfiles_and_redacts() {
+    let d = repo();
+    write(d.path(), ".env", &format!("APP=1\nAWS_KEY={AWS}\n"));
+    write(d.path(), "src/ok.txt", "nothing here\n");
+    let out = scan(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(".env:2:9: aws-access-key-id"), "{stdout}");
+    assert!(stdout.contains("AKIA************2EPF"), "{stdout}");
+    assert!(!stdout.contains(AWS));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(AWS));
+}
+
+#[test]
+fn clean_tree_exits_zero_and_traps_do_not_fire() {
+    let d = repo();
+    write(
+        d.path(),
+        "config.yaml",
+        "password: ${DB_PASSWORD}\ntoken: <token>\napi_key: your-api-key-here\nid: 123e4567-e89b-12d3-a456-426614174000\n",
+    );
+    write(
+        d.path(),
+        "secrets.enc.yaml",
+        "password: ENC[AES256_GCM,data:q8ZrT2vL,iv:mHFwUbbYrEqmSM9wCZ7Uw9xfQ3h8Tz1Kq8ZrT2vLx9P=,tag:gBlKv3azKgaS==,type:str]\n",
+    );
+    scan(d.path()).assert().code(0);
+}
+
+#[test]
+fn explicit_files_are_scanned_exactly_even_if_ignored() {
+    let d = repo();
+    write(d.path(), ".gitignore", "local.env\n");
+    write(d.path(), "local.env", &format!("K={AWS}\n"));
+    write(d.path(), "other.env", &format!("K={GHP}\n"));
+    // The walk skips the ignored file but finds the other.
+    let out = scan(d.path()).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("other.env") && !s.contains("local.env"), "{s}");
+    // Given by name, exactly that file.
+    let out = scan(d.path()).arg("local.env").output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("local.env") && !s.contains("other.env"), "{s}");
+    // A missing file is an error (2), not a silent pass.
+    scan(d.path()).arg("missing.env").assert().code(2);
+}
+
+#[test]
+fn stdin() {
+    let d = repo();
+    scan(d.path())
+        .arg("-")
+        .write_stdin(format!("token = {GHP}\n"))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("-:1:9: github-pat"));
+    scan(d.path())
+        .arg("-")
+        .write_stdin("nothing\n")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn staged_scans_the_index_blob_not_the_working_file() {
+    let d = repo();
+    scan(d.path())
+        .arg("--staged")
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("nothing staged"));
+    write(d.path(), "app.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["add", "app.env"]);
+    // The secret is edited out of the working copy but stays staged.
+    write(d.path(), "app.env", "KEY=${AWS_KEY}\n");
+    scan(d.path())
+        .arg("--staged")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("app.env:1:5: aws-access-key-id"));
+    // The working tree itself is clean now.
+    scan(d.path()).arg("app.env").assert().code(0);
+}
+
+fn install_hook(dir: &Path) {
+    Command::new(bin())
+        .current_dir(dir)
+        .args(["hook", "install"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn hook_blocks_a_real_commit_and_lets_a_clean_one_through() {
+    let d = repo();
+    install_hook(d.path());
+    write(d.path(), "README.md", "hello\n");
+    git_ok(d.path(), &["add", "README.md"]);
+    git_ok(d.path(), &["commit", "-q", "-m", "clean"]);
+
+    write(
+        d.path(),
+        "deploy.sh",
+        &format!("export GH_TOKEN=\"{GHP}\"\n"),
+    );
+    git_ok(d.path(), &["add", "deploy.sh"]);
+    let out = git(d.path(), &["commit", "-q", "-m", "leak"]);
+    assert!(!out.status.success(), "the commit must be blocked");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("deploy.sh:1:18: github-pat"), "{all}");
+    assert!(!all.contains(GHP), "the hook printed the secret");
+    let log = git(d.path(), &["log", "--oneline"]);
+    assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 1);
+
+    // Secret removed from the working copy but still staged: still blocked.
+    write(d.path(), "deploy.sh", "export GH_TOKEN=\"$TOKEN\"\n");
+    assert!(!git(d.path(), &["commit", "-q", "-m", "leak"])
+        .status
+        .success());
+    // Staged clean: the commit goes through.
+    git_ok(d.path(), &["add", "deploy.sh"]);
+    git_ok(d.path(), &["commit", "-q", "-m", "fixed"]);
+}
+
+#[test]
+fn hook_install_chains_an_existing_hook() {
+    let d = repo();
+    let hooks = d.path().join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let marker = d.path().join("ran-old-hook");
+    write(
+        &hooks,
+        "pre-commit",
+        &format!("#!/bin/sh\ntouch '{}'\nexit 0\n", marker.display()),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            hooks.join("pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    install_hook(d.path());
+    assert!(hooks.join("pre-commit.local").exists());
+    // Installing again updates ours instead of chaining it to itself.
+    install_hook(d.path());
+    let hook = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
+    assert!(hook.contains("scan --staged"));
+    write(d.path(), "a.txt", "fine\n");
+    git_ok(d.path(), &["add", "a.txt"]);
+    git_ok(d.path(), &["commit", "-q", "-m", "ok"]);
+    assert!(marker.exists(), "the previous hook did not run");
+}
+
+#[test]
+fn history_finds_a_secret_added_and_later_removed() {
+    let d = repo();
+    write(d.path(), "a.txt", "start\n");
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "one"]);
+    write(d.path(), "conf/app.env", &format!("X=1\nY=2\nKEY={AWS}\n"));
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "two"]);
+    let added = String::from_utf8_lossy(&git(d.path(), &["rev-parse", "HEAD"]).stdout)
+        .trim()
+        .to_string();
+    write(d.path(), "conf/app.env", "X=1\nY=2\n");
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "three"]);
+    // The tree is clean now.
+    scan(d.path()).assert().code(0);
+    let out = scan(d.path())
+        .args(["--history", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v.as_array().unwrap()[0];
+    assert_eq!(f["path"], "conf/app.env");
+    assert_eq!(f["line"], 3);
+    assert_eq!(f["rule"], "aws-access-key-id");
+    assert_eq!(f["commit"], added.as_str());
+    // A range that excludes the commit finds nothing.
+    scan(d.path())
+        .args(["--history", &format!("{added}..HEAD")])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn baseline_reports_only_new_leaks_and_ignores_line_moves() {
+    let d = repo();
+    write(d.path(), "old.env", &format!("KEY={AWS}\n"));
+    scan(d.path()).arg("--write-baseline").assert().code(0);
+    let text = std::fs::read_to_string(d.path().join(".secrets-baseline.json")).unwrap();
+    assert!(!text.contains(AWS) && !text.contains("\"line\""));
+    scan(d.path()).assert().code(0);
+    // Moving the line does not churn the baseline.
+    write(d.path(), "old.env", &format!("# moved\n\nKEY={AWS}\n"));
+    scan(d.path()).assert().code(0);
+    // A new leak is reported.
+    write(d.path(), "new.env", &format!("T={GHP}\n"));
+    let out = scan(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("new.env") && !s.contains("old.env"), "{s}");
+}
+
+#[test]
+fn inline_and_config_allowlists() {
+    let d = repo();
+    write(d.path(), "a.env", &format!("KEY={AWS} # secrets:allow\n"));
+    write(d.path(), "fixtures/b.env", &format!("KEY={AWS}\n"));
+    write(d.path(), ".secrets-scan", "path: fixtures\n");
+    scan(d.path()).assert().code(0);
+    write(d.path(), ".secrets-scan", "path: [\n");
+    scan(d.path()).assert().code(2);
+}
+
+#[test]
+fn decrypted_copies_are_flagged() {
+    let d = repo();
+    write(d.path(), "config/secrets.dec.yaml", "db: x\n");
+    scan(d.path())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("decrypted-copy"));
+}
+
+#[test]
+fn binary_and_invalid_utf8_do_not_break_the_scan() {
+    let d = repo();
+    let mut bytes = vec![0u8, 159, 146, 150];
+    bytes.extend_from_slice(AWS.as_bytes());
+    std::fs::write(d.path().join("blob.bin"), &bytes).unwrap();
+    let mut text = b"K=".to_vec();
+    text.extend_from_slice(&[0xff, 0xfe]);
+    text.extend_from_slice(format!(" {AWS}\n").as_bytes());
+    text.extend(std::iter::repeat_n(b'a', 3 << 20));
+    std::fs::write(d.path().join("odd.txt"), &text).unwrap();
+    let out = scan(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("odd.txt:1:") && !s.contains("blob.bin"), "{s}");
+}
+
+/// The labeled corpus: every labeled secret is found, and no trap line fires.
+#[test]
+fn corpus_recall_and_precision() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/scan/corpus");
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&src, d.path());
+    let out = scan(d.path())
+        .args(["--no-known", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: std::collections::BTreeSet<(String, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let labels: std::collections::BTreeSet<(String, u64)> =
+        std::fs::read_to_string(src.join("labels.tsv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut p = l.split('\t');
+                (
+                    p.next().unwrap().to_string(),
+                    p.next().unwrap().parse().unwrap(),
+                )
+            })
+            .collect();
+    let tp = found.intersection(&labels).count() as f64;
+    let recall = tp / labels.len() as f64;
+    let precision = tp / found.len().max(1) as f64;
+    let fps: Vec<_> = found.difference(&labels).collect();
+    assert!(
+        recall >= 0.95,
+        "recall {recall}: missed {:?}",
+        labels.difference(&found).collect::<Vec<_>>()
+    );
+    assert!(precision >= 0.99, "precision {precision}: {fps:?}");
+    assert!(
+        found.iter().all(|(p, _)| p.starts_with("secrets/")),
+        "a trap fired: {fps:?}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let d = repo();
+    write(d.path(), ".env", &format!("AWS_KEY={AWS}\nT={GHP}\n"));
+    let out = scan(d.path()).args(["--format", "sarif"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/scan/sarif-schema-2.1.0.json");
+    // The published schema writes run.language's pattern with a stray `]` that JavaScript
+    // reads as a literal but Rust regex engines reject; use what it means.
+    let text = std::fs::read_to_string(schema_path).unwrap().replace(
+        "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+        "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+    );
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // What GitHub code scanning needs beyond the schema.
+    let run = &log["runs"][0];
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(run["results"].as_array().unwrap().len(), 2);
+    for r in run["results"].as_array().unwrap() {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][idx]["id"], r["ruleId"]);
+        assert!(r["partialFingerprints"]["secretFingerprint/v1"].is_string());
+        assert!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(AWS));
+}
