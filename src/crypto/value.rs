@@ -193,7 +193,7 @@ mod tests {
         for v in [
             Scalar::Str("hello".into()),
             Scalar::Int(-42),
-            Scalar::Float(3.14),
+            Scalar::Float(2.75),
             Scalar::Bool(true),
             Scalar::Bool(false),
             Scalar::Bytes(vec![0, 255, 10]),

@@ -105,10 +105,8 @@ impl Metadata {
                 }
                 "key_groups" if !is_empty_list(value) => return Err(MetadataError::KeyGroups),
                 "shamir_threshold" | "key_groups" => {}
-                k if FOREIGN_KEYS.contains(&k) => {
-                    if !is_empty_list(value) {
-                        meta.foreign.insert(k.to_string(), value.clone());
-                    }
+                k if FOREIGN_KEYS.contains(&k) && !is_empty_list(value) => {
+                    meta.foreign.insert(k.to_string(), value.clone());
                 }
                 _ => {}
             }

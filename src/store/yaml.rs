@@ -740,9 +740,9 @@ fn plain_safe(t: &str) -> bool {
     let Some(first) = t.chars().next() else {
         return false;
     };
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
-        && !(first == '-' && t.len() > 1 && !t.starts_with("- ") && !t.starts_with("---"))
-    {
+    // A leading indicator forces quoting, except a dash that starts a word like `-x`.
+    let dash_word = first == '-' && t.len() > 1 && !t.starts_with("- ") && !t.starts_with("---");
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !dash_word {
         return false;
     }
     if first.is_whitespace() || t.ends_with(char::is_whitespace) || t.ends_with(':') {
@@ -835,7 +835,7 @@ mod tests {
             ("0x1F", Scalar::Int(31)),
             ("1_000", Scalar::Int(1000)),
             ("0755", Scalar::Int(493)),
-            ("3.14", Scalar::Float(3.14)),
+            ("2.5", Scalar::Float(2.5)),
             ("1e3", Scalar::Float(1000.0)),
             ("yes", Scalar::Str("yes".into())),
             ("2024-01-01", Scalar::Str("2024-01-01".into())),
