@@ -77,6 +77,19 @@ pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
         .collect())
 }
 
+/// The encrypted files of one environment (absolute paths, sorted).
+pub fn env_files(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let files = encrypted_files(config)?;
+    Ok(files
+        .into_iter()
+        .filter(|p| {
+            config
+                .relative(p)
+                .is_some_and(|rel| config.environment_for(&rel) == Some(env))
+        })
+        .collect())
+}
+
 /// Where a file stands in the config: its environment and the recipients it should have.
 #[derive(Clone, Debug)]
 pub struct Wanted {

@@ -472,3 +472,43 @@ fn no_files_and_no_config_is_a_clear_error() {
         "clap usage error for a missing command"
     );
 }
+
+#[test]
+fn environments_from_the_team_config() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["init", "--name", "me"],
+        vec!["env", "add", "dev", "--files", "config/dev/**"],
+        vec!["env", "add", "prod", "--files", "config/prod/**"],
+        vec!["env", "grant", "dev", "me"],
+        vec!["env", "grant", "prod", "me"],
+    ] {
+        let out = sb.run(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    std::fs::create_dir_all(sb.path("config/dev")).unwrap();
+    std::fs::create_dir_all(sb.path("config/prod")).unwrap();
+    // No --age: the recipients come from the config.
+    for (file, text) in [
+        ("config/dev/app.yaml", "db_url: s3cret-dev\n"),
+        ("config/prod/app.yaml", "db_url: s3cret-prod\n"),
+    ] {
+        std::fs::write(sb.path(file), text).unwrap();
+        let out = sb.run(&["encrypt", "-i", file]);
+        assert!(out.status.success(), "encrypt {file}: {}", stderr(&out));
+    }
+
+    let out = sb.run(&["exec", "--env", "prod", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env_of(&out)["DB_URL"], "s3cret-prod");
+
+    // No --env and no `default:`: the environment named dev.
+    let out = sb.run(&["exec", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env_of(&out)["DB_URL"], "s3cret-dev");
+
+    // An unknown environment is a config error naming it.
+    let out = sb.run(&["exec", "--env", "qa", "--", "true"]);
+    assert!(stderr(&out).contains("--env qa"), "{}", stderr(&out));
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -231,7 +231,7 @@ fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>
     }
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
-    let Some(config) = team::Config::discover(&cwd)? else {
+    let Some(config) = crate::config::Config::discover(&cwd)? else {
         let msg = match &sel.env {
             Some(e) => format!("--env {e}: no team config (.secrets.yaml) found here or above"),
             None => "no files given and no team config (.secrets.yaml) found".to_string(),
@@ -267,7 +267,7 @@ fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>
         ))
         .into());
     }
-    let mut files = config.env_files(&name)?;
+    let mut files = crate::team::env_files(&config, &name)?;
     if files.is_empty() && sel.files.is_empty() {
         return Err(CliError::new(
             NO_FILE,
@@ -278,26 +278,4 @@ fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>
     }
     files.extend(sel.files.iter().cloned());
     Ok((files, Some(name)))
-}
-
-/// Seam until `crate::config::Config` (environments) lands: no config is ever found.
-mod team {
-    use std::path::{Path, PathBuf};
-
-    pub struct Config;
-
-    impl Config {
-        pub fn discover(_start: &Path) -> anyhow::Result<Option<Config>> {
-            Ok(None)
-        }
-        pub fn default_env(&self) -> Option<&str> {
-            None
-        }
-        pub fn env_files(&self, _env: &str) -> anyhow::Result<Vec<PathBuf>> {
-            Ok(Vec::new())
-        }
-        pub fn env_names(&self) -> Vec<&str> {
-            Vec::new()
-        }
-    }
 }
