@@ -99,9 +99,14 @@ impl CompiledRules {
 }
 
 /// Remembers the IV of every value decrypted, keyed by a hash of (key path, type,
-/// plaintext), so re-encrypting an unchanged value gives the same ciphertext.
+/// plaintext), so re-encrypting an unchanged value gives the same ciphertext. sops's key
+/// path leaves out list indices, so equal values in one list share a key: their IVs are
+/// kept in document order and handed out in the same order.
 #[derive(Default)]
-pub struct IvStash(HashMap<[u8; 32], [u8; IV_LEN]>);
+pub struct IvStash(HashMap<[u8; 32], Vec<[u8; IV_LEN]>>);
+
+/// How many IVs of each stash key one `seal` has used.
+type StashCursor = HashMap<[u8; 32], usize>;
 
 impl IvStash {
     fn key(aad: &str, value: &Scalar) -> [u8; 32] {
@@ -118,11 +123,17 @@ impl IvStash {
     }
 
     fn remember(&mut self, aad: &str, value: &Scalar, iv: [u8; IV_LEN]) {
-        self.0.insert(Self::key(aad, value), iv);
+        self.0.entry(Self::key(aad, value)).or_default().push(iv);
     }
 
-    fn recall(&self, aad: &str, value: &Scalar) -> Option<[u8; IV_LEN]> {
-        self.0.get(&Self::key(aad, value)).copied()
+    /// The next stashed IV for this (path, value), if any is left.
+    fn recall(&self, aad: &str, value: &Scalar, cursor: &mut StashCursor) -> Option<[u8; IV_LEN]> {
+        let key = Self::key(aad, value);
+        let ivs = self.0.get(&key)?;
+        let used = cursor.entry(key).or_default();
+        let iv = ivs.get(*used).copied();
+        *used += 1;
+        iv
     }
 }
 
@@ -266,6 +277,7 @@ pub fn seal(
     stash: &IvStash,
 ) -> Result<(Vec<Branch<Sealed>>, zeroize::Zeroizing<String>), CryptoError> {
     let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
+    let mut cursor = StashCursor::new();
     let comment_text = |p: &Plain| match p.scalar() {
         Scalar::Comment(c) => Some(c.clone()),
         _ => None,
@@ -288,7 +300,9 @@ pub fn seal(
                     return Ok(Sealed(value.clone()));
                 }
                 let aad = aad(v.path);
-                let iv = stash.recall(&aad, value).unwrap_or_else(value::random_iv);
+                let iv = stash
+                    .recall(&aad, value, &mut cursor)
+                    .unwrap_or_else(value::random_iv);
                 let enc = value::encrypt(value, key, &aad, &iv);
                 Ok::<_, CryptoError>(Sealed(if v.is_comment {
                     Scalar::Comment(enc)
