@@ -183,7 +183,7 @@ proptest! {
         let k = keys();
         let path = Path::new("doc.yaml");
         let layout = Layout::default_for(Format::Yaml);
-        let mut file = EncryptedFile::create(
+        let file = EncryptedFile::create(
             path, Format::Yaml, layout, std::slice::from_ref(&doc),
             std::slice::from_ref(&k.recipient), Rules::default(),
         ).unwrap();
