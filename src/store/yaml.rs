@@ -7,14 +7,22 @@
 //! entry it ends. Scalars resolve like go-yaml v3 (what sops uses): `0x1F`, `1_000`, `0755`
 //! are ints, timestamps stay strings. Aliases are expanded, as in sops.
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::collections::HashMap;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 
 use super::{Layout, StoreError};
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
 
 // ───────────────────────────── parsing ─────────────────────────────
+//
+// The document is parsed in one streaming pass: events go to the builder as the parser
+// produces them, and comments are found lazily, as far into the text as the builder asks.
+// Whether a `#` starts a comment depends on whether it lies inside a scalar, which is known
+// once the parser has produced the scalars up to it; the parser is then read ahead into a
+// small buffer. When the next comment is far ahead (more than `READ_AHEAD` events), a second
+// parser over the same text supplies the scalar positions instead, so memory stays bounded.
 
 struct Comment {
     start: usize,
@@ -39,104 +47,340 @@ enum Frame<L> {
     },
 }
 
+/// Events the main parser may buffer while looking for scalar positions ahead.
+const READ_AHEAD: usize = 1024;
+
+type Spanned<'t> = (Event<'t>, Span);
+
+/// The parser events, plus the positions of scalars (in characters, in document order) for
+/// the comment scanner, possibly ahead of the events handed out.
+struct Source<'t> {
+    text: &'t str,
+    main: Parser<'t, StrInput<'t>>,
+    main_done: bool,
+    /// The first syntax error; parsing stops there.
+    failed: Option<saphyr_parser::ScanError>,
+    ahead: VecDeque<Spanned<'t>>,
+    /// Scalars seen by the main parser so far.
+    main_scalars: usize,
+    /// The second parser, only for scalar positions; `None` until needed.
+    scout: Option<Parser<'t, StrInput<'t>>>,
+    scout_done: bool,
+    scout_scalars: usize,
+    /// Scalar spans not yet passed by the comment scanner.
+    spans: VecDeque<(usize, usize)>,
+    /// Scalars ever pushed to `spans`; every scalar up to here is known.
+    spans_total: usize,
+    /// All scalars are known.
+    spans_complete: bool,
+}
+
+fn syntax_error(e: &saphyr_parser::ScanError) -> StoreError {
+    StoreError::syntax(
+        e.marker().line(),
+        e.marker().col() + 1,
+        e.info().to_string(),
+    )
+}
+
+impl<'t> Source<'t> {
+    fn new(text: &'t str) -> Self {
+        Source {
+            text,
+            main: Parser::new_from_str(text),
+            main_done: false,
+            failed: None,
+            ahead: VecDeque::new(),
+            main_scalars: 0,
+            scout: None,
+            scout_done: false,
+            scout_scalars: 0,
+            spans: VecDeque::new(),
+            spans_total: 0,
+            spans_complete: false,
+        }
+    }
+
+    /// Records the `n`-th scalar (0-based) of the document, whichever parser saw it first.
+    fn saw_scalar(&mut self, n: usize, span: &Span) {
+        if n == self.spans_total {
+            self.spans.push_back((span.start.index(), span.end.index()));
+            self.spans_total += 1;
+        }
+    }
+
+    /// The next event of the main parser, read from the parser itself.
+    fn pull_main(&mut self) -> Result<Option<Spanned<'t>>, StoreError> {
+        if let Some(e) = &self.failed {
+            return Err(syntax_error(e));
+        }
+        if self.main_done {
+            return Ok(None);
+        }
+        match self.main.next_event() {
+            None => {
+                self.main_done = true;
+                self.spans_complete = true;
+                Ok(None)
+            }
+            Some(Err(e)) => {
+                let err = syntax_error(&e);
+                self.failed = Some(e);
+                Err(err)
+            }
+            Some(Ok((ev, span))) => {
+                if matches!(ev, Event::Scalar(..)) {
+                    self.saw_scalar(self.main_scalars, &span);
+                    self.main_scalars += 1;
+                }
+                Ok(Some((ev, span)))
+            }
+        }
+    }
+
+    /// The next event for the builder.
+    fn next(&mut self) -> Result<Option<Spanned<'t>>, StoreError> {
+        match self.ahead.pop_front() {
+            Some(ev) => Ok(Some(ev)),
+            None => self.pull_main(),
+        }
+    }
+
+    /// Learns the position of one more scalar (or that there are none): from the main parser
+    /// while its read-ahead is small, else from the scout.
+    fn learn_span(&mut self) -> Result<(), StoreError> {
+        if self.spans_complete {
+            return Ok(());
+        }
+        let use_scout = self.ahead.len() >= READ_AHEAD && !self.scout_done;
+        if !use_scout {
+            if let Some(ev) = self.pull_main()? {
+                self.ahead.push_back(ev);
+            }
+            return Ok(());
+        }
+        let text = self.text;
+        let scout = self.scout.get_or_insert_with(|| Parser::new_from_str(text));
+        match scout.next_event() {
+            // A syntax error: the main parser reports it when it gets there.
+            None | Some(Err(_)) => {
+                self.scout_done = true;
+                self.scout = None;
+            }
+            Some(Ok((ev, span))) => {
+                if matches!(ev, Event::Scalar(..)) {
+                    self.saw_scalar(self.scout_scalars, &span);
+                    self.scout_scalars += 1;
+                }
+                if matches!(ev, Event::StreamEnd) {
+                    self.spans_complete = true;
+                    self.scout = None;
+                    self.scout_done = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Is character `i` inside a scalar? Spans ending at or before `i` are dropped, so `i`
+    /// must not decrease between calls.
+    fn in_scalar(&mut self, i: usize) -> Result<bool, StoreError> {
+        loop {
+            while self.spans.front().is_some_and(|s| s.1 <= i) {
+                self.spans.pop_front();
+            }
+            if let Some(&(start, _)) = self.spans.front() {
+                return Ok(start <= i);
+            }
+            if self.spans_complete {
+                return Ok(false);
+            }
+            self.learn_span()?;
+        }
+    }
+
+    /// After the builder failed: a syntax error anywhere in the text wins, as when the
+    /// whole text was parsed first.
+    fn first_syntax_error(&mut self) -> Option<StoreError> {
+        self.ahead.clear();
+        loop {
+            match self.pull_main() {
+                Err(e) => return Some(e),
+                Ok(None) => return None,
+                Ok(Some(_)) => {}
+            }
+        }
+    }
+}
+
+/// Finds `#` comments outside scalars, at a line start or after white space, in order and
+/// only as far as asked.
+struct CommentScanner {
+    /// Byte and character position of the next unscanned character.
+    byte: usize,
+    chr: usize,
+    line: usize,
+    col: usize,
+    line_has_content: bool,
+    done: bool,
+    found: Vec<Comment>,
+}
+
+impl CommentScanner {
+    fn new() -> Self {
+        CommentScanner {
+            byte: 0,
+            chr: 0,
+            line: 1,
+            col: 0,
+            line_has_content: false,
+            done: false,
+            found: Vec::new(),
+        }
+    }
+
+    /// Moves over `seg` (no comment starts in it), keeping line, column and content state.
+    fn skip(&mut self, seg: &str) {
+        let n = seg.chars().count();
+        self.chr += n;
+        self.byte += seg.len();
+        match seg.rfind('\n') {
+            Some(p) => {
+                self.line += seg.bytes().filter(|&b| b == b'\n').count();
+                let tail = &seg[p + 1..];
+                self.col = tail.chars().count();
+                self.line_has_content = tail.chars().any(|c| !c.is_whitespace());
+            }
+            None => {
+                self.col += n;
+                self.line_has_content =
+                    self.line_has_content || seg.chars().any(|c| !c.is_whitespace());
+            }
+        }
+    }
+
+    /// Scans until more than `want` comments are found, the scan reaches character
+    /// `limit`, or the text ends.
+    fn scan(
+        &mut self,
+        text: &str,
+        src: &mut Source<'_>,
+        want: usize,
+        limit: usize,
+    ) -> Result<(), StoreError> {
+        let bytes = text.as_bytes();
+        while !self.done && self.found.len() <= want && self.chr < limit {
+            let Some(off) = text[self.byte..].find('#') else {
+                self.skip(&text[self.byte..]);
+                self.done = true;
+                break;
+            };
+            let hash = self.byte + off;
+            self.skip(&text[self.byte..hash]);
+            if self.chr >= limit {
+                break;
+            }
+            let after_space = hash == 0 || matches!(bytes[hash - 1], b' ' | b'\t' | b'\n' | b'\r');
+            if after_space && !src.in_scalar(self.chr)? {
+                let end = text[hash..]
+                    .find(['\n', '\r'])
+                    .map_or(text.len(), |e| hash + e);
+                let body = &text[hash + 1..end];
+                self.found.push(Comment {
+                    start: self.chr,
+                    line: self.line,
+                    col: self.col,
+                    text: body.to_string(),
+                    inline: self.line_has_content,
+                    used: false,
+                });
+                // The comment's own characters count for neither the column nor content.
+                self.chr += 1 + body.chars().count();
+                self.byte = end;
+            } else {
+                self.chr += 1;
+                self.byte = hash + 1;
+                self.col += 1;
+                self.line_has_content = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Character index → byte offset, for saphyr markers (which count characters): the
+/// identity for ASCII text, else a checkpoint every `STEP` characters.
+struct CharMap {
+    ascii: bool,
+    checkpoints: Vec<usize>,
+}
+
+impl CharMap {
+    const STEP: usize = 64;
+
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return CharMap {
+                ascii: true,
+                checkpoints: Vec::new(),
+            };
+        }
+        let checkpoints = text
+            .char_indices()
+            .step_by(Self::STEP)
+            .map(|(b, _)| b)
+            .collect();
+        CharMap {
+            ascii: false,
+            checkpoints,
+        }
+    }
+
+    /// The byte offset of character `i` (the text length past the end).
+    fn byte(&self, text: &str, i: usize) -> usize {
+        if self.ascii {
+            return i.min(text.len());
+        }
+        let Some(&base) = self.checkpoints.get(i / Self::STEP) else {
+            return text.len();
+        };
+        text[base..]
+            .char_indices()
+            .nth(i % Self::STEP)
+            .map_or(text.len(), |(o, _)| base + o)
+    }
+}
+
 struct Builder<'t, L> {
-    comments: Vec<Comment>,
+    scanner: CommentScanner,
     next_comment: usize,
     stack: Vec<Frame<L>>,
     anchors: HashMap<usize, Node<L>>,
     docs: Vec<Branch<L>>,
-    chars: Vec<(usize, char)>,
+    chars: CharMap,
     text: &'t str,
-}
-
-/// Char index → byte offset, for saphyr markers (which count characters).
-fn char_table(text: &str) -> Vec<(usize, char)> {
-    text.char_indices().collect()
+    src: Source<'t>,
 }
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut events: Vec<(Event<'_>, Span)> = Vec::new();
-    let mut parser = Parser::new_from_str(text);
-    while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e| {
-            StoreError::syntax(
-                e.marker().line(),
-                e.marker().col() + 1,
-                e.info().to_string(),
-            )
-        })?;
-        events.push((ev, span));
-    }
-    let chars = char_table(text);
-    let scalar_spans: Vec<(usize, usize)> = events
-        .iter()
-        .filter(|(e, _)| matches!(e, Event::Scalar(..)))
-        .map(|(_, s)| (s.start.index(), s.end.index()))
-        .collect();
-    let comments = find_comments(&chars, &scalar_spans);
     let mut b = Builder {
-        comments,
+        scanner: CommentScanner::new(),
         next_comment: 0,
         stack: Vec::new(),
         anchors: HashMap::new(),
         docs: Vec::new(),
-        chars,
+        chars: CharMap::new(text),
         text,
+        src: Source::new(text),
     };
-    for (ev, span) in events {
-        b.event(ev, span)?;
+    while let Some((ev, span)) = b.src.next()? {
+        if let Err(e) = b.event(ev, span) {
+            return Err(b.src.first_syntax_error().unwrap_or(e));
+        }
     }
     let indent = detect_indent(text);
     Ok((b.docs, Layout { indent }))
-}
-
-/// Finds `#` comments outside scalars: at a line start or after white space.
-fn find_comments(chars: &[(usize, char)], scalars: &[(usize, usize)]) -> Vec<Comment> {
-    let mut out = Vec::new();
-    let mut s = 0; // index into scalars, which are in document order
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut line_has_content = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i].1;
-        while s < scalars.len() && scalars[s].1 <= i {
-            s += 1;
-        }
-        let in_scalar = s < scalars.len() && scalars[s].0 <= i && i < scalars[s].1;
-        if c == '#' && !in_scalar && (i == 0 || matches!(chars[i - 1].1, ' ' | '\t' | '\n' | '\r'))
-        {
-            let start = i;
-            let start_col = col;
-            let mut text = String::new();
-            i += 1;
-            while i < chars.len() && chars[i].1 != '\n' && chars[i].1 != '\r' {
-                text.push(chars[i].1);
-                i += 1;
-            }
-            out.push(Comment {
-                start,
-                line,
-                col: start_col,
-                text,
-                inline: line_has_content,
-                used: false,
-            });
-            continue;
-        }
-        if c == '\n' {
-            line += 1;
-            col = 0;
-            line_has_content = false;
-        } else {
-            col += 1;
-            if !c.is_whitespace() {
-                line_has_content = true;
-            }
-        }
-        i += 1;
-    }
-    out
 }
 
 /// The indentation step of the first indented line (2 for old sops files, 4 for new ones).
@@ -176,13 +420,18 @@ impl<L: Leaf> Builder<'_, L> {
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.flush_trailing(at);
+                self.flush_trailing(at)?;
                 let frame = self
                     .stack
                     .pop()
                     .ok_or_else(|| err("unbalanced YAML structure"))?;
                 let (node, anchor) = match frame {
-                    Frame::Map { branch, anchor, .. } => (Node::Map(branch), anchor),
+                    Frame::Map {
+                        mut branch, anchor, ..
+                    } => {
+                        branch.items.shrink_to_fit();
+                        (Node::Map(branch), anchor)
+                    }
                     Frame::List { items, anchor, .. } => (Node::List(items), anchor),
                 };
                 if anchor > 0 {
@@ -194,7 +443,7 @@ impl<L: Leaf> Builder<'_, L> {
                         _ => return Err(err("the top level of a YAML document must be a map")),
                     }
                 } else {
-                    self.add_value(node, span.end.index());
+                    self.add_value(node, span.end.index())?;
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -213,17 +462,17 @@ impl<L: Leaf> Builder<'_, L> {
                 if is_key {
                     self.before_item(at, span.start.col())?;
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(value.into_owned());
+                        *key = Some(owned(value));
                     }
                     return Ok(());
                 }
                 self.before_item(at, span.start.col())?;
-                let scalar = resolve(&value, style, tag.as_deref().map(|t| t.suffix.as_str()));
+                let scalar = resolve_cow(value, style, tag.as_deref().map(|t| t.suffix.as_str()));
                 let node = Node::Leaf(L::from_scalar(scalar));
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
-                self.add_value(node, span.end.index());
+                self.add_value(node, span.end.index())?;
             }
             Event::Alias(id) => {
                 let node = self
@@ -236,7 +485,7 @@ impl<L: Leaf> Builder<'_, L> {
                     return Err(err("aliases used as map keys are not supported"));
                 }
                 self.before_item(at, span.start.col())?;
-                self.add_value(node, span.end.index());
+                self.add_value(node, span.end.index())?;
             }
         }
         Ok(())
@@ -261,9 +510,11 @@ impl<L: Leaf> Builder<'_, L> {
         if !starting_entry {
             return Ok(());
         }
-        while self.next_comment < self.comments.len() && self.comments[self.next_comment].start < at
-        {
-            let c = &mut self.comments[self.next_comment];
+        while self.has_comment(self.next_comment, at)? {
+            let c = &mut self.scanner.found[self.next_comment];
+            if c.start >= at {
+                break;
+            }
             self.next_comment += 1;
             if c.used {
                 continue;
@@ -277,15 +528,13 @@ impl<L: Leaf> Builder<'_, L> {
 
     /// Comments after the last item of a block container that are indented at least as far
     /// as its items belong to it; the rest go to the outer container.
-    fn flush_trailing(&mut self, end: usize) {
-        let Some(frame) = self.stack.last_mut() else {
-            return;
+    fn flush_trailing(&mut self, end: usize) -> Result<(), StoreError> {
+        let col = match self.stack.last() {
+            Some(Frame::Map { col, .. } | Frame::List { col, .. }) => col.unwrap_or(0),
+            None => return Ok(()),
         };
-        let col = match frame {
-            Frame::Map { col, .. } | Frame::List { col, .. } => col.unwrap_or(0),
-        };
-        while self.next_comment < self.comments.len() {
-            let c = &mut self.comments[self.next_comment];
+        while self.has_comment(self.next_comment, usize::MAX)? {
+            let c = &mut self.scanner.found[self.next_comment];
             if c.start >= end && c.col < col {
                 break;
             }
@@ -300,16 +549,25 @@ impl<L: Leaf> Builder<'_, L> {
             }
             c.used = true;
             let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
-            push_comment(frame, text, false);
+            push_comment(self.stack.last_mut().expect("checked"), text, false);
         }
+        Ok(())
+    }
+
+    /// Is there a comment with this index? Scans for it no further than character `limit`.
+    fn has_comment(&mut self, index: usize, limit: usize) -> Result<bool, StoreError> {
+        if index >= self.scanner.found.len() {
+            self.scanner.scan(self.text, &mut self.src, index, limit)?;
+        }
+        Ok(index < self.scanner.found.len())
     }
 
     /// Adds a finished value to the innermost container and attaches an end-of-line comment
     /// on the same line as an inline comment before the entry, as sops does.
-    fn add_value(&mut self, node: Node<L>, end: usize) {
-        let inline = self.inline_comment_after(end);
+    fn add_value(&mut self, node: Node<L>, end: usize) -> Result<(), StoreError> {
+        let inline = self.inline_comment_after(end)?;
         let Some(frame) = self.stack.last_mut() else {
-            return;
+            return Ok(());
         };
         match frame {
             Frame::Map { branch, key, .. } => {
@@ -335,26 +593,33 @@ impl<L: Leaf> Builder<'_, L> {
                 items.push(ListItem::Value(node));
             }
         }
+        Ok(())
     }
 
-    fn inline_comment_after(&mut self, end: usize) -> Option<String> {
+    fn inline_comment_after(&mut self, end: usize) -> Result<Option<String>, StoreError> {
         // Only for scalars/flow values: the rest of their line is white space then '#'.
-        let mut i = end;
-        while i < self.chars.len() && matches!(self.chars[i].1, ' ' | '\t') {
-            i += 1;
+        let bytes = self.text.as_bytes();
+        let from = self.chars.byte(self.text, end);
+        let mut b = from;
+        while b < bytes.len() && matches!(bytes[b], b' ' | b'\t') {
+            b += 1;
         }
-        if i >= self.chars.len() || self.chars[i].1 != '#' {
-            return None;
+        if b >= bytes.len() || bytes[b] != b'#' {
+            return Ok(None);
         }
-        let c = self.comments[self.next_comment..]
-            .iter_mut()
-            .find(|c| c.start == i)?;
+        // Spaces and tabs are one byte each.
+        let i = end + (b - from);
+        self.scanner
+            .scan(self.text, &mut self.src, usize::MAX, i + 1)?;
+        let from = self.next_comment.min(self.scanner.found.len());
+        let Some(c) = self.scanner.found[from..].iter_mut().find(|c| c.start == i) else {
+            return Ok(None);
+        };
         if c.used || !c.inline {
-            return None;
+            return Ok(None);
         }
         c.used = true;
-        let _ = self.text;
-        Some(std::mem::take(&mut c.text))
+        Ok(Some(std::mem::take(&mut c.text)))
     }
 }
 
@@ -367,47 +632,69 @@ fn push_comment<L>(frame: &mut Frame<L>, text: L, inline: bool) {
 
 /// Resolves a scalar like go-yaml v3 decoding into `interface{}`.
 pub fn resolve(value: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
+    resolve_cow(Cow::Borrowed(value), style, tag)
+}
+
+/// [`resolve`], keeping an owned string without copying it.
+fn resolve_cow(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> Scalar {
     match tag {
-        Some("str") | Some("binary") => return Scalar::Str(value.to_string()),
+        Some("str") | Some("binary") => return Scalar::Str(owned(value)),
         Some("int") => {
-            return parse_int(value)
-                .map(Scalar::Int)
-                .unwrap_or_else(|| Scalar::Str(value.into()))
+            return match parse_int(&value) {
+                Some(i) => Scalar::Int(i),
+                None => Scalar::Str(owned(value)),
+            }
         }
         Some("float") => {
-            return parse_float(value)
-                .map(Scalar::Float)
-                .unwrap_or_else(|| Scalar::Str(value.into()))
+            return match parse_float(&value) {
+                Some(f) => Scalar::Float(f),
+                None => Scalar::Str(owned(value)),
+            }
         }
         Some("bool") => {
-            return parse_bool(value)
-                .map(Scalar::Bool)
-                .unwrap_or_else(|| Scalar::Str(value.into()))
+            return match parse_bool(&value) {
+                Some(b) => Scalar::Bool(b),
+                None => Scalar::Str(owned(value)),
+            }
         }
         Some("null") => return Scalar::Null,
-        Some(_) => return Scalar::Str(value.to_string()),
+        Some(_) => return Scalar::Str(owned(value)),
         None => {}
     }
     if style != ScalarStyle::Plain {
-        return Scalar::Str(value.to_string());
+        return Scalar::Str(owned(value));
     }
-    resolve_plain(value)
+    plain_non_string(&value).unwrap_or_else(|| Scalar::Str(owned(value)))
 }
 
-fn resolve_plain(value: &str) -> Scalar {
+/// The parser's string, without the spare capacity it grew while reading it.
+fn owned(value: Cow<'_, str>) -> String {
+    let mut s = value.into_owned();
+    s.shrink_to_fit();
+    s
+}
+
+/// What a plain scalar resolves to when that is not a string (null, bool, int, float).
+fn plain_non_string(value: &str) -> Option<Scalar> {
     if matches!(value, "" | "~" | "null" | "Null" | "NULL") {
-        return Scalar::Null;
+        return Some(Scalar::Null);
     }
     if let Some(b) = parse_bool(value) {
-        return Scalar::Bool(b);
+        return Some(Scalar::Bool(b));
     }
     if let Some(i) = parse_int(value) {
-        return Scalar::Int(i);
+        return Some(Scalar::Int(i));
     }
-    if let Some(f) = parse_float(value) {
-        return Scalar::Float(f);
+    parse_float(value).map(Scalar::Float)
+}
+
+/// The text without `_` (go-yaml ignores them in numbers), borrowed when there are none.
+fn without_underscores(v: &str) -> Cow<'_, str> {
+    if v.contains('_') {
+        Cow::Owned(v.chars().filter(|c| *c != '_').collect())
+    } else {
+        Cow::Borrowed(v)
     }
-    Scalar::Str(value.to_string())
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -420,11 +707,17 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 /// Go's `strconv.ParseInt(s, 0, 64)` after removing `_`, as go-yaml v3 does.
 fn parse_int(v: &str) -> Option<i64> {
-    let plain: String = v.chars().filter(|c| *c != '_').collect();
+    // Every character of an int is one of these (a quick no for most strings).
+    if !v.bytes().all(|b| {
+        b.is_ascii_hexdigit() || matches!(b, b'_' | b'+' | b'-' | b'x' | b'X' | b'o' | b'O')
+    }) {
+        return None;
+    }
+    let plain = without_underscores(v);
     let (neg, digits) = match plain.as_bytes().first()? {
         b'-' => (true, &plain[1..]),
         b'+' => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
+        _ => (false, &plain[..]),
     };
     if digits.is_empty() || !digits.as_bytes()[0].is_ascii_digit() {
         return None;
@@ -463,7 +756,14 @@ fn parse_float(v: &str) -> Option<f64> {
         ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
         _ => {}
     }
-    let plain: String = v.chars().filter(|c| *c != '_').collect();
+    // Every character of a float is one of these (a quick no for most strings).
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    let plain = without_underscores(v);
     let b = plain.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
     let int_start = i;
@@ -505,24 +805,81 @@ fn parse_float(v: &str) -> Option<f64> {
 
 /// Emits branches as YAML documents separated by `---`.
 pub fn emit<L: Leaf>(branches: &[Branch<L>], layout: Layout) -> Result<String, StoreError> {
-    let mut out = String::new();
+    emit_with_entry(branches, layout, None)
+}
+
+/// [`emit`], with `extra` written as a last entry of every document, as if each branch
+/// ended with it (how the `sops` metadata is added without copying the branches).
+pub fn emit_with_entry<L: Leaf>(
+    branches: &[Branch<L>],
+    layout: Layout,
+    extra: Option<(&str, &Node<L>)>,
+) -> Result<String, StoreError> {
     let indent = layout.indent.max(2);
+    // Reserving the output's size up front spares large files the copies of a growing buffer.
+    let extra_len = extra.map_or(0, |(k, v)| k.len() + node_len(v, indent, indent));
+    let estimate: usize = branches
+        .iter()
+        .map(|b| branch_len(b, 0, indent) + extra_len + 4)
+        .sum();
+    let mut out = String::with_capacity(estimate + estimate / 16);
     for (i, branch) in branches.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        if branch
-            .items
-            .iter()
-            .all(|it| !matches!(it, Item::Entry { .. }))
+        if extra.is_none()
+            && branch
+                .items
+                .iter()
+                .all(|it| !matches!(it, Item::Entry { .. }))
             && branch.items.is_empty()
         {
             out.push_str("{}\n");
             continue;
         }
-        emit_map(&mut out, branch, 0, indent);
+        emit_map_items(&mut out, branch, 0, indent, None, extra);
     }
     Ok(out)
+}
+
+/// Roughly the length of a map's YAML text at column `col` (for reserving the output).
+fn branch_len<L: Leaf>(branch: &Branch<L>, col: usize, indent: usize) -> usize {
+    branch
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Entry { key, value } => {
+                col + key.len() + 2 + node_len(value, col + indent, indent)
+            }
+            Item::Comment { text, .. } => col + scalar_len(text.scalar()) + 2,
+            Item::Blank => 0,
+        })
+        .sum()
+}
+
+fn node_len<L: Leaf>(node: &Node<L>, col: usize, indent: usize) -> usize {
+    match node {
+        Node::Leaf(l) => scalar_len(l.scalar()) + 2,
+        Node::Map(b) => branch_len(b, col, indent) + 4,
+        Node::List(items) => {
+            items
+                .iter()
+                .map(|item| match item {
+                    ListItem::Value(v) => col + 2 + node_len(v, col + indent, indent),
+                    ListItem::Comment { text, .. } => col + scalar_len(text.scalar()) + 2,
+                })
+                .sum::<usize>()
+                + 4
+        }
+    }
+}
+
+fn scalar_len(s: &Scalar) -> usize {
+    match s {
+        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => t.len() + 2,
+        Scalar::Bytes(b) | Scalar::RawStr(b) => b.len() * 2 + 12,
+        _ => 24,
+    }
 }
 
 fn pad(out: &mut String, n: usize) {
@@ -537,17 +894,18 @@ fn comment_line(out: &mut String, col: usize, text: &str) {
 }
 
 fn emit_map<L: Leaf>(out: &mut String, branch: &Branch<L>, col: usize, indent: usize) {
-    emit_map_items(out, branch, col, indent, None);
+    emit_map_items(out, branch, col, indent, None, None);
 }
 
 /// Writes a map's items at column `col`; `first_prefix` replaces the indentation of the
-/// first line (used for `- key: value` in lists).
+/// first line (used for `- key: value` in lists); `extra` is written as a last entry.
 fn emit_map_items<L: Leaf>(
     out: &mut String,
     branch: &Branch<L>,
     col: usize,
     indent: usize,
     mut first_prefix: Option<&str>,
+    extra: Option<(&str, &Node<L>)>,
 ) {
     let mut inline: Vec<String> = Vec::new();
     let start_line = |out: &mut String, first: &mut Option<&str>| match first.take() {
@@ -566,11 +924,17 @@ fn emit_map_items<L: Leaf>(
             }
             Item::Entry { key, value } => {
                 start_line(out, &mut first_prefix);
-                out.push_str(&scalar_text(&Scalar::Str(key.clone())));
+                push_text(out, key);
                 out.push(':');
                 emit_value(out, value, col, indent, std::mem::take(&mut inline), true);
             }
         }
+    }
+    if let Some((key, value)) = extra {
+        start_line(out, &mut first_prefix);
+        push_text(out, key);
+        out.push(':');
+        emit_value(out, value, col, indent, std::mem::take(&mut inline), true);
     }
     for text in inline {
         comment_line(out, col, &text);
@@ -616,7 +980,7 @@ fn emit_value<L: Leaf>(
                 }
             } else {
                 out.push(' ');
-                out.push_str(&scalar_text(s));
+                push_scalar(out, s);
                 out.push_str(&suffix);
                 out.push('\n');
             }
@@ -658,7 +1022,7 @@ fn emit_list<L: Leaf>(out: &mut String, items: &[ListItem<L>], col: usize, inden
                 let mut prefix = String::new();
                 pad(&mut prefix, col);
                 prefix.push_str("- ");
-                emit_map_items(out, b, col + 2, indent, Some(&prefix));
+                emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
             }
             ListItem::Value(Node::List(inner)) if !inner.is_empty() => {
                 for text in std::mem::take(&mut inline) {
@@ -709,6 +1073,23 @@ fn literal_block(s: &Scalar) -> Option<(&'static str, Vec<&str>)> {
     Some((chomp, lines))
 }
 
+/// Appends a scalar as [`scalar_text`] writes it.
+fn push_scalar(out: &mut String, s: &Scalar) {
+    match s {
+        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => push_text(out, t),
+        other => out.push_str(&scalar_text(other)),
+    }
+}
+
+/// Appends a string, plain when that reads back as the same string, else double-quoted.
+fn push_text(out: &mut String, t: &str) {
+    if plain_safe(t) {
+        out.push_str(t);
+    } else {
+        out.push_str(&double_quoted(t));
+    }
+}
+
 /// A scalar as YAML text, quoted when plain style would read back differently.
 pub fn scalar_text(s: &Scalar) -> String {
     match s {
@@ -755,13 +1136,14 @@ fn plain_safe(t: &str) -> bool {
     {
         return false;
     }
-    if resolve_plain(t) != Scalar::Str(t.to_string()) {
+    if plain_non_string(t).is_some() {
         return false;
     }
     // YAML 1.1 readers take these as booleans; timestamps as dates (go-yaml quotes both).
-    let lower = t.to_ascii_lowercase();
-    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") || looks_like_timestamp(t)
-    {
+    let yaml11_bool = ["y", "n", "yes", "no", "on", "off"]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w));
+    if yaml11_bool || looks_like_timestamp(t) {
         return false;
     }
     true
@@ -870,6 +1252,57 @@ mod tests {
             let (back, _) = parse::<Sealed>(&text).unwrap();
             assert_eq!(back[0], b, "{s:?} → {text}");
         }
+    }
+
+    #[test]
+    fn comments_far_apart_in_a_long_file() {
+        // More events between comments than the parser reads ahead: the scout parser finds
+        // the scalar positions, and `#` inside quoted scalars stays text.
+        let mut src = String::from("# head\n");
+        for i in 0..3000 {
+            src.push_str(&format!("s{i}:\n    a: v{i}\n    n:\n        deep: {i}\n"));
+            if i == 1500 {
+                src.push_str("    q: 'x #not a comment'\n");
+            }
+        }
+        src.push_str("# tail\nlast: 1 # inline\n");
+        let (b, _) = parse::<Sealed>(&src).unwrap();
+        fn comments(b: &Branch<Sealed>, out: &mut Vec<String>) {
+            for item in &b.items {
+                match item {
+                    Item::Comment { text, .. } => out.push(text.0.to_text().to_string()),
+                    Item::Entry {
+                        value: Node::Map(m),
+                        ..
+                    } => comments(m, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut found = Vec::new();
+        comments(&b[0], &mut found);
+        assert_eq!(found, [" head", " tail", " inline"]);
+        assert!(
+            matches!(&b[0].items[0], Item::Comment { text, inline: false } if text.0.to_text().as_str() == " head")
+        );
+        let Some(Node::Map(s1500)) = b[0].get("s1500") else {
+            panic!("s1500 is a map")
+        };
+        assert_eq!(
+            s1500.get("q"),
+            Some(&Node::Leaf(Sealed(Scalar::Str("x #not a comment".into()))))
+        );
+    }
+
+    #[test]
+    fn char_positions_with_multibyte_text() {
+        let src = "é: ü # ñ\n# 日本\nk: 'ä #b' # ok\nz: 日本語 #tail\n";
+        // The same output as before comments were found lazily (character positions are
+        // mapped to bytes without a table per character).
+        assert_eq!(
+            round(src),
+            "é: ü # ñ\n# 日本\nk: \"ä #b\"\nz: 日本語 #tail\n"
+        );
     }
 
     #[test]
