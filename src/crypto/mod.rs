@@ -103,7 +103,13 @@ impl CompiledRules {
 /// path leaves out list indices, so equal values in one list share a key: their IVs are
 /// kept in document order and handed out in the same order.
 #[derive(Default)]
-pub struct IvStash(HashMap<[u8; 32], Vec<[u8; IV_LEN]>>);
+pub struct IvStash(HashMap<[u8; 32], StashedIvs>);
+
+/// The IVs of one stash key, in document order (almost always exactly one).
+enum StashedIvs {
+    One([u8; IV_LEN]),
+    Many(Vec<[u8; IV_LEN]>),
+}
 
 /// How many IVs of each stash key one `seal` has used.
 type StashCursor = HashMap<[u8; 32], usize>;
@@ -115,7 +121,7 @@ impl IvStash {
         h.update([0]);
         h.update(value.type_name().as_bytes());
         h.update([0]);
-        h.update(value.to_bytes().as_slice());
+        h.update(&*value::value_bytes(value));
         let digest = h.finalize();
         let mut out = [0u8; 32];
         out.copy_from_slice(&digest[..32]);
@@ -123,15 +129,33 @@ impl IvStash {
     }
 
     fn remember(&mut self, aad: &str, value: &Scalar, iv: [u8; IV_LEN]) {
-        self.0.entry(Self::key(aad, value)).or_default().push(iv);
+        use std::collections::hash_map::Entry;
+        match self.0.entry(Self::key(aad, value)) {
+            Entry::Vacant(e) => {
+                e.insert(StashedIvs::One(iv));
+            }
+            Entry::Occupied(mut e) => {
+                let ivs = e.get_mut();
+                match ivs {
+                    StashedIvs::One(first) => *ivs = StashedIvs::Many(vec![*first, iv]),
+                    StashedIvs::Many(v) => v.push(iv),
+                }
+            }
+        }
     }
 
     /// The next stashed IV for this (path, value), if any is left.
     fn recall(&self, aad: &str, value: &Scalar, cursor: &mut StashCursor) -> Option<[u8; IV_LEN]> {
+        if self.0.is_empty() {
+            return None;
+        }
         let key = Self::key(aad, value);
         let ivs = self.0.get(&key)?;
         let used = cursor.entry(key).or_default();
-        let iv = ivs.get(*used).copied();
+        let iv = match ivs {
+            StashedIvs::One(iv) => (*used == 0).then_some(*iv),
+            StashedIvs::Many(v) => v.get(*used).copied(),
+        };
         *used += 1;
         iv
     }
@@ -277,6 +301,7 @@ pub fn seal(
     stash: &IvStash,
 ) -> Result<(Vec<Branch<Sealed>>, zeroize::Zeroizing<String>), CryptoError> {
     let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
+    let cipher = value::ValueCipher::new(key);
     let mut cursor = StashCursor::new();
     let comment_text = |p: &Plain| match p.scalar() {
         Scalar::Comment(c) => Some(c.clone()),
@@ -294,7 +319,7 @@ pub fn seal(
                 }
                 let encrypt = rules.should_encrypt(v.path, v.comments, v.is_comment);
                 if (!rules.rules.mac_only_encrypted || encrypt) && !v.is_comment {
-                    hasher.update(&value.to_bytes());
+                    hasher.update(&value::value_bytes(value));
                 }
                 if !encrypt || value.is_empty_value() {
                     return Ok(Sealed(value.clone()));
@@ -303,7 +328,7 @@ pub fn seal(
                 let iv = stash
                     .recall(&aad, value, &mut cursor)
                     .unwrap_or_else(value::random_iv);
-                let enc = value::encrypt(value, key, &aad, &iv);
+                let enc = cipher.encrypt(value, &aad, &iv);
                 Ok::<_, CryptoError>(Sealed(if v.is_comment {
                     Scalar::Comment(enc)
                 } else {
@@ -323,6 +348,7 @@ pub fn open(
     stash: &mut IvStash,
 ) -> Result<(Vec<Branch<Plain>>, zeroize::Zeroizing<String>), CryptoError> {
     let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
+    let cipher = value::ValueCipher::new(key);
     let comment_text = |s: &Sealed| match &s.0 {
         Scalar::Comment(c) => Some(c.clone()),
         _ => None,
@@ -345,7 +371,7 @@ pub fn open(
                     let Scalar::Comment(text) = stored else {
                         return Ok(Plain::new(stored.clone()));
                     };
-                    match value::decrypt(text, key, &aad(v.path)) {
+                    match cipher.decrypt(text, &aad(v.path)) {
                         Ok((Scalar::Comment(c), iv)) => {
                             let c = Scalar::Comment(c);
                             stash.remember(&aad(v.path), &c, iv);
@@ -358,7 +384,7 @@ pub fn open(
                         Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
                         Scalar::Str(s) => {
                             let aad = aad(v.path);
-                            let (plain, iv) = value::decrypt(s, key, &aad).map_err(|reason| {
+                            let (plain, iv) = cipher.decrypt(s, &aad).map_err(|reason| {
                                 if reason == value::ValueError::NotEncrypted {
                                     CryptoError::NotEncryptedValue {
                                         path: display_path(v.path),
@@ -381,7 +407,7 @@ pub fn open(
                     }
                 };
                 if (!rules.rules.mac_only_encrypted || encrypted) && !v.is_comment {
-                    hasher.update(&plain.to_bytes());
+                    hasher.update(&value::value_bytes(&plain));
                 }
                 Ok(Plain::new(plain))
             },

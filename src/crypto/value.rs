@@ -3,7 +3,7 @@
 
 use aes_gcm::aead::consts::U32;
 use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
 use aes_gcm::AesGcm;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -77,8 +77,85 @@ pub fn parse(text: &str) -> Result<Encrypted, ValueError> {
     })
 }
 
-fn cipher(key: &DataKey) -> Aes256Gcm32 {
-    Aes256Gcm32::new(GenericArray::from_slice(key.bytes()))
+/// A value's bytes as sops encrypts them and feeds them to the MAC (the same bytes as
+/// [`Scalar::to_bytes`]), borrowed when the value holds them already.
+pub enum ValueBytes<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for ValueBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ValueBytes::Borrowed(b) => b,
+            ValueBytes::Owned(v) => v,
+        }
+    }
+}
+
+pub fn value_bytes(value: &Scalar) -> ValueBytes<'_> {
+    match value {
+        Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => ValueBytes::Borrowed(s.as_bytes()),
+        Scalar::Bytes(b) | Scalar::RawStr(b) => ValueBytes::Borrowed(b),
+        Scalar::Null => ValueBytes::Borrowed(&[]),
+        other => ValueBytes::Owned(other.to_bytes()),
+    }
+}
+
+/// A data key's cipher, set up once (AES key schedule, GHASH key) for all of a file's values.
+pub struct ValueCipher(Aes256Gcm32);
+
+impl ValueCipher {
+    pub fn new(key: &DataKey) -> Self {
+        ValueCipher(Aes256Gcm32::new(GenericArray::from_slice(key.bytes())))
+    }
+
+    /// Encrypts a value under `aad` with the given IV.
+    pub fn encrypt(&self, value: &Scalar, aad: &str, iv: &[u8; IV_LEN]) -> String {
+        // Encrypted in place: the copy of the plaintext becomes the ciphertext.
+        let mut data = value_bytes(value).to_vec();
+        let tag = self
+            .0
+            .encrypt_in_place_detached(GenericArray::from_slice(iv), aad.as_bytes(), &mut data)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let kind = value.type_name();
+        let mut out = String::with_capacity(64 + data.len().div_ceil(3) * 4 + 44 + 24 + kind.len());
+        out.push_str("ENC[AES256_GCM,data:");
+        B64.encode_string(&data, &mut out);
+        out.push_str(",iv:");
+        B64.encode_string(iv, &mut out);
+        out.push_str(",tag:");
+        B64.encode_string(tag, &mut out);
+        out.push_str(",type:");
+        out.push_str(kind);
+        out.push(']');
+        out
+    }
+
+    /// Decrypts an `ENC[...]` value; returns it with its IV (for the stash).
+    pub fn decrypt(&self, text: &str, aad: &str) -> Result<(Scalar, [u8; IV_LEN]), ValueError> {
+        let enc = parse(text)?;
+        let iv: [u8; IV_LEN] = enc
+            .iv
+            .as_slice()
+            .try_into()
+            .map_err(|_| ValueError::Malformed("iv is not 32 bytes"))?;
+        if enc.tag.len() != TAG_LEN {
+            return Err(ValueError::Malformed("tag is not 16 bytes"));
+        }
+        // Decrypted in place: the buffer holds the plaintext and is wiped when dropped.
+        let mut plain = Zeroizing::new(enc.data);
+        self.0
+            .decrypt_in_place_detached(
+                GenericArray::from_slice(&iv),
+                aad.as_bytes(),
+                &mut plain,
+                GenericArray::from_slice(&enc.tag),
+            )
+            .map_err(|_| ValueError::Authentication)?;
+        Ok((typed(&mut plain, &enc.kind)?, iv))
+    }
 }
 
 /// A fresh random IV.
@@ -88,70 +165,34 @@ pub fn random_iv() -> [u8; IV_LEN] {
     iv
 }
 
-/// Encrypts a value under `aad` with the given IV.
+/// Encrypts a value under `aad` with the given IV (one value; files use [`ValueCipher`]).
 pub fn encrypt(value: &Scalar, key: &DataKey, aad: &str, iv: &[u8; IV_LEN]) -> String {
-    let plain = value.to_bytes();
-    let out = cipher(key)
-        .encrypt(
-            GenericArray::from_slice(iv),
-            Payload {
-                msg: &plain,
-                aad: aad.as_bytes(),
-            },
-        )
-        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    let (data, tag) = out.split_at(out.len() - TAG_LEN);
-    format!(
-        "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
-        B64.encode(data),
-        B64.encode(iv),
-        B64.encode(tag),
-        value.type_name()
-    )
+    ValueCipher::new(key).encrypt(value, aad, iv)
 }
 
 /// Decrypts an `ENC[...]` value; returns it with its IV (for the stash).
 pub fn decrypt(text: &str, key: &DataKey, aad: &str) -> Result<(Scalar, [u8; IV_LEN]), ValueError> {
-    let enc = parse(text)?;
-    let iv: [u8; IV_LEN] = enc
-        .iv
-        .as_slice()
-        .try_into()
-        .map_err(|_| ValueError::Malformed("iv is not 32 bytes"))?;
-    if enc.tag.len() != TAG_LEN {
-        return Err(ValueError::Malformed("tag is not 16 bytes"));
-    }
-    let mut sealed = Zeroizing::new(enc.data);
-    sealed.extend_from_slice(&enc.tag);
-    let plain = Zeroizing::new(
-        cipher(key)
-            .decrypt(
-                GenericArray::from_slice(&iv),
-                Payload {
-                    msg: &sealed,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| ValueError::Authentication)?,
-    );
-    Ok((typed(&plain, &enc.kind)?, iv))
+    ValueCipher::new(key).decrypt(text, aad)
 }
 
-fn typed(plain: &[u8], kind: &str) -> Result<Scalar, ValueError> {
+/// The plaintext as a value of its declared type; text and bytes take over the buffer.
+fn typed(plain: &mut Zeroizing<Vec<u8>>, kind: &str) -> Result<Scalar, ValueError> {
     let bad = || ValueError::BadType(kind.to_string());
-    let text = || {
-        std::str::from_utf8(plain)
-            .map(str::to_string)
-            .map_err(|_| bad())
+    let is_text = std::str::from_utf8(plain).is_ok();
+    let take = |plain: &mut Zeroizing<Vec<u8>>| std::mem::take(&mut **plain);
+    let text = |plain: &mut Zeroizing<Vec<u8>>| {
+        if is_text {
+            Ok(String::from_utf8(take(plain)).expect("checked to be UTF-8"))
+        } else {
+            Err(bad())
+        }
     };
     Ok(match kind {
-        "str" => match std::str::from_utf8(plain) {
-            Ok(t) => Scalar::Str(t.to_string()),
-            Err(_) => Scalar::RawStr(plain.to_vec()),
-        },
-        "comment" => Scalar::Comment(text()?),
-        "time" => Scalar::Time(text()?),
-        "bytes" => Scalar::Bytes(plain.to_vec()),
+        "str" if is_text => Scalar::Str(text(plain)?),
+        "str" => Scalar::RawStr(take(plain)),
+        "comment" => Scalar::Comment(text(plain)?),
+        "time" => Scalar::Time(text(plain)?),
+        "bytes" => Scalar::Bytes(take(plain)),
         "int" => Scalar::Int(
             std::str::from_utf8(plain)
                 .ok()
@@ -209,6 +250,35 @@ mod tests {
                 decrypt(&enc, &key, "a:c:").unwrap_err(),
                 ValueError::Authentication
             );
+        }
+    }
+
+    #[test]
+    fn value_bytes_are_to_bytes() {
+        for v in [
+            Scalar::Str("héllo".into()),
+            Scalar::Int(-42),
+            Scalar::Float(2.5),
+            Scalar::Float(f64::NAN),
+            Scalar::Bool(true),
+            Scalar::Bool(false),
+            Scalar::Bytes(vec![0, 255]),
+            Scalar::RawStr(vec![0xff, b'a']),
+            Scalar::Time("2024-01-01T00:00:00Z".into()),
+            Scalar::Comment(" c".into()),
+            Scalar::Null,
+        ] {
+            assert_eq!(&*value_bytes(&v), v.to_bytes().as_slice(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn raw_strings_and_bytes_round_trip() {
+        let key = DataKey::generate();
+        let cipher = ValueCipher::new(&key);
+        for v in [Scalar::RawStr(vec![0xff, 0, 1]), Scalar::Bytes(vec![])] {
+            let enc = cipher.encrypt(&v, "k:", &random_iv());
+            assert_eq!(cipher.decrypt(&enc, "k:").unwrap().0, v);
         }
     }
 
