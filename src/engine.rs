@@ -326,14 +326,17 @@ impl EncryptedFile {
     /// The file's text (or bytes) as it goes to disk.
     pub fn to_bytes(&self) -> Result<Vec<u8>, FileError> {
         let store_format = encrypted_store(self.format);
-        let mut branches = self.branches.clone();
-        store::put_metadata(store_format, &mut branches, &self.metadata.to_tree());
-        store::emit_encrypted(store_format, &branches, self.layout)
-            .map(String::into_bytes)
-            .map_err(|error| FileError::Emit {
-                path: self.path.clone(),
-                error,
-            })
+        store::emit_encrypted_with_metadata(
+            store_format,
+            &self.branches,
+            &self.metadata.to_tree(),
+            self.layout,
+        )
+        .map(String::into_bytes)
+        .map_err(|error| FileError::Emit {
+            path: self.path.clone(),
+            error,
+        })
     }
 
     /// Writes the file atomically to its path.

@@ -50,6 +50,16 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
 /// Emits a branch as an indented JSON object ending with a newline; comments and blank
 /// items have no JSON form and are skipped.
 pub fn emit<L: Leaf>(branch: &Branch<L>, layout: Layout) -> Result<String, StoreError> {
+    emit_with_entry(branch, layout, None)
+}
+
+/// [`emit`], with `extra` written as a last entry, as if the branch ended with it (how the
+/// `sops` metadata is added without copying the branch).
+pub fn emit_with_entry<L: Leaf>(
+    branch: &Branch<L>,
+    layout: Layout,
+    extra: Option<(&str, &Node<L>)>,
+) -> Result<String, StoreError> {
     let unit = if layout.indent == TAB_INDENT {
         "\t".to_string()
     } else {
@@ -60,7 +70,7 @@ pub fn emit<L: Leaf>(branch: &Branch<L>, layout: Layout) -> Result<String, Store
         unit,
         path: Vec::new(),
     };
-    w.map(branch, 0)?;
+    w.map(branch, 0, extra)?;
     w.out.push('\n');
     Ok(w.out)
 }
@@ -236,10 +246,15 @@ impl Writer {
         }
     }
 
-    fn map<L: Leaf>(&mut self, branch: &Branch<L>, depth: usize) -> Result<(), StoreError> {
+    fn map<L: Leaf>(
+        &mut self,
+        branch: &Branch<L>,
+        depth: usize,
+        extra: Option<(&str, &Node<L>)>,
+    ) -> Result<(), StoreError> {
         let mut first = true;
         self.out.push('{');
-        for (key, value) in branch.entries() {
+        for (key, value) in branch.entries().chain(extra) {
             if !first {
                 self.out.push(',');
             }
@@ -281,7 +296,7 @@ impl Writer {
 
     fn node<L: Leaf>(&mut self, node: &Node<L>, depth: usize) -> Result<(), StoreError> {
         match node {
-            Node::Map(b) => self.map(b, depth),
+            Node::Map(b) => self.map(b, depth, None),
             Node::List(items) => self.list(items, depth),
             Node::Leaf(l) => self.scalar(l.scalar()),
         }
@@ -311,6 +326,14 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str) {
+        // Most strings (every ENC[...] value) need no escape: copy them as they are.
+        if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.out.reserve(s.len() + 2);
+            self.out.push('"');
+            self.out.push_str(s);
+            self.out.push('"');
+            return;
+        }
         // Serializing a &str cannot fail.
         if let Ok(quoted) = serde_json::to_string(s) {
             self.out.push_str(&quoted);

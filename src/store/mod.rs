@@ -160,6 +160,28 @@ pub fn emit_encrypted<L: Leaf>(
     emit(format, branches, layout)
 }
 
+/// Emits an encrypted file: its branches with the metadata added as [`put_metadata`] adds
+/// it, without copying the branches where the format allows (YAML, JSON).
+pub fn emit_encrypted_with_metadata(
+    format: Format,
+    branches: &[Branch<Sealed>],
+    md: &Branch<Sealed>,
+    layout: Layout,
+) -> Result<String, StoreError> {
+    let node = || Node::Map(md.clone());
+    match format {
+        Format::Yaml => yaml::emit_with_entry(branches, layout, Some((SOPS_KEY, &node()))),
+        Format::Json | Format::Binary => {
+            json::emit_with_entry(single(branches)?, layout, Some((SOPS_KEY, &node())))
+        }
+        Format::Dotenv | Format::Ini => {
+            let mut branches = branches.to_vec();
+            put_metadata(format, &mut branches, md);
+            emit_encrypted(format, &branches, layout)
+        }
+    }
+}
+
 /// Emits branches as file text.
 pub fn emit<L: Leaf>(
     format: Format,
