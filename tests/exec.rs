@@ -6,79 +6,11 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// A temporary directory with its own HOME and key: nothing of the developer's is read.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    key: PathBuf,
-    public: String,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.config")).unwrap();
-        let key = dir.path().join("key.txt");
-        let mut sb = Sandbox {
-            dir,
-            key: key.clone(),
-            public: String::new(),
-        };
-        let out = sb.run(&["keygen", "-o", key.to_str().unwrap()]);
-        assert!(out.status.success(), "{out:?}");
-        sb.public = public_key(&key);
-        sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// The binary with an isolated environment (std Command: pipes and signals).
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("secrets"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("HOME", self.path("home"))
-            .env("XDG_CONFIG_HOME", self.path("home/.config"))
-            .env("SOPS_AGE_KEY_FILE", &self.key)
-            .env("NO_COLOR", "1")
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    /// Writes `plain` as `name` and encrypts it in place for this sandbox's key.
-    fn encrypted(&self, name: &str, plain: &str) -> String {
-        self.encrypted_for(name, plain, &self.public.clone())
-    }
-
-    fn encrypted_for(&self, name: &str, plain: &str, recipient: &str) -> String {
-        std::fs::write(self.path(name), plain).unwrap();
-        let out = self.run(&["encrypt", "-i", "--age", recipient, name]);
-        assert!(out.status.success(), "encrypt {name}: {out:?}");
-        assert!(!std::fs::read_to_string(self.path(name))
-            .unwrap()
-            .contains("s3cret"));
-        name.to_string()
-    }
-}
-
-fn public_key(key: &Path) -> String {
-    std::fs::read_to_string(key)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
-        .expect("public key line")
-}
+mod common;
+use common::KeyedSandbox as Sandbox;
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -3,76 +3,14 @@
 //! `secrets encrypt` + `secrets exec`, JSON and YAML parsers, base64 for the k8s manifest,
 //! the file system for the Docker secrets directory).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use secrets::model::{Node, Plain};
 use secrets::store::Format;
 
-struct Sandbox {
-    dir: tempfile::TempDir,
-    key: PathBuf,
-    public: String,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.config")).unwrap();
-        let key = dir.path().join("key.txt");
-        let mut sb = Sandbox {
-            dir,
-            key: key.clone(),
-            public: String::new(),
-        };
-        let out = sb.run(&["keygen", "-o", key.to_str().unwrap()]);
-        assert!(out.status.success(), "{out:?}");
-        sb.public = std::fs::read_to_string(&key)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
-            .unwrap();
-        sb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("secrets"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("HOME", self.path("home"))
-            .env("XDG_CONFIG_HOME", self.path("home/.config"))
-            .env("SOPS_AGE_KEY_FILE", &self.key)
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "secrets {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn encrypted(&self, name: &str, plain: &str) -> String {
-        std::fs::write(self.path(name), plain).unwrap();
-        self.ok(&["encrypt", "-i", "--age", &self.public.clone(), name]);
-        name.to_string()
-    }
-}
+mod common;
+use common::KeyedSandbox as Sandbox;
 
 /// Values that break naive quoting: quotes, `$`, backslashes, newlines, unicode, `#`.
 const TRICKY: &[(&str, &str)] = &[
@@ -126,7 +64,7 @@ fn shell_output_evaluated_by_sh() {
         let script = format!("eval \"$(cat env.sh)\"; printf %s \"${name}\"");
         let got = Command::new("sh")
             .args(["-c", &script])
-            .current_dir(sb.dir.path())
+            .current_dir(sb.dir())
             .env_remove("HOME")
             .output()
             .unwrap();
@@ -135,7 +73,7 @@ fn shell_output_evaluated_by_sh() {
     // Exported: a child of the evaluating shell sees them.
     let got = Command::new("sh")
         .args(["-c", ". ./env.sh; sh -c 'printf %s \"$DATABASE_HOST\"'"])
-        .current_dir(sb.dir.path())
+        .current_dir(sb.dir())
         .output()
         .unwrap();
     assert_eq!(got.stdout, b"db.internal");

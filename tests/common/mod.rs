@@ -165,3 +165,79 @@ pub fn sops_age_js() -> Option<PathBuf> {
     oracle("node", on_path("node"))?;
     Some(dir)
 }
+
+/// A sandbox whose commands decrypt with one identity made by the real `secrets keygen`
+/// (exported as `SOPS_AGE_KEY_FILE`), for tests that run commands as a single user.
+pub struct KeyedSandbox {
+    pub sb: Sandbox,
+    pub key: PathBuf,
+    pub public: String,
+}
+
+impl KeyedSandbox {
+    pub fn new() -> KeyedSandbox {
+        let sb = Sandbox::new();
+        std::fs::create_dir_all(sb.path("home/.config")).unwrap();
+        let key = sb.path("key.txt");
+        let out = sb
+            .std_cmd()
+            .arg("keygen")
+            .arg("-o")
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "keygen: {out:?}");
+        let public = public_key_of(&key);
+        KeyedSandbox { sb, key, public }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.sb.path(rel)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.sb.dir.path()
+    }
+
+    /// The binary as a std Command (pipes and signals), decrypting with this key.
+    pub fn cmd(&self) -> Command {
+        let mut c = self.sb.std_cmd();
+        c.env("SOPS_AGE_KEY_FILE", &self.key).env("NO_COLOR", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "secrets {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Writes `plain` as `name` and encrypts it in place for this sandbox's key.
+    pub fn encrypted(&self, name: &str, plain: &str) -> String {
+        self.encrypted_for(name, plain, &self.public)
+    }
+
+    pub fn encrypted_for(&self, name: &str, plain: &str, recipient: &str) -> String {
+        std::fs::write(self.path(name), plain).unwrap();
+        self.ok(&["encrypt", "-i", "--age", recipient, name]);
+        name.to_string()
+    }
+}
+
+/// The `# public key: …` line of an age-keygen format identity file.
+pub fn public_key_of(key: &Path) -> String {
+    std::fs::read_to_string(key)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
+        .expect("public key line")
+}
