@@ -119,6 +119,40 @@ pub fn parse_plain(
     })
 }
 
+/// Parses plaintext to encrypt: `AlreadyEncrypted` when the bytes parse as an encrypted
+/// file in this format, else as [`parse_plain`]. YAML, JSON and INI are parsed once (the
+/// plaintext and encrypted forms share a parser), dotenv and binary twice.
+pub fn parse_for_encryption(
+    path: &Path,
+    format: Format,
+    bytes: &[u8],
+) -> Result<(Vec<Branch<Plain>>, Layout), FileError> {
+    let already = || FileError::AlreadyEncrypted {
+        path: path.to_path_buf(),
+    };
+    if !matches!(format, Format::Yaml | Format::Json | Format::Ini) {
+        if EncryptedFile::parse(path, format, bytes).is_ok() {
+            return Err(already());
+        }
+        return parse_plain(path, format, bytes);
+    }
+    let (branches, layout) = parse_plain(path, format, bytes)?;
+    // What take_metadata would find: the first `sops` entry of the first document.
+    let md = match branches.first().and_then(|b| b.get(store::SOPS_KEY)) {
+        Some(crate::model::Node::Map(md)) => tree::convert::<Plain, Sealed>(md),
+        _ => return Ok((branches, layout)),
+    };
+    let md = if format == Format::Ini {
+        crate::metadata::flat::unflatten(&md, true)
+    } else {
+        md
+    };
+    if Metadata::from_tree(&md).is_ok() {
+        return Err(already());
+    }
+    Ok((branches, layout))
+}
+
 /// Emits a plaintext tree (decrypt output, the editor buffer, exports).
 pub fn emit_plain(
     path: &Path,

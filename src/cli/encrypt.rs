@@ -123,15 +123,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let format = g.input_type.unwrap_or_else(|| Format::from_path(path));
         let out_format = g.output_type.unwrap_or(format);
         let bytes = engine::read(path)?;
-        if EncryptedFile::parse(path, format, &bytes).is_ok() {
-            return Err(CliError::new(
-                ALREADY_ENCRYPTED,
-                format!("{}: already encrypted", path.display()),
-            )
-            .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
-            .into());
-        }
-        let (plain, layout) = engine::parse_plain(path, format, &bytes)?;
+        let (plain, layout) = match engine::parse_for_encryption(path, format, &bytes) {
+            Err(engine::FileError::AlreadyEncrypted { .. }) => {
+                return Err(CliError::new(
+                    ALREADY_ENCRYPTED,
+                    format!("{}: already encrypted", path.display()),
+                )
+                .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
+                .into())
+            }
+            parsed => parsed?,
+        };
+        drop(bytes);
         let (recipients, rules) = args.target.resolve(path)?;
         let layout = if out_format == format {
             layout
@@ -139,6 +142,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             crate::store::Layout::default_for(out_format)
         };
         let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
+        // The input and the plaintext tree are not needed while the output is written.
+        drop(plain);
         let text = file.to_bytes()?;
         if args.in_place {
             file.save()?;
