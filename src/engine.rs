@@ -386,14 +386,3 @@ impl EncryptedFile {
         })
     }
 }
-
-/// Drops comments and blank lines' identity from comparisons: two plaintext trees are the
-/// same document when every item is equal.
-pub fn same_plaintext(a: &[Branch<Plain>], b: &[Branch<Plain>]) -> bool {
-    a == b
-}
-
-/// Converts plaintext for storing unencrypted data (tests, exports).
-pub fn to_sealed_clear(plain: &Branch<Plain>) -> Branch<Sealed> {
-    tree::convert(plain)
-}

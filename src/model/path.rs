@@ -1,6 +1,6 @@
 //! Key paths as users type them: sops-style `["a"]["b"][0]` or dotted `a.b.0`.
 
-use super::tree::{Branch, Item, ListItem, Node};
+use super::tree::{Branch, ListItem, Node};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,23 +234,6 @@ impl<L> Branch<L> {
             }
             _ => Err(not_found()),
         }
-    }
-}
-
-/// Drops every comment and blank item, for comparisons that should ignore layout.
-pub fn entries_only<L: Clone>(branch: &Branch<L>) -> Branch<L> {
-    Branch {
-        items: branch
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Entry { key, value } => Some(Item::Entry {
-                    key: key.clone(),
-                    value: value.clone(),
-                }),
-                _ => None,
-            })
-            .collect(),
     }
 }
 
