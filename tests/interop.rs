@@ -425,3 +425,70 @@ fn ssh_ed25519_recipients_work_both_ways() {
         );
     }
 }
+
+/// Comments between blocks, after nested maps and inside lists: where sops puts each one
+/// (and, for list comments, how sops stores them) both tools agree, byte for byte.
+#[test]
+fn comments_in_nested_blocks_and_lists_match_sops() {
+    let sb = Sandbox::new();
+    let key = sb.key("carol");
+    let Some(_) = sops(&sb, &key) else { return };
+    let plain = "\
+# top
+db:
+    # before host
+    host: x
+    nested:
+        # deep
+        k: v
+    # indented trailing
+# col0 between
+api:
+    token: t
+    list:
+        - a
+        # in list
+        - b
+    # end of api
+# final
+";
+    for (name, writer) in [("theirs.yaml", "sops"), ("ours.yaml", "secrets")] {
+        sb.write(name, plain);
+        let ok = if writer == "sops" {
+            sops(&sb, &key)
+                .unwrap()
+                .args(["encrypt", "-i", "--age", &key.public, name])
+                .status()
+                .unwrap()
+                .success()
+        } else {
+            sb.cmd()
+                .args(["encrypt", "-i", "--age", &key.public, name])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        assert!(ok, "{writer} encrypt");
+        let by_sops = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", name])
+            .output()
+            .unwrap();
+        assert!(by_sops.status.success(), "sops decrypt {name}");
+        let by_us = ours_decrypt(&sb, &key, name, &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&by_us),
+            String::from_utf8_lossy(&by_sops.stdout),
+            "{name} written by {writer}"
+        );
+        // sops moves a trailing comment into the deepest block before it; every comment
+        // and value survives, in order.
+        let trimmed = |t: &str| t.lines().map(|l| l.trim().to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            trimmed(&String::from_utf8_lossy(&by_us)),
+            trimmed(plain),
+            "{name}"
+        );
+    }
+}

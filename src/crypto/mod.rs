@@ -406,14 +406,48 @@ pub fn open(
                         }
                     }
                 };
-                if (!rules.rules.mac_only_encrypted || encrypted) && !v.is_comment {
+                // sops writes a comment inside a list as a `type:comment` list value; like
+                // every comment it is outside the MAC.
+                let is_comment = v.is_comment || matches!(plain, Scalar::Comment(_));
+                if (!rules.rules.mac_only_encrypted || encrypted) && !is_comment {
                     hasher.update(&value::value_bytes(&plain));
                 }
                 Ok(Plain::new(plain))
             },
         )?);
     }
+    out.iter_mut().for_each(lift_list_comments);
     Ok((out, hasher.finish()))
+}
+
+/// Turns list values that decrypted to comments (sops's way of storing a comment inside a
+/// list) back into comment items, so they print as `# …` lines.
+fn lift_list_comments(branch: &mut Branch<Plain>) {
+    fn node(n: &mut Node<Plain>) {
+        match n {
+            Node::Map(b) => lift_list_comments(b),
+            Node::Leaf(_) => {}
+            Node::List(items) => {
+                for item in items.iter_mut() {
+                    match item {
+                        ListItem::Value(Node::Leaf(p)) if p.scalar().is_comment() => {
+                            *item = ListItem::Comment {
+                                text: p.clone(),
+                                inline: false,
+                            };
+                        }
+                        ListItem::Value(v) => node(v),
+                        ListItem::Comment { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+    for item in &mut branch.items {
+        if let Item::Entry { value, .. } = item {
+            node(value);
+        }
+    }
 }
 
 /// Encrypts the MAC with `lastmodified` as additional data, keeping the old ciphertext when

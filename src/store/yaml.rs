@@ -420,7 +420,10 @@ impl<L: Leaf> Builder<'_, L> {
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.flush_trailing(at)?;
+                // A flow collection ends at its `}`/`]`; a block one at the next token.
+                let byte = self.chars.byte(self.text, at);
+                let flow = matches!(self.text.as_bytes().get(byte), Some(b'}' | b']'));
+                self.flush_trailing(at, flow)?;
                 let frame = self
                     .stack
                     .pop()
@@ -528,19 +531,29 @@ impl<L: Leaf> Builder<'_, L> {
 
     /// Comments after the last item of a block container that are indented at least as far
     /// as its items belong to it; the rest go to the outer container.
-    fn flush_trailing(&mut self, end: usize) -> Result<(), StoreError> {
-        let col = match self.stack.last() {
-            Some(Frame::Map { col, .. } | Frame::List { col, .. }) => col.unwrap_or(0),
-            None => return Ok(()),
+    /// Comments after the last item of a container that belong to it. Indented at least as
+    /// far as its items: always. A dedented comment before the closing bracket of a flow
+    /// collection: also. After a nested block collection, like go-yaml (and so sops), a
+    /// comment indented deeper than the next token is a foot comment of this, the
+    /// innermost, block; otherwise it precedes the next key.
+    fn flush_trailing(&mut self, end: usize, flow: bool) -> Result<(), StoreError> {
+        let col_of = |f: &Frame<L>| match f {
+            Frame::Map { col, .. } | Frame::List { col, .. } => col.unwrap_or(0),
         };
+        let Some(col) = self.stack.last().map(col_of) else {
+            return Ok(());
+        };
+        let has_parent = self.stack.len() >= 2;
+        let next_col = self.column_of(end);
         while self.has_comment(self.next_comment, usize::MAX)? {
             let c = &mut self.scanner.found[self.next_comment];
             if c.start >= end && c.col < col {
                 break;
             }
-            if c.col < col && c.line > 0 && c.start < end {
+            let foot = !flow && has_parent && c.start < end && c.col > next_col;
+            if flow && c.col < col && c.line > 0 && c.start < end {
                 // Dedented comment before the end of a flow collection: still ours.
-            } else if c.col < col {
+            } else if c.col < col && !foot {
                 break;
             }
             self.next_comment += 1;
@@ -552,6 +565,16 @@ impl<L: Leaf> Builder<'_, L> {
             push_comment(self.stack.last_mut().expect("checked"), text, false);
         }
         Ok(())
+    }
+
+    /// The column of character `at` (0 past the end of the text).
+    fn column_of(&self, at: usize) -> usize {
+        let byte = self.chars.byte(self.text, at);
+        if byte >= self.text.len() {
+            return 0;
+        }
+        let line_start = self.text[..byte].rfind('\n').map_or(0, |i| i + 1);
+        self.text[line_start..byte].chars().count()
     }
 
     /// Is there a comment with this index? Scans for it no further than character `limit`.
