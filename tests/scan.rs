@@ -417,3 +417,190 @@ fn sarif_validates_against_the_2_1_0_schema() {
     }
     assert!(!String::from_utf8_lossy(&out.stdout).contains(AWS));
 }
+
+#[test]
+fn peer_allow_comments_regex_allowlist_and_json_format() {
+    let d = repo();
+    write(
+        d.path(),
+        "a.py",
+        &format!("K = '{AWS}'  # gitleaks:allow\nT = '{GHP}'  # pragma: allowlist secret\n"),
+    );
+    scan(d.path()).assert().code(0);
+    write(d.path(), "b.env", &format!("K={AWS}\nT={GHP}\n"));
+    // A regex allowlist accepts one secret; the other is still reported, as JSON.
+    write(d.path(), ".secrets-scan", "regex: ^AKIAUJZDEG\n");
+    let out = scan(d.path()).args(["--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<_> = v.as_array().unwrap().iter().map(|f| &f["rule"]).collect();
+    assert_eq!(rules, ["github-pat"]);
+    assert_eq!(v[0]["path"], "b.env");
+    assert_eq!(v[0]["line"], 2);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(GHP));
+}
+
+#[test]
+fn baseline_is_keyed_by_path_rule_and_fingerprint() {
+    let d = repo();
+    write(d.path(), "old.env", &format!("KEY={AWS}\n"));
+    scan(d.path()).arg("--write-baseline").assert().code(0);
+    // The same secret in another file is a new leak.
+    write(d.path(), "copy.env", &format!("KEY={AWS}\n"));
+    let out = scan(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("copy.env") && !s.contains("old.env"), "{s}");
+    // Another secret in the baselined file is new too.
+    std::fs::remove_file(d.path().join("copy.env")).unwrap();
+    write(d.path(), "old.env", &format!("KEY={AWS}\nT={GHP}\n"));
+    let out = scan(d.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("old.env:2:") && !s.contains("old.env:1:"), "{s}");
+}
+
+/// The hooks of `.pre-commit-hooks.yaml`, run as the pre-commit framework runs them: the
+/// `entry` words, plus the file names when `pass_filenames` is true.
+#[test]
+fn pre_commit_framework_entries() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let mut hooks: Vec<(String, bool)> = Vec::new();
+    for line in text.lines() {
+        if let Some(e) = line.trim().strip_prefix("entry: ") {
+            hooks.push((e.to_string(), false));
+        }
+        if line.trim() == "pass_filenames: true" {
+            hooks.last_mut().unwrap().1 = true;
+        }
+    }
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    let d = repo();
+    write(d.path(), "clean.txt", "nothing\n");
+    write(d.path(), "leak.env", &format!("K={AWS}\n"));
+    git_ok(d.path(), &["add", "clean.txt"]);
+    for (entry, pass_filenames) in hooks {
+        let words: Vec<&str> = entry.split_whitespace().collect();
+        assert_eq!(words[0], "secrets");
+        let run = |files: &[&str]| {
+            let mut c = scan(d.path());
+            c.args(&words[2..]);
+            if pass_filenames {
+                c.args(files);
+            }
+            c.output().unwrap()
+        };
+        if pass_filenames {
+            // `pre-commit run --files clean.txt`: exactly that file, though leak.env exists.
+            assert_eq!(run(&["clean.txt"]).status.code(), Some(0), "{entry}");
+            let out = run(&["clean.txt", "leak.env"]);
+            assert_eq!(out.status.code(), Some(1), "{entry}");
+            assert!(String::from_utf8_lossy(&out.stdout).contains("leak.env:1:3"));
+        } else {
+            // The staged index holds only clean.txt.
+            assert_eq!(run(&[]).status.code(), Some(0), "{entry}");
+        }
+    }
+}
+
+/// What only this tool can know, with a real team config and a real age key: a file of an
+/// environment staged in plaintext or with a value left in clear, and plaintext copies of
+/// encrypted values elsewhere in the tree (found only when the user can decrypt them).
+#[test]
+fn team_config_checks_and_known_values() {
+    use secrecy::ExposeSecret;
+    let d = repo();
+    let keys = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let key = keys.path().join("key.txt");
+    std::fs::write(&key, format!("{}\n", id.to_string().expose_secret())).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let with_key = |args: &[&str]| {
+        let mut c = scan(d.path());
+        c.env("SOPS_AGE_KEY_FILE", &key)
+            .env("XDG_CONFIG_HOME", d.path().join(".config"))
+            .args(args);
+        c.output().unwrap()
+    };
+    write(
+        d.path(),
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  dev:\n    files: [\"config/dev/**\"]\n    members: [alice]\n",
+            id.to_public()
+        ),
+    );
+    const VALUE: &str = "Zq8rT2vLx9Pw4Kd7mHfB";
+    write(
+        d.path(),
+        "config/dev/db.yaml",
+        &format!("db_pass: {VALUE}\nuser: app\n"),
+    );
+    git_ok(d.path(), &["add", ".secrets.yaml", "config/dev/db.yaml"]);
+    // (a) Staged in plaintext.
+    let out = with_key(&["--staged"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("config/dev/db.yaml:1:1: unencrypted-secret-file"),
+        "{s}"
+    );
+    // Encrypted and staged: clean.
+    let enc = Command::new(bin())
+        .current_dir(d.path())
+        .env("SOPS_AGE_KEY_FILE", &key)
+        .env("HOME", d.path())
+        .env("XDG_CONFIG_HOME", d.path().join(".config"))
+        .args(["encrypt", "-i", "config/dev/db.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        enc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enc.stderr)
+    );
+    let sealed = std::fs::read_to_string(d.path().join("config/dev/db.yaml")).unwrap();
+    assert!(sealed.contains("ENC[") && !sealed.contains(VALUE));
+    git_ok(d.path(), &["add", "config/dev/db.yaml"]);
+    let out = with_key(&["--staged"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // (a) A value added in clear to the encrypted file.
+    write(
+        d.path(),
+        "config/dev/db.yaml",
+        &format!("{sealed}extra: visible-value\n"),
+    );
+    git_ok(d.path(), &["add", "config/dev/db.yaml"]);
+    let out = with_key(&["--staged"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("unencrypted-secret-file"), "{s}");
+    write(d.path(), "config/dev/db.yaml", &sealed);
+    git_ok(d.path(), &["add", "config/dev/db.yaml"]);
+    // (b) A plaintext copy of an encrypted value, under no telling key name.
+    write(
+        d.path(),
+        "notes/backup.txt",
+        &format!("restore with {VALUE} if needed\n"),
+    );
+    let out = with_key(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("notes/backup.txt:1:14: known-secret-value"),
+        "{s}"
+    );
+    assert!(!s.contains(VALUE) && !String::from_utf8_lossy(&out.stderr).contains(VALUE));
+    // Without the key the copy cannot be recognised, and nothing else fires.
+    scan(d.path()).assert().code(0);
+    // --no-known turns the check off.
+    assert_eq!(with_key(&["--no-known"]).status.code(), Some(0));
+}

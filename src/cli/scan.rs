@@ -12,9 +12,10 @@ use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
+use crate::crypto;
 use crate::engine::{self, EncryptedFile};
 use crate::keys::Identities;
-use crate::model::{Branch, Plain, Scalar, Sealed};
+use crate::model::{Branch, Plain, Scalar};
 use crate::scan::{self, source, Allowlist, Baseline, Finding, KnownValues, Options, Scanner};
 use crate::store::Format;
 
@@ -232,7 +233,18 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// values. Files the user cannot decrypt are skipped silently: the check covers what the
 /// user can know.
 fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
-    let ids = Identities::discover(&g.identity).ok()?;
+    let ids = match Identities::discover(&g.identity) {
+        Ok(ids) => ids,
+        Err(e) => {
+            // Say why: a silent skip would look like "no copies found".
+            if !g.quiet {
+                eprintln!(
+                    "secrets: warning: plaintext copies of encrypted values not checked: {e:#}"
+                );
+            }
+            return None;
+        }
+    };
     if ids.is_empty() {
         return None;
     }
@@ -282,19 +294,18 @@ fn policy_for(config: Config) -> scan::FilePolicy {
         let format = Format::from_path(Path::new(rel));
         match EncryptedFile::parse(Path::new(rel), format, bytes) {
             Ok(file) => {
-                let r = &file.metadata.rules;
-                let selective = r.unencrypted_suffix.is_some()
-                    || r.encrypted_suffix.is_some()
-                    || r.unencrypted_regex.is_some()
-                    || r.encrypted_regex.is_some();
-                if !selective && file.branches.iter().any(has_clear_value) {
-                    Some(format!(
-                        "File of environment {env} has values stored in clear; run secrets \
-                         encrypt -i on a decrypted copy or secrets edit"
-                    ))
-                } else {
-                    None
-                }
+                // A bad rule regex is the engine's error to report on decrypt, not a leak.
+                let rules = crypto::CompiledRules::new(&file.metadata.rules).ok()?;
+                let clear = crypto::clear_values(&file.branches, &rules);
+                let first = clear.first()?;
+                let more = match clear.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                Some(format!(
+                    "File of environment {env} has values stored in clear ({first}{more}); \
+                     fix them with secrets edit or secrets set"
+                ))
             }
             Err(_) if !engine::is_encrypted_bytes(format, bytes) => Some(format!(
                 "File of environment {env} is staged in plaintext; encrypt it with secrets \
@@ -303,17 +314,4 @@ fn policy_for(config: Config) -> scan::FilePolicy {
             Err(_) => None,
         }
     })
-}
-
-fn has_clear_value(b: &Branch<Sealed>) -> bool {
-    let mut clear = false;
-    let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, _| {
-        if let Scalar::Str(s) = &leaf.0 {
-            if !s.is_empty() && !s.starts_with("ENC[") {
-                clear = true;
-            }
-        }
-        Ok(())
-    });
-    clear
 }

@@ -420,6 +420,36 @@ pub fn open(
     Ok((out, hasher.finish()))
 }
 
+/// The key paths (dotted) of values stored in clear where the file's rules say they must be
+/// encrypted: what `open` would refuse with `NotEncryptedValue`, found without a data key
+/// (the scanner's check that no value of a file was committed in clear).
+pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<String> {
+    let mut found = Vec::new();
+    let comment_text = |s: &Sealed| match &s.0 {
+        Scalar::Comment(c) => Some(c.clone()),
+        _ => None,
+    };
+    for branch in branches {
+        let _ =
+            walk::<_, (), std::convert::Infallible>(branch, &comment_text, &mut |leaf: &Sealed,
+                                                                                 v: Visit<
+                '_,
+                '_,
+            >| {
+                let clear = match &leaf.0 {
+                    Scalar::Null | Scalar::Comment(_) => false,
+                    Scalar::Str(s) => !s.is_empty() && !value::is_encrypted(s),
+                    _ => true,
+                };
+                if clear && !v.is_comment && rules.should_encrypt(v.path, v.comments, false) {
+                    found.push(display_path(v.path));
+                }
+                Ok(())
+            });
+    }
+    found
+}
+
 /// Turns list values that decrypted to comments (sops's way of storing a comment inside a
 /// list) back into comment items, so they print as `# …` lines.
 fn lift_list_comments(branch: &mut Branch<Plain>) {

@@ -130,7 +130,17 @@ pub fn is_reference(s: &[u8]) -> bool {
 /// Is this (after trimming quotes) ciphertext we must not flag?
 pub fn is_encrypted_value(s: &[u8]) -> bool {
     let t = trim(s);
-    t.starts_with(b"ENC[") || t.starts_with(b"$ANSIBLE_VAULT") || t.starts_with(b"age1")
+    t.starts_with(b"ENC[")
+        || t.starts_with(b"$ANSIBLE_VAULT")
+        || t.starts_with(b"age1")
+        || is_cirrus_encrypted(t)
+}
+
+/// Cirrus CI's encrypted variables: `ENCRYPTED[<hex>]`, opaque without the repository's key.
+fn is_cirrus_encrypted(t: &[u8]) -> bool {
+    t.strip_prefix(b"ENCRYPTED[")
+        .and_then(|r| r.strip_suffix(b"]"))
+        .is_some_and(|h| h.len() >= 32 && h.iter().all(u8::is_ascii_hexdigit))
 }
 
 pub fn trim(s: &[u8]) -> &[u8] {

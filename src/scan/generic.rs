@@ -113,10 +113,30 @@ pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candid
     }
     let key = hay[kstart..kend].to_ascii_lowercase();
     let key_text = String::from_utf8_lossy(&key);
-    if KEY_STOPWORDS.iter().any(|w| key_text.contains(w)) {
+    if KEY_STOPWORDS.iter().any(|w| key_text.contains(w)) || is_path_or_code_key(hay, kstart, &key)
+    {
         return Some((None, kend));
     }
     Some((value_after_key(hay, kend, code), kend))
+}
+
+/// File extensions that mark a key as a file name (`"src/token.rs": "<sha256>"` in a
+/// `.cargo-checksum.json`), not a variable.
+const FILE_EXTENSIONS: &[&[u8]] = &[
+    b"rs", b"json", b"toml", b"md", b"txt", b"yml", b"yaml", b"js", b"ts", b"py", b"go", b"c",
+    b"h", b"cc", b"cpp", b"hpp", b"html", b"snap", b"lock", b"proto", b"wgsl", b"java", b"rb",
+];
+
+/// A key that is part of a file path (`dir/secret_key.rs`) or a code path
+/// (`Kind::Credentials => "…"`, `cpuid::InitToken`) names no secret.
+fn is_path_or_code_key(hay: &[u8], kstart: usize, key: &[u8]) -> bool {
+    let before = &hay[..kstart];
+    if matches!(before.last(), Some(b'/' | b'\\')) || before.ends_with(b"::") {
+        return true;
+    }
+    key.rsplit(|&b| b == b'.')
+        .next()
+        .is_some_and(|ext| key.contains(&b'.') && FILE_EXTENSIONS.contains(&ext))
 }
 
 fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
@@ -247,6 +267,9 @@ pub fn looks_secret(v: &[u8]) -> bool {
     if v.iter().all(u8::is_ascii_digit) {
         return false;
     }
+    if is_code_expression(v) || is_windows_path(v) || v.ends_with(b"/aws4_request") {
+        return false;
+    }
     // Dotted identifiers: config.password, settings.SECRET_KEY.
     if v.contains(&b'.')
         && v.split(|&b| b == b'.')
@@ -260,6 +283,35 @@ pub fn looks_secret(v: &[u8]) -> bool {
         return v.len() >= 16 && e >= 3.0;
     }
     (classes >= 3 && e >= 3.0) || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+}
+
+/// A type or path expression: `ValueType<0`, `array<atomic<u32>>`,
+/// `diesel::query_builder::AstPass<'_`, `cpuid_aes_sha::InitToken`.
+fn is_code_expression(v: &[u8]) -> bool {
+    let ident = v
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':'))
+        .count();
+    if ident == 0 || v[0].is_ascii_digit() {
+        return false;
+    }
+    let head = &v[..ident];
+    let rest = &v[ident..];
+    // `Name<…`: a generic type.
+    if rest.first() == Some(&b'<') && head.iter().any(u8::is_ascii_alphabetic) {
+        return true;
+    }
+    // `a::b::C`: a path made only of identifiers.
+    rest.is_empty()
+        && entropy::contains(head, b"::")
+        && head
+            .split(|&b| b == b':')
+            .all(|p| p.is_empty() || p[0].is_ascii_alphabetic() || p[0] == b'_')
+}
+
+/// `C:\\Users\\me\\.aws\\credentials`: a Windows path, escaped or not.
+fn is_windows_path(v: &[u8]) -> bool {
+    v.len() > 3 && v[0].is_ascii_alphabetic() && v[1] == b':' && v[2] == b'\\'
 }
 
 /// Values under `data:` (base64) and `stringData:` of a Kubernetes `kind: Secret`.
@@ -381,6 +433,38 @@ mod tests {
             assert!(!fires(l, false), "{l}");
         }
         assert!(!fires("password = db_password_from_vault", true));
+    }
+
+    #[test]
+    fn file_names_code_paths_and_types_do_not() {
+        for l in [
+            // .cargo-checksum.json: file names mapped to their SHA-256.
+            r#"{"files":{"src/types/_access_key.rs":"c63c70ca136b06e5199c329fb28a8d92a0db1b68df84f8c0155e8b4bfa880157"}}"#,
+            r#""secret_key.rs":"3e872f9addccdfb28e0a74bda3b1405d877d36a92894fffc2c5dc8f1bee5c1dd""#,
+            // Rust match arms and paths.
+            r#"    Kind::Credentials => "AWS_SHARED_CREDENTIALS_FILE","#,
+            "    let token: cpuid_aes_sha::InitToken = cpuid_aes_sha::init();",
+            "    pass: diesel::query_builder::AstPass<'_, 'b, Self>,",
+            "def token      : ValueType<0, 248>;",
+            "  using _Token = __use_future_ct<decay_t<_Func>, _ProtoAllocator>;",
+            r#"  "credentialsLocation": "C:\users\user\.aws\credentials""#,
+            "Authorization: AWS4-HMAC-SHA256 Credential=ANOTREAL/20090213/us-east-1/s3/aws4_request",
+            "CODECOV_TOKEN: ENCRYPTED[cfd48b16731c254067ef7b39a7083384127a594c6ad52e51cc32982da2eb8cc67c0a54f69736c29559a28664c615ab99]",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
+        // The same secrets under plain keys still fire.
+        for l in [
+            r#""secret_key":"3e872f9addccdfb28e0a74bda3b1405d877d36a92894fffc2c5dc8f1bee5c1dd""#,
+            "token: cpuid_aes_sha_InitToken_9f8Xk2",
+            "DB_PASSWORD=Xk7#mQ2p<Lw9vRt",
+            "password: q8Zr::T2vLx9Pw4Kd7!",
+        ] {
+            assert!(fires(l, false), "{l}");
+        }
+        // Unquoted identifiers in C++ template code are expressions.
+        assert!(!fires("_M_token = _S_token_subexpr_no_group_begin;", true));
+        assert!(super::super::is_code_path("bits/regex_scanner.tcc"));
     }
 
     #[test]

@@ -95,7 +95,8 @@ pub fn is_code_path(path: &str) -> bool {
     const EXT: &[&str] = &[
         "rs", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "go", "java", "kt", "kts", "rb", "php",
         "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "m", "mm", "dart", "lua", "pl", "ex",
-        "exs", "clj", "groovy", "vue", "svelte",
+        "exs", "clj", "groovy", "vue", "svelte", "tcc", "hh", "hxx", "cxx", "ipp", "inl", "td",
+        "wgsl", "glsl", "hlsl", "zig",
     ];
     path.rsplit_once('.')
         .is_some_and(|(_, ext)| EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)))
