@@ -27,6 +27,17 @@ pub fn discover(start: &Path) -> Result<Repository, GitError> {
     Repository::discover(start).map_err(|_| GitError::NoRepo(start.to_path_buf()))
 }
 
+/// `user.name` as git resolves it for `start`: the repository's own config (including
+/// worktree and `include`s) over the global and system ones; the global config alone
+/// outside a repository.
+pub fn user_name(start: &Path) -> Option<String> {
+    let config = match Repository::discover(start) {
+        Ok(repo) => repo.config(),
+        Err(_) => git2::Config::open_default(),
+    };
+    config.and_then(|c| c.get_string("user.name")).ok()
+}
+
 /// A staged file: its path in the repository and the blob content in the index.
 pub struct Staged {
     pub path: String,

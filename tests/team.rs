@@ -818,3 +818,23 @@ fn environment_rules_and_the_library_api() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn init_takes_the_name_from_the_repositorys_own_git_config() {
+    let t = Team::new();
+    let home = t.dir.path().join("home-alice");
+    std::fs::write(home.join(".gitconfig"), "[user]\n\tname = Global Name\n").unwrap();
+    let repo = git2::Repository::open(t.repo()).unwrap();
+    repo.config()
+        .unwrap()
+        .open_level(git2::ConfigLevel::Local)
+        .unwrap()
+        .set_str("user.name", "Repo Alice")
+        .unwrap();
+    t.ok("alice", &["init"]);
+    let config = t.read(".secrets.yaml");
+    assert!(
+        config.contains(&format!("repo-alice: {}", t.public("alice"))),
+        "{config}"
+    );
+}

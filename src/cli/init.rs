@@ -83,11 +83,11 @@ fn name_from(text: &str) -> Option<String> {
     config::valid_name(&out).then_some(out)
 }
 
-fn default_name() -> String {
-    let git = git2::Config::open_default()
-        .and_then(|c| c.get_string("user.name"))
-        .ok();
-    git.as_deref()
+/// `git config user.name` as seen from `cwd` (the repository's own setting wins over
+/// the global one), else `$USER`.
+fn default_name(cwd: &Path) -> String {
+    crate::git::user_name(cwd)
+        .as_deref()
         .and_then(name_from)
         .or_else(|| std::env::var("USER").ok().as_deref().and_then(name_from))
         .unwrap_or_else(|| "me".into())
@@ -105,7 +105,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             )
             .into())
         }
-        None => default_name(),
+        None => default_name(&cwd),
     };
     let sops_path = [cwd.join(SOPS_FILE_NAME), root.join(SOPS_FILE_NAME)]
         .into_iter()
