@@ -691,6 +691,21 @@ fn sops_yaml_is_used_and_converted() {
     t.ok("alice", &["encrypt", "-i", "prod/db.yaml", "dev/app.yaml"]);
     assert!(t.can_decrypt("ci", "prod/db.yaml"));
     assert!(!t.can_decrypt("ci", "dev/app.yaml"));
+    // Plain init would shadow the sops rules with an empty config: refused, nothing
+    // written (not even an identity), and the hint names --from-sops.
+    let plain = t.run("newbie", &["init", "--name", "alice"]);
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert_eq!(plain.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains(".sops.yaml: init without --from-sops"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: convert it: secrets init --from-sops"),
+        "{stderr}"
+    );
+    assert!(!t.path(".secrets.yaml").exists());
+    assert!(!t.dir.path().join("home-newbie/.config").exists());
     t.ok("alice", &["init", "--from-sops", "--name", "alice"]);
     let text = t.read(".secrets.yaml");
     assert!(text.contains(&format!("alice: {a}")), "{text}");

@@ -125,6 +125,20 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         );
     }
 
+    // An empty .secrets.yaml would shadow the sops rules: every file would fall in no
+    // environment and updatekeys would fail them all. Refuse before writing anything.
+    if let (Some(sops), false) = (&sops_path, args.from_sops) {
+        return Err(CliError::new(
+            super::exit::CONFIG,
+            format!(
+                "{}: init without --from-sops would hide these creation rules behind an empty {FILE_NAME}",
+                shown(sops).display()
+            ),
+        )
+        .hint("convert it: secrets init --from-sops (or move .sops.yaml away to start from scratch)")
+        .into());
+    }
+
     let ids = output::identities(g)?;
     let public = match ids.public_keys().into_iter().next() {
         Some(k) => k,
@@ -163,9 +177,6 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         ),
     );
     if !args.from_sops {
-        if sops_path.is_some() {
-            output::note(g, "found .sops.yaml: convert its creation rules with secrets init --from-sops (remove .secrets.yaml first)");
-        }
         output::note(
             g,
             format!("next: secrets env add dev --files 'config/dev/**' --member {name}"),
