@@ -853,3 +853,45 @@ fn init_takes_the_name_from_the_repositorys_own_git_config() {
         "{config}"
     );
 }
+
+#[test]
+fn status_paths_are_relative_to_the_root_from_any_directory() {
+    let t = Team::standard();
+    let from_root = t.ok("alice", &["status", "--format", "json"]);
+    let mut c = t.as_("alice");
+    c.current_dir(t.path("config/dev"));
+    let out = c.args(["status", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::from_str::<serde_json::Value>(&from_root).unwrap()
+    );
+    let mut files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            ".env.dev",
+            "config/dev/app.yaml",
+            "config/prod/api.json",
+            "config/prod/db.yaml"
+        ]
+    );
+    assert_eq!(v["config"], ".secrets.yaml");
+    let mut c = t.as_("alice");
+    c.current_dir(t.path("config/dev"));
+    let out = c.arg("status").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    for f in files {
+        assert!(
+            table.lines().any(|l| l.starts_with(&format!("{f} "))),
+            "{table}"
+        );
+    }
+}

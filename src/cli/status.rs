@@ -3,6 +3,8 @@
 //! file's recipients differ from what the config says: run `secrets updatekeys`), whether
 //! you can decrypt it (only the data key is unwrapped, no value is decrypted), and its
 //! `lastmodified`. `--format json` for scripts; `--check` exits 1 on drift (for CI).
+//! File paths are relative to the config's directory (the repository root) wherever it
+//! runs, so the output is the same from any subdirectory.
 
 use std::process::ExitCode;
 
@@ -86,7 +88,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         };
         let current = file.recipients();
         let mut row = Row {
-            file: shown(path).display().to_string(),
+            // Relative to the root wherever we run, so rows compare across directories.
+            file: cfg
+                .relative(path)
+                .map(|rel| crate::config::rel_string(&rel))
+                .unwrap_or_else(|| path.display().to_string()),
             env: None,
             recipients: current
                 .iter()
@@ -139,8 +145,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|k| cfg.describe_key(k))
                 .collect();
+            let root = crate::config::absolute(cfg.root());
             let doc = serde_json::json!({
-                "config": shown(cfg.path()),
+                "root": root,
+                "config": cfg.relative(cfg.path()).map(|rel| crate::config::rel_string(&rel)),
                 "you": you,
                 "files": list,
             });
