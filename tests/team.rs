@@ -895,3 +895,42 @@ fn status_paths_are_relative_to_the_root_from_any_directory() {
         );
     }
 }
+
+#[test]
+fn updatekeys_and_rotate_take_directories_and_report_missing_paths() {
+    let t = Team::standard();
+    t.ok("alice", &["env", "grant", "prod", "carol"]);
+    let dev_before: Vec<String> = DEV.iter().map(|f| t.read(f)).collect();
+    // A directory stands for the encrypted files under it.
+    let out = t.ok("alice", &["updatekeys", "config/prod"]);
+    for f in PROD {
+        assert!(out.contains(&format!("updated    {f}  +carol")), "{out}");
+        assert!(t.can_decrypt("carol", f));
+    }
+    assert!(!out.contains("config/dev"), "{out}");
+    let out = t.ok("alice", &["rotate", "config/dev/"]);
+    assert!(out.contains("rotated    config/dev/app.yaml"), "{out}");
+    assert!(!out.contains("config/prod"), "{out}");
+    assert_eq!(t.read(DEV[1]), dev_before[1]);
+    // A missing path is an input error (2), not a config error.
+    for cmd in ["updatekeys", "rotate"] {
+        let out = t.run("alice", &[cmd, "does/not/exist.yaml", PROD[0]]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains("failed     does/not/exist.yaml: no such file"),
+            "{cmd}: {stderr}"
+        );
+    }
+    // A directory with nothing encrypted under it is reported, not silently skipped.
+    std::fs::create_dir_all(t.path("empty")).unwrap();
+    let out = t.run("alice", &["updatekeys", "empty"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Without a config there is no root to walk: a directory is refused.
+    let bare = Team::new();
+    std::fs::create_dir_all(bare.path("sub")).unwrap();
+    let out = bare.run("alice", &["rotate", "sub"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sub: is a directory"), "{stderr}");
+}

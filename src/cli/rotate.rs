@@ -1,13 +1,14 @@
 //! `secrets rotate [FILE…] [--dry-run]`: a new data key for each file, every value
 //! re-encrypted under it (fresh IVs, new MAC), wrapped for the recipients the config names
-//! (a file in no environment, or named when there is no config, keeps its own recipients). Without files: every encrypted
-//! file under the config's root. Failures are reported per file and leave the file as it
-//! was.
+//! (a file in no environment, or named when there is no config, keeps its own recipients).
+//! Without files: every encrypted file under the config's root; a directory: the encrypted
+//! files under it (with a config). Failures are reported per file and leave the file as
+//! it was; a missing path is exit 2.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::updatekeys::{load_config, plan, run_jobs, Job, Op};
+use super::updatekeys::{load_config, not_a_file, plan, run_jobs, Job, Op};
 use super::{output, Global};
 use crate::config::Config;
 
@@ -37,7 +38,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|p| Job {
                 path: p.clone(),
-                recipients: Ok(None),
+                // Without a config there is no root to walk: a directory is refused.
+                recipients: not_a_file(p).map_or(Ok(None), Err),
             })
             .collect(),
     };

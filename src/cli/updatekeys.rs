@@ -16,7 +16,8 @@ use crate::team;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files to update (default: every encrypted file in an environment under the config's root).
+    /// Files to update, or directories (their encrypted files); default: every encrypted
+    /// file in an environment under the config's root.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Show what would change; write nothing.
@@ -54,25 +55,90 @@ pub(super) struct Job {
     pub recipients: Result<Option<Vec<Recipient>>, anyhow::Error>,
 }
 
-/// Plans a job per file: explicit files must be encrypted and (for `updatekeys`) in an
-/// environment; without files, every encrypted file under the root.
+/// A named path that is not a file: missing (exit 2), or a directory (exit 2, when it is
+/// not expanded). `None` for a file.
+pub(super) fn not_a_file(path: &Path) -> Option<anyhow::Error> {
+    let why = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => "is a directory",
+        Ok(_) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file",
+        Err(_) => "cannot be read",
+    };
+    Some(exit::CliError::new(exit::INPUT, format!("{}: {why}", path.display())).into())
+}
+
+/// A path to process; `named` when the user gave it (a file named explicitly must be in
+/// an environment for `updatekeys`; files found by walking are skipped when not), or why
+/// it cannot be processed.
+struct Target {
+    path: PathBuf,
+    named: Result<bool, anyhow::Error>,
+}
+
+/// The files to work on: the named ones, a named directory expanded to the encrypted
+/// files under it (as without arguments, `.gitignore` respected), or every encrypted file
+/// under the root.
+fn targets(cfg: &Config, files: &[PathBuf]) -> anyhow::Result<Vec<Target>> {
+    let walked = |under: Option<&Path>| -> anyhow::Result<Vec<Target>> {
+        let under = under.map(crate::config::absolute);
+        Ok(team::encrypted_files(cfg)?
+            .into_iter()
+            .filter(|p| under.as_ref().is_none_or(|d| p.starts_with(d)))
+            .map(|p| Target {
+                path: shown(&p),
+                named: Ok(false),
+            })
+            .collect())
+    };
+    if files.is_empty() {
+        return walked(None);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        if !f.is_dir() {
+            out.push(Target {
+                path: f.clone(),
+                named: not_a_file(f).map_or(Ok(true), Err),
+            });
+            continue;
+        }
+        let found = walked(Some(f))?;
+        if found.is_empty() {
+            let why = format!(
+                "{}: a directory with no encrypted file under it",
+                f.display()
+            );
+            out.push(Target {
+                path: f.clone(),
+                named: Err(exit::CliError::new(exit::INPUT, why).into()),
+            });
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Plans a job per file: explicit files must exist, be encrypted and (for `updatekeys`)
+/// be in an environment; a directory stands for the encrypted files under it; without
+/// files, every encrypted file under the root.
 pub(super) fn plan(
     cfg: &Config,
     files: &[PathBuf],
     op: &Op,
     g: &Global,
 ) -> anyhow::Result<Vec<Job>> {
-    let explicit = !files.is_empty();
-    let paths: Vec<PathBuf> = if explicit {
-        files.to_vec()
-    } else {
-        team::encrypted_files(cfg)?
-            .iter()
-            .map(|p| shown(p))
-            .collect()
-    };
     let mut jobs = Vec::new();
-    for path in paths {
+    for Target { path, named } in targets(cfg, files)? {
+        let explicit = match named {
+            Ok(n) => n,
+            Err(e) => {
+                jobs.push(Job {
+                    path,
+                    recipients: Err(e),
+                });
+                continue;
+            }
+        };
         let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
             Ok(Some(w)) => Ok(Some(w.recipients)),
             Ok(None) => match op {
