@@ -934,3 +934,23 @@ fn updatekeys_and_rotate_take_directories_and_report_missing_paths() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sub: is a directory"), "{stderr}");
 }
+
+#[test]
+fn member_add_with_a_malformed_key_is_a_config_error() {
+    let t = Team::standard();
+    let before = t.read(".secrets.yaml");
+    for key in ["age1garbage", "ssh-ed25519", "not-a-key-or-file"] {
+        let out = t.run("alice", &["member", "add", "dave", key]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{key}: {stderr}");
+        assert!(
+            stderr.contains(".secrets.yaml: member \"dave\":"),
+            "{key}: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("secrets:")).count(),
+            1
+        );
+    }
+    assert_eq!(t.read(".secrets.yaml"), before);
+}

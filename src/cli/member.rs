@@ -79,7 +79,9 @@ fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let recipient = read_key(key)?;
+    // A bad key would make the config invalid: a config error (5), naming the file.
+    let recipient = read_key(key)
+        .map_err(|e| ConfigError::command(cfg.path(), format!("member {name:?}: {e:#}")))?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_member(name, &recipient.to_string())?;
     doc.save()?;
