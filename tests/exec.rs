@@ -444,3 +444,70 @@ fn environments_from_the_team_config() {
     assert!(stderr(&out).contains("--env qa"), "{}", stderr(&out));
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[test]
+fn signals_ignored_by_the_caller_stay_ignored() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    let f = sb.encrypted("app.yaml", YAML);
+    let script = "kill -HUP $$; kill -INT $$; echo survived";
+    for file_env in [false, true] {
+        let mut args = vec!["exec", "-f", f.as_str()];
+        if file_env {
+            args.push("--file-env");
+        }
+        args.extend_from_slice(&["--", "sh", "-c", script]);
+        let mut cmd = sb.cmd();
+        cmd.args(&args);
+        // As `nohup` and `trap "" INT` leave them: ignored before we start.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "file_env {file_env}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "survived\n", "file_env {file_env}");
+    }
+    // And a signal sent to us is not passed on when it was ignored.
+    let mut cmd = sb.cmd();
+    cmd.args(["exec", "-f", &f, "--file-env", "--", "sh", "-c", TRAP])
+        .stdout(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ready"), "got {line:?}");
+    // SAFETY: kill with a pid we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP reached the child"
+    );
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = wait_timeout(&mut child, Duration::from_secs(10));
+    let mut rest = String::new();
+    out.read_line(&mut rest).unwrap();
+    assert!(rest.starts_with("got"), "{rest:?}");
+    assert_eq!(status.code(), Some(3));
+}

@@ -15,7 +15,9 @@
 //!   reset to their defaults in the child, then loop on `sigwait`: SIGINT, SIGTERM, SIGHUP,
 //!   SIGQUIT, SIGUSR1 and SIGUSR2 are passed on to the child, and SIGCHLD ends the wait.
 //!   Signals the terminal sent to the whole foreground process group (Ctrl-C) already
-//!   reached the child, so on Linux those are not sent a second time.
+//!   reached the child, so on Linux those are not sent a second time. A signal that was
+//!   ignored when we started (`nohup`, `trap "" HUP`) is neither forwarded nor reset: it
+//!   stays ignored in us and in the child, as with plain `execve`.
 //!
 //! Nothing is ever run through `sh -c`: argv is passed as given.
 
@@ -325,24 +327,41 @@ mod unix {
     /// The forwarded signals (and SIGCHLD) blocked in this process, so that they queue up
     /// for [`spawn_and_wait`] instead of killing us before we clean up. They stay blocked
     /// until the process exits.
+    ///
+    /// A signal our caller set to ignored (`nohup`, `trap "" INT`) is left out: blocking
+    /// it would queue it (Linux never discards a blocked signal) and we would forward it
+    /// to a child that no longer ignores it. It stays ignored here and in the child.
     pub struct Signals {
         set: libc::sigset_t,
         old: libc::sigset_t,
+        ignored: Vec<libc::c_int>,
+    }
+
+    /// Whether `sig` is ignored (SIG_IGN) in this process right now.
+    fn is_ignored(sig: libc::c_int) -> bool {
+        // SAFETY: sigaction with a NULL new action only reads the current one.
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut current) == 0
+                && current.sa_sigaction == libc::SIG_IGN
+        }
     }
 
     impl Signals {
         pub fn block() -> Signals {
+            let ignored: Vec<libc::c_int> =
+                FORWARDED.into_iter().filter(|&s| is_ignored(s)).collect();
             // SAFETY: plain sigset manipulation on local values.
             unsafe {
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 let mut old: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
-                for s in FORWARDED {
+                for s in FORWARDED.into_iter().filter(|s| !ignored.contains(s)) {
                     libc::sigaddset(&mut set, s);
                 }
                 libc::sigaddset(&mut set, libc::SIGCHLD);
                 libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-                Signals { set, old }
+                Signals { set, old, ignored }
             }
         }
 
@@ -442,7 +461,11 @@ mod unix {
             let mut attr = SpawnAttr(raw);
             let mut defaults: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut defaults);
-            for s in FORWARDED {
+            // Ignored signals are inherited as ignored (not reset), as a shell would.
+            for s in FORWARDED
+                .into_iter()
+                .filter(|s| !signals.ignored.contains(s))
+            {
                 libc::sigaddset(&mut defaults, s);
             }
             libc::sigaddset(&mut defaults, libc::SIGPIPE);
