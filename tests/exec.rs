@@ -337,6 +337,16 @@ fn collision_is_an_error_and_nothing_runs() {
         Some(true)
     );
     assert!(!sb.path("started").exists());
+    // As the hint says, --only can pick one of the two keys.
+    let out = sb.run(&["exec", "-f", &f, "--only", "database_host", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env_of(&out)["DATABASE_HOST"], "s3cret-two");
+    let out = sb.run(&["exec", "-f", &f, "--only", "database.host", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env_of(&out)["DATABASE_HOST"], "s3cret-one");
+    // A selection that keeps both still collides.
+    let out = sb.run(&["exec", "-f", &f, "--only", "DATABASE_HOST", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

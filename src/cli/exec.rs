@@ -186,7 +186,8 @@ pub struct Loaded {
 }
 
 /// Picks the files, decrypts each (all of them before anything else happens), flattens
-/// and merges them (later files win), then applies `--only` and `--prefix`.
+/// each keeping what `--only` names, merges them (later files win), checks that every
+/// `--only` entry matched, and applies `--prefix`.
 pub fn load_vars(
     sel: &Selection,
     only: &[String],
@@ -201,8 +202,10 @@ pub fn load_vars(
         let key = file.data_key(&ids)?;
         let opened = file.open(&key)?;
         let dotenv = file.format == Format::Dotenv;
-        let vars = env::flatten(&opened.branches, dotenv, &path.display().to_string())
-            .map_err(env_error)?;
+        // --only first, so it can leave out one of two keys that collide.
+        let vars =
+            env::flatten_selected(&opened.branches, dotenv, &path.display().to_string(), only)
+                .map_err(env_error)?;
         set.merge(vars);
     }
     let vars = set.select(only, prefix).map_err(env_error)?;

@@ -87,6 +87,18 @@ pub enum EnvError {
 /// Flattens the documents of one decrypted file into variables, in file order.
 /// `dotenv`: the file is a dotenv file, whose keys are kept as written.
 pub fn flatten(branches: &[Branch<Plain>], dotenv: bool, file: &str) -> Result<Vec<Var>, EnvError> {
+    flatten_selected(branches, dotenv, file, &[])
+}
+
+/// As [`flatten`], keeping only the variables `only` names (all when empty; see
+/// [`EnvSet::select`] for what an entry matches). The selection comes before the name
+/// and collision checks, so `--only` can leave out one of two colliding keys.
+pub fn flatten_selected(
+    branches: &[Branch<Plain>],
+    dotenv: bool,
+    file: &str,
+    only: &[String],
+) -> Result<Vec<Var>, EnvError> {
     let mut out = Vec::new();
     for branch in branches {
         for (key, node) in branch.entries() {
@@ -97,6 +109,9 @@ pub fn flatten(branches: &[Branch<Plain>], dotenv: bool, file: &str) -> Result<V
                 walk(node, segment(key), key.to_string(), file, &mut out);
             }
         }
+    }
+    if !only.is_empty() {
+        out.retain(|v| only.iter().any(|o| only_matches(o, v)));
     }
     let mut seen: HashMap<&str, &str> = HashMap::with_capacity(out.len());
     for var in &out {
@@ -190,6 +205,15 @@ fn check_name(var: &Var) -> Result<(), EnvError> {
     })
 }
 
+/// Whether an `--only` entry names `v`: its variable name, its key path, or a parent key.
+fn only_matches(o: &str, v: &Var) -> bool {
+    v.name == o
+        || v.key == o
+        || v.key
+            .strip_prefix(o)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// The variables of several files merged in order: a later file's variable replaces an
 /// earlier one of the same name (and takes its place in the order).
 #[derive(Debug, Default)]
@@ -214,17 +238,13 @@ impl EnvSet {
     pub fn select(self, only: &[String], prefix: &str) -> Result<Vec<Var>, EnvError> {
         let mut vars = self.vars;
         if !only.is_empty() {
-            let matches = |o: &str, v: &Var| {
-                v.name == o
-                    || v.key == o
-                    || v.key
-                        .strip_prefix(o)
-                        .is_some_and(|rest| rest.starts_with('.'))
-            };
-            if let Some(missing) = only.iter().find(|o| !vars.iter().any(|v| matches(o, v))) {
+            if let Some(missing) = only
+                .iter()
+                .find(|o| !vars.iter().any(|v| only_matches(o, v)))
+            {
                 return Err(EnvError::UnknownOnly(missing.clone()));
             }
-            vars.retain(|v| only.iter().any(|o| matches(o, v)));
+            vars.retain(|v| only.iter().any(|o| only_matches(o, v)));
         }
         if !prefix.is_empty() {
             for v in &mut vars {
@@ -316,13 +336,18 @@ mod tests {
             ),
             ("database_host", leaf("secret-two")),
         ]);
-        let err = flatten(&[b], false, "f.yaml").unwrap_err().to_string();
+        let b = [b];
+        let err = flatten(&b, false, "f.yaml").unwrap_err().to_string();
         assert!(
             err.contains("database.host") && err.contains("database_host"),
             "{err}"
         );
         assert!(err.contains("DATABASE_HOST"));
         assert!(!err.contains("secret-"));
+        // Selecting one of the two keys resolves it; selecting the shared name does not.
+        let vars = flatten_selected(&b, false, "f.yaml", &["database_host".into()]).unwrap();
+        assert_eq!(names(&vars), vec![("DATABASE_HOST", "secret-two")]);
+        assert!(flatten_selected(&b, false, "f.yaml", &["DATABASE_HOST".into()]).is_err());
     }
 
     #[test]
