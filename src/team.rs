@@ -77,17 +77,27 @@ pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
         .collect())
 }
 
-/// The encrypted files of one environment (absolute paths, sorted).
+/// The encrypted files of one environment (absolute paths) in the order its `files`
+/// globs are listed: the files of the first glob first, sorted within a glob. Readers
+/// that merge them (exec, export) let a later file win, so a later glob overrides an
+/// earlier one, as a later `-f` does.
 pub fn env_files(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
     let files = encrypted_files(config)?;
-    Ok(files
+    let environment = config.environment(env);
+    let mut ranked: Vec<(usize, PathBuf)> = files
         .into_iter()
-        .filter(|p| {
-            config
-                .relative(p)
-                .is_some_and(|rel| config.environment_for(&rel) == Some(env))
+        .filter_map(|p| {
+            let rel = config.relative(&p)?;
+            if config.environment_for(&rel) != Some(env) {
+                return None;
+            }
+            let rank = environment.and_then(|e| e.glob_index(&rel)).unwrap_or(0);
+            Some((rank, p))
         })
-        .collect())
+        .collect();
+    // Stable: the walk's sorted order is kept within a glob.
+    ranked.sort_by_key(|(rank, _)| *rank);
+    Ok(ranked.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Where a file stands in the config: its environment and the recipients it should have.

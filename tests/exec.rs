@@ -521,3 +521,64 @@ fn signals_ignored_by_the_caller_stay_ignored() {
     assert!(rest.starts_with("got"), "{rest:?}");
     assert_eq!(status.code(), Some(3));
 }
+
+#[test]
+fn environment_files_merge_in_the_order_of_their_globs() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["init", "--name", "me"],
+        vec![
+            "env",
+            "add",
+            "dev",
+            "--files",
+            "config/dev/**",
+            ".env.dev",
+            "-m",
+            "me",
+        ],
+        vec![
+            "env",
+            "add",
+            "prod",
+            "--files",
+            ".env.prod",
+            "config/prod/**",
+            "-m",
+            "me",
+        ],
+    ] {
+        let out = sb.run(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    std::fs::create_dir_all(sb.path("config/dev")).unwrap();
+    std::fs::create_dir_all(sb.path("config/prod")).unwrap();
+    for (file, text) in [
+        ("config/dev/app.yaml", "db_url: from-yaml\nonly_yaml: y\n"),
+        ("config/dev/b.yaml", "db_url: from-b-yaml\n"),
+        (".env.dev", "DB_URL=from-dotenv\n"),
+        ("config/prod/app.yaml", "db_url: from-yaml\n"),
+        (".env.prod", "DB_URL=from-dotenv\n"),
+    ] {
+        std::fs::write(sb.path(file), text).unwrap();
+        let out = sb.run(&["encrypt", "-i", file]);
+        assert!(out.status.success(), "encrypt {file}: {}", stderr(&out));
+    }
+    // dev lists config/dev/** first: .env.dev (the later glob) wins; within the first
+    // glob, files go in sorted order (b.yaml after app.yaml).
+    let out = sb.run(&["exec", "--env", "dev", "--", "env"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env_of(&out)["DB_URL"], "from-dotenv");
+    assert_eq!(env_of(&out)["ONLY_YAML"], "y");
+    // prod lists .env.prod first: the yaml file wins.
+    let out = sb.run(&["exec", "--env", "prod", "--", "env"]);
+    assert_eq!(env_of(&out)["DB_URL"], "from-yaml");
+    // Same order for export.
+    let out = sb.run(&["export", "--env", "dev", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["DB_URL"], "from-dotenv");
+    // Without the dotenv file, the later file of the first glob wins.
+    std::fs::remove_file(sb.path(".env.dev")).unwrap();
+    let out = sb.run(&["exec", "--env", "dev", "--", "env"]);
+    assert_eq!(env_of(&out)["DB_URL"], "from-b-yaml");
+}

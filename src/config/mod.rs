@@ -74,6 +74,18 @@ impl Environment {
     fn matches_glob(&self, rel: &str) -> bool {
         !self.globs.is_empty() && self.matcher.is_match(rel)
     }
+
+    /// The position in `files` of the first glob matching `rel` (a file relative to the
+    /// root); `None` when no glob matches (or the environment uses `path_regex`).
+    pub fn glob_index(&self, rel_path: &Path) -> Option<usize> {
+        let rel = rel_string(rel_path);
+        // Each glob compiles to two patterns (itself and `glob/**`).
+        self.matcher
+            .matches(rel.as_str())
+            .into_iter()
+            .min()
+            .map(|hit| hit / 2)
+    }
 }
 
 /// A validated config.
