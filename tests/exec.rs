@@ -365,6 +365,26 @@ fn missing_or_unexecutable_command() {
     let out = sb.run(&["exec", "-f", &f, "--", "./script.sh"]);
     assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
 
+    // A directory named as the command is found but cannot run: 126, as in a shell.
+    std::fs::create_dir_all(sb.path("adir")).unwrap();
+    let dir = sb.path("adir");
+    for cmd in [dir.to_str().unwrap(), "./adir", "adir/"] {
+        for file_env in [false, true] {
+            let mut args = vec!["exec", "-f", f.as_str()];
+            if file_env {
+                args.push("--file-env");
+            }
+            args.extend_from_slice(&["--", cmd]);
+            let out = sb.run(&args);
+            assert_eq!(out.status.code(), Some(126), "{cmd}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(&format!("{cmd}: is a directory")),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+
     // A missing command is reported even when no file could be decrypted.
     let out = sb.run(&["exec", "-f", "missing.yaml", "--", "no-such-command-4711"]);
     assert_eq!(out.status.code(), Some(127));

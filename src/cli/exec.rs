@@ -165,6 +165,10 @@ fn run_error(e: RunError) -> anyhow::Error {
             NOT_EXECUTABLE,
             Some("make it executable (chmod +x) and give scripts a #! line"),
         ),
+        RunError::IsDirectory { .. } => (
+            NOT_EXECUTABLE,
+            Some("name the program to run inside it, e.g. secrets exec -- DIR/prog"),
+        ),
         RunError::NulInValue { .. } => (INPUT, Some("use --file-env to pass such values as files")),
         RunError::Interrupted(sig) => ((128 + sig) as u8, None),
         RunError::Spawn { .. } => (NOT_EXECUTABLE, None),

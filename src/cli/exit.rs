@@ -22,7 +22,7 @@
 //! | 201 | no editor found |
 //! | 203 | the file is already encrypted |
 //! | 204 | the file is not encrypted |
-//! | 126 | `exec`: the command is not executable |
+//! | 126 | `exec`: the command is not executable, or is a directory |
 //! | 127 | `exec`: the command is not found |
 //! | 128+N | `exec`: the child was killed by signal N (otherwise the child's own exit code) |
 

@@ -41,6 +41,8 @@ pub const FORWARDED: [libc::c_int; 6] = [
 pub enum RunError {
     #[error("{program}: command not found")]
     NotFound { program: String },
+    #[error("{program}: is a directory")]
+    IsDirectory { program: String },
     #[error("{program}: cannot execute: {error}")]
     NotExecutable {
         program: String,
@@ -85,6 +87,10 @@ pub fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, RunErro
     }
     if has_slash(program) {
         let p = PathBuf::from(program);
+        // Named directly, a directory is found but cannot run: 126, as in a shell.
+        if p.is_dir() {
+            return Err(RunError::IsDirectory { program: shown() });
+        }
         return match check_executable(&p) {
             Ok(()) => Ok(p),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -128,7 +134,7 @@ fn has_slash(s: &OsStr) -> bool {
 }
 
 /// Ok when `p` is a regular file we may execute; NotFound when it does not exist (or is a
-/// directory, as a shell's search skips those).
+/// directory, as a shell's `PATH` search skips those).
 fn check_executable(p: &Path) -> std::io::Result<()> {
     let meta = std::fs::metadata(p)?;
     if meta.is_dir() {
@@ -284,12 +290,13 @@ mod unix {
             libc::ENOENT => RunError::NotFound {
                 program: name(program),
             },
-            libc::EACCES | libc::ENOEXEC | libc::EPERM | libc::EISDIR | libc::ETXTBSY => {
-                RunError::NotExecutable {
-                    program: name(program),
-                    error,
-                }
-            }
+            libc::EISDIR => RunError::IsDirectory {
+                program: name(program),
+            },
+            libc::EACCES | libc::ENOEXEC | libc::EPERM | libc::ETXTBSY => RunError::NotExecutable {
+                program: name(program),
+                error,
+            },
             _ => RunError::Spawn {
                 program: name(program),
                 error,
