@@ -343,71 +343,99 @@ pub fn k8s_name(from: &str) -> String {
     }
 }
 
-/// Writes one file per value into `dir` (created 0700 when missing; an existing directory
-/// must not be open to other users). Files are 0600, named after the variable, holding
-/// the exact value bytes (no trailing newline). Returns the number of files.
+/// The file that marks a directory as written by [`docker_secrets_dir`], so a later
+/// export may replace it. Hidden, and no variable may have its name.
+pub const EXPORT_MARKER: &str = ".secrets-export";
+
+/// Writes one file per value into the directory `dir`, replacing what a previous export
+/// left there: the files go to a fresh private directory next to `dir`, which then takes
+/// its place in one rename ([`crate::fsutil::replace_dir`]), so a value no longer
+/// exported does not linger and a failure leaves the old directory as it was. `dir` may
+/// be missing, empty, or a previous export (it holds [`EXPORT_MARKER`]); any other
+/// directory is refused, as is one open to other users. The directory is 0700, files
+/// 0600, named after the variable, holding the exact value bytes (no trailing newline).
+/// Returns the number of value files.
 pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |error| ExportError::Io { path, error }
     };
+    let refuse = |why: &str| ExportError::Io {
+        path: dir.to_path_buf(),
+        error: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_string()),
+    };
     for v in vars {
         let ok = !v.name.is_empty()
             && v.name != "."
             && v.name != ".."
+            && v.name != EXPORT_MARKER
             && !v.name.contains(['/', '\\', '\0']);
         if !ok {
             return Err(bad_name(v, "file name"));
         }
     }
-    if dir.exists() {
-        let meta = std::fs::metadata(dir).map_err(io(dir))?;
-        if !meta.is_dir() {
-            return Err(ExportError::Io {
-                path: dir.to_path_buf(),
-                error: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "exists and is not a directory",
-                ),
-            });
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse("is a symbolic link; name the directory itself"));
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if meta.permissions().mode() & 0o077 != 0 {
-                return Err(ExportError::OpenDir {
-                    path: dir.to_path_buf(),
-                });
+        Ok(meta) if !meta.is_dir() => return Err(refuse("exists and is not a directory")),
+        Ok(meta) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    return Err(ExportError::OpenDir {
+                        path: dir.to_path_buf(),
+                    });
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = meta;
+            let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+            let empty = entries.next().is_none();
+            if !empty && !dir.join(EXPORT_MARKER).is_file() {
+                return Err(refuse(
+                    "is not empty and was not written by secrets export; choose a new or empty directory",
+                ));
             }
         }
-    } else {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(dir).map_err(io(dir))?;
-        #[cfg(unix)]
-        {
-            // The umask may have taken bits away, never added: make it exactly 0700.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(io(dir))?;
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(dir)(e)),
     }
-    for v in vars {
-        let path = dir.join(&v.name);
-        crate::fsutil::atomic_write_mode(&path, v.value(), Some(0o600)).map_err(io(&path))?;
-        #[cfg(unix)]
-        {
-            // An existing file keeps its mode in atomic_write: force 0600.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .map_err(io(&path))?;
-        }
+    // The fresh directory sits next to `dir` so the swap is a rename on one file system.
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".secrets-export-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
+    // Removed on every error path; disowned once it has taken `dir`'s place.
+    let fresh = builder.tempdir_in(&parent).map_err(io(&parent))?;
+    #[cfg(unix)]
+    {
+        // The umask may have taken bits away, never added: make it exactly 0700.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(fresh.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(io(fresh.path()))?;
+    }
+    let marker = b"written by secrets export; the next export replaces this directory\n";
+    let files = vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.value()))
+        .chain([(EXPORT_MARKER, &marker[..])]);
+    for (name, value) in files {
+        let path = fresh.path().join(name);
+        crate::fsutil::atomic_write_mode(&path, value, Some(0o600)).map_err(io(&path))?;
+    }
+    crate::fsutil::replace_dir(fresh.path(), dir).map_err(io(dir))?;
+    // `fresh` is now `dir` (or was consumed by the swap): do not delete it on drop.
+    let _ = fresh.keep();
     Ok(vars.len())
 }
 

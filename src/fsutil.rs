@@ -1,5 +1,5 @@
 //! File-system helpers: atomic writes (temp file in the same directory, fsync, rename),
-//! private temporary directories, and the permission check for key files.
+//! directory swaps, private temporary directories, and the permission check for key files.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +38,56 @@ pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::i
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Puts the directory `fresh` in the place of `target` (which may be missing, or an
+/// existing directory), then removes what was there. On Linux the two are exchanged in
+/// one step (`renameat2(RENAME_EXCHANGE)`), so `target` always exists and holds the old
+/// or the new content, never a mix; elsewhere (or on a file system without exchange)
+/// there is a short moment without `target`. Both must be on the same file system.
+pub fn replace_dir(fresh: &Path, target: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(target).is_err() {
+        return std::fs::rename(fresh, target);
+    }
+    #[cfg(target_os = "linux")]
+    if exchange(fresh, target).is_ok() {
+        // `fresh` now names the old content.
+        return std::fs::remove_dir_all(fresh);
+    }
+    let old = fresh.with_extension("old");
+    std::fs::rename(target, &old)?;
+    if let Err(e) = std::fs::rename(fresh, target) {
+        // Put the old directory back rather than leave nothing.
+        let _ = std::fs::rename(&old, target);
+        return Err(e);
+    }
+    std::fs::remove_dir_all(&old)
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths; the syscall only reads them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(unix)]

@@ -214,6 +214,7 @@ fn docker_secrets_dir() {
         .collect();
     names.sort();
     let mut want: Vec<String> = TRICKY.iter().map(|(k, _)| k.to_string()).collect();
+    want.push(".secrets-export".into());
     want.sort();
     assert_eq!(names, want);
     for (name, value) in expected() {
@@ -238,6 +239,76 @@ fn docker_secrets_dir() {
     ]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(std::fs::read_dir(sb.path("open")).unwrap().count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn docker_secrets_dir_export_replaces_the_previous_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let old = sb.encrypted(
+        "old.yaml",
+        "gone: old-VALUE
+kept: one
+",
+    );
+    let new = sb.encrypted(
+        "new.yaml",
+        "kept: two
+added: three
+",
+    );
+    let export = |f: &str, dir: &str| {
+        sb.run(&[
+            "export",
+            "-f",
+            f,
+            "--format",
+            "docker-secrets-dir",
+            "-o",
+            dir,
+        ])
+    };
+    let listing = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(sb.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(export(&old, "run/secrets").status.success());
+    assert!(export(&new, "run/secrets").status.success());
+    // A value no longer exported is gone; nothing is left beside the directory.
+    assert_eq!(listing("run/secrets"), [".secrets-export", "ADDED", "KEPT"]);
+    assert_eq!(sb.sb.read("run/secrets/KEPT"), "two");
+    assert_eq!(listing("run"), ["secrets"]);
+    let mode = std::fs::metadata(sb.path("run/secrets"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    // An empty directory is fine; a directory with other files is refused, untouched.
+    std::fs::create_dir(sb.path("empty")).unwrap();
+    std::fs::set_permissions(sb.path("empty"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(export(&new, "empty").status.success());
+    assert_eq!(listing("empty"), [".secrets-export", "ADDED", "KEPT"]);
+    std::fs::create_dir(sb.path("mine")).unwrap();
+    std::fs::set_permissions(sb.path("mine"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(sb.path("mine/keys.txt"), "precious").unwrap();
+    let out = export(&new, "mine");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("mine: is not empty and was not written by secrets export"),
+        "{err}"
+    );
+    assert_eq!(listing("mine"), ["keys.txt"]);
+    // No temporary directory is left behind by the refusal.
+    assert!(listing(".")
+        .iter()
+        .all(|n| !n.starts_with(".secrets-export-")));
 }
 
 #[test]
