@@ -92,8 +92,13 @@ fn bad_name(v: &Var, what: &'static str) -> ExportError {
 }
 
 /// `NAME=value` lines. Values made only of safe characters are bare; others are single
-/// quoted (literal in python-dotenv, dotenvx, docker compose and our own dotenv store);
-/// values holding a `'` or a line break are double quoted with `\\ \" \n \r \t` escapes.
+/// quoted (literal in dotenvx, docker compose and our own dotenv store); values holding a
+/// `'` or a line break are double quoted with `\\ \" \n \r \t` escapes.
+///
+/// Not literal everywhere: python-dotenv (1.2.x, `interpolate=True` by default) expands
+/// `${NAME}` after unquoting in every quoting style, single quotes included, and has no
+/// escape for `$`, so no output form keeps such a value intact there; docs/exec.md says
+/// to load with `interpolate=False` (or use `secrets exec`).
 pub fn dotenv(vars: &[Var]) -> Result<Zeroizing<Vec<u8>>, ExportError> {
     let mut out = buffer(vars, 2);
     for v in vars {
