@@ -438,3 +438,56 @@ fn large_binary_file_round_trips() {
     assert!(out.status.success());
     assert!(out.stdout == data, "100 MB binary round trip differs");
 }
+
+#[test]
+#[cfg(unix)]
+fn killed_edit_removes_the_plaintext_and_leaves_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let before = sb.read("s.yaml");
+    for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
+        let log = sb.path(&format!("editor-{sig}.log"));
+        // The editor records the temp file, then waits to be killed.
+        let script = sb.write(
+            &format!("slow-{sig}.sh"),
+            &format!(
+                "#!/bin/sh\necho \"$1\" > {}.part\nmv {0}.part {0}\nexec sleep 30\n",
+                log.display()
+            ),
+        );
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let child = sb
+            .std_cmd()
+            .env("EDITOR", &script)
+            .args(["edit", "-I"])
+            .arg(&key.file)
+            .arg("s.yaml")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while !log.exists() {
+            assert!(start.elapsed().as_secs() < 20, "editor never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let tmp = std::path::PathBuf::from(std::fs::read_to_string(&log).unwrap().trim());
+        assert!(tmp.exists());
+        // SAFETY: kill with a pid we started.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(128 + sig), "signal {sig}: {stderr}");
+        assert!(stderr.contains("interrupted by signal"), "{stderr}");
+        assert!(
+            !tmp.exists() && !tmp.parent().unwrap().exists(),
+            "signal {sig}: plaintext left in {}",
+            tmp.display()
+        );
+        assert_eq!(sb.read("s.yaml"), before);
+    }
+}

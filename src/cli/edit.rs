@@ -2,6 +2,7 @@
 //! re-encrypt only the values that changed. Unchanged values keep their ciphertext, so the
 //! git diff shows only the edited keys; no change leaves the file byte-for-byte as it was.
 
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use super::exit::{CliError, INPUT, NOT_MODIFIED, NO_EDITOR};
 use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
+use crate::exec::run::{self, ChildEnv, RunError, Signals, Status};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -28,43 +30,85 @@ fn editor_command() -> Vec<String> {
     raw.split_whitespace().map(str::to_string).collect()
 }
 
-/// Runs the editor on `path` and waits; Ctrl-C goes to the editor, not to us, so the
-/// temporary directory is always removed.
-fn run_editor(path: &Path) -> anyhow::Result<()> {
+/// Runs the editor on `path` and waits. The terminating signals are blocked in us (see
+/// [`Signals`]) and forwarded to the editor, so a kill or hangup cannot end us while the
+/// plaintext exists: we wait for the editor, the caller removes the directory, and the
+/// command fails with 128+N.
+fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
     let cmd = editor_command();
-    let (prog, rest) = cmd.split_first().expect("never empty");
-    let mut child = std::process::Command::new(prog);
-    child.args(rest).arg(path);
-    #[cfg(unix)]
-    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
-    let status = child.status();
-    #[cfg(unix)]
-    unsafe {
-        libc::signal(libc::SIGINT, old);
+    let prog = cmd.first().map(String::as_str).unwrap_or("vi");
+    let cannot_run = |e: RunError| {
+        CliError::new(NO_EDITOR, format!("cannot run editor {prog:?}: {e}"))
+            .hint("set $EDITOR (or $SOPS_EDITOR) to your editor command")
+    };
+    let program =
+        run::resolve(OsStr::new(prog), std::env::var_os("PATH").as_deref()).map_err(cannot_run)?;
+    let mut argv: Vec<OsString> = cmd.iter().map(OsString::from).collect();
+    argv.push(path.as_os_str().to_os_string());
+    let env = ChildEnv::build(std::env::vars_os(), std::iter::empty(), false);
+    let status = run::spawn_and_wait(&program, &argv, env, signals);
+    if let Some(sig) = signals.received().or(match &status {
+        Err(RunError::Interrupted(sig)) => Some(*sig),
+        _ => None,
+    }) {
+        return Err(interrupted(sig));
     }
-    match status {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(CliError::new(
+    match status.map_err(cannot_run)? {
+        Status::Exited(0) => Ok(()),
+        s => Err(CliError::new(
             NO_EDITOR,
-            format!("editor {prog:?} exited with {s}; file left unchanged"),
+            format!(
+                "editor {prog:?} exited with code {}; file left unchanged",
+                s.shell_code()
+            ),
         )
         .into()),
-        Err(e) => Err(
-            CliError::new(NO_EDITOR, format!("cannot run editor {prog:?}: {e}"))
-                .hint("set $EDITOR (or $SOPS_EDITOR) to your editor command")
-                .into(),
-        ),
     }
 }
 
-fn ask_to_reopen(err: &anyhow::Error) -> bool {
+fn interrupted(sig: i32) -> anyhow::Error {
+    CliError::new(
+        (128 + sig) as u8,
+        format!("interrupted by signal {sig}; file left unchanged"),
+    )
+    .into()
+}
+
+/// Asks on a terminal whether to reopen the editor. The terminating signals are still
+/// blocked, so the wait polls for one (Ctrl-C here aborts like Ctrl-D, after cleanup).
+fn ask_to_reopen(err: &anyhow::Error, signals: &Signals) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return false;
+        return Ok(false);
     }
     eprintln!("secrets: {err:#}");
     eprint!("Press Enter to reopen the editor, or Ctrl-D to abort without changes: ");
+    loop {
+        if let Some(sig) = signals.pending_termination() {
+            return Err(interrupted(sig));
+        }
+        if stdin_ready(200) {
+            break;
+        }
+    }
     let mut line = String::new();
-    matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0)
+    Ok(matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0))
+}
+
+/// Whether stdin has a line (or end of file) within `ms` milliseconds.
+#[cfg(unix)]
+fn stdin_ready(ms: i32) -> bool {
+    let mut fd = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one local pollfd.
+    unsafe { libc::poll(&mut fd, 1, ms) != 0 }
+}
+
+#[cfg(not(unix))]
+fn stdin_ready(_ms: i32) -> bool {
+    true
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -88,6 +132,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         ),
     };
 
+    // Blocked before the plaintext exists, so no signal can end us while it does.
+    let signals = Signals::block();
     let dir = crate::fsutil::private_tempdir("secrets-edit-")?;
     let name = path
         .file_name()
@@ -97,7 +143,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     crate::fsutil::atomic_write_mode(&tmp, &plain_text, Some(0o600))?;
 
     let edited = loop {
-        run_editor(&tmp)?;
+        run_editor(&tmp, &signals)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
         if bytes.as_slice() == plain_text.as_slice() {
             return Err(CliError::new(
@@ -110,7 +156,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             Ok((branches, _)) => break branches,
             Err(e) => {
                 let e = anyhow::Error::from(e);
-                if ask_to_reopen(&e) {
+                if ask_to_reopen(&e, &signals)? {
                     continue;
                 }
                 return Err(e.context(CliError::new(

@@ -24,7 +24,7 @@
 //! | 204 | the file is not encrypted |
 //! | 126 | `exec`: the command is not executable, or is a directory |
 //! | 127 | `exec`: the command is not found |
-//! | 128+N | `exec`: the child was killed by signal N (otherwise the child's own exit code) |
+//! | 128+N | `exec`: the child was killed by signal N (otherwise the child's own exit code); `edit`: interrupted by signal N |
 
 use crate::crypto::CryptoError;
 use crate::engine::FileError;

@@ -36,6 +36,11 @@ pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
+/// The forwarded signals whose default action ends a process.
+#[cfg(unix)]
+pub const TERMINATING: [libc::c_int; 4] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
 /// Why the program could not be run. Messages name the program and variables, never values.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -262,7 +267,7 @@ pub use fallback::{replace_or_run, spawn_and_wait, Signals};
 
 #[cfg(unix)]
 mod unix {
-    use super::{ChildEnv, RunError, Status, FORWARDED};
+    use super::{ChildEnv, RunError, Status, FORWARDED, TERMINATING};
     use std::ffi::{CString, OsString};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
@@ -342,6 +347,9 @@ mod unix {
         set: libc::sigset_t,
         old: libc::sigset_t,
         ignored: Vec<libc::c_int>,
+        /// The first terminating signal that arrived while we waited (callers that must
+        /// not carry on after one, like `edit`, check it).
+        received: std::cell::Cell<Option<i32>>,
     }
 
     /// Whether `sig` is ignored (SIG_IGN) in this process right now.
@@ -368,8 +376,18 @@ mod unix {
                 }
                 libc::sigaddset(&mut set, libc::SIGCHLD);
                 libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-                Signals { set, old, ignored }
+                Signals {
+                    set,
+                    old,
+                    ignored,
+                    received: std::cell::Cell::new(None),
+                }
             }
+        }
+
+        /// The first of SIGINT, SIGTERM, SIGHUP, SIGQUIT received while waiting for a child.
+        pub fn received(&self) -> Option<i32> {
+            self.received.get()
         }
 
         /// A terminating signal that arrived while blocked (and before the child exists).
@@ -381,7 +399,7 @@ mod unix {
                 if libc::sigpending(&mut pending) != 0 {
                     return None;
                 }
-                [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT]
+                TERMINATING
                     .into_iter()
                     .find(|&s| libc::sigismember(&pending, s) == 1)
             }
@@ -510,6 +528,9 @@ mod unix {
             if sig == libc::SIGCHLD {
                 continue;
             }
+            if TERMINATING.contains(&sig) && signals.received.get().is_none() {
+                signals.received.set(Some(sig));
+            }
             // A terminal's Ctrl-C or hangup went to the whole foreground process group,
             // the child included, unless the child moved to a group of its own.
             // SAFETY: getpgid/getpgrp/kill take plain integers.
@@ -565,6 +586,9 @@ mod fallback {
             Signals
         }
         pub fn pending_termination(&self) -> Option<i32> {
+            None
+        }
+        pub fn received(&self) -> Option<i32> {
             None
         }
     }
