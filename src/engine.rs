@@ -51,6 +51,8 @@ pub enum FileError {
     Crypto { path: PathBuf, error: CryptoError },
     #[error("{path}: {error}")]
     Key { path: PathBuf, error: WrapError },
+    #[error("{path}: has no values to encrypt (the file is empty or holds only comments)")]
+    NoValues { path: PathBuf },
     #[error("{path}: no recipients to encrypt for (pass --age, or add the file to an environment in .secrets.yaml)")]
     NoRecipients { path: PathBuf },
     #[error("{path}: {error}")]
@@ -75,6 +77,7 @@ impl FileError {
             FileError::Crypto { error, .. } => FileError::Crypto { path, error },
             FileError::Key { error, .. } => FileError::Key { path, error },
             FileError::NoRecipients { .. } => FileError::NoRecipients { path },
+            FileError::NoValues { .. } => FileError::NoValues { path },
             FileError::Emit { error, .. } => FileError::Emit { path, error },
         }
     }
@@ -272,6 +275,13 @@ impl EncryptedFile {
     ) -> Result<EncryptedFile, FileError> {
         if recipients.is_empty() {
             return Err(FileError::NoRecipients {
+                path: path.to_path_buf(),
+            });
+        }
+        // Without one key there is nowhere to put the `sops` block (an empty YAML stream
+        // would be written as an empty, unencrypted file; sops refuses such input too).
+        if format != Format::Binary && plain.iter().all(|b| b.entries().next().is_none()) {
+            return Err(FileError::NoValues {
                 path: path.to_path_buf(),
             });
         }

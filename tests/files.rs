@@ -491,3 +491,31 @@ fn killed_edit_removes_the_plaintext_and_leaves_the_file() {
         assert_eq!(sb.read("s.yaml"), before);
     }
 }
+
+#[test]
+fn a_file_without_values_is_refused_and_left_as_it_was() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    for (name, text) in [
+        ("e.yaml", ""),
+        ("c.yaml", "# only a comment\n"),
+        ("d.yaml", "---\n"),
+        ("o.json", "{}\n"),
+        ("e.env", ""),
+        ("c.env", "# nothing here\n\n"),
+        ("e.ini", ""),
+    ] {
+        sb.write(name, text);
+        fails(
+            sb.cmd().args(["encrypt", "-i", "--age", &key.public, name]),
+            2,
+            &[name, "has no values to encrypt"],
+        );
+        assert_eq!(sb.read(name), text, "{name} was changed");
+        fails(
+            sb.cmd().args(["encrypt", "--age", &key.public, name]),
+            2,
+            &[name, "has no values to encrypt"],
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | other error; for `scan`: findings |
-//! | 2 | usage error; the input file cannot be read or parsed; for `scan`: error |
+//! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; for `scan`: error |
 //! | 3 | the output file cannot be written |
 //! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
 //! | 7 | invalid value for `set` |
@@ -95,6 +95,7 @@ fn file_code(e: &FileError) -> u8 {
         },
         FileError::Key { .. } => NO_DATA_KEY,
         FileError::NoRecipients { .. } => NO_RECIPIENTS,
+        FileError::NoValues { .. } => INPUT,
     }
 }
 
