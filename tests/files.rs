@@ -519,3 +519,19 @@ fn a_file_without_values_is_refused_and_left_as_it_was() {
         );
     }
 }
+
+#[test]
+fn duplicate_yaml_keys_are_refused_naming_file_line_and_key() {
+    // sops (go-yaml) refuses such a file ("mapping key already defined"): never write one.
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let text = "db:\n  host: db.local\n  user: app\n  host: hunter2\n";
+    sb.write("dup.yaml", text);
+    fails(
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public, "dup.yaml"]),
+        2,
+        &["dup.yaml", "line 4", "\"host\"", "already defined"],
+    );
+    assert_eq!(sb.read("dup.yaml"), text);
+}

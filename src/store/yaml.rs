@@ -9,7 +9,8 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput};
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
 
 use super::{Layout, StoreError};
 use crate::model::tree::Leaf;
@@ -37,6 +38,9 @@ enum Frame<L> {
     Map {
         branch: Branch<L>,
         key: Option<String>,
+        /// Hashes of the keys so far: duplicates are refused (sops/go-yaml refuse them)
+        /// without a quadratic scan of big maps.
+        seen: HashSet<u64>,
         col: Option<usize>,
         anchor: usize,
     },
@@ -360,6 +364,7 @@ struct Builder<'t, L> {
     chars: CharMap,
     text: &'t str,
     src: Source<'t>,
+    key_hasher: std::hash::RandomState,
 }
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
@@ -373,6 +378,7 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         chars: CharMap::new(text),
         text,
         src: Source::new(text),
+        key_hasher: std::hash::RandomState::new(),
     };
     while let Some((ev, span)) = b.src.next()? {
         if let Err(e) = b.event(ev, span) {
@@ -404,6 +410,7 @@ impl<L: Leaf> Builder<'_, L> {
                 self.stack.push(Frame::Map {
                     branch: Branch::new(),
                     key: None,
+                    seen: HashSet::new(),
                     col: None,
                     anchor,
                 });
@@ -464,8 +471,16 @@ impl<L: Leaf> Builder<'_, L> {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
                     self.before_item(at, span.start.col())?;
-                    if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(owned(value));
+                    if let Some(Frame::Map {
+                        key, branch, seen, ..
+                    }) = self.stack.last_mut()
+                    {
+                        let k = owned(value);
+                        let hash = self.key_hasher.hash_one(&k);
+                        if !seen.insert(hash) && branch.get(&k).is_some() {
+                            return Err(err(&format!("mapping key {k:?} already defined")));
+                        }
+                        *key = Some(k);
                     }
                     return Ok(());
                 }
@@ -1326,6 +1341,19 @@ mod tests {
             round(src),
             "é: ü # ñ\n# 日本\nk: \"ä #b\"\nz: 日本語 #tail\n"
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_their_line() {
+        let e = parse::<Sealed>("a: 1\nb:\n  c: 1\n  c: 2\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 4, column 3: mapping key \"c\" already defined"
+        );
+        let e = parse::<Sealed>("a: 1\na: 2\n").unwrap_err();
+        assert!(e.to_string().starts_with("line 2, column 1:"), "{e}");
+        // The same key in different maps and documents is fine.
+        assert!(parse::<Sealed>("a: {k: 1}\nb: {k: 1}\n---\na: 2\n").is_ok());
     }
 
     #[test]
