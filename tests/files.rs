@@ -535,3 +535,64 @@ fn duplicate_yaml_keys_are_refused_naming_file_line_and_key() {
     );
     assert_eq!(sb.read("dup.yaml"), text);
 }
+
+#[test]
+#[cfg(unix)]
+fn an_open_default_identity_is_skipped_but_a_named_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let open = |rel: &str| {
+        let p = sb.write(rel, &std::fs::read_to_string(&key.file).unwrap());
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    };
+    // Default paths, group/world-readable: skipped with a warning and the chmod hint.
+    open("home/.ssh/id_ed25519");
+    open("home/.config/sops/age/keys.txt");
+    let out = sb
+        .cmd()
+        .env("SOPS_AGE_KEY_FILE", &key.file)
+        .args(["get", "s.yaml", "api.token"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"tok-123");
+    for p in ["home/.ssh/id_ed25519", "home/.config/sops/age/keys.txt"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("secrets: warning: skipped")
+                    && l.contains(p)
+                    && l.contains("chmod 600")),
+            "{stderr}"
+        );
+    }
+    // Nothing usable left: exit 113 naming the file.
+    fails(
+        sb.cmd().args(["get", "s.yaml", "api.token"]),
+        113,
+        &["home/.config/sops/age/keys.txt", "chmod 600"],
+    );
+    // A file named explicitly is refused even when another identity would work.
+    let named = open("named.key");
+    fails(
+        sb.cmd()
+            .env("SOPS_AGE_KEY_FILE", &named)
+            .args(["get", "-I"])
+            .arg(&key.file)
+            .args(["s.yaml", "api.token"]),
+        113,
+        &["named.key", "chmod 600"],
+    );
+    fails(
+        sb.cmd()
+            .args(["get", "-I"])
+            .arg(&named)
+            .args(["s.yaml", "api.token"]),
+        113,
+        &["named.key"],
+    );
+}

@@ -3,7 +3,9 @@
 //! (inline), `~/.config/secrets/keys.txt`, the sops default key file
 //! (`$XDG_CONFIG_HOME/sops/age/keys.txt`), then `~/.ssh/id_ed25519` and `~/.ssh/id_rsa`.
 //!
-//! Like ssh, a key file that other users can read is refused.
+//! Like ssh, a key file that other users can read is refused when it was named (`-I`, the
+//! `*_KEY_FILE` variables), and skipped with a warning when it was only found at a default
+//! path, so one careless default file does not block the identity the user asked for.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -99,12 +101,23 @@ impl Identities {
         if let Some(text) = &sources.inline {
             ids.load_age_text(text, "$SOPS_AGE_KEY")?;
         }
+        let mut skipped = None;
         for path in &sources.optional_files {
-            if path.exists() {
-                ids.load_file(path)?;
+            if !path.exists() {
+                continue;
+            }
+            match ids.load_file(path) {
+                Err(e @ IdentityError::TooOpen { .. }) => {
+                    ids.warnings.push(format!("skipped {e}"));
+                    skipped.get_or_insert(e);
+                }
+                other => other?,
             }
         }
-        Ok(ids)
+        match skipped {
+            Some(e) if ids.entries.is_empty() => Err(e),
+            _ => Ok(ids),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
