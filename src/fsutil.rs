@@ -11,7 +11,37 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// As [`atomic_write`], setting `mode` on a new file (e.g. 0o600 for key files).
+/// Errors carry no temp-file path: callers name `path`, the file the user asked for.
 pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    write_via_temp(path, bytes, mode).map_err(without_temp_path)
+}
+
+/// tempfile adds " at path \"…/.secrets-tmp-XXXX\"" to its errors (and hides the OS
+/// error behind a private type): keep only the OS error's text.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(i) => std::io::Error::new(e.kind(), text[..i].to_string()),
+        None => e,
+    }
+}
+
+/// Creates `dir` and its missing parents, private (0700) as a key directory must be.
+pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+fn write_via_temp(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -596,3 +596,53 @@ fn an_open_default_identity_is_skipped_but_a_named_one_is_refused() {
         &["named.key"],
     );
 }
+
+#[test]
+fn keygen_creates_key_dirs_and_the_home_key_is_found_with_xdg_set() {
+    let sb = Sandbox::new();
+    // The sandbox sets XDG_CONFIG_HOME=home/.config; point it elsewhere, as some users do.
+    let xdg = sb.path("xdg");
+    let out = sb
+        .cmd()
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["keygen", "-o", "home/.config/secrets/keys.txt"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(sb.path(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("home/.config/secrets"), 0o700);
+        assert_eq!(mode("home/.config/secrets/keys.txt"), 0o600);
+    }
+    let public = public_key_of(&sb.path("home/.config/secrets/keys.txt"));
+    sb.write("s.yaml", "a: hunter2\n");
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &public, "s.yaml"])
+        .assert()
+        .success();
+    sb.cmd()
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["get", "s.yaml", "a"])
+        .assert()
+        .success()
+        .stdout("hunter2");
+    // A write that fails names the file asked for, never our temp file.
+    let out = sb
+        .cmd()
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["decrypt", "-o", "no/such/dir/out.yaml", "s.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("no/such/dir/out.yaml") && !stderr.contains(".secrets-tmp"),
+        "{stderr}"
+    );
+}

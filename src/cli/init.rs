@@ -44,14 +44,7 @@ fn identity_path() -> Option<PathBuf> {
 fn create_identity(path: &Path) -> anyhow::Result<String> {
     let err = |e: std::io::Error| CliError::new(OUTPUT, format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent() {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(dir).map_err(err)?;
+        crate::fsutil::create_private_dirs(dir).map_err(err)?;
     }
     let id = age::x25519::Identity::generate();
     let public = id.to_public().to_string();

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Write the identity to FILE (mode 0600) instead of stdout.
+    /// Write the identity to FILE (mode 0600; missing directories are created 0700) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Print the public key of an existing identity FILE instead (age-keygen -y).
@@ -48,8 +48,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         .into(),
                 );
             }
-            crate::fsutil::atomic_write_mode(path, text.as_bytes(), Some(0o600))
-                .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", path.display())))?;
+            let cannot =
+                |e: std::io::Error| CliError::new(OUTPUT, format!("{}: {e}", path.display()));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::fsutil::create_private_dirs(dir).map_err(cannot)?;
+            }
+            crate::fsutil::atomic_write_mode(path, text.as_bytes(), Some(0o600)).map_err(cannot)?;
             // An existing file keeps its mode in atomic_write; a key must be private.
             #[cfg(unix)]
             {

@@ -1,7 +1,7 @@
 //! Finding the identities to decrypt with, in this order (all that exist are used):
 //! `--identity FILE`…, `$SECRETS_AGE_KEY_FILE`, `$SOPS_AGE_KEY_FILE`, `$SOPS_AGE_KEY`
-//! (inline), `~/.config/secrets/keys.txt`, the sops default key file
-//! (`$XDG_CONFIG_HOME/sops/age/keys.txt`), then `~/.ssh/id_ed25519` and `~/.ssh/id_rsa`.
+//! (inline), `$XDG_CONFIG_HOME/secrets/keys.txt` and `~/.config/secrets/keys.txt`, the
+//! sops default key file (`$XDG_CONFIG_HOME/sops/age/keys.txt`), then `~/.ssh/id_ed25519` and `~/.ssh/id_rsa`.
 //!
 //! Like ssh, a key file that other users can read is refused when it was named (`-I`, the
 //! `*_KEY_FILE` variables), and skipped with a warning when it was only found at a default
@@ -62,11 +62,19 @@ impl Sources {
             .ok()
             .filter(|v| !v.trim().is_empty());
         let home = var("HOME").map(PathBuf::from);
+        let home_config = home.as_ref().map(|h| h.join(".config"));
         let config = var("XDG_CONFIG_HOME")
             .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".config")));
+            .or(home_config.clone());
+        // Ours in both places: a key made under ~/.config stays found when
+        // $XDG_CONFIG_HOME is set later (or only in some shells).
+        for c in config.iter().chain(home_config.iter()) {
+            let p = c.join("secrets/keys.txt");
+            if !s.optional_files.contains(&p) {
+                s.optional_files.push(p);
+            }
+        }
         if let Some(c) = &config {
-            s.optional_files.push(c.join("secrets/keys.txt"));
             s.optional_files.push(c.join("sops/age/keys.txt"));
         }
         if let Some(h) = &home {
