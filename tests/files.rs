@@ -646,3 +646,40 @@ fn keygen_creates_key_dirs_and_the_home_key_is_found_with_xdg_set() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dotenv_export_lines_are_found_by_their_bare_name() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "x.enc.env", "export DB_HOST=db.local\nPORT=1\n");
+    let before = sb.read("x.enc.env");
+    let get = |name: &str| {
+        sb.cmd()
+            .args(["get", "-I"])
+            .arg(&key.file)
+            .args(["x.enc.env", name])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(get("DB_HOST").stdout, b"db.local");
+    assert_eq!(get("export DB_HOST").stdout, b"db.local");
+    sb.cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args(["x.enc.env", "DB_HOST", "db2.local"])
+        .assert()
+        .success();
+    let after = sb.read("x.enc.env");
+    // The same line changed in place (key still as sops keeps it), no duplicate appended.
+    assert_eq!(after.lines().count(), before.lines().count(), "{after}");
+    assert_eq!(after.matches("DB_HOST=").count(), 1, "{after}");
+    assert!(after.starts_with("export DB_HOST=ENC["), "{after}");
+    assert_eq!(get("DB_HOST").stdout, b"db2.local");
+    sb.cmd()
+        .args(["unset", "-I"])
+        .arg(&key.file)
+        .args(["x.enc.env", "DB_HOST"])
+        .assert()
+        .success();
+    assert!(!sb.read("x.enc.env").contains("DB_HOST"));
+}

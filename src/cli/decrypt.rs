@@ -35,6 +35,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             .branches
             .first()
             .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+        let kp = output::stored_path(file.format, first, kp);
         let node = first.lookup(&kp)?;
         return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)
             .map(|_| ExitCode::SUCCESS);

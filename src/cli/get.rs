@@ -22,6 +22,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .branches
         .first()
         .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+    let kp = output::stored_path(file.format, first, kp);
     output::print_node(
         first.lookup(&kp)?,
         g.output_type.unwrap_or(file.format),

@@ -44,6 +44,23 @@ pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
+/// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
+/// (whose key is "export NAME"), so get/set/unset do not miss it or add a duplicate.
+pub fn stored_path<L>(
+    format: crate::store::Format,
+    doc: &crate::model::Branch<L>,
+    kp: crate::model::KeyPath,
+) -> crate::model::KeyPath {
+    use crate::model::PathSegment;
+    match (format, kp.0.as_slice()) {
+        (crate::store::Format::Dotenv, [PathSegment::Key(name)]) => {
+            let written = crate::store::dotenv::key_as_written(doc, name).to_string();
+            crate::model::KeyPath(vec![PathSegment::Key(written)])
+        }
+        _ => kp,
+    }
+}
+
 /// Prints a status line to stderr unless `--quiet`.
 pub fn note(g: &Global, msg: impl std::fmt::Display) {
     if !g.quiet {

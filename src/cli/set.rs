@@ -96,6 +96,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if matches!(file.format, crate::store::Format::Dotenv) && !matches!(node, Node::Leaf(_)) {
         return Err(CliError::new(INVALID_SET, "dotenv files hold only flat values").into());
     }
+    let kp = output::stored_path(file.format, doc, kp);
     doc.set_path(&kp, node)?;
     let before = file.to_bytes()?;
     file.reseal(&opened.branches, &key, &opened.stash)?;

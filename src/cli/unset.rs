@@ -22,6 +22,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .branches
         .first_mut()
         .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+    let kp = output::stored_path(file.format, doc, kp);
     doc.unset_path(&kp)?;
     file.reseal(&opened.branches, &key, &opened.stash)?;
     file.save()?;

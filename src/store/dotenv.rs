@@ -54,6 +54,20 @@ pub fn env_name(key: &str) -> &str {
     }
 }
 
+/// The key as written for the variable `name`: a line `export NAME=…` is kept under the key
+/// "export NAME" (as sops keeps it, so the additional data matches), while users address
+/// it as NAME. An exact key wins; `name` itself when nothing matches.
+pub fn key_as_written<'a, L>(branch: &'a Branch<L>, name: &'a str) -> &'a str {
+    if branch.get(name).is_some() {
+        return name;
+    }
+    branch
+        .entries()
+        .map(|(k, _)| k)
+        .find(|k| env_name(k) == name)
+        .unwrap_or(name)
+}
+
 /// A value parse failure: a column offset within the value text and a message.
 type ValueError = (usize, &'static str);
 
@@ -312,6 +326,9 @@ mod tests {
         assert_eq!(env_name("export A"), "A");
         assert_eq!(env_name("B"), "B");
         assert_eq!(env_name("exportX"), "exportX");
+        assert_eq!(key_as_written(&t, "A"), "export A");
+        assert_eq!(key_as_written(&t, "export A"), "export A");
+        assert_eq!(key_as_written(&t, "Z"), "Z");
         assert_eq!(str_of(&t, "B"), "two words\n\t\"q\" \\");
         assert_eq!(str_of(&t, "C"), "lit \\n $x");
         assert_eq!(str_of(&t, "D"), " spaced ");
