@@ -683,3 +683,25 @@ fn dotenv_export_lines_are_found_by_their_bare_name() {
         .success();
     assert!(!sb.read("x.enc.env").contains("DB_HOST"));
 }
+
+#[test]
+fn key_path_errors_name_the_file() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let good = sb.read("s.yaml");
+    let run = |args: &[&str], names: &[&str]| {
+        let mut c = sb.cmd();
+        c.arg(args[0]).arg("-I").arg(&key.file).args(&args[1..]);
+        fails(&mut c, 91, names);
+    };
+    for bad in ["DB_HOST", "[\"unterminated"] {
+        let shown = bad.trim_start_matches("[\"");
+        run(&["get", "s.yaml", bad], &["s.yaml", shown]);
+        run(&["unset", "s.yaml", bad], &["s.yaml", shown]);
+        run(&["decrypt", "--extract", bad, "s.yaml"], &["s.yaml", shown]);
+    }
+    run(&["set", "s.yaml", "[\"unterminated", "v"], &["s.yaml", "unterminated"]);
+    run(&["set", "s.yaml", "database.ports.7", "v"], &["s.yaml", "ports"]);
+    assert_eq!(sb.read("s.yaml"), good);
+}

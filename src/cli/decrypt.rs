@@ -30,13 +30,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         if args.in_place {
             return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
         }
-        let kp = KeyPath::parse(path)?;
+        let kp = KeyPath::parse(path).map_err(output::path_error(&args.file))?;
         let first = opened
             .branches
             .first()
-            .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+            .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
+            .map_err(output::path_error(&args.file))?;
         let kp = output::stored_path(file.format, first, kp);
-        let node = first.lookup(&kp)?;
+        let node = first.lookup(&kp).map_err(output::path_error(&args.file))?;
         return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)
             .map(|_| ExitCode::SUCCESS);
     }

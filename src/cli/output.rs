@@ -61,6 +61,12 @@ pub fn stored_path<L>(
     }
 }
 
+/// A key-path error about `file`, so the one-line message names the file (exit code 91
+/// comes from the [`PathError`](crate::model::path::PathError) below the context).
+pub fn path_error(file: &Path) -> impl Fn(crate::model::path::PathError) -> anyhow::Error + '_ {
+    move |e| anyhow::Error::from(e).context(file.display().to_string())
+}
+
 /// Prints a status line to stderr unless `--quiet`.
 pub fn note(g: &Global, msg: impl std::fmt::Display) {
     if !g.quiet {

@@ -75,7 +75,7 @@ fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
-    let kp = KeyPath::parse(&args.path)?;
+    let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let text = read_value(&args)?;
     let node = if args.json {
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -89,15 +89,25 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
     };
     let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
-    let doc = opened
-        .branches
-        .first_mut()
-        .ok_or_else(|| CliError::new(CONFLICT, "the file has no document"))?;
+    let doc = opened.branches.first_mut().ok_or_else(|| {
+        CliError::new(
+            CONFLICT,
+            format!("{}: the file has no document", args.file.display()),
+        )
+    })?;
     if matches!(file.format, crate::store::Format::Dotenv) && !matches!(node, Node::Leaf(_)) {
-        return Err(CliError::new(INVALID_SET, "dotenv files hold only flat values").into());
+        return Err(CliError::new(
+            INVALID_SET,
+            format!(
+                "{}: dotenv files hold only flat values",
+                args.file.display()
+            ),
+        )
+        .into());
     }
     let kp = output::stored_path(file.format, doc, kp);
-    doc.set_path(&kp, node)?;
+    doc.set_path(&kp, node)
+        .map_err(output::path_error(&args.file))?;
     let before = file.to_bytes()?;
     file.reseal(&opened.branches, &key, &opened.stash)?;
     if file.to_bytes()? != before {

@@ -16,14 +16,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
-    let kp = KeyPath::parse(&args.path)?;
+    let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
     let doc = opened
         .branches
         .first_mut()
-        .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))?;
+        .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
+        .map_err(output::path_error(&args.file))?;
     let kp = output::stored_path(file.format, doc, kp);
-    doc.unset_path(&kp)?;
+    doc.unset_path(&kp)
+        .map_err(output::path_error(&args.file))?;
     file.reseal(&opened.branches, &key, &opened.stash)?;
     file.save()?;
     output::note(g, format!("removed {} from {}", kp, args.file.display()));
