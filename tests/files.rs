@@ -701,7 +701,37 @@ fn key_path_errors_name_the_file() {
         run(&["unset", "s.yaml", bad], &["s.yaml", shown]);
         run(&["decrypt", "--extract", bad, "s.yaml"], &["s.yaml", shown]);
     }
-    run(&["set", "s.yaml", "[\"unterminated", "v"], &["s.yaml", "unterminated"]);
-    run(&["set", "s.yaml", "database.ports.7", "v"], &["s.yaml", "ports"]);
+    run(
+        &["set", "s.yaml", "[\"unterminated", "v"],
+        &["s.yaml", "unterminated"],
+    );
+    run(
+        &["set", "s.yaml", "database.ports.7", "v"],
+        &["s.yaml", "ports"],
+    );
     assert_eq!(sb.read("s.yaml"), good);
+}
+
+#[test]
+fn a_file_whose_mac_line_was_deleted_exits_52() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let good = sb.read("s.yaml");
+    let no_mac: String = good
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mac:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(no_mac, good);
+    sb.write("nomac.yaml", &no_mac);
+    for cmd in ["decrypt", "get"] {
+        let mut c = sb.cmd();
+        c.args([cmd, "-I"]).arg(&key.file).arg("nomac.yaml");
+        if cmd == "get" {
+            c.arg("api.token");
+        }
+        fails(&mut c, 52, &["nomac.yaml", "mac"]);
+    }
+    assert_eq!(sb.read("nomac.yaml"), no_mac);
 }

@@ -29,6 +29,7 @@
 use crate::crypto::CryptoError;
 use crate::engine::FileError;
 use crate::keys::identity::IdentityError;
+use crate::metadata::MetadataError;
 use crate::model::path::PathError;
 
 pub const GENERIC: u8 = 1;
@@ -86,6 +87,11 @@ fn file_code(e: &FileError) -> u8 {
         FileError::Write { .. } | FileError::Emit { .. } => OUTPUT,
         FileError::NotEncrypted { .. } => NOT_ENCRYPTED,
         FileError::AlreadyEncrypted { .. } => ALREADY_ENCRYPTED,
+        // The MAC line deleted: the file can no longer prove it is unaltered.
+        FileError::Metadata {
+            error: MetadataError::Missing("mac"),
+            ..
+        } => MAC_MISSING,
         FileError::Metadata { .. } => INPUT,
         FileError::Crypto { error, .. } => match error {
             CryptoError::MacMismatch | CryptoError::MacUndecryptable(_) => MAC_MISMATCH,
@@ -136,6 +142,7 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
             return match e {
                 FileError::Key { .. } => Some("ask a member who can decrypt to add your public key (secrets member add / env grant, then secrets updatekeys), or pass --identity FILE".into()),
                 FileError::Crypto { error: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
+                FileError::Metadata { error: MetadataError::Missing("mac"), .. } => Some("restore the file from git (git checkout -- FILE); its MAC was removed".into()),
                 FileError::NotEncrypted { .. } => Some("encrypt it first: secrets encrypt -i FILE".into()),
                 FileError::AlreadyEncrypted { .. } => Some("use secrets edit FILE, or secrets decrypt FILE".into()),
                 _ => None,
