@@ -436,7 +436,7 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
         .chain([(EXPORT_MARKER, &marker[..])]);
     for (name, value) in files {
         let path = fresh.path().join(name);
-        crate::fsutil::atomic_write_mode(&path, value, Some(0o600)).map_err(io(&path))?;
+        crate::fsutil::atomic_write_private(&path, value).map_err(io(&path))?;
     }
     crate::fsutil::replace_dir(fresh.path(), dir).map_err(io(dir))?;
     // `fresh` is now `dir` (or was consumed by the swap): do not delete it on drop.

@@ -13,7 +13,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// As [`atomic_write`], setting `mode` on a new file (e.g. 0o600 for key files).
 /// Errors carry no temp-file path: callers name `path`, the file the user asked for.
 pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    write_via_temp(path, bytes, mode).map_err(without_temp_path)
+    write_via_temp(path, bytes, mode, false).map_err(without_temp_path)
+}
+
+/// As [`atomic_write`], always mode 0600, also when replacing a more open file: for
+/// plaintext and keys (the temp file is private before any byte is written).
+pub fn atomic_write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_via_temp(path, bytes, Some(0o600), true).map_err(without_temp_path)
 }
 
 /// tempfile adds " at path \"…/.secrets-tmp-XXXX\"" to its errors (and hides the OS
@@ -41,7 +47,12 @@ pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-fn write_via_temp(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+fn write_via_temp(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    force_mode: bool,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -53,6 +64,7 @@ fn write_via_temp(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Resu
     {
         use std::os::unix::fs::PermissionsExt;
         let perms = match (std::fs::metadata(path), mode) {
+            (_, Some(mode)) if force_mode => Some(std::fs::Permissions::from_mode(mode)),
             (Ok(m), _) => Some(m.permissions()),
             (Err(_), Some(mode)) => Some(std::fs::Permissions::from_mode(mode)),
             (Err(_), None) => Some(std::fs::Permissions::from_mode(0o644 & !umask())),

@@ -735,3 +735,39 @@ fn a_file_whose_mac_line_was_deleted_exits_52() {
     }
     assert_eq!(sb.read("nomac.yaml"), no_mac);
 }
+
+#[test]
+#[cfg(unix)]
+fn plaintext_outputs_are_0600_even_over_an_open_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let mode = |p: &str| std::fs::metadata(sb.path(p)).unwrap().permissions().mode() & 0o777;
+    sb.write("out.yaml", "old\n");
+    std::fs::set_permissions(sb.path("out.yaml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    sb.cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .args(["-o", "out.yaml", "s.yaml"])
+        .assert()
+        .success();
+    assert!(sb.read("out.yaml").contains("hunter2"));
+    assert_eq!(mode("out.yaml"), 0o600);
+    sb.cmd()
+        .args(["decrypt", "-I"])
+        .arg(&key.file)
+        .args(["-o", "new.yaml", "s.yaml"])
+        .assert()
+        .success();
+    assert_eq!(mode("new.yaml"), 0o600);
+    // In place: the encrypted file was 0644 (umask), the plaintext that replaces it is not.
+    std::fs::set_permissions(sb.path("s.yaml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    sb.cmd()
+        .args(["decrypt", "-i", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .assert()
+        .success();
+    assert_eq!(mode("s.yaml"), 0o600);
+}

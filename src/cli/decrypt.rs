@@ -13,7 +13,7 @@ pub struct Args {
     /// The encrypted file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Write the plaintext to OUT (created with mode 0600) instead of stdout.
+    /// Write the plaintext to OUT (mode 0600, also when OUT exists) instead of stdout.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
     /// Decrypt in place (replaces the encrypted file with plaintext).

@@ -53,13 +53,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 crate::fsutil::create_private_dirs(dir).map_err(cannot)?;
             }
-            crate::fsutil::atomic_write_mode(path, text.as_bytes(), Some(0o600)).map_err(cannot)?;
-            // An existing file keeps its mode in atomic_write; a key must be private.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-            }
+            crate::fsutil::atomic_write_private(path, text.as_bytes()).map_err(cannot)?;
             if !g.quiet {
                 eprintln!("Public key: {public}");
             }

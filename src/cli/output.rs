@@ -18,11 +18,16 @@ pub fn identities(g: &Global) -> anyhow::Result<Identities> {
     Ok(ids)
 }
 
-/// Writes bytes to stdout, or atomically to `out` (mode 0600 for a new plaintext file).
+/// Writes bytes to stdout, or atomically to `out` (plaintext: always mode 0600, also over an
+/// existing, more open file).
 pub fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> anyhow::Result<()> {
     match out {
-        Some(p) => crate::fsutil::atomic_write_mode(p, bytes, private.then_some(0o600))
-            .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", p.display())).into()),
+        Some(p) => if private {
+            crate::fsutil::atomic_write_private(p, bytes)
+        } else {
+            crate::fsutil::atomic_write(p, bytes)
+        }
+        .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", p.display())).into()),
         None => {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
