@@ -771,3 +771,33 @@ fn plaintext_outputs_are_0600_even_over_an_open_file() {
         .success();
     assert_eq!(mode("s.yaml"), 0o600);
 }
+
+#[test]
+fn encrypting_several_files_writes_none_when_one_fails() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let files = [
+        ("a.yaml", "a: hunter2\n"),
+        ("bad.yaml", "b: [unclosed\n"),
+        ("c.yaml", "c: tok-123\n"),
+    ];
+    for (name, text) in files {
+        sb.write(name, text);
+    }
+    fails(
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public])
+            .args(files.map(|(n, _)| n)),
+        2,
+        &["bad.yaml", "line 2"],
+    );
+    for (name, text) in files {
+        assert_eq!(sb.read(name), text, "{name} was changed");
+    }
+    // Without the bad file, all are encrypted.
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, "a.yaml", "c.yaml"])
+        .assert()
+        .success();
+    assert!(sb.read("a.yaml").contains("ENC[") && sb.read("c.yaml").contains("ENC["));
+}

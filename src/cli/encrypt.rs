@@ -115,44 +115,28 @@ impl Target {
     }
 }
 
+/// Every file is parsed and encrypted in memory first; nothing is written unless all of
+/// them succeed, so a bad file in a list leaves every file as it was.
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if args.files.len() > 1 && !args.in_place {
         return Err(CliError::new(CONFLICT, "several files need -i (encrypt in place)").into());
     }
+    let mut ready = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        let format = g.input_type.unwrap_or_else(|| Format::from_path(path));
-        let out_format = g.output_type.unwrap_or(format);
-        let bytes = engine::read(path)?;
-        let (plain, layout) = match engine::parse_for_encryption(path, format, &bytes) {
-            Err(engine::FileError::AlreadyEncrypted { .. }) => {
-                return Err(CliError::new(
-                    ALREADY_ENCRYPTED,
-                    format!("{}: already encrypted", path.display()),
-                )
-                .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
-                .into())
-            }
-            parsed => parsed?,
-        };
-        drop(bytes);
-        let (recipients, rules) = args.target.resolve(path)?;
-        let layout = if out_format == format {
-            layout
-        } else {
-            crate::store::Layout::default_for(out_format)
-        };
-        let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
-        // The input and the plaintext tree are not needed while the output is written.
-        drop(plain);
-        let text = file.to_bytes()?;
+        ready.push(encrypt_one(path, &args.target, g)?);
+    }
+    for (path, text, recipients) in ready {
         if args.in_place {
-            file.save()?;
+            crate::fsutil::atomic_write(path, &text).map_err(|error| engine::FileError::Write {
+                path: path.to_path_buf(),
+                error,
+            })?;
             output::note(
                 g,
                 format!(
                     "encrypted {} for {} recipient(s)",
                     path.display(),
-                    recipients.len()
+                    recipients
                 ),
             );
         } else {
@@ -160,4 +144,38 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads, parses and encrypts one file in memory: the encrypted text and the number of
+/// recipients.
+fn encrypt_one<'a>(
+    path: &'a Path,
+    target: &Target,
+    g: &Global,
+) -> anyhow::Result<(&'a Path, Vec<u8>, usize)> {
+    let format = g.input_type.unwrap_or_else(|| Format::from_path(path));
+    let out_format = g.output_type.unwrap_or(format);
+    let bytes = engine::read(path)?;
+    let (plain, layout) = match engine::parse_for_encryption(path, format, &bytes) {
+        Err(engine::FileError::AlreadyEncrypted { .. }) => {
+            return Err(CliError::new(
+                ALREADY_ENCRYPTED,
+                format!("{}: already encrypted", path.display()),
+            )
+            .hint("use secrets edit FILE, or secrets updatekeys FILE to change recipients")
+            .into())
+        }
+        parsed => parsed?,
+    };
+    drop(bytes);
+    let (recipients, rules) = target.resolve(path)?;
+    let layout = if out_format == format {
+        layout
+    } else {
+        crate::store::Layout::default_for(out_format)
+    };
+    let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
+    // The input and the plaintext tree are not needed once the output exists.
+    drop(plain);
+    Ok((path, file.to_bytes()?, recipients.len()))
 }
