@@ -801,3 +801,29 @@ fn encrypting_several_files_writes_none_when_one_fails() {
         .success();
     assert!(sb.read("a.yaml").contains("ENC[") && sb.read("c.yaml").contains("ENC["));
 }
+
+#[test]
+fn a_yaml_int_too_big_for_64_bits_is_refused_not_rounded() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let text = "id: 12345678901234567890\n";
+    sb.write("big.yaml", text);
+    fails(
+        sb.cmd()
+            .args(["encrypt", "-i", "--age", &key.public, "big.yaml"]),
+        2,
+        &["big.yaml", "line 1", "\"id\"", "quote it"],
+    );
+    assert_eq!(sb.read("big.yaml"), text);
+    sb.write("big.yaml", "id: \"12345678901234567890\"\n");
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &key.public, "big.yaml"])
+        .assert()
+        .success();
+    sb.cmd()
+        .args(["get", "-I"])
+        .arg(&key.file)
+        .args(["big.yaml", "id"])
+        .assert()
+        .stdout("12345678901234567890");
+}

@@ -492,3 +492,90 @@ api:
         );
     }
 }
+
+#[test]
+fn numbers_print_as_sops_prints_them_and_set_keeps_them() {
+    // sops stores every JSON number as type:float ("7" as data 7); go prints it as 7.
+    let sb = Sandbox::new();
+    let key = sb.key("bob");
+    let Some(_) = sops(&sb, &key) else { return };
+    for (name, text) in [
+        (
+            "n.json",
+            "{\n\t\"a\": 7,\n\t\"b\": 1.5,\n\t\"c\": 1000,\n\t\"d\": 1e+21,\n\t\"e\": 1e-7\n}\n",
+        ),
+        ("n.yaml", "a: 7.0\nb: 1.5\nc: 1e3\nd: 1e6\nt: x\n"),
+    ] {
+        sb.write(name, text);
+        let out = sops(&sb, &key)
+            .unwrap()
+            .args(["encrypt", "-i", "--age", &key.public, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", name])
+            .output()
+            .unwrap()
+            .stdout;
+        let ours = ours_decrypt(&sb, &key, name, &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs),
+            "{name}"
+        );
+        // Changing another value leaves the numbers' ciphertext alone (they read back as
+        // ints now, but keep their stored float type), and sops still verifies the MAC.
+        let before = sb.read(name);
+        let (path, value) = if name.ends_with(".json") {
+            ("b", "2.5")
+        } else {
+            ("t", "y")
+        };
+        sb.cmd()
+            .args(["set", "-I"])
+            .arg(&key.file)
+            .args([name, path, value])
+            .assert()
+            .success();
+        let after = sb.read(name);
+        // The values (the sops block's own layout is another matter).
+        let values = |t: &str| -> Vec<String> {
+            t.lines()
+                .take_while(|l| !l.starts_with("sops:") && !l.starts_with("\t\"sops\""))
+                .map(str::to_string)
+                .collect()
+        };
+        let (b, a) = (values(&before), values(&after));
+        assert_eq!(a.len(), b.len(), "{name}");
+        let changed: Vec<_> = b
+            .iter()
+            .zip(&a)
+            .filter(|(x, y)| x != y)
+            .map(|(x, _)| {
+                x.trim()
+                    .split(':')
+                    .next()
+                    .unwrap()
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(changed, [path], "{name}");
+        let check = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", name])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}

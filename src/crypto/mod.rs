@@ -144,6 +144,26 @@ impl IvStash {
         }
     }
 
+    /// sops prints a float with data `7` as `7`, which reads back as an int: for an int
+    /// whose text equals a stashed float's data at this path, that float and its IV, so
+    /// the value keeps its type and ciphertext (the MAC is over the same bytes).
+    fn recall_as_float(
+        &self,
+        aad: &str,
+        value: &Scalar,
+        cursor: &mut StashCursor,
+    ) -> Option<(Scalar, [u8; IV_LEN])> {
+        let Scalar::Int(i) = value else {
+            return None;
+        };
+        let float = Scalar::Float(*i as f64);
+        if *float.to_bytes() != *value.to_bytes() {
+            return None;
+        }
+        let iv = self.recall(aad, &float, cursor)?;
+        Some((float, iv))
+    }
+
     /// The next stashed IV for this (path, value), if any is left.
     fn recall(&self, aad: &str, value: &Scalar, cursor: &mut StashCursor) -> Option<[u8; IV_LEN]> {
         if self.0.is_empty() {
@@ -325,9 +345,17 @@ pub fn seal(
                     return Ok(Sealed(value.clone()));
                 }
                 let aad = aad(v.path);
-                let iv = stash
-                    .recall(&aad, value, &mut cursor)
-                    .unwrap_or_else(value::random_iv);
+                let substitute;
+                let (value, iv) = match stash.recall(&aad, value, &mut cursor) {
+                    Some(iv) => (value, iv),
+                    None => match stash.recall_as_float(&aad, value, &mut cursor) {
+                        Some((float, iv)) => {
+                            substitute = float;
+                            (&substitute, iv)
+                        }
+                        None => (value, value::random_iv()),
+                    },
+                };
                 let enc = cipher.encrypt(value, &aad, &iv);
                 Ok::<_, CryptoError>(Sealed(if v.is_comment {
                     Scalar::Comment(enc)

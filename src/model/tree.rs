@@ -97,6 +97,17 @@ pub fn format_go_float(f: f64) -> String {
     }
 }
 
+/// Go's `strconv.FormatFloat(f, 'e', -1, 64)`: shortest round-trip digits, then `e`, a
+/// sign and at least two exponent digits (`1.5e+22`, `1e-07`). Returns the text and the
+/// decimal exponent, from which the JSON and YAML printers pick Go's notation.
+pub fn go_float_exponent(f: f64) -> (String, i32) {
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    (format!("{mantissa}e{sign}{:02}", exp.unsigned_abs()), exp)
+}
+
 impl Zeroize for Scalar {
     fn zeroize(&mut self) {
         match self {

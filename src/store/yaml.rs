@@ -485,6 +485,15 @@ impl<L: Leaf> Builder<'_, L> {
                     return Ok(());
                 }
                 self.before_item(at, span.start.col())?;
+                if style == ScalarStyle::Plain && tag.is_none() && inexact_int(&value) {
+                    let key = match self.stack.last() {
+                        Some(Frame::Map { key: Some(k), .. }) => format!("{k:?}: "),
+                        _ => String::new(),
+                    };
+                    return Err(err(&format!(
+                        "{key}integer too large for 64 bits (sops would store it rounded, or refuse it); quote it to keep it as text"
+                    )));
+                }
                 let scalar = resolve_cow(value, style, tag.as_deref().map(|t| t.suffix.as_str()));
                 let node = Node::Leaf(L::from_scalar(scalar));
                 if anchor > 0 {
@@ -785,6 +794,20 @@ fn parse_int(v: &str) -> Option<i64> {
     }
     let magnitude = i128::from_str_radix(body, radix).ok()?;
     i64::try_from(if neg { -magnitude } else { magnitude }).ok()
+}
+
+/// A plain decimal integer outside i64 that a float64 (what go-yaml, and so sops, turns it
+/// into) cannot hold exactly: encrypting it would silently change the value.
+fn inexact_int(v: &str) -> bool {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    if digits.len() < 19 || !digits.bytes().all(|b| b.is_ascii_digit()) || parse_int(v).is_some() {
+        return false;
+    }
+    let digits = digits.trim_start_matches('0');
+    match digits.parse::<f64>() {
+        Ok(f) => crate::model::tree::format_go_float(f) != digits,
+        Err(_) => true,
+    }
 }
 
 fn parse_float(v: &str) -> Option<f64> {
@@ -1136,7 +1159,7 @@ pub fn scalar_text(s: &Scalar) -> String {
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) if f.is_nan() => ".nan".into(),
         Scalar::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
-        Scalar::Float(f) => format!("{f:?}"),
+        Scalar::Float(f) => go_yaml_float(*f),
         Scalar::RawStr(b) => double_quoted(&String::from_utf8_lossy(b)),
         Scalar::Bytes(b) => {
             use base64::Engine;
@@ -1152,6 +1175,18 @@ pub fn scalar_text(s: &Scalar) -> String {
                 double_quoted(t)
             }
         }
+    }
+}
+
+/// go-yaml's float text (`strconv.FormatFloat(f, 'g', -1, 64)`), what sops prints: `7`,
+/// `1000`, `0.0001`, `1e+06`, `1.2345678901234567e+19`. An integral float reads back as
+/// an int; an edit then keeps the stored float's ciphertext (crypto::seal).
+fn go_yaml_float(f: f64) -> String {
+    let (text, exp) = crate::model::tree::go_float_exponent(f);
+    if f != 0.0 && !(-4..6).contains(&exp) {
+        text
+    } else {
+        crate::model::tree::format_go_float(f)
     }
 }
 
@@ -1354,6 +1389,26 @@ mod tests {
         assert!(e.to_string().starts_with("line 2, column 1:"), "{e}");
         // The same key in different maps and documents is fine.
         assert!(parse::<Sealed>("a: {k: 1}\nb: {k: 1}\n---\na: 2\n").is_ok());
+    }
+
+    #[test]
+    fn numbers_print_like_go_yaml_and_big_ints_are_not_rounded() {
+        let t = parse::<Sealed>("a: 7.0\nb: 1e3\nc: 1e6\nd: 0.0001\ne: 1e20\nf: 2.5\n")
+            .unwrap()
+            .0;
+        let out = emit(&t, Layout { indent: 4 }).unwrap();
+        assert_eq!(
+            out,
+            "a: 7\nb: 1000\nc: 1e+06\nd: 0.0001\ne: 1e+20\nf: 2.5\n"
+        );
+        let e = parse::<Sealed>("x: 1\nbig: 12345678901234567890\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("line 2, column 6: \"big\": integer too large"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("1234567890"), "{e}");
+        assert!(parse::<Sealed>("big: \"12345678901234567890\"\n").is_ok());
     }
 
     #[test]
