@@ -827,3 +827,38 @@ fn a_yaml_int_too_big_for_64_bits_is_refused_not_rounded() {
         .assert()
         .stdout("12345678901234567890");
 }
+
+#[test]
+fn a_list_prints_in_the_files_format() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(
+        &sb,
+        &key,
+        "l.yaml",
+        "list:\n    - x\n    - k: v\nempty: []\n",
+    );
+    encrypted(&sb, &key, "l.json", "{\"list\": [\"x\", {\"k\": \"v\"}]}\n");
+    let out = |args: &[&str]| {
+        let o = sb
+            .cmd()
+            .arg(args[0])
+            .arg("-I")
+            .arg(&key.file)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert_eq!(out(&["get", "l.yaml", "list"]), "- x\n- k: v\n");
+    assert_eq!(
+        out(&["decrypt", "--extract", "[\"list\"]", "l.yaml"]),
+        "- x\n- k: v\n"
+    );
+    assert_eq!(out(&["get", "l.yaml", "empty"]), "[]\n");
+    assert_eq!(
+        out(&["get", "l.json", "list"]),
+        "[\n    \"x\",\n    {\n        \"k\": \"v\"\n    }\n]\n"
+    );
+}
