@@ -579,3 +579,86 @@ fn numbers_print_as_sops_prints_them_and_set_keeps_them() {
         );
     }
 }
+
+#[test]
+fn set_on_a_sops_written_yaml_changes_only_that_value() {
+    let sb = Sandbox::new();
+    let key = sb.key("dave");
+    let other = sb.key("erin");
+    let Some(_) = sops(&sb, &key) else { return };
+    let plain = "\
+a: 1
+list:
+    - x
+    # a list comment
+    - name: n
+      nested:
+          k: v
+      text: |
+          two
+          lines
+map:
+    k: v
+";
+    sb.write("s.yaml", plain);
+    sb.write("ours.yaml", plain);
+    let recipients = format!("{},{}", key.public, other.public);
+    let out = sops(&sb, &key)
+        .unwrap()
+        .args(["encrypt", "-i", "--age", &recipients, "s.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = sb.read("s.yaml");
+    sb.cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args(["s.yaml", "a", "2"])
+        .assert()
+        .success();
+    let after = sb.read("s.yaml");
+    let (b, a): (Vec<_>, Vec<_>) = (before.lines().collect(), after.lines().collect());
+    assert_eq!(a.len(), b.len(), "{after}");
+    let changed: Vec<_> = b
+        .iter()
+        .zip(&a)
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.trim().split(':').next().unwrap().to_string())
+        .collect();
+    // (lastmodified changes unless both writes fell in the same second)
+    let changed: Vec<_> = changed.iter().filter(|k| *k != "lastmodified").collect();
+    assert_eq!(changed, ["a", "mac"], "{after}");
+    let check = sops(&sb, &key)
+        .unwrap()
+        .args(["decrypt", "s.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Our own encryption has sops's shape line for line (values aside).
+    sb.cmd()
+        .args(["encrypt", "-i", "--age", &recipients, "ours.yaml"])
+        .assert()
+        .success();
+    let shape = |t: &str| -> Vec<String> {
+        t.lines()
+            .take_while(|l| !l.starts_with("sops:"))
+            .map(|l| match l.find("ENC[") {
+                Some(i) => format!(
+                    "{}ENC[…,type:{}",
+                    &l[..i],
+                    l.rsplit("type:").next().unwrap()
+                ),
+                None => l.to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(shape(&sb.read("ours.yaml")), shape(&before));
+}

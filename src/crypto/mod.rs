@@ -365,6 +365,7 @@ pub fn seal(
             },
         )?);
     }
+    out.iter_mut().for_each(sink_list_comments);
     Ok((out, hasher.finish()))
 }
 
@@ -480,6 +481,38 @@ pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<S
 
 /// Turns list values that decrypted to comments (sops's way of storing a comment inside a
 /// list) back into comment items, so they print as `# …` lines.
+/// The reverse of [`lift_list_comments`] for writing: an encrypted comment line inside a
+/// list becomes a `type:comment` list value, as sops writes it (so a sops file keeps its
+/// form through set/edit, and our files match sops's byte for byte).
+fn sink_list_comments(branch: &mut Branch<Sealed>) {
+    fn node(n: &mut Node<Sealed>) {
+        match n {
+            Node::Map(b) => sink_list_comments(b),
+            Node::Leaf(_) => {}
+            Node::List(items) => {
+                for item in items.iter_mut() {
+                    match item {
+                        ListItem::Comment {
+                            text: Sealed(Scalar::Comment(enc)),
+                            inline: false,
+                        } if value::is_encrypted(enc) => {
+                            let enc = std::mem::take(enc);
+                            *item = ListItem::Value(Node::Leaf(Sealed(Scalar::Str(enc))));
+                        }
+                        ListItem::Value(v) => node(v),
+                        ListItem::Comment { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+    for item in &mut branch.items {
+        if let Item::Entry { value, .. } = item {
+            node(value);
+        }
+    }
+}
+
 fn lift_list_comments(branch: &mut Branch<Plain>) {
     fn node(n: &mut Node<Plain>) {
         match n {

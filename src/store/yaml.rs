@@ -1034,7 +1034,7 @@ fn emit_value<L: Leaf>(
                 out.push('\n');
                 for line in block.1 {
                     if !line.is_empty() {
-                        pad(out, col + indent);
+                        pad(out, deeper(col, indent));
                         out.push_str(line);
                     }
                     out.push('\n');
@@ -1059,14 +1059,24 @@ fn emit_value<L: Leaf>(
         Node::Map(b) => {
             out.push_str(&suffix);
             out.push('\n');
-            emit_map(out, b, col + indent, indent);
+            emit_map(out, b, deeper(col, indent), indent);
         }
         Node::List(items) => {
             out.push_str(&suffix);
             out.push('\n');
-            let item_col = if in_map { col + indent } else { col };
+            let item_col = if in_map { deeper(col, indent) } else { col };
             emit_list(out, items, item_col, indent);
         }
+    }
+}
+
+/// The column of a block nested under one at `col`: go-yaml aligns it to the next multiple
+/// of the indent (a map inside `- ` starts 2 columns in, so with 4 spaces `enc: |` at
+/// column 10 has its lines at 12, as sops writes them, not 14).
+fn deeper(col: usize, indent: usize) -> usize {
+    match indent {
+        0 => col,
+        n => n * ((col + n) / n),
     }
 }
 
