@@ -3,7 +3,7 @@
 //! installation. The scanner reads staged blobs, not working files, so a secret that is
 //! staged and then edited out of the working copy still blocks the commit.
 
-use git2::{Delta, DiffOptions, Oid, Repository, Sort};
+use git2::{Delta, DiffOptions, Index, Oid, Repository, Sort};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,17 +44,29 @@ pub struct Staged {
     pub content: Vec<u8>,
 }
 
-/// The files whose index blob differs from HEAD (added, modified, renamed, copied), with
-/// the staged content. Deletions have nothing to scan.
-pub fn staged(repo: &Repository) -> Result<Vec<Staged>, GitError> {
+/// The index a commit will be made from: `index_file` when given (git names a temporary
+/// index in `GIT_INDEX_FILE` for `commit -a`, `commit <path>`, `commit -i`), else the
+/// repository's own.
+pub fn commit_index(repo: &Repository, index_file: Option<&Path>) -> Result<Index, GitError> {
+    match index_file {
+        Some(path) => Index::open(path).map_err(|e| GitError::Io {
+            path: path.to_path_buf(),
+            error: std::io::Error::other(e.message().to_string()),
+        }),
+        None => Ok(repo.index()?),
+    }
+}
+
+/// The files whose blob in `index` differs from HEAD (added, modified, renamed, copied),
+/// with the staged content. Deletions have nothing to scan.
+pub fn staged(repo: &Repository, index: &Index) -> Result<Vec<Staged>, GitError> {
     let head_tree = match repo.head() {
         Ok(h) => Some(h.peel_to_tree()?),
         Err(_) => None, // unborn branch: everything in the index is new
     };
-    let index = repo.index()?;
     let mut opts = DiffOptions::new();
     opts.include_typechange(true);
-    let diff = repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))?;
+    let diff = repo.diff_tree_to_index(head_tree.as_ref(), Some(index), Some(&mut opts))?;
     let mut out = Vec::new();
     for d in diff.deltas() {
         if !matches!(

@@ -604,3 +604,36 @@ fn team_config_checks_and_known_values() {
     // --no-known turns the check off.
     assert_eq!(with_key(&["--no-known"]).status.code(), Some(0));
 }
+
+/// Counts the commits on HEAD.
+fn commit_count(dir: &Path) -> usize {
+    let log = git(dir, &["log", "--oneline"]);
+    String::from_utf8_lossy(&log.stdout).lines().count()
+}
+
+/// `git commit -a`, `git commit <path>` and `git commit -i <path>` run the hook against a
+/// temporary index named by GIT_INDEX_FILE; the hook must scan that one.
+#[test]
+fn hook_blocks_commit_all_and_commit_with_paths() {
+    let d = repo();
+    install_hook(d.path());
+    write(d.path(), "deploy.sh", "echo hi\n");
+    git_ok(d.path(), &["add", "deploy.sh"]);
+    git_ok(d.path(), &["commit", "-q", "-m", "clean"]);
+    write(
+        d.path(),
+        "deploy.sh",
+        &format!("export GH_TOKEN=\"{GHP}\"\n"),
+    );
+    for args in [
+        &["commit", "-q", "-am", "leak"][..],
+        &["commit", "-q", "-m", "leak", "deploy.sh"],
+        &["commit", "-q", "-m", "leak", "-i", "deploy.sh"],
+    ] {
+        let out = git(d.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "git {args:?} was not blocked");
+        assert!(stderr.contains("deploy.sh:1:18: github-pat"), "{stderr}");
+        assert_eq!(commit_count(d.path()), 1);
+    }
+}

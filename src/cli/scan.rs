@@ -113,7 +113,12 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let mut warnings = Vec::new();
     if args.staged {
         let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
-        let staged = crate::git::staged(&repo)?;
+        // Relative to the cwd, which git sets to the worktree top for hooks.
+        let index_file = std::env::var_os("GIT_INDEX_FILE")
+            .filter(|p| !p.is_empty())
+            .map(|p| cwd.join(p));
+        let index = crate::git::commit_index(&repo, index_file.as_deref())?;
+        let staged = crate::git::staged(&repo, &index)?;
         if staged.is_empty() {
             eprintln!("secrets: nothing staged; nothing to scan");
             return Ok(ExitCode::SUCCESS);
