@@ -184,7 +184,9 @@ pub enum Installed {
 /// Marks our hook so a re-install updates it instead of chaining to itself.
 pub const HOOK_MARKER: &str = "secrets pre-commit hook";
 
-/// The hooks directory (`core.hooksPath` when set, else `.git/hooks`).
+/// The hooks directory git runs hooks from: `core.hooksPath` when set (relative to the
+/// worktree top, as git takes it), else `hooks` in the common dir, which a linked worktree
+/// shares with the main one (git never looks in `.git/worktrees/<name>/hooks`).
 pub fn hooks_dir(repo: &Repository) -> PathBuf {
     if let Ok(cfg) = repo.config() {
         if let Ok(p) = cfg.get_path("core.hooksPath") {
@@ -195,7 +197,7 @@ pub fn hooks_dir(repo: &Repository) -> PathBuf {
             };
         }
     }
-    repo.path().join("hooks")
+    repo.commondir().join("hooks")
 }
 
 /// Writes `script` as the pre-commit hook, keeping an existing foreign hook as

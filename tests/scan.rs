@@ -637,3 +637,24 @@ fn hook_blocks_commit_all_and_commit_with_paths() {
         assert_eq!(commit_count(d.path()), 1);
     }
 }
+
+/// Installed from a linked worktree, the hook goes where git runs it: the common dir.
+#[test]
+fn hook_installed_from_a_linked_worktree_blocks_its_commits() {
+    let d = tempfile::tempdir().unwrap();
+    let main = d.path().join("main");
+    std::fs::create_dir(&main).unwrap();
+    git_ok(&main, &["init", "-q", "-b", "main"]);
+    git_ok(&main, &["config", "commit.gpgsign", "false"]);
+    write(&main, "README.md", "hello\n");
+    git_ok(&main, &["add", "README.md"]);
+    git_ok(&main, &["commit", "-q", "-m", "clean"]);
+    git_ok(&main, &["worktree", "add", "-q", "../wt"]);
+    let wt = d.path().join("wt");
+    install_hook(&wt);
+    write(&wt, "deploy.sh", &format!("export GH_TOKEN=\"{GHP}\"\n"));
+    git_ok(&wt, &["add", "deploy.sh"]);
+    let out = git(&wt, &["commit", "-q", "-m", "leak"]);
+    assert!(!out.status.success(), "the worktree commit must be blocked");
+    assert_eq!(commit_count(&wt), 1);
+}
