@@ -658,3 +658,42 @@ fn hook_installed_from_a_linked_worktree_blocks_its_commits() {
     assert!(!out.status.success(), "the worktree commit must be blocked");
     assert_eq!(commit_count(&wt), 1);
 }
+
+/// Input that cannot be read fails the scan (exit 2, naming the file) after what was found
+/// is reported; it never passes as "no secrets found". Mode 000 is readable by root, so the
+/// root-proof case is a FIFO named explicitly (opening it would block: it is refused).
+#[cfg(unix)]
+#[test]
+fn unreadable_input_fails_the_scan_after_reporting() {
+    let d = repo();
+    write(d.path(), "leak.env", &format!("KEY={AWS}\n"));
+    let fifo = d.path().join("pipe.env");
+    assert!(Proc::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = scan(d.path())
+        .args(["leak.env", "pipe.env"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pipe.env"), "{stderr}");
+    assert!(!stderr.contains("no secrets found"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("leak.env:1:5: aws-access-key-id"),
+        "{stdout}"
+    );
+    // Mode 000 is the everyday case; root reads it anyway, so check it only as a user.
+    let locked = d.path().join("locked.env");
+    std::fs::remove_file(&fifo).unwrap();
+    write(d.path(), "locked.env", "A=1\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_err() {
+        std::fs::remove_file(d.path().join("leak.env")).unwrap();
+        let out = scan(d.path()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("locked.env"), "{stderr}");
+    }
+}

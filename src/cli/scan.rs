@@ -110,7 +110,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
     let stdin_only = args.paths.len() == 1 && args.paths[0] == Path::new("-");
     let mut findings: Vec<Finding>;
-    let mut warnings = Vec::new();
+    let mut unreadable = Vec::new();
     if args.staged {
         let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
         // Relative to the cwd, which git sets to the worktree top for hooks.
@@ -180,7 +180,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let stats = source::Stats::default();
         let walked = source::walk(&scanner, &root, &targets, threads, &stats);
         findings = walked.findings;
-        warnings = walked.warnings;
+        unreadable = walked.unreadable;
     }
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
@@ -188,11 +188,10 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     findings.dedup_by(|a, b| {
         a.path == b.path && a.rule == b.rule && a.fingerprint == b.fingerprint && a.line == b.line
     });
-    for w in &warnings {
-        eprintln!("secrets: warning: {w}");
-    }
-
     if args.write_baseline {
+        if !unreadable.is_empty() {
+            return Err(incomplete(&unreadable));
+        }
         let text = Baseline::render(findings.iter().map(Finding::baseline_entry));
         crate::fsutil::atomic_write(&baseline_path, text.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", baseline_path.display()))?;
@@ -211,7 +210,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     match args.format {
         ReportFormat::Human => {
             scan::report::human(&mut out, &findings)?;
-            if !g.quiet {
+            if !g.quiet && unreadable.is_empty() {
                 if findings.is_empty() {
                     eprintln!("secrets: no secrets found");
                 } else {
@@ -227,11 +226,30 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         ReportFormat::Sarif => scan::report::sarif(&mut out, &findings)?,
     }
     out.flush()?;
+    if !unreadable.is_empty() {
+        return Err(incomplete(&unreadable));
+    }
     Ok(if findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Names each file that could not be read, and fails the scan: what was not read was not
+/// checked, so it must not pass as clean.
+fn incomplete(unreadable: &[String]) -> anyhow::Error {
+    for u in unreadable {
+        eprintln!("secrets: error: {u}");
+    }
+    CliError::new(
+        super::exit::INPUT,
+        format!(
+            "scan incomplete: {} file(s) could not be read",
+            unreadable.len()
+        ),
+    )
+    .into()
 }
 
 /// Decrypts every encrypted file of the team config the user can open and returns their

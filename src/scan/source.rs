@@ -30,11 +30,12 @@ pub struct Stats {
     pub bytes: AtomicU64,
 }
 
-/// The outcome of a walk: findings, plus files that could not be read (reported, not fatal).
+/// The outcome of a walk: findings, plus the files that could not be read (the caller
+/// reports the findings, then fails: an unread file is not a clean one).
 #[derive(Debug, Default)]
 pub struct Walked {
     pub findings: Vec<Finding>,
-    pub warnings: Vec<String>,
+    pub unreadable: Vec<String>,
 }
 
 /// A path as the scanner names it: relative to `root` when under it, `/`-separated.
@@ -62,6 +63,11 @@ pub fn scan_disk_file(
         path: path.to_path_buf(),
         error,
     };
+    let meta = std::fs::metadata(path).map_err(err)?;
+    if !meta.is_file() {
+        // A FIFO or device would block or never end; it is not a file we can vouch for.
+        return Err(err(std::io::Error::other("not a regular file")));
+    }
     let file = std::fs::File::open(path).map_err(err)?;
     scan_reader(scanner, &name, file, stats).map_err(err)
 }
@@ -129,7 +135,7 @@ pub fn walk(
         let mut w = results.lock().unwrap_or_else(|e| e.into_inner());
         match r {
             Ok(f) => w.findings.extend(f),
-            Err(e) => w.warnings.push(e.to_string()),
+            Err(e) => w.unreadable.push(e.to_string()),
         }
     };
     let mut dirs = Vec::new();
