@@ -102,8 +102,10 @@ pub struct Added {
     pub new_file: bool,
 }
 
-/// Calls `f` with the added lines of every file of every non-merge commit reachable from
-/// `range` (`A..B`, a single revision, or HEAD when `None`), newest first.
+/// Calls `f` with the added lines of every file of every commit reachable from `range`
+/// (`A..B`, a single revision, or HEAD when `None`), newest first. For a merge, the added
+/// lines are those new relative to every parent (what `git log --cc` shows): a line
+/// written while resolving it, not what it brings in from one side.
 pub fn history(
     repo: &Repository,
     range: Option<&str>,
@@ -120,43 +122,11 @@ pub fn history(
     for oid in walk {
         let oid: Oid = oid?;
         let commit = repo.find_commit(oid)?;
-        if commit.parent_count() > 1 {
-            continue; // a merge adds nothing its parents did not
-        }
         commits += 1;
-        let tree = commit.tree()?;
-        let parent = match commit.parent(0) {
-            Ok(p) => Some(p.tree()?),
-            Err(_) => None,
-        };
-        let mut opts = DiffOptions::new();
-        opts.context_lines(0);
-        let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
-        let mut files: BTreeMap<String, (Vec<u8>, Vec<u32>, bool)> = BTreeMap::new();
-        diff.foreach(
-            &mut |_, _| true,
-            None,
-            None,
-            Some(&mut |delta, _hunk, line| {
-                if line.origin() == '+' {
-                    if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
-                        let e = files
-                            .entry(p.to_string_lossy().replace('\\', "/"))
-                            .or_insert_with(|| {
-                                (Vec::new(), Vec::new(), delta.status() == Delta::Added)
-                            });
-                        e.0.extend_from_slice(line.content());
-                        if !line.content().ends_with(b"\n") {
-                            e.0.push(b'\n');
-                        }
-                        e.1.push(n);
-                    }
-                }
-                true
-            }),
-        )?;
         let id = oid.to_string();
-        for (path, (text, lines, new_file)) in files {
+        for (path, file) in commit_added(repo, &commit)? {
+            let new_file = file.new_file;
+            let (lines, text) = file.joined();
             f(Added {
                 commit: id.clone(),
                 path,
@@ -167,6 +137,96 @@ pub fn history(
         }
     }
     Ok(commits)
+}
+
+/// The lines a diff adds to one file, by line number in the new file.
+#[derive(Default)]
+struct FileAdds {
+    lines: BTreeMap<u32, Vec<u8>>,
+    new_file: bool,
+}
+
+impl FileAdds {
+    /// The line numbers and the lines joined, each ending in a newline.
+    fn joined(self) -> (Vec<u32>, Vec<u8>) {
+        let mut text = Vec::new();
+        let mut numbers = Vec::with_capacity(self.lines.len());
+        for (n, mut line) in self.lines {
+            if !line.ends_with(b"\n") {
+                line.push(b'\n');
+            }
+            text.extend_from_slice(&line);
+            numbers.push(n);
+        }
+        (numbers, text)
+    }
+
+    /// Keeps only the lines `other` adds too.
+    fn retain_common(&mut self, other: &FileAdds) {
+        self.lines.retain(|n, _| other.lines.contains_key(n));
+        self.new_file &= other.new_file;
+    }
+}
+
+/// What `commit` adds: against its parent, or, for a merge, against every parent at once.
+fn commit_added(
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<BTreeMap<String, FileAdds>, GitError> {
+    let tree = commit.tree()?;
+    if commit.parent_count() == 0 {
+        return added_lines(repo, None, &tree);
+    }
+    let mut common: Option<BTreeMap<String, FileAdds>> = None;
+    for parent in commit.parents() {
+        let adds = added_lines(repo, Some(&parent.tree()?), &tree)?;
+        common = Some(match common {
+            None => adds,
+            Some(mut c) => {
+                c.retain(|path, file| match adds.get(path) {
+                    Some(other) => {
+                        file.retain_common(other);
+                        !file.lines.is_empty()
+                    }
+                    None => false,
+                });
+                c
+            }
+        });
+    }
+    Ok(common.unwrap_or_default())
+}
+
+/// The added lines of every file in the diff from `parent` (none: the empty tree) to `tree`.
+fn added_lines(
+    repo: &Repository,
+    parent: Option<&git2::Tree<'_>>,
+    tree: &git2::Tree<'_>,
+) -> Result<BTreeMap<String, FileAdds>, GitError> {
+    let mut opts = DiffOptions::new();
+    opts.context_lines(0);
+    let diff = repo.diff_tree_to_tree(parent, Some(tree), Some(&mut opts))?;
+    let mut files: BTreeMap<String, FileAdds> = BTreeMap::new();
+    diff.foreach(
+        &mut |_, _| true,
+        None,
+        None,
+        Some(&mut |delta, _hunk, line| {
+            if line.origin() == '+' {
+                if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
+                    let e = files
+                        .entry(p.to_string_lossy().replace('\\', "/"))
+                        .or_insert_with(|| FileAdds {
+                            lines: BTreeMap::new(),
+                            new_file: delta.status() == Delta::Added,
+                        });
+                    e.lines.insert(n, line.content().to_vec());
+                }
+            }
+            true
+        }),
+    )?;
+    Ok(files)
 }
 
 /// What `install_hook` did.

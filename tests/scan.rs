@@ -697,3 +697,58 @@ fn unreadable_input_fails_the_scan_after_reporting() {
         assert!(stderr.contains("locked.env"), "{stderr}");
     }
 }
+
+fn head(dir: &Path) -> String {
+    String::from_utf8_lossy(&git(dir, &["rev-parse", "HEAD"]).stdout)
+        .trim()
+        .to_string()
+}
+
+/// A secret added while resolving a merge is reported with the merge; what the merge only
+/// brings in from a side branch is reported once, with the side branch's commit.
+#[test]
+fn history_reports_lines_a_merge_adds_and_not_its_parents_lines() {
+    let d = repo();
+    write(d.path(), "a.txt", "start\n");
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "base"]);
+    git_ok(d.path(), &["checkout", "-q", "-b", "side"]);
+    write(d.path(), "side.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "side"]);
+    let side = head(d.path());
+    git_ok(d.path(), &["checkout", "-q", "main"]);
+    write(d.path(), "b.txt", "main\n");
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "main"]);
+    git_ok(d.path(), &["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    write(d.path(), "a.txt", &format!("start\nT=\"{GHP}\"\n"));
+    git_ok(d.path(), &["add", "."]);
+    git_ok(d.path(), &["commit", "-q", "-m", "merge"]);
+    let merge = head(d.path());
+    let out = scan(d.path())
+        .args(["--history", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["commit"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a.txt".to_string(), 2, merge),
+            ("side.env".to_string(), 1, side)
+        ]
+    );
+}
