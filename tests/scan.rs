@@ -752,3 +752,40 @@ fn history_reports_lines_a_merge_adds_and_not_its_parents_lines() {
         ]
     );
 }
+
+fn baseline_paths(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(".secrets-baseline.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `--write-baseline PATH…` replaces the entries of the files scanned and keeps the rest.
+#[test]
+fn write_baseline_with_paths_keeps_entries_of_other_files() {
+    let d = repo();
+    write(d.path(), "a.env", &format!("KEY={AWS}\n"));
+    write(d.path(), "sub/b.env", &format!("T={GHP}\n"));
+    write(d.path(), "c.env", &format!("T={GHP}\n"));
+    scan(d.path()).arg("--write-baseline").assert().code(0);
+    assert_eq!(baseline_paths(d.path()), ["a.env", "c.env", "sub/b.env"]);
+    // a.env is fixed and rescanned alone: only its entry goes.
+    write(d.path(), "a.env", "KEY=${AWS_KEY}\n");
+    scan(d.path())
+        .args(["--write-baseline", "a.env"])
+        .assert()
+        .code(0);
+    assert_eq!(baseline_paths(d.path()), ["c.env", "sub/b.env"]);
+    // A directory covers what is under it.
+    write(d.path(), "sub/b.env", "T=none\n");
+    scan(d.path())
+        .args(["--write-baseline", "sub"])
+        .assert()
+        .code(0);
+    assert_eq!(baseline_paths(d.path()), ["c.env"]);
+    scan(d.path()).assert().code(0);
+}

@@ -16,7 +16,9 @@ use crate::crypto;
 use crate::engine::{self, EncryptedFile};
 use crate::keys::Identities;
 use crate::model::{Branch, Plain, Scalar};
-use crate::scan::{self, source, Allowlist, Baseline, Finding, KnownValues, Options, Scanner};
+use crate::scan::{
+    self, source, Allowlist, Baseline, BaselineEntry, Finding, KnownValues, Options, Scanner,
+};
 use crate::store::Format;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,8 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let stdin_only = args.paths.len() == 1 && args.paths[0] == Path::new("-");
     let mut findings: Vec<Finding>;
     let mut unreadable = Vec::new();
+    // The files this scan covers, when not the whole tree (for --write-baseline).
+    let mut scope: Option<Vec<String>> = None;
     if args.staged {
         let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
         // Relative to the cwd, which git sets to the worktree top for hooks.
@@ -123,6 +127,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             eprintln!("secrets: nothing staged; nothing to scan");
             return Ok(ExitCode::SUCCESS);
         }
+        scope = Some(staged.iter().map(|s| s.path.clone()).collect());
         findings = Vec::new();
         for s in &staged {
             findings.extend(scanner.scan_file(&s.path, &s.content, None));
@@ -172,6 +177,14 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             }
             t
         };
+        if !args.paths.is_empty() {
+            scope = Some(
+                targets
+                    .iter()
+                    .map(|t| source::display_path(&root, t))
+                    .collect(),
+            );
+        }
         let threads = args.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -192,12 +205,21 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         if !unreadable.is_empty() {
             return Err(incomplete(&unreadable));
         }
-        let text = Baseline::render(findings.iter().map(Finding::baseline_entry));
+        let kept = kept_baseline_entries(&baseline_path, scope.as_deref())?;
+        let kept_count = kept.len();
+        let text = Baseline::render(
+            kept.into_iter()
+                .chain(findings.iter().map(Finding::baseline_entry)),
+        );
         crate::fsutil::atomic_write(&baseline_path, text.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", baseline_path.display()))?;
         if !g.quiet {
+            let kept_note = match kept_count {
+                0 => String::new(),
+                n => format!(" (kept {n} entry(ies) of files not scanned)"),
+            };
             eprintln!(
-                "secrets: wrote {} finding(s) to {}",
+                "secrets: wrote {} finding(s) to {}{kept_note}",
                 findings.len(),
                 baseline_path.display()
             );
@@ -234,6 +256,36 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The entries of the existing baseline that a scan of `scope` leaves alone: those of
+/// files outside it (none when the scan covered everything, or there is no baseline yet).
+fn kept_baseline_entries(
+    baseline_path: &Path,
+    scope: Option<&[String]>,
+) -> anyhow::Result<Vec<BaselineEntry>> {
+    let Some(scope) = scope else {
+        return Ok(Vec::new());
+    };
+    if !baseline_path.is_file() {
+        return Ok(Vec::new());
+    }
+    let old = Baseline::load(baseline_path)?;
+    Ok(old
+        .entries()
+        .filter(|e| !scope.iter().any(|s| covers(s, &e.path)))
+        .cloned()
+        .collect())
+}
+
+/// Whether the scanned path `scanned` (a file, or a directory; `""` is the root) covers
+/// the finding path `path`.
+fn covers(scanned: &str, path: &str) -> bool {
+    scanned.is_empty()
+        || path == scanned
+        || path
+            .strip_prefix(scanned)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Names each file that could not be read, and fails the scan: what was not read was not

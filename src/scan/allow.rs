@@ -211,6 +211,10 @@ impl Baseline {
         s
     }
 
+    pub fn entries(&self) -> impl Iterator<Item = &BaselineEntry> {
+        self.entries.iter()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
