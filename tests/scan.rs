@@ -789,3 +789,45 @@ fn write_baseline_with_paths_keeps_entries_of_other_files() {
     assert_eq!(baseline_paths(d.path()), ["c.env"]);
     scan(d.path()).assert().code(0);
 }
+
+/// A large file is read in 8 MB chunks; a multi-line match (a PEM block) whose first line
+/// ends a chunk is still found, and a match in the overlap of two chunks is reported once.
+#[test]
+fn pem_block_across_a_chunk_boundary_is_found_once() {
+    const CHUNK: usize = 8 << 20;
+    let d = repo();
+    let begin = "-----BEGIN RSA PRIVATE KEY-----\n";
+    let body = "C+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n";
+    let aws = format!("KEY={AWS}\n"); // 25 bytes, in the overlap
+    let filler = "filler line\n"; // 12 bytes
+    let fill_lines = (CHUNK - begin.len() - aws.len() - 11) / filler.len();
+    let mut text = filler.repeat(fill_lines);
+    text.push_str(&"x".repeat(CHUNK - begin.len() - aws.len() - text.len() - 1));
+    text.push('\n');
+    text.push_str(&aws);
+    text.push_str(begin); // ends exactly at the first chunk's end
+    assert_eq!(text.len(), CHUNK);
+    text.push_str(&body.repeat(3));
+    text.push_str("-----END RSA PRIVATE KEY-----\n");
+    write(d.path(), "big.txt", &text);
+    let out = scan(d.path())
+        .args(["big.txt", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(u64, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["line"].as_u64().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    let aws_line = fill_lines as u64 + 2;
+    assert_eq!(
+        got,
+        [
+            (aws_line, "aws-access-key-id"),
+            (aws_line + 1, "private-key")
+        ]
+    );
+}

@@ -72,7 +72,14 @@ pub fn scan_disk_file(
     scan_reader(scanner, &name, file, stats).map_err(err)
 }
 
-/// Scans a stream in line-aligned chunks; path checks see the first chunk.
+/// Bytes of each chunk's end scanned again at the start of the next, so a multi-line
+/// match (a PEM block) cut by the chunk boundary is seen whole; longer than any rule's match.
+pub const OVERLAP: usize = 64 << 10;
+
+/// Scans a stream in line-aligned chunks; path checks see the first chunk. Consecutive
+/// chunks overlap by up to [`OVERLAP`] bytes (whole lines); a finding that starts in the
+/// overlap is left to the next chunk, which sees it with what follows, so none is reported
+/// twice.
 pub fn scan_reader(
     scanner: &Scanner,
     name: &str,
@@ -82,6 +89,7 @@ pub fn scan_reader(
     let mut out = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut line_offset = 0usize;
+    let mut carried = 0usize; // bytes at the start of `buf` already scanned (the overlap)
     let mut first = true;
     loop {
         // Fill up to CHUNK bytes (keeping what was carried over).
@@ -95,15 +103,13 @@ pub fn scan_reader(
             }
             out.extend(scanner.scan_path(name, &buf, None));
         }
-        let cut = if eof {
-            buf.len()
-        } else {
-            buf.iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(buf.len(), |p| p + 1)
-        };
-        stats.bytes.fetch_add(cut as u64, Ordering::Relaxed);
-        out.extend(scanner.scan_text(
+        let cut = chunk_end(&buf, carried, eof);
+        stats
+            .bytes
+            .fetch_add((cut - carried) as u64, Ordering::Relaxed);
+        let next = if eof { cut } else { overlap_start(&buf, cut) };
+        let lines_before_next = line_offset + count_lines(&buf[..next]);
+        let found = scanner.scan_text(
             name,
             &buf[..cut],
             Lines {
@@ -111,15 +117,46 @@ pub fn scan_reader(
                 map: None,
             },
             None,
-        ));
-        line_offset += buf[..cut].iter().filter(|&&b| b == b'\n').count();
-        buf.drain(..cut);
+        );
+        out.extend(found.into_iter().filter(|f| f.line <= lines_before_next));
+        line_offset = lines_before_next;
+        buf.drain(..next);
+        carried = cut - next;
         if eof && buf.is_empty() {
             break;
         }
     }
     stats.files.fetch_add(1, Ordering::Relaxed);
     Ok(out)
+}
+
+/// Where this chunk's scan ends: after its last newline past the carried overlap (the
+/// whole buffer at the end of input, or when a line is longer than the buffer).
+fn chunk_end(buf: &[u8], carried: usize, eof: bool) -> usize {
+    if eof {
+        return buf.len();
+    }
+    match buf.iter().rposition(|&b| b == b'\n') {
+        Some(p) if p + 1 > carried => p + 1,
+        _ => buf.len(),
+    }
+}
+
+/// The start of the first whole line within the last [`OVERLAP`] bytes before `cut`
+/// (`cut` itself when there is none: no overlap).
+fn overlap_start(buf: &[u8], cut: usize) -> usize {
+    let from = cut.saturating_sub(OVERLAP);
+    if from == 0 {
+        return 0;
+    }
+    buf[from - 1..cut]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(cut, |p| from + p)
+}
+
+fn count_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Walks `targets` (directories are walked with ignore rules; files are scanned as given).
