@@ -831,3 +831,34 @@ fn pem_block_across_a_chunk_boundary_is_found_once() {
         ]
     );
 }
+
+/// A file outside the scan root is shown by its absolute path (a `file://` URI in SARIF);
+/// a symlink named explicitly is shown under the name given.
+#[cfg(unix)]
+#[test]
+fn paths_outside_the_root_and_symlinks_are_named_properly() {
+    let d = repo();
+    let outside = tempfile::tempdir().unwrap();
+    let outside = outside.path().canonicalize().unwrap();
+    write(&outside, "outside.env", &format!("KEY={AWS}\n"));
+    let target = outside.join("outside.env");
+    let out = scan(d.path()).arg(&target).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{}:1:5:", target.display())),
+        "{stdout}"
+    );
+    let out = scan(d.path())
+        .arg(&target)
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uri =
+        &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    assert_eq!(uri, &format!("file://{}", target.display()));
+    std::os::unix::fs::symlink(&target, d.path().join("link.env")).unwrap();
+    let out = scan(d.path()).arg("link.env").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("link.env:1:5:"), "{stdout}");
+}

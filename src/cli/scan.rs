@@ -173,7 +173,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     )
                     .into());
                 }
-                t.push(abs.canonicalize().unwrap_or(abs));
+                t.push(target_path(abs));
             }
             t
         };
@@ -256,6 +256,22 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A target as it will be named: a directory resolved (the walk names what is under it);
+/// a file keeps its own name, resolved only up to its parent, so a symlink is reported
+/// under the name given rather than where it points.
+fn target_path(abs: PathBuf) -> PathBuf {
+    if abs.is_dir() {
+        return abs.canonicalize().unwrap_or(abs);
+    }
+    match (abs.parent(), abs.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map(|p| p.join(name))
+            .unwrap_or(abs.clone()),
+        _ => abs,
+    }
 }
 
 /// The entries of the existing baseline that a scan of `scope` leaves alone: those of

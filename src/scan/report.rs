@@ -94,9 +94,13 @@ pub fn sarif(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// A relative path as a URI reference (percent-encoding what must be).
+/// A path as a URI reference (percent-encoding what must be): relative paths stay
+/// relative to the scan root; an absolute one is a `file://` URI (not `//host/…`).
 fn uri(path: &str) -> String {
-    let mut s = String::with_capacity(path.len());
+    let mut s = String::with_capacity(path.len() + 7);
+    if path.starts_with('/') {
+        s.push_str("file://");
+    }
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             s.push(b as char);

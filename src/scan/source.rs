@@ -38,9 +38,12 @@ pub struct Walked {
     pub unreadable: Vec<String>,
 }
 
-/// A path as the scanner names it: relative to `root` when under it, `/`-separated.
+/// A path as the scanner names it: relative to `root` when under it, `/`-separated;
+/// otherwise as given (absolute for the CLI's targets).
 pub fn display_path(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
+    let Ok(rel) = path.strip_prefix(root) else {
+        return path.to_string_lossy().replace('\\', "/");
+    };
     let rel = rel.strip_prefix("./").unwrap_or(rel);
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())
