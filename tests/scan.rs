@@ -862,3 +862,25 @@ fn paths_outside_the_root_and_symlinks_are_named_properly() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("link.env:1:5:"), "{stdout}");
 }
+
+/// With nothing staged, json and sarif still print a valid (empty) document.
+#[test]
+fn staged_with_nothing_staged_prints_an_empty_report() {
+    let d = repo();
+    let out = scan(d.path())
+        .args(["--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+    let out = scan(d.path())
+        .args(["--staged", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert_eq!(v["runs"][0]["results"], serde_json::json!([]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing staged"));
+}

@@ -125,6 +125,10 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let staged = crate::git::staged(&repo, &index)?;
         if staged.is_empty() {
             eprintln!("secrets: nothing staged; nothing to scan");
+            // A machine reader still gets a document it can parse.
+            if !args.write_baseline {
+                write_report(args.format, &[])?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         scope = Some(staged.iter().map(|s| s.path.clone()).collect());
@@ -227,27 +231,18 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match args.format {
-        ReportFormat::Human => {
-            scan::report::human(&mut out, &findings)?;
-            if !g.quiet && unreadable.is_empty() {
-                if findings.is_empty() {
-                    eprintln!("secrets: no secrets found");
-                } else {
-                    eprintln!(
-                        "secrets: {} possible secret(s) found; remove them, or allow with a \
-                         `secrets:allow` comment, .secrets-scan, or --write-baseline",
-                        findings.len()
-                    );
-                }
-            }
+    write_report(args.format, &findings)?;
+    if args.format == ReportFormat::Human && !g.quiet && unreadable.is_empty() {
+        if findings.is_empty() {
+            eprintln!("secrets: no secrets found");
+        } else {
+            eprintln!(
+                "secrets: {} possible secret(s) found; remove them, or allow with a \
+                 `secrets:allow` comment, .secrets-scan, or --write-baseline",
+                findings.len()
+            );
         }
-        ReportFormat::Json => scan::report::json(&mut out, &findings)?,
-        ReportFormat::Sarif => scan::report::sarif(&mut out, &findings)?,
     }
-    out.flush()?;
     if !unreadable.is_empty() {
         return Err(incomplete(&unreadable));
     }
@@ -256,6 +251,18 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Prints `findings` to stdout in `format` (the human summary line is the caller's).
+fn write_report(format: ReportFormat, findings: &[Finding]) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        ReportFormat::Human => scan::report::human(&mut out, findings)?,
+        ReportFormat::Json => scan::report::json(&mut out, findings)?,
+        ReportFormat::Sarif => scan::report::sarif(&mut out, findings)?,
+    }
+    out.flush()
 }
 
 /// A target as it will be named: a directory resolved (the walk names what is under it);
