@@ -41,6 +41,8 @@ pub fn inline_allowed(line: &[u8]) -> bool {
         b"secrets:allow",
         b"gitleaks:allow",
         b"pragma: allowlist secret",
+        // detect-secrets also accepts the comment without the space.
+        b"pragma:allowlist secret",
     ];
     MARKERS
         .iter()
@@ -53,10 +55,20 @@ pub fn allows_next_line(line: &[u8]) -> bool {
     const MARKERS: &[&[u8]] = &[
         b"secrets:allow-next-line",
         b"pragma: allowlist nextline secret",
+        b"pragma:allowlist nextline secret",
     ];
     MARKERS
         .iter()
         .any(|m| line.windows(m.len()).any(|w| w == *m))
+}
+
+/// A value without its trailing comment: ` # note` (a `#` after whitespace) ends the value,
+/// while a `#` inside it (`a#b`, a regex `[#]`) stays.
+fn strip_trailing_comment(v: &str) -> &str {
+    let bytes = v.as_bytes();
+    (1..bytes.len())
+        .find(|&i| bytes[i] == b'#' && bytes[i - 1].is_ascii_whitespace())
+        .map_or(v, |i| &v[..i])
 }
 
 /// Path globs, secret regexes and disabled rules.
@@ -89,13 +101,14 @@ impl Allowlist {
                     "expected `path: GLOB`, `regex: RE` or `disable: RULE`".into()
                 ));
             };
-            let v = v.trim();
+            let v = strip_trailing_comment(v).trim();
             match k.trim() {
                 "path" => a.add_glob(v).map_err(err)?,
                 "regex" => a
                     .regexes
                     .push(Regex::new(v).map_err(|e| err(format!("bad regex: {e}")))?),
-                "disable" => a.disabled.push(v.to_string()),
+                "disable" if super::is_rule_id(v) => a.disabled.push(v.to_string()),
+                "disable" => return Err(err(format!("no rule {v:?} to disable"))),
                 other => return Err(err(format!("unknown directive {other:?}"))),
             }
         }
@@ -235,6 +248,41 @@ mod tests {
         assert!(inline_allowed(b"key = 'x'  # pragma: allowlist secret"));
         assert!(!inline_allowed(b"key = 'x'"));
         assert!(allows_next_line(b"# pragma: allowlist nextline secret"));
+        assert!(inline_allowed(b"key = 'x'  # pragma:allowlist secret"));
+        assert!(allows_next_line(b"# pragma:allowlist nextline secret"));
+    }
+
+    #[test]
+    fn config_values_drop_trailing_comments() {
+        let a = Allowlist::parse(
+            Path::new(".secrets-scan"),
+            "path: testdata/fixtures   # note\nregex: ^AKIAEXAMPL   # accept\ndisable: jwt # noisy\nregex: a#b\n",
+        )
+        .unwrap();
+        assert!(a.path_allowed("testdata/fixtures/x.env"));
+        assert!(a.secret_allowed(b"AKIAEXAMPLE12345"));
+        assert!(a.rule_disabled("jwt"));
+        assert!(a.secret_allowed(b"a#b"));
+        assert_eq!(strip_trailing_comment("x\t# y"), "x\t");
+        assert_eq!(strip_trailing_comment("#x"), "#x");
+    }
+
+    #[test]
+    fn disabling_an_unknown_rule_is_an_error() {
+        let e = Allowlist::parse(Path::new("f"), "# c\ndisable: no-such-rule\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("f:2:") && msg.contains("no-such-rule"),
+            "{msg}"
+        );
+        for id in [
+            "generic-secret",
+            "known-secret-value",
+            "decrypted-copy",
+            "aws-access-key-id",
+        ] {
+            assert!(Allowlist::parse(Path::new("f"), &format!("disable: {id}\n")).is_ok());
+        }
     }
 
     #[test]

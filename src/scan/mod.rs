@@ -286,6 +286,11 @@ pub fn describe(id: &str) -> &'static str {
     }
 }
 
+/// Is this the id of a rule a scan can report (what `disable:` may name)?
+pub fn is_rule_id(id: &str) -> bool {
+    all_rules().iter().any(|(r, _)| *r == id)
+}
+
 /// Every rule id with its description (for SARIF's rule table and `--list-rules`).
 pub fn all_rules() -> Vec<(&'static str, &'static str)> {
     let mut v: Vec<_> = rules::BUILTIN
