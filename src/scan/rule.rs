@@ -259,17 +259,54 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
 }
 
 fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
-    if pass == user || entropy::is_reference(pass) || entropy::is_weak_placeholder(pass) {
+    if pass == user || is_templated(pass) || entropy::is_weak_placeholder(pass) {
         return false;
     }
-    if pass.contains(&b'{') || pass.contains(&b'$') || pass.contains(&b'%') && pass.len() < 6 {
-        return false;
-    }
-    let lower = whole.to_ascii_lowercase();
-    let host_placeholder = [b"@example." as &[u8], b"@host", b"@hostname"]
+    !is_placeholder_host(url_host(whole)) && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
+}
+
+/// A password that is a template slot, not a value: `${VAR}`, `$VAR`, `{{ x }}`, `{pw}`,
+/// `%(pw)s`, `%s`. A `$` or `{` inside a real password (`q8$Zr{T2`) does not count.
+fn is_templated(pass: &[u8]) -> bool {
+    let ident =
+        |s: &[u8]| !s.is_empty() && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let whole_var = pass
+        .strip_prefix(b"$")
+        .is_some_and(|rest| ident(rest) && !rest[0].is_ascii_digit());
+    let braced = pass
+        .strip_prefix(b"{")
+        .and_then(|r| r.strip_suffix(b"}"))
+        .is_some_and(ident);
+    let printf = pass.len() <= 3 && pass.starts_with(b"%");
+    whole_var
+        || braced
+        || printf
+        || entropy::contains(pass, b"${")
+        || entropy::contains(pass, b"{{")
+        || entropy::contains(pass, b"%(")
+}
+
+/// The host of `scheme://user:pass@host:port/…`, lower-cased.
+fn url_host(whole: &[u8]) -> Vec<u8> {
+    let after_at = whole
         .iter()
-        .any(|h| entropy::contains(&lower, h));
-    !host_placeholder && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
+        .rposition(|&b| b == b'@')
+        .map_or(whole, |p| &whole[p + 1..]);
+    let end = after_at
+        .iter()
+        .position(|b| matches!(b, b':' | b'/' | b'?' | b'#'))
+        .unwrap_or(after_at.len());
+    after_at[..end].to_ascii_lowercase()
+}
+
+/// Hosts of documentation examples: `host`, `hostname`, `example.com`, `db.example.org`.
+fn is_placeholder_host(host: Vec<u8>) -> bool {
+    matches!(
+        &host[..],
+        b"host" | b"hostname" | b"your-host" | b"yourhost"
+    ) || host.starts_with(b"example.")
+        || entropy::contains(&host, b".example.")
+        || host.ends_with(b".example")
 }
 
 fn docker_auth_ok(b64: &[u8]) -> bool {

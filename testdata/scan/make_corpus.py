@@ -26,8 +26,17 @@ B64 = AN + "+/"
 URLSAFE = AN + "-_"
 
 
+# Cases added after the first corpus draw from their own generator, so adding one does not
+# reshuffle every file that came before.
+R2 = random.Random(20261201)
+
+
 def rs(alphabet, n):
     return "".join(R.choice(alphabet) for _ in range(n))
+
+
+def rs2(alphabet, n):
+    return "".join(R2.choice(alphabet) for _ in range(n))
 
 
 def pem_body(lines=8):
@@ -154,7 +163,27 @@ def secret_files():
                          lambda: rs(URLSAFE, 40))
     f["grafana-service-account"] = ("grafana.env", ["GF_TOKEN={S}"],
                                     lambda: "glsa_" + rs(AN, 32) + "_" + rs(HEX, 8))
+    f.update(audit_secret_files())
     return f
+
+
+# Gaps an audit found (see the scanner's git history for each fix).
+def audit_secret_files():
+    f = {}
+    f["url-password-host-prefix"] = ("compose.env", ["DATABASE_URL={S}"],
+                                     lambda: f"postgres://app:{rs2(AN, 12)}@hostdb01.corp:5432/app")
+    f["url-password-dollar"] = ("worker.env", ["BROKER_URL={S}"],
+                                lambda: f"amqp://svc:{rs2(AN, 8)}${rs2(AN, 6)}@host.docker.internal:5672/")
+    return f
+
+
+def audit_traps():
+    return [
+        "DATABASE_URL=mysql://app:${DB_PASS}@hostdb01.corp/app",
+        "BROKER_URL=amqp://svc:{password}@host.docker.internal:5672/",
+        "REDIS_URL=redis://:$REDIS_PASSWORD@hostdb01.corp:6379",
+        f"API=https://user:{rs2(AN, 12)}@api.example.org/",
+    ]
 
 
 TRAPS = {
@@ -361,6 +390,7 @@ TRAPS = {
         "api_key = os.getenv(\"API_KEY\", \"\")",
         f"image: registry.internal/app@sha256:{rs(HEX, 64)}",
     ],
+    "audit.txt": lambda: audit_traps(),
 }
 
 
