@@ -9,7 +9,6 @@ use super::Global;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::crypto;
@@ -17,7 +16,8 @@ use crate::engine::{self, EncryptedFile};
 use crate::keys::Identities;
 use crate::model::{Branch, Plain, Scalar};
 use crate::scan::{
-    self, source, Allowlist, Baseline, BaselineEntry, Finding, KnownValues, Options, Scanner,
+    self, source, Allowlist, Baseline, BaselineEntry, Finding, KnownValue, KnownValues, Options,
+    Scanner,
 };
 use crate::store::Format;
 
@@ -347,7 +347,7 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
         return None;
     }
     let files = config.walk_files().ok()?;
-    let mut values: Vec<Zeroizing<String>> = Vec::new();
+    let mut values: Vec<KnownValue> = Vec::new();
     for f in files {
         let Some(rel) = config.relative(&f) else {
             continue;
@@ -361,8 +361,9 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
         let Ok(opened) = file.decrypt(&ids) else {
             continue;
         };
-        for b in &opened.branches {
-            collect_plain(b, &mut values);
+        for (i, b) in opened.branches.iter().enumerate() {
+            let origin = format!("{}#{i}", rel.to_string_lossy().replace('\\', "/"));
+            collect_plain(b, &origin, &mut values);
         }
     }
     if values.is_empty() {
@@ -372,12 +373,15 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
     (!k.is_empty()).then_some(k)
 }
 
-fn collect_plain(b: &Branch<Plain>, out: &mut Vec<Zeroizing<String>>) {
-    let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, _| {
+/// The text values of a branch, each with its origin (`file#branch:key/path`), which
+/// becomes the finding's fingerprint instead of the value.
+fn collect_plain(b: &Branch<Plain>, file: &str, out: &mut Vec<KnownValue>) {
+    let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, path| {
         match leaf.scalar() {
-            Scalar::Str(_) | Scalar::RawStr(_) | Scalar::Bytes(_) => {
-                out.push(leaf.scalar().to_text())
-            }
+            Scalar::Str(_) | Scalar::RawStr(_) | Scalar::Bytes(_) => out.push(KnownValue {
+                value: leaf.scalar().to_text(),
+                origin: format!("{file}:{}", path.join("/")),
+            }),
             _ => {}
         }
         Ok(())

@@ -159,15 +159,16 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Replaces the middle of a secret with `*`: `AKIA************MPLE`. Short secrets are
-/// starred entirely; the result never holds more than 8 characters of the secret.
+/// Replaces the middle of a secret with `*`: `AKIA************MPLE`. Only long secrets show
+/// 4+4 characters (20 or more) or 2+2 (12 to 19); shorter ones are starred entirely, since a
+/// few characters of a short password are a large part of it.
 pub fn redact(s: &[u8]) -> String {
     let text = String::from_utf8_lossy(s);
     let chars: Vec<char> = text.chars().filter(|c| !c.is_control()).collect();
     let n = chars.len();
-    let keep = if n >= 16 {
+    let keep = if n >= 20 {
         4
-    } else if n >= 10 {
+    } else if n >= 12 {
         2
     } else {
         0
@@ -209,6 +210,11 @@ mod tests {
             *"ghp_"
         );
         assert_eq!(redact(b"hunter2"), "*******");
+        assert_eq!(redact(b"7Mq2pLw9W7"), "**********");
+        assert_eq!(redact(b"q8ZrT2vLx9Pw4Kd7"), "q8************d7");
+        assert_eq!(redact(b"q8ZrT2vLx9Pw"), "q8********Pw");
+        assert_eq!(redact(b"q8ZrT2vLx9P"), "***********");
+        assert_eq!(redact(b"AKIAUJZDEGXDNCF32EPF"), "AKIA************2EPF");
         assert_eq!(redact(b""), "****");
         assert_eq!(redact("é".repeat(30).as_bytes()).chars().count(), 30);
     }

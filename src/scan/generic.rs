@@ -216,6 +216,7 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
             rule: ID,
             start: vs,
             end: ve,
+            known: None,
         })
     } else {
         None
@@ -382,6 +383,7 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
                 rule: K8S_ID,
                 start: s,
                 end: e,
+                known: None,
             });
         }
     }

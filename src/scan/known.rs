@@ -1,7 +1,9 @@
 //! Known values: plaintext copies of values that live in our encrypted files. The CLI
 //! decrypts what the user can decrypt and hands the values here; this module only matches
 //! them (exactly, all at once with Aho-Corasick) and never prints them: a finding's preview
-//! is all stars. Short values (under 8 bytes) and values that are common words or numbers
+//! is all stars, and its fingerprint comes from where the value lives (file and key), never
+//! from the value: a fingerprint of the value would let anyone holding the committed
+//! baseline or SARIF test guesses of an encrypted value offline. Short values (under 8 bytes) and values that are common words or numbers
 //! are left out, since they would match everywhere.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -12,41 +14,55 @@ use super::rule::Candidate;
 
 pub const ID: &str = "known-secret-value";
 
+/// A decrypted value and where it lives: the encrypted file and the key path in it
+/// (`secrets/prod.yaml:db/password`).
+pub struct KnownValue {
+    pub value: Zeroizing<String>,
+    pub origin: String,
+}
+
 /// The matcher. Note: the automaton keeps its own copy of the patterns, which
 /// `aho-corasick` does not zeroize; it lives only as long as the scan.
 pub struct KnownValues {
     ac: Option<AhoCorasick>,
-    count: usize,
+    /// The fingerprint of each pattern, by pattern index.
+    fingerprints: Vec<String>,
 }
 
 impl KnownValues {
-    pub fn new(values: &[Zeroizing<String>]) -> KnownValues {
-        let mut pats: Vec<&[u8]> = values
+    pub fn new(values: &[KnownValue]) -> KnownValues {
+        let mut pats: Vec<(&[u8], &str)> = values
             .iter()
-            .map(|v| v.as_bytes())
-            .filter(|v| worth_matching(v))
+            .map(|v| (v.value.as_bytes(), v.origin.as_str()))
+            .filter(|(v, _)| worth_matching(v))
             .collect();
+        // One pattern per value; a value kept in several places takes its first origin.
         pats.sort();
-        pats.dedup();
-        let count = pats.len();
+        pats.dedup_by(|a, b| a.0 == b.0);
         let ac = if pats.is_empty() {
             None
         } else {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(&pats)
+                .build(pats.iter().map(|p| p.0))
                 .ok()
         };
-        KnownValues { ac, count }
+        let fingerprints = pats.iter().map(|p| origin_fingerprint(p.1)).collect();
+        KnownValues { ac, fingerprints }
+    }
+
+    /// The fingerprint of a finding for the value `Candidate::known` names.
+    pub fn fingerprint(&self, index: usize) -> Option<&str> {
+        self.fingerprints.get(index).map(String::as_str)
     }
 
     /// How many values are searched for.
     pub fn len(&self) -> usize {
-        self.count
+        self.fingerprints.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.fingerprints.is_empty()
     }
 
     pub fn find(&self, hay: &[u8], out: &mut Vec<Candidate>) {
@@ -63,9 +79,15 @@ impl KnownValues {
                 rule: ID,
                 start: m.start(),
                 end: m.end(),
+                known: Some(m.pattern().as_usize()),
             });
         }
     }
+}
+
+/// Derived from where the value lives, so it says nothing about the value.
+fn origin_fingerprint(origin: &str) -> String {
+    super::allow::fingerprint(format!("known-secret-value\0{origin}").as_bytes())
 }
 
 fn worth_matching(v: &[u8]) -> bool {
@@ -82,9 +104,9 @@ mod tests {
     #[test]
     fn finds_whole_values_only() {
         let k = KnownValues::new(&[
-            Zeroizing::new("q8ZrT2vLx9Pw".to_string()),
-            Zeroizing::new("true".to_string()),
-            Zeroizing::new("8080".to_string()),
+            known("q8ZrT2vLx9Pw", "a.yaml:k"),
+            known("true", "a.yaml:t"),
+            known("8080", "a.yaml:port"),
         ]);
         assert_eq!(k.len(), 1);
         let mut out = Vec::new();
@@ -94,5 +116,22 @@ mod tests {
         );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].start, 3);
+    }
+
+    fn known(value: &str, origin: &str) -> KnownValue {
+        KnownValue {
+            value: Zeroizing::new(value.to_string()),
+            origin: origin.to_string(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_comes_from_the_origin_not_the_value() {
+        let k = KnownValues::new(&[known("q8ZrT2vLx9Pw", "secrets/prod.yaml:db/password")]);
+        let fp = k.fingerprint(0).unwrap();
+        assert_ne!(fp, super::super::allow::fingerprint(b"q8ZrT2vLx9Pw"));
+        assert_eq!(fp, origin_fingerprint("secrets/prod.yaml:db/password"));
+        let other = KnownValues::new(&[known("q8ZrT2vLx9Pw", "secrets/dev.yaml:db/password")]);
+        assert_ne!(other.fingerprint(0).unwrap(), fp);
     }
 }

@@ -21,7 +21,7 @@ pub mod source;
 use serde::Serialize;
 
 pub use allow::{Allowlist, Baseline, BaselineEntry};
-pub use known::KnownValues;
+pub use known::{KnownValue, KnownValues};
 pub use rule::RuleSet;
 
 pub const UNENCRYPTED_FILE_ID: &str = "unencrypted-secret-file";
@@ -43,7 +43,8 @@ pub struct Finding {
     pub description: String,
     /// The secret with its middle starred (`AKIA************MPLE`); all stars for known values.
     pub preview: String,
-    /// Truncated SHA-256 of the secret, the baseline key with path and rule.
+    /// Truncated SHA-256 of the secret (for a known value: of where the value lives, never of
+    /// the value), the baseline key with path and rule.
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -227,7 +228,7 @@ impl Scanner {
                 }
             }
             let secret = &bytes[c.start..c.end];
-            let fingerprint = allow::fingerprint(secret);
+            let fingerprint = self.fingerprint(&c, secret);
             if !self.keep(path, c.rule, &fingerprint, secret) {
                 continue;
             }
@@ -252,6 +253,15 @@ impl Scanner {
             });
         }
         out
+    }
+
+    /// A known value's fingerprint names where it lives: one of the value would let anyone
+    /// with the baseline or SARIF check guesses of an encrypted value offline.
+    fn fingerprint(&self, c: &rule::Candidate, secret: &[u8]) -> String {
+        let known = c
+            .known
+            .and_then(|i| self.opts.known.as_ref()?.fingerprint(i));
+        known.map_or_else(|| allow::fingerprint(secret), str::to_string)
     }
 
     fn keep(&self, path: &str, rule: &str, fingerprint: &str, secret: &[u8]) -> bool {
@@ -349,6 +359,23 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn known_value_findings_are_fingerprinted_by_origin() {
+        let known = KnownValues::new(&[KnownValue {
+            value: zeroize::Zeroizing::new("q8ZrT2vLx9Pw".to_string()),
+            origin: "secrets/prod.yaml#0:db/password".to_string(),
+        }]);
+        let s = Scanner::new(Options {
+            known: Some(known),
+            ..Options::default()
+        });
+        let f = s.scan_file("notes.txt", b"pw q8ZrT2vLx9Pw\n", None);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, known::ID);
+        assert_ne!(f[0].fingerprint, allow::fingerprint(b"q8ZrT2vLx9Pw"));
+        assert_eq!(f[0].preview, "********");
     }
 
     #[test]

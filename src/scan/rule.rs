@@ -46,6 +46,8 @@ pub struct Candidate {
     pub rule: &'static str,
     pub start: usize,
     pub end: usize,
+    /// For a known value: which one ([`super::KnownValues::fingerprint`]).
+    pub known: Option<usize>,
 }
 
 /// What a keyword stands for.
@@ -185,6 +187,7 @@ impl RuleSet {
                                             rule: rule.id,
                                             start: s,
                                             end: e,
+                                            known: None,
                                         });
                                     }
                                 }
