@@ -81,6 +81,9 @@ pub fn is_placeholder(s: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) {
         return true;
     }
+    if has_sequence(s, 8) {
+        return true;
+    }
     // Long runs of one character (`aaaaaaaa`, `00000000`).
     let mut run = 1;
     for w in s.windows(2) {
@@ -91,6 +94,23 @@ pub fn is_placeholder(s: &[u8]) -> bool {
             }
         } else {
             run = 1;
+        }
+    }
+    false
+}
+
+/// A run of `n` consecutive characters (`abcdefgh`, `01234567`): typed, not random (a
+/// random token holds one with odds of about 62^-(n-1)).
+fn has_sequence(s: &[u8], n: usize) -> bool {
+    let mut run = 1;
+    for w in s.windows(2) {
+        run = if w[1] == w[0].wrapping_add(1) {
+            run + 1
+        } else {
+            1
+        };
+        if run >= n {
+            return true;
         }
     }
     false
@@ -197,6 +217,9 @@ mod tests {
         assert!(is_placeholder(b"your-api-key-here"));
         assert!(is_placeholder(b"xxxxxxxxxxxx"));
         assert!(!is_placeholder(b"q8ZrT2vLx9Pw4Kd7"));
+        assert!(is_placeholder(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789"));
+        assert!(is_placeholder(b"sk_live_0123456789ABCDEFGHIJklmn"));
+        assert!(!is_placeholder(b"ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES"));
         assert!(is_reference(b"${DB_PASSWORD}"));
         assert!(is_reference(b"\"{{ token }}\""));
         assert!(!is_reference(b"q8Zr$T2vL"));

@@ -131,12 +131,22 @@ const FILE_EXTENSIONS: &[&[u8]] = &[
 /// (`Kind::Credentials => "…"`, `cpuid::InitToken`) names no secret.
 fn is_path_or_code_key(hay: &[u8], kstart: usize, key: &[u8]) -> bool {
     let before = &hay[..kstart];
-    if matches!(before.last(), Some(b'/' | b'\\')) || before.ends_with(b"::") {
+    if matches!(before.last(), Some(b'/' | b'\\')) || before.ends_with(b"::") || in_arn(before) {
         return true;
     }
     key.rsplit(|&b| b == b'.')
         .next()
         .is_some_and(|ext| key.contains(&b'.') && FILE_EXTENSIONS.contains(&ext))
+}
+
+/// Is the text just before a key the start of an ARN (`arn:aws:secretsmanager:…:secret:`)?
+/// Its `secret:` is a resource type, not an assignment.
+fn in_arn(before: &[u8]) -> bool {
+    let token_start = before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'=' | b'`'))
+        .map_or(0, |p| p + 1);
+    before[token_start..].starts_with(b"arn:")
 }
 
 fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
@@ -241,9 +251,13 @@ pub fn looks_secret(v: &[u8]) -> bool {
     {
         return false;
     }
+    if is_word_identifier(v) {
+        return false;
+    }
     let lower = v.to_ascii_lowercase();
     for p in [
-        &b"http"[..],
+        &b"arn:"[..],
+        b"http",
         b"/",
         b"./",
         b"~/",
@@ -284,6 +298,70 @@ pub fn looks_secret(v: &[u8]) -> bool {
         return v.len() >= 16 && e >= 3.0;
     }
     (classes >= 3 && e >= 3.0) || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+}
+
+/// An identifier made of words: `GOOGLE_APPLICATION_CREDENTIALS`, `subject_token_0`,
+/// `access_token_for_reauth`, `LastEvaluatedTableName`, `target_credentials)` (the end of a
+/// call in prose). Names, not values: random strings rarely split into vowelled words.
+fn is_word_identifier(v: &[u8]) -> bool {
+    let v = trim_closing(v);
+    let body = strip_short_number(v);
+    if body.is_empty() || !body.iter().all(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        return false;
+    }
+    let parts = body.split(|&b| b == b'_').filter(|p| !p.is_empty());
+    parts.flat_map(camel_humps).all(is_word)
+}
+
+/// Without trailing `)`, `]`, `,`, `:` (an identifier at the end of a call, list or signature).
+fn trim_closing(v: &[u8]) -> &[u8] {
+    let end = v.len()
+        - v.iter()
+            .rev()
+            .take_while(|b| matches!(b, b')' | b']' | b',' | b':'))
+            .count();
+    &v[..end]
+}
+
+/// Without a numeric suffix of up to 3 digits (`token_0`, `Name12`).
+fn strip_short_number(v: &[u8]) -> &[u8] {
+    let digits = v.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 3 {
+        return b"";
+    }
+    let v = &v[..v.len() - digits];
+    v.strip_suffix(b"_").unwrap_or(v)
+}
+
+/// `LastEvaluated` → `Last`, `Evaluated`; `HTTPServer` → `HTTP`, `Server`; `UPPER` → `UPPER`.
+fn camel_humps(part: &[u8]) -> Vec<&[u8]> {
+    let mut humps = Vec::new();
+    let mut start = 0;
+    for i in 1..part.len() {
+        let (prev, cur) = (part[i - 1], part[i]);
+        let next_lower = part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        let boundary = (prev.is_ascii_lowercase() && cur.is_ascii_uppercase())
+            || (prev.is_ascii_uppercase() && cur.is_ascii_uppercase() && next_lower);
+        if boundary {
+            humps.push(&part[start..i]);
+            start = i;
+        }
+    }
+    humps.push(&part[start..]);
+    humps
+}
+
+/// A word or an acronym: two letters or more with a vowel (`for`, `Name`), or a short
+/// all-caps acronym (`HTTP`).
+fn is_word(hump: &[u8]) -> bool {
+    let vowel = hump.iter().any(|b| {
+        matches!(
+            b.to_ascii_lowercase(),
+            b'a' | b'e' | b'i' | b'o' | b'u' | b'y'
+        )
+    });
+    let acronym = hump.len() <= 4 && hump.iter().all(u8::is_ascii_uppercase);
+    hump.len() >= 2 && (vowel || acronym)
 }
 
 /// A type or path expression: `ValueType<0`, `array<atomic<u32>>`,
@@ -367,12 +445,7 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
         let Some(v) = hay.get(s..e) else { continue };
         let ok = if b64 {
             match base64::engine::general_purpose::STANDARD.decode(v) {
-                Ok(d) => {
-                    d.len() >= 6
-                        && !entropy::is_weak_placeholder(&d)
-                        && !entropy::is_reference(&d)
-                        && entropy::shannon(&d) >= 2.5
-                }
+                Ok(d) => decoded_looks_secret(&d),
                 Err(_) => false,
             }
         } else {
@@ -387,6 +460,19 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
             });
         }
     }
+}
+
+/// A decoded `data:` value: one line of text is judged like any value (so `sslmode=disable`
+/// stays quiet); binary bytes or a multi-line file (a PEM key) by its entropy.
+fn decoded_looks_secret(d: &[u8]) -> bool {
+    let t = d.strip_suffix(b"\n").unwrap_or(d);
+    if t.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return looks_secret(t);
+    }
+    d.len() >= 6
+        && !entropy::is_weak_placeholder(d)
+        && !entropy::is_reference(d)
+        && entropy::shannon(d) >= 2.5
 }
 
 #[cfg(test)]
@@ -434,6 +520,28 @@ mod tests {
         ] {
             assert!(!fires(l, false), "{l}");
         }
+        // Identifiers made of words, and ARNs, name a secret; they are not one.
+        for l in [
+            "CREDENTIALS = \"GOOGLE_APPLICATION_CREDENTIALS\"",
+            r#"{"subject_token": "subject_token_0"}"#,
+            "token = 'access_token_for_reauth'",
+            "client = Client(credentials=target_credentials)",
+            "def parse(tokens: ParseResults):",
+            r#""output_token": "LastEvaluatedTableName","#,
+            r#"secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/api_token-x9Yz2Q""#,
+            "  SecretId: arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbC123",
+        ] {
+            assert!(!fires(l, false), "{l}");
+            assert!(!fires(l, true), "{l}");
+        }
+        // Random strings with underscores or capitals are still secrets.
+        for l in [
+            "token = 'qBzK_hGAkWvj_FAcQeW'",
+            "API_TOKEN=hGAkWvjFAcQeWJKYuvSw",
+            "password: Xk7mQ2pLw9vRtZ",
+        ] {
+            assert!(fires(l, false), "{l}");
+        }
         assert!(!fires("password = db_password_from_vault", true));
     }
 
@@ -476,6 +584,11 @@ mod tests {
         k8s_secret(y.as_bytes(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(&y[out[0].start..out[0].end], "cUI1SUdLeTRPbzhEIWlJTVc=");
+        // Non-secret config under data: is judged decoded (sslmode=disable, a host name).
+        let cfg = "kind: Secret\ndata:\n  DB_OPTIONS: c3NsbW9kZT1kaXNhYmxl\n  DB_HOST: ZGIuaW50ZXJuYWwuY29ycA==\n";
+        out.clear();
+        k8s_secret(cfg.as_bytes(), &mut out);
+        assert!(out.is_empty(), "{out:?}");
         let cm = y.replace("kind: Secret", "kind: ConfigMap");
         out.clear();
         k8s_secret(cm.as_bytes(), &mut out);

@@ -183,6 +183,14 @@ def audit_traps():
         "BROKER_URL=amqp://svc:{password}@host.docker.internal:5672/",
         "REDIS_URL=redis://:$REDIS_PASSWORD@hostdb01.corp:6379",
         f"API=https://user:{rs2(AN, 12)}@api.example.org/",
+        'CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"',
+        '{"subject_token": "subject_token_0"}',
+        "token_key = 'access_token_for_reauth'",
+        "client = Client(credentials=target_credentials)",
+        "def parse(tokens: ParseResults):",
+        '"output_token": "LastEvaluatedTableName",',
+        'secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/api_token-x9Yz2Q"',
+        "GH_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
     ]
 
 
@@ -391,6 +399,11 @@ TRAPS = {
         f"image: registry.internal/app@sha256:{rs(HEX, 64)}",
     ],
     "audit.txt": lambda: audit_traps(),
+    # A Secret whose data is plain config, judged decoded like any value.
+    "k8s-config.yaml": lambda: ["apiVersion: v1", "kind: Secret", "metadata:", "  name: db-config", "data:",
+                                "  DB_OPTIONS: " + base64.b64encode(b"sslmode=disable").decode(),
+                                "  DB_HOST: " + base64.b64encode(b"db.internal.corp").decode(),
+                                "  LOG_LEVEL: " + base64.b64encode(b"info,sqlx=warn").decode()],
 }
 
 
