@@ -24,6 +24,15 @@ pub const KEYWORDS: &[&str] = &[
     "auth_key",
     "private_key",
     "credential",
+    // Key names gitleaks also treats as secrets (not `primary_key`, `sort_key`, `key_id`).
+    "encryption_key",
+    "encryptionkey",
+    "signing_key",
+    "signingkey",
+    "master_key",
+    "masterkey",
+    "app_key",
+    "jwt_key",
 ];
 
 /// Key names containing these are about a secret, not the secret itself.
@@ -539,8 +548,20 @@ mod tests {
             "token = 'qBzK_hGAkWvj_FAcQeW'",
             "API_TOKEN=hGAkWvjFAcQeWJKYuvSw",
             "password: Xk7mQ2pLw9vRtZ",
+            "ENCRYPTION_KEY=hGAkWvj7FAc9QeWJKY40uvSw",
+            "SIGNING_KEY: q8ZrT2vLx9Pw4Kd7mQ2p",
+            "MASTER_KEY=Xk7mQ2pLw9vRt8hGAkWv",
+            "APP_KEY=base64:hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES",
+            "JWT_KEY='q8ZrT2vLx9Pw4Kd7mQ2p'",
         ] {
             assert!(fires(l, false), "{l}");
+        }
+        for l in [
+            "PRIMARY_KEY=hGAkWvj7FAc9QeWJKY40uvSw",
+            "SORT_KEY=q8ZrT2vLx9Pw4Kd7mQ2p",
+            "master_key_id=hGAkWvj7FAc9QeWJKY40uvSw",
+        ] {
+            assert!(!fires(l, false), "{l}");
         }
         assert!(!fires("password = db_password_from_vault", true));
     }

@@ -347,7 +347,9 @@ fn dedupe(mut v: Vec<Candidate>) -> Vec<Candidate> {
 fn priority(rule: &str) -> u8 {
     match rule {
         generic::ID | generic::K8S_ID => 2,
-        "npmrc-auth" | "bearer-token" | "netrc-password" | "url-password" | "docker-auths" => 1,
+        "npmrc-auth" | "bearer-token" | "netrc-password" | "url-password" | "docker-auths"
+        | "auth-assignment" | "xml-password" | "config-add-secret" | "basic-auth"
+        | "cli-password" => 1,
         _ => 0,
     }
 }

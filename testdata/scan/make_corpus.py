@@ -174,7 +174,25 @@ def audit_secret_files():
                                      lambda: f"postgres://app:{rs2(AN, 12)}@hostdb01.corp:5432/app")
     f["url-password-dollar"] = ("worker.env", ["BROKER_URL={S}"],
                                 lambda: f"amqp://svc:{rs2(AN, 8)}${rs2(AN, 6)}@host.docker.internal:5672/")
+    f["generic-encryption-key"] = ("app.env", ["APP_ENV=prod", "ENCRYPTION_KEY={S}"], lambda: rs2(AN, 32))
+    f["generic-signing-key"] = ("jwt.env", ["SIGNING_KEY={S}"], lambda: rs2(AN, 24))
+    f["auth-assignment"] = ("proxy.env", ["AUTH={S}"], lambda: rs2(AN, 20))
+    f["azure-storage-key-by-name"] = ("azure.env", ["AZURE_STORAGE_KEY={S}"], lambda: rs2(B64, 86) + "==")
+    f["maven-settings-password"] = ("settings.xml", ["<server>", "  <id>internal</id>", "  <username>deploy</username>",
+                                                     "  <password>{S}</password>", "</server>"], lambda: pw2())
+    f["web-config-password"] = ("web.config", ["<appSettings>", '  <add key="DbPassword" value="{S}"/>', "</appSettings>"],
+                                lambda: pw2())
+    f["gitlab-pat-routable"] = ("gitlab.env", ["GITLAB_TOKEN={S}"],
+                                lambda: "glpat-" + rs2(URLSAFE, 27) + ".01." + rs2(HEX, 9))
+    f["basic-auth-header"] = ("request2.http", ["GET /api HTTP/1.1", "Authorization: Basic {S}"],
+                              lambda: base64.b64encode(f"deploy:{rs2(AN, 16)}".encode()).decode())
+    f["curl-user-password"] = ("fetch2.sh", ["curl -u admin:{S} https://ci.internal/api/json"], lambda: rs2(AN, 16))
+    f["mysql-password-flag"] = ("backup.sh", ["mysqldump -h db.internal -u root -p{S} shop > shop.sql"], lambda: rs2(AN, 16))
     return f
+
+
+def pw2():
+    return rs2(AN, R2.randint(8, 14)) + R2.choice("!@#%^&*-_") + rs2(AN, R2.randint(3, 6))
 
 
 def audit_traps():
@@ -191,6 +209,15 @@ def audit_traps():
         '"output_token": "LastEvaluatedTableName",',
         'secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/api_token-x9Yz2Q"',
         "GH_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "PRIMARY_KEY=customer_id",
+        "SORT_KEY=created_at",
+        "key_id = 7f3e2a1b",
+        "<password>${env.MAVEN_PASSWORD}</password>",
+        '<add key="PasswordMinLength" value="12"/>',
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+        "curl -u admin:$ADMIN_PASSWORD https://ci.internal/api",
+        "mysql -u root -p shop",
+        "oauth=required",
     ]
 
 
