@@ -884,3 +884,19 @@ fn staged_with_nothing_staged_prints_an_empty_report() {
     assert_eq!(v["runs"][0]["results"], serde_json::json!([]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing staged"));
 }
+
+/// SARIF says its columns are UTF-16 code units; the human and JSON columns are bytes.
+#[test]
+fn sarif_columns_are_utf16_code_units() {
+    let d = repo();
+    write(d.path(), "notes.env", &format!("# éééééééééé 😀 K={AWS}\n"));
+    let line = format!("# éééééééééé 😀 K={AWS}");
+    let before = &line[..line.find(AWS).unwrap()];
+    let sarif = scan(d.path()).args(["--format", "sarif"]).output().unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let region = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], before.encode_utf16().count() + 1);
+    let json = scan(d.path()).args(["--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["column"], before.len() + 1);
+}

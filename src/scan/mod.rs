@@ -39,6 +39,9 @@ pub struct Finding {
     /// 1-based line and byte column.
     pub line: usize,
     pub column: usize,
+    /// 1-based column in UTF-16 code units, what SARIF's `utf16CodeUnits` means.
+    #[serde(skip)]
+    pub column_utf16: usize,
     pub rule: String,
     pub description: String,
     /// The secret with its middle starred (`AKIA************MPLE`); all stars for known values.
@@ -91,6 +94,12 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
+/// The 1-based UTF-16 column after `before`, the bytes of the line that precede a finding
+/// (invalid UTF-8 counts one unit per replaced sequence).
+fn utf16_column(before: &[u8]) -> usize {
+    String::from_utf8_lossy(before).encode_utf16().count() + 1
+}
+
 /// Program source, where a generic value must be a quoted literal to count.
 pub fn is_code_path(path: &str) -> bool {
     const EXT: &[&str] = &[
@@ -141,6 +150,7 @@ impl Scanner {
                     path: path.to_string(),
                     line: 1,
                     column: 1,
+                    column_utf16: 1,
                     rule: rule.to_string(),
                     description,
                     preview: "(whole file)".into(),
@@ -245,6 +255,7 @@ impl Scanner {
                 path: path.to_string(),
                 line: file_line,
                 column: c.start - line_start + 1,
+                column_utf16: utf16_column(&bytes[line_start..c.start]),
                 rule: c.rule.to_string(),
                 description: self.describe(c.rule).to_string(),
                 preview,

@@ -59,7 +59,7 @@ pub fn sarif_value(findings: &[Finding]) -> Value {
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": uri(&f.path) },
-                        "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) }
+                        "region": { "startLine": f.line.max(1), "startColumn": f.column_utf16.max(1) }
                     }
                 }],
                 "partialFingerprints": { "secretFingerprint/v1": f.fingerprint }
@@ -120,6 +120,7 @@ mod tests {
             path: "a b/.env".into(),
             line: 3,
             column: 5,
+            column_utf16: 5,
             rule: "aws-access-key-id".into(),
             description: "AWS access key ID".into(),
             preview: "AKIA****MPLE".into(),
