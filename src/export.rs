@@ -408,20 +408,11 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
         Err(e) => return Err(io(dir)(e)),
     }
     // The fresh directory sits next to `dir` so the swap is a rename on one file system.
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = crate::fsutil::parent_dir(dir);
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".secrets-export-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o700));
-    }
     // Removed on every error path; disowned once it has taken `dir`'s place.
-    let fresh = builder.tempdir_in(&parent).map_err(io(&parent))?;
+    let fresh =
+        crate::fsutil::private_tempdir_in(&parent, ".secrets-export-").map_err(io(&parent))?;
     #[cfg(unix)]
     {
         // The umask may have taken bits away, never added: make it exactly 0700.

@@ -53,10 +53,7 @@ fn write_via_temp(
     mode: Option<u32>,
     force_mode: bool,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".secrets-tmp-")
         .tempfile_in(&dir)?;
@@ -142,26 +139,36 @@ fn umask() -> u32 {
     }
 }
 
+/// The directory holding `path`: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// A private (0700) temporary directory, in RAM (`/dev/shm`) when the system has it, removed
 /// when dropped.
 pub fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
     let shm = Path::new("/dev/shm");
-    let builder = {
-        let mut b = tempfile::Builder::new();
-        b.prefix(prefix);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            b.permissions(std::fs::Permissions::from_mode(0o700));
-        }
-        b
-    };
     if shm.is_dir() {
-        if let Ok(d) = builder.tempdir_in(shm) {
+        if let Ok(d) = private_tempdir_in(shm, prefix) {
             return Ok(d);
         }
     }
-    builder.tempdir()
+    private_tempdir_in(&std::env::temp_dir(), prefix)
+}
+
+/// A private (0700) temporary directory under `base`, removed when dropped.
+pub fn private_tempdir_in(base: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    b.tempdir_in(base)
 }
 
 #[derive(Debug)]

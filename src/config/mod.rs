@@ -310,10 +310,7 @@ impl Config {
             }
             None => None,
         };
-        let root = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let root = crate::fsutil::parent_dir(path);
         Ok(Config {
             path: path.to_path_buf(),
             root,

@@ -44,7 +44,7 @@ impl SecretDir {
             if !base.is_dir() {
                 continue;
             }
-            if let Ok(dir) = make_private(base) {
+            if let Ok(dir) = crate::fsutil::private_tempdir_in(base, "secrets-exec-") {
                 let in_ram = is_ram_backed(dir.path());
                 return Ok(SecretDir {
                     dir: Some(dir),
@@ -53,7 +53,7 @@ impl SecretDir {
                 });
             }
         }
-        let dir = make_private(&std::env::temp_dir())?;
+        let dir = crate::fsutil::private_tempdir_in(&std::env::temp_dir(), "secrets-exec-")?;
         let in_ram = is_ram_backed(dir.path());
         Ok(SecretDir {
             dir: Some(dir),
@@ -113,17 +113,6 @@ impl Drop for SecretDir {
     fn drop(&mut self) {
         let _ = self.cleanup();
     }
-}
-
-fn make_private(base: &Path) -> std::io::Result<tempfile::TempDir> {
-    let mut b = tempfile::Builder::new();
-    b.prefix("secrets-exec-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o700));
-    }
-    b.tempdir_in(base)
 }
 
 fn safe_file_name(name: &str) -> bool {
