@@ -378,75 +378,79 @@ pub fn open(
 ) -> Result<(Vec<Branch<Plain>>, zeroize::Zeroizing<String>), CryptoError> {
     let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
     let cipher = value::ValueCipher::new(key);
-    let comment_text = |s: &Sealed| match &s.0 {
-        Scalar::Comment(c) => Some(c.clone()),
-        _ => None,
-    };
     let mut out = Vec::with_capacity(branches.len());
     for branch in branches {
-        out.push(walk(
-            branch,
-            &comment_text,
-            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
-                let stored = &leaf.0;
-                if matches!(stored, Scalar::Null) {
-                    return Ok(Plain::new(Scalar::Null));
-                }
-                let encrypted = rules.should_encrypt(v.path, v.comments, v.is_comment);
-                let plain = if !encrypted {
-                    stored.clone()
-                } else if v.is_comment {
-                    // sops keeps comments that do not decrypt (written by old versions) as they are.
-                    let Scalar::Comment(text) = stored else {
-                        return Ok(Plain::new(stored.clone()));
-                    };
-                    match cipher.decrypt(text, &aad(v.path)) {
-                        Ok((Scalar::Comment(c), iv)) => {
-                            let c = Scalar::Comment(c);
-                            stash.remember(&aad(v.path), &c, iv);
-                            c
-                        }
-                        _ => stored.clone(),
-                    }
-                } else {
-                    match stored {
-                        Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
-                        Scalar::Str(s) => {
-                            let aad = aad(v.path);
-                            let (plain, iv) = cipher.decrypt(s, &aad).map_err(|reason| {
-                                if reason == value::ValueError::NotEncrypted {
-                                    CryptoError::NotEncryptedValue {
-                                        path: display_path(v.path),
-                                    }
-                                } else {
-                                    CryptoError::Value {
-                                        path: display_path(v.path),
-                                        reason,
-                                    }
-                                }
-                            })?;
-                            stash.remember(&aad, &plain, iv);
-                            plain
-                        }
-                        _ => {
-                            return Err(CryptoError::NotEncryptedValue {
-                                path: display_path(v.path),
-                            })
-                        }
-                    }
+        out.push(walk(branch, &sealed_comment_text, &mut |leaf: &Sealed,
+                                                          v: Visit<
+            '_,
+            '_,
+        >| {
+            let stored = &leaf.0;
+            if matches!(stored, Scalar::Null) {
+                return Ok(Plain::new(Scalar::Null));
+            }
+            let encrypted = rules.should_encrypt(v.path, v.comments, v.is_comment);
+            let plain = if !encrypted {
+                stored.clone()
+            } else if v.is_comment {
+                // sops keeps comments that do not decrypt (written by old versions) as they are.
+                let Scalar::Comment(text) = stored else {
+                    return Ok(Plain::new(stored.clone()));
                 };
-                // sops writes a comment inside a list as a `type:comment` list value; like
-                // every comment it is outside the MAC.
-                let is_comment = v.is_comment || matches!(plain, Scalar::Comment(_));
-                if (!rules.rules.mac_only_encrypted || encrypted) && !is_comment {
-                    hasher.update(&value::value_bytes(&plain));
+                match cipher.decrypt(text, &aad(v.path)) {
+                    Ok((Scalar::Comment(c), iv)) => {
+                        let c = Scalar::Comment(c);
+                        stash.remember(&aad(v.path), &c, iv);
+                        c
+                    }
+                    _ => stored.clone(),
                 }
-                Ok(Plain::new(plain))
-            },
-        )?);
+            } else {
+                match stored {
+                    Scalar::Str(s) if s.is_empty() => Scalar::Str(String::new()),
+                    Scalar::Str(s) => {
+                        let aad = aad(v.path);
+                        let (plain, iv) = cipher.decrypt(s, &aad).map_err(|reason| {
+                            if reason == value::ValueError::NotEncrypted {
+                                CryptoError::NotEncryptedValue {
+                                    path: display_path(v.path),
+                                }
+                            } else {
+                                CryptoError::Value {
+                                    path: display_path(v.path),
+                                    reason,
+                                }
+                            }
+                        })?;
+                        stash.remember(&aad, &plain, iv);
+                        plain
+                    }
+                    _ => {
+                        return Err(CryptoError::NotEncryptedValue {
+                            path: display_path(v.path),
+                        })
+                    }
+                }
+            };
+            // sops writes a comment inside a list as a `type:comment` list value; like
+            // every comment it is outside the MAC.
+            let is_comment = v.is_comment || matches!(plain, Scalar::Comment(_));
+            if (!rules.rules.mac_only_encrypted || encrypted) && !is_comment {
+                hasher.update(&value::value_bytes(&plain));
+            }
+            Ok(Plain::new(plain))
+        })?);
     }
     out.iter_mut().for_each(lift_list_comments);
     Ok((out, hasher.finish()))
+}
+
+/// A sealed comment's stored text, for the comment-regex rules.
+fn sealed_comment_text(s: &Sealed) -> Option<String> {
+    match &s.0 {
+        Scalar::Comment(c) => Some(c.clone()),
+        _ => None,
+    }
 }
 
 /// The key paths (dotted) of values stored in clear where the file's rules say they must be
@@ -454,17 +458,11 @@ pub fn open(
 /// (the scanner's check that no value of a file was committed in clear).
 pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<String> {
     let mut found = Vec::new();
-    let comment_text = |s: &Sealed| match &s.0 {
-        Scalar::Comment(c) => Some(c.clone()),
-        _ => None,
-    };
     for branch in branches {
-        let _ =
-            walk::<_, (), std::convert::Infallible>(branch, &comment_text, &mut |leaf: &Sealed,
-                                                                                 v: Visit<
-                '_,
-                '_,
-            >| {
+        let _ = walk::<_, (), std::convert::Infallible>(
+            branch,
+            &sealed_comment_text,
+            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
                 let clear = match &leaf.0 {
                     Scalar::Null | Scalar::Comment(_) => false,
                     Scalar::Str(s) => !s.is_empty() && !value::is_encrypted(s),
@@ -474,33 +472,24 @@ pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<S
                     found.push(display_path(v.path));
                 }
                 Ok(())
-            });
+            },
+        );
     }
     found
 }
 
-/// Turns list values that decrypted to comments (sops's way of storing a comment inside a
-/// list) back into comment items, so they print as `# …` lines.
-/// The reverse of [`lift_list_comments`] for writing: an encrypted comment line inside a
-/// list becomes a `type:comment` list value, as sops writes it (so a sops file keeps its
-/// form through set/edit, and our files match sops's byte for byte).
-fn sink_list_comments(branch: &mut Branch<Sealed>) {
-    fn node(n: &mut Node<Sealed>) {
+/// Calls `f` on every list item of the tree, in document order; a value item is visited
+/// before what it contains (so `f` may replace it and the walk goes on in the new item).
+fn for_each_list_item<L>(branch: &mut Branch<L>, f: &mut impl FnMut(&mut ListItem<L>)) {
+    fn node<L>(n: &mut Node<L>, f: &mut impl FnMut(&mut ListItem<L>)) {
         match n {
-            Node::Map(b) => sink_list_comments(b),
+            Node::Map(b) => for_each_list_item(b, f),
             Node::Leaf(_) => {}
             Node::List(items) => {
                 for item in items.iter_mut() {
-                    match item {
-                        ListItem::Comment {
-                            text: Sealed(Scalar::Comment(enc)),
-                            inline: false,
-                        } if value::is_encrypted(enc) => {
-                            let enc = std::mem::take(enc);
-                            *item = ListItem::Value(Node::Leaf(Sealed(Scalar::Str(enc))));
-                        }
-                        ListItem::Value(v) => node(v),
-                        ListItem::Comment { .. } => {}
+                    f(item);
+                    if let ListItem::Value(v) = item {
+                        node(v, f);
                     }
                 }
             }
@@ -508,37 +497,42 @@ fn sink_list_comments(branch: &mut Branch<Sealed>) {
     }
     for item in &mut branch.items {
         if let Item::Entry { value, .. } = item {
-            node(value);
+            node(value, f);
         }
     }
 }
 
-fn lift_list_comments(branch: &mut Branch<Plain>) {
-    fn node(n: &mut Node<Plain>) {
-        match n {
-            Node::Map(b) => lift_list_comments(b),
-            Node::Leaf(_) => {}
-            Node::List(items) => {
-                for item in items.iter_mut() {
-                    match item {
-                        ListItem::Value(Node::Leaf(p)) if p.scalar().is_comment() => {
-                            *item = ListItem::Comment {
-                                text: p.clone(),
-                                inline: false,
-                            };
-                        }
-                        ListItem::Value(v) => node(v),
-                        ListItem::Comment { .. } => {}
-                    }
-                }
+/// The reverse of [`lift_list_comments`] for writing: an encrypted comment line inside a
+/// list becomes a `type:comment` list value, as sops writes it (so a sops file keeps its
+/// form through set/edit, and our files match sops's byte for byte).
+fn sink_list_comments(branch: &mut Branch<Sealed>) {
+    for_each_list_item(branch, &mut |item| {
+        if let ListItem::Comment {
+            text: Sealed(Scalar::Comment(enc)),
+            inline: false,
+        } = item
+        {
+            if value::is_encrypted(enc) {
+                let enc = std::mem::take(enc);
+                *item = ListItem::Value(Node::Leaf(Sealed(Scalar::Str(enc))));
             }
         }
-    }
-    for item in &mut branch.items {
-        if let Item::Entry { value, .. } = item {
-            node(value);
+    });
+}
+
+/// Turns list values that decrypted to comments (sops's way of storing a comment inside a
+/// list) back into comment items, so they print as `# …` lines.
+fn lift_list_comments(branch: &mut Branch<Plain>) {
+    for_each_list_item(branch, &mut |item| {
+        if let ListItem::Value(Node::Leaf(p)) = item {
+            if p.scalar().is_comment() {
+                *item = ListItem::Comment {
+                    text: p.clone(),
+                    inline: false,
+                };
+            }
         }
-    }
+    });
 }
 
 /// Encrypts the MAC with `lastmodified` as additional data, keeping the old ciphertext when
