@@ -31,13 +31,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
         }
         let kp = KeyPath::parse(path).map_err(output::path_error(&args.file))?;
-        let first = opened
-            .branches
-            .first()
-            .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
-            .map_err(output::path_error(&args.file))?;
-        let kp = output::stored_path(file.format, first, kp);
-        let node = first.lookup(&kp).map_err(output::path_error(&args.file))?;
+        let node = output::lookup_first(&args.file, file.format, &opened.branches, kp)?;
         return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)
             .map(|_| ExitCode::SUCCESS);
     }

@@ -18,16 +18,7 @@ pub struct Args {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let (file, _key, opened) = output::open_file(&args.file, g)?;
-    let first = opened
-        .branches
-        .first()
-        .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
-        .map_err(output::path_error(&args.file))?;
-    let kp = output::stored_path(file.format, first, kp);
-    output::print_node(
-        first.lookup(&kp).map_err(output::path_error(&args.file))?,
-        g.output_type.unwrap_or(file.format),
-        file.layout,
-    )?;
+    let node = output::lookup_first(&args.file, file.format, &opened.branches, kp)?;
+    output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)?;
     Ok(ExitCode::SUCCESS)
 }

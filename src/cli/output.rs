@@ -66,6 +66,23 @@ pub fn stored_path<L>(
     }
 }
 
+/// The node at `kp` in the first document of `file` (get, decrypt --extract), found as
+/// [`stored_path`] does; errors name the file.
+pub fn lookup_first<'a>(
+    file: &Path,
+    format: crate::store::Format,
+    branches: &'a [crate::model::Branch<crate::model::Plain>],
+    kp: crate::model::KeyPath,
+) -> anyhow::Result<&'a crate::model::Node<crate::model::Plain>> {
+    let Some(first) = branches.first() else {
+        return Err(path_error(file)(crate::model::path::PathError::NotFound(
+            kp,
+        )));
+    };
+    let kp = stored_path(format, first, kp);
+    first.lookup(&kp).map_err(path_error(file))
+}
+
 /// A key-path error about `file`, so the one-line message names the file (exit code 91
 /// comes from the [`PathError`](crate::model::path::PathError) below the context).
 pub fn path_error(file: &Path) -> impl Fn(crate::model::path::PathError) -> anyhow::Error + '_ {
@@ -125,53 +142,18 @@ pub fn print_node(
             )?;
             write_output(None, &bytes, false)
         }
-        Node::List(_) => {
-            // Emitted as the one entry of a map, then unwrapped: the list alone in the
-            // file's format, as sops prints it (a YAML sequence, a JSON array).
-            let format = tree_format(format);
-            let mut b = crate::model::Branch::new();
-            b.insert("value".into(), node.clone());
-            let bytes = crate::engine::emit_plain(Path::new("-"), format, &[b], layout)?;
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| CliError::new(OUTPUT, "the list holds bytes that are not UTF-8"))?;
-            let list = zeroize::Zeroizing::new(unwrap_value_entry(text, format));
-            write_output(None, list.as_bytes(), false)
+        Node::List(items) => {
+            let text =
+                crate::store::emit_list(tree_format(format), items, layout).map_err(|error| {
+                    crate::engine::FileError::Emit {
+                        path: "-".into(),
+                        error,
+                    }
+                })?;
+            let text = zeroize::Zeroizing::new(text);
+            write_output(None, text.as_bytes(), false)
         }
     }
-}
-
-/// `value:\n    - a\n` → `- a\n`; `{\n  "value": [\n    1\n  ]\n}` → `[\n  1\n]`.
-fn unwrap_value_entry(text: &str, format: crate::store::Format) -> String {
-    let mut lines: Vec<&str> = text.lines().collect();
-    let json = format == crate::store::Format::Json;
-    if json && lines.len() >= 2 {
-        lines.remove(0);
-        lines.pop();
-    }
-    let Some(first) = lines.first().copied() else {
-        return String::new();
-    };
-    let prefix_len = first.len() - first.trim_start().len();
-    let head = first.trim_start();
-    let head = head
-        .strip_prefix(if json { "\"value\": " } else { "value:" })
-        .unwrap_or(head)
-        .trim_start();
-    // A block sequence starts on the next line; the rest is indented one level deeper.
-    let body_prefix = match lines.get(1) {
-        Some(l) if head.is_empty() => l.len() - l.trim_start().len(),
-        _ => prefix_len,
-    };
-    let mut out = String::with_capacity(text.len());
-    if !head.is_empty() {
-        out.push_str(head);
-        out.push('\n');
-    }
-    for l in &lines[1..] {
-        out.push_str(l.get(body_prefix..).unwrap_or(l.trim_start()));
-        out.push('\n');
-    }
-    out
 }
 
 /// Subtrees print as YAML or JSON (dotenv, INI and binary cannot hold them).

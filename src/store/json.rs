@@ -60,17 +60,16 @@ pub fn emit_with_entry<L: Leaf>(
     layout: Layout,
     extra: Option<(&str, &Node<L>)>,
 ) -> Result<String, StoreError> {
-    let unit = if layout.indent == TAB_INDENT {
-        "\t".to_string()
-    } else {
-        " ".repeat(layout.indent)
-    };
-    let mut w = Writer {
-        out: String::new(),
-        unit,
-        path: Vec::new(),
-    };
+    let mut w = Writer::new(layout);
     w.map(branch, 0, extra)?;
+    w.out.push('\n');
+    Ok(w.out)
+}
+
+/// A list alone as a JSON array ending with a newline (an extracted list, as sops prints it).
+pub fn emit_list<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> Result<String, StoreError> {
+    let mut w = Writer::new(layout);
+    w.list(items, 0)?;
     w.out.push('\n');
     Ok(w.out)
 }
@@ -239,6 +238,19 @@ struct Writer {
 }
 
 impl Writer {
+    fn new(layout: Layout) -> Writer {
+        let unit = if layout.indent == TAB_INDENT {
+            "\t".to_string()
+        } else {
+            " ".repeat(layout.indent)
+        };
+        Writer {
+            out: String::new(),
+            unit,
+            path: Vec::new(),
+        }
+    }
+
     fn newline(&mut self, depth: usize) {
         self.out.push('\n');
         for _ in 0..depth {

@@ -9,7 +9,7 @@ pub mod json;
 pub mod yaml;
 
 use crate::model::tree::Leaf;
-use crate::model::{Branch, Item, Node, Sealed};
+use crate::model::{Branch, Item, ListItem, Node, Sealed};
 use std::path::Path;
 
 /// The file formats, chosen from the file name or `--input-type/--output-type`.
@@ -194,6 +194,21 @@ pub fn emit<L: Leaf>(
         Format::Dotenv => dotenv::emit(single(branches)?),
         Format::Ini => ini::emit(single(branches)?),
         Format::Binary => json::emit(single(branches)?, layout),
+    }
+}
+
+/// A list alone, for printing an extracted list: YAML or JSON (the formats that hold one).
+pub fn emit_list<L: Leaf>(
+    format: Format,
+    items: &[ListItem<L>],
+    layout: Layout,
+) -> Result<String, StoreError> {
+    match format {
+        Format::Yaml => Ok(yaml::emit_list_document(items, layout)),
+        Format::Json => json::emit_list(items, layout),
+        _ => Err(StoreError::Unsupported(
+            "only YAML and JSON can print a list".into(),
+        )),
     }
 }
 

@@ -1070,6 +1070,17 @@ fn emit_value<L: Leaf>(
     }
 }
 
+/// A list alone as a YAML document (`- a\n- b\n`, `[]` without values): an extracted
+/// list, as sops prints it.
+pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> String {
+    if items.is_empty() {
+        return "[]\n".into();
+    }
+    let mut out = String::new();
+    emit_list(&mut out, items, 0, layout.indent.max(2));
+    out
+}
+
 /// The column of a block nested under one at `col`: go-yaml aligns it to the next multiple
 /// of the indent (a map inside `- ` starts 2 columns in, so with 4 spaces `enc: |` at
 /// column 10 has its lines at 12, as sops writes them, not 14).
