@@ -79,13 +79,19 @@ struct Target {
 /// files under it (as without arguments, `.gitignore` respected), or every encrypted file
 /// under the root.
 fn targets(cfg: &Config, files: &[PathBuf]) -> anyhow::Result<Vec<Target>> {
-    let walked = |under: Option<&Path>| -> anyhow::Result<Vec<Target>> {
+    // The root is walked at most once, however many directories are named.
+    let mut encrypted: Option<Vec<PathBuf>> = None;
+    let mut walked = |under: Option<&Path>| -> anyhow::Result<Vec<Target>> {
+        let all = match &mut encrypted {
+            Some(all) => all,
+            none => none.insert(team::encrypted_files(cfg)?),
+        };
         let under = under.map(crate::config::absolute);
-        Ok(team::encrypted_files(cfg)?
-            .into_iter()
+        Ok(all
+            .iter()
             .filter(|p| under.as_ref().is_none_or(|d| p.starts_with(d)))
             .map(|p| Target {
-                path: shown(&p),
+                path: shown(p),
                 named: Ok(false),
             })
             .collect())
