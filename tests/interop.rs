@@ -5,6 +5,12 @@
 
 mod common;
 
+// Issue 9, format fidelity: one module per area, each a file under tests/interop/.
+mod dotenv_meaning;
+mod generated;
+mod numbers_and_keys;
+mod yaml_fidelity;
+
 use common::*;
 use serde_json::Value;
 use std::process::Command;

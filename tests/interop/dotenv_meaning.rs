@@ -1,0 +1,1 @@
+//! (placeholder: filled by the fidelity work of issue 9)
