@@ -1,0 +1,317 @@
+//! The emitter: go-yaml v3's layout (what sops writes), so that a file sops wrote changes
+//! only in the lines of the values that changed.
+
+use super::super::{Layout, StoreError};
+use super::scalar::{double_quoted, plain_safe, scalar_text};
+use crate::model::tree::Leaf;
+use crate::model::{Branch, Item, ListItem, Node, Scalar};
+
+// ───────────────────────────── emitting ─────────────────────────────
+
+/// Emits branches as YAML documents separated by `---`.
+pub fn emit<L: Leaf>(branches: &[Branch<L>], layout: Layout) -> Result<String, StoreError> {
+    emit_with_entry(branches, layout, None)
+}
+
+/// [`emit`], with `extra` written as a last entry of every document, as if each branch
+/// ended with it (how the `sops` metadata is added without copying the branches).
+pub fn emit_with_entry<L: Leaf>(
+    branches: &[Branch<L>],
+    layout: Layout,
+    extra: Option<(&str, &Node<L>)>,
+) -> Result<String, StoreError> {
+    let indent = layout.indent.max(2);
+    // Reserving the output's size up front spares large files the copies of a growing buffer.
+    let extra_len = extra.map_or(0, |(k, v)| k.len() + node_len(v, indent, indent));
+    let estimate: usize = branches
+        .iter()
+        .map(|b| branch_len(b, 0, indent) + extra_len + 4)
+        .sum();
+    let mut out = String::with_capacity(estimate + estimate / 16);
+    for (i, branch) in branches.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        if extra.is_none()
+            && branch
+                .items
+                .iter()
+                .all(|it| !matches!(it, Item::Entry { .. }))
+            && branch.items.is_empty()
+        {
+            out.push_str("{}\n");
+            continue;
+        }
+        emit_map_items(&mut out, branch, 0, indent, None, extra);
+    }
+    Ok(out)
+}
+
+/// Roughly the length of a map's YAML text at column `col` (for reserving the output).
+fn branch_len<L: Leaf>(branch: &Branch<L>, col: usize, indent: usize) -> usize {
+    branch
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Entry { key, value } => {
+                col + key.len() + 2 + node_len(value, col + indent, indent)
+            }
+            Item::Comment { text, .. } => col + scalar_len(text.scalar()) + 2,
+            Item::Blank => 0,
+        })
+        .sum()
+}
+
+fn node_len<L: Leaf>(node: &Node<L>, col: usize, indent: usize) -> usize {
+    match node {
+        Node::Leaf(l) => scalar_len(l.scalar()) + 2,
+        Node::Map(b) => branch_len(b, col, indent) + 4,
+        Node::List(items) => {
+            items
+                .iter()
+                .map(|item| match item {
+                    ListItem::Value(v) => col + 2 + node_len(v, col + indent, indent),
+                    ListItem::Comment { text, .. } => col + scalar_len(text.scalar()) + 2,
+                })
+                .sum::<usize>()
+                + 4
+        }
+    }
+}
+
+fn scalar_len(s: &Scalar) -> usize {
+    match s {
+        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => t.len() + 2,
+        Scalar::Bytes(b) | Scalar::RawStr(b) => b.len() * 2 + 12,
+        _ => 24,
+    }
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn comment_line(out: &mut String, col: usize, text: &str) {
+    pad(out, col);
+    out.push('#');
+    out.push_str(text);
+    out.push('\n');
+}
+
+fn emit_map<L: Leaf>(out: &mut String, branch: &Branch<L>, col: usize, indent: usize) {
+    emit_map_items(out, branch, col, indent, None, None);
+}
+
+/// Writes a map's items at column `col`; `first_prefix` replaces the indentation of the
+/// first line (used for `- key: value` in lists); `extra` is written as a last entry.
+fn emit_map_items<L: Leaf>(
+    out: &mut String,
+    branch: &Branch<L>,
+    col: usize,
+    indent: usize,
+    mut first_prefix: Option<&str>,
+    extra: Option<(&str, &Node<L>)>,
+) {
+    let mut inline: Vec<String> = Vec::new();
+    let start_line = |out: &mut String, first: &mut Option<&str>| match first.take() {
+        Some(p) => out.push_str(p),
+        None => pad(out, col),
+    };
+    for item in &branch.items {
+        match item {
+            Item::Blank => {}
+            Item::Comment { text, inline: true } => inline.push(comment_text(text)),
+            Item::Comment { text, .. } => {
+                start_line(out, &mut first_prefix);
+                out.push('#');
+                out.push_str(&comment_text(text));
+                out.push('\n');
+            }
+            Item::Entry { key, value } => {
+                start_line(out, &mut first_prefix);
+                push_text(out, key);
+                out.push(':');
+                emit_value(out, value, col, indent, std::mem::take(&mut inline), true);
+            }
+        }
+    }
+    if let Some((key, value)) = extra {
+        start_line(out, &mut first_prefix);
+        push_text(out, key);
+        out.push(':');
+        emit_value(out, value, col, indent, std::mem::take(&mut inline), true);
+    }
+    for text in inline {
+        comment_line(out, col, &text);
+    }
+    if let Some(p) = first_prefix {
+        // A list item holding an empty map.
+        out.push_str(p.trim_end());
+        out.push_str(" {}\n");
+    }
+}
+
+fn comment_text<L: Leaf>(l: &L) -> String {
+    match l.scalar() {
+        Scalar::Comment(c) | Scalar::Str(c) => c.replace('\n', " "),
+        other => other.to_text().to_string(),
+    }
+}
+
+/// Writes what follows `key:` or `-`; `in_map` says whether a nested list is indented.
+fn emit_value<L: Leaf>(
+    out: &mut String,
+    value: &Node<L>,
+    col: usize,
+    indent: usize,
+    inline: Vec<String>,
+    in_map: bool,
+) {
+    let suffix: String = inline.iter().map(|c| format!(" #{c}")).collect();
+    match value {
+        Node::Leaf(l) => {
+            let s = l.scalar();
+            if let Some(block) = literal_block(s) {
+                out.push_str(" |");
+                out.push_str(block.0);
+                out.push_str(&suffix);
+                out.push('\n');
+                for line in block.1 {
+                    if !line.is_empty() {
+                        pad(out, deeper(col, indent));
+                        out.push_str(line);
+                    }
+                    out.push('\n');
+                }
+            } else {
+                out.push(' ');
+                push_scalar(out, s);
+                out.push_str(&suffix);
+                out.push('\n');
+            }
+        }
+        Node::Map(b) if b.items.is_empty() => {
+            out.push_str(" {}");
+            out.push_str(&suffix);
+            out.push('\n');
+        }
+        Node::List(items) if items.is_empty() => {
+            out.push_str(" []");
+            out.push_str(&suffix);
+            out.push('\n');
+        }
+        Node::Map(b) => {
+            out.push_str(&suffix);
+            out.push('\n');
+            emit_map(out, b, deeper(col, indent), indent);
+        }
+        Node::List(items) => {
+            out.push_str(&suffix);
+            out.push('\n');
+            let item_col = if in_map { deeper(col, indent) } else { col };
+            emit_list(out, items, item_col, indent);
+        }
+    }
+}
+
+/// A list alone as a YAML document (`- a\n- b\n`, `[]` without values): an extracted
+/// list, as sops prints it.
+pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> String {
+    if items.is_empty() {
+        return "[]\n".into();
+    }
+    let mut out = String::new();
+    emit_list(&mut out, items, 0, layout.indent.max(2));
+    out
+}
+
+/// The column of a block nested under one at `col`: go-yaml aligns it to the next multiple
+/// of the indent (a map inside `- ` starts 2 columns in, so with 4 spaces `enc: |` at
+/// column 10 has its lines at 12, as sops writes them, not 14).
+fn deeper(col: usize, indent: usize) -> usize {
+    match indent {
+        0 => col,
+        n => n * ((col + n) / n),
+    }
+}
+
+fn emit_list<L: Leaf>(out: &mut String, items: &[ListItem<L>], col: usize, indent: usize) {
+    let mut inline = Vec::new();
+    for item in items {
+        match item {
+            ListItem::Comment { text, inline: true } => inline.push(comment_text(text)),
+            ListItem::Comment { text, .. } => comment_line(out, col, &comment_text(text)),
+            ListItem::Value(Node::Map(b)) if !b.items.is_empty() => {
+                for text in std::mem::take(&mut inline) {
+                    comment_line(out, col, &text);
+                }
+                let mut prefix = String::new();
+                pad(&mut prefix, col);
+                prefix.push_str("- ");
+                emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
+            }
+            ListItem::Value(Node::List(inner)) if !inner.is_empty() => {
+                for text in std::mem::take(&mut inline) {
+                    comment_line(out, col, &text);
+                }
+                pad(out, col);
+                out.push_str("-\n");
+                emit_list(out, inner, col + indent, indent);
+            }
+            ListItem::Value(v) => {
+                pad(out, col);
+                out.push('-');
+                emit_value(out, v, col, indent, std::mem::take(&mut inline), false);
+            }
+        }
+    }
+    for text in inline {
+        comment_line(out, col, &text);
+    }
+}
+
+/// A multi-line string as a literal block: (chomping indicator, lines).
+fn literal_block(s: &Scalar) -> Option<(&'static str, Vec<&str>)> {
+    let Scalar::Str(text) = s else { return None };
+    if !text.contains('\n') || text.starts_with([' ', '\t', '\n']) {
+        return None;
+    }
+    if text
+        .chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+    {
+        return None;
+    }
+    let body = text.trim_end_matches('\n');
+    let trailing = text.len() - body.len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    if body.lines().any(|l| l.ends_with([' ', '\t'])) {
+        return None;
+    }
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    if trailing > 1 {
+        lines.extend(std::iter::repeat_n("", trailing - 1));
+    }
+    Some((chomp, lines))
+}
+
+/// Appends a scalar as [`scalar_text`] writes it.
+fn push_scalar(out: &mut String, s: &Scalar) {
+    match s {
+        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => push_text(out, t),
+        other => out.push_str(&scalar_text(other)),
+    }
+}
+
+/// Appends a string, plain when that reads back as the same string, else double-quoted.
+fn push_text(out: &mut String, t: &str) {
+    if plain_safe(t) {
+        out.push_str(t);
+    } else {
+        out.push_str(&double_quoted(t));
+    }
+}
