@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use super::super::{Layout, StoreError};
 use super::comments::CommentScanner;
 use super::scalar::{inexact_int, owned, resolve, resolve_cow};
-use super::source::{CharMap, Source};
+use super::source::Source;
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
 
@@ -43,10 +43,11 @@ struct Builder<'t, L> {
     stack: Vec<Frame<L>>,
     anchors: HashMap<usize, Node<L>>,
     docs: Vec<Branch<L>>,
-    chars: CharMap,
     text: &'t str,
     src: Source<'t>,
     key_hasher: std::hash::RandomState,
+    /// Where the last block container ended, while only block ends have followed it.
+    block_end_at: Option<usize>,
 }
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
@@ -57,10 +58,10 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         stack: Vec::new(),
         anchors: HashMap::new(),
         docs: Vec::new(),
-        chars: CharMap::new(text),
         text,
         src: Source::new(text),
         key_hasher: std::hash::RandomState::new(),
+        block_end_at: None,
     };
     while let Some((ev, span)) = b.src.next()? {
         if let Err(e) = b.event(ev, span) {
@@ -83,6 +84,9 @@ fn detect_indent(text: &str) -> usize {
 impl<L: Leaf> Builder<'_, L> {
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), StoreError> {
         let at = span.start.index();
+        // Block ends at one position close nested blocks, innermost first.
+        let cascade = self.block_end_at.take();
+        let value_end = self.src.scalar_end(&ev, &span);
         let err = |msg: &str| StoreError::syntax(span.start.line(), span.start.col() + 1, msg);
         match ev {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
@@ -110,9 +114,13 @@ impl<L: Leaf> Builder<'_, L> {
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 // A flow collection ends at its `}`/`]`; a block one at the next token.
-                let byte = self.chars.byte(self.text, at);
+                let byte = self.src.chars.byte(self.text, at);
                 let flow = matches!(self.text.as_bytes().get(byte), Some(b'}' | b']'));
-                self.flush_trailing(at, flow)?;
+                let innermost = !flow && cascade != Some(at);
+                self.flush_trailing(at, flow, innermost)?;
+                if !flow {
+                    self.block_end_at = Some(at);
+                }
                 let frame = self
                     .stack
                     .pop()
@@ -135,7 +143,9 @@ impl<L: Leaf> Builder<'_, L> {
                         _ => return Err(err("the top level of a YAML document must be a map")),
                     }
                 } else {
-                    self.add_value(node, span.end.index())?;
+                    // saphyr's span of a closing bracket runs on over a trailing comment.
+                    let value_end = if flow { at + 1 } else { span.end.index() };
+                    self.add_value(node, value_end)?;
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -181,7 +191,7 @@ impl<L: Leaf> Builder<'_, L> {
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
-                self.add_value(node, span.end.index())?;
+                self.add_value(node, value_end)?;
             }
             Event::Alias(id) => {
                 let node = self
@@ -235,47 +245,55 @@ impl<L: Leaf> Builder<'_, L> {
         Ok(())
     }
 
-    /// Comments after the last item of a block container that are indented at least as far
-    /// as its items belong to it; the rest go to the outer container.
-    /// Comments after the last item of a container that belong to it. Indented at least as
-    /// far as its items: always. A dedented comment before the closing bracket of a flow
-    /// collection: also. After a nested block collection, like go-yaml (and so sops), a
-    /// comment indented deeper than the next token is a foot comment of this, the
-    /// innermost, block; otherwise it precedes the next key.
-    fn flush_trailing(&mut self, end: usize, flow: bool) -> Result<(), StoreError> {
+    /// Places the comments between the last item of the container that is ending and `end`
+    /// (where the next token starts), as go-yaml (and so sops) does: a flow collection and a
+    /// document's root take them all; a block takes those indented at least as far as its
+    /// items, and the innermost block that ends here also takes the first run of comment
+    /// lines at one column, however far it is dedented, unless it stands at the column of
+    /// the next token (then it is that token's head comment). Comments after `end` belong
+    /// to what follows, never to a container that ended before them.
+    fn flush_trailing(
+        &mut self,
+        end: usize,
+        flow: bool,
+        innermost: bool,
+    ) -> Result<(), StoreError> {
         let col_of = |f: &Frame<L>| match f {
             Frame::Map { col, .. } | Frame::List { col, .. } => col.unwrap_or(0),
         };
         let Some(col) = self.stack.last().map(col_of) else {
             return Ok(());
         };
-        let has_parent = self.stack.len() >= 2;
+        let take_all = flow || self.stack.len() < 2;
         let next_col = self.column_of(end);
-        while self.has_comment(self.next_comment, usize::MAX)? {
+        let mut first_run: Option<usize> = None;
+        let mut in_first_run = innermost;
+        while self.has_comment(self.next_comment, end)? {
             let c = &mut self.scanner.found[self.next_comment];
-            if c.start >= end && c.col < col {
+            if c.start >= end {
                 break;
             }
-            let foot = !flow && has_parent && c.start < end && c.col > next_col;
-            if flow && c.col < col && c.line > 0 && c.start < end {
-                // Dedented comment before the end of a flow collection: still ours.
-            } else if c.col < col && !foot {
-                break;
+            if !c.used {
+                if in_first_run && first_run.is_some_and(|run| run != c.col) {
+                    in_first_run = false;
+                }
+                let first = in_first_run && c.col > next_col;
+                if !(take_all || first || c.col >= col) {
+                    break;
+                }
+                first_run.get_or_insert(c.col);
+                c.used = true;
+                let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
+                push_comment(self.stack.last_mut().expect("checked"), text, false);
             }
             self.next_comment += 1;
-            if c.used {
-                continue;
-            }
-            c.used = true;
-            let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
-            push_comment(self.stack.last_mut().expect("checked"), text, false);
         }
         Ok(())
     }
 
     /// The column of character `at` (0 past the end of the text).
     fn column_of(&self, at: usize) -> usize {
-        let byte = self.chars.byte(self.text, at);
+        let byte = self.src.chars.byte(self.text, at);
         if byte >= self.text.len() {
             return 0;
         }
@@ -293,8 +311,35 @@ impl<L: Leaf> Builder<'_, L> {
 
     /// Adds a finished value to the innermost container and attaches an end-of-line comment
     /// on the same line as an inline comment before the entry, as sops does.
-    fn add_value(&mut self, node: Node<L>, end: usize) -> Result<(), StoreError> {
-        let inline = self.inline_comment_after(end)?;
+    fn add_value(&mut self, mut node: Node<L>, end: usize) -> Result<(), StoreError> {
+        let mut inline = self.inline_comment_after(end)?;
+        // After a flow collection that the emitter writes as a block (`d: [1, 2] # c`), the
+        // comment becomes its first item, as go-yaml reads `d: # c` above block items (in a
+        // list, it goes above the item instead, where sops puts it).
+        let in_list = matches!(self.stack.last(), Some(Frame::List { .. }));
+        if let Some(text) = inline.take_if(|_| has_values(&node) && !in_list) {
+            let text = L::from_scalar(Scalar::Comment(text));
+            match &mut node {
+                Node::List(items) => items.insert(
+                    0,
+                    ListItem::Comment {
+                        text,
+                        inline: false,
+                    },
+                ),
+                Node::Map(b) => b.items.insert(
+                    0,
+                    Item::Comment {
+                        text,
+                        inline: false,
+                    },
+                ),
+                Node::Leaf(_) => unreachable!("has_values is false for leaves"),
+            }
+        }
+        // After an empty one (`a: [] # c`) it becomes a line after the entry, where sops
+        // puts it: go-yaml attaches `a: [] # c` to the empty node, whose comment sops moves.
+        let after = inline.take_if(|_| !has_values(&node) && !matches!(node, Node::Leaf(_)));
         let Some(frame) = self.stack.last_mut() else {
             return Ok(());
         };
@@ -311,15 +356,29 @@ impl<L: Leaf> Builder<'_, L> {
                     key: k,
                     value: node,
                 });
+                if let Some(text) = after {
+                    branch.items.push(Item::Comment {
+                        text: L::from_scalar(Scalar::Comment(text)),
+                        inline: false,
+                    });
+                }
             }
             Frame::List { items, .. } => {
                 if let Some(text) = inline {
+                    // After a collection item (`- [1, 2] # c`) it is a line above the item.
+                    let inline = matches!(node, Node::Leaf(_));
                     items.push(ListItem::Comment {
                         text: L::from_scalar(Scalar::Comment(text)),
-                        inline: true,
+                        inline,
                     });
                 }
                 items.push(ListItem::Value(node));
+                if let Some(text) = after {
+                    items.push(ListItem::Comment {
+                        text: L::from_scalar(Scalar::Comment(text)),
+                        inline: false,
+                    });
+                }
             }
         }
         Ok(())
@@ -328,10 +387,17 @@ impl<L: Leaf> Builder<'_, L> {
     fn inline_comment_after(&mut self, end: usize) -> Result<Option<String>, StoreError> {
         // Only for scalars/flow values: the rest of their line is white space then '#'.
         let bytes = self.text.as_bytes();
-        let from = self.chars.byte(self.text, end);
+        let from = self.src.chars.byte(self.text, end);
         let mut b = from;
         while b < bytes.len() && matches!(bytes[b], b' ' | b'\t') {
             b += 1;
+        }
+        // In a flow collection the comment follows the item's comma: `[1, # c`.
+        if bytes.get(b) == Some(&b',') {
+            b += 1;
+            while b < bytes.len() && matches!(bytes[b], b' ' | b'\t') {
+                b += 1;
+            }
         }
         if b >= bytes.len() || bytes[b] != b'#' {
             return Ok(None);
@@ -349,6 +415,15 @@ impl<L: Leaf> Builder<'_, L> {
         }
         c.used = true;
         Ok(Some(std::mem::take(&mut c.text)))
+    }
+}
+
+/// A collection holding at least one value (emitted as a block, not `[]`/`{}`).
+fn has_values<L>(node: &Node<L>) -> bool {
+    match node {
+        Node::List(items) => items.iter().any(|i| matches!(i, ListItem::Value(_))),
+        Node::Map(b) => b.entries().next().is_some(),
+        Node::Leaf(_) => false,
     }
 }
 

@@ -7,7 +7,6 @@ use super::source::Source;
 
 pub(super) struct Comment {
     pub start: usize,
-    pub line: usize,
     pub col: usize,
     pub text: String,
     pub inline: bool,
@@ -20,7 +19,6 @@ pub(super) struct CommentScanner {
     /// Byte and character position of the next unscanned character.
     byte: usize,
     chr: usize,
-    line: usize,
     col: usize,
     line_has_content: bool,
     done: bool,
@@ -32,7 +30,6 @@ impl CommentScanner {
         CommentScanner {
             byte: 0,
             chr: 0,
-            line: 1,
             col: 0,
             line_has_content: false,
             done: false,
@@ -47,7 +44,6 @@ impl CommentScanner {
         self.byte += seg.len();
         match seg.rfind('\n') {
             Some(p) => {
-                self.line += seg.bytes().filter(|&b| b == b'\n').count();
                 let tail = &seg[p + 1..];
                 self.col = tail.chars().count();
                 self.line_has_content = tail.chars().any(|c| !c.is_whitespace());
@@ -89,7 +85,6 @@ impl CommentScanner {
                 let body = &text[hash + 1..end];
                 self.found.push(Comment {
                     start: self.chr,
-                    line: self.line,
                     col: self.col,
                     text: body.to_string(),
                     inline: self.line_has_content,

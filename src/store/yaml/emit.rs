@@ -209,7 +209,7 @@ fn emit_value<L: Leaf>(
             out.push_str(&suffix);
             out.push('\n');
             let item_col = if in_map { deeper(col, indent) } else { col };
-            emit_list(out, items, item_col, indent);
+            emit_list(out, items, item_col, indent, None);
         }
     }
 }
@@ -221,7 +221,7 @@ pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> Str
         return "[]\n".into();
     }
     let mut out = String::new();
-    emit_list(&mut out, items, 0, layout.indent.max(2));
+    emit_list(&mut out, items, 0, layout.indent.max(2), None);
     out
 }
 
@@ -235,7 +235,23 @@ fn deeper(col: usize, indent: usize) -> usize {
     }
 }
 
-fn emit_list<L: Leaf>(out: &mut String, items: &[ListItem<L>], col: usize, indent: usize) {
+/// Writes a list's items at column `col`; `first_prefix` replaces the indentation of the
+/// first line (a list inside a list is written compactly, `- - a`, as go-yaml does).
+fn emit_list<L: Leaf>(
+    out: &mut String,
+    items: &[ListItem<L>],
+    col: usize,
+    indent: usize,
+    mut first_prefix: Option<&str>,
+) {
+    let item_prefix = |first: &mut Option<&str>| {
+        let mut prefix = match first.take() {
+            Some(p) => p.to_string(),
+            None => " ".repeat(col),
+        };
+        prefix.push_str("- ");
+        prefix
+    };
     let mut inline = Vec::new();
     for item in items {
         match item {
@@ -245,21 +261,29 @@ fn emit_list<L: Leaf>(out: &mut String, items: &[ListItem<L>], col: usize, inden
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, &text);
                 }
-                let mut prefix = String::new();
-                pad(&mut prefix, col);
-                prefix.push_str("- ");
+                let prefix = item_prefix(&mut first_prefix);
                 emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
             }
             ListItem::Value(Node::List(inner)) if !inner.is_empty() => {
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, &text);
                 }
-                pad(out, col);
-                out.push_str("-\n");
-                emit_list(out, inner, col + indent, indent);
+                if matches!(inner.first(), Some(ListItem::Value(_))) {
+                    let prefix = item_prefix(&mut first_prefix);
+                    emit_list(out, inner, col + 2, indent, Some(&prefix));
+                } else {
+                    // A comment first: the items go below, as a block of their own.
+                    let prefix = item_prefix(&mut first_prefix);
+                    out.push_str(prefix.trim_end());
+                    out.push('\n');
+                    emit_list(out, inner, col + indent, indent, None);
+                }
             }
             ListItem::Value(v) => {
-                pad(out, col);
+                match first_prefix.take() {
+                    Some(p) => out.push_str(p),
+                    None => pad(out, col),
+                }
                 out.push('-');
                 emit_value(out, v, col, indent, std::mem::take(&mut inline), false);
             }

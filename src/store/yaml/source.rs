@@ -5,7 +5,7 @@
 //! When the next comment is far ahead (more than `READ_AHEAD` events), a second parser over
 //! the same text supplies the scalar positions instead, so memory stays bounded.
 
-use saphyr_parser::{Event, Parser, Span, StrInput};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput};
 use std::collections::VecDeque;
 
 use super::super::StoreError;
@@ -19,6 +19,8 @@ pub(super) type Spanned<'t> = (Event<'t>, Span);
 /// the comment scanner, possibly ahead of the events handed out.
 pub(super) struct Source<'t> {
     text: &'t str,
+    /// Character → byte offsets of `text` (saphyr's markers count characters).
+    pub chars: CharMap,
     main: Parser<'t, StrInput<'t>>,
     main_done: bool,
     /// The first syntax error; parsing stops there.
@@ -50,6 +52,7 @@ impl<'t> Source<'t> {
     pub(super) fn new(text: &'t str) -> Self {
         Source {
             text,
+            chars: CharMap::new(text),
             main: Parser::new_from_str(text),
             main_done: false,
             failed: None,
@@ -65,11 +68,49 @@ impl<'t> Source<'t> {
     }
 
     /// Records the `n`-th scalar (0-based) of the document, whichever parser saw it first.
-    fn saw_scalar(&mut self, n: usize, span: &Span) {
+    fn saw_scalar(&mut self, n: usize, ev: &Event<'_>, span: &Span) {
         if n == self.spans_total {
-            self.spans.push_back((span.start.index(), span.end.index()));
+            let end = self.scalar_end(ev, span);
+            self.spans.push_back((span.start.index(), end));
             self.spans_total += 1;
         }
+    }
+
+    /// Where a scalar really ends (a character index). saphyr's span of a quoted scalar runs
+    /// on over the white space and comment after its closing quote (`b: "y"   # c`), which
+    /// would hide that comment inside the scalar; the closing quote is found in the text.
+    pub(super) fn scalar_end(&self, ev: &Event<'_>, span: &Span) -> usize {
+        let Event::Scalar(_, style, ..) = ev else {
+            return span.end.index();
+        };
+        let quote = match style {
+            ScalarStyle::DoubleQuoted => '"',
+            ScalarStyle::SingleQuoted => '\'',
+            _ => return span.end.index(),
+        };
+        let from = self.chars.byte(self.text, span.start.index());
+        let mut chars = self.text[from..].chars();
+        if chars.next() != Some(quote) {
+            return span.end.index();
+        }
+        let mut n = 1;
+        while let Some(c) = chars.next() {
+            n += 1;
+            if quote == '"' && c == '\\' {
+                if chars.next().is_some() {
+                    n += 1;
+                }
+            } else if c == quote {
+                // In single quotes `''` is an escaped quote, not the end.
+                if quote == '\'' && chars.clone().next() == Some('\'') {
+                    chars.next();
+                    n += 1;
+                } else {
+                    return span.start.index() + n;
+                }
+            }
+        }
+        span.end.index()
     }
 
     /// The next event of the main parser, read from the parser itself.
@@ -93,7 +134,7 @@ impl<'t> Source<'t> {
             }
             Some(Ok((ev, span))) => {
                 if matches!(ev, Event::Scalar(..)) {
-                    self.saw_scalar(self.main_scalars, &span);
+                    self.saw_scalar(self.main_scalars, &ev, &span);
                     self.main_scalars += 1;
                 }
                 Ok(Some((ev, span)))
@@ -132,7 +173,7 @@ impl<'t> Source<'t> {
             }
             Some(Ok((ev, span))) => {
                 if matches!(ev, Event::Scalar(..)) {
-                    self.saw_scalar(self.scout_scalars, &span);
+                    self.saw_scalar(self.scout_scalars, &ev, &span);
                     self.scout_scalars += 1;
                 }
                 if matches!(ev, Event::StreamEnd) {
