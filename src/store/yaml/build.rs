@@ -15,7 +15,7 @@ use std::hash::BuildHasher;
 
 use super::super::{Layout, StoreError};
 use super::comments::CommentScanner;
-use super::scalar::{inexact_int, owned, resolve, resolve_cow};
+use super::scalar::{inexact_int, owned, plain_non_string, resolve, resolve_cow};
 use super::source::Source;
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
@@ -92,6 +92,7 @@ impl<L: Leaf> Builder<'_, L> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
             Event::DocumentStart(_) => {}
             Event::MappingStart(anchor, _) => {
+                self.refuse_collection_key(&err)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::Map {
                     branch: Branch::new(),
@@ -105,6 +106,7 @@ impl<L: Leaf> Builder<'_, L> {
                 if self.stack.is_empty() {
                     return Err(err("YAML documents that are sequences are not supported; the top level must be a map"));
                 }
+                self.refuse_collection_key(&err)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::List {
                     items: Vec::new(),
@@ -162,6 +164,18 @@ impl<L: Leaf> Builder<'_, L> {
                 }
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
+                    // Resolved without copying the key: most keys are plain strings.
+                    let resolved = match (&tag, style) {
+                        (None, ScalarStyle::Plain) => plain_non_string(&value),
+                        (None, _) => None,
+                        (Some(t), _) => Some(resolve(&value, style, Some(t.suffix.as_str()))),
+                    };
+                    if let Some(kind) = resolved.as_ref().and_then(non_string_kind) {
+                        return Err(err(&format!(
+                            "map key {:?} is {kind}, not a string: sops accepts only string keys; quote it",
+                            &*value
+                        )));
+                    }
                     self.before_item(at, span.start.col())?;
                     if let Some(Frame::Map {
                         key, branch, seen, ..
@@ -206,6 +220,17 @@ impl<L: Leaf> Builder<'_, L> {
                 self.before_item(at, span.start.col())?;
                 self.add_value(node, span.end.index())?;
             }
+        }
+        Ok(())
+    }
+
+    /// A list or map where a map key belongs (`[a, b]: v`, `? {k: 1}`): sops refuses
+    /// those files, and our tree has string keys only, so we refuse them too.
+    fn refuse_collection_key(&self, err: &impl Fn(&str) -> StoreError) -> Result<(), StoreError> {
+        if matches!(self.stack.last(), Some(Frame::Map { key: None, .. })) {
+            return Err(err(
+                "a list or map used as a map key: sops accepts only string keys",
+            ));
         }
         Ok(())
     }
@@ -415,6 +440,20 @@ impl<L: Leaf> Builder<'_, L> {
         }
         c.used = true;
         Ok(Some(std::mem::take(&mut c.text)))
+    }
+}
+
+/// What a key that is not a string resolves to, for the error (go-yaml decodes `123:`,
+/// `true:`, `~:` and `1.5:` to non-string keys, which sops refuses).
+fn non_string_kind(key: &Scalar) -> Option<&'static str> {
+    match key {
+        Scalar::Str(_) => None,
+        Scalar::Int(_) => Some("an integer"),
+        Scalar::Float(_) => Some("a float"),
+        Scalar::Bool(_) => Some("a boolean"),
+        Scalar::Null => Some("null"),
+        Scalar::Time(_) => Some("a timestamp"),
+        _ => Some("not a string"),
     }
 }
 

@@ -52,7 +52,7 @@ pub(super) fn owned(value: Cow<'_, str>) -> String {
 }
 
 /// What a plain scalar resolves to when that is not a string (null, bool, int, float).
-fn plain_non_string(value: &str) -> Option<Scalar> {
+pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     if matches!(value, "" | "~" | "null" | "Null" | "NULL") {
         return Some(Scalar::Null);
     }
