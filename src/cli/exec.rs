@@ -226,7 +226,9 @@ fn env_error(e: EnvError) -> anyhow::Error {
         EnvError::Collision { .. } => CliError::new(INPUT, e.to_string())
             .hint("rename one of the keys, or narrow the selection with --only")
             .into(),
-        EnvError::BadName { .. } => CliError::new(INPUT, e.to_string()).into(),
+        EnvError::BadName { .. } | EnvError::BadValue { .. } => {
+            CliError::new(INPUT, e.to_string()).into()
+        }
     }
 }
 

@@ -1,10 +1,14 @@
-//! `secrets get FILE PATH`: print one decrypted value.
+//! `secrets get FILE PATH`: print one decrypted value. On a dotenv file that is the value
+//! the stored text means (`"p@ss word"` prints `p@ss word`); `decrypt --extract` prints the
+//! stored text, as `sops decrypt --extract` does.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::exit::{CliError, INPUT};
 use super::{output, Global};
-use crate::model::KeyPath;
+use crate::model::{KeyPath, Node, Plain, Scalar};
+use crate::store::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,7 +22,26 @@ pub struct Args {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let (file, _key, opened) = output::open_file(&args.file, g)?;
-    let node = output::lookup_first(&args.file, file.format, &opened.branches, kp)?;
+    let node = output::lookup_first(&args.file, file.format, &opened.branches, kp.clone())?;
+    if file.format == Format::Dotenv {
+        if let Node::Leaf(leaf) = node {
+            if let Scalar::Str(stored) = leaf.scalar() {
+                let value = crate::store::dotenv::value_of(stored).map_err(|reason| {
+                    CliError::new(
+                        INPUT,
+                        format!(
+                            "{}: key `{kp}` has no dotenv value ({reason}); \
+                             `secrets decrypt --extract` prints it as stored",
+                            args.file.display()
+                        ),
+                    )
+                })?;
+                let node = Node::Leaf(Plain::new(Scalar::Str(value.to_string())));
+                output::print_node(&node, file.format, file.layout)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
     output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -363,7 +363,7 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
         };
         for (i, b) in opened.branches.iter().enumerate() {
             let origin = format!("{}#{i}", rel.to_string_lossy().replace('\\', "/"));
-            collect_plain(b, &origin, &mut values);
+            collect_plain(b, &origin, file.format == Format::Dotenv, &mut values);
         }
     }
     if values.is_empty() {
@@ -374,10 +374,16 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
 }
 
 /// The text values of a branch, each with its origin (`file#branch:key/path`), which
-/// becomes the finding's fingerprint instead of the value.
-fn collect_plain(b: &Branch<Plain>, file: &str, out: &mut Vec<KnownValue>) {
+/// becomes the finding's fingerprint instead of the value. A dotenv value is what its
+/// stored text means (`"p@ss word"` is `p@ss word`, the text a copy would hold).
+fn collect_plain(b: &Branch<Plain>, file: &str, dotenv: bool, out: &mut Vec<KnownValue>) {
     let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, path| {
         match leaf.scalar() {
+            Scalar::Str(s) if dotenv => out.push(KnownValue {
+                value: crate::store::dotenv::value_of(s)
+                    .unwrap_or_else(|_| leaf.scalar().to_text()),
+                origin: format!("{file}:{}", path.join("/")),
+            }),
             Scalar::Str(_) | Scalar::RawStr(_) | Scalar::Bytes(_) => out.push(KnownValue {
                 value: leaf.scalar().to_text(),
                 origin: format!("{file}:{}", path.join("/")),

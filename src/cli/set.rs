@@ -1,5 +1,6 @@
 //! `secrets set FILE PATH [VALUE | --value-stdin]`: change one value; only that value's
-//! ciphertext (plus `lastmodified` and `mac`) changes.
+//! ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the value is stored
+//! as the text that means it (quoted when needed), as a user would write it in the file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,6 +107,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .into());
     }
     let kp = output::stored_path(file.format, doc, kp);
+    let node = match (file.format, node) {
+        (crate::store::Format::Dotenv, Node::Leaf(leaf)) => Node::Leaf(dotenv_text(doc, &kp, leaf)),
+        (_, node) => node,
+    };
     doc.set_path(&kp, node)
         .map_err(output::path_error(&args.file))?;
     let before = file.to_bytes()?;
@@ -120,6 +125,24 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// On a dotenv file a string is stored as the text that means it (`p@ss word` as
+/// `'p@ss word'`), so `get` gives it back and `sops decrypt` prints a line that sources to
+/// it; a current text that already means the value is kept, quoting and all.
+fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> Plain {
+    use crate::store::dotenv::{text_for, value_of};
+    let Scalar::Str(value) = leaf.scalar() else {
+        return leaf;
+    };
+    if let Ok(Node::Leaf(current)) = doc.lookup(kp) {
+        if let Scalar::Str(stored) = current.scalar() {
+            if value_of(stored).is_ok_and(|v| *v == *value) {
+                return current.clone();
+            }
+        }
+    }
+    Plain::new(Scalar::Str(text_for(value)))
 }
 
 trait ClassifyName {

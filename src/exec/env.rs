@@ -8,7 +8,9 @@
 //! - names are upper-cased, and every character that is not an ASCII letter or digit
 //!   becomes `_`: `api-key.v2` → `API_KEY_V2`;
 //! - dotenv keys stay exactly as written (they already are variable names), less a leading
-//!   `export `;
+//!   `export `, and a dotenv value is what its stored text means to dotenv loaders
+//!   ([`crate::store::dotenv::value_of`]: `"p@ss word"` is `p@ss word`); a key that dotenv
+//!   loaders read as a comment (`  # note=x`, a key to sops) is no variable;
 //! - two keys of one file that end up with the same name are an error naming both keys;
 //!   across files, later files override earlier ones.
 //!
@@ -80,6 +82,12 @@ pub enum EnvError {
         key: String,
         reason: &'static str,
     },
+    #[error("{file}: key `{key}` has no dotenv value ({reason}); `secrets decrypt --extract` prints it as stored")]
+    BadValue {
+        file: String,
+        key: String,
+        reason: &'static str,
+    },
     #[error("--only {0}: no such variable or key in the selected files")]
     UnknownOnly(String),
 }
@@ -103,6 +111,9 @@ pub fn flatten_selected(
     for branch in branches {
         for (key, node) in branch.entries() {
             if dotenv {
+                if crate::store::dotenv::is_comment_key(key) {
+                    continue;
+                }
                 let name = crate::store::dotenv::env_name(key).to_string();
                 walk(node, name, key.to_string(), file, &mut out);
             } else {
@@ -112,6 +123,11 @@ pub fn flatten_selected(
     }
     if !only.is_empty() {
         out.retain(|v| only.iter().any(|o| only_matches(o, v)));
+    }
+    if dotenv {
+        for var in &mut out {
+            dotenv_value(var)?;
+        }
     }
     let mut seen: HashMap<&str, &str> = HashMap::with_capacity(out.len());
     for var in &out {
@@ -186,6 +202,20 @@ fn leaf_bytes(l: &Plain) -> Zeroizing<Vec<u8>> {
             Zeroizing::new(text.as_bytes().to_vec())
         }
     }
+}
+
+/// Replaces a dotenv value's stored text by its meaning (text that is not UTF-8 stays).
+fn dotenv_value(var: &mut Var) -> Result<(), EnvError> {
+    let Ok(stored) = std::str::from_utf8(&var.value) else {
+        return Ok(());
+    };
+    let value = crate::store::dotenv::value_of(stored).map_err(|reason| EnvError::BadValue {
+        file: var.file.clone(),
+        key: var.key.clone(),
+        reason,
+    })?;
+    var.value = Zeroizing::new(value.as_bytes().to_vec());
+    Ok(())
 }
 
 fn check_name(var: &Var) -> Result<(), EnvError> {

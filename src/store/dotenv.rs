@@ -1,48 +1,65 @@
 //! The dotenv store: `KEY=VALUE` lines, `#` comments and blank lines, in order.
 //!
-//! sops reads a dotenv file line by line: a line starting with `#` is a comment, any other
-//! non-empty line must hold `=`, the key is everything before the first `=` (kept exactly,
-//! which matters because the key is part of each value's additional data), the value
-//! everything after it, with the two characters `\n` turned into a newline; on output
-//! newlines become `\n` again. [`parse_sops`] and [`emit_sops`] do exactly that and are meant
-//! for encrypted files, whose values sops must read back unchanged.
+//! **What is stored is the text sops stores**, so a file means the same to both tools
+//! whichever one encrypted it: sops reads a dotenv file line by line, a line starting with
+//! `#` is a comment, any other non-empty line must hold `=`, the key is everything before
+//! the first `=` (kept exactly: the key is part of each value's additional data) and the
+//! stored text everything after it, verbatim (quotes, escapes, inline comments, the `\r` of
+//! a CRLF line), except that the two characters `\n` become a newline; on output newlines
+//! become `\n` again. [`parse`], [`parse_sops`] and [`emit`] do exactly that, so `decrypt`
+//! prints the lines that were encrypted, and they source as the original did.
 //!
-//! [`parse`] and [`emit`] are for plaintext files and add what dotenv users expect on top:
-//! `"double quoted"` values with `\n \t \r \" \\` escapes, `'single quoted'` literal values,
-//! and quoting on output whenever a bare value would not read back the same (surrounding
-//! whitespace, a leading quote, a literal `\n`, a carriage return, ` #`). An `export ` prefix
-//! stays part of the key, so sops round-trips it; [`env_name`] strips it.
+//! **What a value means** is separate: [`value_of`] reads a stored text the way dotenv
+//! loaders (python-dotenv, docker compose) do, for the commands that hand out values (`get`,
+//! `exec`, `export`): `"double quoted"` with `\n \t \r \" \\` escapes (other backslashes
+//! kept), `'single quoted'` literally, or bare (trimmed, an inline ` #…` comment dropped, and,
+//! as sops reads it, `\n` a newline). [`text_for`] is the inverse that `set` stores: bare
+//! when that is safe for a shell too, else quoted.
 //!
-//! Both modes keep blank lines as `Item::Blank` (sops drops them), accept comment lines
-//! indented with whitespace, and strip a `\r` before each line break so CRLF files work.
-//! Errors name the line, never its content.
+//! Differences from sops, all on reading: blank and whitespace-only lines are kept as
+//! `Item::Blank` (sops drops empty lines and refuses whitespace-only ones); a comment line
+//! indented with whitespace is a comment (sops refuses it, or takes it as a key when it holds
+//! `=`; in an encrypted file we do the latter too, since the MAC covers it); an encrypted
+//! file whose every line ends in `\r\n` (a checkout that converted line endings) is read
+//! as if it had `\n`. A plaintext file is also checked on reading: a value that no dotenv
+//! loader reads (an unclosed quote, text after the closing quote) is an error naming its
+//! line and column, never its content.
 
 use crate::model::tree::{format_go_float, Leaf};
 use crate::model::{Branch, Item, Node, Scalar};
 use crate::store::StoreError;
+use zeroize::Zeroizing;
 
-/// Parses a plaintext dotenv file (quoted values understood).
+/// Parses a plaintext dotenv file: as sops does (see the module note), refusing values that
+/// have no dotenv meaning.
 pub fn parse<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
-    parse_with(text, parse_value)
+    parse_with(text, Mode::Plain)
 }
 
-/// Parses a dotenv file exactly as sops does (values are never unquoted).
+/// Parses an encrypted dotenv file exactly as sops does (values are never checked).
 pub fn parse_sops<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
-    parse_with(text, |raw| Ok(unescape_newlines(raw)))
+    // A checkout with CRLF conversion turns every line of an encrypted file into `…\r\n`,
+    // which sops itself never writes (its metadata lines end in `\n`): undo it.
+    let converted = text.ends_with("\r\n")
+        && text
+            .split_terminator('\n')
+            .all(|l| l.is_empty() || l.ends_with('\r'));
+    if converted {
+        return parse_with(&text.replace("\r\n", "\n"), Mode::Sops);
+    }
+    parse_with(text, Mode::Sops)
 }
 
-/// Emits a plaintext dotenv file, quoting values only where needed.
+/// Emits a plaintext dotenv file: each value's stored text as sops writes it. Blank lines
+/// are written with `\r\n` when the lines around them keep a `\r` (a CRLF file).
 pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
-    emit_with(branch, |v| Some(format_value(v)))
+    emit_with(branch, if is_crlf(branch) { "\r\n" } else { "\n" })
 }
 
-/// Emits a dotenv file exactly as sops does (`KEY=value`, newlines as `\n`); fails for a
-/// value that sops could not read back unchanged (one holding a literal `\n`).
+/// Emits an encrypted dotenv file exactly as sops does (`KEY=value`, newlines as `\n`);
+/// fails for a value that sops could not read back unchanged (one holding a literal `\n`).
 pub fn emit_sops<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
-    emit_with(branch, |v| {
-        let out = v.replace('\n', "\\n");
-        (unescape_newlines(&out) == v && !v.contains('\r')).then_some(out)
-    })
+    emit_with(branch, "\n")
 }
 
 /// The variable name of a key: without an `export ` prefix and surrounding whitespace.
@@ -52,6 +69,12 @@ pub fn env_name(key: &str) -> &str {
         Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
         _ => key,
     }
+}
+
+/// Whether a key is a comment to dotenv loaders (`  # note=x`, which sops stores as a key
+/// because it does not start with `#`): such a key is no variable.
+pub fn is_comment_key(key: &str) -> bool {
+    key.trim_start().starts_with('#')
 }
 
 /// The key as written for the variable `name`: a line `export NAME=…` is kept under the key
@@ -68,83 +91,100 @@ pub fn key_as_written<'a, L>(branch: &'a Branch<L>, name: &'a str) -> &'a str {
         .unwrap_or(name)
 }
 
-/// A value parse failure: a column offset within the value text and a message.
+/// The value a stored text means to dotenv loaders (see the module note); the error says
+/// why there is none, without the text.
+pub fn value_of(stored: &str) -> Result<Zeroizing<String>, &'static str> {
+    line_value(&line_text(stored)).map_err(|(_, msg)| msg)
+}
+
+/// The stored text that means `value` (the inverse of [`value_of`]): bare when every
+/// character is safe unquoted for a shell too, `'single quoted'` when the value holds no
+/// `'`, `\`, or line break, else `"double quoted"` with `\\ \" \n \r` escapes.
+pub fn text_for(value: &str) -> String {
+    let line = if value.chars().all(bare_safe) {
+        value.to_string()
+    } else if !value.contains(['\'', '\\', '\n', '\r']) {
+        format!("'{value}'")
+    } else {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    stored_text(&line)
+}
+
+/// Characters a value may hold unquoted: the same set for sh, python-dotenv and compose.
+fn bare_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',')
+}
+
+/// The text after `=` on a line as sops stores it: `\n` becomes a newline.
+fn stored_text(line: &str) -> String {
+    line.replace("\\n", "\n")
+}
+
+/// The text after `=` on the line a stored text is written as (the inverse of
+/// [`stored_text`]: a line holds no newline, and the pattern `\n` cannot overlap itself).
+fn line_text(stored: &str) -> Zeroizing<String> {
+    Zeroizing::new(stored.replace('\n', "\\n"))
+}
+
+/// A value parse failure: a byte offset within the line text and a message.
 type ValueError = (usize, &'static str);
 
-fn parse_with<L: Leaf>(
-    text: &str,
-    value: impl Fn(&str) -> Result<String, ValueError>,
-) -> Result<Branch<L>, StoreError> {
-    let mut branch = Branch::new();
-    for (idx, line) in text.split_terminator('\n').enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let lineno = idx + 1;
-        if line.trim().is_empty() {
-            branch.items.push(Item::Blank);
-        } else if let Some(comment) = line.trim_start().strip_prefix('#') {
-            let text = L::from_scalar(Scalar::Comment(comment.to_string()));
-            branch.items.push(Item::Comment {
-                text,
-                inline: false,
-            });
-        } else {
-            let Some(eq) = line.find('=') else {
-                return Err(StoreError::syntax(
-                    lineno,
-                    1,
-                    "expected KEY=VALUE, found no '='",
-                ));
-            };
-            let raw = &line[eq + 1..];
-            let v = value(raw).map_err(|(col, msg)| {
-                let column = line[..eq + 1 + col].chars().count() + 1;
-                StoreError::syntax(lineno, column, msg)
-            })?;
-            let leaf = Node::Leaf(L::from_scalar(Scalar::Str(v)));
-            branch.items.push(Item::Entry {
-                key: line[..eq].to_string(),
-                value: leaf,
-            });
-        }
-    }
-    Ok(branch)
-}
+const BLANK: [char; 2] = [' ', '\t'];
 
-fn unescape_newlines(raw: &str) -> String {
-    raw.replace("\\n", "\n")
-}
-
-/// A value after `=`: double quoted with escapes, single quoted literally, or bare.
-fn parse_value(raw: &str) -> Result<String, ValueError> {
-    let (value, rest_at) = if let Some(body) = raw.strip_prefix('"') {
-        parse_double_quoted(body)?
-    } else if let Some(body) = raw.strip_prefix('\'') {
-        match body.find('\'') {
-            Some(end) => (body[..end].to_string(), 1 + end + 1),
-            None => return Err((0, "single quote is not closed on this line")),
+/// The value of the text after `=` on a line: double quoted with escapes, single quoted
+/// literally, or bare (trimmed, inline comment dropped, `\n` a newline as sops reads it).
+fn line_value(line: &str) -> Result<Zeroizing<String>, ValueError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let body = line.trim_start_matches(BLANK);
+    let start = line.len() - body.len();
+    let (value, end) = if let Some(inner) = body.strip_prefix('"') {
+        let (v, len) = parse_double_quoted(inner).map_err(|(c, m)| (start + c, m))?;
+        (v, start + len)
+    } else if let Some(inner) = body.strip_prefix('\'') {
+        match inner.find('\'') {
+            Some(close) => (
+                Zeroizing::new(inner[..close].to_string()),
+                start + 1 + close + 1,
+            ),
+            None => return Err((start, "single quote is not closed")),
         }
     } else {
-        return Ok(unescape_newlines(raw));
+        return Ok(Zeroizing::new(unquoted(body).replace("\\n", "\n")));
     };
-    let rest = &raw[rest_at..];
-    let trimmed = rest.trim_start();
-    if trimmed.is_empty() {
+    let rest = line[end..].trim_start_matches(BLANK);
+    if rest.is_empty() || rest.starts_with('#') {
         Ok(value)
-    } else if trimmed.starts_with('#') {
-        let col = rest_at + rest.len() - trimmed.len();
-        Err((
-            col,
-            "comments after a quoted value are not supported; put the comment on its own line",
-        ))
     } else {
-        Err((rest_at, "unexpected text after the closing quote"))
+        Err((end, "unexpected text after the closing quote"))
     }
+}
+
+/// A bare value without its inline comment (` #…`, `\t#…`) and trailing blanks.
+fn unquoted(body: &str) -> &str {
+    let bytes = body.as_bytes();
+    let cut = (1..bytes.len())
+        .find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    body[..cut].trim_end_matches(BLANK)
 }
 
 /// The body of a double-quoted value (after the opening quote): its value and the byte
-/// offset, within the whole raw value, just past the closing quote.
-fn parse_double_quoted(body: &str) -> Result<(String, usize), ValueError> {
-    let mut out = String::new();
+/// offset, within the text from the opening quote, just past the closing quote.
+fn parse_double_quoted(body: &str) -> Result<(Zeroizing<String>, usize), ValueError> {
+    let mut out = Zeroizing::new(String::new());
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -164,45 +204,87 @@ fn parse_double_quoted(body: &str) -> Result<(String, usize), ValueError> {
             c => out.push(c),
         }
     }
-    Err((0, "double quote is not closed on this line"))
+    Err((0, "double quote is not closed"))
 }
 
-/// A value as sops writes it when that reads back the same, else double quoted.
-fn format_value(v: &str) -> String {
-    let bare = v.replace('\n', "\\n");
-    let risky = bare.starts_with(char::is_whitespace)
-        || bare.ends_with(char::is_whitespace)
-        || v.starts_with(['"', '\''])
-        || v.contains("\\n")
-        || v.contains('\r')
-        || v.contains(" #");
-    if !risky && parse_value(&bare).as_deref() == Ok(v) {
-        return bare;
-    }
-    let mut out = String::with_capacity(v.len() + 2);
-    out.push('"');
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// A plaintext file: indented `#` lines are comments, values must have a meaning.
+    Plain,
+    /// An encrypted file: a line holding `=` is an entry unless it starts with `#`.
+    Sops,
+}
+
+fn parse_with<L: Leaf>(text: &str, mode: Mode) -> Result<Branch<L>, StoreError> {
+    let mut branch = Branch::new();
+    for (idx, line) in text.split_terminator('\n').enumerate() {
+        let lineno = idx + 1;
+        let eq = line.find('=');
+        let trimmed = line.trim_start();
+        let comment = match mode {
+            Mode::Plain => trimmed.strip_prefix('#'),
+            Mode::Sops => line
+                .strip_prefix('#')
+                .or_else(|| trimmed.strip_prefix('#').filter(|_| eq.is_none())),
+        };
+        if line.trim().is_empty() {
+            branch.items.push(Item::Blank);
+        } else if let Some(comment) = comment {
+            let text = L::from_scalar(Scalar::Comment(comment.to_string()));
+            branch.items.push(Item::Comment {
+                text,
+                inline: false,
+            });
+        } else {
+            let Some(eq) = eq else {
+                return Err(StoreError::syntax(
+                    lineno,
+                    1,
+                    "expected KEY=VALUE, found no '='",
+                ));
+            };
+            let raw = &line[eq + 1..];
+            if mode == Mode::Plain {
+                line_value(raw).map_err(|(col, msg)| {
+                    let column = line[..eq + 1 + col].chars().count() + 1;
+                    let hint = if msg.ends_with("not closed") {
+                        " on this line (a value cannot span lines: write \\n inside double quotes)"
+                    } else {
+                        ""
+                    };
+                    StoreError::syntax(lineno, column, format!("{msg}{hint}"))
+                })?;
+            }
+            let leaf = Node::Leaf(L::from_scalar(Scalar::Str(stored_text(raw))));
+            branch.items.push(Item::Entry {
+                key: line[..eq].to_string(),
+                value: leaf,
+            });
         }
     }
-    out.push('"');
-    out
+    Ok(branch)
 }
 
-fn emit_with<L: Leaf>(
-    branch: &Branch<L>,
-    format: impl Fn(&str) -> Option<String>,
-) -> Result<String, StoreError> {
+/// Whether a plaintext tree came from a CRLF file: an entry or comment keeps its `\r`.
+fn is_crlf<L: Leaf>(branch: &Branch<L>) -> bool {
+    branch.items.iter().any(|item| {
+        let scalar = match item {
+            Item::Comment { text, .. } => text.scalar(),
+            Item::Entry {
+                value: Node::Leaf(l),
+                ..
+            } => l.scalar(),
+            _ => return false,
+        };
+        matches!(scalar, Scalar::Str(s) | Scalar::Comment(s) if s.ends_with('\r'))
+    })
+}
+
+fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<String, StoreError> {
     let mut out = String::new();
     for item in &branch.items {
         match item {
-            Item::Blank => out.push('\n'),
+            Item::Blank => out.push_str(blank),
             Item::Comment { text, .. } => {
                 for line in text.scalar().to_text().split('\n') {
                     out.push('#');
@@ -213,12 +295,13 @@ fn emit_with<L: Leaf>(
             Item::Entry { key, value } => {
                 check_key(key)?;
                 let text = value_text(key, value)?;
-                let written = format(&text).ok_or_else(|| {
-                    StoreError::Unsupported(format!(
+                let written = line_text(&text);
+                if stored_text(&written) != text {
+                    return Err(StoreError::Unsupported(format!(
                         "the value of dotenv key {key:?} cannot be written without changing it \
-                         (it holds a literal \\n or a carriage return)"
-                    ))
-                })?;
+                         (it holds a literal \\n, which sops reads as a newline)"
+                    )));
+                }
                 out.push_str(key);
                 out.push('=');
                 out.push_str(&written);
@@ -235,7 +318,7 @@ fn check_key(key: &str) -> Result<(), StoreError> {
         "contains '='"
     } else if key.contains(['\n', '\r']) {
         "contains a line break"
-    } else if key.trim_start().starts_with('#') {
+    } else if key.starts_with('#') {
         "starts with '#'"
     } else if !key.is_empty() && key.trim().is_empty() {
         "is only whitespace"
@@ -277,6 +360,10 @@ mod tests {
 
     type Tree = Branch<Sealed>;
 
+    fn val(stored: &str) -> Result<String, &'static str> {
+        value_of(stored).map(|v| v.to_string())
+    }
+
     fn str_of<'a>(t: &'a Tree, key: &str) -> &'a str {
         match t.get(key) {
             Some(Node::Leaf(Sealed(Scalar::Str(s)))) => s,
@@ -310,43 +397,143 @@ mod tests {
             assert!(str_of(&t, "secret").starts_with("ENC[AES256_GCM,"));
             assert_eq!(emit_sops(&t).unwrap(), text);
             assert_eq!(emit(&t).unwrap(), text);
-            assert_eq!(parse::<Sealed>(&emit(&t).unwrap()).unwrap(), t);
+        }
+    }
+
+    /// What sops 3.11 stores for each line (checked with `sops decrypt --extract`), and
+    /// what the value means (checked with python-dotenv 1.2.2, `interpolate=False`).
+    const LINES: &[(&str, &str, &str)] = &[
+        ("A=\"p@ss word\"", "\"p@ss word\"", "p@ss word"),
+        ("A=abc # note", "abc # note", "abc"),
+        ("A=abc#no-note", "abc#no-note", "abc#no-note"),
+        ("A=a\t#c", "a\t#c", "a"),
+        ("A= #x", " #x", "#x"),
+        ("A='lit $x \\n y'", "'lit $x \n y'", "lit $x \\n y"),
+        (
+            "A=\"a\\nb \\\"q\\\" \\\\ end\"",
+            "\"a\nb \\\"q\\\" \\\\ end\"",
+            "a\nb \"q\" \\ end",
+        ),
+        ("A=\"a\\\\nb\"", "\"a\\\nb\"", "a\\nb"),
+        ("A=\"x\" # c", "\"x\" # c", "x"),
+        ("A=  spaced  ", "  spaced  ", "spaced"),
+        ("A= \"x\" ", " \"x\" ", "x"),
+        ("A=\"\\r\\t\\$\"", "\"\\r\\t\\$\"", "\r\t\\$"),
+        ("A=plain\r", "plain\r", "plain"),
+        ("A=\"x\"\r", "\"x\"\r", "x"),
+        ("A='q'\r", "'q'\r", "q"),
+        ("A=", "", ""),
+        ("A=\"\"", "\"\"", ""),
+        ("A=''", "''", ""),
+        ("A=a\"b", "a\"b", "a\"b"),
+        ("A=a=b=c", "a=b=c", "a=b=c"),
+        ("A=#", "#", "#"),
+        // Where we follow sops, not python-dotenv (which keeps `\n` literally here).
+        ("A=a\\nb", "a\nb", "a\nb"),
+    ];
+
+    #[test]
+    fn stored_text_is_sops_and_value_is_dotenv() {
+        for (line, stored, value) in LINES {
+            for t in [
+                parse::<Sealed>(line).unwrap(),
+                parse_sops::<Sealed>(line).unwrap(),
+            ] {
+                assert_eq!(str_of(&t, "A"), *stored, "{line:?}");
+                assert_eq!(emit(&t).unwrap(), format!("{line}\n"), "{line:?}");
+            }
+            assert_eq!(val(stored), Ok(value.to_string()), "{line:?}");
+            assert_eq!(val(&text_for(value)), Ok(value.to_string()));
         }
     }
 
     #[test]
-    fn comments_blanks_export_and_quotes() {
-        let text = "# top\n\nexport A=1\nB=\"two words\\n\\t\\\"q\\\" \\\\\"\nC='lit \\n $x'\n  # indented\nD= spaced \nE=a\\nb\r\n";
+    fn comments_blanks_export_and_crlf_are_kept() {
+        let text = "# top\n\nexport A=1\n  # indented\n   \nSP = spaced \n#last";
         let t: Tree = parse(text).unwrap();
         assert!(
             matches!(&t.items[0], Item::Comment { text: Sealed(Scalar::Comment(c)), inline: false } if c == " top")
         );
         assert!(matches!(t.items[1], Item::Blank));
+        assert!(matches!(t.items[4], Item::Blank));
         assert_eq!(str_of(&t, "export A"), "1");
+        assert_eq!(str_of(&t, "SP "), " spaced ");
         assert_eq!(env_name("export A"), "A");
-        assert_eq!(env_name("B"), "B");
+        assert_eq!(env_name(" SP "), "SP");
         assert_eq!(env_name("exportX"), "exportX");
         assert_eq!(key_as_written(&t, "A"), "export A");
         assert_eq!(key_as_written(&t, "export A"), "export A");
         assert_eq!(key_as_written(&t, "Z"), "Z");
-        assert_eq!(str_of(&t, "B"), "two words\n\t\"q\" \\");
-        assert_eq!(str_of(&t, "C"), "lit \\n $x");
-        assert_eq!(str_of(&t, "D"), " spaced ");
-        assert_eq!(str_of(&t, "E"), "a\nb");
-        let out = emit(&t).unwrap();
-        assert!(
-            out.contains("export A=1\n") && out.contains("E=a\\nb\n"),
-            "{out}"
+        assert_eq!(
+            emit(&t).unwrap(),
+            "# top\n\nexport A=1\n# indented\n\nSP = spaced \n#last\n"
         );
-        assert_eq!(parse::<Sealed>(&out).unwrap(), t);
-        // sops mode keeps quotes as part of the value.
-        let s: Tree = parse_sops("K=\"x\"\n").unwrap();
-        assert_eq!(str_of(&s, "K"), "\"x\"");
-        assert_eq!(emit_sops(&s).unwrap(), "K=\"x\"\n");
+        // CRLF: every `\r` is part of the stored text, as in sops; blank lines follow suit.
+        let crlf = "# c\r\nA=\"x y\"\r\n\r\nB=plain\r\n";
+        let t: Tree = parse(crlf).unwrap();
+        assert_eq!(str_of(&t, "A"), "\"x y\"\r");
+        assert_eq!(val(str_of(&t, "A")).unwrap(), "x y");
+        assert_eq!(emit(&t).unwrap(), crlf);
+        assert_eq!(emit_sops(&t).unwrap(), "# c\r\nA=\"x y\"\r\n\nB=plain\r\n");
     }
 
     #[test]
-    fn non_strings_and_errors() {
+    fn encrypted_files_read_exactly_as_sops_reads_them() {
+        // An indented comment holding '=' is a key to sops (and in its MAC).
+        let t: Tree = parse_sops("  # a=ENC[x]\n  # plain note\n#c=1\n").unwrap();
+        assert_eq!(str_of(&t, "  # a"), "ENC[x]");
+        assert!(is_comment_key("  # a") && !is_comment_key("A"));
+        assert!(matches!(&t.items[1], Item::Comment { .. }));
+        assert!(matches!(&t.items[2], Item::Comment { .. }));
+        assert_eq!(emit_sops(&t).unwrap(), "  # a=ENC[x]\n# plain note\n#c=1\n");
+        // A file whose line endings a checkout converted to CRLF reads as written.
+        let t: Tree = parse_sops("A=ENC[x]\r\nsops_version=3.11.0\r\n").unwrap();
+        assert_eq!(str_of(&t, "A"), "ENC[x]");
+        assert_eq!(str_of(&t, "sops_version"), "3.11.0");
+        // One CRLF line among LF lines is a value's own `\r`.
+        let t: Tree = parse_sops("A_unencrypted=x\r\nsops_version=3.11.0\n").unwrap();
+        assert_eq!(str_of(&t, "A_unencrypted"), "x\r");
+    }
+
+    #[test]
+    fn values_written_by_earlier_versions_keep_their_meaning() {
+        // Earlier versions stored the unquoted, unescaped value.
+        for v in [
+            "p@ss word",
+            "a\nb",
+            "q\"x",
+            "a\\b",
+            "tab\there",
+            "x=y",
+            "$HOME",
+            "",
+        ] {
+            assert_eq!(val(v), Ok(v.to_string()), "{v:?}");
+        }
+        // The documented exceptions.
+        assert_eq!(val(" spaced ").unwrap(), "spaced");
+        assert_eq!(val("abc # not a comment").unwrap(), "abc");
+        assert_eq!(val("'quoted'").unwrap(), "quoted");
+        assert_eq!(val("a\\nb").unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn text_for_quotes_only_when_needed() {
+        for (value, text) in [
+            ("plain-value_1.2:3@x/y%z+w,v", "plain-value_1.2:3@x/y%z+w,v"),
+            ("", ""),
+            ("p@ss word", "'p@ss word'"),
+            ("$HOME ${X} `cmd` \"q\" # c", "'$HOME ${X} `cmd` \"q\" # c'"),
+            ("it's", "\"it's\""),
+            ("a\\nb", "\"a\\\nb\""),
+            ("line1\nline2\r", "\"line1\nline2\\r\""),
+        ] {
+            assert_eq!(text_for(value), text, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_never_the_value() {
         let mut t = Tree::new();
         t.insert("I".into(), Node::Leaf(Sealed(Scalar::Int(7))));
         t.insert("F".into(), Node::Leaf(Sealed(Scalar::Float(3.5))));
@@ -357,22 +544,24 @@ mod tests {
         assert!(e.contains("\"nested\""), "{e}");
         let mut t = Tree::new();
         t.insert("K".into(), Node::Leaf(Sealed(Scalar::Str("a\\nb".into()))));
-        assert!(emit_sops(&t).is_err());
-        assert_eq!(emit(&t).unwrap(), "K=\"a\\\\nb\"\n");
-        for (text, line) in [
-            ("A=1\nsecret-value\n", 2),
-            ("A=\"secret-value\n", 1),
-            ("\n\nA='secret-value\n", 3),
-            ("A=\"secret\" trailing\n", 1),
-            ("A=\"secret\" # note\n", 1),
+        assert!(emit_sops(&t).is_err() && emit(&t).is_err());
+        for (text, line, column) in [
+            ("A=1\nsecret-value\n", 2, 1),
+            ("A=\"secret-value\n", 1, 3),
+            ("\n\nA='secret-value\n", 3, 3),
+            ("A=\"secret\" trailing\n", 1, 11),
+            ("A=\"secret\ncontinued\"\n", 1, 3),
         ] {
             let e = parse::<Sealed>(text).unwrap_err();
             assert!(
-                matches!(e, StoreError::Syntax { line: l, .. } if l == line),
+                matches!(e, StoreError::Syntax { line: l, column: c, .. } if l == line && c == column),
                 "{text:?}: {e}"
             );
             assert!(!e.to_string().contains("secret"), "{e}");
         }
+        assert_eq!(val("\"secret").unwrap_err(), "double quote is not closed");
+        let e = parse::<Sealed>("A='x\n").unwrap_err().to_string();
+        assert!(e.ends_with("single quote is not closed on this line (a value cannot span lines: write \\n inside double quotes)"), "{e}");
     }
 
     fn arb_tree() -> impl Strategy<Value = Tree> {
@@ -385,7 +574,7 @@ mod tests {
             ("(export )?[A-Za-z_][A-Za-z0-9_]{0,8}", any::<String>()).prop_map(|(key, v)| {
                 Item::Entry {
                     key,
-                    value: Node::Leaf(Sealed(Scalar::Str(v))),
+                    value: Node::Leaf(Sealed(Scalar::Str(text_for(&v)))),
                 }
             }),
         ];
@@ -397,21 +586,27 @@ mod tests {
         fn parsers_never_panic(text in any::<String>()) {
             let _ = parse::<Sealed>(&text);
             let _ = parse_sops::<Sealed>(&text);
+            let _ = val(&text);
         }
 
         #[test]
         fn parsers_never_panic_on_envish(text in "[A-Z=\"'\\\\n# \t\r\n]{0,40}") {
             let _ = parse::<Sealed>(&text);
             let _ = parse_sops::<Sealed>(&text);
+            let _ = val(&text);
+        }
+
+        #[test]
+        fn text_for_means_the_value(v in any::<String>()) {
+            prop_assert_eq!(val(&text_for(&v)), Ok(v));
         }
 
         #[test]
         fn emit_then_parse_round_trips(t in arb_tree()) {
             let out = emit(&t).unwrap();
             prop_assert_eq!(parse::<Sealed>(&out).unwrap(), t.clone());
-            if let Ok(out) = emit_sops(&t) {
-                prop_assert_eq!(parse_sops::<Sealed>(&out).unwrap(), t);
-            }
+            let out = emit_sops(&t).unwrap();
+            prop_assert_eq!(parse_sops::<Sealed>(&out).unwrap(), t);
         }
     }
 }

@@ -12,8 +12,10 @@
 //! header is the first item of that section's map; a comment before a key, and an inline
 //! comment after a value, is a comment item placed right *after* that key. On output each
 //! comment is written back before its section or key with a `; ` marker. Comments at the end
-//! of the file belong to nothing and are dropped, as sops does; blank lines are not kept
-//! (one blank line is written between sections).
+//! of the file belong to nothing: sops drops them, and so does [`parse`] (encrypted files),
+//! while [`parse_plain`] refuses them, as it refuses a key repeated in a section (go-ini keeps
+//! the last value): a file to encrypt must not lose anything silently. Blank lines are not
+//! kept (one blank line is written between sections).
 //!
 //! Values are trimmed; a value is cut at the first `#` or `;` (the rest is an inline
 //! comment), surrounding `'` or `"` quotes are removed, backquoted and `"""` triple-quoted
@@ -29,10 +31,23 @@ use crate::store::StoreError;
 /// The name of the section holding keys that precede every header.
 pub const DEFAULT_SECTION: &str = "DEFAULT";
 
-/// Parses an INI file into a branch of sections.
+/// Parses an INI file into a branch of sections, as sops does (for encrypted files).
 pub fn parse<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
+    parse_with(text, false)
+}
+
+/// Parses a plaintext INI file to encrypt: as [`parse`], but what sops's INI format would
+/// silently lose is an error naming its line: a comment after the last key of the file, and
+/// a key repeated in one section (go-ini keeps only the last value, and its comment).
+pub fn parse_plain<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
+    parse_with(text, true)
+}
+
+fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser::<L> {
+        strict,
+        comment_line: 0,
         lines: text
             .split_terminator('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -42,6 +57,14 @@ pub fn parse<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
         sections: vec![(DEFAULT_SECTION.to_string(), Vec::new())],
     };
     p.run()?;
+    if strict && !p.comment.trim().is_empty() {
+        return Err(StoreError::syntax(
+            p.comment_line,
+            1,
+            "a comment after the last key is not kept (sops's INI format drops it); \
+             move it above a key or a section header",
+        ));
+    }
     let mut sections = p.sections;
     if sections[0].1.is_empty() {
         sections.remove(0);
@@ -81,6 +104,10 @@ pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
 
 /// Line-by-line state: pending comment lines and the sections read so far.
 struct Parser<'a, L> {
+    /// Refuse what sops's INI format would lose (see [`parse_plain`]).
+    strict: bool,
+    /// The line where the pending comment starts.
+    comment_line: usize,
     lines: Vec<&'a str>,
     next: usize,
     comment: String,
@@ -104,6 +131,9 @@ impl<'a, L: Leaf> Parser<'a, L> {
             let column = raw.len() - line.len() + 1;
             let err = |msg: &str| StoreError::syntax(lineno, column, msg);
             if line.starts_with(['#', ';']) {
+                if self.comment.is_empty() {
+                    self.comment_line = lineno;
+                }
                 self.comment.push_str(line);
                 self.comment.push('\n');
             } else if line.starts_with('[') {
@@ -124,11 +154,25 @@ impl<'a, L: Leaf> Parser<'a, L> {
                 self.sections.push((name.to_string(), items));
             } else {
                 let (key, offset) = read_key(line).map_err(err)?;
+                if self.strict && self.has_key(&key) {
+                    return Err(err(
+                        "this key repeats an earlier key of its section; sops's INI format \
+                         keeps only the last value: remove one",
+                    ));
+                }
                 let value = self.read_value(&line[offset..]).map_err(err)?;
                 self.add_key(key, value);
             }
         }
         Ok(())
+    }
+
+    /// Whether the current section already has `key`.
+    fn has_key(&self, key: &str) -> bool {
+        let items = &self.sections.last().expect("DEFAULT always exists").1;
+        items
+            .iter()
+            .any(|i| matches!(i, Item::Entry { key: k, .. } if k == key))
     }
 
     /// The pending comment as sops stores it, if there is one.
@@ -583,6 +627,26 @@ mod tests {
         let mut bad = Tree::new();
         bad.insert("flat".into(), Node::Leaf(Sealed(Scalar::Str("x".into()))));
         assert!(emit(&bad).unwrap_err().to_string().contains("\"flat\""));
+    }
+
+    #[test]
+    fn plaintext_refuses_what_sops_would_lose() {
+        for (text, line) in [
+            ("[s]\nk = v\n; secret note\n# more\n", 3),
+            ("[s]\nk = v\n[t]\n\n;secret\n", 5),
+            ("k = 1\n[s]\nk = 2\n; c\nk = secret\n", 5),
+        ] {
+            let e = parse_plain::<Sealed>(text).unwrap_err();
+            assert!(
+                matches!(e, StoreError::Syntax { line: l, .. } if l == line),
+                "{text:?}: {e}"
+            );
+            assert!(!e.to_string().contains("secret"), "{e}");
+            assert!(parse::<Sealed>(text).is_ok());
+        }
+        // The same key in two sections, or in a repeated section, is fine.
+        let t: Tree = parse_plain("k = 1\n[s]\nk = 2\n[s]\nk = 3\n; kept\nj = 4\n").unwrap();
+        assert_eq!(t.entries().count(), 3);
     }
 
     #[test]

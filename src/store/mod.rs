@@ -107,7 +107,7 @@ pub fn parse<L: Leaf>(format: Format, text: &str) -> Result<(Vec<Branch<L>>, Lay
         Format::Yaml => yaml::parse(text),
         Format::Json => json::parse(text),
         Format::Dotenv => dotenv::parse(text).map(|b| (vec![b], Layout::default_for(format))),
-        Format::Ini => ini::parse(text).map(|b| (vec![b], Layout::default_for(format))),
+        Format::Ini => ini::parse_plain(text).map(|b| (vec![b], Layout::default_for(format))),
         Format::Binary => Ok((
             vec![binary::parse(text.as_bytes())],
             Layout::default_for(format),
@@ -134,16 +134,22 @@ pub fn parse_bytes<L: Leaf>(
     parse(format, text)
 }
 
-/// Parses an encrypted file's text: as [`parse`], except that dotenv values are taken
-/// verbatim like sops does (a value left in clear must hash to the same MAC in both tools).
+/// Parses an encrypted file's text: as [`parse`], except that dotenv and INI files are read
+/// exactly as sops reads them, without the checks on plaintext (unreadable dotenv values, an
+/// INI comment at the end or a repeated key), so every file sops wrote opens.
 pub fn parse_encrypted<L: Leaf>(
     format: Format,
     bytes: &[u8],
 ) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
-    if format == Format::Dotenv {
+    if matches!(format, Format::Dotenv | Format::Ini) {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| StoreError::syntax(1, 0, "file is not valid UTF-8"))?;
-        return dotenv::parse_sops(text).map(|b| (vec![b], Layout::default_for(format)));
+        let branch = if format == Format::Dotenv {
+            dotenv::parse_sops(text)?
+        } else {
+            ini::parse(text)?
+        };
+        return Ok((vec![branch], Layout::default_for(format)));
     }
     parse_bytes(format, bytes)
 }
