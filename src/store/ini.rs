@@ -50,7 +50,8 @@ fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError
         comment_line: 0,
         lines: text
             .split_terminator('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            // Every trailing CR: a lone `\r` kept in a comment could not be written back.
+            .map(|l| l.trim_end_matches('\r'))
             .collect(),
         next: 0,
         comment: String::new(),
