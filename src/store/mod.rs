@@ -6,6 +6,7 @@ pub mod binary;
 pub mod dotenv;
 pub mod ini;
 pub mod json;
+pub mod limits;
 pub mod yaml;
 
 use crate::model::tree::Leaf;

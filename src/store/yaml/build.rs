@@ -13,7 +13,7 @@ use saphyr_parser::{Event, ScalarStyle, Span};
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use super::super::{Layout, StoreError};
+use super::super::{limits, Layout, StoreError};
 use super::comments::CommentScanner;
 use super::scalar::{inexact_int, owned, plain_non_string, resolve, resolve_cow};
 use super::source::Source;
@@ -37,11 +37,26 @@ enum Frame<L> {
     },
 }
 
+/// A node's size (values and containers) and height (levels below it).
+#[derive(Clone, Copy)]
+struct Shape {
+    size: usize,
+    height: usize,
+}
+
+const LEAF: Shape = Shape { size: 1, height: 0 };
+
 struct Builder<'t, L> {
     scanner: CommentScanner,
     next_comment: usize,
     stack: Vec<Frame<L>>,
-    anchors: HashMap<usize, Node<L>>,
+    /// Anchored nodes with their size and height, so an alias is checked before copying.
+    anchors: HashMap<usize, (Node<L>, Shape)>,
+    /// The size and height of each open container (parallel to `stack`).
+    shapes: Vec<Shape>,
+    /// Values written in the text, and values added by aliases.
+    written: usize,
+    aliased: usize,
     docs: Vec<Branch<L>>,
     text: &'t str,
     src: Source<'t>,
@@ -57,6 +72,9 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         next_comment: 0,
         stack: Vec::new(),
         anchors: HashMap::new(),
+        shapes: Vec::new(),
+        written: 0,
+        aliased: 0,
         docs: Vec::new(),
         text,
         src: Source::new(text),
@@ -93,6 +111,7 @@ impl<L: Leaf> Builder<'_, L> {
             Event::DocumentStart(_) => {}
             Event::MappingStart(anchor, _) => {
                 self.refuse_collection_key(&err)?;
+                self.open_container(&err)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::Map {
                     branch: Branch::new(),
@@ -107,6 +126,7 @@ impl<L: Leaf> Builder<'_, L> {
                     return Err(err("YAML documents that are sequences are not supported; the top level must be a map"));
                 }
                 self.refuse_collection_key(&err)?;
+                self.open_container(&err)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::List {
                     items: Vec::new(),
@@ -136,8 +156,9 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     Frame::List { items, anchor, .. } => (Node::List(items), anchor),
                 };
+                let shape = self.shapes.pop().unwrap_or(LEAF);
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), shape));
                 }
                 if self.stack.is_empty() {
                     match node {
@@ -147,6 +168,7 @@ impl<L: Leaf> Builder<'_, L> {
                 } else {
                     // saphyr's span of a closing bracket runs on over a trailing comment.
                     let value_end = if flow { at + 1 } else { span.end.index() };
+                    self.grow(shape);
                     self.add_value(node, value_end)?;
                 }
             }
@@ -203,25 +225,65 @@ impl<L: Leaf> Builder<'_, L> {
                 let scalar = resolve_cow(value, style, tag.as_deref().map(|t| t.suffix.as_str()));
                 let node = Node::Leaf(L::from_scalar(scalar));
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), LEAF));
                 }
+                self.written += 1;
+                self.grow(LEAF);
                 self.add_value(node, value_end)?;
             }
             Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| err("alias to an unknown anchor"))?;
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
                     return Err(err("aliases used as map keys are not supported"));
                 }
+                let shape = self
+                    .anchors
+                    .get(&id)
+                    .map(|(_, shape)| *shape)
+                    .ok_or_else(|| err("alias to an unknown anchor"))?;
+                // Checked before the copy: a billion-laughs file never gets expanded.
+                self.aliased = self.aliased.saturating_add(shape.size);
+                if self.aliased > limits::alias_budget(self.written) {
+                    return Err(err(&format!(
+                        "aliases expand to more than {} values (excessive aliasing, as go-yaml says)",
+                        limits::alias_budget(self.written)
+                    )));
+                }
+                if self.stack.len() + shape.height >= limits::MAX_DEPTH {
+                    return Err(err(&format!(
+                        "this alias nests values deeper than {} levels",
+                        limits::MAX_DEPTH
+                    )));
+                }
+                let node = self.anchors[&id].0.clone();
                 self.before_item(at, span.start.col())?;
+                self.grow(shape);
                 self.add_value(node, span.end.index())?;
             }
         }
         Ok(())
+    }
+
+    /// A map or list starts: refused past the depth limit (deeper trees would exhaust the
+    /// stack of every recursive walk after parsing).
+    fn open_container(&mut self, err: &impl Fn(&str) -> StoreError) -> Result<(), StoreError> {
+        if self.stack.len() >= limits::MAX_DEPTH {
+            return Err(err(&format!(
+                "maps and lists nested deeper than {} levels",
+                limits::MAX_DEPTH
+            )));
+        }
+        self.written += 1;
+        self.shapes.push(Shape { size: 1, height: 0 });
+        Ok(())
+    }
+
+    /// Counts a finished child into the innermost open container.
+    fn grow(&mut self, child: Shape) {
+        if let Some(parent) = self.shapes.last_mut() {
+            parent.size = parent.size.saturating_add(child.size);
+            parent.height = parent.height.max(child.height + 1);
+        }
     }
 
     /// A list or map where a map key belongs (`[a, b]: v`, `? {k: 1}`): sops refuses

@@ -187,4 +187,35 @@ mod tests {
         assert!(parse::<Sealed>("- 1\n- 2\n").is_err());
         assert!(parse::<Sealed>("a: [1\n").is_err());
     }
+
+    #[test]
+    fn hostile_nesting_and_aliasing_fail_fast_with_their_line() {
+        let deep_block = format!("a:\n{}x\n", "- ".repeat(30_000));
+        let e = parse::<Sealed>(&deep_block).unwrap_err().to_string();
+        assert!(
+            e.starts_with("line 2, column ") && e.contains("deeper than 128"),
+            "{e}"
+        );
+        let deep_flow = format!("a: {}{}\n", "[".repeat(30_000), "]".repeat(30_000));
+        assert!(parse::<Sealed>(&deep_flow).is_err());
+        let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        let e = parse::<Sealed>(&laughs).unwrap_err().to_string();
+        assert!(e.contains("excessive aliasing"), "{e}");
+        // An alias that would nest past the limit is refused before it is copied.
+        let mut chain = format!("a: &a {}x{}\n", "[".repeat(100), "]".repeat(100));
+        chain.push_str(&format!("b: {}*a{}\n", "[".repeat(40), "]".repeat(40)));
+        assert!(parse::<Sealed>(&chain)
+            .unwrap_err()
+            .to_string()
+            .contains("deeper than 128"));
+        // Ordinary anchors and merges stay fine.
+        assert!(parse::<Sealed>("d: &d {x: 1, y: 2}\ne: *d\nf: [*d, *d]\n").is_ok());
+    }
 }
