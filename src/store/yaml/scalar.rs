@@ -50,9 +50,7 @@ pub(super) fn resolve_cow(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&
     if style != ScalarStyle::Plain {
         return Scalar::Str(owned(value));
     }
-    plain_non_string(&value)
-        .or_else(|| go_timestamp(&value).map(|t| Scalar::Time(t.rfc3339())))
-        .unwrap_or_else(|| Scalar::Str(owned(value)))
+    plain_non_string(&value).unwrap_or_else(|| Scalar::Str(owned(value)))
 }
 
 /// Why sops refuses a scalar that parses as YAML, if it does: `!!binary` text that is not
@@ -102,8 +100,9 @@ pub(super) fn owned(value: Cow<'_, str>) -> String {
     s
 }
 
-/// What a plain scalar resolves to when that is not a string (null, bool, int, float).
-fn plain_non_string(value: &str) -> Option<Scalar> {
+/// What a plain scalar resolves to when that is not a string (null, bool, int, timestamp,
+/// float).
+pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     if matches!(value, "" | "~" | "null" | "Null" | "NULL") {
         return Some(Scalar::Null);
     }
@@ -112,6 +111,9 @@ fn plain_non_string(value: &str) -> Option<Scalar> {
     }
     if let Some(i) = parse_int(value) {
         return Some(Scalar::Int(i));
+    }
+    if let Some(t) = go_timestamp(value) {
+        return Some(Scalar::Time(t.rfc3339()));
     }
     parse_float(value).map(Scalar::Float)
 }
