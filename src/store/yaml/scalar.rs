@@ -100,8 +100,7 @@ pub(super) fn owned(value: Cow<'_, str>) -> String {
     s
 }
 
-/// What a plain scalar resolves to when that is not a string (null, bool, int, timestamp,
-/// float).
+/// What a plain scalar resolves to when that is not a string (null, bool, int, float).
 pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     if matches!(value, "" | "~" | "null" | "Null" | "NULL") {
         return Some(Scalar::Null);
@@ -112,6 +111,7 @@ pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     if let Some(i) = parse_int(value) {
         return Some(Scalar::Int(i));
     }
+    // A timestamp too: sops stores it as type:time (and refuses it as a key).
     if let Some(t) = go_timestamp(value) {
         return Some(Scalar::Time(t.rfc3339()));
     }
