@@ -14,6 +14,8 @@ mod generated;
 mod numbers_and_keys;
 #[path = "interop/yaml_fidelity.rs"]
 mod yaml_fidelity;
+#[path = "interop/yaml_scalars.rs"]
+mod yaml_scalars;
 
 use common::*;
 use serde_json::Value;

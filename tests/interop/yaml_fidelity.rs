@@ -270,7 +270,10 @@ fn case9_keys_that_are_not_strings_are_refused_like_sops_does() {
         sb.write("plain.yaml", plain);
         let mut theirs = sops(&sb, &key).unwrap();
         theirs.args(["encrypt", "--age", &key.public, "plain.yaml"]);
-        assert!(!theirs.output().unwrap().status.success(), "sops took {plain:?}");
+        assert!(
+            !theirs.output().unwrap().status.success(),
+            "sops took {plain:?}"
+        );
         let ours = sb
             .cmd()
             .args(["encrypt", "-i", "--age", &key.public, "plain.yaml"])
@@ -291,6 +294,10 @@ fn case9_keys_that_are_not_strings_are_refused_like_sops_does() {
     };
     let json = trip.json.unwrap();
     for (direction, value) in &json {
-        assert_eq!(value, &serde_json::json!({"123": "x", "5": "y", "on": "z"}), "{direction}");
+        assert_eq!(
+            value,
+            &serde_json::json!({"123": "x", "5": "y", "on": "z"}),
+            "{direction}"
+        );
     }
 }

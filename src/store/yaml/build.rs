@@ -15,7 +15,7 @@ use std::hash::BuildHasher;
 
 use super::super::{limits, Layout, StoreError};
 use super::comments::CommentScanner;
-use super::scalar::{inexact_int, owned, plain_non_string, resolve, resolve_cow};
+use super::scalar::{inexact_int, owned, plain_non_string, refusal, resolve, resolve_cow};
 use super::source::Source;
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
@@ -222,7 +222,15 @@ impl<L: Leaf> Builder<'_, L> {
                         "{key}integer too large for 64 bits (sops would store it rounded, or refuse it); quote it to keep it as text"
                     )));
                 }
-                let scalar = resolve_cow(value, style, tag.as_deref().map(|t| t.suffix.as_str()));
+                let tag = tag.as_deref().map(|t| t.suffix.as_str());
+                if let Some(why) = refusal(&value, style, tag) {
+                    let key = match self.stack.last() {
+                        Some(Frame::Map { key: Some(k), .. }) => format!("{k:?}: "),
+                        _ => String::new(),
+                    };
+                    return Err(err(&format!("{key}{why}")));
+                }
+                let scalar = resolve_cow(value, style, tag);
                 let node = Node::Leaf(L::from_scalar(scalar));
                 if anchor > 0 {
                     self.anchors.insert(anchor, (node.clone(), LEAF));

@@ -2,7 +2,7 @@
 //! only in the lines of the values that changed.
 
 use super::super::{Layout, StoreError};
-use super::scalar::{double_quoted, plain_safe, scalar_text};
+use super::scalar::{literal_block, push_scalar, push_string};
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
 
@@ -171,15 +171,17 @@ fn emit_value<L: Leaf>(
     match value {
         Node::Leaf(l) => {
             let s = l.scalar();
-            if let Some(block) = literal_block(s) {
-                out.push_str(" |");
-                out.push_str(block.0);
+            // go-yaml indents a block under a key one step, under `- ` two columns.
+            let body_col = if in_map { deeper(col, indent) } else { col + 2 };
+            if let Some((header, lines)) = literal_block(s, body_col - col) {
+                out.push(' ');
+                out.push_str(&header);
                 out.push_str(&suffix);
                 out.push('\n');
-                for line in block.1 {
+                for line in lines {
                     if !line.is_empty() {
-                        pad(out, deeper(col, indent));
-                        out.push_str(line);
+                        pad(out, body_col);
+                        out.push_str(&line);
                     }
                     out.push('\n');
                 }
@@ -294,48 +296,7 @@ fn emit_list<L: Leaf>(
     }
 }
 
-/// A multi-line string as a literal block: (chomping indicator, lines).
-fn literal_block(s: &Scalar) -> Option<(&'static str, Vec<&str>)> {
-    let Scalar::Str(text) = s else { return None };
-    if !text.contains('\n') || text.starts_with([' ', '\t', '\n']) {
-        return None;
-    }
-    if text
-        .chars()
-        .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
-    {
-        return None;
-    }
-    let body = text.trim_end_matches('\n');
-    let trailing = text.len() - body.len();
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
-    if body.lines().any(|l| l.ends_with([' ', '\t'])) {
-        return None;
-    }
-    let mut lines: Vec<&str> = body.split('\n').collect();
-    if trailing > 1 {
-        lines.extend(std::iter::repeat_n("", trailing - 1));
-    }
-    Some((chomp, lines))
-}
-
-/// Appends a scalar as [`scalar_text`] writes it.
-fn push_scalar(out: &mut String, s: &Scalar) {
-    match s {
-        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => push_text(out, t),
-        other => out.push_str(&scalar_text(other)),
-    }
-}
-
-/// Appends a string, plain when that reads back as the same string, else double-quoted.
-fn push_text(out: &mut String, t: &str) {
-    if plain_safe(t) {
-        out.push_str(t);
-    } else {
-        out.push_str(&double_quoted(t));
-    }
+/// Appends a map key as go-yaml writes it.
+fn push_text(out: &mut String, key: &str) {
+    push_string(out, key, true);
 }

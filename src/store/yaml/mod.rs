@@ -5,7 +5,7 @@
 //! from the source between scalar spans and attached the way sops does: a comment line is an
 //! item before the entry that follows it; an end-of-line comment is an inline item before the
 //! entry it ends. Scalars resolve like go-yaml v3 (what sops uses): `0x1F`, `1_000`, `0755`
-//! are ints, timestamps stay strings. Aliases are expanded, as in sops.
+//! are ints, `2024-01-01` is a timestamp. Aliases are expanded, as in sops.
 //!
 //! One file per seam: `source` (saphyr events and scalar positions), `comments` (comment
 //! recovery from the text), `build` (events → tree, comment attachment), `scalar` (go-yaml
@@ -61,7 +61,7 @@ mod tests {
             ("2.5", Scalar::Float(2.5)),
             ("1e3", Scalar::Float(1000.0)),
             ("yes", Scalar::Str("yes".into())),
-            ("2024-01-01", Scalar::Str("2024-01-01".into())),
+            ("2024-01-01", Scalar::Time("2024-01-01T00:00:00Z".into())),
             ("~", Scalar::Null),
         ] {
             assert_eq!(resolve(t, ScalarStyle::Plain, None), want, "{t}");
@@ -142,7 +142,7 @@ mod tests {
         // mapped to bytes without a table per character).
         assert_eq!(
             round(src),
-            "é: ü # ñ\n# 日本\nk: \"ä #b\" # ok\nz: 日本語 #tail\n"
+            "é: ü # ñ\n# 日本\nk: 'ä #b' # ok\nz: 日本語 #tail\n"
         );
     }
 

@@ -1,6 +1,8 @@
 //! go-yaml v3 scalar rules (what sops uses): how a plain scalar resolves (`0x1F`, `1_000`,
-//! `0755` are ints; timestamps stay strings), how a float prints, and when a string must be
-//! quoted so that it reads back as the same string.
+//! `0755` are ints; `2024-01-01` is a timestamp; `!!binary` is decoded), how a float and a
+//! timestamp print, and in which style (plain, 'single', "double", literal `|`) a string is
+//! written, exactly as go-yaml's encoder and emitter choose it, so that a file sops wrote
+//! comes back byte for byte.
 
 use saphyr_parser::ScalarStyle;
 use std::borrow::Cow;
@@ -15,7 +17,14 @@ pub fn resolve(value: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
 /// [`resolve`], keeping an owned string without copying it.
 pub(super) fn resolve_cow(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> Scalar {
     match tag {
-        Some("str") | Some("binary") => return Scalar::Str(owned(value)),
+        Some("str") => return Scalar::Str(owned(value)),
+        Some("binary") => return binary(&value).unwrap_or_else(|| Scalar::Str(owned(value))),
+        Some("timestamp") => {
+            return match go_timestamp(&value) {
+                Some(t) => Scalar::Time(t.rfc3339()),
+                None => Scalar::Str(owned(value)),
+            }
+        }
         Some("int") => {
             return match parse_int(&value) {
                 Some(i) => Scalar::Int(i),
@@ -44,6 +53,46 @@ pub(super) fn resolve_cow(value: Cow<'_, str>, style: ScalarStyle, tag: Option<&
     plain_non_string(&value).unwrap_or_else(|| Scalar::Str(owned(value)))
 }
 
+/// Why sops refuses a scalar that parses as YAML, if it does: `!!binary` text that is not
+/// base64 and `!!timestamp` text that is not a timestamp (go-yaml fails), a timestamp whose
+/// zone offset is 24 hours or more (Go reads it but cannot write it back: sops stops with
+/// "timezone hour outside of range").
+pub(super) fn refusal(value: &str, style: ScalarStyle, tag: Option<&str>) -> Option<&'static str> {
+    match tag {
+        Some("binary") if binary(value).is_none() => Some("!!binary value is not valid base64"),
+        Some("timestamp") if go_timestamp(value).is_none() => {
+            Some("!!timestamp value is not a timestamp go-yaml reads")
+        }
+        Some("timestamp") | None
+            if (tag.is_some() || style == ScalarStyle::Plain)
+                && go_timestamp(value).is_some_and(|t| !t.encodable()) =>
+        {
+            Some("timestamp with a zone offset of 24 hours or more (sops cannot store it); quote it to keep it as text")
+        }
+        _ => None,
+    }
+}
+
+/// A `!!binary` scalar's bytes, as go-yaml decodes it (Go's standard base64, padding
+/// required, line breaks ignored): a string when they are UTF-8, else raw bytes that sops
+/// stores as `str` and go-yaml writes back as `!!binary`.
+fn binary(text: &str) -> Option<Scalar> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    const GO_STD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    let bytes = GO_STD.decode(compact).ok()?;
+    Some(match String::from_utf8(bytes) {
+        Ok(s) => Scalar::Str(s),
+        Err(e) => Scalar::RawStr(e.into_bytes()),
+    })
+}
+
 /// The parser's string, without the spare capacity it grew while reading it.
 pub(super) fn owned(value: Cow<'_, str>) -> String {
     let mut s = value.into_owned();
@@ -61,6 +110,10 @@ pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     }
     if let Some(i) = parse_int(value) {
         return Some(Scalar::Int(i));
+    }
+    // A timestamp too: sops stores it as type:time (and refuses it as a key).
+    if let Some(t) = go_timestamp(value) {
+        return Some(Scalar::Time(t.rfc3339()));
     }
     parse_float(value).map(Scalar::Float)
 }
@@ -192,30 +245,395 @@ fn parse_float(v: &str) -> Option<f64> {
     plain.parse().ok()
 }
 
-/// A scalar as YAML text, quoted when plain style would read back differently.
-pub fn scalar_text(s: &Scalar) -> String {
-    match s {
-        Scalar::Null => "null".into(),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) if f.is_nan() => ".nan".into(),
-        Scalar::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
-        Scalar::Float(f) => go_yaml_float(*f),
-        Scalar::RawStr(b) => double_quoted(&String::from_utf8_lossy(b)),
-        Scalar::Bytes(b) => {
-            use base64::Engine;
-            format!(
-                "!!binary {}",
-                base64::engine::general_purpose::STANDARD.encode(b)
-            )
+// ───────────────────────────── timestamps ─────────────────────────────
+
+/// A timestamp as go-yaml reads a plain scalar (Go's `time.Parse` with go-yaml's four
+/// layouts): `2024-01-01`, `2024-1-1 10:00:00.5` (UTC), `2001-12-14t21:59:43.10-05:00`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct GoTime {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    min: u32,
+    sec: u32,
+    nanos: u32,
+    /// Minutes east of UTC.
+    offset: i32,
+}
+
+impl GoTime {
+    /// Go's `Format(time.RFC3339Nano)`: what sops encrypts (`MarshalText`), feeds to the MAC
+    /// and prints after decrypting: `2024-01-01T00:00:00Z`, `…:00.5+02:00`.
+    pub(super) fn rfc3339(&self) -> String {
+        let mut s = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.min, self.sec
+        );
+        if self.nanos > 0 {
+            let frac = format!("{:09}", self.nanos);
+            s.push('.');
+            s.push_str(frac.trim_end_matches('0'));
         }
-        Scalar::Str(t) | Scalar::Time(t) | Scalar::Comment(t) => {
-            if plain_safe(t) {
-                t.clone()
+        if self.offset == 0 {
+            s.push('Z');
+        } else {
+            let sign = if self.offset < 0 { '-' } else { '+' };
+            let m = self.offset.unsigned_abs();
+            s.push_str(&format!("{sign}{:02}:{:02}", m / 60, m % 60));
+        }
+        s
+    }
+
+    /// Go's `MarshalText` refuses zone offsets of 24 hours or more.
+    fn encodable(&self) -> bool {
+        self.offset.unsigned_abs() < 24 * 60
+    }
+}
+
+/// Reads `text` as go-yaml reads a plain scalar as a timestamp, if it does.
+pub(super) fn go_timestamp(text: &str) -> Option<GoTime> {
+    let b = text.as_bytes();
+    // go-yaml's quick check: exactly four digits, then '-'.
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    let year = text[..4].parse().ok()?;
+    let mut at = 5;
+    // Go's non-padded fields ("1", "2", "15", "4", "5"): one or two digits.
+    let num = |at: &mut usize| -> Option<u32> {
+        let d = |i: usize| {
+            b.get(i)
+                .filter(|c| c.is_ascii_digit())
+                .map(|c| u32::from(c - b'0'))
+        };
+        let first = d(*at)?;
+        *at += 1;
+        Some(match d(*at) {
+            Some(second) => {
+                *at += 1;
+                first * 10 + second
+            }
+            None => first,
+        })
+    };
+    let lit = |at: &mut usize, c: u8| -> Option<()> { (b.get(*at) == Some(&c)).then(|| *at += 1) };
+    let month = num(&mut at).filter(|m| (1..=12).contains(m))?;
+    lit(&mut at, b'-')?;
+    let day = num(&mut at)?;
+    let mut t = GoTime {
+        year,
+        month,
+        day,
+        hour: 0,
+        min: 0,
+        sec: 0,
+        nanos: 0,
+        offset: 0,
+    };
+    if at < b.len() {
+        // "T…Z07:00", "t…Z07:00", or " …" (one or more spaces) without a zone.
+        let zoned = match b[at] {
+            b'T' | b't' => {
+                at += 1;
+                true
+            }
+            b' ' => {
+                while b.get(at) == Some(&b' ') {
+                    at += 1;
+                }
+                false
+            }
+            _ => return None,
+        };
+        t.hour = num(&mut at).filter(|h| *h < 24)?;
+        lit(&mut at, b':')?;
+        t.min = num(&mut at).filter(|m| *m < 60)?;
+        lit(&mut at, b':')?;
+        t.sec = num(&mut at).filter(|s| *s < 60)?;
+        // An optional fraction after '.' or ',': every digit is read, nine are kept.
+        if matches!(b.get(at), Some(b'.' | b',')) && b.get(at + 1).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+            let start = at;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+            let digits = &text[start..at.min(start + 9)];
+            t.nanos = digits.parse::<u32>().ok()? * 10u32.pow(9 - digits.len() as u32);
+        }
+        if zoned {
+            if b.get(at) == Some(&b'Z') {
+                at += 1;
             } else {
-                double_quoted(t)
+                let z = b.get(at..at + 6)?;
+                let two = |s: &[u8]| {
+                    s.iter()
+                        .all(u8::is_ascii_digit)
+                        .then(|| u32::from(s[0] - b'0') * 10 + u32::from(s[1] - b'0'))
+                };
+                let (h, m) = (two(&z[1..3])?, two(&z[4..6])?);
+                if z[3] != b':' || h > 24 || m > 60 {
+                    return None;
+                }
+                let minutes = (h * 60 + m) as i32;
+                t.offset = match z[0] {
+                    b'+' => minutes,
+                    b'-' => -minutes,
+                    _ => return None,
+                };
+                at += 6;
             }
         }
+        if at != b.len() {
+            return None;
+        }
+    }
+    (day >= 1 && day <= days_in(month, year)).then_some(t)
+}
+
+fn days_in(month: u32, year: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// ───────────────────── go-yaml's reading of plain text ─────────────────────
+//
+// Whether a string may be written plain is decided by go-yaml's own resolver
+// (`resolve("", s)`), mirrored here exactly rather than through this store's readers, so
+// that the quoting matches sops's even where the two readers differ (`0b-1`, integers
+// above 2^63, `1e400`).
+
+/// Does go-yaml v3 read `s`, written plain, as anything but a string?
+fn go_resolves_non_str(s: &str) -> bool {
+    if matches!(
+        s,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+            | ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | "<<"
+    ) {
+        return true;
+    }
+    match s.as_bytes()[0] {
+        b'.' => {
+            let b = s.as_bytes();
+            let digits = b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            digits > 0 && go_exponent(&b[1 + digits..]) && go_finite(s)
+        }
+        b'0'..=b'9' | b'+' | b'-' => {
+            if go_timestamp(s).is_some() {
+                return true;
+            }
+            let plain = without_underscores(s);
+            let p = plain.as_ref();
+            go_parse_int(p, 0, true)
+                || go_parse_int(p, 0, false)
+                || (yaml_style_float(p) && go_finite(p))
+                || p.strip_prefix("0b")
+                    .is_some_and(|r| go_parse_int(r, 2, true))
+                || p.strip_prefix("0b")
+                    .is_some_and(|r| go_parse_int(r, 2, false))
+                || p.strip_prefix("-0b")
+                    .is_some_and(|r| go_parse_int(&format!("-{r}"), 2, true))
+                || p.strip_prefix("0o")
+                    .is_some_and(|r| go_parse_int(r, 8, true))
+                || p.strip_prefix("0o")
+                    .is_some_and(|r| go_parse_int(r, 8, false))
+                || p.strip_prefix("-0o")
+                    .is_some_and(|r| go_parse_int(&format!("-{r}"), 8, true))
+        }
+        _ => false,
+    }
+}
+
+/// Go's `strconv.ParseInt(s, base, 64)` (`signed`) or `ParseUint(s, base, 64)` succeeds;
+/// base 0 reads the `0x`/`0o`/`0b`/`0` prefixes.
+fn go_parse_int(s: &str, base: u32, signed: bool) -> bool {
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'+') if signed => (false, &s[1..]),
+        Some(b'-') if signed => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = match (base, s.as_bytes()) {
+        (_, []) => return false,
+        (0, [b'0', b'b' | b'B', _, ..]) => (2, &s[2..]),
+        (0, [b'0', b'o' | b'O', _, ..]) => (8, &s[2..]),
+        (0, [b'0', b'x' | b'X', _, ..]) => (16, &s[2..]),
+        (0, [b'0', ..]) => (8, &s[1..]),
+        (0, _) => (10, s),
+        (b, _) => (b, s),
+    };
+    let mut v: u128 = 0;
+    for c in digits.chars() {
+        let Some(d) = c.to_digit(radix) else {
+            return false;
+        };
+        v = v * u128::from(radix) + u128::from(d);
+        if v > u128::from(u64::MAX) {
+            return false;
+        }
+    }
+    match (signed, neg) {
+        (false, _) => true,
+        (true, true) => v <= 1 << 63,
+        (true, false) => v < 1 << 63,
+    }
+}
+
+/// go-yaml's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let int = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    i += int;
+    if b.get(i) == Some(&b'.') {
+        let frac = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if int == 0 && frac == 0 {
+            return false;
+        }
+        i += 1 + frac;
+    } else if int == 0 {
+        return false;
+    }
+    go_exponent(&b[i..])
+}
+
+/// Nothing, or `[eE][-+]?[0-9]+` and nothing after.
+fn go_exponent(b: &[u8]) -> bool {
+    match b.first() {
+        None => true,
+        Some(b'e' | b'E') => {
+            let rest = b[1..]
+                .strip_prefix(b"-")
+                .or_else(|| b[1..].strip_prefix(b"+"));
+            let rest = rest.unwrap_or(&b[1..]);
+            !rest.is_empty() && rest.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+/// Go's `ParseFloat` of decimal text succeeds: it fails only when the value overflows.
+fn go_finite(s: &str) -> bool {
+    s.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// YAML 1.1 sexagesimal numbers (`190:20:30`, `22:22`), which go-yaml quotes for YAML 1.1
+/// readers: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
+fn is_base60_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    if !b.get(i).is_some_and(u8::is_ascii_digit) || !s.contains(':') {
+        return false;
+    }
+    i += 1;
+    while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
+        i += 1;
+    }
+    let mut groups = 0;
+    while b.get(i) == Some(&b':') {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let ok = match digits {
+            1 => true,
+            2 => b[i + 1] <= b'5',
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        i += 1 + digits;
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+/// YAML 1.1 booleans that YAML 1.2 reads as strings; go-yaml quotes them.
+fn is_old_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+// ───────────────────────────── writing ─────────────────────────────
+
+/// A scalar as YAML text on one line, as go-yaml writes it (a multi-line string, which
+/// go-yaml writes as a literal block, is double-quoted here; see [`literal_block`]).
+pub fn scalar_text(s: &Scalar) -> String {
+    let mut out = String::new();
+    push_scalar(&mut out, s);
+    out
+}
+
+/// Appends [`scalar_text`].
+pub(super) fn push_scalar(out: &mut String, s: &Scalar) {
+    match s {
+        Scalar::Null => out.push_str("null"),
+        Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Scalar::Int(i) => out.push_str(&i.to_string()),
+        Scalar::Float(f) if f.is_nan() => out.push_str(".nan"),
+        Scalar::Float(f) if f.is_infinite() => {
+            out.push_str(if *f > 0.0 { ".inf" } else { "-.inf" })
+        }
+        Scalar::Float(f) => out.push_str(&go_yaml_float(*f)),
+        Scalar::RawStr(b) => {
+            out.push_str("!!binary ");
+            out.push_str(&go_base64(b).replace('\n', ""));
+        }
+        Scalar::Bytes(b) => {
+            use base64::Engine;
+            out.push_str("!!binary ");
+            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+        }
+        // go-yaml writes a time.Time plain, in RFC 3339 (always read back as a timestamp).
+        Scalar::Time(t) => out.push_str(t),
+        Scalar::Str(t) | Scalar::Comment(t) => push_string(out, t, false),
     }
 }
 
@@ -231,68 +649,452 @@ fn go_yaml_float(f: f64) -> String {
     }
 }
 
-pub(super) fn plain_safe(t: &str) -> bool {
-    let Some(first) = t.chars().next() else {
-        return false;
-    };
-    // A leading indicator forces quoting, except a dash that starts a word like `-x`.
-    let dash_word = first == '-' && t.len() > 1 && !t.starts_with("- ") && !t.starts_with("---");
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !dash_word {
-        return false;
+/// go-yaml's `encodeBase64`: lines of 70 characters, each ending in a line break, when
+/// there is more than one.
+fn go_base64(b: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(b);
+    if text.len() < 70 {
+        return text;
     }
-    if first.is_whitespace() || t.ends_with(char::is_whitespace) || t.ends_with(':') {
-        return false;
+    let mut out = String::with_capacity(text.len() + text.len() / 70 + 1);
+    for chunk in text.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
     }
-    if t.contains(": ")
-        || t.contains(" #")
-        || t.contains('\t')
-        || t.chars().any(|c| c.is_control() || c == '\u{feff}')
-    {
-        return false;
-    }
-    if plain_non_string(t).is_some() {
-        return false;
-    }
-    // YAML 1.1 readers take these as booleans; timestamps as dates (go-yaml quotes both).
-    let yaml11_bool = ["y", "n", "yes", "no", "on", "off"]
-        .iter()
-        .any(|w| t.eq_ignore_ascii_case(w));
-    if yaml11_bool || looks_like_timestamp(t) {
-        return false;
-    }
-    true
+    out
 }
 
-fn looks_like_timestamp(t: &str) -> bool {
+/// go-yaml's scalar styles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// The style go-yaml writes a string in, as a value or (`key`) as a map key.
+///
+/// sops builds each node with `Node.Encode` (go-yaml's encoder picks plain when the text
+/// reads back as the same string, even under YAML 1.1, else double quotes; a literal block
+/// for text with `\n`), whose emitter then falls back to single, then double quotes, where
+/// the text's characters do not allow a style; the document emitter checks again, as a key
+/// in a simple-key context. Where go-yaml's choice does not read back as the same string,
+/// double quotes are used instead (the value is lost or changed by sops there): a literal
+/// block starting with a tab (go-yaml cannot read it: sops prints `null`), and U+2028/U+2029
+/// (line breaks to go-yaml, plain characters to YAML 1.2 readers).
+pub(super) fn string_style(t: &str, key: bool) -> Style {
+    // The common case (every ENC[...] value): a word of visible ASCII starting with a letter
+    // and holding no `#` and no final `:` has no indicator; it is plain unless a resolver
+    // word (`true`, `null`, `yes`…).
     let b = t.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
+    if b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.last() != Some(&b':')
+        && b.iter().all(|&c| (b'!'..=b'~').contains(&c) && c != b'#')
+    {
+        return if go_resolves_non_str(t) || is_old_bool(t) {
+            Style::Double
+        } else {
+            Style::Plain
+        };
+    }
+    let a = Analysis::of(t);
+    let requested = if t.contains('\n') {
+        Style::Literal
+    } else if !go_resolves_non_str(t) && !is_base60_float(t) && !is_old_bool(t) {
+        Style::Plain
+    } else {
+        Style::Double
+    };
+    let mut style = a.select(requested, false);
+    if key {
+        style = a.select(style, true);
+    }
+    match style {
+        Style::Literal if t.starts_with('\t') => Style::Double,
+        Style::Plain | Style::Single | Style::Literal if a.unicode_breaks => Style::Double,
+        s => s,
+    }
 }
 
-pub(super) fn double_quoted(t: &str) -> String {
-    let mut out = String::with_capacity(t.len() + 2);
+/// Appends a string as go-yaml writes it as a value or a key (a literal block as double
+/// quotes: blocks are written by the emitter, see [`literal_block`]).
+pub(super) fn push_string(out: &mut String, t: &str, key: bool) {
+    match string_style(t, key) {
+        Style::Plain => out.push_str(t),
+        Style::Single => {
+            out.push('\'');
+            out.push_str(&t.replace('\'', "''"));
+            out.push('\'');
+        }
+        Style::Double | Style::Literal => push_double_quoted(out, t),
+    }
+}
+
+/// A value go-yaml writes as a literal block: the header after `key: ` (`|`, `|-`, `|+`, with
+/// an indentation indicator `hint` when the text starts with a space or a line break, and
+/// `!!binary |` for long non-UTF-8 strings), and the lines of its body.
+///
+/// `hint` is the body's indentation relative to its parent node. go-yaml writes its indent
+/// setting there, which is that under a map key but not inside a list (where go-yaml's own
+/// reader then misreads the block); this writes the true relative indentation.
+pub(super) fn literal_block(s: &Scalar, hint: usize) -> Option<(String, Vec<String>)> {
+    let text = match s {
+        Scalar::RawStr(b) => {
+            let lines = go_base64(b);
+            if !lines.contains('\n') {
+                return None;
+            }
+            let body = lines.lines().map(str::to_string).collect();
+            return Some(("!!binary |".into(), body));
+        }
+        Scalar::Str(t) if string_style(t, false) == Style::Literal => t,
+        _ => return None,
+    };
+    let mut header = String::from("|");
+    if text.starts_with([' ', '\n']) {
+        header.push_str(&hint.clamp(1, 9).to_string());
+    }
+    let mut rev = text.chars().rev();
+    match (rev.next(), rev.next()) {
+        (Some(c), _) if c != '\n' => header.push('-'),
+        (Some(_), None) | (Some(_), Some('\n')) => header.push('+'),
+        _ => {}
+    }
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    Some((header, body.split('\n').map(str::to_string).collect()))
+}
+
+/// go-yaml's `yaml_emitter_analyze_scalar`: which styles the characters allow (block
+/// context; sops writes no flow collections with values in them).
+struct Analysis {
+    empty: bool,
+    multiline: bool,
+    plain: bool,
+    single: bool,
+    block: bool,
+    unicode_breaks: bool,
+}
+
+/// Characters go-yaml writes as they are (`is_printable`); the rest are escaped.
+fn printable(c: char) -> bool {
+    matches!(c, '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        && c != '\u{FEFF}'
+}
+
+/// go-yaml's (YAML 1.1) line breaks.
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+impl Analysis {
+    fn of(t: &str) -> Analysis {
+        if t.is_empty() {
+            return Analysis {
+                empty: true,
+                multiline: false,
+                plain: true,
+                single: true,
+                block: false,
+                unicode_breaks: false,
+            };
+        }
+        let mut indicators = t.starts_with("---") || t.starts_with("...");
+        let (mut tabs, mut special, mut breaks, mut unicode_breaks) = (false, false, false, false);
+        let (mut leading, mut trailing_space, mut trailing_break) = (false, false, false);
+        let (mut break_space, mut space_break) = (false, false);
+        let (mut prev_space, mut prev_break, mut preceded_by_ws) = (false, false, true);
+        let mut chars = t.chars().peekable();
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let followed_by_ws = matches!(next, None | Some(' ' | '\t'));
+            if first {
+                match c {
+                    '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\''
+                    | '"' | '%' | '@' | '`' => indicators = true,
+                    '?' | ':' | '-' if followed_by_ws => indicators = true,
+                    _ => {}
+                }
+                leading = c == ' ' || is_break(c);
+            } else {
+                match c {
+                    ':' if followed_by_ws => indicators = true,
+                    '#' if preceded_by_ws => indicators = true,
+                    _ => {}
+                }
+            }
+            if c == '\t' {
+                tabs = true;
+            } else if !printable(c) {
+                special = true;
+            }
+            if c == ' ' {
+                trailing_space = next.is_none();
+                break_space |= prev_break;
+                (prev_space, prev_break) = (true, false);
+            } else if is_break(c) {
+                breaks = true;
+                unicode_breaks |= matches!(c, '\u{2028}' | '\u{2029}');
+                trailing_break = next.is_none();
+                space_break |= prev_space;
+                (prev_space, prev_break) = (false, true);
+            } else {
+                (prev_space, prev_break) = (false, false);
+            }
+            preceded_by_ws = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+            first = false;
+        }
+        let mut a = Analysis {
+            empty: false,
+            multiline: breaks,
+            plain: true,
+            single: true,
+            block: true,
+            unicode_breaks,
+        };
+        if leading || trailing_space || trailing_break || breaks || indicators {
+            a.plain = false;
+        }
+        if trailing_space || space_break || special {
+            a.block = false;
+        }
+        if break_space || space_break || tabs || special {
+            a.plain = false;
+            a.single = false;
+        }
+        a
+    }
+
+    /// go-yaml's `yaml_emitter_select_scalar_style` (block context).
+    fn select(&self, requested: Style, simple_key: bool) -> Style {
+        let mut style = requested;
+        if simple_key && self.multiline {
+            style = Style::Double;
+        }
+        if style == Style::Plain && (!self.plain || self.empty && simple_key) {
+            style = Style::Single;
+        }
+        if style == Style::Single && !self.single {
+            style = Style::Double;
+        }
+        if style == Style::Literal && (!self.block || simple_key) {
+            style = Style::Double;
+        }
+        style
+    }
+}
+
+/// Appends a double-quoted string with go-yaml's escapes (`\t`, `\e`, `\N`, `\x80`,
+/// `\U0001F511`): every character outside go-yaml's printable set, line breaks, `"`, `\`.
+fn push_double_quoted(out: &mut String, t: &str) {
+    use std::fmt::Write;
     out.push('"');
     for c in t.chars() {
+        if printable(c) && !is_break(c) && c != '"' && c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push('\\');
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02X}", c as u32))
+            '\0' => out.push('0'),
+            '\u{7}' => out.push('a'),
+            '\u{8}' => out.push('b'),
+            '\t' => out.push('t'),
+            '\n' => out.push('n'),
+            '\u{b}' => out.push('v'),
+            '\u{c}' => out.push('f'),
+            '\r' => out.push('r'),
+            '\u{1b}' => out.push('e'),
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '\u{85}' => out.push('N'),
+            '\u{2028}' => out.push('L'),
+            '\u{2029}' => out.push('P'),
+            c if (c as u32) <= 0xFF => {
+                let _ = write!(out, "x{:02X}", c as u32);
             }
-            '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
+            c if (c as u32) <= 0xFFFF => {
+                let _ = write!(out, "u{:04X}", c as u32);
             }
-            c => out.push(c),
+            c => {
+                let _ = write!(out, "U{:08X}", c as u32);
+            }
         }
     }
     out.push('"');
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_resolve_and_print_as_go_yaml_does() {
+        // Measured with sops 3.11: the plain scalar, then its type:time text (None: a str).
+        for (text, want) in [
+            ("2024-01-01", Some("2024-01-01T00:00:00Z")),
+            ("2024-1-1", Some("2024-01-01T00:00:00Z")),
+            ("2024-01-01t00:00:00Z", Some("2024-01-01T00:00:00Z")),
+            ("2024-01-01  10:00:00", Some("2024-01-01T10:00:00Z")),
+            ("2024-01-01T10:00:00", None),
+            ("2024-02-29", Some("2024-02-29T00:00:00Z")),
+            ("2023-02-29", None),
+            ("1900-02-29", None),
+            ("2000-02-29", Some("2000-02-29T00:00:00Z")),
+            ("2024-04-31", None),
+            ("2024-01-01T00:00:00-00:00", Some("2024-01-01T00:00:00Z")),
+            ("2024-01-01T00:00:00,5Z", Some("2024-01-01T00:00:00.5Z")),
+            (
+                "2024-01-01T00:00:00.1234567891Z",
+                Some("2024-01-01T00:00:00.123456789Z"),
+            ),
+            ("2024-01-01T00:00:00.000Z", Some("2024-01-01T00:00:00Z")),
+            ("2024-01-01T1:2:3Z", Some("2024-01-01T01:02:03Z")),
+            ("0000-01-01", Some("0000-01-01T00:00:00Z")),
+            (
+                "2024-12-31T23:59:59.999999999-12:00",
+                Some("2024-12-31T23:59:59.999999999-12:00"),
+            ),
+            (
+                "2024-01-01T10:00:00+05:30",
+                Some("2024-01-01T10:00:00+05:30"),
+            ),
+            ("2024-01-01T24:00:00Z", None),
+            ("2024-01-01 10:00", None),
+            ("2024-01-01T00:00:00.Z", None),
+            ("2024-01-01T00:00:00.5", None),
+            ("2024-01-01T10:00:00z", None),
+            ("2001-12-14 21:59:43.10 -5", None),
+            ("20240-01-01", None),
+            ("2024-001-01", None),
+        ] {
+            assert_eq!(
+                go_timestamp(text).map(|t| t.rfc3339()).as_deref(),
+                want,
+                "{text}"
+            );
+            let got = resolve(text, ScalarStyle::Plain, None);
+            match want {
+                Some(t) => assert_eq!(got, Scalar::Time(t.into()), "{text}"),
+                None => assert_eq!(got, Scalar::Str(text.into()), "{text}"),
+            }
+        }
+        let quoted = resolve("2024-01-01", ScalarStyle::DoubleQuoted, None);
+        assert_eq!(quoted, Scalar::Str("2024-01-01".into()));
+        let tagged = resolve("2024-01-01", ScalarStyle::DoubleQuoted, Some("timestamp"));
+        assert_eq!(tagged, Scalar::Time("2024-01-01T00:00:00Z".into()));
+        // Go reads a 24-hour offset but cannot write it: sops refuses the file.
+        for t in ["2024-01-01T10:00:00+24:00", "2024-01-01T10:00:00-23:60"] {
+            assert!(refusal(t, ScalarStyle::Plain, None).is_some(), "{t}");
+            assert!(refusal(t, ScalarStyle::SingleQuoted, None).is_none(), "{t}");
+        }
+        assert!(refusal("2024-01-01T10:00:00+23:59", ScalarStyle::Plain, None).is_none());
+    }
+
+    #[test]
+    fn binary_is_decoded() {
+        let b = |t| resolve(t, ScalarStyle::Plain, Some("binary"));
+        assert_eq!(b("aGVsbG8="), Scalar::Str("hello".into()));
+        assert_eq!(b("aGVs\nbG8=\n"), Scalar::Str("hello".into()));
+        assert_eq!(b("/w=="), Scalar::RawStr(vec![0xff]));
+        assert_eq!(b(""), Scalar::Str(String::new()));
+        for bad in ["!!!", "aGVsbG8", "aGVs bG8="] {
+            assert!(
+                refusal(bad, ScalarStyle::Plain, Some("binary")).is_some(),
+                "{bad}"
+            );
+        }
+        assert_eq!(scalar_text(&Scalar::RawStr(vec![0xff])), "!!binary /w==");
+        let long = Scalar::RawStr(vec![0xff; 60]);
+        let (header, lines) = literal_block(&long, 4).unwrap();
+        assert_eq!(header, "!!binary |");
+        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [70, 10]);
+    }
+
+    #[test]
+    fn go_yaml_resolution_decides_quoting() {
+        for s in [
+            "0xFFFFFFFFFFFFFFFF",
+            "18446744073709551615",
+            "-9223372036854775809",
+            "0b-1",
+            "0o+7",
+            "-0b101",
+            ".5",
+            "1_000",
+            "1e-400",
+            "0",
+            "<<",
+            "2024-1-1",
+            "08", // not octal, but a float to go-yaml
+        ] {
+            assert!(go_resolves_non_str(s), "{s}");
+        }
+        for s in [
+            "1e400", ".5e400", "0x", "0b", "_1", "0x1p-2", "1e", ".", "+", "1_0:30x", "yes",
+        ] {
+            assert!(!go_resolves_non_str(s), "{s}");
+        }
+        for s in [
+            "190:20:30",
+            "22:22",
+            "1:2",
+            "-1:30",
+            "1_0:30",
+            "1:30.5",
+            "1:2._",
+        ] {
+            assert!(is_base60_float(s), "{s}");
+        }
+        for s in ["12:60", "1:", "a:1", "1::2", "12:345", "1:2 "] {
+            assert!(!is_base60_float(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn styles_and_escapes_are_go_yaml_s() {
+        use Style::*;
+        for (s, value, key) in [
+            ("plain", Plain, Plain),
+            ("22:22", Double, Double),
+            ("yes", Double, Double),
+            ("yEs", Plain, Plain),
+            ("", Double, Double),
+            ("a: b", Single, Single),
+            ("- a", Single, Single),
+            ("-a", Plain, Plain),
+            (" a", Single, Single),
+            ("it's: x", Single, Single),
+            ("a\tb", Double, Double),
+            ("a\nb", Literal, Double),
+            ("a \nb", Double, Double),
+            ("\ta\nb", Double, Double),
+            ("a\u{2028}b", Double, Double),
+            ("\u{a0}", Plain, Plain),
+            ("🔑", Double, Double),
+        ] {
+            assert_eq!(string_style(s, false), value, "{s:?}");
+            assert_eq!(string_style(s, true), key, "{s:?} as a key");
+        }
+        let mut out = String::new();
+        push_string(&mut out, "it's: x", false);
+        push_string(
+            &mut out,
+            "\0\u{7}\u{1b}\u{85}\u{a0}\u{feff}\u{2029}🔑\"\\é",
+            false,
+        );
+        assert_eq!(
+            out,
+            "'it''s: x'\"\\0\\a\\e\\N\u{a0}\\uFEFF\\P\\U0001F511\\\"\\\\é\""
+        );
+        let lit = |t: &str| literal_block(&Scalar::Str(t.into()), 4).map(|b| b.0);
+        assert_eq!(lit("a\nb").as_deref(), Some("|-"));
+        assert_eq!(lit("a\n").as_deref(), Some("|"));
+        assert_eq!(lit("a\n\n").as_deref(), Some("|+"));
+        assert_eq!(lit("\n").as_deref(), Some("|4+"));
+        assert_eq!(lit(" a\nb").as_deref(), Some("|4-"));
+        assert_eq!(lit("a\nb ").as_deref(), None);
+    }
 }
