@@ -189,7 +189,10 @@ fn parse_float(v: &str) -> Option<f64> {
     if i != b.len() {
         return None;
     }
-    plain.parse().ok()
+    // Go's strconv.ParseFloat fails with ErrRange where the nearest float64 is infinite
+    // (`1e400`), and go-yaml then keeps the scalar a string: so does sops, MAC included.
+    // Underflow (`1e-400`) is no error: it is the float 0.
+    plain.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// A scalar as YAML text, quoted when plain style would read back differently.
@@ -221,8 +224,14 @@ pub fn scalar_text(s: &Scalar) -> String {
 
 /// go-yaml's float text (`strconv.FormatFloat(f, 'g', -1, 64)`), what sops prints: `7`,
 /// `1000`, `0.0001`, `1e+06`, `1.2345678901234567e+19`. An integral float reads back as
-/// an int; an edit then keeps the stored float's ciphertext (crypto::seal).
+/// an int; an edit then keeps the stored float's ciphertext (crypto::seal), and its MAC
+/// bytes are the same (`7` either way). Not so for negative zero: go-yaml's `-0` reads
+/// back as the int 0, whose MAC bytes are `0`, not the float's `-0` (sops then fails its
+/// own MAC on a clear `-0.0`), so it is written `-0.0`, which reads back as itself.
 fn go_yaml_float(f: f64) -> String {
+    if f == 0.0 && f.is_sign_negative() {
+        return "-0.0".into();
+    }
     let (text, exp) = crate::model::tree::go_float_exponent(f);
     if f != 0.0 && !(-4..6).contains(&exp) {
         text
