@@ -283,7 +283,10 @@ impl EncryptedFile {
         }
         // Without one key there is nowhere to put the `sops` block (an empty YAML stream
         // would be written as an empty, unencrypted file; sops refuses such input too).
-        if format != Format::Binary && plain.iter().all(|b| b.entries().next().is_none()) {
+        // A JSON file is always an object: `{}` takes the `sops` key, as sops writes it.
+        if !matches!(format, Format::Binary | Format::Json)
+            && plain.iter().all(|b| b.entries().next().is_none())
+        {
             return Err(FileError::NoValues {
                 path: path.to_path_buf(),
             });
