@@ -216,7 +216,8 @@ fn number_edges(ext: &str, cases: &[Case]) {
                 (Want::Refuse, true) => problems.push(format!("{label}: we encrypted it")),
                 (Want::Refuse, false) => {
                     let digits = case.text.trim_start_matches(['-', '+']);
-                    if !err.contains(&ours_name) || !err.contains("\"num\"") || err.contains(digits) {
+                    if !err.contains(&ours_name) || !err.contains("\"num\"") || err.contains(digits)
+                    {
                         problems.push(format!("{label}: unclear refusal: {err}"));
                     }
                 }
@@ -228,6 +229,8 @@ fn number_edges(ext: &str, cases: &[Case]) {
                         problems.push(format!("{label}: sops cannot read ours: {serr}"));
                     } else if !ook {
                         problems.push(format!("{label}: we cannot read ours: {oerr}"));
+                    } else if n_of(ext, &oout) != case.shown {
+                        problems.push(format!("{label}: we print {:?}", n_of(ext, &oout)));
                     } else if !same(ext, case.text, &sout, &oout) {
                         problems.push(format!(
                             "{label}: ours, decrypted: sops {sout:?} us {oout:?}"
@@ -302,7 +305,11 @@ fn set_refuses_a_json_integer_sops_would_round_in_clear() {
     );
     assert!(ok, "{err}");
     let before = sb.read("s.json");
-    let (ok, _, err) = ours(&sb, &key, &["set", "s.json", "id", "9007199254740993"]);
+    let (ok, _, err) = ours(
+        &sb,
+        &key,
+        &["set", "--json", "s.json", "id", "9007199254740993"],
+    );
     assert!(!ok && err.contains("s.json") && err.contains("id"), "{err}");
     assert!(!err.contains("9007199254740993"), "{err}");
     assert_eq!(sb.read("s.json"), before);
@@ -310,7 +317,7 @@ fn set_refuses_a_json_integer_sops_would_round_in_clear() {
     let (ok, _, err) = ours(
         &sb,
         &key,
-        &["set", "s.json", "password", "9007199254740993"],
+        &["set", "--json", "s.json", "password", "9007199254740993"],
     );
     assert!(ok, "{err}");
     if sops(&sb, &key).is_some() {
