@@ -19,6 +19,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let (file, _key, opened) = output::open_file(&args.file, g)?;
     let node = output::lookup_first(&args.file, file.format, &opened.branches, kp)?;
-    output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)?;
+    output::print_node(
+        node,
+        g.output_type.unwrap_or(file.format),
+        file.layout,
+        false,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -523,6 +523,18 @@ impl Writer {
     }
 }
 
+/// A number, bool or null as Go's encoding/json prints it (what `sops decrypt --extract`
+/// prints for one); `None` for other scalars, and for NaN and infinities.
+pub fn scalar_text(s: &Scalar) -> Option<String> {
+    match s {
+        Scalar::Int(i) => Some(i.to_string()),
+        Scalar::Float(f) => float_text(*f),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Null => Some("null".into()),
+        _ => None,
+    }
+}
+
 /// A float as JSON text that reads back as a float with the same value (`1.0`, `1e300`);
 /// `None` for NaN and infinities, which JSON cannot hold.
 fn float_text(f: f64) -> Option<String> {
