@@ -57,6 +57,8 @@ pub enum FileError {
     NoRecipients { path: PathBuf },
     #[error("{path}: {error}")]
     Emit { path: PathBuf, error: StoreError },
+    #[error("{path}: key {key:?}: an integer kept in clear that sops before 3.13.2 would read rounded (as a 64-bit float, failing its MAC); encrypt it (encrypted, it is exact) or quote it")]
+    RoundedInClear { path: PathBuf, key: String },
 }
 
 impl FileError {
@@ -79,6 +81,7 @@ impl FileError {
             FileError::NoRecipients { .. } => FileError::NoRecipients { path },
             FileError::NoValues { .. } => FileError::NoValues { path },
             FileError::Emit { error, .. } => FileError::Emit { path, error },
+            FileError::RoundedInClear { key, .. } => FileError::RoundedInClear { path, key },
         }
     }
 }
@@ -280,7 +283,10 @@ impl EncryptedFile {
         }
         // Without one key there is nowhere to put the `sops` block (an empty YAML stream
         // would be written as an empty, unencrypted file; sops refuses such input too).
-        if format != Format::Binary && plain.iter().all(|b| b.entries().next().is_none()) {
+        // A JSON file is always an object: `{}` takes the `sops` key, as sops writes it.
+        if !matches!(format, Format::Binary | Format::Json)
+            && plain.iter().all(|b| b.entries().next().is_none())
+        {
             return Err(FileError::NoValues {
                 path: path.to_path_buf(),
             });
@@ -321,6 +327,14 @@ impl EncryptedFile {
         let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
         let (branches, mac) =
             crypto::seal(plain, key, &rules, stash).map_err(|e| self.crypto_err(e))?;
+        if encrypted_store(self.format) == Format::Json {
+            if let Some(key) = store::json::rounded_by_sops(&branches) {
+                return Err(FileError::RoundedInClear {
+                    path: self.path.clone(),
+                    key,
+                });
+            }
+        }
         let changed = branches != self.branches || self.metadata.mac.is_empty();
         if changed {
             self.metadata.last_modified = crypto::mac::now_rfc3339();

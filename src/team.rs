@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
+use crate::keys::recipient::same_key;
 use crate::keys::{Identities, Recipient};
 use crate::metadata::MetadataError;
 use crate::model::path::{KeyPath, PathSegment};
@@ -32,17 +33,19 @@ impl Diff {
     }
 }
 
-/// The difference between a file's recipients and the wanted ones (order ignored).
+/// The difference between a file's recipients and the wanted ones (order ignored). Keys
+/// are compared without their comments (`ssh-ed25519 AAAA… alice`): a stanza for the same
+/// key is kept as it is, so neither `sops updatekeys` nor ours undoes the other's text.
 pub fn diff(current: &[&str], wanted: &[Recipient]) -> Diff {
     let wanted: Vec<String> = wanted.iter().map(Recipient::to_string).collect();
     let mut d = Diff::default();
     for w in &wanted {
-        if !current.contains(&w.as_str()) && !d.added.contains(w) {
+        if !current.iter().any(|c| same_key(c, w)) && !d.added.iter().any(|a| same_key(a, w)) {
             d.added.push(w.clone());
         }
     }
     for c in current {
-        if !wanted.iter().any(|w| w == c) && !d.removed.iter().any(|r| r == c) {
+        if !wanted.iter().any(|w| same_key(w, c)) && !d.removed.iter().any(|r| r == c) {
             d.removed.push(c.to_string());
         }
     }
@@ -316,6 +319,19 @@ mod tests {
         let d = diff(&[&sa], &[Recipient::X25519(b)]);
         assert_eq!(d.added, vec![sb]);
         assert_eq!(d.removed, vec![sa]);
+    }
+
+    #[test]
+    fn diff_compares_ssh_keys_without_their_comments() {
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
+        let commented = format!("{key} alice@laptop");
+        let wanted: Recipient = commented.parse().unwrap();
+        assert!(diff(&[key], std::slice::from_ref(&wanted)).is_empty());
+        assert!(diff(&[&format!("{key} old")], std::slice::from_ref(&wanted)).is_empty());
+        // Added as configured, comment included.
+        let d = diff(&[], &[wanted]);
+        assert_eq!(d.added, vec![commented]);
     }
 
     #[test]

@@ -500,7 +500,6 @@ fn a_file_without_values_is_refused_and_left_as_it_was() {
         ("e.yaml", ""),
         ("c.yaml", "# only a comment\n"),
         ("d.yaml", "---\n"),
-        ("o.json", "{}\n"),
         ("e.env", ""),
         ("c.env", "# nothing here\n\n"),
         ("e.ini", ""),

@@ -32,8 +32,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         }
         let kp = KeyPath::parse(path).map_err(output::path_error(&args.file))?;
         let node = output::lookup_first(&args.file, file.format, &opened.branches, kp)?;
-        return output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)
-            .map(|_| ExitCode::SUCCESS);
+        return output::print_node(
+            node,
+            g.output_type.unwrap_or(file.format),
+            file.layout,
+            true,
+        )
+        .map(|_| ExitCode::SUCCESS);
     }
     let out_format: Format = g.output_type.unwrap_or(file.format);
     let layout = if out_format == file.format {

@@ -142,7 +142,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let tmp = dir.path().join(name);
     crate::fsutil::atomic_write_mode(&tmp, &plain_text, Some(0o600))?;
 
-    let edited = loop {
+    // The edited text, parsed and sealed; invalid text (or a value that cannot be written,
+    // such as a JSON integer sops would round in clear) offers to reopen the editor.
+    let file = loop {
         run_editor(&tmp, &signals)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
         if bytes.as_slice() == plain_text.as_slice() {
@@ -152,9 +154,31 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             )
             .into());
         }
-        match engine::parse_plain(path, format, &bytes) {
-            Ok((branches, _)) => break branches,
-            Err(e) => {
+        let sealed = match engine::parse_plain(path, format, &bytes) {
+            Err(e) => Err(e),
+            Ok((edited, _)) => match &existing {
+                Some((file, key, opened)) => {
+                    if edited == opened.branches {
+                        return Err(CliError::new(
+                            NOT_MODIFIED,
+                            format!("{}: no value changed", path.display()),
+                        )
+                        .into());
+                    }
+                    let mut file = file.clone();
+                    file.reseal(&edited, key, &opened.stash).map(|()| file)
+                }
+                None => {
+                    let (recipients, rules) = args.target.resolve(path)?;
+                    EncryptedFile::create(path, format, layout, &edited, &recipients, rules)
+                }
+            },
+        };
+        match sealed {
+            Ok(file) => break file,
+            Err(
+                e @ (engine::FileError::Parse { .. } | engine::FileError::RoundedInClear { .. }),
+            ) => {
                 let e = anyhow::Error::from(e);
                 if ask_to_reopen(&e, &signals)? {
                     continue;
@@ -164,27 +188,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     "edited text is invalid; file left unchanged",
                 )));
             }
+            Err(e) => return Err(e.into()),
         }
     };
     drop(dir);
-
-    match existing {
-        Some((mut file, key, opened)) => {
-            if edited == opened.branches {
-                return Err(CliError::new(
-                    NOT_MODIFIED,
-                    format!("{}: no value changed", path.display()),
-                )
-                .into());
-            }
-            file.reseal(&edited, &key, &opened.stash)?;
-            file.save()?;
-        }
-        None => {
-            let (recipients, rules) = args.target.resolve(path)?;
-            EncryptedFile::create(path, format, layout, &edited, &recipients, rules)?.save()?;
-        }
-    }
+    file.save()?;
     output::note(g, format!("saved {}", path.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -101,7 +101,7 @@ fn file_code(e: &FileError) -> u8 {
         },
         FileError::Key { .. } => NO_DATA_KEY,
         FileError::NoRecipients { .. } => NO_RECIPIENTS,
-        FileError::NoValues { .. } => INPUT,
+        FileError::NoValues { .. } | FileError::RoundedInClear { .. } => INPUT,
     }
 }
 

@@ -37,11 +37,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     )
                 })?;
                 let node = Node::Leaf(Plain::new(Scalar::Str(value.to_string())));
-                output::print_node(&node, file.format, file.layout)?;
+                output::print_node(&node, file.format, file.layout, false)?;
                 return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    output::print_node(node, g.output_type.unwrap_or(file.format), file.layout)?;
+    output::print_node(
+        node,
+        g.output_type.unwrap_or(file.format),
+        file.layout,
+        false,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -111,7 +111,7 @@ pub(super) fn readable_by(
         let has_key = file
             .recipients()
             .iter()
-            .any(|r| keys.iter().any(|k| k == r));
+            .any(|r| keys.iter().any(|k| crate::keys::recipient::same_key(k, r)));
         let in_env = match cfg.relative(&path) {
             Some(rel) => cfg.classify(&rel)?.is_some_and(|e| envs.contains(&e.name)),
             None => false,

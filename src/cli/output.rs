@@ -114,21 +114,37 @@ pub fn open_file(
 }
 
 /// Prints one value: its text (no trailing newline unless stdout is a terminal, so
-/// `$(secrets get …)` and pipes get the exact value), or a subtree in `format`.
+/// `$(secrets get …)` and pipes get the exact value), or a subtree in `format`. A number,
+/// bool or null prints as sops's `--extract` prints it, in the output format's notation
+/// (YAML `1e+06`, JSON `1000000`); with `extract`, a YAML one also ends with a newline, as
+/// sops prints it as a YAML document (a string never does).
 pub fn print_node(
     node: &crate::model::Node<crate::model::Plain>,
     format: crate::store::Format,
     layout: crate::store::Layout,
+    extract: bool,
 ) -> anyhow::Result<()> {
-    use crate::model::Node;
+    use crate::model::{Node, Scalar};
+    use crate::store::Format;
     use std::io::IsTerminal;
     match node {
         Node::Leaf(l) => {
-            let mut text = zeroize::Zeroizing::new(match l.scalar() {
-                crate::model::Scalar::Bytes(b) => b.clone(),
-                s => s.to_text().as_bytes().to_vec(),
+            let s = l.scalar();
+            let typed = matches!(
+                s,
+                Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) | Scalar::Null
+            );
+            let sops_text = match format {
+                Format::Json => crate::store::json::scalar_text(s),
+                Format::Yaml if typed => Some(crate::store::yaml::scalar_text(s)),
+                _ => None,
+            };
+            let mut text = zeroize::Zeroizing::new(match (s, sops_text) {
+                (Scalar::Bytes(b), _) => b.clone(),
+                (_, Some(t)) => t.into_bytes(),
+                (s, None) => s.to_text().as_bytes().to_vec(),
             });
-            if std::io::stdout().is_terminal() {
+            if (extract && typed && format == Format::Yaml) || std::io::stdout().is_terminal() {
                 text.push(b'\n');
             }
             write_output(None, &text, false)

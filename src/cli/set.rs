@@ -27,31 +27,38 @@ pub struct Args {
     json: bool,
 }
 
-/// Converts a JSON value into a plain tree node.
-fn from_json(v: &serde_json::Value) -> Node<Plain> {
-    use serde_json::Value;
-    let leaf = |s| Node::Leaf(Plain::new(s));
-    match v {
-        Value::Null => leaf(Scalar::Null),
-        Value::Bool(b) => leaf(Scalar::Bool(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => leaf(Scalar::Int(i)),
-            None => leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))),
-        },
-        Value::String(s) => leaf(Scalar::Str(s.clone())),
-        Value::Array(a) => Node::List(
-            a.iter()
-                .map(|x| crate::model::ListItem::Value(from_json(x)))
-                .collect(),
-        ),
-        Value::Object(o) => {
-            let mut b = crate::model::Branch::new();
-            for (k, x) in o {
-                b.insert(k.clone(), from_json(x));
-            }
-            Node::Map(b)
+/// Parses a `--json` value with the JSON store, so that it is typed as in a JSON file
+/// (an integer that fits in i64 is an int, other numbers floats) and a number that a
+/// float64 would change (an integer beyond i64 it cannot hold) is refused, not rounded.
+fn from_json(text: &str) -> Result<Node<Plain>, CliError> {
+    let invalid = |why: &str| CliError::new(INVALID_SET, format!("--json value {why}"));
+    let wrapped = zeroize::Zeroizing::new(format!("{{\"\":{text}\n}}"));
+    let (mut branches, _) = crate::store::json::parse::<Plain>(&wrapped).map_err(|e| match e {
+        crate::store::StoreError::Syntax {
+            line,
+            column,
+            message,
+        } => {
+            // Positions in the value itself (the wrapper adds `{"":` before it).
+            let column = if line == 1 {
+                column.saturating_sub(4).max(1)
+            } else {
+                column
+            };
+            let message = message.strip_prefix("\"\": ").unwrap_or(&message);
+            invalid(&format!(
+                "is not valid JSON (line {line}, column {column}: {message})"
+            ))
         }
+        other => invalid(&format!("is not valid JSON ({other})")),
+    })?;
+    let mut doc = branches.pop().unwrap_or_default();
+    // `1, "b": 2` would read as two entries of the wrapper: one value only.
+    if doc.entries().count() != 1 {
+        return Err(invalid("is not valid JSON (one value expected)"));
     }
+    doc.remove("")
+        .ok_or_else(|| invalid("is not valid JSON (one value expected)"))
 }
 
 fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
@@ -79,13 +86,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let text = read_value(&args)?;
     let node = if args.json {
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            CliError::new(
-                INVALID_SET,
-                format!("--json value is not valid JSON ({})", e.classify_name()),
-            )
-        })?;
-        from_json(&v)
+        from_json(&text)?
     } else {
         Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
     };
@@ -143,15 +144,4 @@ fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> 
         }
     }
     Plain::new(Scalar::Str(text_for(value)))
-}
-
-trait ClassifyName {
-    fn classify_name(&self) -> String;
-}
-
-impl ClassifyName for serde_json::Error {
-    /// Position only: the message of serde_json may quote the input.
-    fn classify_name(&self) -> String {
-        format!("line {}, column {}", self.line(), self.column())
-    }
 }

@@ -200,7 +200,8 @@ impl Config {
             for k in &m.keys {
                 let r = Recipient::from_str(&k.value)
                     .map_err(|e| bad(k.line, format!("member {name:?}: {e}")))?;
-                let s = r.to_string();
+                // The same key under two comments is the same key.
+                let s = r.to_key_string();
                 if let Some((owner, _, line)) = key_owner.iter().find(|(_, key, _)| *key == s) {
                     return Err(bad(
                         k.line,
@@ -426,11 +427,13 @@ impl Config {
         out
     }
 
-    /// The member a public key (as written in files) belongs to.
+    /// The member a public key (as written in files, comment or not) belongs to.
     pub fn member_for_key(&self, key: &str) -> Option<&Member> {
-        self.members
-            .iter()
-            .find(|m| m.recipients.iter().any(|r| r.to_string() == key))
+        self.members.iter().find(|m| {
+            m.recipients
+                .iter()
+                .any(|r| crate::keys::recipient::same_key(&r.to_string(), key))
+        })
     }
 
     /// A key as a member name, or abbreviated when no member has it.

@@ -221,7 +221,7 @@ impl Identities {
                 let public = std::fs::read_to_string(format!("{shown}.pub"))
                     .ok()
                     .and_then(|p| p.parse::<super::Recipient>().ok())
-                    .map(|r| r.to_string());
+                    .map(|r| r.to_key_string());
                 self.entries.push(Entry {
                     source: shown,
                     identity: Box::new(id),

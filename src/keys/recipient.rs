@@ -1,5 +1,10 @@
 //! Public keys a data key can be wrapped for: age X25519 (`age1…`), `ssh-ed25519` and
 //! `ssh-rsa`.
+//!
+//! An ssh key keeps the text it was given as, comment included (`ssh-ed25519 AAAA… alice`):
+//! that is what files store, as sops stores it, so that `sops updatekeys` and ours agree
+//! on the file. Whether two recipients are the same compares the keys only
+//! ([`Recipient::to_key_string`], [`same_key`]): a comment never makes a recipient new.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +12,8 @@ use std::str::FromStr;
 #[derive(Clone)]
 pub enum Recipient {
     X25519(age::x25519::Recipient),
-    Ssh(age::ssh::Recipient),
+    /// The key, and its text as given (trimmed; the comment kept).
+    Ssh(age::ssh::Recipient, String),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -18,14 +24,36 @@ impl Recipient {
     pub fn as_age(&self) -> &dyn age::Recipient {
         match self {
             Recipient::X25519(r) => r,
-            Recipient::Ssh(r) => r,
+            Recipient::Ssh(r, _) => r,
         }
     }
 
-    /// The key as written in files and configs (for ssh: type and base64, no comment).
+    /// The key alone, to compare recipients (for ssh: type and base64, no comment).
     pub fn to_key_string(&self) -> String {
-        self.to_string()
+        match self {
+            Recipient::X25519(r) => r.to_string(),
+            Recipient::Ssh(r, _) => r.to_string(),
+        }
     }
+}
+
+/// The key part of a recipient as written in a file or config: for ssh, the type and
+/// base64 fields without the comment.
+fn key_part(s: &str) -> std::borrow::Cow<'_, str> {
+    let t = s.trim();
+    if t.starts_with("ssh-") {
+        let mut parts = t.split_whitespace();
+        if let (Some(kind), Some(b64)) = (parts.next(), parts.next()) {
+            return format!("{kind} {b64}").into();
+        }
+    }
+    t.into()
+}
+
+/// Whether two recipients as written (in files, configs) are the same key, whatever
+/// their comments.
+pub fn same_key(a: &str, b: &str) -> bool {
+    a == b || key_part(a) == key_part(b)
 }
 
 impl FromStr for Recipient {
@@ -39,14 +67,14 @@ impl FromStr for Recipient {
                 .map_err(|_| BadRecipient(short(t)));
         }
         if t.starts_with("ssh-") {
-            // Drop the comment: the recipient string sops stores is "type base64".
+            // age parses "type base64"; the text, comment included, is what sops stores.
             let mut parts = t.split_whitespace();
             let key = match (parts.next(), parts.next()) {
                 (Some(kind), Some(b64)) => format!("{kind} {b64}"),
                 _ => return Err(BadRecipient(short(t))),
             };
             return age::ssh::Recipient::from_str(&key)
-                .map(Recipient::Ssh)
+                .map(|r| Recipient::Ssh(r, t.to_string()))
                 .map_err(|_| BadRecipient(short(t)));
         }
         Err(BadRecipient(short(t)))
@@ -66,7 +94,7 @@ impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Recipient::X25519(r) => write!(f, "{r}"),
-            Recipient::Ssh(r) => write!(f, "{r}"),
+            Recipient::Ssh(_, text) => f.write_str(text),
         }
     }
 }
@@ -77,9 +105,10 @@ impl fmt::Debug for Recipient {
     }
 }
 
+/// The same key, whatever the comments.
 impl PartialEq for Recipient {
     fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string()
+        self.to_key_string() == other.to_key_string()
     }
 }
 
@@ -105,5 +134,22 @@ mod tests {
         assert!(Recipient::from_str("hello").is_err());
         let err = Recipient::from_str("age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq").unwrap_err();
         assert!(err.to_string().len() < 120);
+    }
+
+    #[test]
+    fn ssh_keys_keep_their_comment_and_compare_without_it() {
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
+        let with = Recipient::from_str(&format!("  {key}  alice@laptop \n")).unwrap();
+        let without = Recipient::from_str(key).unwrap();
+        assert_eq!(with.to_string(), format!("{key}  alice@laptop"));
+        assert_eq!(without.to_string(), key);
+        assert_eq!(with.to_key_string(), key);
+        assert!(with == without);
+        assert!(same_key(&with.to_string(), key));
+        assert!(same_key(&format!("{key} a"), &format!("{key} b")));
+        assert!(!same_key(key, "ssh-ed25519 AAAAother"));
+        let age = age::x25519::Identity::generate().to_public().to_string();
+        assert!(same_key(&age, &format!(" {age}")) && !same_key(&age, key));
     }
 }

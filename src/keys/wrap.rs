@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 
+use super::recipient::same_key;
 use super::{Identities, Recipient};
 use crate::crypto::DataKey;
 use crate::metadata::AgeStanza;
@@ -42,7 +43,8 @@ pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapE
 }
 
 /// Wraps the data key for every recipient, reusing the existing stanza of a recipient
-/// that keeps access so an unchanged recipient set rewrites nothing.
+/// that keeps access so an unchanged recipient set rewrites nothing. A kept stanza keeps
+/// its recipient text too: the same key with another comment is the same recipient.
 pub fn wrap_all(
     key: &DataKey,
     recipients: &[Recipient],
@@ -51,11 +53,11 @@ pub fn wrap_all(
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in recipients {
-        let name = r.to_string();
-        if !seen.insert(name.clone()) {
+        if !seen.insert(r.to_key_string()) {
             continue;
         }
-        match keep.iter().find(|s| s.recipient == name) {
+        let name = r.to_string();
+        match keep.iter().find(|s| same_key(&s.recipient, &name)) {
             Some(stanza) => out.push(stanza.clone()),
             None => out.push(wrap_one(key, r)?),
         }
@@ -70,11 +72,9 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
         return Err(WrapError::NoRecipients);
     }
     let ours = ids.public_keys();
-    let mut order: Vec<&AgeStanza> = stanzas
-        .iter()
-        .filter(|s| ours.contains(&s.recipient))
-        .collect();
-    order.extend(stanzas.iter().filter(|s| !ours.contains(&s.recipient)));
+    let is_ours = |s: &&AgeStanza| ours.iter().any(|k| same_key(k, &s.recipient));
+    let mut order: Vec<&AgeStanza> = stanzas.iter().filter(is_ours).collect();
+    order.extend(stanzas.iter().filter(|s| !is_ours(s)));
     for stanza in order {
         if let Some(key) = try_unwrap(stanza, ids) {
             return Ok(key);

@@ -3,13 +3,16 @@
 //! Parsing goes through serde's streaming `Deserializer` with our own visitor rather than
 //! `serde_json::Value`, so that key order *and duplicate keys* are kept exactly as sops keeps
 //! them (sops reads JSON token by token), and numbers are typed like sops does: an integer
-//! that fits in `i64` is an int, every other number a float.
+//! that fits in `i64` is an int, every other number a float. A number that a float64
+//! would change is refused with its key (an integer literal beyond `i64` it cannot hold,
+//! or one too large for it), and so is, when writing, an integer kept in clear that sops
+//! before 3.13.2 (which reads every JSON number as a float64) would round:
+//! [`rounded_by_sops`].
 //!
 //! Emitting imitates Go's `json.Indent` output that sops writes (`"key": value`, one item per
 //! line, `{}`/`[]` for empty containers, a final newline) so that re-encrypting a file
-//! written by sops changes only the lines of values that changed. Differences from sops:
-//! integral floats print as `1.0` (sops prints `1`, which reads back as an int), and `<`,
-//! `>`, `&` are not HTML-escaped.
+//! written by sops changes only the lines of values that changed. Difference from sops:
+//! `<`, `>`, `&` are not HTML-escaped.
 //!
 //! Indentation: [`Layout::indent`] is the number of spaces per level, and the special value
 //! [`TAB_INDENT`] (0) means one tab per level, sops's own default for JSON. A file indented
@@ -19,6 +22,7 @@ use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, ListItem, Node, Scalar};
 use crate::store::{Layout, StoreError};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::cell::Cell;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
@@ -35,10 +39,26 @@ const NOT_AN_OBJECT: &str = "the top level of a JSON file must be an object ({..
 /// indentation to re-emit it with.
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
     let mut de = serde_json::Deserializer::from_str(text);
+    let big = Cell::new(false);
     let branch = de
-        .deserialize_any(TopVisitor::<L>(PhantomData))
-        .map_err(to_store_error)?;
+        .deserialize_any(TopVisitor::<L>(&big, PhantomData))
+        .map_err(|e| {
+            // serde_json's "number out of range" names no key: say which.
+            if e.to_string().starts_with("number out of range") {
+                if let Some(named) = unexact_number(text) {
+                    return named;
+                }
+            }
+            to_store_error(e)
+        })?;
     de.end().map_err(to_store_error)?;
+    // An integer beyond i64 reached us as a float64 (serde_json does not say which literal
+    // it was): look at the literals, as rarely as that happens.
+    if big.get() {
+        if let Some(e) = unexact_number(text) {
+            return Err(e);
+        }
+    }
     Ok((
         vec![branch],
         Layout {
@@ -98,7 +118,14 @@ fn to_store_error(e: serde_json::Error) -> StoreError {
     let message = match e.classify() {
         Category::Eof => "unexpected end of file".to_string(),
         Category::Io => "read error".to_string(),
-        Category::Data => NOT_AN_OBJECT.to_string(),
+        // Data errors are our visitors' own messages (no input quoted): keep them.
+        Category::Data => {
+            let full = e.to_string();
+            match full.rfind(" at line ") {
+                Some(i) => full[..i].to_string(),
+                None => full,
+            }
+        }
         Category::Syntax => {
             // serde_json syntax messages are fixed texts followed by the position.
             let full = e.to_string();
@@ -111,10 +138,11 @@ fn to_store_error(e: serde_json::Error) -> StoreError {
     StoreError::syntax(e.line().max(1), e.column().max(1), message)
 }
 
-/// Accepts only an object at the top level.
-struct TopVisitor<L>(PhantomData<L>);
+/// Accepts only an object at the top level. The cell is set when a number may be an
+/// integer literal beyond i64 (see [`unexact_number`]).
+struct TopVisitor<'c, L>(&'c Cell<bool>, PhantomData<L>);
 
-impl<'de, L: Leaf> Visitor<'de> for TopVisitor<L> {
+impl<'de, L: Leaf> Visitor<'de> for TopVisitor<'_, L> {
     type Value = Branch<L>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -122,7 +150,7 @@ impl<'de, L: Leaf> Visitor<'de> for TopVisitor<L> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Branch<L>, A::Error> {
-        read_map(map)
+        read_map(map, self.0)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Branch<L>, A::Error> {
@@ -154,19 +182,22 @@ impl<'de, L: Leaf> Visitor<'de> for TopVisitor<L> {
     }
 }
 
-fn read_map<'de, L: Leaf, A: MapAccess<'de>>(mut map: A) -> Result<Branch<L>, A::Error> {
+fn read_map<'de, L: Leaf, A: MapAccess<'de>>(
+    mut map: A,
+    big: &Cell<bool>,
+) -> Result<Branch<L>, A::Error> {
     let mut branch = Branch::new();
     while let Some(key) = map.next_key::<String>()? {
-        let value = map.next_value_seed(NodeSeed::<L>(PhantomData))?;
+        let value = map.next_value_seed(NodeSeed::<L>(big, PhantomData))?;
         branch.items.push(Item::Entry { key, value });
     }
     Ok(branch)
 }
 
 /// Builds any JSON value as a tree node.
-struct NodeSeed<L>(PhantomData<L>);
+struct NodeSeed<'c, L>(&'c Cell<bool>, PhantomData<L>);
 
-impl<'de, L: Leaf> DeserializeSeed<'de> for NodeSeed<L> {
+impl<'de, L: Leaf> DeserializeSeed<'de> for NodeSeed<'_, L> {
     type Value = Node<L>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node<L>, D::Error> {
@@ -174,7 +205,7 @@ impl<'de, L: Leaf> DeserializeSeed<'de> for NodeSeed<L> {
     }
 }
 
-impl<'de, L: Leaf> Visitor<'de> for NodeSeed<L> {
+impl<'de, L: Leaf> Visitor<'de> for NodeSeed<'_, L> {
     type Value = Node<L>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -182,12 +213,12 @@ impl<'de, L: Leaf> Visitor<'de> for NodeSeed<L> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node<L>, A::Error> {
-        read_map(map).map(Node::Map)
+        read_map(map, self.0).map(Node::Map)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<L>, A::Error> {
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(NodeSeed::<L>(PhantomData))? {
+        while let Some(v) = seq.next_element_seed(NodeSeed::<L>(self.0, PhantomData))? {
             items.push(ListItem::Value(v));
         }
         Ok(Node::List(items))
@@ -202,14 +233,21 @@ impl<'de, L: Leaf> Visitor<'de> for NodeSeed<L> {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node<L>, E> {
-        // sops: integers outside i64 become floats.
+        // sops: integers outside i64 become floats (checked for exactness after parsing).
         Ok(leaf(match i64::try_from(v) {
             Ok(i) => Scalar::Int(i),
-            Err(_) => Scalar::Float(v as f64),
+            Err(_) => {
+                self.0.set(true);
+                Scalar::Float(v as f64)
+            }
         }))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<L>, E> {
+        // serde_json hands integer literals beyond u64 / i64 over as floats.
+        if v.fract() == 0.0 && v.abs() >= I64_LIMIT {
+            self.0.set(true);
+        }
         Ok(leaf(Scalar::Float(v)))
     }
 
@@ -228,6 +266,131 @@ impl<'de, L: Leaf> Visitor<'de> for NodeSeed<L> {
 
 fn leaf<L: Leaf>(s: Scalar) -> Node<L> {
     Node::Leaf(L::from_scalar(s))
+}
+
+/// 2^63: integers at or beyond it in magnitude do not fit in i64 (but for -2^63).
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// The first number literal whose value would change on its way through sops's float64
+/// (and ours), as an error naming its line, column and key but not the number: an integer
+/// literal beyond i64 that a float64 cannot hold exactly (`9223372036854775809` would be
+/// stored as `9223372036854775808`, then printed `9223372036854776000`), or a number too
+/// large for a float64 (`1e400`: sops refuses the file). A fraction or exponent means a
+/// float, and a float literal means the nearest float64, to sops as to every JSON reader
+/// (`0.1`, `1e-400` is 0): those are kept. One pass over the text, skipping strings.
+fn unexact_number(text: &str) -> Option<StoreError> {
+    let b = text.as_bytes();
+    // The key of the entry being read, and those of the containers around it.
+    let mut key: Option<(usize, usize)> = None;
+    let mut outer: Vec<Option<(usize, usize)>> = Vec::new();
+    let (mut line, mut line_start) = (1, 0);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                i += 1;
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b':') {
+                    key = Some((start, i.min(b.len())));
+                }
+            }
+            b'{' | b'[' => {
+                outer.push(key);
+                i += 1;
+            }
+            b'}' | b']' => {
+                key = outer.pop().flatten();
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let literal = &text[start..i];
+                let integer = !literal.contains(['.', 'e', 'E']);
+                let problem = match literal.parse::<f64>() {
+                    Ok(f) if !f.is_finite() => Some(
+                        "number too large for a 64-bit float (sops refuses it too); quote it to keep it as text",
+                    ),
+                    Ok(f) if integer
+                        && literal.parse::<i64>().is_err()
+                        && crate::model::tree::format_go_float(f) != literal =>
+                    {
+                        Some("integer too large for 64 bits (sops would store it rounded); quote it to keep it as text")
+                    }
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    let name = key
+                        .and_then(|(s, e)| serde_json::from_str::<String>(&text[s..e]).ok())
+                        .map(|k| format!("{k:?}: "))
+                        .unwrap_or_default();
+                    let column = text[line_start..start].chars().count() + 1;
+                    return Some(StoreError::syntax(line, column, format!("{name}{problem}")));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The dotted key path of the first integer that sops before 3.13.2 would change: it
+/// reads every JSON number as a float64, so an integer beyond 2^53 that a float64 cannot
+/// hold is hashed into the MAC and printed rounded (`9007199254740993` as
+/// `9007199254740992`). Encrypted, an integer is exact for sops (`type:int`); only one
+/// kept in clear has this problem, and in a sealed tree every `Int` leaf is in clear.
+pub fn rounded_by_sops<L: Leaf>(branches: &[Branch<L>]) -> Option<String> {
+    fn in_node<L: Leaf>(node: &Node<L>, path: &mut Vec<String>) -> bool {
+        match node {
+            Node::Leaf(l) => match l.scalar() {
+                Scalar::Int(i) => crate::model::tree::format_go_float(*i as f64) != i.to_string(),
+                _ => false,
+            },
+            Node::Map(b) => in_branch(b, path),
+            Node::List(items) => items.iter().enumerate().any(|(n, item)| match item {
+                ListItem::Value(v) => {
+                    path.push(n.to_string());
+                    let found = in_node(v, path);
+                    if !found {
+                        path.pop();
+                    }
+                    found
+                }
+                ListItem::Comment { .. } => false,
+            }),
+        }
+    }
+    fn in_branch<L: Leaf>(b: &Branch<L>, path: &mut Vec<String>) -> bool {
+        b.entries().any(|(k, v)| {
+            path.push(k.to_string());
+            let found = in_node(v, path);
+            if !found {
+                path.pop();
+            }
+            found
+        })
+    }
+    let mut path = Vec::new();
+    branches
+        .iter()
+        .any(|b| in_branch(b, &mut path))
+        .then(|| path.join("."))
 }
 
 /// Writes nodes in `json.Indent` layout; `path` names the key being written for errors.
@@ -360,6 +523,18 @@ impl Writer {
     }
 }
 
+/// A number, bool or null as Go's encoding/json prints it (what `sops decrypt --extract`
+/// prints for one); `None` for other scalars, and for NaN and infinities.
+pub fn scalar_text(s: &Scalar) -> Option<String> {
+    match s {
+        Scalar::Int(i) => Some(i.to_string()),
+        Scalar::Float(f) => float_text(*f),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Null => Some("null".into()),
+        _ => None,
+    }
+}
+
 /// A float as JSON text that reads back as a float with the same value (`1.0`, `1e300`);
 /// `None` for NaN and infinities, which JSON cannot hold.
 fn float_text(f: f64) -> Option<String> {
@@ -471,7 +646,7 @@ mod tests {
     #[test]
     fn numbers_are_typed_like_sops() {
         let (t, _) = parse1(
-            r#"{"i": 7, "n": -3, "f": 2.5, "one": 1.0, "e": 1e2, "big": 9223372036854775808,
+            r#"{"i": 7, "n": -3, "f": 2.5, "one": 1.0, "e": 1e2, "big": 9223372036854776000,
                 "max": 9223372036854775807, "b": false, "z": null}"#,
         );
         assert!(matches!(scalar(&t, "i"), Scalar::Int(7)));
@@ -497,6 +672,61 @@ mod tests {
         assert_eq!(floats(1e21), "1e+21");
         assert_eq!(floats(1.5e-7), "1.5e-7");
         assert_eq!(floats(1e-10), "1e-10");
+    }
+
+    #[test]
+    fn numbers_a_float64_would_change_are_refused_with_their_key() {
+        // Integer literals beyond i64 that a float64 cannot hold, and overflowing numbers.
+        for (text, at, what) in [
+            (
+                "{\"a\": 1,\n \"big\": 9223372036854775808}",
+                (2, 9),
+                "\"big\": integer too large",
+            ),
+            (
+                "{\"l\": [1, -9223372036854775809]}",
+                (1, 11),
+                "\"l\": integer too large",
+            ),
+            (
+                "{\"m\": {\"k\": 18446744073709551616}}",
+                (1, 13),
+                "\"k\": integer too large",
+            ),
+            (
+                "{\"s\": \"1e400\", \"x\": 1e400}",
+                (1, 21),
+                "\"x\": number too large",
+            ),
+            ("{\"x\": -1E+400}", (1, 7), "\"x\": number too large"),
+        ] {
+            let e = parse::<Sealed>(text).unwrap_err().to_string();
+            let want = format!("line {}, column {}: {what}", at.0, at.1);
+            assert!(e.starts_with(&want), "{text}: {e}");
+            assert!(
+                !e.contains("9223372036854775808") && !e.contains("e400"),
+                "{e}"
+            );
+        }
+        // Exactly representable, or a float literal (the nearest float64): kept.
+        let (t, _) = parse1(
+            r#"{"a": 18446744073709552000, "b": 1e-400, "c": 0.10000000000000000001,
+                "d": -9223372036854775808, "s": "9223372036854775809"}"#,
+        );
+        assert!(matches!(scalar(&t, "a"), Scalar::Float(f) if *f == 18446744073709551616.0));
+        assert!(matches!(scalar(&t, "b"), Scalar::Float(f) if *f == 0.0));
+        assert!(matches!(scalar(&t, "c"), Scalar::Float(f) if *f == 0.1));
+        assert!(matches!(scalar(&t, "d"), Scalar::Int(i64::MIN)));
+    }
+
+    #[test]
+    fn integers_sops_would_round_in_clear_are_found() {
+        let (t, _) = parse1(r#"{"a": 9007199254740992, "b": [1, {"c": 9007199254740994}]}"#);
+        assert_eq!(rounded_by_sops(&[t]), None);
+        let (t, _) = parse1(r#"{"a": 1, "b": [1, {"c": 9007199254740993}], "d": 2}"#);
+        assert_eq!(rounded_by_sops(&[t]).as_deref(), Some("b.1.c"));
+        let (t, _) = parse1(r#"{"x": -9223372036854775808}"#);
+        assert_eq!(rounded_by_sops(&[t]).as_deref(), Some("x"));
     }
 
     #[test]

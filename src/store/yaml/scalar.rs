@@ -108,6 +108,16 @@ pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
     if let Some(b) = parse_bool(value) {
         return Some(Scalar::Bool(b));
     }
+    // go-yaml tries numbers and timestamps only for text starting with a digit, a sign or
+    // a dot: `_1` is a string, though `1_0` is 10.
+    if !value.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return None;
+    }
+    // After a dot go-yaml calls strconv.ParseFloat on the text as written, which takes an
+    // underscore only between two digits (`.5_0`, not `._5`).
+    if value.starts_with('.') && !underscores_between_digits(value) {
+        return None;
+    }
     if let Some(i) = parse_int(value) {
         return Some(Scalar::Int(i));
     }
@@ -116,6 +126,13 @@ pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
         return Some(Scalar::Time(t.rfc3339()));
     }
     parse_float(value).map(Scalar::Float)
+}
+
+fn underscores_between_digits(v: &str) -> bool {
+    let b = v.as_bytes();
+    (0..b.len()).filter(|&i| b[i] == b'_').all(|i| {
+        i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+    })
 }
 
 /// The text without `_` (go-yaml ignores them in numbers), borrowed when there are none.
@@ -242,7 +259,10 @@ fn parse_float(v: &str) -> Option<f64> {
     if i != b.len() {
         return None;
     }
-    plain.parse().ok()
+    // Go's strconv.ParseFloat fails with ErrRange where the nearest float64 is infinite
+    // (`1e400`), and go-yaml then keeps the scalar a string: so does sops, MAC included.
+    // Underflow (`1e-400`) is no error: it is the float 0.
+    plain.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 // ───────────────────────────── timestamps ─────────────────────────────
@@ -639,8 +659,14 @@ pub(super) fn push_scalar(out: &mut String, s: &Scalar) {
 
 /// go-yaml's float text (`strconv.FormatFloat(f, 'g', -1, 64)`), what sops prints: `7`,
 /// `1000`, `0.0001`, `1e+06`, `1.2345678901234567e+19`. An integral float reads back as
-/// an int; an edit then keeps the stored float's ciphertext (crypto::seal).
+/// an int; an edit then keeps the stored float's ciphertext (crypto::seal), and its MAC
+/// bytes are the same (`7` either way). Not so for negative zero: go-yaml's `-0` reads
+/// back as the int 0, whose MAC bytes are `0`, not the float's `-0` (sops then fails its
+/// own MAC on a clear `-0.0`), so it is written `-0.0`, which reads back as itself.
 fn go_yaml_float(f: f64) -> String {
+    if f == 0.0 && f.is_sign_negative() {
+        return "-0.0".into();
+    }
     let (text, exp) = crate::model::tree::go_float_exponent(f);
     if f != 0.0 && !(-4..6).contains(&exp) {
         text
