@@ -284,9 +284,13 @@ impl EncryptedFile {
         // Without one key there is nowhere to put the `sops` block (an empty YAML stream
         // would be written as an empty, unencrypted file; sops refuses such input too).
         // A JSON file is always an object: `{}` takes the `sops` key, as sops writes it.
-        if !matches!(format, Format::Binary | Format::Json)
-            && plain.iter().all(|b| b.entries().next().is_none())
-        {
+        // A YAML `{}` or `~` is a document, as for sops; text with no document is not.
+        let no_values = match format {
+            Format::Binary | Format::Json => false,
+            Format::Yaml => plain.is_empty(),
+            Format::Dotenv | Format::Ini => plain.iter().all(|b| b.entries().next().is_none()),
+        };
+        if no_values {
             return Err(FileError::NoValues {
                 path: path.to_path_buf(),
             });

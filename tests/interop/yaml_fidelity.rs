@@ -301,3 +301,47 @@ fn case9_keys_that_are_not_strings_are_refused_like_sops_does() {
         );
     }
 }
+
+#[test]
+fn empty_yaml_documents_mean_what_they_mean_to_sops() {
+    let sb = Sandbox::new();
+    let key = sb.key("alice");
+    // `{}` and `~` are documents sops encrypts; a document of comments only keeps them.
+    for plain in [
+        "{}\n",
+        "# c\n{}\n",
+        "a: 1\n---\n# only comment doc\n{}\n---\nb: 2\n",
+    ] {
+        let Some(trip) = trip(&sb, &key, plain) else {
+            return;
+        };
+        for (direction, out) in &trip.outputs {
+            assert_eq!(out, plain, "{direction}");
+        }
+    }
+    // `---` alone is an empty document to sops (it prints `{}`), with its comments.
+    for (plain, want) in [("---\n", "{}\n"), ("---\n# c\n", "# c\n{}\n")] {
+        let Some(trip) = trip(&sb, &key, plain) else {
+            return;
+        };
+        for (direction, out) in &trip.outputs {
+            assert_eq!(out, want, "{direction}");
+        }
+    }
+    // Text with no document at all is refused by both.
+    for plain in ["", "# only\n", "\n\n"] {
+        sb.write("plain.yaml", plain);
+        let mut theirs = sops(&sb, &key).unwrap();
+        theirs.args(["encrypt", "--age", &key.public, "plain.yaml"]);
+        assert!(
+            !theirs.output().unwrap().status.success(),
+            "sops took {plain:?}"
+        );
+        let ours = sb
+            .cmd()
+            .args(["encrypt", "--age", &key.public, "plain.yaml"])
+            .output()
+            .unwrap();
+        assert!(!ours.status.success(), "we took {plain:?}");
+    }
+}

@@ -61,6 +61,12 @@ struct Builder<'t, L> {
     text: &'t str,
     src: Source<'t>,
     key_hasher: std::hash::RandomState,
+    /// The current document started with `---`.
+    explicit_doc: bool,
+    /// An empty document was pushed and its comments are still to come.
+    empty_doc_open: bool,
+    /// Documents with a map or an explicit null at their top.
+    written_docs: usize,
     /// Where the last block container ended, while only block ends have followed it.
     block_end_at: Option<usize>,
 }
@@ -80,11 +86,19 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         src: Source::new(text),
         key_hasher: std::hash::RandomState::new(),
         block_end_at: None,
+        written_docs: 0,
+        empty_doc_open: false,
+        explicit_doc: false,
     };
     while let Some((ev, span)) = b.src.next()? {
         if let Err(e) = b.event(ev, span) {
             return Err(b.src.first_syntax_error().unwrap_or(e));
         }
+    }
+    if b.written_docs == 0 {
+        // No text but comments: no document at all, which sops refuses to encrypt ("cannot
+        // be completely empty"); `{}`, `~` and `---` are documents.
+        b.docs.clear();
     }
     let indent = detect_indent(text);
     Ok((b.docs, Layout { indent }))
@@ -107,8 +121,13 @@ impl<L: Leaf> Builder<'_, L> {
         let value_end = self.src.scalar_end(&ev, &span);
         let err = |msg: &str| StoreError::syntax(span.start.line(), span.start.col() + 1, msg);
         match ev {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
-            Event::DocumentStart(_) => {}
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentEnd => {
+                if std::mem::take(&mut self.empty_doc_open) {
+                    self.flush_empty_document(at)?;
+                }
+            }
+            Event::DocumentStart(explicit) => self.explicit_doc = explicit,
             Event::MappingStart(anchor, _) => {
                 self.refuse_collection_key(&err)?;
                 self.open_container(&err)?;
@@ -162,7 +181,10 @@ impl<L: Leaf> Builder<'_, L> {
                 }
                 if self.stack.is_empty() {
                     match node {
-                        Node::Map(b) => self.docs.push(b),
+                        Node::Map(b) => {
+                            self.written_docs += 1;
+                            self.docs.push(b);
+                        }
                         _ => return Err(err("the top level of a YAML document must be a map")),
                     }
                 } else {
@@ -177,7 +199,12 @@ impl<L: Leaf> Builder<'_, L> {
                     // An empty document (or one holding only `null`) is an empty map.
                     let scalar = resolve(&value, style, tag.as_deref().map(|t| t.suffix.as_str()));
                     if scalar == Scalar::Null {
+                        // `---`, `~` or `null` written out is a document, as for sops;
+                        // text of comments only is none.
+                        let written = self.explicit_doc || !value.is_empty() || tag.is_some();
+                        self.written_docs += usize::from(written);
                         self.docs.push(Branch::new());
+                        self.empty_doc_open = true;
                         return Ok(());
                     }
                     return Err(err(
@@ -268,6 +295,30 @@ impl<L: Leaf> Builder<'_, L> {
                 self.grow(shape);
                 self.add_value(node, span.end.index())?;
             }
+        }
+        Ok(())
+    }
+
+    /// The comments of a document with no map (`---` then `# …`) are its own, as in sops
+    /// (printed above `{}`), not the next document's.
+    fn flush_empty_document(&mut self, end: usize) -> Result<(), StoreError> {
+        let mut comments = Vec::new();
+        while self.has_comment(self.next_comment, end)? {
+            let c = &mut self.scanner.found[self.next_comment];
+            if c.start >= end {
+                break;
+            }
+            self.next_comment += 1;
+            if !std::mem::replace(&mut c.used, true) {
+                let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
+                comments.push(Item::Comment {
+                    text,
+                    inline: false,
+                });
+            }
+        }
+        if let Some(doc) = self.docs.last_mut() {
+            doc.items.extend(comments);
         }
         Ok(())
     }

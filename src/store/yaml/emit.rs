@@ -32,17 +32,11 @@ pub fn emit_with_entry<L: Leaf>(
         if i > 0 {
             out.push_str("---\n");
         }
-        if extra.is_none()
-            && branch
-                .items
-                .iter()
-                .all(|it| !matches!(it, Item::Entry { .. }))
-            && branch.items.is_empty()
-        {
-            out.push_str("{}\n");
-            continue;
-        }
         emit_map_items(&mut out, branch, 0, indent, None, extra);
+        // A map without entries is `{}` (after its comments, if any), as go-yaml writes it.
+        if extra.is_none() && branch.entries().next().is_none() {
+            out.push_str("{}\n");
+        }
     }
     Ok(out)
 }

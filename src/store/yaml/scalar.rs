@@ -130,9 +130,9 @@ pub(super) fn plain_non_string(value: &str) -> Option<Scalar> {
 
 fn underscores_between_digits(v: &str) -> bool {
     let b = v.as_bytes();
-    (0..b.len()).filter(|&i| b[i] == b'_').all(|i| {
-        i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-    })
+    (0..b.len())
+        .filter(|&i| b[i] == b'_')
+        .all(|i| i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
 }
 
 /// The text without `_` (go-yaml ignores them in numbers), borrowed when there are none.
