@@ -6,9 +6,13 @@
 mod common;
 
 // Issue 9, format fidelity: one module per area, each a file under tests/interop/.
+#[path = "interop/dotenv_meaning.rs"]
 mod dotenv_meaning;
+#[path = "interop/generated.rs"]
 mod generated;
+#[path = "interop/numbers_and_keys.rs"]
 mod numbers_and_keys;
+#[path = "interop/yaml_fidelity.rs"]
 mod yaml_fidelity;
 
 use common::*;
