@@ -397,13 +397,13 @@ pub fn open(
                 let Scalar::Comment(text) = stored else {
                     return Ok(Plain::new(stored.clone()));
                 };
-                match cipher.decrypt(text, &aad(v.path)) {
-                    Ok((Scalar::Comment(c), iv)) => {
+                match decrypt_comment(&cipher, text, v.path) {
+                    Some((c, iv, aad)) => {
                         let c = Scalar::Comment(c);
-                        stash.remember(&aad(v.path), &c, iv);
+                        stash.remember(&aad, &c, iv);
                         c
                     }
-                    _ => stored.clone(),
+                    None => stored.clone(),
                 }
             } else {
                 match stored {
@@ -443,6 +443,25 @@ pub fn open(
     }
     out.iter_mut().for_each(lift_list_comments);
     Ok((out, hasher.finish()))
+}
+
+/// Decrypts a comment sealed for the container at `path`, or for one of its ancestors:
+/// after a nested block, YAML readers (go-yaml, so sops, and ours) give the first comment
+/// run to the innermost block, while the writer may have sealed it for an outer one (sops
+/// does this to its own files). The authenticated path tells which one it was. Returns the
+/// text, its IV and the additional data that opened it.
+fn decrypt_comment(
+    cipher: &value::ValueCipher,
+    text: &str,
+    path: &[&str],
+) -> Option<(String, [u8; IV_LEN], String)> {
+    (0..=path.len()).rev().find_map(|len| {
+        let aad = aad(&path[..len]);
+        match cipher.decrypt(text, &aad) {
+            Ok((Scalar::Comment(c), iv)) => Some((c, iv, aad)),
+            _ => None,
+        }
+    })
 }
 
 /// A sealed comment's stored text, for the comment-regex rules.

@@ -118,7 +118,7 @@ impl<L: Leaf> Builder<'_, L> {
         let at = span.start.index();
         // Block ends at one position close nested blocks, innermost first.
         let cascade = self.block_end_at.take();
-        let value_end = self.src.scalar_end(&ev, &span);
+        let value_end = self.src.value_end(&ev, &span);
         let err = |msg: &str| StoreError::syntax(span.start.line(), span.start.col() + 1, msg);
         match ev {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
@@ -239,7 +239,12 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     return Ok(());
                 }
-                self.before_item(at, span.start.col())?;
+                // A block scalar starts at its header (`- |`), the line before its text.
+                let (item_at, item_col) = match value_end {
+                    Some(_) => (at, span.start.col()),
+                    None => self.src.block_header(at),
+                };
+                self.before_item(item_at, item_col)?;
                 if style == ScalarStyle::Plain && tag.is_none() && inexact_int(&value) {
                     let key = match self.stack.last() {
                         Some(Frame::Map { key: Some(k), .. }) => format!("{k:?}: "),
@@ -264,7 +269,10 @@ impl<L: Leaf> Builder<'_, L> {
                 }
                 self.written += 1;
                 self.grow(LEAF);
-                self.add_value(node, value_end)?;
+                match value_end {
+                    Some(end) => self.add_value(node, end)?,
+                    None => self.add_block_scalar(node, at)?,
+                }
             }
             Event::Alias(id) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
@@ -457,8 +465,17 @@ impl<L: Leaf> Builder<'_, L> {
 
     /// Adds a finished value to the innermost container and attaches an end-of-line comment
     /// on the same line as an inline comment before the entry, as sops does.
-    fn add_value(&mut self, mut node: Node<L>, end: usize) -> Result<(), StoreError> {
-        let mut inline = self.inline_comment_after(end)?;
+    fn add_value(&mut self, node: Node<L>, end: usize) -> Result<(), StoreError> {
+        let inline = self.inline_comment_after(end)?;
+        self.add_value_with(node, inline)
+    }
+
+    /// [`Self::add_value`] with the end-of-line comment already found.
+    fn add_value_with(
+        &mut self,
+        mut node: Node<L>,
+        mut inline: Option<String>,
+    ) -> Result<(), StoreError> {
         // After a flow collection that the emitter writes as a block (`d: [1, 2] # c`), the
         // comment becomes its first item, as go-yaml reads `d: # c` above block items (in a
         // list, it goes above the item instead, where sops puts it).
@@ -528,6 +545,27 @@ impl<L: Leaf> Builder<'_, L> {
             }
         }
         Ok(())
+    }
+
+    /// Adds a block scalar (`k: |- # c` then its text from `text_start`), with the comment
+    /// of its header line as the entry's inline comment, where the emitter writes it back.
+    fn add_block_scalar(&mut self, node: Node<L>, text_start: usize) -> Result<(), StoreError> {
+        let header_start = self.src.previous_line_start(text_start);
+        let mut header_comment = None;
+        let mut i = self.next_comment;
+        while self.has_comment(i, text_start)? {
+            let c = &mut self.scanner.found[i];
+            if c.start >= text_start {
+                break;
+            }
+            if c.start >= header_start && c.inline && !c.used {
+                c.used = true;
+                header_comment = Some(std::mem::take(&mut c.text));
+                break;
+            }
+            i += 1;
+        }
+        self.add_value_with(node, header_comment)
     }
 
     fn inline_comment_after(&mut self, end: usize) -> Result<Option<String>, StoreError> {

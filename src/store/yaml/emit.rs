@@ -248,11 +248,26 @@ fn emit_list<L: Leaf>(
         prefix.push_str("- ");
         prefix
     };
+    // Comments after the last item: at the dash when that item is a scalar (as sops writes
+    // them), else at the item's column: at the dash they would read back as the parent's.
+    let last_value = items
+        .iter()
+        .rposition(|item| matches!(item, ListItem::Value(_)));
+    let trailing_col = match last_value.map(|i| &items[i]) {
+        Some(ListItem::Value(Node::Map(b))) if !b.items.is_empty() => col + 2,
+        Some(ListItem::Value(Node::List(l))) if !l.is_empty() => col + 2,
+        _ => col,
+    };
     let mut inline = Vec::new();
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
+        let comment_col = if last_value.is_some_and(|last| i > last) {
+            trailing_col
+        } else {
+            col
+        };
         match item {
             ListItem::Comment { text, inline: true } => inline.push(comment_text(text)),
-            ListItem::Comment { text, .. } => comment_line(out, col, &comment_text(text)),
+            ListItem::Comment { text, .. } => comment_line(out, comment_col, &comment_text(text)),
             ListItem::Value(Node::Map(b)) if !b.items.is_empty() => {
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, &text);

@@ -76,10 +76,44 @@ impl<'t> Source<'t> {
         }
     }
 
+    /// Where a scalar's value ends on its first line, for a comment after it: after the
+    /// closing quote of a quoted scalar. A block scalar (`|`, `>`) has its header on the line
+    /// before its span, which starts at its text: `None`, its comment is found by line.
+    pub(super) fn value_end(&self, ev: &Event<'_>, span: &Span) -> Option<usize> {
+        match ev {
+            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => None,
+            _ => Some(self.scalar_end(ev, span)),
+        }
+    }
+
+    /// Where the header (`|`, `>`) of a block scalar whose text starts at character `i`
+    /// stands: its character index and column, on the line before (for a list item,
+    /// after its dashes).
+    pub(super) fn block_header(&self, i: usize) -> (usize, usize) {
+        let start = self.previous_line_start(i);
+        let byte = self.chars.byte(self.text, start);
+        let line = self.text[byte..].split('\n').next().unwrap_or("");
+        let mut col = line.len() - line.trim_start_matches(' ').len();
+        while line[col..].starts_with("- ") {
+            col += 2 + line[col + 2..].len() - line[col + 2..].trim_start_matches(' ').len();
+        }
+        // Columns in characters: only ASCII spaces and dashes were skipped.
+        (start + col, col)
+    }
+
+    /// The character index where the line before character `i` starts (a block scalar's
+    /// header line).
+    pub(super) fn previous_line_start(&self, i: usize) -> usize {
+        let byte = self.chars.byte(self.text, i);
+        let header_end = self.text[..byte].rfind('\n').unwrap_or(0);
+        let header_start = self.text[..header_end].rfind('\n').map_or(0, |n| n + 1);
+        i - self.text[header_start..byte].chars().count()
+    }
+
     /// Where a scalar really ends (a character index). saphyr's span of a quoted scalar runs
     /// on over the white space and comment after its closing quote (`b: "y"   # c`), which
     /// would hide that comment inside the scalar; the closing quote is found in the text.
-    pub(super) fn scalar_end(&self, ev: &Event<'_>, span: &Span) -> usize {
+    fn scalar_end(&self, ev: &Event<'_>, span: &Span) -> usize {
         let Event::Scalar(_, style, ..) = ev else {
             return span.end.index();
         };
