@@ -131,6 +131,7 @@ impl<L: Leaf> Builder<'_, L> {
             Event::MappingStart(anchor, _) => {
                 self.refuse_collection_key(&err)?;
                 self.open_container(&err)?;
+                self.key_line_comment(at)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::Map {
                     branch: Branch::new(),
@@ -146,6 +147,7 @@ impl<L: Leaf> Builder<'_, L> {
                 }
                 self.refuse_collection_key(&err)?;
                 self.open_container(&err)?;
+                self.key_line_comment(at)?;
                 self.before_item(at, span.start.col())?;
                 self.stack.push(Frame::List {
                     items: Vec::new(),
@@ -345,6 +347,29 @@ impl<L: Leaf> Builder<'_, L> {
         Ok(())
     }
 
+    /// A comment on the line of a key whose value is a block below it (`db: # c`) belongs to
+    /// that entry, in the outer map, as for sops (which keeps it out of the block: clear or
+    /// encrypted by the outer map's rules); the emitter writes it back on the key's line.
+    fn key_line_comment(&mut self, at: usize) -> Result<(), StoreError> {
+        if !matches!(self.stack.last(), Some(Frame::Map { key: Some(_), .. })) {
+            return Ok(());
+        }
+        if !self.has_comment(self.next_comment, at)? {
+            return Ok(());
+        }
+        let c = &mut self.scanner.found[self.next_comment];
+        if c.start >= at || !c.inline || c.used {
+            return Ok(());
+        }
+        c.used = true;
+        self.next_comment += 1;
+        let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
+        if let Some(Frame::Map { branch, .. }) = self.stack.last_mut() {
+            branch.items.push(Item::Comment { text, inline: true });
+        }
+        Ok(())
+    }
+
     /// Counts a finished child into the innermost open container.
     fn grow(&mut self, child: Shape) {
         if let Some(parent) = self.shapes.last_mut() {
@@ -476,6 +501,18 @@ impl<L: Leaf> Builder<'_, L> {
         mut node: Node<L>,
         mut inline: Option<String>,
     ) -> Result<(), StoreError> {
+        // The end-of-line comment of a list item's first entry (`- k: v # c`) is a line
+        // above the item, in the list, where sops puts it (it loses one left inline there).
+        if let [.., Frame::List { items, .. }, Frame::Map { branch, .. }] = &mut self.stack[..] {
+            if branch.entries().next().is_none() {
+                if let Some(text) = inline.take() {
+                    items.push(ListItem::Comment {
+                        text: L::from_scalar(Scalar::Comment(text)),
+                        inline: false,
+                    });
+                }
+            }
+        }
         // After a flow collection that the emitter writes as a block (`d: [1, 2] # c`), the
         // comment becomes its first item, as go-yaml reads `d: # c` above block items (in a
         // list, it goes above the item instead, where sops puts it).
