@@ -121,6 +121,13 @@ fn emit_map_items<L: Leaf>(
                 out.push_str(&comment_text(text));
                 out.push('\n');
             }
+            Item::Entry { key, value } if needs_explicit_key(key) => {
+                start_line(out, &mut first_prefix);
+                out.push('?');
+                let key = Node::Leaf(L::from_scalar(Scalar::Str(key.clone())));
+                emit_value(out, &key, col, indent, Vec::new(), true);
+                emit_explicit_value(out, value, col, indent, std::mem::take(&mut inline));
+            }
             Item::Entry { key, value } => {
                 start_line(out, &mut first_prefix);
                 push_text(out, key);
@@ -142,6 +149,42 @@ fn emit_map_items<L: Leaf>(
         // A list item holding an empty map.
         out.push_str(p.trim_end());
         out.push_str(" {}\n");
+    }
+}
+
+/// go-yaml writes a key that cannot be a simple key (over 128 bytes, or holding a line
+/// break) as `? key` on its own, then `: value`.
+fn needs_explicit_key(key: &str) -> bool {
+    key.len() > 128 || key.contains('\n')
+}
+
+/// The `: value` part after an explicit `? key`: a block starts on the colon's line, at
+/// the column it would have under a simple key (`:   c: 1`), as go-yaml writes it.
+fn emit_explicit_value<L: Leaf>(
+    out: &mut String,
+    value: &Node<L>,
+    col: usize,
+    indent: usize,
+    inline: Vec<String>,
+) {
+    let mut prefix = " ".repeat(col);
+    prefix.push(':');
+    let inner = deeper(col, indent);
+    match value {
+        Node::Map(b) if b.entries().next().is_some() && inline.is_empty() => {
+            prefix.push_str(&" ".repeat(inner - col - 1));
+            emit_map_items(out, b, inner, indent, Some(&prefix), None);
+        }
+        Node::List(items)
+            if matches!(items.first(), Some(ListItem::Value(_))) && inline.is_empty() =>
+        {
+            prefix.push_str(&" ".repeat(inner - col - 1));
+            emit_list(out, items, inner, indent, Some(&prefix));
+        }
+        _ => {
+            out.push_str(&prefix);
+            emit_value(out, value, col, indent, inline, true);
+        }
     }
 }
 
