@@ -384,11 +384,15 @@ fn comments_diff(want: &[String], text: &str) -> Option<String> {
             None => return Some(format!("comment {w:?} is missing")),
             Some((g, _)) if g != w => {
                 let id = w.split('»').next().unwrap_or(w);
-                return Some(match got.iter().find(|(g, _)| g.starts_with(&format!("{id}»"))) {
-                    None => format!("comment {w:?} is missing"),
-                    Some((g, _)) if g != w => format!("comment {w:?} became {g:?}"),
-                    Some(_) => format!("comment {w:?} is out of order (found {g:?} in its place)"),
-                });
+                return Some(
+                    match got.iter().find(|(g, _)| g.starts_with(&format!("{id}»"))) {
+                        None => format!("comment {w:?} is missing"),
+                        Some((g, _)) if g != w => format!("comment {w:?} became {g:?}"),
+                        Some(_) => {
+                            format!("comment {w:?} is out of order (found {g:?} in its place)")
+                        }
+                    },
+                );
             }
             Some((g, false)) => return Some(format!("comment {g:?} is no longer a comment")),
             Some(_) => {}
@@ -463,8 +467,7 @@ fn ours_round_trip(doc: &Doc, r: &Rendered, c: &Crypto) -> Vec<Failure> {
         }
     }
     // encrypt → emit → parse → decrypt → emit
-    let file = match EncryptedFile::create(&path, format, layout, &plain, &c.recipients, rules())
-    {
+    let file = match EncryptedFile::create(&path, format, layout, &plain, &c.recipients, rules()) {
         Ok(f) => f,
         Err(e) => {
             out.push(fail("encrypt: refused", e.to_string()));
@@ -580,7 +583,11 @@ impl SopsEnv<'_> {
 /// tools can name, and the new value.
 fn set_target(doc: &Doc) -> Option<String> {
     fn walk(items: &[gen::Item], prefix: &str, out: &mut Vec<String>) {
-        for (i, item) in items.iter().filter(|i| !matches!(i, gen::Item::Comment(_) | gen::Item::Blank)).enumerate() {
+        for (i, item) in items
+            .iter()
+            .filter(|i| !matches!(i, gen::Item::Comment(_) | gen::Item::Blank))
+            .enumerate()
+        {
             let (seg, value) = match item {
                 gen::Item::Entry { key, value, .. } => {
                     if key.name.contains(['"', '\\', '\n', '\t'])
@@ -635,7 +642,11 @@ fn data_lines(fmt: Fmt, text: &str) -> Vec<&str> {
 
 fn changed_lines<'a>(before: &[&'a str], after: &[&'a str]) -> Vec<&'a str> {
     if before.len() != after.len() {
-        return after.iter().filter(|l| !before.contains(l)).copied().collect();
+        return after
+            .iter()
+            .filter(|l| !before.contains(l))
+            .copied()
+            .collect();
     }
     before
         .iter()
@@ -683,7 +694,10 @@ fn sops_round_trip(doc: &Doc, r: &Rendered, env: &SopsEnv) -> Vec<Failure> {
     if fmt == Fmt::Yaml {
         if let Ok(json) = env.sops(&["decrypt", "--output-type", "json", &s]) {
             match serde_json::from_str::<serde_json::Value>(&json) {
-                Err(e) => out.push(fail("generator: sops JSON output unreadable", e.to_string())),
+                Err(e) => out.push(fail(
+                    "generator: sops JSON output unreadable",
+                    e.to_string(),
+                )),
                 Ok(v) => {
                     if let Some(d) = v_diff("doc 0", &r.values[0], &json_value(&v), true) {
                         out.push(fail("generator: model differs from sops", d));
@@ -717,8 +731,15 @@ fn sops_round_trip(doc: &Doc, r: &Rendered, env: &SopsEnv) -> Vec<Failure> {
     let path = PathBuf::from(&x);
     let ours = engine::parse_for_encryption(&path, format, r.text.as_bytes()).and_then(
         |(plain, layout)| {
-            EncryptedFile::create(&path, format, layout, &plain, &env.crypto.recipients, rules())?
-                .to_bytes()
+            EncryptedFile::create(
+                &path,
+                format,
+                layout,
+                &plain,
+                &env.crypto.recipients,
+                rules(),
+            )?
+            .to_bytes()
         },
     );
     match ours {
@@ -726,10 +747,10 @@ fn sops_round_trip(doc: &Doc, r: &Rendered, env: &SopsEnv) -> Vec<Failure> {
         Ok(bytes) => {
             let o = format!("o.{ext}");
             env.write(&o, &bytes);
-            let clear = |t: &str| -> Vec<String> {
-                comments_in(t).into_iter().map(|(c, _)| c).collect()
-            };
-            let (ours_clear, sops_clear) = (clear(&String::from_utf8_lossy(&bytes)), clear(&s_text));
+            let clear =
+                |t: &str| -> Vec<String> { comments_in(t).into_iter().map(|(c, _)| c).collect() };
+            let (ours_clear, sops_clear) =
+                (clear(&String::from_utf8_lossy(&bytes)), clear(&s_text));
             if ours_clear != sops_clear {
                 out.push(fail(
                     "ours→sops: comments in clear differ from sops's",
@@ -936,7 +957,10 @@ fn report(
         for x in &f.failures {
             if !seen.contains(&x.check) {
                 seen.push(x.check);
-                kinds.entry((f.doc.fmt.name(), x.check)).or_default().push(f);
+                kinds
+                    .entry((f.doc.fmt.name(), x.check))
+                    .or_default()
+                    .push(f);
             }
         }
     }

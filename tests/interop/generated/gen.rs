@@ -446,7 +446,9 @@ fn yaml_plain_ok(s: &str) -> bool {
     }
     // Anything a YAML 1.1 or 1.2 reader could take for another type stays quoted.
     let lower = s.to_ascii_lowercase();
-    let looks_typed = s.chars().all(|c| c.is_ascii_digit() || "+-._:eEoOxXbB".contains(c))
+    let looks_typed = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+-._:eEoOxXbB".contains(c))
         || [
             "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", "-.inf",
             ".nan",
@@ -568,13 +570,43 @@ impl G {
 
     fn yaml_key(&mut self, used: &mut HashSet<String>) -> Key {
         const PLAIN: &[&str] = &[
-            "db", "password", "user", "api_token", "host", "port", "list", "nested", "clé",
-            "ключ", "名前", "with space", "a.b", "x-y", "k", "id", "emoji🔑", "camelCase",
-            "UPPER", "v1",
+            "db",
+            "password",
+            "user",
+            "api_token",
+            "host",
+            "port",
+            "list",
+            "nested",
+            "clé",
+            "ключ",
+            "名前",
+            "with space",
+            "a.b",
+            "x-y",
+            "k",
+            "id",
+            "emoji🔑",
+            "camelCase",
+            "UPPER",
+            "v1",
         ];
         const QUOTED: &[&str] = &[
-            "quoted key", "123", "true", "null", "~", "a: b", "#hash", "22:22", "yes", "1e3",
-            "-", "", " spaced ", "tab\tkey", "new\nline",
+            "quoted key",
+            "123",
+            "true",
+            "null",
+            "~",
+            "a: b",
+            "#hash",
+            "22:22",
+            "yes",
+            "1e3",
+            "-",
+            "",
+            " spaced ",
+            "tab\tkey",
+            "new\nline",
         ];
         let quoted = self.r.one_in(5);
         let mut used_names = std::mem::take(used);
@@ -802,7 +834,9 @@ impl G {
                     .join(" ");
                 // libyaml (go-yaml) reads `:` `#` quotes and brackets as indicators in a
                 // flow, even where YAML 1.2 would not
-                if !yaml_plain_ok(&s) || (flow && s.contains(|c| ":#\"'`,[]{}&*!|>%@?\\".contains(c))) {
+                if !yaml_plain_ok(&s)
+                    || (flow && s.contains(|c| ":#\"'`,[]{}&*!|>%@?\\".contains(c)))
+                {
                     s = "plain".into();
                 }
                 (s.clone(), V::Str(s))
@@ -934,9 +968,28 @@ impl G {
 
     fn json_key(&mut self, used: &mut HashSet<String>) -> Key {
         const NAMES: &[&str] = &[
-            "db", "password", "user", "api_token", "host", "port", "list", "nested", "clé",
-            "ключ", "名前", "with space", "a.b", "x-y", "", "quote\"d", "back\\slash", "🔑",
-            "new\nline", "123", "true", "a: b",
+            "db",
+            "password",
+            "user",
+            "api_token",
+            "host",
+            "port",
+            "list",
+            "nested",
+            "clé",
+            "ключ",
+            "名前",
+            "with space",
+            "a.b",
+            "x-y",
+            "",
+            "quote\"d",
+            "back\\slash",
+            "🔑",
+            "new\nline",
+            "123",
+            "true",
+            "a: b",
         ];
         let base = self.name(used, NAMES);
         used.remove(&base);
@@ -1266,15 +1319,16 @@ impl Doc {
 }
 
 fn yaml_items_ok(items: &[Item], top: bool) -> bool {
-    !trailing_comments_misplaced(items, top) && items.iter().all(|i| match i {
-        Item::Entry {
-            value, trailing, ..
-        }
-        | Item::Elem { value, trailing } => {
-            yaml_val_ok(value) && !(trailing.is_some() && empty_collection(value))
-        }
-        _ => true,
-    })
+    !trailing_comments_misplaced(items, top)
+        && items.iter().all(|i| match i {
+            Item::Entry {
+                value, trailing, ..
+            }
+            | Item::Elem { value, trailing } => {
+                yaml_val_ok(value) && !(trailing.is_some() && empty_collection(value))
+            }
+            _ => true,
+        })
 }
 
 /// Does this value end (on its last line) with a flow collection, `{…}` or `[…]`?
@@ -1312,7 +1366,10 @@ fn trailing_comments_misplaced(items: &[Item], top: bool) -> bool {
         Item::Entry { value, .. } | Item::Elem { value, .. } => value,
         _ => unreachable!(),
     };
-    let direct_flow = matches!(value, Val::Map { flow: true, .. } | Val::List { flow: true, .. });
+    let direct_flow = matches!(
+        value,
+        Val::Map { flow: true, .. } | Val::List { flow: true, .. }
+    );
     has_trailing && ends_with_flow(value) && !(top && direct_flow)
 }
 
@@ -1392,7 +1449,11 @@ fn drop_line_comments_in_clear(items: &mut [Item], in_clear: bool) {
                 value,
                 trailing,
                 ..
-            } => (value, trailing, in_clear || key.name.ends_with("_unencrypted")),
+            } => (
+                value,
+                trailing,
+                in_clear || key.name.ends_with("_unencrypted"),
+            ),
             Item::Elem { value, trailing } => (value, trailing, in_clear),
             _ => continue,
         };
@@ -1413,7 +1474,11 @@ fn has_line_comments_in_clear(items: &[Item], in_clear: bool) -> bool {
                 value,
                 trailing,
                 ..
-            } => (value, trailing, in_clear || key.name.ends_with("_unencrypted")),
+            } => (
+                value,
+                trailing,
+                in_clear || key.name.ends_with("_unencrypted"),
+            ),
             Item::Elem { value, trailing } => (value, trailing, in_clear),
             _ => return false,
         };
@@ -2093,7 +2158,9 @@ fn simplify_val(v: &mut Val, k: &mut usize) -> bool {
                 if *k < lines.len() {
                     let i = *k;
                     lines.remove(i);
-                    if lines.first().is_some_and(|l| l.is_empty() || l.starts_with(' '))
+                    if lines
+                        .first()
+                        .is_some_and(|l| l.is_empty() || l.starts_with(' '))
                         || lines.last().is_some_and(|l| l.is_empty())
                     {
                         lines.retain(|l| !l.is_empty());
