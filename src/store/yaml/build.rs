@@ -428,8 +428,9 @@ impl<L: Leaf> Builder<'_, L> {
     /// (where the next token starts), as go-yaml (and so sops) does: a flow collection and a
     /// document's root take them all; a block takes those indented at least as far as its
     /// items, and the innermost block that ends here also takes the first run of comment
-    /// lines at one column, however far it is dedented, unless it stands at the column of
-    /// the next token (then it is that token's head comment). Comments after `end` belong
+    /// lines at one column, however far it is dedented (even left of the next token),
+    /// unless it stands at the column of the next token (then it is that token's head
+    /// comment). Comments after `end` belong
     /// to what follows, never to a container that ended before them.
     fn flush_trailing(
         &mut self,
@@ -456,7 +457,7 @@ impl<L: Leaf> Builder<'_, L> {
                 if in_first_run && first_run.is_some_and(|run| run != c.col) {
                     in_first_run = false;
                 }
-                let first = in_first_run && c.col > next_col;
+                let first = in_first_run && c.col != next_col;
                 if !(take_all || first || c.col >= col) {
                     break;
                 }

@@ -169,9 +169,12 @@ fn emit_explicit_value<L: Leaf>(
 ) {
     let mut prefix = " ".repeat(col);
     prefix.push(':');
-    let inner = deeper(col, indent);
+    // At least one space after the colon (a small indent in a list item leaves none).
+    let inner = deeper(col, indent).max(col + 2);
     match value {
-        Node::Map(b) if b.entries().next().is_some() && inline.is_empty() => {
+        Node::Map(b)
+            if matches!(b.items.first(), Some(Item::Entry { .. })) && inline.is_empty() =>
+        {
             prefix.push_str(&" ".repeat(inner - col - 1));
             emit_map_items(out, b, inner, indent, Some(&prefix), None);
         }
