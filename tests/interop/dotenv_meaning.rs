@@ -379,6 +379,10 @@ fn ini_values_and_comments_match_sops_both_ways() {
          eq = a=b\nhashq = \"abc # not a comment\"\nsp =    spaced   \n; before other\n[other]\nk = v\n",
         "[s]\r\nk = \"q v\"\r\n# c\r\nj = x ; inl\r\n\r\n[t]\r\nm = 1\r\n",
         "[s]\nk: colon\nq = has;semi\nt = \"\"\"tri\nple\"\"\"\nc = a\\\n  b\nm = 'it''s'\n",
+        // comment lines as go-ini writes them: `; ` or the marker, a space, the line trimmed
+        // (a section's comment keeps the spaces of its first line)
+        "[s]\n#\tlead tab  \n#tight  \n;semi\t\nk = x #inl\n#  a  \n  ;b\nj = y\n\
+         #\ttabsec  \n# two  \n;three\n[t]\nm = 1\n",
     ]
     .iter()
     .enumerate()
