@@ -124,8 +124,12 @@ pub fn text_for(value: &str) -> String {
 }
 
 /// Characters a value may hold unquoted: the same set for sh, python-dotenv and compose.
+/// Beyond ASCII every character is a word character to sh, except the Unicode spaces and
+/// controls, which python-dotenv and compose trim or split on (`\u{a0}`, `\u{3000}`, `\u{85}`).
 fn bare_safe(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',')
+    c.is_ascii_alphanumeric()
+        || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',')
+        || !(c.is_ascii() || c.is_whitespace() || c.is_control())
 }
 
 /// The text after `=` on a line as sops stores it: `\n` becomes a newline.
@@ -527,6 +531,11 @@ mod tests {
             ("it's", "\"it's\""),
             ("a\\nb", "\"a\\\nb\""),
             ("line1\nline2\r", "\"line1\nline2\\r\""),
+            ("s3t-välue 日本語", "'s3t-välue 日本語'"),
+            ("s3t-välue🔑", "s3t-välue🔑"),
+            ("a\u{a0}b", "'a\u{a0}b'"),
+            ("\u{2028}", "'\u{2028}'"),
+            ("x\u{85}", "'x\u{85}'"),
         ] {
             assert_eq!(text_for(value), text, "{value:?}");
         }

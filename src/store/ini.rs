@@ -11,7 +11,9 @@
 //! its first marker stripped and later lines kept as written. A comment before a section
 //! header is the first item of that section's map; a comment before a key, and an inline
 //! comment after a value, is a comment item placed right *after* that key. On output each
-//! comment is written back before its section or key with a `; ` marker. Comments at the end
+//! comment is written back before its section or key as go-ini writes it (`; ` before the
+//! first line, each later line's marker followed by one space, lines trimmed: what `sops
+//! decrypt` prints; see [`write_comment`]). Comments at the end
 //! of the file belong to nothing: sops drops them, and so does [`parse`] (encrypted files),
 //! while [`parse_plain`] refuses them, as it refuses a key repeated in a section (go-ini keeps
 //! the last value): a file to encrypt must not lose anything silently. Blank lines are not
@@ -349,7 +351,7 @@ fn write_section<L: Leaf>(
         )));
     }
     for c in &lead {
-        write_comment(out, c);
+        write_comment(out, c, true);
     }
     if !headerless {
         out.push('[');
@@ -360,7 +362,7 @@ fn write_section<L: Leaf>(
     let width = lines.iter().map(|(k, ..)| k.len()).max().unwrap_or(0);
     for (key, value, comments) in lines {
         for c in &comments {
-            write_comment(out, c);
+            write_comment(out, c, false);
         }
         out.push_str(&key);
         out.push_str(&" ".repeat(width - key.len()));
@@ -401,20 +403,31 @@ fn comment_text<L: Leaf>(item: &Item<L>) -> Option<String> {
     }
 }
 
-/// Writes a comment before the line it belongs to, choosing the first marker so that
-/// stripping it on reading gives back the same text.
-fn write_comment(out: &mut String, text: &str) {
+/// Writes a comment before the section (`section`) or key it belongs to, line by line as
+/// go-ini writes it, so that `decrypt` prints what sops prints: a line starting with `#` or
+/// `;` as that marker, one space and the rest trimmed; any other line after `; `, trimmed
+/// (a key's comment) or as it is (a section's). One exception, where go-ini would lose
+/// text: a first line that itself starts with a marker (`; #x` is stored `#x`) is written
+/// after the other marker, so that stripping it on reading gives back the same text.
+fn write_comment(out: &mut String, text: &str, section: bool) {
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if i > 0 && line.starts_with(['#', ';']) {
-            out.push_str(line);
-        } else if line.is_empty() {
-            out.push(';');
-        } else if line.starts_with(';') {
-            out.push_str("# ");
-            out.push_str(line);
-        } else {
+            out.push_str(&line[..1]);
+            out.push(' ');
+            out.push_str(line[1..].trim());
+        } else if i > 0 && line.trim().is_empty() {
+            // (go-ini fails on an empty line; as `;` read back, it is written `; `)
             out.push_str("; ");
+        } else {
+            let line = if section { line } else { line.trim() };
+            if line.is_empty() {
+                out.push(';');
+            } else if i == 0 && line.starts_with(';') {
+                out.push_str("# ");
+            } else {
+                out.push_str("; ");
+            }
             out.push_str(line);
         }
         out.push('\n');
@@ -512,6 +525,29 @@ mod tests {
         }
     }
 
+    /// The tree with every comment's whitespace removed: what go-ini's writing keeps.
+    fn squeezed(b: &Tree) -> Tree {
+        let items = b.items.iter().map(|i| match i {
+            Item::Comment { text, inline } => Item::Comment {
+                text: Sealed(Scalar::Comment(
+                    text.0.to_text().split_whitespace().collect(),
+                )),
+                inline: *inline,
+            },
+            Item::Entry {
+                key,
+                value: Node::Map(m),
+            } => Item::Entry {
+                key: key.clone(),
+                value: Node::Map(squeezed(m)),
+            },
+            other => other.clone(),
+        });
+        Branch {
+            items: items.collect(),
+        }
+    }
+
     fn shape(b: &Tree) -> Vec<String> {
         b.items
             .iter()
@@ -603,6 +639,24 @@ mod tests {
     }
 
     #[test]
+    fn comments_are_written_as_go_ini_writes_them() {
+        for (text, section, written) in [
+            ("a  \n#tight  \n;semi\t", false, "; a\n# tight\n; semi\n"),
+            ("\tlead\n#  b", false, "; lead\n# b\n"),
+            ("\tlead  \n# two  ", true, "; \tlead  \n# two\n"),
+            // go-ini would write `; x` and `# x`, which read back as `x`
+            (";x", false, "# ;x\n"),
+            ("#x", true, "; #x\n"),
+            ("", false, ";\n"),
+            ("a\n\nb", false, "; a\n; \n; b\n"),
+        ] {
+            let mut out = String::new();
+            write_comment(&mut out, text, section);
+            assert_eq!(out, written, "{text:?}");
+        }
+    }
+
+    #[test]
     fn default_section_and_quoting() {
         let mut s = Tree::new();
         for (k, v) in [
@@ -676,9 +730,12 @@ mod tests {
         #[test]
         fn parse_never_panics_on_iniish(text in "[\\[\\]a-z=:;#`'\"\\\\ \t\r\n]{0,60}") {
             if let Ok(t) = parse::<Sealed>(&text) {
-                // Whatever the parser produces must survive emit and parse.
+                // Whatever the parser produces must survive emit and parse (comments up to
+                // the spaces go-ini's writing trims), and emit it again to the same text.
                 if let Ok(out) = emit(&t) {
-                    prop_assert_eq!(parse::<Sealed>(&out).unwrap(), t);
+                    let back = parse::<Sealed>(&out).unwrap();
+                    prop_assert_eq!(squeezed(&back), squeezed(&t));
+                    prop_assert_eq!(emit(&back).unwrap(), out);
                 }
             }
         }
@@ -702,7 +759,9 @@ mod tests {
                 t.items.push(Item::Entry { key: name, value: Node::Map(s) });
             }
             if let Ok(out) = emit(&t) {
-                prop_assert_eq!(parse::<Sealed>(&out).unwrap(), t);
+                let back = parse::<Sealed>(&out).unwrap();
+                prop_assert_eq!(squeezed(&back), squeezed(&t));
+                prop_assert_eq!(emit(&back).unwrap(), out);
             }
         }
     }

@@ -11,8 +11,8 @@
 //!
 //! Emitting imitates Go's `json.Indent` output that sops writes (`"key": value`, one item per
 //! line, `{}`/`[]` for empty containers, a final newline) so that re-encrypting a file
-//! written by sops changes only the lines of values that changed. Difference from sops:
-//! `<`, `>`, `&` are not HTML-escaped.
+//! written by sops changes only the lines of values that changed; strings are escaped as
+//! Go escapes them, `<`, `>`, `&` included (`\u003c`, `\u003e`, `\u0026`).
 //!
 //! Indentation: [`Layout::indent`] is the number of spaces per level, and the special value
 //! [`TAB_INDENT`] (0) means one tab per level, sops's own default for JSON. A file indented
@@ -501,18 +501,7 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str) {
-        // Most strings (every ENC[...] value) need no escape: copy them as they are.
-        if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-            self.out.reserve(s.len() + 2);
-            self.out.push('"');
-            self.out.push_str(s);
-            self.out.push('"');
-            return;
-        }
-        // Serializing a &str cannot fail.
-        if let Ok(quoted) = serde_json::to_string(s) {
-            self.out.push_str(&quoted);
-        }
+        write_go_string(&mut self.out, s);
     }
 
     fn error(&self, what: &str) -> StoreError {
@@ -521,6 +510,43 @@ impl Writer {
             self.path.join(".")
         ))
     }
+}
+
+/// Writes `s` as a JSON string escaped as Go's `json.Marshal` escapes it (what sops
+/// writes, keys included): `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other controls as
+/// `\u00XX` (lowercase hex), and, HTML-safe, `<` `>` `&` U+2028 U+2029 as `\u003c`
+/// `\u003e` `\u0026` `\u2028` `\u2029`. A clear value sops wrote is then written back as it
+/// was (`set` changes no other line), and `decrypt` prints what `sops decrypt` prints.
+fn write_go_string(out: &mut String, s: &str) {
+    let plain = |c: char| {
+        !matches!(
+            c,
+            '\0'..='\x1f' | '"' | '\\' | '<' | '>' | '&' | '\u{2028}' | '\u{2029}'
+        )
+    };
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut rest = s;
+    // Most strings (every ENC[...] value) need no escape: copy the runs between escapes.
+    while let Some(at) = rest.find(|c| !plain(c)) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out.push('"');
 }
 
 /// A number, bool or null as Go's encoding/json prints it (what `sops decrypt --extract`
@@ -774,6 +800,30 @@ mod tests {
         assert!(!e.to_string().contains("secret"), "{e}");
         assert!(parse::<Sealed>("").is_err());
         assert!(parse::<Sealed>("{} trailing").is_err());
+    }
+
+    #[test]
+    fn strings_are_escaped_as_go_escapes_them() {
+        for (s, want) in [
+            (
+                "ENC[AES256_GCM,data:x/+=]",
+                r#""ENC[AES256_GCM,data:x/+=]""#,
+            ),
+            ("a<b>&c", r#""a\u003cb\u003e\u0026c""#),
+            (
+                "\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}",
+                "\"\\u0001\\b\\f\\n\\r\\t\\u001f\u{7f}\"",
+            ),
+            (
+                "\u{2028}\u{2029} ünï 🔑 /\"\\",
+                r#""\u2028\u2029 ünï 🔑 /\"\\""#,
+            ),
+        ] {
+            let mut out = String::new();
+            write_go_string(&mut out, s);
+            assert_eq!(out, want, "{s:?}");
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+        }
     }
 
     #[test]

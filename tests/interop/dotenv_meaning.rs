@@ -302,6 +302,55 @@ fn set_stores_a_line_that_means_the_value() {
     }
 }
 
+/// A value of letters and symbols beyond ASCII is as safe unquoted as ASCII letters (for
+/// sh, python-dotenv and compose): `set` stores it bare, the line `sops set` stores for the
+/// same string, in our file and in sops's. Unicode spaces are trimmed by dotenv loaders, so
+/// a value holding one is still quoted.
+#[test]
+fn set_stores_unicode_words_bare_as_sops_set_does() {
+    let sb = Sandbox::new();
+    let Some(p) = Pair::new(&sb, "A=x\nB=y\n") else {
+        return;
+    };
+    for file in ["ours.env", "theirs.env"] {
+        for value in ["s3t-välue", "日本語", "🔑key", "clé_ß"] {
+            sb.write("o.env", &sb.read(file));
+            sb.write("s.env", &sb.read(file));
+            p.ours_ok(&["set", "o.env", "A", value]);
+            p.sops_ok(&["set", "s.env", "[\"A\"]", &format!("{value:?}")]);
+            for (args, what) in [
+                (&["decrypt", "o.env"][..], "sops decrypt"),
+                (
+                    &["decrypt", "--extract", "[\"A\"]", "o.env"][..],
+                    "sops --extract",
+                ),
+            ] {
+                let theirs: Vec<&str> = args
+                    .iter()
+                    .map(|a| if *a == "o.env" { "s.env" } else { a })
+                    .collect();
+                assert_eq!(
+                    String::from_utf8(p.sops_ok(args)).unwrap(),
+                    String::from_utf8(p.sops_ok(&theirs)).unwrap(),
+                    "{what} after set A {value:?} on {file}"
+                );
+            }
+            assert_eq!(
+                ours_decrypt(&sb, &p.key, "o.env", &[]),
+                ours_decrypt(&sb, &p.key, "s.env", &[]),
+                "{file} {value:?}"
+            );
+            assert_eq!(p.ours_ok(&["get", "o.env", "A"]), value.as_bytes());
+        }
+        for (value, stored) in [("a\u{a0}b", "'a\u{a0}b'"), ("\u{3000}x", "'\u{3000}x'")] {
+            p.ours_ok(&["set", file, "B", value]);
+            let s = p.sops_ok(&["decrypt", "--extract", "[\"B\"]", file]);
+            assert_eq!(String::from_utf8(s).unwrap(), stored, "{file} {value:?}");
+            assert_eq!(p.ours_ok(&["get", file, "B"]), value.as_bytes());
+        }
+    }
+}
+
 /// A line sops reads as a key but dotenv loaders as a comment (`  # note=x`): our reading
 /// of sops's file keeps it (the MAC covers it), decrypt prints it back, exec skips it.
 #[test]
@@ -379,6 +428,10 @@ fn ini_values_and_comments_match_sops_both_ways() {
          eq = a=b\nhashq = \"abc # not a comment\"\nsp =    spaced   \n; before other\n[other]\nk = v\n",
         "[s]\r\nk = \"q v\"\r\n# c\r\nj = x ; inl\r\n\r\n[t]\r\nm = 1\r\n",
         "[s]\nk: colon\nq = has;semi\nt = \"\"\"tri\nple\"\"\"\nc = a\\\n  b\nm = 'it''s'\n",
+        // comment lines as go-ini writes them: `; ` or the marker, a space, the line trimmed
+        // (a section's comment keeps the spaces of its first line)
+        "[s]\n#\tlead tab  \n#tight  \n;semi\t\nk = x #inl\n#  a  \n  ;b\nj = y\n\
+         #\ttabsec  \n# two  \n;three\n[t]\nm = 1\n",
     ]
     .iter()
     .enumerate()

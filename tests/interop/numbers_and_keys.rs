@@ -360,6 +360,86 @@ fn an_empty_json_object_encrypts_like_sops() {
     }
 }
 
+/// JSON keys and strings are escaped as sops (Go's encoding/json) escapes them: `<`, `>`,
+/// `&`, U+2028 and U+2029 as `\u003c` …, control characters as `\b`, `\f`, `\u0001`. Both
+/// tools decrypt both files to the same text, and our `set` on sops's file leaves every
+/// other line as sops wrote it, clear values included (it rewrote each clear value holding
+/// one of these characters).
+#[test]
+fn json_strings_are_escaped_as_sops_escapes_them() {
+    let sb = Sandbox::new();
+    let key = sb.key("j");
+    let Some(_) = sops(&sb, &key) else { return };
+    let text = "{\n\t\"a<b>&c\": \"x<y>&z\",\n\
+                \t\"ctl\": \"\\u0001\\b\\f\\n\\r\\t\\u001f\\u007f\",\n\
+                \t\"ls\": \"\\u2028\\u2029 ünï 🔑 \\/\",\n\
+                \t\"password\": \"p\",\n\
+                \t\"url_unencrypted\": {\n\t\t\"q\": \"http://x/?a=1&b=<2>\",\n\
+                \t\t\"k&\": [\"<\", \">\"]\n\t}\n}\n";
+    sb.write("ours.json", text);
+    sb.write("theirs.json", text);
+    let (ok, _, err) = ours(
+        &sb,
+        &key,
+        &["encrypt", "-i", "--age", &key.public, "ours.json"],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = theirs(
+        &sb,
+        &key,
+        &["encrypt", "-i", "--age", &key.public, "theirs.json"],
+    );
+    assert!(ok, "{err}");
+    let (ok, want, err) = theirs(&sb, &key, &["decrypt", "theirs.json"]);
+    assert!(ok, "{err}");
+    assert!(
+        want.contains(r#""a\u003cb\u003e\u0026c": "x\u003cy\u003e\u0026z""#)
+            && want.contains(r#""\u0001\b\f\n\r\t\u001f"#)
+            && want.contains(r#""\u2028\u2029 ünï 🔑 /""#),
+        "sops 3.11 escapes differently now: {want}"
+    );
+    for name in ["ours.json", "theirs.json"] {
+        let (sok, sout, serr) = theirs(&sb, &key, &["decrypt", name]);
+        let (ook, oout, oerr) = ours(&sb, &key, &["decrypt", name]);
+        assert!(sok && ook, "{name}: sops {serr} us {oerr}");
+        assert_eq!(sout, want, "sops decrypt {name}");
+        assert_eq!(oout, want, "secrets decrypt {name}");
+    }
+    // `set` on sops's file: the lines that change are those `sops set` changes.
+    let before = sb.read("theirs.json");
+    sb.write("s1.json", &before);
+    sb.write("s2.json", &before);
+    let (ok, _, err) = ours(&sb, &key, &["set", "s1.json", "password", "q&"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = theirs(&sb, &key, &["set", "s2.json", "[\"password\"]", "\"q&\""]);
+    assert!(ok, "{err}");
+    // (the data lines: the `sops` metadata's key order is a documented layout choice)
+    let data = |t: &str| -> Vec<String> {
+        t.lines()
+            .take_while(|l| l.trim_start() != "\"sops\": {")
+            .map(String::from)
+            .collect()
+    };
+    let changed = |name: &str| -> Vec<usize> {
+        let (a, b) = (data(&before), data(&sb.read(name)));
+        assert_eq!(a.len(), b.len(), "{name}");
+        (a.iter().zip(&b).enumerate())
+            .filter(|(_, (x, y))| x != y)
+            .map(|(i, _)| i + 1)
+            .collect()
+    };
+    assert_eq!(
+        changed("s1.json"),
+        changed("s2.json"),
+        "lines changed by set"
+    );
+    let (ok, d1, err) = theirs(&sb, &key, &["decrypt", "s1.json"]);
+    assert!(ok, "{err}");
+    let (ok, d2, err) = theirs(&sb, &key, &["decrypt", "s2.json"]);
+    assert!(ok, "{err}");
+    assert_eq!(d1, d2);
+}
+
 /// `decrypt --extract` of a number prints what sops prints, byte for byte (YAML: go-yaml's
 /// text and a newline; JSON: Go's json text), and `get` prints the same number text.
 #[test]

@@ -1058,6 +1058,18 @@ impl G {
                     V::Int(i) => V::Float(i as f64),
                     v => v,
                 };
+                // A documented difference, not generated: sops 3.11 (before 3.13.2) reads
+                // an integer beyond ±2^53 as that float64 and prints it so, rounded
+                // (9007199254740993 → 9007199254740992) or with other digits (2^62 →
+                // 4611686018427388000); we keep it exact when encrypted, and refuse it
+                // in clear or beyond 64 bits (README, sops compatibility). Such integers
+                // are written as sops 3.11 prints their float64, which both tools keep.
+                let t = match v {
+                    V::Float(f) if !t.contains(['.', 'e', 'E']) && format!("{f}") != t => {
+                        format!("{f}")
+                    }
+                    _ => t,
+                };
                 Val::Scalar { text: t, v }
             }
             7 => {
@@ -2057,10 +2069,26 @@ pub fn simplify(doc: &Doc, k: usize) -> Option<Doc> {
     }
     for items in d.docs.iter_mut() {
         if simplify_items(items, &mut k) {
+            if d.fmt == Fmt::Json {
+                // `x` is no JSON value: the simple scalar of a JSON document is `"x"`
+                json_quote_simple(items);
+            }
             return Some(d);
         }
     }
     None
+}
+
+fn json_quote_simple(items: &mut [Item]) {
+    for item in items {
+        if let Item::Entry { value, .. } | Item::Elem { value, .. } = item {
+            match value {
+                Val::Scalar { text, .. } if text == "x" => *text = "\"x\"".into(),
+                Val::Map { items, .. } | Val::List { items, .. } => json_quote_simple(items),
+                _ => {}
+            }
+        }
+    }
 }
 
 fn simple_scalar() -> Val {
@@ -2071,7 +2099,7 @@ fn simple_scalar() -> Val {
 }
 
 fn is_simple(v: &Val) -> bool {
-    matches!(v, Val::Scalar { text, .. } if text == "x")
+    matches!(v, Val::Scalar { text, .. } if text == "x" || text == "\"x\"")
 }
 
 /// Applies the `k`-th simplification inside `items`; decrements `k` past the ones it skips.
