@@ -23,8 +23,14 @@
 //! - YAML column-0 comments inside a nested block before one of its values (sops reorders
 //!   them; in CRLF files any nested column-0 comment), comments after the last value of a
 //!   nested block that ends the document (sops writes them a level too deep and its own
-//!   decrypt prints the ciphertext), and comments ending a nested block after an empty
-//!   value (`k:`, a bare `-`); a comment on the line of an entry under a key left in
+//!   decrypt prints the ciphertext), comments ending a nested block after an empty value
+//!   (`k:`, a bare `-`) or after an inner block that itself ends with comments (sops drops
+//!   the outer ones), comments right above a list item `- {}` / `- []` or a bare `-`
+//!   (sops drops them; list items are never a bare `-`), a blank line right after a block
+//!   that ends with comments (sops drops the comments), keys holding a newline (sops
+//!   drops the comment above the first entry of their map), comments ending a YAML
+//!   document that another follows (sops drops them), and any comment below the top level
+//!   of a CRLF YAML file (sops reorders them); a comment on the line of an entry under a key left in
 //!   clear (`_unencrypted`), where sops drops the comment above the enclosing list item;
 //!   a clear float `-0.0` (sops writes `-0`, reads an int back and fails its own MAC).
 //! - blank lines in a CRLF dotenv file (sops: "invalid dotenv input line" for `\r`).
@@ -180,6 +186,8 @@ pub struct Doc {
     pub explicit_start: bool,
     /// One item list per document (several only for YAML).
     pub docs: Vec<Vec<Item>>,
+    /// The hard parts left out (the shrinker must not bring them back).
+    pub avoid: Vec<String>,
 }
 
 /// A rendered document: its text, the comments in order (marker and text, as they must
@@ -468,12 +476,40 @@ struct G {
     fmt: Fmt,
     /// Entries left to generate in the whole document (keeps documents small).
     budget: usize,
+    /// Hard parts left out (see [`AVOIDABLE`]).
+    avoid: Vec<String>,
+}
+
+/// Hard parts that `SECRETS_ROUNDTRIP_AVOID` can leave out, to look past a known failure
+/// while it is being fixed (never in CI).
+pub const AVOIDABLE: &[&str] = &[
+    "empty",          // empty `{}` / `[]` collections
+    "quoted-comment", // comments after quoted or typed scalars on their line
+    "flow-comment",   // comments after flow collections on their line
+    "multidoc",       // several YAML documents
+    "time",           // dates and timestamps
+    "inf",            // 1e400, -1e400
+    "bigint",         // integers beyond 2^53
+    "crlf",           // CRLF line ends
+    "dotenv-quotes",  // quoted dotenv values and ` # ` in them
+    "unencrypted",    // keys left in clear (`_unencrypted`)
+];
+
+impl G {
+    fn avoids(&self, what: &str) -> bool {
+        self.avoid.iter().any(|a| a == what)
+    }
 }
 
 pub fn generate(seed: u64, formats: &[Fmt]) -> Doc {
+    generate_avoiding(seed, formats, &[])
+}
+
+pub fn generate_avoiding(seed: u64, formats: &[Fmt], avoid: &[String]) -> Doc {
     let mut r = Rng::new(seed);
     let fmt = *r.pick(formats);
-    let crlf = r.one_in(if fmt == Fmt::Dotenv { 6 } else { 12 });
+    let crlf =
+        r.one_in(if fmt == Fmt::Dotenv { 6 } else { 12 }) && !avoid.iter().any(|a| a == "crlf");
     let indent = match fmt {
         Fmt::Yaml => *r.pick(&[2, 4, 4, 3]),
         Fmt::Json => *r.pick(&[0, 1, 1, 2, 4]),
@@ -482,16 +518,34 @@ pub fn generate(seed: u64, formats: &[Fmt]) -> Doc {
     let compact_lists = r.one_in(3);
     let explicit_start = r.one_in(6);
     let budget = 4 + r.below(30);
-    let mut g = G { r, fmt, budget };
+    let mut g = G {
+        r,
+        fmt,
+        budget,
+        avoid: avoid.to_vec(),
+    };
     let docs = match fmt {
         Fmt::Yaml => {
-            let n = if g.r.one_in(5) { 2 + g.r.below(2) } else { 1 };
+            let n = if g.r.one_in(5) && !g.avoids("multidoc") {
+                2 + g.r.below(2)
+            } else {
+                1
+            };
             (0..n)
-                .map(|_| {
+                .map(|i| {
                     let mut d = g.yaml_doc();
                     drop_comments_sops_misplaces(&mut d, true);
                     drop_nested_comments_at_end(&mut d);
                     drop_line_comments_in_clear(&mut d, false);
+                    if crlf {
+                        drop_nested_comments(&mut d);
+                    }
+                    if i + 1 < n {
+                        // sops drops comments ending a document that another follows
+                        while matches!(d.last(), Some(Item::Comment(_) | Item::Blank)) {
+                            d.pop();
+                        }
+                    }
                     d
                 })
                 .collect()
@@ -515,6 +569,7 @@ pub fn generate(seed: u64, formats: &[Fmt]) -> Doc {
         compact_lists,
         explicit_start,
         docs,
+        avoid: avoid.to_vec(),
     }
 }
 
@@ -554,7 +609,7 @@ impl G {
     }
 
     fn unencrypted(&mut self, name: String) -> String {
-        if self.r.one_in(8) {
+        if self.r.one_in(8) && !self.avoids("unencrypted") {
             format!("{name}_unencrypted")
         } else {
             name
@@ -606,7 +661,6 @@ impl G {
             "",
             " spaced ",
             "tab\tkey",
-            "new\nline",
         ];
         let quoted = self.r.one_in(5);
         let mut used_names = std::mem::take(used);
@@ -647,7 +701,7 @@ impl G {
             let key = self.yaml_key(&mut used);
             let value = self.yaml_value(depth);
             let trailing = match &value {
-                v if empty_collection(v) => None,
+                v if empty_collection(v) || !self.comment_after_ok(v) => None,
                 Val::Map { flow: false, .. } | Val::List { flow: false, .. } => {
                     self.maybe_comment(6)
                 }
@@ -692,7 +746,7 @@ impl G {
                     flow: false,
                     items: {
                         let mut v = vec![Item::Elem {
-                            value: self.yaml_scalar(false),
+                            value: self.list_scalar(),
                             trailing: None,
                         }];
                         let more = self.r.below(2);
@@ -702,10 +756,10 @@ impl G {
                 },
                 5 => self.yaml_flow(depth),
                 6 => self.yaml_block(),
-                _ => self.yaml_scalar(false),
+                _ => self.list_scalar(),
             };
             let trailing = match &value {
-                v if empty_collection(v) => None,
+                v if empty_collection(v) || !self.comment_after_ok(v) => None,
                 Val::Map { flow: false, .. } | Val::List { flow: false, .. } => None,
                 _ => self.maybe_comment(4),
             };
@@ -719,11 +773,36 @@ impl G {
         items
     }
 
+    /// Whether a comment may follow this value on its line (see [`AVOIDABLE`]).
+    fn comment_after_ok(&self, v: &Val) -> bool {
+        match v {
+            Val::Scalar { text, v: V::Str(s) } if text == s => true,
+            Val::Scalar { text, .. } if text.is_empty() => true,
+            Val::Scalar { .. } => !self.avoids("quoted-comment"),
+            Val::Map { flow: true, .. } | Val::List { flow: true, .. } => {
+                !self.avoids("flow-comment")
+            }
+            _ => true,
+        }
+    }
+
+    /// A scalar list item; never a bare `-` (sops drops a comment above one): a null is
+    /// written `null`.
+    fn list_scalar(&mut self) -> Val {
+        match self.yaml_scalar(false) {
+            Val::Scalar { text, v } if text.is_empty() => Val::Scalar {
+                text: "null".into(),
+                v,
+            },
+            v => v,
+        }
+    }
+
     fn yaml_value(&mut self, depth: usize) -> Val {
         let deep = depth < 3 && self.budget > 2;
         match self.r.below(12) {
             0 | 1 if deep => {
-                let n = self.r.below(5);
+                let n = self.r.below(5) + usize::from(self.avoids("empty"));
                 if n == 0 {
                     return Val::Map {
                         flow: false,
@@ -736,7 +815,7 @@ impl G {
                 }
             }
             2 | 3 if deep => {
-                let n = self.r.below(5);
+                let n = self.r.below(5) + usize::from(self.avoids("empty"));
                 if n == 0 {
                     return Val::List {
                         flow: false,
@@ -755,7 +834,7 @@ impl G {
     }
 
     fn yaml_flow(&mut self, depth: usize) -> Val {
-        let n = self.r.below(4);
+        let n = self.r.below(4) + usize::from(self.avoids("empty"));
         if self.r.one_in(2) {
             let mut used = HashSet::new();
             let items = (0..n)
@@ -851,7 +930,17 @@ impl G {
                 (text, V::Str(s))
             }
             5..=7 => {
-                let specials = yaml_specials();
+                let specials: Vec<_> = yaml_specials()
+                    .into_iter()
+                    .filter(|(t, v)| {
+                        let time = matches!(v, V::Time(_));
+                        let inf = t.ends_with("1e400");
+                        let big = t.len() > 16 && !t.contains('.');
+                        !((time && self.avoids("time"))
+                            || (inf && self.avoids("inf"))
+                            || (big && self.avoids("bigint")))
+                    })
+                    .collect();
                 let (t, v) = self.r.pick(&specials).clone();
                 (t.to_string(), v)
             }
@@ -890,7 +979,8 @@ impl G {
                 (i.to_string(), V::Int(i))
             }
             1 => {
-                let i = self.r.next() as i64 >> self.r.below(63);
+                let min_shift = if self.avoids("bigint") { 11 } else { 0 };
+                let i = self.r.next() as i64 >> self.r.below(63).max(min_shift);
                 (i.to_string(), V::Int(i))
             }
             2 if json => {
@@ -914,7 +1004,12 @@ impl G {
                     "1e21",
                     "123456789012345680000",
                 ];
-                let t = self.r.pick(edges).to_string();
+                let edges: Vec<&str> = edges
+                    .iter()
+                    .copied()
+                    .filter(|e| !(self.avoids("bigint") && e.len() > 15 && !e.contains(['.', 'e'])))
+                    .collect();
+                let t = self.r.pick(&edges).to_string();
                 let f: f64 = t.parse().unwrap();
                 (t, V::Float(f))
             }
@@ -959,7 +1054,7 @@ impl G {
     // -- JSON --------------------------------------------------------------------------
 
     fn json_root(&mut self) -> Vec<Item> {
-        if self.r.one_in(60) {
+        if self.r.one_in(60) && !self.avoids("empty") {
             return Vec::new();
         }
         let n = 1 + self.r.below(7);
@@ -1023,14 +1118,14 @@ impl G {
         let deep = depth < 4 && self.budget > 2;
         match self.r.below(12) {
             0 | 1 if deep => {
-                let n = self.r.below(5);
+                let n = self.r.below(5) + usize::from(self.avoids("empty"));
                 Val::Map {
                     flow: false,
                     items: self.json_map_items(depth + 1, n),
                 }
             }
             2 | 3 if deep => {
-                let n = self.r.below(5);
+                let n = self.r.below(5) + usize::from(self.avoids("empty"));
                 let items = (0..n)
                     .map(|_| {
                         self.budget = self.budget.saturating_sub(1);
@@ -1157,7 +1252,15 @@ impl G {
                     let raw = if self.r.one_in(3) {
                         self.r.pick(WORDS).to_string().replace('\t', " ")
                     } else {
-                        self.r.pick(VALUES).to_string()
+                        let values: Vec<&str> = VALUES
+                            .iter()
+                            .copied()
+                            .filter(|v| {
+                                !(self.avoids("dotenv-quotes")
+                                    && (v.contains(['"', '\'']) || v.contains(" #")))
+                            })
+                            .collect();
+                        self.r.pick(&values).to_string()
                     };
                     let v = raw.replace("\\n", "\n");
                     items.push(Item::Entry {
@@ -1309,6 +1412,9 @@ impl G {
 
 impl Doc {
     pub fn valid(&self) -> bool {
+        if self.avoid.iter().any(|a| a == "empty") && self.docs.iter().any(|d| has_empty(d)) {
+            return false;
+        }
         match self.fmt {
             Fmt::Yaml => {
                 !self.docs.is_empty()
@@ -1330,8 +1436,22 @@ impl Doc {
     }
 }
 
+fn has_empty(items: &[Item]) -> bool {
+    items.iter().any(|i| match i {
+        Item::Entry { value, .. } | Item::Elem { value, .. } => match value {
+            Val::Map { items, .. } | Val::List { items, .. } => {
+                empty_collection(value) || has_empty(items)
+            }
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
 fn yaml_items_ok(items: &[Item], top: bool) -> bool {
     !trailing_comments_misplaced(items, top)
+        && comment_above_empty_item(items).is_none()
+        && blank_after_block_comments(items).is_none()
         && items.iter().all(|i| match i {
             Item::Entry {
                 value, trailing, ..
@@ -1365,7 +1485,8 @@ fn ends_with_flow(v: &Val) -> bool {
 
 /// Comments that end a nested block right after a flow collection: sops 3.11 stores such a
 /// comment as an item of the flow list (or inside the braces) and `sops decrypt` prints it
-/// as ciphertext. Whether a block's trailing comments are at risk.
+/// as ciphertext; after a block that itself ends with comments, sops drops them. Whether
+/// a block's trailing comments are at risk.
 fn trailing_comments_misplaced(items: &[Item], top: bool) -> bool {
     let last = items
         .iter()
@@ -1382,16 +1503,70 @@ fn trailing_comments_misplaced(items: &[Item], top: bool) -> bool {
         value,
         Val::Map { flow: true, .. } | Val::List { flow: true, .. }
     );
-    has_trailing && ends_with_flow(value) && !(top && direct_flow)
+    has_trailing
+        && ((ends_with_flow(value) && !(top && direct_flow)) || (!top && ends_with_comments(value)))
+}
+
+/// Does this block end with comments after its last value (at any depth)? sops 3.11 drops
+/// the comments that end the enclosing nested block after such a one.
+fn ends_with_comments(v: &Val) -> bool {
+    let (Val::Map { items, flow: false } | Val::List { items, flow: false }) = v else {
+        return false;
+    };
+    match items
+        .iter()
+        .rposition(|i| matches!(i, Item::Entry { .. } | Item::Elem { .. }))
+    {
+        None => false,
+        Some(last) => {
+            items[last + 1..]
+                .iter()
+                .any(|i| matches!(i, Item::Comment(_)))
+                || match &items[last] {
+                    Item::Entry { value, .. } | Item::Elem { value, .. } => {
+                        ends_with_comments(value)
+                    }
+                    _ => false,
+                }
+        }
+    }
+}
+
+/// A blank line right after a block that ends with comments: sops 3.11 drops those
+/// comments.
+fn blank_after_block_comments(items: &[Item]) -> Option<usize> {
+    (1..items.len()).find(|&i| {
+        matches!(items[i], Item::Blank)
+            && matches!(&items[i - 1], Item::Entry { value, .. } | Item::Elem { value, .. }
+                if ends_with_comments(value))
+    })
+}
+
+/// A comment right above a list item `- {}` / `- []`: sops 3.11 drops it.
+fn comment_above_empty_item(items: &[Item]) -> Option<usize> {
+    (0..items.len()).find(|&i| {
+        matches!(items[i], Item::Comment(_))
+            && matches!(
+                items[i + 1..].iter().find(|x| !matches!(x, Item::Blank)),
+                Some(Item::Elem { value, .. }) if empty_collection(value)
+            )
+    })
 }
 
 fn drop_comments_sops_misplaces(items: &mut Vec<Item>, top: bool) {
+    // inner blocks first: what they keep decides for the outer one
     for i in items.iter_mut() {
         if let Item::Entry { value, .. } | Item::Elem { value, .. } = i {
             if let Val::Map { items, flow: false } | Val::List { items, flow: false } = value {
                 drop_comments_sops_misplaces(items, false);
             }
         }
+    }
+    while let Some(i) = comment_above_empty_item(items) {
+        items.remove(i);
+    }
+    while let Some(i) = blank_after_block_comments(items) {
+        items.remove(i);
     }
     if trailing_comments_misplaced(items, top) {
         let last = items
@@ -1403,6 +1578,23 @@ fn drop_comments_sops_misplaces(items: &mut Vec<Item>, top: bool) {
             n += 1;
             n <= last + 1 || !matches!(i, Item::Comment(_))
         });
+    }
+}
+
+/// Every comment below the top level (CRLF YAML: sops 3.11 reorders nested comments).
+fn drop_nested_comments(items: &mut [Item]) {
+    for i in items.iter_mut() {
+        if let Item::Entry { value, .. } | Item::Elem { value, .. } = i {
+            if let Val::Map { items, .. } | Val::List { items, .. } = value {
+                items.retain(|x| !matches!(x, Item::Comment(_)));
+                for x in items.iter_mut() {
+                    if let Item::Entry { trailing, .. } | Item::Elem { trailing, .. } = x {
+                        *trailing = None;
+                    }
+                }
+                drop_nested_comments(items);
+            }
+        }
     }
 }
 
@@ -2037,6 +2229,9 @@ fn ini_items(out: &mut Out, items: &[Item]) {
 // ---------------------------------------------------------------------------------------
 // Shrinking: the document with one part removed or simplified.
 
+/// A document option that can be reset, and how.
+type Toggle = (bool, fn(&mut Doc));
+
 /// The `k`-th simplification of `doc` (pre-order over its items), or None past the last.
 pub fn simplify(doc: &Doc, k: usize) -> Option<Doc> {
     let mut k = k;
@@ -2049,7 +2244,7 @@ pub fn simplify(doc: &Doc, k: usize) -> Option<Doc> {
         }
         k -= d.docs.len();
     }
-    let toggles: [(bool, fn(&mut Doc)); 4] = [
+    let toggles: [Toggle; 4] = [
         (d.crlf, |d| d.crlf = false),
         (d.explicit_start, |d| d.explicit_start = false),
         (d.compact_lists, |d| d.compact_lists = false),
