@@ -247,6 +247,12 @@ impl<L: Leaf> Builder<'_, L> {
                     None => self.src.block_header(at),
                 };
                 self.before_item(item_at, item_col)?;
+                if value.is_empty() && style == ScalarStyle::Plain {
+                    // An empty value (`k: # c`): the comment is on its key's line, after
+                    // the place saphyr gives the empty scalar.
+                    let line_end = self.line_end(at);
+                    self.key_line_comment(line_end)?;
+                }
                 if style == ScalarStyle::Plain && tag.is_none() && inexact_int(&value) {
                     let key = match self.stack.last() {
                         Some(Frame::Map { key: Some(k), .. }) => format!("{k:?}: "),
@@ -347,8 +353,8 @@ impl<L: Leaf> Builder<'_, L> {
         Ok(())
     }
 
-    /// A comment on the line of a key whose value is a block below it (`db: # c`) belongs to
-    /// that entry, in the outer map, as for sops (which keeps it out of the block: clear or
+    /// A comment on the line of a key whose value is a block below it (`db: # c`), or empty,
+    /// belongs to that entry, in the outer map, as for sops (which keeps it out of the block: clear or
     /// encrypted by the outer map's rules); the emitter writes it back on the key's line.
     fn key_line_comment(&mut self, at: usize) -> Result<(), StoreError> {
         if !matches!(self.stack.last(), Some(Frame::Map { key: Some(_), .. })) {
@@ -469,6 +475,13 @@ impl<L: Leaf> Builder<'_, L> {
             self.next_comment += 1;
         }
         Ok(())
+    }
+
+    /// The character index of the end of the line holding character `at`.
+    fn line_end(&self, at: usize) -> usize {
+        let byte = self.src.chars.byte(self.text, at);
+        let rest = &self.text[byte.min(self.text.len())..];
+        at + rest.find('\n').map_or(rest.chars().count(), |n| rest[..n].chars().count())
     }
 
     /// The column of character `at` (0 past the end of the text).
