@@ -247,12 +247,14 @@ impl<L: Leaf> Builder<'_, L> {
                     None => self.src.block_header(at),
                 };
                 self.before_item(item_at, item_col)?;
-                if value.is_empty() && style == ScalarStyle::Plain {
-                    // An empty value (`k: # c`): the comment is on its key's line, after
-                    // the place saphyr gives the empty scalar.
+                // An empty value (`k: # c`): the comment is on its key's line, after the
+                // place saphyr gives the empty scalar.
+                let empty_value_comment = if value.is_empty() && style == ScalarStyle::Plain {
                     let line_end = self.line_end(at);
-                    self.key_line_comment(line_end)?;
-                }
+                    self.take_key_line_comment(line_end)?
+                } else {
+                    None
+                };
                 if style == ScalarStyle::Plain && tag.is_none() && inexact_int(&value) {
                     let key = match self.stack.last() {
                         Some(Frame::Map { key: Some(k), .. }) => format!("{k:?}: "),
@@ -278,6 +280,9 @@ impl<L: Leaf> Builder<'_, L> {
                 self.written += 1;
                 self.grow(LEAF);
                 match value_end {
+                    _ if empty_value_comment.is_some() => {
+                        self.add_value_with(node, empty_value_comment)?
+                    }
                     Some(end) => self.add_value(node, end)?,
                     None => self.add_block_scalar(node, at)?,
                 }
@@ -357,23 +362,30 @@ impl<L: Leaf> Builder<'_, L> {
     /// belongs to that entry, in the outer map, as for sops (which keeps it out of the block: clear or
     /// encrypted by the outer map's rules); the emitter writes it back on the key's line.
     fn key_line_comment(&mut self, at: usize) -> Result<(), StoreError> {
-        if !matches!(self.stack.last(), Some(Frame::Map { key: Some(_), .. })) {
-            return Ok(());
+        if let Some(text) = self.take_key_line_comment(at)? {
+            let text = L::from_scalar(Scalar::Comment(text));
+            if let Some(Frame::Map { branch, .. }) = self.stack.last_mut() {
+                branch.items.push(Item::Comment { text, inline: true });
+            }
         }
-        if !self.has_comment(self.next_comment, at)? {
-            return Ok(());
+        Ok(())
+    }
+
+    /// The end-of-line comment after a key whose value is not on the line, before `limit`.
+    fn take_key_line_comment(&mut self, limit: usize) -> Result<Option<String>, StoreError> {
+        if !matches!(self.stack.last(), Some(Frame::Map { key: Some(_), .. })) {
+            return Ok(None);
+        }
+        if !self.has_comment(self.next_comment, limit)? {
+            return Ok(None);
         }
         let c = &mut self.scanner.found[self.next_comment];
-        if c.start >= at || !c.inline || c.used {
-            return Ok(());
+        if c.start >= limit || !c.inline || c.used {
+            return Ok(None);
         }
         c.used = true;
         self.next_comment += 1;
-        let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
-        if let Some(Frame::Map { branch, .. }) = self.stack.last_mut() {
-            branch.items.push(Item::Comment { text, inline: true });
-        }
-        Ok(())
+        Ok(Some(std::mem::take(&mut c.text)))
     }
 
     /// Counts a finished child into the innermost open container.
@@ -481,7 +493,9 @@ impl<L: Leaf> Builder<'_, L> {
     fn line_end(&self, at: usize) -> usize {
         let byte = self.src.chars.byte(self.text, at);
         let rest = &self.text[byte.min(self.text.len())..];
-        at + rest.find('\n').map_or(rest.chars().count(), |n| rest[..n].chars().count())
+        at + rest
+            .find('\n')
+            .map_or(rest.chars().count(), |n| rest[..n].chars().count())
     }
 
     /// The column of character `at` (0 past the end of the text).

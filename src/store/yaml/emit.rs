@@ -325,9 +325,28 @@ fn emit_list<L: Leaf>(
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, &text);
                 }
-                if matches!(inner.first(), Some(ListItem::Value(_))) {
+                // Comments that open the inner list go above the item (readers give them to
+                // the outer list there; lists add no path, so they decrypt the same).
+                let lead = inner
+                    .iter()
+                    .take_while(|i| matches!(i, ListItem::Comment { inline: false, .. }))
+                    .count();
+                let rest = &inner[lead..];
+                if first_prefix.is_none() && matches!(rest.first(), Some(ListItem::Value(_))) {
+                    for c in &inner[..lead] {
+                        if let ListItem::Comment { text, .. } = c {
+                            comment_line(out, col, &comment_text(text));
+                        }
+                    }
+                }
+                let rest = if first_prefix.is_none() {
+                    rest
+                } else {
+                    &inner[..]
+                };
+                if matches!(rest.first(), Some(ListItem::Value(_))) {
                     let prefix = item_prefix(&mut first_prefix);
-                    emit_list(out, inner, col + 2, indent, Some(&prefix));
+                    emit_list(out, rest, col + 2, indent, Some(&prefix));
                 } else {
                     // A comment first: the items go below, as a block of their own.
                     let prefix = item_prefix(&mut first_prefix);
