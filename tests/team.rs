@@ -993,7 +993,10 @@ fn env_revoke_racing_set_never_gives_the_key_back() {
             );
         }
         for f in DEV {
-            assert!(!t.can_decrypt("bob", f), "round {round}: bob can still read {f}");
+            assert!(
+                !t.can_decrypt("bob", f),
+                "round {round}: bob can still read {f}"
+            );
         }
         assert_eq!(
             t.ok("alice", &["get", "config/dev/app.yaml", "api.url"]),

@@ -72,7 +72,10 @@ fn a_hundred_concurrent_sets_on_one_file_are_all_kept() {
     }
     let text = decrypted(&ks, "s.yaml");
     for i in 0..100 {
-        assert!(text.contains(&format!("\nk{i}: v{i}\n")), "k{i} lost:\n{text}");
+        assert!(
+            text.contains(&format!("\nk{i}: v{i}\n")),
+            "k{i} lost:\n{text}"
+        );
     }
     assert!(text.starts_with("first: value\n"));
 }
@@ -147,7 +150,10 @@ fn edit_refuses_a_file_changed_while_the_editor_was_open_and_keeps_the_edits() {
     let out = edit.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(75), "{stderr}");
-    assert!(stderr.contains("s.yaml") && stderr.contains("changed"), "{stderr}");
+    assert!(
+        stderr.contains("s.yaml") && stderr.contains("changed"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter"), "a value was printed: {stderr}");
     // The other command's update survives; the edit was not applied.
     assert_eq!(
