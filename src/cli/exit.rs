@@ -166,7 +166,7 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
             _ => cause.downcast_ref::<LockError>(),
         };
         if let Some(LockError::Busy { .. }) = lock {
-            return Some("another secrets command is writing it (a batch such as updatekeys or env revoke holds the config's lock until it ends); retry, or wait longer: SECRETS_LOCK_TIMEOUT=SECONDS".into());
+            return Some("another command holds its lock (a secrets command writing it, a batch such as updatekeys or env revoke, which holds the config's lock until it ends, or a script under flock); retry, or wait longer: SECRETS_LOCK_TIMEOUT=SECONDS".into());
         }
         if let Some(e) = cause.downcast_ref::<FileError>() {
             return match e {
