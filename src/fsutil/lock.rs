@@ -139,15 +139,25 @@ impl Lock {
         let target = super::resolve_links(path).map_err(read_err)?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
+        // Read-only unless the file system needs more (NFS emulates flock with POSIX
+        // locks, which want a descriptor open for writing: EBADF).
+        let mut write = false;
         loop {
-            let Some((file, id)) = open(path, &target)? else {
+            let Some((file, id)) = open(path, &target, write)? else {
                 return Ok(Lock {
                     path: path.to_path_buf(),
                     target,
                     file: None,
                 });
             };
-            while !try_lock(&file).map_err(read_err)? {
+            let locked = loop {
+                match try_lock(&file) {
+                    Ok(true) => break true,
+                    Ok(false) => {}
+                    #[cfg(unix)]
+                    Err(e) if e.raw_os_error() == Some(libc::EBADF) && !write => break false,
+                    Err(e) => return Err(read_err(e)),
+                }
                 let waited = start.elapsed();
                 if waited >= wait {
                     return Err(LockError::Busy {
@@ -159,6 +169,10 @@ impl Lock {
                 let jitter = Duration::from_micros(rand::random::<u64>() % 1000);
                 std::thread::sleep((pause + jitter).min(wait - waited));
                 pause = (pause * 2).min(Duration::from_millis(20));
+            };
+            if !locked {
+                write = true;
+                continue;
             }
             // The holder may have renamed a new file over the one we waited on: lock that
             // one instead (dropping `file` releases the stale lock).
@@ -264,13 +278,13 @@ fn file_id(meta: &Option<std::fs::Metadata>) -> Option<FileId> {
 /// Opens the file to lock: `None` when it does not exist. A FIFO or device is refused
 /// (opening one could block, and it cannot be replaced atomically); a file with several
 /// hard links is refused before it is locked (see [`super::write_target`]).
-fn open(path: &Path, target: &Path) -> Result<Option<(File, FileId)>, LockError> {
+fn open(path: &Path, target: &Path, write: bool) -> Result<Option<(File, FileId)>, LockError> {
     let read_err = |error| LockError::Read {
         path: path.to_path_buf(),
         error,
     };
     let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
+    opts.read(true).write(write);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
