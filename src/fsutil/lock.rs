@@ -122,6 +122,30 @@ pub struct Lock {
     target: PathBuf,
     /// The locked file; `None` when it did not exist.
     file: Option<File>,
+    /// The thread that took it and the file's identity, in [`HELD`] while the lock lives.
+    held: Option<(std::thread::ThreadId, FileId)>,
+}
+
+/// The files each thread of this process holds locked. A thread asking again for a lock
+/// it holds (a file named twice, or a batch naming the config whose lock it holds) would
+/// wait for itself until the timeout; it gets an error at once instead. Other threads
+/// wait as other processes do.
+static HELD: std::sync::Mutex<Vec<(std::thread::ThreadId, FileId)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<(std::thread::ThreadId, FileId)>> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(entry) = self.held {
+            let mut h = held();
+            if let Some(i) = h.iter().position(|&x| x == entry) {
+                h.swap_remove(i);
+            }
+        }
+    }
 }
 
 impl Lock {
@@ -148,8 +172,15 @@ impl Lock {
                     path: path.to_path_buf(),
                     target,
                     file: None,
+                    held: None,
                 });
             };
+            let me = std::thread::current().id();
+            if held().contains(&(me, id)) {
+                return Err(read_err(std::io::Error::other(
+                    "this command already holds its lock (the file is named twice, or is the config the command works by)",
+                )));
+            }
             let locked = loop {
                 match try_lock(&file) {
                     Ok(true) => break true,
@@ -177,10 +208,12 @@ impl Lock {
             // The holder may have renamed a new file over the one we waited on: lock that
             // one instead (dropping `file` releases the stale lock).
             if file_id(&std::fs::metadata(&target).ok()) == Some(id) {
+                held().push((me, id));
                 return Ok(Lock {
                     path: path.to_path_buf(),
                     target,
                     file: Some(file),
+                    held: Some((me, id)),
                 });
             }
         }
@@ -334,6 +367,14 @@ fn try_lock(_file: &File) -> std::io::Result<bool> {
 mod tests {
     use super::*;
 
+    /// Locks `p` on another thread (as another process would).
+    fn elsewhere(p: &Path, wait: Duration) -> Result<(), LockError> {
+        let p = p.to_path_buf();
+        std::thread::spawn(move || Lock::acquire_within(&p, wait).map(drop))
+            .join()
+            .unwrap()
+    }
+
     #[test]
     fn a_second_holder_waits_then_gets_busy_and_the_first_can_write() {
         let d = tempfile::tempdir().unwrap();
@@ -342,10 +383,19 @@ mod tests {
         let first = Lock::acquire(&p).unwrap();
         let (bytes, seen) = first.read().unwrap();
         assert_eq!(&bytes[..], b"a: 1\n");
-        match Lock::acquire_within(&p, Duration::from_millis(30)) {
+        match elsewhere(&p, Duration::from_millis(30)) {
             Err(LockError::Busy { path, .. }) => assert_eq!(path, p),
             other => panic!("{other:?}"),
         }
+        // The holder asking again gets an error at once, not a wait for itself.
+        let start = Instant::now();
+        match Lock::acquire_within(&p, Duration::from_secs(20)) {
+            Err(LockError::Read { error, .. }) => {
+                assert!(error.to_string().contains("already holds"), "{error}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(20));
         first.replace(&seen, b"a: 2\n").unwrap();
         drop(first);
         // The waiter's inode was replaced: it locks the new file and reads it.
@@ -373,10 +423,11 @@ mod tests {
         assert_eq!(text, b"a: 2\n");
         // The new file is really locked: a third holder cannot get it.
         assert!(matches!(
-            Lock::acquire_within(&p, Duration::ZERO),
+            elsewhere(&p, Duration::ZERO),
             Err(LockError::Busy { .. })
         ));
         drop(second);
+        elsewhere(&p, Duration::ZERO).unwrap();
     }
 
     #[test]
