@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CompiledRules, CryptoError, DataKey, IvStash};
+use crate::fsutil::lock::{Lock, LockError, Seen};
 use crate::keys::wrap::{self, WrapError};
 use crate::keys::{Identities, Recipient};
 use crate::metadata::{AgeStanza, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
@@ -57,6 +58,10 @@ pub enum FileError {
     NoRecipients { path: PathBuf },
     #[error("{path}: {error}")]
     Emit { path: PathBuf, error: StoreError },
+    /// The file's lock could not be taken in time, the file changed since it was read,
+    /// or it cannot be written in place (see [`crate::fsutil::lock`]).
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("{path}: key {key:?}: an integer kept in clear that sops before 3.13.2 would read rounded (as a 64-bit float, failing its MAC); encrypt it (encrypted, it is exact) or quote it")]
     RoundedInClear { path: PathBuf, key: String },
 }
@@ -82,6 +87,7 @@ impl FileError {
             FileError::NoValues { .. } => FileError::NoValues { path },
             FileError::Emit { error, .. } => FileError::Emit { path, error },
             FileError::RoundedInClear { key, .. } => FileError::RoundedInClear { path, key },
+            FileError::Lock(e) => FileError::Lock(e),
         }
     }
 }
@@ -204,6 +210,22 @@ impl EncryptedFile {
             format.unwrap_or_else(|| Format::from_path(path)),
             &bytes,
         )
+    }
+
+    /// Loads the file its lock holds (read through the lock), and what was read, for
+    /// [`EncryptedFile::save_locked`]. Errors name the file as the command was given it.
+    pub fn load_locked(
+        lock: &Lock,
+        format: Option<Format>,
+    ) -> Result<(EncryptedFile, Seen), FileError> {
+        let (bytes, seen) = lock.read()?;
+        let path = lock.path();
+        let file = Self::parse(
+            path,
+            format.unwrap_or_else(|| Format::from_path(path)),
+            &bytes,
+        )?;
+        Ok((file, seen))
     }
 
     pub fn parse(path: &Path, format: Format, bytes: &[u8]) -> Result<EncryptedFile, FileError> {
@@ -404,6 +426,14 @@ impl EncryptedFile {
     /// Writes the file atomically to its path.
     pub fn save(&self) -> Result<(), FileError> {
         self.save_to(&self.path)
+    }
+
+    /// Writes the file in place of the one `lock` holds (through symbolic links), unless
+    /// it is no longer what `seen` says was read: read-modify-write commands load with
+    /// [`EncryptedFile::load_locked`] and save with this, holding the lock in between.
+    pub fn save_locked(&self, lock: &Lock, seen: &Seen) -> Result<(), FileError> {
+        let bytes = self.to_bytes()?;
+        Ok(lock.replace(seen, &bytes)?)
     }
 
     pub fn save_to(&self, path: &Path) -> Result<(), FileError> {

@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod lock;
+
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never a
 /// mix, and a failure leaves the old file untouched. The file keeps its permissions.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -53,6 +55,8 @@ fn write_via_temp(
     mode: Option<u32>,
     force_mode: bool,
 ) -> std::io::Result<()> {
+    let target = write_target(path)?;
+    let path = target.as_path();
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".secrets-tmp-")
@@ -76,6 +80,62 @@ fn write_via_temp(
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
+    Ok(())
+}
+
+/// Where a write to `path` goes: through symbolic links to their final target (as a
+/// shell's `>` and sops do: replacing the link with a regular file would leave the target
+/// as it was, plaintext included), never splitting hard links: a file with several names
+/// is refused, since the new file would have only this name and the others would keep the
+/// old content. (Writing into the shared inode instead would give up atomicity: a crash
+/// or a reader in the middle would see a torn file.) A missing file is written at `path`.
+pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    let target = resolve_links(path)?;
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) => refuse_hard_links(path, &m)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(target)
+}
+
+/// `path` with symbolic links followed to the final target (which may be missing).
+pub fn resolve_links(path: &Path) -> std::io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    // Linux's limit on links followed in one path lookup.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&p)?;
+                // A relative target is relative to the link's directory.
+                p = parent_dir(&p).join(to);
+            }
+            Ok(_) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(p),
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(unix)]
+    return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+    #[cfg(not(unix))]
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// The error for a regular file with more than one hard link (see [`write_target`]).
+pub fn refuse_hard_links(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.is_file() && meta.nlink() > 1 {
+            let name = path.display();
+            return Err(std::io::Error::other(format!(
+                "has {} hard links: replacing it would leave the other names with the old content, so nothing was written (to break the links: cp {name} {name}.new && mv {name}.new {name})",
+                meta.nlink()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, meta);
     Ok(())
 }
 

@@ -3,9 +3,10 @@
 //! set (`updatekeys`: values untouched, byte for byte), rotating it (`rotate`: a new data
 //! key, every value re-encrypted), and listing the key paths a member could read.
 //!
-//! Every operation works on one file at a time and writes it atomically, so a file that
-//! fails (no identity can unwrap it, its MAC does not verify) is left exactly as it was
-//! while the others proceed. Files are processed on a few threads; results come back in
+//! Every operation works on one file at a time, holding that file's lock from read to
+//! write (so a concurrent `set` is neither lost nor able to bring back a removed
+//! recipient), and writes it atomically, so a file that fails (no identity can unwrap it,
+//! its MAC does not verify) is left exactly as it was while the others proceed. Files are processed on a few threads; results come back in
 //! input order. Nothing here prints.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::str::FromStr;
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
+use crate::fsutil::lock::Lock;
 use crate::keys::recipient::same_key;
 use crate::keys::{Identities, Recipient};
 use crate::metadata::MetadataError;
@@ -147,7 +149,8 @@ pub fn updatekeys(
     recipients: &[Recipient],
     dry_run: bool,
 ) -> Result<Diff, FileError> {
-    let mut file = EncryptedFile::load(path, None)?;
+    let lock = Lock::acquire(path)?;
+    let (mut file, seen) = EncryptedFile::load_locked(&lock, None)?;
     let d = diff(&file.recipients(), recipients);
     if d.is_empty() {
         return Ok(d);
@@ -156,7 +159,7 @@ pub fn updatekeys(
     file.open(&key)?;
     file.rewrap(&key, recipients)?;
     if !dry_run {
-        file.save()?;
+        file.save_locked(&lock, &seen)?;
     }
     Ok(d)
 }
@@ -182,7 +185,8 @@ pub fn rotate(
     recipients: Option<&[Recipient]>,
     dry_run: bool,
 ) -> Result<Diff, FileError> {
-    let mut file = EncryptedFile::load(path, None)?;
+    let lock = Lock::acquire(path)?;
+    let (mut file, seen) = EncryptedFile::load_locked(&lock, None)?;
     let recipients = match recipients {
         Some(r) => r.to_vec(),
         None => current_recipients(&file)?,
@@ -190,7 +194,7 @@ pub fn rotate(
     let d = diff(&file.recipients(), &recipients);
     file.rotate(ids, &recipients)?;
     if !dry_run {
-        file.save()?;
+        file.save_locked(&lock, &seen)?;
     }
     Ok(d)
 }

@@ -80,7 +80,12 @@ impl Team {
 
     /// `secrets` run by `who`: their own HOME, only their key.
     fn as_(&self, who: &str) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("secrets").unwrap();
+        assert_cmd::Command::from_std(self.std_as(who))
+    }
+
+    /// As [`Team::as_`], a std Command (to run several at once).
+    fn std_as(&self, who: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("secrets"));
         let home = self.dir.path().join(format!("home-{who}"));
         c.current_dir(self.repo())
             .env("HOME", &home)
@@ -953,4 +958,50 @@ fn member_add_with_a_malformed_key_is_a_config_error() {
         );
     }
     assert_eq!(t.read(".secrets.yaml"), before);
+}
+
+/// Issue 10, case 1: `env revoke` racing a `set` on one of the environment's files must
+/// never leave the revoked key in the file (the set read the file before the rotation and
+/// wrote it back after, with bob's stanza). Both commands succeed: they take turns.
+#[test]
+fn env_revoke_racing_set_never_gives_the_key_back() {
+    let t = Team::standard();
+    for round in 0..20 {
+        if round > 0 {
+            t.ok("alice", &["env", "grant", "dev", "bob"]);
+            t.ok("alice", &["updatekeys"]);
+        }
+        assert!(t.can_decrypt("bob", "config/dev/app.yaml"), "round {round}");
+        let url = format!("http://dev-{round}");
+        let spawn = |args: &[&str]| {
+            t.std_as("alice")
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let revoke = spawn(&["env", "revoke", "dev", "bob"]);
+        let set = spawn(&["set", "config/dev/app.yaml", "api.url", &url]);
+        for (what, child) in [("revoke", revoke), ("set", set)] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for f in DEV {
+            assert!(
+                !t.can_decrypt("bob", f),
+                "round {round}: bob can still read {f}"
+            );
+        }
+        assert_eq!(
+            t.ok("alice", &["get", "config/dev/app.yaml", "api.url"]),
+            url,
+            "round {round}: the set was lost"
+        );
+    }
 }

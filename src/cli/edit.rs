@@ -11,6 +11,7 @@ use super::exit::{CliError, INPUT, NOT_MODIFIED, NO_EDITOR};
 use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
 use crate::exec::run::{self, ChildEnv, RunError, Signals, Status};
+use crate::fsutil::lock::{Lock, LockError, Seen};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -116,11 +117,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let format = g
         .input_type
         .unwrap_or_else(|| crate::store::Format::from_path(path));
-    let existing = if path.exists() {
-        Some(output::open_file(path, g)?)
-    } else {
-        None
-    };
+    let (existing, seen) = open_existing(path, g)?;
     let (plain_text, layout) = match &existing {
         Some((file, _, opened)) => (
             engine::emit_plain(path, format, &opened.branches, file.layout)?,
@@ -191,8 +188,73 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(e.into()),
         }
     };
+    save(&file, path, &seen, &tmp)?;
     drop(dir);
-    file.save()?;
     output::note(g, format!("saved {}", path.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+type Existing = (EncryptedFile, crate::crypto::DataKey, engine::Opened);
+
+/// The file to edit, decrypted, and what it was (`Seen::missing` for a new file). It is
+/// read under its lock (a command writing it finishes first), but the lock is not held
+/// while the editor is open: [`save`] checks instead that nothing changed meanwhile.
+fn open_existing(path: &Path, g: &Global) -> anyhow::Result<(Option<Existing>, Seen)> {
+    if !path.exists() {
+        return Ok((None, Seen::missing()));
+    }
+    let (file, seen) = EncryptedFile::load_locked(&Lock::acquire(path)?, g.input_type)?;
+    let ids = output::identities(g)?;
+    let key = file.data_key(&ids)?;
+    let opened = file.open(&key)?;
+    Ok((Some((file, key, opened)), seen))
+}
+
+/// Writes the edited file under its lock, and only if the file on disk is still the one
+/// the editor was opened on: a `set`, `updatekeys` or teammate's `git pull` meanwhile is
+/// never overwritten. When the file cannot be written, the edited text is kept in a new
+/// private directory beside the editor's (0700, in RAM when `/dev/shm` is used) and the
+/// error says where, so no edit is lost.
+fn save(file: &EncryptedFile, path: &Path, seen: &Seen, edited: &Path) -> anyhow::Result<()> {
+    let saved = Lock::acquire(path)
+        .map_err(engine::FileError::from)
+        .and_then(|lock| file.save_locked(&lock, seen));
+    let Err(e) = saved else {
+        return Ok(());
+    };
+    let e = anyhow::Error::from(e);
+    let what = match e.downcast_ref::<engine::FileError>() {
+        Some(engine::FileError::Lock(LockError::Changed { .. })) => format!(
+            "{}: changed while the editor was open (another command or program wrote it); nothing was written",
+            path.display()
+        ),
+        _ => format!("{e:#}"),
+    };
+    let kept = match keep_edits(edited) {
+        Ok(k) => format!(
+            "; your edited text is kept in {} (readable only by you): run secrets edit {} again, copy your changes over, then delete that directory",
+            k.display(),
+            path.display()
+        ),
+        Err(k) => format!("; your edited text could not be kept ({k})"),
+    };
+    Err(CliError::new(super::exit::code_for(&e), format!("{what}{kept}")).into())
+}
+
+/// Moves the edited file into a new private directory next to the editor's, which is
+/// not removed: its path.
+fn keep_edits(edited: &Path) -> std::io::Result<PathBuf> {
+    let base = edited
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| std::io::Error::other("no directory for it"))?;
+    let dir = crate::fsutil::private_tempdir_in(base, "secrets-kept-")?.keep();
+    let kept = dir.join(edited.file_name().unwrap_or(OsStr::new("edited")));
+    std::fs::rename(edited, &kept)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(kept)
 }

@@ -116,21 +116,38 @@ impl Target {
 }
 
 /// Every file is parsed and encrypted in memory first; nothing is written unless all of
-/// them succeed, so a bad file in a list leaves every file as it was.
+/// them succeed, so a bad file in a list leaves every file as it was. With `-i`, every
+/// file's lock is taken first (in one order, see [`crate::fsutil::lock::acquire_all`]) and
+/// held until all are written; a file named twice is encrypted once. A symbolic link is
+/// written through: its target is encrypted, the link stays.
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if args.files.len() > 1 && !args.in_place {
         return Err(CliError::new(CONFLICT, "several files need -i (encrypt in place)").into());
     }
+    let locks = if args.in_place {
+        let paths: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+        crate::fsutil::lock::acquire_all(&paths)?
+    } else {
+        Vec::new()
+    };
     let mut ready = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        ready.push(encrypt_one(path, &args.target, g)?);
+    for (i, path) in args.files.iter().enumerate() {
+        let (bytes, lock) = match locks.get(i) {
+            None => (engine::read(path)?, None),
+            // Named before: encrypted once.
+            Some(None) => continue,
+            Some(Some(lock)) => {
+                let (bytes, seen) = lock.read().map_err(engine::FileError::from)?;
+                (bytes, Some((lock, seen)))
+            }
+        };
+        let (text, recipients) = encrypt_one(path, bytes, &args.target, g)?;
+        ready.push((path, text, recipients, lock));
     }
-    for (path, text, recipients) in ready {
-        if args.in_place {
-            crate::fsutil::atomic_write(path, &text).map_err(|error| engine::FileError::Write {
-                path: path.to_path_buf(),
-                error,
-            })?;
+    for (path, text, recipients, lock) in ready {
+        if let Some((lock, seen)) = lock {
+            lock.replace(&seen, &text)
+                .map_err(engine::FileError::from)?;
             output::note(
                 g,
                 format!(
@@ -146,16 +163,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads, parses and encrypts one file in memory: the encrypted text and the number of
+/// Parses and encrypts one file's bytes in memory: the encrypted text and the number of
 /// recipients.
-fn encrypt_one<'a>(
-    path: &'a Path,
+fn encrypt_one(
+    path: &Path,
+    bytes: zeroize::Zeroizing<Vec<u8>>,
     target: &Target,
     g: &Global,
-) -> anyhow::Result<(&'a Path, Vec<u8>, usize)> {
+) -> anyhow::Result<(Vec<u8>, usize)> {
     let format = g.input_type.unwrap_or_else(|| Format::from_path(path));
     let out_format = g.output_type.unwrap_or(format);
-    let bytes = engine::read(path)?;
     let (plain, layout) = match engine::parse_for_encryption(path, format, &bytes) {
         Err(engine::FileError::AlreadyEncrypted { .. }) => {
             return Err(CliError::new(
@@ -177,5 +194,5 @@ fn encrypt_one<'a>(
     let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
     // The input and the plaintext tree are not needed once the output exists.
     drop(plain);
-    Ok((path, file.to_bytes()?, recipients.len()))
+    Ok((file.to_bytes()?, recipients.len()))
 }

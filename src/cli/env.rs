@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use super::member::{print_exposure, readable_by, rotation_jobs};
 use super::status::ListFormat;
-use super::updatekeys::{load_config, run_jobs, shown, Op};
+use super::updatekeys::{load_config, lock_config, run_jobs, shown, Op};
 use super::{output, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::ConfigError;
@@ -81,7 +81,7 @@ fn add(
     default: bool,
     g: &Global,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    let (lock, cfg) = lock_config(&[])?;
     if !crate::config::valid_name(env) {
         return Err(ConfigError::command(
             cfg.path(),
@@ -95,7 +95,7 @@ fn add(
     if default {
         doc.set_default(env);
     }
-    let cfg = doc.save()?;
+    let cfg = doc.save(&lock)?;
     let existing = team::encrypted_files(&cfg)?
         .into_iter()
         .filter(|p| {
@@ -120,14 +120,14 @@ fn add(
 }
 
 fn grant(env: &str, members: &[String], g: &Global) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    let (lock, cfg) = lock_config(&[])?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     let added = doc.grant(env, members)?;
     if added.is_empty() {
         output::note(g, format!("{} already in {env}", members.join(", ")));
         return Ok(ExitCode::SUCCESS);
     }
-    doc.save()?;
+    doc.save(&lock)?;
     output::note(
         g,
         format!(
@@ -139,7 +139,8 @@ fn grant(env: &str, members: &[String], g: &Global) -> anyhow::Result<ExitCode> 
 }
 
 fn revoke(env: &str, members: &[String], dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    // Held to the end: the config, then each file while it is rotated.
+    let (lock, cfg) = lock_config(&[])?;
     let e = cfg.environment(env).ok_or_else(|| {
         ConfigError::command(
             cfg.path(),
@@ -167,7 +168,7 @@ fn revoke(env: &str, members: &[String], dry_run: bool, g: &Global) -> anyhow::R
     let new_cfg = if dry_run {
         doc.validate()?
     } else {
-        doc.save()?
+        doc.save(&lock)?
     };
     output::note(
         g,

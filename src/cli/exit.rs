@@ -13,6 +13,7 @@
 //! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
 //! | 51 | MAC mismatch (the file was altered) |
 //! | 52 | the file has no MAC |
+//! | 75 | busy: another command held the file's lock for the whole wait, or the file changed since it was read; nothing was written, retry |
 //! | 91 | a key path is invalid or not found |
 //! | 100 | no file given |
 //! | 111 | no recipients to encrypt for |
@@ -26,8 +27,10 @@
 //! | 127 | `exec`: the command is not found |
 //! | 128+N | `exec`: the child was killed by signal N (otherwise the child's own exit code); `edit`: interrupted by signal N |
 
+use crate::config::ConfigError;
 use crate::crypto::CryptoError;
 use crate::engine::FileError;
+use crate::fsutil::lock::LockError;
 use crate::keys::identity::IdentityError;
 use crate::metadata::MetadataError;
 use crate::model::path::PathError;
@@ -41,6 +44,8 @@ pub const CONFLICT: u8 = 8;
 pub const DECRYPT_VALUE: u8 = 25;
 pub const MAC_MISMATCH: u8 = 51;
 pub const MAC_MISSING: u8 = 52;
+/// sysexits's EX_TEMPFAIL: a temporary failure, retrying may succeed.
+pub const BUSY: u8 = 75;
 pub const BAD_PATH: u8 = 91;
 pub const NO_FILE: u8 = 100;
 pub const NO_RECIPIENTS: u8 = 111;
@@ -102,6 +107,15 @@ fn file_code(e: &FileError) -> u8 {
         FileError::Key { .. } => NO_DATA_KEY,
         FileError::NoRecipients { .. } => NO_RECIPIENTS,
         FileError::NoValues { .. } | FileError::RoundedInClear { .. } => INPUT,
+        FileError::Lock(e) => lock_code(e),
+    }
+}
+
+fn lock_code(e: &LockError) -> u8 {
+    match e {
+        LockError::Busy { .. } | LockError::Changed { .. } => BUSY,
+        LockError::Read { .. } => INPUT,
+        LockError::Write { .. } => OUTPUT,
     }
 }
 
@@ -113,6 +127,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<FileError>() {
             return file_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<LockError>() {
+            return lock_code(e);
+        }
+        if let Some(ConfigError::Lock(e)) = cause.downcast_ref::<ConfigError>() {
+            return lock_code(e);
         }
         if cause.downcast_ref::<IdentityError>().is_some() {
             return IDENTITY;
@@ -137,6 +157,16 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return e.hint.clone();
+        }
+        let lock = match (
+            cause.downcast_ref::<FileError>(),
+            cause.downcast_ref::<ConfigError>(),
+        ) {
+            (Some(FileError::Lock(e)), _) | (_, Some(ConfigError::Lock(e))) => Some(e),
+            _ => cause.downcast_ref::<LockError>(),
+        };
+        if let Some(LockError::Busy { .. }) = lock {
+            return Some("another command holds its lock (a secrets command writing it, a batch such as updatekeys or env revoke, which holds the config's lock until it ends, or a script under flock); retry, or wait longer: SECRETS_LOCK_TIMEOUT=SECONDS".into());
         }
         if let Some(e) = cause.downcast_ref::<FileError>() {
             return match e {

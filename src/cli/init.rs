@@ -160,7 +160,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         doc.add_member(&name, &public)?;
     }
-    doc.save()?;
+    // A config created meanwhile by another init is not overwritten.
+    doc.save(&crate::fsutil::lock::Lock::acquire(&target)?)?;
     output::note(
         g,
         format!(

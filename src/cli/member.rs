@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use super::status::ListFormat;
-use super::updatekeys::{load_config, run_jobs, shown, Job, Op};
+use super::updatekeys::{load_config, lock_config, run_jobs, shown, Job, Op};
 use super::{output, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::{Config, ConfigError};
@@ -71,7 +71,7 @@ fn read_key(arg: &str) -> anyhow::Result<Recipient> {
 }
 
 fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    let (lock, cfg) = lock_config(&[])?;
     if !crate::config::valid_name(name) {
         return Err(ConfigError::command(
             cfg.path(),
@@ -84,7 +84,7 @@ fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
         .map_err(|e| ConfigError::command(cfg.path(), format!("member {name:?}: {e:#}")))?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_member(name, &recipient.to_string())?;
-    doc.save()?;
+    doc.save(&lock)?;
     output::note(
         g,
         format!(
@@ -173,7 +173,8 @@ pub(super) fn rotation_jobs(
 }
 
 fn remove(name: &str, dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    // Held to the end: the config, then each file while it is rotated.
+    let (lock, cfg) = lock_config(&[])?;
     let member = cfg.member(name).ok_or_else(|| {
         ConfigError::command(
             cfg.path(),
@@ -196,7 +197,7 @@ fn remove(name: &str, dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
     let new_cfg = if dry_run {
         doc.validate()?
     } else {
-        doc.save()?
+        doc.save(&lock)?
     };
     output::note(
         g,

@@ -105,13 +105,33 @@ pub enum Command {
 /// to the documented exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match lock_wait().and_then(|()| run(cli)) {
         Ok(code) => code,
         Err(err) => {
             exit::report(&err);
             ExitCode::from(exit::code_for(&err))
         }
     }
+}
+
+/// `$SECRETS_LOCK_TIMEOUT`: how many seconds a command that changes a file waits for
+/// another one to finish with it (default 10).
+fn lock_wait() -> anyhow::Result<()> {
+    let Some(text) = std::env::var_os("SECRETS_LOCK_TIMEOUT") else {
+        return Ok(());
+    };
+    let secs = text
+        .to_str()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .ok_or_else(|| {
+            exit::CliError::new(
+                exit::INPUT,
+                format!("SECRETS_LOCK_TIMEOUT={text:?}: not a number of seconds (0 to 86400)"),
+            )
+        })?;
+    crate::fsutil::lock::set_wait(std::time::Duration::from_secs_f64(secs));
+    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -113,6 +113,40 @@ pub fn open_file(
     Ok((file, key, opened))
 }
 
+/// An encrypted file opened to be changed and written back, holding its lock.
+pub struct Update {
+    pub lock: crate::fsutil::lock::Lock,
+    pub seen: crate::fsutil::lock::Seen,
+    pub file: crate::engine::EncryptedFile,
+    pub key: crate::crypto::DataKey,
+    pub opened: crate::engine::Opened,
+}
+
+impl Update {
+    /// Writes the file back under its lock (refused if it changed since it was read).
+    pub fn save(&self) -> Result<(), crate::engine::FileError> {
+        self.file.save_locked(&self.lock, &self.seen)
+    }
+}
+
+/// As [`open_file`], for a command that writes the file back (set, unset): the file's lock
+/// is taken before it is read and held until the returned value is dropped. Identities
+/// are loaded first, so that no passphrase prompt holds the lock.
+pub fn open_for_update(path: &Path, g: &Global) -> anyhow::Result<Update> {
+    let ids = identities(g)?;
+    let lock = crate::fsutil::lock::Lock::acquire(path)?;
+    let (file, seen) = crate::engine::EncryptedFile::load_locked(&lock, g.input_type)?;
+    let key = file.data_key(&ids)?;
+    let opened = file.open(&key)?;
+    Ok(Update {
+        lock,
+        seen,
+        file,
+        key,
+        opened,
+    })
+}
+
 /// Prints one value: its text (no trailing newline unless stdout is a terminal, so
 /// `$(secrets get …)` and pipes get the exact value), or a subtree in `format`. A number,
 /// bool or null prints as sops's `--extract` prints it, in the output format's notation

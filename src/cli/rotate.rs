@@ -8,9 +8,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::updatekeys::{load_config, not_a_file, plan, run_jobs, Job, Op};
+use super::updatekeys::{lock_config, not_a_file, plan, run_jobs, Job, Op};
 use super::{output, Global};
-use crate::config::Config;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,11 +23,19 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     // Named files can be rotated without a config: they keep their recipients.
-    let cfg = if args.files.is_empty() {
-        Some(load_config(&args.files)?)
+    // The config's lock, held to the end (see updatekeys::lock_config).
+    let (_lock, cfg) = if args.files.is_empty() {
+        let (lock, cfg) = lock_config(&args.files)?;
+        (Some(lock), Some(cfg))
     } else {
         let cwd = std::env::current_dir()?;
-        Config::discover_typed(&cwd.join(&args.files[0]))?
+        match crate::config::find_config(&cwd.join(&args.files[0])) {
+            Some(_) => {
+                let (lock, cfg) = lock_config(&args.files)?;
+                (Some(lock), Some(cfg))
+            }
+            None => (None, None),
+        }
     };
     let ids = output::identities(g)?;
     let jobs = match &cfg {

@@ -90,7 +90,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
     };
-    let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
+    // Held until the file is written: a concurrent set/unset/edit/updatekeys/rotate waits.
+    let mut update = output::open_for_update(&args.file, g)?;
+    let output::Update {
+        file, key, opened, ..
+    } = &mut update;
     let doc = opened.branches.first_mut().ok_or_else(|| {
         CliError::new(
             CONFLICT,
@@ -115,9 +119,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     doc.set_path(&kp, node)
         .map_err(output::path_error(&args.file))?;
     let before = file.to_bytes()?;
-    file.reseal(&opened.branches, &key, &opened.stash)?;
+    file.reseal(&opened.branches, key, &opened.stash)?;
     if file.to_bytes()? != before {
-        file.save()?;
+        update.save()?;
         output::note(g, format!("set {} in {}", kp, args.file.display()));
     } else {
         output::note(

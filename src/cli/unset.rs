@@ -17,7 +17,11 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
-    let (mut file, key, mut opened) = output::open_file(&args.file, g)?;
+    // Held until the file is written (see set).
+    let mut update = output::open_for_update(&args.file, g)?;
+    let output::Update {
+        file, key, opened, ..
+    } = &mut update;
     let doc = opened
         .branches
         .first_mut()
@@ -26,8 +30,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = output::stored_path(file.format, doc, kp);
     doc.unset_path(&kp)
         .map_err(output::path_error(&args.file))?;
-    file.reseal(&opened.branches, &key, &opened.stash)?;
-    file.save()?;
+    file.reseal(&opened.branches, key, &opened.stash)?;
+    update.save()?;
     output::note(g, format!("removed {} from {}", kp, args.file.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use super::{exit, output, Global};
 use crate::config::{Config, ConfigError};
+use crate::fsutil::lock::Lock;
 use crate::keys::{Identities, Recipient};
 use crate::team;
 
@@ -31,6 +32,19 @@ pub(super) fn load_config(files: &[PathBuf]) -> anyhow::Result<Config> {
     let cwd = std::env::current_dir()?;
     let start = files.first().map(|f| cwd.join(f)).unwrap_or(cwd);
     Ok(Config::require(&start)?)
+}
+
+/// As [`load_config`], holding the config's lock (see [`crate::fsutil::lock`]). Commands
+/// that change the config (member and env commands) or rewrite files by it (updatekeys,
+/// rotate, member remove, env revoke) take it before reading the config and hold it to
+/// their end, so they take turns; each file is then locked on its own while it is
+/// rewritten, one at a time.
+pub(super) fn lock_config(files: &[PathBuf]) -> anyhow::Result<(Lock, Config)> {
+    let cwd = std::env::current_dir()?;
+    let start = files.first().map(|f| cwd.join(f)).unwrap_or(cwd);
+    let path = crate::config::find_config(&start).ok_or(ConfigError::NotFound { start })?;
+    let lock = Lock::acquire(&path)?;
+    Ok((lock, Config::load(&path)?))
 }
 
 /// A path for messages: relative to the current directory when it is below it.
@@ -297,7 +311,7 @@ fn strip_path(msg: &str, path: &Path) -> String {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&args.files)?;
+    let (_lock, cfg) = lock_config(&args.files)?;
     let ids = output::identities(g)?;
     let jobs = plan(&cfg, &args.files, &Op::Update, g)?;
     run_jobs(Some(&cfg), jobs, Op::Update, args.dry_run, &ids, g)

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError, FILE_NAME, SOPS_FILE_NAME};
+use crate::fsutil::lock::{Lock, Seen};
 use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
 use crate::store::Layout;
 
@@ -14,6 +15,9 @@ pub struct ConfigDoc {
     path: PathBuf,
     doc: Branch<Sealed>,
     layout: Layout,
+    /// The text it was read from, so [`ConfigDoc::save`] never overwrites a change made
+    /// since by a program that does not take the config's lock.
+    seen: Seen,
 }
 
 const HEADER: &[&str] = &[
@@ -139,6 +143,7 @@ impl ConfigDoc {
             path: path.to_path_buf(),
             doc,
             layout,
+            seen: Seen::of(text.as_bytes()),
         })
     }
 
@@ -157,6 +162,7 @@ impl ConfigDoc {
             path: dir.join(FILE_NAME),
             doc,
             layout: Layout { indent: 2 },
+            seen: Seen::missing(),
         }
     }
 
@@ -319,16 +325,13 @@ impl ConfigDoc {
         Config::from_text(&self.path, &self.to_text()?)
     }
 
-    /// Validates, then writes atomically; returns the new config.
-    pub fn save(&self) -> Result<Config, ConfigError> {
+    /// Validates, then writes atomically; returns the new config. `lock` is the config's
+    /// lock, taken before the config was read (see [`crate::fsutil::lock`]); the file is
+    /// not written if it changed since [`ConfigDoc::load`] read it.
+    pub fn save(&self, lock: &Lock) -> Result<Config, ConfigError> {
         let text = self.to_text()?;
         let config = Config::from_text(&self.path, &text)?;
-        crate::fsutil::atomic_write(&self.path, text.as_bytes()).map_err(|error| {
-            ConfigError::Write {
-                path: self.path.clone(),
-                error,
-            }
-        })?;
+        lock.replace(&self.seen, text.as_bytes())?;
         Ok(config)
     }
 }
@@ -355,7 +358,8 @@ mod tests {
         assert!(doc.grant("prod", &["carol".into()]).is_err());
         doc.add_env("dev", &["config/dev/**".into()], &["bob".into()])
             .unwrap();
-        let cfg = doc.save().unwrap();
+        let lock = Lock::acquire(&path).unwrap();
+        let cfg = doc.save(&lock).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# our team\n"), "{text}");
         assert!(text.contains("# laptop"), "{text}");
@@ -369,7 +373,18 @@ mod tests {
 
         let mut doc = ConfigDoc::load(&path).unwrap();
         assert_eq!(doc.remove_member("bob").unwrap(), vec!["prod", "dev"]);
-        let cfg = doc.save().unwrap();
+        // Changed behind the doc's back: not overwritten.
+        let lock = Lock::acquire(&path).unwrap();
+        let current = std::fs::read(&path).unwrap();
+        std::fs::write(&path, [&current[..], b"# added\n"].concat()).unwrap();
+        assert!(matches!(
+            doc.save(&lock),
+            Err(ConfigError::Lock(
+                crate::fsutil::lock::LockError::Changed { .. }
+            ))
+        ));
+        std::fs::write(&path, &current).unwrap();
+        let cfg = doc.save(&lock).unwrap();
         assert!(cfg.member("bob").is_none());
         assert_eq!(cfg.environment("prod").unwrap().members, vec!["alice"]);
     }
@@ -380,7 +395,8 @@ mod tests {
         let mut doc = ConfigDoc::new(dir.path());
         doc.add_env("a", &["x/**".into()], &[]).unwrap();
         doc.add_env("b", &["x/y/**".into()], &[]).unwrap();
-        assert!(doc.save().is_err());
+        let lock = Lock::acquire(&dir.path().join(FILE_NAME)).unwrap();
+        assert!(doc.save(&lock).is_err());
         assert!(!dir.path().join(FILE_NAME).exists());
     }
 }

@@ -39,6 +39,10 @@ pub enum ConfigError {
     /// A command refers to something the config does not have, or already has.
     #[error("{}: {message}", path.display())]
     Command { path: PathBuf, message: String },
+    /// The config's lock could not be taken in time, or the config changed since it was
+    /// read (see [`crate::fsutil::lock`]).
+    #[error(transparent)]
+    Lock(#[from] crate::fsutil::lock::LockError),
     /// A command that changes the config was run on a `.sops.yaml`.
     #[error("{}: this is a sops config; convert it first with `secrets init --from-sops`", path.display())]
     ReadOnly { path: PathBuf },
