@@ -13,26 +13,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// As [`atomic_write`], setting `mode` on a new file (e.g. 0o600 for key files).
 /// Errors carry no temp-file path: callers name `path`, the file the user asked for.
 pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    write_via_temp(path, bytes, mode, false).map_err(without_temp_path)
+    write_via_temp(path, bytes, mode, false)
 }
 
 /// As [`atomic_write`], always mode 0600, also when replacing a more open file: for
 /// plaintext and keys (the temp file is private before any byte is written).
 pub fn atomic_write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_via_temp(path, bytes, Some(0o600), true).map_err(without_temp_path)
-}
-
-/// tempfile adds " at path \"…/.secrets-tmp-XXXX\"" to its errors (and hides the OS
-/// error behind a private type): keep only the OS error's text.
-fn without_temp_path(e: std::io::Error) -> std::io::Error {
-    if e.raw_os_error().is_some() {
-        return e;
-    }
-    let text = e.to_string();
-    match text.rfind(" at path \"") {
-        Some(i) => std::io::Error::new(e.kind(), text[..i].to_string()),
-        None => e,
-    }
+    write_via_temp(path, bytes, Some(0o600), true)
 }
 
 /// Creates `dir` and its missing parents, private (0700) as a key directory must be.
@@ -54,25 +41,23 @@ fn write_via_temp(
     force_mode: bool,
 ) -> std::io::Result<()> {
     let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".secrets-tmp-")
-        .tempfile_in(&dir)?;
+    // The temp file (crate::tempfiles) is 0600 until it is complete, so what a SIGKILL
+    // leaves is private; a catchable signal removes it. It takes the target's mode last.
+    let mut tmp = crate::tempfiles::TempFile::create_in(&dir)?;
+    tmp.file().write_all(bytes)?;
+    tmp.file().sync_all()?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let perms = match (std::fs::metadata(path), mode) {
-            (_, Some(mode)) if force_mode => Some(std::fs::Permissions::from_mode(mode)),
-            (Ok(m), _) => Some(m.permissions()),
-            (Err(_), Some(mode)) => Some(std::fs::Permissions::from_mode(mode)),
-            (Err(_), None) => Some(std::fs::Permissions::from_mode(0o644 & !umask())),
+            (_, Some(mode)) if force_mode => std::fs::Permissions::from_mode(mode),
+            (Ok(m), _) => m.permissions(),
+            (Err(_), Some(mode)) => std::fs::Permissions::from_mode(mode),
+            (Err(_), None) => std::fs::Permissions::from_mode(0o644 & !umask()),
         };
-        if let Some(p) = perms {
-            tmp.as_file().set_permissions(p)?;
-        }
+        tmp.file().set_permissions(perms)?;
     }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(path)?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
@@ -147,28 +132,28 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// A private (0700) temporary directory, in RAM (`/dev/shm`) when the system has it, removed
-/// when dropped.
-pub fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = private_tempdir_in(shm, prefix) {
-            return Ok(d);
+/// A private (0700) temporary directory in the first RAM-backed place that works:
+/// `/dev/shm`, else `$XDG_RUNTIME_DIR` (a per-user tmpfs under systemd), else the temporary
+/// directory ([`crate::tempfiles::TempDir::in_ram`] says which it got). Removed when
+/// dropped, and by the signal handler of [`crate::tempfiles`].
+pub fn private_tempdir(prefix: &str) -> std::io::Result<crate::tempfiles::TempDir> {
+    let mut bases = vec![PathBuf::from("/dev/shm")];
+    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+        bases.push(PathBuf::from(x));
+    }
+    for base in &bases {
+        if base.is_dir() {
+            if let Ok(d) = private_tempdir_in(base, prefix) {
+                return Ok(d);
+            }
         }
     }
     private_tempdir_in(&std::env::temp_dir(), prefix)
 }
 
 /// A private (0700) temporary directory under `base`, removed when dropped.
-pub fn private_tempdir_in(base: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    let mut b = tempfile::Builder::new();
-    b.prefix(prefix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o700));
-    }
-    b.tempdir_in(base)
+pub fn private_tempdir_in(base: &Path, prefix: &str) -> std::io::Result<crate::tempfiles::TempDir> {
+    crate::tempfiles::TempDir::create_in(base, prefix)
 }
 
 #[derive(Debug)]

@@ -17,3 +17,4 @@ pub mod model;
 pub mod scan;
 pub mod store;
 pub mod team;
+pub mod tempfiles;

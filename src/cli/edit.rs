@@ -134,7 +134,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
     // Blocked before the plaintext exists, so no signal can end us while it does.
     let signals = Signals::block();
-    let dir = crate::fsutil::private_tempdir("secrets-edit-")?;
+    // Removed on every exit path, and by the signal handler for the signals not blocked
+    // here (SIGABRT, …; crate::tempfiles).
+    let dir = crate::fsutil::private_tempdir(crate::tempfiles::EDIT_PREFIX)?;
     let name = path
         .file_name()
         .map(|n| n.to_os_string())

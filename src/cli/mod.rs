@@ -116,6 +116,11 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
+    // Temp files that a killed command of ours left here (they may hold plaintext) go as
+    // soon as their creator is gone; `scan` leaves them, to report them.
+    if !matches!(cli.command, Command::Scan(_) | Command::Completions(_)) {
+        remove_stale_temp_files(g);
+    }
     match cli.command {
         Command::Keygen(a) => keygen::run(a, g),
         Command::Init(a) => init::run(a, g),
@@ -135,5 +140,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),
         Command::Completions(a) => completions::run(a),
+    }
+}
+
+/// Sweeps the working directory ([`crate::tempfiles::sweep`]) and says what went.
+fn remove_stale_temp_files(g: &Global) {
+    let here = std::path::Path::new(".");
+    for p in crate::tempfiles::sweep(here) {
+        let shown = p.strip_prefix(here).unwrap_or(&p);
+        output::note(
+            g,
+            format!(
+                "secrets: removed {}, left by an interrupted secrets command",
+                shown.display()
+            ),
+        );
     }
 }
