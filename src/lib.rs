@@ -11,6 +11,7 @@ pub mod exec;
 pub mod export;
 pub mod fsutil;
 pub mod git;
+pub mod hardening;
 pub mod keys;
 pub mod metadata;
 pub mod model;

@@ -334,6 +334,118 @@ fn wait_for(path: &Path) {
     }
 }
 
+/// Files in `dir` whose name starts with `core` and that hold `needle`.
+fn cores_with(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("core"))
+        })
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
+        .collect()
+}
+
+/// `ulimit -c unlimited`, then `edit`; the editor records the temp file and our core limit,
+/// then kills `secrets` with SIGABRT (optionally raising its core limit from outside first,
+/// so only PR_SET_DUMPABLE stands between the abort and a core file).
+fn abort_during_edit(raise_limit_first: bool) {
+    let sb = Sandbox::new();
+    let secret = "core-dump-canary-7f3a9e";
+    let f = sb.encrypted("s.yaml", &format!("token: {secret}\n"));
+    let before = std::fs::read(sb.path(&f)).unwrap();
+    let log = sb.path("editor.log");
+    let limits = sb.path("limits.log");
+    let raise = if raise_limit_first {
+        "prlimit --pid $PPID --core=unlimited:unlimited\n"
+    } else {
+        ""
+    };
+    let editor = sb.path("abort.sh");
+    write_script(
+        &editor,
+        &format!(
+            "#!/bin/sh\ngrep 'Max core' /proc/$PPID/limits > {lim}\n{raise}echo \"$1\" > {log}.part\nmv {log}.part {log}\nkill -ABRT $PPID\n",
+            lim = limits.display(),
+            log = log.display(),
+        ),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("secrets");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -c unlimited && exec '{}' edit {f}",
+            bin.display()
+        ))
+        .envs(sb.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env("EDITOR", &editor)
+        .current_dir(sb.dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "{out:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(&log);
+    let cores = cores_with(sb.dir(), secret.as_bytes());
+    assert!(cores.is_empty(), "core file with the plaintext: {cores:?}");
+    let lim = std::fs::read_to_string(&limits).unwrap();
+    let soft = lim.split_whitespace().nth(4).unwrap_or("");
+    assert_eq!(soft, "0", "core limit of secrets during edit: {lim}");
+    let tmp = PathBuf::from(std::fs::read_to_string(&log).unwrap().trim());
+    assert!(
+        !tmp.exists() && !tmp.parent().unwrap().exists(),
+        "edit dir left behind: {}",
+        tmp.display()
+    );
+    assert_eq!(std::fs::read(sb.path(&f)).unwrap(), before);
+}
+
+#[test]
+fn sigabrt_during_edit_writes_no_core_and_removes_the_edit_dir() {
+    abort_during_edit(false);
+}
+
+#[test]
+fn not_dumpable_even_when_another_process_raises_the_core_limit() {
+    if common::on_path("prlimit").is_none() {
+        eprintln!("skipped: prlimit (util-linux) not found");
+        return;
+    }
+    abort_during_edit(true);
+}
+
+/// The program `exec` runs gets the core limit we started with, not our 0.
+#[test]
+fn exec_gives_the_child_its_core_limit_back() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("s.yaml", "a: b\n");
+    let bin = assert_cmd::cargo::cargo_bin("secrets");
+    for extra in ["", "--file-env"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -c unlimited && exec '{}' exec {extra} -f {f} -- sh -c 'ulimit -c'",
+                bin.display()
+            ))
+            .envs(sb.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .current_dir(sb.dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "unlimited",
+            "{extra}"
+        );
+    }
+}
+
 /// SIGKILL cannot be caught: a killed `edit` leaves its private directory (0700, on
 /// tmpfs); the next `edit` removes it, since the pid in its name is gone.
 #[test]

@@ -46,7 +46,8 @@ fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
     let mut argv: Vec<OsString> = cmd.iter().map(OsString::from).collect();
     argv.push(path.as_os_str().to_os_string());
     let env = ChildEnv::build(std::env::vars_os(), std::iter::empty(), false);
-    let status = run::spawn_and_wait(&program, &argv, env, signals);
+    // The editor keeps our core limit of 0: it holds the plaintext too.
+    let status = run::spawn_and_wait(&program, &argv, env, signals, false);
     if let Some(sig) = signals.received().or(match &status {
         Err(RunError::Interrupted(sig)) => Some(*sig),
         _ => None,

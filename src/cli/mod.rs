@@ -104,6 +104,8 @@ pub enum Command {
 /// Parses argv, runs the command, prints any error as one line plus a hint, and maps it
 /// to the documented exit code.
 pub fn main() -> ExitCode {
+    // Before anything is decrypted: no core file can hold plaintext (crate::hardening).
+    crate::hardening::no_core_dumps();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

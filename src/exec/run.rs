@@ -324,13 +324,15 @@ mod unix {
         // SAFETY: every pointer refers to a NUL-terminated buffer that outlives the call,
         // and both arrays end with NULL. Rust ignores SIGPIPE; the program must not inherit
         // that, so it is reset first (and restored if execve fails).
-        let code = unsafe {
+        // The program gets the core limit we started with (we run with 0, see
+        // crate::hardening); execve resets the dumpable flag by itself.
+        let code = crate::hardening::with_core_limit_restored(|| unsafe {
             let old = libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::execve(prog.as_ptr(), argp.as_ptr(), envp.as_ptr());
             let code = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             libc::signal(libc::SIGPIPE, old);
             code
-        };
+        });
         drop(envp);
         drop(env);
         Err(spawn_error(program, code))
@@ -453,12 +455,15 @@ mod unix {
     }
 
     /// Starts the program as a child with `env` (wiped as soon as the child has it),
-    /// forwards signals to it, and waits for it to end.
+    /// forwards signals to it, and waits for it to end. `core_limit_restored`: the child
+    /// gets the core limit we started with (`exec`), else our 0 (the editor of `edit`,
+    /// which holds the plaintext too).
     pub fn spawn_and_wait(
         program: &Path,
         argv: &[OsString],
         env: ChildEnv,
         signals: &Signals,
+        core_limit_restored: bool,
     ) -> Result<Status, RunError> {
         if let Some(sig) = signals.pending_termination() {
             return Err(RunError::Interrupted(sig));
@@ -501,14 +506,21 @@ mod unix {
                 &mut attr.0,
                 (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as _,
             );
-            libc::posix_spawn(
-                &mut pid,
-                prog.as_ptr(),
-                std::ptr::null(),
-                &attr.0,
-                argp.as_ptr(),
-                envp.as_ptr(),
-            )
+            let mut spawn = || {
+                libc::posix_spawn(
+                    &mut pid,
+                    prog.as_ptr(),
+                    std::ptr::null(),
+                    &attr.0,
+                    argp.as_ptr(),
+                    envp.as_ptr(),
+                )
+            };
+            if core_limit_restored {
+                crate::hardening::with_core_limit_restored(spawn)
+            } else {
+                spawn()
+            }
         };
         // The child has its copy (or none): wipe ours now.
         drop(envp);
@@ -598,7 +610,7 @@ mod fallback {
         argv: &[OsString],
         env: ChildEnv,
     ) -> Result<Status, RunError> {
-        spawn_and_wait(program, argv, env, &Signals)
+        spawn_and_wait(program, argv, env, &Signals, true)
     }
 
     pub fn spawn_and_wait(
@@ -606,6 +618,7 @@ mod fallback {
         argv: &[OsString],
         env: ChildEnv,
         _signals: &Signals,
+        _core_limit_restored: bool,
     ) -> Result<Status, RunError> {
         let mut cmd = std::process::Command::new(program);
         cmd.args(argv.iter().skip(1)).env_clear();
