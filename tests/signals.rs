@@ -420,6 +420,44 @@ fn not_dumpable_even_when_another_process_raises_the_core_limit() {
     abort_during_edit(true);
 }
 
+#[test]
+fn an_editor_that_handles_sigint_and_saves_keeps_the_edit() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("s.yaml", "password: hunter2\nother: x\n");
+    let ready = sb.path("ready");
+    let editor = sb.path("trap.sh");
+    // The editor saves and exits 0 when it gets SIGINT (as an editor asked to quit would).
+    write_script(
+        &editor,
+        &format!(
+            "#!/bin/sh\ntrap 'sed -i s/hunter2/hunter3/ \"$1\"; exit 0' INT\ntouch {}\nwhile :; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; done\n",
+            ready.display()
+        ),
+    );
+    let child = sb
+        .cmd()
+        .env("EDITOR", &editor)
+        .args(["edit", &f])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&ready);
+    // SAFETY: kill with the pid of a child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sb.ok(&["get", &f, "password"]), b"hunter3");
+}
+
 /// The program `exec` runs gets the core limit we started with, not our 0.
 #[test]
 fn exec_gives_the_child_its_core_limit_back() {
@@ -444,6 +482,43 @@ fn exec_gives_the_child_its_core_limit_back() {
             "{extra}"
         );
     }
+}
+
+/// With `/dev/shm` read-only (a private mount namespace), `edit` says that the plaintext
+/// goes to disk, as `exec --file-env` does.
+#[test]
+fn edit_warns_when_dev_shm_is_unusable() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("s.yaml", "a: b\n");
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs -o ro tmpfs /dev/shm"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: cannot make /dev/shm read-only in a mount namespace (unshare -rm)");
+        return;
+    }
+    let tmpdir = sb.path("disk-tmp");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("secrets");
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o ro tmpfs /dev/shm && exec '{}' edit {f}",
+            bin.display()
+        ))
+        .envs(sb.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env("EDITOR", "true")
+        .env("TMPDIR", &tmpdir)
+        .env_remove("XDG_RUNTIME_DIR")
+        .current_dir(sb.dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(200), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("not on tmpfs"),
+        "{stderr}"
+    );
 }
 
 /// SIGKILL cannot be caught: a killed `edit` leaves its private directory (0700, on
