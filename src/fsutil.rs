@@ -114,14 +114,20 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The process's umask, read without changing it (`umask(2)` can only read it by setting
+/// it, a race with every thread creating files): the `Umask:` line of /proc/self/status
+/// (Linux 4.7+). Where that is missing, 0o077, so a new file is never more open than the
+/// user's umask would make it.
 #[cfg(unix)]
 fn umask() -> u32 {
-    // Reading the umask requires setting it; restore it at once.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m as u32
-    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o077)
 }
 
 /// The directory holding `path`: its parent, or `.` for a bare file name.
@@ -176,4 +182,50 @@ pub fn check_private(path: &Path) -> Result<(), PrivacyError> {
     #[cfg(not(unix))]
     let _ = meta;
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Reading the umask must not change it, not even for a moment: another thread
+    /// creating a file meanwhile would get the wrong mode (0o644 instead of 0o640 here).
+    #[test]
+    fn reading_the_umask_leaves_it_alone_for_other_threads() {
+        let d = tempfile::tempdir().unwrap();
+        // SAFETY: umask only sets the process's file creation mask (restored below).
+        let saved = unsafe { libc::umask(0o027) };
+        let done = AtomicBool::new(false);
+        let wrong = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    assert_eq!(umask(), 0o027);
+                }
+            });
+            let mut wrong = 0;
+            let p = d.path().join("f");
+            for _ in 0..2_000 {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o666)
+                    .open(&p)
+                    .unwrap();
+                if f.metadata().unwrap().permissions().mode() & 0o777 != 0o640 {
+                    wrong += 1;
+                }
+                std::fs::remove_file(&p).unwrap();
+            }
+            done.store(true, Ordering::SeqCst);
+            wrong
+        });
+        // SAFETY: as above.
+        unsafe { libc::umask(saved) };
+        assert_eq!(
+            wrong, 0,
+            "{wrong} of 2000 files created with the wrong mode"
+        );
+    }
 }
