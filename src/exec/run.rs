@@ -259,11 +259,17 @@ fn os_bytes(s: &OsStr) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
 }
 
+// `Signals` and what takes it are crate-private: blocking signals is only correct in a
+// single-threaded process (see `Signals`), which only the CLI's commands can promise.
 #[cfg(unix)]
-pub use unix::{replace_or_run, spawn_and_wait, Signals};
+pub use unix::replace_or_run;
+#[cfg(unix)]
+pub(crate) use unix::{spawn_and_wait, Signals};
 
 #[cfg(not(unix))]
-pub use fallback::{replace_or_run, spawn_and_wait, Signals};
+pub use fallback::replace_or_run;
+#[cfg(not(unix))]
+pub(crate) use fallback::{spawn_and_wait, Signals};
 
 #[cfg(unix)]
 mod unix {
@@ -345,6 +351,13 @@ mod unix {
     /// A signal our caller set to ignored (`nohup`, `trap "" INT`) is left out: blocking
     /// it would queue it (Linux never discards a blocked signal) and we would forward it
     /// to a child that no longer ignores it. It stays ignored here and in the child.
+    ///
+    /// **Single-threaded processes only.** `pthread_sigmask` blocks signals in the calling
+    /// thread; a signal sent to the process goes to any thread that does not block it,
+    /// where it would run its handler (or end us) instead of queueing for `sigwaitinfo`.
+    /// So this is crate-private, [`Signals::block`] asserts that no other thread exists
+    /// (Linux), and the CLI must create it before starting any (the scanner and the team
+    /// commands start threads; `edit` and `exec` do not).
     pub struct Signals {
         set: libc::sigset_t,
         old: libc::sigset_t,
@@ -364,8 +377,35 @@ mod unix {
         }
     }
 
+    /// The number of threads in this process (`None` where it cannot be read).
+    fn threads() -> Option<usize> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Panics unless this is the only thread. A thread that was just joined may still be
+    /// counted for a moment, so the count is read again a few times first.
+    fn assert_single_threaded() {
+        for _ in 0..100 {
+            match threads() {
+                None | Some(1) => return,
+                Some(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        panic!(
+            "exec::run::Signals::block needs a single-threaded process: another thread would \
+             receive the signals blocked here"
+        );
+    }
+
     impl Signals {
         pub fn block() -> Signals {
+            assert_single_threaded();
             let ignored: Vec<libc::c_int> =
                 FORWARDED.into_iter().filter(|&s| is_ignored(s)).collect();
             // SAFETY: plain sigset manipulation on local values.
@@ -670,6 +710,14 @@ mod tests {
             resolve(OsStr::new("./no/such"), path.as_deref()),
             Err(RunError::NotFound { .. })
         ));
+    }
+
+    /// The test harness runs tests on threads: blocking signals here must be refused.
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[should_panic(expected = "single-threaded")]
+    fn blocking_signals_with_other_threads_is_refused() {
+        let _ = Signals::block();
     }
 
     #[test]
