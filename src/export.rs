@@ -411,15 +411,9 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
     let parent = crate::fsutil::parent_dir(dir);
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     // Removed on every error path; disowned once it has taken `dir`'s place.
-    let fresh =
-        crate::fsutil::private_tempdir_in(&parent, ".secrets-export-").map_err(io(&parent))?;
-    #[cfg(unix)]
-    {
-        // The umask may have taken bits away, never added: make it exactly 0700.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(fresh.path(), std::fs::Permissions::from_mode(0o700))
-            .map_err(io(fresh.path()))?;
-    }
+    // Exactly 0700; removed by a catchable signal too (crate::tempfiles).
+    let fresh = crate::fsutil::private_tempdir_in(&parent, crate::tempfiles::EXPORT_PREFIX)
+        .map_err(io(&parent))?;
     let marker = b"written by secrets export; the next export replaces this directory\n";
     let files = vars
         .iter()

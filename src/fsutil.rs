@@ -15,26 +15,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// As [`atomic_write`], setting `mode` on a new file (e.g. 0o600 for key files).
 /// Errors carry no temp-file path: callers name `path`, the file the user asked for.
 pub fn atomic_write_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    write_via_temp(path, bytes, mode, false).map_err(without_temp_path)
+    write_via_temp(path, bytes, mode, false)
 }
 
 /// As [`atomic_write`], always mode 0600, also when replacing a more open file: for
 /// plaintext and keys (the temp file is private before any byte is written).
 pub fn atomic_write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_via_temp(path, bytes, Some(0o600), true).map_err(without_temp_path)
-}
-
-/// tempfile adds " at path \"…/.secrets-tmp-XXXX\"" to its errors (and hides the OS
-/// error behind a private type): keep only the OS error's text.
-fn without_temp_path(e: std::io::Error) -> std::io::Error {
-    if e.raw_os_error().is_some() {
-        return e;
-    }
-    let text = e.to_string();
-    match text.rfind(" at path \"") {
-        Some(i) => std::io::Error::new(e.kind(), text[..i].to_string()),
-        None => e,
-    }
+    write_via_temp(path, bytes, Some(0o600), true)
 }
 
 /// Creates `dir` and its missing parents, private (0700) as a key directory must be.
@@ -58,25 +45,23 @@ fn write_via_temp(
     let target = write_target(path)?;
     let path = target.as_path();
     let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".secrets-tmp-")
-        .tempfile_in(&dir)?;
+    // The temp file (crate::tempfiles) is 0600 until it is complete, so what a SIGKILL
+    // leaves is private; a catchable signal removes it. It takes the target's mode last.
+    let mut tmp = crate::tempfiles::TempFile::create_in(&dir)?;
+    tmp.file().write_all(bytes)?;
+    tmp.file().sync_all()?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let perms = match (std::fs::metadata(path), mode) {
-            (_, Some(mode)) if force_mode => Some(std::fs::Permissions::from_mode(mode)),
-            (Ok(m), _) => Some(m.permissions()),
-            (Err(_), Some(mode)) => Some(std::fs::Permissions::from_mode(mode)),
-            (Err(_), None) => Some(std::fs::Permissions::from_mode(0o644 & !umask())),
+            (_, Some(mode)) if force_mode => std::fs::Permissions::from_mode(mode),
+            (Ok(m), _) => m.permissions(),
+            (Err(_), Some(mode)) => std::fs::Permissions::from_mode(mode),
+            (Err(_), None) => std::fs::Permissions::from_mode(0o644 & !umask()),
         };
-        if let Some(p) = perms {
-            tmp.as_file().set_permissions(p)?;
-        }
+        tmp.file().set_permissions(perms)?;
     }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(path)?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
@@ -189,14 +174,20 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The process's umask, read without changing it (`umask(2)` can only read it by setting
+/// it, a race with every thread creating files): the `Umask:` line of /proc/self/status
+/// (Linux 4.7+). Where that is missing, 0o077, so a new file is never more open than the
+/// user's umask would make it.
 #[cfg(unix)]
 fn umask() -> u32 {
-    // Reading the umask requires setting it; restore it at once.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m as u32
-    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o077)
 }
 
 /// The directory holding `path`: its parent, or `.` for a bare file name.
@@ -207,28 +198,28 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// A private (0700) temporary directory, in RAM (`/dev/shm`) when the system has it, removed
-/// when dropped.
-pub fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = private_tempdir_in(shm, prefix) {
-            return Ok(d);
+/// A private (0700) temporary directory in the first RAM-backed place that works:
+/// `/dev/shm`, else `$XDG_RUNTIME_DIR` (a per-user tmpfs under systemd), else the temporary
+/// directory ([`crate::tempfiles::TempDir::in_ram`] says which it got). Removed when
+/// dropped, and by the signal handler of [`crate::tempfiles`].
+pub fn private_tempdir(prefix: &str) -> std::io::Result<crate::tempfiles::TempDir> {
+    let mut bases = vec![PathBuf::from("/dev/shm")];
+    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+        bases.push(PathBuf::from(x));
+    }
+    for base in &bases {
+        if base.is_dir() {
+            if let Ok(d) = private_tempdir_in(base, prefix) {
+                return Ok(d);
+            }
         }
     }
     private_tempdir_in(&std::env::temp_dir(), prefix)
 }
 
 /// A private (0700) temporary directory under `base`, removed when dropped.
-pub fn private_tempdir_in(base: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    let mut b = tempfile::Builder::new();
-    b.prefix(prefix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o700));
-    }
-    b.tempdir_in(base)
+pub fn private_tempdir_in(base: &Path, prefix: &str) -> std::io::Result<crate::tempfiles::TempDir> {
+    crate::tempfiles::TempDir::create_in(base, prefix)
 }
 
 #[derive(Debug)]
@@ -251,4 +242,50 @@ pub fn check_private(path: &Path) -> Result<(), PrivacyError> {
     #[cfg(not(unix))]
     let _ = meta;
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Reading the umask must not change it, not even for a moment: another thread
+    /// creating a file meanwhile would get the wrong mode (0o644 instead of 0o640 here).
+    #[test]
+    fn reading_the_umask_leaves_it_alone_for_other_threads() {
+        let d = tempfile::tempdir().unwrap();
+        // SAFETY: umask only sets the process's file creation mask (restored below).
+        let saved = unsafe { libc::umask(0o027) };
+        let done = AtomicBool::new(false);
+        let wrong = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    assert_eq!(umask(), 0o027);
+                }
+            });
+            let mut wrong = 0;
+            let p = d.path().join("f");
+            for _ in 0..2_000 {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o666)
+                    .open(&p)
+                    .unwrap();
+                if f.metadata().unwrap().permissions().mode() & 0o777 != 0o640 {
+                    wrong += 1;
+                }
+                std::fs::remove_file(&p).unwrap();
+            }
+            done.store(true, Ordering::SeqCst);
+            wrong
+        });
+        // SAFETY: as above.
+        unsafe { libc::umask(saved) };
+        assert_eq!(
+            wrong, 0,
+            "{wrong} of 2000 files created with the wrong mode"
+        );
+    }
 }

@@ -33,8 +33,11 @@ fn editor_command() -> Vec<String> {
 
 /// Runs the editor on `path` and waits. The terminating signals are blocked in us (see
 /// [`Signals`]) and forwarded to the editor, so a kill or hangup cannot end us while the
-/// plaintext exists: we wait for the editor, the caller removes the directory, and the
-/// command fails with 128+N.
+/// plaintext exists: we wait for the editor, the caller removes the directory.
+///
+/// The editor decides whether the edit is finished: one that handles the signal itself
+/// (saves on Ctrl-C or SIGTERM) and exits 0 has its edit kept. One that fails or dies
+/// while a signal was being delivered ends the command with 128+N, file unchanged.
 fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
     let cmd = editor_command();
     let prog = cmd.first().map(String::as_str).unwrap_or("vi");
@@ -47,11 +50,14 @@ fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
     let mut argv: Vec<OsString> = cmd.iter().map(OsString::from).collect();
     argv.push(path.as_os_str().to_os_string());
     let env = ChildEnv::build(std::env::vars_os(), std::iter::empty(), false);
-    let status = run::spawn_and_wait(&program, &argv, env, signals);
-    if let Some(sig) = signals.received().or(match &status {
-        Err(RunError::Interrupted(sig)) => Some(*sig),
-        _ => None,
-    }) {
+    // The editor keeps our core limit of 0: it holds the plaintext too.
+    let status = run::spawn_and_wait(&program, &argv, env, signals, false);
+    match status {
+        Err(RunError::Interrupted(sig)) => return Err(interrupted(sig)),
+        Ok(Status::Exited(0)) => return Ok(()),
+        _ => {}
+    }
+    if let Some(sig) = signals.received() {
         return Err(interrupted(sig));
     }
     match status.map_err(cannot_run)? {
@@ -78,6 +84,10 @@ fn interrupted(sig: i32) -> anyhow::Error {
 /// Asks on a terminal whether to reopen the editor. The terminating signals are still
 /// blocked, so the wait polls for one (Ctrl-C here aborts like Ctrl-D, after cleanup).
 fn ask_to_reopen(err: &anyhow::Error, signals: &Signals) -> anyhow::Result<bool> {
+    // A signal that reached us while the editor ran: the user wants out, not another round.
+    if let Some(sig) = signals.received() {
+        return Err(interrupted(sig));
+    }
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
@@ -131,7 +141,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
     // Blocked before the plaintext exists, so no signal can end us while it does.
     let signals = Signals::block();
-    let dir = crate::fsutil::private_tempdir("secrets-edit-")?;
+    // Removed on every exit path, and by the signal handler for the signals not blocked
+    // here (SIGABRT, …; crate::tempfiles).
+    let dir = crate::fsutil::private_tempdir(crate::tempfiles::EDIT_PREFIX)?;
+    if cfg!(target_os = "linux") && !dir.in_ram() {
+        output::note(
+            g,
+            format!(
+                "secrets: warning: {} is not on tmpfs (/dev/shm is unusable); the plaintext is written to disk while the editor runs",
+                dir.path().display()
+            ),
+        );
+    }
     let name = path
         .file_name()
         .map(|n| n.to_os_string())

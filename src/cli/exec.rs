@@ -131,7 +131,7 @@ fn run_with_files(
         encoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
         override_existing,
     );
-    let result = run::spawn_and_wait(program, argv, child_env, &signals);
+    let result = run::spawn_and_wait(program, argv, child_env, &signals, true);
     let removed = dir.remove();
     let status = result.map_err(run_error)?;
     if let Err(e) = removed {

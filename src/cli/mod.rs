@@ -104,6 +104,8 @@ pub enum Command {
 /// Parses argv, runs the command, prints any error as one line plus a hint, and maps it
 /// to the documented exit code.
 pub fn main() -> ExitCode {
+    // Before anything is decrypted: no core file can hold plaintext (crate::hardening).
+    crate::hardening::no_core_dumps();
     let cli = Cli::parse();
     match lock_wait().and_then(|()| run(cli)) {
         Ok(code) => code,
@@ -136,6 +138,11 @@ fn lock_wait() -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
+    // Temp files that a killed command of ours left here (they may hold plaintext) go as
+    // soon as their creator is gone; `scan` leaves them, to report them.
+    if !matches!(cli.command, Command::Scan(_) | Command::Completions(_)) {
+        remove_stale_temp_files(g);
+    }
     match cli.command {
         Command::Keygen(a) => keygen::run(a, g),
         Command::Init(a) => init::run(a, g),
@@ -155,5 +162,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),
         Command::Completions(a) => completions::run(a),
+    }
+}
+
+/// Sweeps the working directory ([`crate::tempfiles::sweep`]) and says what went.
+fn remove_stale_temp_files(g: &Global) {
+    let here = std::path::Path::new(".");
+    for p in crate::tempfiles::sweep(here) {
+        let shown = p.strip_prefix(here).unwrap_or(&p);
+        output::note(
+            g,
+            format!(
+                "secrets: removed {}, left by an interrupted secrets command",
+                shown.display()
+            ),
+        );
     }
 }

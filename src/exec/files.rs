@@ -14,15 +14,17 @@
 //! Removal: [`SecretDir::remove`] (and `Drop`) overwrite each file with zeros, unlink it
 //! and remove the directory. The CLI keeps the forwarded signals blocked while the
 //! directory exists, so a SIGTERM or SIGINT to us reaches the child and we still clean
-//! up after it ends. Only SIGKILL to `secrets` itself can leave the directory behind (in
-//! RAM, private, gone at reboot).
+//! up after it ends; the other terminating signals (SIGABRT, SIGALRM, …) reach the
+//! handler of [`crate::tempfiles`], which removes the directory. Only SIGKILL to
+//! `secrets` itself can leave the directory behind (in RAM, private, gone at reboot, and
+//! removed by the next `exec --file-env` or `edit` once our pid is gone).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A private directory of value files, removed when dropped.
 pub struct SecretDir {
-    dir: Option<tempfile::TempDir>,
+    dir: Option<crate::tempfiles::TempDir>,
     files: Vec<PathBuf>,
     in_ram: bool,
 }
@@ -36,25 +38,8 @@ impl std::fmt::Debug for SecretDir {
 impl SecretDir {
     /// Creates the directory in the first RAM-backed place that works.
     pub fn create() -> std::io::Result<SecretDir> {
-        let mut bases = vec![PathBuf::from("/dev/shm")];
-        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
-            bases.push(PathBuf::from(x));
-        }
-        for base in &bases {
-            if !base.is_dir() {
-                continue;
-            }
-            if let Ok(dir) = crate::fsutil::private_tempdir_in(base, "secrets-exec-") {
-                let in_ram = is_ram_backed(dir.path());
-                return Ok(SecretDir {
-                    dir: Some(dir),
-                    files: Vec::new(),
-                    in_ram,
-                });
-            }
-        }
-        let dir = crate::fsutil::private_tempdir_in(&std::env::temp_dir(), "secrets-exec-")?;
-        let in_ram = is_ram_backed(dir.path());
+        let dir = crate::fsutil::private_tempdir(crate::tempfiles::EXEC_PREFIX)?;
+        let in_ram = dir.in_ram();
         Ok(SecretDir {
             dir: Some(dir),
             files: Vec::new(),
@@ -144,30 +129,6 @@ fn wipe(path: &Path) {
         }
     }
     let _ = std::fs::remove_file(path);
-}
-
-#[cfg(target_os = "linux")]
-fn is_ram_backed(p: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
-    const RAMFS_MAGIC: i64 = 0x8584_58f6;
-    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: statfs fills a local struct for a valid NUL-terminated path.
-    unsafe {
-        let mut s: libc::statfs = std::mem::zeroed();
-        if libc::statfs(c.as_ptr(), &mut s) != 0 {
-            return false;
-        }
-        let t = s.f_type as i64;
-        t == TMPFS_MAGIC || t == RAMFS_MAGIC
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn is_ram_backed(_p: &Path) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -259,11 +259,17 @@ fn os_bytes(s: &OsStr) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
 }
 
+// `Signals` and what takes it are crate-private: blocking signals is only correct in a
+// single-threaded process (see `Signals`), which only the CLI's commands can promise.
 #[cfg(unix)]
-pub use unix::{replace_or_run, spawn_and_wait, Signals};
+pub use unix::replace_or_run;
+#[cfg(unix)]
+pub(crate) use unix::{spawn_and_wait, Signals};
 
 #[cfg(not(unix))]
-pub use fallback::{replace_or_run, spawn_and_wait, Signals};
+pub use fallback::replace_or_run;
+#[cfg(not(unix))]
+pub(crate) use fallback::{spawn_and_wait, Signals};
 
 #[cfg(unix)]
 mod unix {
@@ -324,13 +330,15 @@ mod unix {
         // SAFETY: every pointer refers to a NUL-terminated buffer that outlives the call,
         // and both arrays end with NULL. Rust ignores SIGPIPE; the program must not inherit
         // that, so it is reset first (and restored if execve fails).
-        let code = unsafe {
+        // The program gets the core limit we started with (we run with 0, see
+        // crate::hardening); execve resets the dumpable flag by itself.
+        let code = crate::hardening::with_core_limit_restored(|| unsafe {
             let old = libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::execve(prog.as_ptr(), argp.as_ptr(), envp.as_ptr());
             let code = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             libc::signal(libc::SIGPIPE, old);
             code
-        };
+        });
         drop(envp);
         drop(env);
         Err(spawn_error(program, code))
@@ -343,6 +351,13 @@ mod unix {
     /// A signal our caller set to ignored (`nohup`, `trap "" INT`) is left out: blocking
     /// it would queue it (Linux never discards a blocked signal) and we would forward it
     /// to a child that no longer ignores it. It stays ignored here and in the child.
+    ///
+    /// **Single-threaded processes only.** `pthread_sigmask` blocks signals in the calling
+    /// thread; a signal sent to the process goes to any thread that does not block it,
+    /// where it would run its handler (or end us) instead of queueing for `sigwaitinfo`.
+    /// So this is crate-private, [`Signals::block`] asserts that no other thread exists
+    /// (Linux), and the CLI must create it before starting any (the scanner and the team
+    /// commands start threads; `edit` and `exec` do not).
     pub struct Signals {
         set: libc::sigset_t,
         old: libc::sigset_t,
@@ -362,8 +377,35 @@ mod unix {
         }
     }
 
+    /// The number of threads in this process (`None` where it cannot be read).
+    fn threads() -> Option<usize> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Panics unless this is the only thread. A thread that was just joined may still be
+    /// counted for a moment, so the count is read again a few times first.
+    fn assert_single_threaded() {
+        for _ in 0..100 {
+            match threads() {
+                None | Some(1) => return,
+                Some(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        panic!(
+            "exec::run::Signals::block needs a single-threaded process: another thread would \
+             receive the signals blocked here"
+        );
+    }
+
     impl Signals {
         pub fn block() -> Signals {
+            assert_single_threaded();
             let ignored: Vec<libc::c_int> =
                 FORWARDED.into_iter().filter(|&s| is_ignored(s)).collect();
             // SAFETY: plain sigset manipulation on local values.
@@ -453,12 +495,15 @@ mod unix {
     }
 
     /// Starts the program as a child with `env` (wiped as soon as the child has it),
-    /// forwards signals to it, and waits for it to end.
+    /// forwards signals to it, and waits for it to end. `core_limit_restored`: the child
+    /// gets the core limit we started with (`exec`), else our 0 (the editor of `edit`,
+    /// which holds the plaintext too).
     pub fn spawn_and_wait(
         program: &Path,
         argv: &[OsString],
         env: ChildEnv,
         signals: &Signals,
+        core_limit_restored: bool,
     ) -> Result<Status, RunError> {
         if let Some(sig) = signals.pending_termination() {
             return Err(RunError::Interrupted(sig));
@@ -501,14 +546,21 @@ mod unix {
                 &mut attr.0,
                 (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as _,
             );
-            libc::posix_spawn(
-                &mut pid,
-                prog.as_ptr(),
-                std::ptr::null(),
-                &attr.0,
-                argp.as_ptr(),
-                envp.as_ptr(),
-            )
+            let mut spawn = || {
+                libc::posix_spawn(
+                    &mut pid,
+                    prog.as_ptr(),
+                    std::ptr::null(),
+                    &attr.0,
+                    argp.as_ptr(),
+                    envp.as_ptr(),
+                )
+            };
+            if core_limit_restored {
+                crate::hardening::with_core_limit_restored(spawn)
+            } else {
+                spawn()
+            }
         };
         // The child has its copy (or none): wipe ours now.
         drop(envp);
@@ -598,7 +650,7 @@ mod fallback {
         argv: &[OsString],
         env: ChildEnv,
     ) -> Result<Status, RunError> {
-        spawn_and_wait(program, argv, env, &Signals)
+        spawn_and_wait(program, argv, env, &Signals, true)
     }
 
     pub fn spawn_and_wait(
@@ -606,6 +658,7 @@ mod fallback {
         argv: &[OsString],
         env: ChildEnv,
         _signals: &Signals,
+        _core_limit_restored: bool,
     ) -> Result<Status, RunError> {
         let mut cmd = std::process::Command::new(program);
         cmd.args(argv.iter().skip(1)).env_clear();
@@ -657,6 +710,14 @@ mod tests {
             resolve(OsStr::new("./no/such"), path.as_deref()),
             Err(RunError::NotFound { .. })
         ));
+    }
+
+    /// The test harness runs tests on threads: blocking signals here must be refused.
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[should_panic(expected = "single-threaded")]
+    fn blocking_signals_with_other_threads_is_refused() {
+        let _ = Signals::block();
     }
 
     #[test]

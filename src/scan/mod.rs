@@ -112,10 +112,12 @@ pub fn is_code_path(path: &str) -> bool {
         .is_some_and(|(_, ext)| EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
-/// `secrets.dec.yaml`, `app.decrypted.json`, `x.env.dec`: what `decrypt -o` leaves behind.
+/// `secrets.dec.yaml`, `app.decrypted.json`, `x.env.dec`: what `decrypt -o` leaves behind;
+/// and a temp file of ours that an interrupted command left ([`crate::tempfiles`]).
 pub fn is_decrypted_copy(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    name.contains(".dec.")
+    crate::tempfiles::is_temp_path(path)
+        || name.contains(".dec.")
         || name.contains(".decrypted.")
         || name.ends_with(".dec")
         || name.ends_with(".decrypted")
@@ -159,7 +161,14 @@ impl Scanner {
                 });
             }
         };
-        if is_decrypted_copy(path) {
+        if crate::tempfiles::is_temp_path(path) {
+            push(
+                DECRYPTED_COPY_ID,
+                "Temporary file of an interrupted secrets command (it may hold plaintext); \
+                 delete it, or run any secrets command in its directory"
+                    .into(),
+            );
+        } else if is_decrypted_copy(path) {
             push(
                 DECRYPTED_COPY_ID,
                 "Decrypted copy of an encrypted file; delete it or add it to .gitignore".into(),
