@@ -597,18 +597,51 @@ impl SopsEnv<'_> {
 /// A value to `set`: a path (sops syntax) to a scalar of the first document that both
 /// tools can name. List items after a comment are not named: sops counts a comment in a
 /// list as an item, so `sops set ["l"][0]` on `l:` / `# c` / `- x` replaces the comment.
+fn first_entry_has_trailing(value: &gen::Val) -> bool {
+    let gen::Val::Map { items, .. } = value else {
+        return false;
+    };
+    matches!(
+        items.iter().find(|i| matches!(i, gen::Item::Entry { .. })),
+        Some(gen::Item::Entry {
+            trailing: Some(_),
+            ..
+        })
+    )
+}
+
 fn set_target(doc: &Doc) -> Option<String> {
-    fn walk(items: &[gen::Item], prefix: &str, out: &mut Vec<String>) {
+    // `after_comment`: sops stores a comment before the first item (`k: [x] # c` keeps it as
+    // the list's first item), and counts it.
+    fn walk(items: &[gen::Item], prefix: &str, out: &mut Vec<String>, after_comment: bool) {
         let mut index = 0;
-        let mut after_comment = false;
+        // A list holding a list: the same value at two depths shares one IV stash entry,
+        // so after `set` the other may be re-encrypted (README, "What still differs").
+        let holds_list = items.iter().any(|i| {
+            matches!(
+                i,
+                gen::Item::Elem {
+                    value: gen::Val::List { .. },
+                    ..
+                }
+            )
+        });
+        let mut after_comment = after_comment || holds_list;
         for item in items {
+            let mut entry_comment = false;
             let (seg, value) = match item {
                 gen::Item::Comment(_) => {
                     after_comment = true;
                     continue;
                 }
                 gen::Item::Blank => continue,
-                gen::Item::Entry { key, value, .. } => {
+                gen::Item::Entry {
+                    key,
+                    value,
+                    trailing,
+                    ..
+                } => {
+                    entry_comment = trailing.is_some();
                     if key.name.contains(['"', '\\', '\n', '\t'])
                         || key.name.starts_with("export ")
                         || key.name.ends_with("_unencrypted")
@@ -617,8 +650,14 @@ fn set_target(doc: &Doc) -> Option<String> {
                     }
                     (format!("[{:?}]", key.name), value)
                 }
-                gen::Item::Elem { value, .. } => {
+                gen::Item::Elem { value, trailing } => {
                     index += 1;
+                    // sops stores `- x # c` as a comment item before x, and counts it.
+                    after_comment |= trailing.is_some();
+                    // sops keeps the end-of-line comment of a list item map's first entry
+                    // as a line in the map; we store it as a list comment (README, "What
+                    // still differs"), so `set` there rewrites that line too.
+                    after_comment |= first_entry_has_trailing(value);
                     if after_comment {
                         continue;
                     }
@@ -628,14 +667,13 @@ fn set_target(doc: &Doc) -> Option<String> {
             let path = format!("{prefix}{seg}");
             match value {
                 gen::Val::Scalar { .. } | gen::Val::Block { .. } => out.push(path),
-                gen::Val::Map { items, .. } | gen::Val::List { items, .. } => {
-                    walk(items, &path, out)
-                }
+                gen::Val::Map { items, .. } => walk(items, &path, out, false),
+                gen::Val::List { items, .. } => walk(items, &path, out, entry_comment),
             }
         }
     }
     let mut paths = Vec::new();
-    walk(&doc.docs[0], "", &mut paths);
+    walk(&doc.docs[0], "", &mut paths, false);
     if doc.fmt == Fmt::Ini {
         // top-level INI keys are sops's `DEFAULT` section: name only sectioned keys
         paths.retain(|p| p.matches("][").count() == 1);

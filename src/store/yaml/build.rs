@@ -531,8 +531,10 @@ impl<L: Leaf> Builder<'_, L> {
     ) -> Result<(), StoreError> {
         // The end-of-line comment of a list item's first entry (`- k: v # c`) is a line
         // above the item, in the list, where sops puts it (it loses one left inline there).
+        let collection = has_values(&node);
         if let [.., Frame::List { items, .. }, Frame::Map { branch, .. }] = &mut self.stack[..] {
-            if branch.entries().next().is_none() {
+            // (After a flow collection the comment goes into it, as below.)
+            if branch.entries().next().is_none() && !collection {
                 if let Some(text) = inline.take() {
                     items.push(ListItem::Comment {
                         text: L::from_scalar(Scalar::Comment(text)),

@@ -538,6 +538,11 @@ pub fn generate_avoiding(seed: u64, formats: &[Fmt], avoid: &[String]) -> Doc {
                     drop_comments_sops_misplaces(&mut d, true);
                     drop_nested_comments_at_end(&mut d);
                     drop_line_comments_in_clear(&mut d, false);
+                    if comments_end_document_after_list(&d) {
+                        while matches!(d.last(), Some(Item::Comment(_) | Item::Blank)) {
+                            d.pop();
+                        }
+                    }
                     if crlf {
                         drop_nested_comments(&mut d);
                     }
@@ -1450,7 +1455,8 @@ fn has_empty(items: &[Item]) -> bool {
 }
 
 fn yaml_items_ok(items: &[Item], top: bool) -> bool {
-    !trailing_comments_misplaced(items, top)
+    !(top && comments_end_document_after_list(items))
+        && !trailing_comments_misplaced(items, top)
         && comment_above_empty_item(items).is_none()
         && blank_after_block_comments(items).is_none()
         && items.iter().all(|i| match i {
@@ -1462,6 +1468,26 @@ fn yaml_items_ok(items: &[Item], top: bool) -> bool {
             }
             _ => true,
         })
+}
+
+/// A document ending in comments right after a block list: sops gives them to the list,
+/// we to the document (the same text and order; README, "What still differs from sops").
+fn comments_end_document_after_list(items: &[Item]) -> bool {
+    let Some(last) = items
+        .iter()
+        .rposition(|i| matches!(i, Item::Entry { .. } | Item::Elem { .. }))
+    else {
+        return false;
+    };
+    matches!(
+        &items[last],
+        Item::Entry {
+            value: Val::List { flow: false, .. },
+            ..
+        }
+    ) && items[last + 1..]
+        .iter()
+        .any(|i| matches!(i, Item::Comment(_)))
 }
 
 /// Does this value end (on its last line) with a flow collection, `{…}` or `[…]`?
