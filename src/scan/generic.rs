@@ -149,14 +149,26 @@ fn is_path_or_code_key(hay: &[u8], kstart: usize, key: &[u8]) -> bool {
 }
 
 /// Is the text just before a key the start of an ARN (`arn:aws:secretsmanager:…:secret:`)?
-/// Its `secret:` is a resource type, not an assignment.
+/// Its `secret:` is a resource type, not an assignment. Only the last [`ARN_PREFIX_MAX`]
+/// bytes are looked at (a long run without a delimiter, minified code, would otherwise be
+/// read back to its start at every keyword).
 fn in_arn(before: &[u8]) -> bool {
-    let token_start = before
+    let from = before.len().saturating_sub(ARN_PREFIX_MAX);
+    let tail = &before[from..];
+    super::work::add(tail.len());
+    let Some(p) = tail
         .iter()
         .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'=' | b'`'))
-        .map_or(0, |p| p + 1);
-    before[token_start..].starts_with(b"arn:")
+    else {
+        // No delimiter in reach: at the start of the text, or not an ARN of usual length.
+        return from == 0 && before.starts_with(b"arn:");
+    };
+    tail[p + 1..].starts_with(b"arn:")
 }
+
+/// The longest ARN prefix before a `secret` keyword looked at (`arn:aws-us-gov:`, a service,
+/// a region, a 12-digit account: under 100 bytes in practice).
+const ARN_PREFIX_MAX: usize = 256;
 
 fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
     let n = hay.len();
