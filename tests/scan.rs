@@ -997,3 +997,50 @@ fn secrets_across_a_chunk_boundary_inside_a_long_line_are_found_once() {
         .collect();
     assert_found_everywhere(&bundle, &want);
 }
+
+/// Issue 10, case 6: `.secrets-scan` is read only as a regular file of at most 1 MiB. A
+/// committed symlink to `/dev/zero` (2 GB allocated before), a FIFO (a hang before) and an
+/// oversized file are each one clear error naming the file, exit 2, for `--staged` and the
+/// working tree alike.
+#[cfg(unix)]
+#[test]
+fn secrets_scan_config_must_be_a_small_regular_file() {
+    let d = repo();
+    write(d.path(), "app.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["add", "app.env"]);
+    let cfg = d.path().join(".secrets-scan");
+    let refused = |what: &str| {
+        for args in [&["--staged"][..], &[][..]] {
+            let out = scan(d.path())
+                .args(args)
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {stderr}");
+            let first = stderr.lines().next().unwrap_or_default();
+            assert!(
+                first.contains(".secrets-scan") && first.contains(what),
+                "{what} {args:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{what} {args:?}");
+        }
+    };
+    std::os::unix::fs::symlink("/dev/zero", &cfg).unwrap();
+    git_ok(d.path(), &["add", ".secrets-scan"]);
+    refused("symbolic link");
+    std::fs::remove_file(&cfg).unwrap();
+    assert!(Proc::new("mkfifo").arg(&cfg).status().unwrap().success());
+    refused("not a regular file");
+    std::fs::remove_file(&cfg).unwrap();
+    let comments = "# a comment line of 32 bytes ..\n".repeat((1 << 20) / 32 + 1);
+    write(d.path(), ".secrets-scan", &comments);
+    refused("1 MiB");
+    // At the limit it is read as usual.
+    write(d.path(), ".secrets-scan", &comments[..1 << 20]);
+    scan(d.path())
+        .arg("--staged")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("app.env:1:5: aws-access-key-id"));
+}
