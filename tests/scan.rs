@@ -1044,3 +1044,22 @@ fn secrets_scan_config_must_be_a_small_regular_file() {
         .code(1)
         .stdout(predicates::str::contains("app.env:1:5: aws-access-key-id"));
 }
+
+/// A secret on a last line without a newline is found from the working tree and stdin
+/// (before, the chunk reader kept only findings on lines that ended in the chunk, so it
+/// dropped the last line of every such file: `printf %s "$TOKEN" | secrets scan -` passed).
+#[test]
+fn secret_on_a_last_line_without_a_newline_is_found() {
+    let d = repo();
+    write(d.path(), "a.env", &format!("A=1\nKEY={AWS}"));
+    scan(d.path())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("a.env:2:5: aws-access-key-id"));
+    scan(d.path())
+        .arg("-")
+        .write_stdin(format!("token = {GHP}"))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("-:1:9: github-pat"));
+}

@@ -72,7 +72,7 @@ pub fn scan_disk_file(
         return Err(err(std::io::Error::other("not a regular file")));
     }
     let file = std::fs::File::open(path).map_err(err)?;
-    scan_reader(scanner, &name, file, stats).map_err(err)
+    scan_reader(scanner, &name, file, meta.len(), stats).map_err(err)
 }
 
 /// Bytes of each chunk's end scanned again at the start of the next, so a match cut by the
@@ -91,14 +91,16 @@ pub const OVERLAP: usize = 64 << 10;
 /// overlap and the next one the rest, so each finding is seen with at least
 /// `OVERLAP / 2` bytes on either side; the next chunk's columns continue the line's.
 /// Every byte is read once and scanned at most twice, and memory stays at one chunk.
+/// `size_hint` is the input's size when known (0 otherwise): the buffer is allocated once.
 pub fn scan_reader(
     scanner: &Scanner,
     name: &str,
     mut r: impl Read,
+    size_hint: u64,
     stats: &Stats,
 ) -> std::io::Result<Vec<Finding>> {
     let mut out = Vec::new();
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(size_hint.min(CHUNK as u64) as usize + 1);
     let mut at = Chunk::default();
     let mut carried = 0usize; // bytes at the start of `buf` already scanned (the overlap)
     let mut first = true;
@@ -262,7 +264,7 @@ mod tests {
         let mut text = "filler line\n".repeat(CHUNK / 12 + 100);
         text.push_str("KEY=AKIAUJZDEGXDNCF32EPF\n");
         let stats = Stats::default();
-        let f = scan_reader(&s, "big.txt", text.as_bytes(), &stats).unwrap();
+        let f = scan_reader(&s, "big.txt", text.as_bytes(), 0, &stats).unwrap();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].line, CHUNK / 12 + 101);
         assert_eq!(stats.bytes.load(Ordering::Relaxed), text.len() as u64);
@@ -328,7 +330,7 @@ mod tests {
         let s = Scanner::new(Options::default());
         let key = |f: &Finding| (f.line, f.column, f.column_utf16, f.fingerprint.clone());
         let mut whole: Vec<_> = s.scan_file("t.txt", &bytes, None).iter().map(key).collect();
-        let mut chunked: Vec<_> = scan_reader(&s, "t.txt", &bytes[..], &Stats::default())
+        let mut chunked: Vec<_> = scan_reader(&s, "t.txt", &bytes[..], 0, &Stats::default())
             .unwrap()
             .iter()
             .map(key)
