@@ -900,3 +900,166 @@ fn sarif_columns_are_utf16_code_units() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v[0]["column"], before.len() + 1);
 }
+
+/// Issue 10, case 5: distinct AWS key IDs (synthetic), so no two findings share a fingerprint.
+const AWS_KEYS: [&str; 5] = [
+    "AKIAUJZDEGXDNCF32EPF",
+    "AKIAQ7M3XK2PZR5TWB4N",
+    "AKIAV4NH6JQ2LXMRC7DS",
+    "AKIAR2WT5KZ7PQN3MXJ6",
+    "AKIAZ3LQ7TV2NW6KRXP5",
+];
+
+/// A minified bundle: one line of `len` bytes of code with each secret quoted at its byte
+/// offset, then a newline.
+fn one_line_bundle(len: usize, secrets: &[(usize, &str)]) -> Vec<u8> {
+    let mut b = "x=1;".repeat(len / 4 + 1).into_bytes();
+    b.truncate(len);
+    for (at, s) in secrets {
+        let q = format!("\"{s}\"");
+        b[at - 1..at - 1 + q.len()].copy_from_slice(q.as_bytes());
+    }
+    b.push(b'\n');
+    b
+}
+
+/// (line, byte column, rule) of each finding of a JSON report.
+fn places(stdout: &[u8]) -> Vec<(u64, u64, String)> {
+    let v: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+    let mut p: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    p.sort();
+    p
+}
+
+/// The findings in `bundle.min.js` (one long line) from the working tree walk, the file
+/// named, stdin and the index: all four must agree with `want`.
+fn assert_found_everywhere(bundle: &[u8], want: &[(u64, u64, String)]) {
+    let d = repo();
+    std::fs::write(d.path().join("bundle.min.js"), bundle).unwrap();
+    git_ok(d.path(), &["add", "bundle.min.js"]);
+    for (how, args, stdin) in [
+        ("working tree", vec![], false),
+        ("named file", vec!["bundle.min.js"], false),
+        ("stdin", vec!["-"], true),
+        ("staged", vec!["--staged"], false),
+    ] {
+        let mut c = scan(d.path());
+        c.args(&args).args(["--format", "json"]);
+        if stdin {
+            c.write_stdin(bundle.to_vec());
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{how}: {stderr}");
+        assert_eq!(places(&out.stdout), want, "{how}");
+    }
+}
+
+/// A 9 MB minified bundle with an AWS key at column 8 (issue 10, case 5: exit 0 before, the
+/// first 8 MiB chunk of the line was dropped because the line did not end in it).
+#[test]
+fn secret_near_the_start_of_a_line_longer_than_a_chunk_is_found() {
+    let mut bundle = one_line_bundle(9_000_000, &[]);
+    let head = format!("var a=\"{}\";", AWS_KEYS[0]);
+    bundle[..head.len()].copy_from_slice(head.as_bytes());
+    let want = [(1, 8, "aws-access-key-id".to_string())];
+    assert_found_everywhere(&bundle, &want);
+}
+
+/// Secrets around the chunk boundary of a 9 MB line (across it, just before and after it,
+/// and where consecutive chunks overlap) are each found once, with their byte columns.
+#[test]
+fn secrets_across_a_chunk_boundary_inside_a_long_line_are_found_once() {
+    const CHUNK: usize = 8 << 20;
+    let at = [
+        CHUNK - 65_536 - 9,
+        CHUNK - 32_768 - 9,
+        CHUNK - 9,
+        CHUNK + 1_000,
+        8_999_000,
+    ];
+    let secrets: Vec<(usize, &str)> = at.iter().copied().zip(AWS_KEYS).collect();
+    let bundle = one_line_bundle(9_000_000, &secrets);
+    let want: Vec<_> = at
+        .iter()
+        .map(|&a| (1, a as u64 + 1, "aws-access-key-id".to_string()))
+        .collect();
+    assert_found_everywhere(&bundle, &want);
+}
+
+/// Issue 10, case 6: `.secrets-scan` is read only as a regular file of at most 1 MiB. A
+/// committed symlink to `/dev/zero` (2 GB allocated before), a FIFO (a hang before) and an
+/// oversized file are each one clear error naming the file, exit 2, for `--staged` and the
+/// working tree alike.
+#[cfg(unix)]
+#[test]
+fn secrets_scan_config_must_be_a_small_regular_file() {
+    let d = repo();
+    write(d.path(), "app.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["add", "app.env"]);
+    let cfg = d.path().join(".secrets-scan");
+    let refused = |what: &str| {
+        for args in [&["--staged"][..], &[][..]] {
+            let out = scan(d.path())
+                .args(args)
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {stderr}");
+            let first = stderr.lines().next().unwrap_or_default();
+            assert!(
+                first.contains(".secrets-scan") && first.contains(what),
+                "{what} {args:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{what} {args:?}");
+        }
+    };
+    std::os::unix::fs::symlink("/dev/zero", &cfg).unwrap();
+    git_ok(d.path(), &["add", ".secrets-scan"]);
+    refused("symbolic link");
+    std::fs::remove_file(&cfg).unwrap();
+    assert!(Proc::new("mkfifo").arg(&cfg).status().unwrap().success());
+    refused("not a regular file");
+    std::fs::remove_file(&cfg).unwrap();
+    let comments = "# a comment line of 32 bytes ..\n".repeat((1 << 20) / 32 + 1);
+    write(d.path(), ".secrets-scan", &comments);
+    refused("1 MiB");
+    // At the limit it is read as usual.
+    write(d.path(), ".secrets-scan", &comments[..1 << 20]);
+    scan(d.path())
+        .arg("--staged")
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("app.env:1:5: aws-access-key-id"));
+}
+
+/// A secret on a last line without a newline is found from the working tree and stdin
+/// (before, the chunk reader kept only findings on lines that ended in the chunk, so it
+/// dropped the last line of every such file: `printf %s "$TOKEN" | secrets scan -` passed).
+#[test]
+fn secret_on_a_last_line_without_a_newline_is_found() {
+    let d = repo();
+    write(d.path(), "a.env", &format!("A=1\nKEY={AWS}"));
+    scan(d.path())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("a.env:2:5: aws-access-key-id"));
+    scan(d.path())
+        .arg("-")
+        .write_stdin(format!("token = {GHP}"))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("-:1:9: github-pat"));
+}

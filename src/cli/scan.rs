@@ -155,7 +155,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         })?;
     } else if stdin_only {
         let stats = source::Stats::default();
-        findings = source::scan_reader(&scanner, "-", std::io::stdin().lock(), &stats)?;
+        findings = source::scan_reader(&scanner, "-", std::io::stdin().lock(), 0, &stats)?;
     } else {
         if args.paths.iter().any(|p| p == Path::new("-")) {
             return Err(CliError::new(

@@ -24,6 +24,26 @@ pub use allow::{Allowlist, Baseline, BaselineEntry};
 pub use known::{KnownValue, KnownValues};
 pub use rule::RuleSet;
 
+/// Bytes looked at by the steps of a scan that run per match (line and column lookups,
+/// regex windows, allow checks), counted in unit tests to show the work is linear in the
+/// input; nothing in a release build.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+    thread_local!(static BYTES: Cell<u64> = const { Cell::new(0) });
+    pub fn add(n: usize) {
+        BYTES.with(|b| b.set(b.get() + n as u64));
+    }
+    pub fn take() -> u64 {
+        BYTES.with(|b| b.replace(0))
+    }
+}
+#[cfg(not(test))]
+pub(crate) mod work {
+    #[inline(always)]
+    pub fn add(_: usize) {}
+}
+
 pub const UNENCRYPTED_FILE_ID: &str = "unencrypted-secret-file";
 pub const DECRYPTED_COPY_ID: &str = "decrypted-copy";
 
@@ -94,10 +114,134 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
-/// The 1-based UTF-16 column after `before`, the bytes of the line that precede a finding
-/// (invalid UTF-8 counts one unit per replaced sequence).
-fn utf16_column(before: &[u8]) -> usize {
-    String::from_utf8_lossy(before).encode_utf16().count() + 1
+/// UTF-16 code units of `bytes` read as UTF-8, each invalid sequence counting one
+/// (`String::from_utf8_lossy(bytes).encode_utf16().count()`, without the copy).
+pub fn utf16_units(bytes: &[u8]) -> usize {
+    bytes
+        .utf8_chunks()
+        .map(|c| c.valid().encode_utf16().count() + usize::from(!c.invalid().is_empty()))
+        .sum()
+}
+
+/// Where the bytes handed to [`Scanner::scan_bytes`] sit, and which findings to report.
+struct Place<'a> {
+    lines_before: usize,
+    map: Option<&'a [u32]>,
+    column: usize,
+    column_utf16: usize,
+    report: std::ops::Range<usize>,
+}
+
+/// Where a chunk of a large file or stream sits, for [`Scanner::scan_chunk`] (see
+/// [`source::scan_reader`]).
+#[derive(Clone, Debug, Default)]
+pub struct Chunk {
+    /// Lines of the file before the chunk.
+    pub lines_before: usize,
+    /// Bytes, and UTF-16 code units, of the chunk's first line that lie before the chunk: not
+    /// zero when a line longer than a chunk was cut.
+    pub column: usize,
+    pub column_utf16: usize,
+    /// Where the findings this chunk reports start (offsets in the chunk); those outside are
+    /// reported by the chunk before or after it, which see them with more context.
+    pub report: std::ops::Range<usize>,
+}
+
+/// Line, column and allow comments of positions visited in increasing order. Each byte is
+/// looked at a bounded number of times however many findings a line holds: newlines are
+/// counted once, a line's allow comments are checked once, and the UTF-16 column moves on
+/// from the previous finding of the line.
+struct LineCursor<'a> {
+    bytes: &'a [u8],
+    /// The position reached, its 0-based line, where that line starts, and where the line
+    /// before it starts.
+    pos: usize,
+    line_no: usize,
+    line_start: usize,
+    prev_start: Option<usize>,
+    /// The line's allow comments, once looked at.
+    allowed: Option<bool>,
+    /// UTF-16 units of `line_start..utf16_at`; `utf16_at` is never inside a character.
+    utf16_at: usize,
+    utf16: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCursor {
+            bytes,
+            pos: 0,
+            line_no: 0,
+            line_start: 0,
+            prev_start: None,
+            allowed: None,
+            utf16_at: 0,
+            utf16: 0,
+        }
+    }
+
+    /// Moves to `to` (not before the current position).
+    fn seek(&mut self, to: usize) {
+        debug_assert!(to >= self.pos, "positions come in order");
+        let from = self.pos.min(to);
+        work::add(to - from);
+        for p in memchr::memchr_iter(b'\n', &self.bytes[from..to]) {
+            self.prev_start = Some(self.line_start);
+            self.line_start = from + p + 1;
+            self.line_no += 1;
+            self.allowed = None;
+            self.utf16_at = self.line_start;
+            self.utf16 = 0;
+        }
+        self.pos = to;
+    }
+
+    /// Does the current line, or the line before it, carry an allow comment for it?
+    fn allowed(&mut self) -> bool {
+        if let Some(a) = self.allowed {
+            return a;
+        }
+        let bytes = self.bytes;
+        let start = self.line_start;
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+        work::add(end - start);
+        let mut a = allow::inline_allowed(&bytes[start..end]);
+        if let Some(prev) = self.prev_start.filter(|_| !a) {
+            work::add(start - 1 - prev);
+            a = allow::allows_next_line(&bytes[prev..start - 1]);
+        }
+        self.allowed = Some(a);
+        a
+    }
+
+    /// UTF-16 units of the current line before the current position (invalid UTF-8 counts
+    /// one unit per replaced sequence, as `String::from_utf8_lossy` replaces it).
+    fn utf16_units(&mut self) -> usize {
+        let to = self.pos;
+        let mut units = self.utf16;
+        let mut at = self.utf16_at;
+        work::add(to - at);
+        for c in self.bytes[at..to].utf8_chunks() {
+            units += c.valid().encode_utf16().count();
+            at += c.valid().len();
+            let bad = c.invalid().len();
+            if bad == 0 {
+                continue;
+            }
+            if at + bad == to {
+                // Maybe a character cut at `to`: it counts here, but the next position
+                // decodes it again with what follows.
+                self.utf16_at = at;
+                self.utf16 = units;
+                return units + 1;
+            }
+            units += 1;
+            at += bad;
+        }
+        self.utf16_at = at;
+        self.utf16 = units;
+        units
+    }
 }
 
 /// Program source, where a generic value must be a quoted literal to count.
@@ -191,12 +335,44 @@ impl Scanner {
         out
     }
 
-    /// Scans text (a whole file, a chunk of one, or the added lines of a diff).
+    /// Scans text (a whole file, or the added lines of a diff).
     pub fn scan_text(
         &self,
         path: &str,
         bytes: &[u8],
         lines: Lines<'_>,
+        commit: Option<&str>,
+    ) -> Vec<Finding> {
+        let at = Place {
+            lines_before: lines.offset,
+            map: lines.map,
+            column: 0,
+            column_utf16: 0,
+            report: 0..bytes.len(),
+        };
+        self.scan_bytes(path, bytes, &at, commit)
+    }
+
+    /// Scans one chunk of a large file or stream (see [`Chunk`]).
+    pub fn scan_chunk(&self, path: &str, bytes: &[u8], chunk: &Chunk) -> Vec<Finding> {
+        let at = Place {
+            lines_before: chunk.lines_before,
+            map: None,
+            column: chunk.column,
+            column_utf16: chunk.column_utf16,
+            report: chunk.report.clone(),
+        };
+        self.scan_bytes(path, bytes, &at, None)
+    }
+
+    /// The findings in `bytes`. Every step after the rules is linear in `bytes`: candidates
+    /// come sorted, and one [`LineCursor`] walks forward to each, so a finding's line,
+    /// columns and allow comments never cost a rescan of its line.
+    fn scan_bytes(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        at: &Place<'_>,
         commit: Option<&str>,
     ) -> Vec<Finding> {
         if self.path_allowed(path) {
@@ -211,49 +387,29 @@ impl Scanner {
             }
         }
         let mut out = Vec::with_capacity(cands.len());
-        // Walk lines once, in order of candidate start.
-        let mut line_no = 0usize; // 0-based index of the line containing `pos`
-        let mut line_start = 0usize;
-        let mut pos = 0usize;
+        let mut cursor = LineCursor::new(bytes);
         for c in cands {
-            if c.start < pos {
-                // Candidates are sorted; equal starts are possible only after known values.
-                line_no = 0;
-                line_start = 0;
-                pos = 0;
-            }
-            for (i, &b) in bytes[pos..c.start].iter().enumerate() {
-                if b == b'\n' {
-                    line_no += 1;
-                    line_start = pos + i + 1;
-                }
-            }
-            pos = c.start;
-            let line_end = bytes[c.start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |p| c.start + p);
-            let line = &bytes[line_start..line_end];
-            if allow::inline_allowed(line) {
+            if !at.report.contains(&c.start) {
                 continue;
             }
-            if line_start > 0 {
-                let prev_start = bytes[..line_start - 1]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1);
-                if allow::allows_next_line(&bytes[prev_start..line_start - 1]) {
-                    continue;
-                }
+            cursor.seek(c.start);
+            if cursor.allowed() {
+                continue;
             }
             let secret = &bytes[c.start..c.end];
             let fingerprint = self.fingerprint(&c, secret);
             if !self.keep(path, c.rule, &fingerprint, secret) {
                 continue;
             }
-            let file_line = match lines.map {
+            let line_no = cursor.line_no;
+            let file_line = match at.map {
                 Some(map) => map.get(line_no).map_or(line_no + 1, |&n| n as usize),
-                None => lines.offset + line_no + 1,
+                None => at.lines_before + line_no + 1,
+            };
+            // The first line may continue a line that began before these bytes.
+            let (before, before_utf16) = match line_no {
+                0 => (at.column, at.column_utf16),
+                _ => (0, 0),
             };
             let preview = if c.rule == known::ID {
                 "********".to_string()
@@ -263,8 +419,8 @@ impl Scanner {
             out.push(Finding {
                 path: path.to_string(),
                 line: file_line,
-                column: c.start - line_start + 1,
-                column_utf16: utf16_column(&bytes[line_start..c.start]),
+                column: before + c.start - cursor.line_start + 1,
+                column_utf16: before_utf16 + cursor.utf16_units() + 1,
                 rule: c.rule.to_string(),
                 description: self.describe(c.rule).to_string(),
                 preview,
@@ -423,12 +579,109 @@ mod tests {
         assert_eq!(f[0].commit.as_deref(), Some("abc"));
     }
 
+    /// A one-line JSON object of `n` pairs: every 8th a random-looking token under a
+    /// `token` key, every 4th an inline image (a `;base64,` block); issue 10, case 5.
+    fn one_line_json(n: usize) -> String {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        const B62: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut s = String::from("{");
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            if i % 8 == 0 {
+                let v: String = (0..32)
+                    .map(|_| B62[(rnd() % 62) as usize] as char)
+                    .collect();
+                s.push_str(&format!("\"api_token_{i}\": \"{v}\""));
+            } else if i % 4 == 2 {
+                s.push_str(&format!(
+                    "\"img_{i}\": \"data:image/png;base64,iVBORw0KGgo{i}\""
+                ));
+            } else {
+                s.push_str(&format!("\"name_{i}\": \"value number {i}\""));
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    /// The per-match steps (line and column of a finding, allow comments, regex windows,
+    /// encrypted blocks) look at a bounded number of bytes each: four times the line, four
+    /// times the work, not sixteen (issue 10, case 5: a 1 MB line took 73 s).
+    #[test]
+    fn work_is_linear_on_a_long_line() {
+        let s = Scanner::new(Options::default());
+        type Make = fn(usize) -> String;
+        let inputs: [(&str, Make); 3] = [
+            ("json", one_line_json),
+            ("keys", |n| "secret.".repeat(n * 4) + "\n"),
+            ("tokens", |n| {
+                (0..n)
+                    .map(|i| {
+                        let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32;
+                        format!("t=\"ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZ{h:08x}\";")
+                    })
+                    .collect::<String>()
+                    + "\n"
+            }),
+        ];
+        for (name, make) in inputs {
+            let (small, large) = (make(2_000), make(8_000));
+            work::take();
+            let f_small = s.scan_file("v.json", small.as_bytes(), None);
+            let w_small = work::take();
+            let f_large = s.scan_file("v.json", large.as_bytes(), None);
+            let w_large = work::take();
+            assert!(
+                f_large.len() >= 4 * f_small.len() * 9 / 10,
+                "{name}: {} then {} findings",
+                f_small.len(),
+                f_large.len()
+            );
+            assert!(
+                w_large <= 5 * w_small.max(1),
+                "{name}: {w_small} bytes of work for {} bytes, {w_large} for {}",
+                small.len(),
+                large.len()
+            );
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
             let s = Scanner::new(Options::default());
             let _ = s.scan_file("x.env", &bytes, None);
             let _ = s.scan_text("x.rs", &bytes, Lines::default(), None);
+        }
+
+        /// The cursor's line, columns and UTF-16 units at increasing positions are those of
+        /// a rescan from the line start, whatever the bytes (cut or invalid UTF-8).
+        #[test]
+        fn line_cursor_matches_a_rescan(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                vec![b'a', b'\n', 0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0xFF, 0xE2]), 0..200),
+            mut stops in proptest::collection::vec(0usize..200, 0..20),
+        ) {
+            stops.iter_mut().for_each(|p| *p = (*p).min(bytes.len()));
+            stops.sort();
+            let mut c = LineCursor::new(&bytes);
+            for p in stops {
+                c.seek(p);
+                let line_start = bytes[..p].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let line_no = bytes[..p].iter().filter(|&&b| b == b'\n').count();
+                let want = String::from_utf8_lossy(&bytes[line_start..p]).encode_utf16().count();
+                proptest::prop_assert_eq!((c.line_no, c.line_start), (line_no, line_start));
+                proptest::prop_assert_eq!(c.utf16_units(), want);
+                proptest::prop_assert_eq!(utf16_units(&bytes[line_start..p]), want);
+            }
         }
 
         #[test]

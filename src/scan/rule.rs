@@ -177,6 +177,7 @@ impl RuleSet {
                         } else {
                             we
                         };
+                        super::work::add(we - ws);
                         if let Some(re) = self.regex(i) {
                             for c in re.captures_iter(&hay[ws..we]) {
                                 let g = c.name("s").or_else(|| c.get(0));
@@ -211,33 +212,45 @@ impl RuleSet {
                             generic::k8s_secret(hay, &mut out);
                         }
                     }
-                    Target::Block(b) => blocks.push(block_range(hay, m.start(), m.end(), b)),
+                    Target::Block(b) => {
+                        // A block's marker inside the previous block is part of it: a file of
+                        // repeated BEGIN lines with no END is one block, not one search each.
+                        if blocks.last().is_none_or(|&(_, e)| m.start() >= e) {
+                            blocks.push(block_range(hay, m.start(), m.end(), b));
+                        }
+                    }
                 }
             }
         }
+        out.sort_by_key(|c| (c.start, priority(c.rule)));
         if !blocks.is_empty() {
-            out.retain(|c| !blocks.iter().any(|&(s, e)| c.start >= s && c.start < e));
+            // Both sorted by start and the blocks disjoint: one pass over each.
+            let mut b = blocks.iter().peekable();
+            out.retain(|c| {
+                while b.next_if(|&&(_, e)| e <= c.start).is_some() {}
+                b.peek().is_none_or(|&&(s, _)| c.start < s)
+            });
         }
         dedupe(out)
     }
 }
 
-/// The text a rule's regex sees around a keyword at `s..e`.
+/// The text a rule's regex sees around a keyword at `s..e`: its line, cut to [`WINDOW`]
+/// bytes on each side; a multi-line rule sees the rest of the line and [`WINDOW`] bytes past
+/// it. Only the bytes of the window are looked at, so on a long line each keyword costs
+/// the same (the multi-line search for the line's end is done once per line: the caller
+/// skips the rule's later keywords up to the window's end).
 fn window(hay: &[u8], s: usize, e: usize, multiline: bool) -> (usize, usize) {
-    let line_start = hay[..s]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let line_end = hay[e..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(hay.len(), |p| e + p);
-    let ws = line_start.max(s.saturating_sub(WINDOW));
+    let from = s.saturating_sub(WINDOW);
+    let ws = memchr::memrchr(b'\n', &hay[from..s]).map_or(from, |p| from + p + 1);
     let we = if multiline {
+        let line_end = memchr::memchr(b'\n', &hay[e..]).map_or(hay.len(), |p| e + p);
         (line_end + WINDOW).min(hay.len())
     } else {
-        line_end.min(e + WINDOW)
+        let to = (e + WINDOW).min(hay.len());
+        memchr::memchr(b'\n', &hay[e..to]).map_or(to, |p| e + p)
     };
+    super::work::add(s - ws + we - e);
     (ws, we)
 }
 
@@ -327,9 +340,8 @@ fn docker_auth_ok(b64: &[u8]) -> bool {
 }
 
 /// One candidate per span: a specific rule wins over the generic one when both match the
-/// same secret.
-fn dedupe(mut v: Vec<Candidate>) -> Vec<Candidate> {
-    v.sort_by_key(|c| (c.start, priority(c.rule)));
+/// same secret. `v` is sorted by (start, priority).
+fn dedupe(v: Vec<Candidate>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::with_capacity(v.len());
     for c in v {
         if let Some(last) = out.last() {
@@ -391,7 +403,7 @@ fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
 }
 
 fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]
