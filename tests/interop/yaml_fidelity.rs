@@ -102,6 +102,39 @@ fn assert_faithful(plain: &str, trip: &Trip) {
     }
 }
 
+/// Our `set PATH VALUE --json` on `file`, which must succeed.
+fn our_set(sb: &Sandbox, key: &Key, file: &str, path: &str, value: &str) {
+    let out = sb
+        .cmd()
+        .args(["set", "-I"])
+        .arg(&key.file)
+        .args([file, path, value, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The keys of the lines that differ, `lastmodified` left out (it may not change within a
+/// second).
+fn changed_keys(before: &str, after: &str) -> Vec<String> {
+    before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b && !a.contains("lastmodified"))
+        .map(|(a, _)| a.trim_start().split(':').next().unwrap().to_string())
+        .collect()
+}
+
+fn sops_decrypt(sb: &Sandbox, key: &Key, file: &str) -> String {
+    let mut dec = sops(sb, key).unwrap();
+    dec.args(["decrypt", file]);
+    run_ok(dec, "sops decrypt")
+}
+
 #[test]
 fn case1_comments_after_quoted_scalars_and_flow_collections_are_kept() {
     let sb = Sandbox::new();
@@ -143,31 +176,13 @@ fn case2_set_on_a_sops_file_keeps_its_list_comment_encrypted_once() {
         return;
     }
     let before = sb.read("theirs.yaml");
-    let out = sb
-        .cmd()
-        .args(["set", "-I"])
-        .arg(&key.file)
-        .args(["theirs.yaml", "nested.d", "5", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    our_set(&sb, &key, "theirs.yaml", "nested.d", "5");
     let after = sb.read("theirs.yaml");
     // Only the value and mac change (and lastmodified, unless in the same second); the
     // comment item keeps its ciphertext.
-    let changed: Vec<_> = before
-        .lines()
-        .zip(after.lines())
-        .filter(|(a, b)| a != b && !a.contains("lastmodified"))
-        .map(|(a, _)| a.trim_start().split(':').next().unwrap().to_string())
-        .collect();
+    let changed = changed_keys(&before, &after);
     assert_eq!(changed, ["d", "mac"], "{after}");
-    let mut dec = sops(&sb, &key).unwrap();
-    dec.args(["decrypt", "theirs.yaml"]);
-    let by_sops = run_ok(dec, "sops decrypt after our set");
+    let by_sops = sops_decrypt(&sb, &key, "theirs.yaml");
     assert_eq!(
         by_sops,
         "nested:\n    d: 5\nlist:\n    - a\n    - b\n    # last comment\n"
@@ -196,21 +211,8 @@ fn case3_each_document_keeps_its_own_head_comment() {
     }
     assert_faithful(plain, &trip);
     // `set` keeps them in place (it made the move permanent before).
-    let out = sb
-        .cmd()
-        .args(["set", "-I"])
-        .arg(&key.file)
-        .args(["theirs.yaml", "a", "9", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut dec = sops(&sb, &key).unwrap();
-    dec.args(["decrypt", "theirs.yaml"]);
-    let by_sops = run_ok(dec, "sops decrypt after our set");
+    our_set(&sb, &key, "theirs.yaml", "a", "9");
+    let by_sops = sops_decrypt(&sb, &key, "theirs.yaml");
     assert_eq!(by_sops, plain.replace("a: 1", "a: 9"));
 }
 
@@ -228,25 +230,9 @@ fn nested_lists_are_written_as_sops_writes_them() {
     }
     // And `set` on sops's file changes only the value's line (plus lastmodified and mac).
     let before = sb.read("theirs.yaml");
-    let out = sb
-        .cmd()
-        .args(["set", "-I"])
-        .arg(&key.file)
-        .args(["theirs.yaml", "b", "2", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    our_set(&sb, &key, "theirs.yaml", "b", "2");
     let after = sb.read("theirs.yaml");
-    let changed: Vec<_> = before
-        .lines()
-        .zip(after.lines())
-        .filter(|(x, y)| x != y && !x.contains("lastmodified"))
-        .map(|(x, _)| x.trim_start().split(':').next().unwrap().to_string())
-        .collect();
+    let changed = changed_keys(&before, &after);
     assert_eq!(changed, ["b", "mac"], "{after}");
 }
 

@@ -1455,8 +1455,9 @@ fn has_empty(items: &[Item]) -> bool {
 }
 
 fn yaml_items_ok(items: &[Item], top: bool) -> bool {
-    !(top && comments_end_document_after_list(items))
-        && !trailing_comments_misplaced(items, top)
+    let sops_moves_comments =
+        trailing_comments_misplaced(items, top) || (top && comments_end_document_after_list(items));
+    !sops_moves_comments
         && comment_above_empty_item(items).is_none()
         && blank_after_block_comments(items).is_none()
         && items.iter().all(|i| match i {
