@@ -364,8 +364,21 @@ impl<L: Leaf> Builder<'_, L> {
     fn key_line_comment(&mut self, at: usize) -> Result<(), StoreError> {
         if let Some(text) = self.take_key_line_comment(at)? {
             let text = L::from_scalar(Scalar::Comment(text));
-            if let Some(Frame::Map { branch, .. }) = self.stack.last_mut() {
-                branch.items.push(Item::Comment { text, inline: true });
+            match &mut self.stack[..] {
+                // A list item's first entry (`- k: # c`): a line above the item, as for
+                // `- k: v # c` (sops loses the list's other comments when it stays inline).
+                [.., Frame::List { items, .. }, Frame::Map { branch, .. }]
+                    if branch.entries().next().is_none() =>
+                {
+                    items.push(ListItem::Comment {
+                        text,
+                        inline: false,
+                    })
+                }
+                [.., Frame::Map { branch, .. }] => {
+                    branch.items.push(Item::Comment { text, inline: true })
+                }
+                _ => {}
             }
         }
         Ok(())
