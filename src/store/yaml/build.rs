@@ -324,19 +324,11 @@ impl<L: Leaf> Builder<'_, L> {
     /// (printed above `{}`), not the next document's.
     fn flush_empty_document(&mut self, end: usize) -> Result<(), StoreError> {
         let mut comments = Vec::new();
-        while self.has_comment(self.next_comment, end)? {
-            let c = &mut self.scanner.found[self.next_comment];
-            if c.start >= end {
-                break;
-            }
-            self.next_comment += 1;
-            if !std::mem::replace(&mut c.used, true) {
-                let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
-                comments.push(Item::Comment {
-                    text,
-                    inline: false,
-                });
-            }
+        while let Some(text) = self.next_comment_before(end)? {
+            comments.push(Item::Comment {
+                text: L::from_scalar(Scalar::Comment(text)),
+                inline: false,
+            });
         }
         if let Some(doc) = self.docs.last_mut() {
             doc.items.extend(comments);
@@ -439,20 +431,26 @@ impl<L: Leaf> Builder<'_, L> {
         if !starting_entry {
             return Ok(());
         }
-        while self.has_comment(self.next_comment, at)? {
-            let c = &mut self.scanner.found[self.next_comment];
-            if c.start >= at {
-                break;
-            }
-            self.next_comment += 1;
-            if c.used {
-                continue;
-            }
-            c.used = true;
-            let text = L::from_scalar(Scalar::Comment(std::mem::take(&mut c.text)));
+        while let Some(text) = self.next_comment_before(at)? {
+            let text = L::from_scalar(Scalar::Comment(text));
             push_comment(self.stack.last_mut().expect("checked"), text, false);
         }
         Ok(())
+    }
+
+    /// The next comment not yet placed that starts before character `limit`, taken.
+    fn next_comment_before(&mut self, limit: usize) -> Result<Option<String>, StoreError> {
+        while self.has_comment(self.next_comment, limit)? {
+            let c = &mut self.scanner.found[self.next_comment];
+            if c.start >= limit {
+                break;
+            }
+            self.next_comment += 1;
+            if !std::mem::replace(&mut c.used, true) {
+                return Ok(Some(std::mem::take(&mut c.text)));
+            }
+        }
+        Ok(None)
     }
 
     /// Places the comments between the last item of the container that is ending and `end`
