@@ -52,6 +52,12 @@ pub enum ExportError {
         value: String,
         rule: &'static str,
     },
+    #[error("{origin}: the variable name is {len} bytes, too long for a file name in {} (at most 255)", dir.display())]
+    NameTooLong {
+        origin: String,
+        len: usize,
+        dir: PathBuf,
+    },
     #[error("{path}: {error}")]
     Io {
         path: PathBuf,
@@ -352,6 +358,9 @@ pub fn k8s_name(from: &str) -> String {
 /// export may replace it. Hidden, and no variable may have its name.
 pub const EXPORT_MARKER: &str = ".secrets-export";
 
+/// The longest file name most file systems take (Linux `NAME_MAX`), in bytes.
+const NAME_MAX: usize = 255;
+
 /// Writes one file per value into the directory `dir`, replacing what a previous export
 /// left there: the files go to a fresh private directory next to `dir`, which then takes
 /// its place in one rename ([`crate::fsutil::replace_dir`]), so a value no longer
@@ -377,6 +386,13 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
             && !v.name.contains(['/', '\\', '\0']);
         if !ok {
             return Err(bad_name(v, "file name"));
+        }
+        if v.name.len() > NAME_MAX {
+            return Err(ExportError::NameTooLong {
+                origin: v.origin(),
+                len: v.name.len(),
+                dir: dir.to_path_buf(),
+            });
         }
     }
     match std::fs::symlink_metadata(dir) {
@@ -413,7 +429,7 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
     // Removed on every error path; disowned once it has taken `dir`'s place.
     // Exactly 0700; removed by a catchable signal too (crate::tempfiles).
     let fresh = crate::fsutil::private_tempdir_in(&parent, crate::tempfiles::EXPORT_PREFIX)
-        .map_err(io(&parent))?;
+        .map_err(|e| io(dir)(crate::fsutil::unwritable_dir(&parent, e)))?;
     let marker = b"written by secrets export; the next export replaces this directory\n";
     let files = vars
         .iter()
@@ -421,7 +437,8 @@ pub fn docker_secrets_dir(vars: &[Var], dir: &Path) -> Result<usize, ExportError
         .chain([(EXPORT_MARKER, &marker[..])]);
     for (name, value) in files {
         let path = fresh.path().join(name);
-        crate::fsutil::atomic_write_private(&path, value).map_err(io(&path))?;
+        // Named as the user will find it: our temp directory means nothing to them.
+        crate::fsutil::atomic_write_private(&path, value).map_err(io(&dir.join(name)))?;
     }
     crate::fsutil::replace_dir(fresh.path(), dir).map_err(io(dir))?;
     // `fresh` is now `dir` (or was consumed by the swap): do not delete it on drop.

@@ -44,10 +44,18 @@ fn write_via_temp(
 ) -> std::io::Result<()> {
     let target = write_target(path)?;
     let path = target.as_path();
+    if path.is_dir() {
+        // (renaming a file over a directory fails with EISDIR, or EBUSY for `.`)
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory; give a file path",
+        ));
+    }
     let dir = parent_dir(path);
     // The temp file (crate::tempfiles) is 0600 until it is complete, so what a SIGKILL
     // leaves is private; a catchable signal removes it. It takes the target's mode last.
-    let mut tmp = crate::tempfiles::TempFile::create_in(&dir)?;
+    let mut tmp =
+        crate::tempfiles::TempFile::create_in(&dir).map_err(|e| unwritable_dir(&dir, e))?;
     tmp.file().write_all(bytes)?;
     tmp.file().sync_all()?;
     #[cfg(unix)]
@@ -66,6 +74,25 @@ fn write_via_temp(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The error of creating a file in `dir`: a directory the user cannot write (permissions,
+/// a read-only mount) is named, since the caller names only the file it meant to write
+/// (which may not exist yet, or be writable itself).
+pub fn unwritable_dir(dir: &Path, e: std::io::Error) -> std::io::Error {
+    #[cfg(unix)]
+    let read_only = e.raw_os_error() == Some(libc::EROFS);
+    #[cfg(not(unix))]
+    let read_only = false;
+    if e.kind() != std::io::ErrorKind::PermissionDenied && !read_only {
+        return e;
+    }
+    let name = if dir == Path::new(".") {
+        "the current directory".to_string()
+    } else {
+        format!("directory {}", dir.display())
+    };
+    std::io::Error::new(e.kind(), format!("{name} is not writable ({e})"))
 }
 
 /// Where a write to `path` goes: through symbolic links to their final target (as a

@@ -170,6 +170,14 @@ fn run_error(e: RunError) -> anyhow::Error {
             Some("name the program to run inside it, e.g. secrets exec -- DIR/prog"),
         ),
         RunError::NulInValue { .. } => (INPUT, Some("use --file-env to pass such values as files")),
+        RunError::VarTooLong { .. } => (
+            INPUT,
+            Some("pass big values as files: secrets exec --file-env (sets NAME_FILE=path), or leave it out with --only"),
+        ),
+        RunError::TooBig { .. } => (
+            NOT_EXECUTABLE,
+            Some("pass the values as files: secrets exec --file-env (sets NAME_FILE=path), or select fewer with --only"),
+        ),
         RunError::Interrupted(sig) => ((128 + sig) as u8, None),
         RunError::Spawn { .. } => (NOT_EXECUTABLE, None),
         RunError::Wait(_) => (GENERIC, None),

@@ -14,7 +14,7 @@
 //! | 51 | MAC mismatch (the file was altered) |
 //! | 52 | the file has no MAC |
 //! | 75 | busy: another command held the file's lock for the whole wait, or the file changed since it was read; nothing was written, retry |
-//! | 91 | a key path is invalid or not found |
+//! | 91 | a key path is invalid or not found, or names a key the file's format cannot hold (a dotenv key with `=`: `set f.env KEY VALUE`, not `KEY=VALUE`) |
 //! | 100 | no file given |
 //! | 111 | no recipients to encrypt for |
 //! | 113 | an identity file is readable by other users, unreadable or invalid |

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::exit::{CliError, CONFLICT, INVALID_SET};
+use super::exit::{CliError, BAD_PATH, CONFLICT, INPUT, INVALID_SET};
 use super::{output, Global};
 use crate::model::{KeyPath, Node, Plain, Scalar};
 
@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(value_name = "PATH")]
     path: String,
     /// The value (prefer --value-stdin: argv is visible to other users and shell history).
-    #[arg(value_name = "VALUE", required_unless_present = "value_stdin")]
+    #[arg(value_name = "VALUE")]
     value: Option<String>,
     /// Read the value from stdin; one trailing newline is dropped from a single-line value.
     #[arg(long, conflicts_with = "value")]
@@ -84,6 +84,17 @@ fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
+    let format = g
+        .input_type
+        .unwrap_or_else(|| crate::store::Format::from_path(&args.file));
+    check_key(&args, format, &kp)?;
+    if args.value.is_none() && !args.value_stdin {
+        return Err(CliError::new(
+            INPUT,
+            "no value given: give VALUE after the key path, or --value-stdin",
+        )
+        .into());
+    }
     let text = read_value(&args)?;
     let node = if args.json {
         from_json(&text)?
@@ -130,6 +141,40 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses, before anything is read, a key the file's format cannot hold: a dotenv key with
+/// `=`, a line break, a leading `#`. `set f.env 'TOK=EN'` most likely meant key TOK and
+/// value EN, so the key is named only up to its `=` (what follows may be a value), with
+/// the command that sets TOK as a hint.
+fn check_key(args: &Args, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
+    use crate::model::PathSegment;
+    let [PathSegment::Key(key)] = kp.0.as_slice() else {
+        return Ok(());
+    };
+    if format != crate::store::Format::Dotenv {
+        return Ok(());
+    }
+    let file = args.file.display();
+    if let Some((name, _)) = key.split_once('=') {
+        return Err(CliError::new(
+            BAD_PATH,
+            format!(
+                "{file}: key {:?}: a dotenv key cannot contain '=' (each line is KEY=VALUE)",
+                format!("{name}=…")
+            ),
+        )
+        .hint(format!(
+            "give the key and the value as two arguments: secrets set {file} {name} VALUE (or --value-stdin)"
+        )));
+    }
+    match crate::store::dotenv::key_problem(key) {
+        Some(problem) => Err(CliError::new(
+            BAD_PATH,
+            format!("{file}: dotenv key {key:?} {problem}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// On a dotenv file a string is stored as the text that means it (`p@ss word` as

@@ -55,6 +55,15 @@ pub enum RunError {
     },
     #[error("{origin}: the value cannot be put in the environment (it contains a NUL byte)")]
     NulInValue { origin: String },
+    #[error("{origin}: variable {name} is {len} bytes, over the {} the kernel allows one environment variable (NAME=value)", kib(*max))]
+    VarTooLong {
+        origin: String,
+        name: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("cannot start {program}: its arguments and environment together are over the kernel's limit (Argument list too long)")]
+    TooBig { program: String },
     #[error("cannot start {program}: {error}")]
     Spawn {
         program: String,
@@ -158,16 +167,57 @@ fn check_executable(p: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Refuses values that no environment can hold (a NUL byte ends a C string).
+/// Refuses values that no environment can hold: a NUL byte ends a C string, and Linux caps
+/// one `NAME=value` string at [`max_var_len`] bytes (`execve` fails with E2BIG, "Argument
+/// list too long", which names neither the variable nor the cap).
 pub fn check_values<'a>(
     vars: impl IntoIterator<Item = &'a crate::exec::env::Var>,
 ) -> Result<(), RunError> {
+    let max = max_var_len();
     for v in vars {
         if v.value().contains(&0) {
             return Err(RunError::NulInValue { origin: v.origin() });
         }
+        // `NAME=value` and its terminating NUL.
+        let len = v.name.len() + 1 + v.value().len() + 1;
+        if max.is_some_and(|max| len > max) {
+            return Err(RunError::VarTooLong {
+                origin: v.origin(),
+                name: v.name.clone(),
+                len,
+                max: max.unwrap_or_default(),
+            });
+        }
     }
     Ok(())
+}
+
+/// The longest `NAME=value` string (terminating NUL included) Linux passes to a program:
+/// `MAX_ARG_STRLEN`, 32 pages (128 KiB with 4 KiB pages). `None` where there is no such
+/// per-string cap.
+pub fn max_var_len() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        Some(
+            32 * usize::try_from(page)
+                .ok()
+                .filter(|p| *p > 0)
+                .unwrap_or(4096),
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// `131072` as `128 KiB`.
+fn kib(n: usize) -> String {
+    if n % 1024 == 0 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// The child's environment as `NAME=value\0` buffers, wiped when dropped.
@@ -302,6 +352,9 @@ mod unix {
                 program: name(program),
             },
             libc::EISDIR => RunError::IsDirectory {
+                program: name(program),
+            },
+            libc::E2BIG => RunError::TooBig {
                 program: name(program),
             },
             libc::EACCES | libc::ENOEXEC | libc::EPERM | libc::ETXTBSY => RunError::NotExecutable {

@@ -318,7 +318,17 @@ fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<String, StoreEr
 
 /// Refuses keys that would not read back as the same key.
 fn check_key(key: &str) -> Result<(), StoreError> {
-    let problem = if key.contains('=') {
+    match key_problem(key) {
+        None => Ok(()),
+        Some(problem) => Err(StoreError::Unsupported(format!(
+            "dotenv key {key:?} {problem}"
+        ))),
+    }
+}
+
+/// Why `key` cannot be a dotenv key (it would not read back as the same key), if it cannot.
+pub fn key_problem(key: &str) -> Option<&'static str> {
+    Some(if key.contains('=') {
         "contains '='"
     } else if key.contains(['\n', '\r']) {
         "contains a line break"
@@ -327,11 +337,8 @@ fn check_key(key: &str) -> Result<(), StoreError> {
     } else if !key.is_empty() && key.trim().is_empty() {
         "is only whitespace"
     } else {
-        return Ok(());
-    };
-    Err(StoreError::Unsupported(format!(
-        "dotenv key {key:?} {problem}"
-    )))
+        return None;
+    })
 }
 
 /// The text of a leaf; nested values have no dotenv form.
