@@ -24,6 +24,12 @@ pub fn atomic_write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_via_temp(path, bytes, Some(0o600), true)
 }
 
+/// As [`atomic_write`], always mode `mode`, also when replacing a file with another mode
+/// (an executable hook).
+pub fn atomic_write_exact_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_via_temp(path, bytes, Some(mode), true)
+}
+
 /// Creates `dir` and its missing parents, private (0700) as a key directory must be.
 pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();

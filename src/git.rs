@@ -287,12 +287,14 @@ pub fn install_hook(repo: &Repository, script: &str) -> Result<Installed, GitErr
         }
         Err(_) => Installed::Fresh(hook.clone()),
     };
-    std::fs::write(&hook, script).map_err(io(&hook))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
-            .map_err(io(&hook))?;
+    // Replaced in one rename, executable from the start: a commit running the hook
+    // meanwhile reads the old script or the new one, never a truncated one.
+    if let Err(e) = crate::fsutil::atomic_write_exact_mode(&hook, script.as_bytes(), 0o755) {
+        if let Installed::Chained { kept, .. } = &outcome {
+            // Put the user's hook back where it was.
+            let _ = std::fs::rename(kept, &hook);
+        }
+        return Err(io(&hook)(e));
     }
     Ok(outcome)
 }

@@ -63,6 +63,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     run_inner(args, g).map_err(|e| {
         if e.downcast_ref::<CliError>().is_some() {
             e
+        } else if super::exit::code_for(&e) == super::exit::BUSY {
+            // The baseline's lock (--write-baseline): busy, as for every other file.
+            CliError::new(super::exit::BUSY, format!("scan: {e:#}"))
+                .hint("retry, or wait longer: SECRETS_LOCK_TIMEOUT=SECONDS")
+                .into()
         } else {
             CliError::new(super::exit::INPUT, format!("scan: {e:#}")).into()
         }
@@ -209,14 +214,26 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         if !unreadable.is_empty() {
             return Err(incomplete(&unreadable));
         }
+        // A read-modify-write of the baseline (a partial scan keeps the other files'
+        // entries): under its lock, refused if another program changed it meanwhile.
+        let lock = crate::fsutil::lock::Lock::acquire(&baseline_path)?;
+        let seen = match lock.read() {
+            Ok((_, seen)) => seen,
+            Err(crate::fsutil::lock::LockError::Read { error, .. })
+                if error.kind() == std::io::ErrorKind::NotFound =>
+            {
+                crate::fsutil::lock::Seen::missing()
+            }
+            Err(e) => return Err(e.into()),
+        };
         let kept = kept_baseline_entries(&baseline_path, scope.as_deref())?;
         let kept_count = kept.len();
         let text = Baseline::render(
             kept.into_iter()
                 .chain(findings.iter().map(Finding::baseline_entry)),
         );
-        crate::fsutil::atomic_write(&baseline_path, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", baseline_path.display()))?;
+        lock.replace(&seen, text.as_bytes())?;
+        drop(lock);
         if !g.quiet {
             let kept_note = match kept_count {
                 0 => String::new(),

@@ -1,7 +1,7 @@
 //! The one lock every read-modify-write command takes: an advisory `flock(2)` on the file
 //! itself, held from before the command reads the file until after the atomic rename
-//! that replaces it. Commands that only read (decrypt, get, exec, export, status, scan)
-//! take no lock: writes are atomic renames, so a reader sees the old file or the new one.
+//! that replaces it (`scan --write-baseline` too, on the baseline it merges into).
+//! Commands that only read (decrypt, get, exec, export, status, scan) take no lock: writes are atomic renames, so a reader sees the old file or the new one.
 //!
 //! **Why the file itself and not a lock file beside it.** A lock file would need a name
 //! git never commits (an ignore rule someone can delete, or a place under `.git/`, which

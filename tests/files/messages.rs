@@ -1,7 +1,8 @@
-//! Issue 10, case 8 (the CLI messages), with the real binary: each failure names what the
-//! user can act on (the variable over the kernel's limit, the directory that cannot be
-//! written, the user's own path, the key that dotenv cannot hold), never a value and never
-//! one of our temp paths.
+//! Issue 10, case 8 (the CLI messages) and two small robustness cases, with the real
+//! binary: each failure names what the user can act on (the variable over the kernel's
+//! limit, the directory that cannot be written, the user's own path, the key that dotenv
+//! cannot hold), never a value and never one of our temp paths; `scan --write-baseline`
+//! takes the baseline's lock and `hook install` replaces the hook in one rename.
 
 use super::common::*;
 use std::path::Path;
@@ -253,4 +254,76 @@ fn set_key_with_equals_on_dotenv_is_a_bad_key_path() {
     // The key as two arguments works.
     ks.ok(&["set", "f.env", "TOK", "EN"]);
     assert_eq!(ks.ok(&["get", "f.env", "TOK"]), b"EN");
+}
+
+/// `scan --write-baseline` is a read-modify-write of the baseline: it takes the file's
+/// lock, so while another command holds it, it waits, then fails with 75 and writes
+/// nothing.
+#[test]
+fn write_baseline_takes_the_baselines_lock() {
+    use std::os::unix::io::AsRawFd;
+    let sb = Sandbox::new();
+    sb.write(
+        "a.env",
+        "GITHUB_TOKEN=ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES\n",
+    );
+    let baseline = sb.write(
+        ".secrets-baseline.json",
+        "{\"version\": 1, \"findings\": []}\n",
+    );
+    let before = std::fs::read(&baseline).unwrap();
+    let holder = std::fs::File::open(&baseline).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let out = sb
+        .std_cmd()
+        .env("SECRETS_LOCK_TIMEOUT", "0.3")
+        .args(["scan", "--write-baseline", "--no-known"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains(".secrets-baseline.json") && err.contains("busy"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&baseline).unwrap(), before);
+    drop(holder);
+    let out = sb
+        .std_cmd()
+        .args(["scan", "--write-baseline", "--no-known"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&baseline)
+        .unwrap()
+        .contains("a.env"));
+}
+
+/// `hook install` replaces the hook by a rename (a commit running the hook meanwhile reads
+/// the old script or the new one, never a truncated one): a new inode, mode 0755.
+#[test]
+fn hook_install_replaces_the_hook_atomically() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let sb = Sandbox::new();
+    let git = |args: &[&str]| {
+        let s = Command::new("git")
+            .args(args)
+            .current_dir(sb.dir.path())
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    sb.cmd().args(["hook", "install"]).assert().success();
+    let hook = sb.path(".git/hooks/pre-commit");
+    let first = std::fs::metadata(&hook).unwrap();
+    // Someone made it 0644 and keeps a second name for it.
+    set_mode(&hook, 0o644);
+    let text = std::fs::read_to_string(&hook).unwrap();
+    sb.cmd().args(["hook", "install"]).assert().success();
+    let second = std::fs::metadata(&hook).unwrap();
+    assert_ne!(first.ino(), second.ino(), "the hook was rewritten in place");
+    assert_eq!(second.permissions().mode() & 0o777, 0o755);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), text);
 }
