@@ -5,7 +5,9 @@
 //! lines, so key order and comments survive a decrypt/edit/encrypt round trip.
 
 pub mod path;
+pub mod secret;
 pub mod tree;
 
 pub use path::{KeyPath, PathSegment};
+pub use secret::{SecretBuf, SecretText};
 pub use tree::{Branch, Item, ListItem, Node, Plain, Scalar, Sealed};
