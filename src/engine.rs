@@ -19,7 +19,7 @@ use crate::fsutil::lock::{Lock, LockError, Seen};
 use crate::keys::wrap::{self, WrapError};
 use crate::keys::{Identities, Recipient};
 use crate::metadata::{AgeStanza, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
-use crate::model::{tree, Branch, Plain, Sealed};
+use crate::model::{tree, Branch, Plain, Sealed, SecretText};
 use crate::store::{self, Format, Layout, StoreError};
 
 /// Everything that can go wrong with one file. Messages name the file and key path,
@@ -180,7 +180,7 @@ pub fn emit_plain(
         return Ok(Zeroizing::new(bytes));
     }
     store::emit(format, branches, layout)
-        .map(|s| Zeroizing::new(s.into_bytes()))
+        .map(SecretText::into_zeroizing_bytes)
         .map_err(|error| FileError::Emit {
             path: path.to_path_buf(),
             error,
@@ -416,7 +416,8 @@ impl EncryptedFile {
             &self.metadata.to_tree(),
             self.layout,
         )
-        .map(String::into_bytes)
+        // Ciphertext and metadata: nothing to wipe.
+        .map(|text| text.into_public_string().into_bytes())
         .map_err(|error| FileError::Emit {
             path: self.path.clone(),
             error,

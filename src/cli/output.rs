@@ -6,6 +6,7 @@ use std::path::Path;
 use super::exit::{CliError, INPUT, OUTPUT};
 use super::Global;
 use crate::keys::Identities;
+use crate::model::{SecretBuf, SecretText};
 
 /// The identities for decryption, with any warnings printed once.
 pub fn identities(g: &Global) -> anyhow::Result<Identities> {
@@ -173,11 +174,20 @@ pub fn print_node(
                 Format::Yaml if typed => Some(crate::store::yaml::scalar_text(s)),
                 _ => None,
             };
-            let mut text = zeroize::Zeroizing::new(match (s, sops_text) {
-                (Scalar::Bytes(b), _) => b.clone(),
+            // Written once into a zeroizing buffer with room for the newline.
+            let mut text = match (s, sops_text) {
+                (Scalar::Bytes(b), _) => {
+                    let mut t = SecretBuf::with_capacity(b.len() + 1);
+                    t.extend_from_slice(b);
+                    t
+                }
                 (_, Some(t)) => t.into_bytes(),
-                (s, None) => s.to_text().as_bytes().to_vec(),
-            });
+                (s, None) => {
+                    let mut t = SecretText::with_capacity(s.text_len() + 1);
+                    s.write_text(&mut t);
+                    t.into_bytes()
+                }
+            };
             if (extract && typed && format == Format::Yaml) || std::io::stdout().is_terminal() {
                 text.push(b'\n');
             }
@@ -200,7 +210,6 @@ pub fn print_node(
                         error,
                     }
                 })?;
-            let text = zeroize::Zeroizing::new(text);
             write_output(None, text.as_bytes(), false)
         }
     }

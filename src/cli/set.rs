@@ -192,5 +192,6 @@ fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> 
             }
         }
     }
-    Plain::new(Scalar::Str(text_for(value)))
+    // Moved out of its zeroizing buffer into the zeroizing leaf.
+    Plain::new(Scalar::Str(std::mem::take(&mut *text_for(value))))
 }

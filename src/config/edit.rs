@@ -317,6 +317,7 @@ impl ConfigDoc {
     /// The YAML text.
     pub fn to_text(&self) -> Result<String, ConfigError> {
         crate::store::yaml::emit(std::slice::from_ref(&self.doc), self.layout)
+            .map(crate::model::SecretText::into_public_string)
             .map_err(|e| self.err(format!("cannot write the config: {e}")))
     }
 

@@ -5,6 +5,7 @@
 //! memory. Stores parse and emit `Branch<Scalar>`-like trees through the [`Leaf`] trait, and
 //! only code that deliberately calls `emit` on a plain tree can print plaintext.
 
+use super::secret::SecretText;
 use std::fmt;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -43,27 +44,66 @@ impl Scalar {
 
     /// The bytes sops encrypts and feeds to the MAC for this value (Go `ToBytes`).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(match self {
-            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.as_bytes().to_vec(),
-            Scalar::Int(i) => i.to_string().into_bytes(),
-            Scalar::Float(f) => format_go_float(*f).into_bytes(),
-            Scalar::Bool(true) => b"True".to_vec(),
-            Scalar::Bool(false) => b"False".to_vec(),
-            Scalar::Bytes(b) | Scalar::RawStr(b) => b.clone(),
-            Scalar::Null => Vec::new(),
-        })
+        match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => {
+                Zeroizing::new(s.as_bytes().to_vec())
+            }
+            Scalar::Bool(true) => Zeroizing::new(b"True".to_vec()),
+            Scalar::Bool(false) => Zeroizing::new(b"False".to_vec()),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => Zeroizing::new(b.clone()),
+            Scalar::Int(_) | Scalar::Float(_) | Scalar::Null => {
+                let mut out = SecretText::with_capacity(32);
+                self.write_text(&mut out);
+                out.into_zeroizing_bytes()
+            }
+        }
     }
 
     /// The value as text, for `get`, exec and exports (bools in lower case, like YAML).
     pub fn to_text(&self) -> Zeroizing<String> {
-        Zeroizing::new(match self {
-            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.clone(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => format_go_float(*f),
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8_lossy(b).into_owned(),
-            Scalar::Null => String::new(),
-        })
+        match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => Zeroizing::new(s.clone()),
+            _ => {
+                let mut out = SecretText::with_capacity(self.text_len());
+                self.write_text(&mut out);
+                out.into_zeroizing_string()
+            }
+        }
+    }
+
+    /// Appends [`Scalar::to_text`] to `out` without an intermediate copy: numbers are
+    /// formatted straight into it, bytes that are not UTF-8 as U+FFFD.
+    pub fn write_text(&self, out: &mut SecretText) {
+        use std::fmt::Write as _;
+        match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => out.push_str(s),
+            Scalar::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Scalar::Float(f) => write_go_float(out, *f),
+            Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Scalar::Bytes(b) | Scalar::RawStr(b) => {
+                for chunk in b.utf8_chunks() {
+                    out.push_str(chunk.valid());
+                    if !chunk.invalid().is_empty() {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                    }
+                }
+            }
+            Scalar::Null => {}
+        }
+    }
+
+    /// A bound on the length of [`Scalar::to_text`] that is exact for strings (for sizing
+    /// a buffer first).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.len(),
+            // U+FFFD is 3 bytes for every invalid byte at most.
+            Scalar::Bytes(b) | Scalar::RawStr(b) => b.len() * 3,
+            // i64: 20; f64 without exponent: up to 326 (5e-324).
+            _ => 32,
+        }
     }
 
     /// Empty strings, bytes and comments are left as they are by sops (never encrypted).
@@ -83,17 +123,21 @@ impl Scalar {
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
 pub fn format_go_float(f: f64) -> String {
+    let mut out = SecretText::new();
+    write_go_float(&mut out, f);
+    out.into_public_string()
+}
+
+/// Appends [`format_go_float`] to `out`, formatted straight into it.
+pub fn write_go_float(out: &mut SecretText, f: f64) {
+    use std::fmt::Write as _;
     if f.is_nan() {
-        "NaN".into()
+        out.push_str("NaN");
     } else if f.is_infinite() {
-        if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
+        out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
     } else {
         // Rust's Display for f64 is shortest-round-trip without exponent, as Go's 'f', -1.
-        format!("{f}")
+        let _ = write!(out, "{f}");
     }
 }
 
@@ -101,11 +145,28 @@ pub fn format_go_float(f: f64) -> String {
 /// sign and at least two exponent digits (`1.5e+22`, `1e-07`). Returns the text and the
 /// decimal exponent, from which the JSON and YAML printers pick Go's notation.
 pub fn go_float_exponent(f: f64) -> (String, i32) {
-    let sci = format!("{f:e}");
+    let mut out = SecretText::new();
+    let exp = write_go_float_exponent(&mut out, f);
+    (out.into_public_string(), exp)
+}
+
+/// Appends [`go_float_exponent`]'s text to `out` (through a zeroizing scratch buffer, not
+/// a `String`) and returns the decimal exponent.
+pub fn write_go_float_exponent(out: &mut SecretText, f: f64) -> i32 {
+    use std::fmt::Write as _;
+    // At most 24 characters (`-1.2345678901234567e-308`): sized, it never moves.
+    let mut sci = SecretText::with_capacity(32);
+    let _ = write!(sci, "{f:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    (format!("{mantissa}e{sign}{:02}", exp.unsigned_abs()), exp)
+    out.push_str(mantissa);
+    let _ = write!(
+        out,
+        "e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.unsigned_abs()
+    );
+    exp
 }
 
 impl Zeroize for Scalar {

@@ -25,8 +25,8 @@
 //! loader reads (an unclosed quote, text after the closing quote) is an error naming its
 //! line and column, never its content.
 
-use crate::model::tree::{format_go_float, Leaf};
-use crate::model::{Branch, Item, Node, Scalar};
+use crate::model::tree::Leaf;
+use crate::model::{Branch, Item, Node, Scalar, SecretText};
 use crate::store::StoreError;
 use zeroize::Zeroizing;
 
@@ -52,13 +52,13 @@ pub fn parse_sops<L: Leaf>(text: &str) -> Result<Branch<L>, StoreError> {
 
 /// Emits a plaintext dotenv file: each value's stored text as sops writes it. Blank lines
 /// are written with `\r\n` when the lines around them keep a `\r` (a CRLF file).
-pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
+pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<SecretText, StoreError> {
     emit_with(branch, if is_crlf(branch) { "\r\n" } else { "\n" })
 }
 
 /// Emits an encrypted dotenv file exactly as sops does (`KEY=value`, newlines as `\n`);
 /// fails for a value that sops could not read back unchanged (one holding a literal `\n`).
-pub fn emit_sops<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
+pub fn emit_sops<L: Leaf>(branch: &Branch<L>) -> Result<SecretText, StoreError> {
     emit_with(branch, "\n")
 }
 
@@ -99,28 +99,31 @@ pub fn value_of(stored: &str) -> Result<Zeroizing<String>, &'static str> {
 
 /// The stored text that means `value` (the inverse of [`value_of`]): bare when every
 /// character is safe unquoted for a shell too, `'single quoted'` when the value holds no
-/// `'`, `\`, or line break, else `"double quoted"` with `\\ \" \n \r` escapes.
-pub fn text_for(value: &str) -> String {
-    let line = if value.chars().all(bare_safe) {
-        value.to_string()
+/// `'`, `\`, or line break, else `"double quoted"` with `\\ \" \n \r` escapes. Written
+/// into zeroizing buffers sized first (it is a value).
+pub fn text_for(value: &str) -> Zeroizing<String> {
+    let escaped = |c: char| matches!(c, '\\' | '"' | '\n' | '\r');
+    let mut line = SecretText::with_capacity(value.len() + value.matches(escaped).count() + 2);
+    if value.chars().all(bare_safe) {
+        line.push_str(value);
     } else if !value.contains(['\'', '\\', '\n', '\r']) {
-        format!("'{value}'")
+        line.push('\'');
+        line.push_str(value);
+        line.push('\'');
     } else {
-        let mut out = String::with_capacity(value.len() + 2);
-        out.push('"');
+        line.push('"');
         for c in value.chars() {
             match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c => out.push(c),
+                '\\' => line.push_str("\\\\"),
+                '"' => line.push_str("\\\""),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                c => line.push(c),
             }
         }
-        out.push('"');
-        out
-    };
-    stored_text(&line)
+        line.push('"');
+    }
+    Zeroizing::new(stored_text(&line))
 }
 
 /// Characters a value may hold unquoted: the same set for sh, python-dotenv and compose.
@@ -132,15 +135,42 @@ fn bare_safe(c: char) -> bool {
         || !(c.is_ascii() || c.is_whitespace() || c.is_control())
 }
 
-/// The text after `=` on a line as sops stores it: `\n` becomes a newline.
+/// The text after `=` on a line as sops stores it: `\n` becomes a newline. (Sized first:
+/// a plaintext value is parsed into a leaf that wipes it, and no reallocation leaves a
+/// copy behind.)
 fn stored_text(line: &str) -> String {
-    line.replace("\\n", "\n")
+    replace_sized(line, "\\n", "\n")
 }
 
 /// The text after `=` on the line a stored text is written as (the inverse of
 /// [`stored_text`]: a line holds no newline, and the pattern `\n` cannot overlap itself).
 fn line_text(stored: &str) -> Zeroizing<String> {
-    Zeroizing::new(stored.replace('\n', "\\n"))
+    Zeroizing::new(replace_sized(stored, "\n", "\\n"))
+}
+
+/// Appends [`line_text`] to `out` without an intermediate copy.
+fn push_line_text(out: &mut SecretText, stored: &str) {
+    for (i, part) in stored.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\\n");
+        }
+        out.push_str(part);
+    }
+}
+
+/// `s.replace(from, to)` into a `String` of exactly the right size (counted first), so it
+/// never reallocates.
+fn replace_sized(s: &str, from: &str, to: &str) -> String {
+    let n = s.matches(from).count();
+    let mut out = String::with_capacity(s.len() - n * from.len() + n * to.len());
+    let mut rest = s;
+    while let Some(at) = rest.find(from) {
+        out.push_str(&rest[..at]);
+        out.push_str(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A value parse failure: a byte offset within the line text and a message.
@@ -284,13 +314,22 @@ fn is_crlf<L: Leaf>(branch: &Branch<L>) -> bool {
     })
 }
 
-fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<String, StoreError> {
-    let mut out = String::new();
+/// Writes every line straight into a [`SecretText`]: values are copied once, into it.
+fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<SecretText, StoreError> {
+    let mut out = SecretText::new();
     for item in &branch.items {
         match item {
             Item::Blank => out.push_str(blank),
             Item::Comment { text, .. } => {
-                for line in text.scalar().to_text().split('\n') {
+                let mut owned = SecretText::new();
+                let comment: &str = match text.scalar() {
+                    Scalar::Comment(s) | Scalar::Str(s) => s,
+                    other => {
+                        other.write_text(&mut owned);
+                        &owned
+                    }
+                };
+                for line in comment.split('\n') {
                     out.push('#');
                     out.push_str(line);
                     out.push('\n');
@@ -298,22 +337,43 @@ fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<String, StoreEr
             }
             Item::Entry { key, value } => {
                 check_key(key)?;
-                let text = value_text(key, value)?;
-                let written = line_text(&text);
-                if stored_text(&written) != text {
-                    return Err(StoreError::Unsupported(format!(
-                        "the value of dotenv key {key:?} cannot be written without changing it \
-                         (it holds a literal \\n, which sops reads as a newline)"
-                    )));
-                }
+                let scalar = leaf_scalar(key, value)?;
                 out.push_str(key);
                 out.push('=');
-                out.push_str(&written);
+                match scalar {
+                    Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => {
+                        push_value(&mut out, key, s)?
+                    }
+                    Scalar::Bytes(b) | Scalar::RawStr(b) => {
+                        let s = std::str::from_utf8(b).map_err(|_| {
+                            StoreError::Unsupported(format!(
+                                "dotenv key {key:?} holds bytes that are not UTF-8"
+                            ))
+                        })?;
+                        push_value(&mut out, key, s)?
+                    }
+                    // Numbers, bools and null: no line break and no `\n` in their text.
+                    other => other.write_text(&mut out),
+                }
                 out.push('\n');
             }
         }
     }
     Ok(out)
+}
+
+/// Appends a value's line text; refuses one that would not read back as itself: a literal
+/// `\n` (backslash, n), which sops reads as a newline ([`stored_text`] of [`line_text`] is
+/// the value exactly when it holds none).
+fn push_value(out: &mut SecretText, key: &str, value: &str) -> Result<(), StoreError> {
+    if value.contains("\\n") {
+        return Err(StoreError::Unsupported(format!(
+            "the value of dotenv key {key:?} cannot be written without changing it \
+             (it holds a literal \\n, which sops reads as a newline)"
+        )));
+    }
+    push_line_text(out, value);
+    Ok(())
 }
 
 /// Refuses keys that would not read back as the same key.
@@ -341,26 +401,14 @@ pub fn key_problem(key: &str) -> Option<&'static str> {
     })
 }
 
-/// The text of a leaf; nested values have no dotenv form.
-fn value_text<L: Leaf>(key: &str, value: &Node<L>) -> Result<String, StoreError> {
-    let scalar = match value {
-        Node::Leaf(l) => l.scalar(),
-        Node::Map(_) | Node::List(_) => {
-            return Err(StoreError::Unsupported(format!(
-                "dotenv files hold only flat KEY=VALUE pairs; key {key:?} has a nested value"
-            )))
-        }
-    };
-    Ok(match scalar {
-        Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.clone(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => format_go_float(*f),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Null => String::new(),
-        Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8(b.clone()).map_err(|_| {
-            StoreError::Unsupported(format!("dotenv key {key:?} holds bytes that are not UTF-8"))
-        })?,
-    })
+/// The scalar of a leaf; nested values have no dotenv form.
+fn leaf_scalar<'a, L: Leaf>(key: &str, value: &'a Node<L>) -> Result<&'a Scalar, StoreError> {
+    match value {
+        Node::Leaf(l) => Ok(l.scalar()),
+        Node::Map(_) | Node::List(_) => Err(StoreError::Unsupported(format!(
+            "dotenv files hold only flat KEY=VALUE pairs; key {key:?} has a nested value"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -406,8 +454,8 @@ mod tests {
             assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
             assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
             assert!(str_of(&t, "secret").starts_with("ENC[AES256_GCM,"));
-            assert_eq!(emit_sops(&t).unwrap(), text);
-            assert_eq!(emit(&t).unwrap(), text);
+            assert_eq!(emit_sops(&t).unwrap().as_str(), text);
+            assert_eq!(emit(&t).unwrap().as_str(), text);
         }
     }
 
@@ -451,7 +499,7 @@ mod tests {
                 parse_sops::<Sealed>(line).unwrap(),
             ] {
                 assert_eq!(str_of(&t, "A"), *stored, "{line:?}");
-                assert_eq!(emit(&t).unwrap(), format!("{line}\n"), "{line:?}");
+                assert_eq!(emit(&t).unwrap().as_str(), format!("{line}\n"), "{line:?}");
             }
             assert_eq!(val(stored), Ok(value.to_string()), "{line:?}");
             assert_eq!(val(&text_for(value)), Ok(value.to_string()));
@@ -544,7 +592,7 @@ mod tests {
             ("\u{2028}", "'\u{2028}'"),
             ("x\u{85}", "'x\u{85}'"),
         ] {
-            assert_eq!(text_for(value), text, "{value:?}");
+            assert_eq!(text_for(value).as_str(), text, "{value:?}");
         }
     }
 
@@ -590,7 +638,7 @@ mod tests {
             ("(export )?[A-Za-z_][A-Za-z0-9_]{0,8}", any::<String>()).prop_map(|(key, v)| {
                 Item::Entry {
                     key,
-                    value: Node::Leaf(Sealed(Scalar::Str(text_for(&v)))),
+                    value: Node::Leaf(Sealed(Scalar::Str(text_for(&v).to_string()))),
                 }
             }),
         ];

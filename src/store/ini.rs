@@ -26,8 +26,8 @@
 //! would not read back the same; `=` signs are aligned within a section like go-ini. One
 //! small difference: a key named `-` is kept as `-` (go-ini renames it `#1`, `#2`, ...).
 
-use crate::model::tree::{format_go_float, Leaf};
-use crate::model::{Branch, Item, Node, Scalar};
+use crate::model::tree::Leaf;
+use crate::model::{Branch, Item, Node, Scalar, SecretText};
 use crate::store::StoreError;
 
 /// The name of the section holding keys that precede every header.
@@ -56,7 +56,7 @@ fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError
             .map(|l| l.trim_end_matches('\r'))
             .collect(),
         next: 0,
-        comment: String::new(),
+        comment: SecretText::new(),
         sections: vec![(DEFAULT_SECTION.to_string(), Vec::new())],
     };
     p.run()?;
@@ -83,9 +83,11 @@ fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError
     })
 }
 
-/// Emits a branch of sections as an INI file.
-pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
-    let mut out = String::new();
+/// Emits a branch of sections as an INI file, straight into a [`SecretText`] (values and
+/// comments are copied once, into it; the quoting candidates tried for a value are built
+/// and parsed in zeroizing memory).
+pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<SecretText, StoreError> {
+    let mut out = SecretText::new();
     let mut written = 0;
     for (name, node) in branch.entries() {
         let Node::Map(section) = node else {
@@ -93,12 +95,7 @@ pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<String, StoreError> {
                 "INI files hold only sections at the top level; key {name:?} is not a section"
             )));
         };
-        let mut text = String::new();
-        if write_section(&mut text, name, section, written == 0)? {
-            if written > 0 {
-                out.push('\n');
-            }
-            out.push_str(&text);
+        if write_section(&mut out, name, section, written)? {
             written += 1;
         }
     }
@@ -113,7 +110,8 @@ struct Parser<'a, L> {
     comment_line: usize,
     lines: Vec<&'a str>,
     next: usize,
-    comment: String,
+    /// Comment lines (plaintext, for a file to encrypt) in zeroizing memory.
+    comment: SecretText,
     sections: Vec<(String, Vec<Item<L>>)>,
 }
 
@@ -256,16 +254,19 @@ impl<'a, L: Leaf> Parser<'a, L> {
         Ok(line.to_string())
     }
 
-    /// A quoted value whose closing quote is on a later line.
+    /// A quoted value whose closing quote is on a later line (gathered in zeroizing
+    /// memory, then copied once, sized, into the value).
     fn read_multiline(&mut self, first: &str, quote: &str) -> Result<String, &'static str> {
-        let mut value = format!("{first}\n");
+        let mut value = SecretText::new();
+        value.push_str(first);
+        value.push('\n');
         while let Some(next) = self.next_line() {
             if let Some(end) = next.rfind(quote) {
                 value.push_str(&next[..end]);
                 if let Some(i) = next[end..].find(['#', ';']) {
                     self.comment.push_str(next[end + i..].trim());
                 }
-                return Ok(value);
+                return Ok(value.to_string());
             }
             value.push_str(next);
             value.push('\n');
@@ -273,9 +274,10 @@ impl<'a, L: Leaf> Parser<'a, L> {
         Err("quoted value is not closed before the end of the file")
     }
 
-    /// Lines continued with a trailing backslash.
+    /// Lines continued with a trailing backslash (gathered as in `read_multiline`).
     fn read_continuation(&mut self, head: &str) -> String {
-        let mut value = head.to_string();
+        let mut value = SecretText::new();
+        value.push_str(head);
         while let Some(next) = self.next_line() {
             let next = next.trim();
             if next.is_empty() {
@@ -283,11 +285,11 @@ impl<'a, L: Leaf> Parser<'a, L> {
             }
             value.push_str(next);
             match value.strip_suffix('\\') {
-                Some(v) => value.truncate(v.len()),
+                Some(v) => value.truncate_to(v.len()),
                 None => break,
             }
         }
-        value
+        value.to_string()
     }
 }
 
@@ -328,20 +330,21 @@ fn strip_comment_char(comment: &str) -> &str {
     }
 }
 
-/// Writes one section; returns false when there was nothing to write (empty leading
-/// `DEFAULT`, which go-ini skips).
+/// Writes one section (after a blank line when `written` sections came before); returns
+/// false when there was nothing to write (empty leading `DEFAULT`, which go-ini skips).
 fn write_section<L: Leaf>(
-    out: &mut String,
+    out: &mut SecretText,
     name: &str,
     section: &Branch<L>,
-    first: bool,
+    written: usize,
 ) -> Result<bool, StoreError> {
-    let lead = section
+    let lead: Vec<&L> = section
         .items
         .iter()
-        .take_while(|i| !matches!(i, Item::Entry { .. }));
-    let lead: Vec<String> = lead.filter_map(comment_text).collect();
-    let headerless = first && name == DEFAULT_SECTION && lead.is_empty();
+        .take_while(|i| !matches!(i, Item::Entry { .. }))
+        .filter_map(comment_leaf)
+        .collect();
+    let headerless = written == 0 && name == DEFAULT_SECTION && lead.is_empty();
     if headerless && section.entries().next().is_none() {
         return Ok(false);
     }
@@ -350,44 +353,61 @@ fn write_section<L: Leaf>(
             "INI section name {name:?} cannot be written"
         )));
     }
+    let lines = key_lines(name, section)?;
+    if written > 0 {
+        out.push('\n');
+    }
     for c in &lead {
-        write_comment(out, c, true);
+        write_comment(out, *c, true);
     }
     if !headerless {
         out.push('[');
         out.push_str(name);
         out.push_str("]\n");
     }
-    let lines = key_lines(name, section)?;
-    let width = lines.iter().map(|(k, ..)| k.len()).max().unwrap_or(0);
-    for (key, value, comments) in lines {
-        for c in &comments {
-            write_comment(out, c, false);
+    let width = lines.iter().map(|l| l.key.len()).max().unwrap_or(0);
+    for line in lines {
+        for c in &line.comments {
+            write_comment(out, *c, false);
         }
-        out.push_str(&key);
-        out.push_str(&" ".repeat(width - key.len()));
+        out.push_str(&line.key);
+        out.push_repeated(' ', width - line.key.len());
         out.push_str(" = ");
-        out.push_str(&value);
+        out.push_str(&line.value);
         out.push('\n');
     }
     Ok(true)
 }
 
+/// One `key = value` line of a section, quoted for output, with the comments that follow
+/// it in the tree.
+struct KeyLine<'a, L> {
+    key: String,
+    value: SecretText,
+    comments: Vec<&'a L>,
+}
+
 /// Each key of a section, quoted for output, with the comments that follow it in the tree.
-fn key_lines<L: Leaf>(
+fn key_lines<'a, L: Leaf>(
     name: &str,
-    section: &Branch<L>,
-) -> Result<Vec<(String, String, Vec<String>)>, StoreError> {
-    let mut lines: Vec<(String, String, Vec<String>)> = Vec::new();
+    section: &'a Branch<L>,
+) -> Result<Vec<KeyLine<'a, L>>, StoreError> {
+    let mut lines: Vec<KeyLine<'a, L>> = Vec::new();
     for item in &section.items {
         match item {
             Item::Entry { key, value } => {
-                let (k, v) = quote_entry(name, key, &value_text(name, key, value)?)?;
-                lines.push((k, v, Vec::new()));
+                let mut scratch = SecretText::new();
+                let text = value_text(name, key, value, &mut scratch)?;
+                let (key, value) = quote_entry(name, key, text)?;
+                lines.push(KeyLine {
+                    key,
+                    value,
+                    comments: Vec::new(),
+                });
             }
             Item::Comment { .. } => {
-                if let (Some(last), Some(c)) = (lines.last_mut(), comment_text(item)) {
-                    last.2.push(c);
+                if let (Some(last), Some(c)) = (lines.last_mut(), comment_leaf(item)) {
+                    last.comments.push(c);
                 }
             }
             Item::Blank => {}
@@ -396,9 +416,9 @@ fn key_lines<L: Leaf>(
     Ok(lines)
 }
 
-fn comment_text<L: Leaf>(item: &Item<L>) -> Option<String> {
+fn comment_leaf<L: Leaf>(item: &Item<L>) -> Option<&L> {
     match item {
-        Item::Comment { text, .. } => Some(text.scalar().to_text().to_string()),
+        Item::Comment { text, .. } => Some(text),
         _ => None,
     }
 }
@@ -409,7 +429,15 @@ fn comment_text<L: Leaf>(item: &Item<L>) -> Option<String> {
 /// (a key's comment) or as it is (a section's). One exception, where go-ini would lose
 /// text: a first line that itself starts with a marker (`; #x` is stored `#x`) is written
 /// after the other marker, so that stripping it on reading gives back the same text.
-fn write_comment(out: &mut String, text: &str, section: bool) {
+fn write_comment<L: Leaf>(out: &mut SecretText, comment: &L, section: bool) {
+    let mut scratch = SecretText::new();
+    let text: &str = match comment.scalar() {
+        Scalar::Comment(s) | Scalar::Str(s) => s,
+        other => {
+            other.write_text(&mut scratch);
+            &scratch
+        }
+    };
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if i > 0 && line.starts_with(['#', ';']) {
@@ -434,9 +462,41 @@ fn write_comment(out: &mut String, text: &str, section: bool) {
     }
 }
 
+/// How a value may be quoted (go-ini's readers).
+#[derive(Clone, Copy)]
+enum Quote {
+    Bare,
+    Double,
+    Single,
+    Back,
+    Triple,
+}
+
+impl Quote {
+    fn marks(self) -> &'static str {
+        match self {
+            Quote::Bare => "",
+            Quote::Double => "\"",
+            Quote::Single => "'",
+            Quote::Back => "`",
+            Quote::Triple => "\"\"\"",
+        }
+    }
+
+    /// `text` in these quotes, in a zeroizing buffer of exactly its size.
+    fn around(self, text: &str) -> SecretText {
+        let q = self.marks();
+        let mut out = SecretText::with_capacity(text.len() + 2 * q.len());
+        out.push_str(q);
+        out.push_str(text);
+        out.push_str(q);
+        out
+    }
+}
+
 /// The key and value as written, the first quoting (go-ini's choice first) that reads back
-/// unchanged.
-fn quote_entry(section: &str, key: &str, value: &str) -> Result<(String, String), StoreError> {
+/// unchanged. The value's candidates are built one at a time in zeroizing buffers.
+fn quote_entry(section: &str, key: &str, value: &str) -> Result<(String, SecretText), StoreError> {
     let keys = [
         key.to_string(),
         format!("`{key}`"),
@@ -444,69 +504,79 @@ fn quote_entry(section: &str, key: &str, value: &str) -> Result<(String, String)
         format!("\"{key}\""),
     ];
     let preferred = if value.contains(['\n', '`']) {
-        format!("\"\"\"{value}\"\"\"")
+        Quote::Triple
     } else if value.contains(['#', ';']) {
-        format!("`{value}`")
+        Quote::Back
     } else if value.trim() != value {
-        format!("\"{value}\"")
+        Quote::Double
     } else {
-        value.to_string()
+        Quote::Bare
     };
-    let values = [
-        preferred,
-        value.to_string(),
-        format!("\"{value}\""),
-        format!("'{value}'"),
-        format!("`{value}`"),
-        format!("\"\"\"{value}\"\"\""),
-    ];
     let k = keys
         .into_iter()
         .find(|k| reads_back(k, "x", key, "x"))
         .ok_or_else(|| {
             StoreError::Unsupported(format!("INI key {section}.{key:?} cannot be written"))
         })?;
-    let v = values
-        .into_iter()
-        .find(|v| reads_back(&k, v, key, value))
-        .ok_or_else(|| {
-            StoreError::Unsupported(format!(
-                "the value of INI key {section}.{key:?} cannot be written without changing it"
-            ))
-        })?;
-    Ok((k, v))
+    let order = [
+        preferred,
+        Quote::Bare,
+        Quote::Double,
+        Quote::Single,
+        Quote::Back,
+        Quote::Triple,
+    ];
+    for quote in order {
+        let v = quote.around(value);
+        if reads_back(&k, &v, key, value) {
+            return Ok((k, v));
+        }
+    }
+    Err(StoreError::Unsupported(format!(
+        "the value of INI key {section}.{key:?} cannot be written without changing it"
+    )))
 }
 
 /// Whether `k = v` in a section reads back as exactly `key` = `value` with no comment.
+/// The line and what it parses to are plaintext: a zeroizing buffer and a `Plain` tree.
 fn reads_back(k: &str, v: &str, key: &str, value: &str) -> bool {
-    let Ok(b) = parse::<crate::model::Sealed>(&format!("[s]\n{k} = {v}\n")) else {
+    let mut doc = SecretText::with_capacity(k.len() + v.len() + 8);
+    for part in ["[s]\n", k, " = ", v, "\n"] {
+        doc.push_str(part);
+    }
+    let Ok(b) = parse::<crate::model::Plain>(&doc) else {
         return false;
     };
     let Some(Node::Map(s)) = b.get("s") else {
         return false;
     };
     matches!(s.items.as_slice(), [Item::Entry { key: k2, value: Node::Leaf(l) }]
-        if k2 == key && matches!(&l.0, Scalar::Str(s) if s == value))
+        if k2 == key && matches!(l.scalar(), Scalar::Str(s) if s == value))
 }
 
-/// The text of a value; sections hold only flat values.
-fn value_text<L: Leaf>(section: &str, key: &str, value: &Node<L>) -> Result<String, StoreError> {
+/// The text of a value (numbers written into `scratch`); sections hold only flat values.
+fn value_text<'a, L: Leaf>(
+    section: &str,
+    key: &str,
+    value: &'a Node<L>,
+    scratch: &'a mut SecretText,
+) -> Result<&'a str, StoreError> {
     let Node::Leaf(l) = value else {
         return Err(StoreError::Unsupported(format!(
             "INI sections hold only flat values; key {section}.{key} has a nested value"
         )));
     };
     Ok(match l.scalar() {
-        Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s.clone(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => format_go_float(*f),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Null => String::new(),
-        Scalar::Bytes(b) | Scalar::RawStr(b) => String::from_utf8(b.clone()).map_err(|_| {
+        Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => s,
+        Scalar::Bytes(b) | Scalar::RawStr(b) => std::str::from_utf8(b).map_err(|_| {
             StoreError::Unsupported(format!(
                 "INI key {section}.{key} holds bytes that are not UTF-8"
             ))
         })?,
+        other => {
+            other.write_text(scratch);
+            scratch
+        }
     })
 }
 
@@ -606,7 +676,7 @@ mod tests {
         ] {
             assert!(sops.get(k).is_some(), "sops.{k}");
         }
-        let out = emit(&t).unwrap();
+        let out = emit(&t).unwrap().to_string();
         // sops 3.7's go-ini also wrote a blank line after the last section.
         assert_eq!(out, text.trim_end().to_string() + "\n");
         assert_eq!(parse::<Sealed>(&out).unwrap(), t);
@@ -630,7 +700,7 @@ mod tests {
                 "k5=continued"
             ]
         );
-        let out = emit(&t).unwrap();
+        let out = emit(&t).unwrap().to_string();
         assert!(
             out.starts_with("top = 1\n\n; about s\n# more\n; inline head\n[s]\n"),
             "{out}"
@@ -650,9 +720,9 @@ mod tests {
             ("", false, ";\n"),
             ("a\n\nb", false, "; a\n; \n; b\n"),
         ] {
-            let mut out = String::new();
-            write_comment(&mut out, text, section);
-            assert_eq!(out, written, "{text:?}");
+            let mut out = SecretText::new();
+            write_comment(&mut out, &Sealed(Scalar::Comment(text.into())), section);
+            assert_eq!(out.as_str(), written, "{text:?}");
         }
     }
 
@@ -675,7 +745,7 @@ mod tests {
         assert!(e.contains("s.\"e\"") && !e.contains("ends"), "{e}");
         s.remove("e");
         t.insert("s".into(), Node::Map(s));
-        let out = emit(&t).unwrap();
+        let out = emit(&t).unwrap().to_string();
         assert!(out.starts_with("[s]\n"), "{out}");
         let back: Tree = parse(&out).unwrap();
         assert_eq!(back.get("s"), t.get("s"));
@@ -735,7 +805,7 @@ mod tests {
                 if let Ok(out) = emit(&t) {
                     let back = parse::<Sealed>(&out).unwrap();
                     prop_assert_eq!(squeezed(&back), squeezed(&t));
-                    prop_assert_eq!(emit(&back).unwrap(), out);
+                    prop_assert_eq!(emit(&back).unwrap().to_string(), out.to_string());
                 }
             }
         }
@@ -761,7 +831,7 @@ mod tests {
             if let Ok(out) = emit(&t) {
                 let back = parse::<Sealed>(&out).unwrap();
                 prop_assert_eq!(squeezed(&back), squeezed(&t));
-                prop_assert_eq!(emit(&back).unwrap(), out);
+                prop_assert_eq!(emit(&back).unwrap().to_string(), out.to_string());
             }
         }
     }

@@ -19,7 +19,7 @@
 //! with zero spaces (sops `indent: 0`) therefore re-emits with tabs.
 
 use crate::model::tree::Leaf;
-use crate::model::{Branch, Item, ListItem, Node, Scalar};
+use crate::model::{Branch, Item, ListItem, Node, Scalar, SecretText};
 use crate::store::{Layout, StoreError};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
@@ -69,7 +69,7 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
 
 /// Emits a branch as an indented JSON object ending with a newline; comments and blank
 /// items have no JSON form and are skipped.
-pub fn emit<L: Leaf>(branch: &Branch<L>, layout: Layout) -> Result<String, StoreError> {
+pub fn emit<L: Leaf>(branch: &Branch<L>, layout: Layout) -> Result<SecretText, StoreError> {
     emit_with_entry(branch, layout, None)
 }
 
@@ -79,7 +79,7 @@ pub fn emit_with_entry<L: Leaf>(
     branch: &Branch<L>,
     layout: Layout,
     extra: Option<(&str, &Node<L>)>,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     let mut w = Writer::new(layout);
     w.map(branch, 0, extra)?;
     w.out.push('\n');
@@ -87,7 +87,7 @@ pub fn emit_with_entry<L: Leaf>(
 }
 
 /// A list alone as a JSON array ending with a newline (an extracted list, as sops prints it).
-pub fn emit_list<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> Result<String, StoreError> {
+pub fn emit_list<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> Result<SecretText, StoreError> {
     let mut w = Writer::new(layout);
     w.list(items, 0)?;
     w.out.push('\n');
@@ -394,8 +394,9 @@ pub fn rounded_by_sops<L: Leaf>(branches: &[Branch<L>]) -> Option<String> {
 }
 
 /// Writes nodes in `json.Indent` layout; `path` names the key being written for errors.
+/// The output is plaintext for a decrypted tree: a [`SecretText`].
 struct Writer {
-    out: String,
+    out: SecretText,
     unit: String,
     path: Vec<String>,
 }
@@ -408,7 +409,7 @@ impl Writer {
             " ".repeat(layout.indent)
         };
         Writer {
-            out: String::new(),
+            out: SecretText::new(),
             unit,
             path: Vec::new(),
         }
@@ -484,8 +485,9 @@ impl Writer {
                 let _ = write!(self.out, "{i}");
             }
             Scalar::Float(f) => {
-                let text = float_text(*f).ok_or_else(|| self.error("is NaN or infinite"))?;
-                self.out.push_str(&text);
+                if !write_float(&mut self.out, *f) {
+                    return Err(self.error("is NaN or infinite"));
+                }
             }
             Scalar::Bool(b) => {
                 let _ = write!(self.out, "{b}");
@@ -517,7 +519,7 @@ impl Writer {
 /// `\u00XX` (lowercase hex), and, HTML-safe, `<` `>` `&` U+2028 U+2029 as `\u003c`
 /// `\u003e` `\u0026` `\u2028` `\u2029`. A clear value sops wrote is then written back as it
 /// was (`set` changes no other line), and `decrypt` prints what `sops decrypt` prints.
-fn write_go_string(out: &mut String, s: &str) {
+fn write_go_string(out: &mut SecretText, s: &str) {
     let plain = |c: char| {
         !matches!(
             c,
@@ -551,35 +553,44 @@ fn write_go_string(out: &mut String, s: &str) {
 
 /// A number, bool or null as Go's encoding/json prints it (what `sops decrypt --extract`
 /// prints for one); `None` for other scalars, and for NaN and infinities.
-pub fn scalar_text(s: &Scalar) -> Option<String> {
+pub fn scalar_text(s: &Scalar) -> Option<SecretText> {
+    let mut out = SecretText::with_capacity(s.text_len());
     match s {
-        Scalar::Int(i) => Some(i.to_string()),
-        Scalar::Float(f) => float_text(*f),
-        Scalar::Bool(b) => Some(b.to_string()),
-        Scalar::Null => Some("null".into()),
-        _ => None,
+        Scalar::Int(_) | Scalar::Bool(_) => s.write_text(&mut out),
+        Scalar::Float(f) => {
+            if !write_float(&mut out, *f) {
+                return None;
+            }
+        }
+        Scalar::Null => out.push_str("null"),
+        _ => return None,
     }
+    Some(out)
 }
 
-/// A float as JSON text that reads back as a float with the same value (`1.0`, `1e300`);
-/// `None` for NaN and infinities, which JSON cannot hold.
-fn float_text(f: f64) -> Option<String> {
+/// Appends a float as JSON text that reads back as a float with the same value (`1.0`,
+/// `1e300`); false (nothing written) for NaN and infinities, which JSON cannot hold.
+fn write_float(out: &mut SecretText, f: f64) -> bool {
     if !f.is_finite() {
-        return None;
+        return false;
     }
     // As Go's encoding/json (what sops prints): plain digits below 1e21 and above 1e-6, so
     // a sops float with data `7` prints as 7, not 7.0; otherwise `1e+21` / `1e-7`. An
     // edit reading 7 back as an int keeps the stored float's ciphertext (crypto::seal).
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let (text, exp) = crate::model::tree::go_float_exponent(f);
-        // Go's encoder shortens `e-07` to `e-7`.
-        return Some(match exp {
-            -9..=-1 => text.replacen("e-0", "e-", 1),
-            _ => text,
-        });
+        let exp = crate::model::tree::write_go_float_exponent(out, f);
+        // Go's encoder shortens `e-07` to `e-7`: drop the exponent's last-but-one digit.
+        if (-9..=-1).contains(&exp) {
+            let end = out.len();
+            let digit = out.as_bytes()[end - 1];
+            out.truncate_to(end - 2);
+            out.push(digit as char);
+        }
+        return true;
     }
-    Some(crate::model::tree::format_go_float(f))
+    crate::model::tree::write_go_float(out, f);
+    true
 }
 
 #[cfg(test)]
@@ -650,7 +661,7 @@ mod tests {
             panic!("age is not a list")
         };
         assert_eq!(age.len(), 3);
-        let out = emit(&tree, layout).unwrap();
+        let out = emit(&tree, layout).unwrap().to_string();
         assert_eq!(out, text);
         assert_eq!(parse1(&out).0, tree);
     }
@@ -685,13 +696,13 @@ mod tests {
         assert!(matches!(scalar(&t, "b"), Scalar::Bool(false)));
         assert!(matches!(scalar(&t, "z"), Scalar::Null));
         // Printed as Go's encoding/json prints float64 (what sops shows): no `.0`.
-        let out = emit(&t, Layout { indent: 4 }).unwrap();
+        let out = emit(&t, Layout { indent: 4 }).unwrap().to_string();
         assert!(
             out.contains("\"one\": 1,") && out.contains("\"e\": 100,"),
             "{out}"
         );
         assert!(out.contains("\"big\": 9223372036854776000,"), "{out}");
-        let floats = |f: f64| float_text(f).unwrap();
+        let floats = |f: f64| scalar_text(&Scalar::Float(f)).unwrap().to_string();
         assert_eq!(floats(7.0), "7");
         assert_eq!(floats(0.1), "0.1");
         assert_eq!(floats(12345678901234567890.0), "12345678901234567000");
@@ -819,9 +830,9 @@ mod tests {
                 r#""\u2028\u2029 ünï 🔑 /\"\\""#,
             ),
         ] {
-            let mut out = String::new();
+            let mut out = SecretText::new();
             write_go_string(&mut out, s);
-            assert_eq!(out, want, "{s:?}");
+            assert_eq!(out.as_str(), want, "{s:?}");
             assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
         }
     }

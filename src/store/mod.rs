@@ -10,7 +10,7 @@ pub mod limits;
 pub mod yaml;
 
 use crate::model::tree::Leaf;
-use crate::model::{Branch, Item, ListItem, Node, Sealed};
+use crate::model::{Branch, Item, ListItem, Node, Sealed, SecretText};
 use std::path::Path;
 
 /// The file formats, chosen from the file name or `--input-type/--output-type`.
@@ -160,7 +160,7 @@ pub fn emit_encrypted<L: Leaf>(
     format: Format,
     branches: &[Branch<L>],
     layout: Layout,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     if format == Format::Dotenv {
         return dotenv::emit_sops(single(branches)?);
     }
@@ -174,7 +174,7 @@ pub fn emit_encrypted_with_metadata(
     branches: &[Branch<Sealed>],
     md: &Branch<Sealed>,
     layout: Layout,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     let node = || Node::Map(md.clone());
     match format {
         Format::Yaml => yaml::emit_with_entry(branches, layout, Some((SOPS_KEY, &node()))),
@@ -189,12 +189,13 @@ pub fn emit_encrypted_with_metadata(
     }
 }
 
-/// Emits branches as file text.
+/// Emits branches as file text, into a [`SecretText`]: for a plain tree the text is
+/// plaintext, written once into memory that is wiped on every reallocation and on drop.
 pub fn emit<L: Leaf>(
     format: Format,
     branches: &[Branch<L>],
     layout: Layout,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     match format {
         Format::Yaml => yaml::emit(branches, layout),
         Format::Json => json::emit(single(branches)?, layout),
@@ -209,7 +210,7 @@ pub fn emit_list<L: Leaf>(
     format: Format,
     items: &[ListItem<L>],
     layout: Layout,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     match format {
         Format::Yaml => Ok(yaml::emit_list_document(items, layout)),
         Format::Json => json::emit_list(items, layout),

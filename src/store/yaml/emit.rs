@@ -4,12 +4,14 @@
 use super::super::{Layout, StoreError};
 use super::scalar::{literal_block, push_scalar, push_string};
 use crate::model::tree::Leaf;
-use crate::model::{Branch, Item, ListItem, Node, Scalar};
+use crate::model::{Branch, Item, ListItem, Node, Scalar, SecretText};
 
 // ───────────────────────────── emitting ─────────────────────────────
 
-/// Emits branches as YAML documents separated by `---`.
-pub fn emit<L: Leaf>(branches: &[Branch<L>], layout: Layout) -> Result<String, StoreError> {
+/// Emits branches as YAML documents separated by `---`, into a [`SecretText`] (the text is
+/// plaintext for a decrypted tree; values and comments are written straight into it, and
+/// it is sized first).
+pub fn emit<L: Leaf>(branches: &[Branch<L>], layout: Layout) -> Result<SecretText, StoreError> {
     emit_with_entry(branches, layout, None)
 }
 
@@ -19,7 +21,7 @@ pub fn emit_with_entry<L: Leaf>(
     branches: &[Branch<L>],
     layout: Layout,
     extra: Option<(&str, &Node<L>)>,
-) -> Result<String, StoreError> {
+) -> Result<SecretText, StoreError> {
     let indent = layout.indent.max(2);
     // Reserving the output's size up front spares large files the copies of a growing buffer.
     let extra_len = extra.map_or(0, |(k, v)| k.len() + node_len(v, indent, indent));
@@ -27,7 +29,7 @@ pub fn emit_with_entry<L: Leaf>(
         .iter()
         .map(|b| branch_len(b, 0, indent) + extra_len + 4)
         .sum();
-    let mut out = String::with_capacity(estimate + estimate / 16);
+    let mut out = SecretText::with_capacity(estimate + estimate / 16);
     for (i, branch) in branches.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
@@ -81,44 +83,53 @@ fn scalar_len(s: &Scalar) -> usize {
     }
 }
 
-fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn pad(out: &mut SecretText, n: usize) {
+    out.push_repeated(' ', n);
 }
 
-fn comment_line(out: &mut String, col: usize, text: &str) {
+/// A comment on its own line at column `col`.
+fn comment_line<L: Leaf>(out: &mut SecretText, col: usize, text: &L) {
     pad(out, col);
     out.push('#');
-    out.push_str(text);
+    push_comment(out, text);
     out.push('\n');
 }
 
-fn emit_map<L: Leaf>(out: &mut String, branch: &Branch<L>, col: usize, indent: usize) {
+/// The comments of `inline` after a value on its line: ` #a #b`.
+fn push_suffix<L: Leaf>(out: &mut SecretText, inline: &[&L]) {
+    for text in inline {
+        out.push_str(" #");
+        push_comment(out, *text);
+    }
+}
+
+fn emit_map<L: Leaf>(out: &mut SecretText, branch: &Branch<L>, col: usize, indent: usize) {
     emit_map_items(out, branch, col, indent, None, None);
 }
 
 /// Writes a map's items at column `col`; `first_prefix` replaces the indentation of the
 /// first line (used for `- key: value` in lists); `extra` is written as a last entry.
-fn emit_map_items<L: Leaf>(
-    out: &mut String,
-    branch: &Branch<L>,
+fn emit_map_items<'a, L: Leaf>(
+    out: &mut SecretText,
+    branch: &'a Branch<L>,
     col: usize,
     indent: usize,
     mut first_prefix: Option<&str>,
-    extra: Option<(&str, &Node<L>)>,
+    extra: Option<(&str, &'a Node<L>)>,
 ) {
-    let mut inline: Vec<String> = Vec::new();
-    let start_line = |out: &mut String, first: &mut Option<&str>| match first.take() {
+    let mut inline: Vec<&'a L> = Vec::new();
+    let start_line = |out: &mut SecretText, first: &mut Option<&str>| match first.take() {
         Some(p) => out.push_str(p),
         None => pad(out, col),
     };
     for item in &branch.items {
         match item {
             Item::Blank => {}
-            Item::Comment { text, inline: true } => inline.push(comment_text(text)),
+            Item::Comment { text, inline: true } => inline.push(text),
             Item::Comment { text, .. } => {
                 start_line(out, &mut first_prefix);
                 out.push('#');
-                out.push_str(&comment_text(text));
+                push_comment(out, text);
                 out.push('\n');
             }
             Item::Entry { key, value } if needs_explicit_key(key) => {
@@ -143,7 +154,7 @@ fn emit_map_items<L: Leaf>(
         emit_value(out, value, col, indent, std::mem::take(&mut inline), true);
     }
     for text in inline {
-        comment_line(out, col, &text);
+        comment_line(out, col, text);
     }
     if let Some(p) = first_prefix {
         // A list item holding an empty map.
@@ -161,11 +172,11 @@ fn needs_explicit_key(key: &str) -> bool {
 /// The `: value` part after an explicit `? key`: a block starts on the colon's line, at
 /// the column it would have under a simple key (`:   c: 1`), as go-yaml writes it.
 fn emit_explicit_value<L: Leaf>(
-    out: &mut String,
+    out: &mut SecretText,
     value: &Node<L>,
     col: usize,
     indent: usize,
-    inline: Vec<String>,
+    inline: Vec<&L>,
 ) {
     let mut prefix = " ".repeat(col);
     prefix.push(':');
@@ -191,64 +202,66 @@ fn emit_explicit_value<L: Leaf>(
     }
 }
 
-fn comment_text<L: Leaf>(l: &L) -> String {
+/// Appends a comment's text (a line break in it as a space), written straight from the
+/// value.
+fn push_comment<L: Leaf>(out: &mut SecretText, l: &L) {
     match l.scalar() {
-        Scalar::Comment(c) | Scalar::Str(c) => c.replace('\n', " "),
-        other => other.to_text().to_string(),
+        Scalar::Comment(c) | Scalar::Str(c) => {
+            for (i, part) in c.split('\n').enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(part);
+            }
+        }
+        other => other.write_text(out),
     }
 }
 
 /// Writes what follows `key:` or `-`; `in_map` says whether a nested list is indented.
 fn emit_value<L: Leaf>(
-    out: &mut String,
+    out: &mut SecretText,
     value: &Node<L>,
     col: usize,
     indent: usize,
-    inline: Vec<String>,
+    inline: Vec<&L>,
     in_map: bool,
 ) {
-    let suffix: String = inline.iter().map(|c| format!(" #{c}")).collect();
     match value {
         Node::Leaf(l) => {
             let s = l.scalar();
             // go-yaml indents a block under a key one step, under `- ` two columns.
             let body_col = if in_map { deeper(col, indent) } else { col + 2 };
-            if let Some((header, lines)) = literal_block(s, body_col - col) {
+            if let Some((header, body)) = literal_block(s, body_col - col) {
                 out.push(' ');
                 out.push_str(&header);
-                out.push_str(&suffix);
+                push_suffix(out, &inline);
                 out.push('\n');
-                for line in lines {
-                    if !line.is_empty() {
-                        pad(out, body_col);
-                        out.push_str(&line);
-                    }
-                    out.push('\n');
-                }
+                body.write(out, body_col);
             } else {
                 out.push(' ');
                 push_scalar(out, s);
-                out.push_str(&suffix);
+                push_suffix(out, &inline);
                 out.push('\n');
             }
         }
         Node::Map(b) if b.items.is_empty() => {
             out.push_str(" {}");
-            out.push_str(&suffix);
+            push_suffix(out, &inline);
             out.push('\n');
         }
         Node::List(items) if items.is_empty() => {
             out.push_str(" []");
-            out.push_str(&suffix);
+            push_suffix(out, &inline);
             out.push('\n');
         }
         Node::Map(b) => {
-            out.push_str(&suffix);
+            push_suffix(out, &inline);
             out.push('\n');
             emit_map(out, b, deeper(col, indent), indent);
         }
         Node::List(items) => {
-            out.push_str(&suffix);
+            push_suffix(out, &inline);
             out.push('\n');
             let item_col = if in_map { deeper(col, indent) } else { col };
             emit_list(out, items, item_col, indent, None);
@@ -258,11 +271,12 @@ fn emit_value<L: Leaf>(
 
 /// A list alone as a YAML document (`- a\n- b\n`, `[]` without values): an extracted
 /// list, as sops prints it.
-pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> String {
+pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> SecretText {
+    let mut out = SecretText::new();
     if items.is_empty() {
-        return "[]\n".into();
+        out.push_str("[]\n");
+        return out;
     }
-    let mut out = String::new();
     emit_list(&mut out, items, 0, layout.indent.max(2), None);
     out
 }
@@ -280,7 +294,7 @@ fn deeper(col: usize, indent: usize) -> usize {
 /// Writes a list's items at column `col`; `first_prefix` replaces the indentation of the
 /// first line (a list inside a list is written compactly, `- - a`, as go-yaml does).
 fn emit_list<L: Leaf>(
-    out: &mut String,
+    out: &mut SecretText,
     items: &[ListItem<L>],
     col: usize,
     indent: usize,
@@ -312,18 +326,18 @@ fn emit_list<L: Leaf>(
             col
         };
         match item {
-            ListItem::Comment { text, inline: true } => inline.push(comment_text(text)),
-            ListItem::Comment { text, .. } => comment_line(out, comment_col, &comment_text(text)),
+            ListItem::Comment { text, inline: true } => inline.push(text),
+            ListItem::Comment { text, .. } => comment_line(out, comment_col, text),
             ListItem::Value(Node::Map(b)) if !b.items.is_empty() => {
                 for text in std::mem::take(&mut inline) {
-                    comment_line(out, col, &text);
+                    comment_line(out, col, text);
                 }
                 let prefix = item_prefix(&mut first_prefix);
                 emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
             }
             ListItem::Value(Node::List(inner)) if !inner.is_empty() => {
                 for text in std::mem::take(&mut inline) {
-                    comment_line(out, col, &text);
+                    comment_line(out, col, text);
                 }
                 // Comments that open the inner list go above the item (readers give them to
                 // the outer list there; lists add no path, so they decrypt the same).
@@ -335,7 +349,7 @@ fn emit_list<L: Leaf>(
                 if first_prefix.is_none() && matches!(rest.first(), Some(ListItem::Value(_))) {
                     for c in &inner[..lead] {
                         if let ListItem::Comment { text, .. } = c {
-                            comment_line(out, col, &comment_text(text));
+                            comment_line(out, col, text);
                         }
                     }
                 }
@@ -366,11 +380,11 @@ fn emit_list<L: Leaf>(
         }
     }
     for text in inline {
-        comment_line(out, col, &text);
+        comment_line(out, col, text);
     }
 }
 
 /// Appends a map key as go-yaml writes it.
-fn push_text(out: &mut String, key: &str) {
+fn push_text(out: &mut SecretText, key: &str) {
     push_string(out, key, true);
 }

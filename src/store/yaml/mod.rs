@@ -31,7 +31,7 @@ mod tests {
 
     fn round(text: &str) -> String {
         let (b, layout) = parse::<Sealed>(text).unwrap();
-        emit(&b, layout).unwrap()
+        emit(&b, layout).unwrap().to_string()
     }
 
     #[test]
@@ -89,7 +89,9 @@ mod tests {
         ] {
             let mut b = Branch::<Sealed>::new();
             b.insert("k".into(), Node::Leaf(Sealed(Scalar::Str(s.into()))));
-            let text = emit(&[b.clone()], Layout { indent: 4 }).unwrap();
+            let text = emit(&[b.clone()], Layout { indent: 4 })
+                .unwrap()
+                .to_string();
             let (back, _) = parse::<Sealed>(&text).unwrap();
             assert_eq!(back[0], b, "{s:?} → {text}");
         }

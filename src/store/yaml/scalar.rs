@@ -7,7 +7,7 @@
 use saphyr_parser::ScalarStyle;
 use std::borrow::Cow;
 
-use crate::model::Scalar;
+use crate::model::{Scalar, SecretText};
 
 /// Resolves a scalar like go-yaml v3 decoding into `interface{}`.
 pub fn resolve(value: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
@@ -625,31 +625,26 @@ fn is_old_bool(s: &str) -> bool {
 
 /// A scalar as YAML text on one line, as go-yaml writes it (a multi-line string, which
 /// go-yaml writes as a literal block, is double-quoted here; see [`literal_block`]).
-pub fn scalar_text(s: &Scalar) -> String {
-    let mut out = String::new();
+pub fn scalar_text(s: &Scalar) -> SecretText {
+    let mut out = SecretText::with_capacity(s.text_len() + 12);
     push_scalar(&mut out, s);
     out
 }
 
 /// Appends [`scalar_text`].
-pub(super) fn push_scalar(out: &mut String, s: &Scalar) {
+pub(super) fn push_scalar(out: &mut SecretText, s: &Scalar) {
     match s {
         Scalar::Null => out.push_str("null"),
-        Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Scalar::Int(i) => out.push_str(&i.to_string()),
+        Scalar::Bool(_) | Scalar::Int(_) => s.write_text(out),
         Scalar::Float(f) if f.is_nan() => out.push_str(".nan"),
         Scalar::Float(f) if f.is_infinite() => {
             out.push_str(if *f > 0.0 { ".inf" } else { "-.inf" })
         }
-        Scalar::Float(f) => out.push_str(&go_yaml_float(*f)),
-        Scalar::RawStr(b) => {
+        Scalar::Float(f) => write_go_yaml_float(out, *f),
+        // (a long one is a literal block, written by the emitter: see literal_block)
+        Scalar::RawStr(b) | Scalar::Bytes(b) => {
             out.push_str("!!binary ");
-            out.push_str(&go_base64(b).replace('\n', ""));
-        }
-        Scalar::Bytes(b) => {
-            use base64::Engine;
-            out.push_str("!!binary ");
-            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+            push_base64(out, b, None);
         }
         // go-yaml writes a time.Time plain, in RFC 3339 (always read back as a timestamp).
         Scalar::Time(t) => out.push_str(t),
@@ -663,32 +658,64 @@ pub(super) fn push_scalar(out: &mut String, s: &Scalar) {
 /// bytes are the same (`7` either way). Not so for negative zero: go-yaml's `-0` reads
 /// back as the int 0, whose MAC bytes are `0`, not the float's `-0` (sops then fails its
 /// own MAC on a clear `-0.0`), so it is written `-0.0`, which reads back as itself.
-fn go_yaml_float(f: f64) -> String {
+fn write_go_yaml_float(out: &mut SecretText, f: f64) {
     if f == 0.0 && f.is_sign_negative() {
-        return "-0.0".into();
+        out.push_str("-0.0");
+        return;
     }
-    let (text, exp) = crate::model::tree::go_float_exponent(f);
+    // The exponent decides the notation (at most 24 characters: the scratch buffer is
+    // sized, never moves, and is wiped when dropped).
+    let mut sci = SecretText::with_capacity(32);
+    let exp = crate::model::tree::write_go_float_exponent(&mut sci, f);
     if f != 0.0 && !(-4..6).contains(&exp) {
-        text
+        out.push_str(&sci);
     } else {
-        crate::model::tree::format_go_float(f)
+        crate::model::tree::write_go_float(out, f);
     }
 }
 
-/// go-yaml's `encodeBase64`: lines of 70 characters, each ending in a line break, when
-/// there is more than one.
-fn go_base64(b: &[u8]) -> String {
+/// The length of `n` bytes in base64 with padding.
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Appends `bytes` in base64, in lines of `line` characters each ending in a line break
+/// when `line` is given (go-yaml's `encodeBase64` body), else on one line. Encoded in
+/// chunks through a zeroized stack buffer: no heap copy of the bytes or of their text.
+pub(super) fn push_base64(out: &mut SecretText, bytes: &[u8], line: Option<(usize, usize)>) {
     use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.encode(b);
-    if text.len() < 70 {
-        return text;
+    use zeroize::Zeroize;
+    // 210 bytes are 280 characters, 4 lines of 70: chunks end on line ends.
+    const CHUNK: usize = 210;
+    let mut buf = [0u8; CHUNK / 3 * 4];
+    out.reserve(base64_len(bytes.len()) * 2);
+    let mut col = 0;
+    for chunk in bytes.chunks(CHUNK) {
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(chunk, &mut buf)
+            .unwrap_or(0);
+        let text = std::str::from_utf8(&buf[..n]).unwrap_or_default();
+        match line {
+            None => out.push_str(text),
+            Some((width, indent)) => {
+                for c in text.chars() {
+                    if col == 0 {
+                        out.push_repeated(' ', indent);
+                    }
+                    out.push(c);
+                    col += 1;
+                    if col == width {
+                        out.push('\n');
+                        col = 0;
+                    }
+                }
+            }
+        }
     }
-    let mut out = String::with_capacity(text.len() + text.len() / 70 + 1);
-    for chunk in text.as_bytes().chunks(70) {
-        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+    if col > 0 {
         out.push('\n');
     }
-    out
+    buf.zeroize();
 }
 
 /// go-yaml's scalar styles.
@@ -746,12 +773,17 @@ pub(super) fn string_style(t: &str, key: bool) -> Style {
 
 /// Appends a string as go-yaml writes it as a value or a key (a literal block as double
 /// quotes: blocks are written by the emitter, see [`literal_block`]).
-pub(super) fn push_string(out: &mut String, t: &str, key: bool) {
+pub(super) fn push_string(out: &mut SecretText, t: &str, key: bool) {
     match string_style(t, key) {
         Style::Plain => out.push_str(t),
         Style::Single => {
             out.push('\'');
-            out.push_str(&t.replace('\'', "''"));
+            for (i, part) in t.split('\'').enumerate() {
+                if i > 0 {
+                    out.push_str("''");
+                }
+                out.push_str(part);
+            }
             out.push('\'');
         }
         Style::Double | Style::Literal => push_double_quoted(out, t),
@@ -765,15 +797,11 @@ pub(super) fn push_string(out: &mut String, t: &str, key: bool) {
 /// `hint` is the body's indentation relative to its parent node. go-yaml writes its indent
 /// setting there, which is that under a map key but not inside a list (where go-yaml's own
 /// reader then misreads the block); this writes the true relative indentation.
-pub(super) fn literal_block(s: &Scalar, hint: usize) -> Option<(String, Vec<String>)> {
+pub(super) fn literal_block(s: &Scalar, hint: usize) -> Option<(String, Literal<'_>)> {
     let text = match s {
-        Scalar::RawStr(b) => {
-            let lines = go_base64(b);
-            if !lines.contains('\n') {
-                return None;
-            }
-            let body = lines.lines().map(str::to_string).collect();
-            return Some(("!!binary |".into(), body));
+        // go-yaml writes base64 over one line of 70 as a block of such lines.
+        Scalar::RawStr(b) if base64_len(b.len()) >= BASE64_LINE => {
+            return Some(("!!binary |".into(), Literal::Base64(b)));
         }
         Scalar::Str(t) if string_style(t, false) == Style::Literal => t,
         _ => return None,
@@ -789,7 +817,36 @@ pub(super) fn literal_block(s: &Scalar, hint: usize) -> Option<(String, Vec<Stri
         _ => {}
     }
     let body = text.strip_suffix('\n').unwrap_or(text);
-    Some((header, body.split('\n').map(str::to_string).collect()))
+    Some((header, Literal::Lines(body)))
+}
+
+/// go-yaml's base64 line length.
+const BASE64_LINE: usize = 70;
+
+/// The body of a literal block, borrowed from the value (no copy of it is made).
+pub(super) enum Literal<'a> {
+    /// Text whose lines (split at `\n`) are the block's lines.
+    Lines(&'a str),
+    /// Bytes written as base64 lines of 70 characters.
+    Base64(&'a [u8]),
+}
+
+impl Literal<'_> {
+    /// Appends the block's lines at column `col` (an empty line without indentation).
+    pub(super) fn write(&self, out: &mut SecretText, col: usize) {
+        match self {
+            Literal::Lines(body) => {
+                for line in body.split('\n') {
+                    if !line.is_empty() {
+                        out.push_repeated(' ', col);
+                        out.push_str(line);
+                    }
+                    out.push('\n');
+                }
+            }
+            Literal::Base64(b) => push_base64(out, b, Some((BASE64_LINE, col))),
+        }
+    }
 }
 
 /// go-yaml's `yaml_emitter_analyze_scalar`: which styles the characters allow (block
@@ -914,7 +971,7 @@ impl Analysis {
 
 /// Appends a double-quoted string with go-yaml's escapes (`\t`, `\e`, `\N`, `\x80`,
 /// `\U0001F511`): every character outside go-yaml's printable set, line breaks, `"`, `\`.
-fn push_double_quoted(out: &mut String, t: &str) {
+fn push_double_quoted(out: &mut SecretText, t: &str) {
     use std::fmt::Write;
     out.push('"');
     for c in t.chars() {
@@ -1034,9 +1091,26 @@ mod tests {
         }
         assert_eq!(scalar_text(&Scalar::RawStr(vec![0xff])), "!!binary /w==");
         let long = Scalar::RawStr(vec![0xff; 60]);
-        let (header, lines) = literal_block(&long, 4).unwrap();
+        let (header, body) = literal_block(&long, 4).unwrap();
         assert_eq!(header, "!!binary |");
-        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [70, 10]);
+        let mut out = SecretText::new();
+        body.write(&mut out, 2);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.iter().map(|l| l.len()).collect::<Vec<_>>(), [72, 12]);
+        assert!(lines.iter().all(|l| l.starts_with("  /")), "{lines:?}");
+        // 51 bytes are 68 characters: one line, no block.
+        assert!(literal_block(&Scalar::RawStr(vec![0xff; 51]), 4).is_none());
+        assert!(literal_block(&Scalar::RawStr(vec![0xff; 52]), 4).is_some());
+        // Across the 210-byte chunks the lines stay whole: the text of one encoding.
+        use base64::Engine;
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let mut out = SecretText::new();
+        push_base64(&mut out, &bytes, Some((70, 0)));
+        let want = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        assert_eq!(out.replace('\n', ""), want);
+        assert!(out
+            .lines()
+            .all(|l| l.len() == 70 || l.len() == want.len() % 70));
     }
 
     #[test]
@@ -1104,7 +1178,7 @@ mod tests {
             assert_eq!(string_style(s, false), value, "{s:?}");
             assert_eq!(string_style(s, true), key, "{s:?} as a key");
         }
-        let mut out = String::new();
+        let mut out = SecretText::new();
         push_string(&mut out, "it's: x", false);
         push_string(
             &mut out,
