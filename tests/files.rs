@@ -5,6 +5,8 @@
 mod common;
 #[path = "files/locking.rs"]
 mod locking;
+#[path = "files/memory.rs"]
+mod memory;
 #[path = "files/messages.rs"]
 mod messages;
 

@@ -165,7 +165,7 @@ fn keys() -> Keys {
     let id = age::x25519::Identity::generate();
     let recipient = id.to_public().to_string().parse().unwrap();
     let ids = Identities::load(&Sources {
-        inline: Some(id.to_string().expose_secret().to_string()),
+        inline: Some(id.to_string().expose_secret().into()),
         ..Sources::default()
     })
     .unwrap();

@@ -1,6 +1,6 @@
 //! Helpers shared by the file commands: identities, reading stdin, writing output.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::exit::{CliError, INPUT, OUTPUT};
@@ -29,25 +29,37 @@ pub fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> anyhow::
             crate::fsutil::atomic_write(p, bytes)
         }
         .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", p.display())).into()),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (e.g. `| head`) is not an error worth reporting.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(CliError::new(OUTPUT, format!("stdout: {e}")).into()),
-            }
-        }
+        None => match write_stdout(bytes) {
+            Ok(()) => Ok(()),
+            // A closed pipe (e.g. `| head`) is not an error worth reporting.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(CliError::new(OUTPUT, format!("stdout: {e}")).into()),
+        },
     }
 }
 
-/// Reads all of stdin (for `--value-stdin` and `-`).
+/// Writes to the standard output's descriptor directly, not through `std::io::Stdout`'s
+/// buffer: that buffer lives as long as the process and would keep the tail of what was
+/// written (plaintext) after the command wiped its own copy. Anything already buffered
+/// goes first; the lock keeps other writers out meanwhile.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    let mut stdout = std::io::stdout().lock();
+    stdout.flush()?;
+    match stdout.as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd).write_all(bytes),
+        Err(_) => stdout.write_all(bytes).and_then(|_| stdout.flush()),
+    }
+}
+
+/// Reads all of stdin (for `set --value-stdin`) into a buffer that wipes every block
+/// it outgrows ([`SecretBuf`]), in reads of 64 KiB that bypass `Stdin`'s own buffer, so no
+/// copy of the value stays behind in either.
 pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-    let mut buf = zeroize::Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .read_to_end(&mut buf)
+    let mut buf = SecretBuf::new();
+    buf.read_to_end_from(&mut std::io::stdin().lock())
         .map_err(|e| CliError::new(INPUT, format!("stdin: {e}")))?;
-    Ok(buf)
+    Ok(buf.into_zeroizing())
 }
 
 /// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`

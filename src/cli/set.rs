@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use super::exit::{CliError, BAD_PATH, CONFLICT, INPUT, INVALID_SET};
 use super::{output, Global};
 use crate::model::{KeyPath, Node, Plain, Scalar};
+use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,7 +19,7 @@ pub struct Args {
     path: String,
     /// The value (prefer --value-stdin: argv is visible to other users and shell history).
     #[arg(value_name = "VALUE")]
-    value: Option<String>,
+    value: Option<SecretArg>,
     /// Read the value from stdin; one trailing newline is dropped from a single-line value.
     #[arg(long, conflicts_with = "value")]
     value_stdin: bool,
@@ -32,7 +33,11 @@ pub struct Args {
 /// float64 would change (an integer beyond i64 it cannot hold) is refused, not rounded.
 fn from_json(text: &str) -> Result<Node<Plain>, CliError> {
     let invalid = |why: &str| CliError::new(INVALID_SET, format!("--json value {why}"));
-    let wrapped = zeroize::Zeroizing::new(format!("{{\"\":{text}\n}}"));
+    // Sized first: no reallocation leaves a copy of the value behind.
+    let mut wrapped = Zeroizing::new(String::with_capacity(text.len() + 6));
+    wrapped.push_str("{\"\":");
+    wrapped.push_str(text);
+    wrapped.push_str("\n}");
     let (mut branches, _) = crate::store::json::parse::<Plain>(&wrapped).map_err(|e| match e {
         crate::store::StoreError::Syntax {
             line,
@@ -61,28 +66,50 @@ fn from_json(text: &str) -> Result<Node<Plain>, CliError> {
         .ok_or_else(|| invalid("is not valid JSON (one value expected)"))
 }
 
-fn read_value(args: &Args) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    if args.value_stdin {
-        let bytes = output::read_stdin()?;
-        let mut text = zeroize::Zeroizing::new(
-            String::from_utf8(bytes.to_vec())
-                .map_err(|_| CliError::new(INVALID_SET, "the value on stdin is not UTF-8"))?,
-        );
-        if text.ends_with('\n') && text.matches('\n').count() == 1 {
-            text.pop();
-            if text.ends_with('\r') {
-                text.pop();
-            }
-        }
-        Ok(text)
-    } else {
-        Ok(zeroize::Zeroizing::new(
-            args.value.clone().unwrap_or_default(),
-        ))
+/// A value given on the command line: held in zeroizing memory and never shown by `Debug`
+/// (`Args` derives it, for clap). clap and the process's argv still hold their copies,
+/// and argv is visible to other users: `--value-stdin` is the way for real secrets.
+#[derive(Clone)]
+pub struct SecretArg(Zeroizing<String>);
+
+impl From<String> for SecretArg {
+    fn from(s: String) -> Self {
+        SecretArg(Zeroizing::new(s))
     }
 }
 
-pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The value to set, moved (never copied) from the zeroizing buffer it was read into.
+fn read_value(args: &mut Args) -> anyhow::Result<Zeroizing<String>> {
+    if !args.value_stdin {
+        let value = args.value.take().map(|v| v.0).unwrap_or_default();
+        return Ok(value);
+    }
+    let mut bytes = output::read_stdin()?;
+    // Moved out of the zeroizing buffer into one, without a copy; on error the bytes
+    // come back inside the error and are wiped there.
+    let mut text = match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Zeroizing::new(text),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            return Err(CliError::new(INVALID_SET, "the value on stdin is not UTF-8").into());
+        }
+    };
+    if text.ends_with('\n') && text.matches('\n').count() == 1 {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
     let format = g
         .input_type
@@ -95,11 +122,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let text = read_value(&args)?;
+    let mut text = read_value(&mut args)?;
     let node = if args.json {
         from_json(&text)?
     } else {
-        Node::Leaf(Plain::new(Scalar::Str(text.to_string())))
+        // Moved into the zeroizing leaf (`text` is left empty).
+        Node::Leaf(Plain::new(Scalar::Str(std::mem::take(&mut *text))))
     };
     // Held until the file is written: a concurrent set/unset/edit/updatekeys/rotate waits.
     let mut update = output::open_for_update(&args.file, g)?;
@@ -194,4 +222,28 @@ fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> 
     }
     // Moved out of its zeroizing buffer into the zeroizing leaf.
     Plain::new(Scalar::Str(std::mem::take(&mut *text_for(value))))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// The parsed command line is `Debug` (clap derive): it must not show the value.
+    #[test]
+    fn debug_of_the_parsed_arguments_never_shows_the_value() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "secrets",
+            "set",
+            "f.yaml",
+            "db.password",
+            "hunter2-do-not-print",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("db.password") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+    }
 }

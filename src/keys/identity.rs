@@ -10,6 +10,8 @@
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
+
 pub struct Identities {
     entries: Vec<Entry>,
     /// Non-fatal notes, e.g. a passphrase-protected ssh key that was skipped.
@@ -39,8 +41,9 @@ pub enum IdentityError {
 pub struct Sources {
     /// Files that must exist (from `--identity` and the `*_KEY_FILE` variables).
     pub required_files: Vec<PathBuf>,
-    /// Inline identity text (`$SOPS_AGE_KEY`).
-    pub inline: Option<String>,
+    /// Inline identity text (`$SOPS_AGE_KEY`): secret, so held in zeroizing memory that
+    /// `Debug` does not show.
+    pub inline: Option<SecretString>,
     /// Files used when they exist.
     pub optional_files: Vec<PathBuf>,
 }
@@ -58,9 +61,11 @@ impl Sources {
                 s.required_files.push(PathBuf::from(p));
             }
         }
+        // (The process environment keeps its own copy, which we cannot wipe.)
         s.inline = std::env::var("SOPS_AGE_KEY")
             .ok()
-            .filter(|v| !v.trim().is_empty());
+            .map(|v| SecretString::from(zeroize::Zeroizing::new(v).as_str()))
+            .filter(|v| !v.expose_secret().trim().is_empty());
         let home = var("HOME").map(PathBuf::from);
         let home_config = home.as_ref().map(|h| h.join(".config"));
         let config = var("XDG_CONFIG_HOME")
@@ -107,7 +112,7 @@ impl Identities {
             ids.load_file(path)?;
         }
         if let Some(text) = &sources.inline {
-            ids.load_age_text(text, "$SOPS_AGE_KEY")?;
+            ids.load_age_text(text.expose_secret(), "$SOPS_AGE_KEY")?;
         }
         let mut skipped = None;
         for path in &sources.optional_files {
@@ -236,5 +241,26 @@ impl Identities {
             )),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Sources` is `Debug` and `Clone` (tests and embedders build it): neither may show the
+    /// inline identity; loading from it still works.
+    #[test]
+    fn debug_never_shows_the_inline_identity() {
+        let id = age::x25519::Identity::generate();
+        let secret = id.to_string().expose_secret().to_string();
+        let sources = Sources {
+            inline: Some(format!("# a key\n{secret}\n").into()),
+            ..Sources::default()
+        };
+        let shown = format!("{sources:?} {:?}", sources.clone());
+        assert!(!shown.contains("AGE-SECRET-KEY"), "{shown}");
+        let ids = Identities::load(&sources).unwrap();
+        assert_eq!(ids.public_keys(), [id.to_public().to_string()]);
     }
 }

@@ -125,7 +125,7 @@ impl Crypto {
         let key = sb.key("gen");
         let recipients = recipient::parse_list(&key.public).unwrap();
         let ids = Identities::load(&Sources {
-            inline: Some(std::fs::read_to_string(&key.file).unwrap()),
+            inline: Some(std::fs::read_to_string(&key.file).unwrap().into()),
             ..Default::default()
         })
         .unwrap();
