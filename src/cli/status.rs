@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use super::updatekeys::shown;
+use super::output::shown;
 use super::{output, Global};
 use crate::config::Config;
 use crate::team;

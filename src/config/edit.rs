@@ -11,6 +11,7 @@ use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
 use crate::store::Layout;
 
 /// The config document being edited.
+#[derive(Clone)]
 pub struct ConfigDoc {
     path: PathBuf,
     doc: Branch<Sealed>,
@@ -18,6 +19,14 @@ pub struct ConfigDoc {
     /// The text it was read from, so [`ConfigDoc::save`] never overwrites a change made
     /// since by a program that does not take the config's lock.
     seen: Seen,
+}
+
+impl std::fmt::Debug for ConfigDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigDoc")
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 const HEADER: &[&str] = &[
