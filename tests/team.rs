@@ -1005,3 +1005,71 @@ fn env_revoke_racing_set_never_gives_the_key_back() {
         );
     }
 }
+
+/// Issue 10, case 8: `member add` given a private key must not echo any of it.
+#[test]
+fn member_add_never_echoes_a_private_key() {
+    let t = Team::standard();
+    let before = t.read(".secrets.yaml");
+    let id = age::x25519::Identity::generate();
+    let age_secret = id.to_string().expose_secret().to_string();
+    let mut cases: Vec<(String, String)> = vec![
+        (
+            age_secret.clone(),
+            age_secret["AGE-SECRET-KEY-1".len()..].to_string(),
+        ),
+        (
+            age_secret.to_lowercase(),
+            age_secret["AGE-SECRET-KEY-1".len()..].to_lowercase(),
+        ),
+    ];
+    let keys_txt = t.key_file("carol").to_str().unwrap().to_string();
+    let carol = std::fs::read_to_string(&keys_txt).unwrap();
+    let carol_secret = carol
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    cases.push((
+        keys_txt,
+        carol_secret["AGE-SECRET-KEY-1".len()..].to_string(),
+    ));
+    if std::process::Command::new("ssh-keygen")
+        .arg("-?")
+        .output()
+        .is_ok()
+    {
+        let key = t.dir.path().join("keys/eve_ed25519");
+        let ok = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "eve", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let pem = std::fs::read_to_string(&key).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        cases.push((pem.clone(), body.clone()));
+        cases.push((key.to_str().unwrap().to_string(), body));
+    }
+    for (arg, secret) in cases {
+        let out = t.run("alice", &["member", "add", "eve", &arg]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(5), "{text}");
+        assert!(
+            text.contains("private key; give the public key (age1"),
+            "{text}"
+        );
+        let chars: Vec<char> = secret.chars().collect();
+        for w in chars.windows(6) {
+            let w: String = w.iter().collect();
+            assert!(
+                !text.contains(&w),
+                "{w:?} of the private key echoed: {text}"
+            );
+        }
+    }
+    assert_eq!(t.read(".secrets.yaml"), before);
+}

@@ -16,6 +16,7 @@ use super::status::ListFormat;
 use super::{batch, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::ConfigError;
+use crate::keys::recipient::{is_private_key, BadRecipient};
 use crate::keys::Recipient;
 use crate::workspace::{self, offboard, offboard::Revocation};
 
@@ -26,6 +27,9 @@ pub enum Command {
         /// Member name (letters, digits, '.', '_', '@', '-').
         name: String,
         /// Public key, or the path of a file holding one (e.g. ~/.ssh/id_ed25519.pub).
+        /// (Hyphen values accepted: a pasted `-----BEGIN … PRIVATE KEY` block is refused by
+        /// us without being echoed, instead of quoted whole by the argument parser.)
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Remove a member: leave every environment, rotate every file they could read, and
@@ -53,20 +57,38 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A key given on the command line, or read from a file (the first key line of it).
+/// A key given on the command line, or read from a file (the first key line of it). A
+/// private key, given or in the file, is refused without quoting any of it.
 fn read_key(arg: &str) -> anyhow::Result<Recipient> {
     let path = Path::new(arg);
-    let text = if !arg.starts_with("age1") && !arg.starts_with("ssh-") && path.is_file() {
-        std::fs::read_to_string(path)?
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("age1") || l.starts_with("ssh-"))
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        arg.to_string()
-    };
-    Ok(Recipient::from_str(&text)?)
+    let named_file = !arg.starts_with("age1")
+        && !arg.starts_with("ssh-")
+        && !is_private_key(arg)
+        && path.is_file();
+    if !named_file {
+        return Ok(Recipient::from_str(arg)?);
+    }
+    // A public key file is one line; read no more than a page of any file.
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 << 10), &mut text)
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if is_private_key(&text) {
+        anyhow::bail!("{}: {}", path.display(), BadRecipient::PrivateKey);
+    }
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("age1") || l.starts_with("ssh-"))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no public key in it (a line starting with age1 or ssh-)",
+                path.display()
+            )
+        })?;
+    Ok(Recipient::from_str(line)?)
 }
 
 fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
