@@ -7,7 +7,7 @@ use std::path::Path;
 use super::output::{self, shown};
 use super::{exit, Global};
 use crate::config::Config;
-use crate::workspace::batch::{describe, Done, Op, Outcome};
+use crate::workspace::batch::{describe, BatchError, Done, Op, Outcome};
 use crate::workspace::offboard::{self, Revocation};
 
 /// Notes the files a plan skipped (found by walking, in no environment).
@@ -125,8 +125,17 @@ pub fn finish(
 ) -> std::process::ExitCode {
     match report(outcome, op, dry_run, cfg, g) {
         Some(code) => {
+            let dropped = outcome
+                .failures()
+                .filter(|(_, e)| matches!(e, BatchError::WouldDrop { .. }))
+                .count();
             if !g.quiet {
-                eprintln!("hint: failed files were left untouched; a member who can decrypt them can re-run this, or restore a tampered file from git");
+                if dropped > 0 {
+                    eprintln!("hint: re-wrapping cannot take a reader away (they may have kept the data key): rotate those files with secrets updatekeys --rotate (or secrets rotate FILE); to take a member away, secrets member remove NAME or secrets env revoke ENV NAME");
+                }
+                if dropped < outcome.failures().count() {
+                    eprintln!("hint: failed files were left untouched; a member who can decrypt them can re-run this, or restore a tampered file from git");
+                }
             }
             std::process::ExitCode::from(code)
         }
@@ -134,8 +143,25 @@ pub fn finish(
     }
 }
 
-/// `member remove` and `env revoke`: prints what they could read, runs the plan, prints
-/// each file's rotation.
+/// For `updatekeys` and `rotate` while a revocation is unfinished: says that the files get
+/// the recipients of the config after it.
+pub fn note_unfinished(cfg: &Config, g: &Global) {
+    if let Some(r) = cfg.revoking() {
+        output::note(
+            g,
+            format!(
+                "secrets: warning: {}:{}: an unfinished revocation is recorded: files get the recipients the config will have after it; finish it: secrets {}",
+                shown(cfg.path()).display(),
+                r.line,
+                r.command()
+            ),
+        );
+    }
+}
+
+/// `member remove` and `env revoke`: prints what they could read, runs the plan (every
+/// file rotated before the config is saved), prints each file's rotation, then the config
+/// change; when a file failed, an error naming the command that finishes the revocation.
 pub fn offboard(
     plan: offboard::Plan,
     lock: &crate::fsutil::lock::Lock,
@@ -145,15 +171,53 @@ pub fn offboard(
     g: &Global,
 ) -> anyhow::Result<std::process::ExitCode> {
     print_exposure(&plan.revocation.who(), &plan.exposure, g);
-    let done = match &plan.revocation {
+    let revocation = plan.revocation.clone();
+    let config = shown(cfg.path());
+    let config = config.display();
+    let environments = plan.environments.clone();
+    let outcome = offboard::apply(plan, lock, ids, dry_run)?;
+    let code = report(&outcome.files, Op::Rotate, dry_run, Some(cfg), g);
+    if let Some(code) = code.filter(|_| !dry_run && !outcome.recorded) {
+        return Err(exit::CliError::new(
+            code,
+            format!(
+                "{}: nothing done: the config after it leaves some files without recipients (failed lines above)",
+                revocation.command()
+            ),
+        )
+        .hint("every environment keeps at least one member (secrets env grant ENV MEMBER); fix the config, then run it again")
+        .into());
+    }
+    if let Some(code) = code.filter(|_| !dry_run) {
+        let failed = outcome.files.failures().count();
+        let total = outcome.files.files.len();
+        let (who, still) = match &revocation {
+            Revocation::Member(name) => (name.clone(), format!("{config} still names {name}")),
+            Revocation::Env { env, members } => (
+                members.join(", "),
+                format!("{config} still lists {} in {env}", members.join(", ")),
+            ),
+        };
+        let command = revocation.command();
+        return Err(exit::CliError::new(
+            code,
+            format!(
+                "{command}: {failed} of {total} file(s) could not be rotated; {still}, with the revocation recorded as unfinished"
+            ),
+        )
+        .hint(format!(
+            "files already rotated stay rotated ({who} can no longer open them, the remaining members can); fix the failed files (restore a tampered one from git; one you cannot open: a member who can runs secrets rotate FILE), then run secrets {command} again to finish"
+        ))
+        .into());
+    }
+    let done = match &revocation {
         Revocation::Member(name) => format!(
-            "{} member {name} from {}{}",
+            "{} member {name} from {config}{}",
             if dry_run { "would remove" } else { "removed" },
-            shown(cfg.path()).display(),
-            if plan.environments.is_empty() {
+            if environments.is_empty() {
                 String::new()
             } else {
-                format!(" (environments: {})", plan.environments.join(", "))
+                format!(" (environments: {})", environments.join(", "))
             }
         ),
         Revocation::Env { env, members } => format!(
@@ -162,9 +226,11 @@ pub fn offboard(
             members.join(", ")
         ),
     };
-    let outcome = offboard::apply(plan, lock, ids, dry_run)?;
     output::note(g, done);
-    Ok(finish(&outcome.files, Op::Rotate, dry_run, Some(cfg), g))
+    Ok(match code {
+        Some(code) => std::process::ExitCode::from(code),
+        None => std::process::ExitCode::SUCCESS,
+    })
 }
 
 /// Prints, per file, the key paths of the encrypted values `who` could read.

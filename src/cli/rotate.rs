@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use super::output::{self, config_start};
 use super::{batch, Global};
-use crate::workspace::{self, batch::Op};
+use crate::workspace::{self, batch::Op, offboard};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -33,10 +33,19 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     };
     let cfg = locked.as_ref().map(|(_, cfg)| cfg);
     let ids = output::identities(g)?;
-    let plan = match cfg {
-        Some(cfg) => workspace::batch::plan(cfg, &args.files, Op::Rotate)?,
+    // While a revocation is unfinished, the recipients are those of the config after it.
+    let proposed = match cfg {
+        Some(cfg) => {
+            batch::note_unfinished(cfg, g);
+            offboard::proposed_config(cfg)?
+        }
+        None => None,
+    };
+    let mut plan = match proposed.as_ref().or(cfg) {
+        Some(wanted) => workspace::batch::plan(wanted, &args.files, Op::Rotate)?,
         None => workspace::batch::plan_files(&args.files),
     };
+    plan.config = cfg;
     let outcome = workspace::batch::apply(plan, &ids, args.dry_run);
     Ok(batch::finish(&outcome, Op::Rotate, args.dry_run, cfg, g))
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use super::output::{self, config_start};
 use super::{batch, Global};
-use crate::workspace::{self, batch::Op};
+use crate::workspace::{self, batch::Op, offboard};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,6 +18,10 @@ pub struct Args {
     /// file in an environment under the config's root.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Rotate (new data key, every value re-encrypted) the files that would lose a
+    /// recipient, instead of refusing them.
+    #[arg(long)]
+    rotate: bool,
     /// Show what would change; write nothing.
     #[arg(long, short = 'n')]
     dry_run: bool,
@@ -27,9 +31,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let (_lock, cfg) = workspace::lock_config(&config_start(&args.files)?)?;
     let ids = output::identities(g)?;
     let op = Op::Update {
-        rotate_on_drop: false,
+        rotate_on_drop: args.rotate,
     };
-    let plan = workspace::batch::plan(&cfg, &args.files, op)?;
+    // While a revocation is unfinished, the recipients are those of the config after it.
+    let proposed = offboard::proposed_config(&cfg)?;
+    batch::note_unfinished(&cfg, g);
+    let mut plan = workspace::batch::plan(proposed.as_ref().unwrap_or(&cfg), &args.files, op)?;
+    plan.config = Some(&cfg);
     batch::note_skipped(&plan.skipped, g);
     let outcome = workspace::batch::apply(plan, &ids, args.dry_run);
     Ok(batch::finish(&outcome, op, args.dry_run, Some(&cfg), g))

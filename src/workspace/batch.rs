@@ -267,8 +267,6 @@ pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
     Outcome { files }
 }
 
-const REWRAP_DROPS: bool = true;
-
 /// One file: locked from read to write.
 fn one(
     plan: &Plan,
@@ -291,7 +289,7 @@ fn one(
             // re-wrapped, and reports that rather than the refusal below.
             let key = file.data_key(ids)?;
             file.open(&key)?;
-            if d.removed.is_empty() || REWRAP_DROPS {
+            if d.removed.is_empty() {
                 file.rewrap(&key, &recipients)?;
                 Done::Updated
             } else if rotate_on_drop {
