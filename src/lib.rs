@@ -19,3 +19,4 @@ pub mod scan;
 pub mod store;
 pub mod team;
 pub mod tempfiles;
+pub mod workspace;

@@ -1,20 +1,14 @@
-//! Team operations over many encrypted files: finding them under the config's root,
-//! the recipients the config wants for each, re-wrapping a data key for a new recipient
-//! set (`updatekeys`: values untouched, byte for byte), rotating it (`rotate`: a new data
-//! key, every value re-encrypted), and listing the key paths a member could read.
-//!
-//! Every operation works on one file at a time, holding that file's lock from read to
-//! write (so a concurrent `set` is neither lost nor able to bring back a removed
-//! recipient), and writes it atomically, so a file that fails (no identity can unwrap it,
-//! its MAC does not verify) is left exactly as it was while the others proceed. Files are processed on a few threads; results come back in
-//! input order. Nothing here prints.
+//! Helpers over many encrypted files: finding them under the config's root, the
+//! recipients the config wants for each, how a file's recipients differ from those, the
+//! key paths a reader could see, and a parallel map (results in input order). The
+//! operations built on them (re-wrap, rotate, offboarding) are [`crate::workspace`].
+//! Nothing here writes or prints.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
-use crate::fsutil::lock::Lock;
 use crate::keys::recipient::same_key;
 use crate::keys::{Identities, Recipient};
 use crate::metadata::MetadataError;
@@ -139,31 +133,6 @@ pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigErro
     }))
 }
 
-/// Re-wraps the file's data key for exactly `recipients`, keeping the wrapped key of
-/// every recipient that stays and every value byte for byte. The data key is unwrapped
-/// and the MAC verified first, so a tampered file is never re-wrapped. With `dry_run`
-/// nothing is written. Returns the change (empty: the file already matches).
-pub fn updatekeys(
-    path: &Path,
-    ids: &Identities,
-    recipients: &[Recipient],
-    dry_run: bool,
-) -> Result<Diff, FileError> {
-    let lock = Lock::acquire(path)?;
-    let (mut file, seen) = EncryptedFile::load_locked(&lock, None)?;
-    let d = diff(&file.recipients(), recipients);
-    if d.is_empty() {
-        return Ok(d);
-    }
-    let key = file.data_key(ids)?;
-    file.open(&key)?;
-    file.rewrap(&key, recipients)?;
-    if !dry_run {
-        file.save_locked(&lock, &seen)?;
-    }
-    Ok(d)
-}
-
 /// The file's own recipients, parsed (to rotate a file that is in no environment).
 pub fn current_recipients(file: &EncryptedFile) -> Result<Vec<Recipient>, FileError> {
     file.recipients()
@@ -174,29 +143,6 @@ pub fn current_recipients(file: &EncryptedFile) -> Result<Vec<Recipient>, FileEr
             path: file.path.clone(),
             error: MetadataError::Malformed("age.recipient".into()),
         })
-}
-
-/// Generates a new data key, re-encrypts every value (fresh IVs, new MAC) and wraps the
-/// key for `recipients` (`None`: the file's current recipients). With `dry_run` nothing
-/// is written (the file is still decrypted, to show that it could be rotated).
-pub fn rotate(
-    path: &Path,
-    ids: &Identities,
-    recipients: Option<&[Recipient]>,
-    dry_run: bool,
-) -> Result<Diff, FileError> {
-    let lock = Lock::acquire(path)?;
-    let (mut file, seen) = EncryptedFile::load_locked(&lock, None)?;
-    let recipients = match recipients {
-        Some(r) => r.to_vec(),
-        None => current_recipients(&file)?,
-    };
-    let d = diff(&file.recipients(), &recipients);
-    file.rotate(ids, &recipients)?;
-    if !dry_run {
-        file.save_locked(&lock, &seen)?;
-    }
-    Ok(d)
 }
 
 /// Whether one of `ids` unwraps the file's data key (no value is decrypted).

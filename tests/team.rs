@@ -579,9 +579,20 @@ fn status_shows_environment_names_drift_and_access() {
         t.run("alice", &["status", "--check"]).status.code(),
         Some(1)
     );
-    t.ok("alice", &["updatekeys"]);
+    // odd.yaml has the stranger's key: updatekeys refuses to drop it without rotating
+    // (exit 1, the other files updated); --rotate does.
+    let out = t.run("alice", &["updatekeys"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "failed     config/prod/odd.yaml: would remove {short} without rotating"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&stranger), "{stderr}");
+    t.ok("alice", &["updatekeys", "--rotate"]);
     let out = t.run("alice", &["status", "--check"]);
-    // odd.yaml still has the stranger's key: updatekeys removed it (alice could unwrap).
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -1004,4 +1015,372 @@ fn env_revoke_racing_set_never_gives_the_key_back() {
             "round {round}: the set was lost"
         );
     }
+}
+
+/// Replaces the file's `lastmodified`: its MAC no longer verifies (exit 51). Returns the
+/// text as it was.
+fn tamper_mac(t: &Team, rel: &str) -> String {
+    let text = t.read(rel);
+    let lm = text
+        .lines()
+        .find(|l| l.contains("lastmodified"))
+        .unwrap()
+        .to_string();
+    let at = lm.find("lastmodified").unwrap();
+    let tampered = if lm.trim_start().starts_with('"') {
+        // JSON
+        format!(
+            "{}\"lastmodified\": \"2001-01-01T00:00:00Z\",",
+            &lm[..at - 1]
+        )
+    } else {
+        format!("{}lastmodified: \"2001-01-01T00:00:00Z\"", &lm[..at])
+    };
+    std::fs::write(t.path(rel), text.replace(&lm, &tampered)).unwrap();
+    text
+}
+
+/// Whether `who`'s key still unwraps the file's data key (no process: the library).
+fn opens(t: &Team, who: &str, rel: &str) -> bool {
+    EncryptedFile::load(&t.path(rel), None)
+        .unwrap()
+        .data_key(&t.ids(who))
+        .is_ok()
+}
+
+/// Issue 10, case 9: `member remove` must rotate first and save the config last. A file
+/// that cannot be rotated (here: a bad MAC) leaves `.secrets.yaml` naming the member, with
+/// the unfinished revocation recorded; `status` reports it to anyone; the files already
+/// rotated stay rotated; running the same command again finishes it.
+#[test]
+fn member_remove_that_cannot_rotate_a_file_keeps_the_member_until_rerun() {
+    let t = Team::standard();
+    let db = tamper_mac(&t, PROD[0]);
+    let tampered = t.read(PROD[0]);
+    let out = t.run("alice", &["member", "remove", "ci"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(51), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("failed     config/prod/db.yaml: the MAC"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("secrets: error: member remove ci: 1 of 2 file(s) could not be rotated"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("files already rotated stay rotated"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("VALUE") && !stderr.contains("VALUE"));
+    let config = t.read(".secrets.yaml");
+    assert!(config.contains(t.public("ci")), "{config}");
+    assert!(config.contains("revoking:"), "{config}");
+    // The file that could be rotated is: ci's key no longer opens it, alice's does.
+    assert!(!opens(&t, "ci", PROD[1]));
+    assert!(t.can_decrypt("alice", PROD[1]));
+    assert_eq!(t.read(PROD[0]), tampered);
+    // Anyone's status reports it, with the command that finishes it.
+    for who in ["alice", "bob"] {
+        let out = t.run(who, &["status"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("secrets: error: .secrets.yaml:")
+                && stderr.contains("unfinished revocation")
+                && stderr.contains("secrets member remove ci"),
+            "{who}: {stderr}"
+        );
+    }
+    assert_eq!(
+        t.run("alice", &["status", "--check"]).status.code(),
+        Some(1)
+    );
+    // Meanwhile updatekeys does not give ci the new data key of the rotated file.
+    t.run("alice", &["updatekeys"]);
+    assert!(!opens(&t, "ci", PROD[1]));
+    // Another revocation waits for this one.
+    let out = t.run("alice", &["env", "revoke", "dev", "bob"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("secrets member remove ci"));
+    // Restored from git, the file can be rotated: running the command again finishes.
+    std::fs::write(t.path(PROD[0]), &db).unwrap();
+    t.ok("alice", &["member", "remove", "ci"]);
+    let config = t.read(".secrets.yaml");
+    assert!(!config.contains(t.public("ci")), "{config}");
+    assert!(!config.contains("revoking"), "{config}");
+    for f in PROD {
+        assert!(!opens(&t, "ci", f), "{f}");
+        assert!(t.can_decrypt("alice", f));
+    }
+    let out = t.run("alice", &["status", "--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The same for `env revoke`, with a file the one revoking cannot open (encrypted by
+/// carol for carol and bob): the config keeps bob in dev; a member who can open that file
+/// rotates it (for dev's members once bob is gone: `rotate` works against the revocation
+/// in progress), then re-running `env revoke` finishes.
+#[test]
+fn env_revoke_with_a_file_it_cannot_open_keeps_the_config_until_rerun() {
+    let t = Team::standard();
+    t.write("config/dev/carols.yaml", "c: carol-VALUE\n");
+    let both = format!("{},{}", t.public("carol"), t.public("bob"));
+    t.ok(
+        "carol",
+        &["encrypt", "-i", "--age", &both, "config/dev/carols.yaml"],
+    );
+    let out = t.run("alice", &["env", "revoke", "dev", "bob"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(128), "{stderr}");
+    assert!(
+        stderr.contains("failed     config/dev/carols.yaml: none of your identities"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("env revoke dev bob: 1 of 3 file(s) could not be rotated"),
+        "{stderr}"
+    );
+    let envs: serde_json::Value =
+        serde_json::from_str(&t.ok("alice", &["env", "list", "--format", "json"])).unwrap();
+    assert_eq!(envs[0]["members"], serde_json::json!(["alice", "bob"]));
+    for f in DEV {
+        assert!(!opens(&t, "bob", f), "{f}");
+        assert!(t.can_decrypt("alice", f));
+    }
+    assert!(opens(&t, "bob", "config/dev/carols.yaml"));
+    let out = t.run("carol", &["status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secrets env revoke dev bob"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // carol rotates her file for dev as it will be (alice), then alice finishes.
+    t.ok("carol", &["rotate", "config/dev/carols.yaml"]);
+    assert!(!opens(&t, "bob", "config/dev/carols.yaml"));
+    assert!(t.can_decrypt("alice", "config/dev/carols.yaml"));
+    t.ok("alice", &["env", "revoke", "dev", "bob"]);
+    let envs: serde_json::Value =
+        serde_json::from_str(&t.ok("alice", &["env", "list", "--format", "json"])).unwrap();
+    assert_eq!(envs[0]["members"], serde_json::json!(["alice"]));
+    assert!(!t.read(".secrets.yaml").contains("revoking"));
+}
+
+/// A revocation that would leave an environment without members cannot finish: nothing
+/// is written, not even the record.
+#[test]
+fn a_revocation_leaving_files_without_recipients_writes_nothing() {
+    let t = Team::standard();
+    let before = snapshot(&t);
+    let out = t.run("alice", &["env", "revoke", "prod", "alice", "ci"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("failed     config/prod/db.yaml: ")
+            && stderr.contains("environment \"prod\" has no members"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("env revoke prod alice ci: nothing done"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&t), before);
+}
+
+/// Issue 10, case 9: `updatekeys` only re-wraps, so dropping a recipient with it would
+/// leave them the data key. It refuses, naming the file and the member, and `--rotate`
+/// rotates those files instead. Adding recipients stays a re-wrap.
+#[test]
+fn updatekeys_refuses_to_drop_a_recipient_without_rotating() {
+    let t = Team::standard();
+    t.ok("alice", &["env", "grant", "dev", "carol"]);
+    // prod loses ci in the config alone (as an edit by hand or a merge would do it).
+    let path = t.path(".secrets.yaml");
+    let mut doc = secrets::config::edit::ConfigDoc::load(&path).unwrap();
+    doc.revoke("prod", &["ci".to_string()]).unwrap();
+    doc.save(&secrets::fsutil::lock::Lock::acquire(&path).unwrap())
+        .unwrap();
+    let before: Vec<String> = PROD.iter().map(|f| t.read(f)).collect();
+    let out = t.run("alice", &["updatekeys"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for f in PROD {
+        assert!(
+            stderr.contains(&format!("failed     {f}: would remove ci without rotating")),
+            "{stderr}"
+        );
+    }
+    assert!(!stderr.contains(t.public("ci")), "{stderr}");
+    assert!(stderr.contains("secrets updatekeys --rotate"), "{stderr}");
+    assert!(stderr.contains("secrets rotate"), "{stderr}");
+    // Adding is still a re-wrap, done for the other files.
+    assert!(
+        stdout.contains("updated    config/dev/app.yaml  +carol"),
+        "{stdout}"
+    );
+    for (f, b) in PROD.iter().zip(&before) {
+        assert_eq!(&t.read(f), b);
+    }
+    let out = t.ok("alice", &["updatekeys", "--rotate"]);
+    for (f, b) in PROD.iter().zip(&before) {
+        assert!(out.contains(&format!("rotated    {f}  -ci")), "{out}");
+        assert!(!opens(&t, "ci", f));
+        assert!(t.can_decrypt("alice", f));
+        assert!(enc_lines(&t.read(f))
+            .iter()
+            .all(|l| !enc_lines(b).contains(l)));
+    }
+}
+
+/// Issue 10, case 9: `member remove` over 22 files killed with SIGKILL at points spread
+/// over its run must never end with the config saved (ci gone) while a file is still
+/// wrapped for ci's key; when the config still names ci, running it again finishes.
+#[test]
+fn member_remove_killed_anywhere_never_saves_the_config_before_the_files() {
+    let t = Team::standard();
+    let mut prod: Vec<String> = PROD.iter().map(|s| s.to_string()).collect();
+    let mut new = Vec::new();
+    for i in 0..20 {
+        let f = format!("config/prod/svc{i:02}.yaml");
+        t.write(&f, &format!("token: svc{i}-VALUE\nurl: http://svc{i}\n"));
+        new.push(f);
+    }
+    let mut args = vec!["encrypt", "-i"];
+    args.extend(new.iter().map(String::as_str));
+    t.ok("alice", &args);
+    prod.extend(new);
+    let pristine = t.dir.path().join("pristine");
+    let copy = |from: &Path, to: &Path| {
+        let _ = std::fs::remove_dir_all(to);
+        let ok = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    copy(&t.repo(), &pristine);
+    // How long a whole run takes here: the kill points are spread over it.
+    let start = std::time::Instant::now();
+    t.ok("alice", &["member", "remove", "ci"]);
+    let full = start.elapsed();
+    let open_to_ci =
+        |t: &Team| -> Vec<String> { prod.iter().filter(|f| opens(t, "ci", f)).cloned().collect() };
+    assert!(open_to_ci(&t).is_empty());
+    let rounds = 16u32;
+    let (mut saved, mut pending, mut midway) = (0, 0, 0);
+    for k in 0..rounds {
+        copy(&pristine, &t.repo());
+        let delay = full * k / (rounds - 4);
+        let mut child = t
+            .std_as("alice")
+            .args(["member", "remove", "ci"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let config = t.read(".secrets.yaml");
+        if !config.contains(t.public("ci")) {
+            saved += 1;
+            let open = open_to_ci(&t);
+            assert!(
+                open.is_empty(),
+                "killed after {delay:?}: the config no longer names ci, but ci's key still opens {open:?}"
+            );
+        } else {
+            pending += 1;
+            let open = open_to_ci(&t).len();
+            if open > 0 && open < prod.len() {
+                midway += 1;
+                assert!(config.contains("revoking:"), "{config}");
+            }
+            t.ok("alice", &["member", "remove", "ci"]);
+            assert!(!t.read(".secrets.yaml").contains(t.public("ci")));
+            assert!(open_to_ci(&t).is_empty(), "killed after {delay:?}");
+        }
+        for f in &prod {
+            assert!(t.can_decrypt("alice", f) || !Path::new(&t.path(f)).exists());
+        }
+    }
+    eprintln!(
+        "{rounds} kills over {full:?}: {saved} after the config was saved, {pending} before ({midway} with some files rotated)"
+    );
+}
+
+/// Issue 10, case 8: `member add` given a private key must not echo any of it.
+#[test]
+fn member_add_never_echoes_a_private_key() {
+    let t = Team::standard();
+    let before = t.read(".secrets.yaml");
+    let id = age::x25519::Identity::generate();
+    let age_secret = id.to_string().expose_secret().to_string();
+    let mut cases: Vec<(String, String)> = vec![
+        (
+            age_secret.clone(),
+            age_secret["AGE-SECRET-KEY-1".len()..].to_string(),
+        ),
+        (
+            age_secret.to_lowercase(),
+            age_secret["AGE-SECRET-KEY-1".len()..].to_lowercase(),
+        ),
+    ];
+    let keys_txt = t.key_file("carol").to_str().unwrap().to_string();
+    let carol = std::fs::read_to_string(&keys_txt).unwrap();
+    let carol_secret = carol
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    cases.push((
+        keys_txt,
+        carol_secret["AGE-SECRET-KEY-1".len()..].to_string(),
+    ));
+    if std::process::Command::new("ssh-keygen")
+        .arg("-?")
+        .output()
+        .is_ok()
+    {
+        let key = t.dir.path().join("keys/eve_ed25519");
+        let ok = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "eve", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let pem = std::fs::read_to_string(&key).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        cases.push((pem.clone(), body.clone()));
+        cases.push((key.to_str().unwrap().to_string(), body));
+    }
+    for (arg, secret) in cases {
+        let out = t.run("alice", &["member", "add", "eve", &arg]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(5), "{text}");
+        assert!(
+            text.contains("private key; give the public key (age1"),
+            "{text}"
+        );
+        let chars: Vec<char> = secret.chars().collect();
+        for w in chars.windows(6) {
+            let w: String = w.iter().collect();
+            assert!(
+                !text.contains(&w),
+                "{w:?} of the private key echoed: {text}"
+            );
+        }
+    }
+    assert_eq!(t.read(".secrets.yaml"), before);
 }

@@ -5,6 +5,7 @@
 #
 #   benches/team/run.sh                 # N=200 files, RUNS=5
 #   N=1000 RUNS=3 benches/team/run.sh
+#   BEFORE=/path/to/older/secrets benches/team/run.sh   # adds its times, runs interleaved
 #
 # Targets (issue 3): updatekeys over 200 files with 5 recipients < 1 s; rotation < 2 s.
 set -euo pipefail
@@ -55,23 +56,36 @@ done
 "$BIN" -q env grant prod m5
 
 now() { date +%s.%N; }
-# median_of CMD…: runs CMD on a fresh copy RUNS times, prints the median wall time (s).
-median_of() {
-  local times=()
-  for _ in $(seq 1 "$RUNS"); do
-    rm -rf "$work/repo"
-    cp -a "$work/pristine" "$work/repo"
-    cd "$work/repo"
-    "$@" >/dev/null 2>&1 || true   # prepare steps below run before timing
-    local t0 t1
-    t0=$(now)
-    "${TIMED[@]}" >/dev/null
-    t1=$(now)
-    times+=("$(echo "$t1 - $t0" | bc -l)")
-    cd "$work"
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+# time_once EXE: a fresh copy, the prepare step ("$@" of median_of), then TIMED run with EXE
+# in place of the binary; prints the wall time (s).
+time_once() {
+  local exe=$1; shift
+  rm -rf "$work/repo"
+  cp -a "$work/pristine" "$work/repo"
+  cd "$work/repo"
+  "$@" >/dev/null 2>&1 || true   # prepare steps below run before timing
+  local t0 t1
+  t0=$(now)
+  "$exe" "${TIMED[@]:1}" >/dev/null
+  t1=$(now)
+  cd "$work"
+  echo "$t1 - $t0" | bc -l
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'; }
+# median_of PREPARE…: the median wall time of TIMED over RUNS fresh copies; with BEFORE, the
+# older binary's median too, its runs interleaved with ours (same load), after a space.
+median_of() {
+  local times=() before=()
+  for _ in $(seq 1 "$RUNS"); do
+    times+=("$(time_once "$BIN" "$@")")
+    if [ -n "$BEFORE" ]; then before+=("$(time_once "$BEFORE" "$@")"); fi
+  done
+  median "${times[@]}"
+  if [ -n "$BEFORE" ]; then printf ' '; median "${before[@]}"; fi
+}
+BEFORE=${BEFORE:-}
+# col "NEW OLD": the cell(s) of one row.
+col() { set -- $1; if [ -n "$BEFORE" ]; then echo "$1 s | $2 s"; else echo "$1 s"; fi; }
 
 TIMED=("$BIN" -q updatekeys); t_update=$(median_of true)
 TIMED=("$BIN" -q updatekeys); t_noop=$(median_of "$BIN" -q updatekeys)
@@ -85,11 +99,16 @@ cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
 echo
 echo "$N files × 12 values, 5 recipients (age X25519), median of $RUNS runs, $cpus CPUs, $fs:"
 echo
-echo "| operation | files | wall time | target |"
-echo "|---|---|---|---|"
-echo "| \`updatekeys\` (each file +1 recipient, 4 → 5) | $N | ${t_update} s | < 1 s |"
-echo "| \`updatekeys --dry-run\` (same, nothing written) | $N | ${t_dry} s | |"
-echo "| \`updatekeys\` (nothing to change) | $N | ${t_noop} s | |"
-echo "| \`rotate\` (new data key, all values re-encrypted, 5 recipients) | $N | ${t_rotate} s | < 2 s |"
-echo "| \`member remove\` (rotate every file, 5 → 4 recipients) | $N | ${t_remove} s | |"
-echo "| \`status\` | $N | ${t_status} s | |"
+if [ -n "$BEFORE" ]; then
+  echo "| operation | files | wall time | BEFORE ($BEFORE) | target |"
+  echo "|---|---|---|---|---|"
+else
+  echo "| operation | files | wall time | target |"
+  echo "|---|---|---|---|"
+fi
+echo "| \`updatekeys\` (each file +1 recipient, 4 → 5) | $N | $(col "$t_update") | < 1 s |"
+echo "| \`updatekeys --dry-run\` (same, nothing written) | $N | $(col "$t_dry") | |"
+echo "| \`updatekeys\` (nothing to change) | $N | $(col "$t_noop") | |"
+echo "| \`rotate\` (new data key, all values re-encrypted, 5 recipients) | $N | $(col "$t_rotate") | < 2 s |"
+echo "| \`member remove\` (rotate every file, 5 → 4 recipients) | $N | $(col "$t_remove") | |"
+echo "| \`status\` | $N | $(col "$t_status") | |"

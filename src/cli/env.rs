@@ -8,13 +8,13 @@
 
 use std::process::ExitCode;
 
-use super::member::{print_exposure, readable_by, rotation_jobs};
+use super::output::{self, config_start, shown};
 use super::status::ListFormat;
-use super::updatekeys::{load_config, lock_config, run_jobs, shown, Op};
-use super::{output, Global};
+use super::{batch, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::ConfigError;
 use crate::team;
+use crate::workspace::{self, offboard, offboard::Revocation};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -81,7 +81,7 @@ fn add(
     default: bool,
     g: &Global,
 ) -> anyhow::Result<ExitCode> {
-    let (lock, cfg) = lock_config(&[])?;
+    let (lock, cfg) = workspace::lock_config(&config_start(&[])?)?;
     if !crate::config::valid_name(env) {
         return Err(ConfigError::command(
             cfg.path(),
@@ -120,7 +120,7 @@ fn add(
 }
 
 fn grant(env: &str, members: &[String], g: &Global) -> anyhow::Result<ExitCode> {
-    let (lock, cfg) = lock_config(&[])?;
+    let (lock, cfg) = workspace::lock_config(&config_start(&[])?)?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     let added = doc.grant(env, members)?;
     if added.is_empty() {
@@ -140,50 +140,18 @@ fn grant(env: &str, members: &[String], g: &Global) -> anyhow::Result<ExitCode> 
 
 fn revoke(env: &str, members: &[String], dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
     // Held to the end: the config, then each file while it is rotated.
-    let (lock, cfg) = lock_config(&[])?;
-    let e = cfg.environment(env).ok_or_else(|| {
-        ConfigError::command(
-            cfg.path(),
-            format!("unknown environment {env:?} (see secrets env list)"),
-        )
-    })?;
-    let mut keys = Vec::new();
-    for m in members {
-        let member = cfg
-            .member(m)
-            .ok_or_else(|| ConfigError::command(cfg.path(), format!("unknown member {m:?}")))?;
-        if !e.members.contains(m) {
-            return Err(
-                ConfigError::command(cfg.path(), format!("{m} is not a member of {env}")).into(),
-            );
-        }
-        keys.extend(member.recipients.iter().map(|r| r.to_string()));
-    }
-    let ids = output::identities(g)?;
-    // The environment's files (and only those: the members keep their other environments).
-    let files: Vec<_> = readable_by(&cfg, &[], &[env.to_string()])?;
-    print_exposure(&members.join(", "), &files, g);
-    let mut doc = ConfigDoc::load(cfg.path())?;
-    doc.revoke(env, members)?;
-    let new_cfg = if dry_run {
-        doc.validate()?
-    } else {
-        doc.save(&lock)?
+    let (lock, cfg) = workspace::lock_config(&config_start(&[])?)?;
+    let revocation = Revocation::Env {
+        env: env.to_string(),
+        members: members.to_vec(),
     };
-    output::note(
-        g,
-        format!(
-            "{} {} from {env}",
-            if dry_run { "would revoke" } else { "revoked" },
-            members.join(", ")
-        ),
-    );
-    let jobs = rotation_jobs(&new_cfg, &files, &keys);
-    run_jobs(Some(&cfg), jobs, Op::Rotate, dry_run, &ids, g)
+    let plan = offboard::plan(&cfg, revocation)?;
+    let ids = output::identities(g)?;
+    batch::offboard(plan, &lock, &ids, dry_run, &cfg, g)
 }
 
 fn list(format: ListFormat) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(&[])?;
+    let cfg = workspace::load_config(&config_start(&[])?)?;
     let default = cfg.default_env();
     match format {
         ListFormat::Json => {

@@ -34,6 +34,7 @@ use crate::fsutil::lock::LockError;
 use crate::keys::identity::IdentityError;
 use crate::metadata::MetadataError;
 use crate::model::path::PathError;
+use crate::workspace::batch::BatchError;
 
 pub const GENERIC: u8 = 1;
 pub const INPUT: u8 = 2;
@@ -111,6 +112,18 @@ fn file_code(e: &FileError) -> u8 {
     }
 }
 
+/// The exit code of one file of a batch: its own error's code; a re-wrap refused because
+/// it would drop a recipient is 1.
+pub fn batch_code(e: &BatchError) -> u8 {
+    match e {
+        BatchError::NotAFile { .. } | BatchError::NoEncryptedFile { .. } => INPUT,
+        BatchError::Config(ConfigError::Lock(e)) => lock_code(e),
+        BatchError::Config(_) => CONFIG,
+        BatchError::File(e) => file_code(e),
+        BatchError::WouldDrop { .. } => GENERIC,
+    }
+}
+
 fn lock_code(e: &LockError) -> u8 {
     match e {
         LockError::Busy { .. } | LockError::Changed { .. } => BUSY,
@@ -127,6 +140,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<FileError>() {
             return file_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<BatchError>() {
+            return batch_code(e);
         }
         if let Some(e) = cause.downcast_ref::<LockError>() {
             return lock_code(e);

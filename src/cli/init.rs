@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::exit::{CliError, OUTPUT};
-use super::updatekeys::shown;
+use super::output::shown;
 use super::{output, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::{self, ConfigError, FILE_NAME, SOPS_FILE_NAME};

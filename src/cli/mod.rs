@@ -2,6 +2,7 @@
 //! exit-code table. Only this module prints, reads argv or the environment for options,
 //! and picks exit codes.
 
+mod batch;
 pub mod exit;
 mod output;
 

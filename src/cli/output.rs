@@ -234,3 +234,18 @@ fn tree_format(f: crate::store::Format) -> crate::store::Format {
         _ => crate::store::Format::Yaml,
     }
 }
+
+/// A path for messages: relative to the current directory when it is below it.
+pub fn shown(path: &Path) -> std::path::PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match path.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Where to look for the config: the first file named, else the current directory.
+pub fn config_start(files: &[std::path::PathBuf]) -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir()?;
+    Ok(files.first().map(|f| cwd.join(f)).unwrap_or(cwd))
+}

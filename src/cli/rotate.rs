@@ -3,13 +3,14 @@
 //! (a file in no environment, or named when there is no config, keeps its own recipients).
 //! Without files: every encrypted file under the config's root; a directory: the encrypted
 //! files under it (with a config). Failures are reported per file and leave the file as
-//! it was; a missing path is exit 2.
+//! it was; a missing path is exit 2. The work is [`crate::workspace::batch`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::updatekeys::{lock_config, not_a_file, plan, run_jobs, Job, Op};
-use super::{output, Global};
+use super::output::{self, config_start};
+use super::{batch, Global};
+use crate::workspace::{self, batch::Op, offboard};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,33 +23,29 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
-    // Named files can be rotated without a config: they keep their recipients.
-    // The config's lock, held to the end (see updatekeys::lock_config).
-    let (_lock, cfg) = if args.files.is_empty() {
-        let (lock, cfg) = lock_config(&args.files)?;
-        (Some(lock), Some(cfg))
+    // Named files can be rotated without a config: they keep their recipients. The
+    // config's lock, when there is one, is held to the end.
+    let start = config_start(&args.files)?;
+    let locked = if args.files.is_empty() || crate::config::find_config(&start).is_some() {
+        Some(workspace::lock_config(&start)?)
     } else {
-        let cwd = std::env::current_dir()?;
-        match crate::config::find_config(&cwd.join(&args.files[0])) {
-            Some(_) => {
-                let (lock, cfg) = lock_config(&args.files)?;
-                (Some(lock), Some(cfg))
-            }
-            None => (None, None),
-        }
+        None
     };
+    let cfg = locked.as_ref().map(|(_, cfg)| cfg);
     let ids = output::identities(g)?;
-    let jobs = match &cfg {
-        Some(cfg) => plan(cfg, &args.files, &Op::Rotate, g)?,
-        None => args
-            .files
-            .iter()
-            .map(|p| Job {
-                path: p.clone(),
-                // Without a config there is no root to walk: a directory is refused.
-                recipients: not_a_file(p).map_or(Ok(None), Err),
-            })
-            .collect(),
+    // While a revocation is unfinished, the recipients are those of the config after it.
+    let proposed = match cfg {
+        Some(cfg) => {
+            batch::note_unfinished(cfg, g);
+            offboard::proposed_config(cfg)?
+        }
+        None => None,
     };
-    run_jobs(cfg.as_ref(), jobs, Op::Rotate, args.dry_run, &ids, g)
+    let mut plan = match proposed.as_ref().or(cfg) {
+        Some(wanted) => workspace::batch::plan(wanted, &args.files, Op::Rotate)?,
+        None => workspace::batch::plan_files(&args.files),
+    };
+    plan.config = cfg;
+    let outcome = workspace::batch::apply(plan, &ids, args.dry_run);
+    Ok(batch::finish(&outcome, Op::Rotate, args.dry_run, cfg, g))
 }

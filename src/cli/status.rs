@@ -2,16 +2,20 @@
 //! environment, its recipients as member names (unknown keys abbreviated), drift (the
 //! file's recipients differ from what the config says: run `secrets updatekeys`), whether
 //! you can decrypt it (only the data key is unwrapped, no value is decrypted), and its
-//! `lastmodified`. `--format json` for scripts; `--check` exits 1 on drift (for CI).
+//! `lastmodified`. An unfinished revocation recorded in the config (`member remove` or
+//! `env revoke` that failed or was interrupted) is an error line naming the command that
+//! finishes it. `--format json` for scripts; `--check` exits 1 on drift or an unfinished
+//! revocation (for CI).
 //! File paths are relative to the config's directory (the repository root) wherever it
 //! runs, so the output is the same from any subdirectory.
 
 use std::process::ExitCode;
 
-use super::updatekeys::shown;
+use super::output::shown;
 use super::{output, Global};
 use crate::config::Config;
 use crate::team;
+use crate::workspace::offboard::Unfinished;
 
 /// Output format of the listing commands.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,7 +29,8 @@ pub enum ListFormat {
 pub struct Args {
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     format: ListFormat,
-    /// Exit with 1 when any file's recipients differ from the config (drift).
+    /// Exit with 1 when any file's recipients differ from the config (drift), or a
+    /// revocation is unfinished.
     #[arg(long)]
     check: bool,
 }
@@ -81,12 +86,22 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             (f, ok)
         })
     });
+    let unfinished = Unfinished::of(&cfg);
+    // Drift is measured against the config as it will be once a recorded revocation is
+    // done: a file already rotated is not missing the key being removed; one not yet
+    // rotated still has it (extra).
+    let proposed = crate::workspace::offboard::proposed_config(&cfg)?;
+    let wanted_cfg = proposed.as_ref().unwrap_or(&cfg);
+    let mut still_open = 0usize;
     let mut rows = Vec::new();
     for (path, found) in files.iter().zip(loaded) {
         let Some((file, can_decrypt)) = found else {
             continue;
         };
         let current = file.recipients();
+        if let Some(u) = &unfinished {
+            still_open += usize::from(u.still_open(&cfg, path, &current));
+        }
         let mut row = Row {
             // Relative to the root wherever we run, so rows compare across directories.
             file: cfg
@@ -104,7 +119,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             can_decrypt,
             last_modified: file.metadata.last_modified.clone(),
         };
-        match team::wanted(&cfg, path) {
+        match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
                 row.env = Some(w.environment);
                 let d = team::diff(&current, &w.recipients);
@@ -119,6 +134,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let drift = rows
         .iter()
         .any(|r| !r.missing.is_empty() || !r.extra.is_empty() || r.error.is_some());
+    if let Some(u) = &unfinished {
+        let r = &u.revoking;
+        eprintln!(
+            "secrets: error: {}:{}: unfinished revocation: {still_open} file(s) still wrapped for the key of {}; finish it: secrets {}",
+            shown(cfg.path()).display(),
+            r.line,
+            r.members.join(", "),
+            r.command()
+        );
+    }
     match args.format {
         ListFormat::Json => {
             let list: Vec<serde_json::Value> = rows
@@ -151,6 +176,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 "config": cfg.relative(cfg.path()).map(|rel| crate::config::rel_string(&rel)),
                 "you": you,
                 "files": list,
+                "unfinished_revocation": unfinished.as_ref().map(|u| serde_json::json!({
+                    "command": format!("secrets {}", u.revoking.command()),
+                    "environment": u.revoking.env,
+                    "members": u.revoking.members,
+                    "line": u.revoking.line,
+                    "files_still_open": still_open,
+                })),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -224,12 +256,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             for r in rows.iter().filter_map(|r| r.error.as_ref()) {
                 eprintln!("secrets: warning: {r}");
             }
-            if drift && !g.quiet {
-                eprintln!("hint: run secrets updatekeys to re-wrap drifted files for the config's recipients");
+            if drift && unfinished.is_none() && !g.quiet {
+                eprintln!("hint: run secrets updatekeys to re-wrap drifted files for the config's recipients (secrets updatekeys --rotate where a recipient must go: they may have kept the data key)");
             }
         }
     }
-    Ok(if args.check && drift {
+    Ok(if args.check && (drift || unfinished.is_some()) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -11,6 +11,7 @@ use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
 use crate::store::Layout;
 
 /// The config document being edited.
+#[derive(Clone)]
 pub struct ConfigDoc {
     path: PathBuf,
     doc: Branch<Sealed>,
@@ -19,6 +20,17 @@ pub struct ConfigDoc {
     /// since by a program that does not take the config's lock.
     seen: Seen,
 }
+
+impl std::fmt::Debug for ConfigDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigDoc")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// The start of the comment line above `revoking:`.
+const REVOKING_NOTE: &str = " Unfinished revocation: ";
 
 const HEADER: &[&str] = &[
     " Team config for `secrets`: who may read which encrypted files. Public keys only;",
@@ -309,6 +321,47 @@ impl ConfigDoc {
         Ok(removed)
     }
 
+    /// Records an unfinished revocation (`revoking:`, with a comment line saying what it
+    /// is), replacing any recorded one.
+    pub fn set_revoking(&mut self, env: Option<&str>, members: &[String]) {
+        self.clear_revoking();
+        let mut body = Branch::new();
+        if let Some(env) = env {
+            body.insert("env".into(), leaf(env));
+        }
+        body.insert("members".into(), list(members));
+        let command = match env {
+            None => format!("member remove {}", members.join(" ")),
+            Some(env) => format!("env revoke {env} {}", members.join(" ")),
+        };
+        self.doc.items.push(Item::Comment {
+            text: Sealed(Scalar::Comment(format!(
+                "{REVOKING_NOTE}run `secrets {command}` again to finish it."
+            ))),
+            inline: false,
+        });
+        self.doc.insert("revoking".into(), Node::Map(body));
+    }
+
+    /// Removes the record of an unfinished revocation and its comment line.
+    pub fn clear_revoking(&mut self) {
+        let items = &mut self.doc.items;
+        let Some(idx) = items
+            .iter()
+            .position(|i| matches!(i, Item::Entry { key, .. } if key == "revoking"))
+        else {
+            return;
+        };
+        items.remove(idx);
+        let note = |i: &Item<Sealed>| {
+            matches!(i, Item::Comment { text: Sealed(Scalar::Comment(c)), inline: false }
+                if c.starts_with(REVOKING_NOTE))
+        };
+        if idx > 0 && note(&items[idx - 1]) {
+            items.remove(idx - 1);
+        }
+    }
+
     /// Sets the top-level `default:` environment.
     pub fn set_default(&mut self, env: &str) {
         self.doc.insert("default".into(), leaf(env));
@@ -328,11 +381,13 @@ impl ConfigDoc {
 
     /// Validates, then writes atomically; returns the new config. `lock` is the config's
     /// lock, taken before the config was read (see [`crate::fsutil::lock`]); the file is
-    /// not written if it changed since [`ConfigDoc::load`] read it.
-    pub fn save(&self, lock: &Lock) -> Result<Config, ConfigError> {
+    /// not written if it changed since [`ConfigDoc::load`] read it (or since the last save:
+    /// the document can be edited and saved again).
+    pub fn save(&mut self, lock: &Lock) -> Result<Config, ConfigError> {
         let text = self.to_text()?;
         let config = Config::from_text(&self.path, &text)?;
         lock.replace(&self.seen, text.as_bytes())?;
+        self.seen = Seen::of(text.as_bytes());
         Ok(config)
     }
 }
@@ -399,5 +454,46 @@ mod tests {
         let lock = Lock::acquire(&dir.path().join(FILE_NAME)).unwrap();
         assert!(doc.save(&lock).is_err());
         assert!(!dir.path().join(FILE_NAME).exists());
+    }
+
+    #[test]
+    fn a_recorded_revocation_is_written_read_and_removed() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let text = format!("# team\nmembers:\n  alice: {a}\n  bob: {a}x\nenvironments:\n  dev:\n    files:\n      - d/**\n    members:\n      - alice\n# the end\n");
+        let text = text.replace(
+            &format!("{a}x"),
+            &age::x25519::Identity::generate().to_public().to_string(),
+        );
+        std::fs::write(&path, &text).unwrap();
+        let lock = Lock::acquire(&path).unwrap();
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        doc.set_revoking(Some("dev"), &["alice".into()]);
+        let cfg = doc.save(&lock).unwrap();
+        let r = cfg.revoking().unwrap();
+        assert_eq!(
+            (r.env.as_deref(), r.command().as_str()),
+            (Some("dev"), "env revoke dev alice")
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.ends_with("# Unfinished revocation: run `secrets env revoke dev alice` again to finish it.\nrevoking:\n  env: dev\n  members:\n    - alice\n"),
+            "{written}"
+        );
+        // Saved twice from one document: the second save knows the first.
+        doc.set_revoking(None, &["bob".into()]);
+        assert_eq!(
+            doc.save(&lock).unwrap().revoking().unwrap().command(),
+            "member remove bob"
+        );
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        doc.clear_revoking();
+        assert!(doc.save(&lock).unwrap().revoking().is_none());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        // A record naming someone unknown is an error at its line.
+        std::fs::write(&path, format!("{text}revoking:\n  members: [carol]\n")).unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert_eq!(err.line(), Some(13), "{err}");
     }
 }

@@ -97,6 +97,32 @@ pub struct Config {
     members: Vec<Member>,
     envs: Vec<Environment>,
     default: Option<String>,
+    revoking: Option<Revoking>,
+}
+
+/// A revocation that was started and not finished (`revoking:` in `.secrets.yaml`):
+/// `member remove` or `env revoke` records it before rotating the first file and removes it
+/// with the same write that takes the members out, so an interruption or a file that could
+/// not be rotated leaves it for everyone who pulls the config to see (`secrets status`).
+/// Until it is finished, the members it names may still open the files not yet rotated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoking {
+    /// The environment they leave (`env revoke`); `None`: they leave the config (`member
+    /// remove`).
+    pub env: Option<String>,
+    pub members: Vec<String>,
+    /// The line of `revoking:`.
+    pub line: usize,
+}
+
+impl Revoking {
+    /// The command that finishes it (`member remove bob`, `env revoke dev bob carol`).
+    pub fn command(&self) -> String {
+        match &self.env {
+            None => format!("member remove {}", self.members.join(" ")),
+            Some(env) => format!("env revoke {env} {}", self.members.join(" ")),
+        }
+    }
 }
 
 /// Member and environment names: a letter or digit, then letters, digits, `.`, `_`, `@`, `-`.
@@ -311,6 +337,41 @@ impl Config {
             }
             None => None,
         };
+        let revoking = match &raw.revoking {
+            Some(r) => {
+                if r.members.is_empty() {
+                    return Err(bad(r.line, "revoking: no members".into()));
+                }
+                for m in &r.members {
+                    if !members.iter().any(|x| x.name == m.value) {
+                        return Err(bad(
+                            m.line,
+                            format!("revoking: unknown member {:?}", m.value),
+                        ));
+                    }
+                }
+                if let Some(e) = &r.env {
+                    if !envs.iter().any(|x| x.name == e.value) {
+                        return Err(bad(
+                            e.line,
+                            format!("revoking: unknown environment {:?}", e.value),
+                        ));
+                    }
+                }
+                if r.env.is_none() && r.members.len() > 1 {
+                    return Err(bad(
+                        r.line,
+                        "revoking: a member removal names one member".into(),
+                    ));
+                }
+                Some(Revoking {
+                    env: r.env.as_ref().map(|e| e.value.clone()),
+                    members: r.members.iter().map(|m| m.value.clone()).collect(),
+                    line: r.line,
+                })
+            }
+            None => None,
+        };
         let root = crate::fsutil::parent_dir(path);
         Ok(Config {
             path: path.to_path_buf(),
@@ -319,6 +380,7 @@ impl Config {
             members,
             envs,
             default,
+            revoking,
         })
     }
 
@@ -354,6 +416,11 @@ impl Config {
 
     pub fn env_names(&self) -> Vec<&str> {
         self.envs.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// The unfinished revocation the config records, if any.
+    pub fn revoking(&self) -> Option<&Revoking> {
+        self.revoking.as_ref()
     }
 
     /// The `default:` environment, else the only one, else one named `dev`.

@@ -237,12 +237,21 @@ pub struct RawEnv {
     pub rules: RawRules,
 }
 
+/// An unfinished revocation as written (`revoking:`, see [`super::Revoking`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawRevoking {
+    pub line: usize,
+    pub env: Option<Spanned<String>>,
+    pub members: Vec<Spanned<String>>,
+}
+
 /// `.secrets.yaml` as written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawConfig {
     pub members: Vec<RawMember>,
     pub environments: Vec<RawEnv>,
     pub default: Option<Spanned<String>>,
+    pub revoking: Option<RawRevoking>,
 }
 
 pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawError> {
@@ -297,6 +306,9 @@ impl RawConfig {
     ///     members: [alice]
     ///     unencrypted_suffix: _unencrypted  # optional sops rules
     /// default: dev                        # optional
+    /// revoking:                           # only while a revocation is unfinished
+    ///   env: dev                          # absent for `member remove`
+    ///   members: [bob]
     /// ```
     pub fn parse(text: &str) -> Result<RawConfig, RawError> {
         let doc = parse_yaml(text)?;
@@ -317,11 +329,12 @@ impl RawConfig {
                     }
                 }
                 "default" => raw.default = Some(string(value, "default")?),
+                "revoking" => raw.revoking = Some(parse_revoking(key, value)?),
                 other => {
                     return Err(RawError::new(
                         key.line,
                         format!(
-                            "unknown field {other:?} (expected members, environments or default)"
+                            "unknown field {other:?} (expected members, environments, default or revoking)"
                         ),
                     ))
                 }
@@ -356,6 +369,27 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         }
     }
     Ok(env)
+}
+
+fn parse_revoking(key: &Spanned<String>, body: &Spanned<Value>) -> Result<RawRevoking, RawError> {
+    let mut r = RawRevoking {
+        line: key.line,
+        env: None,
+        members: Vec::new(),
+    };
+    for (k, value) in map(body, "revoking")? {
+        match k.value.as_str() {
+            "env" => r.env = Some(string(value, "revoking env")?),
+            "members" => r.members = strings(value, "revoking members")?,
+            other => {
+                return Err(RawError::new(
+                    k.line,
+                    format!("unknown field {other:?} in revoking (expected env or members)"),
+                ))
+            }
+        }
+    }
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -16,9 +16,30 @@ pub enum Recipient {
     Ssh(age::ssh::Recipient, String),
 }
 
+/// Text that is not a public key. A private key is never quoted, not even in part.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0:?} is not an age (age1…) or ssh-ed25519/ssh-rsa public key")]
-pub struct BadRecipient(pub String);
+pub enum BadRecipient {
+    /// Quotes at most the first 24 characters of what was given.
+    #[error("{0:?} is not an age (age1…) or ssh-ed25519/ssh-rsa public key")]
+    NotAKey(String),
+    #[error("this is a private key; give the public key (age1…, or an ssh-ed25519/ssh-rsa line such as a .pub file's)")]
+    PrivateKey,
+}
+
+/// Whether text is (or holds) private key material: an age identity (`AGE-SECRET-KEY-1…`,
+/// any case), an age plugin identity, or a PEM/OpenSSH private key block.
+pub fn is_private_key(text: &str) -> bool {
+    let t = text.trim_start();
+    let head: String = t.chars().take(16).collect::<String>().to_ascii_uppercase();
+    head.starts_with("AGE-SECRET-KEY-")
+        || head.starts_with("AGE-PLUGIN-")
+        || text.contains("PRIVATE KEY-----")
+        || text.lines().any(|l| {
+            l.trim_start()
+                .to_ascii_uppercase()
+                .starts_with("AGE-SECRET-KEY-")
+        })
+}
 
 impl Recipient {
     pub fn as_age(&self) -> &dyn age::Recipient {
@@ -60,24 +81,27 @@ impl FromStr for Recipient {
     type Err = BadRecipient;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if is_private_key(s) {
+            return Err(BadRecipient::PrivateKey);
+        }
         let t = s.trim();
         if t.starts_with("age1") {
             return age::x25519::Recipient::from_str(t)
                 .map(Recipient::X25519)
-                .map_err(|_| BadRecipient(short(t)));
+                .map_err(|_| BadRecipient::NotAKey(short(t)));
         }
         if t.starts_with("ssh-") {
             // age parses "type base64"; the text, comment included, is what sops stores.
             let mut parts = t.split_whitespace();
             let key = match (parts.next(), parts.next()) {
                 (Some(kind), Some(b64)) => format!("{kind} {b64}"),
-                _ => return Err(BadRecipient(short(t))),
+                _ => return Err(BadRecipient::NotAKey(short(t))),
             };
             return age::ssh::Recipient::from_str(&key)
                 .map(|r| Recipient::Ssh(r, t.to_string()))
-                .map_err(|_| BadRecipient(short(t)));
+                .map_err(|_| BadRecipient::NotAKey(short(t)));
         }
-        Err(BadRecipient(short(t)))
+        Err(BadRecipient::NotAKey(short(t)))
     }
 }
 
@@ -134,6 +158,20 @@ mod tests {
         assert!(Recipient::from_str("hello").is_err());
         let err = Recipient::from_str("age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq").unwrap_err();
         assert!(err.to_string().len() < 120);
+        // A private key is refused without quoting any of it.
+        let secret = age::x25519::Identity::generate();
+        let secret = secrecy::ExposeSecret::expose_secret(&secret.to_string()).to_string();
+        for given in [
+            secret.clone(),
+            secret.to_lowercase(),
+            format!("  {secret}\n"),
+        ] {
+            let err = Recipient::from_str(&given).unwrap_err();
+            assert_eq!(err, BadRecipient::PrivateKey);
+            assert!(!err.to_string().contains(&secret[16..22]));
+        }
+        let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        assert_eq!(Recipient::from_str(pem), Err(BadRecipient::PrivateKey));
     }
 
     #[test]

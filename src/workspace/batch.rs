@@ -1,0 +1,322 @@
+//! One operation over many encrypted files: re-wrap each file's data key for the
+//! recipients the config names (`updatekeys`), or rotate it (`rotate`, and the rotations of
+//! [`super::offboard`]). Shaped as plan → apply → outcome:
+//!
+//! - [`plan`] says which files a command means (the named ones, a directory's encrypted
+//!   files, or every encrypted file under the config's root) and, for each, the recipients
+//!   it must end with, or why it cannot be processed (missing, a directory with nothing
+//!   encrypted, in no environment, a config error). Nothing is read but the config and the
+//!   directory listing.
+//! - [`apply`] runs the plan on a few threads. Each file is locked, read, changed and
+//!   written atomically on its own (see [`crate::fsutil::lock`]), so a file that fails is
+//!   left byte for byte as it was while the others proceed.
+//! - [`Outcome`] lists what happened to each file, in plan order.
+//!
+//! Re-wrapping keeps the data key, so it can only **add** readers: a recipient that loses
+//! its stanza may have kept the data key, which still opens every value. A re-wrap that
+//! would drop a recipient is therefore refused ([`BatchError::WouldDrop`]) unless the plan
+//! says to rotate such files ([`Op::Update`] `rotate_on_drop`).
+//!
+//! Nothing here prints; paths are kept as given (named files) or absolute (found ones).
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, ConfigError};
+use crate::engine::{EncryptedFile, FileError};
+use crate::fsutil::lock::Lock;
+use crate::keys::{Identities, Recipient};
+use crate::team::{self, Diff};
+
+/// What a batch does to each file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Re-wrap the data key for the wanted recipients (values untouched). A file that would
+    /// lose a recipient is refused, or rotated when `rotate_on_drop`.
+    Update { rotate_on_drop: bool },
+    /// A new data key, every value re-encrypted, wrapped for the wanted recipients.
+    Rotate,
+}
+
+/// Why one file of a batch was not processed. Messages name the file, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A named path that is missing, or a directory where a file is needed.
+    #[error("{}: {why}", path.display())]
+    NotAFile { path: PathBuf, why: &'static str },
+    /// A named directory with no encrypted file under it.
+    #[error("{}: a directory with no encrypted file under it", path.display())]
+    NoEncryptedFile { path: PathBuf },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Re-wrapping would take recipients out of the file while they may keep its data key.
+    #[error("{}: would remove {} without rotating (a re-wrap keeps the data key, which they may have kept)", path.display(), who.join(", "))]
+    WouldDrop {
+        path: PathBuf,
+        /// Member names, or abbreviated keys for keys no member has.
+        who: Vec<String>,
+    },
+}
+
+/// One file of a plan: the recipients it must end with (`None`: keep its own), or why it
+/// cannot be processed.
+#[derive(Debug)]
+pub struct Job {
+    pub path: PathBuf,
+    pub recipients: Result<Option<Vec<Recipient>>, BatchError>,
+}
+
+/// What a batch will do.
+#[derive(Debug)]
+pub struct Plan<'c> {
+    pub op: Op,
+    pub jobs: Vec<Job>,
+    /// Files found by walking that are in no environment (left alone by `updatekeys`).
+    pub skipped: Vec<PathBuf>,
+    /// The config keys are described with (member names); `None` without a config.
+    pub config: Option<&'c Config>,
+}
+
+/// What became of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// Already had the wanted recipients: not written.
+    Unchanged,
+    /// Data key re-wrapped, values untouched.
+    Updated,
+    /// New data key, every value re-encrypted.
+    Rotated,
+}
+
+/// One file's result: what was done and how its recipients changed, or why it failed.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub path: PathBuf,
+    pub result: Result<(Done, Diff), BatchError>,
+}
+
+/// The result of [`apply`]: one entry per job, in plan order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub files: Vec<FileOutcome>,
+}
+
+impl Outcome {
+    /// The failed files.
+    pub fn failures(&self) -> impl Iterator<Item = (&Path, &BatchError)> {
+        self.files
+            .iter()
+            .filter_map(|f| f.result.as_ref().err().map(|e| (f.path.as_path(), e)))
+    }
+
+    pub fn all_succeeded(&self) -> bool {
+        self.failures().next().is_none()
+    }
+}
+
+/// Why a named path is not a file: missing, or a directory. `None` for a file.
+pub fn not_a_file(path: &Path) -> Option<BatchError> {
+    let why = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => "is a directory",
+        Ok(_) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file",
+        Err(_) => "cannot be read",
+    };
+    Some(BatchError::NotAFile {
+        path: path.to_path_buf(),
+        why,
+    })
+}
+
+/// A path to process; `named` when the user gave it (a named file must be in an
+/// environment for `updatekeys`; files found by walking are skipped when not), or why it
+/// cannot be processed.
+struct Target {
+    path: PathBuf,
+    named: Result<bool, BatchError>,
+}
+
+/// The files to work on: the named ones, a named directory expanded to the encrypted
+/// files under it (as without arguments, `.gitignore` respected), or every encrypted file
+/// under the root. The root is walked at most once, however many directories are named.
+fn targets(cfg: &Config, files: &[PathBuf]) -> Result<Vec<Target>, ConfigError> {
+    let mut encrypted: Option<Vec<PathBuf>> = None;
+    let mut walked = |under: Option<&Path>| -> Result<Vec<Target>, ConfigError> {
+        let all = match &mut encrypted {
+            Some(all) => all,
+            none => none.insert(team::encrypted_files(cfg)?),
+        };
+        let under = under.map(crate::config::absolute);
+        Ok(all
+            .iter()
+            .filter(|p| under.as_ref().is_none_or(|d| p.starts_with(d)))
+            .map(|p| Target {
+                path: p.clone(),
+                named: Ok(false),
+            })
+            .collect())
+    };
+    if files.is_empty() {
+        return walked(None);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        if !f.is_dir() {
+            out.push(Target {
+                path: f.clone(),
+                named: not_a_file(f).map_or(Ok(true), Err),
+            });
+            continue;
+        }
+        let found = walked(Some(f))?;
+        if found.is_empty() {
+            out.push(Target {
+                path: f.clone(),
+                named: Err(BatchError::NoEncryptedFile { path: f.clone() }),
+            });
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Plans `op` over `files` (see [`targets`]) with the recipients `cfg` wants for each.
+/// A file in no environment keeps its own recipients when rotated; for `updatekeys` it is
+/// an error when named and skipped when found by walking.
+pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, ConfigError> {
+    let mut plan = Plan {
+        op,
+        jobs: Vec::new(),
+        skipped: Vec::new(),
+        config: Some(cfg),
+    };
+    for Target { path, named } in targets(cfg, files)? {
+        let explicit = match named {
+            Ok(n) => n,
+            Err(e) => {
+                plan.jobs.push(Job {
+                    path,
+                    recipients: Err(e),
+                });
+                continue;
+            }
+        };
+        let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
+            Ok(Some(w)) => Ok(Some(w.recipients)),
+            Ok(None) => match op {
+                Op::Rotate => Ok(None),
+                Op::Update { .. } if explicit => Err(ConfigError::command(
+                    cfg.path(),
+                    format!(
+                        "{}: in no environment (add one: secrets env add ENV --files GLOB)",
+                        path.display()
+                    ),
+                )
+                .into()),
+                Op::Update { .. } => {
+                    plan.skipped.push(path);
+                    continue;
+                }
+            },
+            Err(e) => Err(e.into()),
+        };
+        plan.jobs.push(Job { path, recipients });
+    }
+    Ok(plan)
+}
+
+/// Plans a rotation of named files without a config: each keeps its own recipients (there
+/// is no root to walk, so a directory is refused).
+pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
+    Plan {
+        op: Op::Rotate,
+        jobs: files
+            .iter()
+            .map(|p| Job {
+                path: p.clone(),
+                recipients: not_a_file(p).map_or(Ok(None), Err),
+            })
+            .collect(),
+        skipped: Vec::new(),
+        config: None,
+    }
+}
+
+/// Runs the plan: every job on up to 8 threads, each file locked, changed and written
+/// atomically on its own. With `dry_run` every check is made (keys unwrapped, MACs
+/// verified) and nothing is written.
+pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
+    let results = team::parallel_map(&plan.jobs, |job| {
+        let recipients = job.recipients.as_ref().ok()?;
+        Some(one(&plan, &job.path, recipients.as_deref(), ids, dry_run))
+    });
+    let files = plan
+        .jobs
+        .into_iter()
+        .zip(results)
+        .map(|(job, result)| FileOutcome {
+            path: job.path,
+            result: match (job.recipients, result) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Some(r)) => r,
+                (Ok(_), None) => Ok((Done::Unchanged, Diff::default())),
+            },
+        })
+        .collect();
+    Outcome { files }
+}
+
+/// One file: locked from read to write.
+fn one(
+    plan: &Plan,
+    path: &Path,
+    recipients: Option<&[Recipient]>,
+    ids: &Identities,
+    dry_run: bool,
+) -> Result<(Done, Diff), BatchError> {
+    let lock = Lock::acquire(path).map_err(FileError::from)?;
+    let (mut file, seen) = EncryptedFile::load_locked(&lock, None)?;
+    let recipients = match recipients {
+        Some(r) => r.to_vec(),
+        None => team::current_recipients(&file)?,
+    };
+    let d = team::diff(&file.recipients(), &recipients);
+    let done = match plan.op {
+        Op::Update { .. } if d.is_empty() => return Ok((Done::Unchanged, d)),
+        Op::Update { rotate_on_drop } => {
+            // The key is unwrapped and the MAC verified first: a tampered file is never
+            // re-wrapped, and reports that rather than the refusal below.
+            let key = file.data_key(ids)?;
+            file.open(&key)?;
+            if d.removed.is_empty() {
+                file.rewrap(&key, &recipients)?;
+                Done::Updated
+            } else if rotate_on_drop {
+                file.rotate(ids, &recipients)?;
+                Done::Rotated
+            } else {
+                return Err(BatchError::WouldDrop {
+                    path: path.to_path_buf(),
+                    who: d.removed.iter().map(|k| describe(plan.config, k)).collect(),
+                });
+            }
+        }
+        Op::Rotate => {
+            file.rotate(ids, &recipients)?;
+            Done::Rotated
+        }
+    };
+    if !dry_run {
+        file.save_locked(&lock, &seen)?;
+    }
+    Ok((done, d))
+}
+
+/// A key as people know it: the member's name, or the key abbreviated.
+pub fn describe(cfg: Option<&Config>, key: &str) -> String {
+    match cfg {
+        Some(c) => c.describe_key(key),
+        None => crate::config::abbreviate(key),
+    }
+}

@@ -1,0 +1,40 @@
+//! The workspace: a repository's config and the encrypted files it governs, as every
+//! front-end needs them (the CLI today; a merge driver, `check`, key services later).
+//! `cli/` keeps argument parsing, printing and exit codes; what a command *does* to the
+//! repository lives here, below it.
+//!
+//! - [`load_config`], [`lock_config`]: the config for a directory, locked by the commands
+//!   that change it or rewrite files by it.
+//! - [`batch`]: one operation (re-wrap or rotate) over many files: plan → apply → outcome.
+//! - [`offboard`]: taking readers away (`member remove`, `env revoke`): plan → apply →
+//!   outcome, rotating every file before the config is saved.
+//!
+//! Nothing here prints, reads the process environment, or exits.
+
+pub mod batch;
+pub mod offboard;
+
+use std::path::Path;
+
+use crate::config::{Config, ConfigError};
+use crate::fsutil::lock::Lock;
+
+/// The config for `start` (a directory or a file below the config's directory); a missing
+/// config is an error.
+pub fn load_config(start: &Path) -> Result<Config, ConfigError> {
+    Config::require(start)
+}
+
+/// As [`load_config`], holding the config's lock (see [`crate::fsutil::lock`]). Commands
+/// that change the config (member and env commands) or rewrite files by it (updatekeys,
+/// rotate, member remove, env revoke) take it before reading the config and hold it to
+/// their end, so they take turns; each file is then locked on its own while it is
+/// rewritten.
+pub fn lock_config(start: &Path) -> Result<(Lock, Config), ConfigError> {
+    let path = crate::config::find_config(start).ok_or_else(|| ConfigError::NotFound {
+        start: start.to_path_buf(),
+    })?;
+    let lock = Lock::acquire(&path)?;
+    let config = Config::load(&path)?;
+    Ok((lock, config))
+}
