@@ -57,24 +57,44 @@ pub fn diff(current: &[&str], wanted: &[Recipient]) -> Diff {
 /// Files larger than this are not considered when looking for encrypted files.
 const MAX_SCAN_BYTES: u64 = 64 << 20;
 
-/// Loads `path` if it is a sops-encrypted file (cheap test on the bytes first).
+/// Loads `path` if it is a sops-encrypted file (cheap test on the bytes first); `None`
+/// also when it looks encrypted but cannot be read (see [`probe`] for that error).
 pub fn load_if_encrypted(path: &Path) -> Option<EncryptedFile> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.len() > MAX_SCAN_BYTES {
-        return None;
-    }
-    let bytes = std::fs::read(path).ok()?;
-    let marker = b"ENC[AES256_GCM";
-    if !bytes.windows(marker.len()).any(|w| w == marker) {
-        return None;
-    }
-    EncryptedFile::parse(path, Format::from_path(path), &bytes).ok()
+    probe(path).ok().flatten()
 }
 
-/// Every encrypted file under the config's root (absolute paths, sorted).
+/// Loads `path` if it is a sops-encrypted file: `Ok(None)` when it is not one (no
+/// `ENC[AES256_GCM` in it, no sops metadata, unreadable, or larger than 64 MiB), an error
+/// when it holds that marker but cannot be parsed as an encrypted file of its format (a
+/// syntax error, or a limit of [`crate::store::limits`]: a hostile or damaged file, which
+/// the batch commands report instead of skipping).
+pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    if meta.len() > MAX_SCAN_BYTES {
+        return Ok(None);
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let marker = b"ENC[AES256_GCM";
+    if memchr::memmem::find(&bytes, marker).is_none() {
+        return Ok(None);
+    }
+    match EncryptedFile::parse(path, Format::from_path(path), &bytes) {
+        Ok(file) => Ok(Some(file)),
+        Err(FileError::NotEncrypted { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every encrypted file under the config's root (absolute paths, sorted), and every file
+/// that looks encrypted but cannot be read (see [`probe`]): the commands that work on
+/// them fail on it, naming it, rather than leave it out silently.
 pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
     let files = config.walk_files()?;
-    let found = parallel_map(&files, |p| load_if_encrypted(p).is_some());
+    let found = parallel_map(&files, |p| !matches!(probe(p), Ok(None)));
     Ok(files
         .into_iter()
         .zip(found)

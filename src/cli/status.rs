@@ -76,15 +76,27 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let ids = output::identities(g)?;
     let files = cfg.walk_files()?;
     let loaded = team::parallel_map(&files, |p| {
-        team::load_if_encrypted(p).map(|f| {
-            let ok = team::can_unwrap(&f, &ids);
-            (f, ok)
+        team::probe(p).map(|found| {
+            found.map(|f| {
+                let ok = team::can_unwrap(&f, &ids);
+                (f, ok)
+            })
         })
     });
     let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
     for (path, found) in files.iter().zip(loaded) {
-        let Some((file, can_decrypt)) = found else {
-            continue;
+        let (file, can_decrypt) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            // Looks encrypted but cannot be read: hostile or damaged, reported below.
+            Err(e) => {
+                unreadable.push(match cfg.relative(path) {
+                    Some(rel) => e.with_path(&rel),
+                    None => e,
+                });
+                continue;
+            }
         };
         let current = file.recipients();
         let mut row = Row {
@@ -229,7 +241,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if args.check && drift {
+    // Files that look encrypted but cannot be read: after the table, one line each, and
+    // the exit code of an unreadable input (a hostile file must not pass as fine).
+    for e in &unreadable {
+        eprintln!("secrets: error: {e}");
+    }
+    Ok(if !unreadable.is_empty() {
+        ExitCode::from(super::exit::INPUT)
+    } else if args.check && drift {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
