@@ -748,6 +748,14 @@ fn key_path_errors_name_the_file() {
         &["set", "s.yaml", "database.ports.7", "v"],
         &["s.yaml", "ports"],
     );
+    // Issue 10, case 8: `a..b` (and a leading or trailing dot) created an empty key.
+    for bad in ["database..host", ".database", "database.", "a..b"] {
+        run(
+            &["set", "s.yaml", bad, "v"],
+            &["s.yaml", bad, "empty segment"],
+        );
+        run(&["get", "s.yaml", bad], &["s.yaml", bad]);
+    }
     assert_eq!(sb.read("s.yaml"), good);
 }
 
