@@ -636,6 +636,26 @@ fn config_errors_name_the_line() {
     );
     let err = config_error(&t, "members:\n  alice: [\n");
     assert!(err.contains(".secrets.yaml:"), "{err}");
+    // Issue 10, case 8: globs outside the root were accepted and could never match.
+    for (glob, why) in [
+        ("/etc/**", "is absolute"),
+        ("../**", "has a `..` component"),
+    ] {
+        let err = config_error(
+            &t,
+            &format!("members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [\"config/**\", \"{glob}\"]\n"),
+        );
+        let want = format!(".secrets.yaml:5: environment \"dev\": glob \"{glob}\" {why}");
+        assert!(err.contains(&want), "{err}");
+    }
+    std::fs::write(t.path(".secrets.yaml"), format!("members:\n  alice: {a}\n")).unwrap();
+    for glob in ["../shared/**", "/etc/**", "config/../../x"] {
+        let out = t.run("alice", &["env", "add", "dev", "--files", glob]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{glob}: {stderr}");
+        assert!(stderr.contains(&format!("glob {glob:?}")), "{stderr}");
+    }
+    assert_eq!(t.read(".secrets.yaml"), format!("members:\n  alice: {a}\n"));
     // Globs whose overlap the load-time check cannot see: a matching file shows it.
     std::fs::write(
         t.path(".secrets.yaml"),

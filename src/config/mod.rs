@@ -225,6 +225,14 @@ impl Config {
             if !valid_name(name) {
                 return Err(bad(e.name.line, format!("invalid environment name {name:?} (use letters, digits, '.', '_', '@', '-')")));
             }
+            for g in &e.files {
+                glob::check_inside(&g.value).map_err(|msg| {
+                    bad(
+                        g.line,
+                        format!("environment {name:?}: glob {:?} {msg}", g.value),
+                    )
+                })?;
+            }
             let globs: Vec<String> = e.files.iter().map(|g| glob::normalize(&g.value)).collect();
             let glob_lines: Vec<usize> = e.files.iter().map(|g| g.line).collect();
             let matcher = glob::compile(&globs).map_err(|(i, msg)| {
