@@ -52,9 +52,17 @@ pub fn compile(globs: &[String]) -> Result<GlobSet, (usize, String)> {
         if g.is_empty() {
             return Err((i, "empty glob".into()));
         }
-        b.add(build(&g).map_err(|e| (i, e.kind().to_string()))?);
-        // `config/prod` also means everything under config/prod/.
-        b.add(build(&format!("{g}/**")).map_err(|e| (i, e.kind().to_string()))?);
+        let glob = build(&g).map_err(|e| (i, e.kind().to_string()))?;
+        // `config/prod` also means everything under config/prod/; `config/**` already does
+        // (added twice, so that every glob is two patterns: a cheap prefix test, where
+        // `config/**/**` would be a regular expression per glob).
+        let under = if g.ends_with("/**") {
+            glob.clone()
+        } else {
+            build(&format!("{g}/**")).map_err(|e| (i, e.kind().to_string()))?
+        };
+        b.add(glob);
+        b.add(under);
     }
     b.build().map_err(|e| (0, e.to_string()))
 }
