@@ -590,6 +590,44 @@ fn status_shows_environment_names_drift_and_access() {
     );
 }
 
+/// Issue 10, case 8: an empty value is stored in clear and adds nothing to the MAC, so
+/// a committed `PATH=` (or `PATH: ""`) in an encrypted file decrypts without complaint:
+/// `status` names each one.
+#[test]
+fn status_warns_about_empty_values_which_the_mac_does_not_cover() {
+    let t = Team::standard();
+    let before = t.ok("alice", &["status"]);
+    let out = t.run("alice", &["status"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("is empty"));
+    let env = t.read(".env.dev");
+    t.write(".env.dev", &format!("PATH=\n{env}"));
+    let yaml = t.read("config/dev/app.yaml");
+    t.write("config/dev/app.yaml", &format!("LD_PRELOAD: \"\"\n{yaml}"));
+    // Both still decrypt: the MAC cannot see the injected values.
+    t.ok("alice", &["decrypt", ".env.dev"]);
+    t.ok("alice", &["decrypt", "config/dev/app.yaml"]);
+    let out = t.run("alice", &["status"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), before);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (file, key) in [(".env.dev", "PATH"), ("config/dev/app.yaml", "LD_PRELOAD")] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{file}: {key} is empty")))
+            .unwrap_or_else(|| panic!("no warning for {file} {key}: {stderr}"));
+        assert!(line.starts_with("secrets: warning: ") && line.contains("outside the MAC"));
+    }
+    let json = t.ok("alice", &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let env = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == ".env.dev")
+        .unwrap();
+    assert_eq!(env["empty_values"][0], "PATH");
+}
+
 fn config_error(t: &Team, text: &str) -> String {
     std::fs::write(t.path(".secrets.yaml"), text).unwrap();
     let out = t.run("alice", &["status"]);

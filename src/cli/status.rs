@@ -68,6 +68,9 @@ struct Row {
     error: Option<String>,
     can_decrypt: bool,
     last_modified: String,
+    /// Key paths of empty values: in clear and outside the MAC (see
+    /// [`crate::crypto::empty_values`]).
+    empty: Vec<String>,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -115,6 +118,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             error: None,
             can_decrypt,
             last_modified: file.metadata.last_modified.clone(),
+            empty: crate::crypto::empty_values(&file.branches),
         };
         match team::wanted(&cfg, path) {
             Ok(Some(w)) => {
@@ -149,6 +153,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         "error": r.error,
                         "can_decrypt": r.can_decrypt,
                         "lastmodified": r.last_modified,
+                        "empty_values": r.empty,
                     })
                 })
                 .collect();
@@ -235,6 +240,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             );
             for r in rows.iter().filter_map(|r| r.error.as_ref()) {
                 eprintln!("secrets: warning: {r}");
+            }
+            for r in &rows {
+                for key in &r.empty {
+                    eprintln!(
+                        "secrets: warning: {}: {key} is empty, stored in clear and outside the \
+                         MAC: nothing shows it was there when the file was encrypted",
+                        r.file
+                    );
+                }
             }
             if drift && !g.quiet {
                 eprintln!("hint: run secrets updatekeys to re-wrap drifted files for the config's recipients");

@@ -539,6 +539,27 @@ pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<S
     found
 }
 
+/// The key paths (dotted) of empty values (`""`, null) in an encrypted tree. sops stores
+/// an empty value in clear and it adds nothing to the MAC (neither does a value's `type`),
+/// so nothing shows whether it was there when the file was encrypted: someone who can
+/// write to the repository can add `PATH: ""` to any file. `status` warns about each.
+pub fn empty_values(branches: &[Branch<Sealed>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for branch in branches {
+        let _ = walk::<_, (), std::convert::Infallible>(
+            branch,
+            &sealed_comment_text,
+            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
+                if !v.is_comment && !leaf.0.is_comment() && leaf.0.is_empty_value() {
+                    found.push(display_path(v.path));
+                }
+                Ok(())
+            },
+        );
+    }
+    found
+}
+
 /// Calls `f` on every list item of the tree, in document order; a value item is visited
 /// before what it contains (so `f` may replace it and the walk goes on in the new item).
 fn for_each_list_item<L>(branch: &mut Branch<L>, f: &mut impl FnMut(&mut ListItem<L>)) {
@@ -688,6 +709,29 @@ mod tests {
         let (resealed, _) = seal(&[after], &key, &rules, &stash).unwrap();
         let new_iv = sealed_iv(&resealed[0], &["a", "\0str\0x"]);
         assert_ne!(new_iv, old_iv, "an IV was reused for a different plaintext");
+    }
+
+    #[test]
+    fn empty_values_are_listed_because_the_mac_does_not_cover_them() {
+        let key = DataKey::generate();
+        let rules = CompiledRules::new(&Rules::default()).unwrap();
+        let mut plain = Branch::new();
+        plain.insert("token".into(), str_leaf("t"));
+        let mut db = Branch::new();
+        db.insert("host".into(), str_leaf("h"));
+        db.insert("password".into(), str_leaf(""));
+        plain.insert("db".into(), Node::Map(db));
+        let (mut sealed, mac) = seal(&[plain], &key, &rules, &IvStash::default()).unwrap();
+        assert_eq!(empty_values(&sealed), ["db.password"]);
+        // Injected after encryption: same MAC, so only this listing can show it.
+        sealed[0].insert(
+            "PATH".into(),
+            Node::Leaf(Sealed(Scalar::Str(String::new()))),
+        );
+        sealed[0].insert("LD_PRELOAD".into(), Node::Leaf(Sealed(Scalar::Null)));
+        let (_, mac2) = open(&sealed, &key, &rules, &mut IvStash::default()).unwrap();
+        assert_eq!(*mac, *mac2);
+        assert_eq!(empty_values(&sealed), ["db.password", "PATH", "LD_PRELOAD"]);
     }
 
     #[test]
