@@ -209,16 +209,34 @@ pub fn read_at_most(
     Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 
-/// [`read_at_most`] on the file at `path` (symbolic links followed; pipes and devices
-/// are read too, as far as `max`).
+/// [`read_at_most`] on the file at `path`, symbolic links followed: a regular file, or a
+/// pipe (`<(…)`, `/dev/stdin`) or a terminal, read as far as `max`. A directory or another
+/// device (a committed link to `/dev/zero` or `/dev/urandom`) is an `InvalidInput` error
+/// saying what it is.
 pub fn read_file_at_most(
     path: &Path,
     max: u64,
 ) -> std::io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
     let file = std::fs::File::open(path)?;
-    let size = file
-        .metadata()
-        .map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+    let meta = file.metadata()?;
+    let t = meta.file_type();
+    #[cfg(unix)]
+    let readable = {
+        use std::os::unix::fs::FileTypeExt;
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: isatty only reads the descriptor's state.
+        let tty = t.is_char_device() && unsafe { libc::isatty(file.as_raw_fd()) } == 1;
+        t.is_file() || t.is_fifo() || t.is_socket() || tty
+    };
+    #[cfg(not(unix))]
+    let readable = t.is_file();
+    if !readable {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (a {})", file_kind(&t)),
+        ));
+    }
+    let size = if t.is_file() { meta.len() } else { 0 };
     read_at_most(file, size, max)
 }
 

@@ -12,7 +12,9 @@
 
 use crate::metadata::flat::FlatLimits;
 
-/// Nesting depth of maps and lists (serde_json's own limit, so JSON and YAML agree).
+/// Nesting depth of maps and lists: serde_json's own limit (it reads 127 nested maps and
+/// lists, refuses 128), which the YAML builder, the config reader and flattened metadata
+/// follow (YAML reads 128, refuses 129). 30,000 levels overflowed the stack (issue 10).
 pub const MAX_DEPTH: usize = 128;
 
 /// Values that YAML aliases may add beyond those written in the text: at least this many,
