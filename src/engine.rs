@@ -243,13 +243,17 @@ pub fn is_encrypted_bytes(format: Format, bytes: &[u8]) -> bool {
 impl EncryptedFile {
     /// Loads and parses an encrypted file; the format comes from the name unless given.
     pub fn load(path: &Path, format: Option<Format>) -> Result<EncryptedFile, FileError> {
-        let max = store::limits::MAX_ENCRYPTED_SIZE;
-        let bytes = read_at_most(path, max, "encrypted files")?;
+        let bytes = Self::read_encrypted(path)?;
         Self::parse(
             path,
             format.unwrap_or_else(|| Format::from_path(path)),
             &bytes,
         )
+    }
+
+    /// Reads an encrypted file's bytes, at most [`store::limits::MAX_ENCRYPTED_SIZE`].
+    pub fn read_encrypted(path: &Path) -> Result<Zeroizing<Vec<u8>>, FileError> {
+        read_at_most(path, store::limits::MAX_ENCRYPTED_SIZE, "encrypted files")
     }
 
     /// Loads the file its lock holds (read through the lock), and what was read, for

@@ -590,6 +590,33 @@ fn status_shows_environment_names_drift_and_access() {
     );
 }
 
+/// Files over 64 MiB were skipped when looking for encrypted files: `member remove` and
+/// `env revoke` left such a file wrapped for the removed member, `updatekeys` and `status`
+/// did not see it. A large file whose end holds the sops metadata is found now.
+#[test]
+fn a_large_encrypted_file_is_found_by_the_batch_commands() {
+    let t = Team::standard();
+    t.write(
+        "config/dev/big.yaml",
+        &format!("blob: {}\n", "x".repeat(49 << 20)),
+    );
+    t.ok("alice", &["encrypt", "-i", "config/dev/big.yaml"]);
+    assert!(
+        std::fs::metadata(t.path("config/dev/big.yaml"))
+            .unwrap()
+            .len()
+            > 64 << 20
+    );
+    let status = t.ok("alice", &["status"]);
+    assert!(status.contains("config/dev/big.yaml"), "{status}");
+    t.ok("alice", &["env", "grant", "dev", "carol"]);
+    let out = t.ok("alice", &["updatekeys"]);
+    assert!(out.contains("updated    config/dev/big.yaml"), "{out}");
+    assert!(t.can_decrypt("carol", "config/dev/big.yaml"));
+    t.ok("alice", &["env", "revoke", "dev", "bob"]);
+    assert!(!t.can_decrypt("bob", "config/dev/big.yaml"));
+}
+
 /// Issue 10, case 8: an empty value is stored in clear and adds nothing to the MAC, so
 /// a committed `PATH=` (or `PATH: ""`) in an encrypted file decrypts without complaint:
 /// `status` names each one.
