@@ -106,8 +106,8 @@ impl CompiledRules {
 /// An IV is reused only for the very plaintext it encrypted (AES-GCM with one IV and two
 /// plaintexts gives both away): every field of the stash key is length-prefixed (keys and
 /// values may hold NUL, so a separator byte let `a: "x:\0str\0y"` and
-/// `a: {"\0str\0x": y}` share a key), and each IV is stored with a second, independent
-/// digest of the same fields, checked on recall.
+/// `a: {"\0str\0x": y}` share a key), and each IV is stored with the other half of the
+/// digest, checked on recall.
 #[derive(Default)]
 pub struct IvStash(HashMap<[u8; 32], StashedIvs>);
 
@@ -124,30 +124,21 @@ enum StashedIvs {
 type StashCursor = HashMap<[u8; 32], usize>;
 
 impl IvStash {
-    /// The stash key and the check digest of (path, type, plaintext): SHA-512 over the
-    /// length-prefixed fields, under two different labels.
+    /// The stash key and the check digest of (path, type, plaintext): the two halves of
+    /// one SHA-512 over the length-prefixed fields (a collision of the key alone is not
+    /// one of the check: the recall compares all 512 bits).
     fn key(aad: &str, value: &Scalar) -> ([u8; 32], [u8; 32]) {
         let bytes = value::value_bytes(value);
-        let digest = |label: &[u8]| {
-            let mut h = Sha512::new();
-            for field in [
-                label,
-                aad.as_bytes(),
-                value.type_name().as_bytes(),
-                &bytes[..],
-            ] {
-                h.update((field.len() as u64).to_be_bytes());
-                h.update(field);
-            }
-            let digest = h.finalize();
-            let mut out = [0u8; 32];
-            out.copy_from_slice(&digest[..32]);
-            out
-        };
-        (
-            digest(b"secrets iv stash key"),
-            digest(b"secrets iv stash check"),
-        )
+        let mut h = Sha512::new();
+        for field in [aad.as_bytes(), value.type_name().as_bytes(), &bytes[..]] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field);
+        }
+        let digest = h.finalize();
+        let (mut key, mut check) = ([0u8; 32], [0u8; 32]);
+        key.copy_from_slice(&digest[..32]);
+        check.copy_from_slice(&digest[32..]);
+        (key, check)
     }
 
     fn remember(&mut self, aad: &str, value: &Scalar, iv: [u8; IV_LEN]) {
