@@ -113,6 +113,9 @@ impl Seen {
     }
 }
 
+/// What [`Lock::read`] gives: the file's bytes and what was read (for [`Lock::replace`]).
+pub type Contents = (zeroize::Zeroizing<Vec<u8>>, Seen);
+
 /// An exclusive lock on one file, released when dropped (after the write).
 #[derive(Debug)]
 pub struct Lock {
@@ -230,16 +233,13 @@ impl Lock {
     }
 
     /// Reads the locked file, and what was read (for [`Lock::replace`]).
-    pub fn read(&self) -> Result<(zeroize::Zeroizing<Vec<u8>>, Seen), LockError> {
+    pub fn read(&self) -> Result<Contents, LockError> {
         let read = self.read_at_most(u64::MAX)?;
         Ok(read.expect("no file is larger than u64::MAX bytes"))
     }
 
     /// [`Lock::read`], at most `max` bytes: `Ok(None)` when the file is larger.
-    pub fn read_at_most(
-        &self,
-        max: u64,
-    ) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, Seen)>, LockError> {
+    pub fn read_at_most(&self, max: u64) -> Result<Option<Contents>, LockError> {
         let bytes = match &self.file {
             // Through the locked descriptor: the bytes are those of the locked inode.
             Some(f) => {
