@@ -36,7 +36,7 @@ pub enum FileError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("{path}: {format} syntax error at {error}")]
+    #[error("{path}: {}", parse_message(format, error))]
     Parse {
         path: PathBuf,
         format: &'static str,
@@ -64,6 +64,14 @@ pub enum FileError {
     Lock(#[from] LockError),
     #[error("{path}: key {key:?}: an integer kept in clear that sops before 3.13.2 would read rounded (as a 64-bit float, failing its MAC); encrypt it (encrypted, it is exact) or quote it")]
     RoundedInClear { path: PathBuf, key: String },
+}
+
+/// A store error as the second half of [`FileError::Parse`]'s line.
+fn parse_message(format: &str, error: &StoreError) -> String {
+    match error {
+        StoreError::Syntax { .. } => format!("{format} syntax error at {error}"),
+        StoreError::Unsupported(_) | StoreError::Refused(_) => error.to_string(),
+    }
 }
 
 impl FileError {
@@ -108,14 +116,41 @@ pub struct Opened {
     pub stash: IvStash,
 }
 
-/// Reads a file, naming it in the error.
+/// Reads a plaintext file (to encrypt), naming it in the error; at most
+/// [`store::limits::MAX_PLAIN_SIZE`] bytes are read.
 pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, FileError> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
+    read_at_most(path, store::limits::MAX_PLAIN_SIZE, "plaintext files")
+}
+
+/// Reads the file `lock` holds (a plaintext file to encrypt in place), as [`read`].
+pub fn read_locked(lock: &Lock) -> Result<(Zeroizing<Vec<u8>>, Seen), FileError> {
+    let max = store::limits::MAX_PLAIN_SIZE;
+    lock.read_at_most(max)?
+        .ok_or_else(|| too_large(lock.path(), max, "plaintext files"))
+}
+
+fn read_at_most(path: &Path, max: u64, what: &str) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    crate::fsutil::read_file_at_most(path, max)
         .map_err(|error| FileError::Read {
             path: path.to_path_buf(),
             error,
-        })
+        })?
+        .ok_or_else(|| too_large(path, max, what))
+}
+
+/// A file that is larger than the limit for `what`: stopped while reading (a symlink to
+/// `/dev/zero` stops there too).
+fn too_large(path: &Path, max: u64, what: &str) -> FileError {
+    FileError::Read {
+        path: path.to_path_buf(),
+        error: std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than {} (the limit for {what})",
+                store::limits::size_text(max)
+            ),
+        ),
+    }
 }
 
 /// Parses plaintext in a format (for encryption or `edit`).
@@ -155,7 +190,11 @@ pub fn parse_for_encryption(
         _ => return Ok((branches, layout)),
     };
     let md = if format == Format::Ini {
-        crate::metadata::flat::unflatten(&md, true)
+        // Metadata that cannot be rebuilt is not metadata: the file is plaintext to encrypt.
+        match crate::metadata::flat::unflatten(&md, true, store::limits::FLAT) {
+            Ok(md) => md,
+            Err(_) => return Ok((branches, layout)),
+        }
     } else {
         md
     };
@@ -204,12 +243,17 @@ pub fn is_encrypted_bytes(format: Format, bytes: &[u8]) -> bool {
 impl EncryptedFile {
     /// Loads and parses an encrypted file; the format comes from the name unless given.
     pub fn load(path: &Path, format: Option<Format>) -> Result<EncryptedFile, FileError> {
-        let bytes = read(path)?;
+        let bytes = Self::read_encrypted(path)?;
         Self::parse(
             path,
             format.unwrap_or_else(|| Format::from_path(path)),
             &bytes,
         )
+    }
+
+    /// Reads an encrypted file's bytes, at most [`store::limits::MAX_ENCRYPTED_SIZE`].
+    pub fn read_encrypted(path: &Path) -> Result<Zeroizing<Vec<u8>>, FileError> {
+        read_at_most(path, store::limits::MAX_ENCRYPTED_SIZE, "encrypted files")
     }
 
     /// Loads the file its lock holds (read through the lock), and what was read, for
@@ -218,7 +262,10 @@ impl EncryptedFile {
         lock: &Lock,
         format: Option<Format>,
     ) -> Result<(EncryptedFile, Seen), FileError> {
-        let (bytes, seen) = lock.read()?;
+        let max = store::limits::MAX_ENCRYPTED_SIZE;
+        let (bytes, seen) = lock
+            .read_at_most(max)?
+            .ok_or_else(|| too_large(lock.path(), max, "encrypted files"))?;
         let path = lock.path();
         let file = Self::parse(
             path,
@@ -246,6 +293,11 @@ impl EncryptedFile {
             }
         };
         let md = store::take_metadata(store_format, &mut branches)
+            .map_err(|error| FileError::Parse {
+                path: p(),
+                format: store_format.name(),
+                error,
+            })?
             .ok_or_else(|| FileError::NotEncrypted { path: p() })?;
         let metadata =
             Metadata::from_tree(&md).map_err(|error| FileError::Metadata { path: p(), error })?;

@@ -223,6 +223,106 @@ fn umask() -> u32 {
         .unwrap_or(0o077)
 }
 
+/// Reads all of `r`, at most `max` bytes, into a zeroizing buffer reserved once for
+/// `size_hint` bytes (the file's size, when known: no reallocation leaves a copy of
+/// plaintext behind). `Ok(None)` when there is more than `max`: a file that grew, a
+/// device such as `/dev/zero` behind a symbolic link, an endless pipe.
+pub fn read_at_most(
+    r: impl std::io::Read,
+    size_hint: u64,
+    max: u64,
+) -> std::io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    use std::io::Read;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    if size_hint > max {
+        return Ok(None);
+    }
+    bytes.reserve_exact(size_hint.saturating_add(1) as usize);
+    r.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+/// [`read_at_most`] on the file at `path`, symbolic links followed: a regular file, or a
+/// pipe (`<(…)`, `/dev/stdin`) or a terminal, read as far as `max`. A directory or another
+/// device (a committed link to `/dev/zero` or `/dev/urandom`) is an `InvalidInput` error
+/// saying what it is.
+pub fn read_file_at_most(
+    path: &Path,
+    max: u64,
+) -> std::io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let t = meta.file_type();
+    #[cfg(unix)]
+    let readable = {
+        use std::os::unix::fs::FileTypeExt;
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: isatty only reads the descriptor's state.
+        let tty = t.is_char_device() && unsafe { libc::isatty(file.as_raw_fd()) } == 1;
+        t.is_file() || t.is_fifo() || t.is_socket() || tty
+    };
+    #[cfg(not(unix))]
+    let readable = t.is_file();
+    if !readable {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (a {})", file_kind(&t)),
+        ));
+    }
+    let size = if t.is_file() { meta.len() } else { 0 };
+    read_at_most(file, size, max)
+}
+
+/// Reads a file that must be a regular file of at most `max` bytes (a config that comes
+/// with the repository): a symbolic link is followed to its target, which must be a
+/// regular file too. A FIFO is opened without blocking and refused, as is a device or a
+/// directory: an error of kind `InvalidInput` saying what it is. `Ok(None)`: larger than
+/// `max`.
+pub fn read_regular_at_most(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading would wait for a writer.
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = open.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "not a regular file (a {}); only a regular file is read",
+                file_kind(&meta.file_type())
+            ),
+        ));
+    }
+    Ok(read_at_most(file, meta.len(), max)?.map(|mut b| std::mem::take(&mut *b)))
+}
+
+/// What a file that is not a regular file is, for errors.
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
 /// The directory holding `path`: its parent, or `.` for a bare file name.
 pub fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {

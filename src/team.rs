@@ -48,27 +48,65 @@ pub fn diff(current: &[&str], wanted: &[Recipient]) -> Diff {
     d
 }
 
-/// Files larger than this are not considered when looking for encrypted files.
-const MAX_SCAN_BYTES: u64 = 64 << 20;
+/// Files larger than this are read whole only when their last [`TAIL`] bytes hold the
+/// marker: sops writes the metadata (and its encrypted MAC) last, so a large encrypted file
+/// is still found, while a large file of anything else costs one small read.
+const READ_WHOLE: u64 = 64 << 20;
+const TAIL: u64 = 64 << 10;
+const MARKER: &[u8] = b"ENC[AES256_GCM";
 
-/// Loads `path` if it is a sops-encrypted file (cheap test on the bytes first).
+/// Loads `path` if it is a sops-encrypted file (cheap test on the bytes first); `None`
+/// also when it looks encrypted but cannot be read (see [`probe`] for that error).
 pub fn load_if_encrypted(path: &Path) -> Option<EncryptedFile> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.len() > MAX_SCAN_BYTES {
-        return None;
-    }
-    let bytes = std::fs::read(path).ok()?;
-    let marker = b"ENC[AES256_GCM";
-    if !bytes.windows(marker.len()).any(|w| w == marker) {
-        return None;
-    }
-    EncryptedFile::parse(path, Format::from_path(path), &bytes).ok()
+    probe(path).ok().flatten()
 }
 
-/// Every encrypted file under the config's root (absolute paths, sorted).
+/// Loads `path` if it is a sops-encrypted file: `Ok(None)` when it is not one (no
+/// `ENC[AES256_GCM` in it, no sops metadata, or unreadable), an error when it holds that
+/// marker but cannot be parsed as an encrypted file of its format (a syntax error, or a
+/// limit of [`crate::store::limits`]: a hostile or damaged file, which the batch commands
+/// report instead of skipping). A file over 64 MiB is considered when its end holds the
+/// marker; before, it was skipped, and with it a large file's rotation on `member remove`.
+pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    if !meta.is_file() || (meta.len() > READ_WHOLE && !tail_has_marker(path, meta.len())) {
+        return Ok(None);
+    }
+    let bytes = match EncryptedFile::read_encrypted(path) {
+        Ok(bytes) => bytes,
+        // Too large for an encrypted file, with the marker at its end: say so.
+        Err(e) if meta.len() > READ_WHOLE => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    if memchr::memmem::find(&bytes, MARKER).is_none() {
+        return Ok(None);
+    }
+    match EncryptedFile::parse(path, Format::from_path(path), &bytes) {
+        Ok(file) => Ok(Some(file)),
+        Err(FileError::NotEncrypted { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn tail_has_marker(path: &Path, len: u64) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(len.saturating_sub(TAIL)))
+        .and_then(|_| f.take(TAIL).read_to_end(&mut tail))
+        .is_ok_and(|_| memchr::memmem::find(&tail, MARKER).is_some())
+}
+
+/// Every encrypted file under the config's root (absolute paths, sorted), and every file
+/// that looks encrypted but cannot be read (see [`probe`]): the commands that work on
+/// them fail on it, naming it, rather than leave it out silently.
 pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
     let files = config.walk_files()?;
-    let found = parallel_map(&files, |p| load_if_encrypted(p).is_some());
+    let found = parallel_map(&files, |p| !matches!(probe(p), Ok(None)));
     Ok(files
         .into_iter()
         .zip(found)

@@ -3,6 +3,8 @@
 //! its documented exit code, one-line message and untouched files.
 
 mod common;
+#[path = "files/hostile.rs"]
+mod hostile;
 #[path = "files/locking.rs"]
 mod locking;
 #[path = "files/memory.rs"]
@@ -263,6 +265,44 @@ fn edit_reencrypts_only_changed_values_with_a_real_editor() {
         "editor temp dir left behind: {}",
         tmp.display()
     );
+}
+
+/// Issue 10, case 9: the IV stash keyed values by SHA-512(path ‖ 0 ‖ type ‖ 0 ‖ value),
+/// and keys and values may hold NUL: editing `a: "x:\0str\0y"` into
+/// `a: {"\0str\0x": y}` encrypted the new value with the old value's IV.
+#[test]
+fn an_edit_whose_path_and_value_run_together_gets_a_fresh_iv() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", "a: \"x:\\0str\\0y\"\n");
+    let iv = |text: &str| -> Vec<String> {
+        text.split("iv:")
+            .skip(1)
+            .map(|rest| rest.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let before = iv(&sb.read("s.yaml"));
+    let script = sb.write(
+        "ed.sh",
+        "#!/bin/sh\nprintf 'a: {\"\\\\0str\\\\0x\": y}\\n' > \"$1\"\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    sb.cmd()
+        .env("EDITOR", &script)
+        .args(["edit", "-I"])
+        .arg(&key.file)
+        .arg("s.yaml")
+        .assert()
+        .success();
+    let text = sb.read("s.yaml");
+    assert!(text.starts_with("a:\n    \"\\0str\\0x\": ENC["), "{text}");
+    let after = iv(&text);
+    // The first IV is the value's (the MAC's comes last).
+    assert_ne!(after[0], before[0], "IV reused for a different plaintext");
 }
 
 #[test]
@@ -714,6 +754,14 @@ fn key_path_errors_name_the_file() {
         &["set", "s.yaml", "database.ports.7", "v"],
         &["s.yaml", "ports"],
     );
+    // Issue 10, case 8: `a..b` (and a leading or trailing dot) created an empty key.
+    for bad in ["database..host", ".database", "database.", "a..b"] {
+        run(
+            &["set", "s.yaml", bad, "v"],
+            &["s.yaml", bad, "empty segment"],
+        );
+        run(&["get", "s.yaml", bad], &["s.yaml", bad]);
+    }
     assert_eq!(sb.read("s.yaml"), good);
 }
 

@@ -601,6 +601,71 @@ fn status_shows_environment_names_drift_and_access() {
     );
 }
 
+/// Files over 64 MiB were skipped when looking for encrypted files: `member remove` and
+/// `env revoke` left such a file wrapped for the removed member, `updatekeys` and `status`
+/// did not see it. A large file whose end holds the sops metadata is found now.
+#[test]
+fn a_large_encrypted_file_is_found_by_the_batch_commands() {
+    let t = Team::standard();
+    t.write(
+        "config/dev/big.yaml",
+        &format!("blob: {}\n", "x".repeat(49 << 20)),
+    );
+    t.ok("alice", &["encrypt", "-i", "config/dev/big.yaml"]);
+    assert!(
+        std::fs::metadata(t.path("config/dev/big.yaml"))
+            .unwrap()
+            .len()
+            > 64 << 20
+    );
+    let status = t.ok("alice", &["status"]);
+    assert!(status.contains("config/dev/big.yaml"), "{status}");
+    t.ok("alice", &["env", "grant", "dev", "carol"]);
+    let out = t.ok("alice", &["updatekeys"]);
+    assert!(out.contains("updated    config/dev/big.yaml"), "{out}");
+    assert!(t.can_decrypt("carol", "config/dev/big.yaml"));
+    t.ok("alice", &["env", "revoke", "dev", "bob"]);
+    assert!(!t.can_decrypt("bob", "config/dev/big.yaml"));
+}
+
+/// Issue 10, case 8: an empty value is stored in clear and adds nothing to the MAC, so
+/// a committed `PATH=` (or `PATH: ""`) in an encrypted file decrypts without complaint:
+/// `status` names each one.
+#[test]
+fn status_warns_about_empty_values_which_the_mac_does_not_cover() {
+    let t = Team::standard();
+    let before = t.ok("alice", &["status"]);
+    let out = t.run("alice", &["status"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("is empty"));
+    let env = t.read(".env.dev");
+    t.write(".env.dev", &format!("PATH=\n{env}"));
+    let yaml = t.read("config/dev/app.yaml");
+    t.write("config/dev/app.yaml", &format!("LD_PRELOAD: \"\"\n{yaml}"));
+    // Both still decrypt: the MAC cannot see the injected values.
+    t.ok("alice", &["decrypt", ".env.dev"]);
+    t.ok("alice", &["decrypt", "config/dev/app.yaml"]);
+    let out = t.run("alice", &["status"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), before);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (file, key) in [(".env.dev", "PATH"), ("config/dev/app.yaml", "LD_PRELOAD")] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{file}: {key} is empty")))
+            .unwrap_or_else(|| panic!("no warning for {file} {key}: {stderr}"));
+        assert!(line.starts_with("secrets: warning: ") && line.contains("outside the MAC"));
+    }
+    let json = t.ok("alice", &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let env = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == ".env.dev")
+        .unwrap();
+    assert_eq!(env["empty_values"][0], "PATH");
+}
+
 fn config_error(t: &Team, text: &str) -> String {
     std::fs::write(t.path(".secrets.yaml"), text).unwrap();
     let out = t.run("alice", &["status"]);
@@ -647,6 +712,26 @@ fn config_errors_name_the_line() {
     );
     let err = config_error(&t, "members:\n  alice: [\n");
     assert!(err.contains(".secrets.yaml:"), "{err}");
+    // Issue 10, case 8: globs outside the root were accepted and could never match.
+    for (glob, why) in [
+        ("/etc/**", "is absolute"),
+        ("../**", "has a `..` component"),
+    ] {
+        let err = config_error(
+            &t,
+            &format!("members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [\"config/**\", \"{glob}\"]\n"),
+        );
+        let want = format!(".secrets.yaml:5: environment \"dev\": glob \"{glob}\" {why}");
+        assert!(err.contains(&want), "{err}");
+    }
+    std::fs::write(t.path(".secrets.yaml"), format!("members:\n  alice: {a}\n")).unwrap();
+    for glob in ["../shared/**", "/etc/**", "config/../../x"] {
+        let out = t.run("alice", &["env", "add", "dev", "--files", glob]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{glob}: {stderr}");
+        assert!(stderr.contains(&format!("glob {glob:?}")), "{stderr}");
+    }
+    assert_eq!(t.read(".secrets.yaml"), format!("members:\n  alice: {a}\n"));
     // Globs whose overlap the load-time check cannot see: a matching file shows it.
     std::fs::write(
         t.path(".secrets.yaml"),

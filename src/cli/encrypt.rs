@@ -137,7 +137,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             // Named before: encrypted once.
             Some(None) => continue,
             Some(Some(lock)) => {
-                let (bytes, seen) = lock.read().map_err(engine::FileError::from)?;
+                let (bytes, seen) = engine::read_locked(lock)?;
                 (bytes, Some((lock, seen)))
             }
         };

@@ -188,10 +188,7 @@ fn convert(
     public: &str,
     g: &Global,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(sops).map_err(|error| ConfigError::Read {
-        path: sops.to_path_buf(),
-        error,
-    })?;
+    let text = config::read_text(sops)?;
     let raw =
         config::sops::to_raw(&text).map_err(|e| ConfigError::invalid(sops, e.line, e.message))?;
     // Validate as sops would be read, so errors name lines of .sops.yaml.

@@ -432,6 +432,18 @@ fn policy_for(config: Config) -> scan::FilePolicy {
                      fix them with secrets edit or secrets set"
                 ))
             }
+            // Holds sops values but cannot be parsed as an encrypted file (a syntax error,
+            // a limit of store::limits): a hostile or damaged file, not plaintext.
+            Err(e)
+                if !matches!(e, engine::FileError::NotEncrypted { .. })
+                    && memchr::memmem::find(bytes, b"ENC[AES256_GCM").is_some() =>
+            {
+                let e = e.to_string();
+                let why = e.strip_prefix(&format!("{rel}: ")).unwrap_or(&e);
+                Some(format!(
+                    "File of environment {env} cannot be read as an encrypted file: {why}"
+                ))
+            }
             Err(_) if !engine::is_encrypted_bytes(format, bytes) => Some(format!(
                 "File of environment {env} is staged in plaintext; encrypt it with secrets \
                  encrypt -i {rel}"

@@ -73,6 +73,9 @@ struct Row {
     error: Option<String>,
     can_decrypt: bool,
     last_modified: String,
+    /// Key paths of empty values: in clear and outside the MAC (see
+    /// [`crate::crypto::empty_values`]).
+    empty: Vec<String>,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -81,9 +84,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let ids = output::identities(g)?;
     let files = cfg.walk_files()?;
     let loaded = team::parallel_map(&files, |p| {
-        team::load_if_encrypted(p).map(|f| {
-            let ok = team::can_unwrap(&f, &ids);
-            (f, ok)
+        team::probe(p).map(|found| {
+            found.map(|f| {
+                let ok = team::can_unwrap(&f, &ids);
+                (f, ok)
+            })
         })
     });
     let unfinished = Unfinished::of(&cfg);
@@ -94,9 +99,19 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let wanted_cfg = proposed.as_ref().unwrap_or(&cfg);
     let mut still_open = 0usize;
     let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
     for (path, found) in files.iter().zip(loaded) {
-        let Some((file, can_decrypt)) = found else {
-            continue;
+        let (file, can_decrypt) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            // Looks encrypted but cannot be read: hostile or damaged, reported below.
+            Err(e) => {
+                unreadable.push(match cfg.relative(path) {
+                    Some(rel) => e.with_path(&rel),
+                    None => e,
+                });
+                continue;
+            }
         };
         let current = file.recipients();
         if let Some(u) = &unfinished {
@@ -118,6 +133,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             error: None,
             can_decrypt,
             last_modified: file.metadata.last_modified.clone(),
+            empty: crate::crypto::empty_values(&file.branches),
         };
         match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
@@ -162,6 +178,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         "error": r.error,
                         "can_decrypt": r.can_decrypt,
                         "lastmodified": r.last_modified,
+                        "empty_values": r.empty,
                     })
                 })
                 .collect();
@@ -256,12 +273,28 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             for r in rows.iter().filter_map(|r| r.error.as_ref()) {
                 eprintln!("secrets: warning: {r}");
             }
+            for r in &rows {
+                for key in &r.empty {
+                    eprintln!(
+                        "secrets: warning: {}: {key} is empty, stored in clear and outside the \
+                         MAC: nothing shows it was there when the file was encrypted",
+                        r.file
+                    );
+                }
+            }
             if drift && unfinished.is_none() && !g.quiet {
                 eprintln!("hint: run secrets updatekeys to re-wrap drifted files for the config's recipients (secrets updatekeys --rotate where a recipient must go: they may have kept the data key)");
             }
         }
     }
-    Ok(if args.check && (drift || unfinished.is_some()) {
+    // Files that look encrypted but cannot be read: after the table, one line each, and
+    // the exit code of an unreadable input (a hostile file must not pass as fine).
+    for e in &unreadable {
+        eprintln!("secrets: error: {e}");
+    }
+    Ok(if !unreadable.is_empty() {
+        ExitCode::from(super::exit::INPUT)
+    } else if args.check && (drift || unfinished.is_some()) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

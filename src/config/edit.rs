@@ -141,10 +141,7 @@ impl ConfigDoc {
                 path: path.to_path_buf(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        let text = super::read_text(path)?;
         // Validate first so that a broken config is reported with its line.
         Config::from_text(path, &text)?;
         let (docs, layout) = crate::store::yaml::parse::<Sealed>(&text)

@@ -5,13 +5,36 @@
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
-/// A glob as the user wrote it, normalised (`./` and a leading `/` dropped).
+/// A glob as the user wrote it, normalised (`./` dropped; see [`check_inside`] for what is
+/// refused).
 pub fn normalize(glob: &str) -> String {
     let mut g = glob.trim();
     while let Some(rest) = g.strip_prefix("./") {
         g = rest;
     }
     g.trim_start_matches('/').trim_end_matches('/').to_string()
+}
+
+/// Refuses a glob that names files outside the config's directory: an absolute path
+/// (`/etc/**`) or one with a `..` component (`../**`). Globs match paths relative to the
+/// root, so such a glob could never match what its writer meant, and must not seem to.
+pub fn check_inside(glob: &str) -> Result<(), String> {
+    let g = glob.trim();
+    if g.starts_with('/') || g.starts_with('~') {
+        return Err(
+            "is absolute; globs are relative to the directory of the config (the repository \
+             root): write it without the leading / (or ~)"
+                .into(),
+        );
+    }
+    if g.split('/').any(|c| c == "..") {
+        return Err(
+            "has a `..` component; globs name files under the directory of the config (the \
+             repository root), never outside it"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn build(pattern: &str) -> Result<Glob, globset::Error> {
@@ -29,9 +52,17 @@ pub fn compile(globs: &[String]) -> Result<GlobSet, (usize, String)> {
         if g.is_empty() {
             return Err((i, "empty glob".into()));
         }
-        b.add(build(&g).map_err(|e| (i, e.kind().to_string()))?);
-        // `config/prod` also means everything under config/prod/.
-        b.add(build(&format!("{g}/**")).map_err(|e| (i, e.kind().to_string()))?);
+        let glob = build(&g).map_err(|e| (i, e.kind().to_string()))?;
+        // `config/prod` also means everything under config/prod/; `config/**` already does
+        // (added twice, so that every glob is two patterns: a cheap prefix test, where
+        // `config/**/**` would be a regular expression per glob).
+        let under = if g.ends_with("/**") {
+            glob.clone()
+        } else {
+            build(&format!("{g}/**")).map_err(|e| (i, e.kind().to_string()))?
+        };
+        b.add(glob);
+        b.add(under);
     }
     b.build().map_err(|e| (0, e.to_string()))
 }
@@ -132,6 +163,18 @@ mod tests {
         assert!(!set.is_match(Path::new("x/y/a.yaml")));
         assert!(!set.is_match(Path::new("config/prod/a.yaml")));
         let dir = compile(&["config/prod".into()]).unwrap();
+        assert!(check_inside("config/**").is_ok() && check_inside("./a/b").is_ok());
+        assert!(check_inside("a..b/*.yaml").is_ok());
+        for bad in [
+            "/etc/**",
+            "../**",
+            "a/../../b",
+            "~/x",
+            " /etc/passwd",
+            "a/..",
+        ] {
+            assert!(check_inside(bad).is_err(), "{bad}");
+        }
         assert!(dir.is_match(Path::new("config/prod/db.yaml")));
         assert!(compile(&["a/[".into()]).is_err());
     }

@@ -21,6 +21,7 @@ pub mod sops;
 pub use error::ConfigError;
 
 use globset::GlobSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -71,10 +72,6 @@ pub struct Environment {
 }
 
 impl Environment {
-    fn matches_glob(&self, rel: &str) -> bool {
-        !self.globs.is_empty() && self.matcher.is_match(rel)
-    }
-
     /// The position in `files` of the first glob matching `rel` (a file relative to the
     /// root); `None` when no glob matches (or the environment uses `path_regex`).
     pub fn glob_index(&self, rel_path: &Path) -> Option<usize> {
@@ -98,6 +95,7 @@ pub struct Config {
     envs: Vec<Environment>,
     default: Option<String>,
     revoking: Option<Revoking>,
+    index: Index,
 }
 
 /// A revocation that was started and not finished (`revoking:` in `.secrets.yaml`):
@@ -123,6 +121,73 @@ impl Revoking {
             Some(env) => format!("env revoke {env} {}", self.members.join(" ")),
         }
     }
+}
+
+/// Lookups that keep every per-file question (which environment, which recipients, whose
+/// key) independent of the number of environments and members: with thousands of them,
+/// a search per file made `status` quadratic (issue 10, case 8).
+#[derive(Clone, Debug, Default)]
+struct Index {
+    /// Environment and member positions by name.
+    envs: HashMap<String, usize>,
+    members: HashMap<String, usize>,
+    /// The member holding each key (as [`crate::keys::recipient::key_part`] gives it).
+    keys: HashMap<String, usize>,
+    /// The globs of every environment in one set, and the environment each pattern is
+    /// of with the glob's position in its `files`.
+    globs: GlobSet,
+    glob_env: Vec<(usize, usize)>,
+    /// The `path_regex` of the environments that have one, and their positions.
+    regexes: regex::RegexSet,
+    regex_env: Vec<usize>,
+}
+
+/// How many environment candidates the per-file lookups and the overlap check examined,
+/// counted in unit tests to show the work is linear in the number of environments;
+/// nothing in a release build.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+    thread_local!(static N: Cell<u64> = const { Cell::new(0) });
+    pub fn add(n: usize) {
+        N.with(|c| c.set(c.get() + n as u64));
+    }
+    pub fn take() -> u64 {
+        N.with(|c| c.replace(0))
+    }
+}
+#[cfg(not(test))]
+pub(crate) mod work {
+    #[inline(always)]
+    pub fn add(_: usize) {}
+}
+
+/// Reads a config file (`.secrets.yaml`, `.sops.yaml`): it comes with the repository, so
+/// only a regular file (a symbolic link to one is followed) of at most
+/// [`crate::store::limits::MAX_CONFIG_SIZE`] bytes of UTF-8 is read. A FIFO would hang
+/// every command, a link to `/dev/zero` or a huge file exhaust memory.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let max = crate::store::limits::MAX_CONFIG_SIZE;
+    let fail = |error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let bytes = crate::fsutil::read_regular_at_most(path, max)
+        .map_err(fail)?
+        .ok_or_else(|| {
+            fail(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!(
+                    "larger than {} (the limit for a config file)",
+                    crate::store::limits::size_text(max)
+                ),
+            ))
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        ConfigError::invalid(path, line, "not UTF-8 text")
+    })
 }
 
 /// Member and environment names: a letter or digit, then letters, digits, `.`, `_`, `@`, `-`.
@@ -181,10 +246,7 @@ impl Config {
 
     /// Loads a config file; `.sops.yaml` is read as sops creation rules.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        let text = read_text(path)?;
         if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
             let raw =
                 sops::to_raw(&text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
@@ -205,7 +267,9 @@ impl Config {
     fn validate(path: &Path, raw: raw::RawConfig, source: Source) -> Result<Config, ConfigError> {
         let bad = |line: usize, msg: String| ConfigError::invalid(path, line, msg);
         let mut members: Vec<Member> = Vec::new();
-        let mut key_owner: Vec<(String, String, usize)> = Vec::new();
+        let mut index = Index::default();
+        // Each key's owner and line, by the key without its comment.
+        let mut key_owner: HashMap<String, (usize, usize)> = HashMap::new();
         for m in &raw.members {
             let name = &m.name.value;
             if !valid_name(name) {
@@ -228,7 +292,8 @@ impl Config {
                     .map_err(|e| bad(k.line, format!("member {name:?}: {e}")))?;
                 // The same key under two comments is the same key.
                 let s = r.to_key_string();
-                if let Some((owner, _, line)) = key_owner.iter().find(|(_, key, _)| *key == s) {
+                if let Some((owner, line)) = key_owner.get(&s) {
+                    let owner = &raw.members[*owner].name.value;
                     return Err(bad(
                         k.line,
                         format!(
@@ -236,9 +301,12 @@ impl Config {
                         ),
                     ));
                 }
-                key_owner.push((name.clone(), s, k.line));
+                key_owner.insert(s, (members.len(), k.line));
+                let written = crate::keys::recipient::key_part(&r.to_string()).into_owned();
+                index.keys.entry(written).or_insert(members.len());
                 recipients.push(r);
             }
+            index.members.insert(name.clone(), members.len());
             members.push(Member {
                 name: name.clone(),
                 recipients,
@@ -250,6 +318,14 @@ impl Config {
             let name = &e.name.value;
             if !valid_name(name) {
                 return Err(bad(e.name.line, format!("invalid environment name {name:?} (use letters, digits, '.', '_', '@', '-')")));
+            }
+            for g in &e.files {
+                glob::check_inside(&g.value).map_err(|msg| {
+                    bad(
+                        g.line,
+                        format!("environment {name:?}: glob {:?} {msg}", g.value),
+                    )
+                })?;
             }
             let globs: Vec<String> = e.files.iter().map(|g| glob::normalize(&g.value)).collect();
             let glob_lines: Vec<usize> = e.files.iter().map(|g| g.line).collect();
@@ -274,14 +350,15 @@ impl Config {
                 None => None,
             };
             let mut env_members: Vec<String> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::new();
             for m in &e.members {
-                if !members.iter().any(|x| x.name == m.value) {
+                if !index.members.contains_key(&m.value) {
                     return Err(bad(
                         m.line,
                         format!("environment {name:?}: unknown member {:?} (members are listed under `members:`)", m.value),
                     ));
                 }
-                if env_members.contains(&m.value) {
+                if !seen.insert(&m.value) {
                     return Err(bad(
                         m.line,
                         format!("environment {name:?}: member {:?} is listed twice", m.value),
@@ -290,6 +367,7 @@ impl Config {
                 env_members.push(m.value.clone());
             }
             let rules = rules_of(&e.rules, name).map_err(|(line, msg)| bad(line, msg))?;
+            index.envs.insert(name.clone(), envs.len());
             envs.push(Environment {
                 name: name.clone(),
                 globs,
@@ -301,33 +379,58 @@ impl Config {
                 matcher,
             });
         }
-        // Two environments must not claim the same files.
+        // Every environment's globs in one set (and its path_regex in one regex set):
+        // a file is matched once, not once per environment.
+        let all: Vec<String> = envs.iter().flat_map(|e| e.globs.iter().cloned()).collect();
+        index.globs = glob::compile(&all).map_err(|(_, msg)| bad(1, msg))?;
+        for (i, e) in envs.iter().enumerate() {
+            // Each glob compiles to two patterns (see glob::compile).
+            index
+                .glob_env
+                .extend((0..2 * e.globs.len()).map(|p| (i, p / 2)));
+        }
+        let regexes: Vec<(usize, &regex::Regex)> = envs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.path_regex.as_ref().map(|r| (i, r)))
+            .collect();
+        index.regexes =
+            regex::RegexSet::new(regexes.iter().map(|(_, r)| r.as_str())).map_err(|e| {
+                bad(
+                    1,
+                    format!("the path_regex patterns cannot be compiled together: {e}"),
+                )
+            })?;
+        index.regex_env = regexes.iter().map(|(i, _)| *i).collect();
+        // Two environments must not claim the same files: each example path of each glob
+        // is matched once against all the globs.
         for (i, a) in envs.iter().enumerate() {
-            for (j, b) in envs.iter().enumerate() {
-                if i == j || b.globs.is_empty() {
-                    continue;
-                }
-                for (g, line) in a.globs.iter().zip(&a.glob_lines) {
-                    for s in glob::samples(g) {
-                        let Some(&hit) = b.matcher.matches(s.as_str()).first() else {
-                            continue;
-                        };
-                        // Each glob compiles to two patterns (itself and `glob/**`).
-                        let other = hit / 2;
-                        return Err(bad(
-                            *line,
-                            format!(
-                                "glob {g:?} of environment {:?} overlaps glob {:?} of environment {:?} (line {}): a file such as {s} would be in both",
-                                a.name, b.globs[other], b.name, b.glob_lines[other]
-                            ),
-                        ));
-                    }
+            for (g, line) in a.globs.iter().zip(&a.glob_lines) {
+                for s in glob::samples(g) {
+                    let hits = index.globs.matches(s.as_str());
+                    work::add(1 + hits.len());
+                    // The first pattern (in config order) of another environment.
+                    let Some((j, other)) = hits
+                        .into_iter()
+                        .map(|h| index.glob_env[h])
+                        .find(|&(j, _)| j != i)
+                    else {
+                        continue;
+                    };
+                    let b = &envs[j];
+                    return Err(bad(
+                        *line,
+                        format!(
+                            "glob {g:?} of environment {:?} overlaps glob {:?} of environment {:?} (line {}): a file such as {s} would be in both",
+                            a.name, b.globs[other], b.name, b.glob_lines[other]
+                        ),
+                    ));
                 }
             }
         }
         let default = match &raw.default {
             Some(d) => {
-                if !envs.iter().any(|e| e.name == d.value) {
+                if !index.envs.contains_key(&d.value) {
                     return Err(bad(
                         d.line,
                         format!("default environment {:?} is not defined", d.value),
@@ -381,6 +484,7 @@ impl Config {
             envs,
             default,
             revoking,
+            index,
         })
     }
 
@@ -403,7 +507,7 @@ impl Config {
     }
 
     pub fn member(&self, name: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.name == name)
+        self.index.members.get(name).map(|&i| &self.members[i])
     }
 
     pub fn environments(&self) -> &[Environment] {
@@ -411,7 +515,7 @@ impl Config {
     }
 
     pub fn environment(&self, name: &str) -> Option<&Environment> {
-        self.envs.iter().find(|e| e.name == name)
+        self.index.envs.get(name).map(|&i| &self.envs[i])
     }
 
     pub fn env_names(&self) -> Vec<&str> {
@@ -442,29 +546,27 @@ impl Config {
     /// of two environments match it.
     pub fn classify(&self, rel_path: &Path) -> Result<Option<&Environment>, ConfigError> {
         let rel = rel_string(rel_path);
-        let mut found: Option<&Environment> = None;
-        for env in &self.envs {
-            if env.matches_glob(&rel) {
-                if let Some(first) = found {
-                    return Err(ConfigError::Ambiguous {
-                        path: self.path.clone(),
-                        file: rel,
-                        first: first.name.clone(),
-                        first_line: first.line,
-                        second: env.name.clone(),
-                        second_line: env.line,
-                    });
-                }
-                found = Some(env);
+        // Environments in config order: the matched patterns are in that order.
+        let hits = self.index.globs.matches(rel.as_str());
+        work::add(1 + hits.len());
+        let mut matched = hits.into_iter().map(|h| self.index.glob_env[h].0);
+        if let Some(first) = matched.next() {
+            if let Some(second) = matched.find(|&e| e != first) {
+                let (first, second) = (&self.envs[first], &self.envs[second]);
+                return Err(ConfigError::Ambiguous {
+                    path: self.path.clone(),
+                    file: rel,
+                    first: first.name.clone(),
+                    first_line: first.line,
+                    second: second.name.clone(),
+                    second_line: second.line,
+                });
             }
+            return Ok(Some(&self.envs[first]));
         }
-        if found.is_some() {
-            return Ok(found);
-        }
-        Ok(self
-            .envs
-            .iter()
-            .find(|e| e.path_regex.as_ref().is_some_and(|r| r.is_match(&rel))))
+        // As sops does: the first environment whose path_regex matches.
+        let hit = self.index.regexes.matches(&rel).iter().next();
+        Ok(hit.map(|h| &self.envs[self.index.regex_env[h]]))
     }
 
     /// Which environment a file (relative to the root) belongs to; `None` also when two
@@ -480,11 +582,12 @@ impl Config {
     /// duplicates.
     pub fn env_recipients(&self, env: &str) -> Vec<Recipient> {
         let mut out: Vec<Recipient> = Vec::new();
+        let mut seen = HashSet::new();
         if let Some(e) = self.environment(env) {
             for name in &e.members {
                 if let Some(m) = self.member(name) {
                     for r in &m.recipients {
-                        if !out.contains(r) {
+                        if seen.insert(r.to_key_string()) {
                             out.push(r.clone());
                         }
                     }
@@ -496,11 +599,8 @@ impl Config {
 
     /// The member a public key (as written in files, comment or not) belongs to.
     pub fn member_for_key(&self, key: &str) -> Option<&Member> {
-        self.members.iter().find(|m| {
-            m.recipients
-                .iter()
-                .any(|r| crate::keys::recipient::same_key(&r.to_string(), key))
-        })
+        let key = crate::keys::recipient::key_part(key);
+        self.index.keys.get(key.as_ref()).map(|&i| &self.members[i])
     }
 
     /// A key as a member name, or abbreviated when no member has it.
@@ -671,7 +771,12 @@ pub fn find_config(start: &Path) -> Option<PathBuf> {
     for name in [FILE_NAME, SOPS_FILE_NAME] {
         for d in dir.ancestors() {
             let candidate = d.join(name);
-            if candidate.is_file() {
+            // Whatever it is (a FIFO, a link to a device): loading it says what is wrong,
+            // rather than a parent's config or none being used in its place.
+            if candidate
+                .symlink_metadata()
+                .is_ok_and(|m| !m.file_type().is_dir())
+            {
                 return Some(candidate);
             }
             if d.join(".git").exists() {
@@ -714,6 +819,41 @@ mod tests {
 
     fn cfg(text: &str) -> Result<Config, ConfigError> {
         Config::from_text(Path::new("/repo/.secrets.yaml"), text)
+    }
+
+    /// Issue 10, case 8: `status` took 5 s with 800 environments and over 60 s with 3,000
+    /// (each file matched against each environment, each pair of environments compared).
+    /// The environments examined per file, and by the overlap check, no longer grow with
+    /// their number: ten times the environments, ten times the work.
+    #[test]
+    fn loading_and_classifying_is_linear_in_the_environments() {
+        let (a, b) = (key(), key());
+        let work_for = |n: usize| {
+            let mut text = format!("members:\n  alice: {a}\n  bob: {b}\nenvironments:\n");
+            for i in 0..n {
+                text.push_str(&format!(
+                    "  env{i}:\n    files: [\"svc{i}/**\", \"conf/{i}.*.yaml\"]\n    members: [alice, bob]\n"
+                ));
+            }
+            work::take();
+            let c = cfg(&text).unwrap();
+            for i in 0..n {
+                let rel = format!("svc{i}/s.yaml");
+                let env = c.classify(Path::new(&rel)).unwrap().unwrap();
+                assert_eq!(env.name, format!("env{i}"));
+                let conf = format!("conf/{i}.db.yaml");
+                assert!(c.classify(Path::new(&conf)).unwrap().is_some());
+                assert_eq!(c.env_recipients(&env.name).len(), 2);
+                assert_eq!(c.describe_key(&b), "bob");
+            }
+            work::take()
+        };
+        let (small, large) = (work_for(100), work_for(1000));
+        assert!(small > 0);
+        assert!(
+            large <= 11 * small,
+            "100 environments: {small}, 1000: {large} (quadratic would be 100×)"
+        );
     }
 
     #[test]

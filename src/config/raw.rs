@@ -7,6 +7,7 @@
 //! by the validator.
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
 
 /// A value with the (1-based) line it starts on.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +57,8 @@ enum Frame {
         line: usize,
         entries: Vec<(Spanned<String>, Spanned<Value>)>,
         key: Option<Spanned<String>>,
+        /// The line of each key so far (a search per key was quadratic in the keys).
+        lines: HashMap<String, usize>,
     },
     List {
         line: usize,
@@ -107,11 +110,23 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) if anchor != 0 => {
                 return Err(RawError::new(line, "YAML anchors are not supported here"));
             }
+            Event::MappingStart(..) | Event::SequenceStart(..)
+                if stack.len() >= crate::store::limits::MAX_DEPTH =>
+            {
+                return Err(RawError::new(
+                    line,
+                    format!(
+                        "nested deeper than {} levels",
+                        crate::store::limits::MAX_DEPTH
+                    ),
+                ));
+            }
             Event::MappingStart(..) => {
                 stack.push(Frame::Map {
                     line,
                     entries: Vec::new(),
                     key: None,
+                    lines: HashMap::new(),
                 });
                 None
             }
@@ -139,7 +154,12 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::List { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                key,
+                lines,
+                ..
+            }) => match key.take() {
                 None => {
                     let k = match node.value {
                         Value::Str(s) => s,
@@ -148,10 +168,10 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
                             return Err(RawError::new(node.line, "map keys must be plain strings"))
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(e, _)| e.value == k) {
+                    if let Some(first) = lines.insert(k.clone(), node.line) {
                         return Err(RawError::new(
                             node.line,
-                            format!("duplicate key {k:?} (first on line {})", first.line),
+                            format!("duplicate key {k:?} (first on line {first})"),
                         ));
                     }
                     *key = Some(Spanned {

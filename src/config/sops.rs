@@ -11,7 +11,8 @@ use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned
 pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
     let doc = raw::parse_yaml(text)?;
     let mut cfg = RawConfig::default();
-    let mut key_names: Vec<(String, String)> = Vec::new(); // key → member name
+    // key → member name (a map: a search per key was quadratic in the keys)
+    let mut key_names: std::collections::HashMap<String, String> = Default::default();
     for (key, value) in raw::map(&doc, ".sops.yaml")? {
         if key.value != "creation_rules" {
             continue; // destination_rules, stores…: not ours
@@ -67,11 +68,11 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 });
             }
             for k in keys {
-                let member = match key_names.iter().find(|(key, _)| *key == k.value) {
-                    Some((_, name)) => name.clone(),
+                let member = match key_names.get(&k.value) {
+                    Some(name) => name.clone(),
                     None => {
                         let name = format!("sops-{}", key_names.len() + 1);
-                        key_names.push((k.value.clone(), name.clone()));
+                        key_names.insert(k.value.clone(), name.clone());
                         cfg.members.push(RawMember {
                             name: Spanned {
                                 line: k.line,

@@ -102,43 +102,57 @@ impl CompiledRules {
 /// plaintext), so re-encrypting an unchanged value gives the same ciphertext. sops's key
 /// path leaves out list indices, so equal values in one list share a key: their IVs are
 /// kept in document order and handed out in the same order.
+///
+/// An IV is reused only for the very plaintext it encrypted (AES-GCM with one IV and two
+/// plaintexts gives both away): every field of the stash key is length-prefixed (keys and
+/// values may hold NUL, so a separator byte let `a: "x:\0str\0y"` and
+/// `a: {"\0str\0x": y}` share a key), and each IV is stored with the other half of the
+/// digest, checked on recall.
 #[derive(Default)]
 pub struct IvStash(HashMap<[u8; 32], StashedIvs>);
 
+/// An IV and the check digest of the (path, type, plaintext) it encrypted.
+type StashedIv = ([u8; IV_LEN], [u8; 32]);
+
 /// The IVs of one stash key, in document order (almost always exactly one).
 enum StashedIvs {
-    One([u8; IV_LEN]),
-    Many(Vec<[u8; IV_LEN]>),
+    One(StashedIv),
+    Many(Vec<StashedIv>),
 }
 
 /// How many IVs of each stash key one `seal` has used.
 type StashCursor = HashMap<[u8; 32], usize>;
 
 impl IvStash {
-    fn key(aad: &str, value: &Scalar) -> [u8; 32] {
+    /// The stash key and the check digest of (path, type, plaintext): the two halves of
+    /// one SHA-512 over the length-prefixed fields (a collision of the key alone is not
+    /// one of the check: the recall compares all 512 bits).
+    fn key(aad: &str, value: &Scalar) -> ([u8; 32], [u8; 32]) {
+        let bytes = value::value_bytes(value);
         let mut h = Sha512::new();
-        h.update(aad.as_bytes());
-        h.update([0]);
-        h.update(value.type_name().as_bytes());
-        h.update([0]);
-        h.update(&*value::value_bytes(value));
+        for field in [aad.as_bytes(), value.type_name().as_bytes(), &bytes[..]] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field);
+        }
         let digest = h.finalize();
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&digest[..32]);
-        out
+        let (mut key, mut check) = ([0u8; 32], [0u8; 32]);
+        key.copy_from_slice(&digest[..32]);
+        check.copy_from_slice(&digest[32..]);
+        (key, check)
     }
 
     fn remember(&mut self, aad: &str, value: &Scalar, iv: [u8; IV_LEN]) {
         use std::collections::hash_map::Entry;
-        match self.0.entry(Self::key(aad, value)) {
+        let (key, check) = Self::key(aad, value);
+        match self.0.entry(key) {
             Entry::Vacant(e) => {
-                e.insert(StashedIvs::One(iv));
+                e.insert(StashedIvs::One((iv, check)));
             }
             Entry::Occupied(mut e) => {
                 let ivs = e.get_mut();
                 match ivs {
-                    StashedIvs::One(first) => *ivs = StashedIvs::Many(vec![*first, iv]),
-                    StashedIvs::Many(v) => v.push(iv),
+                    StashedIvs::One(first) => *ivs = StashedIvs::Many(vec![*first, (iv, check)]),
+                    StashedIvs::Many(v) => v.push((iv, check)),
                 }
             }
         }
@@ -164,20 +178,39 @@ impl IvStash {
         Some((float, iv))
     }
 
-    /// The next stashed IV for this (path, value), if any is left.
+    /// The next stashed IV for this (path, value), if any is left and it was stashed for
+    /// exactly this (path, type, plaintext).
     fn recall(&self, aad: &str, value: &Scalar, cursor: &mut StashCursor) -> Option<[u8; IV_LEN]> {
         if self.0.is_empty() {
             return None;
         }
-        let key = Self::key(aad, value);
+        let (key, check) = Self::key(aad, value);
         let ivs = self.0.get(&key)?;
         let used = cursor.entry(key).or_default();
-        let iv = match ivs {
-            StashedIvs::One(iv) => (*used == 0).then_some(*iv),
-            StashedIvs::Many(v) => v.get(*used).copied(),
+        let stashed = match ivs {
+            StashedIvs::One(one) => (*used == 0).then_some(one),
+            StashedIvs::Many(v) => v.get(*used),
         };
         *used += 1;
-        iv
+        let (iv, stashed_check) = stashed?;
+        // Never a stashed IV for a different plaintext, even if the keys ever collided.
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            &stashed_check[..],
+            &check[..],
+        ))
+        .then_some(*iv)
+    }
+
+    /// The number of IVs stashed (for tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0
+            .values()
+            .map(|v| match v {
+                StashedIvs::One(_) => 1,
+                StashedIvs::Many(v) => v.len(),
+            })
+            .sum()
     }
 }
 
@@ -497,6 +530,27 @@ pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<S
     found
 }
 
+/// The key paths (dotted) of empty values (`""`, null) in an encrypted tree. sops stores
+/// an empty value in clear and it adds nothing to the MAC (neither does a value's `type`),
+/// so nothing shows whether it was there when the file was encrypted: someone who can
+/// write to the repository can add `PATH: ""` to any file. `status` warns about each.
+pub fn empty_values(branches: &[Branch<Sealed>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for branch in branches {
+        let _ = walk::<_, (), std::convert::Infallible>(
+            branch,
+            &sealed_comment_text,
+            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
+                if !v.is_comment && !leaf.0.is_comment() && leaf.0.is_empty_value() {
+                    found.push(display_path(v.path));
+                }
+                Ok(())
+            },
+        );
+    }
+    found
+}
+
 /// Calls `f` on every list item of the tree, in document order; a value item is visited
 /// before what it contains (so `f` may replace it and the walk goes on in the new item).
 fn for_each_list_item<L>(branch: &mut Branch<L>, f: &mut impl FnMut(&mut ListItem<L>)) {
@@ -593,5 +647,98 @@ pub fn verify_mac(
     match plain {
         Scalar::Str(m) if mac::mac_equal(&m, computed) => Ok(()),
         _ => Err(CryptoError::MacMismatch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Rules;
+
+    fn str_leaf(s: &str) -> Node<Plain> {
+        Node::Leaf(Plain::new(Scalar::Str(s.into())))
+    }
+
+    /// The one encrypted value of a one-path tree, and its IV.
+    fn sealed_iv(branch: &Branch<Sealed>, path: &[&str]) -> Vec<u8> {
+        let mut node = branch.get(path[0]).expect("first key");
+        for k in &path[1..] {
+            let Node::Map(m) = node else {
+                panic!("not a map")
+            };
+            node = m.get(k).expect("key");
+        }
+        let Node::Leaf(Sealed(Scalar::Str(enc))) = node else {
+            panic!("not an encrypted value")
+        };
+        value::parse(enc).expect("ENC value").iv
+    }
+
+    /// Issue 10, case 9: the stash key was SHA-512(aad ‖ 0 ‖ type ‖ 0 ‖ plaintext), and
+    /// keys and values may hold NUL: `a: "x:\0str\0y"` edited into `a: {"\0str\0x": y}`
+    /// gave both the same key, so the new plaintext was encrypted with the old IV.
+    #[test]
+    fn a_different_value_never_gets_a_stashed_iv_even_when_the_fields_run_together() {
+        let key = DataKey::generate();
+        let rules = CompiledRules::new(&Rules::default()).unwrap();
+        let mut before = Branch::new();
+        before.insert("a".into(), str_leaf("x:\0str\0y"));
+        let (sealed, _) = seal(&[before.clone()], &key, &rules, &IvStash::default()).unwrap();
+        let old_iv = sealed_iv(&sealed[0], &["a"]);
+
+        let mut stash = IvStash::default();
+        open(&sealed, &key, &rules, &mut stash).unwrap();
+        assert_eq!(stash.len(), 1);
+        // Unchanged: the same IV, the same bytes.
+        let (again, _) = seal(&[before], &key, &rules, &stash).unwrap();
+        assert_eq!(again, sealed);
+
+        let mut inner = Branch::new();
+        inner.insert("\0str\0x".into(), str_leaf("y"));
+        let mut after = Branch::new();
+        after.insert("a".into(), Node::Map(inner));
+        let (resealed, _) = seal(&[after], &key, &rules, &stash).unwrap();
+        let new_iv = sealed_iv(&resealed[0], &["a", "\0str\0x"]);
+        assert_ne!(new_iv, old_iv, "an IV was reused for a different plaintext");
+    }
+
+    #[test]
+    fn empty_values_are_listed_because_the_mac_does_not_cover_them() {
+        let key = DataKey::generate();
+        let rules = CompiledRules::new(&Rules::default()).unwrap();
+        let mut plain = Branch::new();
+        plain.insert("token".into(), str_leaf("t"));
+        let mut db = Branch::new();
+        db.insert("host".into(), str_leaf("h"));
+        db.insert("password".into(), str_leaf(""));
+        plain.insert("db".into(), Node::Map(db));
+        let (mut sealed, mac) = seal(&[plain], &key, &rules, &IvStash::default()).unwrap();
+        assert_eq!(empty_values(&sealed), ["db.password"]);
+        // Injected after encryption: same MAC, so only this listing can show it.
+        sealed[0].insert(
+            "PATH".into(),
+            Node::Leaf(Sealed(Scalar::Str(String::new()))),
+        );
+        sealed[0].insert("LD_PRELOAD".into(), Node::Leaf(Sealed(Scalar::Null)));
+        let (_, mac2) = open(&sealed, &key, &rules, &mut IvStash::default()).unwrap();
+        assert_eq!(*mac, *mac2);
+        assert_eq!(empty_values(&sealed), ["db.password", "PATH", "LD_PRELOAD"]);
+    }
+
+    #[test]
+    fn the_stash_key_length_prefixes_every_field() {
+        let (k1, c1) = IvStash::key("a:", &Scalar::Str("x:\0str\0y".into()));
+        let (k2, c2) = IvStash::key("a:\0str\0x:", &Scalar::Str("y".into()));
+        assert_ne!(k1, k2);
+        assert_ne!(c1, c2);
+        assert_ne!(k1, c1, "the check digest is not the key");
+        // A recall whose check does not match the stashed one gives no IV.
+        let mut stash = IvStash::default();
+        stash.0.insert(k1, StashedIvs::One(([7; IV_LEN], [0; 32])));
+        let mut cursor = StashCursor::new();
+        assert_eq!(
+            stash.recall("a:", &Scalar::Str("x:\0str\0y".into()), &mut cursor),
+            None
+        );
     }
 }

@@ -113,6 +113,9 @@ impl Seen {
     }
 }
 
+/// What [`Lock::read`] gives: the file's bytes and what was read (for [`Lock::replace`]).
+pub type Contents = (zeroize::Zeroizing<Vec<u8>>, Seen);
+
 /// An exclusive lock on one file, released when dropped (after the write).
 #[derive(Debug)]
 pub struct Lock {
@@ -230,17 +233,19 @@ impl Lock {
     }
 
     /// Reads the locked file, and what was read (for [`Lock::replace`]).
-    pub fn read(&self) -> Result<(zeroize::Zeroizing<Vec<u8>>, Seen), LockError> {
-        let mut bytes = zeroize::Zeroizing::new(Vec::new());
-        match &self.file {
+    pub fn read(&self) -> Result<Contents, LockError> {
+        let read = self.read_at_most(u64::MAX)?;
+        Ok(read.expect("no file is larger than u64::MAX bytes"))
+    }
+
+    /// [`Lock::read`], at most `max` bytes: `Ok(None)` when the file is larger.
+    pub fn read_at_most(&self, max: u64) -> Result<Option<Contents>, LockError> {
+        let bytes = match &self.file {
             // Through the locked descriptor: the bytes are those of the locked inode.
             Some(f) => {
-                let mut f: &File = f;
-                // Sized first, as `fs::read` does: no reallocation leaves a copy of
-                // plaintext (`encrypt -i`) behind.
-                let len = f.metadata().map_or(0, |m| m.len() as usize);
-                bytes.reserve_exact(len.saturating_add(1));
-                f.read_to_end(&mut bytes).map(|_| ())
+                let f: &File = f;
+                let len = f.metadata().map_or(0, |m| m.len());
+                super::read_at_most(f, len, max)
             }
             #[cfg(unix)]
             None => Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
@@ -251,8 +256,10 @@ impl Lock {
             path: self.path.clone(),
             error,
         })?;
-        let seen = Seen::of(&bytes);
-        Ok((bytes, seen))
+        Ok(bytes.map(|bytes| {
+            let seen = Seen::of(&bytes);
+            (bytes, seen)
+        }))
     }
 
     /// Writes `bytes` in place of the file (atomically, through symbolic links), unless

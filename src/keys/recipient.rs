@@ -60,7 +60,7 @@ impl Recipient {
 
 /// The key part of a recipient as written in a file or config: for ssh, the type and
 /// base64 fields without the comment.
-fn key_part(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn key_part(s: &str) -> std::borrow::Cow<'_, str> {
     let t = s.trim();
     if t.starts_with("ssh-") {
         let mut parts = t.split_whitespace();

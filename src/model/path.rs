@@ -35,6 +35,15 @@ impl KeyPath {
         if t.starts_with('[') {
             Self::parse_bracketed(t).map_err(|why| PathError::Syntax(text.into(), why))
         } else {
+            // `a..b`, `.a`, `a.` would name an empty key: a typo far more often than not,
+            // and it created one. An empty key is written `["a"][""]`.
+            if t.split('.').any(str::is_empty) {
+                return Err(PathError::Syntax(
+                    text.into(),
+                    "empty segment between dots, or a leading or trailing dot \
+                     (to name an empty key, write [\"a\"][\"\"])",
+                ));
+            }
             Ok(KeyPath(
                 t.split('.')
                     .map(|s| match s.parse::<usize>() {
@@ -253,5 +262,21 @@ mod tests {
         assert_eq!(KeyPath::parse("['a']['b'][0]").unwrap(), want);
         assert!(KeyPath::parse(r#"["a"#).is_err());
         assert!(KeyPath::parse("").is_err());
+    }
+
+    #[test]
+    fn empty_dotted_segments_are_refused() {
+        // Issue 10, case 8: `a..b` created a key named "".
+        for bad in ["a..b", ".a", "a.", ".", "a...b", "a.b."] {
+            let e = KeyPath::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("empty segment"), "{bad}: {e}");
+        }
+        assert_eq!(
+            KeyPath::parse(r#"["a"][""]"#).unwrap(),
+            KeyPath(vec![
+                PathSegment::Key("a".into()),
+                PathSegment::Key(String::new())
+            ])
+        );
     }
 }

@@ -29,6 +29,7 @@
 use crate::model::tree::Leaf;
 use crate::model::{Branch, Item, Node, Scalar, SecretText};
 use crate::store::StoreError;
+use std::collections::HashMap;
 
 /// The name of the section holding keys that precede every header.
 pub const DEFAULT_SECTION: &str = "DEFAULT";
@@ -57,7 +58,7 @@ fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError
             .collect(),
         next: 0,
         comment: SecretText::new(),
-        sections: vec![(DEFAULT_SECTION.to_string(), Vec::new())],
+        sections: vec![Section::new(DEFAULT_SECTION.to_string(), None)],
     };
     p.run()?;
     if strict && !p.comment.trim().is_empty() {
@@ -69,17 +70,11 @@ fn parse_with<L: Leaf>(text: &str, strict: bool) -> Result<Branch<L>, StoreError
         ));
     }
     let mut sections = p.sections;
-    if sections[0].1.is_empty() {
+    if sections[0].head.is_none() && sections[0].keys.is_empty() {
         sections.remove(0);
     }
     Ok(Branch {
-        items: sections
-            .into_iter()
-            .map(|(key, items)| Item::Entry {
-                key,
-                value: Node::Map(Branch { items }),
-            })
-            .collect(),
+        items: sections.into_iter().map(Section::into_item).collect(),
     })
 }
 
@@ -102,6 +97,40 @@ pub fn emit<L: Leaf>(branch: &Branch<L>) -> Result<SecretText, StoreError> {
     Ok(out)
 }
 
+/// One section as it is read: the comment before its header, and its keys in order, each
+/// with the comment that follows it, plus where each key is (a repeated key replaces the
+/// first; a search per key was quadratic in the keys of a section).
+struct Section<L> {
+    name: String,
+    head: Option<Item<L>>,
+    keys: Vec<(String, Node<L>, Option<Item<L>>)>,
+    index: HashMap<String, usize>,
+}
+
+impl<L> Section<L> {
+    fn new(name: String, head: Option<Item<L>>) -> Self {
+        Section {
+            name,
+            head,
+            keys: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn into_item(self) -> Item<L> {
+        let mut items = Vec::with_capacity(1 + 2 * self.keys.len());
+        items.extend(self.head);
+        for (key, value, comment) in self.keys {
+            items.push(Item::Entry { key, value });
+            items.extend(comment);
+        }
+        Item::Entry {
+            key: self.name,
+            value: Node::Map(Branch { items }),
+        }
+    }
+}
+
 /// Line-by-line state: pending comment lines and the sections read so far.
 struct Parser<'a, L> {
     /// Refuse what sops's INI format would lose (see [`parse_plain`]).
@@ -112,7 +141,7 @@ struct Parser<'a, L> {
     next: usize,
     /// Comment lines (plaintext, for a file to encrypt) in zeroizing memory.
     comment: SecretText,
-    sections: Vec<(String, Vec<Item<L>>)>,
+    sections: Vec<Section<L>>,
 }
 
 impl<'a, L: Leaf> Parser<'a, L> {
@@ -148,11 +177,8 @@ impl<'a, L: Leaf> Parser<'a, L> {
                 if let Some(i) = line[close + 1..].find(['#', ';']) {
                     self.comment.push_str(&line[close + 1 + i..]);
                 }
-                let mut items = Vec::new();
-                if let Some(c) = self.take_comment() {
-                    items.push(c);
-                }
-                self.sections.push((name.to_string(), items));
+                let head = self.take_comment();
+                self.sections.push(Section::new(name.to_string(), head));
             } else {
                 let (key, offset) = read_key(line).map_err(err)?;
                 if self.strict && self.has_key(&key) {
@@ -170,10 +196,8 @@ impl<'a, L: Leaf> Parser<'a, L> {
 
     /// Whether the current section already has `key`.
     fn has_key(&self, key: &str) -> bool {
-        let items = &self.sections.last().expect("DEFAULT always exists").1;
-        items
-            .iter()
-            .any(|i| matches!(i, Item::Entry { key: k, .. } if k == key))
+        let section = self.sections.last().expect("DEFAULT always exists");
+        section.index.contains_key(key)
     }
 
     /// The pending comment as sops stores it, if there is one.
@@ -191,26 +215,14 @@ impl<'a, L: Leaf> Parser<'a, L> {
     /// in its first position, as go-ini does.
     fn add_key(&mut self, key: String, value: String) {
         let comment = self.take_comment();
-        let items = &mut self.sections.last_mut().expect("DEFAULT always exists").1;
+        let section = self.sections.last_mut().expect("DEFAULT always exists");
         let leaf = Node::Leaf(L::from_scalar(Scalar::Str(value)));
-        let existing = items
-            .iter()
-            .position(|i| matches!(i, Item::Entry { key: k, .. } if *k == key));
-        let at = match existing {
-            Some(at) => {
-                items[at] = Item::Entry { key, value: leaf };
-                if matches!(items.get(at + 1), Some(Item::Comment { .. })) {
-                    items.remove(at + 1);
-                }
-                at
-            }
+        match section.index.get(&key) {
+            Some(&at) => section.keys[at] = (key, leaf, comment),
             None => {
-                items.push(Item::Entry { key, value: leaf });
-                items.len() - 1
+                section.index.insert(key.clone(), section.keys.len());
+                section.keys.push((key, leaf, comment));
             }
-        };
-        if let Some(c) = comment {
-            items.insert(at + 1, c);
         }
     }
 

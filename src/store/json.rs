@@ -129,9 +129,19 @@ fn to_store_error(e: serde_json::Error) -> StoreError {
         Category::Syntax => {
             // serde_json syntax messages are fixed texts followed by the position.
             let full = e.to_string();
-            match full.rfind(" at line ") {
+            let text = match full.rfind(" at line ") {
                 Some(i) => full[..i].to_string(),
                 None => full,
+            };
+            // serde_json's own depth limit, which limits::MAX_DEPTH follows: 128 nested
+            // maps and lists are refused (127 read), one fewer than in YAML.
+            if text == "recursion limit exceeded" {
+                format!(
+                    "maps and lists nested {} levels deep (the limit)",
+                    super::limits::MAX_DEPTH
+                )
+            } else {
+                text
             }
         }
     };
@@ -764,6 +774,24 @@ mod tests {
         assert_eq!(rounded_by_sops(&[t]).as_deref(), Some("b.1.c"));
         let (t, _) = parse1(r#"{"x": -9223372036854775808}"#);
         assert_eq!(rounded_by_sops(&[t]).as_deref(), Some("x"));
+    }
+
+    /// serde_json refuses 128 nested maps and lists, [`super::super::limits::MAX_DEPTH`]:
+    /// a 30,000-level file (issue 10, case 4) is an error naming its position, not a stack
+    /// overflow.
+    #[test]
+    fn nesting_stops_at_the_depth_limit() {
+        let depth = super::super::limits::MAX_DEPTH;
+        let nested = |n: usize| format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
+        // The top-level object is one level: 126 lists inside it make 127, read.
+        assert!(parse::<Sealed>(&nested(depth - 2)).is_ok());
+        for n in [depth - 1, 30_000] {
+            let e = parse::<Sealed>(&nested(n)).unwrap_err().to_string();
+            assert!(e.contains("nested 128 levels deep (the limit)"), "{e}");
+            assert!(e.starts_with("line 1, column "), "{e}");
+        }
+        let objects = format!("{}{}", "{\"a\": ".repeat(30_000), "}".repeat(30_000));
+        assert!(parse::<Sealed>(&objects).is_err());
     }
 
     #[test]

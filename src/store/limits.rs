@@ -2,8 +2,19 @@
 //! repository that anyone with write access can change, and every teammate's `status`,
 //! `scan` and pre-commit hook parses them before any MAC is checked: a hostile file must
 //! fail fast, with its line, instead of exhausting the stack or memory.
+//!
+//! Where each is checked: the sizes where bytes become a tree ([`super::parse_bytes`],
+//! [`super::parse_encrypted`], the config loader) and, for files read from disk, while
+//! reading (a symlink to `/dev/zero` stops at the limit); depth and aliases in the YAML
+//! builder (the config's YAML reader uses the same depth); JSON depth in serde_json (its own
+//! recursion limit is this same 128); list indexes in the flattened metadata of dotenv
+//! and INI files. `docs/threat-model.md` lists them with their reasons.
 
-/// Nesting depth of maps and lists (serde_json's own limit, so JSON and YAML agree).
+use crate::metadata::flat::FlatLimits;
+
+/// Nesting depth of maps and lists: serde_json's own limit (it reads 127 nested maps and
+/// lists, refuses 128), which the YAML builder, the config reader and flattened metadata
+/// follow (YAML reads 128, refuses 129). 30,000 levels overflowed the stack (issue 10).
 pub const MAX_DEPTH: usize = 128;
 
 /// Values that YAML aliases may add beyond those written in the text: at least this many,
@@ -20,3 +31,32 @@ pub fn alias_budget(written: usize) -> usize {
 /// The largest list index in a flattened key (`sops_age__list_N__map_enc`): metadata lists
 /// hold one entry per recipient, never thousands.
 pub const MAX_FLAT_LIST_INDEX: usize = 10_000;
+
+/// The bounds of flattened dotenv/INI metadata: [`MAX_FLAT_LIST_INDEX`], [`MAX_DEPTH`].
+pub const FLAT: FlatLimits = FlatLimits {
+    max_index: MAX_FLAT_LIST_INDEX,
+    max_depth: MAX_DEPTH,
+};
+
+/// The largest plaintext file of any format (YAML, JSON, dotenv, INI, binary) that is
+/// encrypted or edited: 256 MiB. The largest files these tools are meant for are
+/// megabytes (the benchmarks use 10 MB); a tree costs a few times its text in memory.
+pub const MAX_PLAIN_SIZE: u64 = 256 << 20;
+
+/// The largest encrypted file read: 1 GiB. Encryption grows a file (base64, an IV and a
+/// tag per value: a 256 MiB binary file becomes a 342 MiB envelope, a YAML file of short
+/// values several times its size), and a file we write must read back, so writing one
+/// larger than this is refused too.
+pub const MAX_ENCRYPTED_SIZE: u64 = 1 << 30;
+
+/// The largest `.secrets.yaml` or `.sops.yaml` read: 1 MiB, some 10,000 environments.
+pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
+/// A size as a short text: `256 MiB`, `1 GiB`.
+pub fn size_text(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n => format!("{n} bytes"),
+    }
+}

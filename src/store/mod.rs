@@ -90,6 +90,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// Input refused by a limit of [`limits`] or a structure that cannot be rebuilt, where
+    /// no line applies (a file's size, INI metadata).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl StoreError {
@@ -116,8 +120,28 @@ pub fn parse<L: Leaf>(format: Format, text: &str) -> Result<(Vec<Branch<L>>, Lay
     }
 }
 
-/// Parses raw bytes; only the binary store accepts bytes that are not UTF-8.
+/// Parses raw bytes of a plaintext file (at most [`limits::MAX_PLAIN_SIZE`]); only the
+/// binary store accepts bytes that are not UTF-8.
 pub fn parse_bytes<L: Leaf>(
+    format: Format,
+    bytes: &[u8],
+) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    check_size(bytes.len(), limits::MAX_PLAIN_SIZE, "plaintext files")?;
+    parse_any_bytes(format, bytes)
+}
+
+/// Refuses input larger than `max` bytes, saying which limit it is.
+fn check_size(len: usize, max: u64, what: &str) -> Result<(), StoreError> {
+    if len as u64 > max {
+        return Err(StoreError::Refused(format!(
+            "the file is {len} bytes, larger than {} (the limit for {what})",
+            limits::size_text(max)
+        )));
+    }
+    Ok(())
+}
+
+fn parse_any_bytes<L: Leaf>(
     format: Format,
     bytes: &[u8],
 ) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
@@ -135,13 +159,15 @@ pub fn parse_bytes<L: Leaf>(
     parse(format, text)
 }
 
-/// Parses an encrypted file's text: as [`parse`], except that dotenv and INI files are read
-/// exactly as sops reads them, without the checks on plaintext (unreadable dotenv values, an
-/// INI comment at the end or a repeated key), so every file sops wrote opens.
+/// Parses an encrypted file's text (at most [`limits::MAX_ENCRYPTED_SIZE`]): as [`parse`],
+/// except that dotenv and INI files are read exactly as sops reads them, without the checks
+/// on plaintext (unreadable dotenv values, an INI comment at the end or a repeated key), so
+/// every file sops wrote opens.
 pub fn parse_encrypted<L: Leaf>(
     format: Format,
     bytes: &[u8],
 ) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
+    check_size(bytes.len(), limits::MAX_ENCRYPTED_SIZE, "encrypted files")?;
     if matches!(format, Format::Dotenv | Format::Ini) {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| StoreError::syntax(1, 0, "file is not valid UTF-8"))?;
@@ -152,7 +178,7 @@ pub fn parse_encrypted<L: Leaf>(
         };
         return Ok((vec![branch], Layout::default_for(format)));
     }
-    parse_bytes(format, bytes)
+    parse_any_bytes(format, bytes)
 }
 
 /// Emits an encrypted file's branches (sops-exact dotenv, see [`parse_encrypted`]).
@@ -176,17 +202,27 @@ pub fn emit_encrypted_with_metadata(
     layout: Layout,
 ) -> Result<SecretText, StoreError> {
     let node = || Node::Map(md.clone());
-    match format {
-        Format::Yaml => yaml::emit_with_entry(branches, layout, Some((SOPS_KEY, &node()))),
+    let text = match format {
+        Format::Yaml => yaml::emit_with_entry(branches, layout, Some((SOPS_KEY, &node())))?,
         Format::Json | Format::Binary => {
-            json::emit_with_entry(single(branches)?, layout, Some((SOPS_KEY, &node())))
+            json::emit_with_entry(single(branches)?, layout, Some((SOPS_KEY, &node())))?
         }
         Format::Dotenv | Format::Ini => {
             let mut branches = branches.to_vec();
             put_metadata(format, &mut branches, md);
-            emit_encrypted(format, &branches, layout)
+            emit_encrypted(format, &branches, layout)?
         }
+    };
+    // Never write what could not be read back.
+    if text.len() as u64 > limits::MAX_ENCRYPTED_SIZE {
+        return Err(StoreError::Refused(format!(
+            "the encrypted file would be {} bytes, larger than {} (the limit for reading \
+             encrypted files back)",
+            text.len(),
+            limits::size_text(limits::MAX_ENCRYPTED_SIZE)
+        )));
     }
+    Ok(text)
 }
 
 /// Emits branches as file text, into a [`SecretText`]: for a plain tree the text is
@@ -234,30 +270,54 @@ pub const SOPS_KEY: &str = "sops";
 
 /// Removes the `sops` metadata from parsed encrypted branches and returns it as a nested
 /// tree, undoing the flattening of dotenv (`sops_age__list_0__map_enc`) and INI (`[sops]`).
-pub fn take_metadata(format: Format, branches: &mut [Branch<Sealed>]) -> Option<Branch<Sealed>> {
+/// `Ok(None)`: there is none. Flattened metadata is checked against [`limits::FLAT`] (list
+/// indexes, depth), an error naming the key (and, in dotenv, its line).
+pub fn take_metadata(
+    format: Format,
+    branches: &mut [Branch<Sealed>],
+) -> Result<Option<Branch<Sealed>>, StoreError> {
     match format {
         Format::Dotenv => {
-            let first = branches.first_mut()?;
+            let Some(first) = branches.first_mut() else {
+                return Ok(None);
+            };
             let mut flat = Branch::new();
-            first.items.retain(|item| match item {
-                Item::Entry { key, value } if key.starts_with("sops_") => {
-                    flat.items.push(Item::Entry {
-                        key: key["sops_".len()..].to_string(),
-                        value: value.clone(),
-                    });
-                    false
+            // Each dotenv item is one line: the line of each metadata entry, for errors.
+            let mut lines = Vec::new();
+            let mut line = 0;
+            first.items.retain(|item| {
+                line += 1;
+                match item {
+                    Item::Entry { key, value } if key.starts_with("sops_") => {
+                        flat.items.push(Item::Entry {
+                            key: key["sops_".len()..].to_string(),
+                            value: value.clone(),
+                        });
+                        lines.push(line);
+                        false
+                    }
+                    _ => true,
                 }
-                _ => true,
             });
             if flat.items.is_empty() {
-                return None;
+                return Ok(None);
             }
             // The dotenv store already turned `\n` back into newlines for every value.
-            Some(crate::metadata::flat::unflatten(&flat, false))
+            crate::metadata::flat::unflatten(&flat, false, limits::FLAT)
+                .map(Some)
+                .map_err(|e| {
+                    let key = format!("sops_{}", e.key);
+                    let message = format!("sops metadata key {key:?}: {}", e.problem);
+                    StoreError::syntax(lines[e.entry], 1, message)
+                })
         }
-        Format::Ini => match branches.first_mut()?.remove(SOPS_KEY)? {
-            Node::Map(flat) => Some(crate::metadata::flat::unflatten(&flat, true)),
-            _ => None,
+        Format::Ini => match branches.first_mut().and_then(|b| b.remove(SOPS_KEY)) {
+            Some(Node::Map(flat)) => crate::metadata::flat::unflatten(&flat, true, limits::FLAT)
+                .map(Some)
+                .map_err(|e| {
+                    StoreError::Refused(format!("[sops] section, key {:?}: {}", e.key, e.problem))
+                }),
+            _ => Ok(None),
         },
         _ => {
             let mut found = None;
@@ -268,7 +328,7 @@ pub fn take_metadata(format: Format, branches: &mut [Branch<Sealed>]) -> Option<
                     }
                 }
             }
-            found
+            Ok(found)
         }
     }
 }
