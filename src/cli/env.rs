@@ -116,6 +116,7 @@ fn add(
             }
         ),
     );
+    output::warn_ignored(g, &workspace::ignored::env_ignored(&cfg, env)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,7 +2,8 @@
 //! environment, its recipients as member names (unknown keys abbreviated), drift (the
 //! file's recipients differ from what the config says: run `secrets updatekeys`), whether
 //! you can decrypt it (only the data key is unwrapped, no value is decrypted), and its
-//! `lastmodified`. An unfinished revocation recorded in the config (`member remove` or
+//! `lastmodified`; a file git ignores (found because an environment's glob names it) is
+//! listed with the rule, since the team never gets it. An unfinished revocation recorded in the config (`member remove` or
 //! `env revoke` that failed or was interrupted) is an error line naming the command that
 //! finishes it. `--format json` for scripts; `--check` exits 1 on drift or an unfinished
 //! revocation (for CI).
@@ -73,6 +74,8 @@ struct Row {
     error: Option<String>,
     can_decrypt: bool,
     last_modified: String,
+    /// Why git ignores it (it is then never committed).
+    ignored: Option<crate::git::ignored::Ignored>,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -92,6 +95,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     // rotated still has it (extra).
     let proposed = crate::workspace::offboard::proposed_config(&cfg)?;
     let wanted_cfg = proposed.as_ref().unwrap_or(&cfg);
+    let encrypted: Vec<std::path::PathBuf> = files
+        .iter()
+        .zip(&loaded)
+        .filter(|(_, f)| f.is_some())
+        .map(|(p, _)| p.clone())
+        .collect();
+    let mut ignored: std::collections::HashMap<_, _> =
+        crate::workspace::ignored::ignored(cfg.root(), &encrypted)
+            .into_iter()
+            .collect();
     let mut still_open = 0usize;
     let mut rows = Vec::new();
     for (path, found) in files.iter().zip(loaded) {
@@ -118,6 +131,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             error: None,
             can_decrypt,
             last_modified: file.metadata.last_modified.clone(),
+            ignored: ignored.remove(path),
         };
         match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
@@ -162,6 +176,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         "error": r.error,
                         "can_decrypt": r.can_decrypt,
                         "lastmodified": r.last_modified,
+                        "ignored": r.ignored.as_ref().map(|i| {
+                            let rule = i.rule.as_ref();
+                            serde_json::json!({
+                                "file": rule.map(|r| &r.file),
+                                "line": rule.map(|r| r.line),
+                                "pattern": rule.map(|r| &r.pattern),
+                                "matched": rule.map(|r| crate::config::rel_string(&r.matched)),
+                                "exception": i.exception().map(|e| e.lines),
+                            })
+                        }),
                     })
                 })
                 .collect();
@@ -253,6 +277,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 ],
                 &table,
             );
+            for r in &rows {
+                if let Some(i) = &r.ignored {
+                    println!(
+                        "{}: {} — teammates will not get it",
+                        r.file,
+                        output::ignored_reason(i)
+                    );
+                    output::note(g, format!("hint: {}: {}", r.file, output::ignored_fix(i)));
+                }
+            }
             for r in rows.iter().filter_map(|r| r.error.as_ref()) {
                 eprintln!("secrets: warning: {r}");
             }
