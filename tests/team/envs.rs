@@ -1,5 +1,6 @@
-//! Issue 16, item 1: files git ignores (a Django repository whose `.gitignore` lists
-//! `.env`). Real git: the repository is made and queried with the `git` command line,
+//! Issue 16, items 1 and 2: files git ignores (a Django repository whose `.gitignore`
+//! lists `.env`), and the commands that change environments (`env remove`, `env rename`,
+//! `env set`). Real git: the repository is made and queried with the `git` command line,
 //! whose `check-ignore -v` is the reference for the rule we report.
 
 use super::*;
@@ -283,4 +284,325 @@ fn ignored_files_are_found_where_globs_name_them_and_offboarding_rotates_them() 
     assert_eq!(check_ignore(&t, "secrets/db.yaml"), None);
     let status = t.ok("alice", &["status"]);
     assert!(!status.contains("secrets/db.yaml: ignored"), "{status}");
+}
+
+/// The standard team plus a file in no environment, encrypted for alice and bob.
+fn team_with_stray_file() -> Team {
+    let t = Team::standard();
+    t.write("shared/extra.yaml", "extra: shared-extra-VALUE\n");
+    t.write("shared/alice.yaml", "mine: shared-alice-VALUE\n");
+    let both = format!("{},{}", t.public("alice"), t.public("bob"));
+    t.ok(
+        "alice",
+        &["encrypt", "-i", "--age", &both, "shared/extra.yaml"],
+    );
+    t.ok(
+        "alice",
+        &[
+            "encrypt",
+            "-i",
+            "--age",
+            t.public("alice"),
+            "shared/alice.yaml",
+        ],
+    );
+    t
+}
+
+#[test]
+fn env_remove_refuses_while_files_belong_to_it_unless_told_to_keep_them() {
+    let t = Team::standard();
+    let before = snapshot(&t);
+    let (code, out, err) = run3(&t, "alice", &["env", "remove", "dev"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    for f in DEV {
+        assert!(
+            out.contains(&format!(
+                "{f}: dev → no environment; stays encrypted for alice, bob"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        err.contains("env remove dev: 2 encrypted file(s) would be in no environment"),
+        "{err}"
+    );
+    assert!(err.contains("--keep-files"), "{err}");
+    assert_eq!(snapshot(&t), before);
+    // A dry run says the same and writes nothing.
+    let out = t.ok("alice", &["env", "rm", "dev", "--keep-files", "--dry-run"]);
+    assert!(out.contains(".env.dev: dev → no environment"), "{out}");
+    assert_eq!(snapshot(&t), before);
+
+    let (code, out, err) = run3(&t, "alice", &["env", "delete", "dev", "--keep-files"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("removed environment dev"), "{err}");
+    let config = t.read(".secrets.yaml");
+    assert!(
+        !config.contains("dev:") && config.contains("prod:"),
+        "{config}"
+    );
+    // The files are as they were: still readable by alice and bob, by nobody else.
+    for (f, b) in snapshot(&t).iter().skip(1).zip(before.iter().skip(1)) {
+        assert_eq!(f, b);
+    }
+    assert!(t.can_decrypt("bob", DEV[0]));
+    let status = t.ok("alice", &["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with(".env.dev ") && l.contains(" - ")),
+        "{status}"
+    );
+
+    // An environment with no files goes at once, and the default with it.
+    t.ok(
+        "alice",
+        &[
+            "env",
+            "add",
+            "staging",
+            "--files",
+            "config/staging/**",
+            "-m",
+            "alice",
+            "--default",
+        ],
+    );
+    assert!(t.read(".secrets.yaml").contains("default: staging"));
+    let (code, _, err) = run3(&t, "alice", &["env", "remove", "staging"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("it was the default"), "{err}");
+    assert!(!t.read(".secrets.yaml").contains("staging"));
+    // Unknown environment: a config error.
+    let (code, _, err) = run3(&t, "alice", &["env", "remove", "nope"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("unknown environment \"nope\""), "{err}");
+}
+
+#[test]
+fn env_rename_keeps_files_members_comments_and_the_default() {
+    let t = Team::standard();
+    let config = t.read(".secrets.yaml");
+    let commented = config.replace("  prod:\n", "  # production\n  prod:\n");
+    std::fs::write(
+        t.path(".secrets.yaml"),
+        format!("{commented}default: dev\n"),
+    )
+    .unwrap();
+    let before = snapshot(&t);
+    let (code, out, err) = run3(&t, "alice", &["env", "mv", "dev", "development"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains("renamed environment dev to development"),
+        "{err}"
+    );
+    let config = t.read(".secrets.yaml");
+    assert!(config.contains("  development:\n    files:"), "{config}");
+    assert!(config.contains("  # production\n  prod:"), "{config}");
+    assert!(config.contains("default: development"), "{config}");
+    assert!(!config.contains("dev:"), "{config}");
+    // Files untouched, and found under the new name.
+    for (f, b) in snapshot(&t).iter().skip(1).zip(before.iter().skip(1)) {
+        assert_eq!(f, b);
+    }
+    let out = t.ok(
+        "alice",
+        &[
+            "exec",
+            "--env",
+            "development",
+            "--",
+            "printenv",
+            "DEV_DB_PASSWORD",
+        ],
+    );
+    assert_eq!(out.trim(), "dev-db-VALUE");
+    // A name taken or invalid is refused.
+    let (code, _, err) = run3(&t, "alice", &["env", "rename", "development", "prod"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("environment \"prod\" already exists"), "{err}");
+    let (code, _, _) = run3(&t, "alice", &["env", "rename", "prod", "-x"]);
+    assert_eq!(code, Some(2));
+    let (code, _, err) = run3(&t, "alice", &["env", "rename", "prod", "a b"]);
+    assert_eq!(code, Some(5), "{err}");
+}
+
+#[test]
+fn env_set_moves_files_and_rewraps_or_rotates_them() {
+    let t = team_with_stray_file();
+    // --default only.
+    t.ok("alice", &["env", "set", "prod", "--default"]);
+    assert!(t.read(".secrets.yaml").contains("default: prod"));
+
+    // A dry run lists the files that join prod and what each needs; nothing is written.
+    let extra_before = t.read("shared/extra.yaml");
+    let alice_before = t.read("shared/alice.yaml");
+    let config_before = t.read(".secrets.yaml");
+    let args = [
+        "env",
+        "set",
+        "prod",
+        "--files",
+        "config/prod/**",
+        "shared/**",
+    ];
+    let out = t.ok("alice", &[&args[..], &["--dry-run"]].concat());
+    assert!(
+        out.contains("shared/extra.yaml: no environment → prod; rotate: bob loses access"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shared/alice.yaml: no environment → prod; re-wrap for ci"),
+        "{out}"
+    );
+    assert!(out.contains("would rotate shared/extra.yaml"), "{out}");
+    assert!(out.contains("would update shared/alice.yaml  +ci"), "{out}");
+    assert!(!out.contains("config/prod/db.yaml"), "{out}");
+    assert_eq!(t.read(".secrets.yaml"), config_before);
+    assert_eq!(t.read("shared/extra.yaml"), extra_before);
+
+    let out = t.ok("alice", &args);
+    assert!(out.contains("rotated    shared/extra.yaml"), "{out}");
+    assert!(out.contains("updated    shared/alice.yaml  +ci"), "{out}");
+    assert!(t.read(".secrets.yaml").contains("- shared/**"));
+    assert!(!t.can_decrypt("bob", "shared/extra.yaml"));
+    assert!(t.can_decrypt("ci", "shared/extra.yaml"));
+    assert!(t.can_decrypt("ci", "shared/alice.yaml"));
+    // A re-wrap keeps the values byte for byte; the rotation does not.
+    assert_eq!(
+        enc_lines(&t.read("shared/alice.yaml")),
+        enc_lines(&alice_before)
+    );
+    assert!(enc_lines(&t.read("shared/extra.yaml"))
+        .iter()
+        .all(|l| !enc_lines(&extra_before).contains(l)));
+    let status = t.ok("alice", &["status", "--check"]);
+    assert!(status.contains("shared/extra.yaml"), "{status}");
+
+    // A typo that would take every file out of dev is refused, naming them.
+    let before = snapshot(&t);
+    let (code, out, err) = run3(
+        &t,
+        "alice",
+        &["env", "set", "dev", "--files", "config/dve/**"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("config/dev/app.yaml: dev → no environment"),
+        "{out}"
+    );
+    assert!(out.contains(".env.dev: dev → no environment"), "{out}");
+    assert_eq!(snapshot(&t), before);
+    // Narrowing on purpose: --keep-files leaves .env.dev as it is.
+    let out = t.ok(
+        "alice",
+        &[
+            "env",
+            "set",
+            "dev",
+            "--files",
+            "config/dev/**",
+            "--keep-files",
+        ],
+    );
+    assert!(
+        out.contains(".env.dev: dev → no environment; stays encrypted for alice, bob"),
+        "{out}"
+    );
+    assert_eq!(
+        t.read(".env.dev"),
+        String::from_utf8(before[2].1.clone()).unwrap()
+    );
+    // Neither --files nor --default: a usage error.
+    let (code, _, _) = run3(&t, "alice", &["env", "set", "dev"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn env_set_by_someone_who_cannot_open_a_file_prints_the_command_that_finishes() {
+    let t = team_with_stray_file();
+    // bob (in dev) can open shared/extra.yaml, already encrypted for dev's members, but not
+    // shared/alice.yaml, which dev's members must get.
+    let (code, out, err) = run3(
+        &t,
+        "bob",
+        &[
+            "env",
+            "set",
+            "dev",
+            "--files",
+            "config/dev/**",
+            ".env.dev",
+            "shared/**",
+        ],
+    );
+    assert_eq!(code, Some(128), "{out}{err}");
+    assert!(
+        out.contains("shared/extra.yaml: no environment → dev; already encrypted for its members"),
+        "{out}"
+    );
+    assert!(err.contains("failed     shared/alice.yaml"), "{err}");
+    assert!(
+        err.contains("secrets updatekeys shared/alice.yaml"),
+        "{err}"
+    );
+    // The config is saved; the file left shows as drift until alice runs the command.
+    assert!(t.read(".secrets.yaml").contains("- shared/**"));
+    let (code, _, _) = run3(&t, "alice", &["status", "--check"]);
+    assert_eq!(code, Some(1));
+    t.ok("alice", &["updatekeys", "shared/alice.yaml"]);
+    t.ok("alice", &["status", "--check"]);
+    assert!(t.can_decrypt("bob", "shared/alice.yaml"));
+}
+
+#[test]
+fn env_commands_refuse_while_a_revocation_is_unfinished() {
+    let t = Team::standard();
+    let config = t.read(".secrets.yaml");
+    std::fs::write(
+        t.path(".secrets.yaml"),
+        format!("{config}revoking:\n  env: dev\n  members: [bob]\n"),
+    )
+    .unwrap();
+    for args in [
+        &["env", "remove", "dev", "--keep-files"][..],
+        &["env", "rename", "dev", "development"],
+        &["env", "set", "dev", "--files", "config/dev/**"],
+    ] {
+        let (code, _, err) = run3(&t, "alice", args);
+        assert_eq!(code, Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("finish it first: secrets env revoke dev bob"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn typos_are_not_steered_toward_destructive_commands() {
+    let t = Team::standard();
+    let before = snapshot(&t);
+    for args in [
+        &["env", "revome", "dev"][..],
+        &["env", "remvoe", "dev"],
+        &["env", "revok", "dev", "bob"],
+        &["env", "del", "dev"],
+        &["member", "remvoe", "bob"],
+        &["member", "delet", "bob"],
+        &["unst", "config/dev/app.yaml", "api.token"],
+    ] {
+        let (code, out, err) = run3(&t, "alice", args);
+        assert_eq!(code, Some(2), "{args:?}: {out}{err}");
+        assert!(err.contains("unrecognized subcommand"), "{args:?}: {err}");
+        let tip = err.lines().find(|l| l.contains("tip:")).unwrap_or("");
+        for bad in ["revoke", "remove", "'rm'", "delete", "unset"] {
+            assert!(!tip.contains(bad), "{args:?} suggests {bad}: {err}");
+        }
+        assert!(err.contains("try '--help'"), "{err}");
+    }
+    // Harmless suggestions stay.
+    let (_, _, err) = run3(&t, "alice", &["env", "lst"]);
+    assert!(err.contains("tip:") && err.contains("'list'"), "{err}");
+    assert_eq!(snapshot(&t), before);
 }
