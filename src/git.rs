@@ -2,6 +2,9 @@
 //! the blobs staged in the index, the added lines of every commit in a range, and hook
 //! installation. The scanner reads staged blobs, not working files, so a secret that is
 //! staged and then edited out of the working copy still blocks the commit.
+//! [`ignored`]: why git ignores a path (file, line, pattern) and the exception that undoes it.
+
+pub mod ignored;
 
 use git2::{Delta, DiffOptions, Index, Oid, Repository, Sort};
 use std::collections::BTreeMap;

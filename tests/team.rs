@@ -13,6 +13,9 @@ use secrets::engine::EncryptedFile;
 use secrets::keys::identity::Sources;
 use secrets::keys::Identities;
 
+#[path = "team/envs.rs"]
+mod envs;
+
 const MEMBERS: [&str; 4] = ["alice", "bob", "carol", "ci"];
 
 struct Team {

@@ -1,4 +1,5 @@
-//! `secrets encrypt [-i] FILE… [--age R,…]`: encrypt plaintext files sops-style.
+//! `secrets encrypt [-i] FILE… [--age R,…]`: encrypt plaintext files sops-style. A file
+//! written that git ignores is warned about, with the rule and the exception that undoes it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -144,8 +145,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let (text, recipients) = encrypt_one(path, bytes, &args.target, g)?;
         ready.push((path, text, recipients, lock));
     }
+    let mut written: Vec<PathBuf> = Vec::new();
     for (path, text, recipients, lock) in ready {
         if let Some((lock, seen)) = lock {
+            written.push(path.clone());
             lock.replace(&seen, &text)
                 .map_err(engine::FileError::from)?;
             output::note(
@@ -158,8 +161,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             );
         } else {
             output::write_output(args.output.as_deref(), &text, false)?;
+            written.extend(args.output.clone());
         }
     }
+    // An encrypted file git ignores is one the team never gets.
+    let here = std::env::current_dir()?;
+    output::warn_ignored(g, &crate::workspace::ignored::ignored(&here, &written));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,19 +1,24 @@
-//! `secrets env add ENV --files GLOB… | grant ENV MEMBER… | revoke ENV MEMBER… | list`:
-//! environments in `.secrets.yaml`, the files that belong to each, and who may read them.
+//! `secrets env add ENV --files GLOB… | grant ENV MEMBER… | revoke ENV MEMBER… | remove ENV
+//! | rename OLD NEW | set ENV [--files GLOB…] [--default] | list`: environments in
+//! `.secrets.yaml`, the files that belong to each, and who may read them.
 //!
 //! `grant` changes the config only: someone who can decrypt then runs `secrets updatekeys`
 //! (so a pull request can add access without holding any key). `revoke` also rotates the
 //! environment's files at once, as `member remove` does, and lists the key paths the
-//! revoked members could read.
+//! revoked members could read. `remove`, `rename` and `set` are
+//! [`crate::workspace::envs`]: which files change environment, re-wrapped or rotated for
+//! their new readers; files left in no environment are refused unless `--keep-files`.
 
 use std::process::ExitCode;
 
 use super::output::{self, config_start, shown};
 use super::status::ListFormat;
-use super::{batch, Global};
+use super::{batch, exit, Global};
 use crate::config::edit::ConfigDoc;
 use crate::config::ConfigError;
 use crate::team;
+use crate::workspace::batch::Op;
+use crate::workspace::envs::{self, Change, ChangeError, DefaultEnv, Move, Rekey};
 use crate::workspace::{self, offboard, offboard::Revocation};
 
 #[derive(clap::Subcommand, Debug)]
@@ -48,6 +53,55 @@ pub enum Command {
         #[arg(long, short = 'n')]
         dry_run: bool,
     },
+    /// Remove an environment from the config. Its encrypted files would stay encrypted for
+    /// its members with no environment naming them: refused while there are any, unless
+    /// --keep-files.
+    #[command(visible_aliases = ["rm", "delete"])]
+    Remove {
+        /// The environment to remove.
+        env: String,
+        /// Remove it although encrypted files belong to it: they are left as they are,
+        /// encrypted for their readers, in no environment (delete them with git rm).
+        #[arg(long)]
+        keep_files: bool,
+        /// Show what would happen; write nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+    },
+    /// Rename an environment: its files, members and rules stay; `default:` follows.
+    #[command(visible_alias = "mv")]
+    Rename {
+        /// The environment to rename.
+        from: String,
+        /// Its new name.
+        to: String,
+    },
+    /// Change an environment: replace its file globs and/or make it the default. Files
+    /// that join it are re-wrapped for its members, or rotated when a reader of theirs is
+    /// not one (a re-wrap cannot take back a data key).
+    #[command(group(
+        clap::ArgGroup::new("change")
+            .required(true)
+            .multiple(true)
+            .args(["files", "default"])
+    ))]
+    Set {
+        /// The environment to change.
+        env: String,
+        /// Its new globs, replacing the old ones, e.g. 'config/dev/**' .env
+        #[arg(long, num_args = 1.., value_name = "GLOB")]
+        files: Option<Vec<String>>,
+        /// Make it the default environment (for `exec`/`export --env`).
+        #[arg(long)]
+        default: bool,
+        /// Change the globs although encrypted files would then be in no environment: they
+        /// are left as they are, encrypted for their readers.
+        #[arg(long)]
+        keep_files: bool,
+        /// Show which files change environment and what each needs; write nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+    },
     /// List environments, their members and file globs.
     #[command(visible_alias = "ls")]
     List {
@@ -70,8 +124,193 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             members,
             dry_run,
         } => revoke(&env, &members, dry_run, g),
+        Command::Remove {
+            env,
+            keep_files,
+            dry_run,
+        } => change(Change::Remove { env }, keep_files, dry_run, g),
+        Command::Rename { from, to } => change(Change::Rename { from, to }, false, false, g),
+        Command::Set {
+            env,
+            files,
+            default,
+            keep_files,
+            dry_run,
+        } => change(
+            Change::Set {
+                env,
+                files,
+                default,
+            },
+            keep_files,
+            dry_run,
+            g,
+        ),
         Command::List { format } => list(format),
     }
+}
+
+/// `env remove`, `env rename`, `env set`: prints each file that changes environment and
+/// what it needs, runs the plan, prints the re-keyed files and the config change.
+fn change(change: Change, keep_files: bool, dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {
+    // Held to the end: the config, then each file while it is re-keyed.
+    let (lock, cfg) = workspace::lock_config(&config_start(&[])?)?;
+    let plan = envs::plan(&cfg, change)?;
+    let change = plan.change.clone();
+    if !g.quiet {
+        match &change {
+            Change::Rename { to, .. } if !plan.moves.is_empty() => {
+                println!(
+                    "{} encrypted file(s) now in {to}; none changes",
+                    plan.moves.len()
+                )
+            }
+            Change::Rename { .. } => {}
+            _ => plan
+                .moves
+                .iter()
+                .for_each(|m| println!("{}", describe_move(m, &cfg))),
+        }
+    }
+    // Only files that join an environment need a key.
+    let ids = if plan.rekey.jobs.is_empty() {
+        crate::keys::Identities::load(&Default::default())?
+    } else {
+        output::identities(g)?
+    };
+    let default = plan.default;
+    let proposed = plan.proposed.clone();
+    let outcome = match envs::apply(plan, &lock, &ids, dry_run, keep_files) {
+        Ok(o) => o,
+        Err(ChangeError::Config(e)) => return Err(e.into()),
+        Err(e @ ChangeError::WouldOrphan { .. }) => {
+            return Err(exit::CliError::new(exit::GENERIC, e.to_string())
+                .hint("move them to an environment first (secrets env set ENV --files GLOB…), delete them (git rm FILE), or leave them as they are with --keep-files")
+                .into())
+        }
+    };
+    let op = Op::Update {
+        rotate_on_drop: true,
+    };
+    let code = (!outcome.files.files.is_empty())
+        .then(|| batch::report(&outcome.files, op, dry_run, Some(&cfg), g))
+        .flatten();
+    let done = summary(&change, default, &cfg);
+    output::note(
+        g,
+        if dry_run {
+            format!("dry run, nothing written: {done}")
+        } else {
+            done
+        },
+    );
+    if let (Some(code), Some(left)) = (code, outcome.unfinished()) {
+        let files: Vec<String> = left
+            .files
+            .iter()
+            .map(|p| shown(p).display().to_string())
+            .collect();
+        return Err(exit::CliError::new(
+            code,
+            format!(
+                "{}: {} saved; {} of {} file(s) could not be re-keyed for their new environment (failed lines above)",
+                change.command(),
+                shown(cfg.path()).display(),
+                files.len(),
+                outcome.files.files.len()
+            ),
+        )
+        .hint(format!(
+            "a member who can decrypt them runs: secrets updatekeys{} {}",
+            if left.rotate { " --rotate" } else { "" },
+            files.join(" ")
+        ))
+        .into());
+    }
+    if let (
+        Change::Set {
+            env,
+            files: Some(_),
+            ..
+        },
+        false,
+    ) = (&change, dry_run)
+    {
+        output::warn_ignored(g, &workspace::ignored::env_ignored(&proposed, env)?);
+    }
+    Ok(code.map_or(ExitCode::SUCCESS, ExitCode::from))
+}
+
+/// The config change, in one line.
+fn summary(change: &Change, default: DefaultEnv, cfg: &crate::config::Config) -> String {
+    let config = shown(cfg.path());
+    let config = config.display();
+    match change {
+        Change::Remove { env } => format!(
+            "removed environment {env} from {config}{}",
+            if default == DefaultEnv::Removed {
+                "; it was the default: exec and export now need --env (or secrets env set ENV --default)"
+            } else {
+                ""
+            }
+        ),
+        Change::Rename { from, to } => format!(
+            "renamed environment {from} to {to} in {config}{}; scripts that pass --env {from} need --env {to}",
+            if default == DefaultEnv::Renamed {
+                " (the default)"
+            } else {
+                ""
+            }
+        ),
+        Change::Set { env, files, .. } => {
+            let mut parts = Vec::new();
+            if let Some(globs) = files {
+                parts.push(format!("files of {env}: {}", globs.join(" ")));
+            }
+            if default == DefaultEnv::Set {
+                parts.push(format!("{env} is the default environment"));
+            }
+            if parts.is_empty() {
+                format!("{env}: nothing changed")
+            } else {
+                format!("{} ({config})", parts.join("; "))
+            }
+        }
+    }
+}
+
+/// One file's change of environment, for the listing.
+fn describe_move(m: &Move, cfg: &crate::config::Config) -> String {
+    let env = |e: &Option<String>| e.clone().unwrap_or_else(|| "no environment".into());
+    let names = |keys: &[String]| {
+        keys.iter()
+            .map(|k| cfg.describe_key(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let what = match &m.rekey {
+        Rekey::Left => format!("stays encrypted for {}", names(&m.recipients)),
+        Rekey::Same => "already encrypted for its members".into(),
+        Rekey::Rewrap(d) => format!("re-wrap for {}", names(&d.added)),
+        Rekey::Rotate(d) => {
+            let lose = if d.removed.len() == 1 {
+                "loses"
+            } else {
+                "lose"
+            };
+            let mut w = format!("rotate: {} {lose} access", names(&d.removed));
+            if !d.added.is_empty() {
+                w.push_str(&format!(", {} gain(s) it", names(&d.added)));
+            }
+            w
+        }
+    };
+    format!(
+        "{}: {} → {}; {what}",
+        shown(&m.path).display(),
+        env(&m.from),
+        env(&m.to)
+    )
 }
 
 fn add(
@@ -116,6 +355,7 @@ fn add(
             }
         ),
     );
+    output::warn_ignored(g, &workspace::ignored::env_ignored(&cfg, env)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -207,6 +207,11 @@ pub fn load_vars(
     g: &Global,
 ) -> anyhow::Result<Loaded> {
     let (files, env_name) = select_files(sel)?;
+    if env_name.is_some() {
+        // Found although git ignores them: say so, the team does not have them.
+        let here = std::env::current_dir()?;
+        output::warn_ignored(g, &crate::workspace::ignored::ignored(&here, &files));
+    }
     let ids = output::identities(g)?;
     let mut set = EnvSet::default();
     for path in &files {

@@ -34,7 +34,7 @@ pub enum Command {
     },
     /// Remove a member: leave every environment, rotate every file they could read, and
     /// list the key paths they could read.
-    #[command(visible_alias = "rm")]
+    #[command(visible_aliases = ["rm", "delete"])]
     Remove {
         name: String,
         /// Show what would happen; write nothing.

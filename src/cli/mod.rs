@@ -107,7 +107,10 @@ pub enum Command {
 pub fn main() -> ExitCode {
     // Before anything is decrypted: no core file can hold plaintext (crate::hardening).
     crate::hardening::no_core_dumps();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => without_destructive_suggestions(e).exit(),
+    };
     match lock_wait().and_then(|()| run(cli)) {
         Ok(code) => code,
         Err(err) => {
@@ -115,6 +118,42 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::code_for(&err))
         }
     }
+}
+
+/// Subcommand names (and aliases) that take access away or delete something: revoke and
+/// remove rotate files or drop an environment, unset deletes a key.
+const DESTRUCTIVE: &[&str] = &["revoke", "remove", "rm", "delete", "unset"];
+
+/// clap answers an unknown subcommand with the similar ones ("a similar subcommand exists:
+/// 'revoke'" for `env remvoe`). A typo must not be steered toward a command that takes
+/// access away or deletes: those suggestions are dropped (the others stay), and the error
+/// is rebuilt from the rest of clap's own context, so it reads as clap's.
+fn without_destructive_suggestions(e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    if e.kind() != ErrorKind::InvalidSubcommand {
+        return e;
+    }
+    let Some(ContextValue::Strings(suggested)) = e.get(ContextKind::SuggestedSubcommand) else {
+        return e;
+    };
+    if !suggested.iter().any(|s| DESTRUCTIVE.contains(&s.as_str())) {
+        return e;
+    }
+    let kept: Vec<String> = suggested
+        .iter()
+        .filter(|s| !DESTRUCTIVE.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    let mut out = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(&Cli::command());
+    for (kind, value) in e.context() {
+        if kind != ContextKind::SuggestedSubcommand {
+            out.insert(kind, value.clone());
+        } else if !kept.is_empty() {
+            out.insert(kind, ContextValue::Strings(kept.clone()));
+        }
+    }
+    out
 }
 
 /// `$SECRETS_LOCK_TIMEOUT`: how many seconds a command that changes a file waits for

@@ -249,3 +249,74 @@ pub fn config_start(files: &[std::path::PathBuf]) -> anyhow::Result<std::path::P
     let cwd = std::env::current_dir()?;
     Ok(files.first().map(|f| cwd.join(f)).unwrap_or(cwd))
 }
+
+/// Why git ignores a file, for messages: `ignored by git (.gitignore:3: .env)`, or
+/// `(.gitignore:4: secrets/, which ignores its directory secrets)`.
+pub fn ignored_reason(ig: &crate::git::ignored::Ignored) -> String {
+    match &ig.rule {
+        None => "ignored by git".into(),
+        Some(r) if r.matched == ig.path => {
+            format!("ignored by git ({}:{}: {})", r.file, r.line, r.pattern)
+        }
+        Some(r) => format!(
+            "ignored by git ({}:{}: {}, which ignores its directory {})",
+            r.file,
+            r.line,
+            r.pattern,
+            crate::config::rel_string(&r.matched)
+        ),
+    }
+}
+
+/// What makes git see it: the exception lines and where they go.
+pub fn ignored_fix(ig: &crate::git::ignored::Ignored) -> String {
+    let Some(e) = ig.exception() else {
+        return format!(
+            "see which rule: git check-ignore -v {}",
+            crate::config::rel_string(&ig.path)
+        );
+    };
+    let lines = e
+        .lines
+        .iter()
+        .map(|l| format!("'{l}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (what, order) = if e.lines.len() == 1 {
+        ("the line", "")
+    } else {
+        ("the lines", ", in this order")
+    };
+    let dir = if e.lines.len() > 1 {
+        "git cannot re-include a file inside an ignored directory; "
+    } else {
+        ""
+    };
+    match (e.below, &ig.rule) {
+        (Some(line), _) => format!(
+            "{dir}to share it, add {what} {lines} to {} below line {line}{order} (an exception must come after the rule it undoes)",
+            e.file
+        ),
+        (None, Some(r)) => format!(
+            "{dir}to share it, add {what} {lines} to {}{order} (it overrides {})",
+            e.file, r.file
+        ),
+        (None, None) => format!("{dir}to share it, add {what} {lines} to {}{order}", e.file),
+    }
+}
+
+/// Warns (unless `--quiet`) that git ignores these files: a warning line naming the rule
+/// and a hint with the exception, per file.
+pub fn warn_ignored(g: &Global, ignored: &[(std::path::PathBuf, crate::git::ignored::Ignored)]) {
+    for (path, ig) in ignored {
+        note(
+            g,
+            format!(
+                "secrets: warning: {} is {}: git will not commit it, so teammates will not get it\nhint: {}",
+                shown(path).display(),
+                ignored_reason(ig),
+                ignored_fix(ig)
+            ),
+        );
+    }
+}

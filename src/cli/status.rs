@@ -2,7 +2,8 @@
 //! environment, its recipients as member names (unknown keys abbreviated), drift (the
 //! file's recipients differ from what the config says: run `secrets updatekeys`), whether
 //! you can decrypt it (only the data key is unwrapped, no value is decrypted), and its
-//! `lastmodified`. An unfinished revocation recorded in the config (`member remove` or
+//! `lastmodified`; a file git ignores (found because an environment's glob names it) is
+//! listed with the rule, since the team never gets it. An unfinished revocation recorded in the config (`member remove` or
 //! `env revoke` that failed or was interrupted) is an error line naming the command that
 //! finishes it. `--format json` for scripts; `--check` exits 1 on drift or an unfinished
 //! revocation (for CI).
@@ -76,6 +77,8 @@ struct Row {
     /// Key paths of empty values: in clear and outside the MAC (see
     /// [`crate::crypto::empty_values`]).
     empty: Vec<String>,
+    /// Why git ignores it (it is then never committed).
+    ignored: Option<crate::git::ignored::Ignored>,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -97,6 +100,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     // rotated still has it (extra).
     let proposed = crate::workspace::offboard::proposed_config(&cfg)?;
     let wanted_cfg = proposed.as_ref().unwrap_or(&cfg);
+    let encrypted: Vec<std::path::PathBuf> = files
+        .iter()
+        .zip(&loaded)
+        .filter(|(_, f)| matches!(f, Ok(Some(_))))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let mut ignored: std::collections::HashMap<_, _> =
+        crate::workspace::ignored::ignored(cfg.root(), &encrypted)
+            .into_iter()
+            .collect();
     let mut still_open = 0usize;
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
@@ -134,6 +147,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             can_decrypt,
             last_modified: file.metadata.last_modified.clone(),
             empty: crate::crypto::empty_values(&file.branches),
+            ignored: ignored.remove(path),
         };
         match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
@@ -179,6 +193,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         "can_decrypt": r.can_decrypt,
                         "lastmodified": r.last_modified,
                         "empty_values": r.empty,
+                        "ignored": r.ignored.as_ref().map(|i| {
+                            let rule = i.rule.as_ref();
+                            serde_json::json!({
+                                "file": rule.map(|r| &r.file),
+                                "line": rule.map(|r| r.line),
+                                "pattern": rule.map(|r| &r.pattern),
+                                "matched": rule.map(|r| crate::config::rel_string(&r.matched)),
+                                "exception": i.exception().map(|e| e.lines),
+                            })
+                        }),
                     })
                 })
                 .collect();
@@ -270,6 +294,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 ],
                 &table,
             );
+            for r in &rows {
+                if let Some(i) = &r.ignored {
+                    println!(
+                        "{}: {} — teammates will not get it",
+                        r.file,
+                        output::ignored_reason(i)
+                    );
+                    output::note(g, format!("hint: {}: {}", r.file, output::ignored_fix(i)));
+                }
+            }
             for r in rows.iter().filter_map(|r| r.error.as_ref()) {
                 eprintln!("secrets: warning: {r}");
             }

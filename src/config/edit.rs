@@ -251,6 +251,76 @@ impl ConfigDoc {
         Ok(())
     }
 
+    /// Removes an environment with the comment lines right above it, and `default:` when
+    /// it names it; returns whether the default went.
+    pub fn remove_env(&mut self, name: &str) -> Result<bool, ConfigError> {
+        let path = self.path.clone();
+        let envs = self.envs();
+        let Some(idx) = envs
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Entry { key, .. } if key == name))
+        else {
+            return Err(ConfigError::command(
+                path,
+                format!("unknown environment {name:?} (see secrets env list)"),
+            ));
+        };
+        envs.items.remove(idx);
+        // Its key line's comment, and the comment lines that introduce it.
+        let mut at = idx;
+        while at > 0 && matches!(envs.items[at - 1], Item::Comment { .. }) {
+            envs.items.remove(at - 1);
+            at -= 1;
+        }
+        let default_went = self.default_env().as_deref() == Some(name);
+        if default_went {
+            remove_entry(&mut self.doc, "default");
+        }
+        Ok(default_went)
+    }
+
+    /// Renames an environment where it stands (its comments and fields kept), and
+    /// `default:` with it; returns whether the default was renamed.
+    pub fn rename_env(&mut self, from: &str, to: &str) -> Result<bool, ConfigError> {
+        if !super::valid_name(to) {
+            return Err(self.err(format!(
+                "invalid environment name {to:?} (use letters, digits, '.', '_', '@', '-')"
+            )));
+        }
+        if self.envs().get(to).is_some() {
+            return Err(self.err(format!("environment {to:?} already exists")));
+        }
+        let path = self.path.clone();
+        let entry = self.envs().items.iter_mut().find_map(|i| match i {
+            Item::Entry { key, .. } if key == from => Some(key),
+            _ => None,
+        });
+        let Some(key) = entry else {
+            return Err(ConfigError::command(
+                path,
+                format!("unknown environment {from:?} (see secrets env list)"),
+            ));
+        };
+        *key = to.to_string();
+        let was_default = self.default_env().as_deref() == Some(from);
+        if was_default {
+            self.set_default(to);
+        }
+        Ok(was_default)
+    }
+
+    /// Replaces an environment's `files` globs (where the list stands).
+    pub fn set_env_files(&mut self, env: &str, globs: &[String]) -> Result<(), ConfigError> {
+        self.env_mut(env)?.insert("files".into(), list(globs));
+        Ok(())
+    }
+
+    /// The top-level `default:` environment, as written.
+    pub fn default_env(&self) -> Option<String> {
+        self.doc.get("default").and_then(text_of)
+    }
+
     /// Sets a plain field of an environment (a sops rule, `path_regex`).
     pub fn set_env_field(
         &mut self,
@@ -440,6 +510,51 @@ mod tests {
         let cfg = doc.save(&lock).unwrap();
         assert!(cfg.member("bob").is_none());
         assert_eq!(cfg.environment("prod").unwrap().members, vec!["alice"]);
+    }
+
+    #[test]
+    fn environments_are_removed_renamed_and_given_new_globs_in_place() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            format!("members:\n  alice: {a}\nenvironments:\n  # development\n  dev:\n    files: [d/**]\n    members: [alice]\n  # production\n  prod: # live\n    files: [p/**]\n    unencrypted_suffix: _clear\n  qa:\n    files: [q/**]\ndefault: prod # used by exec\n"),
+        )
+        .unwrap();
+        let lock = Lock::acquire(&path).unwrap();
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        assert!(doc.rename_env("dev", "prod").is_err());
+        assert!(doc.rename_env("dev", "a b").is_err());
+        assert!(doc.rename_env("nope", "x").is_err());
+        assert!(!doc.rename_env("dev", "development").unwrap());
+        doc.set_env_files("development", &["src/**".into(), ".env".into()])
+            .unwrap();
+        let cfg = doc.save(&lock).unwrap();
+        assert_eq!(
+            cfg.environment("development").unwrap().globs,
+            vec!["src/**", ".env"]
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("  # development\n  development:\n    files:\n      - src/**\n      - .env\n    members:\n      - alice\n"),
+            "{text}"
+        );
+        // Removing the default takes `default:` and the comments above the entry with it.
+        assert!(doc.rename_env("prod", "live").unwrap());
+        assert_eq!(doc.default_env().as_deref(), Some("live"));
+        assert!(doc.remove_env("live").unwrap());
+        assert!(!doc.remove_env("qa").unwrap());
+        assert!(doc.remove_env("qa").is_err());
+        let cfg = doc.save(&lock).unwrap();
+        assert_eq!(cfg.env_names(), vec!["development"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("production") && !text.contains("live"),
+            "{text}"
+        );
+        assert!(!text.contains("default"), "{text}");
+        assert!(text.contains("# development"), "{text}");
     }
 
     #[test]

@@ -37,6 +37,16 @@ pub fn check_inside(glob: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The leading path components of a (normalised) glob that hold no wildcard: all of
+/// `.env`, `config/prod` of `config/prod/**`, nothing of `*.env`. Every path the glob
+/// matches is this path or below it.
+pub fn literal_base(glob: &str) -> String {
+    glob.split('/')
+        .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn build(pattern: &str) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
@@ -177,6 +187,15 @@ mod tests {
         }
         assert!(dir.is_match(Path::new("config/prod/db.yaml")));
         assert!(compile(&["a/[".into()]).is_err());
+    }
+
+    #[test]
+    fn literal_bases() {
+        assert_eq!(literal_base(".env"), ".env");
+        assert_eq!(literal_base("config/prod/**"), "config/prod");
+        assert_eq!(literal_base("config/*.yaml"), "config");
+        assert_eq!(literal_base("**/.env"), "");
+        assert_eq!(literal_base("{a,b}/x"), "");
     }
 
     #[test]

@@ -618,11 +618,30 @@ impl Config {
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     }
 
-    /// Every file under the root, skipping `.git` and what `.gitignore` excludes; hidden
-    /// files (`.env.prod`) are included. Absolute paths, sorted.
+    /// Every file under the root that the commands look at: what git sees (`.git` and what
+    /// the ignore files exclude are skipped; hidden files such as `.env.prod` are included),
+    /// plus the files git ignores that an environment's glob names. Absolute paths, sorted.
+    ///
+    /// A file git ignores is still a file of its environment: `.env` is in Python's usual
+    /// `.gitignore`, and a command that skipped it would show an empty status, fail `exec`,
+    /// and leave it unrotated by `member remove`. Walking without the ignore rules would
+    /// enter `node_modules/`, `target/`, `.venv/` (often most of a tree), so the walk keeps
+    /// them and adds the ignored files the globs name in two cheap ways:
+    ///
+    /// 1. the entries of each directory the walk entered that it did not yield are the
+    ///    ignored ones there; each such *file* is matched against the globs (one
+    ///    `read_dir` per walked directory, no file read, no ignored directory entered):
+    ///    `.env`, `config/*.local.yaml`;
+    /// 2. a glob's fixed leading path (all of `.env`, `secrets` of `secrets/**`) that the walk
+    ///    did not reach lies in an ignored directory: it is looked at directly, and a
+    ///    directory is walked from there without the ignore rules (the user named it).
+    ///
+    /// So a wildcard never reaches *into* an ignored directory: `**/.env` finds `app/.env`
+    /// beside tracked files but not `node_modules/pkg/.env`.
     pub fn walk_files(&self) -> Result<Vec<PathBuf>, ConfigError> {
         let root = absolute(&self.root);
-        let mut out = Vec::new();
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
         let walker = ignore::WalkBuilder::new(&root)
             .hidden(false)
             .parents(false)
@@ -633,12 +652,82 @@ impl Config {
                 path: root.clone(),
                 error: std::io::Error::other(e.to_string()),
             })?;
-            if entry.file_type().is_some_and(|t| t.is_file()) {
-                out.push(entry.into_path());
+            match entry.file_type() {
+                Some(t) if t.is_file() => files.push(entry.into_path()),
+                Some(t) if t.is_dir() => dirs.push(entry.into_path()),
+                _ => {}
             }
         }
-        out.sort();
-        Ok(out)
+        if self.envs.iter().any(|e| !e.globs.is_empty()) {
+            let ignored = self.ignored_named_files(&root, &files, &dirs);
+            files.extend(ignored);
+            files.sort();
+            files.dedup();
+        } else {
+            files.sort();
+        }
+        Ok(files)
+    }
+
+    /// The files the walk skipped that a glob names (see [`Config::walk_files`]).
+    fn ignored_named_files(
+        &self,
+        root: &Path,
+        files: &[PathBuf],
+        dirs: &[PathBuf],
+    ) -> Vec<PathBuf> {
+        let seen: std::collections::HashSet<&Path> =
+            files.iter().chain(dirs).map(PathBuf::as_path).collect();
+        let named = |p: &Path| {
+            p.strip_prefix(root).is_ok_and(|rel| {
+                let rel = rel_string(rel);
+                self.index.globs.is_match(rel.as_str())
+            })
+        };
+        let mut out = Vec::new();
+        // 1. Ignored files beside walked ones.
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if e.file_type().is_ok_and(|t| t.is_file())
+                    && e.file_name() != ".git"
+                    && !seen.contains(path.as_path())
+                    && named(&path)
+                {
+                    out.push(path);
+                }
+            }
+        }
+        // 2. Named paths inside ignored directories.
+        for g in self.envs.iter().flat_map(|e| &e.globs) {
+            let base = glob::literal_base(g);
+            if base.is_empty() {
+                continue;
+            }
+            let start = root.join(&base);
+            if seen.contains(start.as_path()) {
+                continue;
+            }
+            match std::fs::symlink_metadata(&start) {
+                Ok(m) if m.is_file() && named(&start) => out.push(start),
+                Ok(m) if m.is_dir() => {
+                    let walker = ignore::WalkBuilder::new(&start)
+                        .standard_filters(false)
+                        .filter_entry(|e| e.file_name() != ".git")
+                        .build();
+                    for entry in walker.flatten() {
+                        if entry.file_type().is_some_and(|t| t.is_file()) && named(entry.path()) {
+                            out.push(entry.into_path());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Existing files under the root that belong to `env` (absolute paths, sorted); an

@@ -8,10 +8,15 @@
 //! - [`batch`]: one operation (re-wrap or rotate) over many files: plan → apply → outcome.
 //! - [`offboard`]: taking readers away (`member remove`, `env revoke`): plan → apply →
 //!   outcome, rotating every file before the config is saved.
+//! - [`envs`]: changing environments (`env remove`, `env rename`, `env set`): which files
+//!   change environment, re-wrapped or rotated for their new readers.
+//! - [`ignored`]: the team's files that git ignores, and why.
 //!
 //! Nothing here prints, reads the process environment, or exits.
 
 pub mod batch;
+pub mod envs;
+pub mod ignored;
 pub mod offboard;
 
 use std::path::Path;

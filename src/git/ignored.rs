@@ -1,0 +1,394 @@
+//! Why git ignores a path, as `git check-ignore -v` says it (the ignore file, the line and
+//! the pattern), and the lines that would make git see it again.
+//!
+//! An encrypted file that git ignores is never committed, so the team never gets it:
+//! `env add`, `encrypt`, `status` and `exec` say so, naming the rule. libgit2 decides
+//! *whether* a path is ignored; libgit2 does not say by which rule, so the rule is looked
+//! up here with the `ignore` crate's matcher, one ignore file at a time, in git's order:
+//!
+//! - git does not look inside an ignored directory, so the first directory on the way
+//!   down that a rule ignores decides, before the path itself;
+//! - for one path, the `.gitignore` of its own directory comes first, then those of the
+//!   directories above it, then `$GIT_DIR/info/exclude`, then `core.excludesFile`; within
+//!   a file the last matching line wins, and a matching `!pattern` means "not ignored".
+//!
+//! A tracked file is not ignored whatever the rules say (git only ignores untracked
+//! files): someone ran `git add -f`, and teammates get it.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use git2::{Index, Repository};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::Match;
+
+/// Where a rule is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The `.gitignore` of this directory (relative to the working directory; empty for
+    /// the root).
+    Gitignore(PathBuf),
+    /// `$GIT_DIR/info/exclude`: the clone's own rules, never committed.
+    InfoExclude,
+    /// `core.excludesFile` (by default `~/.config/git/ignore`): the user's own rules.
+    Global,
+}
+
+/// The rule that ignores a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub source: RuleSource,
+    /// The ignore file as shown to the user: relative to the working directory when it is
+    /// inside it (`.gitignore`, `app/.gitignore`, `.git/info/exclude`), else absolute.
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// The line as written (`.env`, `secrets/`).
+    pub pattern: String,
+    /// What it ignores: the path itself, or the directory of it that git then never
+    /// enters (relative to the working directory).
+    pub matched: PathBuf,
+}
+
+/// A path git ignores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    /// Relative to the working directory.
+    pub path: PathBuf,
+    /// `None` when libgit2 says it is ignored and no rule was found here (a rule this
+    /// lookup does not read).
+    pub rule: Option<Rule>,
+}
+
+/// The lines that make git see an ignored path: add them to `file` (relative to the
+/// working directory), in this order, below line `below` when given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exception {
+    pub file: String,
+    pub below: Option<usize>,
+    pub lines: Vec<String>,
+}
+
+impl Ignored {
+    /// The exception that undoes the rule. Patterns are anchored (`!/.env`, not `!.env`):
+    /// an unanchored one would also un-ignore `app/.env`, a plaintext file somewhere else.
+    /// A `.gitignore` rule is undone in the same file, below its line (an exception must
+    /// come after the rule); a rule of `info/exclude` or of the user's own excludes file,
+    /// in the root `.gitignore`, which takes precedence over both and is committed.
+    /// A file inside an ignored directory needs more than one line: git cannot re-include
+    /// a file whose directory is excluded, so the directory is re-included, its contents
+    /// ignored, and the next step down re-included, to the file.
+    pub fn exception(&self) -> Option<Exception> {
+        let rule = self.rule.as_ref()?;
+        let (file, base, below) = match &rule.source {
+            RuleSource::Gitignore(dir) => (rule.file.clone(), dir.clone(), Some(rule.line)),
+            RuleSource::InfoExclude | RuleSource::Global => {
+                (".gitignore".to_string(), PathBuf::new(), None)
+            }
+        };
+        let under = |p: &Path| pattern_path(p.strip_prefix(&base).unwrap_or(p));
+        let mut lines = Vec::new();
+        if rule.matched == self.path {
+            lines.push(format!("!/{}", under(&self.path)));
+        } else {
+            let mut dir = rule.matched.clone();
+            lines.push(format!("!/{}/", under(&dir)));
+            let rest = self.path.strip_prefix(&rule.matched).ok()?;
+            for c in rest.components() {
+                lines.push(format!("/{}/*", under(&dir)));
+                dir.push(c);
+                let tail = if dir == self.path { "" } else { "/" };
+                lines.push(format!("!/{}{tail}", under(&dir)));
+            }
+        }
+        Some(Exception { file, below, lines })
+    }
+}
+
+/// A path as a gitignore pattern: `/`-separated, glob characters and trailing spaces
+/// escaped.
+fn pattern_path(p: &Path) -> String {
+    let text = slashed(p);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        let trimmed = out.trim_end_matches(' ').len();
+        out.insert(trimmed, '\\');
+    }
+    out
+}
+
+/// A relative path `/`-separated.
+fn slashed(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// One ignore file: its matcher and its lines (to find the line of a match).
+struct Source {
+    matcher: Gitignore,
+    lines: Vec<String>,
+    file: String,
+    kind: RuleSource,
+}
+
+/// Answers "is this ignored, and by what" for paths of one repository, reading each
+/// ignore file once.
+pub struct IgnoreCheck {
+    repo: Repository,
+    /// Canonical.
+    workdir: PathBuf,
+    index: Option<Index>,
+    /// The `.gitignore` of each directory looked at (relative paths), if it has one.
+    dirs: HashMap<PathBuf, Option<Source>>,
+    exclude: Option<Source>,
+    global: Option<Source>,
+}
+
+impl IgnoreCheck {
+    /// The repository holding `start`; `None` outside one (or in a bare one).
+    pub fn open(start: &Path) -> Option<IgnoreCheck> {
+        let repo = Repository::discover(start).ok()?;
+        let workdir = repo.workdir()?.canonicalize().ok()?;
+        let index = repo.index().ok();
+        let exclude_path = repo.path().join("info").join("exclude");
+        let global_path = repo
+            .config()
+            .ok()
+            .and_then(|c| c.get_path("core.excludesFile").ok())
+            .or_else(ignore::gitignore::gitconfig_excludes_path);
+        let mut check = IgnoreCheck {
+            repo,
+            workdir,
+            index,
+            dirs: HashMap::new(),
+            exclude: None,
+            global: None,
+        };
+        check.exclude = check.load(&exclude_path, RuleSource::InfoExclude);
+        check.global = global_path.and_then(|p| check.load(&p, RuleSource::Global));
+        Some(check)
+    }
+
+    /// Reads one ignore file; its patterns are relative to its directory (`.gitignore`) or
+    /// to the working directory (the other two).
+    fn load(&self, file: &Path, kind: RuleSource) -> Option<Source> {
+        let text = std::fs::read_to_string(file).ok()?;
+        let root = match &kind {
+            RuleSource::Gitignore(dir) => self.workdir.join(dir),
+            _ => self.workdir.clone(),
+        };
+        let mut builder = GitignoreBuilder::new(&root);
+        let mut lines = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = if i == 0 {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                line
+            };
+            // A line that is no valid glob is skipped, as git skips it.
+            let _ = builder.add_line(Some(file.to_path_buf()), line);
+            lines.push(line.to_string());
+        }
+        let shown = match file.canonicalize() {
+            Ok(c) => match c.strip_prefix(&self.workdir) {
+                Ok(rel) => slashed(rel),
+                Err(_) => file.display().to_string(),
+            },
+            Err(_) => file.display().to_string(),
+        };
+        Some(Source {
+            matcher: builder.build().ok()?,
+            lines,
+            file: shown,
+            kind,
+        })
+    }
+
+    /// Why git ignores `path` (absolute, or relative to the current directory); `None`
+    /// when it does not (or the path is outside the working directory, or tracked).
+    pub fn check(&mut self, path: &Path) -> Option<Ignored> {
+        let rel = self.relative(path)?;
+        if rel.as_os_str().is_empty() {
+            return None;
+        }
+        if let Some(index) = &self.index {
+            if index.get_path(&rel, 0).is_some() {
+                return None;
+            }
+        }
+        if !self.repo.is_path_ignored(&rel).unwrap_or(false) {
+            return None;
+        }
+        let mut prefix = PathBuf::new();
+        let parts: Vec<Component> = rel.components().collect();
+        for c in &parts[..parts.len() - 1] {
+            prefix.push(c);
+            if let Some(Some(rule)) = self.decide(&prefix, true) {
+                return Some(Ignored {
+                    path: rel,
+                    rule: Some(rule),
+                });
+            }
+        }
+        let is_dir = self.workdir.join(&rel).is_dir();
+        let rule = self.decide(&rel, is_dir).flatten();
+        Some(Ignored { path: rel, rule })
+    }
+
+    /// The rule deciding `rel` on its own (its directories aside): `Some(Some(rule))`
+    /// ignored, `Some(None)` re-included by a `!` rule, `None` no rule.
+    fn decide(&mut self, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
+        let abs = self.workdir.join(rel);
+        let mut dir = rel.parent();
+        while let Some(d) = dir {
+            if !self.dirs.contains_key(d) {
+                let file = self.workdir.join(d).join(".gitignore");
+                let source = self.load(&file, RuleSource::Gitignore(d.to_path_buf()));
+                self.dirs.insert(d.to_path_buf(), source);
+            }
+            if let Some(Some(source)) = self.dirs.get(d) {
+                if let Some(found) = judge(source, &abs, rel, is_dir) {
+                    return Some(found);
+                }
+            }
+            dir = d.parent();
+        }
+        for source in [&self.exclude, &self.global].into_iter().flatten() {
+            if let Some(found) = judge(source, &abs, rel, is_dir) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// `path` relative to the working directory, symlinks in the existing part resolved
+    /// (as the working directory's are); `None` outside it.
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        let abs = std::path::absolute(path).ok()?;
+        let mut existing = abs.as_path();
+        let mut rest = Vec::new();
+        let canonical = loop {
+            match existing.canonicalize() {
+                Ok(c) => break c,
+                Err(_) => {
+                    rest.push(existing.file_name()?.to_os_string());
+                    existing = existing.parent()?;
+                }
+            }
+        };
+        let mut full = canonical;
+        for part in rest.iter().rev() {
+            full.push(part);
+        }
+        full.strip_prefix(&self.workdir).ok().map(Path::to_path_buf)
+    }
+}
+
+/// One ignore file's verdict on a path.
+fn judge(source: &Source, abs: &Path, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
+    match source.matcher.matched(abs, is_dir) {
+        Match::None => None,
+        Match::Whitelist(_) => Some(None),
+        Match::Ignore(glob) => {
+            let pattern = glob.original();
+            // The last line written so (the matcher reports the last matching glob).
+            let line = source
+                .lines
+                .iter()
+                .rposition(|l| trim_trailing_spaces(l) == pattern)
+                .map_or(0, |i| i + 1);
+            Some(Some(Rule {
+                source: source.kind.clone(),
+                file: source.file.clone(),
+                line,
+                pattern: pattern.to_string(),
+                matched: rel.to_path_buf(),
+            }))
+        }
+    }
+}
+
+/// A gitignore line without its trailing spaces, unless escaped (`a\ `), as git reads it.
+fn trim_trailing_spaces(line: &str) -> &str {
+    let trimmed = line.trim_end_matches(' ');
+    if trimmed.len() < line.len() && trimmed.ends_with('\\') {
+        &line[..trimmed.len() + 1]
+    } else {
+        trimmed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ignored(path: &str, matched: &str, source: RuleSource, line: usize) -> Ignored {
+        Ignored {
+            path: PathBuf::from(path),
+            rule: Some(Rule {
+                file: match &source {
+                    RuleSource::Gitignore(d) if d.as_os_str().is_empty() => ".gitignore".into(),
+                    RuleSource::Gitignore(d) => format!("{}/.gitignore", d.display()),
+                    _ => ".git/info/exclude".into(),
+                },
+                source,
+                line,
+                pattern: "x".into(),
+                matched: PathBuf::from(matched),
+            }),
+        }
+    }
+
+    #[test]
+    fn exceptions_are_anchored_and_go_below_the_rule() {
+        let root = RuleSource::Gitignore(PathBuf::new());
+        let e = ignored(".env", ".env", root.clone(), 3)
+            .exception()
+            .unwrap();
+        assert_eq!((e.file.as_str(), e.below), (".gitignore", Some(3)));
+        assert_eq!(e.lines, vec!["!/.env"]);
+        // Relative to the .gitignore that holds the rule.
+        let app = RuleSource::Gitignore(PathBuf::from("app"));
+        let e = ignored("app/conf/.env", "app/conf/.env", app, 1)
+            .exception()
+            .unwrap();
+        assert_eq!(
+            (e.file.as_str(), e.lines[0].as_str()),
+            ("app/.gitignore", "!/conf/.env")
+        );
+        // info/exclude: the root .gitignore overrides it.
+        let e = ignored("a/b.yaml", "a/b.yaml", RuleSource::InfoExclude, 7)
+            .exception()
+            .unwrap();
+        assert_eq!((e.file.as_str(), e.below), (".gitignore", None));
+        assert_eq!(e.lines, vec!["!/a/b.yaml"]);
+        // Below an ignored directory: one step down at a time.
+        let e = ignored("build/cfg/x[1].env", "build", root, 2)
+            .exception()
+            .unwrap();
+        assert_eq!(
+            e.lines,
+            vec![
+                "!/build/",
+                "/build/*",
+                "!/build/cfg/",
+                "/build/cfg/*",
+                "!/build/cfg/x\\[1].env"
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_spaces() {
+        assert_eq!(trim_trailing_spaces(".env  "), ".env");
+        assert_eq!(trim_trailing_spaces("a\\  "), "a\\ ");
+    }
+}
