@@ -12,6 +12,7 @@ pub mod export;
 pub mod fsutil;
 pub mod git;
 pub mod hardening;
+pub mod hook;
 pub mod keys;
 pub mod metadata;
 pub mod model;

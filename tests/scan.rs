@@ -2,6 +2,10 @@
 //! real `git` commands. The secrets here are synthetic (random strings of the right shape);
 //! this file is allowlisted in `.secrets-scan`.
 
+#[cfg(unix)]
+#[path = "scan/hook.rs"]
+mod hook;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::process::Command as Proc;
