@@ -2,6 +2,7 @@
 //! real `git` commands. The secrets here are synthetic (random strings of the right shape);
 //! this file is allowlisted in `.secrets-scan`.
 
+mod common;
 #[cfg(unix)]
 #[path = "scan/hook.rs"]
 mod hook;

@@ -1,17 +1,19 @@
 //! The installed git hook with real `git commit`s under controlled PATHs: which `secrets`
 //! it runs (the one on PATH, else the binary that installed it, else none: blocked), and
-//! that a clean commit prints nothing.
+//! that a clean commit prints nothing; `.pre-commit-hooks.yaml` through the real
+//! pre-commit framework.
 
 use super::{bin, git, git_ok, repo, write, AWS};
 use std::path::{Path, PathBuf};
 
-/// A directory holding only what a commit needs besides `secrets`: `git` and `dirname`
-/// (the hook's `#!/bin/sh` is found by its absolute path). A PATH of this directory alone
-/// has no `secrets` on it, wherever the developer installed one.
+/// A directory holding only what a commit needs besides `secrets`: `git`, `dirname` and
+/// `bash` (pre-commit's hook is `#!/usr/bin/env bash`; our hook's `#!/bin/sh` is found by
+/// its absolute path). A PATH of this directory alone has no `secrets` on it, wherever the
+/// developer installed one.
 fn bare_path(root: &Path) -> PathBuf {
     let dir = root.join("bare-bin");
     std::fs::create_dir_all(&dir).unwrap();
-    for prog in ["git", "dirname"] {
+    for prog in ["git", "dirname", "bash"] {
         let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
             .map(|d| d.join(prog))
             .find(|p| p.is_file())
@@ -168,4 +170,109 @@ fn hook_is_quiet_on_a_clean_commit() {
     assert!(said.contains("1 possible secret(s) found"), "{said}");
     let log = git(d.path(), &["log", "--oneline"]);
     assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 1);
+}
+
+/// `.pre-commit-hooks.yaml` through the real pre-commit framework, as a user's
+/// `.pre-commit-config.yaml` names it: a repository holding the manifest (a local one
+/// here, at a commit, as pre-commit requires), both hook ids, `pre-commit install`, then
+/// real `git commit`s. The hooks run the `secrets` on PATH (`language: system`): nothing
+/// is built or downloaded.
+#[test]
+fn pre_commit_framework_blocks_a_leak_and_passes_a_clean_commit() {
+    let Some(pre_commit) = super::common::pre_commit_bin() else {
+        return;
+    };
+    let tools = tempfile::tempdir().unwrap();
+    // The repository pre-commit clones: this checkout's manifest, committed.
+    let hooks_repo = tools.path().join("secrets-hooks");
+    std::fs::create_dir(&hooks_repo).unwrap();
+    git_ok(&hooks_repo, &["init", "-q", "-b", "main"]);
+    git_ok(&hooks_repo, &["config", "commit.gpgsign", "false"]);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+        hooks_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git_ok(&hooks_repo, &["add", ".pre-commit-hooks.yaml"]);
+    git_ok(&hooks_repo, &["commit", "-q", "-m", "hooks"]);
+    let rev = String::from_utf8(git(&hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+
+    let d = repo();
+    write(
+        d.path(),
+        ".pre-commit-config.yaml",
+        &format!(
+            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: secrets-scan\n      - id: secrets-scan-staged\n",
+            hooks_repo.display(),
+            rev.trim()
+        ),
+    );
+    git_ok(d.path(), &["add", ".pre-commit-config.yaml"]);
+    // The built binary first on PATH, as `cargo install` puts it for a user.
+    let mut dirs = vec![bin().parent().unwrap().to_path_buf()];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()));
+    let path = std::env::join_paths(dirs).unwrap();
+    let home = tools.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let bare = bare_path(tools.path());
+    let run_with = |path: &std::ffi::OsStr, prog: &Path, args: &[&str]| {
+        let mut c = std::process::Command::new(prog);
+        c.args(args)
+            .current_dir(d.path())
+            .env("PATH", path)
+            .env("HOME", &home)
+            .env("PRE_COMMIT_HOME", tools.path().join("cache"))
+            .env("SOPS_AGE_KEY_FILE", tools.path().join("no-such-key"))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .env_remove("SECRETS_BIN")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE");
+        c.output().unwrap()
+    };
+    let run = |prog: &Path, args: &[&str]| run_with(&path, prog, args);
+    let git_prog = Path::new("git");
+    let out = run(&pre_commit, &["install"]);
+    assert!(out.status.success(), "pre-commit install: {}", text(&out));
+
+    write(d.path(), "README.md", "hello\n");
+    git_ok(d.path(), &["add", "README.md"]);
+    let out = run(git_prog, &["commit", "-q", "-m", "clean"]);
+    assert!(out.status.success(), "clean commit: {}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("secrets scan (leak scanner)") && said.contains("Passed"),
+        "{said}"
+    );
+
+    write(d.path(), "app.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["add", "app.env"]);
+    let out = run(git_prog, &["commit", "-q", "-m", "leak"]);
+    let said = text(&out);
+    assert!(!out.status.success(), "the leak was committed: {said}");
+    assert!(said.contains("app.env:1:5: aws-access-key-id"), "{said}");
+    assert!(said.contains("Failed"), "{said}");
+    assert!(!said.contains(AWS), "the secret was printed: {said}");
+    let log = git(d.path(), &["log", "--oneline"]);
+    assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 1);
+
+    // `pre-commit run --all-files` (CI's form) fails on the leak in the tree.
+    let out = run(&pre_commit, &["run", "--all-files"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("app.env:1:5:"), "{}", text(&out));
+
+    // No `secrets` on PATH: the hooks fail, and so does the commit.
+    let out = run_with(
+        bare.as_os_str(),
+        &bare.join("git"),
+        &["commit", "-q", "-m", "x"],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Executable `secrets` not found"),
+        "{}",
+        text(&out)
+    );
 }
