@@ -17,6 +17,7 @@ pub mod keys;
 pub mod metadata;
 pub mod model;
 pub mod scan;
+pub mod shellfiles;
 pub mod store;
 pub mod team;
 pub mod tempfiles;

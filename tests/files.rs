@@ -3,6 +3,8 @@
 //! its documented exit code, one-line message and untouched files.
 
 mod common;
+#[path = "files/install.rs"]
+mod install;
 #[path = "files/locking.rs"]
 mod locking;
 #[path = "files/memory.rs"]
