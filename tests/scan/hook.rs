@@ -263,6 +263,22 @@ fn pre_commit_framework_blocks_a_leak_and_passes_a_clean_commit() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("app.env:1:5:"), "{}", text(&out));
 
+    // The `repo: local` form docs/scan.md gives, as written there.
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scan.md"))
+        .unwrap();
+    let local = docs
+        .split("```yaml\n")
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("repo: local"))
+        .expect("docs/scan.md has the repo: local example");
+    write(d.path(), "local.yaml", local);
+    let out = run(
+        &pre_commit,
+        &["run", "--all-files", "--config", "local.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("app.env:1:5:"), "{}", text(&out));
+
     // No `secrets` on PATH: the hooks fail, and so does the commit.
     let out = run_with(
         bare.as_os_str(),
