@@ -5,6 +5,8 @@
 mod common;
 #[path = "files/hostile.rs"]
 mod hostile;
+#[path = "files/install.rs"]
+mod install;
 #[path = "files/locking.rs"]
 mod locking;
 #[path = "files/memory.rs"]
@@ -914,4 +916,85 @@ fn a_list_prints_in_the_files_format() {
         out(&["get", "l.json", "list"]),
         "[\n    \"x\",\n    {\n        \"k\": \"v\"\n    }\n]\n"
     );
+}
+
+/// Issue 16, item 6: `edit` of a new file starts from a template in the file's format (a
+/// commented one where the format has comments); saved unchanged, no file is created
+/// (exit 200, as for an unchanged edit); edited, the template's own comment lines are
+/// dropped and the rest is encrypted.
+#[test]
+fn edit_of_a_new_file_starts_from_a_template() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    let editor = |name: &str, body: &str| {
+        let p = sb.write(name, &format!("#!/bin/sh\n{body}"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        p
+    };
+    // Each editor keeps a copy of the buffer it was given in seen.txt.
+    let seen_log = sb.path("seen.txt");
+    let keep = editor("keep.sh", &format!("cp \"$1\" '{}'\n", seen_log.display()));
+    let change = editor(
+        "change.sh",
+        &format!(
+            "cp \"$1\" '{}'\nsed -i 's/example_key/db_password/I; s/example value/s3cret/' \"$1\"\n",
+            seen_log.display()
+        ),
+    );
+    for (file, comment) in [
+        ("new.yaml", Some("#")),
+        ("new.env", Some("#")),
+        ("new.ini", Some(";")),
+        ("new.json", None),
+    ] {
+        let out = sb
+            .cmd()
+            .env("EDITOR", &keep)
+            .args(["edit", "--age", &key.public, file])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(200), "{file}: {stderr}");
+        assert!(stderr.contains("no file created"), "{file}: {stderr}");
+        assert!(!sb.path(file).exists(), "{file} was created");
+        let seen = std::fs::read_to_string(&seen_log).unwrap();
+        assert!(
+            seen.to_lowercase().contains("example_key"),
+            "{file}: {seen}"
+        );
+        if let Some(c) = comment {
+            assert!(
+                seen.starts_with(&format!("{c} secrets: ")) && seen.contains("no file"),
+                "{file}: {seen}"
+            );
+        }
+
+        sb.cmd()
+            .env("EDITOR", &change)
+            .args(["edit", "--age", &key.public, file])
+            .assert()
+            .success();
+        let text = sb.read(file);
+        assert!(!text.contains("s3cret"), "{file}: plaintext on disk");
+        let plain = sb
+            .cmd()
+            .args(["decrypt", "-I"])
+            .arg(&key.file)
+            .arg(file)
+            .output()
+            .unwrap();
+        let plain = String::from_utf8_lossy(&plain.stdout);
+        assert!(
+            plain.to_lowercase().contains("db_password") && plain.contains("s3cret"),
+            "{file}: {plain}"
+        );
+        assert!(
+            !plain.contains("secrets:"),
+            "{file}: template comments kept: {plain}"
+        );
+    }
 }

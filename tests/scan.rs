@@ -2,6 +2,11 @@
 //! real `git` commands. The secrets here are synthetic (random strings of the right shape);
 //! this file is allowlisted in `.secrets-scan`.
 
+mod common;
+#[cfg(unix)]
+#[path = "scan/hook.rs"]
+mod hook;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::process::Command as Proc;

@@ -1,6 +1,7 @@
 //! `secrets edit FILE`: decrypt into a private temporary directory, open the editor,
 //! re-encrypt only the values that changed. Unchanged values keep their ciphertext, so the
 //! git diff shows only the edited keys; no change leaves the file byte-for-byte as it was.
+//! A new file opens on a template in its format; saved unchanged, no file is created.
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
@@ -12,6 +13,7 @@ use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
 use crate::exec::run::{self, ChildEnv, RunError, Signals, Status};
 use crate::fsutil::lock::{Lock, LockError, Seen};
+use crate::store::template::Template;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -128,13 +130,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .input_type
         .unwrap_or_else(|| crate::store::Format::from_path(path));
     let (existing, seen) = open_existing(path, g)?;
+    // A new file starts from a template in its format (store::template).
+    let template = Template::for_format(format);
     let (plain_text, layout) = match &existing {
         Some((file, _, opened)) => (
             engine::emit_plain(path, format, &opened.branches, file.layout)?,
             file.layout,
         ),
         None => (
-            zeroize::Zeroizing::new(Vec::new()),
+            zeroize::Zeroizing::new(template.text().into_bytes()),
             crate::store::Layout::default_for(format),
         ),
     };
@@ -165,6 +169,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let file = loop {
         run_editor(&tmp, &signals)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
+        if existing.is_none() && template.unchanged(&bytes) {
+            return Err(CliError::new(
+                NOT_MODIFIED,
+                format!(
+                    "{}: the new file's template was saved unchanged (or emptied); no file created",
+                    path.display()
+                ),
+            )
+            .into());
+        }
         if bytes.as_slice() == plain_text.as_slice() {
             return Err(CliError::new(
                 NOT_MODIFIED,
@@ -172,7 +186,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             )
             .into());
         }
-        let sealed = match engine::parse_plain(path, format, &bytes) {
+        let text = match existing {
+            Some(_) => bytes.as_slice(),
+            None => template.strip(&bytes),
+        };
+        let sealed = match engine::parse_plain(path, format, text) {
             Err(e) => Err(e),
             Ok((edited, _)) => match &existing {
                 Some((file, key, opened)) => {

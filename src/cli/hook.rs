@@ -1,14 +1,11 @@
-//! `secrets hook install`: writes the bundled pre-commit hook (`hooks/pre-commit`) into the
-//! repository's hooks directory, pointing it at this binary, and keeps an existing hook as
-//! `pre-commit.local`, which the new hook runs first (chaining, never overwriting).
+//! `secrets hook install`: writes the bundled pre-commit hook (`hooks/pre-commit`, see
+//! [`crate::hook`]) into the repository's hooks directory and says which `secrets` it will
+//! run; an existing hook is kept as `pre-commit.local`, which the new hook runs first.
 
-use super::Global;
+use super::{output, Global};
 use std::process::ExitCode;
 
 use crate::git::{self, Installed};
-
-/// The hook script shipped in the repository.
-pub const PRE_COMMIT: &str = include_str!("../../hooks/pre-commit");
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -25,36 +22,39 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
 fn install(g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let repo = git::discover(&cwd)?;
-    let script = script_for_this_binary();
-    let outcome = git::install_hook(&repo, &script)?;
-    if !g.quiet {
-        match outcome {
-            Installed::Fresh(p) => eprintln!("secrets: installed {}", p.display()),
-            Installed::Updated(p) => eprintln!("secrets: updated {}", p.display()),
-            Installed::Chained { hook, kept } => eprintln!(
-                "secrets: installed {}; the previous hook is kept as {} and runs first",
-                hook.display(),
-                kept.display()
+    let exe = std::env::current_exe().ok();
+    let path = std::env::var_os("PATH");
+    let r = crate::hook::install(&repo, exe.as_deref(), path.as_deref())?;
+    let done = match &r.installed {
+        Installed::Fresh(p) => format!("secrets: installed {}", p.display()),
+        Installed::Updated(p) => format!("secrets: updated {}", p.display()),
+        Installed::Chained { hook, kept } => format!(
+            "secrets: installed {}; the previous hook is kept as {} and runs first",
+            hook.display(),
+            kept.display()
+        ),
+    };
+    output::note(g, done);
+    let fallback = r.fallback.as_ref().map(|f| f.display().to_string());
+    match (&r.on_path, fallback) {
+        (Some(p), _) => output::note(
+            g,
+            format!(
+                "secrets: the hook runs `secrets` from the PATH git gives it (here: {})",
+                p.display()
             ),
-        }
+        ),
+        // Said even with -q: the hook works now, but only as long as this build exists.
+        (None, Some(f)) => eprintln!(
+            "secrets: warning: `secrets` is not on your PATH; the hook falls back to {f}, \
+             and blocks commits if that file goes\n\
+             hint: put secrets on your PATH: cargo install --locked --path <your clone of secrets>"
+        ),
+        (None, None) => eprintln!(
+            "secrets: warning: `secrets` is not on your PATH, and this binary's path cannot be \
+             written into the hook; the hook blocks commits until secrets is on PATH\n\
+             hint: cargo install --locked --path <your clone of secrets>"
+        ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The bundled script with this binary as the default `SECRETS_BIN`, so the hook works
-/// even when `secrets` is not on the PATH git hooks see.
-fn script_for_this_binary() -> String {
-    let Some(exe) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.to_str().map(str::to_string))
-    else {
-        return PRE_COMMIT.to_string();
-    };
-    if exe.contains('\'') {
-        return PRE_COMMIT.to_string();
-    }
-    PRE_COMMIT.replace(
-        "SECRETS_BIN=${SECRETS_BIN:-secrets}",
-        &format!("SECRETS_BIN=${{SECRETS_BIN:-'{exe}'}}"),
-    )
 }

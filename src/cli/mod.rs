@@ -17,6 +17,7 @@ mod get;
 mod hook;
 mod init;
 mod keygen;
+mod man;
 mod member;
 mod rotate;
 mod scan;
@@ -98,8 +99,10 @@ pub enum Command {
     /// Git hook management.
     #[command(subcommand)]
     Hook(hook::Command),
-    /// Print shell completions.
+    /// Print shell completions, or install them and the man pages (--install).
     Completions(completions::Args),
+    /// Print the man page (roff), or write all pages into a directory (--dir).
+    Man(man::Args),
 }
 
 /// Parses argv, runs the command, prints any error as one line plus a hint, and maps it
@@ -180,7 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     // Temp files that a killed command of ours left here (they may hold plaintext) go as
     // soon as their creator is gone; `scan` leaves them, to report them.
-    if !matches!(cli.command, Command::Scan(_) | Command::Completions(_)) {
+    if !matches!(
+        cli.command,
+        Command::Scan(_) | Command::Completions(_) | Command::Man(_)
+    ) {
         remove_stale_temp_files(g);
     }
     match cli.command {
@@ -201,7 +207,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),
-        Command::Completions(a) => completions::run(a),
+        Command::Completions(a) => completions::run(a, g),
+        Command::Man(a) => man::run(a, g),
     }
 }
 

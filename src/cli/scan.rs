@@ -5,7 +5,7 @@
 //! 0 clean, 1 findings, 2 error.
 
 use super::exit::CliError;
-use super::Global;
+use super::{output, Global};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -129,7 +129,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let index = crate::git::commit_index(&repo, index_file.as_deref())?;
         let staged = crate::git::staged(&repo, &index)?;
         if staged.is_empty() {
-            eprintln!("secrets: nothing staged; nothing to scan");
+            output::note(g, "secrets: nothing staged; nothing to scan");
             // A machine reader still gets a document it can parse.
             if !args.write_baseline {
                 write_report(args.format, &[])?;
@@ -249,9 +249,11 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     }
 
     write_report(args.format, &findings)?;
-    if args.format == ReportFormat::Human && !g.quiet && unreadable.is_empty() {
+    // With -q (the git hook) a clean scan prints nothing; findings keep their summary,
+    // which says what to do about them.
+    if args.format == ReportFormat::Human && unreadable.is_empty() {
         if findings.is_empty() {
-            eprintln!("secrets: no secrets found");
+            output::note(g, "secrets: no secrets found");
         } else {
             eprintln!(
                 "secrets: {} possible secret(s) found; remove them, or allow with a \

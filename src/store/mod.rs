@@ -7,6 +7,7 @@ pub mod dotenv;
 pub mod ini;
 pub mod json;
 pub mod limits;
+pub mod template;
 pub mod yaml;
 
 use crate::model::tree::Leaf;

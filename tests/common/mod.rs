@@ -153,6 +153,17 @@ pub fn age_bin() -> Option<PathBuf> {
     oracle("age", on_path("age"))
 }
 
+/// The `pre-commit` framework (PyPI): on PATH, else where .ci/run installs it.
+pub fn pre_commit_bin() -> Option<PathBuf> {
+    oracle(
+        "pre-commit",
+        on_path("pre-commit").or_else(|| {
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/pre-commit"))
+                .filter(|p| p.is_file())
+        }),
+    )
+}
+
 /// The npm `sops-age` package directory.
 pub fn sops_age_js() -> Option<PathBuf> {
     let dir = std::env::var_os("SECRETS_TEST_SOPS_AGE_JS")
