@@ -20,6 +20,10 @@ pub struct Args {
     file: PathBuf,
     #[command(flatten)]
     target: super::encrypt::Target,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 /// `$SOPS_EDITOR`, `$EDITOR`, else `vi`; split on white space so `code --wait` works.

@@ -34,6 +34,10 @@ pub struct Selection {
     /// when no -f is given. With -f too, the environment's files come first.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 #[derive(clap::Args, Debug)]

@@ -36,23 +36,37 @@ pub enum Command {
     /// list the key paths they could read.
     #[command(visible_alias = "rm")]
     Remove {
+        /// The member's name (see `secrets member list`).
         name: String,
         /// Show what would happen; write nothing.
         #[arg(long, short = 'n')]
         dry_run: bool,
+        #[command(flatten)]
+        ids: super::IdentityArg,
     },
     /// List members, their environments and keys.
     #[command(visible_alias = "ls")]
     List {
+        /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
 }
 
+impl Command {
+    /// The `-I` files given to this subcommand.
+    pub fn identity(&self) -> &[std::path::PathBuf] {
+        match self {
+            Command::Remove { ids, .. } => &ids.identity,
+            _ => &[],
+        }
+    }
+}
+
 pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Add { name, key } => add(&name, &key, g),
-        Command::Remove { name, dry_run } => remove(&name, dry_run, g),
+        Command::Remove { name, dry_run, .. } => remove(&name, dry_run, g),
         Command::List { format } => list(format),
     }
 }
