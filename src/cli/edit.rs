@@ -230,7 +230,9 @@ fn open_existing(path: &Path, g: &Global) -> anyhow::Result<(Option<Existing>, S
     }
     let (file, seen) = EncryptedFile::load_locked(&Lock::acquire(path)?, g.input_type)?;
     let ids = output::identities(g)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok((Some((file, key, opened)), seen))
 }

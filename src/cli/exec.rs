@@ -215,7 +215,9 @@ pub fn load_vars(
     let mut set = EnvSet::default();
     for path in &files {
         let file = EncryptedFile::load(path, g.input_type)?;
-        let key = file.data_key(&ids)?;
+        let key = file
+            .data_key(&ids)
+            .map_err(crate::workspace::name_recipients)?;
         let opened = file.open(&key)?;
         let dotenv = file.format == Format::Dotenv;
         // --only first, so it can leave out one of two keys that collide.

@@ -114,9 +114,11 @@ fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    // A bad key would make the config invalid: a config error (5), naming the file.
-    let recipient = read_key(key)
-        .map_err(|e| ConfigError::command(cfg.path(), format!("member {name:?}: {e:#}")))?;
+    // A bad key is the argument's fault, not the config's: a usage error (2) naming it.
+    let recipient = read_key(key).map_err(|e| {
+        super::exit::CliError::new(super::exit::INPUT, format!("member add {name}: KEY: {e:#}"))
+            .hint("give a public key: the age1… line `secrets keygen` printed, an ssh-ed25519/ssh-rsa public key, or a .pub file")
+    })?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_member(name, &recipient.to_string())?;
     doc.save(&lock)?;

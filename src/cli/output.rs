@@ -77,11 +77,12 @@ pub fn read_hidden_line(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<Strin
     let mut quiet = old;
     quiet.c_lflag &= !libc::ECHO;
     quiet.c_lflag |= libc::ECHONL;
-    eprint!("{prompt}");
+    // Echo off before the prompt shows: what is typed after it is never echoed.
     // SAFETY: sets fd 0's attributes from a termios obtained from it.
     if unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) } != 0 {
         return Err(fail(std::io::Error::last_os_error()).into());
     }
+    eprint!("{prompt}");
     let mut buf = SecretBuf::with_capacity(256);
     let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
@@ -210,7 +211,9 @@ pub fn open_file(
 )> {
     let file = crate::engine::EncryptedFile::load(path, g.input_type)?;
     let ids = identities(g)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok((file, key, opened))
 }
@@ -238,7 +241,9 @@ pub fn open_for_update(path: &Path, g: &Global) -> anyhow::Result<Update> {
     let ids = identities(g)?;
     let lock = crate::fsutil::lock::Lock::acquire(path)?;
     let (file, seen) = crate::engine::EncryptedFile::load_locked(&lock, g.input_type)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok(Update {
         lock,
