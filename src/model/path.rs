@@ -221,7 +221,7 @@ impl KeyPath {
         if !dotted {
             return self.to_string();
         }
-        let parts: Vec<String> = self.0.iter().map(|s| first_key(s)).collect();
+        let parts: Vec<String> = self.0.iter().map(first_key).collect();
         parts.join(".")
     }
 }
