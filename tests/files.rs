@@ -3,6 +3,8 @@
 //! its documented exit code, one-line message and untouched files.
 
 mod common;
+#[path = "files/first_hour.rs"]
+mod first_hour;
 #[path = "files/hostile.rs"]
 mod hostile;
 #[path = "files/install.rs"]

@@ -1040,15 +1040,20 @@ fn updatekeys_and_rotate_take_directories_and_report_missing_paths() {
 }
 
 #[test]
-fn member_add_with_a_malformed_key_is_a_config_error() {
+fn member_add_with_a_malformed_key_blames_the_argument() {
     let t = Team::standard();
     let before = t.read(".secrets.yaml");
     for key in ["age1garbage", "ssh-ed25519", "not-a-key-or-file"] {
         let out = t.run("alice", &["member", "add", "dave", key]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(5), "{key}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        // Issue 16: the argument is wrong, not the config; and a hint says what to give.
         assert!(
-            stderr.contains(".secrets.yaml: member \"dave\":"),
+            stderr.contains("member add dave: KEY: ") && !stderr.contains(".secrets.yaml"),
+            "{key}: {stderr}"
+        );
+        assert!(
+            stderr.contains("\nhint: give a public key"),
             "{key}: {stderr}"
         );
         assert_eq!(
@@ -1456,7 +1461,7 @@ fn member_add_never_echoes_a_private_key() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(out.status.code(), Some(5), "{text}");
+        assert_eq!(out.status.code(), Some(2), "{text}");
         assert!(
             text.contains("private key; give the public key (age1"),
             "{text}"
@@ -1471,4 +1476,53 @@ fn member_add_never_echoes_a_private_key() {
         }
     }
     assert_eq!(t.read(".secrets.yaml"), before);
+}
+
+/// Issue 16 (help and errors): a file carol cannot open names its recipients as the team
+/// knows them, `alice (age1…)`, not as raw keys; `env add --files GLOB… ENV` (ENV last)
+/// works; the environment options still come in any order.
+#[test]
+fn first_hour_messages_name_members_and_env_add_takes_env_last() {
+    let t = Team::standard();
+    let out = t.run("carol", &["decrypt", "config/dev/app.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{stderr}");
+    let alice = t.public("alice");
+    let short = format!("alice ({}…{})", &alice[..8], &alice[alice.len() - 4..]);
+    assert!(stderr.contains(&short), "{stderr}");
+    assert!(stderr.contains("bob (age1"), "{stderr}");
+    assert!(!stderr.contains(alice), "raw key listed: {stderr}");
+
+    // ENV after the globs (the issue's case), then first, then a path-like last value.
+    t.ok(
+        "alice",
+        &["env", "add", "--files", ".env.staging", "staging"],
+    );
+    t.ok(
+        "alice",
+        &["env", "add", "qa", "--files", ".env.qa", "config/qa/**"],
+    );
+    let list = t.ok("alice", &["env", "list", "--format", "json"]);
+    assert!(
+        list.contains("\"staging\"") && list.contains(".env.staging"),
+        "{list}"
+    );
+    assert!(!list.contains("\"- staging\""), "{list}");
+    let cfg = t.read(".secrets.yaml");
+    assert!(
+        cfg.contains("  staging:\n    files:\n      - .env.staging\n"),
+        "{cfg}"
+    );
+    assert!(
+        cfg.contains("  qa:\n    files:\n      - .env.qa\n      - config/qa/**\n"),
+        "{cfg}"
+    );
+    let out = t.run("alice", &["env", "add", "--files", "a.env", ".env.x"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("no environment name given\nhint: put it first: secrets env add ENV --files"),
+        "{stderr}"
+    );
 }

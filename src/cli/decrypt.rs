@@ -22,6 +22,12 @@ pub struct Args {
     /// Print only the value at this key path (`["a"]["b"][0]` or `a.b.0`).
     #[arg(long, value_name = "PATH")]
     extract: Option<String>,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub otype: super::OutputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {

@@ -22,6 +22,10 @@ pub struct Args {
     file: PathBuf,
     #[command(flatten)]
     target: super::encrypt::Target,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 /// `$SOPS_EDITOR`, `$EDITOR`, else `vi`; split on white space so `code --wait` works.
@@ -244,7 +248,9 @@ fn open_existing(path: &Path, g: &Global) -> anyhow::Result<(Option<Existing>, S
     }
     let (file, seen) = EncryptedFile::load_locked(&Lock::acquire(path)?, g.input_type)?;
     let ids = output::identities(g)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok((Some((file, key, opened)), seen))
 }

@@ -24,6 +24,10 @@ pub struct Args {
     output: Option<PathBuf>,
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub otype: super::OutputTypeArg,
 }
 
 /// Who a new file is encrypted for, and which values stay in clear.

@@ -25,8 +25,15 @@ use crate::workspace::{self, offboard, offboard::Revocation};
 pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.
+    #[command(
+        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--default]",
+        after_help = "\
+ENV may also come last, after the globs (`--files .env.staging staging`) when it is a plain
+name (letters, digits, '_', '-'): --files takes every value up to the next option."
+    )]
     Add {
-        env: String,
+        /// The environment's name (e.g. dev, staging, prod).
+        env: Option<String>,
         /// Globs of the environment's files, e.g. 'config/prod/**' .env.prod
         #[arg(long, required = true, num_args = 1.., value_name = "GLOB")]
         files: Vec<String>,
@@ -39,19 +46,25 @@ pub enum Command {
     },
     /// Let members read an environment (then run `secrets updatekeys`).
     Grant {
+        /// The environment (see `secrets env list`).
         env: String,
+        /// Members to add to it (see `secrets member list`).
         #[arg(required = true, value_name = "MEMBER")]
         members: Vec<String>,
     },
     /// Stop members reading an environment: its files are rotated (new data key) and the
     /// key paths they could read are listed.
     Revoke {
+        /// The environment (see `secrets env list`).
         env: String,
+        /// Members to remove from it.
         #[arg(required = true, value_name = "MEMBER")]
         members: Vec<String>,
         /// Show what would happen; write nothing.
         #[arg(long, short = 'n')]
         dry_run: bool,
+        #[command(flatten)]
+        ids: super::IdentityArg,
     },
     /// Remove an environment from the config. Its encrypted files would stay encrypted for
     /// its members with no environment naming them: refused while there are any, unless
@@ -87,7 +100,7 @@ pub enum Command {
     ))]
     Set {
         /// The environment to change.
-        env: String,
+        env: Option<String>,
         /// Its new globs, replacing the old ones, e.g. 'config/dev/**' .env
         #[arg(long, num_args = 1.., value_name = "GLOB")]
         files: Option<Vec<String>>,
@@ -105,24 +118,39 @@ pub enum Command {
     /// List environments, their members and file globs.
     #[command(visible_alias = "ls")]
     List {
+        /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+}
+
+impl Command {
+    /// The `-I` files given to this subcommand.
+    pub fn identity(&self) -> &[std::path::PathBuf] {
+        match self {
+            Command::Revoke { ids, .. } => &ids.identity,
+            _ => &[],
+        }
+    }
 }
 
 pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Add {
             env,
-            files,
+            mut files,
             members,
             default,
-        } => add(&env, &files, &members, default, g),
+        } => {
+            let env = env_then_globs("env add", env, &mut files)?;
+            add(&env, &files, &members, default, g)
+        }
         Command::Grant { env, members } => grant(&env, &members, g),
         Command::Revoke {
             env,
             members,
             dry_run,
+            ..
         } => revoke(&env, &members, dry_run, g),
         Command::Remove {
             env,
@@ -132,20 +160,22 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
         Command::Rename { from, to } => change(Change::Rename { from, to }, false, false, g),
         Command::Set {
             env,
-            files,
+            mut files,
             default,
             keep_files,
             dry_run,
-        } => change(
-            Change::Set {
+        } => {
+            let env = match files.as_mut() {
+                Some(globs) => env_then_globs("env set", env, globs)?,
+                None => env_then_globs("env set", env, &mut Vec::new())?,
+            };
+            let change_set = Change::Set {
                 env,
                 files,
                 default,
-            },
-            keep_files,
-            dry_run,
-            g,
-        ),
+            };
+            change(change_set, keep_files, dry_run, g)
+        }
         Command::List { format } => list(format),
     }
 }
@@ -311,6 +341,33 @@ fn describe_move(m: &Move, cfg: &crate::config::Config) -> String {
         env(&m.from),
         env(&m.to)
     )
+}
+
+/// `env add --files A B staging` (or `env set`): clap gives every value to `--files`, so a plain name
+/// (letters, digits, `_`, `-`; no glob or path character, no dot) left last is the
+/// environment when none came first. Anything else is an error naming what to write.
+fn env_then_globs(
+    command: &str,
+    env: Option<String>,
+    files: &mut Vec<String>,
+) -> anyhow::Result<String> {
+    if let Some(env) = env {
+        return Ok(env);
+    }
+    let plain = |s: &str| {
+        crate::config::valid_name(s)
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    match files.last() {
+        Some(last) if files.len() > 1 && plain(last) => Ok(files.pop().unwrap_or_default()),
+        _ => Err(super::exit::CliError::new(
+            super::exit::INPUT,
+            format!("{command}: no environment name given"),
+        )
+        .hint(format!("put it first: secrets {command} ENV --files GLOB…"))
+        .into()),
+    }
 }
 
 fn add(

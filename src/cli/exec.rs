@@ -34,6 +34,10 @@ pub struct Selection {
     /// when no -f is given. With -f too, the environment's files come first.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -216,7 +220,9 @@ pub fn load_vars(
     let mut set = EnvSet::default();
     for path in &files {
         let file = EncryptedFile::load(path, g.input_type)?;
-        let key = file.data_key(&ids)?;
+        let key = file
+            .data_key(&ids)
+            .map_err(crate::workspace::name_recipients)?;
         let opened = file.open(&key)?;
         let dotenv = file.format == Format::Dotenv;
         // --only first, so it can leave out one of two keys that collide.

@@ -15,6 +15,14 @@ use crate::export::{self, ExportError, Format};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
+Formats:
+    dotenv              NAME=value lines (bare, 'single' or \"double\" quoted as needed)
+    json                a flat JSON object of strings
+    yaml                a flat YAML map of double-quoted strings
+    shell               export NAME='value' lines, for eval
+    k8s                 a Kubernetes Secret manifest (base64 data)
+    docker-secrets-dir  a directory of files, one per value (0600 files in a 0700 directory)
+
 Examples:
     eval \"$(secrets export --format shell)\"                 # direnv, a shell session
     secrets export --env prod --format k8s --name app --namespace web | kubectl apply -f -
@@ -22,8 +30,8 @@ Examples:
 pub struct Args {
     #[command(flatten)]
     pub selection: Selection,
-    /// Output format.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// Output format: dotenv, json, yaml, shell, k8s, docker-secrets-dir (below).
+    #[arg(long, value_enum, value_name = "FORMAT", hide_possible_values = true)]
     pub format: Format,
     /// k8s: the Secret's name (default: the environment or the first file's name).
     #[arg(long, value_name = "N")]

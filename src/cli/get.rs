@@ -12,11 +12,18 @@ use crate::store::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The encrypted file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Key path: `["a"]["b"][0]` or `a.b.0`.
     #[arg(value_name = "PATH")]
     path: String,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub otype: super::OutputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {

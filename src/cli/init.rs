@@ -24,6 +24,8 @@ pub struct Args {
     /// Convert an existing .sops.yaml (creation_rules with age keys) into .secrets.yaml.
     #[arg(long)]
     from_sops: bool,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 /// Where a new identity goes: `$XDG_CONFIG_HOME/secrets/keys.txt`, else

@@ -36,23 +36,37 @@ pub enum Command {
     /// list the key paths they could read.
     #[command(visible_aliases = ["rm", "delete"])]
     Remove {
+        /// The member's name (see `secrets member list`).
         name: String,
         /// Show what would happen; write nothing.
         #[arg(long, short = 'n')]
         dry_run: bool,
+        #[command(flatten)]
+        ids: super::IdentityArg,
     },
     /// List members, their environments and keys.
     #[command(visible_alias = "ls")]
     List {
+        /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
 }
 
+impl Command {
+    /// The `-I` files given to this subcommand.
+    pub fn identity(&self) -> &[std::path::PathBuf] {
+        match self {
+            Command::Remove { ids, .. } => &ids.identity,
+            _ => &[],
+        }
+    }
+}
+
 pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Add { name, key } => add(&name, &key, g),
-        Command::Remove { name, dry_run } => remove(&name, dry_run, g),
+        Command::Remove { name, dry_run, .. } => remove(&name, dry_run, g),
         Command::List { format } => list(format),
     }
 }
@@ -100,9 +114,11 @@ fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    // A bad key would make the config invalid: a config error (5), naming the file.
-    let recipient = read_key(key)
-        .map_err(|e| ConfigError::command(cfg.path(), format!("member {name:?}: {e:#}")))?;
+    // A bad key is the argument's fault, not the config's: a usage error (2) naming it.
+    let recipient = read_key(key).map_err(|e| {
+        super::exit::CliError::new(super::exit::INPUT, format!("member add {name}: KEY: {e:#}"))
+            .hint("give a public key: the age1… line `secrets keygen` printed, an ssh-ed25519/ssh-rsa public key, or a .pub file")
+    })?;
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_member(name, &recipient.to_string())?;
     doc.save(&lock)?;

@@ -37,26 +37,100 @@ use crate::store::Format;
 #[command(name = "secrets", version, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub top: TopLevel,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Options given before the subcommand. `-q` applies to every command. `-I`,
+/// `--input-type` and `--output-type` are shown by the commands they apply to (the
+/// structs below, flattened there); before the subcommand they are still accepted, hidden,
+/// as every earlier version took them (`secrets --input-type json decrypt f`).
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct Global {
-    /// Age or ssh identity file to decrypt with (repeatable); tried before the defaults.
-    #[arg(long, short = 'I', global = true, value_name = "FILE")]
-    pub identity: Vec<PathBuf>,
-    /// Format of the input file, overriding the extension.
-    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub input_type: Option<Format>,
-    /// Format of the output, overriding the extension.
-    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub output_type: Option<Format>,
+pub struct TopLevel {
     /// Print only errors.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    #[arg(long, short = 'I', value_name = "FILE", hide = true)]
+    pub identity: Vec<PathBuf>,
+    #[arg(long, value_enum, value_name = "FORMAT", hide = true)]
+    pub input_type: Option<Format>,
+    #[arg(long, value_enum, value_name = "FORMAT", hide = true)]
+    pub output_type: Option<Format>,
+}
+
+/// `-I FILE`, for the commands that decrypt.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct IdentityArg {
+    /// Age or ssh identity file to decrypt with (repeatable); tried before the defaults.
+    #[arg(long, short = 'I', value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+}
+
+/// `--input-type`, for the commands that read a data file.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct InputTypeArg {
+    /// Format of the input file, overriding the extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_type: Option<Format>,
+}
+
+/// `--output-type`, for the commands that print or write a document.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OutputTypeArg {
+    /// Format of the output, overriding the extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_type: Option<Format>,
+}
+
+/// The options every command's code sees: the top-level ones merged with the command's
+/// own (the command's format wins; identities from both are tried, top-level first).
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub identity: Vec<PathBuf>,
+    pub input_type: Option<Format>,
+    pub output_type: Option<Format>,
+    pub quiet: bool,
+}
+
+impl Global {
+    fn resolve(top: &TopLevel, cmd: &Command) -> Global {
+        let none: &[PathBuf] = &[];
+        let (ids, input, output): (&[PathBuf], Option<Format>, Option<Format>) = match cmd {
+            Command::Init(a) => (&a.ids.identity, None, None),
+            Command::Encrypt(a) => (none, a.itype.input_type, a.otype.output_type),
+            Command::Decrypt(a) => (&a.ids.identity, a.itype.input_type, a.otype.output_type),
+            Command::Edit(a) => (&a.ids.identity, a.itype.input_type, None),
+            Command::Get(a) => (&a.ids.identity, a.itype.input_type, a.otype.output_type),
+            Command::Set(a) => (&a.ids.identity, a.itype.input_type, None),
+            Command::Unset(a) => (&a.ids.identity, a.itype.input_type, None),
+            Command::Member(c) => (c.identity(), None, None),
+            Command::Env(c) => (c.identity(), None, None),
+            Command::Updatekeys(a) => (&a.ids.identity, None, None),
+            Command::Rotate(a) => (&a.ids.identity, None, None),
+            Command::Status(a) => (&a.ids.identity, None, None),
+            Command::Exec(a) => (
+                &a.selection.ids.identity,
+                a.selection.itype.input_type,
+                None,
+            ),
+            Command::Export(a) => (
+                &a.selection.ids.identity,
+                a.selection.itype.input_type,
+                None,
+            ),
+            Command::Scan(a) => (&a.ids.identity, None, None),
+            Command::Keygen(_) | Command::Hook(_) | Command::Completions(_) | Command::Man(_) => {
+                (none, None, None)
+            }
+        };
+        Global {
+            identity: top.identity.iter().chain(ids).cloned().collect(),
+            input_type: input.or(top.input_type),
+            output_type: output.or(top.output_type),
+            quiet: top.quiet,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,7 +254,7 @@ fn lock_wait() -> anyhow::Result<()> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let g = &cli.global;
+    let g = &Global::resolve(&cli.top, &cli.command);
     // Temp files that a killed command of ours left here (they may hold plaintext) go as
     // soon as their creator is gone; `scan` leaves them, to report them.
     if !matches!(

@@ -62,6 +62,64 @@ pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
     Ok(buf.into_zeroizing())
 }
 
+/// Reads one line from the terminal on stdin without echoing it, after printing `prompt`
+/// on stderr (`set FILE KEY` with no value). The bytes go straight into a wiped buffer;
+/// the terminal's settings are restored before returning, also on error.
+#[cfg(unix)]
+pub fn read_hidden_line(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| CliError::new(INPUT, format!("terminal: {e}"));
+    // SAFETY: termios is plain data; tcgetattr fills it for fd 0 or fails.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(0, &mut old) } != 0 {
+        return Err(fail(std::io::Error::last_os_error()).into());
+    }
+    let mut quiet = old;
+    quiet.c_lflag &= !libc::ECHO;
+    quiet.c_lflag |= libc::ECHONL;
+    // Echo off before the prompt shows: what is typed after it is never echoed.
+    // SAFETY: sets fd 0's attributes from a termios obtained from it.
+    if unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) } != 0 {
+        return Err(fail(std::io::Error::last_os_error()).into());
+    }
+    eprint!("{prompt}");
+    let mut buf = SecretBuf::with_capacity(256);
+    let mut byte = [0u8; 1];
+    let mut stdin = std::io::stdin().lock();
+    let read = loop {
+        match stdin.read(&mut byte) {
+            Ok(0) => break Ok(()),
+            Ok(_) if byte[0] == b'\n' => break Ok(()),
+            Ok(_) => buf.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    zeroize::Zeroize::zeroize(&mut byte);
+    // SAFETY: restores the attributes read above.
+    unsafe { libc::tcsetattr(0, libc::TCSANOW, &old) };
+    read.map_err(fail)?;
+    if buf.as_slice().last() == Some(&b'\r') {
+        buf.truncate(buf.len() - 1);
+    }
+    let mut bytes = buf.into_zeroizing();
+    // Moved, not copied: the Vec's block becomes the String's (or is wiped in the error).
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text)),
+        Err(e) => {
+            drop(zeroize::Zeroizing::new(e.into_bytes()));
+            Err(CliError::new(INPUT, "the value typed is not UTF-8").into())
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn read_hidden_line(_prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    Err(CliError::new(INPUT, "no value given")
+        .hint("pipe it in with --value-stdin")
+        .into())
+}
+
 /// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
 /// (whose key is "export NAME"), so get/set/unset do not miss it or add a duplicate.
 pub fn stored_path<L>(
@@ -93,7 +151,39 @@ pub fn lookup_first<'a>(
         )));
     };
     let kp = stored_path(format, first, kp);
-    first.lookup(&kp).map_err(path_error(file))
+    first
+        .lookup(&kp)
+        .map_err(|e| not_found_hint(file, format, first, e))
+}
+
+/// A key-path error about `file`; when the path is not found, with a `hint:` naming the
+/// keys close to it (wrong case, a typo). Names only, never a value.
+pub fn not_found_hint<L>(
+    file: &Path,
+    format: crate::store::Format,
+    doc: &crate::model::Branch<L>,
+    e: crate::model::path::PathError,
+) -> anyhow::Error {
+    if let crate::model::path::PathError::NotFound(kp) = &e {
+        let name: &dyn Fn(&str) -> &str = match format {
+            crate::store::Format::Dotenv => &|k| k.strip_prefix("export ").unwrap_or(k),
+            _ => &|k| k,
+        };
+        let near: Vec<String> = doc
+            .close_matches(kp, name)
+            .iter()
+            .map(|p| p.typed())
+            .collect();
+        if !near.is_empty() {
+            return CliError::new(super::exit::BAD_PATH, format!("{}: {e}", file.display()))
+                .hint(format!(
+                    "key names are case-sensitive; did you mean {}?",
+                    near.join(", ")
+                ))
+                .into();
+        }
+    }
+    path_error(file)(e)
 }
 
 /// A key-path error about `file`, so the one-line message names the file (exit code 91
@@ -121,7 +211,9 @@ pub fn open_file(
 )> {
     let file = crate::engine::EncryptedFile::load(path, g.input_type)?;
     let ids = identities(g)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok((file, key, opened))
 }
@@ -149,7 +241,9 @@ pub fn open_for_update(path: &Path, g: &Global) -> anyhow::Result<Update> {
     let ids = identities(g)?;
     let lock = crate::fsutil::lock::Lock::acquire(path)?;
     let (file, seen) = crate::engine::EncryptedFile::load_locked(&lock, g.input_type)?;
-    let key = file.data_key(&ids)?;
+    let key = file
+        .data_key(&ids)
+        .map_err(crate::workspace::name_recipients)?;
     let opened = file.open(&key)?;
     Ok(Update {
         lock,

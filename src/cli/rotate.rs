@@ -20,6 +20,8 @@ pub struct Args {
     /// Show what would be rotated (each file is still decrypted to check it); write nothing.
     #[arg(long, short = 'n')]
     dry_run: bool,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {

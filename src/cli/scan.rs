@@ -42,6 +42,7 @@ pub struct Args {
     #[arg(long, value_name = "RANGE", num_args = 0..=1, default_missing_value = "HEAD",
           conflicts_with = "paths")]
     pub history: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ReportFormat,
     /// Record the current findings as accepted (in --baseline FILE, default
@@ -57,6 +58,8 @@ pub struct Args {
     /// Worker threads for the working-tree walk (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {

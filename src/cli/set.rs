@@ -2,6 +2,7 @@
 //! ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the value is stored
 //! as the text that means it (quoted when needed), as a user would write it in the file.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,12 +13,14 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The encrypted file (create one with `secrets encrypt` or `secrets edit`).
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Key path: `["a"]["b"]` or `a.b`; missing maps are created.
     #[arg(value_name = "PATH")]
     path: String,
-    /// The value (prefer --value-stdin: argv is visible to other users and shell history).
+    /// The value (prefer --value-stdin: argv is visible to other users and shell history);
+    /// without it, asked for on a terminal without echo.
     #[arg(value_name = "VALUE")]
     value: Option<SecretArg>,
     /// Read the value from stdin; one trailing newline is dropped from a single-line value.
@@ -26,6 +29,10 @@ pub struct Args {
     /// Parse the value as JSON (numbers, booleans, objects…) like `sops set`.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 /// Parses a `--json` value with the JSON store, so that it is typed as in a JSON file
@@ -115,14 +122,30 @@ pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .input_type
         .unwrap_or_else(|| crate::store::Format::from_path(&args.file));
     check_key(&args, format, &kp)?;
-    if args.value.is_none() && !args.value_stdin {
-        return Err(CliError::new(
-            INPUT,
-            "no value given: give VALUE after the key path, or --value-stdin",
-        )
-        .into());
+    if std::fs::symlink_metadata(&args.file)
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        let f = args.file.display();
+        return Err(CliError::new(INPUT, format!("{f}: no such file"))
+            .hint(format!(
+                "create it with `secrets edit {f}`, or encrypt a plaintext file with `secrets encrypt -i {f}`"
+            ))
+            .into());
     }
-    let mut text = read_value(&mut args)?;
+    let mut text = if args.value.is_none() && !args.value_stdin {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::new(INPUT, "no value given")
+                .hint(format!(
+                    "pipe it in: printf %s \"$VALUE\" | secrets set {} {} --value-stdin",
+                    args.file.display(),
+                    args.path
+                ))
+                .into());
+        }
+        output::read_hidden_line(&format!("value for {} (not echoed): ", args.path))?
+    } else {
+        read_value(&mut args)?
+    };
     let node = if args.json {
         from_json(&text)?
     } else {

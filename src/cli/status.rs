@@ -28,12 +28,15 @@ pub enum ListFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     format: ListFormat,
     /// Exit with 1 when any file's recipients differ from the config (drift), or a
     /// revocation is unfinished.
     #[arg(long)]
     check: bool,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 /// Prints rows under a header, columns padded to their widest cell.

@@ -8,11 +8,16 @@ use crate::model::KeyPath;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The encrypted file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Key path: `["a"]["b"]` or `a.b`.
     #[arg(value_name = "PATH")]
     path: String,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
@@ -28,8 +33,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
         .map_err(output::path_error(&args.file))?;
     let kp = output::stored_path(file.format, doc, kp);
-    doc.unset_path(&kp)
-        .map_err(output::path_error(&args.file))?;
+    if let Err(e) = doc.unset_path(&kp) {
+        return Err(output::not_found_hint(&args.file, file.format, doc, e));
+    }
     file.reseal(&opened.branches, key, &opened.stash)?;
     update.save()?;
     output::note(g, format!("removed {} from {}", kp, args.file.display()));

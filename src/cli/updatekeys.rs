@@ -25,6 +25,8 @@ pub struct Args {
     /// Show what would change; write nothing.
     #[arg(long, short = 'n')]
     dry_run: bool,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {

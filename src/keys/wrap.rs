@@ -9,8 +9,13 @@ use crate::metadata::AgeStanza;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WrapError {
-    #[error("none of your identities can decrypt the data key (file recipients: {recipients}); tried: {tried}")]
-    NoMatchingIdentity { recipients: String, tried: String },
+    /// `recipients` as written in the file; a front-end that knows the team may replace
+    /// each with a label (`alice (age1abc…wxyz)`, see `workspace::name_recipients`).
+    #[error("none of your identities can decrypt the data key (file recipients: {}); tried: {tried}", .recipients.join(", "))]
+    NoMatchingIdentity {
+        recipients: Vec<String>,
+        tried: String,
+    },
     #[error("no age recipients in the file")]
     NoRecipients,
     #[error("wrapping the data key failed: {0}")]
@@ -81,11 +86,7 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
         }
     }
     Err(WrapError::NoMatchingIdentity {
-        recipients: stanzas
-            .iter()
-            .map(|s| s.recipient.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        recipients: stanzas.iter().map(|s| s.recipient.clone()).collect(),
         tried: ids.describe(),
     })
 }

@@ -150,7 +150,94 @@ fn first_key(seg: &PathSegment) -> String {
     }
 }
 
+/// Levenshtein distance over chars, for "did you mean" hints on key names (short strings).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The paths under `map` near `rest` (see [`Branch::close_matches`]), with their total
+/// distance; an exact key is followed, a near one only while the total stays within 2.
+fn near<L>(
+    map: &Branch<L>,
+    rest: &[PathSegment],
+    name: &dyn Fn(&str) -> &str,
+    prefix: Vec<PathSegment>,
+    spent: usize,
+    found: &mut Vec<(usize, Vec<PathSegment>)>,
+) {
+    let Some((PathSegment::Key(want), tail)) = rest.split_first() else {
+        return;
+    };
+    let lower = want.to_lowercase();
+    let limit = if want.chars().count() <= 4 { 1 } else { 2 };
+    for (k, node) in map.entries() {
+        let shown = name(k).to_lowercase();
+        let d = if shown == lower {
+            usize::from(name(k) != want.as_str())
+        } else {
+            edit_distance(&shown, &lower).max(1)
+        };
+        if d > limit || spent + d > 2 {
+            continue;
+        }
+        let mut p = prefix.clone();
+        p.push(PathSegment::Key(name(k).to_string()));
+        match (tail.is_empty(), node) {
+            (true, _) if spent + d > 0 => found.push((spent + d, p)),
+            (false, Node::Map(inner)) => near(inner, tail, name, p, spent + d, found),
+            _ => {}
+        }
+        if found.len() > 50 {
+            return;
+        }
+    }
+}
+
+impl KeyPath {
+    /// The path as a user would type it: dotted (`database.password`) when every key
+    /// allows it, else sops-style (`["a.b"]["c"]`).
+    pub fn typed(&self) -> String {
+        let dotted = self.0.iter().all(|s| match s {
+            PathSegment::Key(k) => {
+                !k.is_empty()
+                    && k.parse::<usize>().is_err()
+                    && !k.contains(['.', '[', ']', '"', '\'', ' '])
+            }
+            PathSegment::Index(_) => true,
+        });
+        if !dotted {
+            return self.to_string();
+        }
+        let parts: Vec<String> = self.0.iter().map(first_key).collect();
+        parts.join(".")
+    }
+}
+
 impl<L> Branch<L> {
+    /// Key paths close to `path`, which is not found: at each map on the way, the keys
+    /// equal to the wanted one but for case, or within a small edit distance (1 for names
+    /// up to 4 characters, else 2), compared as `name` gives them (dotenv: without
+    /// `export `); closest first, at most 5. Names only: nothing here reads a value.
+    pub fn close_matches(&self, path: &KeyPath, name: &dyn Fn(&str) -> &str) -> Vec<KeyPath> {
+        let mut found = Vec::new();
+        near(self, &path.0, name, Vec::new(), 0, &mut found);
+        found.sort_by_key(|(d, _)| *d);
+        found.into_iter().take(5).map(|(_, p)| KeyPath(p)).collect()
+    }
+
     /// The node at `path`.
     pub fn lookup(&self, path: &KeyPath) -> Result<&Node<L>, PathError> {
         let (first, rest) = path

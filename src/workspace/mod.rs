@@ -22,7 +22,9 @@ pub mod offboard;
 use std::path::Path;
 
 use crate::config::{Config, ConfigError};
+use crate::engine::FileError;
 use crate::fsutil::lock::Lock;
+use crate::keys::wrap::WrapError;
 
 /// The config for `start` (a directory or a file below the config's directory); a missing
 /// config is an error.
@@ -42,4 +44,35 @@ pub fn lock_config(start: &Path) -> Result<(Lock, Config), ConfigError> {
     let lock = Lock::acquire(&path)?;
     let config = Config::load(&path)?;
     Ok((lock, config))
+}
+
+/// `err` with each recipient it lists (none of the user's identities opens the file) shown
+/// as the member whose key it is, `alice (age1abc…wxyz)`, from the config above the file
+/// when there is one; keys no member has, and every other error, are left as they are.
+pub fn name_recipients(err: FileError) -> FileError {
+    let FileError::Key {
+        path,
+        error: WrapError::NoMatchingIdentity { recipients, tried },
+    } = err
+    else {
+        return err;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let recipients = match Config::discover_typed(dir).ok().flatten() {
+        Some(cfg) => recipients
+            .into_iter()
+            .map(|r| match cfg.member_for_key(&r) {
+                Some(m) => format!("{} ({})", m.name, crate::config::abbreviate(&r)),
+                None => r,
+            })
+            .collect(),
+        None => recipients,
+    };
+    FileError::Key {
+        path,
+        error: WrapError::NoMatchingIdentity { recipients, tried },
+    }
 }

@@ -1,0 +1,262 @@
+//! Issue 16, item 6 (help and errors), with the real binary: options shown only by the
+//! commands they apply to and still accepted before the subcommand, every positional
+//! argument described, one help layout, `set` without a value (a prompt without echo on
+//! a terminal, else a hint), and the `hint:` lines of `set` on a missing file and of a
+//! key path in the wrong case.
+
+use super::common::*;
+use std::process::Output;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn help(sb: &Sandbox, cmd: &[&str]) -> String {
+    let out = sb.cmd().args(cmd).arg("--help").output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const COMMANDS: &[&[&str]] = &[
+    &["keygen"],
+    &["init"],
+    &["encrypt"],
+    &["decrypt"],
+    &["edit"],
+    &["get"],
+    &["set"],
+    &["unset"],
+    &["member", "add"],
+    &["member", "remove"],
+    &["member", "list"],
+    &["env", "add"],
+    &["env", "grant"],
+    &["env", "revoke"],
+    &["env", "list"],
+    &["updatekeys"],
+    &["rotate"],
+    &["status"],
+    &["exec"],
+    &["export"],
+    &["scan"],
+    &["hook", "install"],
+    &["completions"],
+];
+
+#[test]
+fn help_shows_options_where_they_apply_and_describes_every_argument() {
+    let sb = Sandbox::new();
+    for cmd in COMMANDS {
+        let text = help(&sb, cmd);
+        let name = cmd.join(" ");
+        let has = |opt: &str| text.contains(opt);
+        let decrypts = !matches!(
+            name.as_str(),
+            "keygen"
+                | "encrypt"
+                | "member add"
+                | "member list"
+                | "env add"
+                | "env grant"
+                | "env list"
+                | "hook install"
+                | "completions"
+        );
+        assert_eq!(has("--identity <FILE>"), decrypts, "{name}: -I\n{text}");
+        let reads = matches!(
+            name.as_str(),
+            "encrypt" | "decrypt" | "edit" | "get" | "set" | "unset" | "exec" | "export"
+        );
+        assert_eq!(has("--input-type"), reads, "{name}: --input-type\n{text}");
+        let writes = matches!(name.as_str(), "encrypt" | "decrypt" | "get");
+        assert_eq!(
+            has("--output-type"),
+            writes,
+            "{name}: --output-type\n{text}"
+        );
+        // Every positional argument has a description: `  <FILE>  The …`.
+        for line in text.lines().skip_while(|l| *l != "Arguments:").skip(1) {
+            if line.is_empty() {
+                break;
+            }
+            if !line.starts_with("  <") && !line.starts_with("  [") {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert!(
+                words.len() > 1,
+                "{name}: undescribed argument {line:?}\n{text}"
+            );
+        }
+        // One layout: no blank line between options (clap's long layout, which export's
+        // per-format descriptions switched on, separates every option by one).
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.iter().position(|l| *l == "Options:").unwrap();
+        let end = lines.iter().position(|l| l.contains("-h, --help")).unwrap();
+        assert!(
+            lines[start..end].iter().all(|l| !l.is_empty()),
+            "{name}: long layout\n{text}"
+        );
+    }
+}
+
+#[test]
+fn format_options_before_the_subcommand_still_work() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.json", "{\"a\": \"x\"}\n");
+    std::fs::copy(ks.path("s.json"), ks.path("s.data")).unwrap();
+    let before = ks.ok(&[
+        "--input-type",
+        "json",
+        "decrypt",
+        "--output-type",
+        "yaml",
+        "s.data",
+    ]);
+    let after = ks.ok(&[
+        "decrypt",
+        "--input-type",
+        "json",
+        "--output-type",
+        "yaml",
+        "s.data",
+    ]);
+    assert_eq!(String::from_utf8(before.clone()).unwrap(), "a: x\n");
+    assert_eq!(before, after);
+    let top = ks.ok(&[
+        "--output-type",
+        "yaml",
+        "decrypt",
+        "--input-type",
+        "json",
+        "s.data",
+    ]);
+    assert_eq!(top, after);
+    // -I before the subcommand, as a sops user would have scripted it.
+    let out = ks
+        .sb
+        .std_cmd()
+        .arg("-I")
+        .arg(&ks.key)
+        .args(["get", "s.json", "a"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"x");
+}
+
+#[test]
+fn set_without_a_value_hints_value_stdin_and_a_missing_file_hints_encrypt() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.yaml", "a: x\n");
+    let out = ks
+        .cmd()
+        .args(["set", "s.yaml", "a"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "secrets: error: no value given\nhint: pipe it in: printf %s \"$VALUE\" | secrets set s.yaml a --value-stdin\n"
+    );
+    let out = ks.run(&["set", "missing.yaml", "a", "b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "secrets: error: missing.yaml: no such file\nhint: create it with `secrets edit missing.yaml`, or encrypt a plaintext file with `secrets encrypt -i missing.yaml`\n"
+    );
+    assert!(!ks.path("missing.yaml").exists());
+}
+
+#[test]
+fn a_key_in_the_wrong_case_lists_close_names_never_values() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted(
+        ".env",
+        "SECRET_KEY=v-one-VALUE\nSECRET_KEYS=v-two-VALUE\nDEBUG=1\n",
+    );
+    ks.encrypted(
+        "s.yaml",
+        "database:\n  password: p-VALUE\n  host: h-VALUE\n",
+    );
+    for (file, path, hint) in [
+        (
+            ".env",
+            "secret_key",
+            "did you mean SECRET_KEY, SECRET_KEYS?",
+        ),
+        (
+            "s.yaml",
+            "Database.pasword",
+            "did you mean database.password?",
+        ),
+    ] {
+        for cmd in ["get", "unset"] {
+            let out = ks.run(&[cmd, file, path]);
+            let text = stderr(&out);
+            assert_eq!(out.status.code(), Some(91), "{text}");
+            assert!(
+                text.contains(&format!("\nhint: key names are case-sensitive; {hint}\n")),
+                "{cmd} {file}: {text}"
+            );
+            assert!(!text.contains("VALUE"), "{text}");
+        }
+    }
+    // Nothing close: no hint.
+    let out = ks.run(&["get", "s.yaml", "nothing.here"]);
+    assert_eq!(out.status.code(), Some(91));
+    assert!(!stderr(&out).contains("hint:"), "{}", stderr(&out));
+}
+
+/// On a terminal, `set FILE KEY` asks for the value without echoing it. Needs a pty:
+/// python3's `pty` module drives one (skipped, visibly, without python3).
+#[test]
+fn set_without_a_value_prompts_without_echo_on_a_terminal() {
+    let Some(python) = on_path("python3") else {
+        eprintln!("SKIP: python3 not found: no pty to test the prompt with");
+        if std::env::var_os("CI").is_some() {
+            panic!("python3 is needed in CI for the pty test");
+        }
+        return;
+    };
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.yaml", "a: x\n");
+    let script = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "set", "s.yaml", "a"])
+out = b""
+while b"(not echoed): " not in out:
+    out += os.read(fd, 1024)
+os.write(fd, b"typed-VALUE\n")
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let mut c = ks.cmd();
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(c.get_program())
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("SECRETS_AGE_KEY_FILE")
+        .current_dir(ks.dir())
+        .output()
+        .unwrap();
+    let _ = &mut c;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", stderr(&out));
+    assert!(shown.starts_with("value for a (not echoed): "), "{shown}");
+    assert!(!shown.contains("typed-VALUE"), "echoed: {shown}");
+    assert_eq!(ks.ok(&["get", "s.yaml", "a"]), b"typed-VALUE");
+}
