@@ -30,7 +30,10 @@ fn without_override(c: Command) -> Option<Command> {
         return Some(c);
     }
     // As root, setpriv (util-linux) is the oracle: without it the test would test nothing.
-    let setpriv = oracle("setpriv (root cannot be denied a read-only directory)", on_path("setpriv"))?;
+    let setpriv = oracle(
+        "setpriv (root cannot be denied a read-only directory)",
+        on_path("setpriv"),
+    )?;
     let mut w = Command::new(setpriv);
     w.args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
         .arg(c.get_program())
