@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: isolated environments, real age keys, the
 //! real binary, and the interop oracles (the `age` CLI, the real `sops` binary and the
-//! npm `sops-age` decoder). A missing oracle is a skip notice locally and a failure in CI.
+//! npm `sops-age` decoder). A test whose oracle is missing fails (`.ci/run` installs them);
+//! the tests that read `../shared/sops-fixtures` are `#[ignore]`d (see README "Tests").
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -101,36 +102,39 @@ pub fn write_private(path: &Path, text: &str) {
     }
 }
 
-/// The shared folder of real sops-written files, if this checkout has it.
-pub fn fixtures() -> Option<PathBuf> {
+/// The sops 3.11 files committed in `testdata/sops-fixtures/` (written by its `generate.sh`).
+pub fn sops_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sops-fixtures")
+}
+
+/// The shared folder of files written by older sops versions (3.7.1-3.9.2). Only tests
+/// marked `#[ignore = "needs ../shared/sops-fixtures …"]` call this, so reaching it without the folder (they
+/// were asked for with `--include-ignored`) is a failure, never a silent pass.
+pub fn shared_fixtures() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sops-fixtures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: ../shared/sops-fixtures is not beside this checkout; sops interop fixtures not tested");
-        None
-    }
+    assert!(
+        p.is_dir(),
+        "{} is missing: this test reads files written by older sops versions from it",
+        p.display()
+    );
+    p
 }
 
-/// A fixture's test key copied to a private file (the shared copy may be world-readable).
-pub fn fixture_key(sb: &Sandbox, name: &str) -> Option<PathBuf> {
-    let src = fixtures()?.join(name);
+/// A fixture key copied to a private file (ssh-keygen and age want 0600; git keeps 0644).
+pub fn fixture_key(sb: &Sandbox, dir: &Path, name: &str) -> PathBuf {
     let dst = sb.path(name);
-    write_private(&dst, &std::fs::read_to_string(src).unwrap());
-    Some(dst)
+    write_private(&dst, &std::fs::read_to_string(dir.join(name)).unwrap());
+    dst
 }
 
-/// An external oracle program: `Some(path)` when present; a clear skip locally; a
-/// failure in CI, where .ci/run installs it.
+/// An external oracle program. A missing one fails the test that needs it: `.ci/run`
+/// installs them all (under `.tools/`, which is also searched), and a test that passed
+/// without its oracle would have tested nothing.
 pub fn oracle(name: &str, found: Option<PathBuf>) -> Option<PathBuf> {
     if found.is_some() {
         return found;
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("{name} is required in CI (.ci/run installs it)");
-    }
-    eprintln!("SKIP: {name} not installed; run .ci/run to install the interop oracles");
-    None
+    panic!("{name} not found: this test needs it as an oracle; `bash .ci/run` installs it (under .tools/)");
 }
 
 pub fn on_path(prog: &str) -> Option<PathBuf> {
@@ -145,8 +149,23 @@ pub fn sops_bin() -> Option<PathBuf> {
         "sops",
         std::env::var_os("SECRETS_TEST_SOPS")
             .map(PathBuf::from)
-            .or_else(|| on_path("sops")),
+            .or_else(|| on_path("sops"))
+            .or_else(|| in_tools("bin/sops")),
     )
+}
+
+/// A program `.ci/run` installed under `.tools/` of this checkout.
+fn in_tools(rel: &str) -> Option<PathBuf> {
+    Some(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".tools")
+            .join(rel),
+    )
+    .filter(|p| p.is_file())
+}
+
+pub fn ssh_keygen_bin() -> Option<PathBuf> {
+    oracle("ssh-keygen", on_path("ssh-keygen"))
 }
 
 pub fn age_bin() -> Option<PathBuf> {
