@@ -153,7 +153,7 @@ pub fn first_difference<L: Leaf>(a: &[Branch<L>], b: &[Branch<L>]) -> String {
 }
 
 /// One line per item of the trees: its path and what it is.
-fn dump<L: Leaf>(branches: &[Branch<L>]) -> Vec<String> {
+pub fn dump<L: Leaf>(branches: &[Branch<L>]) -> Vec<String> {
     fn leaf<L: Leaf>(l: &L) -> String {
         let s = l.scalar();
         format!("{}({:?})", s.type_name(), s.to_text().as_str())

@@ -73,6 +73,7 @@ struct Builder<'t, L> {
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = &*lone_cr_as_lf(text);
     let mut b = Builder {
         scanner: CommentScanner::new(),
         next_comment: 0,
@@ -692,6 +693,23 @@ fn non_string_kind(key: &Scalar) -> Option<&'static str> {
         Scalar::Time(_) => Some("a timestamp"),
         _ => Some("not a string"),
     }
+}
+
+/// The text with every lone `\r` (one not followed by `\n`) turned into `\n`. YAML (and
+/// go-yaml) reads a lone `\r` as a line break, like `\n`, while the comment recovery and
+/// the block scalar header lookups count lines by `\n`; one byte replaces another, so every
+/// position stays where it was.
+fn lone_cr_as_lf(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(lone) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = bytes.to_vec();
+    for i in memchr::memchr_iter(b'\r', bytes).filter(|&i| lone(i)) {
+        out[i] = b'\n';
+    }
+    std::borrow::Cow::Owned(String::from_utf8(out).expect("ASCII replaced by ASCII"))
 }
 
 /// A collection holding at least one value (emitted as a block, not `[]`/`{}`).
