@@ -242,6 +242,18 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     return Ok(());
                 }
+                // `- - # c`: saphyr puts the empty item after the comment on its line, which
+                // would open the inner list with the comment, a place the emitter cannot
+                // write (`- - null` is one line); go-yaml, and so sops, gives it to the list
+                // after the item.
+                let empty_item_comment = if value.is_empty()
+                    && style == ScalarStyle::Plain
+                    && matches!(self.stack.last(), Some(Frame::List { .. }))
+                {
+                    self.take_comment_on_line_before(at)?
+                } else {
+                    None
+                };
                 // A block scalar starts at its header (`- |`), the line before its text.
                 let (item_at, item_col) = match value_end {
                     Some(_) => (at, span.start.col()),
@@ -286,6 +298,10 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     Some(end) => self.add_value(node, end)?,
                     None => self.add_block_scalar(node, at)?,
+                }
+                if let Some(text) = empty_item_comment {
+                    let text = L::from_scalar(Scalar::Comment(text));
+                    push_comment(self.stack.last_mut().expect("in a list"), text, false);
                 }
             }
             Event::Alias(id) => {
@@ -375,6 +391,27 @@ impl<L: Leaf> Builder<'_, L> {
             }
         }
         Ok(())
+    }
+
+    /// The first end-of-line comment not yet placed that starts on the line of character
+    /// `at`, before it, taken.
+    fn take_comment_on_line_before(&mut self, at: usize) -> Result<Option<String>, StoreError> {
+        let byte = self.src.chars.byte(self.text, at);
+        let line_byte = self.text[..byte].rfind('\n').map_or(0, |n| n + 1);
+        let line_start = at - self.text[line_byte..byte].chars().count();
+        let mut i = self.next_comment;
+        while self.has_comment(i, at)? {
+            let c = &mut self.scanner.found[i];
+            if c.start >= at {
+                break;
+            }
+            if c.start >= line_start && c.inline && !c.used {
+                c.used = true;
+                return Ok(Some(std::mem::take(&mut c.text)));
+            }
+            i += 1;
+        }
+        Ok(None)
     }
 
     /// The end-of-line comment after a key whose value is not on the line, before `limit`.

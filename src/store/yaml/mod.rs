@@ -89,6 +89,18 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_on_an_empty_nested_list_item_follows_the_item() {
+        // Found by fuzzing: it opened the inner list, where `- - null` cannot hold it, and
+        // was written above the outer item; sops keeps it after the item, as here.
+        for (text, want) in [
+            ("p:\n- - # c\n  - x\n", "p:\n  - - null\n    # c\n    - x\n"),
+            ("p:\n- - - # c\n", "p:\n    - - - null\n        # c\n"),
+        ] {
+            assert_eq!(round(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn strings_that_need_quotes_round_trip() {
         for s in [
             "true",
