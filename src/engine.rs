@@ -177,17 +177,33 @@ pub fn parse_for_encryption(
     let already = || FileError::AlreadyEncrypted {
         path: path.to_path_buf(),
     };
+    // Data under a key the metadata uses would make the encrypted file unreadable.
+    let reserved = |branches: &[Branch<Plain>]| match store::reserved_key(format, branches) {
+        Some(key) => Err(FileError::Parse {
+            path: path.to_path_buf(),
+            format: format.name(),
+            error: store::reserved_key_error(format, key),
+        }),
+        None => Ok(()),
+    };
     if !matches!(format, Format::Yaml | Format::Json | Format::Ini) {
         if EncryptedFile::parse(path, format, bytes).is_ok() {
             return Err(already());
         }
-        return parse_plain(path, format, bytes);
+        let (branches, layout) = parse_plain(path, format, bytes)?;
+        if format != Format::Binary {
+            reserved(&branches)?;
+        }
+        return Ok((branches, layout));
     }
     let (branches, layout) = parse_plain(path, format, bytes)?;
     // What take_metadata would find: the first `sops` entry of the first document.
     let md = match branches.first().and_then(|b| b.get(store::SOPS_KEY)) {
         Some(crate::model::Node::Map(md)) => tree::convert::<Plain, Sealed>(md),
-        _ => return Ok((branches, layout)),
+        _ => {
+            reserved(&branches)?;
+            return Ok((branches, layout));
+        }
     };
     let md = if format == Format::Ini {
         // Metadata that cannot be rebuilt is not metadata: the file is plaintext to encrypt.
@@ -201,6 +217,7 @@ pub fn parse_for_encryption(
     if Metadata::from_tree(&md).is_ok() {
         return Err(already());
     }
+    reserved(&branches)?;
     Ok((branches, layout))
 }
 
@@ -299,6 +316,14 @@ impl EncryptedFile {
                 error,
             })?
             .ok_or_else(|| FileError::NotEncrypted { path: p() })?;
+        // A second metadata block (two INI [sops] sections): which one is the file's?
+        if let Some(key) = store::reserved_key(store_format, &branches) {
+            return Err(FileError::Parse {
+                path: p(),
+                format: store_format.name(),
+                error: store::reserved_key_error(store_format, key),
+            });
+        }
         let metadata =
             Metadata::from_tree(&md).map_err(|error| FileError::Metadata { path: p(), error })?;
         Ok(EncryptedFile {

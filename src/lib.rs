@@ -10,6 +10,8 @@ pub mod engine;
 pub mod exec;
 pub mod export;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod hardening;
 pub mod hook;

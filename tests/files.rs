@@ -570,6 +570,64 @@ fn a_file_without_values_is_refused_and_left_as_it_was() {
 }
 
 #[test]
+fn data_under_the_metadata_key_is_refused_not_encrypted_into_an_unreadable_file() {
+    // Found while fixing what fuzzing found (two [sops] sections): `encrypt -i` wrote such
+    // files with a second metadata block, which neither we nor sops could read again (all
+    // values lost); sops refuses to encrypt them.
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    for (name, text, what) in [
+        (
+            "s.yaml",
+            "a: hunter2
+sops: x
+",
+            "key \"sops\"",
+        ),
+        (
+            "s.json",
+            "{\"a\": \"hunter2\", \"sops\": {\"k\": 1}}",
+            "key \"sops\"",
+        ),
+        (
+            "s.ini",
+            "[a]\nk = hunter2\n[sops]\nx = 1\n",
+            "section [sops]",
+        ),
+        ("s.env", "A=hunter2\nsops_x=1\n", "key \"sops_x\""),
+    ] {
+        sb.write(name, text);
+        fails(
+            sb.cmd().args(["encrypt", "-i", "--age", &key.public, name]),
+            2,
+            &[name, what, "reserved for the sops metadata"],
+        );
+        assert_eq!(sb.read(name), text, "{name} was changed");
+    }
+    // `set` cannot add one to an encrypted file either.
+    encrypted(&sb, &key, "e.yaml", PLAIN);
+    let before = sb.read("e.yaml");
+    fails(
+        sb.cmd()
+            .args(["set", "-I"])
+            .arg(&key.file)
+            .args(["e.yaml", "sops", "x"]),
+        3,
+        &["e.yaml", "key \"sops\"", "reserved for the sops metadata"],
+    );
+    assert_eq!(sb.read("e.yaml"), before);
+    // A file with two [sops] sections (sops cannot read it) is refused, not half read.
+    encrypted(&sb, &key, "e.ini", "[a]\nk = hunter2\n");
+    let text = sb.read("e.ini") + "\n[sops]\nversion = 1\n";
+    sb.write("e.ini", &text);
+    fails(
+        sb.cmd().args(["decrypt", "-I"]).arg(&key.file).arg("e.ini"),
+        2,
+        &["e.ini", "section [sops]"],
+    );
+}
+
+#[test]
 fn duplicate_yaml_keys_are_refused_naming_file_line_and_key() {
     // sops (go-yaml) refuses such a file ("mapping key already defined"): never write one.
     let sb = Sandbox::new();

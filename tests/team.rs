@@ -715,6 +715,16 @@ fn config_errors_name_the_line() {
     );
     let err = config_error(&t, "members:\n  alice: [\n");
     assert!(err.contains(".secrets.yaml:"), "{err}");
+    // Found by fuzzing: a config the member and env commands could not edit (their YAML
+    // store refuses a key that is not a string) was valid until the first edit.
+    let err = config_error(
+        &t,
+        &format!("members:\n  alice: {a}\nenvironments:\n  2024:\n    files: [\"x/**\"]\n"),
+    );
+    assert!(
+        err.contains(".secrets.yaml:4: map key \"2024\" is an integer, not a string"),
+        "{err}"
+    );
     // Issue 10, case 8: globs outside the root were accepted and could never match.
     for (glob, why) in [
         ("/etc/**", "is absolute"),

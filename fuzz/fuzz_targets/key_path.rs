@@ -1,9 +1,6 @@
-//! Key paths (`["a"][0]`, `a.b.0`) parse without panicking.
+//! Key paths (`["a"][0]`, `a.b.0`) parse or fail, never panic (see secrets::fuzzing).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use secrets::model::KeyPath;
 
-fuzz_target!(|data: &str| {
-    let _ = KeyPath::parse(data);
-});
+fuzz_target!(|data: &[u8]| secrets::fuzzing::key_path(data));

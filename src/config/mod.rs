@@ -261,6 +261,17 @@ impl Config {
     pub fn from_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let raw = raw::RawConfig::parse(text)
             .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+        // The member and env commands edit the file through the YAML store: what it
+        // refuses (a key that is not a string, `9:`; an integer beyond 64 bits) is refused
+        // here too, with its line, rather than by the first command that edits the file.
+        if let Err(e) = crate::store::yaml::parse::<crate::model::Sealed>(text) {
+            let (line, message) = match e {
+                crate::store::StoreError::Syntax { line, message, .. } => (line, message),
+                crate::store::StoreError::Unsupported(message)
+                | crate::store::StoreError::Refused(message) => (1, message),
+            };
+            return Err(ConfigError::invalid(path, line, message));
+        }
         Self::validate(path, raw, Source::Secrets)
     }
 

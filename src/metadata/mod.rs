@@ -6,7 +6,7 @@
 
 pub mod flat;
 
-use crate::model::{Branch, ListItem, Node, Scalar, Sealed};
+use crate::model::{Branch, Item, ListItem, Node, Scalar, Sealed};
 
 /// The sops version we write: our output follows the layout of this release.
 pub const SOPS_COMPAT_VERSION: &str = "3.13.2";
@@ -111,6 +111,11 @@ impl Metadata {
                 _ => {}
             }
         }
+        // In the order `to_tree` writes them (sorted), so metadata read back is equal.
+        meta.foreign.items.sort_by(|a, b| match (a, b) {
+            (Item::Entry { key: a, .. }, Item::Entry { key: b, .. }) => a.cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        });
         if meta.last_modified.is_empty() {
             return Err(MetadataError::Missing("lastmodified"));
         }

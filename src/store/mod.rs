@@ -195,13 +195,17 @@ pub fn emit_encrypted<L: Leaf>(
 }
 
 /// Emits an encrypted file: its branches with the metadata added as [`put_metadata`] adds
-/// it, without copying the branches where the format allows (YAML, JSON).
+/// it, without copying the branches where the format allows (YAML, JSON). Data holding a
+/// key reserved for the metadata is refused ([`reserved_key`]).
 pub fn emit_encrypted_with_metadata(
     format: Format,
     branches: &[Branch<Sealed>],
     md: &Branch<Sealed>,
     layout: Layout,
 ) -> Result<SecretText, StoreError> {
+    if let Some(key) = reserved_key(format, branches) {
+        return Err(reserved_key_error(format, key));
+    }
     let node = || Node::Map(md.clone());
     let text = match format {
         Format::Yaml => yaml::emit_with_entry(branches, layout, Some((SOPS_KEY, &node())))?,
@@ -268,6 +272,33 @@ fn single<L>(branches: &[Branch<L>]) -> Result<&Branch<L>, StoreError> {
 
 /// The metadata key sops uses.
 pub const SOPS_KEY: &str = "sops";
+
+/// The first top-level key of the data that only the metadata may use: `sops` (an INI
+/// section `[sops]`), or in dotenv any key starting with `sops_`. Such a file would carry
+/// two metadata blocks, or data read back as metadata: sops refuses to encrypt it, and
+/// cannot read it.
+pub fn reserved_key<L>(format: Format, branches: &[Branch<L>]) -> Option<&str> {
+    branches
+        .iter()
+        .flat_map(|b| b.entries())
+        .map(|(k, _)| k)
+        .find(|k| match format {
+            Format::Dotenv => k.starts_with("sops_"),
+            _ => *k == SOPS_KEY,
+        })
+}
+
+/// The error for a [`reserved_key`] in the data.
+pub fn reserved_key_error(format: Format, key: &str) -> StoreError {
+    let what = match format {
+        Format::Dotenv => format!("key {key:?}: keys starting with sops_ are"),
+        Format::Ini => format!("section [{key}]: it is"),
+        _ => format!("key {key:?}: it is"),
+    };
+    StoreError::Unsupported(format!(
+        "{what} reserved for the sops metadata; rename it (sops refuses it too)"
+    ))
+}
 
 /// Removes the `sops` metadata from parsed encrypted branches and returns it as a nested
 /// tree, undoing the flattening of dotenv (`sops_age__list_0__map_enc`) and INI (`[sops]`).

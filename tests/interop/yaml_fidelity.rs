@@ -346,6 +346,11 @@ fn comments_and_keys_the_generated_suite_found() {
         "k_0: # c0\n    - k_0: x\nk_1: x\n",
         // The comment of a block scalar's header line.
         "k_0: |- # c0\n    line1\n    line2\nk_1:\n    - | # c1\n      a\n    - x\n",
+        // Found by fuzzing: the same when the block's text starts with empty lines (the
+        // comment went after the entry).
+        "k_0: |4 # c0\n\n    a\nk_1:\n    - |2 # c1\n\n\n      b\n    - x\n",
+        // Found by fuzzing: the comment on an empty nested list item.
+        "k_0:\n    - - null\n      # c0\n      - x\n",
     ] {
         let Some(trip) = trip(&sb, &key, plain) else {
             return;

@@ -73,6 +73,7 @@ struct Builder<'t, L> {
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = &*lone_cr_as_lf(text);
     let mut b = Builder {
         scanner: CommentScanner::new(),
         next_comment: 0,
@@ -241,6 +242,18 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     return Ok(());
                 }
+                // `- - # c`: saphyr puts the empty item after the comment on its line, which
+                // would open the inner list with the comment, a place the emitter cannot
+                // write (`- - null` is one line); go-yaml, and so sops, gives it to the list
+                // after the item.
+                let empty_item_comment = if value.is_empty()
+                    && style == ScalarStyle::Plain
+                    && matches!(self.stack.last(), Some(Frame::List { .. }))
+                {
+                    self.take_comment_on_line_before(at)?
+                } else {
+                    None
+                };
                 // A block scalar starts at its header (`- |`), the line before its text.
                 let (item_at, item_col) = match value_end {
                     Some(_) => (at, span.start.col()),
@@ -285,6 +298,10 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     Some(end) => self.add_value(node, end)?,
                     None => self.add_block_scalar(node, at)?,
+                }
+                if let Some(text) = empty_item_comment {
+                    let text = L::from_scalar(Scalar::Comment(text));
+                    push_comment(self.stack.last_mut().expect("in a list"), text, false);
                 }
             }
             Event::Alias(id) => {
@@ -374,6 +391,27 @@ impl<L: Leaf> Builder<'_, L> {
             }
         }
         Ok(())
+    }
+
+    /// The first end-of-line comment not yet placed that starts on the line of character
+    /// `at`, before it, taken.
+    fn take_comment_on_line_before(&mut self, at: usize) -> Result<Option<String>, StoreError> {
+        let byte = self.src.chars.byte(self.text, at);
+        let line_byte = self.text[..byte].rfind('\n').map_or(0, |n| n + 1);
+        let line_start = at - self.text[line_byte..byte].chars().count();
+        let mut i = self.next_comment;
+        while self.has_comment(i, at)? {
+            let c = &mut self.scanner.found[i];
+            if c.start >= at {
+                break;
+            }
+            if c.start >= line_start && c.inline && !c.used {
+                c.used = true;
+                return Ok(Some(std::mem::take(&mut c.text)));
+            }
+            i += 1;
+        }
+        Ok(None)
     }
 
     /// The end-of-line comment after a key whose value is not on the line, before `limit`.
@@ -692,6 +730,23 @@ fn non_string_kind(key: &Scalar) -> Option<&'static str> {
         Scalar::Time(_) => Some("a timestamp"),
         _ => Some("not a string"),
     }
+}
+
+/// The text with every lone `\r` (one not followed by `\n`) turned into `\n`. YAML (and
+/// go-yaml) reads a lone `\r` as a line break, like `\n`, while the comment recovery and
+/// the block scalar header lookups count lines by `\n`; one byte replaces another, so every
+/// position stays where it was.
+fn lone_cr_as_lf(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(lone) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = bytes.to_vec();
+    for i in memchr::memchr_iter(b'\r', bytes).filter(|&i| lone(i)) {
+        out[i] = b'\n';
+    }
+    std::borrow::Cow::Owned(String::from_utf8(out).expect("ASCII replaced by ASCII"))
 }
 
 /// A collection holding at least one value (emitted as a block, not `[]`/`{}`).

@@ -69,6 +69,38 @@ mod tests {
     }
 
     #[test]
+    fn block_scalar_header_comments_stay_on_the_header() {
+        // Found by fuzzing: a block whose text starts with empty lines, or whose lines end
+        // in a lone `\r` (a line break to YAML), lost its header comment to the next line
+        // (sops keeps it with the entry, on a line above).
+        for (text, want) in [
+            ("k: |4 # c\n\n    a\nj: 1\n", "k: |4 # c\n\n    a\nj: 1\n"),
+            (
+                "l:\n    - |2 # c\n\n\n      b\n",
+                "l:\n    - |2 # c\n\n\n      b\n",
+            ),
+            ("k: | # c\n\n\nj: 1\n", "k: \"\" # c\nj: 1\n"),
+            ("k: | # c\r\r  a\r", "k: |2 # c\n\n  a\n"),
+            // A lone `\r` ends a line for the comment columns too (as for sops).
+            ("a:\r  b: 1\r# c\rd: 2\r", "a:\n  b: 1\n# c\nd: 2\n"),
+        ] {
+            assert_eq!(round(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_comment_on_an_empty_nested_list_item_follows_the_item() {
+        // Found by fuzzing: it opened the inner list, where `- - null` cannot hold it, and
+        // was written above the outer item; sops keeps it after the item, as here.
+        for (text, want) in [
+            ("p:\n- - # c\n  - x\n", "p:\n  - - null\n    # c\n    - x\n"),
+            ("p:\n- - - # c\n", "p:\n    - - - null\n        # c\n"),
+        ] {
+            assert_eq!(round(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn strings_that_need_quotes_round_trip() {
         for s in [
             "true",

@@ -101,13 +101,22 @@ impl<'t> Source<'t> {
         (start + col, col)
     }
 
-    /// The character index where the line before character `i` starts (a block scalar's
-    /// header line).
+    /// The character index where the header line (`|`, `>`) of a block scalar whose text
+    /// starts at character `i` begins: the last line before the line of `i` that is not
+    /// blank, since the text may start with empty lines (which saphyr's span skips).
     pub(super) fn previous_line_start(&self, i: usize) -> usize {
         let byte = self.chars.byte(self.text, i);
-        let header_end = self.text[..byte].rfind('\n').unwrap_or(0);
-        let header_start = self.text[..header_end].rfind('\n').map_or(0, |n| n + 1);
-        i - self.text[header_start..byte].chars().count()
+        let mut end = self.text[..byte].rfind('\n').unwrap_or(0);
+        loop {
+            let start = self.text[..end].rfind('\n').map_or(0, |n| n + 1);
+            let blank = self.text[start..end]
+                .trim_matches([' ', '\t', '\r'])
+                .is_empty();
+            if start == 0 || !blank {
+                return i - self.text[start..byte].chars().count();
+            }
+            end = start - 1;
+        }
     }
 
     /// Where a scalar really ends (a character index). saphyr's span of a quoted scalar runs
