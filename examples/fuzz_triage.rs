@@ -17,7 +17,10 @@ fn main() -> ExitCode {
     };
     let Some((_, property)) = TARGETS.iter().find(|(n, _)| n == name) else {
         let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
-        eprintln!("fuzz_triage: no target {name:?} (targets: {})", names.join(", "));
+        eprintln!(
+            "fuzz_triage: no target {name:?} (targets: {})",
+            names.join(", ")
+        );
         return ExitCode::from(2);
     };
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {

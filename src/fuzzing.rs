@@ -255,7 +255,10 @@ pub fn parse_config(data: &[u8]) {
     let doc = docs.into_iter().next().unwrap_or_default();
     if let Ok(out) = store::yaml::emit(std::slice::from_ref(&doc), layout) {
         if let Err(e) = Config::from_text(path, &out) {
-            panic!("the config written back is invalid: {e}\n{:?}", out.as_str());
+            panic!(
+                "the config written back is invalid: {e}\n{:?}",
+                out.as_str()
+            );
         }
     }
 }
