@@ -11,10 +11,9 @@
 //! its first marker stripped and later lines kept as written. A comment before a section
 //! header is the first item of that section's map; a comment before a key, and an inline
 //! comment after a value, is a comment item placed right *after* that key. On output each
-//! comment is written back before its section or key so that it reads back as the same text
-//! (`; ` before the first line, later lines as written; go-ini, and so `sops decrypt`, puts
-//! one space after each later line's marker and trims it; see [`write_comment`]). Comments
-//! at the end
+//! comment is written back before its section or key as go-ini writes it (`; ` before the
+//! first line, each later line's marker followed by one space, lines trimmed: what `sops
+//! decrypt` prints; see [`write_comment`]). Comments at the end
 //! of the file belong to nothing: sops drops them, and so does [`parse`] (encrypted files),
 //! while [`parse_plain`] refuses them, as it refuses a key repeated in a section (go-ini keeps
 //! the last value): a file to encrypt must not lose anything silently. Blank lines are not
@@ -442,13 +441,12 @@ fn comment_leaf<L: Leaf>(item: &Item<L>) -> Option<&L> {
     }
 }
 
-/// Writes a comment before the section (`section`) or key it belongs to so that it reads
-/// back as the same text: the first line after `; ` (after `# ` when it starts with `;`),
-/// every later line as it is (the parser keeps later lines as written). go-ini, and so
-/// `sops decrypt`, writes later lines with one space after their marker and trims them;
-/// we do not, since that would change the comment (and its ciphertext on the next edit).
-/// Only a comment that no INI text reads back as (one from elsewhere: a later line without
-/// a marker, a line ending in `\r`, trailing whitespace) is written as go-ini writes it.
+/// Writes a comment before the section (`section`) or key it belongs to, line by line as
+/// go-ini writes it, so that `decrypt` prints what sops prints: a line starting with `#` or
+/// `;` as that marker, one space and the rest trimmed; any other line after `; `, trimmed
+/// (a key's comment) or as it is (a section's). One exception, where go-ini would lose
+/// text: a first line that itself starts with a marker (`; #x` is stored `#x`) is written
+/// after the other marker, so that stripping it on reading gives back the same text.
 fn write_comment<L: Leaf>(out: &mut SecretText, comment: &L, section: bool) {
     let mut scratch = SecretText::new();
     let text: &str = match comment.scalar() {
@@ -458,17 +456,6 @@ fn write_comment<L: Leaf>(out: &mut SecretText, comment: &L, section: bool) {
             &scratch
         }
     };
-    if comment_reads_back(text) {
-        let first = text.split('\n').next().unwrap_or("");
-        out.push_str(match first.chars().next() {
-            None => ";",
-            Some(';') => "# ",
-            Some(_) => "; ",
-        });
-        out.push_str(text);
-        out.push('\n');
-        return;
-    }
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if i > 0 && line.starts_with(['#', ';']) {
@@ -523,19 +510,6 @@ impl Quote {
         out.push_str(q);
         out
     }
-}
-
-/// Whether a comment's text, written after one marker, reads back as itself: what
-/// [`Parser::take_comment`] can produce. The first line does not start with a space (the
-/// marker's spaces are stripped), later lines start with a marker (else they are not
-/// comment lines), no line ends in `\r`, and the text does not end in whitespace.
-fn comment_reads_back(text: &str) -> bool {
-    let mut lines = text.split('\n');
-    let first = lines.next().unwrap_or("");
-    !first.starts_with(' ')
-        && text.trim_end() == text
-        && !text.split('\n').any(|l| l.ends_with('\r'))
-        && lines.all(|l| l.starts_with(['#', ';']))
 }
 
 /// The key and value as written, the first quoting (go-ini's choice first) that reads back
@@ -772,13 +746,10 @@ mod tests {
     }
 
     #[test]
-    fn comments_are_written_to_read_back() {
+    fn comments_are_written_as_go_ini_writes_them() {
         for (text, section, written) in [
-            // What the parser produces is written as it is, to read back the same.
-            ("a  \n#tight  \n;semi", false, "; a  \n#tight  \n;semi\n"),
-            ("\tlead\n#  b", false, "; \tlead\n#  b\n"),
-            // Anything else (trailing whitespace, a later line without a marker) as go-ini.
             ("a  \n#tight  \n;semi\t", false, "; a\n# tight\n; semi\n"),
+            ("\tlead\n#  b", false, "; lead\n# b\n"),
             ("\tlead  \n# two  ", true, "; \tlead  \n# two\n"),
             // go-ini would write `; x` and `# x`, which read back as `x`
             (";x", false, "# ;x\n"),
