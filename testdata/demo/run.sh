@@ -4,15 +4,18 @@
 # through the real sops when it is installed, and the leak scanner catching a planted token
 # and a plaintext copy of an encrypted value.
 #
-#   cargo build --release && testdata/demo/run.sh
+#   cargo build && testdata/demo/run.sh
+#
+# The debug build: it shares every compiled dependency with `cargo test`, so the README's two
+# commands build the dependencies once (SECRETS_BIN picks another binary, e.g. a release one).
 #
 # Works on a copy in a temp dir: the committed files are never changed. The key used is
 # testdata/demo/demo-key.txt, a DEMO key published in this repository.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-secrets=${SECRETS_BIN:-$root/target/release/secrets}
-[ -x "$secrets" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+secrets=${SECRETS_BIN:-$root/target/debug/secrets}
+[ -x "$secrets" ] || { echo "build first: cargo build" >&2; exit 2; }
 
 work=$(mktemp -d)
 keys=$(mktemp -d)
