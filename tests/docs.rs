@@ -33,9 +33,10 @@
 //!   checks what the docs promise it gets (`tests/docs/stub.py`); the block fails when a
 //!   stub finds a problem, when a stub it names was never called, or when an
 //!   `exec --file-env` directory a stub saw still exists after the block;
-//! - placeholders (`age1…`, `ssh-ed25519 AAAA…`, `$NEW`) get real values from the one
-//!   table [`PLACEHOLDERS`], in the block's code and quoted strings (its shell comments
-//!   keep them, as prose). A `…` left in code afterwards fails the block.
+//! - placeholders (`age1…`, `ssh-ed25519 AAAA…`) are replaced by real values from the
+//!   one table [`PLACEHOLDERS`] in the block's code and quoted strings (its shell comments
+//!   keep them, as prose); a variable placeholder (`$NEW`) is set in its environment. A
+//!   `…` left outside comments afterwards fails the block.
 //!
 //! **What is checked**: `<!-- doc-test: exit N -->`: the exit status (default 0).
 //! `<!-- doc-test: output -->` above a fenced block that follows an sh block: that block's
@@ -47,15 +48,22 @@
 //! **Skips**, each listed in `tests/docs-skipped.txt` (file and the block's first line, or
 //! the skipped line), so skipping more is a visible change of that reviewed list:
 //! - `<!-- doc-test: skip (why) -->`: the block is not run. Its trial is reported as
-//!   `ignored (why)` in every mode. It is not an `#[ignore]`-style trial (which
-//!   `--include-ignored`, as CI runs, would turn into `ok` without running anything):
-//!   when run, the trial checks that the skip is listed and then reports itself ignored
-//!   at run time, or fails when it is not listed. Nothing that was not run says `ok`.
+//!   `ignored (why)`, in plain `cargo test` and under `--include-ignored` (what CI runs)
+//!   alike: it is not an `#[ignore]`-flagged trial, which `--include-ignored` would run
+//!   and which could then only fail or claim `ok` for a block it did not run. Instead the
+//!   trial always runs, checks that the skip is listed, and reports itself ignored at run
+//!   time (libtest-mimic's `Completion::Ignored`), or fails when it is not listed. So
+//!   nothing that was not run says `ok`. (`--ignored`, which selects flagged trials only,
+//!   selects none of these.)
 //! - `<!-- doc-test: skip-line N (why) -->`: the block runs with its line N (1 = the
 //!   line after the fence) replaced by a comment, as for `cargo install`.
 //!
 //! One more trial, `docs-skipped.txt matches the skip markers`, fails on a skip missing
-//! from the list and on a line of the list with no such skip.
+//! from the list and on a line of the list with no such skip; the `harness:` trials check
+//! that each check above fails a block that breaks it (so a block cannot pass untested).
+//!
+//! `DOC_TEST_SHOW=1 cargo test --test docs -- --test-threads=1 FILTER` prints each block's
+//! script as run, its output and its stubs' log.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -132,6 +140,24 @@ struct Block {
 }
 
 impl Block {
+    fn new(file: &str, line: usize, text: &str) -> Block {
+        Block {
+            file: file.to_string(),
+            line,
+            text: text.to_string(),
+            error: None,
+            skip: None,
+            skip_lines: Vec::new(),
+            exit: 0,
+            output: None,
+            setup: Setup::Demo,
+            given: Vec::new(),
+            bob: false,
+            commits: 0,
+            stubs: Vec::new(),
+        }
+    }
+
     fn first_line(&self) -> &str {
         self.text.lines().next().unwrap_or("").trim_end()
     }
@@ -252,21 +278,7 @@ fn blocks(root: &Path, rel: &str) -> Result<Vec<Block>, String> {
                 .ok_or_else(|| format!("{rel}:{}: output without a block", start + 1))?;
             prev.output = Some(body);
         } else if lang.trim() == "sh" {
-            let mut b = Block {
-                file: rel.to_string(),
-                line: start + 1,
-                text: body,
-                error: None,
-                skip: None,
-                skip_lines: Vec::new(),
-                exit: 0,
-                output: None,
-                setup: Setup::Demo,
-                given: Vec::new(),
-                bob: false,
-                commits: 0,
-                stubs: Vec::new(),
-            };
+            let mut b = Block::new(rel, start + 1, &body);
             for m in &marks {
                 if let Err(e) = apply_marker(&mut b, m) {
                     b.error = Some(e);
@@ -370,6 +382,9 @@ struct Fixtures {
     bob_age: String,
     bob_ssh: Result<String, String>,
     your_age: String,
+    /// The python3 interpreter itself (not a wrapper such as pyenv's shim, which would add
+    /// variables of its own to what a stub sees), for the stubs' `#!` line.
+    python: Result<String, String>,
 }
 
 impl Fixtures {
@@ -399,7 +414,16 @@ impl Fixtures {
             .find_map(|l| l.strip_prefix("# public key: "))
             .expect("demo-key.txt has a `# public key:` line")
             .to_string();
+        let python = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .map_err(|e| format!("python3 (for the stubs): {e}"))
+            .and_then(|o| match String::from_utf8_lossy(&o.stdout).trim() {
+                p if o.status.success() && p.starts_with('/') => Ok(p.to_string()),
+                _ => Err(format!("python3 (for the stubs) failed: {o:?}")),
+            });
         Fixtures {
+            python,
             _dir: dir,
             bob_age,
             bob_ssh,
@@ -583,7 +607,8 @@ fn sandbox(
     }
     for name in &b.stubs {
         let kind = STUBS.iter().find(|(n, _)| n == name).unwrap().1;
-        let text = format!("#!/usr/bin/env python3\nNAME = {name:?}\nKIND = {kind:?}\n{STUB_BODY}");
+        let python = fx.python.clone()?;
+        let text = format!("#!{python}\nNAME = {name:?}\nKIND = {kind:?}\n{STUB_BODY}");
         if name.contains('/') {
             std::fs::create_dir_all(&work).unwrap();
             write_executable(&work.join(name), &text);
@@ -694,6 +719,14 @@ fn run(root: &Path, b: &Block, fx: &Fixtures) -> Result<(), String> {
             b.exit,
         ));
     }
+    if std::env::var_os("DOC_TEST_SHOW").is_some() {
+        eprintln!(
+            "==== {}:{}\n{script}---- output\n{text}---- stub log\n{}",
+            b.file,
+            b.line,
+            std::fs::read_to_string(&sb.log).unwrap_or_default()
+        );
+    }
     if let Some(expected) = &b.output {
         if !matches(expected, &text) {
             return Err(format!(
@@ -743,6 +776,115 @@ fn skip_list(root: &Path) -> Vec<String> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(str::to_string)
         .collect()
+}
+
+/// The harness's own checks: each of these blocks must FAIL, or the harness could report
+/// `ok` for a block whose command failed or whose stub was never reached.
+fn self_tests(root: &'static Path, fx: &Arc<Fixtures>) -> Vec<Trial> {
+    let stub = |text: &str, stubs: &[&str]| {
+        let mut b = Block::new("self-test", 0, text);
+        b.stubs = stubs.iter().map(|s| s.to_string()).collect();
+        b
+    };
+    let mut output = Block::new("self-test", 0, "echo printed\n");
+    output.output = Some("documented\n".into());
+    // (what, the block, a part of the error it must fail with)
+    let cases: Vec<(&str, Block, &str)> = vec![
+        (
+            "a command failing left of && fails the block",
+            stub("false && true\n", &[]),
+            "exit Some(1), expected 0",
+        ),
+        (
+            "a wrong exit status fails the block",
+            stub("exit 3\n", &[]),
+            "exit Some(3), expected 0",
+        ),
+        (
+            "output unlike the documented output fails the block",
+            output,
+            "output differs",
+        ),
+        (
+            "a placeholder with no value fails the block",
+            stub("echo 'x…'\n", &[]),
+            "a placeholder with no value",
+        ),
+        (
+            "a placeholder used more often than it has values fails the block",
+            stub("echo age1… age1… age1…\n", &[]),
+            "occurs more often",
+        ),
+        (
+            "a stub the block never calls fails it",
+            stub("true\n", &["psql"]),
+            "the stub psql was never called",
+        ),
+        (
+            "an exec stub started without secrets fails the block",
+            stub("psql\n", &["psql"]),
+            "no variable from secrets in its environment",
+        ),
+        (
+            "the kubectl stub refuses what is not a Secret",
+            stub("echo 'kind: ConfigMap' | kubectl apply -f -\n", &["kubectl"]),
+            "stdin: kind is 'ConfigMap', not Secret",
+        ),
+        (
+            "the docker stub refuses a _FILE that is not in the mounted directory",
+            stub(
+                "mkdir -p d && docker run -v \"$PWD/d:/run/s\" -e A_FILE=/run/s/A img\n",
+                &["docker"],
+            ),
+            "/d/A does not exist",
+        ),
+        (
+            "a --file-env directory left behind fails the block",
+            stub(
+                "d=$(mktemp -d) && printf x > \"$d/A\" && chmod 600 \"$d/A\"\nA_FILE=$d/A docker-entrypoint.sh\n",
+                &["docker-entrypoint.sh"],
+            ),
+            "still exists after the block",
+        ),
+    ];
+    let mut trials: Vec<Trial> = cases
+        .into_iter()
+        .map(|(name, b, why)| {
+            let fx = fx.clone();
+            Trial::test(format!("harness: {name}"), move || {
+                match run(root, &b, &fx) {
+                    Err(e) if e.contains(why) => Ok(()),
+                    Err(e) => Err(format!("failed, but not with {why:?}: {e}").into()),
+                    Ok(()) => Err("the block passed".into()),
+                }
+            })
+        })
+        .collect();
+    let fx = fx.clone();
+    trials.push(Trial::test(
+        "harness: placeholders are filled in code and quotes, not in comments",
+        move || {
+            let b = Block::new(
+                "self-test",
+                0,
+                "x age1…,age1… \"$NEW\"  # age1…\ny 'ssh-ed25519 AAAA…' && z\n",
+            );
+            let (script, envs) = prepare(&b, &fx)?;
+            let want = format!(
+                "x {},{} \"$NEW\"  # age1…\ny '{}' ; z\n",
+                fx.bob_age,
+                fx.your_age,
+                fx.bob_ssh.clone()?
+            );
+            if script != want
+                || envs != [("NEW".to_string(), "n3w-rotated-db-password".to_string())]
+            {
+                return Err(format!("prepared {script:?} {envs:?}, expected {want:?}").into());
+            }
+            Ok(())
+        },
+    ));
+    trials
 }
 
 fn main() {
@@ -798,6 +940,7 @@ fn main() {
             }));
         }
     }
+    trials.extend(self_tests(root, &fx));
     let skips: Vec<String> = all.iter().flat_map(Block::skip_ids).collect();
     let listed2 = listed.clone();
     trials.push(Trial::test(

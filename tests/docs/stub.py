@@ -4,7 +4,7 @@
 #
 # It appends one JSON line to $DOC_TEST_STUB_LOG: its name, its arguments (where an
 # argument holds the value of a variable secrets provided, that value is replaced by
-# `${NAME}`) and the NAMES of the variables secrets provided (those not in
+# `${NAME}`, see redact) and the NAMES of the variables secrets provided (those not in
 # $DOC_TEST_BASE_ENV, the environment the harness gave the block). Never a value.
 # Then it checks what its KIND says the docs promise, and exits 1 naming what is wrong:
 #
@@ -36,8 +36,10 @@ def provided_env():
 
 
 def redact(arg, env):
+    # A value of 6 characters or more is hidden wherever it occurs; a shorter one (`app`,
+    # `true`, `5432`) only when it is the whole argument, so `apply` stays readable.
     for k, v in sorted(env.items(), key=lambda kv: -len(kv[1])):
-        if len(v) >= 3 and v in arg:
+        if v and (arg == v or (len(v) >= 6 and v in arg)):
             arg = arg.replace(v, "${" + k + "}")
     return arg
 
