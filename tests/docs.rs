@@ -14,7 +14,7 @@
 //! - `<!-- doc-test: in empty-repo -->`: an empty git repository (`user.name` Alice),
 //!   an empty HOME and no identity: for `secrets init` and a team from scratch;
 //! - `<!-- doc-test: in source-tree -->`: a git repository laid out as this one where
-//!   the block needs it: `testdata/demo` as committed, and `target/release/secrets`, a
+//!   the block needs it: `testdata/demo` as committed, and `target/debug/secrets`, a
 //!   link to the binary under test; no identity.
 //!
 //! **What a block is given** (more markers, any number, any order):
@@ -657,8 +657,8 @@ fn sandbox(
         ),
     )?;
     if b.setup == Setup::SourceTree {
-        std::fs::create_dir_all(work.join("target/release")).unwrap();
-        std::os::unix::fs::symlink(&secrets, work.join("target/release/secrets")).unwrap();
+        std::fs::create_dir_all(work.join("target/debug")).unwrap();
+        std::os::unix::fs::symlink(&secrets, work.join("target/debug/secrets")).unwrap();
     }
     if b.bob {
         sb.sh(
