@@ -436,7 +436,7 @@ impl Fixtures {
             Fill::BobAge => Ok(self.bob_age.clone()),
             Fill::YourAge => Ok(self.your_age.clone()),
             Fill::BobSsh => self.bob_ssh.clone(),
-            Fill::Env(_, v) => Ok(v.to_string()),
+            Fill::Env(name, _) => Err(format!("${name} is set, not replaced")),
         }
     }
 }
@@ -455,15 +455,17 @@ fn prepare(b: &Block, fx: &Fixtures) -> Result<(String, Vec<(String, String)>), 
     for (kind, mut text) in runs(&script) {
         if kind != Run::Comment {
             for (i, (ph, fills)) in PLACEHOLDERS.iter().enumerate() {
+                if let [Fill::Env(name, value)] = fills {
+                    if text.contains(ph) && !envs.iter().any(|(n, _)| n == name) {
+                        envs.push((name.to_string(), value.to_string()));
+                    }
+                    continue;
+                }
                 while let Some(at) = text.find(ph) {
                     let fill = *fills.get(used[i]).ok_or_else(|| {
                         format!("{ph:?} occurs more often than PLACEHOLDERS has values")
                     })?;
                     used[i] += 1;
-                    if let Fill::Env(name, value) = fill {
-                        envs.push((name.to_string(), value.to_string()));
-                        break;
-                    }
                     text.replace_range(at..at + ph.len(), &fx.value(fill)?);
                 }
             }
@@ -867,11 +869,11 @@ fn self_tests(root: &'static Path, fx: &Arc<Fixtures>) -> Vec<Trial> {
             let b = Block::new(
                 "self-test",
                 0,
-                "x age1…,age1… \"$NEW\"  # age1…\ny 'ssh-ed25519 AAAA…' && z\n",
+                "x age1…,age1… \"$NEW\"  # age1…\ny 'ssh-ed25519 AAAA…' && z $NEW\n",
             );
             let (script, envs) = prepare(&b, &fx)?;
             let want = format!(
-                "x {},{} \"$NEW\"  # age1…\ny '{}' ; z\n",
+                "x {},{} \"$NEW\"  # age1…\ny '{}' ; z $NEW\n",
                 fx.bob_age,
                 fx.your_age,
                 fx.bob_ssh.clone()?
