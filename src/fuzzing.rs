@@ -20,9 +20,12 @@ use crate::scan::{KnownValue, KnownValues, Options, Scanner};
 use crate::store::limits;
 use crate::store::{self, Format, StoreError};
 
+/// A target's property: panics when the input breaks it.
+pub type Property = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/` and `fuzz/regressions/`) and
 /// its property.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Property)] = &[
     ("parse_yaml", parse_yaml),
     ("parse_json", parse_json),
     ("parse_dotenv", parse_dotenv),

@@ -55,7 +55,7 @@ step "exec: the values as environment variables of a child, nothing on disk"
   'echo "DATABASE_HOST=$DATABASE_HOST DJANGO_DEBUG=$DJANGO_DEBUG REDIS_URL=$REDIS_URL (password: ${#DATABASE_PASSWORD} chars)"'
 
 step "export the prod environment as a Kubernetes Secret"
-"$secrets" export --env prod --format k8s --name app --namespace web | sed -E 's/(: )[A-Za-z0-9+\/=]{16,}$/\1<base64…>/'
+"$secrets" export --env prod --format k8s --name app --namespace web | sed -E 's/(: )"?[A-Za-z0-9+\/=]{16,}"?$/\1<base64…>/'
 
 step "encrypt a new file for the dev environment (recipients from .secrets.yaml)"
 printf 'api_token: demo-token-%s\n' "$RANDOM$RANDOM" > config/dev/extra.yaml
