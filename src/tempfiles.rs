@@ -26,6 +26,9 @@
 //!   does not block them would receive them instead. There, those signals never reach
 //!   the handler: the command waits for the child and cleans up itself; the handler
 //!   covers the others (SIGABRT, SIGALRM, …).
+//! - **The terminal, too.** While `set` prompts for a value with echo off, the handler
+//!   also puts the terminal's settings back ([`restore_terminal_on_signal`]): Ctrl-C at the
+//!   prompt does not leave the shell without echo.
 //! - **SIGKILL cannot be caught.** The leftover is private (0600 while it is written), the
 //!   scanner reports it as `decrypted-copy` ([`is_temp_path`]), and [`sweep`] removes it
 //!   at the next command run in its directory, once its creator is dead.
@@ -213,8 +216,7 @@ impl Registration {
     fn new(path: &Path, kind: u8) -> Registration {
         #[cfg(unix)]
         {
-            static INSTALL: std::sync::Once = std::sync::Once::new();
-            INSTALL.call_once(install_handler);
+            ensure_handler();
             use std::os::unix::ffi::OsStrExt;
             let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
             let mut bytes = vec![kind];
@@ -253,6 +255,49 @@ impl Drop for Registration {
     }
 }
 
+/// Installs the handler once per process.
+#[cfg(unix)]
+fn ensure_handler() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(install_handler);
+}
+
+/// Terminal settings to put back on fd 0 if a signal ends the process: NULL, or a leaked
+/// `termios` (a hidden prompt turned echo off, and Ctrl-C must not leave it off).
+#[cfg(unix)]
+static TERMINAL: AtomicPtr<libc::termios> = AtomicPtr::new(std::ptr::null_mut());
+
+/// While it lives, a signal that ends the process restores the terminal settings it was
+/// made with before dying; see [`restore_terminal_on_signal`].
+#[cfg(unix)]
+pub struct TerminalGuard(());
+
+/// Until the guard is dropped, a handled signal (SIGINT from Ctrl-C, SIGTERM, SIGHUP…)
+/// first puts `saved` back on fd 0 (`tcsetattr` is async-signal-safe).
+#[cfg(unix)]
+pub fn restore_terminal_on_signal(saved: &libc::termios) -> TerminalGuard {
+    ensure_handler();
+    let old = TERMINAL.swap(Box::into_raw(Box::new(*saved)), SeqCst);
+    free_terminal(old);
+    TerminalGuard(())
+}
+
+#[cfg(unix)]
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        free_terminal(TERMINAL.swap(std::ptr::null_mut(), SeqCst));
+    }
+}
+
+#[cfg(unix)]
+fn free_terminal(p: *mut libc::termios) {
+    // If the handler started, it may be reading `p`: leak it (the process is ending).
+    if !p.is_null() && !HANDLING.load(SeqCst) {
+        // SAFETY: `p` came from `Box::into_raw` and is no longer published.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
 #[cfg(unix)]
 fn install_handler() {
     for sig in HANDLED {
@@ -288,6 +333,11 @@ extern "C" fn on_signal(sig: libc::c_int) {
             // SAFETY: a registered CString, never freed once HANDLING is set.
             unsafe { remove_raw(p) };
         }
+    }
+    let terminal = TERMINAL.load(SeqCst);
+    if !terminal.is_null() {
+        // SAFETY: a published termios, never freed once HANDLING is set.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, terminal) };
     }
     // SAFETY: sigaction, pthread_sigmask, raise and _exit are async-signal-safe.
     unsafe {

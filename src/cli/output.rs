@@ -64,7 +64,8 @@ pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
 
 /// Reads one line from the terminal on stdin without echoing it, after printing `prompt`
 /// on stderr (`set FILE KEY` with no value). The bytes go straight into a wiped buffer;
-/// the terminal's settings are restored before returning, also on error.
+/// the terminal's settings are restored before returning, also on error, and by the signal
+/// handler if Ctrl-C or another signal ends the process at the prompt.
 #[cfg(unix)]
 pub fn read_hidden_line(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     use std::io::Read;
@@ -77,6 +78,8 @@ pub fn read_hidden_line(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<Strin
     let mut quiet = old;
     quiet.c_lflag &= !libc::ECHO;
     quiet.c_lflag |= libc::ECHONL;
+    // Ctrl-C (or any signal that ends us) at the prompt must not leave echo off.
+    let _restore = crate::tempfiles::restore_terminal_on_signal(&old);
     // Echo off before the prompt shows: what is typed after it is never echoed.
     // SAFETY: sets fd 0's attributes from a termios obtained from it.
     if unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) } != 0 {

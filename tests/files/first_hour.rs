@@ -256,3 +256,51 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert!(!shown.contains("typed-VALUE"), "echoed: {shown}");
     assert_eq!(ks.ok(&["get", "s.yaml", "a"]), b"typed-VALUE");
 }
+
+/// Ctrl-C at `set`'s hidden prompt ends the command by SIGINT and leaves the terminal's echo
+/// on, as it was (before the fix, the shell was left without echo). A real pty: python3's
+/// `pty.openpty`, the child in its own session with the pty as its controlling terminal,
+/// so the line discipline turns the typed ^C into SIGINT.
+#[test]
+fn ctrl_c_at_the_hidden_prompt_restores_echo() {
+    let Some(python) = oracle("python3", on_path("python3")) else {
+        return;
+    };
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.yaml", "a: x\n");
+    let script = r#"
+import fcntl, os, pty, sys, termios
+master, slave = pty.openpty()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.execv(sys.argv[1], [sys.argv[1], "set", "s.yaml", "a"])
+out = b""
+while b"(not echoed): " not in out:
+    out += os.read(master, 1024)
+echo_at_prompt = termios.tcgetattr(slave)[3] & termios.ECHO
+os.write(master, b"\x03")
+_, st = os.waitpid(pid, 0)
+echo_after = termios.tcgetattr(slave)[3] & termios.ECHO
+print(f"at-prompt={bool(echo_at_prompt)} after={bool(echo_after)} status={os.waitstatus_to_exitcode(st)}")
+"#;
+    let c = ks.cmd();
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(c.get_program())
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("SECRETS_AGE_KEY_FILE")
+        .current_dir(ks.dir())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", stderr(&out));
+    // Echo was off while the prompt waited (the test can tell), on again after ^C, and the
+    // command died of SIGINT (exit status -2 in Python's terms).
+    assert_eq!(shown.trim(), "at-prompt=False after=True status=-2", "{shown}");
+    assert_eq!(ks.ok(&["get", "s.yaml", "a"]), b"x");
+}
