@@ -301,6 +301,10 @@ print(f"at-prompt={bool(echo_at_prompt)} after={bool(echo_after)} status={os.wai
     assert!(out.status.success(), "{shown}{}", stderr(&out));
     // Echo was off while the prompt waited (the test can tell), on again after ^C, and the
     // command died of SIGINT (exit status -2 in Python's terms).
-    assert_eq!(shown.trim(), "at-prompt=False after=True status=-2", "{shown}");
+    assert_eq!(
+        shown.trim(),
+        "at-prompt=False after=True status=-2",
+        "{shown}"
+    );
     assert_eq!(ks.ok(&["get", "s.yaml", "a"]), b"x");
 }

@@ -69,6 +69,8 @@ struct Builder<'t, L> {
     written_docs: usize,
     /// Where the last block container ended, while only block ends have followed it.
     block_end_at: Option<usize>,
+    /// The column of the first nested block collection: the file's indentation step.
+    first_nested_col: Option<usize>,
 }
 
 pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError> {
@@ -87,6 +89,7 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         src: Source::new(text),
         key_hasher: std::hash::RandomState::new(),
         block_end_at: None,
+        first_nested_col: None,
         written_docs: 0,
         empty_doc_open: false,
         explicit_doc: false,
@@ -101,20 +104,33 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         // be completely empty"); `{}`, `~` and `---` are documents.
         b.docs.clear();
     }
-    let indent = detect_indent(text);
+    // The indentation step: where the first nested block map or list starts (2 for old
+    // sops files, 4 for new ones, and go-yaml's 4 without one). Not the first indented
+    // line, which may be a block scalar's text: that made the step change with each write.
+    let indent = b.first_nested_col.map_or(4, |n| n.clamp(2, 8));
     Ok((b.docs, Layout { indent }))
 }
 
-/// The indentation step of the first indented line (2 for old sops files, 4 for new ones).
-fn detect_indent(text: &str) -> usize {
-    text.lines()
-        .map(|l| l.len() - l.trim_start_matches(' ').len())
-        .find(|&n| n > 0)
-        .map(|n| n.clamp(2, 8))
-        .unwrap_or(4)
-}
-
 impl<L: Leaf> Builder<'_, L> {
+    /// Notes the indentation of the line where the first block map or list nested in
+    /// another starts (the dash's column for a list: its event starts at the item's text;
+    /// a flow one, `{` or `[`, says nothing about indentation).
+    fn note_nested_col(&mut self, at: usize) {
+        if self.first_nested_col.is_some() || self.stack.is_empty() {
+            return;
+        }
+        let byte = self.src.chars.byte(self.text, at);
+        if self.text[byte..].starts_with(['{', '[']) {
+            return;
+        }
+        let line_start = self.text[..byte].rfind('\n').map_or(0, |n| n + 1);
+        let line = &self.text[line_start..byte];
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if indent > 0 {
+            self.first_nested_col = Some(indent);
+        }
+    }
+
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), StoreError> {
         let at = span.start.index();
         // Block ends at one position close nested blocks, innermost first.
@@ -130,6 +146,7 @@ impl<L: Leaf> Builder<'_, L> {
             }
             Event::DocumentStart(explicit) => self.explicit_doc = explicit,
             Event::MappingStart(anchor, _) => {
+                self.note_nested_col(at);
                 self.refuse_collection_key(&err)?;
                 self.open_container(&err)?;
                 self.key_line_comment(at)?;
@@ -146,6 +163,7 @@ impl<L: Leaf> Builder<'_, L> {
                 if self.stack.is_empty() {
                     return Err(err("YAML documents that are sequences are not supported; the top level must be a map"));
                 }
+                self.note_nested_col(at);
                 self.refuse_collection_key(&err)?;
                 self.open_container(&err)?;
                 self.key_line_comment(at)?;

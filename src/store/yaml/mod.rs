@@ -80,7 +80,8 @@ mod tests {
                 "l:\n    - |2 # c\n\n\n      b\n",
             ),
             ("k: | # c\n\n\nj: 1\n", "k: \"\" # c\nj: 1\n"),
-            ("k: | # c\r\r  a\r", "k: |2 # c\n\n  a\n"),
+            // (A block's text does not set the file's indentation: 4, as go-yaml writes.)
+            ("k: | # c\r\r  a\r", "k: |4 # c\n\n    a\n"),
             // A lone `\r` ends a line for the comment columns too (as for sops).
             ("a:\r  b: 1\r# c\rd: 2\r", "a:\n  b: 1\n# c\nd: 2\n"),
         ] {
@@ -93,7 +94,7 @@ mod tests {
         // Found by fuzzing: it opened the inner list, where `- - null` cannot hold it, and
         // was written above the outer item; sops keeps it after the item, as here.
         for (text, want) in [
-            ("p:\n- - # c\n  - x\n", "p:\n  - - null\n    # c\n    - x\n"),
+            ("p:\n- - # c\n  - x\n", "p:\n    - - null\n      # c\n      - x\n"),
             ("p:\n- - - # c\n", "p:\n    - - - null\n        # c\n"),
         ] {
             assert_eq!(round(text), want, "{text:?}");
