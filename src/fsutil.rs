@@ -30,6 +30,24 @@ pub fn atomic_write_exact_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io:
     write_via_temp(path, bytes, Some(mode), true)
 }
 
+/// Writes a new private (0600) file at `path`, whole or not at all, and never over an
+/// existing one: the complete temp file is hard-linked to the name, which fails with
+/// `AlreadyExists` if the name exists, also when another process created it meanwhile
+/// (`keygen -o`: a check, then a rename, let two runs each print a key, one of them lost).
+pub fn create_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp =
+        crate::tempfiles::TempFile::create_in(&dir).map_err(|e| unwritable_dir(&dir, e))?;
+    tmp.file().write_all(bytes)?;
+    tmp.file().sync_all()?;
+    std::fs::hard_link(tmp.temp_path(), path)?;
+    drop(tmp);
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 /// Creates `dir` and its missing parents, private (0700) as a key directory must be.
 pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
@@ -42,11 +60,34 @@ pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
+/// As [`atomic_write`] (or [`atomic_write_private`] when `private`), calling `before_rename`
+/// with the complete temp file just before it takes the name: a lock holder locks the new
+/// inode there, so that no waiter can take the name between the rename and its next lock.
+pub fn atomic_write_then(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    before_rename: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mode = private.then_some(0o600);
+    write_via_temp_then(path, bytes, mode, private, before_rename)
+}
+
 fn write_via_temp(
     path: &Path,
     bytes: &[u8],
     mode: Option<u32>,
     force_mode: bool,
+) -> std::io::Result<()> {
+    write_via_temp_then(path, bytes, mode, force_mode, &mut |_| Ok(()))
+}
+
+fn write_via_temp_then(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    force_mode: bool,
+    before_rename: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let target = write_target(path)?;
     let path = target.as_path();
@@ -75,6 +116,7 @@ fn write_via_temp(
         };
         tmp.file().set_permissions(perms)?;
     }
+    before_rename(tmp.file())?;
     tmp.persist(path)?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();

@@ -91,3 +91,15 @@ mod tests {
         assert_eq!(core_limit(), 0);
     }
 }
+
+/// A closed stdout or stderr (`secrets status | head -1`) ends the command as it ends other
+/// Unix tools, by SIGPIPE, instead of a panic (exit 101) from a print: Rust ignores SIGPIPE
+/// by default. Set before any temp file exists, so the cleanup handler of
+/// [`crate::tempfiles`] takes SIGPIPE too (it removes what is registered, then dies of it).
+pub fn die_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default; no handler is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -192,9 +192,10 @@ const KIND_DIR: u8 = b'd';
 
 /// The signals whose default action ends the process and that can be caught.
 #[cfg(unix)]
-const HANDLED: [libc::c_int; 12] = [
+const HANDLED: [libc::c_int; 13] = [
     libc::SIGHUP,
     libc::SIGINT,
+    libc::SIGPIPE,
     libc::SIGQUIT,
     libc::SIGTERM,
     libc::SIGUSR1,
@@ -448,7 +449,7 @@ impl TempFile {
             // Registered before it exists: a signal from here on removes it.
             let reg = Registration::new(&path, KIND_FILE);
             let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
+            opts.read(true).write(true).create_new(true);
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;
@@ -467,6 +468,11 @@ impl TempFile {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Where the temp file is.
+    pub fn temp_path(&self) -> &Path {
+        &self.path
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {

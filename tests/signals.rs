@@ -428,10 +428,8 @@ fn sigabrt_during_edit_writes_no_core_and_removes_the_edit_dir() {
 
 #[test]
 fn not_dumpable_even_when_another_process_raises_the_core_limit() {
-    if common::on_path("prlimit").is_none() {
-        eprintln!("skipped: prlimit (util-linux) not found");
-        return;
-    }
+    // prlimit (util-linux) is an oracle: a missing one fails the test, never a silent ok.
+    common::oracle("prlimit", common::on_path("prlimit"));
     abort_during_edit(true);
 }
 
@@ -508,10 +506,11 @@ fn edit_warns_when_dev_shm_is_unusable() {
     let probe = Command::new("unshare")
         .args(["-rm", "sh", "-c", "mount -t tmpfs -o ro tmpfs /dev/shm"])
         .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: cannot make /dev/shm read-only in a mount namespace (unshare -rm)");
-        return;
-    }
+    // Fails rather than passing untested (the README's rule for a missing oracle).
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "this test needs `unshare -rm` (util-linux, unprivileged user and mount namespaces) to make /dev/shm read-only"
+    );
     let tmpdir = sb.path("disk-tmp");
     std::fs::create_dir(&tmpdir).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("secrets");

@@ -31,6 +31,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    if args.in_place {
+        // A read-modify-write: under the file's lock, as `set` (a `set` meanwhile would
+        // otherwise be lost).
+        if args.extract.is_some() {
+            return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
+        }
+        let update = output::open_for_update(&args.file, g)?;
+        let bytes = plaintext(&args.file, &update.file, &update.opened, g)?;
+        update
+            .lock
+            .replace_private(&update.seen, &bytes)
+            .map_err(crate::engine::FileError::from)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (file, _key, opened) = output::open_file(&args.file, g)?;
     if let Some(path) = &args.extract {
         if args.in_place {
@@ -46,18 +60,28 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         )
         .map(|_| ExitCode::SUCCESS);
     }
+    let bytes = plaintext(&args.file, &file, &opened, g)?;
+    output::write_output(args.output.as_deref(), &bytes, true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file's plaintext in the output format (its own layout when the format is its own).
+fn plaintext(
+    path: &std::path::Path,
+    file: &crate::engine::EncryptedFile,
+    opened: &crate::engine::Opened,
+    g: &Global,
+) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
     let out_format: Format = g.output_type.unwrap_or(file.format);
     let layout = if out_format == file.format {
         file.layout
     } else {
         crate::store::Layout::default_for(out_format)
     };
-    let bytes = crate::engine::emit_plain(&args.file, out_format, &opened.branches, layout)?;
-    let target = if args.in_place {
-        Some(args.file.as_path())
-    } else {
-        args.output.as_deref()
-    };
-    output::write_output(target, &bytes, true)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::engine::emit_plain(
+        path,
+        out_format,
+        &opened.branches,
+        layout,
+    )?)
 }

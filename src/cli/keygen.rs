@@ -41,19 +41,30 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     ));
     match &args.output {
         Some(path) => {
+            let exists = || {
+                CliError::new(OUTPUT, format!("{}: already exists", path.display()))
+                    .hint("choose another file, or pass --force to overwrite it")
+            };
             if path.exists() && !args.force {
-                return Err(
-                    CliError::new(OUTPUT, format!("{}: already exists", path.display()))
-                        .hint("choose another file, or pass --force to overwrite it")
-                        .into(),
-                );
+                return Err(exists().into());
             }
             let cannot =
                 |e: std::io::Error| CliError::new(OUTPUT, format!("{}: {e}", path.display()));
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 crate::fsutil::create_private_dirs(dir).map_err(cannot)?;
             }
-            crate::fsutil::atomic_write_private(path, text.as_bytes()).map_err(cannot)?;
+            if args.force {
+                crate::fsutil::atomic_write_private(path, text.as_bytes()).map_err(cannot)?;
+            } else {
+                // Never over a file that appeared since the check above.
+                crate::fsutil::create_new_private(path, text.as_bytes()).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        exists()
+                    } else {
+                        cannot(e)
+                    }
+                })?;
+            }
             if !g.quiet {
                 eprintln!("Public key: {public}");
             }

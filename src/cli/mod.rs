@@ -184,6 +184,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     // Before anything is decrypted: no core file can hold plaintext (crate::hardening).
     crate::hardening::no_core_dumps();
+    crate::hardening::die_quietly_on_a_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => without_destructive_suggestions(e).exit(),

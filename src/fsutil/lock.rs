@@ -1,7 +1,9 @@
 //! The one lock every read-modify-write command takes: an advisory `flock(2)` on the file
 //! itself, held from before the command reads the file until after the atomic rename
 //! that replaces it (`scan --write-baseline` too, on the baseline it merges into).
-//! Commands that only read (decrypt, get, exec, export, status, scan) take no lock: writes are atomic renames, so a reader sees the old file or the new one.
+//! Commands that only read (decrypt to stdout or `-o`, get, exec, export, status, scan)
+//! take no lock: writes are atomic renames, so a reader sees the old file or the new one.
+//! `decrypt -i` rewrites its file, so it locks it like `set`.
 //!
 //! **Why the file itself and not a lock file beside it.** A lock file would need a name
 //! git never commits (an ignore rule someone can delete, or a place under `.git/`, which
@@ -35,6 +37,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use super::atomic_write_then;
 
 /// How long to wait for a lock before giving up, in milliseconds (default 10 s).
 static WAIT_MS: AtomicU64 = AtomicU64::new(10_000);
@@ -123,10 +127,11 @@ pub struct Lock {
     path: PathBuf,
     /// That name with symbolic links resolved: where the file is read and written.
     target: PathBuf,
-    /// The locked file; `None` when it did not exist.
-    file: Option<File>,
+    /// The locked file; `None` when it did not exist. A write replaces it by the new
+    /// inode, locked before the rename ([`Lock::replace`]), so the lock is never let go.
+    file: std::sync::Mutex<Option<File>>,
     /// The thread that took it and the file's identity, in [`HELD`] while the lock lives.
-    held: Option<(std::thread::ThreadId, FileId)>,
+    held: std::sync::Mutex<Option<(std::thread::ThreadId, FileId)>>,
 }
 
 /// The files each thread of this process holds locked. A thread asking again for a lock
@@ -142,7 +147,8 @@ fn held() -> std::sync::MutexGuard<'static, Vec<(std::thread::ThreadId, FileId)>
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        if let Some(entry) = self.held {
+        let entry = *self.held.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entry {
             let mut h = held();
             if let Some(i) = h.iter().position(|&x| x == entry) {
                 h.swap_remove(i);
@@ -174,8 +180,8 @@ impl Lock {
                 return Ok(Lock {
                     path: path.to_path_buf(),
                     target,
-                    file: None,
-                    held: None,
+                    file: std::sync::Mutex::new(None),
+                    held: std::sync::Mutex::new(None),
                 });
             };
             let me = std::thread::current().id();
@@ -215,8 +221,8 @@ impl Lock {
                 return Ok(Lock {
                     path: path.to_path_buf(),
                     target,
-                    file: Some(file),
-                    held: Some((me, id)),
+                    file: std::sync::Mutex::new(Some(file)),
+                    held: std::sync::Mutex::new(Some((me, id))),
                 });
             }
         }
@@ -240,7 +246,8 @@ impl Lock {
 
     /// [`Lock::read`], at most `max` bytes: `Ok(None)` when the file is larger.
     pub fn read_at_most(&self, max: u64) -> Result<Option<Contents>, LockError> {
-        let bytes = match &self.file {
+        let file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = match &*file {
             // Through the locked descriptor: the bytes are those of the locked inode.
             Some(f) => {
                 let f: &File = f;
@@ -264,7 +271,17 @@ impl Lock {
 
     /// Writes `bytes` in place of the file (atomically, through symbolic links), unless
     /// the file on disk is no longer what `seen` says was read.
+    /// The lock stays held, on the new file.
     pub fn replace(&self, seen: &Seen, bytes: &[u8]) -> Result<(), LockError> {
+        self.replace_with(seen, bytes, false)
+    }
+
+    /// [`Lock::replace`] for plaintext (`decrypt -i`): the file is written 0600.
+    pub fn replace_private(&self, seen: &Seen, bytes: &[u8]) -> Result<(), LockError> {
+        self.replace_with(seen, bytes, true)
+    }
+
+    fn replace_with(&self, seen: &Seen, bytes: &[u8], private: bool) -> Result<(), LockError> {
         let now = Seen::now(&self.target).map_err(|error| LockError::Read {
             path: self.path.clone(),
             error,
@@ -274,10 +291,39 @@ impl Lock {
                 path: self.path.clone(),
             });
         }
-        super::atomic_write(&self.target, bytes).map_err(|error| LockError::Write {
+        let write_err = |error| LockError::Write {
             path: self.path.clone(),
             error,
+        };
+        // The new inode is locked before it takes the name, and the old one is released
+        // only then: a waiter woken by the release finds the name on the new inode, held.
+        // (A config command writes its file more than once under one lock.)
+        let mut new_file: Option<(File, FileId)> = None;
+        atomic_write_then(&self.target, bytes, private, &mut |tmp| {
+            let mut file = tmp.try_clone()?;
+            // Read from the start later (the clone shares the written file's offset).
+            std::io::Seek::rewind(&mut file)?;
+            if !try_lock(&file)? {
+                return Err(std::io::Error::other("the new file is locked by another"));
+            }
+            let id = file_id(&file.metadata().ok()).unwrap_or_default();
+            new_file = Some((file, id));
+            Ok(())
         })
+        .map_err(write_err)?;
+        if let Some((file, id)) = new_file {
+            let mut mine = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let mut all = held();
+            if let Some(old) = *mine {
+                if let Some(i) = all.iter().position(|&x| x == old) {
+                    all[i] = (old.0, id);
+                }
+                *mine = Some((old.0, id));
+            }
+            drop(all);
+            *self.file.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+        }
+        Ok(())
     }
 }
 
@@ -408,6 +454,31 @@ mod tests {
         // The waiter's inode was replaced: it locks the new file and reads it.
         let second = Lock::acquire_within(&p, Duration::ZERO).unwrap();
         assert_eq!(&second.read().unwrap().0[..], b"a: 2\n");
+    }
+
+    #[test]
+    fn the_lock_stays_held_across_writes() {
+        // Found by the audit of issue 10: `member remove` writes the config twice under one
+        // lock; after the first rename the lock was on the old inode, and a `member add`
+        // ran in between.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(".secrets.yaml");
+        std::fs::write(&p, "a: 1\n").unwrap();
+        let lock = Lock::acquire(&p).unwrap();
+        let (_, seen) = lock.read().unwrap();
+        lock.replace(&seen, b"a: 2\n").unwrap();
+        match elsewhere(&p, Duration::from_millis(30)) {
+            Err(LockError::Busy { .. }) => {}
+            other => panic!("another command got the lock after a write: {other:?}"),
+        }
+        // It reads and writes the new file, and still holds it after a second write.
+        let (bytes, seen) = lock.read().unwrap();
+        assert_eq!(&bytes[..], b"a: 2\n");
+        lock.replace(&seen, b"a: 3\n").unwrap();
+        assert!(elsewhere(&p, Duration::from_millis(30)).is_err());
+        drop(lock);
+        elsewhere(&p, Duration::ZERO).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"a: 3\n");
     }
 
     #[test]

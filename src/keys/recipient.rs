@@ -27,18 +27,13 @@ pub enum BadRecipient {
 }
 
 /// Whether text is (or holds) private key material: an age identity (`AGE-SECRET-KEY-1…`,
-/// any case), an age plugin identity, or a PEM/OpenSSH private key block.
+/// any case), an age plugin identity, or a PEM/OpenSSH private key block, anywhere in it (a
+/// pasted key with a stray quote before it was quoted back, 7 secret characters with it).
 pub fn is_private_key(text: &str) -> bool {
-    let t = text.trim_start();
-    let head: String = t.chars().take(16).collect::<String>().to_ascii_uppercase();
-    head.starts_with("AGE-SECRET-KEY-")
-        || head.starts_with("AGE-PLUGIN-")
+    let upper = zeroize::Zeroizing::new(text.to_ascii_uppercase());
+    upper.contains("AGE-SECRET-KEY-")
+        || upper.contains("AGE-PLUGIN-")
         || text.contains("PRIVATE KEY-----")
-        || text.lines().any(|l| {
-            l.trim_start()
-                .to_ascii_uppercase()
-                .starts_with("AGE-SECRET-KEY-")
-        })
 }
 
 impl Recipient {

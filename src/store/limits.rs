@@ -28,6 +28,16 @@ pub fn alias_budget(written: usize) -> usize {
     MIN_ALIAS_BUDGET.max(written.saturating_mul(ALIAS_RATIO))
 }
 
+/// Bytes of keys and values that YAML aliases may copy: at least this many, else up to
+/// [`ALIAS_RATIO`] times the text's length. Counting values alone let one 100 KB value
+/// aliased 9,990 times (a 224 KB file) take 1.3 GB before any MAC was checked.
+pub const MIN_ALIAS_BYTES: usize = 1 << 20;
+
+/// How many bytes aliases may copy in a text of `text_len` bytes.
+pub fn alias_byte_budget(text_len: usize) -> usize {
+    MIN_ALIAS_BYTES.max(text_len.saturating_mul(ALIAS_RATIO))
+}
+
 /// The largest list index in a flattened key (`sops_age__list_N__map_enc`): metadata lists
 /// hold one entry per recipient, never thousands.
 pub const MAX_FLAT_LIST_INDEX: usize = 10_000;

@@ -308,3 +308,37 @@ print(f"at-prompt={bool(echo_at_prompt)} after={bool(echo_after)} status={os.wai
     );
     assert_eq!(ks.ok(&["get", "s.yaml", "a"]), b"x");
 }
+
+/// A closed stdout ends a command as it ends other Unix tools (SIGPIPE), never with a
+/// panic, exit 101 (audit of issue 10: `secrets status | head -1`). The pipe's read end is
+/// closed before the command starts, so its first write fails.
+#[test]
+fn a_closed_stdout_is_sigpipe_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.yaml", "a: x\n");
+    for args in [
+        &["completions", "bash"][..],
+        &["man"],
+        &["decrypt", "s.yaml"],
+        &["get", "s.yaml", "a"],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = ks
+            .cmd()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(0),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}

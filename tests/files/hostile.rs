@@ -190,6 +190,36 @@ fn a_billion_laughs_stops_at_the_alias_budget() {
 }
 
 #[test]
+fn one_long_value_aliased_thousands_of_times_stops_at_the_byte_budget() {
+    // Found by the audit of issue 10: the budget counted values, so one 100 KB value
+    // aliased 9,990 times (a 224 KB file) took 1.3 GB, and aborted under a memory limit,
+    // in scan, status, decrypt and encrypt before any MAC was checked.
+    let long = "x".repeat(100_000);
+    let aliases = "    - *a\n".repeat(9_990);
+    let yaml = format!("a: &a {long}\nb:\n{aliases}{}", sops_block());
+    every_command_refuses(
+        "long-alias.yaml",
+        yaml.as_bytes(),
+        &["line ", "excessive aliasing"],
+    );
+    let ks = repo();
+    let plain = format!("a: &a {long}\nb:\n{aliases}");
+    std::fs::write(ks.path("h/long-alias.yaml"), &plain).unwrap();
+    let out = run(&ks, &["encrypt", "-i", "h/long-alias.yaml"]);
+    refused(
+        &out,
+        "encrypt",
+        2,
+        "h/long-alias.yaml",
+        &["excessive aliasing"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ks.path("h/long-alias.yaml")).unwrap(),
+        plain
+    );
+}
+
+#[test]
 fn a_flattened_list_index_never_sizes_an_allocation() {
     // Issue 10, case 9: `sops_age__list_4000000000__map_enc=x` aborted decrypt, and
     // status, updatekeys and scan parse every file holding ENC[AES256_GCM.

@@ -94,6 +94,8 @@ fn a_command_that_cannot_get_the_lock_fails_with_75_and_writes_nothing() {
         &["set", "s.yaml", "a", "x"][..],
         &["unset", "s.yaml", "a"],
         &["rotate", "s.yaml"],
+        // It rewrites the file too: unlocked, it lost a concurrent `set` (audit of issue 10).
+        &["decrypt", "-i", "s.yaml"],
     ] {
         let out: Output = ks
             .cmd()
@@ -245,4 +247,45 @@ fn a_hard_linked_file_is_refused_not_split() {
     assert_eq!(std::fs::read(ks.path("h.yaml")).unwrap(), before);
     assert_eq!(ks.sb.read("p.yaml"), "b: hunter2\n");
     assert_eq!(ks.sb.read("p2.yaml"), "b: hunter2\n");
+}
+
+/// Two `keygen -o` racing for one name: one writes it, the other fails ("already
+/// exists"); the key on disk is the one whose public key was printed. Audit of issue 10:
+/// a check then a rename let both succeed, one private key lost.
+#[test]
+fn racing_keygens_never_replace_a_key() {
+    let ks = KeyedSandbox::new();
+    for round in 0..20 {
+        let path = ks.path("k.txt");
+        let _ = std::fs::remove_file(&path);
+        let runs: Vec<Child> = (0..2)
+            .map(|_| {
+                ks.cmd()
+                    .args(["keygen", "-o", "k.txt"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = runs
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {} succeeded", won.len());
+        let printed = String::from_utf8_lossy(&won[0].stderr).to_string();
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        let public = on_disk
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap();
+        assert!(printed.contains(public), "round {round}: {printed}");
+        let lost = outs.iter().find(|o| !o.status.success()).unwrap();
+        assert!(
+            String::from_utf8_lossy(&lost.stderr).contains("already exists"),
+            "round {round}"
+        );
+    }
 }

@@ -42,9 +42,9 @@ enum Frame<L> {
 struct Shape {
     size: usize,
     height: usize,
+    /// Bytes of the keys and values inside: what an alias of it copies into memory.
+    bytes: usize,
 }
-
-const LEAF: Shape = Shape { size: 1, height: 0 };
 
 struct Builder<'t, L> {
     scanner: CommentScanner,
@@ -57,6 +57,7 @@ struct Builder<'t, L> {
     /// Values written in the text, and values added by aliases.
     written: usize,
     aliased: usize,
+    aliased_bytes: usize,
     docs: Vec<Branch<L>>,
     text: &'t str,
     src: Source<'t>,
@@ -84,6 +85,7 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         shapes: Vec::new(),
         written: 0,
         aliased: 0,
+        aliased_bytes: 0,
         docs: Vec::new(),
         text,
         src: Source::new(text),
@@ -196,7 +198,11 @@ impl<L: Leaf> Builder<'_, L> {
                     }
                     Frame::List { items, anchor, .. } => (Node::List(items), anchor),
                 };
-                let shape = self.shapes.pop().unwrap_or(LEAF);
+                let shape = self.shapes.pop().unwrap_or(Shape {
+                    size: 1,
+                    height: 0,
+                    bytes: 0,
+                });
                 if anchor > 0 {
                     self.anchors.insert(anchor, (node.clone(), shape));
                 }
@@ -247,6 +253,9 @@ impl<L: Leaf> Builder<'_, L> {
                         )));
                     }
                     self.before_item(at, span.start.col())?;
+                    if let Some(shape) = self.shapes.last_mut() {
+                        shape.bytes = shape.bytes.saturating_add(value.len());
+                    }
                     if let Some(Frame::Map {
                         key, branch, seen, ..
                     }) = self.stack.last_mut()
@@ -303,13 +312,18 @@ impl<L: Leaf> Builder<'_, L> {
                     };
                     return Err(err(&format!("{key}{why}")));
                 }
+                let leaf = Shape {
+                    size: 1,
+                    height: 0,
+                    bytes: value.len(),
+                };
                 let scalar = resolve_cow(value, style, tag);
                 let node = Node::Leaf(L::from_scalar(scalar));
                 if anchor > 0 {
-                    self.anchors.insert(anchor, (node.clone(), LEAF));
+                    self.anchors.insert(anchor, (node.clone(), leaf));
                 }
                 self.written += 1;
-                self.grow(LEAF);
+                self.grow(leaf);
                 match value_end {
                     _ if empty_value_comment.is_some() => {
                         self.add_value_with(node, empty_value_comment)?
@@ -338,6 +352,15 @@ impl<L: Leaf> Builder<'_, L> {
                     return Err(err(&format!(
                         "aliases expand to more than {} values (excessive aliasing, as go-yaml says)",
                         limits::alias_budget(self.written)
+                    )));
+                }
+                // And in bytes: one long value aliased thousands of times is few values.
+                self.aliased_bytes = self.aliased_bytes.saturating_add(shape.bytes);
+                let byte_budget = limits::alias_byte_budget(self.text.len());
+                if self.aliased_bytes > byte_budget {
+                    return Err(err(&format!(
+                        "aliases expand to more than {} MiB of text (excessive aliasing)",
+                        byte_budget >> 20
                     )));
                 }
                 if self.stack.len() + shape.height >= limits::MAX_DEPTH {
@@ -381,7 +404,11 @@ impl<L: Leaf> Builder<'_, L> {
             )));
         }
         self.written += 1;
-        self.shapes.push(Shape { size: 1, height: 0 });
+        self.shapes.push(Shape {
+            size: 1,
+            height: 0,
+            bytes: 0,
+        });
         Ok(())
     }
 
@@ -454,6 +481,7 @@ impl<L: Leaf> Builder<'_, L> {
         if let Some(parent) = self.shapes.last_mut() {
             parent.size = parent.size.saturating_add(child.size);
             parent.height = parent.height.max(child.height + 1);
+            parent.bytes = parent.bytes.saturating_add(child.bytes);
         }
     }
 

@@ -94,7 +94,10 @@ mod tests {
         // Found by fuzzing: it opened the inner list, where `- - null` cannot hold it, and
         // was written above the outer item; sops keeps it after the item, as here.
         for (text, want) in [
-            ("p:\n- - # c\n  - x\n", "p:\n    - - null\n      # c\n      - x\n"),
+            (
+                "p:\n- - # c\n  - x\n",
+                "p:\n    - - null\n      # c\n      - x\n",
+            ),
             ("p:\n- - - # c\n", "p:\n    - - - null\n        # c\n"),
         ] {
             assert_eq!(round(text), want, "{text:?}");
