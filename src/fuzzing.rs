@@ -122,33 +122,17 @@ fn same_after_write<L: Leaf>(format: Format, before: &[Branch<L>], after: &[Bran
 
 /// The trees without their comments.
 fn without_comments<L: Leaf>(branches: &[Branch<L>]) -> Vec<Branch<L>> {
-    fn branch<L: Leaf>(b: &mut Branch<L>) {
-        b.items.retain(|i| !matches!(i, Item::Comment { .. }));
-        for item in &mut b.items {
-            if let Item::Entry { value, .. } = item {
-                node(value);
+    branches
+        .iter()
+        .map(|b| {
+            let mut node = Node::Map(b.clone());
+            node.strip_comments();
+            match node {
+                Node::Map(b) => b,
+                _ => unreachable!("a map stays a map"),
             }
-        }
-    }
-    fn node<L: Leaf>(n: &mut Node<L>) {
-        match n {
-            Node::Map(b) => branch(b),
-            Node::List(items) => {
-                items.retain(|i| !matches!(i, ListItem::Comment { .. }));
-                for item in items {
-                    if let ListItem::Value(v) = item {
-                        node(v);
-                    }
-                }
-            }
-            Node::Leaf(_) => {}
-        }
-    }
-    let mut out = branches.to_vec();
-    for b in &mut out {
-        branch(b);
-    }
-    out
+        })
+        .collect()
 }
 
 /// Every comment's text, in document order.

@@ -106,7 +106,11 @@ impl Metadata {
                 "key_groups" if !is_empty_list(value) => return Err(MetadataError::KeyGroups),
                 "shamir_threshold" | "key_groups" => {}
                 k if FOREIGN_KEYS.contains(&k) && !is_empty_list(value) => {
-                    meta.foreign.insert(k.to_string(), value.clone());
+                    // Without comments, as sops reads metadata (into Go structs): a comment
+                    // alone in an entry's map was written back as the entry.
+                    let mut value = value.clone();
+                    value.strip_comments();
+                    meta.foreign.insert(k.to_string(), value);
                 }
                 _ => {}
             }

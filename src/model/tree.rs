@@ -244,6 +244,33 @@ pub enum Node<L> {
     Leaf(L),
 }
 
+impl<L> Node<L> {
+    /// Removes every comment and blank line below this node (iteratively: a tree may be
+    /// as deep as the parser limits allow).
+    pub fn strip_comments(&mut self) {
+        let mut todo: Vec<&mut Node<L>> = vec![self];
+        while let Some(node) = todo.pop() {
+            match node {
+                Node::Map(b) => {
+                    b.items.retain(|i| matches!(i, Item::Entry { .. }));
+                    todo.extend(b.items.iter_mut().filter_map(|i| match i {
+                        Item::Entry { value, .. } => Some(value),
+                        _ => None,
+                    }));
+                }
+                Node::List(items) => {
+                    items.retain(|i| matches!(i, ListItem::Value(_)));
+                    todo.extend(items.iter_mut().filter_map(|i| match i {
+                        ListItem::Value(v) => Some(v),
+                        _ => None,
+                    }));
+                }
+                Node::Leaf(_) => {}
+            }
+        }
+    }
+}
+
 /// One item of a map: an entry, a comment, or a blank line kept for layout (dotenv, INI).
 #[derive(Clone, PartialEq, Debug)]
 pub enum Item<L> {
