@@ -494,6 +494,8 @@ mod tests {
         );
         assert_eq!(cfg.environment("prod").unwrap().globs[1], "*.env");
 
+        // The lock is kept across the write (on the new file) until dropped.
+        drop(lock);
         let mut doc = ConfigDoc::load(&path).unwrap();
         assert_eq!(doc.remove_member("bob").unwrap(), vec!["prod", "dev"]);
         // Changed behind the doc's back: not overwritten.
