@@ -152,7 +152,7 @@ pub fn unwritable_dir(dir: &Path, e: std::io::Error) -> std::io::Error {
 pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
     let target = resolve_links(path)?;
     match std::fs::symlink_metadata(&target) {
-        Ok(m) => refuse_hard_links(path, &m)?,
+        Ok(m) => refuse_hard_links(&target, &m)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
@@ -181,7 +181,8 @@ pub fn resolve_links(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
-/// The error for a regular file with more than one hard link (see [`write_target`]).
+/// The error for a regular file with more than one hard link (see [`write_target`]); `path`
+/// is the file itself (links resolved), so that the hint does not replace a symbolic link.
 pub fn refuse_hard_links(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
     #[cfg(unix)]
     {

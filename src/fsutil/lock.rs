@@ -385,7 +385,7 @@ fn open(path: &Path, target: &Path, write: bool) -> Result<Option<(File, FileId)
     if !meta.is_file() && !meta.is_dir() {
         return Err(read_err(std::io::Error::other("not a regular file")));
     }
-    super::refuse_hard_links(path, &meta).map_err(|error| LockError::Write {
+    super::refuse_hard_links(target, &meta).map_err(|error| LockError::Write {
         path: path.to_path_buf(),
         error,
     })?;
