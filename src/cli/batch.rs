@@ -27,16 +27,18 @@ fn names(cfg: Option<&Config>, keys: &[String], sign: char) -> String {
         .join(" ")
 }
 
-/// Prints each file's result and the summary; returns the exit code of the first failure
-/// (in plan order), `None` when every file succeeded.
+/// Prints each file's result and the summary, which starts with `label` (the command);
+/// returns the exit code of the first failure (in plan order), `None` when every file
+/// succeeded.
 pub fn report(
     outcome: &Outcome,
     op: Op,
+    label: &str,
     dry_run: bool,
     cfg: Option<&Config>,
     g: &Global,
 ) -> Option<u8> {
-    let (mut changed, mut same, mut failed) = (0, 0, 0);
+    let (mut changed, mut rotated, mut same, mut failed) = (0, 0, 0, 0);
     let mut first_code: Option<u8> = None;
     for f in &outcome.files {
         let path = shown(&f.path);
@@ -62,7 +64,11 @@ pub fn report(
                     (Done::Rotated, false) => "rotated   ",
                     (Done::Rotated, true) => "would rotate",
                 };
-                changed += 1;
+                match (done, op) {
+                    // Re-wrapping that had to rotate (a reader dropped) says so apart.
+                    (Done::Rotated, Op::Update { .. }) => rotated += 1,
+                    _ => changed += 1,
+                }
                 if !g.quiet {
                     println!(
                         "{verb} {path}{}{detail}",
@@ -77,16 +83,21 @@ pub fn report(
             }
         }
     }
-    let (what, verb) = match (op, dry_run) {
-        (Op::Update { .. }, false) => ("updatekeys", "updated"),
-        (Op::Update { .. }, true) => ("updatekeys", "would update"),
-        (Op::Rotate, false) => ("rotate", "rotated"),
-        (Op::Rotate, true) => ("rotate", "would rotate"),
+    let verb = match (op, dry_run) {
+        (Op::Update { .. }, false) => "updated",
+        (Op::Update { .. }, true) => "would update",
+        (Op::Rotate, false) => "rotated",
+        (Op::Rotate, true) => "would rotate",
+    };
+    let rotated = match (rotated, dry_run) {
+        (0, _) => String::new(),
+        (n, false) => format!(", {n} rotated"),
+        (n, true) => format!(", {n} would rotate"),
     };
     output::note(
         g,
         format!(
-            "{what}: {changed} {verb}, {same} unchanged, {failed} failed{}",
+            "{label}: {changed} {verb}{rotated}, {same} unchanged, {failed} failed{}",
             if dry_run {
                 " (dry run: nothing written)"
             } else {
@@ -123,7 +134,11 @@ pub fn finish(
     cfg: Option<&Config>,
     g: &Global,
 ) -> std::process::ExitCode {
-    match report(outcome, op, dry_run, cfg, g) {
+    let label = match op {
+        Op::Update { .. } => "updatekeys",
+        Op::Rotate => "rotate",
+    };
+    match report(outcome, op, label, dry_run, cfg, g) {
         Some(code) => {
             let dropped = outcome
                 .failures()
@@ -176,7 +191,11 @@ pub fn offboard(
     let config = config.display();
     let environments = plan.environments.clone();
     let outcome = offboard::apply(plan, lock, ids, dry_run)?;
-    let code = report(&outcome.files, Op::Rotate, dry_run, Some(cfg), g);
+    let label = match &revocation {
+        offboard::Revocation::Member(_) => "member remove",
+        offboard::Revocation::Env { .. } => "env revoke",
+    };
+    let code = report(&outcome.files, Op::Rotate, label, dry_run, Some(cfg), g);
     if let Some(code) = code.filter(|_| !dry_run && !outcome.recorded) {
         return Err(exit::CliError::new(
             code,

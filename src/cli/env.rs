@@ -223,7 +223,7 @@ fn change(change: Change, keep_files: bool, dry_run: bool, g: &Global) -> anyhow
         rotate_on_drop: true,
     };
     let code = (!outcome.files.files.is_empty())
-        .then(|| batch::report(&outcome.files, op, dry_run, Some(&cfg), g))
+        .then(|| batch::report(&outcome.files, op, "env set", dry_run, Some(&cfg), g))
         .flatten();
     let done = summary(&change, default, &cfg);
     output::note(

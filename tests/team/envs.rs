@@ -462,9 +462,20 @@ fn env_set_moves_files_and_rewraps_or_rotates_them() {
     assert_eq!(t.read(".secrets.yaml"), config_before);
     assert_eq!(t.read("shared/extra.yaml"), extra_before);
 
-    let out = t.ok("alice", &args);
+    let run = t.run("alice", &args);
+    assert!(run.status.success());
+    let (out, err) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
     assert!(out.contains("rotated    shared/extra.yaml"), "{out}");
     assert!(out.contains("updated    shared/alice.yaml  +ci"), "{out}");
+    // The summary names this command and counts the rotation apart (it said
+    // "updatekeys: 2 updated").
+    assert!(
+        err.contains("env set: 1 updated, 1 rotated, 0 unchanged, 0 failed"),
+        "{err}"
+    );
     assert!(t.read(".secrets.yaml").contains("- shared/**"));
     assert!(!t.can_decrypt("bob", "shared/extra.yaml"));
     assert!(t.can_decrypt("ci", "shared/extra.yaml"));
