@@ -342,3 +342,34 @@ fn a_closed_stdout_is_sigpipe_not_a_panic() {
         );
     }
 }
+
+/// The README's first command runs `testdata/demo/run.sh` (the debug build): the demo
+/// finishes, with the real sops round trip (sops is an oracle here) and the scanner
+/// catching what it plants.
+#[test]
+fn the_demo_script_runs_end_to_end() {
+    let sops = sops_bin().expect("sops");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(root.join("testdata/demo/run.sh"))
+        .env("SECRETS_BIN", assert_cmd::cargo::cargo_bin("secrets"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                sops.parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", stderr(&out));
+    for step in [
+        "the real sops decrypts what we wrote",
+        "scan exit code: 1",
+        "demo finished: every step worked",
+    ] {
+        assert!(shown.contains(step), "{step}: {shown}");
+    }
+}
