@@ -103,6 +103,20 @@ pub fn round_trip(format: Format, data: &[u8]) {
     }
 }
 
+/// Metadata are the same when equal but for the key-service entries we keep without using
+/// them (`kms`, `pgp`…), whose leaves compare as data does: a float `4.` is written `4`, as
+/// go-yaml writes it, and reads back as the int ([`same_trees`]).
+fn same_metadata(a: &Metadata, b: &Metadata) -> bool {
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    a2.foreign = Branch::new();
+    b2.foreign = Branch::new();
+    a2 == b2
+        && same_trees(
+            std::slice::from_ref(&a.foreign),
+            std::slice::from_ref(&b.foreign),
+        )
+}
+
 /// Whether `after`, read back from what `before` was written as, is the same tree up to
 /// what the emitters change on purpose. YAML: comments around nested lists move between
 /// list levels (lists add no path, so a comment decrypts the same; the emitter places them
@@ -342,7 +356,7 @@ pub fn parse_encrypted(data: &[u8]) {
         };
         assert!(
             same_after_write(format, &file.branches, &again.branches)
-                && again.metadata == file.metadata,
+                && same_metadata(&again.metadata, &file.metadata),
             "{format:?}: load, save, load changed the file at {}\nemitted: {text:?}",
             first_difference(&file.branches, &again.branches)
         );
