@@ -425,7 +425,13 @@ pub fn parse_metadata(data: &[u8]) {
             Ok(&meta),
             "metadata changed when written and read back"
         );
+        // dotenv's flattened form escapes a newline as `\n` and, as in sops, nothing else:
+        // a value that holds a backslash is ambiguous there (no real metadata holds one).
+        let backslash = holds_backslash(&Node::Map(tree.clone()));
         for escape in [true, false] {
+            if escape && backslash {
+                continue;
+            }
             let unflat = flat::unflatten(&flat::flatten(&tree, escape), escape, limits::FLAT)
                 .expect("metadata we wrote is within the limits");
             assert_eq!(
@@ -434,6 +440,18 @@ pub fn parse_metadata(data: &[u8]) {
                 "metadata changed through its flattened form (escape {escape})"
             );
         }
+    }
+}
+
+/// Whether any value of the tree holds a backslash.
+fn holds_backslash<L: Leaf>(node: &Node<L>) -> bool {
+    match node {
+        Node::Map(b) => b.entries().any(|(_, v)| holds_backslash(v)),
+        Node::List(items) => items.iter().any(|i| match i {
+            ListItem::Value(v) => holds_backslash(v),
+            ListItem::Comment { .. } => false,
+        }),
+        Node::Leaf(l) => l.scalar().to_text().contains('\\'),
     }
 }
 
