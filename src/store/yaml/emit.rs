@@ -245,15 +245,28 @@ fn emit_value<L: Leaf>(
                 out.push('\n');
             }
         }
-        Node::Map(b) if b.items.is_empty() => {
+        // Empty, or holding comments only (`{# c\n}`): written `{}` with the comments on
+        // the lines after it, where they read back as the parent's; as a block, the
+        // comments alone would read back as null.
+        Node::Map(b) if b.entries().next().is_none() => {
             out.push_str(" {}");
             push_suffix(out, &inline);
             out.push('\n');
+            for item in &b.items {
+                if let Item::Comment { text, .. } = item {
+                    comment_line(out, col, text);
+                }
+            }
         }
-        Node::List(items) if items.is_empty() => {
+        Node::List(items) if !has_values(items) => {
             out.push_str(" []");
             push_suffix(out, &inline);
             out.push('\n');
+            for item in items {
+                if let ListItem::Comment { text, .. } = item {
+                    comment_line(out, col, text);
+                }
+            }
         }
         Node::Map(b) => {
             push_suffix(out, &inline);
@@ -267,6 +280,10 @@ fn emit_value<L: Leaf>(
             emit_list(out, items, item_col, indent, None);
         }
     }
+}
+
+fn has_values<L>(items: &[ListItem<L>]) -> bool {
+    items.iter().any(|i| matches!(i, ListItem::Value(_)))
 }
 
 /// A list alone as a YAML document (`- a\n- b\n`, `[]` without values): an extracted
@@ -314,8 +331,8 @@ fn emit_list<L: Leaf>(
         .iter()
         .rposition(|item| matches!(item, ListItem::Value(_)));
     let trailing_col = match last_value.map(|i| &items[i]) {
-        Some(ListItem::Value(Node::Map(b))) if !b.items.is_empty() => col + 2,
-        Some(ListItem::Value(Node::List(l))) if !l.is_empty() => col + 2,
+        Some(ListItem::Value(Node::Map(b))) if b.entries().next().is_some() => col + 2,
+        Some(ListItem::Value(Node::List(l))) if has_values(l) => col + 2,
         _ => col,
     };
     let mut inline = Vec::new();
@@ -328,14 +345,14 @@ fn emit_list<L: Leaf>(
         match item {
             ListItem::Comment { text, inline: true } => inline.push(text),
             ListItem::Comment { text, .. } => comment_line(out, comment_col, text),
-            ListItem::Value(Node::Map(b)) if !b.items.is_empty() => {
+            ListItem::Value(Node::Map(b)) if b.entries().next().is_some() => {
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, text);
                 }
                 let prefix = item_prefix(&mut first_prefix);
                 emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
             }
-            ListItem::Value(Node::List(inner)) if !inner.is_empty() => {
+            ListItem::Value(Node::List(inner)) if has_values(inner) => {
                 for text in std::mem::take(&mut inline) {
                     comment_line(out, col, text);
                 }
