@@ -428,6 +428,11 @@ pub fn parse_metadata(data: &[u8]) {
         // dotenv's flattened form escapes a newline as `\n` and, as in sops, nothing else:
         // a value that holds a backslash is ambiguous there (no real metadata holds one).
         let backslash = holds_backslash(&Node::Map(tree.clone()));
+        // Nor has an empty list or map inside a kept key-service entry (`kms: {x: []}`) a
+        // flattened form: it has no keys to flatten to, in sops as here.
+        if holds_empty_container(&Node::Map(meta.foreign.clone())) {
+            continue;
+        }
         for escape in [true, false] {
             if escape && backslash {
                 continue;
@@ -440,6 +445,25 @@ pub fn parse_metadata(data: &[u8]) {
                 "metadata changed through its flattened form (escape {escape})"
             );
         }
+    }
+}
+
+/// Whether an empty list or map is anywhere below the top of the tree.
+fn holds_empty_container<L: Leaf>(node: &Node<L>) -> bool {
+    let empty = |n: &Node<L>| match n {
+        Node::Map(b) => b.entries().next().is_none(),
+        Node::List(items) => !items.iter().any(|i| matches!(i, ListItem::Value(_))),
+        Node::Leaf(_) => false,
+    };
+    match node {
+        Node::Map(b) => b
+            .entries()
+            .any(|(_, v)| empty(v) || holds_empty_container(v)),
+        Node::List(items) => items.iter().any(|i| match i {
+            ListItem::Value(v) => empty(v) || holds_empty_container(v),
+            ListItem::Comment { .. } => false,
+        }),
+        Node::Leaf(_) => false,
     }
 }
 
