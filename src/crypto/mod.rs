@@ -509,25 +509,14 @@ fn sealed_comment_text(s: &Sealed) -> Option<String> {
 /// encrypted: what `open` would refuse with `NotEncryptedValue`, found without a data key
 /// (the scanner's check that no value of a file was committed in clear).
 pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<String> {
-    let mut found = Vec::new();
-    for branch in branches {
-        let _ = walk::<_, (), std::convert::Infallible>(
-            branch,
-            &sealed_comment_text,
-            &mut |leaf: &Sealed, v: Visit<'_, '_>| {
-                let clear = match &leaf.0 {
-                    Scalar::Null | Scalar::Comment(_) => false,
-                    Scalar::Str(s) => !s.is_empty() && !value::is_encrypted(s),
-                    _ => true,
-                };
-                if clear && !v.is_comment && rules.should_encrypt(v.path, v.comments, false) {
-                    found.push(display_path(v.path));
-                }
-                Ok(())
-            },
-        );
-    }
-    found
+    paths_where(branches, |leaf, v| {
+        let clear = match &leaf.0 {
+            Scalar::Null | Scalar::Comment(_) => false,
+            Scalar::Str(s) => !s.is_empty() && !value::is_encrypted(s),
+            _ => true,
+        };
+        clear && !v.is_comment && rules.should_encrypt(v.path, v.comments, false)
+    })
 }
 
 /// The key paths (dotted) of empty values (`""`, null) in an encrypted tree. sops stores
@@ -535,13 +524,23 @@ pub fn clear_values(branches: &[Branch<Sealed>], rules: &CompiledRules) -> Vec<S
 /// so nothing shows whether it was there when the file was encrypted: someone who can
 /// write to the repository can add `PATH: ""` to any file. `status` warns about each.
 pub fn empty_values(branches: &[Branch<Sealed>]) -> Vec<String> {
+    paths_where(branches, |leaf, v| {
+        !v.is_comment && !leaf.0.is_comment() && leaf.0.is_empty_value()
+    })
+}
+
+/// The key paths (dotted) of the leaves of an encrypted tree for which `keep` holds.
+fn paths_where(
+    branches: &[Branch<Sealed>],
+    keep: impl Fn(&Sealed, &Visit<'_, '_>) -> bool,
+) -> Vec<String> {
     let mut found = Vec::new();
     for branch in branches {
         let _ = walk::<_, (), std::convert::Infallible>(
             branch,
             &sealed_comment_text,
             &mut |leaf: &Sealed, v: Visit<'_, '_>| {
-                if !v.is_comment && !leaf.0.is_comment() && leaf.0.is_empty_value() {
+                if keep(leaf, &v) {
                     found.push(display_path(v.path));
                 }
                 Ok(())

@@ -226,7 +226,7 @@ pub fn read_small_regular_file(path: &Path, max: u64) -> Result<Option<String>, 
     if !meta.is_file() {
         return Err(fail(format!(
             "not a regular file (a {}); only a regular file is read",
-            file_kind(&meta.file_type())
+            crate::fsutil::file_kind(&meta.file_type())
         )));
     }
     let too_big = || {
@@ -249,27 +249,6 @@ pub fn read_small_regular_file(path: &Path, max: u64) -> Result<Option<String>, 
             e.utf8_error().valid_up_to()
         ))
     })
-}
-
-fn file_kind(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "FIFO";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "device";
-        }
-        if t.is_socket() {
-            return "socket";
-        }
-    }
-    if t.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    }
 }
 
 /// `1 MiB`, `64 KiB`, `100 bytes`.

@@ -209,6 +209,21 @@ fn a_key_in_the_wrong_case_lists_close_names_never_values() {
     assert!(!stderr(&out).contains("hint:"), "{}", stderr(&out));
 }
 
+/// Runs a python3 `script` that drives the binary (its `argv[1]`) on a pty, with the
+/// sandbox's environment as `secrets` gets it, in the sandbox's directory.
+fn run_pty_script(python: &std::path::Path, script: &str, ks: &KeyedSandbox) -> Output {
+    let c = ks.cmd();
+    std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(c.get_program())
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("SECRETS_AGE_KEY_FILE")
+        .current_dir(ks.dir())
+        .output()
+        .unwrap()
+}
+
 /// On a terminal, `set FILE KEY` asks for the value without echoing it. Needs a pty:
 /// python3's `pty` module drives one (a missing python3 fails the test, as any oracle).
 #[test]
@@ -239,17 +254,7 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.write(out.decode())
 sys.exit(os.waitstatus_to_exitcode(st))
 "#;
-    let mut c = ks.cmd();
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(c.get_program())
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .env_remove("SECRETS_AGE_KEY_FILE")
-        .current_dir(ks.dir())
-        .output()
-        .unwrap();
-    let _ = &mut c;
+    let out = run_pty_script(&python, script, &ks);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{shown}{}", stderr(&out));
     assert!(shown.starts_with("value for a (not echoed): "), "{shown}");
@@ -287,16 +292,7 @@ _, st = os.waitpid(pid, 0)
 echo_after = termios.tcgetattr(slave)[3] & termios.ECHO
 print(f"at-prompt={bool(echo_at_prompt)} after={bool(echo_after)} status={os.waitstatus_to_exitcode(st)}")
 "#;
-    let c = ks.cmd();
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(c.get_program())
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .env_remove("SECRETS_AGE_KEY_FILE")
-        .current_dir(ks.dir())
-        .output()
-        .unwrap();
+    let out = run_pty_script(&python, script, &ks);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{shown}{}", stderr(&out));
     // Echo was off while the prompt waited (the test can tell), on again after ^C, and the
