@@ -199,10 +199,11 @@ fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::proces
     }
 }
 
-/// A child that reports a signal and exits 3. The sleep starts before "ready", so the
-/// trap can always kill it (nothing is left holding our pipes).
-const TRAP: &str = "trap 'echo got; kill $! 2>/dev/null; exit 3' TERM INT HUP USR1; \
-                    sleep 30 & echo ready \"$DATABASE_HOST_FILE\"; wait";
+/// A child that reports a signal and exits 3. It polls with short foreground sleeps: the
+/// shell runs a trap between two commands, while a signal that arrives just before the
+/// `wait` builtin blocks can go unnoticed (that made this test time out now and then).
+const TRAP: &str = "trap 'echo got; exit 3' TERM INT HUP USR1; \
+                    echo ready \"$DATABASE_HOST_FILE\"; while :; do sleep 0.05; done";
 
 #[test]
 fn signals_reach_the_child() {

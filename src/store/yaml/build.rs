@@ -126,10 +126,11 @@ impl<L: Leaf> Builder<'_, L> {
             return;
         }
         let line_start = self.text[..byte].rfind('\n').map_or(0, |n| n + 1);
+        // Only a collection that starts its own line shows the step: after `- ` or an
+        // explicit key's `: ` its column says nothing about it.
         let line = &self.text[line_start..byte];
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        if indent > 0 {
-            self.first_nested_col = Some(indent);
+        if !line.is_empty() && line.trim_start_matches(' ').is_empty() {
+            self.first_nested_col = Some(line.len());
         }
     }
 

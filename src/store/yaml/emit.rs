@@ -34,7 +34,7 @@ pub fn emit_with_entry<L: Leaf>(
         if i > 0 {
             out.push_str("---\n");
         }
-        emit_map_items(&mut out, branch, 0, indent, None, extra);
+        emit_map_items(&mut out, &branch.items, 0, indent, None, extra);
         // A map without entries is `{}` (after its comments, if any), as go-yaml writes it.
         if extra.is_none() && branch.entries().next().is_none() {
             out.push_str("{}\n");
@@ -104,14 +104,14 @@ fn push_suffix<L: Leaf>(out: &mut SecretText, inline: &[&L]) {
 }
 
 fn emit_map<L: Leaf>(out: &mut SecretText, branch: &Branch<L>, col: usize, indent: usize) {
-    emit_map_items(out, branch, col, indent, None, None);
+    emit_map_items(out, &branch.items, col, indent, None, None);
 }
 
 /// Writes a map's items at column `col`; `first_prefix` replaces the indentation of the
 /// first line (used for `- key: value` in lists); `extra` is written as a last entry.
 fn emit_map_items<'a, L: Leaf>(
     out: &mut SecretText,
-    branch: &'a Branch<L>,
+    items: &'a [Item<L>],
     col: usize,
     indent: usize,
     mut first_prefix: Option<&str>,
@@ -122,7 +122,7 @@ fn emit_map_items<'a, L: Leaf>(
         Some(p) => out.push_str(p),
         None => pad(out, col),
     };
-    for item in &branch.items {
+    for item in items {
         match item {
             Item::Blank => {}
             Item::Comment { text, inline: true } => inline.push(text),
@@ -187,7 +187,7 @@ fn emit_explicit_value<L: Leaf>(
             if matches!(b.items.first(), Some(Item::Entry { .. })) && inline.is_empty() =>
         {
             prefix.push_str(&" ".repeat(inner - col - 1));
-            emit_map_items(out, b, inner, indent, Some(&prefix), None);
+            emit_map_items(out, &b.items, inner, indent, Some(&prefix), None);
         }
         Node::List(items)
             if matches!(items.first(), Some(ListItem::Value(_))) && inline.is_empty() =>
@@ -347,43 +347,44 @@ fn emit_list<L: Leaf>(
             ListItem::Comment { text, .. } => comment_line(out, comment_col, text),
             ListItem::Value(Node::Map(b)) if b.entries().next().is_some() => {
                 for text in std::mem::take(&mut inline) {
-                    comment_line(out, col, text);
+                    comment_line(out, line_col(first_prefix, col), text);
+                }
+                let lead = b
+                    .items
+                    .iter()
+                    .take_while(|i| matches!(i, Item::Comment { inline: false, .. } | Item::Blank))
+                    .count();
+                for item in &b.items[..lead] {
+                    if let Item::Comment { text, .. } = item {
+                        comment_line(out, line_col(first_prefix, col), text);
+                    }
                 }
                 let prefix = item_prefix(&mut first_prefix);
-                emit_map_items(out, b, col + 2, indent, Some(&prefix), None);
+                emit_map_items(out, &b.items[lead..], col + 2, indent, Some(&prefix), None);
             }
             ListItem::Value(Node::List(inner)) if has_values(inner) => {
                 for text in std::mem::take(&mut inline) {
-                    comment_line(out, col, text);
+                    comment_line(out, line_col(first_prefix, col), text);
                 }
-                // Comments that open the inner list go above the item (readers give them to
-                // the outer list there; lists add no path, so they decrypt the same).
                 let lead = inner
                     .iter()
                     .take_while(|i| matches!(i, ListItem::Comment { inline: false, .. }))
                     .count();
-                let rest = &inner[lead..];
-                if first_prefix.is_none() && matches!(rest.first(), Some(ListItem::Value(_))) {
-                    for c in &inner[..lead] {
-                        if let ListItem::Comment { text, .. } = c {
-                            comment_line(out, col, text);
-                        }
+                for c in &inner[..lead] {
+                    if let ListItem::Comment { text, .. } = c {
+                        comment_line(out, line_col(first_prefix, col), text);
                     }
                 }
-                let rest = if first_prefix.is_none() {
-                    rest
-                } else {
-                    &inner[..]
-                };
+                let rest = &inner[lead..];
                 if matches!(rest.first(), Some(ListItem::Value(_))) {
                     let prefix = item_prefix(&mut first_prefix);
                     emit_list(out, rest, col + 2, indent, Some(&prefix));
                 } else {
-                    // A comment first: the items go below, as a block of their own.
+                    // An inline comment first: the items go below, as a block of their own.
                     let prefix = item_prefix(&mut first_prefix);
                     out.push_str(prefix.trim_end());
                     out.push('\n');
-                    emit_list(out, inner, col + indent, indent, None);
+                    emit_list(out, rest, col + indent, indent, None);
                 }
             }
             ListItem::Value(v) => {
@@ -399,6 +400,14 @@ fn emit_list<L: Leaf>(
     for text in inline {
         comment_line(out, col, text);
     }
+}
+
+/// The column where the line of a list item starts: its own, or that of the compact chain
+/// (`- - - a`) it ends. Comments that open an item's map or list are written above that line:
+/// readers give them to the outermost list of the chain, which writes them back there; after
+/// the `- ` they would move up one list level with every write.
+fn line_col(first_prefix: Option<&str>, col: usize) -> usize {
+    first_prefix.map_or(col, |p| p.len() - p.trim_start_matches(' ').len())
 }
 
 /// Appends a map key as go-yaml writes it.
