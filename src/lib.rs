@@ -18,6 +18,7 @@ pub mod hook;
 pub mod keys;
 pub mod metadata;
 pub mod model;
+pub mod policy;
 pub mod scan;
 pub mod shellfiles;
 pub mod store;

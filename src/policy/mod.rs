@@ -1,0 +1,13 @@
+//! Policy: what a team requires of its secrets' *values*, beyond keeping them encrypted.
+//! Configuration guides agree on the rules (a Django `SECRET_KEY` of 50 characters, no
+//! `sk_test_` key in production, production values unlike development ones, rotation every
+//! 30–90 days); hosted managers enforce them with policies and cron jobs. Here they live in
+//! `.secrets.yaml` beside the team, and git is the clock.
+//!
+//! - [`schema`]: the `schema:` section of the config, typed and checked, with lines.
+//! - [`staleness`]: when each value last changed, from git history: a value that did not
+//!   change keeps its ciphertext byte for byte, so the commits that still hold it tell its age.
+//!
+//! Nothing here prints, reads the process environment, or exits.
+
+pub mod staleness;
