@@ -286,6 +286,16 @@ fn has_values<L>(items: &[ListItem<L>]) -> bool {
     items.iter().any(|i| matches!(i, ListItem::Value(_)))
 }
 
+/// Whether a list inside a list item is written as a block below its dash (`-` then the
+/// items one step in) rather than compactly (`- - a`): when, after the comments that open
+/// it (written above), an inline comment comes first.
+fn opens_below<L>(inner: &[ListItem<L>]) -> bool {
+    let mut rest = inner
+        .iter()
+        .skip_while(|i| matches!(i, ListItem::Comment { inline: false, .. }));
+    !matches!(rest.next(), Some(ListItem::Value(_)))
+}
+
 /// A list alone as a YAML document (`- a\n- b\n`, `[]` without values): an extracted
 /// list, as sops prints it.
 pub fn emit_list_document<L: Leaf>(items: &[ListItem<L>], layout: Layout) -> SecretText {
@@ -330,9 +340,16 @@ fn emit_list<L: Leaf>(
     let last_value = items
         .iter()
         .rposition(|item| matches!(item, ListItem::Value(_)));
+    // Readers place the list at its first item's text: `- a` at col + 2, and a list whose
+    // items go below (`-` then `    - a`, an inline comment first) one step in. Comments
+    // written left of that would read back as the parent's, one level up per write.
+    let first_text_col = match items.iter().find(|i| matches!(i, ListItem::Value(_))) {
+        Some(ListItem::Value(Node::List(inner))) if opens_below(inner) => col + indent,
+        _ => col + 2,
+    };
     let trailing_col = match last_value.map(|i| &items[i]) {
-        Some(ListItem::Value(Node::Map(b))) if b.entries().next().is_some() => col + 2,
-        Some(ListItem::Value(Node::List(l))) if has_values(l) => col + 2,
+        Some(ListItem::Value(Node::Map(b))) if b.entries().next().is_some() => first_text_col,
+        Some(ListItem::Value(Node::List(l))) if has_values(l) => first_text_col,
         _ => col,
     };
     let mut inline = Vec::new();
@@ -376,7 +393,7 @@ fn emit_list<L: Leaf>(
                     }
                 }
                 let rest = &inner[lead..];
-                if matches!(rest.first(), Some(ListItem::Value(_))) {
+                if !opens_below(inner) {
                     let prefix = item_prefix(&mut first_prefix);
                     emit_list(out, rest, col + 2, indent, Some(&prefix));
                 } else {
