@@ -16,6 +16,7 @@ pub mod edit;
 pub mod error;
 pub mod glob;
 pub mod raw;
+pub mod schema;
 pub mod sops;
 
 pub use error::ConfigError;
@@ -66,6 +67,8 @@ pub struct Environment {
     pub path_regex: Option<regex::Regex>,
     pub members: Vec<String>,
     pub rules: Rules,
+    /// `production: true`: the built-in list of defaults and test values is forbidden.
+    pub production: bool,
     pub line: usize,
     glob_lines: Vec<usize>,
     matcher: GlobSet,
@@ -95,6 +98,7 @@ pub struct Config {
     envs: Vec<Environment>,
     default: Option<String>,
     revoking: Option<Revoking>,
+    schema: schema::Schema,
     index: Index,
 }
 
@@ -385,6 +389,7 @@ impl Config {
                 path_regex,
                 members: env_members,
                 rules,
+                production: e.production.as_ref().is_some_and(|p| p.value),
                 line: e.name.line,
                 glob_lines,
                 matcher,
@@ -486,6 +491,13 @@ impl Config {
             }
             None => None,
         };
+        let schema = match &raw.schema {
+            Some(section) => {
+                let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+                schema::parse(section, &names).map_err(|e| bad(e.line, e.message))?
+            }
+            None => schema::Schema::default(),
+        };
         let root = crate::fsutil::parent_dir(path);
         Ok(Config {
             path: path.to_path_buf(),
@@ -495,6 +507,7 @@ impl Config {
             envs,
             default,
             revoking,
+            schema,
             index,
         })
     }
@@ -536,6 +549,11 @@ impl Config {
     /// The unfinished revocation the config records, if any.
     pub fn revoking(&self) -> Option<&Revoking> {
         self.revoking.as_ref()
+    }
+
+    /// The rules on values (`schema:`); empty when the config has none.
+    pub fn schema(&self) -> &schema::Schema {
+        &self.schema
     }
 
     /// The `default:` environment, else the only one, else one named `dev`.

@@ -219,24 +219,7 @@ impl RawRules {
             "unencrypted_comment_regex" => &mut self.unencrypted_comment_regex,
             "encrypted_comment_regex" => &mut self.encrypted_comment_regex,
             "mac_only_encrypted" => {
-                let b = match &value.value {
-                    Value::Str(s) if s == "true" => true,
-                    Value::Str(s) if s == "false" => false,
-                    Value::Null => false,
-                    other => {
-                        return Err(RawError::new(
-                            value.line,
-                            format!(
-                                "mac_only_encrypted must be true or false, not {}",
-                                other.kind()
-                            ),
-                        ))
-                    }
-                };
-                self.mac_only_encrypted = Some(Spanned {
-                    line: value.line,
-                    value: b,
-                });
+                self.mac_only_encrypted = Some(boolean(value, key)?);
                 return Ok(true);
             }
             _ => return Ok(false),
@@ -255,6 +238,8 @@ pub struct RawEnv {
     pub path_regex: Option<Spanned<String>>,
     pub members: Vec<Spanned<String>>,
     pub rules: RawRules,
+    /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
+    pub production: Option<Spanned<bool>>,
 }
 
 /// An unfinished revocation as written (`revoking:`, see [`super::Revoking`]).
@@ -272,6 +257,8 @@ pub struct RawConfig {
     pub environments: Vec<RawEnv>,
     pub default: Option<Spanned<String>>,
     pub revoking: Option<RawRevoking>,
+    /// The `schema:` section as written; [`super::schema`] reads it.
+    pub schema: Option<Spanned<Value>>,
 }
 
 pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawError> {
@@ -285,6 +272,31 @@ pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawErro
             format!("{what} must be a string, not {}", other.kind()),
         )),
     }
+}
+
+/// `true` or `false` (nothing counts as false).
+pub fn boolean(v: &Spanned<Value>, what: &str) -> Result<Spanned<bool>, RawError> {
+    let value = match &v.value {
+        Value::Str(s) if s == "true" => true,
+        Value::Str(s) if s == "false" => false,
+        Value::Null => false,
+        Value::Str(s) => {
+            return Err(RawError::new(
+                v.line,
+                format!("{what} must be true or false, not {s:?}"),
+            ))
+        }
+        other => {
+            return Err(RawError::new(
+                v.line,
+                format!("{what} must be true or false, not {}", other.kind()),
+            ))
+        }
+    };
+    Ok(Spanned {
+        line: v.line,
+        value,
+    })
 }
 
 /// A string or a list of strings (`files: "a/**"` and `files: [a/**, b]` both work).
@@ -329,6 +341,8 @@ impl RawConfig {
     /// revoking:                           # only while a revocation is unfinished
     ///   env: dev                          # absent for `member remove`
     ///   members: [bob]
+    /// schema:                             # rules on values (see super::schema)
+    ///   SECRET_KEY: {required: true, min_length: 50}
     /// ```
     pub fn parse(text: &str) -> Result<RawConfig, RawError> {
         let doc = parse_yaml(text)?;
@@ -350,11 +364,12 @@ impl RawConfig {
                 }
                 "default" => raw.default = Some(string(value, "default")?),
                 "revoking" => raw.revoking = Some(parse_revoking(key, value)?),
+                "schema" => raw.schema = Some(value.clone()),
                 other => {
                     return Err(RawError::new(
                         key.line,
                         format!(
-                            "unknown field {other:?} (expected members, environments, default or revoking)"
+                            "unknown field {other:?} (expected members, environments, default, schema or revoking)"
                         ),
                     ))
                 }
@@ -371,6 +386,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         path_regex: None,
         members: Vec::new(),
         rules: RawRules::default(),
+        production: None,
     };
     let what = format!("environment {:?}", name.value);
     for (key, value) in map(body, &what)? {
@@ -378,11 +394,12 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "files" => env.files = strings(value, "files")?,
             "members" => env.members = strings(value, "members")?,
             "path_regex" => env.path_regex = Some(string(value, "path_regex")?),
+            "production" => env.production = Some(boolean(value, "production")?),
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }

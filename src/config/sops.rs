@@ -31,6 +31,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 path_regex: None,
                 members: Vec::new(),
                 rules: RawRules::default(),
+                production: None,
             };
             let mut keys: Vec<Spanned<String>> = Vec::new();
             for (k, v) in raw::map(rule, "a creation rule")? {

@@ -1,0 +1,493 @@
+//! The `schema:` section of `.secrets.yaml`: what each secret's value must be, per key.
+//! Read and checked with the rest of the config (a bad rule is a config error with its line,
+//! exit 5, for every command); applied by [`crate::policy`] (`secrets check`, and `exec` and
+//! `export` before a program starts).
+//!
+//! ```yaml
+//! schema:
+//!   SECRET_KEY:                  # the variable exec exports, or a key path (database.password)
+//!     required: true
+//!     min_length: 50
+//!     forbid: ["django-insecure-*", changeme]
+//!     generate: django
+//!     max_age: 90d
+//!   JWT_SIGNING_KEY: {required: true, min_length: 32, max_age: 30d, grace: 24h}
+//!   STRIPE_SECRET_KEY: {pattern: "^sk_live_", envs: [prod]}
+//! ```
+
+use std::collections::HashSet;
+
+use super::raw::{self, RawError, Spanned, Value};
+
+/// Every rule of the section, in file order.
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub rules: Vec<KeyRule>,
+}
+
+impl Schema {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rules that apply in environment `env`, in file order.
+    pub fn for_env<'a>(&'a self, env: &'a str) -> impl Iterator<Item = &'a KeyRule> + 'a {
+        self.rules.iter().filter(move |r| r.applies_to(env))
+    }
+
+    /// The rule for a variable name or key path in `env` (the first that names it).
+    pub fn rule_for(&self, env: Option<&str>, name: &str, key: &str) -> Option<&KeyRule> {
+        self.rules
+            .iter()
+            .find(|r| env.is_none_or(|e| r.applies_to(e)) && r.names(name, key))
+    }
+}
+
+/// The rules for one key.
+#[derive(Clone, Debug)]
+pub struct KeyRule {
+    /// A variable name as `exec` exports it (`DATABASE_PASSWORD`) or a key path inside a
+    /// file (`database.password`).
+    pub key: String,
+    pub line: usize,
+    pub required: bool,
+    pub min_length: Option<usize>,
+    pub pattern: Option<Pattern>,
+    pub forbid: Vec<Forbidden>,
+    /// Must differ from this environment's value of the same key.
+    pub distinct_from: Option<String>,
+    pub max_age: Option<Span>,
+    /// How long a previous value kept by `rotate-value --keep-previous` stays valid.
+    pub grace: Option<Span>,
+    pub generate: Option<GenSpec>,
+    /// Only in these environments (all when `None`).
+    pub envs: Option<Vec<String>>,
+}
+
+impl KeyRule {
+    pub fn applies_to(&self, env: &str) -> bool {
+        self.envs
+            .as_ref()
+            .is_none_or(|envs| envs.iter().any(|e| e == env))
+    }
+
+    /// Whether the rule is about the variable `name` (key path `key`).
+    pub fn names(&self, name: &str, key: &str) -> bool {
+        self.key == name || self.key == key
+    }
+}
+
+/// A regular expression a value must match (anywhere, unless anchored).
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub text: String,
+    pub regex: regex::Regex,
+}
+
+/// A value a key must not have: exact, or a glob where `*` stands for any text. Compared
+/// without regard to case (`ChangeMe` is as weak as `changeme`).
+#[derive(Clone, Debug)]
+pub struct Forbidden {
+    pub text: String,
+    regex: regex::Regex,
+}
+
+impl Forbidden {
+    pub fn new(text: &str) -> Forbidden {
+        let mut re = String::from("(?is)^");
+        for (i, part) in text.split('*').enumerate() {
+            if i > 0 {
+                re.push_str(".*");
+            }
+            re.push_str(&regex::escape(part));
+        }
+        re.push('$');
+        Forbidden {
+            text: text.to_string(),
+            regex: regex::Regex::new(&re).expect("an escaped glob is a valid regex"),
+        }
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+
+    /// Whether naming this entry in a message would show the value it caught: an exact
+    /// entry is the value itself; a glob shows only what every match shares.
+    pub fn is_exact(&self) -> bool {
+        !self.text.contains('*')
+    }
+}
+
+/// A duration as written (`90d`), and in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    pub seconds: u64,
+}
+
+impl Span {
+    /// `30d`, `12w`, `24h`, `45m`, `90s`, `1y` (365 days); several parts add up (`1d12h`).
+    pub fn parse(text: &str) -> Option<Span> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let mut seconds: u64 = 0;
+        let mut digits = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit: u64 = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3_600,
+                'd' => 86_400,
+                'w' => 7 * 86_400,
+                'y' => 365 * 86_400,
+                _ => return None,
+            };
+            let n: u64 = std::mem::take(&mut digits).parse().ok()?;
+            seconds = seconds.checked_add(n.checked_mul(unit)?)?;
+        }
+        if !digits.is_empty() {
+            return None;
+        }
+        Some(Span {
+            text: t.to_string(),
+            seconds,
+        })
+    }
+}
+
+/// What `secrets generate` makes for a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenFormat {
+    /// Letters, digits and symbols, without look-alikes (`0O1lI|`).
+    Password,
+    Hex,
+    Base64,
+    Base64Url,
+    Uuid,
+    /// Django's `get_random_secret_key()`: 50 characters of its alphabet.
+    Django,
+    /// Words from a built-in list, joined by `-`.
+    Passphrase,
+}
+
+impl GenFormat {
+    pub const NAMES: [&'static str; 7] = [
+        "password",
+        "hex",
+        "base64",
+        "base64url",
+        "uuid",
+        "django",
+        "passphrase",
+    ];
+
+    pub fn parse(name: &str) -> Option<GenFormat> {
+        Some(match name {
+            "password" => GenFormat::Password,
+            "hex" => GenFormat::Hex,
+            "base64" => GenFormat::Base64,
+            "base64url" => GenFormat::Base64Url,
+            "uuid" => GenFormat::Uuid,
+            "django" => GenFormat::Django,
+            "passphrase" => GenFormat::Passphrase,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GenFormat::Password => "password",
+            GenFormat::Hex => "hex",
+            GenFormat::Base64 => "base64",
+            GenFormat::Base64Url => "base64url",
+            GenFormat::Uuid => "uuid",
+            GenFormat::Django => "django",
+            GenFormat::Passphrase => "passphrase",
+        }
+    }
+}
+
+/// `generate: django`, or `generate: {format: password, length: 40}` (`length`: characters,
+/// or bytes for hex and base64; `words` for a passphrase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenSpec {
+    pub format: GenFormat,
+    pub length: Option<usize>,
+    pub words: Option<usize>,
+}
+
+impl GenSpec {
+    pub fn new(format: GenFormat) -> GenSpec {
+        GenSpec {
+            format,
+            length: None,
+            words: None,
+        }
+    }
+}
+
+const RULE_FIELDS: &str =
+    "required, min_length, pattern, forbid, distinct_from, max_age, grace, generate or envs";
+
+/// Reads the section; `envs` are the config's environment names (rules may only name
+/// those).
+pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError> {
+    let mut schema = Schema::default();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (key, body) in raw::map(section, "schema")? {
+        if key.value.trim().is_empty() {
+            return Err(RawError::new(key.line, "schema: a key cannot be empty"));
+        }
+        // The same key twice is a YAML error already; this catches nothing else, but keeps
+        // `rule_for` unambiguous should the reader change.
+        if !seen.insert(&key.value) {
+            return Err(RawError::new(
+                key.line,
+                format!("schema: {:?} appears twice", key.value),
+            ));
+        }
+        schema.rules.push(parse_rule(key, body, envs)?);
+    }
+    Ok(schema)
+}
+
+fn parse_rule(
+    key: &Spanned<String>,
+    body: &Spanned<Value>,
+    envs: &[&str],
+) -> Result<KeyRule, RawError> {
+    let mut rule = KeyRule {
+        key: key.value.clone(),
+        line: key.line,
+        required: false,
+        min_length: None,
+        pattern: None,
+        forbid: Vec::new(),
+        distinct_from: None,
+        max_age: None,
+        grace: None,
+        generate: None,
+        envs: None,
+    };
+    let what = |field: &str| format!("schema {:?}: {field}", key.value);
+    let known_env = |e: &Spanned<String>, field: &str| -> Result<String, RawError> {
+        if envs.contains(&e.value.as_str()) {
+            Ok(e.value.clone())
+        } else {
+            Err(RawError::new(
+                e.line,
+                format!(
+                    "{}: no environment {:?} (known: {})",
+                    what(field),
+                    e.value,
+                    envs.join(", ")
+                ),
+            ))
+        }
+    };
+    for (field, value) in raw::map(body, &format!("schema {:?}", key.value))? {
+        match field.value.as_str() {
+            "required" => rule.required = raw::boolean(value, &what("required"))?.value,
+            "min_length" => rule.min_length = Some(count(value, &what("min_length"))?),
+            "pattern" => {
+                let text = raw::string(value, &what("pattern"))?;
+                let regex = regex::RegexBuilder::new(&text.value)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| {
+                        let first = e.to_string();
+                        let first = first.lines().last().unwrap_or("").trim().to_string();
+                        RawError::new(text.line, format!("{}: {first}", what("pattern")))
+                    })?;
+                rule.pattern = Some(Pattern {
+                    text: text.value,
+                    regex,
+                });
+            }
+            "forbid" => {
+                rule.forbid = raw::strings(value, &what("forbid"))?
+                    .iter()
+                    .map(|f| Forbidden::new(&f.value))
+                    .collect();
+            }
+            "distinct_from" => {
+                let env = raw::string(value, &what("distinct_from"))?;
+                rule.distinct_from = Some(known_env(&env, "distinct_from")?);
+            }
+            "max_age" => rule.max_age = Some(span(value, &what("max_age"))?),
+            "grace" => rule.grace = Some(span(value, &what("grace"))?),
+            "generate" => rule.generate = Some(gen_spec(value, &what("generate"))?),
+            "envs" => {
+                let list = raw::strings(value, &what("envs"))?;
+                rule.envs = Some(
+                    list.iter()
+                        .map(|e| known_env(e, "envs"))
+                        .collect::<Result<_, _>>()?,
+                );
+            }
+            other => {
+                return Err(RawError::new(
+                    field.line,
+                    format!(
+                        "{}: unknown rule {other:?} (expected {RULE_FIELDS})",
+                        what("")
+                    ),
+                ))
+            }
+        }
+    }
+    if let (Some(d), Some(envs)) = (&rule.distinct_from, &rule.envs) {
+        if envs.len() == 1 && envs[0] == *d {
+            return Err(RawError::new(
+                key.line,
+                format!(
+                    "schema {:?}: distinct_from {d:?} in the only environment it applies to",
+                    key.value
+                ),
+            ));
+        }
+    }
+    Ok(rule)
+}
+
+fn count(v: &Spanned<Value>, what: &str) -> Result<usize, RawError> {
+    let s = raw::string(v, what)?;
+    s.value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= 1 << 20)
+        .ok_or_else(|| {
+            RawError::new(
+                s.line,
+                format!(
+                    "{what} must be a whole number (0 to 1048576), not {:?}",
+                    s.value
+                ),
+            )
+        })
+}
+
+fn span(v: &Spanned<Value>, what: &str) -> Result<Span, RawError> {
+    let s = raw::string(v, what)?;
+    Span::parse(&s.value).ok_or_else(|| {
+        RawError::new(
+            s.line,
+            format!(
+                "{what} must be a duration such as 90d, 12w, 24h, 30m or 1y, not {:?}",
+                s.value
+            ),
+        )
+    })
+}
+
+fn gen_format(s: &Spanned<String>, what: &str) -> Result<GenFormat, RawError> {
+    GenFormat::parse(&s.value).ok_or_else(|| {
+        RawError::new(
+            s.line,
+            format!(
+                "{what}: unknown format {:?} (expected {})",
+                s.value,
+                GenFormat::NAMES.join(", ")
+            ),
+        )
+    })
+}
+
+fn gen_spec(v: &Spanned<Value>, what: &str) -> Result<GenSpec, RawError> {
+    if let Value::Str(_) = v.value {
+        return Ok(GenSpec::new(gen_format(&raw::string(v, what)?, what)?));
+    }
+    let mut format = None;
+    let mut spec = GenSpec::new(GenFormat::Password);
+    for (field, value) in raw::map(v, what)? {
+        match field.value.as_str() {
+            "format" => format = Some(gen_format(&raw::string(value, what)?, what)?),
+            "length" => spec.length = Some(count(value, &format!("{what} length"))?),
+            "words" => spec.words = Some(count(value, &format!("{what} words"))?),
+            other => {
+                return Err(RawError::new(
+                    field.line,
+                    format!("{what}: unknown field {other:?} (expected format, length or words)"),
+                ))
+            }
+        }
+    }
+    spec.format = format.ok_or_else(|| RawError::new(v.line, format!("{what}: no format")))?;
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(text: &str) -> Result<Schema, RawError> {
+        let doc = raw::parse_yaml(text).unwrap();
+        let raw::Value::Map(entries) = &doc.value else {
+            panic!()
+        };
+        parse(&entries[0].1, &["dev", "prod"])
+    }
+
+    #[test]
+    fn every_rule_reads() {
+        let s = schema(
+            "schema:\n  SECRET_KEY:\n    required: true\n    min_length: 50\n    forbid: [\"django-insecure-*\", changeme]\n    generate: django\n    max_age: 90d\n  JWT: {min_length: 32, grace: 24h, generate: {format: base64url, length: 48}}\n  STRIPE: {pattern: \"^sk_live_\", envs: [prod], distinct_from: dev}\n",
+        )
+        .unwrap();
+        let k = &s.rules[0];
+        assert!(k.required);
+        assert_eq!(k.min_length, Some(50));
+        assert!(k.forbid[0].matches("Django-Insecure-abc"));
+        assert!(k.forbid[1].matches("CHANGEME"));
+        assert!(!k.forbid[1].matches("changeme2"));
+        assert_eq!(k.max_age.as_ref().unwrap().seconds, 90 * 86_400);
+        assert_eq!(k.generate, Some(GenSpec::new(GenFormat::Django)));
+        assert_eq!(s.rules[1].grace.as_ref().unwrap().seconds, 86_400);
+        assert_eq!(s.rules[1].generate.unwrap().length, Some(48));
+        assert!(s.rules[2].applies_to("prod") && !s.rules[2].applies_to("dev"));
+        assert!(s.rule_for(Some("prod"), "STRIPE", "stripe").is_some());
+        assert!(s.rule_for(Some("dev"), "STRIPE", "stripe").is_none());
+    }
+
+    #[test]
+    fn mistakes_name_their_line() {
+        for (text, line, needle) in [
+            (
+                "schema:\n  A:\n    min_lenght: 3\n",
+                3,
+                "unknown rule \"min_lenght\"",
+            ),
+            ("schema:\n  A: {min_length: -3}\n", 2, "whole number"),
+            ("schema:\n  A:\n    pattern: \"(\"\n", 3, "pattern"),
+            ("schema:\n  A:\n    max_age: 3 months\n", 3, "duration"),
+            (
+                "schema:\n  A:\n    envs: [prod, stage]\n",
+                3,
+                "no environment \"stage\"",
+            ),
+            ("schema:\n  A:\n    generate: rot13\n", 3, "unknown format"),
+            ("schema:\n  A:\n    required: yes\n", 3, "true or false"),
+            ("schema: [A]\n", 1, "must be a map"),
+        ] {
+            let e = schema(text).unwrap_err();
+            assert_eq!(e.line, line, "{text}: {e:?}");
+            assert!(e.message.contains(needle), "{text}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(Span::parse("1d12h").unwrap().seconds, 36 * 3_600);
+        assert_eq!(Span::parse("12w").unwrap().seconds, 84 * 86_400);
+        for bad in ["", "d", "12", "1x", "99999999999999999999d"] {
+            assert!(Span::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
