@@ -129,8 +129,18 @@ impl<L: Leaf> Builder<'_, L> {
         // Only a collection that starts its own line shows the step: after `- ` or an
         // explicit key's `: ` its column says nothing about it.
         let line = &self.text[line_start..byte];
-        if !line.is_empty() && line.trim_start_matches(' ').is_empty() {
-            self.first_nested_col = Some(line.len());
+        if line.is_empty() || !line.trim_start_matches(' ').is_empty() {
+            return;
+        }
+        // The step is the distance from the parent's column, not from the margin: under an
+        // explicit key (`: ne:` then `    - a`) the parent is already 2 columns in.
+        let parent = match self.stack.last() {
+            Some(Frame::Map { col, .. } | Frame::List { col, .. }) => col.unwrap_or(0),
+            None => 0,
+        };
+        let step = line.len().saturating_sub(parent);
+        if step > 0 {
+            self.first_nested_col = Some(step);
         }
     }
 
