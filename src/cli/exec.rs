@@ -11,12 +11,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::{CliError, BAD_PATH, CONFIG, GENERIC, INPUT, NO_FILE, OUTPUT};
+use super::exit::{CliError, BAD_PATH, CONFIG, GENERIC, INPUT, NO_FILE, OUTPUT, SCHEMA};
 use super::{output, Global};
 use crate::engine::EncryptedFile;
 use crate::exec::env::{self, EnvError, EnvSet, Var};
 use crate::exec::files::SecretDir;
 use crate::exec::run::{self, ChildEnv, RunError, Signals};
+use crate::policy::check::Subject;
 use crate::store::Format;
 
 /// Exit code when the command is not found (as in a shell).
@@ -34,6 +35,10 @@ pub struct Selection {
     /// when no -f is given. With -f too, the environment's files come first.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// Start even when the values break the schema of .secrets.yaml (they are listed as
+    /// warnings). Without it, a violation stops everything before the program starts.
+    #[arg(long)]
+    pub no_check: bool,
     #[command(flatten)]
     pub itype: super::InputTypeArg,
     #[command(flatten)]
@@ -218,6 +223,7 @@ pub fn load_vars(
     }
     let ids = output::identities(g)?;
     let mut set = EnvSet::default();
+    let mut gate = SchemaGate::new(&files, env_name.as_deref(), only.is_empty());
     for path in &files {
         let file = EncryptedFile::load(path, g.input_type)?;
         let key = file
@@ -229,14 +235,122 @@ pub fn load_vars(
         let vars =
             env::flatten_selected(&opened.branches, dotenv, &path.display().to_string(), only)
                 .map_err(env_error)?;
+        gate.add(path, &vars);
         set.merge(vars);
     }
+    gate.finish(sel.no_check, g)?;
     let vars = set.select(only, prefix).map_err(env_error)?;
     Ok(Loaded {
         vars,
         env: env_name,
         files,
     })
+}
+
+/// The schema check before anything starts: the values of each file, by the environment
+/// the file belongs to, against that environment's rules (see [`crate::policy::check`]).
+/// `required` is judged only when the files are the whole environment (`--env`, no `--only`).
+struct SchemaGate {
+    config: Option<crate::config::Config>,
+    /// Per environment: its subjects, and whether they are all of its files.
+    envs: Vec<(String, bool, Vec<Subject>)>,
+}
+
+impl SchemaGate {
+    fn new(files: &[PathBuf], env: Option<&str>, whole: bool) -> SchemaGate {
+        let start = match files.first() {
+            Some(f) => crate::fsutil::parent_dir(f),
+            None => PathBuf::from("."),
+        };
+        // No config, or one that does not load: nothing to check against (the commands
+        // that need the config report it).
+        let config = crate::config::Config::discover_typed(&start)
+            .ok()
+            .flatten()
+            .filter(|c| !c.schema().is_empty() || c.environments().iter().any(|e| e.production));
+        let envs = match env {
+            Some(e) => vec![(e.to_string(), whole, Vec::new())],
+            None => Vec::new(),
+        };
+        SchemaGate { config, envs }
+    }
+
+    fn add(&mut self, path: &Path, vars: &[Var]) {
+        let Some(config) = &self.config else {
+            return;
+        };
+        let Some(env) = config
+            .relative(path)
+            .and_then(|rel| config.environment_for(&rel))
+        else {
+            return;
+        };
+        let slot = match self.envs.iter().position(|(n, ..)| n == env) {
+            Some(i) => i,
+            None => {
+                self.envs.push((env.to_string(), false, Vec::new()));
+                self.envs.len() - 1
+            }
+        };
+        let shown = config
+            .relative(path)
+            .map(|rel| crate::config::rel_string(&rel))
+            .unwrap_or_else(|| path.display().to_string());
+        self.envs[slot].2.extend(vars.iter().map(|v| Subject {
+            file: shown.clone(),
+            name: v.name.clone(),
+            key: v.key.clone(),
+            value: Some(zeroize::Zeroizing::new(v.value().to_vec())),
+        }));
+    }
+
+    fn finish(self, no_check: bool, g: &Global) -> anyhow::Result<()> {
+        let Some(config) = &self.config else {
+            return Ok(());
+        };
+        let mut broken = Vec::new();
+        for (name, whole, subjects) in &self.envs {
+            let env = crate::policy::check::EnvValues {
+                name,
+                production: config.environment(name).is_some_and(|e| e.production),
+                subjects,
+            };
+            broken.extend(
+                crate::policy::check::check_values(config.schema(), &env, *whole)
+                    .into_iter()
+                    .filter(|f| !f.skipped),
+            );
+        }
+        if broken.is_empty() {
+            return Ok(());
+        }
+        let label = if no_check { "warning" } else { "error" };
+        for f in &broken {
+            eprintln!(
+                "secrets: {label}: {} {} {}: {}: {}",
+                f.env,
+                f.file.as_deref().unwrap_or("-"),
+                f.key,
+                f.rule.as_str(),
+                f.detail
+            );
+        }
+        if no_check {
+            output::note(g, "secrets: warning: --no-check: starting anyway");
+            return Ok(());
+        }
+        let envs: Vec<&str> = self.envs.iter().map(|(n, ..)| n.as_str()).collect();
+        Err(CliError::new(
+            SCHEMA,
+            format!(
+                "{} value(s) break the schema of environment {}: nothing was started",
+                broken.len(),
+                envs.join(", ")
+            ),
+        )
+        .hint("fix them (secrets check lists them; secrets generate FILE KEY makes a strong value), or start anyway with --no-check")
+        .into())
+    }
 }
 
 fn env_error(e: EnvError) -> anyhow::Error {

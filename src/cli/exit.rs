@@ -13,6 +13,7 @@
 //! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
 //! | 51 | MAC mismatch (the file was altered) |
 //! | 52 | the file has no MAC |
+//! | 65 | `exec`, `export`: the values break the environment's schema (`.secrets.yaml`); nothing was started or written (`--no-check` goes on with a warning) |
 //! | 75 | busy: another command held the file's lock for the whole wait, or the file changed since it was read; nothing was written, retry |
 //! | 91 | a key path is invalid or not found, or names a key the file's format cannot hold (a dotenv key with `=`: `set f.env KEY VALUE`, not `KEY=VALUE`) |
 //! | 100 | no file given |
@@ -45,6 +46,8 @@ pub const CONFLICT: u8 = 8;
 pub const DECRYPT_VALUE: u8 = 25;
 pub const MAC_MISMATCH: u8 = 51;
 pub const MAC_MISSING: u8 = 52;
+/// sysexits's EX_DATAERR: the values are there, and wrong.
+pub const SCHEMA: u8 = 65;
 /// sysexits's EX_TEMPFAIL: a temporary failure, retrying may succeed.
 pub const BUSY: u8 = 75;
 pub const BAD_PATH: u8 = 91;

@@ -6,6 +6,7 @@ mod batch;
 pub mod exit;
 mod output;
 
+mod check;
 mod completions;
 mod decrypt;
 mod edit;
@@ -109,6 +110,7 @@ impl Global {
             Command::Updatekeys(a) => (&a.ids.identity, None, None),
             Command::Rotate(a) => (&a.ids.identity, None, None),
             Command::Status(a) => (&a.ids.identity, None, None),
+            Command::Check(a) => (&a.ids.identity, None, None),
             Command::Exec(a) => (
                 &a.selection.ids.identity,
                 a.selection.itype.input_type,
@@ -164,6 +166,8 @@ pub enum Command {
     /// Show every encrypted file, its environment, recipients and drift.
     #[command(visible_alias = "who")]
     Status(status::Args),
+    /// Check every environment's values against the schema in .secrets.yaml (for CI).
+    Check(check::Args),
     /// Run a command with decrypted values in its environment.
     Exec(exec::Args),
     /// Export decrypted values (dotenv, json, yaml, shell, k8s, docker-secrets-dir).
@@ -278,6 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Updatekeys(a) => updatekeys::run(a, g),
         Command::Rotate(a) => rotate::run(a, g),
         Command::Status(a) => status::run(a, g),
+        Command::Check(a) => check::run(a, g),
         Command::Exec(a) => exec::run(a, g),
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::fmt;
 use zeroize::Zeroizing;
 
+use crate::model::tree::Leaf;
 use crate::model::{Branch, ListItem, Node, Plain, Scalar};
 
 /// One variable: its name, where it came from and its value (raw bytes: on Unix an
@@ -47,6 +48,11 @@ impl Var {
     /// The plaintext value. Only exec and export call this.
     pub fn value(&self) -> &[u8] {
         &self.value
+    }
+
+    /// The plaintext value, taken.
+    pub fn into_value(self) -> Zeroizing<Vec<u8>> {
+        self.value
     }
 
     /// The value as text, when it is UTF-8.
@@ -107,20 +113,7 @@ pub fn flatten_selected(
     file: &str,
     only: &[String],
 ) -> Result<Vec<Var>, EnvError> {
-    let mut out = Vec::new();
-    for branch in branches {
-        for (key, node) in branch.entries() {
-            if dotenv {
-                if crate::store::dotenv::is_comment_key(key) {
-                    continue;
-                }
-                let name = crate::store::dotenv::env_name(key).to_string();
-                walk(node, name, key.to_string(), file, &mut out);
-            } else {
-                walk(node, segment(key), key.to_string(), file, &mut out);
-            }
-        }
-    }
+    let mut out = collect(branches, dotenv, file);
     if !only.is_empty() {
         out.retain(|v| only.iter().any(|o| only_matches(o, v)));
     }
@@ -144,6 +137,38 @@ pub fn flatten_selected(
     Ok(out)
 }
 
+/// As [`flatten`], refusing nothing: names that collide or hold `=`, and dotenv values
+/// that do not decode (kept as stored), are all there. For the checks that report on every
+/// value under the name it would have.
+pub fn flatten_lenient(branches: &[Branch<Plain>], dotenv: bool, file: &str) -> Vec<Var> {
+    let mut out = collect(branches, dotenv, file);
+    if dotenv {
+        for var in &mut out {
+            let _ = dotenv_value(var);
+        }
+    }
+    out
+}
+
+/// Every value of the documents as a variable, in file order (no checks).
+fn collect(branches: &[Branch<Plain>], dotenv: bool, file: &str) -> Vec<Var> {
+    let mut out = Vec::new();
+    for branch in branches {
+        for (key, node) in branch.entries() {
+            if dotenv {
+                if crate::store::dotenv::is_comment_key(key) {
+                    continue;
+                }
+                let name = crate::store::dotenv::env_name(key).to_string();
+                walk(node, name, key.to_string(), file, &mut out);
+            } else {
+                walk(node, segment(key), key.to_string(), file, &mut out);
+            }
+        }
+    }
+    out
+}
+
 /// A key as part of a variable name: upper case, non-alphanumerics as `_`.
 pub fn segment(key: &str) -> String {
     key.chars()
@@ -158,16 +183,27 @@ pub fn segment(key: &str) -> String {
 }
 
 fn walk(node: &Node<Plain>, name: String, key: String, file: &str, out: &mut Vec<Var>) {
+    walk_leaves(node, name, key, &mut |name, key, leaf| {
+        out.push(Var::new(name, key, file.to_string(), leaf_bytes(leaf)))
+    });
+}
+
+/// Calls `f(name, key path, leaf)` for every leaf under `node`, in order.
+fn walk_leaves<L: Leaf>(
+    node: &Node<L>,
+    name: String,
+    key: String,
+    f: &mut impl FnMut(String, String, &L),
+) {
     match node {
-        Node::Leaf(l) => out.push(Var::new(name, key, file.to_string(), leaf_bytes(l))),
+        Node::Leaf(l) => f(name, key, l),
         Node::Map(b) => {
             for (k, child) in b.entries() {
-                walk(
+                walk_leaves(
                     child,
                     format!("{name}_{}", segment(k)),
                     format!("{key}.{k}"),
-                    file,
-                    out,
+                    f,
                 );
             }
         }
@@ -177,16 +213,30 @@ fn walk(node: &Node<Plain>, name: String, key: String, file: &str, out: &mut Vec
                 ListItem::Comment { .. } => None,
             });
             for (idx, child) in values.enumerate() {
-                walk(
-                    child,
-                    format!("{name}_{idx}"),
-                    format!("{key}.{idx}"),
-                    file,
-                    out,
-                );
+                walk_leaves(child, format!("{name}_{idx}"), format!("{key}.{idx}"), f);
             }
         }
     }
+}
+
+/// The variable name and key path of every value of a file, decrypted or not (names and
+/// keys are in clear): what `check` can say about a file it cannot open.
+pub fn names<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for branch in branches {
+        for (key, node) in branch.entries() {
+            let name = if dotenv {
+                if crate::store::dotenv::is_comment_key(key) {
+                    continue;
+                }
+                crate::store::dotenv::env_name(key).to_string()
+            } else {
+                segment(key)
+            };
+            walk_leaves(node, name, key.to_string(), &mut |n, k, _| out.push((n, k)));
+        }
+    }
+    out
 }
 
 /// The bytes of a value as a program should see them: strings and bytes unchanged,

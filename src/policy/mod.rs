@@ -4,10 +4,14 @@
 //! 30–90 days); hosted managers enforce them with policies and cron jobs. Here they live in
 //! `.secrets.yaml` beside the team, and git is the clock.
 //!
-//! - [`schema`]: the `schema:` section of the config, typed and checked, with lines.
+//! - [`check`]: an environment's values against the schema (the section itself is
+//!   [`crate::config::schema`], read with the rest of the config).
+//! - [`builtin`]: the well-known weak values no production environment may hold.
 //! - [`staleness`]: when each value last changed, from git history: a value that did not
 //!   change keeps its ciphertext byte for byte, so the commits that still hold it tell its age.
 //!
 //! Nothing here prints, reads the process environment, or exits.
 
+pub mod builtin;
+pub mod check;
 pub mod staleness;

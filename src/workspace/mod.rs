@@ -11,6 +11,7 @@
 //! - [`envs`]: changing environments (`env remove`, `env rename`, `env set`): which files
 //!   change environment, re-wrapped or rotated for their new readers.
 //! - [`ignored`]: the team's files that git ignores, and why.
+//! - [`values`]: an environment's values for the policy checks (decrypted where possible).
 //!
 //! Nothing here prints, reads the process environment, or exits.
 
@@ -18,6 +19,7 @@ pub mod batch;
 pub mod envs;
 pub mod ignored;
 pub mod offboard;
+pub mod values;
 
 use std::path::Path;
 

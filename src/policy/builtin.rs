@@ -1,0 +1,103 @@
+//! The values no production environment should hold: framework defaults, placeholders from
+//! templates and tutorials, and payment providers' test keys. Applied to every value of an
+//! environment marked `production: true`, whatever its key. Compared without regard to case;
+//! `*` stands for any text. Values a real setting may hold (`false`, `admin`, `postgres`)
+//! are left out on purpose: this list must not cry wolf.
+
+use crate::config::schema::Forbidden;
+use std::sync::OnceLock;
+
+/// The list as documented in `docs/schema.md`.
+pub const WEAK_VALUES: &[&str] = &[
+    // Framework and tutorial defaults.
+    "django-insecure-*",
+    "changeme",
+    "change-me",
+    "change_me",
+    "changeit",
+    "change-this*",
+    "replace-me",
+    "replaceme",
+    "secret",
+    "secret123",
+    "mysecret",
+    "supersecret",
+    "super-secret",
+    "topsecret",
+    "notasecret",
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "123456",
+    "12345678",
+    "qwerty",
+    "letmein",
+    "default",
+    "insecure",
+    // Placeholders left from a template.
+    "example",
+    "test",
+    "testing",
+    "dummy",
+    "placeholder",
+    "todo",
+    "fixme",
+    "xxx*",
+    "your-*-here",
+    "your_*_here",
+    "<*>",
+    "${*}",
+    // Payment providers' test keys.
+    "sk_test_*",
+    "pk_test_*",
+    "rk_test_*",
+    "whsec_test_*",
+];
+
+fn compiled() -> &'static [Forbidden] {
+    static LIST: OnceLock<Vec<Forbidden>> = OnceLock::new();
+    LIST.get_or_init(|| WEAK_VALUES.iter().map(|w| Forbidden::new(w)).collect())
+}
+
+/// How to name the entry `value` matches, without showing the value: a glob as written
+/// (`sk_test_*`), an exact entry only as "built-in list".
+pub fn weak_match(value: &str) -> Option<String> {
+    let hit = compiled().iter().find(|f| f.matches(value))?;
+    Some(if hit.is_exact() {
+        "built-in list".to_string()
+    } else {
+        format!("built-in {:?}", hit.text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_values_match_and_real_ones_do_not() {
+        for weak in [
+            "django-insecure-k2j3h4",
+            "CHANGEME",
+            "sk_test_51Habc",
+            "your-api-key-here",
+            "xxxxxxxx",
+            "<your token>",
+        ] {
+            assert!(weak_match(weak).is_some(), "{weak}");
+        }
+        for fine in [
+            "false",
+            "admin",
+            "postgres",
+            "sk_live_51Habc",
+            "smtp.example.com",
+            "k8Jz!q2mW-9vT",
+        ] {
+            assert!(weak_match(fine).is_none(), "{fine}");
+        }
+        assert_eq!(weak_match("changeme").unwrap(), "built-in list");
+    }
+}

@@ -1,0 +1,451 @@
+//! Checking an environment's values against the schema. Every finding names the
+//! environment, file, key and rule, never the value: not even its length when that would
+//! tell how short a secret is ("shorter than 50 characters"), nor an exact forbidden entry
+//! it equals.
+//!
+//! The rules come in three groups by what they need: the values of one environment
+//! ([`check_values`]: required, min_length, pattern, forbid, the production list), another
+//! environment's values ([`check_distinct`]), and git history ([`check_ages`]). `exec` and
+//! `export` run the first group only: a deploy must not need git or another environment's key.
+
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
+
+use super::builtin;
+use super::staleness::Freshness;
+use crate::config::schema::{KeyRule, Schema};
+
+/// One value of an environment: where it is, and the plaintext when it could be decrypted.
+pub struct Subject {
+    /// The file, as shown (relative to the config's directory).
+    pub file: String,
+    /// The variable name `exec` gives it.
+    pub name: String,
+    /// Its key path in the file (`database.password`).
+    pub key: String,
+    /// `None` when none of the user's identities opens the file.
+    pub value: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Subject {
+    fn text(&self) -> Option<&str> {
+        self.value
+            .as_deref()
+            .map(|v| std::str::from_utf8(v).unwrap_or(""))
+    }
+}
+
+/// An environment's values, and whether it is a production one.
+pub struct EnvValues<'a> {
+    pub name: &'a str,
+    pub production: bool,
+    pub subjects: &'a [Subject],
+}
+
+impl EnvValues<'_> {
+    fn matching<'s>(&'s self, rule: &'s KeyRule) -> impl Iterator<Item = &'s Subject> + 's {
+        self.subjects
+            .iter()
+            .filter(move |s| rule.names(&s.name, &s.key))
+    }
+}
+
+/// Which rule a finding is about (its name as written in the schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RuleName {
+    Required,
+    MinLength,
+    Pattern,
+    Forbid,
+    Production,
+    DistinctFrom,
+    MaxAge,
+    Grace,
+}
+
+impl RuleName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleName::Required => "required",
+            RuleName::MinLength => "min_length",
+            RuleName::Pattern => "pattern",
+            RuleName::Forbid => "forbid",
+            RuleName::Production => "production",
+            RuleName::DistinctFrom => "distinct_from",
+            RuleName::MaxAge => "max_age",
+            RuleName::Grace => "grace",
+        }
+    }
+}
+
+/// A rule a value breaks, or could not be checked against (`skipped`, with the reason).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub env: String,
+    /// `None` for a required key no file has.
+    pub file: Option<String>,
+    pub key: String,
+    pub rule: RuleName,
+    /// What is wrong, or why it could not be checked; never the value.
+    pub detail: String,
+    pub skipped: bool,
+}
+
+impl Finding {
+    fn new(env: &str, s: &Subject, rule: RuleName, detail: impl Into<String>) -> Finding {
+        Finding {
+            env: env.to_string(),
+            file: Some(s.file.clone()),
+            key: s.name.clone(),
+            rule,
+            detail: detail.into(),
+            skipped: false,
+        }
+    }
+
+    fn skipped(env: &str, s: &Subject, rule: RuleName, why: impl Into<String>) -> Finding {
+        Finding {
+            skipped: true,
+            ..Finding::new(env, s, rule, why)
+        }
+    }
+}
+
+const NO_KEY: &str = "none of your identities can decrypt the file";
+
+/// The rules that need only this environment's values. `complete`: the subjects are all of
+/// the environment's files (so a key no file has is missing); `false` for a partial view
+/// (`exec -f FILE`), where `required` cannot be judged.
+pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in schema.for_env(env.name) {
+        let mut found = false;
+        for s in env.matching(rule) {
+            found = true;
+            check_one(rule, env.name, s, &mut out);
+        }
+        if rule.required && complete && !found {
+            out.push(Finding {
+                env: env.name.to_string(),
+                file: None,
+                key: rule.key.clone(),
+                rule: RuleName::Required,
+                detail: "required, and no file of the environment has it".into(),
+                skipped: false,
+            });
+        }
+    }
+    if env.production {
+        for s in env.subjects {
+            match s.text() {
+                Some(v) => {
+                    if let Some(entry) = builtin::weak_match(v) {
+                        out.push(Finding::new(
+                            env.name,
+                            s,
+                            RuleName::Production,
+                            format!("a well-known default or test value ({entry}), in a production environment"),
+                        ));
+                    }
+                }
+                None => out.push(Finding::skipped(env.name, s, RuleName::Production, NO_KEY)),
+            }
+        }
+    }
+    out
+}
+
+fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
+    let needs_value =
+        rule.min_length.is_some() || rule.pattern.is_some() || !rule.forbid.is_empty();
+    let Some(value) = s.text() else {
+        if needs_value {
+            let first = if rule.min_length.is_some() {
+                RuleName::MinLength
+            } else if rule.pattern.is_some() {
+                RuleName::Pattern
+            } else {
+                RuleName::Forbid
+            };
+            out.push(Finding::skipped(env, s, first, NO_KEY));
+        }
+        return;
+    };
+    if rule.required && value.is_empty() {
+        out.push(Finding::new(
+            env,
+            s,
+            RuleName::Required,
+            "required, and empty",
+        ));
+    }
+    if let Some(min) = rule.min_length {
+        if value.chars().count() < min {
+            out.push(Finding::new(
+                env,
+                s,
+                RuleName::MinLength,
+                format!("shorter than {min} characters"),
+            ));
+        }
+    }
+    if let Some(p) = &rule.pattern {
+        if !p.regex.is_match(value) {
+            out.push(Finding::new(
+                env,
+                s,
+                RuleName::Pattern,
+                format!("does not match {:?}", p.text),
+            ));
+        }
+    }
+    for (i, f) in rule.forbid.iter().enumerate() {
+        if f.matches(value) {
+            let detail = if f.is_exact() {
+                format!("a forbidden value (forbid entry {} of the schema)", i + 1)
+            } else {
+                format!("matches forbidden {:?}", f.text)
+            };
+            out.push(Finding::new(env, s, RuleName::Forbid, detail));
+            break;
+        }
+    }
+}
+
+/// `distinct_from`: each value must differ from the other environment's value of the same
+/// key. `others` holds the environments the rules name (absent: its files could not be
+/// read at all).
+pub fn check_distinct(
+    schema: &Schema,
+    env: &EnvValues,
+    others: &HashMap<String, EnvValues>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in schema.for_env(env.name) {
+        let Some(other_name) = &rule.distinct_from else {
+            continue;
+        };
+        if other_name == env.name {
+            continue;
+        }
+        for s in env.matching(rule) {
+            let other = others
+                .get(other_name)
+                .and_then(|o| o.matching(rule).find(|t| t.name == s.name));
+            let Some(other) = other else {
+                continue; // nothing to be equal to
+            };
+            match (&s.value, &other.value) {
+                (Some(a), Some(b)) => {
+                    if a.as_slice() == b.as_slice() {
+                        out.push(Finding::new(
+                            env.name,
+                            s,
+                            RuleName::DistinctFrom,
+                            format!("the same value as in {other_name} ({})", other.file),
+                        ));
+                    }
+                }
+                _ => out.push(Finding::skipped(
+                    env.name,
+                    s,
+                    RuleName::DistinctFrom,
+                    format!("cannot decrypt both this file and {}", other.file),
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// `max_age`: when each value last changed, from git (`ages` by file, then key path).
+/// A value whose age git cannot tell is skipped with the reason, never taken as fresh.
+pub fn check_ages(
+    schema: &Schema,
+    env: &EnvValues,
+    ages: &dyn Fn(&Subject) -> Option<Freshness>,
+    now: i64,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in schema.for_env(env.name) {
+        let Some(max) = &rule.max_age else {
+            continue;
+        };
+        for s in env.matching(rule) {
+            match ages(s) {
+                Some(Freshness::Changed(c)) => {
+                    let age = now.saturating_sub(c.time).max(0) as u64;
+                    if age > max.seconds {
+                        let short: String = c.commit.chars().take(7).collect();
+                        out.push(Finding::new(
+                            env.name,
+                            s,
+                            RuleName::MaxAge,
+                            format!(
+                                "last changed {} days ago (max_age {}), by {} in {short}",
+                                age / 86_400,
+                                max.text,
+                                c.author
+                            ),
+                        ));
+                    }
+                }
+                Some(Freshness::Uncommitted) => out.push(Finding::skipped(
+                    env.name,
+                    s,
+                    RuleName::MaxAge,
+                    "changed but not committed yet: its age is unknown",
+                )),
+                Some(Freshness::Unknown(why)) => out.push(Finding::skipped(
+                    env.name,
+                    s,
+                    RuleName::MaxAge,
+                    format!("age unknown: {why}"),
+                )),
+                None => out.push(Finding::skipped(
+                    env.name,
+                    s,
+                    RuleName::MaxAge,
+                    "age unknown: not in git",
+                )),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw;
+    use crate::config::schema;
+
+    fn schema(text: &str) -> Schema {
+        let doc = raw::parse_yaml(text).unwrap();
+        let raw::Value::Map(entries) = &doc.value else {
+            panic!()
+        };
+        schema::parse(&entries[0].1, &["dev", "prod"]).unwrap()
+    }
+
+    fn subject(name: &str, value: Option<&str>) -> Subject {
+        Subject {
+            file: "config/prod.yaml".into(),
+            name: name.into(),
+            key: name.to_lowercase(),
+            value: value.map(|v| Zeroizing::new(v.as_bytes().to_vec())),
+        }
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<(&str, &str, bool)> {
+        findings
+            .iter()
+            .map(|f| (f.key.as_str(), f.rule.as_str(), f.skipped))
+            .collect()
+    }
+
+    #[test]
+    fn value_rules_name_the_rule_and_never_the_value() {
+        let s = schema(
+            "schema:\n  SECRET_KEY: {required: true, min_length: 50, forbid: [\"django-insecure-*\", changeme]}\n  STRIPE_KEY: {pattern: \"^sk_live_\", envs: [prod]}\n  JWT: {required: true}\n",
+        );
+        let subjects = [
+            subject("SECRET_KEY", Some("django-insecure-abc")),
+            subject("STRIPE_KEY", Some("sk_test_123")),
+        ];
+        let env = EnvValues {
+            name: "prod",
+            production: false,
+            subjects: &subjects,
+        };
+        let found = check_values(&s, &env, true);
+        assert_eq!(
+            rules(&found),
+            [
+                ("SECRET_KEY", "min_length", false),
+                ("SECRET_KEY", "forbid", false),
+                ("STRIPE_KEY", "pattern", false),
+                ("JWT", "required", false),
+            ]
+        );
+        for f in &found {
+            assert!(
+                !f.detail.contains("abc") && !f.detail.contains("123"),
+                "{f:?}"
+            );
+        }
+        // A partial view cannot say a key is missing.
+        assert!(check_values(&s, &env, false)
+            .iter()
+            .all(|f| f.rule != RuleName::Required));
+        // STRIPE_KEY's rule is for prod only.
+        let dev = EnvValues { name: "dev", ..env };
+        assert!(!rules(&check_values(&s, &dev, true)).contains(&("STRIPE_KEY", "pattern", false)));
+    }
+
+    #[test]
+    fn exact_forbidden_entries_are_not_echoed() {
+        let s = schema("schema:\n  A: {forbid: [hunter2]}\n");
+        let subjects = [subject("A", Some("Hunter2"))];
+        let env = EnvValues {
+            name: "dev",
+            production: false,
+            subjects: &subjects,
+        };
+        let found = check_values(&s, &env, true);
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].detail.to_lowercase().contains("hunter2"));
+    }
+
+    #[test]
+    fn production_list_and_undecryptable_files() {
+        let s = schema("schema:\n  A: {min_length: 10}\n");
+        let subjects = [
+            subject("A", None),
+            subject("STRIPE", Some("sk_test_abc")),
+            subject("DEBUG", Some("false")),
+        ];
+        let env = EnvValues {
+            name: "prod",
+            production: true,
+            subjects: &subjects,
+        };
+        assert_eq!(
+            rules(&check_values(&s, &env, true)),
+            [
+                ("A", "min_length", true),
+                ("A", "production", true),
+                ("STRIPE", "production", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn distinct_from_compares_the_same_variable() {
+        let s = schema("schema:\n  DB: {distinct_from: dev}\n");
+        let prod = [subject("DB", Some("same"))];
+        let dev = [subject("DB", Some("same"))];
+        let env = EnvValues {
+            name: "prod",
+            production: false,
+            subjects: &prod,
+        };
+        let mut others = HashMap::new();
+        others.insert(
+            "dev".to_string(),
+            EnvValues {
+                name: "dev",
+                production: false,
+                subjects: &dev,
+            },
+        );
+        assert_eq!(
+            rules(&check_distinct(&s, &env, &others)),
+            [("DB", "distinct_from", false)]
+        );
+        let dev = [subject("DB", Some("other"))];
+        others.get_mut("dev").unwrap().subjects = &dev;
+        assert!(check_distinct(&s, &env, &others).is_empty());
+    }
+}

@@ -1,0 +1,70 @@
+//! An environment's values as the policy checks see them: every file of the environment,
+//! decrypted where one of the user's identities opens it, else its variable names and key
+//! paths alone (they are in clear), so presence and age can still be checked.
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::engine::{EncryptedFile, FileError};
+use crate::exec::env;
+use crate::keys::Identities;
+use crate::policy::check::Subject;
+use crate::store::Format;
+
+/// One environment's files and values.
+pub struct EnvFiles {
+    pub files: Vec<PathBuf>,
+    pub subjects: Vec<Subject>,
+}
+
+/// Reads every file of `env`. A file that cannot be parsed is an error (as for every
+/// command); one nobody here can decrypt gives subjects without values.
+pub fn load_env(config: &Config, env: &str, ids: &Identities) -> anyhow::Result<EnvFiles> {
+    let files = crate::team::env_files(config, env)?;
+    let mut subjects = Vec::new();
+    for path in &files {
+        let file = EncryptedFile::load(path, None)?;
+        let shown = config
+            .relative(path)
+            .map(|rel| crate::config::rel_string(&rel))
+            .unwrap_or_else(|| path.display().to_string());
+        subjects.extend(file_subjects(&file, &shown, ids)?);
+    }
+    Ok(EnvFiles { files, subjects })
+}
+
+fn file_subjects(
+    file: &EncryptedFile,
+    shown: &str,
+    ids: &Identities,
+) -> Result<Vec<Subject>, FileError> {
+    let dotenv = file.format == Format::Dotenv;
+    let key = match file.data_key(ids) {
+        Ok(key) => key,
+        Err(FileError::Key { .. }) => {
+            return Ok(env::names(&file.branches, dotenv)
+                .into_iter()
+                .map(|(name, key)| Subject {
+                    file: shown.to_string(),
+                    name,
+                    key,
+                    value: None,
+                })
+                .collect())
+        }
+        Err(e) => return Err(e),
+    };
+    let opened = file.open(&key)?;
+    // Names that collide or cannot be variables are exec's business; here every value is
+    // checked under the name it would have.
+    let mut out = Vec::new();
+    for var in env::flatten_lenient(&opened.branches, dotenv, shown) {
+        out.push(Subject {
+            file: shown.to_string(),
+            name: var.name.clone(),
+            key: var.key.clone(),
+            value: Some(var.into_value()),
+        });
+    }
+    Ok(out)
+}
