@@ -506,9 +506,12 @@ pub(super) mod stale {
                             Freshness::Uncommitted => {
                                 ("-".into(), "-".into(), "-".into(), "uncommitted".into())
                             }
-                            Freshness::Unknown(why) => {
-                                ("?".into(), "-".into(), "-".into(), format!("unknown: {why}"))
-                            }
+                            Freshness::Unknown(why) => (
+                                "?".into(),
+                                "-".into(),
+                                "-".into(),
+                                format!("unknown: {why}"),
+                            ),
                         };
                         [r.file.clone(), r.key.clone(), age, author, commit, when]
                     })

@@ -522,7 +522,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("plain.yaml");
         std::fs::write(&p, "a: 1\n").unwrap();
-        let e = last_changes(std::slice::from_ref(&p)).unwrap_err().to_string();
+        let e = last_changes(std::slice::from_ref(&p))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("plain.yaml"), "{e}");
     }
 }
