@@ -6,7 +6,8 @@
 //! listed with the rule, since the team never gets it. An unfinished revocation recorded in the config (`member remove` or
 //! `env revoke` that failed or was interrupted) is an error line naming the command that
 //! finishes it. `--format json` for scripts; `--check` exits 1 on drift or an unfinished
-//! revocation (for CI).
+//! revocation (for CI). `--stale` lists every value instead, with when it last changed
+//! (see [`stale`]).
 //! File paths are relative to the config's directory (the repository root) wherever it
 //! runs, so the output is the same from any subdirectory.
 
@@ -35,6 +36,10 @@ pub struct Args {
     /// revocation is unfinished.
     #[arg(long)]
     check: bool,
+    /// List every value with when it last changed (from git history: the commits that
+    /// still hold its ciphertext), oldest first, instead of the files.
+    #[arg(long, conflicts_with = "check")]
+    stale: bool,
     #[command(flatten)]
     pub ids: super::IdentityArg,
 }
@@ -87,6 +92,9 @@ struct Row {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let cfg = Config::require(&cwd)?;
+    if args.stale {
+        return stale::run(&cfg, args.format);
+    }
     let ids = output::identities(g)?;
     let files = cfg.walk_files()?;
     let loaded = team::parallel_map(&files, |p| {
@@ -336,4 +344,188 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `status --stale`: one row per value of every encrypted file under the root, with when it
+/// last changed according to git ([`crate::policy::staleness`]): the oldest commit of the
+/// unbroken first-parent chain from HEAD that still holds its ciphertext. No value is
+/// decrypted or printed, and no identity is needed.
+///
+/// Order: values whose change is unknown first (they may be the oldest), then the changed
+/// ones oldest first, then the uncommitted ones; ties keep the files' order and each
+/// file's document order.
+///
+/// Human: `FILE  KEY  AGE  AUTHOR  COMMIT  DATE` (age in whole days, `Nd`; the date in UTC;
+/// `-` and `uncommitted` or `unknown: <why>` where there is no commit).
+///
+/// JSON (stable field names): `{"root", "now", "values": [{"file", "key", "state",
+/// "age_days", "time", "date", "commit", "author", "email", "summary", "reason",
+/// "detail"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
+/// unix seconds (`time`: the commit's author time), `date` its RFC 3339 UTC text,
+/// `commit` the full id; `reason` is a stable code for an unknown state (`shallow`,
+/// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`, `in_clear`,
+/// `empty`, `not_verbatim`) and `detail` its text. Fields that do not apply are null.
+pub(super) mod stale {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    use super::{print_table, ListFormat};
+    use crate::config::Config;
+    use crate::policy::staleness::{self, Change, Freshness};
+    use crate::team;
+
+    /// One value's row. A struct so columns can be added (a schema's `max_age`) without
+    /// touching the others.
+    pub(crate) struct StaleRow {
+        /// Relative to the config's root, `/`-separated.
+        pub file: String,
+        /// Dotted key path, as `exec` spells it.
+        pub key: String,
+        pub freshness: Freshness,
+    }
+
+    impl StaleRow {
+        fn change(&self) -> Option<&Change> {
+            match &self.freshness {
+                Freshness::Changed(c) => Some(c),
+                _ => None,
+            }
+        }
+
+        /// Whole days since the change (never negative: a clock behind a commit gives 0).
+        pub fn age_days(&self, now: i64) -> Option<i64> {
+            self.change().map(|c| (now - c.time).max(0) / 86_400)
+        }
+
+        fn state(&self) -> &'static str {
+            match self.freshness {
+                Freshness::Changed(_) => "changed",
+                Freshness::Uncommitted => "uncommitted",
+                Freshness::Unknown(_) => "unknown",
+            }
+        }
+
+        /// Unknown first, then changed oldest first, then uncommitted.
+        fn order(&self) -> (u8, i64) {
+            match &self.freshness {
+                Freshness::Unknown(_) => (0, 0),
+                Freshness::Changed(c) => (1, c.time),
+                Freshness::Uncommitted => (2, 0),
+            }
+        }
+    }
+
+    fn date(time: i64, with_time: bool) -> String {
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(time) else {
+            return time.to_string();
+        };
+        let format = if with_time {
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")
+        } else {
+            time::macros::format_description!("[year]-[month]-[day]")
+        };
+        t.format(&format).unwrap_or_else(|_| time.to_string())
+    }
+
+    pub fn run(cfg: &Config, format: ListFormat) -> anyhow::Result<ExitCode> {
+        let files = cfg.walk_files()?;
+        let probed = team::parallel_map(&files, |p| team::probe(p).map(|f| f.is_some()));
+        let mut unreadable = Vec::new();
+        let mut encrypted: Vec<PathBuf> = Vec::new();
+        for (path, found) in files.iter().zip(probed) {
+            match found {
+                Ok(true) => encrypted.push(path.clone()),
+                Ok(false) => {}
+                Err(e) => unreadable.push(match cfg.relative(path) {
+                    Some(rel) => e.with_path(&rel),
+                    None => e,
+                }),
+            }
+        }
+        let found = staleness::last_changes(&encrypted)?;
+        let mut rows = Vec::new();
+        for path in &encrypted {
+            let file = cfg
+                .relative(path)
+                .map(|rel| crate::config::rel_string(&rel))
+                .unwrap_or_else(|| path.display().to_string());
+            for (key, freshness) in found.get(path).into_iter().flatten() {
+                rows.push(StaleRow {
+                    file: file.clone(),
+                    key: key.clone(),
+                    freshness: freshness.clone(),
+                });
+            }
+        }
+        rows.sort_by_key(StaleRow::order);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match format {
+            ListFormat::Json => {
+                let values: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let c = r.change();
+                        let (reason, detail) = match &r.freshness {
+                            Freshness::Unknown(why) => (Some(why.code()), Some(why.to_string())),
+                            _ => (None, None),
+                        };
+                        serde_json::json!({
+                            "file": r.file,
+                            "key": r.key,
+                            "state": r.state(),
+                            "age_days": r.age_days(now),
+                            "time": c.map(|c| c.time),
+                            "date": c.map(|c| date(c.time, true)),
+                            "commit": c.map(|c| &c.commit),
+                            "author": c.map(|c| &c.author),
+                            "email": c.map(|c| &c.email),
+                            "summary": c.map(|c| &c.summary),
+                            "reason": reason,
+                            "detail": detail,
+                        })
+                    })
+                    .collect();
+                let doc = serde_json::json!({
+                    "root": crate::config::absolute(cfg.root()),
+                    "now": now,
+                    "values": values,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            ListFormat::Human => {
+                let table: Vec<[String; 6]> = rows
+                    .iter()
+                    .map(|r| {
+                        let (age, author, commit, when) = match &r.freshness {
+                            Freshness::Changed(c) => (
+                                format!("{}d", r.age_days(now).unwrap_or(0)),
+                                c.author.clone(),
+                                c.commit.chars().take(7).collect(),
+                                date(c.time, false),
+                            ),
+                            Freshness::Uncommitted => {
+                                ("-".into(), "-".into(), "-".into(), "uncommitted".into())
+                            }
+                            Freshness::Unknown(why) => (
+                                "?".into(),
+                                "-".into(),
+                                "-".into(),
+                                format!("unknown: {why}"),
+                            ),
+                        };
+                        [r.file.clone(), r.key.clone(), age, author, commit, when]
+                    })
+                    .collect();
+                print_table(&["FILE", "KEY", "AGE", "AUTHOR", "COMMIT", "DATE"], &table);
+            }
+        }
+        for e in &unreadable {
+            eprintln!("secrets: error: {e}");
+        }
+        Ok(if unreadable.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(super::super::exit::INPUT)
+        })
+    }
 }

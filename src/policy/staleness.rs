@@ -1,46 +1,530 @@
-//! When each encrypted value last changed, from git history (being built on a branch; the
-//! types below are its interface).
+//! When each encrypted value last changed, from git history.
+//!
+//! A value that does not change keeps its ciphertext (`ENC[AES256_GCM,data:…,iv:…,…]`) byte
+//! for byte: the IV stash gives an unchanged value under an unchanged path and data key its
+//! old IV, and every change gets a fresh one. So the last change of a value is the oldest
+//! commit of the unbroken chain of commits, walking back from HEAD along first parents,
+//! whose version of the file still contains that exact `ENC[…]` text. Unlike line blame,
+//! moving a key within its map, re-indenting the file or changing another value on the same
+//! line is not a change of the value.
+//!
+//! How (linear in commits × changed blobs):
+//! - only the working file is parsed ([`EncryptedFile::load`]), for each leaf's key path and
+//!   `ENC[…]` text; old versions are searched with `memchr::memmem`, never parsed;
+//! - one first-parent revwalk from HEAD per repository, shared by all its files, stopped
+//!   as soon as every value is placed;
+//! - per commit and file, the blob id in the parent is compared with the child's: a blob is
+//!   loaded only when it differs;
+//! - a path missing from the parent is looked up in a rename-detecting diff of that one
+//!   commit (`git mv` keeps the history); no rename found: the commit created the file;
+//! - the root commit is the change of whatever it still holds; a shallow boundary or a
+//!   missing parent leaves those values [`Freshness::Unknown`], never fresh.
+//!
+//! What it does not know:
+//! - A rotation (`updatekeys --rotate`, `member remove`, `env revoke`) re-encrypts every
+//!   value under a new data key: without the key, its commit is a change of every value,
+//!   though the plaintext may be the same.
+//! - A change made on a merged branch dates from the merge commit (when it reached the
+//!   first-parent line), by the merge's author.
+//! - Values the file holds in clear (the rules' `unencrypted_suffix` etc.) and empty values
+//!   have no ciphertext to follow: they are [`Freshness::Unknown`] with
+//!   [`UnknownReason::InClear`] or [`UnknownReason::Empty`] (a line blame would date the
+//!   line, not the value).
+//!
+//! Nothing here decrypts, prints, or spawns `git`; errors name files, never values.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
-/// A value's last change: the commit, its author and author time (unix seconds).
+use git2::{Commit, DiffFindOptions, ErrorCode, ObjectType, Oid, Repository, Sort};
+use memchr::memmem;
+
+use crate::crypto::value;
+use crate::engine::{EncryptedFile, FileError};
+use crate::model::{Branch, ListItem, Node, Scalar, Sealed};
+use crate::store::Format;
+
+/// The commit that last changed a value: what a report needs to say who and when, without
+/// keeping the repository open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
+    /// Full hex id, so a report can link to it unambiguously.
     pub commit: String,
     pub author: String,
     pub email: String,
+    /// Author time, unix seconds: when the change was written, not when it was rebased or
+    /// merged.
     pub time: i64,
+    /// First line of the message, to recognise the change in a list.
     pub summary: String,
 }
 
-/// What git can tell about a value's age.
+/// How fresh one value is. Three cases because "no known change" must never read as fresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Freshness {
+    /// The oldest commit of the unbroken chain from HEAD that holds this exact ciphertext.
     Changed(Change),
+    /// The working file's value is not in HEAD: changed (or added) and not committed yet.
     Uncommitted,
+    /// History cannot tell; the reason says why (shallow clone, not in git, …).
     Unknown(UnknownReason),
 }
 
-/// Why git cannot tell.
+/// Why a value's last change is not known. Each is a situation a user can act on, so a
+/// report says which.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownReason(pub String);
+pub enum UnknownReason {
+    /// The file is not inside a git repository (or the repository has no working tree).
+    NotInRepository,
+    /// HEAD has no commit yet.
+    NoCommits,
+    /// The file is not in HEAD: never committed (or ignored), or renamed and not committed.
+    NotCommitted,
+    /// The history ends at a shallow boundary (`git clone --depth`) with the value still
+    /// present: it changed at or before that commit (full hex id).
+    Shallow { boundary: String },
+    /// A commit's parent is missing from the object store (partial or damaged clone).
+    MissingParent { commit: String },
+    /// The value is stored in clear (the file's encryption rules leave it so): no
+    /// ciphertext to follow.
+    InClear,
+    /// An empty value (`""`, null) is stored in clear by sops: no ciphertext to follow.
+    Empty,
+    /// The ciphertext is not found verbatim in the file's own text (an escaped form), so
+    /// searching older versions would prove nothing.
+    NotVerbatim,
+}
 
-impl fmt::Display for UnknownReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl UnknownReason {
+    /// A stable short name for machine output (`status --stale --format json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            UnknownReason::NotInRepository => "not_in_repository",
+            UnknownReason::NoCommits => "no_commits",
+            UnknownReason::NotCommitted => "not_committed",
+            UnknownReason::Shallow { .. } => "shallow",
+            UnknownReason::MissingParent { .. } => "missing_parent",
+            UnknownReason::InClear => "in_clear",
+            UnknownReason::Empty => "empty",
+            UnknownReason::NotVerbatim => "not_verbatim",
+        }
     }
 }
 
-/// Why the history could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StaleError(pub String);
+impl fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = |id: &str| id.chars().take(7).collect::<String>();
+        match self {
+            UnknownReason::NotInRepository => write!(f, "not in a git repository"),
+            UnknownReason::NoCommits => write!(f, "the repository has no commits"),
+            UnknownReason::NotCommitted => write!(f, "the file is not committed"),
+            UnknownReason::Shallow { boundary } => write!(
+                f,
+                "shallow clone: history ends at {} (git fetch --unshallow)",
+                short(boundary)
+            ),
+            UnknownReason::MissingParent { commit } => {
+                write!(f, "the parent of {} is missing", short(commit))
+            }
+            UnknownReason::InClear => write!(f, "stored in clear"),
+            UnknownReason::Empty => write!(f, "empty value"),
+            UnknownReason::NotVerbatim => write!(f, "ciphertext not verbatim in the file"),
+        }
+    }
+}
 
-/// Per file, per value (key path as `exec` spells it): when it last changed. (Stub until
-/// the history walk lands: every value unknown.)
+/// What stops the report for a file. Messages name the file; never a value or ciphertext.
+#[derive(Debug, thiserror::Error)]
+pub enum StaleError {
+    /// The working file cannot be read or parsed as an encrypted file.
+    #[error(transparent)]
+    Load(#[from] FileError),
+    /// Reading the history for this file failed (other than the cases reported as
+    /// [`Freshness::Unknown`]).
+    #[error("{path}: reading git history: {error}")]
+    Git { path: PathBuf, error: git2::Error },
+}
+
+/// Per file (path as given), per value: its key path as `exec::env::Var.key` spells it
+/// (dotted: `database.password`, `servers.0`) → Freshness. Values in document order.
 pub fn last_changes(
-    files: &[std::path::PathBuf],
-) -> Result<std::collections::BTreeMap<std::path::PathBuf, Vec<(String, Freshness)>>, StaleError> {
-    let _ = files;
-    Ok(Default::default())
+    files: &[PathBuf],
+) -> Result<BTreeMap<PathBuf, Vec<(String, Freshness)>>, StaleError> {
+    let mut out = BTreeMap::new();
+    // Files grouped by repository (its git dir), each group walked once.
+    let mut groups: Vec<(Repository, Vec<Tracked>)> = Vec::new();
+    let mut group_of: HashMap<PathBuf, usize> = HashMap::new();
+    for path in files {
+        let bytes = EncryptedFile::read_encrypted(path)?;
+        let file = EncryptedFile::parse(path, Format::from_path(path), &bytes)?;
+        let mut values = leaves(&file);
+        // Leaves whose ciphertext is not in the text as is cannot be searched for.
+        for v in &mut values {
+            if let Pending::Search(needle) = &v.state {
+                if memmem::find(&bytes, needle).is_none() {
+                    v.state = Pending::Done(Freshness::Unknown(UnknownReason::NotVerbatim));
+                }
+            }
+        }
+        let located = locate(path);
+        let Some((repo, rel)) = located else {
+            let reason = UnknownReason::NotInRepository;
+            out.insert(path.clone(), finish(values, &reason));
+            continue;
+        };
+        let key = repo.path().to_path_buf();
+        let idx = *group_of.entry(key).or_insert_with(|| {
+            groups.push((repo, Vec::new()));
+            groups.len() - 1
+        });
+        groups[idx].1.push(Tracked {
+            given: path.clone(),
+            rel,
+            blob: None,
+            values,
+        });
+    }
+    for (repo, mut tracked) in groups {
+        walk(&repo, &mut tracked)?;
+        for t in tracked {
+            out.insert(t.given, finish(t.values, &UnknownReason::NotCommitted));
+        }
+    }
+    Ok(out)
+}
+
+/// One value being followed back through history.
+struct Value {
+    key: String,
+    state: Pending,
+}
+
+enum Pending {
+    /// Still present in every commit seen so far: this is its ciphertext.
+    Search(Vec<u8>),
+    Done(Freshness),
+}
+
+/// One file in a repository's walk.
+struct Tracked {
+    /// The path as the caller gave it (the key of the result).
+    given: PathBuf,
+    /// Its path in the commit being looked at (changes at renames), `/`-separated.
+    rel: PathBuf,
+    /// Its blob in the child commit; `None` before HEAD is read or once it is done.
+    blob: Option<Oid>,
+    values: Vec<Value>,
+}
+
+impl Tracked {
+    fn alive(&self) -> bool {
+        self.values
+            .iter()
+            .any(|v| matches!(v.state, Pending::Search(_)))
+    }
+
+    /// Every value still searched for gets `f`.
+    fn settle(&mut self, f: &Freshness) {
+        for v in &mut self.values {
+            if matches!(v.state, Pending::Search(_)) {
+                v.state = Pending::Done(f.clone());
+            }
+        }
+        self.blob = None;
+    }
+
+    /// Values whose ciphertext `bytes` no longer holds changed in `child`.
+    fn keep_present(&mut self, bytes: &[u8], child: &Freshness) {
+        for v in &mut self.values {
+            if let Pending::Search(needle) = &v.state {
+                if memmem::find(bytes, needle).is_none() {
+                    v.state = Pending::Done(child.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The results, with `rest` for values never settled (the walk never reached them).
+fn finish(values: Vec<Value>, rest: &UnknownReason) -> Vec<(String, Freshness)> {
+    values
+        .into_iter()
+        .map(|v| {
+            let f = match v.state {
+                Pending::Done(f) => f,
+                Pending::Search(_) => Freshness::Unknown(rest.clone()),
+            };
+            (v.key, f)
+        })
+        .collect()
+}
+
+/// The repository holding `path` and the path inside its working tree; `None` outside one.
+/// The directory is resolved (symlinks, `..`) the way git sees it; the file name is kept.
+fn locate(path: &Path) -> Option<(Repository, PathBuf)> {
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let repo = Repository::discover(&dir).ok()?;
+    let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
+    let rel = dir.strip_prefix(&workdir).ok()?.join(name);
+    Some((repo, rel))
+}
+
+/// The key path and ciphertext of every value of the working file, in document order and
+/// spelled as `exec::env` spells keys: map keys joined with `.`, list items numbered among
+/// the list's values (comments not counted), every document's keys at the top level,
+/// dotenv keys as written (comment keys skipped).
+fn leaves(file: &EncryptedFile) -> Vec<Value> {
+    fn node(n: &Node<Sealed>, key: String, out: &mut Vec<Value>) {
+        match n {
+            Node::Leaf(leaf) => out.push(Value {
+                key,
+                state: match &leaf.0 {
+                    Scalar::Str(s) if value::is_encrypted(s) => {
+                        Pending::Search(s.as_bytes().to_vec())
+                    }
+                    s if s.is_empty_value() => {
+                        Pending::Done(Freshness::Unknown(UnknownReason::Empty))
+                    }
+                    _ => Pending::Done(Freshness::Unknown(UnknownReason::InClear)),
+                },
+            }),
+            Node::Map(b) => {
+                for (k, child) in b.entries() {
+                    node(child, format!("{key}.{k}"), out);
+                }
+            }
+            Node::List(items) => {
+                let values = items.iter().filter_map(|i| match i {
+                    ListItem::Value(v) => Some(v),
+                    ListItem::Comment { .. } => None,
+                });
+                for (idx, child) in values.enumerate() {
+                    node(child, format!("{key}.{idx}"), out);
+                }
+            }
+        }
+    }
+    let dotenv = file.format == Format::Dotenv;
+    let mut out = Vec::new();
+    for branch in &file.branches {
+        top(branch, dotenv, &mut |k, n| node(n, k.to_string(), &mut out));
+    }
+    out
+}
+
+fn top(branch: &Branch<Sealed>, dotenv: bool, f: &mut impl FnMut(&str, &Node<Sealed>)) {
+    for (k, n) in branch.entries() {
+        if dotenv && crate::store::dotenv::is_comment_key(k) {
+            continue;
+        }
+        f(k, n);
+    }
+}
+
+/// The commits `git clone --depth` cut the history at (`shallow` in the common git dir):
+/// libgit2 shows them without parents, as if they were root commits, so they must be told
+/// apart. A missing file means a complete clone.
+fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
+    if !repo.is_shallow() {
+        return HashSet::new();
+    }
+    let text = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect()
+}
+
+fn change_of(commit: &Commit<'_>) -> Freshness {
+    let author = commit.author();
+    Freshness::Changed(Change {
+        commit: commit.id().to_string(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        time: author.when().seconds(),
+        summary: commit
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    })
+}
+
+/// The blob at `rel` in `tree`, if it is a file there.
+fn blob_at(tree: &git2::Tree<'_>, rel: &Path) -> Option<Oid> {
+    let entry = tree.get_path(rel).ok()?;
+    (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+}
+
+/// The old name of `rel` when `child` renamed it from `parent`, by a rename-detecting diff
+/// of that commit only (git's default similarity threshold, 50%).
+fn renamed_from(
+    repo: &Repository,
+    parent: &git2::Tree<'_>,
+    child: &git2::Tree<'_>,
+    rel: &Path,
+) -> Result<Option<PathBuf>, git2::Error> {
+    let mut diff = repo.diff_tree_to_tree(Some(parent), Some(child), None)?;
+    diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+    Ok(diff.deltas().find_map(|d| {
+        (d.status() == git2::Delta::Renamed && d.new_file().path() == Some(rel))
+            .then(|| d.old_file().path().map(Path::to_path_buf))
+            .flatten()
+    }))
+}
+
+/// Walks the first-parent history of HEAD once for all `files` of `repo`.
+fn walk(repo: &Repository, files: &mut [Tracked]) -> Result<(), StaleError> {
+    let git = |files: &[Tracked]| {
+        let path = files.first().map(|t| t.given.clone()).unwrap_or_default();
+        move |error| StaleError::Git { path, error }
+    };
+    let head = match repo.head() {
+        Ok(h) => h.peel_to_commit().map_err(git(files))?,
+        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
+            for t in files.iter_mut() {
+                t.settle(&Freshness::Unknown(UnknownReason::NoCommits));
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(git(files)(e)),
+    };
+    // HEAD: a value not in it is uncommitted; the others start their chain here.
+    let tree = head.tree().map_err(git(files))?;
+    for t in files.iter_mut() {
+        match blob_at(&tree, &t.rel) {
+            None => t.settle(&Freshness::Unknown(UnknownReason::NotCommitted)),
+            Some(id) => {
+                let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
+                t.keep_present(blob.content(), &Freshness::Uncommitted);
+                t.blob = Some(id);
+            }
+        }
+    }
+    let shallow = shallow_boundaries(repo);
+    let mut walk = repo.revwalk().map_err(git(files))?;
+    walk.set_sorting(Sort::NONE).map_err(git(files))?;
+    walk.simplify_first_parent().map_err(git(files))?;
+    walk.push(head.id()).map_err(git(files))?;
+    // The walk yields HEAD first, then each first parent: `child` is the previous commit.
+    let mut child: Option<Commit<'_>> = None;
+    let mut child_tree: Option<git2::Tree<'_>> = None;
+    for oid in walk.by_ref() {
+        if !files.iter().any(Tracked::alive) {
+            return Ok(());
+        }
+        let oid = match oid {
+            Ok(oid) => oid,
+            Err(e) if e.code() == ErrorCode::NotFound => break,
+            Err(e) => return Err(git(files)(e)),
+        };
+        let commit = repo.find_commit(oid).map_err(git(files))?;
+        let tree = commit.tree().map_err(git(files))?;
+        if let (Some(c), Some(ct)) = (&child, &child_tree) {
+            // `commit` is the first parent of `c`.
+            let changed_here = change_of(c);
+            let same_tree = tree.id() == ct.id();
+            for t in files.iter_mut().filter(|t| t.alive()) {
+                if same_tree {
+                    continue;
+                }
+                let mut id = blob_at(&tree, &t.rel);
+                if id.is_none() {
+                    let old = renamed_from(repo, &tree, ct, &t.rel)
+                        .map_err(git(std::slice::from_ref(t)))?;
+                    if let Some(old) = old {
+                        id = blob_at(&tree, &old);
+                        t.rel = old;
+                    }
+                }
+                match id {
+                    // Created by the child commit.
+                    None => t.settle(&changed_here),
+                    Some(id) if Some(id) == t.blob => {}
+                    Some(id) => {
+                        let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
+                        t.keep_present(blob.content(), &changed_here);
+                        t.blob = Some(id);
+                    }
+                }
+            }
+        }
+        child = Some(commit);
+        child_tree = Some(tree);
+    }
+    // The walk ended at `child`: a root commit holds what is still alive, a shallow
+    // boundary or a missing parent cannot tell.
+    let Some(last) = child else { return Ok(()) };
+    let end = if shallow.contains(&last.id()) {
+        Freshness::Unknown(UnknownReason::Shallow {
+            boundary: last.id().to_string(),
+        })
+    } else if last.parent_count() > 0 {
+        Freshness::Unknown(UnknownReason::MissingParent {
+            commit: last.id().to_string(),
+        })
+    } else {
+        change_of(&last)
+    };
+    for t in files.iter_mut().filter(|t| t.alive()) {
+        t.settle(&end);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(f: &Freshness) -> &'static str {
+        match f {
+            Freshness::Unknown(r) => r.code(),
+            Freshness::Uncommitted => "uncommitted",
+            Freshness::Changed(_) => "changed",
+        }
+    }
+
+    #[test]
+    fn a_file_outside_any_repository_is_unknown_and_keys_are_spelled_as_exec_spells_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.yaml");
+        let enc = "ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]";
+        let text = format!(
+            "db:\n    password: {enc}\n    user_unencrypted: app\nlist:\n    # a comment\n    - {enc}\nempty: \"\"\nsops:\n    age:\n        - recipient: age1qqq\n          enc: x\n    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: {enc}\n    unencrypted_suffix: _unencrypted\n    version: 3.9.0\n"
+        );
+        std::fs::write(&p, text).unwrap();
+        // Outside a repository only when the temp dir is not inside one.
+        if Repository::discover(dir.path()).is_ok() {
+            return;
+        }
+        let got = last_changes(std::slice::from_ref(&p)).unwrap();
+        let rows: Vec<(&str, &str)> = got[&p]
+            .iter()
+            .map(|(k, f)| (k.as_str(), reason(f)))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("db.password", "not_in_repository"),
+                ("db.user_unencrypted", "in_clear"),
+                ("list.0", "not_in_repository"),
+                ("empty", "empty"),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plain.yaml");
+        std::fs::write(&p, "a: 1\n").unwrap();
+        let e = last_changes(std::slice::from_ref(&p))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain.yaml"), "{e}");
+    }
 }

@@ -1,0 +1,378 @@
+//! `policy::staleness` and `status --stale` against real repositories: files encrypted and
+//! changed with the real binary, committed with the `git` binary at back-dated author and
+//! committer times, then read through the library and the CLI.
+
+mod common;
+
+use common::KeyedSandbox;
+use secrets::policy::staleness::{last_changes, Change, Freshness, UnknownReason};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DAY: i64 = 86_400;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A sandbox that is a git repository with a `.secrets.yaml` naming its key, so `status`
+/// runs in it; the sandbox's HOME and key file are ignored.
+struct Repo {
+    ks: KeyedSandbox,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let ks = KeyedSandbox::new();
+        let r = Repo { ks };
+        r.git(&["init", "-q", "-b", "main", "."]);
+        std::fs::write(r.path(".gitignore"), "home/\nkey.txt\n").unwrap();
+        std::fs::write(
+            r.path(".secrets.yaml"),
+            format!("members:\n  alice: {}\nenvironments: {{}}\n", r.ks.public),
+        )
+        .unwrap();
+        r
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.ks.path(rel)
+    }
+
+    /// `git` in `dir` with an isolated configuration.
+    fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Alice",
+                "-c",
+                "user.email=alice@example.com",
+            ])
+            .args(["-c", "protocol.file.allow=always"])
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", self.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        self.git_in(self.ks.dir(), args)
+    }
+
+    /// Commits everything as `who`, written `days` ago; returns the commit's author time.
+    fn commit(&self, msg: &str, days: i64, who: &str) -> i64 {
+        let t = now() - days * DAY;
+        let date = format!("@{t} +0000");
+        self.git(&["add", "-A"]);
+        let out = Command::new("git")
+            .args(["-c", &format!("user.name={who}")])
+            .args(["-c", &format!("user.email={who}@example.com")])
+            .args(["commit", "-q", "--allow-empty", "-m", msg])
+            .current_dir(self.ks.dir())
+            .env("HOME", self.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn set(&self, file: &str, key: &str, value: &str) {
+        self.ks.ok(&["set", file, key, value]);
+    }
+
+    /// The library's answer for one file, by key.
+    fn freshness(&self, rel: &str) -> Vec<(String, Freshness)> {
+        let p = self.path(rel);
+        let mut all = last_changes(std::slice::from_ref(&p)).unwrap();
+        all.remove(&p).unwrap()
+    }
+}
+
+fn of<'a>(rows: &'a [(String, Freshness)], key: &str) -> &'a Freshness {
+    &rows
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no key {key} in {rows:?}"))
+        .1
+}
+
+fn changed<'a>(rows: &'a [(String, Freshness)], key: &str) -> &'a Change {
+    match of(rows, key) {
+        Freshness::Changed(c) => c,
+        other => panic!("{key}: {other:?}"),
+    }
+}
+
+const PLAIN: &str = "db:\n    user: app-VALUE-1\n    password: pw-VALUE-2\napi: tok-VALUE-3\n";
+
+#[test]
+fn a_value_changed_100_days_ago_and_one_changed_yesterday() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    let old = r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "db.password", "pw-VALUE-4");
+    let new = r.commit("rotate the db password", 1, "bob");
+    let rows = r.freshness("s.yaml");
+    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["db.user", "db.password", "api"]);
+    assert_eq!(changed(&rows, "db.user").time, old);
+    assert_eq!(changed(&rows, "api").time, old);
+    let pw = changed(&rows, "db.password");
+    assert_eq!(pw.time, new);
+    assert_eq!(pw.author, "bob");
+    assert_eq!(pw.email, "bob@example.com");
+    assert_eq!(pw.summary, "rotate the db password");
+    assert_eq!(pw.commit, r.git(&["rev-parse", "HEAD"]).trim());
+
+    // The CLI: oldest first, ages in days, no value or ciphertext printed.
+    let json = String::from_utf8(r.ks.ok(&["status", "--stale", "--format", "json"])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let values = v["values"].as_array().unwrap();
+    let listed: Vec<(&str, i64)> = values
+        .iter()
+        .map(|x| (x["key"].as_str().unwrap(), x["age_days"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("db.user", 100), ("api", 100), ("db.password", 1)],
+        "{json}"
+    );
+    assert_eq!(values[2]["file"], "s.yaml");
+    assert_eq!(values[2]["state"], "changed");
+    assert_eq!(values[2]["author"], "bob");
+    assert_eq!(values[2]["commit"], pw.commit.as_str());
+    let human = String::from_utf8(r.ks.ok(&["status", "--stale"])).unwrap();
+    let lines: Vec<&str> = human.lines().collect();
+    assert!(lines[0].starts_with("FILE"), "{human}");
+    assert!(
+        lines[3].starts_with("s.yaml")
+            && lines[3].contains("db.password")
+            && lines[3].contains(" 1d ")
+            && lines[3].contains(&pw.commit[..7]),
+        "{human}"
+    );
+    for out in [&json, &human] {
+        assert!(!out.contains("VALUE") && !out.contains("ENC["), "{out}");
+    }
+}
+
+#[test]
+fn a_moved_or_reindented_key_keeps_its_date() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    let old = r.commit("add", 100, "alice");
+    // `edit` that moves `api` to the top and swaps the two db keys, and changes nothing.
+    let script = r.path("ed.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'api: tok-VALUE-3\\ndb:\\n    password: pw-VALUE-2\\n    user: app-VALUE-1\\n' > \"$1\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out =
+        r.ks.cmd()
+            .env("EDITOR", &script)
+            .args(["edit", "s.yaml"])
+            .output()
+            .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(r.ks.path("s.yaml").exists());
+    let text = std::fs::read_to_string(r.path("s.yaml")).unwrap();
+    assert!(text.starts_with("api:"), "the edit moved the keys");
+    r.commit("reorder", 50, "bob");
+    // Re-indented by hand (4 spaces → 2): the same values, still a valid file.
+    std::fs::write(r.path("s.yaml"), text.replace("\n    ", "\n  ")).unwrap();
+    r.ks.ok(&["decrypt", "s.yaml"]);
+    r.commit("reindent", 10, "carol");
+    let rows = r.freshness("s.yaml");
+    for key in ["api", "db.password", "db.user"] {
+        assert_eq!(changed(&rows, key).time, old, "{key}");
+    }
+}
+
+#[test]
+fn a_renamed_file_keeps_its_history() {
+    let r = Repo::new();
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    r.ks.encrypted("config/old.yaml", PLAIN);
+    let old = r.commit("add", 100, "alice");
+    r.git(&["mv", "config/old.yaml", "config/new.yaml"]);
+    r.commit("rename", 20, "bob");
+    // A change after the rename is dated by its own commit.
+    r.set("config/new.yaml", "api", "tok-VALUE-5");
+    let later = r.commit("new api token", 5, "bob");
+    let rows = r.freshness("config/new.yaml");
+    assert_eq!(changed(&rows, "db.user").time, old);
+    assert_eq!(changed(&rows, "db.password").time, old);
+    assert_eq!(changed(&rows, "api").time, later);
+}
+
+#[test]
+fn an_uncommitted_change_is_uncommitted() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    let old = r.commit("add", 30, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-6");
+    r.git(&["add", "s.yaml"]); // staged is not committed
+    r.set("s.yaml", "db.user", "app-VALUE-7");
+    let rows = r.freshness("s.yaml");
+    assert_eq!(of(&rows, "api"), &Freshness::Uncommitted);
+    assert_eq!(of(&rows, "db.user"), &Freshness::Uncommitted);
+    assert_eq!(changed(&rows, "db.password").time, old);
+    // The CLI lists them last, as such.
+    let human = String::from_utf8(r.ks.ok(&["status", "--stale"])).unwrap();
+    let last = human.lines().last().unwrap();
+    assert!(last.ends_with("uncommitted"), "{human}");
+}
+
+#[test]
+fn a_shallow_clone_gives_unknown_not_fresh() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add", 100, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-8");
+    r.commit("api", 50, "alice");
+    r.set("s.yaml", "db.password", "pw-VALUE-9");
+    let newest = r.commit("pw", 1, "alice");
+    let url = format!("file://{}", r.ks.dir().display());
+    for depth in ["1", "2"] {
+        let clone = r.path(&format!("home/clone{depth}"));
+        r.git(&[
+            "clone",
+            "-q",
+            "--depth",
+            depth,
+            &url,
+            clone.to_str().unwrap(),
+        ]);
+        let p = clone.join("s.yaml");
+        let rows = last_changes(std::slice::from_ref(&p))
+            .unwrap()
+            .remove(&p)
+            .unwrap();
+        let boundary = r.git_in(&clone, &["rev-list", "--max-parents=0", "HEAD"]);
+        let shallow = Freshness::Unknown(UnknownReason::Shallow {
+            boundary: boundary.trim().to_string(),
+        });
+        assert_eq!(of(&rows, "db.user"), &shallow, "depth {depth}");
+        assert_eq!(of(&rows, "api"), &shallow, "depth {depth}");
+        if depth == "1" {
+            // HEAD is the boundary: even the newest change cannot be told from an older one.
+            assert_eq!(of(&rows, "db.password"), &shallow);
+        } else {
+            assert_eq!(changed(&rows, "db.password").time, newest);
+        }
+    }
+}
+
+#[test]
+fn a_file_never_committed_is_unknown() {
+    let r = Repo::new();
+    r.ks.encrypted("committed.yaml", "a: x-VALUE\n");
+    r.commit("add", 10, "alice");
+    r.ks.encrypted("new.yaml", "b: y-VALUE\n");
+    let rows = r.freshness("new.yaml");
+    assert_eq!(
+        of(&rows, "b"),
+        &Freshness::Unknown(UnknownReason::NotCommitted)
+    );
+    let json = String::from_utf8(r.ks.ok(&["status", "--stale", "--format", "json"])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Unknown first: it may be the oldest.
+    assert_eq!(v["values"][0]["file"], "new.yaml", "{json}");
+    assert_eq!(v["values"][0]["state"], "unknown");
+    assert_eq!(v["values"][0]["reason"], "not_committed");
+    assert_eq!(v["values"][0]["age_days"], serde_json::Value::Null);
+    assert_eq!(v["values"][1]["file"], "committed.yaml");
+    assert_eq!(v["values"][1]["age_days"], 10);
+
+    // And a repository with no commit at all.
+    let empty = Repo::new();
+    empty.ks.encrypted("s.yaml", "c: z-VALUE\n");
+    let rows = empty.freshness("s.yaml");
+    assert_eq!(
+        of(&rows, "c"),
+        &Freshness::Unknown(UnknownReason::NoCommits)
+    );
+}
+
+#[test]
+fn a_merge_dates_what_it_brings_from_the_merge_and_leaves_the_rest() {
+    let r = Repo::new();
+    r.ks.encrypted("x.yaml", "a: a-VALUE\nb: b-VALUE\n");
+    r.ks.encrypted("y.yaml", "c: c-VALUE\n");
+    let start = r.commit("add", 100, "alice");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.set("y.yaml", "c", "c-VALUE-2");
+    r.commit("side: c", 30, "bob");
+    r.git(&["checkout", "-q", "main"]);
+    r.set("x.yaml", "b", "b-VALUE-2");
+    let on_main = r.commit("main: b", 40, "alice");
+    let t = now() - 20 * DAY;
+    let date = format!("@{t} +0000");
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=carol",
+            "-c",
+            "user.email=carol@example.com",
+        ])
+        .args(["merge", "-q", "--no-ff", "-m", "merge side", "side"])
+        .current_dir(r.ks.dir())
+        .env("HOME", r.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let x = r.freshness("x.yaml");
+    assert_eq!(changed(&x, "a").time, start);
+    assert_eq!(changed(&x, "b").time, on_main);
+    // The side branch's change counts from when it reached the first-parent line.
+    let y = r.freshness("y.yaml");
+    let c = changed(&y, "c");
+    assert_eq!((c.time, c.author.as_str()), (t, "carol"));
+    assert_eq!(c.summary, "merge side");
+}
+
+#[test]
+fn errors_name_the_file_and_never_a_value() {
+    let r = Repo::new();
+    std::fs::write(r.path("plain.yaml"), "password: hunter2-VALUE\n").unwrap();
+    let e = last_changes(&[r.path("plain.yaml")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("plain.yaml") && !e.contains("VALUE"), "{e}");
+}
