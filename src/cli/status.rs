@@ -366,12 +366,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`, `in_clear`,
 /// `empty`, `not_verbatim`) and `detail` its text. Fields that do not apply are null.
 pub(super) mod stale {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::process::ExitCode;
 
     use super::{print_table, ListFormat};
+    use crate::config::schema::Span;
     use crate::config::Config;
     use crate::policy::staleness::{self, Change, Freshness};
+    use crate::store::Format;
     use crate::team;
 
     /// One value's row. A struct so columns can be added (a schema's `max_age`) without
@@ -382,6 +384,8 @@ pub(super) mod stale {
         /// Dotted key path, as `exec` spells it.
         pub key: String,
         pub freshness: Freshness,
+        /// The schema's `max_age` for this value in its file's environment, if any.
+        pub max_age: Option<Span>,
     }
 
     impl StaleRow {
@@ -405,6 +409,14 @@ pub(super) mod stale {
             }
         }
 
+        /// Past its `max_age`: `Some(true)`; within it: `Some(false)`; no rule, or an age
+        /// git cannot tell: `None`.
+        pub fn overdue(&self, now: i64) -> Option<bool> {
+            let max = self.max_age.as_ref()?;
+            let c = self.change()?;
+            Some((now - c.time).max(0) as u64 > max.seconds)
+        }
+
         /// Unknown first, then changed oldest first, then uncommitted.
         fn order(&self) -> (u8, i64) {
             match &self.freshness {
@@ -425,6 +437,28 @@ pub(super) mod stale {
             time::macros::format_description!("[year]-[month]-[day]")
         };
         t.format(&format).unwrap_or_else(|_| time.to_string())
+    }
+
+    /// The `max_age` of the schema rule naming this value (by key path, or by the variable
+    /// name `exec` gives it) in its file's environment.
+    fn max_age(cfg: &Config, path: &Path, key: &str) -> Option<Span> {
+        if cfg.schema().is_empty() {
+            return None;
+        }
+        let env = cfg
+            .relative(path)
+            .and_then(|rel| cfg.environment_for(&rel))?;
+        let name = if Format::from_path(path) == Format::Dotenv {
+            crate::store::dotenv::env_name(key).to_string()
+        } else {
+            key.split('.')
+                .map(crate::exec::env::segment)
+                .collect::<Vec<_>>()
+                .join("_")
+        };
+        cfg.schema()
+            .rule_for(Some(env), &name, key)
+            .and_then(|r| r.max_age.clone())
     }
 
     pub fn run(cfg: &Config, format: ListFormat) -> anyhow::Result<ExitCode> {
@@ -454,6 +488,7 @@ pub(super) mod stale {
                     file: file.clone(),
                     key: key.clone(),
                     freshness: freshness.clone(),
+                    max_age: max_age(cfg, path, key),
                 });
             }
         }
@@ -482,6 +517,8 @@ pub(super) mod stale {
                             "summary": c.map(|c| &c.summary),
                             "reason": reason,
                             "detail": detail,
+                            "max_age": r.max_age.as_ref().map(|m| &m.text),
+                            "overdue": r.overdue(now),
                         })
                     })
                     .collect();
@@ -493,7 +530,7 @@ pub(super) mod stale {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
             ListFormat::Human => {
-                let table: Vec<[String; 6]> = rows
+                let table: Vec<[String; 7]> = rows
                     .iter()
                     .map(|r| {
                         let (age, author, commit, when) = match &r.freshness {
@@ -513,10 +550,26 @@ pub(super) mod stale {
                                 format!("unknown: {why}"),
                             ),
                         };
-                        [r.file.clone(), r.key.clone(), age, author, commit, when]
+                        let max = match (&r.max_age, r.overdue(now)) {
+                            (Some(m), Some(true)) => format!("{} OVERDUE", m.text),
+                            (Some(m), _) => m.text.clone(),
+                            (None, _) => "-".into(),
+                        };
+                        [
+                            r.file.clone(),
+                            r.key.clone(),
+                            age,
+                            max,
+                            author,
+                            commit,
+                            when,
+                        ]
                     })
                     .collect();
-                print_table(&["FILE", "KEY", "AGE", "AUTHOR", "COMMIT", "DATE"], &table);
+                print_table(
+                    &["FILE", "KEY", "AGE", "MAX AGE", "AUTHOR", "COMMIT", "DATE"],
+                    &table,
+                );
             }
         }
         for e in &unreadable {
