@@ -4,108 +4,16 @@
 
 mod common;
 
-use common::KeyedSandbox;
+use common::repo::{now, Repo, DAY};
 use secrets::policy::staleness::{last_changes, Change, Freshness, UnknownReason};
-use std::path::{Path, PathBuf};
+
 use std::process::Command;
 
-const DAY: i64 = 86_400;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// A sandbox that is a git repository with a `.secrets.yaml` naming its key, so `status`
-/// runs in it; the sandbox's HOME and key file are ignored.
-struct Repo {
-    ks: KeyedSandbox,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let ks = KeyedSandbox::new();
-        let r = Repo { ks };
-        r.git(&["init", "-q", "-b", "main", "."]);
-        std::fs::write(r.path(".gitignore"), "home/\nkey.txt\n").unwrap();
-        std::fs::write(
-            r.path(".secrets.yaml"),
-            format!("members:\n  alice: {}\nenvironments: {{}}\n", r.ks.public),
-        )
-        .unwrap();
-        r
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.ks.path(rel)
-    }
-
-    /// `git` in `dir` with an isolated configuration.
-    fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=Alice",
-                "-c",
-                "user.email=alice@example.com",
-            ])
-            .args(["-c", "protocol.file.allow=always"])
-            .args(args)
-            .current_dir(dir)
-            .env("HOME", self.path("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        self.git_in(self.ks.dir(), args)
-    }
-
-    /// Commits everything as `who`, written `days` ago; returns the commit's author time.
-    fn commit(&self, msg: &str, days: i64, who: &str) -> i64 {
-        let t = now() - days * DAY;
-        let date = format!("@{t} +0000");
-        self.git(&["add", "-A"]);
-        let out = Command::new("git")
-            .args(["-c", &format!("user.name={who}")])
-            .args(["-c", &format!("user.email={who}@example.com")])
-            .args(["commit", "-q", "--allow-empty", "-m", msg])
-            .current_dir(self.ks.dir())
-            .env("HOME", self.path("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn set(&self, file: &str, key: &str, value: &str) {
-        self.ks.ok(&["set", file, key, value]);
-    }
-
-    /// The library's answer for one file, by key.
-    fn freshness(&self, rel: &str) -> Vec<(String, Freshness)> {
-        let p = self.path(rel);
-        let mut all = last_changes(std::slice::from_ref(&p)).unwrap();
-        all.remove(&p).unwrap()
-    }
+/// The library's answer for one file, by key.
+fn freshness(repo: &Repo, rel: &str) -> Vec<(String, Freshness)> {
+    let p = repo.path(rel);
+    let mut all = last_changes(std::slice::from_ref(&p)).unwrap();
+    all.remove(&p).unwrap()
 }
 
 fn of<'a>(rows: &'a [(String, Freshness)], key: &str) -> &'a Freshness {
@@ -132,7 +40,7 @@ fn a_value_changed_100_days_ago_and_one_changed_yesterday() {
     let old = r.commit("add secrets", 100, "alice");
     r.set("s.yaml", "db.password", "pw-VALUE-4");
     let new = r.commit("rotate the db password", 1, "bob");
-    let rows = r.freshness("s.yaml");
+    let rows = freshness(&r, "s.yaml");
     let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["db.user", "db.password", "api"]);
     assert_eq!(changed(&rows, "db.user").time, old);
@@ -211,7 +119,7 @@ fn a_moved_or_reindented_key_keeps_its_date() {
     std::fs::write(r.path("s.yaml"), text.replace("\n    ", "\n  ")).unwrap();
     r.ks.ok(&["decrypt", "s.yaml"]);
     r.commit("reindent", 10, "carol");
-    let rows = r.freshness("s.yaml");
+    let rows = freshness(&r, "s.yaml");
     for key in ["api", "db.password", "db.user"] {
         assert_eq!(changed(&rows, key).time, old, "{key}");
     }
@@ -228,7 +136,7 @@ fn a_renamed_file_keeps_its_history() {
     // A change after the rename is dated by its own commit.
     r.set("config/new.yaml", "api", "tok-VALUE-5");
     let later = r.commit("new api token", 5, "bob");
-    let rows = r.freshness("config/new.yaml");
+    let rows = freshness(&r, "config/new.yaml");
     assert_eq!(changed(&rows, "db.user").time, old);
     assert_eq!(changed(&rows, "db.password").time, old);
     assert_eq!(changed(&rows, "api").time, later);
@@ -242,7 +150,7 @@ fn an_uncommitted_change_is_uncommitted() {
     r.set("s.yaml", "api", "tok-VALUE-6");
     r.git(&["add", "s.yaml"]); // staged is not committed
     r.set("s.yaml", "db.user", "app-VALUE-7");
-    let rows = r.freshness("s.yaml");
+    let rows = freshness(&r, "s.yaml");
     assert_eq!(of(&rows, "api"), &Freshness::Uncommitted);
     assert_eq!(of(&rows, "db.user"), &Freshness::Uncommitted);
     assert_eq!(changed(&rows, "db.password").time, old);
@@ -298,7 +206,7 @@ fn a_file_never_committed_is_unknown() {
     r.ks.encrypted("committed.yaml", "a: x-VALUE\n");
     r.commit("add", 10, "alice");
     r.ks.encrypted("new.yaml", "b: y-VALUE\n");
-    let rows = r.freshness("new.yaml");
+    let rows = freshness(&r, "new.yaml");
     assert_eq!(
         of(&rows, "b"),
         &Freshness::Unknown(UnknownReason::NotCommitted)
@@ -316,7 +224,7 @@ fn a_file_never_committed_is_unknown() {
     // And a repository with no commit at all.
     let empty = Repo::new();
     empty.ks.encrypted("s.yaml", "c: z-VALUE\n");
-    let rows = empty.freshness("s.yaml");
+    let rows = freshness(&empty, "s.yaml");
     assert_eq!(
         of(&rows, "c"),
         &Freshness::Unknown(UnknownReason::NoCommits)
@@ -357,11 +265,11 @@ fn a_merge_dates_what_it_brings_from_the_merge_and_leaves_the_rest() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let x = r.freshness("x.yaml");
+    let x = freshness(&r, "x.yaml");
     assert_eq!(changed(&x, "a").time, start);
     assert_eq!(changed(&x, "b").time, on_main);
     // The side branch's change counts from when it reached the first-parent line.
-    let y = r.freshness("y.yaml");
+    let y = freshness(&r, "y.yaml");
     let c = changed(&y, "c");
     assert_eq!((c.time, c.author.as_str()), (t, "carol"));
     assert_eq!(c.summary, "merge side");

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod repo;
+
 /// A temporary directory with its own HOME, so the developer's keys are never read.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

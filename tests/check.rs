@@ -1,0 +1,248 @@
+//! The schema at work (issue 12): `secrets check` over real encrypted files in a real git
+//! repository with back-dated commits, and `exec`/`export` refusing to start a real child
+//! when the values break the schema. No value may reach any output.
+
+mod common;
+
+use common::repo::Repo;
+use std::path::Path;
+
+const WEAK_KEY: &str = "django-insecure-w3ak";
+const STRONG_KEY: &str = "Zq8#mV2!pL9@xR4$tW7&kN1*cB6^hJ3(fD5)gS0-aE8_yU2+iO7=";
+const STRIPE_TEST: &str = "sk_test_51Habcdefgh";
+const DEV_DB: &str = "dev-db-pass-Kq7vX2pL9s";
+
+/// A team repository: dev and prod (production: true), one member, a schema.
+fn team(schema: &str) -> Repo {
+    let repo = Repo::new();
+    std::fs::write(
+        repo.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  dev:\n    files: [config/dev/**]\n    members: [alice]\n  prod:\n    production: true\n    files: [config/prod/**]\n    members: [alice]\nschema:\n{schema}",
+            repo.ks.public
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.path("config/dev")).unwrap();
+    std::fs::create_dir_all(repo.path("config/prod")).unwrap();
+    repo
+}
+
+fn write_encrypted(repo: &Repo, rel: &str, plain: &str) {
+    std::fs::write(repo.path(rel), plain).unwrap();
+    repo.ks.ok(&["encrypt", "-i", rel]);
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_no_value(text: &str, values: &[&str]) {
+    for v in values {
+        assert!(!text.contains(v), "a value reached the output: {text}");
+    }
+}
+
+const SCHEMA: &str = "  SECRET_KEY:\n    required: true\n    min_length: 50\n    forbid: [\"django-insecure-*\"]\n  DATABASE_PASSWORD: {distinct_from: dev, max_age: 90d}\n  STRIPE_KEY: {required: true, envs: [prod]}\n";
+
+#[test]
+fn check_lists_every_violation_by_env_file_key_and_rule_and_exits_1() {
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/dev/app.yaml",
+        &format!("secret_key: {WEAK_KEY}\ndatabase_password: {DEV_DB}\n"),
+    );
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!("SECRET_KEY={STRONG_KEY}\nDATABASE_PASSWORD={DEV_DB}\nSTRIPE_KEY={STRIPE_TEST}\n"),
+    );
+    repo.commit("secrets", 200, "bob");
+    let out = repo.ks.run(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_no_value(&text, &[WEAK_KEY, STRONG_KEY, STRIPE_TEST, DEV_DB]);
+    assert_no_value(&stderr(&out), &[WEAK_KEY, STRONG_KEY, STRIPE_TEST, DEV_DB]);
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut got: Vec<(String, String, String, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["environment"].as_str().unwrap().to_string(),
+                f["key"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["skipped"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("dev", "DATABASE_PASSWORD", "max_age"),
+        ("dev", "SECRET_KEY", "forbid"),
+        ("dev", "SECRET_KEY", "min_length"),
+        ("prod", "DATABASE_PASSWORD", "distinct_from"),
+        ("prod", "DATABASE_PASSWORD", "max_age"),
+        ("prod", "STRIPE_KEY", "production"),
+    ];
+    let want: Vec<(String, String, String, bool)> = want
+        .iter()
+        .map(|(e, k, r)| (e.to_string(), k.to_string(), r.to_string(), false))
+        .collect();
+    assert_eq!(got, want);
+    // The max_age line names the author and the age from git.
+    let human = stdout(&repo.ks.run(&["check", "--env", "prod"]));
+    let line = human.lines().find(|l| l.contains("max_age")).unwrap();
+    assert!(
+        line.contains("by bob") && line.contains("200 days ago"),
+        "{line}"
+    );
+    assert!(line.contains("config/prod/app.env"), "{line}");
+}
+
+#[test]
+fn a_clean_environment_exits_0_and_fixing_a_value_clears_it() {
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!("SECRET_KEY={WEAK_KEY}\nDATABASE_PASSWORD=prod-only-pass-9f8e7d\nSTRIPE_KEY=sk_live_abc123\n"),
+    );
+    repo.commit("prod", 10, "alice");
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    repo.ks
+        .ok(&["set", "config/prod/app.env", "SECRET_KEY", STRONG_KEY]);
+    repo.ks.ok(&[
+        "set",
+        "config/prod/app.env",
+        "DATABASE_PASSWORD",
+        "prod-pass-2b3c4d",
+    ]);
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // An uncommitted change has no age git can tell: skipped, and --strict fails on it.
+    assert!(stdout(&out).contains("skipped"), "{}", stdout(&out));
+    let out = repo.ks.run(&["check", "--env", "prod", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn files_nobody_here_can_open_are_skipped_not_passed() {
+    let repo = team("  SECRET_KEY: {required: true, min_length: 50}\n");
+    let other = common::KeyedSandbox::new();
+    std::fs::write(
+        repo.path("config/prod/app.env"),
+        format!("SECRET_KEY={WEAK_KEY}\n"),
+    )
+    .unwrap();
+    repo.ks.ok(&[
+        "encrypt",
+        "-i",
+        "--age",
+        &other.public,
+        "config/prod/app.env",
+    ]);
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    // Presence is known from the clear key names: not a required violation.
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("skipped") && text.contains("min_length"),
+        "{text}"
+    );
+    assert!(!text.contains("required"), "{text}");
+}
+
+#[test]
+fn schema_mistakes_are_config_errors_with_their_line() {
+    let repo = team("  SECRET_KEY:\n    min_lenght: 50\n");
+    let out = repo.ks.run(&["check"]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains(".secrets.yaml:13:") && err.contains("min_lenght"),
+        "{err}"
+    );
+}
+
+/// A child that would leave a mark if it ever started.
+fn marker_child(dir: &Path) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        format!("touch {}/started", dir.display()),
+    ]
+}
+
+#[test]
+fn exec_and_export_refuse_to_start_on_a_violation() {
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!(
+            "SECRET_KEY={WEAK_KEY}\nDATABASE_PASSWORD=prod-pass-1a2b3c\nSTRIPE_KEY=sk_live_x\n"
+        ),
+    );
+    let child = marker_child(repo.ks.dir());
+    let mut args = vec!["exec", "--env", "prod", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(!repo.path("started").exists(), "the child started");
+    let err = stderr(&out);
+    assert!(
+        err.contains("SECRET_KEY") && err.contains("min_length"),
+        "{err}"
+    );
+    assert_no_value(&err, &[WEAK_KEY]);
+    // -f on a file of the environment is checked too (without `required`).
+    let mut args = vec!["exec", "-f", "config/prod/app.env", "--"];
+    args.extend(child.iter().map(String::as_str));
+    assert_eq!(repo.ks.run(&args).status.code(), Some(65));
+    assert!(!repo.path("started").exists(), "the child started");
+    // export writes nothing.
+    let out = repo
+        .ks
+        .run(&["export", "--env", "prod", "--format", "dotenv"]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(out.stdout.is_empty());
+    // --no-check starts it, with warnings.
+    let mut args = vec!["exec", "--env", "prod", "--no-check", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.path("started").exists());
+    assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+#[test]
+fn exec_starts_when_the_values_meet_the_schema() {
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!(
+            "SECRET_KEY={STRONG_KEY}\nDATABASE_PASSWORD=prod-pass-1a2b3c\nSTRIPE_KEY=sk_live_x\n"
+        ),
+    );
+    let child = marker_child(repo.ks.dir());
+    let mut args = vec!["exec", "--env", "prod", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.path("started").exists());
+}

@@ -1,0 +1,99 @@
+//! A git repository in a sandbox, for the tests of what git history says about values
+//! (`status --stale`, `check`'s max_age): commits with the `git` binary at back-dated author
+//! and committer times, an isolated git configuration.
+
+use super::KeyedSandbox;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const DAY: i64 = 86_400;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A sandbox that is a git repository with a `.secrets.yaml` naming its key, so `status`
+/// runs in it; the sandbox's HOME and key file are ignored.
+pub struct Repo {
+    pub ks: KeyedSandbox,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let ks = KeyedSandbox::new();
+        let r = Repo { ks };
+        r.git(&["init", "-q", "-b", "main", "."]);
+        std::fs::write(r.path(".gitignore"), "home/\nkey.txt\n").unwrap();
+        std::fs::write(
+            r.path(".secrets.yaml"),
+            format!("members:\n  alice: {}\nenvironments: {{}}\n", r.ks.public),
+        )
+        .unwrap();
+        r
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.ks.path(rel)
+    }
+
+    /// `git` in `dir` with an isolated configuration.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Alice",
+                "-c",
+                "user.email=alice@example.com",
+            ])
+            .args(["-c", "protocol.file.allow=always"])
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", self.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(self.ks.dir(), args)
+    }
+
+    /// Commits everything as `who`, written `days` ago; returns the commit's author time.
+    pub fn commit(&self, msg: &str, days: i64, who: &str) -> i64 {
+        let t = now() - days * DAY;
+        let date = format!("@{t} +0000");
+        self.git(&["add", "-A"]);
+        let out = Command::new("git")
+            .args(["-c", &format!("user.name={who}")])
+            .args(["-c", &format!("user.email={who}@example.com")])
+            .args(["commit", "-q", "--allow-empty", "-m", msg])
+            .current_dir(self.ks.dir())
+            .env("HOME", self.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    pub fn set(&self, file: &str, key: &str, value: &str) {
+        self.ks.ok(&["set", file, key, value]);
+    }
+}
