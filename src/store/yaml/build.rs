@@ -510,11 +510,24 @@ impl<L: Leaf> Builder<'_, L> {
     /// Called when an item starts in the innermost container: attach the comments that
     /// precede it there.
     fn before_item(&mut self, at: usize, col: usize) -> Result<(), StoreError> {
+        let opens_map = matches!(
+            self.stack.last(),
+            Some(Frame::Map {
+                key: None,
+                col: None,
+                ..
+            })
+        );
+        let explicit = if opens_map {
+            self.explicit_key_col(at)
+        } else {
+            None
+        };
         let starting_entry = match self.stack.last_mut() {
             Some(Frame::Map {
                 key: None, col: c, ..
             }) => {
-                c.get_or_insert(col);
+                c.get_or_insert(explicit.unwrap_or(col));
                 true
             }
             Some(Frame::List { col: c, .. }) => {
@@ -531,6 +544,18 @@ impl<L: Leaf> Builder<'_, L> {
             push_comment(self.stack.last_mut().expect("checked"), text, false);
         }
         Ok(())
+    }
+
+    /// The column of the `?` when the key at character `at` is an explicit one (`? key`
+    /// with only spaces before the `?`): the map is indented there, not at the key's text.
+    fn explicit_key_col(&self, at: usize) -> Option<usize> {
+        let byte = self.src.chars.byte(self.text, at);
+        let line_start = self.text[..byte].rfind('\n').map_or(0, |n| n + 1);
+        let before = &self.text[line_start..byte];
+        let rest = before.trim_start_matches(' ');
+        let mark = rest.strip_prefix('?')?;
+        (!mark.is_empty() && mark.trim_start_matches([' ', '\t']).is_empty())
+            .then(|| before.len() - rest.len())
     }
 
     /// The next comment not yet placed that starts before character `limit`, taken.
