@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Overhead of `secrets exec -f F -- true` over plain `true`, F holding 50 values, and the
-# same 50 values through `dotenvx run -- true` (npm @dotenvx/dotenvx) in the same run.
+# Overhead of `secrets exec -f F -- true` over plain `true`, F holding 50 values; the same
+# through `exec --env` with a 30-rule schema checked first (issue 12); and the same 50 values
+# through `dotenvx run -- true` (npm @dotenvx/dotenvx) in the same run.
 #
 # Usage: benches/exec/run.sh            (from the repository root)
 # Env:   SECRETS_BIN  use this binary instead of building target/release/secrets
@@ -61,9 +62,32 @@ done
 count=$("$SECRETS_BIN" exec -f secrets.yaml -- env | grep -c -E '^(KEY_|DATABASE_|CACHE_)')
 [[ "$count" == 50 ]] || { echo "expected 50 variables, got $count" >&2; exit 1; }
 
+# A team config (in team/, so the first variant has none) whose production environment is
+# a copy of that file, with a 30-rule schema: 20 rules on the file's keys (required,
+# min_length, pattern, forbid), 10 on keys it lacks, and the built-in production list.
+mkdir team
+cp secrets.yaml team/
+{
+  echo "members:"
+  echo "  bench: $public"
+  echo "environments:"
+  echo "  prod:"
+  echo "    production: true"
+  echo "    files: [secrets.yaml]"
+  echo "    members: [bench]"
+  echo "schema:"
+  for i in $(seq 1 20); do
+    echo "  KEY_$i: {required: true, min_length: 8, pattern: '^value-', forbid: ['changeme', 'django-insecure-*']}"
+  done
+  for i in $(seq 1 10); do
+    echo "  OPTIONAL_$i: {min_length: 32, max_age: 90d}"
+  done
+} > team/.secrets.yaml
+"$SECRETS_BIN" exec -f team/secrets.yaml -- "$(command -v true)"
+
 true_bin=$(command -v true)
-cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin")
-names=("true" "secrets exec")
+cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_BIN exec -f team/secrets.yaml -- $true_bin")
+names=("true" "secrets exec" "secrets exec, 30-rule schema checked")
 if [[ -n "${DOTENVX:-}" ]]; then
   cp .env plain.env
   cmds+=("$DOTENVX run -q -f plain.env -- $true_bin")
@@ -79,10 +103,10 @@ else
 fi
 
 if command -v hyperfine >/dev/null; then
-  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:2}" >&2
+  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:3}" >&2
   files=(fast.json)
-  if (( ${#cmds[@]} > 2 )); then
-    hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:2}" >&2
+  if (( ${#cmds[@]} > 3 )); then
+    hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:3}" >&2
     files+=(slow.json)
   fi
   python3 - "${files[@]}" -- "${names[@]}" <<'PY'
@@ -98,13 +122,13 @@ print("| command | runs | median | overhead over `true` | overhead / secrets exe
 print("|---|---|---|---|---|")
 for n, k, m in zip(names, runs, med):
     over = m - base
-    ratio = "" if n == "true" else f"{over / sec:.0f}x" if n != "secrets exec" else "1x"
+    ratio = "" if n == "true" else f"{over / sec:.1f}x" if n != "secrets exec" else "1x"
     print(f"| `{n}` | {k} | {m:.2f} ms | {over:.2f} ms | {ratio} |")
 PY
 else
   echo "hyperfine not found: timing loop (${runs} runs each)" >&2
   for idx in "${!cmds[@]}"; do
-    r=$runs; (( idx >= 2 )) && r=$dx_runs
+    r=$runs; (( idx >= 3 )) && r=$dx_runs
     python3 - "${names[$idx]}" "$r" ${cmds[$idx]} <<'PY'
 import subprocess, sys, time, statistics
 name, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
