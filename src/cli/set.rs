@@ -1,7 +1,8 @@
-//! `secrets set FILE PATH [VALUE | --value-stdin]`: change one value; only that value's
-//! ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the value is stored
-//! as the text that means it (quoted when needed), as a user would write it in the file.
-//! [`write_value`] is the one read-modify-write of a value, for every command that sets one.
+//! `secrets set FILE PATH [VALUE | --value-stdin | --generate]`: change one value; only
+//! that value's ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the
+//! value is stored as the text that means it (quoted when needed), as a user would write it
+//! in the file. [`write_value`] is the one read-modify-write of a value, which `generate`
+//! (and `set --generate`, through it) uses too.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,11 @@ pub struct Args {
     /// Parse the value as JSON (numbers, booleans, objects…) like `sops set`.
     #[arg(long)]
     json: bool,
+    /// Generate a random value instead (as `secrets generate`; the options below go with it).
+    #[arg(long, conflicts_with_all = ["value", "value_stdin", "json"])]
+    generate: bool,
+    #[command(flatten)]
+    gen: super::generate::GenArgs,
     #[command(flatten)]
     pub itype: super::InputTypeArg,
     #[command(flatten)]
@@ -118,6 +124,20 @@ fn read_value(args: &mut Args) -> anyhow::Result<Zeroizing<String>> {
 }
 
 pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    if args.generate {
+        return super::generate::generate_into(&args.file, &args.path, &args.gen, g);
+    }
+    if let Some(flag) = args.gen.given() {
+        return Err(
+            CliError::new(CONFLICT, format!("{flag} goes with --generate"))
+                .hint(format!(
+                    "secrets set {} {} --generate {flag} …, or secrets generate",
+                    args.file.display(),
+                    args.path
+                ))
+                .into(),
+        );
+    }
     let kp = preflight(&args.file, &args.path, g)?;
     let mut text = if args.value.is_none() && !args.value_stdin {
         if !std::io::stdin().is_terminal() {
