@@ -14,6 +14,7 @@ mod encrypt;
 mod env;
 mod exec;
 mod export;
+mod generate;
 mod get;
 mod hook;
 mod init;
@@ -104,6 +105,7 @@ impl Global {
             Command::Edit(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Get(a) => (&a.ids.identity, a.itype.input_type, a.otype.output_type),
             Command::Set(a) => (&a.ids.identity, a.itype.input_type, None),
+            Command::Generate(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Unset(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Member(c) => (c.identity(), None, None),
             Command::Env(c) => (c.identity(), None, None),
@@ -151,6 +153,8 @@ pub enum Command {
     Get(get::Args),
     /// Set one value (from the argument or --value-stdin).
     Set(set::Args),
+    /// Generate a random value (password, hex, base64, uuid, django, passphrase) and set it.
+    Generate(generate::Args),
     /// Remove one key.
     Unset(unset::Args),
     /// Manage team members.
@@ -276,6 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Edit(a) => edit::run(a, g),
         Command::Get(a) => get::run(a, g),
         Command::Set(a) => set::run(a, g),
+        Command::Generate(a) => generate::run(a, g),
         Command::Unset(a) => unset::run(a, g),
         Command::Member(c) => member::run(c, g),
         Command::Env(c) => env::run(c, g),

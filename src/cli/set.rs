@@ -1,9 +1,11 @@
-//! `secrets set FILE PATH [VALUE | --value-stdin]`: change one value; only that value's
-//! ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the value is stored
-//! as the text that means it (quoted when needed), as a user would write it in the file.
+//! `secrets set FILE PATH [VALUE | --value-stdin | --generate]`: change one value; only
+//! that value's ciphertext (plus `lastmodified` and `mac`) changes. On a dotenv file the
+//! value is stored as the text that means it (quoted when needed), as a user would write it
+//! in the file. [`write_value`] is the one read-modify-write of a value, which `generate`
+//! (and `set --generate`, through it) uses too.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::exit::{CliError, BAD_PATH, CONFLICT, INPUT, INVALID_SET};
@@ -29,6 +31,11 @@ pub struct Args {
     /// Parse the value as JSON (numbers, booleans, objects…) like `sops set`.
     #[arg(long)]
     json: bool,
+    /// Generate a random value instead (as `secrets generate`; the options below go with it).
+    #[arg(long, conflicts_with_all = ["value", "value_stdin", "json"])]
+    generate: bool,
+    #[command(flatten)]
+    gen: super::generate::GenArgs,
     #[command(flatten)]
     pub itype: super::InputTypeArg,
     #[command(flatten)]
@@ -117,21 +124,21 @@ fn read_value(args: &mut Args) -> anyhow::Result<Zeroizing<String>> {
 }
 
 pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
-    let kp = KeyPath::parse(&args.path).map_err(output::path_error(&args.file))?;
-    let format = g
-        .input_type
-        .unwrap_or_else(|| crate::store::Format::from_path(&args.file));
-    check_key(&args, format, &kp)?;
-    if std::fs::symlink_metadata(&args.file)
-        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-    {
-        let f = args.file.display();
-        return Err(CliError::new(INPUT, format!("{f}: no such file"))
-            .hint(format!(
-                "create it with `secrets edit {f}`, or encrypt a plaintext file with `secrets encrypt -i {f}`"
-            ))
-            .into());
+    if args.generate {
+        return super::generate::generate_into(&args.file, &args.path, &args.gen, g);
     }
+    if let Some(flag) = args.gen.given() {
+        return Err(
+            CliError::new(CONFLICT, format!("{flag} goes with --generate"))
+                .hint(format!(
+                    "secrets set {} {} --generate {flag} …, or secrets generate",
+                    args.file.display(),
+                    args.path
+                ))
+                .into(),
+        );
+    }
+    let kp = preflight(&args.file, &args.path, g)?;
     let mut text = if args.value.is_none() && !args.value_stdin {
         if !std::io::stdin().is_terminal() {
             return Err(CliError::new(INPUT, "no value given")
@@ -152,53 +159,101 @@ pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         // Moved into the zeroizing leaf (`text` is left empty).
         Node::Leaf(Plain::new(Scalar::Str(std::mem::take(&mut *text))))
     };
+    let (written, kp) = write_value(&args.file, kp, g, false, || Ok(node))?;
+    let shown = args.file.display();
+    match written {
+        Written::Set => output::note(g, format!("set {kp} in {shown}")),
+        Written::Unchanged | Written::Present => {
+            output::note(g, format!("{kp} in {shown} already has that value"))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The key path of `set FILE PATH` (and `generate`), checked before anything is read: it
+/// parses, the file's format can hold it ([`check_key`]), and the file exists.
+pub(super) fn preflight(file: &Path, path: &str, g: &Global) -> anyhow::Result<KeyPath> {
+    let kp = KeyPath::parse(path).map_err(output::path_error(file))?;
+    let format = g
+        .input_type
+        .unwrap_or_else(|| crate::store::Format::from_path(file));
+    check_key(file, format, &kp)?;
+    if std::fs::symlink_metadata(file).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        let f = file.display();
+        return Err(CliError::new(INPUT, format!("{f}: no such file"))
+            .hint(format!(
+                "create it with `secrets edit {f}`, or encrypt a plaintext file with `secrets encrypt -i {f}`"
+            ))
+            .into());
+    }
+    Ok(kp)
+}
+
+/// What [`write_value`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Written {
+    /// The value was set and the file written.
+    Set,
+    /// The key already held that value: the file is as it was.
+    Unchanged,
+    /// The key exists and `if_missing` was asked: nothing was done.
+    Present,
+}
+
+/// The one read-modify-write of a value (`set`, `generate`): takes the file's lock, reads
+/// and decrypts the file, puts the node `make` gives at `kp` (on dotenv, as the text that
+/// means it), re-encrypts and writes the file back under the lock when it changed. With
+/// `if_missing`, a key the file already has is left as it is and `make` is not called.
+/// Returns the key path as stored (on dotenv, `export NAME` when written so).
+pub(super) fn write_value(
+    path: &Path,
+    kp: KeyPath,
+    g: &Global,
+    if_missing: bool,
+    make: impl FnOnce() -> anyhow::Result<Node<Plain>>,
+) -> anyhow::Result<(Written, KeyPath)> {
     // Held until the file is written: a concurrent set/unset/edit/updatekeys/rotate waits.
-    let mut update = output::open_for_update(&args.file, g)?;
+    let mut update = output::open_for_update(path, g)?;
     let output::Update {
         file, key, opened, ..
     } = &mut update;
     let doc = opened.branches.first_mut().ok_or_else(|| {
         CliError::new(
             CONFLICT,
-            format!("{}: the file has no document", args.file.display()),
+            format!("{}: the file has no document", path.display()),
         )
     })?;
+    let kp = output::stored_path(file.format, doc, kp);
+    if if_missing && doc.lookup(&kp).is_ok() {
+        return Ok((Written::Present, kp));
+    }
+    let node = make()?;
     if matches!(file.format, crate::store::Format::Dotenv) && !matches!(node, Node::Leaf(_)) {
         return Err(CliError::new(
             INVALID_SET,
-            format!(
-                "{}: dotenv files hold only flat values",
-                args.file.display()
-            ),
+            format!("{}: dotenv files hold only flat values", path.display()),
         )
         .into());
     }
-    let kp = output::stored_path(file.format, doc, kp);
     let node = match (file.format, node) {
         (crate::store::Format::Dotenv, Node::Leaf(leaf)) => Node::Leaf(dotenv_text(doc, &kp, leaf)),
         (_, node) => node,
     };
-    doc.set_path(&kp, node)
-        .map_err(output::path_error(&args.file))?;
+    doc.set_path(&kp, node).map_err(output::path_error(path))?;
     let before = file.to_bytes()?;
     file.reseal(&opened.branches, key, &opened.stash)?;
-    if file.to_bytes()? != before {
-        update.save()?;
-        output::note(g, format!("set {} in {}", kp, args.file.display()));
-    } else {
-        output::note(
-            g,
-            format!("{} in {} already has that value", kp, args.file.display()),
-        );
+    if file.to_bytes()? == before {
+        return Ok((Written::Unchanged, kp));
     }
-    Ok(ExitCode::SUCCESS)
+    update.save()?;
+    Ok((Written::Set, kp))
 }
 
 /// Refuses, before anything is read, a key the file's format cannot hold: a dotenv key with
 /// `=`, a line break, a leading `#`. `set f.env 'TOK=EN'` most likely meant key TOK and
 /// value EN, so the key is named only up to its `=` (what follows may be a value), with
 /// the command that sets TOK as a hint.
-fn check_key(args: &Args, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
+fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
     use crate::model::PathSegment;
     let [PathSegment::Key(key)] = kp.0.as_slice() else {
         return Ok(());
@@ -206,7 +261,7 @@ fn check_key(args: &Args, format: crate::store::Format, kp: &KeyPath) -> Result<
     if format != crate::store::Format::Dotenv {
         return Ok(());
     }
-    let file = args.file.display();
+    let file = file.display();
     if let Some((name, _)) = key.split_once('=') {
         return Err(CliError::new(
             BAD_PATH,

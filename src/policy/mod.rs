@@ -7,6 +7,8 @@
 //! - [`check`]: an environment's values against the schema (the section itself is
 //!   [`crate::config::schema`], read with the rest of the config).
 //! - [`builtin`]: the well-known weak values no production environment may hold.
+//! - [`generate`]: new values for `secrets generate` and `set --generate`, from the OS's
+//!   CSPRNG, in the format the schema's `generate:` names and meeting its rules.
 //! - [`staleness`]: when each value last changed, from git history: a value that did not
 //!   change keeps its ciphertext byte for byte, so the commits that still hold it tell its age.
 //!
@@ -14,4 +16,5 @@
 
 pub mod builtin;
 pub mod check;
+pub mod generate;
 pub mod staleness;

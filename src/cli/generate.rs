@@ -1,0 +1,211 @@
+//! `secrets generate FILE KEYPATH [--format F] [--length N] [--words N] [--print]
+//! [--if-missing]`, and `secrets set FILE KEYPATH --generate …`: a random value
+//! ([`crate::policy::generate`]) written encrypted through `set`'s read-modify-write
+//! ([`super::set::write_value`]). The format defaults to the key's `generate:` rule in the
+//! schema of the file's environment, else a password; the value meets the rule's
+//! `min_length`, `pattern` and `forbid`. It is never shown, unless `--print` writes it to
+//! stdout, once, after the file is saved.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::exit::{CliError, INVALID_SET};
+use super::set::{self, Written};
+use super::{output, Global};
+use crate::config::schema::{GenFormat, KeyRule};
+use crate::config::Config;
+use crate::model::{KeyPath, Node, PathSegment, Plain, Scalar};
+use crate::policy::generate::{self as gen, Plan};
+use zeroize::Zeroizing;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The encrypted file (create one with `secrets encrypt` or `secrets edit`).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Key path: `["a"]["b"]` or `a.b`; missing maps are created.
+    #[arg(value_name = "KEYPATH")]
+    path: String,
+    #[command(flatten)]
+    gen: GenArgs,
+    #[command(flatten)]
+    pub itype: super::InputTypeArg,
+    #[command(flatten)]
+    pub ids: super::IdentityArg,
+}
+
+/// The options of `generate`, also taken by `set --generate`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct GenArgs {
+    /// What to generate [default: the key's `generate:` in the schema, else password].
+    #[arg(long, value_name = "FORMAT", value_parser = format_parser())]
+    pub format: Option<GenFormat>,
+    /// Characters (password, django), or random bytes (hex, base64, base64url); raised to
+    /// the schema's min_length [default: 32; django 50].
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
+    /// Words of a passphrase [default: 6].
+    #[arg(long, value_name = "N")]
+    pub words: Option<usize>,
+    /// Print the value stored to stdout, once (it is never shown otherwise).
+    #[arg(long)]
+    pub print: bool,
+    /// When the key exists, leave it as it is and exit 0 (for bootstrap scripts).
+    #[arg(long)]
+    pub if_missing: bool,
+}
+
+impl GenArgs {
+    /// The first option given, as typed (for `set` without `--generate`).
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            (self.format.is_some(), "--format"),
+            (self.length.is_some(), "--length"),
+            (self.words.is_some(), "--words"),
+            (self.print, "--print"),
+            (self.if_missing, "--if-missing"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = GenFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(GenFormat::NAMES)
+        .map(|name: String| GenFormat::parse(&name).expect("one of NAMES"))
+}
+
+pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    generate_into(&args.file, &args.path, &args.gen, g)
+}
+
+/// Generates a value for `path` in `file` and stores it (`generate`, `set --generate`).
+pub(super) fn generate_into(
+    file: &Path,
+    path: &str,
+    opts: &GenArgs,
+    g: &Global,
+) -> anyhow::Result<ExitCode> {
+    let kp = set::preflight(file, path, g)?;
+    let shown = file.display();
+    let format = g
+        .input_type
+        .unwrap_or_else(|| crate::store::Format::from_path(file));
+    let (name, key) = names(&kp, format == crate::store::Format::Dotenv);
+    let rule = schema_rule(file, &name, &key)?;
+    let spec = gen::resolve(
+        rule.as_ref().and_then(|r| r.generate),
+        opts.format,
+        opts.length,
+        opts.words,
+    );
+    let fail = |e: gen::GenError| CliError::new(INVALID_SET, format!("{shown}: {e}"));
+    // Checked before the file is read: a wrong --length is an error with or without the key.
+    let plan = Plan::new(&spec, rule.as_ref(), &key).map_err(fail)?;
+    let mut printed: Option<Zeroizing<String>> = None;
+    let (written, kp) = set::write_value(file, kp, g, opts.if_missing, || {
+        let mut value = plan.draw(rule.as_ref()).map_err(fail)?;
+        if opts.print {
+            // Sized first: no reallocation leaves a copy behind.
+            let mut line = Zeroizing::new(String::with_capacity(value.len() + 1));
+            line.push_str(&value);
+            line.push('\n');
+            printed = Some(line);
+        }
+        // Moved into the zeroizing leaf.
+        Ok(Node::Leaf(Plain::new(Scalar::Str(std::mem::take(
+            &mut *value,
+        )))))
+    })?;
+    match written {
+        Written::Present => {
+            output::note(
+                g,
+                format!("{kp} in {shown} already exists; left as it is (--if-missing)"),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Written::Set | Written::Unchanged => output::note(
+            g,
+            format!(
+                "generated a {} value for {kp} in {shown}",
+                plan.format.name()
+            ),
+        ),
+    }
+    if let Some(line) = printed {
+        output::write_output(None, line.as_bytes(), true)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The names a schema rule may give the key: the variable `exec` exports for it
+/// (`DATABASE_PASSWORD`; on dotenv the name as written, without `export`) and its dotted
+/// key path (`database.password`).
+fn names(kp: &KeyPath, dotenv: bool) -> (String, String) {
+    let key: Vec<String> =
+        kp.0.iter()
+            .map(|s| match s {
+                PathSegment::Key(k) => k.clone(),
+                PathSegment::Index(i) => i.to_string(),
+            })
+            .collect();
+    let key = key.join(".");
+    let name = match (dotenv, kp.0.as_slice()) {
+        (true, [PathSegment::Key(k)]) => crate::store::dotenv::env_name(k).to_string(),
+        _ => {
+            let parts: Vec<String> =
+                kp.0.iter()
+                    .map(|s| match s {
+                        PathSegment::Key(k) => crate::exec::env::segment(k),
+                        PathSegment::Index(i) => i.to_string(),
+                    })
+                    .collect();
+            parts.join("_")
+        }
+    };
+    (name, key)
+}
+
+/// The schema rule for the key in the file's environment (rules limited to some
+/// environments do not apply to a file in none); `None` without a config.
+fn schema_rule(file: &Path, name: &str, key: &str) -> anyhow::Result<Option<KeyRule>> {
+    let Some(cfg) = Config::discover(file)? else {
+        return Ok(None);
+    };
+    let env = cfg
+        .relative(file)
+        .and_then(|rel| cfg.environment_for(&rel).map(str::to_string));
+    let schema = cfg.schema();
+    let rule = match env {
+        Some(env) => schema.rule_for(Some(&env), name, key),
+        None => schema
+            .rules
+            .iter()
+            .find(|r| r.envs.is_none() && r.names(name, key)),
+    };
+    Ok(rule.cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_as_exec_and_check_see_them() {
+        let n = |p: &str, dotenv| names(&KeyPath::parse(p).unwrap(), dotenv);
+        assert_eq!(
+            n("database.password", false),
+            ("DATABASE_PASSWORD".into(), "database.password".into())
+        );
+        assert_eq!(
+            n("api-keys.0", false),
+            ("API_KEYS_0".into(), "api-keys.0".into())
+        );
+        assert_eq!(
+            n("export SECRET_KEY", true),
+            ("SECRET_KEY".into(), "export SECRET_KEY".into())
+        );
+    }
+}
