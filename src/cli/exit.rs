@@ -8,7 +8,7 @@
 //! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; for `scan`: error |
 //! | 3 | the output file cannot be written |
 //! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
-//! | 7 | invalid value for `set` |
+//! | 7 | invalid value for `set`; `generate` cannot make a value that meets the schema |
 //! | 8 | conflicting options |
 //! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
 //! | 51 | MAC mismatch (the file was altered) |

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README quickstart, end to end on the demo data in this directory:
 # decrypt, get, set (through stdin), exec, export, status, a fresh encrypt, a round trip
-# through the real sops when it is installed, and the leak scanner catching a planted token
-# and a plaintext copy of an encrypted value.
+# through the real sops when it is installed, a schema catching a weak prod value and
+# `generate` fixing it, and the leak scanner catching a planted token and a plaintext copy
+# of an encrypted value.
 #
 #   cargo build && testdata/demo/run.sh
 #
@@ -69,6 +70,22 @@ if command -v sops >/dev/null; then
 else
   step "sops not installed: skipping the sops round trip"
 fi
+
+step "schema: check catches a weak prod value, exec refuses to start, generate fixes it"
+cat >> .secrets.yaml <<'EOF'
+schema:
+  DJANGO_SECRET_KEY: {required: true, min_length: 50, generate: django}
+EOF
+set +e
+"$secrets" check --env prod
+code=$?
+"$secrets" exec --env prod -- sh -c 'echo "this never runs"' 2>&1 | head -1
+started=${PIPESTATUS[0]}
+set -e
+echo "check exit code: $code (1 = violations); exec exit code: $started (65 = not started)"
+[ "$code" = 1 ] && [ "$started" = 65 ]
+"$secrets" generate config/prod/app.yaml django.secret_key
+"$secrets" check --env prod && echo "check exit code: 0"
 
 step "scan: a planted token and a plaintext copy of an encrypted value are caught (redacted)"
 git init -q .
