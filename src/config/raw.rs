@@ -470,12 +470,14 @@ fn parse_retiring(body: &Spanned<Value>) -> Result<Vec<RawRetiring>, RawError> {
                 "file" => r.file = Some(string(value, "retiring file")?),
                 "key" => r.key = Some(string(value, "retiring key")?),
                 "until" => r.until = Some(string(value, "retiring until")?),
-                other => return Err(RawError::new(
-                    k.line,
-                    format!(
+                other => {
+                    return Err(RawError::new(
+                        k.line,
+                        format!(
                         "unknown field {other:?} in a retiring entry (expected file, key or until)"
                     ),
-                )),
+                    ))
+                }
             }
         }
         out.push(r);
