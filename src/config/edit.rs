@@ -674,7 +674,7 @@ mod tests {
         let b = age::x25519::Identity::generate().to_public().to_string();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let text = format!("# team\nmembers:\n  alice: {a} # laptop\nenvironments:\n  prod:\n    files: [.env.prod]\n    members: [alice]\n# the end\n");
+        let text = format!("# team\nmembers:\n  alice: {a} # laptop\nenvironments:\n  prod:\n    files:\n      - .env.prod\n    members:\n      - alice\n# the end\n");
         std::fs::write(&path, &text).unwrap();
         let lock = Lock::acquire(&path).unwrap();
         let mut doc = ConfigDoc::load(&path).unwrap();
@@ -689,7 +689,7 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(
             (r[0].key.as_str(), r[0].until_text.as_str(), r[0].line),
-            ("JWT_PREVIOUS", "2026-12-09T10:00:00Z", 10)
+            ("JWT_PREVIOUS", "2026-12-09T10:00:00Z", 12)
         );
         assert_eq!(
             cfg.member("alice").unwrap().recipients[0].to_string(),
