@@ -84,8 +84,8 @@ pub fn report(
         }
     }
     let verb = match (op, dry_run) {
-        (Op::Update { .. }, false) => "updated",
-        (Op::Update { .. }, true) => "would update",
+        (Op::Update { .. } | Op::Rewrap, false) => "updated",
+        (Op::Update { .. } | Op::Rewrap, true) => "would update",
         (Op::Rotate, false) => "rotated",
         (Op::Rotate, true) => "would rotate",
     };
@@ -137,6 +137,7 @@ pub fn finish(
     let label = match op {
         Op::Update { .. } => "updatekeys",
         Op::Rotate => "rotate",
+        Op::Rewrap => "member rekey",
     };
     match report(outcome, op, label, dry_run, cfg, g) {
         Some(code) => {

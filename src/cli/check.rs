@@ -85,6 +85,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         let age_of = |s: &check::Subject| ages.get(&(root.join(&s.file), s.key.clone())).cloned();
         findings.extend(check::check_ages(cfg.schema(), env, &age_of, now));
     }
+    // Previous values kept by rotate-value past their grace period.
+    findings.extend(check::check_retiring(&cfg, args.env.as_deref(), now));
     let violations = findings.iter().filter(|f| !f.skipped).count();
     let skipped = findings.len() - violations;
     print(&findings, args.format);

@@ -1,11 +1,14 @@
-//! `secrets member add NAME KEY | remove NAME | list`: the people (and machines) in
+//! `secrets member add NAME KEY | rekey NAME KEY | remove NAME | list`: the people (and machines) in
 //! `.secrets.yaml`.
 //!
 //! `add` only records the public key: access comes with `secrets env grant` and
 //! `secrets updatekeys`. `remove` is offboarding: the member leaves every environment, each
 //! file they could read gets a new data key (all values re-encrypted, so the old data key
 //! they may have kept opens nothing new), and the key paths they could read are listed so
-//! the team knows which credentials to change at their source. Values are never printed.
+//! the team knows which credentials to change at their source. `rekey` replaces a member's
+//! key: the files they read are re-wrapped for the new one (`--rotate`: new data keys, for
+//! a leaked key) before the config names it ([`crate::workspace::rekey`]). Values are never
+//! printed.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,7 +21,7 @@ use crate::config::edit::ConfigDoc;
 use crate::config::ConfigError;
 use crate::keys::recipient::{is_private_key, BadRecipient};
 use crate::keys::Recipient;
-use crate::workspace::{self, offboard, offboard::Revocation};
+use crate::workspace::{self, offboard, offboard::Revocation, rekey};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -44,6 +47,24 @@ pub enum Command {
         #[command(flatten)]
         ids: super::IdentityArg,
     },
+    /// Replace a member's public key(s) with KEY: re-wrap every file they read for it
+    /// (--rotate: new data keys, for a leaked key), then save the config.
+    Rekey {
+        /// The member's name (see `secrets member list`).
+        name: String,
+        /// The new public key, or the path of a file holding one.
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+        /// Also rotate those files' data keys (the old key leaked: its holder may have kept
+        /// them).
+        #[arg(long)]
+        rotate: bool,
+        /// Show what would happen; write nothing.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+        #[command(flatten)]
+        ids: super::IdentityArg,
+    },
     /// List members, their environments and keys.
     #[command(visible_alias = "ls")]
     List {
@@ -57,7 +78,7 @@ impl Command {
     /// The `-I` files given to this subcommand.
     pub fn identity(&self) -> &[std::path::PathBuf] {
         match self {
-            Command::Remove { ids, .. } => &ids.identity,
+            Command::Remove { ids, .. } | Command::Rekey { ids, .. } => &ids.identity,
             _ => &[],
         }
     }
@@ -67,6 +88,13 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Add { name, key } => add(&name, &key, g),
         Command::Remove { name, dry_run, .. } => remove(&name, dry_run, g),
+        Command::Rekey {
+            name,
+            key,
+            rotate,
+            dry_run,
+            ..
+        } => rekey(&name, &key, rotate, dry_run, g),
         Command::List { format } => list(format),
     }
 }
@@ -131,6 +159,63 @@ fn add(name: &str, key: &str, g: &Global) -> anyhow::Result<ExitCode> {
         ),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn rekey(
+    name: &str,
+    key: &str,
+    rotate: bool,
+    dry_run: bool,
+    g: &Global,
+) -> anyhow::Result<ExitCode> {
+    // Held to the end: the config, then each file while it is re-wrapped.
+    let (lock, cfg) = workspace::lock_config(&config_start(&[])?)?;
+    let recipient = read_key(key).map_err(|e| {
+        super::exit::CliError::new(super::exit::INPUT, format!("member rekey {name}: KEY: {e:#}"))
+            .hint("give a public key: the age1… line `secrets keygen` printed, an ssh-ed25519/ssh-rsa public key, or a .pub file")
+    })?;
+    let plan = rekey::plan(&cfg, name, &recipient, rotate)?;
+    let op = plan.files.op;
+    let old = plan
+        .old_keys
+        .iter()
+        .map(|k| crate::config::abbreviate(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let new = crate::config::abbreviate(&plan.new_key);
+    let ids = output::identities(g)?;
+    let outcome = rekey::apply(plan, &lock, &ids, dry_run)?;
+    let label = "member rekey";
+    let code = batch::report(&outcome.files, op, label, dry_run, Some(&cfg), g);
+    let config = shown(cfg.path());
+    if let Some(code) = code.filter(|_| !dry_run) {
+        let failed = outcome.files.failures().count();
+        let total = outcome.files.files.len();
+        return Err(super::exit::CliError::new(
+            code,
+            format!(
+                "member rekey {name}: {failed} of {total} file(s) could not be {}; {} still names the old key of {name} ({old})",
+                if rotate { "rotated" } else { "re-wrapped" },
+                config.display()
+            ),
+        )
+        .hint(format!(
+            "files already done are wrapped for the new key ({new}) and no longer for the old one; fix the failed files (restore a tampered one from git; one you cannot open: a member who can runs this command), then run secrets member rekey {name} KEY again to finish"
+        ))
+        .into());
+    }
+    output::note(
+        g,
+        format!(
+            "{} the key of member {name} in {}: {old} -> {new}",
+            if dry_run { "would replace" } else { "replaced" },
+            config.display()
+        ),
+    );
+    Ok(match code {
+        Some(code) => ExitCode::from(code),
+        None => ExitCode::SUCCESS,
+    })
 }
 
 fn remove(name: &str, dry_run: bool, g: &Global) -> anyhow::Result<ExitCode> {

@@ -22,6 +22,7 @@ mod keygen;
 mod man;
 mod member;
 mod rotate;
+mod rotate_value;
 mod scan;
 mod set;
 mod status;
@@ -111,6 +112,7 @@ impl Global {
             Command::Env(c) => (c.identity(), None, None),
             Command::Updatekeys(a) => (&a.ids.identity, None, None),
             Command::Rotate(a) => (&a.ids.identity, None, None),
+            Command::RotateValue(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Status(a) => (&a.ids.identity, None, None),
             Command::Check(a) => (&a.ids.identity, None, None),
             Command::Exec(a) => (
@@ -167,6 +169,8 @@ pub enum Command {
     Updatekeys(updatekeys::Args),
     /// Generate new data keys and re-encrypt every value.
     Rotate(rotate::Args),
+    /// Replace one value, optionally keeping the old one for a grace period.
+    RotateValue(rotate_value::Args),
     /// Show every encrypted file, its environment, recipients and drift.
     #[command(visible_alias = "who")]
     Status(status::Args),
@@ -286,6 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Env(c) => env::run(c, g),
         Command::Updatekeys(a) => updatekeys::run(a, g),
         Command::Rotate(a) => rotate::run(a, g),
+        Command::RotateValue(a) => rotate_value::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Check(a) => check::run(a, g),
         Command::Exec(a) => exec::run(a, g),

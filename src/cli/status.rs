@@ -332,6 +332,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // Previous values kept by rotate-value past their grace period.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for f in crate::policy::check::check_retiring(&cfg, None, now) {
+        let file = f.file.as_deref().unwrap_or("-");
+        eprintln!("secrets: warning: {file}: {}: {}", f.key, f.detail);
+    }
     // Files that look encrypted but cannot be read: after the table, one line each, and
     // the exit code of an unreadable input (a hostile file must not pass as fine).
     for e in &unreadable {

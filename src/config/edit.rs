@@ -133,6 +133,16 @@ fn hoist_trailing_comments(branch: &mut Branch<Sealed>) {
     }
 }
 
+/// Whether a `retiring:` list item is the entry for `file` and `key`.
+fn is_retiring(item: &ListItem<Sealed>, file: &str, key: &str) -> bool {
+    let ListItem::Value(Node::Map(b)) = item else {
+        return false;
+    };
+    let field = |k: &str| b.get(k).and_then(text_of);
+    field("file").is_some_and(|f| super::glob::normalize(&f) == file)
+        && field("key").as_deref() == Some(key)
+}
+
 impl ConfigDoc {
     /// Reads a `.secrets.yaml` for editing (a `.sops.yaml` is read-only).
     pub fn load(path: &Path) -> Result<ConfigDoc, ConfigError> {
@@ -216,6 +226,18 @@ impl ConfigDoc {
         }
         self.members().insert(name.to_string(), leaf(key));
         Ok(())
+    }
+
+    /// Replaces a member's public keys with one key, where the entry stands (its comments
+    /// kept).
+    pub fn set_member_key(&mut self, name: &str, key: &str) -> Result<(), ConfigError> {
+        match self.members().get_mut(name) {
+            Some(node) => {
+                *node = leaf(key);
+                Ok(())
+            }
+            None => Err(self.err(format!("unknown member {name:?} (see secrets member list)"))),
+        }
     }
 
     /// Removes a member and takes them out of every environment; returns those
@@ -429,6 +451,41 @@ impl ConfigDoc {
         }
     }
 
+    /// Records a previous value kept until `until` (RFC 3339) in `retiring:`, replacing
+    /// the entry for the same file and key; `retiring:` is created at the end when missing.
+    pub fn add_retiring(&mut self, file: &str, key: &str, until: &str) {
+        let mut body = Branch::new();
+        body.insert("file".into(), leaf(file));
+        body.insert("key".into(), leaf(key));
+        body.insert("until".into(), leaf(until));
+        let entry = Node::Map(body);
+        if !matches!(self.doc.get("retiring"), Some(Node::List(_))) {
+            self.doc.insert("retiring".into(), Node::List(Vec::new()));
+        }
+        let Some(Node::List(items)) = self.doc.get_mut("retiring") else {
+            unreachable!("inserted a list above")
+        };
+        match items.iter_mut().find(|i| is_retiring(i, file, key)) {
+            Some(ListItem::Value(v)) => *v = entry,
+            _ => items.push(ListItem::Value(entry)),
+        }
+    }
+
+    /// Removes the `retiring:` entry for a file and key (and `retiring:` itself when it is
+    /// left empty); returns whether there was one.
+    pub fn remove_retiring(&mut self, file: &str, key: &str) -> bool {
+        let Some(Node::List(items)) = self.doc.get_mut("retiring") else {
+            return false;
+        };
+        let before = items.len();
+        items.retain(|i| !is_retiring(i, file, key));
+        let removed = items.len() != before;
+        if !items.iter().any(|i| matches!(i, ListItem::Value(_))) {
+            remove_entry(&mut self.doc, "retiring");
+        }
+        removed
+    }
+
     /// Sets the top-level `default:` environment.
     pub fn set_default(&mut self, env: &str) {
         self.doc.insert("default".into(), leaf(env));
@@ -609,5 +666,64 @@ mod tests {
         std::fs::write(&path, format!("{text}revoking:\n  members: [carol]\n")).unwrap();
         let err = Config::load(&path).unwrap_err();
         assert_eq!(err.line(), Some(13), "{err}");
+    }
+
+    #[test]
+    fn retiring_entries_and_member_keys_are_edited_in_place() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let b = age::x25519::Identity::generate().to_public().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let text = format!("# team\nmembers:\n  alice: {a} # laptop\nenvironments:\n  prod:\n    files:\n      - .env.prod\n    members:\n      - alice\n# the end\n");
+        std::fs::write(&path, &text).unwrap();
+        let lock = Lock::acquire(&path).unwrap();
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        doc.add_retiring(".env.prod", "JWT_PREVIOUS", "2026-12-07T10:00:00Z");
+        doc.add_retiring(".env.prod", "OTHER", "2026-12-08T10:00:00Z");
+        // The same file and key again: replaced, not added.
+        doc.add_retiring(".env.prod", "JWT_PREVIOUS", "2026-12-09T10:00:00Z");
+        doc.set_member_key("alice", &b).unwrap();
+        assert!(doc.set_member_key("bob", &b).is_err());
+        let cfg = doc.save(&lock).unwrap();
+        let r = cfg.retiring();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].key.as_str(), r[0].until_text.as_str(), r[0].line),
+            ("JWT_PREVIOUS", "2026-12-09T10:00:00Z", 12)
+        );
+        assert_eq!(
+            cfg.member("alice").unwrap().recipients[0].to_string(),
+            b.to_string()
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.contains("# laptop") && written.contains("# the end"),
+            "{written}"
+        );
+        assert!(!written.contains(&a), "{written}");
+        assert!(doc.remove_retiring(".env.prod", "JWT_PREVIOUS"));
+        assert!(!doc.remove_retiring(".env.prod", "JWT_PREVIOUS"));
+        assert!(doc.remove_retiring(".env.prod", "OTHER"));
+        doc.set_member_key("alice", &a).unwrap();
+        assert!(doc.save(&lock).unwrap().retiring().is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn bad_retiring_entries_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        for (text, line) in [
+            ("retiring:\n  - file: a.env\n    key: K\n    until: tomorrow\n", 4),
+            ("retiring:\n  - file: a.env\n    until: 2026-12-07T10:00:00Z\n", 2),
+            ("retiring:\n  - file: ../a.env\n    key: K\n    until: 2026-12-07T10:00:00Z\n", 2),
+            ("retiring:\n  - {file: a.env, key: K, until: 2026-12-07T10:00:00Z}\n  - {file: ./a.env, key: K, until: 2026-12-07T10:00:00Z}\n", 3),
+            ("retiring:\n  - file: a.env\n    key: K\n    until: 2026-12-07T10:00:00Z\n    note: x\n", 5),
+            ("retiring: {file: a.env}\n", 1),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(&path).unwrap_err();
+            assert_eq!(err.line(), Some(line), "{text}: {err}");
+        }
     }
 }

@@ -98,8 +98,46 @@ pub struct Config {
     envs: Vec<Environment>,
     default: Option<String>,
     revoking: Option<Revoking>,
+    retiring: Vec<Retiring>,
     schema: schema::Schema,
     index: Index,
+}
+
+/// A previous value that `rotate-value --keep-previous` kept beside its successor for a
+/// grace period (`retiring:` in `.secrets.yaml`): the expiry is committed with the config,
+/// so `check` and `status` can say when it is due for removal on every clone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retiring {
+    /// The file, relative to the config's directory, `/`-separated.
+    pub file: String,
+    /// The key path of the previous value in it, as typed (`jwt.signing_key_previous`).
+    pub key: String,
+    /// When the grace period ends (Unix seconds), and as written (RFC 3339).
+    pub until: i64,
+    pub until_text: String,
+    /// The line of the entry.
+    pub line: usize,
+}
+
+impl Retiring {
+    /// Whether the grace period is over at `now` (Unix seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        now >= self.until
+    }
+}
+
+/// An RFC 3339 time (`2026-12-07T10:00:00Z`) as Unix seconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// Unix seconds as RFC 3339 in UTC, to the second (`2026-12-07T10:00:00Z`).
+pub fn format_time(unix: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&f).ok()
 }
 
 /// A revocation that was started and not finished (`revoking:` in `.secrets.yaml`):
@@ -491,6 +529,7 @@ impl Config {
             }
             None => None,
         };
+        let retiring = validate_retiring(&raw, &bad)?;
         let schema = match &raw.schema {
             Some(section) => {
                 let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
@@ -507,6 +546,7 @@ impl Config {
             envs,
             default,
             revoking,
+            retiring,
             schema,
             index,
         })
@@ -549,6 +589,11 @@ impl Config {
     /// The unfinished revocation the config records, if any.
     pub fn revoking(&self) -> Option<&Revoking> {
         self.revoking.as_ref()
+    }
+
+    /// The previous values kept for a grace period (`retiring:`), in file order.
+    pub fn retiring(&self) -> &[Retiring] {
+        &self.retiring
     }
 
     /// The rules on values (`schema:`); empty when the config has none.
@@ -803,6 +848,70 @@ impl Config {
             environment: env.name.clone(),
         }))
     }
+}
+
+/// `retiring:` entries: each names a file under the root, a key and an RFC 3339 time; a
+/// file and key appear once.
+fn validate_retiring(
+    raw: &raw::RawConfig,
+    bad: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<Vec<Retiring>, ConfigError> {
+    let Some((_, entries)) = &raw.retiring else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<Retiring> = Vec::new();
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for e in entries {
+        let field = |f: &Option<raw::Spanned<String>>, name: &str| {
+            f.clone()
+                .filter(|s| !s.value.trim().is_empty())
+                .ok_or_else(|| bad(e.line, format!("retiring: an entry without {name}")))
+        };
+        let (file, key, until) = (
+            field(&e.file, "file")?,
+            field(&e.key, "key")?,
+            field(&e.until, "until")?,
+        );
+        glob::check_inside(&file.value).map_err(|msg| {
+            bad(
+                file.line,
+                format!(
+                    "retiring: file {:?} {}",
+                    file.value,
+                    msg.replace("globs", "paths")
+                ),
+            )
+        })?;
+        let file_rel = glob::normalize(&file.value);
+        crate::model::KeyPath::parse(&key.value)
+            .map_err(|err| bad(key.line, format!("retiring: {err}")))?;
+        let unix = parse_time(&until.value).ok_or_else(|| {
+            bad(
+                until.line,
+                format!(
+                    "retiring: until {:?} is not an RFC 3339 time (such as 2026-12-07T10:00:00Z)",
+                    until.value
+                ),
+            )
+        })?;
+        if let Some(first) = seen.insert((file_rel.clone(), key.value.clone()), e.line) {
+            return Err(bad(
+                e.line,
+                format!(
+                    "retiring: {} {} is listed twice (first on line {first})",
+                    file_rel, key.value
+                ),
+            ));
+        }
+        out.push(Retiring {
+            file: file_rel,
+            key: key.value,
+            until: unix,
+            until_text: until.value,
+            line: e.line,
+        });
+    }
+    Ok(out)
 }
 
 fn first_line(s: &str) -> String {

@@ -250,6 +250,16 @@ pub struct RawRevoking {
     pub members: Vec<Spanned<String>>,
 }
 
+/// A previous value kept for a grace period, as written (`retiring:`, see
+/// [`super::Retiring`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawRetiring {
+    pub line: usize,
+    pub file: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
+    pub until: Option<Spanned<String>>,
+}
+
 /// `.secrets.yaml` as written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawConfig {
@@ -257,6 +267,8 @@ pub struct RawConfig {
     pub environments: Vec<RawEnv>,
     pub default: Option<Spanned<String>>,
     pub revoking: Option<RawRevoking>,
+    /// The line of `retiring:` and its entries.
+    pub retiring: Option<(usize, Vec<RawRetiring>)>,
     /// The `schema:` section as written; [`super::schema`] reads it.
     pub schema: Option<Spanned<Value>>,
 }
@@ -343,6 +355,10 @@ impl RawConfig {
     ///   members: [bob]
     /// schema:                             # rules on values (see super::schema)
     ///   SECRET_KEY: {required: true, min_length: 50}
+    /// retiring:                           # previous values kept by rotate-value
+    ///   - file: .env.prod
+    ///     key: JWT_SIGNING_KEY_PREVIOUS
+    ///     until: 2026-12-07T10:00:00Z
     /// ```
     pub fn parse(text: &str) -> Result<RawConfig, RawError> {
         let doc = parse_yaml(text)?;
@@ -365,11 +381,12 @@ impl RawConfig {
                 "default" => raw.default = Some(string(value, "default")?),
                 "revoking" => raw.revoking = Some(parse_revoking(key, value)?),
                 "schema" => raw.schema = Some(value.clone()),
+                "retiring" => raw.retiring = Some((key.line, parse_retiring(value)?)),
                 other => {
                     return Err(RawError::new(
                         key.line,
                         format!(
-                            "unknown field {other:?} (expected members, environments, default, schema or revoking)"
+                            "unknown field {other:?} (expected members, environments, default, schema, retiring or revoking)"
                         ),
                     ))
                 }
@@ -427,6 +444,45 @@ fn parse_revoking(key: &Spanned<String>, body: &Spanned<Value>) -> Result<RawRev
         }
     }
     Ok(r)
+}
+
+fn parse_retiring(body: &Spanned<Value>) -> Result<Vec<RawRetiring>, RawError> {
+    let items: &[Spanned<Value>] = match &body.value {
+        Value::Null => &[],
+        Value::List(items) => items,
+        other => {
+            return Err(RawError::new(
+                body.line,
+                format!("retiring must be a list, not {}", other.kind()),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let mut r = RawRetiring {
+            line: item.line,
+            file: None,
+            key: None,
+            until: None,
+        };
+        for (k, value) in map(item, "a retiring entry")? {
+            match k.value.as_str() {
+                "file" => r.file = Some(string(value, "retiring file")?),
+                "key" => r.key = Some(string(value, "retiring key")?),
+                "until" => r.until = Some(string(value, "retiring until")?),
+                other => {
+                    return Err(RawError::new(
+                        k.line,
+                        format!(
+                        "unknown field {other:?} in a retiring entry (expected file, key or until)"
+                    ),
+                    ))
+                }
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use super::builtin;
 use super::staleness::Freshness;
 use crate::config::schema::{KeyRule, Schema};
+use crate::config::Config;
 
 /// One value of an environment: where it is, and the plaintext when it could be decrypted.
 pub struct Subject {
@@ -324,6 +325,37 @@ pub fn check_ages(
     out
 }
 
+/// `grace`: the previous values `rotate-value --keep-previous` kept (`retiring:` in the
+/// config) whose grace period is over at `now` (Unix seconds), each due for removal; only
+/// those of environment `env` when given (a file in no environment is under `-`). Before
+/// its `until`, a previous value is not a finding. Reads nothing but the config.
+pub fn check_retiring(config: &Config, env: Option<&str>, now: i64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in config.retiring() {
+        let file_env = config
+            .environment_for(std::path::Path::new(&r.file))
+            .unwrap_or("-");
+        if env.is_some_and(|e| e != file_env) || !r.expired(now) {
+            continue;
+        }
+        out.push(Finding {
+            env: file_env.to_string(),
+            file: Some(r.file.clone()),
+            key: r.key.clone(),
+            rule: RuleName::Grace,
+            detail: format!(
+                "previous value past its grace period (until {}, {}:{}); remove it: secrets rotate-value {} --remove-expired",
+                r.until_text,
+                crate::config::FILE_NAME,
+                r.line,
+                r.file
+            ),
+            skipped: false,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +488,34 @@ mod tests {
         let dev = [subject("DB", Some("other"))];
         others.get_mut("dev").unwrap().subjects = &dev;
         assert!(check_distinct(&s, &env, &others).is_empty());
+    }
+
+    #[test]
+    fn retiring_values_are_due_only_after_their_until() {
+        let config = Config::from_text(
+            std::path::Path::new("/repo/.secrets.yaml"),
+            "environments:\n  prod:\n    files: [.env.prod]\nretiring:\n  - file: .env.prod\n    key: JWT_PREVIOUS\n    until: 2026-12-07T10:00:00Z\n  - file: other.yaml\n    key: a.b\n    until: 2020-01-01T00:00:00Z\n",
+        )
+        .unwrap();
+        let until = crate::config::parse_time("2026-12-07T10:00:00Z").unwrap();
+        let keys = |now, env| -> Vec<(String, String)> {
+            check_retiring(&config, env, now)
+                .into_iter()
+                .map(|f| {
+                    assert_eq!(f.rule, RuleName::Grace);
+                    (f.env, f.key)
+                })
+                .collect()
+        };
+        assert_eq!(keys(until - 1, None), [("-".into(), "a.b".into())]);
+        assert_eq!(
+            keys(until, None),
+            [
+                ("prod".to_string(), "JWT_PREVIOUS".to_string()),
+                ("-".into(), "a.b".into())
+            ]
+        );
+        assert_eq!(keys(until, Some("prod")).len(), 1);
+        assert!(keys(until, Some("dev")).is_empty());
     }
 }

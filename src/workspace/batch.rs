@@ -35,6 +35,10 @@ pub enum Op {
     Update { rotate_on_drop: bool },
     /// A new data key, every value re-encrypted, wrapped for the wanted recipients.
     Rotate,
+    /// Re-wrap for exactly the wanted recipients, dropping the stanzas of the others: only
+    /// for keys whose holder keeps reading the file under a new key (`member rekey`, see
+    /// [`super::rekey`]), never to take a reader away.
+    Rewrap,
 }
 
 /// Why one file of a batch was not processed. Messages name the file, never a value.
@@ -206,7 +210,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
             Ok(Some(w)) => Ok(Some(w.recipients)),
             Ok(None) => match op {
                 Op::Rotate => Ok(None),
-                Op::Update { .. } if explicit => Err(ConfigError::command(
+                Op::Update { .. } | Op::Rewrap if explicit => Err(ConfigError::command(
                     cfg.path(),
                     format!(
                         "{}: in no environment (add one: secrets env add ENV --files GLOB)",
@@ -214,7 +218,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
                     ),
                 )
                 .into()),
-                Op::Update { .. } => {
+                Op::Update { .. } | Op::Rewrap => {
                     plan.skipped.push(path);
                     continue;
                 }
@@ -305,6 +309,14 @@ fn one(
         Op::Rotate => {
             file.rotate(ids, &recipients)?;
             Done::Rotated
+        }
+        Op::Rewrap if d.is_empty() => return Ok((Done::Unchanged, d)),
+        Op::Rewrap => {
+            // As for Update: the key unwrapped and the MAC verified before any change.
+            let key = file.data_key(ids)?;
+            file.open(&key)?;
+            file.rewrap(&key, &recipients)?;
+            Done::Updated
         }
     };
     if !dry_run {

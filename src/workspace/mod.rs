@@ -8,6 +8,8 @@
 //! - [`batch`]: one operation (re-wrap or rotate) over many files: plan → apply → outcome.
 //! - [`offboard`]: taking readers away (`member remove`, `env revoke`): plan → apply →
 //!   outcome, rotating every file before the config is saved.
+//! - [`rekey`]: a member's new public key (`member rekey`): files re-wrapped (or rotated)
+//!   for it before the config names it.
 //! - [`envs`]: changing environments (`env remove`, `env rename`, `env set`): which files
 //!   change environment, re-wrapped or rotated for their new readers.
 //! - [`ignored`]: the team's files that git ignores, and why.
@@ -19,6 +21,7 @@ pub mod batch;
 pub mod envs;
 pub mod ignored;
 pub mod offboard;
+pub mod rekey;
 pub mod values;
 
 use std::path::Path;

@@ -349,7 +349,7 @@ impl Unfinished {
 
 /// The encrypted files that any of `keys` can open (by the file's own recipients), or that
 /// belong to one of `envs`; with the file loaded.
-fn readable_by(
+pub(super) fn readable_by(
     cfg: &Config,
     keys: &[String],
     envs: &[String],
