@@ -23,7 +23,6 @@ use crate::config::schema::Span;
 use crate::config::{Config, Retiring};
 use crate::model::{KeyPath, Node, PathSegment, Plain, Scalar};
 use crate::store::Format;
-use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -121,7 +120,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let mut text = match &kp {
-        Some(kp) if args.value_stdin => Some(read_stdin_value()?),
+        Some(kp) if args.value_stdin => Some(super::set::read_stdin_value()?),
         Some(kp) => {
             if !std::io::stdin().is_terminal() {
                 return Err(CliError::new(INPUT, "no value given")
@@ -189,7 +188,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         // Moved into the zeroizing leaf (`text` is left empty).
         let new = Plain::new(Scalar::Str(std::mem::take(&mut **text)));
         let new = if file.format == Format::Dotenv {
-            dotenv_text(&old, new)
+            super::set::dotenv_text_over(Some(&old), new)
         } else {
             new
         };
@@ -422,39 +421,4 @@ fn plan_keep(
         grace,
         recorded,
     })
-}
-
-/// Reads the new value from stdin into zeroizing memory; one trailing newline of a
-/// single-line value is dropped (as `set --value-stdin` does).
-fn read_stdin_value() -> anyhow::Result<Zeroizing<String>> {
-    let mut bytes = output::read_stdin()?;
-    let mut text = match String::from_utf8(std::mem::take(&mut *bytes)) {
-        Ok(text) => Zeroizing::new(text),
-        Err(e) => {
-            drop(Zeroizing::new(e.into_bytes()));
-            return Err(CliError::new(INVALID_SET, "the value on stdin is not UTF-8").into());
-        }
-    };
-    if text.ends_with('\n') && text.matches('\n').count() == 1 {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    Ok(text)
-}
-
-/// On a dotenv file a value is stored as the text that means it (as `set` stores it);
-/// the old text is kept when it already means the new value.
-fn dotenv_text(old: &Plain, new: Plain) -> Plain {
-    use crate::store::dotenv::{text_for, value_of};
-    let Scalar::Str(value) = new.scalar() else {
-        return new;
-    };
-    if let Scalar::Str(stored) = old.scalar() {
-        if value_of(stored).is_ok_and(|v| *v == *value) {
-            return old.clone();
-        }
-    }
-    Plain::new(Scalar::Str(std::mem::take(&mut *text_for(value))))
 }

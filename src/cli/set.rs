@@ -104,6 +104,12 @@ fn read_value(args: &mut Args) -> anyhow::Result<Zeroizing<String>> {
         let value = args.value.take().map(|v| v.0).unwrap_or_default();
         return Ok(value);
     }
+    read_stdin_value()
+}
+
+/// Reads a value from stdin into zeroizing memory; one trailing newline of a single-line
+/// value is dropped (`echo x | secrets set …`).
+pub(super) fn read_stdin_value() -> anyhow::Result<Zeroizing<String>> {
     let mut bytes = output::read_stdin()?;
     // Moved out of the zeroizing buffer into one, without a copy; on error the bytes
     // come back inside the error and are wiped there.
@@ -287,15 +293,21 @@ fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<
 /// `'p@ss word'`), so `get` gives it back and `sops decrypt` prints a line that sources to
 /// it; a current text that already means the value is kept, quoting and all.
 fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> Plain {
+    match doc.lookup(kp) {
+        Ok(Node::Leaf(current)) => dotenv_text_over(Some(current), leaf),
+        _ => dotenv_text_over(None, leaf),
+    }
+}
+
+/// [`dotenv_text`] given the value's current leaf (`None`: a new key).
+pub(super) fn dotenv_text_over(current: Option<&Plain>, leaf: Plain) -> Plain {
     use crate::store::dotenv::{text_for, value_of};
     let Scalar::Str(value) = leaf.scalar() else {
         return leaf;
     };
-    if let Ok(Node::Leaf(current)) = doc.lookup(kp) {
-        if let Scalar::Str(stored) = current.scalar() {
-            if value_of(stored).is_ok_and(|v| *v == *value) {
-                return current.clone();
-            }
+    if let Some(Scalar::Str(stored)) = current.map(|c| c.scalar()) {
+        if value_of(stored).is_ok_and(|v| *v == *value) {
+            return current.expect("matched Some").clone();
         }
     }
     // Moved out of its zeroizing buffer into the zeroizing leaf.
