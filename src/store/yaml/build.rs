@@ -32,7 +32,10 @@ enum Frame<L> {
     },
     List {
         items: Vec<ListItem<L>>,
+        /// Where its first item's text starts (comments are placed by it).
         col: Option<usize>,
+        /// The column of its first dash: the list's own indentation.
+        dash: usize,
         anchor: usize,
     },
 }
@@ -135,7 +138,8 @@ impl<L: Leaf> Builder<'_, L> {
         // The step is the distance from the parent's column, not from the margin: under an
         // explicit key (`: ne:` then `    - a`) the parent is already 2 columns in.
         let parent = match self.stack.last() {
-            Some(Frame::Map { col, .. } | Frame::List { col, .. }) => col.unwrap_or(0),
+            Some(Frame::Map { col, .. }) => col.unwrap_or(0),
+            Some(Frame::List { dash, .. }) => *dash,
             None => 0,
         };
         let step = line.len().saturating_sub(parent);
@@ -184,6 +188,7 @@ impl<L: Leaf> Builder<'_, L> {
                 self.stack.push(Frame::List {
                     items: Vec::new(),
                     col: None,
+                    dash: span.start.col(),
                     anchor,
                 });
             }
