@@ -483,3 +483,45 @@ fn rekey_refuses_a_private_key_without_echoing_it() {
     assert!(!out.status.success());
     assert_eq!(std::fs::read(ks.path(".secrets.yaml")).unwrap(), cfg);
 }
+
+#[test]
+fn generate_makes_the_new_value_by_the_schema_and_never_shows_it() {
+    let ks = team("schema:\n  JWT_SIGNING_KEY: {min_length: 40, generate: base64url, grace: 1h}\n");
+    ks.encrypted(".env.prod", &format!("JWT_SIGNING_KEY={OLD}\n"));
+    let out = ks.run(&[
+        "rotate-value",
+        ".env.prod",
+        "JWT_SIGNING_KEY",
+        "--generate",
+        "--keep-previous",
+        "JWT_SIGNING_KEY_PREVIOUS",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = no_value(&out);
+    let new = get(&ks, ".env.prod", "JWT_SIGNING_KEY").unwrap();
+    assert!(
+        !shown.contains(&new),
+        "the generated value was printed: {shown}"
+    );
+    assert_ne!(new, OLD);
+    // base64url from the schema, raised to min_length.
+    assert!(new.len() >= 40, "{new}");
+    assert!(
+        new.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{new}"
+    );
+    assert_eq!(
+        get(&ks, ".env.prod", "JWT_SIGNING_KEY_PREVIOUS").as_deref(),
+        Some(OLD)
+    );
+    // --generate and --value-stdin exclude each other.
+    let out = ks.run(&[
+        "rotate-value",
+        ".env.prod",
+        "JWT_SIGNING_KEY",
+        "--generate",
+        "--value-stdin",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -70,7 +70,7 @@ impl GenArgs {
     }
 }
 
-fn format_parser() -> impl clap::builder::TypedValueParser<Value = GenFormat> {
+pub(super) fn format_parser() -> impl clap::builder::TypedValueParser<Value = GenFormat> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(GenFormat::NAMES)
         .map(|name: String| GenFormat::parse(&name).expect("one of NAMES"))
@@ -89,20 +89,9 @@ pub(super) fn generate_into(
 ) -> anyhow::Result<ExitCode> {
     let kp = set::preflight(file, path, g)?;
     let shown = file.display();
-    let format = g
-        .input_type
-        .unwrap_or_else(|| crate::store::Format::from_path(file));
-    let (name, key) = names(&kp, format == crate::store::Format::Dotenv);
-    let rule = schema_rule(file, &name, &key)?;
-    let spec = gen::resolve(
-        rule.as_ref().and_then(|r| r.generate),
-        opts.format,
-        opts.length,
-        opts.words,
-    );
     let fail = |e: gen::GenError| CliError::new(INVALID_SET, format!("{shown}: {e}"));
     // Checked before the file is read: a wrong --length is an error with or without the key.
-    let plan = Plan::new(&spec, rule.as_ref(), &key).map_err(fail)?;
+    let (plan, rule) = plan_for(file, &kp, opts, g)?;
     let mut printed: Option<Zeroizing<String>> = None;
     let (written, kp) = set::write_value(file, kp, g, opts.if_missing, || {
         let mut value = plan.draw(rule.as_ref()).map_err(fail)?;
@@ -138,6 +127,43 @@ pub(super) fn generate_into(
         output::write_output(None, line.as_bytes(), true)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A value for `kp` in `file` as `generate` would make it, not written anywhere: for
+/// `rotate-value --generate`.
+pub(super) fn draw_for(
+    file: &Path,
+    kp: &KeyPath,
+    opts: &GenArgs,
+    g: &Global,
+) -> anyhow::Result<Zeroizing<String>> {
+    let (plan, rule) = plan_for(file, kp, opts, g)?;
+    let fail = |e: gen::GenError| CliError::new(INVALID_SET, format!("{}: {e}", file.display()));
+    Ok(plan.draw(rule.as_ref()).map_err(fail)?)
+}
+
+/// What to make for `kp` in `file`: the format and size from `opts` over the key's schema
+/// rule (returned too: a draw must meet its pattern and forbid list).
+fn plan_for(
+    file: &Path,
+    kp: &KeyPath,
+    opts: &GenArgs,
+    g: &Global,
+) -> anyhow::Result<(Plan, Option<KeyRule>)> {
+    let format = g
+        .input_type
+        .unwrap_or_else(|| crate::store::Format::from_path(file));
+    let (name, key) = names(kp, format == crate::store::Format::Dotenv);
+    let rule = schema_rule(file, &name, &key)?;
+    let spec = gen::resolve(
+        rule.as_ref().and_then(|r| r.generate),
+        opts.format,
+        opts.length,
+        opts.words,
+    );
+    let plan = Plan::new(&spec, rule.as_ref(), &key)
+        .map_err(|e| CliError::new(INVALID_SET, format!("{}: {e}", file.display())))?;
+    Ok((plan, rule))
 }
 
 /// The names a schema rule may give the key: the variable `exec` exports for it

@@ -34,9 +34,23 @@ pub struct Args {
     #[arg(value_name = "KEYPATH", required_unless_present = "remove_expired")]
     path: Option<String>,
     /// Read the new value from stdin (one trailing newline of a single line is dropped);
-    /// without it, asked for on a terminal without echo.
+    /// without it (and without --generate), asked for on a terminal without echo.
     #[arg(long, requires = "path")]
     value_stdin: bool,
+    /// Make the new value as `secrets generate` does (format from --format or the key's
+    /// schema `generate:`; min_length and pattern met); it is never shown.
+    #[arg(long, requires = "path", conflicts_with = "value_stdin")]
+    generate: bool,
+    /// With --generate: what to make (password, hex, base64, base64url, uuid, django,
+    /// passphrase).
+    #[arg(long, value_name = "FORMAT", requires = "generate", value_parser = super::generate::format_parser())]
+    format: Option<crate::config::schema::GenFormat>,
+    /// With --generate: characters, or bytes for hex and base64.
+    #[arg(long, value_name = "N", requires = "generate")]
+    length: Option<usize>,
+    /// With --generate: words of a passphrase.
+    #[arg(long, value_name = "N", requires = "generate")]
+    words: Option<usize>,
     /// Keep the old value under this key, beside KEYPATH (`jwt.NAME`; in a dotenv file,
     /// NAME), until the grace period ends; recorded in .secrets.yaml under `retiring:`.
     #[arg(long, value_name = "NAME", requires = "path")]
@@ -121,6 +135,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     };
     let mut text = match &kp {
         Some(kp) if args.value_stdin => Some(super::set::read_stdin_value()?),
+        Some(kp) if args.generate => {
+            let opts = super::generate::GenArgs {
+                format: args.format,
+                length: args.length,
+                words: args.words,
+                ..Default::default()
+            };
+            Some(super::generate::draw_for(&args.file, kp, &opts, g)?)
+        }
         Some(kp) => {
             if !std::io::stdin().is_terminal() {
                 return Err(CliError::new(INPUT, "no value given")
