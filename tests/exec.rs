@@ -185,6 +185,34 @@ fn start_ready(
     (child, out)
 }
 
+/// The pending, blocked and caught signals of `pid` and its children (from /proc), for a
+/// test that timed out waiting for a signal to take effect.
+fn process_tree_signals(pid: u32) -> String {
+    let mut out = String::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+        let lines: Vec<&str> = status
+            .lines()
+            .filter(|l| {
+                l.starts_with("Name")
+                    || l.starts_with("State")
+                    || l.starts_with("Sig")
+                    || l.starts_with("ShdPnd")
+            })
+            .collect();
+        out.push_str(&format!("pid {p}: {}\n", lines.join("; ")));
+        let children =
+            std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+        todo.extend(
+            children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok()),
+        );
+    }
+    out
+}
+
 fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
@@ -192,18 +220,29 @@ fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::proces
             return s;
         }
         if start.elapsed() > limit {
+            let state = process_tree_signals(child.id());
             let _ = child.kill();
-            panic!("child did not exit within {limit:?}");
+            panic!("child did not exit within {limit:?}; signal state:\n{state}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// A child that reports a signal and exits 3. It polls with short foreground sleeps: the
-/// shell runs a trap between two commands, while a signal that arrives just before the
-/// `wait` builtin blocks can go unnoticed (that made this test time out now and then).
-const TRAP: &str = "trap 'echo got; exit 3' TERM INT HUP USR1; \
-                    echo ready \"$DATABASE_HOST_FILE\"; while :; do sleep 0.05; done";
+/// A child that reports a signal and exits 3: python, whose handlers run as soon as the
+/// signal arrives (its sleep is interrupted). A shell's trap waits for a foreground command
+/// and blocks signals around its forks, and the test that used one timed out now and then
+/// on a loaded machine.
+const TRAP: &str = r#"import os, signal, time
+def got(sig, frame):
+    print('got', flush=True)
+    os._exit(3)
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+    if signal.getsignal(s) != signal.SIG_IGN:
+        signal.signal(s, got)
+print('ready', os.environ.get('DATABASE_HOST_FILE', ''), flush=True)
+while True:
+    time.sleep(0.05)
+"#;
 
 #[test]
 fn signals_reach_the_child() {
@@ -220,12 +259,13 @@ fn signals_reach_the_child() {
         if file_env {
             args.push("--file-env");
         }
-        args.extend_from_slice(&["--", "sh", "-c", TRAP]);
+        args.extend_from_slice(&["--", "python3", "-c", TRAP]);
         let (mut child, mut out) = start_ready(&sb, &args);
         // SAFETY: kill with a pid we started.
         unsafe {
             libc::kill(child.id() as i32, sig);
         }
+        eprintln!("signal {sig}, file_env {file_env}");
         let status = wait_timeout(&mut child, Duration::from_secs(10));
         let mut rest = String::new();
         out.read_line(&mut rest).unwrap();
@@ -273,7 +313,7 @@ fn file_env_files_are_read_then_removed() {
 fn file_env_dir_removed_when_we_or_the_child_are_killed() {
     let sb = Sandbox::new();
     let f = sb.encrypted("app.yaml", YAML);
-    let args = ["exec", "-f", &f, "--file-env", "--", "sh", "-c", TRAP];
+    let args = ["exec", "-f", &f, "--file-env", "--", "python3", "-c", TRAP];
     // We get SIGTERM: it is forwarded, the child exits, we clean up.
     let (mut child, path) = start_with_path(&sb, &args);
     assert!(path.exists());
@@ -510,7 +550,7 @@ fn signals_ignored_by_the_caller_stay_ignored() {
     }
     // And a signal sent to us is not passed on when it was ignored.
     let mut cmd = sb.cmd();
-    cmd.args(["exec", "-f", &f, "--file-env", "--", "sh", "-c", TRAP])
+    cmd.args(["exec", "-f", &f, "--file-env", "--", "python3", "-c", TRAP])
         .stdout(Stdio::piped());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
