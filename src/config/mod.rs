@@ -306,13 +306,22 @@ impl Config {
         // The member and env commands edit the file through the YAML store: what it
         // refuses (a key that is not a string, `9:`; an integer beyond 64 bits) is refused
         // here too, with its line, rather than by the first command that edits the file.
-        if let Err(e) = crate::store::yaml::parse::<crate::model::Sealed>(text) {
-            let (line, message) = match e {
-                crate::store::StoreError::Syntax { line, message, .. } => (line, message),
-                crate::store::StoreError::Unsupported(message)
-                | crate::store::StoreError::Refused(message) => (1, message),
-            };
-            return Err(ConfigError::invalid(path, line, message));
+        let docs = match crate::store::yaml::parse::<crate::model::Sealed>(text) {
+            Ok((docs, _)) => docs,
+            Err(e) => {
+                let (line, message) = match e {
+                    crate::store::StoreError::Syntax { line, message, .. } => (line, message),
+                    crate::store::StoreError::Unsupported(message)
+                    | crate::store::StoreError::Refused(message) => (1, message),
+                };
+                return Err(ConfigError::invalid(path, line, message));
+            }
+        };
+        // Those commands write back what the store read: text it reads as a number
+        // (`00_1.`, `0x1F`, `1e3`) would come back as another text.
+        if let (Some(doc), Ok(tree)) = (docs.first(), raw::parse_yaml(text)) {
+            raw::same_scalars(&tree, &crate::model::Node::Map(doc.clone()))
+                .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
         }
         Self::validate(path, raw, Source::Secrets)
     }
@@ -1081,6 +1090,24 @@ mod tests {
             large <= 11 * small,
             "100 environments: {small}, 1000: {large} (quadratic would be 100×)"
         );
+    }
+
+    /// Fuzzing (parse_config, 6.68 M executions): a glob the YAML store reads as a number
+    /// (`00_…_0.`) came back as `0` when a command wrote the config; such text is refused
+    /// with its line, and quoted it works.
+    #[test]
+    fn text_yaml_reads_as_a_number_is_refused_until_quoted() {
+        let a = key();
+        let text = |glob: &str| {
+            format!("members:\n  alice: {a}\nenvironments:\n  dev:\n    files: [x, {glob}]\n    members: [alice]\n")
+        };
+        for glob in ["0x1F", "1_000", "00_0."] {
+            let e = cfg(&text(glob)).unwrap_err();
+            assert_eq!(e.line(), Some(5), "{glob}: {e}");
+            assert!(e.to_string().contains("put it in quotes"), "{e}");
+            cfg(&text(&format!("{glob:?}"))).unwrap();
+        }
+        cfg(&text("2024")).unwrap();
     }
 
     #[test]

@@ -286,6 +286,56 @@ pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawErro
     }
 }
 
+/// Checks that every scalar of `tree` is the text the YAML store reads at the same place
+/// (`node`), or a number, boolean or null the store writes back as the same text: the
+/// commands that edit the config write it through the store.
+pub fn same_scalars<L: crate::model::tree::Leaf>(
+    tree: &Spanned<Value>,
+    node: &crate::model::Node<L>,
+) -> Result<(), RawError> {
+    use crate::model::{ListItem, Node, Scalar};
+    match (&tree.value, node) {
+        (Value::Map(entries), Node::Map(branch)) => {
+            for ((_, value), (_, child)) in entries.iter().zip(branch.entries()) {
+                same_scalars(value, child)?;
+            }
+        }
+        (Value::List(items), Node::List(list)) => {
+            let values = list.iter().filter_map(|i| match i {
+                ListItem::Value(v) => Some(v),
+                ListItem::Comment { .. } => None,
+            });
+            for (item, child) in items.iter().zip(values) {
+                same_scalars(item, child)?;
+            }
+        }
+        (Value::Str(text), Node::Leaf(leaf)) => {
+            let scalar = leaf.scalar();
+            let same = match scalar {
+                Scalar::Str(s) | Scalar::Time(s) => s == text,
+                other => *other.to_text() == *text,
+            };
+            if !same {
+                let what = match scalar {
+                    Scalar::Int(_) | Scalar::Float(_) => "a number",
+                    Scalar::Bool(_) => "a boolean",
+                    Scalar::Null => "null",
+                    _ => "another text",
+                };
+                return Err(RawError::new(
+                    tree.line,
+                    format!(
+                        "{text:?} reads as {what} in YAML and would be written back as {:?} by the commands that edit this file; put it in quotes",
+                        scalar.to_text().as_str()
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// `true` or `false` (nothing counts as false).
 pub fn boolean(v: &Spanned<Value>, what: &str) -> Result<Spanned<bool>, RawError> {
     let value = match &v.value {
