@@ -149,17 +149,23 @@ fn print(findings: &[Finding], format: ListFormat) {
             );
         }
         ListFormat::Human => {
-            for f in findings {
-                let state = if f.skipped { "skipped" } else { "FAIL" };
-                println!(
-                    "{state}  {}  {}  {}  {}: {}",
-                    f.env,
-                    f.file.as_deref().unwrap_or("-"),
-                    f.key,
-                    f.rule.as_str(),
-                    f.detail
-                );
+            if findings.is_empty() {
+                return;
             }
+            let rows: Vec<[String; 6]> = findings
+                .iter()
+                .map(|f| {
+                    [
+                        if f.skipped { "skipped" } else { "FAIL" }.to_string(),
+                        f.env.clone(),
+                        f.file.clone().unwrap_or_else(|| "-".into()),
+                        f.key.clone(),
+                        f.rule.as_str().to_string(),
+                        f.detail.clone(),
+                    ]
+                })
+                .collect();
+            super::status::print_table(&["RESULT", "ENV", "FILE", "KEY", "RULE", "WHY"], &rows);
         }
     }
 }
