@@ -166,13 +166,38 @@ fn exit_codes_propagate() {
     assert_eq!(out.status.code(), Some(128 + 9));
 }
 
-/// Starts `secrets exec … -- sh -c SCRIPT` with stdout piped and waits for its "ready" line.
+/// `secrets` as a test starts it to send it signals: with the forwarded signals at their
+/// default disposition. A shell starting a background job (`.ci/run &`) hands it SIGINT and
+/// SIGQUIT ignored, which `exec` rightly keeps ignored and never forwards: the test that
+/// expected SIGINT to arrive then timed out, on every backgrounded run.
+fn signal_cmd(sb: &Sandbox) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = sb.cmd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [
+                libc::SIGINT,
+                libc::SIGQUIT,
+                libc::SIGTERM,
+                libc::SIGHUP,
+                libc::SIGUSR1,
+                libc::SIGUSR2,
+            ] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Starts `secrets exec … -- CHILD` with stdout piped and waits for its "ready" line.
 fn start_ready(
     sb: &Sandbox,
     args: &[&str],
 ) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
-    let mut child = sb
-        .cmd()
+    let mut child = signal_cmd(sb)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -341,7 +366,11 @@ fn file_env_dir_removed_when_we_or_the_child_are_killed() {
 }
 
 fn start_line(sb: &Sandbox, args: &[&str]) -> (std::process::Child, String) {
-    let mut child = sb.cmd().args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = signal_cmd(sb)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
@@ -549,7 +578,7 @@ fn signals_ignored_by_the_caller_stay_ignored() {
         assert_eq!(stdout(&out), "survived\n", "file_env {file_env}");
     }
     // And a signal sent to us is not passed on when it was ignored.
-    let mut cmd = sb.cmd();
+    let mut cmd = signal_cmd(&sb);
     cmd.args(["exec", "-f", &f, "--file-env", "--", "python3", "-c", TRAP])
         .stdout(Stdio::piped());
     // SAFETY: only async-signal-safe calls between fork and exec.
