@@ -20,8 +20,26 @@ pub struct Key {
     pub public: String,
 }
 
+/// Puts the signals the tests send back to their default disposition in this test
+/// process, so that the binaries it starts get them so too. A shell that starts `.ci/run`
+/// in the background hands it SIGINT and SIGQUIT ignored, and `secrets` rightly keeps a
+/// signal its caller ignored (never forwards it, never dies of it): every test that sends
+/// one then failed or hung, but only in backgrounded runs.
+pub fn default_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: setting a disposition to the default installs no handler.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    });
+}
+
 impl Sandbox {
     pub fn new() -> Sandbox {
+        default_signals();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         Sandbox { dir }
