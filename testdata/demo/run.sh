@@ -66,7 +66,7 @@ grep -c 'ENC\[AES256_GCM' config/dev/extra.yaml | sed 's/^/encrypted values and 
 
 if command -v sops >/dev/null; then
   step "the real sops decrypts what we wrote"
-  SOPS_AGE_KEY_FILE="$keys/demo-key.txt" SOPS_DISABLE_VERSION_CHECK=1 sops decrypt config/dev/app.yaml | head -4
+  SOPS_AGE_KEY_FILE="$keys/demo-key.txt" SOPS_DISABLE_VERSION_CHECK=1 sops decrypt config/dev/app.yaml | sed -n 1,4p
 else
   step "sops not installed: skipping the sops round trip"
 fi
@@ -79,9 +79,11 @@ EOF
 set +e
 "$secrets" check --env prod
 code=$?
-"$secrets" exec --env prod -- sh -c 'echo "this never runs"' 2>&1 | head -1
-started=${PIPESTATUS[0]}
+# Captured whole, not piped to head: head leaving early would end us by SIGPIPE (141).
+refused=$("$secrets" exec --env prod -- sh -c 'echo "this never runs"' 2>&1)
+started=$?
 set -e
+printf '%s\n' "$refused" | sed -n 1p
 echo "check exit code: $code (1 = violations); exec exit code: $started (65 = not started)"
 [ "$code" = 1 ] && [ "$started" = 65 ]
 "$secrets" generate config/prod/app.yaml django.secret_key
