@@ -313,6 +313,9 @@ pub fn same_scalars<L: crate::model::tree::Leaf>(
             let scalar = leaf.scalar();
             let same = match scalar {
                 Scalar::Str(s) | Scalar::Time(s) => s == text,
+                // No config field is a fraction, and a float's text is not a fixed point
+                // of the store (6.666666666666667e+42 and its 43 digits): refused.
+                Scalar::Float(_) => false,
                 other => *other.to_text() == *text,
             };
             if !same {
