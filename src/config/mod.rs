@@ -583,6 +583,16 @@ impl Config {
         self.index.members.get(name).map(|&i| &self.members[i])
     }
 
+    /// [`Config::member`], or the error naming the member the commands give.
+    pub fn member_or_error(&self, name: &str) -> Result<&Member, ConfigError> {
+        self.member(name).ok_or_else(|| {
+            ConfigError::command(
+                self.path(),
+                format!("unknown member {name:?} (see secrets member list)"),
+            )
+        })
+    }
+
     pub fn environments(&self) -> &[Environment] {
         &self.envs
     }

@@ -65,6 +65,23 @@ pub struct KeyRule {
 }
 
 impl KeyRule {
+    /// A rule for `key` (written at `line`) that requires nothing yet.
+    pub fn new(key: &str, line: usize) -> KeyRule {
+        KeyRule {
+            key: key.to_string(),
+            line,
+            required: false,
+            min_length: None,
+            pattern: None,
+            forbid: Vec::new(),
+            distinct_from: None,
+            max_age: None,
+            grace: None,
+            generate: None,
+            envs: None,
+        }
+    }
+
     pub fn applies_to(&self, env: &str) -> bool {
         self.envs
             .as_ref()
@@ -263,19 +280,7 @@ fn parse_rule(
     body: &Spanned<Value>,
     envs: &[&str],
 ) -> Result<KeyRule, RawError> {
-    let mut rule = KeyRule {
-        key: key.value.clone(),
-        line: key.line,
-        required: false,
-        min_length: None,
-        pattern: None,
-        forbid: Vec::new(),
-        distinct_from: None,
-        max_age: None,
-        grace: None,
-        generate: None,
-        envs: None,
-    };
+    let mut rule = KeyRule::new(&key.value, key.line);
     let what = |field: &str| format!("schema {:?}: {field}", key.value);
     let known_env = |e: &Spanned<String>, field: &str| -> Result<String, RawError> {
         if envs.contains(&e.value.as_str()) {

@@ -414,19 +414,7 @@ mod tests {
     use crate::config::schema::{Forbidden, Pattern};
 
     fn rule() -> KeyRule {
-        KeyRule {
-            key: "K".into(),
-            line: 7,
-            required: false,
-            min_length: None,
-            pattern: None,
-            forbid: Vec::new(),
-            distinct_from: None,
-            max_age: None,
-            grace: None,
-            generate: None,
-            envs: None,
-        }
+        KeyRule::new("K", 7)
     }
 
     fn pattern(text: &str) -> Option<Pattern> {

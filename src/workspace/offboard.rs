@@ -177,12 +177,7 @@ pub fn plan(cfg: &Config, revocation: Revocation) -> Result<Plan<'_>, ConfigErro
     let doc = ConfigDoc::load(cfg.path())?;
     let (keys, environments, files) = match &revocation {
         Revocation::Member(name) => {
-            let member = cfg.member(name).ok_or_else(|| {
-                ConfigError::command(
-                    cfg.path(),
-                    format!("unknown member {name:?} (see secrets member list)"),
-                )
-            })?;
+            let member = cfg.member_or_error(name)?;
             let keys: Vec<String> = member.recipients.iter().map(|r| r.to_string()).collect();
             let envs: Vec<String> = cfg
                 .environments()

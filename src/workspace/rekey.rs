@@ -60,12 +60,7 @@ pub fn plan<'c>(
             ),
         ));
     }
-    let member = cfg.member(name).ok_or_else(|| {
-        ConfigError::command(
-            cfg.path(),
-            format!("unknown member {name:?} (see secrets member list)"),
-        )
-    })?;
+    let member = cfg.member_or_error(name)?;
     let old_keys: Vec<String> = member.recipients.iter().map(|r| r.to_string()).collect();
     let new_key = key.to_string();
     if old_keys.len() == 1 && same_key(&old_keys[0], &new_key) {
