@@ -4,10 +4,8 @@
 
 mod common;
 
-use common::repo::{now, Repo, DAY};
+use common::repo::Repo;
 use secrets::policy::staleness::{last_changes, Change, Freshness, UnknownReason};
-
-use std::process::Command;
 
 /// The library's answer for one file, by key.
 fn freshness(repo: &Repo, rel: &str) -> Vec<(String, Freshness)> {
@@ -243,27 +241,10 @@ fn a_merge_dates_what_it_brings_from_the_merge_and_leaves_the_rest() {
     r.git(&["checkout", "-q", "main"]);
     r.set("x.yaml", "b", "b-VALUE-2");
     let on_main = r.commit("main: b", 40, "alice");
-    let t = now() - 20 * DAY;
-    let date = format!("@{t} +0000");
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=carol",
-            "-c",
-            "user.email=carol@example.com",
-        ])
-        .args(["merge", "-q", "--no-ff", "-m", "merge side", "side"])
-        .current_dir(r.ks.dir())
-        .env("HOME", r.path("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = r.git_as(
+        "carol",
+        20,
+        &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
     );
     let x = freshness(&r, "x.yaml");
     assert_eq!(changed(&x, "a").time, start);

@@ -71,13 +71,18 @@ impl Repo {
 
     /// Commits everything as `who`, written `days` ago; returns the commit's author time.
     pub fn commit(&self, msg: &str, days: i64, who: &str) -> i64 {
+        self.git(&["add", "-A"]);
+        self.git_as(who, days, &["commit", "-q", "--allow-empty", "-m", msg])
+    }
+
+    /// `git ARGS` as `who`, with author and committer dates `days` ago; returns that time.
+    pub fn git_as(&self, who: &str, days: i64, args: &[&str]) -> i64 {
         let t = now() - days * DAY;
         let date = format!("@{t} +0000");
-        self.git(&["add", "-A"]);
         let out = Command::new("git")
             .args(["-c", &format!("user.name={who}")])
             .args(["-c", &format!("user.email={who}@example.com")])
-            .args(["commit", "-q", "--allow-empty", "-m", msg])
+            .args(args)
             .current_dir(self.ks.dir())
             .env("HOME", self.path("home"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -87,7 +92,7 @@ impl Repo {
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "git {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         t
