@@ -215,7 +215,7 @@ pub fn load_vars(
     prefix: &str,
     g: &Global,
 ) -> anyhow::Result<Loaded> {
-    let (files, env_name) = select_files(sel)?;
+    let (files, env_name, config) = select_files(sel)?;
     if env_name.is_some() {
         // Found although git ignores them: say so, the team does not have them.
         let here = std::env::current_dir()?;
@@ -223,7 +223,7 @@ pub fn load_vars(
     }
     let ids = output::identities(g)?;
     let mut set = EnvSet::default();
-    let mut gate = SchemaGate::new(&files, env_name.as_deref(), only.is_empty());
+    let mut gate = SchemaGate::new(config, &files, env_name.as_deref(), only.is_empty());
     for path in &files {
         let file = EncryptedFile::load(path, g.input_type)?;
         let key = file
@@ -257,16 +257,24 @@ struct SchemaGate {
 }
 
 impl SchemaGate {
-    fn new(files: &[PathBuf], env: Option<&str>, whole: bool) -> SchemaGate {
-        let start = match files.first() {
-            Some(f) => crate::fsutil::parent_dir(f),
-            None => PathBuf::from("."),
-        };
+    /// `config`: the one the files were selected by (`--env`), else the one above the
+    /// first file is looked up.
+    fn new(
+        config: Option<crate::config::Config>,
+        files: &[PathBuf],
+        env: Option<&str>,
+        whole: bool,
+    ) -> SchemaGate {
         // No config, or one that does not load: nothing to check against (the commands
         // that need the config report it).
-        let config = crate::config::Config::discover_typed(&start)
-            .ok()
-            .flatten()
+        let config = config
+            .or_else(|| {
+                let start = match files.first() {
+                    Some(f) => crate::fsutil::parent_dir(f),
+                    None => PathBuf::from("."),
+                };
+                crate::config::Config::discover_typed(&start).ok().flatten()
+            })
             .filter(|c| !c.schema().is_empty() || c.environments().iter().any(|e| e.production));
         let envs = match env {
             Some(e) => vec![(e.to_string(), whole, Vec::new())],
@@ -367,9 +375,11 @@ fn env_error(e: EnvError) -> anyhow::Error {
 
 /// The files to read: the environment's (named, or the config's default when no `-f`),
 /// then the `-f` files.
-fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>)> {
+fn select_files(
+    sel: &Selection,
+) -> anyhow::Result<(Vec<PathBuf>, Option<String>, Option<crate::config::Config>)> {
     if sel.env.is_none() && !sel.files.is_empty() {
-        return Ok((sel.files.clone(), None));
+        return Ok((sel.files.clone(), None, None));
     }
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
@@ -419,5 +429,5 @@ fn select_files(sel: &Selection) -> anyhow::Result<(Vec<PathBuf>, Option<String>
         .into());
     }
     files.extend(sel.files.iter().cloned());
-    Ok((files, Some(name)))
+    Ok((files, Some(name), Some(config)))
 }
