@@ -462,9 +462,11 @@ pub(super) mod stale {
                 .collect::<Vec<_>>()
                 .join("_")
         };
+        // Every rule naming the key applies: the shortest max_age.
         cfg.schema()
-            .rule_for(Some(env), &name, key)
-            .and_then(|r| r.max_age.clone())
+            .rules_for(Some(env), &name, key)
+            .filter_map(|r| r.max_age.clone())
+            .min_by_key(|m| m.seconds)
     }
 
     pub fn run(cfg: &Config, format: ListFormat) -> anyhow::Result<ExitCode> {
