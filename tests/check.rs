@@ -169,7 +169,15 @@ fn files_nobody_here_can_open_are_skipped_not_passed() {
 #[test]
 fn schema_mistakes_are_config_errors_with_their_line() {
     let repo = team("  SECRET_KEY:\n    min_lenght: 50\n");
+    // `check` exits 2 for any error (CI tells errors from violations); other commands 5.
     let out = repo.ks.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(".secrets.yaml:13:") && err.contains("min_lenght"),
+        "{err}"
+    );
+    let out = repo.ks.run(&["status"]);
     assert_eq!(out.status.code(), Some(5));
     let err = stderr(&out);
     assert!(
