@@ -468,9 +468,9 @@ mod tests {
         let mut set = EnvSet::default();
         set.merge(a);
         set.merge(b);
-        let all = EnvSet {
-            vars: set
-                .vars
+        let mut all = EnvSet::default();
+        all.merge(
+            set.vars()
                 .iter()
                 .map(|v| {
                     Var::new(
@@ -481,7 +481,7 @@ mod tests {
                     )
                 })
                 .collect(),
-        };
+        );
         assert_eq!(
             names(&all.vars),
             vec![("A", "2"), ("DB_HOST", "h"), ("DB_USER", "u")]
