@@ -361,11 +361,20 @@ fn parse_rule(
                 let env = raw::string(value, &what("distinct_from"))?;
                 rule.distinct_from = Some(known_env(&env, "distinct_from")?);
             }
-            "max_age" => rule.max_age = Some(span(value, &what("max_age"))?),
-            "grace" => rule.grace = Some(span(value, &what("grace"))?),
+            "max_age" => rule.max_age = Some(positive_span(value, &what("max_age"))?),
+            "grace" => rule.grace = Some(positive_span(value, &what("grace"))?),
             "generate" => rule.generate = Some(gen_spec(value, &what("generate"))?),
             "envs" => {
                 let list = raw::strings(value, &what("envs"))?;
+                if list.is_empty() {
+                    return Err(RawError::new(
+                        value.line,
+                        format!(
+                            "{}: lists no environment, so the rule would apply nowhere (leave envs out to apply it everywhere)",
+                            what("envs")
+                        ),
+                    ));
+                }
                 rule.envs = Some(
                     list.iter()
                         .map(|e| known_env(e, "envs"))
@@ -376,8 +385,8 @@ fn parse_rule(
                 return Err(RawError::new(
                     field.line,
                     format!(
-                        "{}: unknown rule {other:?} (expected {RULE_FIELDS})",
-                        what("")
+                        "schema {:?}: unknown rule {other:?} (expected {RULE_FIELDS})",
+                        key.value
                     ),
                 ))
             }
@@ -427,6 +436,19 @@ fn span(v: &Spanned<Value>, what: &str) -> Result<Span, RawError> {
     })
 }
 
+/// A duration of more than nothing: `max_age: 0d` would make every value overdue at once,
+/// `grace: 0s` drop the previous value as it is kept.
+fn positive_span(v: &Spanned<Value>, what: &str) -> Result<Span, RawError> {
+    let span = span(v, what)?;
+    if span.seconds == 0 {
+        return Err(RawError::new(
+            v.line,
+            format!("{what} must be longer than 0, not {:?}", span.text),
+        ));
+    }
+    Ok(span)
+}
+
 fn gen_format(s: &Spanned<String>, what: &str) -> Result<GenFormat, RawError> {
     GenFormat::parse(&s.value).ok_or_else(|| {
         RawError::new(
@@ -460,7 +482,24 @@ fn gen_spec(v: &Spanned<Value>, what: &str) -> Result<GenSpec, RawError> {
         }
     }
     spec.format = format.ok_or_else(|| RawError::new(v.line, format!("{what}: no format")))?;
-    Ok(spec)
+    // Sizes the format has no use for are mistakes now, not when a value is generated.
+    let name = spec.format.name();
+    match spec.format {
+        GenFormat::Uuid if spec.length.is_some() => Err(format!(
+            "{what}: a uuid has no length to choose (36 characters)"
+        )),
+        GenFormat::Passphrase if spec.length.is_some() => Err(format!(
+            "{what}: a passphrase is sized in words, not length"
+        )),
+        f if f != GenFormat::Passphrase && spec.words.is_some() => Err(format!(
+            "{what}: words are for a passphrase; a {name} has a length"
+        )),
+        _ if spec.length == Some(0) || spec.words == Some(0) => {
+            Err(format!("{what}: a size of 0 makes no value"))
+        }
+        _ => Ok(spec),
+    }
+    .map_err(|message| RawError::new(v.line, message))
 }
 
 #[cfg(test)]
@@ -542,6 +581,18 @@ mod tests {
             ("schema:\n  A:\n    generate: rot13\n", 3, "unknown format"),
             ("schema:\n  A:\n    required: yes\n", 3, "true or false"),
             ("schema: [A]\n", 1, "must be a map"),
+            ("schema:\n  A:\n    max_age: 0d\n", 3, "longer than 0"),
+            ("schema:\n  A:\n    envs: []\n", 3, "no environment"),
+            (
+                "schema:\n  A:\n    generate: {format: uuid, length: 5}\n",
+                3,
+                "uuid has no length",
+            ),
+            (
+                "schema:\n  A:\n    generate: {format: hex, words: 3}\n",
+                3,
+                "words are for a passphrase",
+            ),
         ] {
             let e = schema(text).unwrap_err();
             assert_eq!(e.line, line, "{text}: {e:?}");
