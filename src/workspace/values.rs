@@ -21,14 +21,18 @@ pub struct EnvFiles {
 /// command); one nobody here can decrypt gives subjects without values.
 pub fn load_env(config: &Config, env: &str, ids: &Identities) -> anyhow::Result<EnvFiles> {
     let files = crate::team::env_files(config, env)?;
-    let mut subjects = Vec::new();
-    for path in &files {
+    // Files are read and decrypted in parallel; the first error in file order wins.
+    let per_file = crate::team::parallel_map(&files, |path| -> anyhow::Result<Vec<Subject>> {
         let file = EncryptedFile::load(path, None)?;
         let shown = config
             .relative(path)
             .map(|rel| crate::config::rel_string(&rel))
             .unwrap_or_else(|| path.display().to_string());
-        subjects.extend(file_subjects(&file, &shown, ids)?);
+        Ok(file_subjects(&file, &shown, ids)?)
+    });
+    let mut subjects = Vec::new();
+    for found in per_file {
+        subjects.extend(found?);
     }
     Ok(EnvFiles { files, subjects })
 }
