@@ -46,11 +46,19 @@ fn assert_clean(repo: &Repo, text: &str) {
     for v in VALUES {
         assert!(!text.contains(v), "a value reached the report: {text}");
     }
-    for marker in ["ENC[", "AGE-SECRET-KEY", "BEGIN AGE ENCRYPTED", "AES256_GCM"] {
+    for marker in [
+        "ENC[",
+        "AGE-SECRET-KEY",
+        "BEGIN AGE ENCRYPTED",
+        "AES256_GCM",
+    ] {
         assert!(!text.contains(marker), "{marker} in the report: {text}");
     }
     let secret = std::fs::read_to_string(&repo.ks.key).unwrap();
-    let secret = secret.lines().find(|l| l.starts_with("AGE-SECRET")).unwrap();
+    let secret = secret
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET"))
+        .unwrap();
     assert!(!text.contains(secret));
 }
 
@@ -207,7 +215,11 @@ fn drift_in_both_directions_is_marked() {
     let stranger = repo.ks.sb.key("stranger");
     config(
         &repo,
-        &[("alice", &alice), ("carol", &carol.public), ("dave", &dave.public)],
+        &[
+            ("alice", &alice),
+            ("carol", &carol.public),
+            ("dave", &dave.public),
+        ],
         "  prod:\n    files: [prod/**]\n    members: [alice, carol]\n",
     );
     // Wrapped for alice, dave (a member not granted prod) and a key no member has; not for
@@ -215,7 +227,8 @@ fn drift_in_both_directions_is_marked() {
     std::fs::create_dir_all(repo.path("prod")).unwrap();
     std::fs::write(repo.path("prod/x.yaml"), format!("k: {A_VALUE}\n")).unwrap();
     let list = format!("{alice},{},{}", dave.public, stranger.public);
-    repo.ks.ok(&["encrypt", "-i", "--age", &list, "prod/x.yaml"]);
+    repo.ks
+        .ok(&["encrypt", "-i", "--age", &list, "prod/x.yaml"]);
     repo.commit("x", 3, "alice");
     let text = audit(&repo, "json");
     assert_clean(&repo, &text);
@@ -261,7 +274,11 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
         &[("alice", &alice)],
         "  prod:\n    files: [prod/**]\n    members: [alice]\n",
     );
-    encrypt(&repo, "prod/rotated.yaml", &format!("a: {A_VALUE}\nb: {B_VALUE}\n"));
+    encrypt(
+        &repo,
+        "prod/rotated.yaml",
+        &format!("a: {A_VALUE}\nb: {B_VALUE}\n"),
+    );
     encrypt(&repo, "prod/old.yaml", &format!("c: {C_VALUE}\n"));
     repo.commit("secrets", 100, "alice");
     repo.ks.ok(&["rotate", "prod/rotated.yaml"]);
@@ -297,7 +314,11 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
             .iter()
             .map(|v| {
                 (
-                    format!("{}:{}", v["file"].as_str().unwrap(), v["key"].as_str().unwrap()),
+                    format!(
+                        "{}:{}",
+                        v["file"].as_str().unwrap(),
+                        v["key"].as_str().unwrap()
+                    ),
                     v["last_change"]["author"].as_str().unwrap().to_string(),
                     v["last_change"]["age_days"].as_i64().unwrap(),
                 )
@@ -378,7 +399,10 @@ fn json_has_the_documented_shape() {
         assert!(r.get(key).is_some(), "{key} missing: {r:#}");
     }
     assert_eq!(r["environments"][0]["name"], "prod");
-    assert_eq!(r["environments"][0]["members"], serde_json::json!(["alice"]));
+    assert_eq!(
+        r["environments"][0]["members"],
+        serde_json::json!(["alice"])
+    );
     assert_eq!(r["environments"][0]["files"].as_array().unwrap().len(), 3);
     let f = &r["files"][0];
     for key in ["file", "environment", "access", "data_key", "error"] {
@@ -408,7 +432,8 @@ fn no_value_in_any_format_and_o_writes_the_file() {
         assert_clean(&repo, &audit(&repo, format));
         assert_clean(&repo, &audit_keyless(&repo, format));
     }
-    repo.ks.ok(&["audit", "--format", "html", "-o", "report.html"]);
+    repo.ks
+        .ok(&["audit", "--format", "html", "-o", "report.html"]);
     let html = std::fs::read_to_string(repo.path("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_clean(&repo, &html);
@@ -429,7 +454,10 @@ fn outside_git_the_history_sections_say_unknown() {
     let r = json(&String::from_utf8(sb.ok(&["audit", "--format", "json"])).unwrap());
     assert_eq!(r["files"][0]["data_key"]["state"], "unknown", "{r:#}");
     assert_eq!(r["values"][0]["state"], "unknown");
-    assert!(r["notes"][0].as_str().unwrap().contains("not in a git repository"));
+    assert!(r["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("not in a git repository"));
 }
 
 /// The headless browser of the HTML test: Debian's `chromium`, which `.ci/run` installs.
@@ -462,11 +490,14 @@ fn run_chromium(dir: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn html_report_renders_its_tables_in_a_real_browser() {
     let (repo, _bob) = removed_member_repo();
-    repo.ks.ok(&["audit", "--format", "html", "-o", "report.html"]);
+    repo.ks
+        .ok(&["audit", "--format", "html", "-o", "report.html"]);
     let page = repo.path("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: no script, no external reference.
-    for bad in ["<script", "src=", "href=", "http://", "https://", "@import", "url("] {
+    for bad in [
+        "<script", "src=", "href=", "http://", "https://", "@import", "url(",
+    ] {
         assert!(!html.contains(bad), "{bad} in {html}");
     }
     let url = format!("file://{}", page.display());
@@ -474,7 +505,11 @@ fn html_report_renders_its_tables_in_a_real_browser() {
 
     // The DOM as the browser built it: the tables and their rows.
     let out = run_chromium(work.path(), &["--dump-dom", &url]);
-    assert!(out.status.success(), "chromium --dump-dom: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "chromium --dump-dom: {}",
+        stderr(&out)
+    );
     let dom = String::from_utf8_lossy(&out.stdout);
     let matrix = dom
         .split("<table id=\"matrix\">")
@@ -503,7 +538,11 @@ fn html_report_renders_its_tables_in_a_real_browser() {
             &url,
         ],
     );
-    assert!(out.status.success(), "chromium --screenshot: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "chromium --screenshot: {}",
+        stderr(&out)
+    );
     let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -513,9 +552,18 @@ fn html_report_renders_its_tables_in_a_real_browser() {
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
     let near = |p: &[u8], c: [u8; 3]| (0..3).all(|i| p[i].abs_diff(c[i]) <= 6);
     let white = pixels.iter().filter(|p| near(p, [255, 255, 255])).count();
-    let red = pixels.iter().filter(|p| near(p, [0xf6, 0xc6, 0xc6])).count();
-    let green = pixels.iter().filter(|p| near(p, [0xc8, 0xec, 0xc8])).count();
-    let header = pixels.iter().filter(|p| near(p, [0xdd, 0xe3, 0xea])).count();
+    let red = pixels
+        .iter()
+        .filter(|p| near(p, [0xf6, 0xc6, 0xc6]))
+        .count();
+    let green = pixels
+        .iter()
+        .filter(|p| near(p, [0xc8, 0xec, 0xc8]))
+        .count();
+    let header = pixels
+        .iter()
+        .filter(|p| near(p, [0xdd, 0xe3, 0xea]))
+        .count();
     assert!(white < pixels.len() * 98 / 100, "the page is blank");
     assert!(red > 500, "no drift/unrotated cell on screen ({red} px)");
     assert!(green > 500, "no granted cell on screen ({green} px)");

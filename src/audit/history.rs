@@ -250,12 +250,7 @@ pub fn read(
                 t.close(Origin::Commit(change_of(c)), end);
             }
         }
-        files.insert(
-            t.given,
-            FileHistory {
-                versions: t.done,
-            },
-        );
+        files.insert(t.given, FileHistory { versions: t.done });
     }
     Ok(Some(History {
         files,
@@ -481,7 +476,9 @@ impl ConfigTrack {
         };
         let (keys, members) = keys_of(&older);
         for (key, member) in &keys {
-            if self.keys.contains_key(key) || self.now.contains(key) || !self.seen.insert(key.clone())
+            if self.keys.contains_key(key)
+                || self.now.contains(key)
+                || !self.seen.insert(key.clone())
             {
                 continue;
             }
@@ -527,4 +524,113 @@ fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
     text.lines()
         .filter_map(|l| Oid::from_str(l.trim()).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(values: &[&str], stanzas: &[(&str, &str)]) -> Summary {
+        Summary {
+            recipients: stanzas.iter().map(|(r, _)| r.to_string()).collect(),
+            stanzas: stanzas
+                .iter()
+                .map(|(r, e)| (r.to_string(), e.to_string()))
+                .collect(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            key: None,
+        }
+    }
+
+    #[test]
+    fn a_rotation_renews_every_value_and_every_kept_stanza() {
+        let old = summary(&["v1", "v2"], &[("alice", "a1"), ("bob", "b1")]);
+        // member remove: new values, alice re-wrapped, bob gone.
+        let rotated = summary(&["v3", "v4"], &[("alice", "a2")]);
+        assert_eq!(
+            compare(Some(&old), Some(&rotated)),
+            KeyChange::Rotated(Method::Ciphertext)
+        );
+        // An edit of every value keeps the stanzas.
+        let edited = summary(&["v3", "v4"], &[("alice", "a1"), ("bob", "b1")]);
+        assert_eq!(
+            compare(Some(&old), Some(&edited)),
+            KeyChange::Same(Method::Ciphertext)
+        );
+        // sops updatekeys re-wraps every stanza (and drops bob) but keeps the values.
+        let rewrapped = summary(&["v1", "v2"], &[("alice", "a3")]);
+        assert_eq!(
+            compare(Some(&old), Some(&rewrapped)),
+            KeyChange::Same(Method::Ciphertext)
+        );
+        // An unreadable version: unknown, never rotated.
+        assert_eq!(compare(None, Some(&rotated)), KeyChange::Unknown);
+        // With both keys unwrapped, the keys decide.
+        let mut a = summary(&["v1"], &[("alice", "a1")]);
+        let mut b = summary(&["v1"], &[("alice", "a1")]);
+        a.key = Some([1; 32]);
+        b.key = Some([2; 32]);
+        assert_eq!(compare(Some(&a), Some(&b)), KeyChange::Rotated(Method::Key));
+        b.key = Some([1; 32]);
+        assert_eq!(compare(Some(&a), Some(&b)), KeyChange::Same(Method::Key));
+    }
+
+    fn version(n: usize, recipients: &[&str], key_change: KeyChange) -> Version {
+        Version {
+            origin: Origin::Commit(Change {
+                commit: format!("{n:040}"),
+                author: "a".into(),
+                email: "a@x".into(),
+                time: n as i64,
+                summary: String::new(),
+            }),
+            recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            key_change,
+        }
+    }
+
+    #[test]
+    fn a_former_reader_is_shut_out_only_by_a_rotation_after_their_last_version() {
+        let same = KeyChange::Same(Method::Ciphertext);
+        let rotated = KeyChange::Rotated(Method::Ciphertext);
+        let created = KeyChange::Rotated(Method::Created);
+        // Newest first: bob's stanza dropped in 3 (no new key), rotation in 2.
+        let h = FileHistory {
+            versions: vec![
+                version(1, &["alice"], same),
+                version(2, &["alice"], rotated),
+                version(3, &["alice"], same),
+                version(4, &["alice", "bob"], created),
+            ],
+        };
+        match h.access_of("bob") {
+            Some(Access::Rotated {
+                dropped_by: Origin::Commit(d),
+                rotated_by: Origin::Commit(r),
+                ..
+            }) => assert_eq!((d.time, r.time), (3, 2)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(h.key_since().map(|(v, _)| v.recipients.len()), Some(1));
+        // Without the rotation: not rotated. Still in the newest: still a recipient.
+        let h = FileHistory {
+            versions: vec![version(3, &["alice"], same), version(4, &["bob"], created)],
+        };
+        assert!(matches!(h.access_of("bob"), Some(Access::NotRotated { .. })));
+        assert_eq!(h.access_of("carol"), None);
+        let h = FileHistory {
+            versions: vec![version(4, &["bob"], created)],
+        };
+        assert_eq!(h.access_of("bob"), Some(Access::StillRecipient));
+        // An unreadable version between: unknown.
+        let h = FileHistory {
+            versions: vec![
+                version(2, &["alice"], KeyChange::Unknown),
+                version(3, &["alice"], same),
+                version(4, &["bob"], created),
+            ],
+        };
+        assert!(matches!(h.access_of("bob"), Some(Access::Unknown { .. })));
+        assert!(h.key_since().is_none());
+    }
 }

@@ -78,9 +78,9 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<title>Secrets access audit</title><style>{STYLE}</style></head><body>\n"
+        "<title>Secrets access audit</title><style>{STYLE}</style></head><body>"
     );
     let _ = writeln!(
         out,
@@ -94,7 +94,11 @@ pub fn render(r: &Report) -> String {
 
     out.push_str("<h2>Access by environment (config)</h2>\n");
     {
-        let mut t = Table::new(&mut out, "environments", &["Environment", "Members", "Files"]);
+        let mut t = Table::new(
+            &mut out,
+            "environments",
+            &["Environment", "Members", "Files"],
+        );
         for e in &r.environments {
             t.row(&[
                 plain(&e.name),
@@ -183,7 +187,10 @@ pub fn render(r: &Report) -> String {
                 plain(&o.environment),
                 plain(&o.file),
                 plain(&o.name),
-                (o.state.to_string(), if o.state == "overdue" { "bad" } else { "" }),
+                (
+                    o.state.to_string(),
+                    if o.state == "overdue" { "bad" } else { "" },
+                ),
                 plain(&o.detail),
             ]);
         }
@@ -191,7 +198,11 @@ pub fn render(r: &Report) -> String {
 
     out.push_str("<h2>Last change of every value</h2>\n");
     {
-        let mut t = Table::new(&mut out, "values", &["File", "Key", "Last change", "Subject"]);
+        let mut t = Table::new(
+            &mut out,
+            "values",
+            &["File", "Key", "Last change", "Subject"],
+        );
         for v in &r.values {
             let (last, subject) = match (&v.last_change, &v.reason) {
                 (Some(w), _) => (w.short(), w.summary.clone().unwrap_or_default()),

@@ -18,7 +18,10 @@ fn row(out: &mut String, cells: &[String]) {
 }
 
 fn header(out: &mut String, names: &[&str]) {
-    row(out, &names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    row(
+        out,
+        &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    );
     let _ = writeln!(out, "|{}", "---|".repeat(names.len()));
 }
 
@@ -33,7 +36,10 @@ pub fn render(r: &Report) -> String {
         out,
         "Generated {} at commit {}. No value or key material is in this report.\n",
         r.generated_at,
-        r.head.as_deref().map(|h| &h[..7.min(h.len())]).unwrap_or("(none)")
+        r.head
+            .as_deref()
+            .map(|h| &h[..7.min(h.len())])
+            .unwrap_or("(none)")
     );
     for n in &r.notes {
         let _ = writeln!(out, "> note: {}\n", esc(n));
@@ -44,7 +50,11 @@ pub fn render(r: &Report) -> String {
     for e in &r.environments {
         row(
             &mut out,
-            &[e.name.clone(), e.members.join(", "), e.files.len().to_string()],
+            &[
+                e.name.clone(),
+                e.members.join(", "),
+                e.files.len().to_string(),
+            ],
         );
     }
 
@@ -91,7 +101,10 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "No file was ever wrapped for this key.\n");
             continue;
         }
-        header(&mut out, &["File", "State", "Stanza dropped", "Rotated", "Method"]);
+        header(
+            &mut out,
+            &["File", "State", "Stanza dropped", "Rotated", "Method"],
+        );
         for f in &m.files {
             let state = match f.state {
                 "rotated" => "rotated".to_string(),
@@ -117,7 +130,10 @@ pub fn render(r: &Report) -> String {
     if r.max_age.is_empty() {
         let _ = writeln!(out, "None.");
     } else {
-        header(&mut out, &["Environment", "File", "Name", "State", "Detail"]);
+        header(
+            &mut out,
+            &["Environment", "File", "Name", "State", "Detail"],
+        );
         for o in &r.max_age {
             row(
                 &mut out,

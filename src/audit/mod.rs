@@ -89,7 +89,11 @@ impl When {
     pub fn short(&self) -> String {
         match (&self.commit, &self.date, &self.author) {
             (Some(c), Some(d), Some(a)) => {
-                format!("{} by {a} ({})", &d[..10.min(d.len())], &c[..7.min(c.len())])
+                format!(
+                    "{} by {a} ({})",
+                    &d[..10.min(d.len())],
+                    &c[..7.min(c.len())]
+                )
             }
             _ => "not committed yet".into(),
         }
@@ -316,7 +320,11 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
         for (key, fresh) in list {
             let (state, last_change, reason) = match fresh {
                 Freshness::Changed(c) => ("changed", Some(When::change(c, now)), None),
-                Freshness::Uncommitted => ("uncommitted", Some(When::of(&Origin::Uncommitted, now)), None),
+                Freshness::Uncommitted => (
+                    "uncommitted",
+                    Some(When::of(&Origin::Uncommitted, now)),
+                    None,
+                ),
                 Freshness::Unknown(why) => ("unknown", None, Some(why.to_string())),
             };
             values.push(ValueChange {
@@ -571,9 +579,6 @@ pub fn key_age_text(k: &DataKeyAge) -> String {
             let how = k.method.map(|m| format!(" [{m}]")).unwrap_or_default();
             format!("{} {}{days}{how}", k.state, w.short())
         }
-        None => format!(
-            "unknown: {}",
-            k.reason.as_deref().unwrap_or("no history")
-        ),
+        None => format!("unknown: {}", k.reason.as_deref().unwrap_or("no history")),
     }
 }
