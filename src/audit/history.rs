@@ -214,7 +214,7 @@ pub fn read(
             rel,
             blob: Some(id),
             newest: Some(summarize(file, ids)),
-            origin: Origin::Uncommitted,
+            origin: None,
             done: Vec::new(),
         });
     }
@@ -226,12 +226,41 @@ pub fn read(
     walk.simplify_first_parent()?;
     walk.push(head.id())?;
     let mut last: Option<Commit<'_>> = None;
+    // Each directory's tree in the newer commit: a directory whose tree did not change
+    // holds the same blobs, so its files need no lookup (and no tree is parsed twice).
+    let mut newer_dirs: HashMap<PathBuf, Option<Oid>> = HashMap::new();
     for oid in walk {
         let commit = repo.find_commit(oid?)?;
         let tree = commit.tree()?;
+        let mut dirs: HashMap<PathBuf, Option<Oid>> = HashMap::new();
+        let mut dir_trees: HashMap<Oid, git2::Tree<'_>> = HashMap::new();
         for t in tracks.iter_mut().filter(|t| t.blob.is_some()) {
-            t.step(&repo, &tree, ids, &commit)?;
+            let dir = t.rel.parent().map(Path::to_path_buf).unwrap_or_default();
+            let dir_id = match dirs.get(&dir) {
+                Some(d) => *d,
+                None => {
+                    let d = dir_at(&tree, &dir);
+                    dirs.insert(dir.clone(), d);
+                    d
+                }
+            };
+            if dir_id.is_some() && newer_dirs.get(&dir) == Some(&dir_id) {
+                t.origin = Some(commit.id());
+                continue;
+            }
+            let here = match dir_id {
+                None => None,
+                Some(d) => {
+                    if let std::collections::hash_map::Entry::Vacant(v) = dir_trees.entry(d) {
+                        v.insert(repo.find_tree(d)?);
+                    }
+                    let name = Path::new(t.rel.file_name().unwrap_or_default());
+                    blob_at(&dir_trees[&d], name)
+                }
+            };
+            t.step(&repo, here, commit.id(), ids)?;
         }
+        newer_dirs = dirs;
         cfg.step(&repo, &tree, config, &commit)?;
         last = Some(commit);
     }
@@ -247,7 +276,8 @@ pub fn read(
     for mut t in tracks {
         if t.blob.is_some() {
             if let (Some(end), Some(c)) = (end, &last) {
-                t.close(Origin::Commit(change_of(c)), end);
+                t.origin = Some(c.id());
+                t.close(&repo, end)?;
             }
         }
         files.insert(t.given, FileHistory { versions: t.done });
@@ -344,60 +374,66 @@ struct Track {
     /// That version, parsed (`None`: unparseable).
     newest: Option<Summary>,
     /// The oldest commit seen holding that version so far (its origin when the next older
-    /// one differs).
-    origin: Origin,
+    /// one differs); `None`: the working tree.
+    origin: Option<Oid>,
     done: Vec<Version>,
 }
 
 impl Track {
+    /// The file is `here` in commit `id` (the parent of the last commit seen).
     fn step(
         &mut self,
         repo: &Repository,
-        tree: &git2::Tree<'_>,
+        here: Option<Oid>,
+        id: Oid,
         ids: &Identities,
-        commit: &Commit<'_>,
     ) -> Result<(), git2::Error> {
-        let here = blob_at(tree, &self.rel);
         if here == self.blob {
-            self.origin = Origin::Commit(change_of(commit));
+            self.origin = Some(id);
             return Ok(());
         }
-        let child = std::mem::replace(&mut self.origin, Origin::Commit(change_of(commit)));
-        let Some(id) = here else {
+        let Some(blob_id) = here else {
             // Not in this commit: the version we follow created the file.
-            self.close(child, KeyChange::Rotated(Method::Created));
-            return Ok(());
+            return self.close(repo, KeyChange::Rotated(Method::Created));
         };
-        let blob = repo.find_blob(id)?;
+        let blob = repo.find_blob(blob_id)?;
         let path = PathBuf::from(&self.rel);
         let older = EncryptedFile::parse(&path, Format::from_path(&path), blob.content())
             .ok()
             .map(|f| summarize(&f, ids));
         let change = compare(older.as_ref(), self.newest.as_ref());
-        self.push(child, change);
+        self.push(repo, change)?;
         self.newest = older;
-        self.blob = Some(id);
+        self.blob = Some(blob_id);
+        self.origin = Some(id);
         Ok(())
     }
 
-    fn push(&mut self, origin: Origin, key_change: KeyChange) {
+    /// Records the followed version, introduced by `self.origin`.
+    fn push(&mut self, repo: &Repository, key_change: KeyChange) -> Result<(), git2::Error> {
         let recipients = self
             .newest
             .as_ref()
             .map(|s| s.recipients.clone())
             .unwrap_or_default();
+        let origin = match self.origin {
+            Some(id) => Origin::Commit(change_of(&repo.find_commit(id)?)),
+            None => Origin::Uncommitted,
+        };
         self.done.push(Version {
             origin,
             recipients,
             key_change,
         });
+        Ok(())
     }
 
-    /// The followed version is the oldest: `origin` introduced it.
-    fn close(&mut self, origin: Origin, key_change: KeyChange) {
-        self.push(origin, key_change);
+    /// The followed version is the oldest.
+    fn close(&mut self, repo: &Repository, key_change: KeyChange) -> Result<(), git2::Error> {
+        self.push(repo, key_change)?;
         self.blob = None;
         self.newest = None;
+        Ok(())
     }
 }
 
@@ -493,6 +529,15 @@ impl ConfigTrack {
         self.members = members;
         Ok(())
     }
+}
+
+/// The tree of directory `dir` (relative, `""`: the root) in `tree`, if there is one.
+fn dir_at(tree: &git2::Tree<'_>, dir: &Path) -> Option<Oid> {
+    if dir.as_os_str().is_empty() {
+        return Some(tree.id());
+    }
+    let entry = tree.get_path(dir).ok()?;
+    (entry.kind() == Some(ObjectType::Tree)).then(|| entry.id())
 }
 
 /// The blob at `rel` in `tree`, if it is a file there.
@@ -616,7 +661,10 @@ mod tests {
         let h = FileHistory {
             versions: vec![version(3, &["alice"], same), version(4, &["bob"], created)],
         };
-        assert!(matches!(h.access_of("bob"), Some(Access::NotRotated { .. })));
+        assert!(matches!(
+            h.access_of("bob"),
+            Some(Access::NotRotated { .. })
+        ));
         assert_eq!(h.access_of("carol"), None);
         let h = FileHistory {
             versions: vec![version(4, &["bob"], created)],
