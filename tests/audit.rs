@@ -569,3 +569,45 @@ fn html_report_renders_its_tables_in_a_real_browser() {
     assert!(green > 500, "no granted cell on screen ({green} px)");
     assert!(header > 500, "no table header on screen ({header} px)");
 }
+
+#[test]
+fn a_key_removed_from_sops_yaml_in_history_is_found() {
+    let repo = Repo::new();
+    std::fs::remove_file(repo.path(".secrets.yaml")).unwrap();
+    let bob = repo.ks.sb.key("bob");
+    let rules = |keys: &str| {
+        std::fs::write(
+            repo.path(".sops.yaml"),
+            format!("creation_rules:\n  - path_regex: prod/.*\n    age: {keys}\n"),
+        )
+        .unwrap();
+    };
+    rules(&format!("{},{}", repo.ks.public, bob.public));
+    encrypt(&repo, "prod/a.yaml", &format!("password: {A_VALUE}\n"));
+    encrypt(&repo, "prod/b.yaml", &format!("password: {B_VALUE}\n"));
+    repo.commit("sops rules", 20, "alice");
+    rules(&repo.ks.public);
+    repo.ks.ok(&["rotate", "prod/a.yaml"]);
+    repo.commit("drop bob from .sops.yaml, rotate a", 5, "alice");
+    let text = audit_keyless(&repo, "json");
+    assert_clean(&repo, &text);
+    let r = json(&text);
+    assert_eq!(r["notes"], serde_json::json!([]), "{r:#}");
+    let removed = r["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 1, "{r:#}");
+    assert_eq!(removed[0]["how"], "removed");
+    assert_eq!(removed[0]["removed_in"]["age_days"], 5);
+    let states: Vec<(&str, &str)> = removed[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap(), f["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("prod/a.yaml", "rotated"),
+            ("prod/b.yaml", "still_recipient")
+        ]
+    );
+}

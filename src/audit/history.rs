@@ -503,7 +503,10 @@ impl ConfigTrack {
         };
         let blob = repo.find_blob(id)?;
         let text = String::from_utf8_lossy(blob.content());
-        let Ok(older) = Config::from_text(config.path(), &text) else {
+        // The limit `config::read_text` puts on the working file.
+        let readable = blob.size() <= 1 << 20;
+        let parsed = readable.then(|| Config::parse_as(config.path(), &text).ok());
+        let Some(Some(older)) = parsed else {
             // Keep comparing against the newer version: a removal is found at the next
             // readable one, dated from the newer side.
             self.unreadable.push(commit.id().to_string());
@@ -521,7 +524,9 @@ impl ConfigTrack {
             self.removed.push(RemovedKey {
                 key: key.clone(),
                 member: member.clone(),
-                replaced: self.members.contains(member),
+                // `.sops.yaml` has no member names (`sops-1`… are numbered by key).
+                replaced: config.source() == crate::config::Source::Secrets
+                    && self.members.contains(member),
                 removed_by: child.clone(),
             });
         }
