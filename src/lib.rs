@@ -3,6 +3,7 @@
 //! (crate documentation is written in `src/design.md`, included here)
 #![doc = include_str!("design.md")]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;
