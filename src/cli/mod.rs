@@ -17,6 +17,7 @@ mod export;
 mod generate;
 mod get;
 mod hook;
+mod import;
 mod init;
 mod keygen;
 mod man;
@@ -126,6 +127,7 @@ impl Global {
                 None,
             ),
             Command::Scan(a) => (&a.ids.identity, None, None),
+            Command::Import(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Keygen(_) | Command::Hook(_) | Command::Completions(_) | Command::Man(_) => {
                 (none, None, None)
             }
@@ -182,6 +184,9 @@ pub enum Command {
     Export(export::Args),
     /// Scan for plaintext secrets (working tree, --staged, --history, or - for stdin).
     Scan(scan::Args),
+    /// Import a plaintext .env/YAML/JSON file (or a Vault KV path) into an environment's
+    /// encrypted file: secrets encrypted, plain config readable, verified, backed up.
+    Import(import::Args),
     /// Git hook management.
     #[command(subcommand)]
     Hook(hook::Command),
@@ -294,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => status::run(a, g),
         Command::Check(a) => check::run(a, g),
         Command::Exec(a) => exec::run(a, g),
+        Command::Import(a) => import::run(a, g),
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),
