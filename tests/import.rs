@@ -452,21 +452,27 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
             }
         }
     }
-    // A failure half-way: the destination cannot be written.
+    // Failures half-way. The destination cannot be written (its directory is a file):
     let _ = std::fs::remove_file(r.path(".env.prod"));
-    std::fs::create_dir_all(r.path("config/prod")).unwrap();
-    std::fs::set_permissions(r.path("config/prod"), std::fs::Permissions::from_mode(0o500)).unwrap();
+    std::fs::write(r.path("config"), "not a directory\n").unwrap();
     let out = import(&r, &[".env.production", "--to", "config/prod/app.env", "--remove-source"]);
-    std::fs::set_permissions(r.path("config/prod"), std::fs::Permissions::from_mode(0o700)).unwrap();
-    if !is_root() {
-        assert!(!out.status.success());
-        assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
-        assert_eq!(std::fs::read_dir(r.path("config/prod")).unwrap().count(), 0);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config/prod/app.env"));
+    assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
+    std::fs::remove_file(r.path("config")).unwrap();
+    // The destination is written and verified, then the backup is refused (a directory
+    // of the repository that git does not ignore): the source stays, and no temp file.
+    let out = import(
+        &r,
+        &[".env.production", "--env", "prod", "--remove-source", "--backup", "plain-backups"],
+    );
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
+    assert_eq!(std::fs::read_dir(r.path("plain-backups")).unwrap().count(), 0);
+    for e in std::fs::read_dir(r.ks.dir()).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.starts_with(".secrets-tmp-"), "{n} left behind");
     }
-}
-
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// Imports from a real OpenBao dev server: a KV v2 tree (nested paths become nested keys)

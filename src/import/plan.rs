@@ -125,12 +125,12 @@ impl Plan {
             } else {
                 classifier.judge(name, &values)
             };
-            units.push((path.to_vec(), judgement));
+            units.push((path.to_vec(), judgement, node.clone()));
         });
         // Names that must stay encrypted: every key on the path of a secret, and of an
         // encrypted value already in the destination.
         let mut secret_names: HashSet<String> = HashSet::new();
-        for (path, j) in &units {
+        for (path, j, _) in &units {
             if j.class == Class::Secret {
                 secret_names.extend(path.iter().cloned());
             }
@@ -149,7 +149,11 @@ impl Plan {
             tree.push(Branch::new());
         }
         let mut expected = Vec::with_capacity(units.len());
-        for (path, mut judgement) in units {
+        // Keys are looked up through maps, not by scanning a branch per key: an import of
+        // n keys stays linear in n.
+        let before = existing.map(|e| index(&e.opened.branches[0]));
+        let mut top = top_positions(&tree[0]);
+        for (path, mut judgement, node) in units {
             let name = unit_name(&path, format).to_string();
             if judgement.class == Class::Plain
                 && (secret_names.contains(&name)
@@ -160,10 +164,9 @@ impl Plan {
                     reason: format!("plain, but `{name}` also names a secret in the file"),
                 };
             }
-            let node = lookup(&converted, &path).expect("unit from this tree").clone();
-            let action = match existing {
+            let action = match &before {
                 None => Action::Add,
-                Some(_) => match lookup(&tree[0], &path) {
+                Some(before) => match before.get(&path).copied() {
                     None => Action::Add,
                     Some(old) if *old == node => Action::Same,
                     Some(_) if opts.overwrite => Action::Replace,
@@ -171,7 +174,7 @@ impl Plan {
                 },
             };
             if existing.is_some() && matches!(action, Action::Add | Action::Replace) {
-                if !insert(&mut tree[0], &path, node.clone()) {
+                if !insert(&mut tree[0], &mut top, &path, node.clone()) {
                     // A parent on the way is a value, not a map.
                     out_units.push(Unit {
                         path,
@@ -311,18 +314,21 @@ impl Plan {
         };
         let file = EncryptedFile::parse(&self.dest, self.format, bytes)?;
         let opened = file.open(key)?;
-        let plain = opened.branches.first().ok_or_else(|| fail(&[], "no values"))?;
-        let sealed = file.branches.first().ok_or_else(|| fail(&[], "no values"))?;
+        let plain = index(opened.branches.first().ok_or_else(|| fail(&[], "no values"))?);
+        let sealed = index(file.branches.first().ok_or_else(|| fail(&[], "no values"))?);
         for (unit, want) in self.units.iter().zip(&self.expected) {
             if unit.action == Action::Conflict {
                 continue;
             }
-            match lookup(plain, &unit.path) {
+            match plain.get(&unit.path).copied() {
                 Some(got) if got == want => {}
                 Some(_) => return Err(fail(&unit.path, "the value decrypts differently")),
                 None => return Err(fail(&unit.path, "the key is missing")),
             }
-            let node = lookup(sealed, &unit.path).ok_or_else(|| fail(&unit.path, "missing"))?;
+            let node = sealed
+                .get(&unit.path)
+                .copied()
+                .ok_or_else(|| fail(&unit.path, "missing"))?;
             let mut leaves = Vec::new();
             sealed_leaves(node, &mut leaves);
             for leaf in leaves {
@@ -471,22 +477,75 @@ fn leaf_texts(node: &Node<Plain>, format: Format) -> Vec<zeroize::Zeroizing<Stri
     out
 }
 
-fn lookup<'a, L>(b: &'a Branch<L>, path: &[String]) -> Option<&'a Node<L>> {
-    let (first, rest) = path.split_first()?;
-    let mut node = b.get(first)?;
-    for k in rest {
-        match node {
-            Node::Map(m) => node = m.get(k)?,
-            _ => return None,
+/// Every map entry of a tree by its key path (lists are not entered: a unit holds a
+/// whole list).
+fn index<L>(b: &Branch<L>) -> HashMap<Vec<String>, &Node<L>> {
+    let mut out = HashMap::new();
+    let mut todo: Vec<(Vec<String>, &Branch<L>)> = vec![(Vec::new(), b)];
+    while let Some((path, b)) = todo.pop() {
+        for (k, v) in b.entries() {
+            let mut p = path.clone();
+            p.push(k.to_string());
+            if let Node::Map(m) = v {
+                todo.push((p.clone(), m));
+            }
+            out.insert(p, v);
         }
     }
-    Some(node)
+    out
+}
+
+/// The position of each top-level entry in `b.items`.
+fn top_positions<L>(b: &Branch<L>) -> HashMap<String, usize> {
+    b.items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            Item::Entry { key, .. } => Some((key.clone(), i)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Sets `path` to `value`, creating maps on the way; false when a parent is not a map.
-fn insert(b: &mut Branch<Plain>, path: &[String], value: Node<Plain>) -> bool {
-    let (last, parents) = path.split_last().expect("a unit has a key");
-    let mut cur = b;
+/// A top-level key (every key of a dotenv file) is found through `top`.
+fn insert(
+    b: &mut Branch<Plain>,
+    top: &mut HashMap<String, usize>,
+    path: &[String],
+    value: Node<Plain>,
+) -> bool {
+    let (first, rest) = path.split_first().expect("a unit has a key");
+    let slot = match top.get(first) {
+        Some(&i) => match &mut b.items[i] {
+            Item::Entry { value, .. } => value,
+            _ => unreachable!("positions of entries"),
+        },
+        None => {
+            let fresh = if rest.is_empty() {
+                value.clone()
+            } else {
+                Node::Map(Branch::new())
+            };
+            top.insert(first.clone(), b.items.len());
+            b.items.push(Item::Entry {
+                key: first.clone(),
+                value: fresh,
+            });
+            match b.items.last_mut() {
+                Some(Item::Entry { value, .. }) => value,
+                _ => unreachable!("just pushed"),
+            }
+        }
+    };
+    let Some((last, parents)) = rest.split_last() else {
+        *slot = value;
+        return true;
+    };
+    let Node::Map(cur) = slot else {
+        return false;
+    };
+    let mut cur = cur;
     for k in parents {
         if cur.get(k).is_none() {
             cur.insert(k.clone(), Node::Map(Branch::new()));
