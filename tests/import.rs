@@ -460,8 +460,8 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("config/prod/app.env"));
     assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
     std::fs::remove_file(r.path("config")).unwrap();
-    // The destination is written and verified, then the backup is refused (a directory
-    // of the repository that git does not ignore): the source stays, and no temp file.
+    // The backup is refused (a directory of the repository that git does not ignore):
+    // nothing is written, the source stays, and no temp file.
     let out = import(
         &r,
         &[".env.production", "--env", "prod", "--remove-source", "--backup", "plain-backups"],
@@ -469,6 +469,7 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
     assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
     assert_eq!(std::fs::read_dir(r.path("plain-backups")).unwrap().count(), 0);
+    assert!(!r.path(".env.prod").exists());
     for e in std::fs::read_dir(r.ks.dir()).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(!n.starts_with(".secrets-tmp-"), "{n} left behind");
@@ -550,4 +551,20 @@ fn import_from_openbao_over_tls_with_vault_cacert() {
         .env("VAULT_TOKEN", &bao.token);
     let out = c.output().unwrap();
     assert_eq!(out.status.code(), Some(69), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The plaintext already where the environment's file belongs (`.env.prod`): imported in
+/// place, after a backup; not added to `.gitignore` (it is the file to commit now).
+#[test]
+fn a_source_at_the_destination_is_imported_in_place() {
+    let r = repo();
+    std::fs::write(r.path(".env.prod"), DJANGO_ENV).unwrap();
+    let text = ok(&import(&r, &[".env.prod", "--env", "prod"]));
+    assert!(text.contains("backup: "), "{text}");
+    let enc = r.ks.sb.read(".env.prod");
+    assert!(values(&enc)["GITHUB_TOKEN"].starts_with("ENC["), "{enc}");
+    assert_eq!(values(&enc)["LOG_LEVEL"], "INFO");
+    assert!(!r.ks.sb.read(".gitignore").contains(".env.prod"));
+    let dec = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert_eq!(values(&dec), values(DJANGO_ENV));
 }

@@ -137,6 +137,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     }
     let recipients = creation.map(|c| c.recipients).unwrap_or_default();
     let sealed = plan.seal(existing.as_ref(), &recipients)?;
+    // Verified in memory; the backup comes before anything is changed.
+    if let Some(src) = &source.file {
+        backup_step(&args, g, src)?;
+    }
     let shown_dest = output::shown(&dest);
     if plan.changes() || existing.is_none() {
         if let Some(dir) = dest.parent() {
@@ -278,37 +282,40 @@ fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool) {
     );
 }
 
-/// Backup, `.gitignore`, the committed-source warning, the hook hint, removal.
+/// The private backup copy of the source (unless `--no-backup`), taken after the
+/// encrypted text was verified in memory and before anything is written.
+fn backup_step(args: &Args, g: &Global, src: &Path) -> anyhow::Result<()> {
+    if args.no_backup {
+        return Ok(());
+    }
+    let dir = match &args.backup {
+        Some(d) => absolute(d),
+        None => default_backup_dir()?,
+    };
+    let bytes = crate::engine::read(src)?;
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let path = aftercare::backup(src, &bytes, &dir, &stamp).map_err(|e| {
+        let code = match e {
+            aftercare::AftercareError::BackupInRepo { .. } => CONFLICT,
+            _ => super::exit::OUTPUT,
+        };
+        anyhow::Error::new(e).context(
+            CliError::new(code, "nothing was written").hint(
+                "back up outside the repository (--backup DIR), or add the directory to .gitignore",
+            ),
+        )
+    })?;
+    output::note(g, format!("backup: {} (0600)", path.display()));
+    Ok(())
+}
+
+/// After the write: `.gitignore`, the committed-source warning, the hook hint, removal.
 fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyhow::Result<()> {
     let shown_src = output::shown(src).display().to_string();
-    if !args.no_backup {
-        let dir = match &args.backup {
-            Some(d) => absolute(d),
-            None => default_backup_dir()?,
-        };
-        let bytes = if in_place {
-            None
-        } else {
-            Some(crate::engine::read(src)?)
-        };
-        if let Some(bytes) = bytes {
-            let stamp = time::OffsetDateTime::now_utc()
-                .format(time::macros::format_description!(
-                    "[year][month][day]T[hour][minute][second]Z"
-                ))
-                .unwrap_or_default();
-            let path = aftercare::backup(src, &bytes, &dir, &stamp).map_err(|e| {
-                let code = match e {
-                    aftercare::AftercareError::BackupInRepo { .. } => CONFLICT,
-                    _ => super::exit::OUTPUT,
-                };
-                anyhow::Error::new(e).context(CliError::new(code, "the source was not changed").hint(
-                    "back up outside the repository (--backup DIR), or add the directory to .gitignore",
-                ))
-            })?;
-            output::note(g, format!("backup: {} (0600)", path.display()));
-        }
-    }
     if !in_place {
         if let Some(added) = aftercare::ignore_source(src)? {
             output::note(

@@ -108,13 +108,11 @@ impl Classifier {
                 .first()
                 .map(|c| c.rule);
         }
-        let line = format!("{name}={value}");
+        // The line holds the value: a buffer wiped on drop.
+        let line = zeroize::Zeroizing::new(format!("{name}={value}"));
         let start = name.len() + 1;
         let found = self.rules.find(line.as_bytes(), false);
-        let hit = found.iter().find(|c| c.end > start).map(|c| c.rule);
-        // The line held a value: wipe the copy.
-        zeroize::Zeroize::zeroize(&mut line.into_bytes());
-        hit
+        found.iter().find(|c| c.end > start).map(|c| c.rule)
     }
 }
 
