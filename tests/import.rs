@@ -164,7 +164,10 @@ fn no_values(text: &str) {
     for (k, v) in values(DJANGO_ENV) {
         let bare = v.trim_matches('\'');
         if bare.len() > 5 {
-            assert!(!text.contains(bare), "the value of {k} was printed:\n{text}");
+            assert!(
+                !text.contains(bare),
+                "the value of {k} was printed:\n{text}"
+            );
         }
     }
 }
@@ -184,7 +187,10 @@ fn the_plan_of_a_django_env_classifies_every_key() {
         assert_eq!(l.split_whitespace().nth(1), Some("plain"), "{l}");
     }
     // Reasons name the scanner's judgement; the destination follows the environment.
-    assert!(row(&plan, "DATABASE_URL").contains("url-password"), "{plan}");
+    assert!(
+        row(&plan, "DATABASE_URL").contains("url-password"),
+        "{plan}"
+    );
     assert!(row(&plan, "GITHUB_TOKEN").contains("github-pat"), "{plan}");
     assert!(row(&plan, "EMAIL_HOST_PASSWORD").contains("pass"), "{plan}");
     assert!(row(&plan, "DEBUG").contains(".env.prod (add)"), "{plan}");
@@ -200,7 +206,10 @@ fn a_dry_run_writes_nothing() {
     let text = ok(&out);
     assert!(text.contains("dry run: nothing was written"), "{text}");
     assert_eq!(tree(r.ks.dir()), before, "a dry run changed the tree");
-    assert!(!r.path("home/.local/state/secrets").exists(), "a dry run made a backup");
+    assert!(
+        !r.path("home/.local/state/secrets").exists(),
+        "a dry run made a backup"
+    );
 }
 
 #[test]
@@ -224,12 +233,23 @@ fn import_writes_one_file_that_sops_decrypts_to_the_same_values() {
     // The real sops honours the rule and decrypts to the source's values.
     let sops = common::sops_bin().unwrap();
     let dec = std::process::Command::new(sops)
-        .args(["decrypt", "--input-type", "dotenv", "--output-type", "dotenv", ".env.prod"])
+        .args([
+            "decrypt",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            ".env.prod",
+        ])
         .current_dir(r.ks.dir())
         .env("SOPS_AGE_KEY_FILE", &r.ks.key)
         .output()
         .unwrap();
-    assert!(dec.status.success(), "{}", String::from_utf8_lossy(&dec.stderr));
+    assert!(
+        dec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dec.stderr)
+    );
     assert_eq!(values(&String::from_utf8_lossy(&dec.stdout)), source);
     // And so do we.
     let ours = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
@@ -265,9 +285,18 @@ fn the_source_is_backed_up_privately_ignored_and_kept() {
     // Without --remove-source the source stays.
     assert_eq!(r.ks.sb.read(".env.production"), DJANGO_ENV);
     // A second import changes nothing and adds no second .gitignore line.
-    let again = ok(&import(&r, &[".env.production", "--env", "prod", "--no-backup"]));
+    let again = ok(&import(
+        &r,
+        &[".env.production", "--env", "prod", "--no-backup"],
+    ));
     assert!(again.contains("already holds every value"), "{again}");
-    assert_eq!(r.ks.sb.read(".gitignore").matches("/.env.production").count(), 1);
+    assert_eq!(
+        r.ks.sb
+            .read(".gitignore")
+            .matches("/.env.production")
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -275,26 +304,37 @@ fn a_committed_source_gets_the_git_rm_and_rotation_hints_and_remove_source_remov
     let r = repo();
     r.commit("plaintext env, as teams have it", 3, "alice");
     ok(&r.ks.run(&["hook", "install"]));
-    let out = import(
-        &r,
-        &[".env.production", "--env", "prod", "--remove-source"],
-    );
+    let out = import(&r, &[".env.production", "--env", "prod", "--remove-source"]);
     let text = ok(&out);
     assert!(
         text.contains("git rm --cached -- .env.production"),
         "{text}"
     );
     assert!(text.contains("secrets scan --history"), "{text}");
-    assert!(!text.contains("secrets hook install"), "hook offered although installed: {text}");
-    assert!(!r.path(".env.production").exists(), "--remove-source kept it");
+    assert!(
+        !text.contains("secrets hook install"),
+        "hook offered although installed: {text}"
+    );
+    assert!(
+        !r.path(".env.production").exists(),
+        "--remove-source kept it"
+    );
     no_values(&text);
 }
 
 #[test]
 fn a_backup_dir_inside_the_repository_must_be_ignored() {
     let r = repo();
-    let out = import(&r, &[".env.production", "--env", "prod", "--backup", "backups"]);
-    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = import(
+        &r,
+        &[".env.production", "--env", "prod", "--backup", "backups"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(r.ks.sb.read(".env.production"), DJANGO_ENV);
     assert!(!r.path("backups").read_dir().unwrap().any(|_| true));
 }
@@ -313,16 +353,34 @@ fn merge_into_an_existing_file() {
     .unwrap();
     r.ks.ok(&["encrypt", "-i", "config/prod/app.env"]);
     let before = r.ks.sb.read("config/prod/app.env");
-    let old_token_line = before.lines().find(|l| l.starts_with("OLD_TOKEN=")).unwrap().to_string();
-    let keep_line = before.lines().find(|l| l.starts_with("KEEP_ME=")).unwrap().to_string();
+    let old_token_line = before
+        .lines()
+        .find(|l| l.starts_with("OLD_TOKEN="))
+        .unwrap()
+        .to_string();
+    let keep_line = before
+        .lines()
+        .find(|l| l.starts_with("KEEP_ME="))
+        .unwrap()
+        .to_string();
 
     // No conflict: DEBUG has the same value; the rest is added.
-    std::fs::write(r.path("new.env"), "API_TOKEN=hGAkWvj7FAc9QeWJKY40\nDEBUG=False\nLOG_LEVEL=INFO\n").unwrap();
-    let text = ok(&import(&r, &["new.env", "--to", "config/prod/app.env", "--no-backup"]));
+    std::fs::write(
+        r.path("new.env"),
+        "API_TOKEN=hGAkWvj7FAc9QeWJKY40\nDEBUG=False\nLOG_LEVEL=INFO\n",
+    )
+    .unwrap();
+    let text = ok(&import(
+        &r,
+        &["new.env", "--to", "config/prod/app.env", "--no-backup"],
+    ));
     assert!(row(&text, "DEBUG").contains("(unchanged)"), "{text}");
     assert!(row(&text, "API_TOKEN").contains("(add)"), "{text}");
     let after = r.ks.sb.read("config/prod/app.env");
-    assert!(after.contains(&old_token_line), "OLD_TOKEN's ciphertext changed");
+    assert!(
+        after.contains(&old_token_line),
+        "OLD_TOKEN's ciphertext changed"
+    );
     assert!(after.contains(&keep_line), "KEEP_ME's ciphertext changed");
     assert!(after.contains("\nLOG_LEVEL=INFO\n"), "{after}");
     let dec = String::from_utf8(r.ks.ok(&["decrypt", "config/prod/app.env"])).unwrap();
@@ -332,23 +390,50 @@ fn merge_into_an_existing_file() {
     );
 
     // A conflict: refused with its code, the file untouched, the key named (not its value).
-    std::fs::write(r.path("conflict.env"), "KEEP_ME=changed-value-42\nNEW_ONE=x\n").unwrap();
+    std::fs::write(
+        r.path("conflict.env"),
+        "KEEP_ME=changed-value-42\nNEW_ONE=x\n",
+    )
+    .unwrap();
     let snapshot = r.ks.sb.read("config/prod/app.env");
-    let out = import(&r, &["conflict.env", "--to", "config/prod/app.env", "--no-backup"]);
-    assert_eq!(out.status.code(), Some(12), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = import(
+        &r,
+        &["conflict.env", "--to", "config/prod/app.env", "--no-backup"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("KEEP_ME") && !err.contains("changed-value-42") && !err.contains("hello"), "{err}");
+    assert!(
+        err.contains("KEEP_ME") && !err.contains("changed-value-42") && !err.contains("hello"),
+        "{err}"
+    );
     assert!(row(&String::from_utf8_lossy(&out.stdout), "KEEP_ME").contains("CONFLICT"));
     assert_eq!(r.ks.sb.read("config/prod/app.env"), snapshot);
     assert!(r.path("conflict.env").exists());
 
     // --overwrite replaces it; the other values keep their ciphertext.
-    ok(&import(&r, &["conflict.env", "--to", "config/prod/app.env", "--no-backup", "--overwrite"]));
+    ok(&import(
+        &r,
+        &[
+            "conflict.env",
+            "--to",
+            "config/prod/app.env",
+            "--no-backup",
+            "--overwrite",
+        ],
+    ));
     let last = r.ks.sb.read("config/prod/app.env");
     assert!(last.contains(&old_token_line));
     assert!(!last.contains(&keep_line));
     let got = r.ks.ok(&["get", "config/prod/app.env", "KEEP_ME"]);
-    assert_eq!(String::from_utf8(got).unwrap().trim_end(), "changed-value-42");
+    assert_eq!(
+        String::from_utf8(got).unwrap().trim_end(),
+        "changed-value-42"
+    );
     // sops reads the merged file.
     let sops = common::sops_bin().unwrap();
     let dec = std::process::Command::new(sops)
@@ -357,7 +442,11 @@ fn merge_into_an_existing_file() {
         .env("SOPS_AGE_KEY_FILE", &r.ks.key)
         .output()
         .unwrap();
-    assert!(dec.status.success(), "{}", String::from_utf8_lossy(&dec.stderr));
+    assert!(
+        dec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dec.stderr)
+    );
 }
 
 #[test]
@@ -370,15 +459,32 @@ fn a_yaml_source_keeps_its_nesting_and_encrypt_all_and_keep_clear_decide() {
     .unwrap();
     let text = ok(&import(
         &r,
-        &["app.yaml", "--to", "config/prod/app.yaml", "--keep-clear", "password", "--dry-run"],
+        &[
+            "app.yaml",
+            "--to",
+            "config/prod/app.yaml",
+            "--keep-clear",
+            "password",
+            "--dry-run",
+        ],
     ));
     assert!(row(&text, "database.password").contains("plain"), "{text}");
-    let text = ok(&import(&r, &["app.yaml", "--to", "config/prod/app.yaml", "--encrypt-all"]));
+    let text = ok(&import(
+        &r,
+        &["app.yaml", "--to", "config/prod/app.yaml", "--encrypt-all"],
+    ));
     assert!(row(&text, "log_level").contains("secret"), "{text}");
     let enc = r.ks.sb.read("config/prod/app.yaml");
-    assert!(!enc.contains("db.internal") && !enc.contains("debug"), "{enc}");
-    let got = r.ks.ok(&["get", "config/prod/app.yaml", "database.password"]);
-    assert_eq!(String::from_utf8(got).unwrap().trim_end(), "q8ZrT2vLx9Pw4Kd7!");
+    assert!(
+        !enc.contains("db.internal") && !enc.contains("debug"),
+        "{enc}"
+    );
+    let got =
+        r.ks.ok(&["get", "config/prod/app.yaml", "database.password"]);
+    assert_eq!(
+        String::from_utf8(got).unwrap().trim_end(),
+        "q8ZrT2vLx9Pw4Kd7!"
+    );
 }
 
 #[test]
@@ -386,14 +492,27 @@ fn refusals_write_nothing() {
     let r = repo();
     let before = tree(r.ks.dir());
     // A destination outside the environment.
-    let out = import(&r, &[".env.production", "--env", "prod", "--to", "elsewhere.env"]);
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = import(
+        &r,
+        &[".env.production", "--env", "prod", "--to", "elsewhere.env"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A plaintext file where the encrypted one should be.
     std::fs::create_dir_all(r.path("config/prod")).unwrap();
     std::fs::write(r.path("config/prod/x.env"), "A=1\n").unwrap();
     let before_x = tree(r.ks.dir());
     let out = import(&r, &[".env.production", "--to", "config/prod/x.env"]);
-    assert_eq!(out.status.code(), Some(204), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(204),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(tree(r.ks.dir()), before_x);
     std::fs::remove_dir_all(r.path("config")).unwrap();
     assert_eq!(tree(r.ks.dir()), before);
@@ -407,21 +526,28 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
     let r = repo();
     let mut big = String::from(DJANGO_ENV);
     for i in 0..40_000 {
-        big.push_str(&format!("SERVICE_{i}_TOKEN=hGAkWvj7FAc9QeWJ{i:08}KY40uvSw\n"));
+        big.push_str(&format!(
+            "SERVICE_{i}_TOKEN=hGAkWvj7FAc9QeWJ{i:08}KY40uvSw\n"
+        ));
     }
     std::fs::write(r.path(".env.production"), &big).unwrap();
     let backups = r.path("home/.local/state/secrets/backups");
     for (i, delay_ms) in [0u64, 20, 60, 120, 200, 350, 500, 800].iter().enumerate() {
         for sig in [libc::SIGINT, libc::SIGTERM] {
             let _ = std::fs::remove_file(r.path(".env.prod"));
-            let mut child = r
-                .ks
-                .cmd()
-                .args(["import", ".env.production", "--env", "prod", "--remove-source"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut child =
+                r.ks.cmd()
+                    .args([
+                        "import",
+                        ".env.production",
+                        "--env",
+                        "prod",
+                        "--remove-source",
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap();
             std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
             unsafe {
                 libc::kill(child.id() as i32, sig);
@@ -443,7 +569,11 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
                 if let Ok(rd) = std::fs::read_dir(&dir) {
                     for e in rd {
                         let n = e.unwrap().file_name().to_string_lossy().into_owned();
-                        assert!(!n.starts_with(".secrets-tmp-"), "point {i}: {n} left in {}", dir.display());
+                        assert!(
+                            !n.starts_with(".secrets-tmp-"),
+                            "point {i}: {n} left in {}",
+                            dir.display()
+                        );
                     }
                 }
             }
@@ -455,20 +585,49 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
     // Failures half-way. The destination cannot be written (its directory is a file):
     let _ = std::fs::remove_file(r.path(".env.prod"));
     std::fs::write(r.path("config"), "not a directory\n").unwrap();
-    let out = import(&r, &[".env.production", "--to", "config/prod/app.env", "--remove-source"]);
+    let out = import(
+        &r,
+        &[
+            ".env.production",
+            "--to",
+            "config/prod/app.env",
+            "--remove-source",
+        ],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config/prod/app.env"));
-    assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
+    assert_eq!(
+        std::fs::read_to_string(r.path(".env.production")).unwrap(),
+        big
+    );
     std::fs::remove_file(r.path("config")).unwrap();
     // The backup is refused (a directory of the repository that git does not ignore):
     // nothing is written, the source stays, and no temp file.
     let out = import(
         &r,
-        &[".env.production", "--env", "prod", "--remove-source", "--backup", "plain-backups"],
+        &[
+            ".env.production",
+            "--env",
+            "prod",
+            "--remove-source",
+            "--backup",
+            "plain-backups",
+        ],
     );
-    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read_to_string(r.path(".env.production")).unwrap(), big);
-    assert_eq!(std::fs::read_dir(r.path("plain-backups")).unwrap().count(), 0);
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.path(".env.production")).unwrap(),
+        big
+    );
+    assert_eq!(
+        std::fs::read_dir(r.path("plain-backups")).unwrap().count(),
+        0
+    );
     assert!(!r.path(".env.prod").exists());
     for e in std::fs::read_dir(r.ks.dir()).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -481,30 +640,76 @@ fn an_interrupted_import_leaves_the_source_intact_and_no_temp_file() {
 #[test]
 fn import_from_openbao_kv2_nested_and_kv1() {
     let bao = OpenBao::start();
-    bao.ok(&["kv", "put", "secret/myapp/prod", "DB_PASSWORD=Zq8vR2xLp9Tw4Kd7", "LOG_LEVEL=info"]);
-    bao.ok(&["kv", "put", "secret/myapp/prod/stripe", "secret_key=sk_live_51HGAkWvj7FAc9QeWJKY40uvSw", "mode=live"]);
-    bao.ok(&["kv", "put", "secret/myapp/prod/db/replica", "password=Yx7Lq2Wd9Rk4Tz3", "port=5432"]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "secret/myapp/prod",
+        "DB_PASSWORD=Zq8vR2xLp9Tw4Kd7",
+        "LOG_LEVEL=info",
+    ]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "secret/myapp/prod/stripe",
+        "secret_key=sk_live_51HGAkWvj7FAc9QeWJKY40uvSw",
+        "mode=live",
+    ]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "secret/myapp/prod/db/replica",
+        "password=Yx7Lq2Wd9Rk4Tz3",
+        "port=5432",
+    ]);
     bao.ok(&["kv", "put", "secret/myapp/dev", "DB_PASSWORD=not-for-prod"]);
     bao.ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
-    bao.ok(&["kv", "put", "kv1/legacy", "API_TOKEN=hGAkWvj7FAc9QeWJKY40uvSw", "REGION=eu-west-1"]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "kv1/legacy",
+        "API_TOKEN=hGAkWvj7FAc9QeWJKY40uvSw",
+        "REGION=eu-west-1",
+    ]);
 
     let r = repo();
     let run = |args: &[&str]| {
         let mut c = r.ks.cmd();
-        c.arg("import").args(args).env("VAULT_ADDR", &bao.addr).env("VAULT_TOKEN", &bao.token);
+        c.arg("import")
+            .args(args)
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token);
         c.output().unwrap()
     };
-    let out = run(&["--from-vault", "secret/myapp/prod", "--to", "config/prod/app.yaml"]);
+    let out = run(&[
+        "--from-vault",
+        "secret/myapp/prod",
+        "--to",
+        "config/prod/app.yaml",
+    ]);
     let text = ok(&out);
     assert!(!text.contains(&bao.token), "the token was printed");
-    assert!(!text.contains("Zq8vR2xLp9Tw4Kd7") && !text.contains("sk_live_"), "{text}");
+    assert!(
+        !text.contains("Zq8vR2xLp9Tw4Kd7") && !text.contains("sk_live_"),
+        "{text}"
+    );
     assert!(row(&text, "DB_PASSWORD").contains("secret"), "{text}");
     assert!(row(&text, "LOG_LEVEL").contains("plain"), "{text}");
     assert!(row(&text, "stripe.secret_key").contains("secret"), "{text}");
-    assert!(row(&text, "db.replica.password").contains("secret"), "{text}");
-    let get = |k: &str| String::from_utf8(r.ks.ok(&["get", "config/prod/app.yaml", k])).unwrap().trim_end().to_string();
+    assert!(
+        row(&text, "db.replica.password").contains("secret"),
+        "{text}"
+    );
+    let get = |k: &str| {
+        String::from_utf8(r.ks.ok(&["get", "config/prod/app.yaml", k]))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
     assert_eq!(get("DB_PASSWORD"), "Zq8vR2xLp9Tw4Kd7");
-    assert_eq!(get("stripe.secret_key"), "sk_live_51HGAkWvj7FAc9QeWJKY40uvSw");
+    assert_eq!(
+        get("stripe.secret_key"),
+        "sk_live_51HGAkWvj7FAc9QeWJKY40uvSw"
+    );
     assert_eq!(get("db.replica.password"), "Yx7Lq2Wd9Rk4Tz3");
     assert_eq!(get("db.replica.port"), "5432");
     let enc = r.ks.sb.read("config/prod/app.yaml");
@@ -513,22 +718,48 @@ fn import_from_openbao_kv2_nested_and_kv1() {
     assert!(!enc.contains("not-for-prod"));
 
     // KV v1.
-    let text = ok(&run(&["--from-vault", "kv1/legacy", "--to", "config/prod/legacy.yaml", "--dry-run"]));
+    let text = ok(&run(&[
+        "--from-vault",
+        "kv1/legacy",
+        "--to",
+        "config/prod/legacy.yaml",
+        "--dry-run",
+    ]));
     assert!(row(&text, "API_TOKEN").contains("secret"), "{text}");
     assert!(row(&text, "REGION").contains("plain"), "{text}");
-    ok(&run(&["--from-vault", "kv1", "--to", "config/prod/legacy.yaml"]));
-    let got = String::from_utf8(r.ks.ok(&["get", "config/prod/legacy.yaml", "legacy.API_TOKEN"])).unwrap();
+    ok(&run(&[
+        "--from-vault",
+        "kv1",
+        "--to",
+        "config/prod/legacy.yaml",
+    ]));
+    let got = String::from_utf8(r.ks.ok(&["get", "config/prod/legacy.yaml", "legacy.API_TOKEN"]))
+        .unwrap();
     assert_eq!(got.trim_end(), "hGAkWvj7FAc9QeWJKY40uvSw");
 
     // A bad token: the server's refusal, with the URL path; the token never printed.
     let mut c = r.ks.cmd();
-    c.args(["import", "--from-vault", "secret/myapp/prod", "--to", "config/prod/x.yaml"])
-        .env("VAULT_ADDR", &bao.addr)
-        .env("VAULT_TOKEN", "s.wrong-token-123456");
+    c.args([
+        "import",
+        "--from-vault",
+        "secret/myapp/prod",
+        "--to",
+        "config/prod/x.yaml",
+    ])
+    .env("VAULT_ADDR", &bao.addr)
+    .env("VAULT_TOKEN", "s.wrong-token-123456");
     let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(69), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(69),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/v1/") && !err.contains("wrong-token"), "{err}");
+    assert!(
+        err.contains("/v1/") && !err.contains("wrong-token"),
+        "{err}"
+    );
     assert!(!r.path("config/prod/x.yaml").exists());
 }
 
@@ -536,21 +767,43 @@ fn import_from_openbao_kv2_nested_and_kv1() {
 #[test]
 fn import_from_openbao_over_tls_with_vault_cacert() {
     let bao = OpenBao::start_tls();
-    bao.ok(&["kv", "put", "secret/tls", "API_TOKEN=hGAkWvj7FAc9QeWJKY40uvSw"]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "secret/tls",
+        "API_TOKEN=hGAkWvj7FAc9QeWJKY40uvSw",
+    ]);
     let r = repo();
     let mut c = r.ks.cmd();
-    c.args(["import", "--from-vault", "secret/tls", "--to", "config/prod/tls.yaml"])
-        .env("VAULT_ADDR", &bao.addr)
-        .env("VAULT_TOKEN", &bao.token)
-        .env("VAULT_CACERT", bao.ca.as_ref().unwrap());
+    c.args([
+        "import",
+        "--from-vault",
+        "secret/tls",
+        "--to",
+        "config/prod/tls.yaml",
+    ])
+    .env("VAULT_ADDR", &bao.addr)
+    .env("VAULT_TOKEN", &bao.token)
+    .env("VAULT_CACERT", bao.ca.as_ref().unwrap());
     ok(&c.output().unwrap());
     // Without the CA the server is not trusted.
     let mut c = r.ks.cmd();
-    c.args(["import", "--from-vault", "secret/tls", "--to", "config/prod/tls2.yaml"])
-        .env("VAULT_ADDR", &bao.addr)
-        .env("VAULT_TOKEN", &bao.token);
+    c.args([
+        "import",
+        "--from-vault",
+        "secret/tls",
+        "--to",
+        "config/prod/tls2.yaml",
+    ])
+    .env("VAULT_ADDR", &bao.addr)
+    .env("VAULT_TOKEN", &bao.token);
     let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(69), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(69),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The plaintext already where the environment's file belongs (`.env.prod`): imported in

@@ -82,10 +82,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     })?;
     let (dest, env) = destination(&args, &cfg, &source)?;
     let format = Format::from_path(&dest);
-    let in_place = source
-        .file
-        .as_ref()
-        .is_some_and(|s| same_file(s, &dest));
+    let in_place = source.file.as_ref().is_some_and(|s| same_file(s, &dest));
 
     // The destination's lock is held from reading it to writing it.
     let lock = Lock::acquire(&dest)?;
@@ -126,10 +123,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         print_plan(&plan, &env, &dest, existing.is_some());
     }
     if !plan.conflicts().is_empty() {
-        return Err(anyhow::Error::new(plan.conflict_error()).context(CliError::new(
-            IMPORT_CONFLICT,
-            format!("{}: import refused", source.name),
-        )));
+        return Err(
+            anyhow::Error::new(plan.conflict_error()).context(CliError::new(
+                IMPORT_CONFLICT,
+                format!("{}: import refused", source.name),
+            )),
+        );
     }
     if args.dry_run {
         output::note(g, "dry run: nothing was written");
@@ -166,7 +165,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     } else {
         output::note(
             g,
-            format!("{}: already holds every value; not rewritten", shown_dest.display()),
+            format!(
+                "{}: already holds every value; not rewritten",
+                shown_dest.display()
+            ),
         );
     }
     drop(lock);
@@ -186,9 +188,11 @@ fn destination(args: &Args, cfg: &Config, source: &Source) -> anyhow::Result<(Pa
     let env = match args.env.as_deref().or_else(|| cfg.default_env()) {
         Some(e) => e.to_string(),
         None => {
-            return Err(CliError::new(CONFLICT, "no --env and no default environment")
-                .hint("name one: --env ENV, or a file: --to FILE")
-                .into())
+            return Err(
+                CliError::new(CONFLICT, "no --env and no default environment")
+                    .hint("name one: --env ENV, or a file: --to FILE")
+                    .into(),
+            )
         }
     };
     let nested = source.root().is_some_and(|b| {
@@ -278,7 +282,11 @@ fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool) {
     println!(
         "environment {env}; {} ({}); kept in clear by unencrypted_regex: {clear}",
         shown,
-        if merging { "merged into the existing file" } else { "new file" },
+        if merging {
+            "merged into the existing file"
+        } else {
+            "new file"
+        },
     );
 }
 
@@ -303,11 +311,9 @@ fn backup_step(args: &Args, g: &Global, src: &Path) -> anyhow::Result<()> {
             aftercare::AftercareError::BackupInRepo { .. } => CONFLICT,
             _ => super::exit::OUTPUT,
         };
-        anyhow::Error::new(e).context(
-            CliError::new(code, "nothing was written").hint(
-                "back up outside the repository (--backup DIR), or add the directory to .gitignore",
-            ),
-        )
+        anyhow::Error::new(e).context(CliError::new(code, "nothing was written").hint(
+            "back up outside the repository (--backup DIR), or add the directory to .gitignore",
+        ))
     })?;
     output::note(g, format!("backup: {} (0600)", path.display()));
     Ok(())
@@ -320,7 +326,11 @@ fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyho
         if let Some(added) = aftercare::ignore_source(src)? {
             output::note(
                 g,
-                format!("added {} to {}", added.line, output::shown(&added.file).display()),
+                format!(
+                    "added {} to {}",
+                    added.line,
+                    output::shown(&added.file).display()
+                ),
             );
         }
     }

@@ -55,7 +55,12 @@ fn slashed(rel: &Path) -> String {
 /// Copies `bytes` (the source as read) to a new private file in `dir`, named after the
 /// source, the time and our pid. `dir` is created 0700; inside a repository it must be
 /// ignored by git.
-pub fn backup(source: &Path, bytes: &[u8], dir: &Path, stamp: &str) -> Result<PathBuf, AftercareError> {
+pub fn backup(
+    source: &Path,
+    bytes: &[u8],
+    dir: &Path,
+    stamp: &str,
+) -> Result<PathBuf, AftercareError> {
     let err = |error| AftercareError::Backup {
         path: dir.to_path_buf(),
         error,

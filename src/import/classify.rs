@@ -156,7 +156,11 @@ mod tests {
             ("PORT", "8000", Plain),
             ("ALLOWED_HOSTS", "example.com,www.example.com", Plain),
             ("TIME_ZONE", "Europe/Paris", Plain),
-            ("DEFAULT_FROM_EMAIL", "noreply@mycompany-production.com", Plain),
+            (
+                "DEFAULT_FROM_EMAIL",
+                "noreply@mycompany-production.com",
+                Plain,
+            ),
             ("PASSWORD_RESET_TIMEOUT", "259200", Plain),
             ("REDIS_URL", "redis://redis:6379/0", Plain),
             ("GIT_SHA", "3e872f9addccdfb28e0a74bda3b1405d877d36a9", Plain),

@@ -113,7 +113,10 @@ impl Source {
 /// A key path as shown in the plan and in errors: dotted (`database.password`) unless a
 /// key holds a dot or is empty, then bracketed (`["a.b"]`).
 pub fn show_path(path: &[String]) -> String {
-    if path.iter().all(|k| !k.is_empty() && !k.contains(['.', '[', ']', '"'])) {
+    if path
+        .iter()
+        .all(|k| !k.is_empty() && !k.contains(['.', '[', ']', '"']))
+    {
         path.join(".")
     } else {
         path.iter().map(|k| format!("[{k:?}]")).collect()

@@ -157,7 +157,9 @@ impl Plan {
             let name = unit_name(&path, format).to_string();
             if judgement.class == Class::Plain
                 && (secret_names.contains(&name)
-                    || path[..path.len() - 1].iter().any(|k| secret_names.contains(k)))
+                    || path[..path.len() - 1]
+                        .iter()
+                        .any(|k| secret_names.contains(k)))
             {
                 judgement = Judgement {
                     class: Class::Secret,
@@ -314,8 +316,17 @@ impl Plan {
         };
         let file = EncryptedFile::parse(&self.dest, self.format, bytes)?;
         let opened = file.open(key)?;
-        let plain = index(opened.branches.first().ok_or_else(|| fail(&[], "no values"))?);
-        let sealed = index(file.branches.first().ok_or_else(|| fail(&[], "no values"))?);
+        let plain = index(
+            opened
+                .branches
+                .first()
+                .ok_or_else(|| fail(&[], "no values"))?,
+        );
+        let sealed = index(
+            file.branches
+                .first()
+                .ok_or_else(|| fail(&[], "no values"))?,
+        );
         for (unit, want) in self.units.iter().zip(&self.expected) {
             if unit.action == Action::Conflict {
                 continue;

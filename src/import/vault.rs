@@ -32,7 +32,9 @@ pub enum VaultError {
     Request { path: String, what: String },
     #[error("VAULT_CACERT {path}: {what}")]
     CaCert { path: String, what: String },
-    #[error("{path}: more than {max} secrets or {depth} levels under one path; import a narrower path")]
+    #[error(
+        "{path}: more than {max} secrets or {depth} levels under one path; import a narrower path"
+    )]
     TooMany {
         path: String,
         max: usize,
@@ -113,12 +115,9 @@ impl Client {
         if let Some(ns) = &self.settings.namespace {
             req = req.header("X-Vault-Namespace", ns);
         }
-        let mut resp = req.call().map_err(|e| {
-            err(format!(
-                "cannot reach {} ({e})",
-                self.base
-            ))
-        })?;
+        let mut resp = req
+            .call()
+            .map_err(|e| err(format!("cannot reach {} ({e})", self.base)))?;
         let status = resp.status().as_u16();
         let body = Zeroizing::new(
             resp.body_mut()
@@ -136,7 +135,11 @@ impl Client {
                 .as_ref()
                 .and_then(|j| j.get("errors"))
                 .and_then(|e| e.as_array())
-                .map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| m.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             let hint = match status {
                 401 | 403 => " (check VAULT_TOKEN and its policy)",
@@ -238,7 +241,11 @@ fn read_dir(
     let keys: Vec<String> = listed
         .as_ref()
         .and_then(|j| j["data"]["keys"].as_array())
-        .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     for key in keys {
         *count += 1;
@@ -280,7 +287,9 @@ fn merge(out: &mut Branch<Plain>, name: String, node: Branch<Plain>) -> Result<(
             }
             Ok(())
         }
-        Some(_) => Err(format!("{name:?} is both a key of the secret above and a path")),
+        Some(_) => Err(format!(
+            "{name:?} is both a key of the secret above and a path"
+        )),
     }
 }
 

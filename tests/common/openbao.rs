@@ -88,8 +88,8 @@ impl OpenBao {
             if server.wait_ready() {
                 return server;
             }
-            last = std::fs::read_to_string(server.home.path().join("server.err"))
-                .unwrap_or_default();
+            last =
+                std::fs::read_to_string(server.home.path().join("server.err")).unwrap_or_default();
             // Dropped: killed.
         }
         panic!("bao server -dev did not become ready: {last}");
@@ -102,7 +102,9 @@ impl OpenBao {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if self.ca.as_ref().is_none_or(|c| c.is_file()) && self.run(&["status"]).status.success() {
+            if self.ca.as_ref().is_none_or(|c| c.is_file())
+                && self.run(&["status"]).status.success()
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(100));
