@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::{CliError, CONFIG, CONFLICT, NOT_ENCRYPTED};
+use super::exit::{CliError, CONFIG, CONFLICT, IMPORT_CONFLICT, NOT_ENCRYPTED};
 use super::{output, Global};
 use crate::config::{absolute, Config};
 use crate::engine::{EncryptedFile, FileError};
@@ -60,9 +60,6 @@ pub struct Args {
     #[command(flatten)]
     pub ids: super::IdentityArg,
 }
-
-/// Exit code: a key already holds another value in the destination (`--overwrite`).
-pub const IMPORT_CONFLICT: u8 = super::exit::IMPORT_CONFLICT;
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let here = std::env::current_dir()?;
@@ -123,12 +120,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         print_plan(&plan, &env, &dest, existing.is_some());
     }
     if !plan.conflicts().is_empty() {
-        return Err(
-            anyhow::Error::new(plan.conflict_error()).context(CliError::new(
+        return Err(anyhow::Error::new(plan.conflict_error()).context(
+            CliError::new(
                 IMPORT_CONFLICT,
-                format!("{}: import refused", source.name),
-            )),
-        );
+                format!("{}: import refused, nothing written", source.name),
+            )
+            .hint("--overwrite replaces them, or leave those keys out of the source"),
+        ));
     }
     if args.dry_run {
         output::note(g, "dry run: nothing was written");

@@ -34,9 +34,8 @@ pub use plan::{Action, Options, Plan, Unit};
 pub enum ImportError {
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: {count} key(s) already hold a different value in {dest}: {keys}")]
+    #[error("{count} key(s) already hold a different value in {dest}: {keys}")]
     Conflict {
-        path: String,
         dest: PathBuf,
         count: usize,
         keys: String,

@@ -108,7 +108,7 @@ impl Plan {
         let converted = convert_tree(source, root, format, dest)?;
         let classifier = Classifier::default();
         let mut units = Vec::new();
-        collect_units(&converted, format, &mut Vec::new(), &mut |path, node| {
+        collect_units(&converted, &mut Vec::new(), &mut |path, node| {
             let values = leaf_texts(node, format);
             let values: Vec<&str> = values.iter().map(|v| v.as_str()).collect();
             let name = unit_name(path, format);
@@ -175,22 +175,14 @@ impl Plan {
                     Some(_) => Action::Conflict,
                 },
             };
-            if existing.is_some() && matches!(action, Action::Add | Action::Replace) {
-                if !insert(&mut tree[0], &mut top, &path, node.clone()) {
-                    // A parent on the way is a value, not a map.
-                    out_units.push(Unit {
-                        path,
-                        judgement,
-                        action: Action::Conflict,
-                    });
-                    expected.push(node);
-                    continue;
-                }
-            }
+            // A parent on the way that is a value, not a map, is a conflict too.
+            let placed = existing.is_none()
+                || !matches!(action, Action::Add | Action::Replace)
+                || insert(&mut tree[0], &mut top, &path, node.clone());
             out_units.push(Unit {
                 path,
                 judgement,
-                action,
+                action: if placed { action } else { Action::Conflict },
             });
             expected.push(node);
         }
@@ -294,7 +286,6 @@ impl Plan {
             .map(|u| show_path(&u.path))
             .collect();
         ImportError::Conflict {
-            path: self.dest.display().to_string(),
             dest: self.dest.clone(),
             count: keys.len(),
             keys: keys.join(", "),
@@ -431,16 +422,13 @@ fn convert_tree(
 /// Calls `f` for each unit: a map entry holding a value or a list (maps are walked into).
 fn collect_units(
     b: &Branch<Plain>,
-    format: Format,
     path: &mut Vec<String>,
     f: &mut impl FnMut(&[String], &Node<Plain>),
 ) {
     for (key, node) in b.entries() {
         path.push(key.to_string());
         match node {
-            Node::Map(inner) if !inner.entries().next().is_none() => {
-                collect_units(inner, format, path, f)
-            }
+            Node::Map(inner) if inner.entries().next().is_some() => collect_units(inner, path, f),
             _ => f(path, node),
         }
         path.pop();
