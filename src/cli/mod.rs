@@ -184,8 +184,7 @@ pub enum Command {
     Export(export::Args),
     /// Scan for plaintext secrets (working tree, --staged, --history, or - for stdin).
     Scan(scan::Args),
-    /// Import a plaintext .env/YAML/JSON file (or a Vault KV path) into an environment's
-    /// encrypted file: secrets encrypted, plain config readable, verified, backed up.
+    /// Import a .env/YAML/JSON file or a Vault KV path (secrets encrypted, config clear).
     Import(import::Args),
     /// Git hook management.
     #[command(subcommand)]
