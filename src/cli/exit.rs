@@ -14,9 +14,9 @@
 //! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
 //! | 51 | MAC mismatch (the file was altered) |
 //! | 52 | the file has no MAC |
+//! | 65 | `exec`, `export`: the values break the environment's schema (`.secrets.yaml`); nothing was started or written (`--no-check` goes on with a warning) |
 //! | 69 | `import --from-vault`: the Vault/OpenBao server cannot be reached or refuses the request |
 //! | 70 | `import`: the written file does not decrypt to the source's values; the source is untouched |
-//! | 65 | `exec`, `export`: the values break the environment's schema (`.secrets.yaml`); nothing was started or written (`--no-check` goes on with a warning) |
 //! | 75 | busy: another command held the file's lock for the whole wait, or the file changed since it was read; nothing was written, retry |
 //! | 91 | a key path is invalid or not found, or names a key the file's format cannot hold (a dotenv key with `=`: `set f.env KEY VALUE`, not `KEY=VALUE`) |
 //! | 100 | no file given |
