@@ -395,7 +395,26 @@ impl EncryptedFile {
             });
         }
         let key = DataKey::generate();
-        let age = wrap::wrap_all(&key, recipients, &[]).map_err(|error| FileError::Key {
+        Self::create_with_key(path, format, layout, plain, recipients, rules, &key)
+    }
+
+    /// [`EncryptedFile::create`] under a data key the caller holds (`import` opens what it
+    /// wrote with it to verify every value, whoever the recipients are).
+    pub fn create_with_key(
+        path: &Path,
+        format: Format,
+        layout: Layout,
+        plain: &[Branch<Plain>],
+        recipients: &[Recipient],
+        rules: Rules,
+        key: &DataKey,
+    ) -> Result<EncryptedFile, FileError> {
+        if recipients.is_empty() {
+            return Err(FileError::NoRecipients {
+                path: path.to_path_buf(),
+            });
+        }
+        let age = wrap::wrap_all(key, recipients, &[]).map_err(|error| FileError::Key {
             path: path.to_path_buf(),
             error,
         })?;
@@ -414,7 +433,7 @@ impl EncryptedFile {
             branches: Vec::new(),
             metadata,
         };
-        file.reseal(plain, &key, &IvStash::default())?;
+        file.reseal(plain, key, &IvStash::default())?;
         Ok(file)
     }
 

@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod hardening;
 pub mod hook;
+pub mod import;
 pub mod keys;
 pub mod metadata;
 pub mod model;

@@ -10,10 +10,13 @@
 //! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
 //! | 7 | invalid value for `set`; `generate` cannot make a value that meets the schema |
 //! | 8 | conflicting options |
+//! | 12 | `import`: a key already holds a different value in the destination; nothing was written (`--overwrite` replaces) |
 //! | 25 | a value fails to decrypt (tampered, or stored in clear where it must be encrypted) |
 //! | 51 | MAC mismatch (the file was altered) |
 //! | 52 | the file has no MAC |
 //! | 65 | `exec`, `export`: the values break the environment's schema (`.secrets.yaml`); nothing was started or written (`--no-check` goes on with a warning) |
+//! | 69 | `import --from-vault`: the Vault/OpenBao server cannot be reached or refuses the request |
+//! | 70 | `import`: the written file does not decrypt to the source's values; the source is untouched |
 //! | 75 | busy: another command held the file's lock for the whole wait, or the file changed since it was read; nothing was written, retry |
 //! | 91 | a key path is invalid or not found, or names a key the file's format cannot hold (a dotenv key with `=`: `set f.env KEY VALUE`, not `KEY=VALUE`) |
 //! | 100 | no file given |
@@ -59,6 +62,13 @@ pub const NOT_MODIFIED: u8 = 200;
 pub const NO_EDITOR: u8 = 201;
 pub const ALREADY_ENCRYPTED: u8 = 203;
 pub const NOT_ENCRYPTED: u8 = 204;
+/// `import`: a key already holds another value in the destination (`--overwrite`).
+pub const IMPORT_CONFLICT: u8 = 12;
+/// `import`: the Vault/OpenBao server cannot be reached, or refuses the request.
+pub const VAULT: u8 = 69;
+/// `import`: what was written does not decrypt to the source's values (sysexits's
+/// EX_SOFTWARE); the source is untouched.
+pub const VERIFY_FAILED: u8 = 70;
 
 /// An error the CLI raises itself, with its exit code and an optional hint.
 #[derive(Debug)]
@@ -115,6 +125,19 @@ fn file_code(e: &FileError) -> u8 {
     }
 }
 
+fn import_code(e: &crate::import::ImportError) -> u8 {
+    use crate::import::ImportError as E;
+    match e {
+        E::File(e) => file_code(e),
+        E::Conflict { .. } => IMPORT_CONFLICT,
+        E::Verify { .. } => VERIFY_FAILED,
+        E::Source { .. } => INPUT,
+        E::Destination { .. } => CONFIG,
+        E::Rules { .. } => CONFLICT,
+        E::Vault(_) => VAULT,
+    }
+}
+
 /// The exit code of one file of a batch: its own error's code; a re-wrap refused because
 /// it would drop a recipient is 1.
 pub fn batch_code(e: &BatchError) -> u8 {
@@ -164,6 +187,21 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             .is_some()
         {
             return NO_RECIPIENTS;
+        }
+        if cause
+            .downcast_ref::<crate::import::vault::VaultError>()
+            .is_some()
+        {
+            return VAULT;
+        }
+        if let Some(e) = cause.downcast_ref::<crate::import::ImportError>() {
+            return import_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<crate::import::aftercare::AftercareError>() {
+            return match e {
+                crate::import::aftercare::AftercareError::BackupInRepo { .. } => CONFLICT,
+                _ => OUTPUT,
+            };
         }
         if let Some(code) = crate::config::exit_code(cause) {
             return code;

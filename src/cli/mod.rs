@@ -18,6 +18,7 @@ mod export;
 mod generate;
 mod get;
 mod hook;
+mod import;
 mod init;
 mod keygen;
 mod man;
@@ -128,6 +129,7 @@ impl Global {
                 None,
             ),
             Command::Scan(a) => (&a.ids.identity, None, None),
+            Command::Import(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Keygen(_) | Command::Hook(_) | Command::Completions(_) | Command::Man(_) => {
                 (none, None, None)
             }
@@ -186,6 +188,8 @@ pub enum Command {
     Export(export::Args),
     /// Scan for plaintext secrets (working tree, --staged, --history, or - for stdin).
     Scan(scan::Args),
+    /// Import a .env/YAML/JSON file or a Vault KV path (secrets encrypted, config clear).
+    Import(import::Args),
     /// Git hook management.
     #[command(subcommand)]
     Hook(hook::Command),
@@ -299,6 +303,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a, g),
         Command::Audit(a) => audit::run(a, g),
         Command::Exec(a) => exec::run(a, g),
+        Command::Import(a) => import::run(a, g),
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),

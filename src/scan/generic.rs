@@ -117,6 +117,18 @@ fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
+/// The keyword that makes a key name a secret's (`DB_PASSWORD`: `pass`, `api_key`:
+/// `api_key`), judged as the assignment check judges the keys it finds: none when a
+/// stopword says the name is about a secret rather than one (`PASSWORD_RESET_TIMEOUT`,
+/// `TOKEN_URL`, `SECRET_FILE`). `secrets import` classifies a file's keys with it.
+pub fn secret_name_keyword(key: &str) -> Option<&'static str> {
+    let lower = key.to_ascii_lowercase();
+    if stopwords().is_match(lower.as_bytes()) {
+        return None;
+    }
+    KEYWORDS.iter().copied().find(|k| lower.contains(k))
+}
+
 /// Parses the assignment around a keyword at `ks..ke`. Returns `None` when this is not a
 /// key at all, else the end of the key (so other keywords in it are skipped) and maybe a
 /// candidate.

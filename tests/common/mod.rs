@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod openbao;
 pub mod repo;
 
 /// A temporary directory with its own HOME, so the developer's keys are never read.

@@ -39,6 +39,7 @@ const COMMANDS: &[&[&str]] = &[
     &["exec"],
     &["export"],
     &["scan"],
+    &["import"],
     &["hook", "install"],
     &["completions"],
 ];
@@ -65,7 +66,7 @@ fn help_shows_options_where_they_apply_and_describes_every_argument() {
         assert_eq!(has("--identity <FILE>"), decrypts, "{name}: -I\n{text}");
         let reads = matches!(
             name.as_str(),
-            "encrypt" | "decrypt" | "edit" | "get" | "set" | "unset" | "exec" | "export"
+            "encrypt" | "decrypt" | "edit" | "get" | "set" | "unset" | "exec" | "export" | "import"
         );
         assert_eq!(has("--input-type"), reads, "{name}: --input-type\n{text}");
         let writes = matches!(name.as_str(), "encrypt" | "decrypt" | "get");
