@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod git;
 pub mod hardening;
+pub mod history;
 pub mod hook;
 pub mod keys;
 pub mod metadata;

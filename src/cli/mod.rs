@@ -19,6 +19,7 @@ mod get;
 mod hook;
 mod init;
 mod keygen;
+mod log;
 mod man;
 mod member;
 mod rotate;
@@ -115,6 +116,7 @@ impl Global {
             Command::RotateValue(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Status(a) => (&a.ids.identity, None, None),
             Command::Check(a) => (&a.ids.identity, None, None),
+            Command::Log(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Exec(a) => (
                 &a.selection.ids.identity,
                 a.selection.itype.input_type,
@@ -176,6 +178,8 @@ pub enum Command {
     Status(status::Args),
     /// Check every environment's values against the schema in .secrets.yaml (for CI).
     Check(check::Args),
+    /// The history of a value from git: when it was added, changed or removed, and by whom.
+    Log(log::Args),
     /// Run a command with decrypted values in its environment.
     Exec(exec::Args),
     /// Export decrypted values (dotenv, json, yaml, shell, k8s, docker-secrets-dir).
@@ -293,6 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::RotateValue(a) => rotate_value::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Check(a) => check::run(a, g),
+        Command::Log(a) => log::run(a, g),
         Command::Exec(a) => exec::run(a, g),
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),

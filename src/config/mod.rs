@@ -289,12 +289,18 @@ impl Config {
     /// Loads a config file; `.sops.yaml` is read as sops creation rules.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = read_text(path)?;
+        Self::parse_named(path, &text)
+    }
+
+    /// Parses config text read elsewhere (a past revision, `--rev`) as [`Config::load`]
+    /// reads the file `path`: `.sops.yaml` as sops creation rules, else `.secrets.yaml`.
+    pub fn parse_named(path: &Path, text: &str) -> Result<Config, ConfigError> {
         if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
             let raw =
-                sops::to_raw(&text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+                sops::to_raw(text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
             Self::validate(path, raw, Source::Sops)
         } else {
-            Self::from_text(path, &text)
+            Self::from_text(path, text)
         }
     }
 

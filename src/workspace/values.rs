@@ -21,9 +21,30 @@ pub struct EnvFiles {
 /// command); one nobody here can decrypt gives subjects without values.
 pub fn load_env(config: &Config, env: &str, ids: &Identities) -> anyhow::Result<EnvFiles> {
     let files = crate::team::env_files(config, env)?;
+    load_files(config, files, ids, |p| Ok(EncryptedFile::load(p, None)?))
+}
+
+/// As [`load_env`], with the files of `env` and their contents as they were at a git
+/// revision (`check --rev`); `config` is the config at that revision.
+pub fn load_env_at(
+    config: &Config,
+    env: &str,
+    ids: &Identities,
+    snap: &crate::history::Snapshot,
+) -> anyhow::Result<EnvFiles> {
+    let files = snap.env_files(config, env)?;
+    load_files(config, files, ids, |p| Ok(snap.load(p, None)?))
+}
+
+fn load_files(
+    config: &Config,
+    files: Vec<PathBuf>,
+    ids: &Identities,
+    load: impl Fn(&std::path::Path) -> anyhow::Result<EncryptedFile>,
+) -> anyhow::Result<EnvFiles> {
     let mut subjects = Vec::new();
     for path in &files {
-        let file = EncryptedFile::load(path, None)?;
+        let file = load(path)?;
         let shown = config
             .relative(path)
             .map(|rel| crate::config::rel_string(&rel))
