@@ -34,7 +34,8 @@ fn run_with_stdin(r: &Repo, args: &[&str], stdin: &[u8]) -> Output {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that fails before reading (a usage error) closes the pipe early.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
     child.wait_with_output().unwrap()
 }
 
@@ -507,6 +508,7 @@ fn check_rev_judges_the_values_of_that_revision() {
 
 #[test]
 fn stdin_is_read_with_input_type_and_git_show_pipes_in() {
+    // get, decrypt, exec -f and encrypt read `-`; without --input-type it is a usage error.
     let r = Repo::new();
     r.ks.encrypted("s.yaml", PLAIN);
     r.commit("add secrets", 10, "alice");
@@ -567,6 +569,33 @@ fn stdin_is_read_with_input_type_and_git_show_pipes_in() {
         &enc,
     );
     assert_eq!(out.stdout, b"tok-VALUE-3", "{}", text(&out.stderr));
+    // encrypt - : stdin to stdout, and back through decrypt -.
+    let out = run_with_stdin(
+        &r,
+        &[
+            "encrypt",
+            "--input-type",
+            "dotenv",
+            "--age",
+            &r.ks.public,
+            "-",
+        ],
+        b"TOKEN=t-VALUE-7\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("TOKEN=ENC["),
+        "{}",
+        text(&out.stdout)
+    );
+    let back = run_with_stdin(
+        &r,
+        &["get", "--input-type", "dotenv", "-", "TOKEN"],
+        &out.stdout,
+    );
+    assert_eq!(back.stdout, b"t-VALUE-7", "{}", text(&back.stderr));
+    let out = run_with_stdin(&r, &["encrypt", "--age", &r.ks.public, "-"], b"a: 1\n");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     // A file that is not encrypted, on stdin: named as stdin.
     let out = run_with_stdin(&r, &["decrypt", "--input-type", "yaml", "-"], b"a: 1\n");
     assert_eq!(out.status.code(), Some(204));

@@ -227,37 +227,49 @@ pub fn load_encrypted(
             )
             .into());
         }
-        let format = g.input_type.ok_or_else(|| {
-            CliError::new(
-                INPUT,
-                "-: reading stdin needs --input-type (yaml, json, dotenv, ini or binary)",
-            )
-            .hint("e.g. git show REV:FILE | secrets decrypt --input-type yaml -")
-        })?;
-        let max = crate::store::limits::MAX_ENCRYPTED_SIZE;
-        let mut buf = SecretBuf::new();
-        {
-            use std::io::Read;
-            let mut stdin = std::io::stdin().lock();
-            buf.read_to_end_from(&mut (&mut stdin).take(max + 1))
-                .map_err(|e| CliError::new(INPUT, format!("stdin: {e}")))?;
-        }
-        if buf.len() as u64 > max {
-            return Err(CliError::new(
-                INPUT,
-                format!(
-                    "stdin: larger than {} (the limit for encrypted files)",
-                    crate::store::limits::size_text(max)
-                ),
-            )
-            .into());
-        }
+        let (format, buf) = read_stdin_file(
+            g,
+            crate::store::limits::MAX_ENCRYPTED_SIZE,
+            "encrypted files",
+        )?;
         return Ok(EncryptedFile::parse(Path::new(STDIN_NAME), format, &buf)?);
     }
     match rev {
         None => Ok(EncryptedFile::load(path, g.input_type)?),
         Some(snap) => snap.load(path, g.input_type).map_err(|e| at_rev(e, snap)),
     }
+}
+
+/// A whole file from stdin (`-`): its format must be given (`--input-type`: there is no
+/// name to tell it), and at most `max` bytes are read (the limit for `what`), into a
+/// buffer that wipes what it outgrows.
+pub fn read_stdin_file(
+    g: &Global,
+    max: u64,
+    what: &str,
+) -> anyhow::Result<(crate::store::Format, zeroize::Zeroizing<Vec<u8>>)> {
+    use std::io::Read;
+    let format = g.input_type.ok_or_else(|| {
+        CliError::new(
+            INPUT,
+            "-: reading stdin needs --input-type (yaml, json, dotenv, ini or binary)",
+        )
+        .hint("e.g. git show REV:FILE | secrets decrypt --input-type yaml -")
+    })?;
+    let mut buf = SecretBuf::new();
+    buf.read_to_end_from(&mut std::io::stdin().lock().take(max + 1))
+        .map_err(|e| CliError::new(INPUT, format!("stdin: {e}")))?;
+    if buf.len() as u64 > max {
+        return Err(CliError::new(
+            INPUT,
+            format!(
+                "stdin: larger than {} (the limit for {what})",
+                crate::store::limits::size_text(max)
+            ),
+        )
+        .into());
+    }
+    Ok((format, buf.into_zeroizing()))
 }
 
 /// An error reading from a revision, with the revision said: a file error keeps its own
