@@ -60,26 +60,12 @@ pub enum HistoryError {
         rev: String,
         limit: String,
     },
-    /// The version read from git is not a readable encrypted file (named as `path@rev`).
+    /// The version read from git is not a readable encrypted file (named by its
+    /// working-tree path; the CLI says which revision).
     #[error(transparent)]
     File(#[from] FileError),
     #[error("{path}: reading git history: {error}")]
     Git { path: PathBuf, error: git2::Error },
-}
-
-/// The commit as a report shows it (who, when, subject).
-pub fn change_of(commit: &Commit<'_>) -> Change {
-    let author = commit.author();
-    Change {
-        commit: commit.id().to_string(),
-        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        time: author.when().seconds(),
-        summary: commit
-            .summary_bytes()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .unwrap_or_default(),
-    }
 }
 
 /// `path` made absolute, as its nearest existing directory (resolved as git sees it:
@@ -162,7 +148,7 @@ impl Snapshot {
             .and_then(|o| o.peel_to_commit())
             .map_err(|_| bad())?;
         let tree = commit.tree_id();
-        let change = change_of(&commit);
+        let change = staleness::change(&commit);
         drop(commit);
         Ok(Snapshot {
             repo,
@@ -670,7 +656,7 @@ pub fn value_log(
                     };
                     log.found |= parent.state.present();
                     log.changes
-                        .extend(entry(Some(change_of(c)), &parent, &child));
+                        .extend(entry(Some(staleness::change(c)), &parent, &child));
                     child = parent;
                 } else {
                     child.rel = rel_here;
@@ -699,7 +685,7 @@ pub fn value_log(
                     state: State::Absent,
                 };
                 log.changes
-                    .extend(entry(Some(change_of(&last)), &none, &child));
+                    .extend(entry(Some(staleness::change(&last)), &none, &child));
             }
         }
     }

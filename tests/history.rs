@@ -646,3 +646,69 @@ fn a_bad_rev_or_a_file_missing_there_is_one_line_naming_it() {
     let err = text(&out.stderr);
     assert!(err.contains("other.yaml") && err.contains("HEAD"), "{err}");
 }
+
+#[test]
+fn log_in_a_shallow_clone_says_where_history_ends_instead_of_inventing_an_addition() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add", 100, "alice");
+    r.set("s.yaml", "db.password", "pw-VALUE-9");
+    r.commit("pw", 1, "bob");
+    let url = format!("file://{}", r.ks.dir().display());
+    let clone = r.path("home/clone");
+    r.git(&["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()]);
+    let out =
+        r.ks.cmd()
+            .current_dir(&clone)
+            .args(["log", "s.yaml", "db.password", "--format", "json"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["changes"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["history_end"]["reason"], "shallow", "{v}");
+    let out =
+        r.ks.cmd()
+            .current_dir(&clone)
+            .args(["log", "s.yaml", "db.password"])
+            .output()
+            .unwrap();
+    assert!(
+        text(&out.stderr).contains("shallow clone"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The full history has both.
+    assert_eq!(
+        log_rows(&r, &["s.yaml", "db.password"]),
+        [
+            row("changed", "bob", "pw", "s.yaml"),
+            row("added", "alice", "add", "s.yaml")
+        ]
+    );
+}
+
+/// `--rev` against the real sops reading the same revision from `git show` (the oracle).
+#[test]
+fn rev_decrypts_as_sops_decrypts_git_show_of_that_revision() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add", 10, "alice");
+    r.set("s.yaml", "db.password", "pw-VALUE-4");
+    r.commit("pw", 5, "alice");
+    let sops = common::sops_bin().unwrap();
+    let old = r.git(&["show", "HEAD~1:s.yaml"]);
+    std::fs::write(r.path("home/old.yaml"), &old).unwrap();
+    let out = std::process::Command::new(sops)
+        .args(["decrypt", "home/old.yaml"])
+        .current_dir(r.ks.dir())
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("HOME", r.path("home"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sops: {}", text(&out.stderr));
+    let ours = r.ks.ok(&["decrypt", "s.yaml", "--rev", "HEAD~1"]);
+    assert_eq!(text(&ours), text(&out.stdout));
+    assert!(text(&ours).contains("pw-VALUE-2"));
+}

@@ -374,8 +374,13 @@ pub(crate) fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
 }
 
 fn change_of(commit: &Commit<'_>) -> Freshness {
+    Freshness::Changed(change(commit))
+}
+
+/// Who made `commit`, when, and its subject.
+pub(crate) fn change(commit: &Commit<'_>) -> Change {
     let author = commit.author();
-    Freshness::Changed(Change {
+    Change {
         commit: commit.id().to_string(),
         author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
         email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
@@ -384,7 +389,7 @@ fn change_of(commit: &Commit<'_>) -> Freshness {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
-    })
+    }
 }
 
 /// The blob at `rel` in `tree`, if it is a file there.
