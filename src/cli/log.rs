@@ -8,6 +8,7 @@
 //! own line and the rest of the log goes on. With `--show`, a change whose plaintext is the
 //! same as before (a rotation re-encrypts every value) is `re-encrypted`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ use super::exit::{CliError, BAD_PATH};
 use super::status::stale::date;
 use super::status::{print_table, ListFormat};
 use super::{output, Global};
+use crate::crypto::DataKey;
 use crate::engine::{EncryptedFile, FileError};
 use crate::history::{self, ChangeKind, ValueChange};
 use crate::keys::Identities;
@@ -110,11 +112,14 @@ fn show_values(
     format: Option<Format>,
     ids: &Identities,
 ) -> Vec<(Shown, bool)> {
+    // Versions between two re-wraps share their data key: unwrapped once per set of
+    // stanzas (public text), kept in `DataKey`'s wiped box.
+    let mut keys: HashMap<String, DataKey> = HashMap::new();
     let values: Vec<Shown> = changes
         .iter()
         .map(|c| match &c.text {
             None => Shown::Nothing,
-            Some(text) => value_of(c, text, kp, format, ids),
+            Some(text) => value_of(c, text, kp, format, ids, &mut keys),
         })
         .collect();
     let same: Vec<bool> = (0..values.len())
@@ -132,6 +137,7 @@ fn value_of(
     kp: &KeyPath,
     format: Option<Format>,
     ids: &Identities,
+    keys: &mut HashMap<String, DataKey>,
 ) -> Shown {
     let path = Path::new(&c.path);
     let format = format.unwrap_or_else(|| Format::from_path(path));
@@ -141,8 +147,12 @@ fn value_of(
         other => other.to_string(),
     };
     let opened = EncryptedFile::parse(path, format, text).and_then(|f| {
-        let key = f.data_key(ids).map_err(crate::workspace::name_recipients)?;
-        f.open(&key)
+        let stanzas: String = f.stanzas().iter().map(|s| s.enc.as_str()).collect();
+        if !keys.contains_key(&stanzas) {
+            let key = f.data_key(ids).map_err(crate::workspace::name_recipients)?;
+            keys.insert(stanzas.clone(), key);
+        }
+        f.open(&keys[&stanzas])
     });
     let opened = match opened {
         Ok(o) => o,
