@@ -169,7 +169,15 @@ fn files_nobody_here_can_open_are_skipped_not_passed() {
 #[test]
 fn schema_mistakes_are_config_errors_with_their_line() {
     let repo = team("  SECRET_KEY:\n    min_lenght: 50\n");
+    // `check` exits 2 for any error (CI tells errors from violations); other commands 5.
     let out = repo.ks.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(".secrets.yaml:13:") && err.contains("min_lenght"),
+        "{err}"
+    );
+    let out = repo.ks.run(&["status"]);
     assert_eq!(out.status.code(), Some(5));
     let err = stderr(&out);
     assert!(
@@ -245,4 +253,93 @@ fn exec_starts_when_the_values_meet_the_schema() {
     let out = repo.ks.run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(repo.path("started").exists());
+}
+
+#[test]
+fn an_override_file_is_judged_by_the_rules_of_the_values_it_replaces() {
+    // Found in review: a weak value in a -f file outside every environment (or in another
+    // one) overrode prod's strong value and reached the child unchecked.
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!(
+            "SECRET_KEY={STRONG_KEY}\nDATABASE_PASSWORD=prod-pass-1a2b3c\nSTRIPE_KEY=sk_live_x\n"
+        ),
+    );
+    std::fs::write(
+        repo.path("override.env"),
+        format!("SECRET_KEY={WEAK_KEY}\n"),
+    )
+    .unwrap();
+    repo.ks.ok(&[
+        "encrypt",
+        "-i",
+        "--age",
+        &repo.ks.public.clone(),
+        "override.env",
+    ]);
+    write_encrypted(
+        &repo,
+        "config/dev/weak.env",
+        &format!("SECRET_KEY={WEAK_KEY}\n"),
+    );
+    let child = marker_child(repo.ks.dir());
+    for extra in [
+        vec!["--env", "prod", "-f", "override.env"],
+        vec!["-f", "config/prod/app.env", "-f", "override.env"],
+        vec!["--env", "prod", "-f", "config/dev/weak.env"],
+    ] {
+        let mut args = vec!["exec"];
+        args.extend(&extra);
+        args.push("--");
+        args.extend(child.iter().map(String::as_str));
+        let out = repo.ks.run(&args);
+        assert_eq!(out.status.code(), Some(65), "{extra:?}: {}", stderr(&out));
+        assert!(
+            !repo.path("started").exists(),
+            "{extra:?}: the child started"
+        );
+        assert_no_value(&stderr(&out), &[WEAK_KEY, STRONG_KEY]);
+    }
+    // The other way round, the strong value wins and the child starts.
+    let mut args = vec![
+        "exec",
+        "-f",
+        "override.env",
+        "-f",
+        "config/prod/app.env",
+        "--",
+    ];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_broken_schema_stops_exec_with_f_instead_of_turning_the_check_off() {
+    let repo = team(SCHEMA);
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        &format!("SECRET_KEY={WEAK_KEY}\n"),
+    );
+    let config = std::fs::read_to_string(repo.path(".secrets.yaml")).unwrap();
+    std::fs::write(
+        repo.path(".secrets.yaml"),
+        config.replace("min_length", "min_lenght"),
+    )
+    .unwrap();
+    let child = marker_child(repo.ks.dir());
+    let mut args = vec!["exec", "-f", "config/prod/app.env", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("min_lenght"), "{}", stderr(&out));
+    assert!(!repo.path("started").exists(), "the child started");
+    let out = repo
+        .ks
+        .run(&["export", "-f", "config/prod/app.env", "--format", "dotenv"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
 }

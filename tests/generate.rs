@@ -475,3 +475,22 @@ fn errors_name_file_and_key() {
     let out = ks.run(&["generate", "dev/app.yaml", "k", "--format", "rot13"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn a_key_named_by_two_rules_meets_both() {
+    // Found in review: only the first rule naming the key was read, so `check` then failed
+    // the generated value on the second rule's min_length.
+    let ks = repo(
+        "schema:\n  DATABASE_PASSWORD: {generate: hex}\n  database.password: {min_length: 80, pattern: \"^[0-9a-f]+$\"}\n",
+    );
+    let (value, _) = quietly(
+        &ks,
+        &["generate", "dev/app.yaml", "database.password"],
+        "dev/app.yaml",
+        "database.password",
+    );
+    assert!(value.trim_end().len() >= 80, "{} characters", value.len());
+    assert!(value.trim_end().bytes().all(|b| b.is_ascii_hexdigit()));
+    let out = ks.run(&["check", "--env", "dev"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}

@@ -265,3 +265,55 @@ fn errors_name_the_file_and_never_a_value() {
         .to_string();
     assert!(e.contains("plain.yaml") && !e.contains("VALUE"), "{e}");
 }
+
+#[test]
+fn overdue_lists_only_values_past_their_max_age_and_exits_1() {
+    let r = Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  DB_PASSWORD: {{max_age: 90d}}\n  db.password: {{max_age: 30d}}\n  API: {{max_age: 90d}}\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-5");
+    r.commit("new api token", 40, "bob");
+    // db.password: 100 days, past both rules; api: 40 days, within its 90.
+    let out = r.ks.run(&["status", "--overdue"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("db.password") && text.contains("30d OVERDUE"),
+        "{text}"
+    );
+    assert!(!text.contains("api") && !text.contains("db.user"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 value is past its max_age"));
+    let json = String::from_utf8(
+        r.ks.run(&["status", "--overdue", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let values = v["values"].as_array().unwrap();
+    assert_eq!(values.len(), 1);
+    assert_eq!(values[0]["max_age"], "30d");
+    assert_eq!(values[0]["overdue"], true);
+    // --stale still lists every value, and exits 0.
+    let out = r.ks.run(&["status", "--stale"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("db.user"));
+    // Rotated: nothing overdue, exit 0.
+    r.set("s.yaml", "db.password", "pw-VALUE-6");
+    r.commit("rotate", 0, "alice");
+    let out = r.ks.run(&["status", "--overdue"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no value is past its max_age"));
+}

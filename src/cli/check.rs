@@ -35,7 +35,22 @@ pub struct Args {
     pub ids: super::IdentityArg,
 }
 
+/// `check`'s own exit codes, for CI: 0 clean, 1 violations, 2 for any error (a config or
+/// file that does not load, a file that fails its MAC), whatever code the error has elsewhere.
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    check(args, g).map_err(|e| {
+        let mut err = CliError::new(CHECK_ERROR, format!("{e:#}"));
+        if let Some(h) = super::exit::hint_for(&e) {
+            err = err.hint(h);
+        }
+        err.into()
+    })
+}
+
+/// Exit code of `check` for an error.
+const CHECK_ERROR: u8 = 2;
+
+fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let snap = output::snapshot(&cwd, args.rev.as_deref())?;
     let cfg = match &snap {

@@ -16,8 +16,9 @@ use super::{output, Global};
 use crate::exec::env::{self, EnvError, EnvSet, Var};
 use crate::exec::files::SecretDir;
 use crate::exec::run::{self, ChildEnv, RunError, Signals};
-use crate::policy::check::Subject;
+use crate::policy::check::Finding;
 use crate::store::Format;
+use crate::workspace::gate::SchemaGate;
 
 /// Exit code when the command is not found (as in a shell).
 pub const NOT_FOUND: u8 = 127;
@@ -232,18 +233,27 @@ pub fn load_vars(
     }
     let ids = output::identities(g)?;
     let mut set = EnvSet::default();
-    let mut gate = SchemaGate::new(config, &files, env_name.as_deref(), only.is_empty());
+    let config = match config {
+        Some(c) => Some(c),
+        // -f alone: the config above the first file (none is fine; a broken one is an error).
+        None => crate::config::Config::discover(
+            &files
+                .first()
+                .map_or_else(|| PathBuf::from("."), |f| crate::fsutil::parent_dir(f)),
+        )?,
+    };
+    let mut gate = SchemaGate::new(config, env_name.clone(), only.is_empty());
     for path in &files {
         let (file, _key, opened) = output::open_with(path, g, snap.as_ref(), &ids)?;
         let dotenv = file.format == Format::Dotenv;
+        let name = path.display().to_string();
         // --only first, so it can leave out one of two keys that collide.
         let vars =
-            env::flatten_selected(&opened.branches, dotenv, &path.display().to_string(), only)
-                .map_err(env_error)?;
-        gate.add(path, &vars);
+            env::flatten_selected(&opened.branches, dotenv, &name, only).map_err(env_error)?;
+        gate.add_file(path, &name);
         set.merge(vars);
     }
-    gate.finish(sel.no_check, g)?;
+    refuse_broken(&gate, &gate.violations(set.vars()), sel.no_check, g)?;
     let vars = set.select(only, prefix).map_err(env_error)?;
     Ok(Loaded {
         vars,
@@ -252,118 +262,41 @@ pub fn load_vars(
     })
 }
 
-/// The schema check before anything starts: the values of each file, by the environment
-/// the file belongs to, against that environment's rules (see [`crate::policy::check`]).
-/// `required` is judged only when the files are the whole environment (`--env`, no `--only`).
-struct SchemaGate {
-    config: Option<crate::config::Config>,
-    /// Per environment: its subjects, and whether they are all of its files.
-    envs: Vec<(String, bool, Vec<Subject>)>,
-}
-
-impl SchemaGate {
-    /// `config`: the one the files were selected by (`--env`), else the one above the
-    /// first file is looked up.
-    fn new(
-        config: Option<crate::config::Config>,
-        files: &[PathBuf],
-        env: Option<&str>,
-        whole: bool,
-    ) -> SchemaGate {
-        // No config, or one that does not load: nothing to check against (the commands
-        // that need the config report it).
-        let config = config
-            .or_else(|| {
-                let start = match files.first() {
-                    Some(f) => crate::fsutil::parent_dir(f),
-                    None => PathBuf::from("."),
-                };
-                crate::config::Config::discover_typed(&start).ok().flatten()
-            })
-            .filter(|c| !c.schema().is_empty() || c.environments().iter().any(|e| e.production));
-        let envs = match env {
-            Some(e) => vec![(e.to_string(), whole, Vec::new())],
-            None => Vec::new(),
-        };
-        SchemaGate { config, envs }
+/// Prints the gate's violations; an error (exit 65) unless `--no-check`.
+fn refuse_broken(
+    gate: &SchemaGate,
+    broken: &[Finding],
+    no_check: bool,
+    g: &Global,
+) -> anyhow::Result<()> {
+    if broken.is_empty() {
+        return Ok(());
     }
-
-    fn add(&mut self, path: &Path, vars: &[Var]) {
-        let Some(config) = &self.config else {
-            return;
-        };
-        let Some(env) = config
-            .relative(path)
-            .and_then(|rel| config.environment_for(&rel))
-        else {
-            return;
-        };
-        let slot = match self.envs.iter().position(|(n, ..)| n == env) {
-            Some(i) => i,
-            None => {
-                self.envs.push((env.to_string(), false, Vec::new()));
-                self.envs.len() - 1
-            }
-        };
-        let shown = config
-            .relative(path)
-            .map(|rel| crate::config::rel_string(&rel))
-            .unwrap_or_else(|| path.display().to_string());
-        self.envs[slot].2.extend(vars.iter().map(|v| Subject {
-            file: shown.clone(),
-            name: v.name.clone(),
-            key: v.key.clone(),
-            value: Some(zeroize::Zeroizing::new(v.value().to_vec())),
-        }));
+    let label = if no_check { "warning" } else { "error" };
+    for f in broken {
+        eprintln!(
+            "secrets: {label}: {} {} {}: {}: {}",
+            f.env,
+            f.file.as_deref().unwrap_or("-"),
+            f.key,
+            f.rule.as_str(),
+            f.detail
+        );
     }
-
-    fn finish(self, no_check: bool, g: &Global) -> anyhow::Result<()> {
-        let Some(config) = &self.config else {
-            return Ok(());
-        };
-        let mut broken = Vec::new();
-        for (name, whole, subjects) in &self.envs {
-            let env = crate::policy::check::EnvValues {
-                name,
-                production: config.environment(name).is_some_and(|e| e.production),
-                subjects,
-            };
-            broken.extend(
-                crate::policy::check::check_values(config.schema(), &env, *whole)
-                    .into_iter()
-                    .filter(|f| !f.skipped),
-            );
-        }
-        if broken.is_empty() {
-            return Ok(());
-        }
-        let label = if no_check { "warning" } else { "error" };
-        for f in &broken {
-            eprintln!(
-                "secrets: {label}: {} {} {}: {}: {}",
-                f.env,
-                f.file.as_deref().unwrap_or("-"),
-                f.key,
-                f.rule.as_str(),
-                f.detail
-            );
-        }
-        if no_check {
-            output::note(g, "secrets: warning: --no-check: starting anyway");
-            return Ok(());
-        }
-        let envs: Vec<&str> = self.envs.iter().map(|(n, ..)| n.as_str()).collect();
-        Err(CliError::new(
-            SCHEMA,
-            format!(
-                "{} value(s) break the schema of environment {}: nothing was started",
-                broken.len(),
-                envs.join(", ")
-            ),
-        )
-        .hint("fix them (secrets check lists them; secrets generate FILE KEY makes a strong value), or start anyway with --no-check")
-        .into())
+    if no_check {
+        output::note(g, "secrets: warning: --no-check: going on anyway");
+        return Ok(());
     }
+    Err(CliError::new(
+        SCHEMA,
+        format!(
+            "{} value(s) break the schema of environment {}: nothing was started or written",
+            broken.len(),
+            gate.env_names().join(", ")
+        ),
+    )
+    .hint("fix them (secrets check lists them; secrets generate FILE KEY makes a strong value), or go on anyway with --no-check")
+    .into())
 }
 
 fn env_error(e: EnvError) -> anyhow::Error {

@@ -172,7 +172,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     GENERIC
 }
 
-fn hint_for(err: &anyhow::Error) -> Option<String> {
+pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return e.hint.clone();

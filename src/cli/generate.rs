@@ -91,10 +91,10 @@ pub(super) fn generate_into(
     let shown = file.display();
     let fail = |e: gen::GenError| CliError::new(INVALID_SET, format!("{shown}: {e}"));
     // Checked before the file is read: a wrong --length is an error with or without the key.
-    let (plan, rule) = plan_for(file, &kp, opts, g)?;
+    let (plan, rules) = plan_for(file, &kp, opts, g)?;
     let mut printed: Option<Zeroizing<String>> = None;
     let (written, kp) = set::write_value(file, kp, g, opts.if_missing, || {
-        let mut value = plan.draw(rule.as_ref()).map_err(fail)?;
+        let mut value = plan.draw(&rules).map_err(fail)?;
         if opts.print {
             // Sized first: no reallocation leaves a copy behind.
             let mut line = Zeroizing::new(String::with_capacity(value.len() + 1));
@@ -137,33 +137,33 @@ pub(super) fn draw_for(
     opts: &GenArgs,
     g: &Global,
 ) -> anyhow::Result<Zeroizing<String>> {
-    let (plan, rule) = plan_for(file, kp, opts, g)?;
+    let (plan, rules) = plan_for(file, kp, opts, g)?;
     let fail = |e: gen::GenError| CliError::new(INVALID_SET, format!("{}: {e}", file.display()));
-    Ok(plan.draw(rule.as_ref()).map_err(fail)?)
+    Ok(plan.draw(&rules).map_err(fail)?)
 }
 
 /// What to make for `kp` in `file`: the format and size from `opts` over the key's schema
-/// rule (returned too: a draw must meet its pattern and forbid list).
+/// rules (returned too: a draw must meet their patterns and forbid lists).
 fn plan_for(
     file: &Path,
     kp: &KeyPath,
     opts: &GenArgs,
     g: &Global,
-) -> anyhow::Result<(Plan, Option<KeyRule>)> {
+) -> anyhow::Result<(Plan, Vec<KeyRule>)> {
     let format = g
         .input_type
         .unwrap_or_else(|| crate::store::Format::from_path(file));
     let (name, key) = names(kp, format == crate::store::Format::Dotenv);
-    let rule = schema_rule(file, &name, &key)?;
+    let rules = schema_rules(file, &name, &key)?;
     let spec = gen::resolve(
-        rule.as_ref().and_then(|r| r.generate),
+        rules.iter().find_map(|r| r.generate),
         opts.format,
         opts.length,
         opts.words,
     );
-    let plan = Plan::new(&spec, rule.as_ref(), &key)
+    let plan = Plan::new(&spec, &rules, &key)
         .map_err(|e| CliError::new(INVALID_SET, format!("{}: {e}", file.display())))?;
-    Ok((plan, rule))
+    Ok((plan, rules))
 }
 
 /// The names a schema rule may give the key: the variable `exec` exports for it
@@ -194,24 +194,20 @@ fn names(kp: &KeyPath, dotenv: bool) -> (String, String) {
     (name, key)
 }
 
-/// The schema rule for the key in the file's environment (rules limited to some
-/// environments do not apply to a file in none); `None` without a config.
-fn schema_rule(file: &Path, name: &str, key: &str) -> anyhow::Result<Option<KeyRule>> {
+/// Every schema rule for the key in the file's environment (rules limited to some
+/// environments do not apply to a file in none); none without a config.
+fn schema_rules(file: &Path, name: &str, key: &str) -> anyhow::Result<Vec<KeyRule>> {
     let Some(cfg) = Config::discover(file)? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let env = cfg
         .relative(file)
         .and_then(|rel| cfg.environment_for(&rel).map(str::to_string));
-    let schema = cfg.schema();
-    let rule = match env {
-        Some(env) => schema.rule_for(Some(&env), name, key),
-        None => schema
-            .rules
-            .iter()
-            .find(|r| r.envs.is_none() && r.names(name, key)),
-    };
-    Ok(rule.cloned())
+    Ok(cfg
+        .schema()
+        .rules_for(env.as_deref(), name, key)
+        .cloned()
+        .collect())
 }
 
 #[cfg(test)]

@@ -408,10 +408,12 @@ fn plan_keep(
                 format!("--grace {t:?}: not a duration (such as 24h, 7d, 1d12h)"),
             )
         })?,
+        // Every rule naming the key applies: the shortest grace.
         None => cfg
             .schema()
-            .rule_for(env, &var, &kp.typed())
-            .and_then(|r| r.grace.clone())
+            .rules_for(env, &var, &kp.typed())
+            .filter_map(|r| r.grace.clone())
+            .min_by_key(|g| g.seconds)
             .ok_or_else(|| {
                 CliError::new(
                     INPUT,

@@ -40,6 +40,10 @@ pub struct Args {
     /// still hold its ciphertext), oldest first, instead of the files.
     #[arg(long, conflicts_with = "check")]
     stale: bool,
+    /// As --stale, listing only the values past their schema max_age; exit 1 when there
+    /// is one (for CI and cron jobs).
+    #[arg(long, conflicts_with = "check")]
+    overdue: bool,
     #[command(flatten)]
     pub ids: super::IdentityArg,
 }
@@ -92,8 +96,8 @@ struct Row {
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let cfg = Config::require(&cwd)?;
-    if args.stale {
-        return stale::run(&cfg, args.format);
+    if args.stale || args.overdue {
+        return stale::run(&cfg, args.format, args.overdue);
     }
     let ids = output::identities(g)?;
     let files = cfg.walk_files()?;
@@ -364,13 +368,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// Human: `FILE  KEY  AGE  AUTHOR  COMMIT  DATE` (age in whole days, `Nd`; the date in UTC;
 /// `-` and `uncommitted` or `unknown: <why>` where there is no commit).
 ///
+/// `--overdue` keeps only the values past their schema `max_age` and exits 1 when there
+/// is one; the human form ends with the count on stderr either way.
+///
 /// JSON (stable field names): `{"root", "now", "values": [{"file", "key", "state",
 /// "age_days", "time", "date", "commit", "author", "email", "summary", "reason",
-/// "detail"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
+/// "detail", "max_age", "overdue"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
 /// unix seconds (`time`: the commit's author time), `date` its RFC 3339 UTC text,
 /// `commit` the full id; `reason` is a stable code for an unknown state (`shallow`,
 /// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`, `in_clear`,
-/// `empty`, `not_verbatim`) and `detail` its text. Fields that do not apply are null.
+/// `empty`, `not_verbatim`) and `detail` its text; `max_age` is the schema's text (`90d`)
+/// and `overdue` true past it (null when the age is unknown or there is no max_age). Fields
+/// that do not apply are null.
 pub(super) mod stale {
     use std::path::{Path, PathBuf};
     use std::process::ExitCode;
@@ -462,12 +471,14 @@ pub(super) mod stale {
                 .collect::<Vec<_>>()
                 .join("_")
         };
+        // Every rule naming the key applies: the shortest max_age.
         cfg.schema()
-            .rule_for(Some(env), &name, key)
-            .and_then(|r| r.max_age.clone())
+            .rules_for(Some(env), &name, key)
+            .filter_map(|r| r.max_age.clone())
+            .min_by_key(|m| m.seconds)
     }
 
-    pub fn run(cfg: &Config, format: ListFormat) -> anyhow::Result<ExitCode> {
+    pub fn run(cfg: &Config, format: ListFormat, overdue_only: bool) -> anyhow::Result<ExitCode> {
         let files = cfg.walk_files()?;
         let probed = team::parallel_map(&files, |p| team::probe(p).map(|f| f.is_some()));
         let mut unreadable = Vec::new();
@@ -500,6 +511,10 @@ pub(super) mod stale {
         }
         rows.sort_by_key(StaleRow::order);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let overdue = rows.iter().filter(|r| r.overdue(now) == Some(true)).count();
+        if overdue_only {
+            rows.retain(|r| r.overdue(now) == Some(true));
+        }
         match format {
             ListFormat::Json => {
                 let values: Vec<serde_json::Value> = rows
@@ -572,19 +587,28 @@ pub(super) mod stale {
                         ]
                     })
                     .collect();
-                print_table(
-                    &["FILE", "KEY", "AGE", "MAX AGE", "AUTHOR", "COMMIT", "DATE"],
-                    &table,
-                );
+                if !table.is_empty() {
+                    print_table(
+                        &["FILE", "KEY", "AGE", "MAX AGE", "AUTHOR", "COMMIT", "DATE"],
+                        &table,
+                    );
+                }
+                match overdue {
+                    0 => eprintln!("no value is past its max_age"),
+                    1 => eprintln!("1 value is past its max_age"),
+                    n => eprintln!("{n} values are past their max_age"),
+                }
             }
         }
         for e in &unreadable {
             eprintln!("secrets: error: {e}");
         }
-        Ok(if unreadable.is_empty() {
-            ExitCode::SUCCESS
-        } else {
+        Ok(if !unreadable.is_empty() {
             ExitCode::from(super::super::exit::INPUT)
+        } else if overdue_only && overdue > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
         })
     }
 }

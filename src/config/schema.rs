@@ -35,11 +35,22 @@ impl Schema {
         self.rules.iter().filter(move |r| r.applies_to(env))
     }
 
-    /// The rule for a variable name or key path in `env` (the first that names it).
-    pub fn rule_for(&self, env: Option<&str>, name: &str, key: &str) -> Option<&KeyRule> {
-        self.rules
-            .iter()
-            .find(|r| env.is_none_or(|e| r.applies_to(e)) && r.names(name, key))
+    /// Every rule for a variable name or key path in `env` (in no environment: the rules
+    /// not limited to some). A key may be named twice (`DATABASE_PASSWORD` and
+    /// `database.password`): every one applies, as `check` applies them, so a caller takes
+    /// the strictest of each setting.
+    pub fn rules_for<'a>(
+        &'a self,
+        env: Option<&'a str>,
+        name: &'a str,
+        key: &'a str,
+    ) -> impl Iterator<Item = &'a KeyRule> + 'a {
+        self.rules.iter().filter(move |r| {
+            match env {
+                Some(e) => r.applies_to(e),
+                None => r.envs.is_none(),
+            }
+        } && r.names(name, key))
     }
 }
 
@@ -102,37 +113,61 @@ pub struct Pattern {
 }
 
 /// A value a key must not have: exact, or a glob where `*` stands for any text. Compared
-/// without regard to case (`ChangeMe` is as weak as `changeme`).
+/// in lower case (`ChangeMe` is as weak as `changeme`). Matched without a regex: a config
+/// read per `exec` must not compile one per entry.
 #[derive(Clone, Debug)]
 pub struct Forbidden {
     pub text: String,
-    regex: regex::Regex,
+    /// The lower-cased text between the `*`s (one part: an exact entry).
+    parts: Vec<String>,
+}
+
+/// A value in lower case, for [`Forbidden::matches_folded`]; wiped on drop, as it is a copy
+/// of a secret.
+pub fn fold(value: &str) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(value.to_lowercase())
 }
 
 impl Forbidden {
     pub fn new(text: &str) -> Forbidden {
-        let mut re = String::from("(?is)^");
-        for (i, part) in text.split('*').enumerate() {
-            if i > 0 {
-                re.push_str(".*");
-            }
-            re.push_str(&regex::escape(part));
-        }
-        re.push('$');
         Forbidden {
             text: text.to_string(),
-            regex: regex::Regex::new(&re).expect("an escaped glob is a valid regex"),
+            parts: text.to_lowercase().split('*').map(str::to_string).collect(),
         }
     }
 
     pub fn matches(&self, value: &str) -> bool {
-        self.regex.is_match(value)
+        self.matches_folded(&fold(value))
+    }
+
+    /// As [`Forbidden::matches`], `folded` already lower-cased by [`fold`]. Linear: the
+    /// first part is a prefix, the last a suffix, and each middle part is found leftmost
+    /// after the one before (leftmost is always right for `*`-only globs).
+    pub fn matches_folded(&self, folded: &str) -> bool {
+        let (first, rest) = self.parts.split_first().expect("split yields a part");
+        let Some(last) = rest.last() else {
+            return folded == first;
+        };
+        if folded.len() < first.len() + last.len()
+            || !folded.starts_with(first.as_str())
+            || !folded.ends_with(last.as_str())
+        {
+            return false;
+        }
+        let mut middle = &folded[first.len()..folded.len() - last.len()];
+        for part in &rest[..rest.len() - 1] {
+            match middle.find(part.as_str()) {
+                Some(at) => middle = &middle[at + part.len()..],
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Whether naming this entry in a message would show the value it caught: an exact
     /// entry is the value itself; a glob shows only what every match shares.
     pub fn is_exact(&self) -> bool {
-        !self.text.contains('*')
+        self.parts.len() == 1
     }
 }
 
@@ -457,8 +492,35 @@ mod tests {
         assert_eq!(s.rules[1].grace.as_ref().unwrap().seconds, 86_400);
         assert_eq!(s.rules[1].generate.unwrap().length, Some(48));
         assert!(s.rules[2].applies_to("prod") && !s.rules[2].applies_to("dev"));
-        assert!(s.rule_for(Some("prod"), "STRIPE", "stripe").is_some());
-        assert!(s.rule_for(Some("dev"), "STRIPE", "stripe").is_none());
+        assert_eq!(s.rules_for(Some("prod"), "STRIPE", "stripe").count(), 1);
+        assert_eq!(s.rules_for(Some("dev"), "STRIPE", "stripe").count(), 0);
+        assert_eq!(s.rules_for(None, "STRIPE", "stripe").count(), 0);
+    }
+
+    #[test]
+    fn forbid_globs_match_as_written() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("*", "", true),
+            ("*", "anything", true),
+            ("a*", "A", true),
+            ("*z", "xyZ", true),
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+            ("a*b*c", "a-c-b-c", true),
+            ("a*b*c", "a-c-c", false),
+            ("your-*-here", "your-key-here", true),
+            ("your-*-here", "your-here", false),
+            ("ÄÖ*", "äö-x", true),
+            ("sk_test_*", "xsk_test_1", false),
+            ("exact", "exact!", false),
+        ];
+        for (glob, value, want) in cases {
+            assert_eq!(
+                Forbidden::new(glob).matches(value),
+                *want,
+                "{glob} ~ {value}"
+            );
+        }
     }
 
     #[test]

@@ -299,17 +299,26 @@ fn only_matches(o: &str, v: &Var) -> bool {
 #[derive(Debug, Default)]
 pub struct EnvSet {
     vars: Vec<Var>,
+    /// Name → index in `vars`, so merging stays linear in the number of variables.
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl EnvSet {
     pub fn merge(&mut self, vars: Vec<Var>) {
         for var in vars {
-            if let Some(pos) = self.vars.iter().position(|v| v.name == var.name) {
-                self.vars[pos] = var;
-            } else {
-                self.vars.push(var);
+            match self.index.get(&var.name) {
+                Some(&pos) => self.vars[pos] = var,
+                None => {
+                    self.index.insert(var.name.clone(), self.vars.len());
+                    self.vars.push(var);
+                }
             }
         }
+    }
+
+    /// The merged variables, in order.
+    pub fn vars(&self) -> &[Var] {
+        &self.vars
     }
 
     /// Keeps the variables `only` names (all when empty) and adds `prefix` to every name.
@@ -459,9 +468,9 @@ mod tests {
         let mut set = EnvSet::default();
         set.merge(a);
         set.merge(b);
-        let all = EnvSet {
-            vars: set
-                .vars
+        let mut all = EnvSet::default();
+        all.merge(
+            set.vars()
                 .iter()
                 .map(|v| {
                     Var::new(
@@ -472,7 +481,7 @@ mod tests {
                     )
                 })
                 .collect(),
-        };
+        );
         assert_eq!(
             names(&all.vars),
             vec![("A", "2"), ("DB_HOST", "h"), ("DB_USER", "u")]

@@ -1,10 +1,12 @@
 //! The values no production environment should hold: framework defaults, placeholders from
 //! templates and tutorials, and payment providers' test keys. Applied to every value of an
 //! environment marked `production: true`, whatever its key. Compared without regard to case;
-//! `*` stands for any text. Values a real setting may hold (`false`, `admin`, `postgres`)
-//! are left out on purpose: this list must not cry wolf.
+//! `*` stands for any text; besides the list, a value made of one placeholder character
+//! repeated (`xxxx`, `****`) is weak. Values a real setting may hold (`false`, `admin`,
+//! `postgres`, `default`, `testing`) are left out on purpose: this list must not cry wolf
+//! (nor may a random value that happens to start with `xxx`).
 
-use crate::config::schema::Forbidden;
+use crate::config::schema::{fold, Forbidden};
 use std::sync::OnceLock;
 
 /// The list as documented in `docs/schema.md`.
@@ -34,17 +36,14 @@ pub const WEAK_VALUES: &[&str] = &[
     "12345678",
     "qwerty",
     "letmein",
-    "default",
     "insecure",
     // Placeholders left from a template.
     "example",
     "test",
-    "testing",
     "dummy",
     "placeholder",
     "todo",
     "fixme",
-    "xxx*",
     "your-*-here",
     "your_*_here",
     "<*>",
@@ -64,12 +63,27 @@ fn compiled() -> &'static [Forbidden] {
 /// How to name the entry `value` matches, without showing the value: a glob as written
 /// (`sk_test_*`), an exact entry only as "built-in list".
 pub fn weak_match(value: &str) -> Option<String> {
-    let hit = compiled().iter().find(|f| f.matches(value))?;
+    if placeholder_run(value) {
+        return Some("built-in: one placeholder character repeated".to_string());
+    }
+    let folded = fold(value);
+    let hit = compiled().iter().find(|f| f.matches_folded(&folded))?;
     Some(if hit.is_exact() {
         "built-in list".to_string()
     } else {
         format!("built-in {:?}", hit.text)
     })
+}
+
+/// `xxx`, `XXXXXXXX`, `********`: a value masked or left to be filled in.
+fn placeholder_run(value: &str) -> bool {
+    let mut chars = value.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    matches!(first, 'x' | 'X' | '*')
+        && value.len() >= 3
+        && value.chars().all(|c| c.eq_ignore_ascii_case(&first))
 }
 
 #[cfg(test)]
@@ -84,6 +98,8 @@ mod tests {
             "sk_test_51Habc",
             "your-api-key-here",
             "xxxxxxxx",
+            "XXX",
+            "********",
             "<your token>",
         ] {
             assert!(weak_match(weak).is_some(), "{weak}");
@@ -95,6 +111,10 @@ mod tests {
             "sk_live_51Habc",
             "smtp.example.com",
             "k8Jz!q2mW-9vT",
+            "XxXq7Lk2mZ9vR4tW8yB3nC6fH1jD5gS0",
+            "default",
+            "Testing",
+            "xx",
         ] {
             assert!(weak_match(fine).is_none(), "{fine}");
         }

@@ -167,18 +167,15 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
 }
 
 fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
-    let needs_value =
-        rule.min_length.is_some() || rule.pattern.is_some() || !rule.forbid.is_empty();
     let Some(value) = s.text() else {
-        if needs_value {
-            let first = if rule.min_length.is_some() {
-                RuleName::MinLength
-            } else if rule.pattern.is_some() {
-                RuleName::Pattern
-            } else {
-                RuleName::Forbid
-            };
-            out.push(Finding::skipped(env, s, first, NO_KEY));
+        // Every rule that needed the value is listed as skipped, so none is taken as passed.
+        let needed = [
+            (rule.min_length.is_some(), RuleName::MinLength),
+            (rule.pattern.is_some(), RuleName::Pattern),
+            (!rule.forbid.is_empty(), RuleName::Forbid),
+        ];
+        for (_, name) in needed.iter().filter(|(needed, _)| *needed) {
+            out.push(Finding::skipped(env, s, *name, NO_KEY));
         }
         return;
     };
@@ -210,8 +207,9 @@ fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
             ));
         }
     }
+    let folded = crate::config::schema::fold(value);
     for (i, f) in rule.forbid.iter().enumerate() {
-        if f.matches(value) {
+        if f.matches_folded(&folded) {
             let detail = if f.is_exact() {
                 format!("a forbidden value (forbid entry {} of the schema)", i + 1)
             } else {

@@ -102,9 +102,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Checks `spec` for the key `key` (named in errors) against its schema rule.
-    pub fn new(spec: &GenSpec, rule: Option<&KeyRule>, key: &str) -> Result<Plan, GenError> {
-        let min = rule.and_then(|r| r.min_length).unwrap_or(0);
+    /// Checks `spec` for the key `key` (named in errors) against its schema rules (every
+    /// rule naming the key: the largest `min_length` counts).
+    pub fn new(spec: &GenSpec, rules: &[KeyRule], key: &str) -> Result<Plan, GenError> {
+        let min = rules.iter().filter_map(|r| r.min_length).max().unwrap_or(0);
         let name = spec.format.name();
         let bad = |message: String| GenError::Size {
             key: key.to_string(),
@@ -175,19 +176,22 @@ impl Plan {
         })
     }
 
-    /// Draws values until one meets the rule's `min_length`, `pattern` and `forbid`
+    /// Draws values until one meets every rule's `min_length`, `pattern` and `forbid`
     /// (at most [`TRIES`]).
-    pub fn draw(&self, rule: Option<&KeyRule>) -> Result<Zeroizing<String>, GenError> {
+    pub fn draw(&self, rules: &[KeyRule]) -> Result<Zeroizing<String>, GenError> {
         let mut rng = Source::new();
-        let mut broken = "";
+        let mut broken = None;
         for _ in 0..TRIES {
             let value = self.draw_one(&mut rng)?;
-            match rule.map_or(Ok(()), |r| meets(r, &value)) {
-                Ok(()) => return Ok(value),
-                Err(rule) => broken = rule,
+            match rules
+                .iter()
+                .find_map(|r| meets(r, &value).err().map(|what| (r, what)))
+            {
+                None => return Ok(value),
+                Some(hit) => broken = Some(hit),
             }
         }
-        let rule = rule.expect("only a rule rejects a value");
+        let (rule, broken) = broken.expect("only a rule rejects a value");
         let what = match broken {
             "pattern" => format!(
                 "pattern {:?}",
@@ -235,7 +239,8 @@ fn meets(rule: &KeyRule, value: &str) -> Result<(), &'static str> {
     {
         return Err("pattern");
     }
-    if rule.forbid.iter().any(|f| f.matches(value)) {
+    let folded = crate::config::schema::fold(value);
+    if rule.forbid.iter().any(|f| f.matches_folded(&folded)) {
         return Err("forbid");
     }
     Ok(())
@@ -430,8 +435,9 @@ mod tests {
             length,
             words: None,
         };
-        let plan = Plan::new(&spec, rule, "K").unwrap();
-        plan.draw(rule).unwrap().to_string()
+        let rules: Vec<KeyRule> = rule.into_iter().cloned().collect();
+        let plan = Plan::new(&spec, &rules, "K").unwrap();
+        plan.draw(&rules).unwrap().to_string()
     }
 
     #[test]
@@ -551,13 +557,18 @@ mod tests {
             length: None,
             words: Some(3),
         };
-        let p = Plan::new(&spec, Some(&r), "K")
+        let p = Plan::new(&spec, std::slice::from_ref(&r), "K")
             .unwrap()
-            .draw(Some(&r))
+            .draw(std::slice::from_ref(&r))
             .unwrap();
         assert!(p.len() >= 200);
         r.min_length = Some(37);
-        let e = Plan::new(&GenSpec::new(GenFormat::Uuid), Some(&r), "db.id").unwrap_err();
+        let e = Plan::new(
+            &GenSpec::new(GenFormat::Uuid),
+            std::slice::from_ref(&r),
+            "db.id",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("db.id: "), "{e}");
     }
 
@@ -571,16 +582,26 @@ mod tests {
             );
         }
         r.pattern = pattern("^[0-9]+$");
-        let plan = Plan::new(&GenSpec::new(GenFormat::Password), Some(&r), "API_TOKEN").unwrap();
-        let e = plan.draw(Some(&r)).unwrap_err().to_string();
+        let plan = Plan::new(
+            &GenSpec::new(GenFormat::Password),
+            std::slice::from_ref(&r),
+            "API_TOKEN",
+        )
+        .unwrap();
+        let e = plan.draw(std::slice::from_ref(&r)).unwrap_err().to_string();
         assert_eq!(
             e,
             "API_TOKEN: none of 1000 password values drawn met the schema's pattern \"^[0-9]+$\" (line 7)"
         );
         let mut r = rule();
         r.forbid = vec![Forbidden::new("*")];
-        let plan = Plan::new(&GenSpec::new(GenFormat::Uuid), Some(&r), "ID").unwrap();
-        let e = plan.draw(Some(&r)).unwrap_err().to_string();
+        let plan = Plan::new(
+            &GenSpec::new(GenFormat::Uuid),
+            std::slice::from_ref(&r),
+            "ID",
+        )
+        .unwrap();
+        let e = plan.draw(std::slice::from_ref(&r)).unwrap_err().to_string();
         assert!(e.contains("schema's forbid"), "{e}");
     }
 
@@ -609,7 +630,7 @@ mod tests {
             ),
             (spec(GenFormat::Passphrase, None, Some(0)), "must be 1 to"),
         ] {
-            let e = Plan::new(&s, None, "db.password").unwrap_err().to_string();
+            let e = Plan::new(&s, &[], "db.password").unwrap_err().to_string();
             assert!(e.starts_with("db.password: ") && e.contains(needle), "{e}");
         }
     }

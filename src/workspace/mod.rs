@@ -12,6 +12,7 @@
 //!   for it before the config names it.
 //! - [`envs`]: changing environments (`env remove`, `env rename`, `env set`): which files
 //!   change environment, re-wrapped or rotated for their new readers.
+//! - [`gate`]: the schema check `exec` and `export` run on the values a program would get.
 //! - [`ignored`]: the team's files that git ignores, and why.
 //! - [`values`]: an environment's values for the policy checks (decrypted where possible).
 //!
@@ -19,6 +20,7 @@
 
 pub mod batch;
 pub mod envs;
+pub mod gate;
 pub mod ignored;
 pub mod offboard;
 pub mod rekey;
