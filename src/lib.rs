@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod git;
 pub mod hardening;
+pub mod history;
 pub mod hook;
 pub mod import;
 pub mod keys;

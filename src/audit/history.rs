@@ -505,7 +505,7 @@ impl ConfigTrack {
         let text = String::from_utf8_lossy(blob.content());
         // The limit `config::read_text` puts on the working file.
         let readable = blob.size() <= 1 << 20;
-        let parsed = readable.then(|| Config::parse_as(config.path(), &text).ok());
+        let parsed = readable.then(|| Config::parse_named(config.path(), &text).ok());
         let Some(Some(older)) = parsed else {
             // Keep comparing against the newer version: a removal is found at the next
             // readable one, dated from the newer side.

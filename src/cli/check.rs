@@ -27,6 +27,10 @@ pub struct Args {
     /// Exit 1 when a check was skipped too (no key for a file, age unknown).
     #[arg(long)]
     strict: bool,
+    /// Check the values as they were at this git revision (the config, the files and
+    /// their values there; max_age from that revision's history).
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
     #[command(flatten)]
     pub ids: super::IdentityArg,
 }
@@ -48,7 +52,19 @@ const CHECK_ERROR: u8 = 2;
 
 fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let cfg = crate::workspace::load_config(&cwd)?;
+    let snap = output::snapshot(&cwd, args.rev.as_deref())?;
+    let cfg = match &snap {
+        None => crate::workspace::load_config(&cwd)?,
+        Some(s) => {
+            let now = crate::config::find_config(&cwd);
+            s.config(now.as_deref()).map_err(|e| {
+                match e.downcast::<crate::history::HistoryError>() {
+                    Ok(h) => output::history_error(h),
+                    Err(e) => e.context(format!("the config at {}", s.label())),
+                }
+            })?
+        }
+    };
     let names: Vec<String> = match &args.env {
         Some(e) if cfg.environment(e).is_none() => {
             return Err(
@@ -75,9 +91,18 @@ fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     }
     let mut loaded: HashMap<String, EnvFiles> = HashMap::new();
     for name in &wanted {
-        loaded.insert(name.clone(), values::load_env(&cfg, name, &ids)?);
+        let files = match &snap {
+            None => values::load_env(&cfg, name, &ids)?,
+            Some(s) => values::load_env_at(&cfg, name, &ids, s).map_err(|e| {
+                match e.downcast::<crate::history::HistoryError>() {
+                    Ok(h) => output::at_rev(h, s),
+                    Err(e) => e.context(format!("at {}", s.label())),
+                }
+            })?,
+        };
+        loaded.insert(name.clone(), files);
     }
-    let ages = ages(&cfg, &names, &loaded)?;
+    let ages = ages(&cfg, &names, &loaded, snap.as_ref())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let views: HashMap<String, EnvValues> = loaded
         .iter()
@@ -123,6 +148,7 @@ fn ages(
     cfg: &crate::config::Config,
     names: &[String],
     loaded: &HashMap<String, EnvFiles>,
+    snap: Option<&crate::history::Snapshot>,
 ) -> anyhow::Result<Ages> {
     let needed = cfg.schema().rules.iter().any(|r| r.max_age.is_some());
     if !needed {
@@ -133,7 +159,11 @@ fn ages(
         .flat_map(|n| loaded[n].files.iter().cloned())
         .collect();
     let mut out = Ages::new();
-    for (file, values) in crate::policy::staleness::last_changes(&files)? {
+    let found = match snap {
+        None => crate::policy::staleness::last_changes(&files)?,
+        Some(s) => s.last_changes(&files).map_err(|e| output::at_rev(e, s))?,
+    };
+    for (file, values) in found {
         let abs = crate::config::absolute(&file);
         for (key, fresh) in values {
             out.insert((abs.clone(), key), fresh);

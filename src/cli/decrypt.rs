@@ -1,4 +1,7 @@
-//! `secrets decrypt FILE [-o OUT] [--extract PATH]`: print the plaintext.
+//! `secrets decrypt FILE [-o OUT] [--extract PATH] [--rev REV]`: print the plaintext.
+//! `--rev REV` reads the file as it was at a git revision (from git, in memory); `-` reads
+//! it from stdin (with `--input-type`), so `git show REV:F | secrets decrypt --input-type
+//! yaml -` works.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +13,12 @@ use crate::store::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The encrypted file.
+    /// The encrypted file (`-`: stdin, with --input-type).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Read the file as it was at this git revision (a commit, tag, branch, HEAD~3).
+    #[arg(long, value_name = "REV", conflicts_with = "in_place")]
+    rev: Option<String>,
     /// Write the plaintext to OUT (mode 0600, also when OUT exists) instead of stdout.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
@@ -37,6 +43,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         if args.extract.is_some() {
             return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());
         }
+        if output::is_stdin(&args.file) {
+            return Err(CliError::new(CONFLICT, "-i cannot replace stdin (-)").into());
+        }
         let update = output::open_for_update(&args.file, g)?;
         let bytes = plaintext(&args.file, &update.file, &update.opened, g)?;
         update
@@ -45,7 +54,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             .map_err(crate::engine::FileError::from)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (file, _key, opened) = output::open_file(&args.file, g)?;
+    let snap = output::snapshot(&args.file, args.rev.as_deref())?;
+    let (file, _key, opened) = output::open_source(&args.file, g, snap.as_ref())?;
     if let Some(path) = &args.extract {
         if args.in_place {
             return Err(CliError::new(CONFLICT, "--extract cannot be combined with -i").into());

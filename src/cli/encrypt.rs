@@ -1,5 +1,6 @@
 //! `secrets encrypt [-i] FILE… [--age R,…]`: encrypt plaintext files sops-style. A file
 //! written that git ignores is warned about, with the rule and the exception that undoes it.
+//! `-` encrypts stdin (with `--input-type`) to stdout or `-o`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use crate::store::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files to encrypt.
+    /// Files to encrypt (`-`: stdin, with --input-type).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Encrypt in place (required for several files).
@@ -129,6 +130,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if args.files.len() > 1 && !args.in_place {
         return Err(CliError::new(CONFLICT, "several files need -i (encrypt in place)").into());
     }
+    if args.in_place && args.files.iter().any(|f| output::is_stdin(f)) {
+        return Err(CliError::new(CONFLICT, "-i cannot replace stdin (-)").into());
+    }
     let locks = if args.in_place {
         let paths: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
         crate::fsutil::lock::acquire_all(&paths)?
@@ -138,6 +142,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let mut ready = Vec::with_capacity(args.files.len());
     for (i, path) in args.files.iter().enumerate() {
         let (bytes, lock) = match locks.get(i) {
+            None if output::is_stdin(path) => {
+                let max = crate::store::limits::MAX_PLAIN_SIZE;
+                (output::read_stdin_file(g, max, "plaintext files")?.1, None)
+            }
             None => (engine::read(path)?, None),
             // Named before: encrypted once.
             Some(None) => continue,
@@ -146,7 +154,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 (bytes, Some((lock, seen)))
             }
         };
-        let (text, recipients) = encrypt_one(path, bytes, &args.target, g)?;
+        let named = if output::is_stdin(path) {
+            Path::new(output::STDIN_NAME)
+        } else {
+            path.as_path()
+        };
+        let (text, recipients) = encrypt_one(named, bytes, &args.target, g)?;
         ready.push((path, text, recipients, lock));
     }
     let mut written: Vec<PathBuf> = Vec::new();

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use super::exit::{CliError, BAD_PATH, CONFIG, GENERIC, INPUT, NO_FILE, OUTPUT, SCHEMA};
 use super::{output, Global};
-use crate::engine::EncryptedFile;
 use crate::exec::env::{self, EnvError, EnvSet, Var};
 use crate::exec::files::SecretDir;
 use crate::exec::run::{self, ChildEnv, RunError, Signals};
@@ -40,6 +39,10 @@ pub struct Selection {
     /// warnings). Without it, a violation stops everything before the program starts.
     #[arg(long)]
     pub no_check: bool,
+    /// Read the files as they were at this git revision (a commit, tag, branch, HEAD~3);
+    /// with --env, the environment's files are those of the config at that revision.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
     #[command(flatten)]
     pub itype: super::InputTypeArg,
     #[command(flatten)]
@@ -216,8 +219,14 @@ pub fn load_vars(
     prefix: &str,
     g: &Global,
 ) -> anyhow::Result<Loaded> {
-    let (files, env_name, config) = select_files(sel)?;
-    if env_name.is_some() {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
+    let snap = output::snapshot(&cwd, sel.rev.as_deref())?;
+    let (files, env_name, config) = select_files(sel, snap.as_ref())?;
+    if files.iter().filter(|f| output::is_stdin(f)).count() > 1 {
+        return Err(CliError::new(INPUT, "-f -: stdin can be read once").into());
+    }
+    if env_name.is_some() && snap.is_none() {
         // Found although git ignores them: say so, the team does not have them.
         let here = std::env::current_dir()?;
         output::warn_ignored(g, &crate::workspace::ignored::ignored(&here, &files));
@@ -235,11 +244,7 @@ pub fn load_vars(
     };
     let mut gate = SchemaGate::new(config, env_name.clone(), only.is_empty());
     for path in &files {
-        let file = EncryptedFile::load(path, g.input_type)?;
-        let key = file
-            .data_key(&ids)
-            .map_err(crate::workspace::name_recipients)?;
-        let opened = file.open(&key)?;
+        let (file, _key, opened) = output::open_with(path, g, snap.as_ref(), &ids)?;
         let dotenv = file.format == Format::Dotenv;
         let name = path.display().to_string();
         // --only first, so it can leave out one of two keys that collide.
@@ -308,15 +313,31 @@ fn env_error(e: EnvError) -> anyhow::Error {
 
 /// The files to read: the environment's (named, or the config's default when no `-f`),
 /// then the `-f` files.
+/// At a revision (`--rev`), the environment's files are those the config *at that
+/// revision* puts in it, in that revision's tree (files move, globs change); `-f` files
+/// are read there too.
 fn select_files(
     sel: &Selection,
+    snap: Option<&crate::history::Snapshot>,
 ) -> anyhow::Result<(Vec<PathBuf>, Option<String>, Option<crate::config::Config>)> {
-    if sel.env.is_none() && !sel.files.is_empty() {
-        return Ok((sel.files.clone(), None, None));
-    }
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
-    let Some(config) = crate::config::Config::discover(&cwd)? else {
+    if sel.env.is_none() && !sel.files.is_empty() {
+        // At a revision, the schema is that revision's (when it had a config).
+        let config = snap.and_then(|s| s.config(crate::config::find_config(&cwd).as_deref()).ok());
+        return Ok((sel.files.clone(), None, config));
+    }
+    let config = match snap {
+        None => crate::config::Config::discover(&cwd)?,
+        Some(s) => Some(
+            s.config(crate::config::find_config(&cwd).as_deref())
+                .map_err(|e| match e.downcast::<crate::history::HistoryError>() {
+                    Ok(h) => output::history_error(h),
+                    Err(e) => e.context(format!("the config at {}", s.label())),
+                })?,
+        ),
+    };
+    let Some(config) = config else {
         let msg = match &sel.env {
             Some(e) => format!("--env {e}: no team config (.secrets.yaml) found here or above"),
             None => "no files given and no team config (.secrets.yaml) found".to_string(),
@@ -352,11 +373,22 @@ fn select_files(
         ))
         .into());
     }
-    let mut files = crate::team::env_files(&config, &name)?;
+    let mut files = match snap {
+        None => crate::team::env_files(&config, &name)?,
+        Some(s) => s
+            .env_files(&config, &name)
+            .map_err(|e| output::at_rev(e, s))?,
+    };
     if files.is_empty() && sel.files.is_empty() {
         return Err(CliError::new(
             NO_FILE,
-            format!("environment {name}: no encrypted files match its globs"),
+            match snap {
+                None => format!("environment {name}: no encrypted files match its globs"),
+                Some(s) => format!(
+                    "environment {name}: no encrypted files match its globs at {}",
+                    s.label()
+                ),
+            },
         )
         .hint("encrypt a file that matches (secrets env add ENV --files GLOB…), or pass -f FILE")
         .into());

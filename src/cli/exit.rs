@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | other error; for `scan`: findings |
-//! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; for `scan`: error |
+//! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; a revision (`--rev`) git does not know, or a file not in it; stdin (`-`) without `--input-type`; for `scan`: error |
 //! | 3 | the output file cannot be written |
 //! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
 //! | 7 | invalid value for `set`; `generate` cannot make a value that meets the schema |

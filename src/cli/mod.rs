@@ -21,6 +21,7 @@ mod hook;
 mod import;
 mod init;
 mod keygen;
+mod log;
 mod man;
 mod member;
 mod rotate;
@@ -118,6 +119,7 @@ impl Global {
             Command::Status(a) => (&a.ids.identity, None, None),
             Command::Check(a) => (&a.ids.identity, None, None),
             Command::Audit(a) => (&a.ids.identity, None, None),
+            Command::Log(a) => (&a.ids.identity, a.itype.input_type, None),
             Command::Exec(a) => (
                 &a.selection.ids.identity,
                 a.selection.itype.input_type,
@@ -182,6 +184,8 @@ pub enum Command {
     Check(check::Args),
     /// Report who can read what, now and in history (markdown, json or html).
     Audit(audit::Args),
+    /// The history of a value from git: when it was added, changed or removed, and by whom.
+    Log(log::Args),
     /// Run a command with decrypted values in its environment.
     Exec(exec::Args),
     /// Export decrypted values (dotenv, json, yaml, shell, k8s, docker-secrets-dir).
@@ -302,6 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => status::run(a, g),
         Command::Check(a) => check::run(a, g),
         Command::Audit(a) => audit::run(a, g),
+        Command::Log(a) => log::run(a, g),
         Command::Exec(a) => exec::run(a, g),
         Command::Import(a) => import::run(a, g),
         Command::Export(a) => export::run(a, g),

@@ -202,22 +202,154 @@ pub fn note(g: &Global, msg: impl std::fmt::Display) {
     }
 }
 
-/// Loads an encrypted file (format from `--input-type` or the name), unwraps its data key
-/// and decrypts it.
-pub fn open_file(
+/// The name stdin is given in messages when a command reads `-`.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Is this path argument `-` (read stdin)?
+pub fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// An encrypted file from where the command was told to read it: the working tree, stdin
+/// (`-`, which needs `--input-type`: there is no name to tell the format), or git at a
+/// revision (`--rev`: the blob, in memory, never checked out).
+pub fn load_encrypted(
     path: &Path,
     g: &Global,
+    rev: Option<&crate::history::Snapshot>,
+) -> anyhow::Result<crate::engine::EncryptedFile> {
+    use crate::engine::EncryptedFile;
+    if is_stdin(path) {
+        if rev.is_some() {
+            return Err(CliError::new(
+                super::exit::CONFLICT,
+                "--rev reads a file from git; `-` reads stdin: give one of them",
+            )
+            .into());
+        }
+        let (format, buf) = read_stdin_file(
+            g,
+            crate::store::limits::MAX_ENCRYPTED_SIZE,
+            "encrypted files",
+        )?;
+        return Ok(EncryptedFile::parse(Path::new(STDIN_NAME), format, &buf)?);
+    }
+    match rev {
+        None => Ok(EncryptedFile::load(path, g.input_type)?),
+        Some(snap) => snap.load(path, g.input_type).map_err(|e| at_rev(e, snap)),
+    }
+}
+
+/// A whole file from stdin (`-`): its format must be given (`--input-type`: there is no
+/// name to tell it), and at most `max` bytes are read (the limit for `what`), into a
+/// buffer that wipes what it outgrows.
+pub fn read_stdin_file(
+    g: &Global,
+    max: u64,
+    what: &str,
+) -> anyhow::Result<(crate::store::Format, zeroize::Zeroizing<Vec<u8>>)> {
+    use std::io::Read;
+    let format = g.input_type.ok_or_else(|| {
+        CliError::new(
+            INPUT,
+            "-: reading stdin needs --input-type (yaml, json, dotenv, ini or binary)",
+        )
+        .hint("e.g. git show REV:FILE | secrets decrypt --input-type yaml -")
+    })?;
+    let mut buf = SecretBuf::new();
+    buf.read_to_end_from(&mut std::io::stdin().lock().take(max + 1))
+        .map_err(|e| CliError::new(INPUT, format!("stdin: {e}")))?;
+    if buf.len() as u64 > max {
+        return Err(CliError::new(
+            INPUT,
+            format!(
+                "stdin: larger than {} (the limit for {what})",
+                crate::store::limits::size_text(max)
+            ),
+        )
+        .into());
+    }
+    Ok((format, buf.into_zeroizing()))
+}
+
+/// An error reading from a revision, with the revision said: a file error keeps its own
+/// type (so its exit code and hint), under `at REV (commit)`.
+pub fn at_rev(e: crate::history::HistoryError, snap: &crate::history::Snapshot) -> anyhow::Error {
+    use crate::history::HistoryError;
+    match e {
+        HistoryError::File(f) => anyhow::Error::from(f).context(format!("at {}", snap.label())),
+        other => history_error(other),
+    }
+}
+
+/// A history error as a CLI error: a bad revision or a file missing there is a usage
+/// error (exit 2); a file error keeps its own code.
+pub fn history_error(e: crate::history::HistoryError) -> anyhow::Error {
+    use crate::history::HistoryError;
+    match e {
+        HistoryError::File(f) => f.into(),
+        HistoryError::BadRev { .. } => CliError::new(INPUT, e.to_string())
+            .hint("list them with git log --oneline, git tag, git branch")
+            .into(),
+        HistoryError::NotAtRev { .. } => CliError::new(INPUT, e.to_string())
+            .hint("see where it was: git log --stat --follow -- FILE")
+            .into(),
+        HistoryError::NotInRepository { .. } | HistoryError::TooLarge { .. } => {
+            CliError::new(INPUT, e.to_string()).into()
+        }
+        HistoryError::Git { .. } => CliError::new(super::exit::GENERIC, e.to_string()).into(),
+    }
+}
+
+/// `--rev REV` opened against the repository holding `start` (a file or directory).
+pub fn snapshot(
+    start: &Path,
+    rev: Option<&str>,
+) -> anyhow::Result<Option<crate::history::Snapshot>> {
+    match rev {
+        None => Ok(None),
+        Some(r) => crate::history::Snapshot::open(start, r)
+            .map(Some)
+            .map_err(history_error),
+    }
+}
+
+/// Loads an encrypted file from where [`load_encrypted`] reads it (format from
+/// `--input-type` or the name), unwraps its data key and decrypts it.
+pub fn open_source(
+    path: &Path,
+    g: &Global,
+    rev: Option<&crate::history::Snapshot>,
 ) -> anyhow::Result<(
     crate::engine::EncryptedFile,
     crate::crypto::DataKey,
     crate::engine::Opened,
 )> {
-    let file = crate::engine::EncryptedFile::load(path, g.input_type)?;
     let ids = identities(g)?;
+    open_with(path, g, rev, &ids)
+}
+
+/// As [`open_source`], with identities already loaded (a command reading many files).
+pub fn open_with(
+    path: &Path,
+    g: &Global,
+    rev: Option<&crate::history::Snapshot>,
+    ids: &Identities,
+) -> anyhow::Result<(
+    crate::engine::EncryptedFile,
+    crate::crypto::DataKey,
+    crate::engine::Opened,
+)> {
+    let file = load_encrypted(path, g, rev)?;
+    let in_rev = |e: anyhow::Error| match rev {
+        Some(s) => e.context(format!("at {}", s.label())),
+        None => e,
+    };
     let key = file
-        .data_key(&ids)
-        .map_err(crate::workspace::name_recipients)?;
-    let opened = file.open(&key)?;
+        .data_key(ids)
+        .map_err(crate::workspace::name_recipients)
+        .map_err(|e| in_rev(e.into()))?;
+    let opened = file.open(&key).map_err(|e| in_rev(e.into()))?;
     Ok((file, key, opened))
 }
 
@@ -237,7 +369,7 @@ impl Update {
     }
 }
 
-/// As [`open_file`], for a command that writes the file back (set, unset): the file's lock
+/// As [`open_source`] (the working file only), for a command that writes the file back (set, unset): the file's lock
 /// is taken before it is read and held until the returned value is dropped. Identities
 /// are loaded first, so that no passphrase prompt holds the lock.
 pub fn open_for_update(path: &Path, g: &Global) -> anyhow::Result<Update> {

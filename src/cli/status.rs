@@ -442,7 +442,7 @@ pub(super) mod stale {
         }
     }
 
-    fn date(time: i64, with_time: bool) -> String {
+    pub(in crate::cli) fn date(time: i64, with_time: bool) -> String {
         let Ok(t) = time::OffsetDateTime::from_unix_timestamp(time) else {
             return time.to_string();
         };

@@ -288,12 +288,13 @@ impl Config {
 
     /// Loads a config file; `.sops.yaml` is read as sops creation rules.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::parse_as(path, &read_text(path)?)
+        let text = read_text(path)?;
+        Self::parse_named(path, &text)
     }
 
-    /// The text of a config named `path` (`.sops.yaml`: sops creation rules), read from
-    /// elsewhere than the file: an older version, from git history.
-    pub fn parse_as(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    /// Parses config text read elsewhere (a past revision, `--rev`) as [`Config::load`]
+    /// reads the file `path`: `.sops.yaml` as sops creation rules, else `.secrets.yaml`.
+    pub fn parse_named(path: &Path, text: &str) -> Result<Config, ConfigError> {
         if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
             let raw =
                 sops::to_raw(text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;

@@ -204,12 +204,45 @@ pub fn last_changes(
         });
     }
     for (repo, mut tracked) in groups {
-        walk(&repo, &mut tracked)?;
+        walk(&repo, &mut tracked, None)?;
         for t in tracked {
             out.insert(t.given, finish(t.values, &UnknownReason::NotCommitted));
         }
     }
     Ok(out)
+}
+
+/// As [`last_changes`], for files as they were at the commit `start` of `repo` (`check
+/// --rev`): each given as (its name in the result, its path in the repository, its text
+/// at `start`). The walk starts at `start`, so nothing is `Uncommitted`.
+pub fn last_changes_at(
+    repo: &Repository,
+    start: Oid,
+    files: Vec<(PathBuf, PathBuf, Vec<u8>)>,
+) -> Result<BTreeMap<PathBuf, Vec<(String, Freshness)>>, StaleError> {
+    let mut tracked = Vec::new();
+    for (given, rel, bytes) in files {
+        let file = EncryptedFile::parse(&given, Format::from_path(&given), &bytes)?;
+        let mut values = leaves(&file);
+        for v in &mut values {
+            if let Pending::Search(needle) = &v.state {
+                if memmem::find(&bytes, needle).is_none() {
+                    v.state = Pending::Done(Freshness::Unknown(UnknownReason::NotVerbatim));
+                }
+            }
+        }
+        tracked.push(Tracked {
+            given,
+            rel,
+            blob: None,
+            values,
+        });
+    }
+    walk(repo, &mut tracked, Some(start))?;
+    Ok(tracked
+        .into_iter()
+        .map(|t| (t.given, finish(t.values, &UnknownReason::NotCommitted)))
+        .collect())
 }
 
 /// One value being followed back through history.
@@ -353,7 +386,7 @@ fn top(branch: &Branch<Sealed>, dotenv: bool, f: &mut impl FnMut(&str, &Node<Sea
 /// The commits `git clone --depth` cut the history at (`shallow` in the common git dir):
 /// libgit2 shows them without parents, as if they were root commits, so they must be told
 /// apart. A missing file means a complete clone.
-fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
+pub(crate) fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
     if !repo.is_shallow() {
         return HashSet::new();
     }
@@ -364,8 +397,13 @@ fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
 }
 
 fn change_of(commit: &Commit<'_>) -> Freshness {
+    Freshness::Changed(change(commit))
+}
+
+/// Who made `commit`, when, and its subject.
+pub(crate) fn change(commit: &Commit<'_>) -> Change {
     let author = commit.author();
-    Freshness::Changed(Change {
+    Change {
         commit: commit.id().to_string(),
         author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
         email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
@@ -374,7 +412,7 @@ fn change_of(commit: &Commit<'_>) -> Freshness {
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .unwrap_or_default(),
-    })
+    }
 }
 
 /// The directory trees of one commit, each read once however many files sit in it (a
@@ -421,7 +459,7 @@ impl<'r> Dirs<'r> {
 
 /// The old name of `rel` when `child` renamed it from `parent`, by a rename-detecting diff
 /// of that commit only (git's default similarity threshold, 50%).
-fn renamed_from(
+pub(crate) fn renamed_from(
     repo: &Repository,
     parent: &git2::Tree<'_>,
     child: &git2::Tree<'_>,
@@ -436,21 +474,24 @@ fn renamed_from(
     }))
 }
 
-/// Walks the first-parent history of HEAD once for all `files` of `repo`.
-fn walk(repo: &Repository, files: &mut [Tracked]) -> Result<(), StaleError> {
+/// Walks the first-parent history of HEAD (or of `start`) once for all `files` of `repo`.
+fn walk(repo: &Repository, files: &mut [Tracked], start: Option<Oid>) -> Result<(), StaleError> {
     let git = |files: &[Tracked]| {
         let path = files.first().map(|t| t.given.clone()).unwrap_or_default();
         move |error| StaleError::Git { path, error }
     };
-    let head = match repo.head() {
-        Ok(h) => h.peel_to_commit().map_err(git(files))?,
-        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
-            for t in files.iter_mut() {
-                t.settle(&Freshness::Unknown(UnknownReason::NoCommits));
+    let head = match start.map(|id| repo.find_commit(id)) {
+        Some(found) => found.map_err(git(files))?,
+        None => match repo.head() {
+            Ok(h) => h.peel_to_commit().map_err(git(files))?,
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
+                for t in files.iter_mut() {
+                    t.settle(&Freshness::Unknown(UnknownReason::NoCommits));
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        Err(e) => return Err(git(files)(e)),
+            Err(e) => return Err(git(files)(e)),
+        },
     };
     // HEAD: a value not in it is uncommitted; the others start their chain here.
     let mut head_dirs = Dirs::new(head.tree().map_err(git(files))?);

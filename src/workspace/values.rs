@@ -21,14 +21,39 @@ pub struct EnvFiles {
 /// command); one nobody here can decrypt gives subjects without values.
 pub fn load_env(config: &Config, env: &str, ids: &Identities) -> anyhow::Result<EnvFiles> {
     let files = crate::team::env_files(config, env)?;
-    // Files are read and decrypted in parallel; the first error in file order wins.
-    let per_file = crate::team::parallel_map(&files, |path| -> anyhow::Result<Vec<Subject>> {
-        let file = EncryptedFile::load(path, None)?;
+    load_files(config, files, ids, |p| Ok(EncryptedFile::load(p, None)?))
+}
+
+/// As [`load_env`], with the files of `env` and their contents as they were at a git
+/// revision (`check --rev`); `config` is the config at that revision.
+pub fn load_env_at(
+    config: &Config,
+    env: &str,
+    ids: &Identities,
+    snap: &crate::history::Snapshot,
+) -> anyhow::Result<EnvFiles> {
+    let files = snap.env_files(config, env)?;
+    load_files(config, files, ids, |p| Ok(snap.load(p, None)?))
+}
+
+fn load_files(
+    config: &Config,
+    files: Vec<PathBuf>,
+    ids: &Identities,
+    load: impl Fn(&std::path::Path) -> anyhow::Result<EncryptedFile>,
+) -> anyhow::Result<EnvFiles> {
+    let mut loaded = Vec::with_capacity(files.len());
+    for path in &files {
         let shown = config
             .relative(path)
             .map(|rel| crate::config::rel_string(&rel))
             .unwrap_or_else(|| path.display().to_string());
-        Ok(file_subjects(&file, &shown, ids)?)
+        loaded.push((load(path)?, shown));
+    }
+    // Decrypted in parallel (a revision's reader holds a repository, which is not Sync: the
+    // files are read first); the first error in file order wins.
+    let per_file = crate::team::parallel_map(&loaded, |(file, shown)| {
+        file_subjects(file, shown, ids)
     });
     let mut subjects = Vec::new();
     for found in per_file {
