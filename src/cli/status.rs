@@ -369,7 +369,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// `-` and `uncommitted` or `unknown: <why>` where there is no commit).
 ///
 /// `--overdue` keeps only the values past their schema `max_age` and exits 1 when there
-/// is one; the human form ends with the count on stderr either way.
+/// is one; the human form ends with the count on stderr either way (for `--stale`, when a
+/// value has a max_age).
 ///
 /// JSON (stable field names): `{"root", "now", "values": [{"file", "key", "state",
 /// "age_days", "time", "date", "commit", "author", "email", "summary", "reason",
@@ -593,7 +594,10 @@ pub(super) mod stale {
                         &table,
                     );
                 }
+                // The count, where a max_age makes it mean something.
+                let aged = overdue_only || rows.iter().any(|r| r.max_age.is_some());
                 match overdue {
+                    _ if !aged => {}
                     0 => eprintln!("no value is past its max_age"),
                     1 => eprintln!("1 value is past its max_age"),
                     n => eprintln!("{n} values are past their max_age"),
