@@ -633,6 +633,77 @@ fn team_config_checks_and_known_values() {
     assert_eq!(with_key(&["--no-known"]).status.code(), Some(0));
 }
 
+#[test]
+fn values_a_file_keeps_in_clear_are_not_known_secrets() {
+    // Found in review of issue 13: `import` keeps settings such as DB_HOST in clear through
+    // unencrypted_regex, and the hook then refused every commit holding a copy of them.
+    use secrecy::ExposeSecret;
+    let d = repo();
+    let keys = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let key = keys.path().join("key.txt");
+    std::fs::write(&key, format!("{}\n", id.to_string().expose_secret())).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    write(
+        d.path(),
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  dev:\n    files: [\"config/dev/**\"]\n    members: [alice]\n",
+            id.to_public()
+        ),
+    );
+    const HOST: &str = "db-primary.internal.corp";
+    const TOKEN: &str = "Zq8rT2vLx9Pw4Kd7mHfB";
+    write(
+        d.path(),
+        "config/dev/app.env",
+        &format!("DB_HOST={HOST}\nAPI_TOKEN={TOKEN}\n"),
+    );
+    let enc = Command::new(bin())
+        .current_dir(d.path())
+        .env("SOPS_AGE_KEY_FILE", &key)
+        .env("HOME", d.path())
+        .env("XDG_CONFIG_HOME", d.path().join(".config"))
+        .args([
+            "encrypt",
+            "-i",
+            "--unencrypted-regex",
+            "^DB_HOST$",
+            "config/dev/app.env",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        enc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enc.stderr)
+    );
+    write(d.path(), "deploy/hosts.txt", &format!("primary {HOST}\n"));
+    let mut c = scan(d.path());
+    c.env("SOPS_AGE_KEY_FILE", &key)
+        .env("XDG_CONFIG_HOME", d.path().join(".config"));
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // An encrypted value's copy is still found.
+    write(
+        d.path(),
+        "deploy/hosts.txt",
+        &format!("primary {HOST} token {TOKEN}\n"),
+    );
+    let mut c = scan(d.path());
+    c.env("SOPS_AGE_KEY_FILE", &key)
+        .env("XDG_CONFIG_HOME", d.path().join(".config"));
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(s.matches("known-secret-value").count(), 1, "{s}");
+}
+
 /// Counts the commits on HEAD.
 fn commit_count(dir: &Path) -> usize {
     let log = git(dir, &["log", "--oneline"]);

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::crypto;
 use crate::engine::{self, EncryptedFile};
 use crate::keys::Identities;
-use crate::model::{Branch, Plain, Scalar};
+use crate::model::{Branch, Plain, Scalar, Sealed};
 use crate::scan::{
     self, source, Allowlist, Baseline, BaselineEntry, Finding, KnownValue, KnownValues, Options,
     Scanner,
@@ -383,9 +383,16 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
         let Ok(opened) = file.decrypt(&ids) else {
             continue;
         };
-        for (i, b) in opened.branches.iter().enumerate() {
+        for (i, (b, sealed)) in opened.branches.iter().zip(&file.branches).enumerate() {
             let origin = format!("{}#{i}", rel.to_string_lossy().replace('\\', "/"));
-            collect_plain(b, &origin, file.format == Format::Dotenv, &mut values);
+            let encrypted = encrypted_leaves(sealed);
+            collect_plain(
+                b,
+                &origin,
+                file.format == Format::Dotenv,
+                &encrypted,
+                &mut values,
+            );
         }
     }
     if values.is_empty() {
@@ -398,8 +405,34 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
 /// The text values of a branch, each with its origin (`file#branch:key/path`), which
 /// becomes the finding's fingerprint instead of the value. A dotenv value is what its
 /// stored text means (`"p@ss word"` is `p@ss word`, the text a copy would hold).
-fn collect_plain(b: &Branch<Plain>, file: &str, dotenv: bool, out: &mut Vec<KnownValue>) {
+/// Per leaf of `sealed`, in `try_map` order: whether it is stored encrypted. A value the
+/// file's own rules keep in clear (`unencrypted_regex`, `_unencrypted`) is no secret: its
+/// copy elsewhere is not a leak (and `import` keeps plain settings so).
+fn encrypted_leaves(sealed: &Branch<Sealed>) -> Vec<bool> {
+    let mut out = Vec::new();
+    let _ = sealed.try_map::<(), std::convert::Infallible>(&mut |leaf, _| {
+        out.push(
+            matches!(&leaf.0, Scalar::Str(s) if crate::crypto::value::is_encrypted(s.as_str())),
+        );
+        Ok(())
+    });
+    out
+}
+
+fn collect_plain(
+    b: &Branch<Plain>,
+    file: &str,
+    dotenv: bool,
+    encrypted: &[bool],
+    out: &mut Vec<KnownValue>,
+) {
+    let mut index = 0;
     let _ = b.try_map::<(), std::convert::Infallible>(&mut |leaf, path| {
+        let stored_encrypted = encrypted.get(index).copied().unwrap_or(true);
+        index += 1;
+        if !stored_encrypted {
+            return Ok(());
+        }
         match leaf.scalar() {
             Scalar::Str(s) if dotenv => out.push(KnownValue {
                 value: crate::store::dotenv::value_of(s)
