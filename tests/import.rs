@@ -1062,3 +1062,28 @@ fn option_conflicts_and_in_place_wording() {
     assert!(text.contains("--remove-source"), "{text}");
     assert!(r.path(".env.prod").exists());
 }
+
+/// Review of issue 13: when a deeper `.gitignore` negates the line added for the source,
+/// git still sees it: a warning says so and what to do.
+#[test]
+fn a_negated_gitignore_is_reported() {
+    let r = repo();
+    std::fs::create_dir_all(r.path("sub")).unwrap();
+    std::fs::write(r.path("sub/.gitignore"), "!.env.staging\n").unwrap();
+    std::fs::write(r.path("sub/.env.staging"), "A_TOKEN=x\nLOG_LEVEL=INFO\n").unwrap();
+    let text = ok(&import(
+        &r,
+        &["sub/.env.staging", "--env", "prod", "--no-backup"],
+    ));
+    assert!(text.contains("added /sub/.env.staging"), "{text}");
+    assert!(text.contains("git still does not ignore"), "{text}");
+    assert!(text.contains("git check-ignore"), "{text}");
+    // Without the negation: no warning.
+    let r = repo();
+    std::fs::write(r.path(".env.staging"), "A_TOKEN=x\n").unwrap();
+    let text = ok(&import(
+        &r,
+        &[".env.staging", "--env", "prod", "--no-backup"],
+    ));
+    assert!(!text.contains("still does not ignore"), "{text}");
+}

@@ -381,6 +381,11 @@ fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyho
                     output::shown(&added.file).display()
                 ),
             );
+            if added.still_seen {
+                eprintln!(
+                    "secrets: warning: git still does not ignore {shown_src}: another .gitignore (or .git/info/exclude) negates it; see `git check-ignore -v --no-index -- {shown_src}` and remove that `!` line"
+                );
+            }
         }
     }
     if let Some(rel) = aftercare::committed(src) {
