@@ -130,7 +130,7 @@ pub fn ignore_source(source: &Path) -> Result<Option<IgnoreLine>, AftercareError
     text.extend_from_slice(line.as_bytes());
     text.push(b'\n');
     fsutil::atomic_write(&file, &text).map_err(err)?;
-    let still_seen = !git_ignores(&work, &rel)
+    let still_seen = !git_ignores(work, &rel)
         .or_else(|| repo_of(source).and_then(|(r, rel)| r.is_path_ignored(&rel).ok()))
         .unwrap_or(false);
     Ok(Some(IgnoreLine {

@@ -678,10 +678,7 @@ pub fn with_plain_names(
 pub fn split_plain_names(r: &str) -> (Option<String>, Vec<String>) {
     let mut names = Vec::new();
     let mut rest = r.to_string();
-    loop {
-        let Some(body) = rest.strip_suffix(")$") else {
-            break;
-        };
+    while let Some(body) = rest.strip_suffix(")$") {
         let Some(i) = body.rfind("^(?:") else {
             break;
         };
@@ -690,7 +687,7 @@ pub fn split_plain_names(r: &str) -> (Option<String>, Vec<String>) {
             break;
         }
         names.extend(split_unescaped(inner).into_iter().map(|n| unescape(&n)));
-        let before = body[..i].trim_end_matches('|').to_string();
+        let before = body[..i].strip_suffix('|').unwrap_or("").to_string();
         // An older import's `(?:old)` layer.
         rest = match before.strip_prefix("(?:").and_then(|b| b.strip_suffix(')')) {
             Some(old) if regex::Regex::new(old).is_ok() => old.to_string(),
