@@ -150,7 +150,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             !plan
                 .units
                 .iter()
-                .any(|u| u.path.last().is_some_and(|n| n == *k))
+                .any(|u| plan::unit_name(&u.path, plan.format) == k.as_str())
         })
         .map(String::as_str)
         .collect();

@@ -154,7 +154,6 @@ const SECRET_WORDS: &[&str] = &[
     "secret",
     "token",
     "apikey",
-    "cert",
 ];
 
 /// The first word of `name` (split at `_`, `-`, `.`, spaces and lower-to-upper case

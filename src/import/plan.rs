@@ -454,7 +454,7 @@ fn collect_units(
 
 /// The name a unit is judged and kept clear by: its last key (a dotenv `export NAME` is
 /// `NAME` to the classifier; the regex sees the key as stored).
-fn unit_name(path: &[String], format: Format) -> &str {
+pub fn unit_name(path: &[String], format: Format) -> &str {
     let last = path.last().map(String::as_str).unwrap_or("");
     if format == Format::Dotenv {
         dotenv::env_name(last)
