@@ -58,6 +58,7 @@ const SECRETS: &[&str] = &[
     "STRIPE_PUBLISHABLE_KEY",
     "GITHUB_TOKEN",
     "JWT_SIGNING_KEY",
+    "SENTRY_DSN",
 ];
 
 const PLAIN: &[&str] = &[
@@ -72,7 +73,6 @@ const PLAIN: &[&str] = &[
     "DEFAULT_FROM_EMAIL",
     "AWS_STORAGE_BUCKET_NAME",
     "AWS_S3_REGION_NAME",
-    "SENTRY_DSN",
     "CSRF_TRUSTED_ORIGINS",
     "SESSION_COOKIE_AGE",
     "LOG_LEVEL",
@@ -498,7 +498,7 @@ fn refusals_write_nothing() {
     );
     assert_eq!(
         out.status.code(),
-        Some(5),
+        Some(8),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -820,4 +820,270 @@ fn a_source_at_the_destination_is_imported_in_place() {
     assert!(!r.ks.sb.read(".gitignore").contains(".env.prod"));
     let dec = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
     assert_eq!(values(&dec), values(DJANGO_ENV));
+}
+
+/// Review of issue 13: values the scanner filters as noise (weak or example passwords,
+/// example hosts, bad checksums) are real in an import; each of them was marked plain.
+#[test]
+fn secrets_the_scanner_calls_noise_are_secret_in_an_import() {
+    let r = repo();
+    let env = "\
+DATABASE_URL=postgres://app:hunter2@db.internal:5432/app
+PG_LOCAL=postgres://user:password@localhost/db
+PG_MAIN=postgres://app:Zq8vR2xLp9Tw4Kd7@hostname:5432/app
+MONGO=mongodb://admin:changeme@mongo:27017
+CACHE=redis://:rpw@r:6379
+CONNECTION_STRING=Server=db;Database=app;User Id=app;Password=Pa55w0rd;
+ODBC=Driver={x};Server=db;Uid=app;Pwd=s3cr3t;
+TWILIO_AUTH=4f1c2a9e3b4d4e5f8a7b9c0d1e2f3a4b
+APP_SIGNING=9c0d1e2f3a4b4f1c2a9e3b4d4e5f8a7b
+SENDGRID=SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
+GITHUB_PAT=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa123456
+NPM_AUTH=npm_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa123456
+SENTRY_DSN=https://0123456789abcdef0123456789abcdef@o0.ingest.sentry.io/1
+AUTH=Basic dXNlcjpwYXNzd29yZA==
+HMAC_SALT=abc
+COOKIE_SALT=xyz
+BEARER=Bearer abcdefgh12345678
+NPM=npm_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa123456
+GH=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa123456
+SG=SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
+HEX=4f1c2a9e3b4d4e5f8a7b9c0d1e2f3a4b
+MY_CREDENTIALS=x
+GCP_PRIVATE=x
+LOG_LEVEL=INFO
+AUTHOR=Jane
+";
+    std::fs::write(r.path(".env.production"), env).unwrap();
+    let out = import(&r, &[".env.production", "--env", "prod", "--dry-run"]);
+    ok(&out);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (k, _) in values(env) {
+        let l = row(&plan, &k);
+        let want = if k == "LOG_LEVEL" || k == "AUTHOR" {
+            "plain"
+        } else {
+            "secret"
+        };
+        assert_eq!(l.split_whitespace().nth(1), Some(want), "{l}");
+    }
+    for v in ["hunter2", "changeme", "Pa55w0rd", "rpw@"] {
+        assert!(!plan.contains(v), "a value was printed:\n{plan}");
+    }
+}
+
+/// Review of issue 13: a re-import rebuilds one set of plain names (the regex does not
+/// nest and grow), and a key once plain whose value is now secret gets encrypted (it
+/// failed verification, exit 70, before).
+#[test]
+fn a_reimport_keeps_one_plain_set_and_a_key_once_plain_can_become_secret() {
+    let r = repo();
+    std::fs::write(r.path("a.env"), "LOG_LEVEL=INFO\nMODE=demo\nPORT=1\n").unwrap();
+    ok(&import(&r, &["a.env", "--env", "prod", "--no-backup"]));
+    std::fs::write(
+        r.path("a.env"),
+        "LOG_LEVEL=INFO\nMODE=demo\nPORT=1\nHOST=x\n",
+    )
+    .unwrap();
+    ok(&import(&r, &["a.env", "--env", "prod", "--no-backup"]));
+    let regex = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("sops_unencrypted_regex="))
+            .unwrap()
+            .to_string()
+    };
+    let enc = r.ks.sb.read(".env.prod");
+    assert_eq!(
+        regex(&enc),
+        "sops_unencrypted_regex=_unencrypted$|^(?:HOST|LOG_LEVEL|MODE|PORT)$",
+        "{enc}"
+    );
+    // MODE now holds a connection URL with a password: secret.
+    std::fs::write(r.path("a.env"), "MODE=postgres://u:hunter2@db/app\n").unwrap();
+    let out = import(
+        &r,
+        &["a.env", "--env", "prod", "--no-backup", "--overwrite"],
+    );
+    let text = ok(&out);
+    assert!(row(&text, "MODE").contains("now encrypted"), "{text}");
+    let enc = r.ks.sb.read(".env.prod");
+    assert!(values(&enc)["MODE"].starts_with("ENC["), "{enc}");
+    assert_eq!(values(&enc)["LOG_LEVEL"], "INFO");
+    assert_eq!(
+        regex(&enc),
+        "sops_unencrypted_regex=_unencrypted$|^(?:HOST|LOG_LEVEL|PORT)$"
+    );
+}
+
+/// Review of issue 13: an empty source writes nothing and exits 2.
+#[test]
+fn an_empty_source_or_vault_path_is_refused() {
+    let r = repo();
+    std::fs::write(r.path("empty.env"), "# nothing\n").unwrap();
+    let before = tree(r.ks.dir());
+    let out = import(&r, &["empty.env", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no values in empty.env"),
+        "{out:?}"
+    );
+    assert_eq!(tree(r.ks.dir()), before);
+    let bao = OpenBao::start();
+    let out =
+        r.ks.cmd()
+            .args(["import", "--from-vault", "secret/nothere", "--env", "prod"])
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token)
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no values under secret/nothere"),
+        "{out:?}"
+    );
+    assert_eq!(tree(r.ks.dir()), before);
+}
+
+/// Review of issue 13: `-` reads stdin with --input-type (and says the file steps do not
+/// apply); without it, the error of other commands.
+#[test]
+fn import_reads_stdin() {
+    use std::io::Write;
+    let r = repo();
+    let run = |args: &[&str]| {
+        let mut c = r.ks.cmd();
+        c.arg("import")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"A_TOKEN=x\nLOG_LEVEL=INFO\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["-", "--input-type", "dotenv", "--env", "prod", "--dry-run"]);
+    let text = ok(&out);
+    assert_eq!(
+        row(&text, "A_TOKEN").split_whitespace().nth(1),
+        Some("secret")
+    );
+    assert!(
+        text.contains("no backup, .gitignore or source removal"),
+        "{text}"
+    );
+    let out = run(&["-", "--input-type", "dotenv", "--env", "prod"]);
+    ok(&out);
+    let dec = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert_eq!(values(&dec)["A_TOKEN"], "x");
+    let out = run(&["-", "--env", "prod", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--input-type"));
+}
+
+/// Review of issue 13, nits: an unknown --keep-clear key, --keep-clear with
+/// --encrypt-all, and a --to in another environment are conflicting options (8); an
+/// in-place import says so, and why --remove-source keeps the file.
+#[test]
+fn option_conflicts_and_in_place_wording() {
+    let r = repo();
+    let code = |args: &[&str]| import(&r, args).status.code();
+    assert_eq!(
+        code(&[
+            ".env.production",
+            "--env",
+            "prod",
+            "--dry-run",
+            "--keep-clear",
+            "NOPE"
+        ]),
+        Some(8)
+    );
+    let out = import(
+        &r,
+        &[
+            ".env.production",
+            "--env",
+            "prod",
+            "--dry-run",
+            "--keep-clear",
+            "NOPE",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE"));
+    assert_eq!(
+        code(&[
+            ".env.production",
+            "--env",
+            "prod",
+            "--dry-run",
+            "--keep-clear",
+            "DEBUG",
+            "--encrypt-all"
+        ]),
+        Some(8)
+    );
+    assert_eq!(
+        code(&[".env.production", "--to", "elsewhere.env", "--dry-run"]),
+        Some(8)
+    );
+    r.ks.ok(&[
+        "env", "add", "dev", "--files", ".env.dev", "--member", "alice",
+    ]);
+    assert_eq!(
+        code(&[
+            ".env.production",
+            "--env",
+            "dev",
+            "--to",
+            ".env.prod",
+            "--dry-run"
+        ]),
+        Some(8)
+    );
+    std::fs::write(r.path(".env.prod"), DJANGO_ENV).unwrap();
+    let out = import(
+        &r,
+        &[
+            ".env.prod",
+            "--env",
+            "prod",
+            "--no-backup",
+            "--remove-source",
+        ],
+    );
+    let text = ok(&out);
+    assert!(text.contains("encrypted in place"), "{text}");
+    assert!(!text.contains("new file"), "{text}");
+    assert!(text.contains("--remove-source"), "{text}");
+    assert!(r.path(".env.prod").exists());
+}
+
+/// Review of issue 13: when a deeper `.gitignore` negates the line added for the source,
+/// git still sees it: a warning says so and what to do.
+#[test]
+fn a_negated_gitignore_is_reported() {
+    let r = repo();
+    std::fs::create_dir_all(r.path("sub")).unwrap();
+    std::fs::write(r.path("sub/.gitignore"), "!.env.staging\n").unwrap();
+    std::fs::write(r.path("sub/.env.staging"), "A_TOKEN=x\nLOG_LEVEL=INFO\n").unwrap();
+    let text = ok(&import(
+        &r,
+        &["sub/.env.staging", "--env", "prod", "--no-backup"],
+    ));
+    assert!(text.contains("added /sub/.env.staging"), "{text}");
+    assert!(text.contains("git still does not ignore"), "{text}");
+    assert!(text.contains("git check-ignore"), "{text}");
+    // Without the negation: no warning.
+    let r = repo();
+    std::fs::write(r.path(".env.staging"), "A_TOKEN=x\n").unwrap();
+    let text = ok(&import(
+        &r,
+        &[".env.staging", "--env", "prod", "--no-backup"],
+    ));
+    assert!(!text.contains("still does not ignore"), "{text}");
 }

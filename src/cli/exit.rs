@@ -133,6 +133,7 @@ fn import_code(e: &crate::import::ImportError) -> u8 {
         E::Verify { .. } => VERIFY_FAILED,
         E::Source { .. } => INPUT,
         E::Destination { .. } => CONFIG,
+        E::Mismatch { .. } => CONFLICT,
         E::Rules { .. } => CONFLICT,
         E::Vault(_) => VAULT,
     }

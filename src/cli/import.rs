@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::{CliError, CONFIG, CONFLICT, IMPORT_CONFLICT, NOT_ENCRYPTED};
+use super::exit::{CliError, CONFIG, CONFLICT, IMPORT_CONFLICT, INPUT, NOT_ENCRYPTED};
 use super::{output, Global};
 use crate::config::{absolute, Config};
 use crate::engine::{EncryptedFile, FileError};
@@ -63,11 +63,38 @@ pub struct Args {
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let here = std::env::current_dir()?;
+    if args.encrypt_all && !args.keep_clear.is_empty() {
+        return Err(CliError::new(
+            CONFLICT,
+            "--encrypt-all encrypts every key; --keep-clear keeps some in clear: give one of them",
+        )
+        .into());
+    }
     let source = match (&args.source, &args.from_vault) {
+        (Some(p), _) if output::is_stdin(p) => {
+            let max = crate::store::limits::MAX_PLAIN_SIZE;
+            let (format, bytes) = output::read_stdin_file(g, max, "plaintext files")?;
+            output::note(
+                g,
+                "read from stdin: no backup, .gitignore or source removal applies (nothing on disk)",
+            );
+            Source::read_bytes(format, &bytes)?
+        }
         (Some(p), _) => Source::read_file(p, g.input_type)?,
         (None, Some(path)) => vault::read(&vault_settings()?, path)?,
         (None, None) => unreachable!("clap requires one"),
     };
+    if source.is_empty() {
+        let what = match &args.from_vault {
+            Some(p) => format!("no values under {p}"),
+            None => format!("no values in {}", source.name),
+        };
+        return Err(
+            CliError::new(INPUT, format!("{what}: nothing to import, nothing written"))
+                .hint("check the path or file")
+                .into(),
+        );
+    }
     let start = args
         .to
         .as_deref()
@@ -116,8 +143,30 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             overwrite: args.overwrite,
         },
     )?;
+    let unknown: Vec<&str> = args
+        .keep_clear
+        .iter()
+        .filter(|k| {
+            !plan
+                .units
+                .iter()
+                .any(|u| plan::unit_name(&u.path, plan.format) == k.as_str())
+        })
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(CliError::new(
+            CONFLICT,
+            format!(
+                "--keep-clear names no key of {}: {}",
+                source.name,
+                unknown.join(", ")
+            ),
+        )
+        .into());
+    }
     if !g.quiet || args.dry_run {
-        print_plan(&plan, &env, &dest, existing.is_some());
+        print_plan(&plan, &env, &dest, existing.is_some(), in_place);
     }
     if !plan.conflicts().is_empty() {
         return Err(anyhow::Error::new(plan.conflict_error()).context(
@@ -235,7 +284,7 @@ fn count(plan: &Plan, class: Class) -> usize {
 }
 
 /// The plan as a table on stdout: key, class, reason, destination and what happens there.
-fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool) {
+fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool, in_place: bool) {
     let shown = output::shown(dest).display().to_string();
     let rows: Vec<[String; 4]> = plan
         .units
@@ -282,6 +331,8 @@ fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool) {
         shown,
         if merging {
             "merged into the existing file"
+        } else if in_place {
+            "encrypted in place"
         } else {
             "new file"
         },
@@ -330,6 +381,11 @@ fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyho
                     output::shown(&added.file).display()
                 ),
             );
+            if added.still_seen {
+                eprintln!(
+                    "secrets: warning: git still does not ignore {shown_src}: another .gitignore (or .git/info/exclude) negates it; see `git check-ignore -v --no-index -- {shown_src}` and remove that `!` line"
+                );
+            }
         }
     }
     if let Some(rel) = aftercare::committed(src) {
@@ -349,6 +405,13 @@ fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyho
     if args.remove_source && !in_place {
         aftercare::remove_source(src)?;
         output::note(g, format!("removed {shown_src}"));
+    } else if args.remove_source {
+        output::note(
+            g,
+            format!(
+                "--remove-source: {shown_src} was encrypted in place; it is the destination, kept"
+            ),
+        );
     }
     Ok(())
 }

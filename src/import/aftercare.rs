@@ -92,6 +92,10 @@ pub fn backup(
 pub struct IgnoreLine {
     pub file: PathBuf,
     pub line: String,
+    /// Git still does not ignore the source after the line was added (a deeper
+    /// `.gitignore` or `.git/info/exclude` negates it: `!.env.staging`); checked again
+    /// with a freshly opened repository.
+    pub still_seen: bool,
 }
 
 /// Adds `/REL` for `source` to the repository's root `.gitignore` unless git already
@@ -100,12 +104,15 @@ pub fn ignore_source(source: &Path) -> Result<Option<IgnoreLine>, AftercareError
     let Some((repo, rel)) = repo_of(source) else {
         return Ok(None);
     };
-    if repo.is_path_ignored(&rel).unwrap_or(false) {
-        return Ok(None);
-    }
     let Some(work) = repo.workdir() else {
         return Ok(None);
     };
+    if git_ignores(work, &rel)
+        .or_else(|| repo.is_path_ignored(&rel).ok())
+        .unwrap_or(false)
+    {
+        return Ok(None);
+    }
     let file = work.join(".gitignore");
     let err = |error| AftercareError::Gitignore {
         path: file.clone(),
@@ -123,7 +130,35 @@ pub fn ignore_source(source: &Path) -> Result<Option<IgnoreLine>, AftercareError
     text.extend_from_slice(line.as_bytes());
     text.push(b'\n');
     fsutil::atomic_write(&file, &text).map_err(err)?;
-    Ok(Some(IgnoreLine { file, line }))
+    let still_seen = !git_ignores(work, &rel)
+        .or_else(|| repo_of(source).and_then(|(r, rel)| r.is_path_ignored(&rel).ok()))
+        .unwrap_or(false);
+    Ok(Some(IgnoreLine {
+        file,
+        line,
+        still_seen,
+    }))
+}
+
+/// Whether git ignores `rel` in the working tree `work`, as `git check-ignore` says
+/// (libgit2 lets the root `.gitignore`'s new line win over a deeper `!name`; git does
+/// not); `None` when git cannot be run.
+fn git_ignores(work: &Path, rel: &Path) -> Option<bool> {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(work)
+        .args(["check-ignore", "-q", "--no-index", "--"])
+        .arg(rel)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    match status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
 }
 
 /// The source's path in the repository when it is in the index or in `HEAD`: its values

@@ -68,7 +68,21 @@ impl Classifier {
                 };
             }
         }
+        for v in values {
+            if let Some(what) = import_value_rule(v) {
+                return Judgement {
+                    class: Class::Secret,
+                    reason: format!("value: {what}"),
+                };
+            }
+        }
         if let Some(word) = generic::secret_name_keyword(name) {
+            return Judgement {
+                class: Class::Secret,
+                reason: format!("name contains `{word}`"),
+            };
+        }
+        if let Some(word) = secret_name_word(name) {
             return Judgement {
                 class: Class::Secret,
                 reason: format!("name contains `{word}`"),
@@ -82,6 +96,12 @@ impl Classifier {
             };
         }
         for v in values {
+            if long_hex(v) {
+                return Judgement {
+                    class: Class::Secret,
+                    reason: format!("value: {} hex digits", v.trim().len()),
+                };
+            }
             if random_looking(v.as_bytes()) {
                 return Judgement {
                     class: Class::Secret,
@@ -114,6 +134,172 @@ impl Classifier {
         let found = self.rules.find(line.as_bytes(), false);
         found.iter().find(|c| c.end > start).map(|c| c.rule)
     }
+}
+
+/// Words of a name that make it a secret's, beyond the scanner's keywords (which are
+/// substrings with stopwords): matched as whole words of the name (`TWILIO_AUTH`,
+/// `GITHUB_PAT`, `sentryDsn`), so `AUTHOR` or `PATH` are not caught.
+const SECRET_WORDS: &[&str] = &[
+    "auth",
+    "salt",
+    "pat",
+    "dsn",
+    "signing",
+    "credential",
+    "credentials",
+    "private",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "token",
+    "apikey",
+];
+
+/// The first word of `name` (split at `_`, `-`, `.`, spaces and lower-to-upper case
+/// changes) that names a secret.
+fn secret_name_word(name: &str) -> Option<&'static str> {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            words.push(std::mem::take(&mut cur));
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    words.push(cur);
+    words
+        .iter()
+        .find_map(|w| SECRET_WORDS.iter().copied().find(|s| s == w))
+}
+
+/// Token prefixes of providers: a value starting with one of them (and long enough) is a
+/// secret whether or not its checksum holds (the scanner drops bad checksums as noise;
+/// in an import every value is real).
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "glrt-",
+    "npm_",
+    "SG.",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "whsec_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xoxr-",
+    "xoxs-",
+    "xapp-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "sk-",
+    "hf_",
+    "pypi-",
+    "dop_v1_",
+    "shpat_",
+    "shpss_",
+    "shpca_",
+    "sq0atp-",
+    "sq0csp-",
+    "ya29.",
+];
+
+/// Import's own value checks, where the scanner filters noise that an import must not
+/// (weak or example passwords, example hosts, bad checksums): a URL with a password (or a
+/// long user part, as in a Sentry DSN), a connection string's `Password=`/`Pwd=`, an HTTP
+/// `Basic`/`Bearer` credential, a provider-prefixed token. Returns the words of the reason.
+fn import_value_rule(v: &str) -> Option<&'static str> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    // URLs: every `scheme://userinfo@` in the value.
+    let mut rest = v;
+    while let Some(i) = rest.find("://") {
+        let after = &rest[i + 3..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .unwrap_or(after.len());
+        let url = &after[..end];
+        if let Some(at) = url.rfind('@') {
+            let userinfo = &url[..at];
+            // `@` in a path (`https://h/x@y`) is no userinfo.
+            let host_path = userinfo.find('/').map(|p| &userinfo[..p]);
+            if host_path.is_none_or(|h| h.contains(':') || h.contains('@')) {
+                match userinfo.split_once(':') {
+                    Some((_, pass)) if !pass.is_empty() => return Some("URL with a password"),
+                    None if userinfo.len() >= 16 => return Some("URL with a key in it"),
+                    _ => {}
+                }
+            }
+        }
+        rest = &after[end.min(after.len())..];
+    }
+    // Connection strings: `Password=…;` or `Pwd=…;`, any case.
+    let lower = v.to_ascii_lowercase();
+    for key in ["password", "pwd"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(key) {
+            let start = from + i;
+            from = start + key.len();
+            let boundary = start == 0
+                || matches!(
+                    lower.as_bytes()[start - 1],
+                    b';' | b' ' | b'\t' | b'"' | b'\''
+                );
+            let tail = lower[from..].trim_start();
+            if boundary && tail.starts_with('=') {
+                let value = tail[1..].trim_start();
+                let value = value.split(';').next().unwrap_or("");
+                if !value.trim().trim_matches(['"', '\'', '{', '}']).is_empty() {
+                    return Some("connection string with a password");
+                }
+            }
+        }
+    }
+    // `Basic dXNlcjpwYXNz`, `Bearer eyJ…`.
+    for scheme in ["basic ", "bearer ", "token ", "digest "] {
+        if lower.starts_with(scheme) && v[scheme.len()..].trim().len() >= 8 {
+            return Some("an HTTP credential");
+        }
+    }
+    // Provider-prefixed tokens, whatever their checksum.
+    for p in TOKEN_PREFIXES {
+        if let Some(tail) = v.strip_prefix(p) {
+            let tokenish = tail.len() >= 16
+                && !tail.contains(char::is_whitespace)
+                && tail.bytes().any(|b| b.is_ascii_digit())
+                && tail.bytes().any(|b| b.is_ascii_alphabetic());
+            if tokenish {
+                return Some("provider token prefix");
+            }
+        }
+    }
+    None
+}
+
+/// Hex of 32 digits or more (a 128-bit key or longer) counts as random, under any name:
+/// `TWILIO_AUTH`, `APP_SIGNING`. (A commit id under `GIT_SHA` is encrypted too: when in
+/// doubt, secret; `--keep-clear` keeps it readable.)
+fn long_hex(v: &str) -> bool {
+    let v = v.trim();
+    v.len() >= 32 && v.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A value random enough to be a key or token whatever its name.
@@ -162,8 +348,16 @@ mod tests {
                 Plain,
             ),
             ("PASSWORD_RESET_TIMEOUT", "259200", Plain),
+            ("AUTHOR", "Jane Doe", Plain),
+            ("PATH", "/usr/bin:/bin", Plain),
+            ("HOMEPAGE", "https://mysite.com/", Plain),
+            ("API_URL", "https://api.example.com/v1/users/@me", Plain),
             ("REDIS_URL", "redis://redis:6379/0", Plain),
-            ("GIT_SHA", "3e872f9addccdfb28e0a74bda3b1405d877d36a9", Plain),
+            (
+                "GIT_SHA",
+                "3e872f9addccdfb28e0a74bda3b1405d877d36a9",
+                Secret,
+            ),
             ("REQUEST_ID", "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", Plain),
         ] {
             assert_eq!(class(n, v), want, "{n}={v}");

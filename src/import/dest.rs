@@ -96,12 +96,12 @@ pub fn check_to(cfg: &Config, dest: &Path, env: Option<&str>) -> Result<String, 
         })?
         .map(|e| e.name.clone());
     match (found, env) {
-        (Some(f), Some(e)) if f != e => Err(ImportError::Destination {
+        (Some(f), Some(e)) if f != e => Err(ImportError::Mismatch {
             dest: dest.to_path_buf(),
             what: format!("belongs to environment {f:?}, not {e:?}"),
         }),
         (Some(f), _) => Ok(f),
-        (None, _) => Err(ImportError::Destination {
+        (None, _) => Err(ImportError::Mismatch {
             dest: dest.to_path_buf(),
             what: format!(
                 "in no environment, so nobody to encrypt for (secrets env set ENV --files … {})",

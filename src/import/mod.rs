@@ -50,6 +50,9 @@ pub enum ImportError {
     Source { source_name: String, what: String },
     #[error("{dest}: {what}")]
     Destination { dest: PathBuf, what: String },
+    /// `--to` a file of no environment, or of another than `--env`: options that conflict.
+    #[error("{dest}: {what}")]
+    Mismatch { dest: PathBuf, what: String },
     #[error("{dest}: its rules encrypt only what {rule} names; import keeps plain keys readable with unencrypted_regex")]
     Rules { dest: PathBuf, rule: &'static str },
     #[error(transparent)]
@@ -84,7 +87,30 @@ impl Source {
             });
         }
         let bytes = engine::read(path)?;
-        let (branches, layout) = engine::parse_for_encryption(path, format, &bytes)?;
+        Self::parse(path, Some(path.to_path_buf()), name, format, &bytes)
+    }
+
+    /// A plaintext read from stdin (`-`): its format named with `--input-type`; no file to
+    /// back up, ignore or remove.
+    pub fn read_bytes(format: Format, bytes: &[u8]) -> Result<Source, ImportError> {
+        let name = "<stdin>".to_string();
+        Self::parse(Path::new(&name), None, name.clone(), format, bytes)
+    }
+
+    fn parse(
+        path: &Path,
+        file: Option<PathBuf>,
+        name: String,
+        format: Format,
+        bytes: &[u8],
+    ) -> Result<Source, ImportError> {
+        if !matches!(format, Format::Dotenv | Format::Yaml | Format::Json) {
+            return Err(ImportError::Source {
+                source_name: name,
+                what: format!("import reads dotenv, YAML or JSON, not {}", format.name()),
+            });
+        }
+        let (branches, layout) = engine::parse_for_encryption(path, format, bytes)?;
         if branches.len() > 1 {
             return Err(ImportError::Source {
                 source_name: name,
@@ -96,11 +122,17 @@ impl Source {
         }
         Ok(Source {
             name,
-            file: Some(path.to_path_buf()),
+            file,
             format,
             branches,
             layout,
         })
+    }
+
+    /// Whether the source holds no value at all (an empty file, a Vault path with nothing
+    /// under it).
+    pub fn is_empty(&self) -> bool {
+        self.root().is_none_or(|b| b.entries().next().is_none())
     }
 
     /// The first (only) document.

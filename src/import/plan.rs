@@ -210,7 +210,24 @@ impl Plan {
                 },
             ),
         };
-        let rules = with_plain_names(&base, &plain_names, dest)?;
+        // Names that this import makes secret leave the plain set (a key once plain can
+        // become secret); the plan says so.
+        let now_secret: Vec<String> = out_units
+            .iter()
+            .filter(|u| u.judgement.class == Class::Secret)
+            .map(|u| unit_name(&u.path, format).to_string())
+            .collect();
+        let (_, was_plain) = split_plain_names(base.unencrypted_regex.as_deref().unwrap_or(""));
+        for u in out_units.iter_mut() {
+            if u.judgement.class == Class::Secret
+                && was_plain.iter().any(|n| n == unit_name(&u.path, format))
+            {
+                u.judgement
+                    .reason
+                    .push_str("; was kept in clear, now encrypted");
+            }
+        }
+        let rules = with_plain_names(&base, &plain_names, &now_secret, dest)?;
         Ok(Plan {
             dest: dest.to_path_buf(),
             format,
@@ -437,7 +454,7 @@ fn collect_units(
 
 /// The name a unit is judged and kept clear by: its last key (a dotenv `export NAME` is
 /// `NAME` to the classifier; the regex sees the key as stored).
-fn unit_name(path: &[String], format: Format) -> &str {
+pub fn unit_name(path: &[String], format: Format) -> &str {
     let last = path.last().map(String::as_str).unwrap_or("");
     if format == Format::Dotenv {
         dotenv::env_name(last)
@@ -605,8 +622,15 @@ fn leaf_map(branches: &[Branch<Sealed>]) -> HashMap<Vec<String>, Vec<Scalar>> {
 /// escaped); an `unencrypted_suffix` becomes the equivalent `SUFFIX$` alternative, since
 /// sops takes one of the two. A file that encrypts only what a rule names cannot say
 /// "these in clear" and is refused.
-pub fn with_plain_names(base: &Rules, names: &[String], dest: &Path) -> Result<Rules, ImportError> {
-    if names.is_empty() {
+pub fn with_plain_names(
+    base: &Rules,
+    names: &[String],
+    now_secret: &[String],
+    dest: &Path,
+) -> Result<Rules, ImportError> {
+    let (other, old) = split_plain_names(base.unencrypted_regex.as_deref().unwrap_or(""));
+    let dropped = old.iter().any(|n| now_secret.contains(n));
+    if names.is_empty() && !dropped {
         return Ok(base.clone());
     }
     if base.encrypted_suffix.is_some() {
@@ -625,16 +649,104 @@ pub fn with_plain_names(base: &Rules, names: &[String], dest: &Path) -> Result<R
     if let Some(s) = &base.unencrypted_suffix {
         parts.push(format!("{}$", regex::escape(s)));
     }
-    if let Some(r) = &base.unencrypted_regex {
-        parts.push(format!("(?:{r})"));
+    if let Some(o) = other {
+        parts.push(o);
     }
-    let alts: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
-    parts.push(format!("^(?:{})$", alts.join("|")));
+    // One set: the names kept in clear before, and the new ones, less the now secret.
+    let mut set: Vec<String> = old
+        .into_iter()
+        .chain(names.iter().cloned())
+        .filter(|n| !now_secret.contains(n))
+        .collect();
+    set.sort();
+    set.dedup();
+    if !set.is_empty() {
+        let alts: Vec<String> = set.iter().map(|n| regex::escape(n)).collect();
+        parts.push(format!("^(?:{})$", alts.join("|")));
+    }
     Ok(Rules {
         unencrypted_suffix: None,
-        unencrypted_regex: Some(parts.join("|")),
+        unencrypted_regex: (!parts.is_empty()).then(|| parts.join("|")),
         ..base.clone()
     })
+}
+
+/// Splits an `unencrypted_regex` into the rest (a suffix rule, the user's own regex, as
+/// written before) and the plain names import added (`^(?:A|B\.C)$` at its end); older
+/// imports nested the previous regex as `(?:old)|^(?:…)$` each time, and those layers are
+/// unwrapped too.
+pub fn split_plain_names(r: &str) -> (Option<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut rest = r.to_string();
+    while let Some(body) = rest.strip_suffix(")$") {
+        let Some(i) = body.rfind("^(?:") else {
+            break;
+        };
+        let inner = &body[i + 4..];
+        if !(i == 0 || body[..i].ends_with('|')) || has_unescaped(inner, &['(', ')']) {
+            break;
+        }
+        names.extend(split_unescaped(inner).into_iter().map(|n| unescape(&n)));
+        let before = body[..i].strip_suffix('|').unwrap_or("").to_string();
+        // An older import's `(?:old)` layer.
+        rest = match before.strip_prefix("(?:").and_then(|b| b.strip_suffix(')')) {
+            Some(old) if regex::Regex::new(old).is_ok() => old.to_string(),
+            _ => before,
+        };
+    }
+    let rest = (!rest.is_empty()).then(|| {
+        if names.is_empty() {
+            format!("(?:{rest})")
+        } else {
+            rest
+        }
+    });
+    (rest, names)
+}
+
+fn has_unescaped(s: &str, chars: &[char]) -> bool {
+    let mut esc = false;
+    for c in s.chars() {
+        if esc {
+            esc = false;
+        } else if c == '\\' {
+            esc = true;
+        } else if chars.contains(&c) {
+            return true;
+        }
+    }
+    false
+}
+
+fn split_unescaped(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut esc = false;
+    for c in s.chars() {
+        if esc {
+            esc = false;
+        } else if c == '\\' {
+            esc = true;
+        } else if c == '|' {
+            out.push(String::new());
+            continue;
+        }
+        out.last_mut().unwrap().push(c);
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    for c in s.chars() {
+        if !esc && c == '\\' {
+            esc = true;
+            continue;
+        }
+        esc = false;
+        out.push(c);
+    }
+    out
 }
 
 /// Reads an existing destination's data key and opens it.
@@ -657,11 +769,17 @@ mod tests {
             unencrypted_suffix: Some("_unencrypted".into()),
             ..Rules::default()
         };
-        let r = with_plain_names(&suffix, &["DEBUG".into(), "A.B".into()], Path::new("f")).unwrap();
+        let r = with_plain_names(
+            &suffix,
+            &["DEBUG".into(), "A.B".into()],
+            &[],
+            Path::new("f"),
+        )
+        .unwrap();
         assert_eq!(r.unencrypted_suffix, None);
         assert_eq!(
             r.unencrypted_regex.as_deref(),
-            Some(r"_unencrypted$|^(?:DEBUG|A\.B)$")
+            Some(r"_unencrypted$|^(?:A\.B|DEBUG)$")
         );
         let re = regex::Regex::new(r.unencrypted_regex.as_deref().unwrap()).unwrap();
         assert!(re.is_match("DEBUG") && re.is_match("x_unencrypted") && re.is_match("A.B"));
@@ -670,7 +788,53 @@ mod tests {
             encrypted_regex: Some("^data$".into()),
             ..Rules::default()
         };
-        assert!(with_plain_names(&enc, &["X".into()], Path::new("f")).is_err());
-        assert_eq!(with_plain_names(&enc, &[], Path::new("f")).unwrap(), enc);
+        assert!(with_plain_names(&enc, &["X".into()], &[], Path::new("f")).is_err());
+        assert_eq!(
+            with_plain_names(&enc, &[], &[], Path::new("f")).unwrap(),
+            enc
+        );
+    }
+
+    /// Review of issue 13: re-imports rebuild one set (no `(?:old)|…` nesting), and a
+    /// name that is now secret leaves it; an older nested regex is flattened.
+    #[test]
+    fn plain_names_are_one_set_and_a_now_secret_name_leaves_it() {
+        let f = Path::new("f");
+        let suffix = Rules {
+            unencrypted_suffix: Some("_unencrypted".into()),
+            ..Rules::default()
+        };
+        let r1 = with_plain_names(&suffix, &["DEBUG".into()], &[], f).unwrap();
+        let r2 = with_plain_names(&r1, &["PORT".into(), "DEBUG".into()], &[], f).unwrap();
+        assert_eq!(
+            r2.unencrypted_regex.as_deref(),
+            Some(r"_unencrypted$|^(?:DEBUG|PORT)$")
+        );
+        let r3 = with_plain_names(&r2, &["PORT".into()], &["DEBUG".into()], f).unwrap();
+        assert_eq!(
+            r3.unencrypted_regex.as_deref(),
+            Some(r"_unencrypted$|^(?:PORT)$")
+        );
+        let nested = Rules {
+            unencrypted_regex: Some(
+                r"(?:(?:_unencrypted$|^(?:A\.B)$)|^(?:DEBUG)$)|^(?:PORT)$".into(),
+            ),
+            ..Rules::default()
+        };
+        let r4 = with_plain_names(&nested, &["X".into()], &["PORT".into()], f).unwrap();
+        assert_eq!(
+            r4.unencrypted_regex.as_deref(),
+            Some(r"_unencrypted$|^(?:A\.B|DEBUG|X)$")
+        );
+        let user = Rules {
+            unencrypted_regex: Some("^public_.*$".into()),
+            ..Rules::default()
+        };
+        let u1 = with_plain_names(&user, &["X".into()], &[], f).unwrap();
+        let u2 = with_plain_names(&u1, &["Y".into()], &[], f).unwrap();
+        assert_eq!(
+            u2.unencrypted_regex.as_deref(),
+            Some(r"^public_.*$|^(?:X|Y)$")
+        );
     }
 }
