@@ -611,3 +611,45 @@ fn a_key_removed_from_sops_yaml_in_history_is_found() {
         ]
     );
 }
+
+/// alice and bob read prod since 100 days; `member remove bob` rotated x.yaml 10 days ago;
+/// 5 days ago x.yaml was put back as it was before the removal and committed.
+fn reverted_repo() -> (Repo, i64) {
+    let repo = Repo::new();
+    let bob = repo.ks.sb.key("bob");
+    let alice = repo.ks.public.clone();
+    config(
+        &repo,
+        &[("alice", &alice), ("bob", &bob.public)],
+        "  prod:\n    files: [prod/**]\n    members: [alice, bob]\n",
+    );
+    encrypt(
+        &repo,
+        "prod/x.yaml",
+        &format!("a: {A_VALUE}\nb: {B_VALUE}\n"),
+    );
+    let created = repo.commit("prod secrets", 100, "alice");
+    let before = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.ks.ok(&["member", "remove", "bob"]);
+    repo.commit("remove bob", 10, "alice");
+    repo.git(&["checkout", &before, "--", "prod/x.yaml"]);
+    repo.commit("revert x", 5, "carol");
+    (repo, created)
+}
+
+#[test]
+fn a_reverted_file_has_its_old_data_key_not_a_fresh_one() {
+    let (repo, created) = reverted_repo();
+    for text in [audit(&repo, "json"), audit_keyless(&repo, "json")] {
+        assert_clean(&repo, &text);
+        let r = json(&text);
+        let k = &r["files"][0]["data_key"];
+        assert_eq!(k["state"], "created", "{k:#}");
+        assert_eq!(k["since"]["time"], created, "{k:#}");
+        assert_eq!(k["since"]["age_days"], 100, "{k:#}");
+        assert_eq!(
+            removed_files(&r),
+            [("prod/x.yaml".to_string(), "still_recipient".to_string())]
+        );
+    }
+}

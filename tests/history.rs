@@ -712,3 +712,20 @@ fn rev_decrypts_as_sops_decrypts_git_show_of_that_revision() {
     assert_eq!(text(&ours), text(&out.stdout));
     assert!(text(&ours).contains("pw-VALUE-2"));
 }
+
+#[test]
+fn log_of_stdin_says_it_needs_a_path_and_help_says_show_needs_a_key() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 10, "alice");
+    let blob = r.git(&["show", "HEAD:s.yaml"]);
+    for args in [&["log", "-", "db.password"][..], &["log", "-"][..]] {
+        let out = run_with_stdin(&r, args, blob.as_bytes());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("needs a path in the repository"), "{err}");
+        assert!(!err.contains("neither in the file"), "{err}");
+    }
+    let help = text(&r.ks.ok(&["log", "--help"]));
+    assert!(help.contains("With KEYPATH only"), "{help}");
+}

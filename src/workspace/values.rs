@@ -52,9 +52,8 @@ fn load_files(
     }
     // Decrypted in parallel (a revision's reader holds a repository, which is not Sync: the
     // files are read first); the first error in file order wins.
-    let per_file = crate::team::parallel_map(&loaded, |(file, shown)| {
-        file_subjects(file, shown, ids)
-    });
+    let per_file =
+        crate::team::parallel_map(&loaded, |(file, shown)| file_subjects(file, shown, ids));
     let mut subjects = Vec::new();
     for found in per_file {
         subjects.extend(found?);
