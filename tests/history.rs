@@ -729,3 +729,58 @@ fn log_of_stdin_says_it_needs_a_path_and_help_says_show_needs_a_key() {
     let help = text(&r.ks.ok(&["log", "--help"]));
     assert!(help.contains("With KEYPATH only"), "{help}");
 }
+
+#[test]
+fn log_without_a_key_does_not_count_a_rotation_as_a_change_when_it_can_decrypt() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-5");
+    r.commit("new api token", 50, "bob");
+    r.ks.ok(&["rotate", "s.yaml"]);
+    r.commit("rotate", 10, "carol");
+    let rows = |out: &[u8]| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(out).unwrap();
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["key"].as_str().unwrap().to_string(),
+                    x["author"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let owned = |a: &[(&str, &str)]| -> Vec<(String, String)> {
+        a.iter()
+            .map(|(k, w)| (k.to_string(), w.to_string()))
+            .collect()
+    };
+    // With the key: each value's real last change.
+    assert_eq!(
+        rows(&r.ks.ok(&["log", "s.yaml", "--format", "json"])),
+        owned(&[
+            ("db.user", "alice"),
+            ("db.password", "alice"),
+            ("api", "bob")
+        ])
+    );
+    // Without a key: the rotation is all history can tell.
+    let out =
+        r.ks.cmd()
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .args(["log", "s.yaml", "--format", "json"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        rows(&out.stdout),
+        owned(&[
+            ("db.user", "carol"),
+            ("db.password", "carol"),
+            ("api", "carol")
+        ])
+    );
+}

@@ -63,7 +63,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .into());
     }
     let Some(key) = &args.key else {
-        return last_changes(&args.file, args.format);
+        return last_changes(&args.file, args.format, g);
     };
     let kp = KeyPath::parse(key).map_err(output::path_error(&args.file))?;
     let log = history::value_log(&args.file, &kp, g.input_type, args.show)
@@ -421,8 +421,10 @@ fn json(
 }
 
 /// Without KEYPATH: every key of the file with its last change.
-fn last_changes(file: &Path, format: ListFormat) -> anyhow::Result<ExitCode> {
-    let mut all = staleness::last_changes(&[file.to_path_buf()])?;
+fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<ExitCode> {
+    // With an identity, a re-encryption (same plaintext) is not a change.
+    let ids = output::identities(g).ok();
+    let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
     let rows = all.remove(file).unwrap_or_default();
     match format {
         ListFormat::Json => {
