@@ -784,3 +784,50 @@ fn log_without_a_key_does_not_count_a_rotation_as_a_change_when_it_can_decrypt()
         ])
     );
 }
+
+#[test]
+fn log_without_a_key_dates_values_stored_in_clear() {
+    let r = Repo::new();
+    std::fs::write(
+        r.path("s.yaml"),
+        "DEBUG: 'false'\nLOG_LEVEL: info\napi: tok-VALUE-3\n",
+    )
+    .unwrap();
+    r.ks.ok(&[
+        "encrypt",
+        "-i",
+        "--unencrypted-regex",
+        "^(DEBUG|LOG_LEVEL)$",
+        "--age",
+        &r.ks.public,
+        "s.yaml",
+    ]);
+    r.commit("add", 100, "alice");
+    r.set("s.yaml", "DEBUG", "true");
+    r.commit("debug on", 50, "bob");
+    r.set("s.yaml", "api", "tok-VALUE-4");
+    r.commit("new token", 20, "carol");
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.ks.ok(&["log", "s.yaml", "--format", "json"])).unwrap();
+    let rows: Vec<(&str, &str, &str)> = v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["key"].as_str().unwrap(),
+                x["state"].as_str().unwrap(),
+                x["author"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("DEBUG", "changed", "bob"),
+            ("LOG_LEVEL", "changed", "alice"),
+            ("api", "changed", "carol"),
+        ],
+        "{v:#}"
+    );
+}

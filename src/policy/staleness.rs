@@ -26,10 +26,11 @@
 //!   though the plaintext may be the same.
 //! - A change made on a merged branch dates from the merge commit (when it reached the
 //!   first-parent line), by the merge's author.
-//! - Values the file holds in clear (the rules' `unencrypted_suffix` etc.) and empty values
-//!   have no ciphertext to follow: they are [`Freshness::Unknown`] with
-//!   [`UnknownReason::InClear`] or [`UnknownReason::Empty`] (a line blame would date the
-//!   line, not the value).
+//! - Values the file holds in clear (the rules' `unencrypted_suffix` etc.) have no
+//!   ciphertext to follow: their text is compared per key in each version of the file
+//!   that differs (one parse per changed blob, as the walk reads them anyway). Empty
+//!   values are [`Freshness::Unknown`] with [`UnknownReason::Empty`] (a line blame would
+//!   date the line, not the value). [`UnknownReason::InClear`] is no longer produced.
 //!
 //! Nothing here decrypts, prints, or spawns `git`; errors name files, never values.
 
@@ -90,7 +91,8 @@ pub enum UnknownReason {
     /// A commit's parent is missing from the object store (partial or damaged clone).
     MissingParent { commit: String },
     /// The value is stored in clear (the file's encryption rules leave it so): no
-    /// ciphertext to follow.
+    /// ciphertext to follow. Kept for the JSON `reason` codes; clear values are now
+    /// followed by their text.
     InClear,
     /// An empty value (`""`, null) is stored in clear by sops: no ciphertext to follow.
     Empty,
@@ -277,6 +279,9 @@ struct Value {
 enum Pending {
     /// Still present in every commit seen so far: this is its ciphertext.
     Search(Vec<u8>),
+    /// A value stored in clear (the file's unencrypted rules): its text, compared per key
+    /// in each version that differs.
+    Clear(String),
     Done(Freshness),
 }
 
@@ -333,7 +338,7 @@ impl Plain {
             .into_iter()
             .filter_map(|v| match v.state {
                 Pending::Search(t) => Some((v.key, t)),
-                Pending::Done(_) => None,
+                _ => None,
             })
             .collect();
         Some((
@@ -379,7 +384,7 @@ impl Tracked {
     fn carry_reencrypted(&mut self, bytes: &[u8], ids: &Identities) {
         let lost = self.values.iter().any(|v| match &v.state {
             Pending::Search(n) => memmem::find(bytes, n).is_none(),
-            Pending::Done(_) => false,
+            _ => false,
         });
         // The parent holds every value followed as is: the child's hashes still hold.
         if !lost {
@@ -423,13 +428,13 @@ impl Tracked {
     fn alive(&self) -> bool {
         self.values
             .iter()
-            .any(|v| matches!(v.state, Pending::Search(_)))
+            .any(|v| matches!(v.state, Pending::Search(_) | Pending::Clear(_)))
     }
 
     /// Every value still searched for gets `f`.
     fn settle(&mut self, f: &Freshness) {
         for v in &mut self.values {
-            if matches!(v.state, Pending::Search(_)) {
+            if matches!(v.state, Pending::Search(_) | Pending::Clear(_)) {
                 v.state = Pending::Done(f.clone());
             }
         }
@@ -438,6 +443,32 @@ impl Tracked {
 
     /// Values whose ciphertext `bytes` no longer holds changed in `child`.
     fn keep_present(&mut self, bytes: &[u8], child: &Freshness) {
+        // Values in clear: compared with the same key's clear text in this version.
+        if self
+            .values
+            .iter()
+            .any(|v| matches!(v.state, Pending::Clear(_)))
+        {
+            let older: HashMap<String, String> =
+                EncryptedFile::parse(&self.rel, Format::from_path(&self.rel), bytes)
+                    .map(|f| {
+                        leaves(&f)
+                            .into_iter()
+                            .filter_map(|v| match v.state {
+                                Pending::Clear(t) => Some((v.key, t)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            for v in &mut self.values {
+                if let Pending::Clear(t) = &v.state {
+                    if older.get(&v.key) != Some(t) {
+                        v.state = Pending::Done(child.clone());
+                    }
+                }
+            }
+        }
         for v in &mut self.values {
             if let Pending::Search(needle) = &v.state {
                 if memmem::find(bytes, needle).is_none() {
@@ -455,7 +486,7 @@ fn finish(values: Vec<Value>, rest: &UnknownReason) -> Vec<(String, Freshness)> 
         .map(|v| {
             let f = match v.state {
                 Pending::Done(f) => f,
-                Pending::Search(_) => Freshness::Unknown(rest.clone()),
+                Pending::Search(_) | Pending::Clear(_) => Freshness::Unknown(rest.clone()),
             };
             (v.key, f)
         })
@@ -498,7 +529,11 @@ fn leaves(file: &EncryptedFile) -> Vec<Value> {
                     s if s.is_empty_value() => {
                         Pending::Done(Freshness::Unknown(UnknownReason::Empty))
                     }
-                    _ => Pending::Done(Freshness::Unknown(UnknownReason::InClear)),
+                    s => {
+                        let mut t = SecretText::with_capacity(s.text_len());
+                        s.write_text(&mut t);
+                        Pending::Clear(t.as_str().to_string())
+                    }
                 },
             }),
             Node::Map(b) => {
@@ -779,7 +814,7 @@ mod tests {
             rows,
             vec![
                 ("db.password", "not_in_repository"),
-                ("db.user_unencrypted", "in_clear"),
+                ("db.user_unencrypted", "not_in_repository"),
                 ("list.0", "not_in_repository"),
                 ("empty", "empty"),
             ]
