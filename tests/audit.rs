@@ -287,7 +287,10 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
     repo.commit("change a", 5, "carol");
     repo.set("prod/old.yaml", "c", "another-VALUE-2");
     repo.commit("change c", 4, "carol");
-    for text in [audit(&repo, "json"), audit_keyless(&repo, "json")] {
+    for (keyed, text) in [
+        (true, audit(&repo, "json")),
+        (false, audit_keyless(&repo, "json")),
+    ] {
         assert_clean(&repo, &text);
         let r = json(&text);
         let key = |file: &str| {
@@ -329,7 +332,12 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
             [
                 ("prod/old.yaml:c".to_string(), "carol".to_string(), 4),
                 ("prod/rotated.yaml:a".into(), "carol".into(), 5),
-                ("prod/rotated.yaml:b".into(), "bob".into(), 30),
+                // The rotation re-encrypted b: with the key, not a change of b.
+                if keyed {
+                    ("prod/rotated.yaml:b".into(), "alice".into(), 100)
+                } else {
+                    ("prod/rotated.yaml:b".into(), "bob".into(), 30)
+                },
             ]
         );
     }
@@ -609,5 +617,90 @@ fn a_key_removed_from_sops_yaml_in_history_is_found() {
             ("prod/a.yaml", "rotated"),
             ("prod/b.yaml", "still_recipient")
         ]
+    );
+}
+
+/// alice and bob read prod since 100 days; `member remove bob` rotated x.yaml 10 days ago;
+/// 5 days ago x.yaml was put back as it was before the removal and committed.
+fn reverted_repo() -> (Repo, i64) {
+    let repo = Repo::new();
+    let bob = repo.ks.sb.key("bob");
+    let alice = repo.ks.public.clone();
+    config(
+        &repo,
+        &[("alice", &alice), ("bob", &bob.public)],
+        "  prod:\n    files: [prod/**]\n    members: [alice, bob]\n",
+    );
+    encrypt(
+        &repo,
+        "prod/x.yaml",
+        &format!("a: {A_VALUE}\nb: {B_VALUE}\n"),
+    );
+    let created = repo.commit("prod secrets", 100, "alice");
+    let before = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.ks.ok(&["member", "remove", "bob"]);
+    repo.commit("remove bob", 10, "alice");
+    repo.git(&["checkout", &before, "--", "prod/x.yaml"]);
+    repo.commit("revert x", 5, "carol");
+    (repo, created)
+}
+
+#[test]
+fn a_reverted_file_has_its_old_data_key_not_a_fresh_one() {
+    let (repo, created) = reverted_repo();
+    for text in [audit(&repo, "json"), audit_keyless(&repo, "json")] {
+        assert_clean(&repo, &text);
+        let r = json(&text);
+        let k = &r["files"][0]["data_key"];
+        assert_eq!(k["state"], "created", "{k:#}");
+        assert_eq!(k["since"]["time"], created, "{k:#}");
+        assert_eq!(k["since"]["age_days"], 100, "{k:#}");
+        assert_eq!(
+            removed_files(&r),
+            [("prod/x.yaml".to_string(), "still_recipient".to_string())]
+        );
+    }
+}
+
+#[test]
+fn offboarding_does_not_make_old_values_look_fresh() {
+    let repo = Repo::new();
+    let bob = repo.ks.sb.key("bob");
+    let alice = repo.ks.public.clone();
+    config(
+        &repo,
+        &[("alice", &alice), ("bob", &bob.public)],
+        "  prod:\n    files: [prod/**]\n    members: [alice, bob]\n",
+    );
+    encrypt(
+        &repo,
+        "prod/x.yaml",
+        &format!("a: {A_VALUE}\nb: {B_VALUE}\n"),
+    );
+    repo.commit("prod secrets", 100, "alice");
+    repo.set("prod/x.yaml", "b", C_VALUE);
+    repo.commit("change b", 40, "carol");
+    repo.ks.ok(&["member", "remove", "bob"]);
+    repo.commit("remove bob", 10, "alice");
+    let ages = |text: &str| -> Vec<(String, i64)> {
+        json(text)["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["key"].as_str().unwrap().to_string(),
+                    v["last_change"]["age_days"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let text = audit(&repo, "json");
+    assert_clean(&repo, &text);
+    assert_eq!(ages(&text), [("a".to_string(), 100), ("b".into(), 40)]);
+    // Without a key, the rotation is the last change history can see.
+    assert_eq!(
+        ages(&audit_keyless(&repo, "json")),
+        [("a".to_string(), 10), ("b".into(), 10)]
     );
 }

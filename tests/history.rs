@@ -712,3 +712,122 @@ fn rev_decrypts_as_sops_decrypts_git_show_of_that_revision() {
     assert_eq!(text(&ours), text(&out.stdout));
     assert!(text(&ours).contains("pw-VALUE-2"));
 }
+
+#[test]
+fn log_of_stdin_says_it_needs_a_path_and_help_says_show_needs_a_key() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 10, "alice");
+    let blob = r.git(&["show", "HEAD:s.yaml"]);
+    for args in [&["log", "-", "db.password"][..], &["log", "-"][..]] {
+        let out = run_with_stdin(&r, args, blob.as_bytes());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("needs a path in the repository"), "{err}");
+        assert!(!err.contains("neither in the file"), "{err}");
+    }
+    let help = text(&r.ks.ok(&["log", "--help"]));
+    assert!(help.contains("With KEYPATH only"), "{help}");
+}
+
+#[test]
+fn log_without_a_key_does_not_count_a_rotation_as_a_change_when_it_can_decrypt() {
+    let r = Repo::new();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-5");
+    r.commit("new api token", 50, "bob");
+    r.ks.ok(&["rotate", "s.yaml"]);
+    r.commit("rotate", 10, "carol");
+    let rows = |out: &[u8]| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(out).unwrap();
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["key"].as_str().unwrap().to_string(),
+                    x["author"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let owned = |a: &[(&str, &str)]| -> Vec<(String, String)> {
+        a.iter()
+            .map(|(k, w)| (k.to_string(), w.to_string()))
+            .collect()
+    };
+    // With the key: each value's real last change.
+    assert_eq!(
+        rows(&r.ks.ok(&["log", "s.yaml", "--format", "json"])),
+        owned(&[
+            ("db.user", "alice"),
+            ("db.password", "alice"),
+            ("api", "bob")
+        ])
+    );
+    // Without a key: the rotation is all history can tell.
+    let out =
+        r.ks.cmd()
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .args(["log", "s.yaml", "--format", "json"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        rows(&out.stdout),
+        owned(&[
+            ("db.user", "carol"),
+            ("db.password", "carol"),
+            ("api", "carol")
+        ])
+    );
+}
+
+#[test]
+fn log_without_a_key_dates_values_stored_in_clear() {
+    let r = Repo::new();
+    std::fs::write(
+        r.path("s.yaml"),
+        "DEBUG: 'false'\nLOG_LEVEL: info\napi: tok-VALUE-3\n",
+    )
+    .unwrap();
+    r.ks.ok(&[
+        "encrypt",
+        "-i",
+        "--unencrypted-regex",
+        "^(DEBUG|LOG_LEVEL)$",
+        "--age",
+        &r.ks.public,
+        "s.yaml",
+    ]);
+    r.commit("add", 100, "alice");
+    r.set("s.yaml", "DEBUG", "true");
+    r.commit("debug on", 50, "bob");
+    r.set("s.yaml", "api", "tok-VALUE-4");
+    r.commit("new token", 20, "carol");
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.ks.ok(&["log", "s.yaml", "--format", "json"])).unwrap();
+    let rows: Vec<(&str, &str, &str)> = v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["key"].as_str().unwrap(),
+                x["state"].as_str().unwrap(),
+                x["author"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("DEBUG", "changed", "bob"),
+            ("LOG_LEVEL", "changed", "alice"),
+            ("api", "changed", "carol"),
+        ],
+        "{v:#}"
+    );
+}

@@ -88,6 +88,10 @@ pub struct Version {
     pub recipients: Vec<String>,
     /// Its data key against the next older version's.
     pub key_change: KeyChange,
+    /// Which data key it has: versions with the same number share one (a revert to an
+    /// older version brings that version's key back, and its number); `None` when the
+    /// version could not be read.
+    pub key: Option<usize>,
 }
 
 /// The versions of one file, newest first (the working tree's or HEAD's first).
@@ -97,17 +101,20 @@ pub struct FileHistory {
 }
 
 impl FileHistory {
-    /// The version that brought the current data key (its newest rotation or creation);
-    /// `None` when an unknown comparison comes first.
+    /// The version that brought the current data key: the oldest version with that key
+    /// (a key brought back by a revert dates from when it first appeared, not from the
+    /// revert); `None` when that version's comparison with the one before is unknown.
     pub fn key_since(&self) -> Option<(&Version, Method)> {
-        for v in &self.versions {
-            match v.key_change {
-                KeyChange::Rotated(m) => return Some((v, m)),
-                KeyChange::Same(_) => {}
-                KeyChange::Unknown => return None,
-            }
+        let current = self.versions.first()?.key?;
+        let first = self
+            .versions
+            .iter()
+            .rev()
+            .find(|v| v.key == Some(current))?;
+        match first.key_change {
+            KeyChange::Rotated(m) => Some((first, m)),
+            KeyChange::Same(_) | KeyChange::Unknown => None,
         }
-        None
     }
 
     /// What became of `key`'s access to this file: `None` when no version was wrapped for
@@ -121,6 +128,16 @@ impl FileHistory {
             return Some(Access::StillRecipient);
         }
         let dropped_by = self.versions[last - 1].origin.clone();
+        // The current data key is one they could unwrap (a revert brought it back).
+        let held = |k: Option<usize>| {
+            k.is_some()
+                && self.versions[last..]
+                    .iter()
+                    .any(|v| v.key == k && v.recipients.iter().any(|r| r == key))
+        };
+        if held(self.versions[0].key) {
+            return Some(Access::NotRotated { dropped_by });
+        }
         // The rotations newer than the last version they could open; the oldest of them
         // is the one that shut them out.
         let mut unknown = false;
@@ -216,6 +233,7 @@ pub fn read(
             newest: Some(summarize(file, ids)),
             origin: None,
             done: Vec::new(),
+            prints: Vec::new(),
         });
     }
     let config_rel = rel(config.path());
@@ -280,6 +298,7 @@ pub fn read(
                 t.close(&repo, end)?;
             }
         }
+        number_keys(&mut t.done, &t.prints);
         files.insert(t.given, FileHistory { versions: t.done });
     }
     Ok(Some(History {
@@ -377,6 +396,53 @@ struct Track {
     /// one differs); `None`: the working tree.
     origin: Option<Oid>,
     done: Vec<Version>,
+    /// What tells each of `done`'s data keys apart (`None`: unreadable).
+    prints: Vec<Option<Print>>,
+}
+
+/// What identifies a version's data key: its hash when unwrapped, else any stanza or
+/// value ciphertext another version shares (the same text cannot come from another key).
+struct Print {
+    key: Option<[u8; 32]>,
+    texts: Vec<String>,
+}
+
+/// Numbers the data keys of `versions` (newest first; `prints` alongside), oldest first:
+/// a version with the same key as the one before it keeps its number; a rotation gets a
+/// new number unless its key (by hash, else by a shared stanza or value ciphertext) was
+/// already seen in an older version, whose number it takes. Linear in the texts.
+fn number_keys(versions: &mut [Version], prints: &[Option<Print>]) {
+    let mut by_hash: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut by_text: HashMap<&str, usize> = HashMap::new();
+    let mut next = 0usize;
+    let mut older: Option<usize> = None;
+    for i in (0..versions.len()).rev() {
+        let Some(p) = prints.get(i).and_then(Option::as_ref) else {
+            versions[i].key = None;
+            older = None;
+            continue;
+        };
+        let seen = p.key.and_then(|h| by_hash.get(&h).copied()).or_else(|| {
+            p.texts
+                .iter()
+                .find_map(|t| by_text.get(t.as_str()).copied())
+        });
+        let n = match (versions[i].key_change, older) {
+            (KeyChange::Same(_), Some(o)) => o,
+            _ => seen.unwrap_or_else(|| {
+                next += 1;
+                next - 1
+            }),
+        };
+        if let Some(h) = p.key {
+            by_hash.entry(h).or_insert(n);
+        }
+        for t in &p.texts {
+            by_text.entry(t.as_str()).or_insert(n);
+        }
+        versions[i].key = Some(n);
+        older = Some(n);
+    }
 }
 
 impl Track {
@@ -424,7 +490,12 @@ impl Track {
             origin,
             recipients,
             key_change,
+            key: None,
         });
+        self.prints.push(self.newest.as_ref().map(|s| Print {
+            key: s.key,
+            texts: s.stanzas.values().chain(s.values.iter()).cloned().collect(),
+        }));
         Ok(())
     }
 
@@ -636,7 +707,23 @@ mod tests {
             }),
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
             key_change,
+            key: None,
         }
+    }
+
+    /// A history of `versions`, their data keys numbered from their key changes alone.
+    fn hist(mut versions: Vec<Version>) -> FileHistory {
+        let prints: Vec<Option<Print>> = versions
+            .iter()
+            .map(|_| {
+                Some(Print {
+                    key: None,
+                    texts: Vec::new(),
+                })
+            })
+            .collect();
+        number_keys(&mut versions, &prints);
+        FileHistory { versions }
     }
 
     #[test]
@@ -645,14 +732,12 @@ mod tests {
         let rotated = KeyChange::Rotated(Method::Ciphertext);
         let created = KeyChange::Rotated(Method::Created);
         // Newest first: bob's stanza dropped in 3 (no new key), rotation in 2.
-        let h = FileHistory {
-            versions: vec![
-                version(1, &["alice"], same),
-                version(2, &["alice"], rotated),
-                version(3, &["alice"], same),
-                version(4, &["alice", "bob"], created),
-            ],
-        };
+        let h = hist(vec![
+            version(1, &["alice"], same),
+            version(2, &["alice"], rotated),
+            version(3, &["alice"], same),
+            version(4, &["alice", "bob"], created),
+        ]);
         match h.access_of("bob") {
             Some(Access::Rotated {
                 dropped_by: Origin::Commit(d),
@@ -663,26 +748,23 @@ mod tests {
         }
         assert_eq!(h.key_since().map(|(v, _)| v.recipients.len()), Some(1));
         // Without the rotation: not rotated. Still in the newest: still a recipient.
-        let h = FileHistory {
-            versions: vec![version(3, &["alice"], same), version(4, &["bob"], created)],
-        };
+        let h = hist(vec![
+            version(3, &["alice"], same),
+            version(4, &["bob"], created),
+        ]);
         assert!(matches!(
             h.access_of("bob"),
             Some(Access::NotRotated { .. })
         ));
         assert_eq!(h.access_of("carol"), None);
-        let h = FileHistory {
-            versions: vec![version(4, &["bob"], created)],
-        };
+        let h = hist(vec![version(4, &["bob"], created)]);
         assert_eq!(h.access_of("bob"), Some(Access::StillRecipient));
         // An unreadable version between: unknown.
-        let h = FileHistory {
-            versions: vec![
-                version(2, &["alice"], KeyChange::Unknown),
-                version(3, &["alice"], same),
-                version(4, &["bob"], created),
-            ],
-        };
+        let h = hist(vec![
+            version(2, &["alice"], KeyChange::Unknown),
+            version(3, &["alice"], same),
+            version(4, &["bob"], created),
+        ]);
         assert!(matches!(h.access_of("bob"), Some(Access::Unknown { .. })));
         assert!(h.key_since().is_none());
     }

@@ -316,7 +316,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
 
     // Last change of every value, and max_age from it.
     let readable: Vec<PathBuf> = loaded.keys().cloned().collect();
-    let changes = staleness::last_changes(&readable)?;
+    let changes = staleness::last_changes_with(&readable, Some(ids))?;
     let mut values = Vec::new();
     let mut ages: HashMap<(String, String), Freshness> = HashMap::new();
     for (p, list) in &changes {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use super::exit::{CliError, BAD_PATH};
+use super::exit::{CliError, BAD_PATH, INPUT};
 use super::status::stale::date;
 use super::status::{print_table, ListFormat};
 use super::{output, Global};
@@ -33,13 +33,15 @@ Examples:
     secrets log config/prod/app.yaml database.password --show # and each version's value
     secrets log config/prod/app.yaml                          # every key's last change")]
 pub struct Args {
-    /// The encrypted file (renames in its history are followed).
+    /// The encrypted file, a path in a git repository (renames in its history are
+    /// followed); not `-`: history needs the file's path.
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Key path (`["a"]["b"]` or `a.b`); without it, one line per key with its last change.
     #[arg(value_name = "KEYPATH")]
     key: Option<String>,
-    /// Decrypt each version you can still open and show its value.
+    /// With KEYPATH only: decrypt each version of that value you can still open and show
+    /// it.
     #[arg(long, requires = "key")]
     show: bool,
     /// Output format.
@@ -52,8 +54,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
+    if args.file.as_os_str() == "-" {
+        return Err(CliError::new(
+            INPUT,
+            "log needs a path in the repository, not `-` (standard input has no history)",
+        )
+        .hint("secrets log FILE [KEYPATH], FILE as git knows it; `git show REV:FILE | secrets decrypt -` reads one past version")
+        .into());
+    }
     let Some(key) = &args.key else {
-        return last_changes(&args.file, args.format);
+        return last_changes(&args.file, args.format, g);
     };
     let kp = KeyPath::parse(key).map_err(output::path_error(&args.file))?;
     let log = history::value_log(&args.file, &kp, g.input_type, args.show)
@@ -411,8 +421,10 @@ fn json(
 }
 
 /// Without KEYPATH: every key of the file with its last change.
-fn last_changes(file: &Path, format: ListFormat) -> anyhow::Result<ExitCode> {
-    let mut all = staleness::last_changes(&[file.to_path_buf()])?;
+fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<ExitCode> {
+    // With an identity, a re-encryption (same plaintext) is not a change.
+    let ids = output::identities(g).ok();
+    let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
     let rows = all.remove(file).unwrap_or_default();
     match format {
         ListFormat::Json => {

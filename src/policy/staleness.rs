@@ -26,10 +26,11 @@
 //!   though the plaintext may be the same.
 //! - A change made on a merged branch dates from the merge commit (when it reached the
 //!   first-parent line), by the merge's author.
-//! - Values the file holds in clear (the rules' `unencrypted_suffix` etc.) and empty values
-//!   have no ciphertext to follow: they are [`Freshness::Unknown`] with
-//!   [`UnknownReason::InClear`] or [`UnknownReason::Empty`] (a line blame would date the
-//!   line, not the value).
+//! - Values the file holds in clear (the rules' `unencrypted_suffix` etc.) have no
+//!   ciphertext to follow: their text is compared per key in each version of the file
+//!   that differs (one parse per changed blob, as the walk reads them anyway). Empty
+//!   values are [`Freshness::Unknown`] with [`UnknownReason::Empty`] (a line blame would
+//!   date the line, not the value). [`UnknownReason::InClear`] is no longer produced.
 //!
 //! Nothing here decrypts, prints, or spawns `git`; errors name files, never values.
 
@@ -41,9 +42,12 @@ use git2::{Commit, DiffFindOptions, ErrorCode, ObjectType, Oid, Repository, Sort
 use memchr::memmem;
 
 use crate::crypto::value;
+use crate::crypto::DataKey;
 use crate::engine::{EncryptedFile, FileError};
-use crate::model::{Branch, ListItem, Node, Scalar, Sealed};
+use crate::keys::Identities;
+use crate::model::{Branch, ListItem, Node, Scalar, Sealed, SecretText};
 use crate::store::Format;
+use sha2::{Digest, Sha256};
 
 /// The commit that last changed a value: what a report needs to say who and when, without
 /// keeping the repository open.
@@ -87,7 +91,8 @@ pub enum UnknownReason {
     /// A commit's parent is missing from the object store (partial or damaged clone).
     MissingParent { commit: String },
     /// The value is stored in clear (the file's encryption rules leave it so): no
-    /// ciphertext to follow.
+    /// ciphertext to follow. Kept for the JSON `reason` codes; clear values are now
+    /// followed by their text.
     InClear,
     /// An empty value (`""`, null) is stored in clear by sops: no ciphertext to follow.
     Empty,
@@ -151,6 +156,17 @@ pub enum StaleError {
 pub fn last_changes(
     files: &[PathBuf],
 ) -> Result<BTreeMap<PathBuf, Vec<(String, Freshness)>>, StaleError> {
+    last_changes_with(files, None)
+}
+
+/// As [`last_changes`]; with `ids`, a commit that re-encrypted a value the identities
+/// open in both versions with the same plaintext (a rotation, `member remove`) is not its
+/// change: the walk goes on with the older ciphertext. Only a SHA-256 of each plaintext is
+/// kept (in memory, for the comparison), the plaintexts in wiped buffers.
+pub fn last_changes_with(
+    files: &[PathBuf],
+    ids: Option<&Identities>,
+) -> Result<BTreeMap<PathBuf, Vec<(String, Freshness)>>, StaleError> {
     let mut out = BTreeMap::new();
     // Files grouped by repository (its git dir), each group walked once.
     let mut groups: Vec<(Repository, Vec<Tracked>)> = Vec::new();
@@ -196,15 +212,22 @@ pub fn last_changes(
             );
             continue;
         };
+        let opened = ids.and_then(|ids| Plain::of(&file, ids, None));
+        let (plain, key) = match opened {
+            Some((p, k)) => (Some(p), k),
+            None => (None, None),
+        };
         groups[*idx].1.push(Tracked {
             given: path.clone(),
             rel: rel_dir.join(name),
             blob: None,
+            plain,
+            key,
             values,
         });
     }
     for (repo, mut tracked) in groups {
-        walk(&repo, &mut tracked, None)?;
+        walk(&repo, &mut tracked, None, ids)?;
         for t in tracked {
             out.insert(t.given, finish(t.values, &UnknownReason::NotCommitted));
         }
@@ -235,10 +258,12 @@ pub fn last_changes_at(
             given,
             rel,
             blob: None,
+            plain: None,
+            key: None,
             values,
         });
     }
-    walk(repo, &mut tracked, Some(start))?;
+    walk(repo, &mut tracked, Some(start), None)?;
     Ok(tracked
         .into_iter()
         .map(|t| (t.given, finish(t.values, &UnknownReason::NotCommitted)))
@@ -254,6 +279,9 @@ struct Value {
 enum Pending {
     /// Still present in every commit seen so far: this is its ciphertext.
     Search(Vec<u8>),
+    /// A value stored in clear (the file's unencrypted rules): its text, compared per key
+    /// in each version that differs.
+    Clear(String),
     Done(Freshness),
 }
 
@@ -266,19 +294,147 @@ struct Tracked {
     /// Its blob in the child commit; `None` before HEAD is read or once it is done.
     blob: Option<Oid>,
     values: Vec<Value>,
+    /// The plaintext hashes of the child version, when the identities opened it.
+    plain: Option<Plain>,
+    /// The data key last unwrapped for this file (for `plain.stanzas`).
+    key: Option<DataKey>,
+}
+
+/// One version's values as far as a comparison needs them: per key, a SHA-256 of the
+/// plaintext and the ciphertext text.
+struct Plain {
+    hashes: HashMap<String, [u8; 32]>,
+    sealed: HashMap<String, Vec<u8>>,
+    /// The version's stanzas (public text), to reuse a data key unwrapped for them.
+    stanzas: String,
+}
+
+impl Plain {
+    /// `file` opened with `ids` (a data key for the same stanzas is taken from `cache`);
+    /// `None` when it cannot be opened.
+    fn of(
+        file: &EncryptedFile,
+        ids: &Identities,
+        cache: Option<(&String, &DataKey)>,
+    ) -> Option<(Plain, Option<DataKey>)> {
+        let stanzas: String = file.stanzas().iter().map(|s| s.enc.as_str()).collect();
+        let fresh = match cache {
+            Some((s, _)) if *s == stanzas => None,
+            _ => Some(file.data_key(ids).ok()?),
+        };
+        let key = fresh.as_ref().or(cache.map(|c| c.1))?;
+        let opened = file.open(key).ok()?;
+        let dotenv = file.format == Format::Dotenv;
+        let mut hashes = HashMap::new();
+        for branch in &opened.branches {
+            for (k, n) in branch.entries() {
+                if dotenv && crate::store::dotenv::is_comment_key(k) {
+                    continue;
+                }
+                plain_node(n, k.to_string(), &mut hashes);
+            }
+        }
+        let sealed = leaves(file)
+            .into_iter()
+            .filter_map(|v| match v.state {
+                Pending::Search(t) => Some((v.key, t)),
+                _ => None,
+            })
+            .collect();
+        Some((
+            Plain {
+                hashes,
+                sealed,
+                stanzas,
+            },
+            fresh,
+        ))
+    }
+}
+
+fn plain_node(n: &Node<crate::model::Plain>, key: String, out: &mut HashMap<String, [u8; 32]>) {
+    match n {
+        Node::Leaf(leaf) => {
+            let s = leaf.scalar();
+            let mut t = SecretText::with_capacity(s.text_len());
+            s.write_text(&mut t);
+            out.insert(key, Sha256::digest(t.as_str().as_bytes()).into());
+        }
+        Node::Map(b) => {
+            for (k, child) in b.entries() {
+                plain_node(child, format!("{key}.{k}"), out);
+            }
+        }
+        Node::List(items) => {
+            let values = items.iter().filter_map(|i| match i {
+                ListItem::Value(v) => Some(v),
+                ListItem::Comment { .. } => None,
+            });
+            for (idx, child) in values.enumerate() {
+                plain_node(child, format!("{key}.{idx}"), out);
+            }
+        }
+    }
 }
 
 impl Tracked {
+    /// Before [`Tracked::keep_present`] with the parent version `bytes`: a value whose
+    /// ciphertext is gone from it but whose plaintext the identities find unchanged (a
+    /// re-encryption) is followed on with the parent's ciphertext.
+    fn carry_reencrypted(&mut self, bytes: &[u8], ids: &Identities) {
+        let lost = self.values.iter().any(|v| match &v.state {
+            Pending::Search(n) => memmem::find(bytes, n).is_none(),
+            _ => false,
+        });
+        // The parent holds every value followed as is: the child's hashes still hold.
+        if !lost {
+            return;
+        }
+        let parsed = EncryptedFile::parse(&self.rel, Format::from_path(&self.rel), bytes).ok();
+        let cache = match (&self.plain, &self.key) {
+            (Some(p), Some(k)) => Some((&p.stanzas, k)),
+            _ => None,
+        };
+        let Some((parent, fresh)) = parsed.and_then(|f| Plain::of(&f, ids, cache)) else {
+            self.plain = None;
+            return;
+        };
+        if let Some(child) = &self.plain {
+            for v in &mut self.values {
+                let Pending::Search(n) = &v.state else {
+                    continue;
+                };
+                if memmem::find(bytes, n).is_some() {
+                    continue;
+                }
+                let (Some(a), Some(b), Some(old)) = (
+                    child.hashes.get(&v.key),
+                    parent.hashes.get(&v.key),
+                    parent.sealed.get(&v.key),
+                ) else {
+                    continue;
+                };
+                if a == b && memmem::find(bytes, old).is_some() {
+                    v.state = Pending::Search(old.clone());
+                }
+            }
+        }
+        if fresh.is_some() {
+            self.key = fresh;
+        }
+        self.plain = Some(parent);
+    }
+
     fn alive(&self) -> bool {
         self.values
             .iter()
-            .any(|v| matches!(v.state, Pending::Search(_)))
+            .any(|v| matches!(v.state, Pending::Search(_) | Pending::Clear(_)))
     }
 
     /// Every value still searched for gets `f`.
     fn settle(&mut self, f: &Freshness) {
         for v in &mut self.values {
-            if matches!(v.state, Pending::Search(_)) {
+            if matches!(v.state, Pending::Search(_) | Pending::Clear(_)) {
                 v.state = Pending::Done(f.clone());
             }
         }
@@ -287,6 +443,32 @@ impl Tracked {
 
     /// Values whose ciphertext `bytes` no longer holds changed in `child`.
     fn keep_present(&mut self, bytes: &[u8], child: &Freshness) {
+        // Values in clear: compared with the same key's clear text in this version.
+        if self
+            .values
+            .iter()
+            .any(|v| matches!(v.state, Pending::Clear(_)))
+        {
+            let older: HashMap<String, String> =
+                EncryptedFile::parse(&self.rel, Format::from_path(&self.rel), bytes)
+                    .map(|f| {
+                        leaves(&f)
+                            .into_iter()
+                            .filter_map(|v| match v.state {
+                                Pending::Clear(t) => Some((v.key, t)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            for v in &mut self.values {
+                if let Pending::Clear(t) = &v.state {
+                    if older.get(&v.key) != Some(t) {
+                        v.state = Pending::Done(child.clone());
+                    }
+                }
+            }
+        }
         for v in &mut self.values {
             if let Pending::Search(needle) = &v.state {
                 if memmem::find(bytes, needle).is_none() {
@@ -304,7 +486,7 @@ fn finish(values: Vec<Value>, rest: &UnknownReason) -> Vec<(String, Freshness)> 
         .map(|v| {
             let f = match v.state {
                 Pending::Done(f) => f,
-                Pending::Search(_) => Freshness::Unknown(rest.clone()),
+                Pending::Search(_) | Pending::Clear(_) => Freshness::Unknown(rest.clone()),
             };
             (v.key, f)
         })
@@ -347,7 +529,11 @@ fn leaves(file: &EncryptedFile) -> Vec<Value> {
                     s if s.is_empty_value() => {
                         Pending::Done(Freshness::Unknown(UnknownReason::Empty))
                     }
-                    _ => Pending::Done(Freshness::Unknown(UnknownReason::InClear)),
+                    s => {
+                        let mut t = SecretText::with_capacity(s.text_len());
+                        s.write_text(&mut t);
+                        Pending::Clear(t.as_str().to_string())
+                    }
                 },
             }),
             Node::Map(b) => {
@@ -475,7 +661,12 @@ pub(crate) fn renamed_from(
 }
 
 /// Walks the first-parent history of HEAD (or of `start`) once for all `files` of `repo`.
-fn walk(repo: &Repository, files: &mut [Tracked], start: Option<Oid>) -> Result<(), StaleError> {
+fn walk(
+    repo: &Repository,
+    files: &mut [Tracked],
+    start: Option<Oid>,
+    ids: Option<&Identities>,
+) -> Result<(), StaleError> {
     let git = |files: &[Tracked]| {
         let path = files.first().map(|t| t.given.clone()).unwrap_or_default();
         move |error| StaleError::Git { path, error }
@@ -500,6 +691,9 @@ fn walk(repo: &Repository, files: &mut [Tracked], start: Option<Oid>) -> Result<
             None => t.settle(&Freshness::Unknown(UnknownReason::NotCommitted)),
             Some(id) => {
                 let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
+                if let Some(ids) = ids {
+                    t.carry_reencrypted(blob.content(), ids);
+                }
                 t.keep_present(blob.content(), &Freshness::Uncommitted);
                 t.blob = Some(id);
             }
@@ -554,6 +748,9 @@ fn walk(repo: &Repository, files: &mut [Tracked], start: Option<Oid>) -> Result<
                     Some(id) if Some(id) == t.blob => {}
                     Some(id) => {
                         let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
+                        if let Some(ids) = ids {
+                            t.carry_reencrypted(blob.content(), ids);
+                        }
                         t.keep_present(blob.content(), &changed_here);
                         t.blob = Some(id);
                     }
@@ -617,7 +814,7 @@ mod tests {
             rows,
             vec![
                 ("db.password", "not_in_repository"),
-                ("db.user_unencrypted", "in_clear"),
+                ("db.user_unencrypted", "not_in_repository"),
                 ("list.0", "not_in_repository"),
                 ("empty", "empty"),
             ]
