@@ -247,6 +247,12 @@ pub enum Installed {
 /// Marks our hook so a re-install updates it instead of chaining to itself.
 pub const HOOK_MARKER: &str = "secrets pre-commit hook";
 
+/// The blob at `rel` in `tree`, if it is a file there (not a directory or submodule).
+pub fn blob_at(tree: &git2::Tree<'_>, rel: &Path) -> Option<git2::Oid> {
+    let entry = tree.get_path(rel).ok()?;
+    (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
+}
+
 /// The hooks directory git runs hooks from: `core.hooksPath` when set (relative to the
 /// worktree top, as git takes it), else `hooks` in the common dir, which a linked worktree
 /// shares with the main one (git never looks in `.git/worktrees/<name>/hooks`).

@@ -593,7 +593,7 @@ pub fn value_log(
         }
     };
     let head_tree = head.tree().map_err(git)?;
-    let blob = blob_at(&head_tree, &rel);
+    let blob = crate::git::blob_at(&head_tree, &rel);
     let bytes = read(blob)?;
     let state = match &bytes {
         Some(b) => state_of(b, format_of(&rel), key),
@@ -630,12 +630,12 @@ pub fn value_log(
         if let Some((c, ct)) = &prev {
             if tree.id() != ct.id() {
                 let mut rel_here = child.rel.clone();
-                let mut id = blob_at(&tree, &rel_here);
+                let mut id = crate::git::blob_at(&tree, &rel_here);
                 if id.is_none() && child.blob.is_some() {
                     if let Some(old) =
                         staleness::renamed_from(&repo, &tree, ct, &child.rel).map_err(git)?
                     {
-                        id = blob_at(&tree, &old);
+                        id = crate::git::blob_at(&tree, &old);
                         rel_here = old;
                     }
                 }
@@ -690,12 +690,6 @@ pub fn value_log(
         }
     }
     Ok(log)
-}
-
-/// The blob at `rel` in `tree`, if it is a file there.
-fn blob_at(tree: &Tree<'_>, rel: &Path) -> Option<Oid> {
-    let entry = tree.get_path(rel).ok()?;
-    (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use crate::engine::EncryptedFile;
 use crate::keys::recipient::key_part;
 use crate::keys::Identities;
 use crate::model::{Node, Scalar, Sealed};
+use crate::policy::staleness;
 use crate::policy::staleness::Change;
 use crate::store::Format;
 
@@ -238,7 +239,7 @@ pub fn read(
     }
     let config_rel = rel(config.path());
     let mut cfg = ConfigTrack::new(config, config_rel);
-    let shallow = shallow_boundaries(&repo);
+    let shallow = staleness::shallow_boundaries(&repo);
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::NONE)?;
     walk.simplify_first_parent()?;
@@ -273,7 +274,7 @@ pub fn read(
                         v.insert(repo.find_tree(d)?);
                     }
                     let name = Path::new(t.rel.file_name().unwrap_or_default());
-                    blob_at(&dir_trees[&d], name)
+                    crate::git::blob_at(&dir_trees[&d], name)
                 }
             };
             t.step(&repo, here, commit.id(), ids)?;
@@ -483,7 +484,7 @@ impl Track {
             .map(|s| s.recipients.clone())
             .unwrap_or_default();
         let origin = match self.origin {
-            Some(id) => Origin::Commit(change_of(&repo.find_commit(id)?)),
+            Some(id) => Origin::Commit(staleness::change(&repo.find_commit(id)?)),
             None => Origin::Uncommitted,
         };
         self.done.push(Version {
@@ -559,8 +560,8 @@ impl ConfigTrack {
         commit: &Commit<'_>,
     ) -> Result<(), git2::Error> {
         let Some(rel) = &self.rel else { return Ok(()) };
-        let here = blob_at(tree, rel);
-        let origin = Origin::Commit(change_of(commit));
+        let here = crate::git::blob_at(tree, rel);
+        let origin = Origin::Commit(staleness::change(commit));
         if here == self.blob {
             self.origin = origin;
             return Ok(());
@@ -614,37 +615,6 @@ fn dir_at(tree: &git2::Tree<'_>, dir: &Path) -> Option<Oid> {
     }
     let entry = tree.get_path(dir).ok()?;
     (entry.kind() == Some(ObjectType::Tree)).then(|| entry.id())
-}
-
-/// The blob at `rel` in `tree`, if it is a file there.
-fn blob_at(tree: &git2::Tree<'_>, rel: &Path) -> Option<Oid> {
-    let entry = tree.get_path(rel).ok()?;
-    (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
-}
-
-fn change_of(commit: &Commit<'_>) -> Change {
-    let author = commit.author();
-    Change {
-        commit: commit.id().to_string(),
-        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        time: author.when().seconds(),
-        summary: commit
-            .summary_bytes()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .unwrap_or_default(),
-    }
-}
-
-/// The commits `git clone --depth` cut the history at: they look like root commits.
-fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
-    if !repo.is_shallow() {
-        return HashSet::new();
-    }
-    let text = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| Oid::from_str(l.trim()).ok())
-        .collect()
 }
 
 #[cfg(test)]
