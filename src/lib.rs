@@ -19,6 +19,7 @@ pub mod history;
 pub mod hook;
 pub mod import;
 pub mod keys;
+pub mod merge;
 pub mod metadata;
 pub mod model;
 pub mod policy;
