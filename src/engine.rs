@@ -352,13 +352,25 @@ impl EncryptedFile {
 
     /// Decrypts every value and verifies the MAC.
     pub fn open(&self, key: &DataKey) -> Result<Opened, FileError> {
-        let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
         let mut stash = IvStash::default();
-        let (branches, mac) = crypto::open(&self.branches, key, &rules, &mut stash)
-            .map_err(|e| self.crypto_err(e))?;
+        let branches = self.open_into(key, &mut stash)?;
+        Ok(Opened { branches, stash })
+    }
+
+    /// [`EncryptedFile::open`], adding the IVs to `stash`: the merge driver opens two
+    /// versions under one data key into one stash, so the values it takes from either
+    /// keep their ciphertext.
+    pub fn open_into(
+        &self,
+        key: &DataKey,
+        stash: &mut IvStash,
+    ) -> Result<Vec<Branch<Plain>>, FileError> {
+        let rules = CompiledRules::new(&self.metadata.rules).map_err(|e| self.crypto_err(e))?;
+        let (branches, mac) =
+            crypto::open(&self.branches, key, &rules, stash).map_err(|e| self.crypto_err(e))?;
         crypto::verify_mac(&self.metadata.mac, &mac, key, &self.metadata.last_modified)
             .map_err(|e| self.crypto_err(e))?;
-        Ok(Opened { branches, stash })
+        Ok(branches)
     }
 
     /// Decrypts with the given identities (unwrap + open).
