@@ -44,7 +44,7 @@ fn editor_command() -> Vec<String> {
 /// The editor decides whether the edit is finished: one that handles the signal itself
 /// (saves on Ctrl-C or SIGTERM) and exits 0 has its edit kept. One that fails or dies
 /// while a signal was being delivered ends the command with 128+N, file unchanged.
-fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
+pub(super) fn run_editor(path: &Path, signals: &Signals) -> anyhow::Result<()> {
     let cmd = editor_command();
     let prog = cmd.first().map(String::as_str).unwrap_or("vi");
     let cannot_run = |e: RunError| {
@@ -89,7 +89,7 @@ fn interrupted(sig: i32) -> anyhow::Error {
 
 /// Asks on a terminal whether to reopen the editor. The terminating signals are still
 /// blocked, so the wait polls for one (Ctrl-C here aborts like Ctrl-D, after cleanup).
-fn ask_to_reopen(err: &anyhow::Error, signals: &Signals) -> anyhow::Result<bool> {
+pub(super) fn ask_to_reopen(err: &anyhow::Error, signals: &Signals) -> anyhow::Result<bool> {
     // A signal that reached us while the editor ran: the user wants out, not another round.
     if let Some(sig) = signals.received() {
         return Err(interrupted(sig));

@@ -4,7 +4,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | other error; for `scan`: findings |
+//! | 1 | other error; for `scan`: findings; for `git merge-driver`: keys conflict (recorded for `resolve`); for `git setup --check`: something is missing |
 //! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; a revision (`--rev`) git does not know, or a file not in it; stdin (`-`) without `--input-type`; for `scan`: error |
 //! | 3 | the output file cannot be written |
 //! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
@@ -22,7 +22,7 @@
 //! | 100 | no file given |
 //! | 111 | no recipients to encrypt for |
 //! | 113 | an identity file is readable by other users, unreadable or invalid |
-//! | 128 | none of your identities can decrypt the data key |
+//! | 128 | none of your identities can decrypt the data key (`git merge-driver`, `resolve`: of one of the three versions) |
 //! | 200 | `edit` made no change |
 //! | 201 | no editor found |
 //! | 203 | the file is already encrypted |
@@ -204,11 +204,35 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 _ => OUTPUT,
             };
         }
+        if let Some(e) = cause.downcast_ref::<crate::workspace::gitmerge::MergeError>() {
+            return merge_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<crate::workspace::gitsetup::SetupError>() {
+            use crate::workspace::gitsetup::SetupError as E;
+            return match e {
+                E::Config(_) => CONFIG,
+                E::Io { .. } => OUTPUT,
+                E::Git(_) | E::NoRepo(_) => GENERIC,
+            };
+        }
         if let Some(code) = crate::config::exit_code(cause) {
             return code;
         }
     }
     GENERIC
+}
+
+fn merge_code(e: &crate::workspace::gitmerge::MergeError) -> u8 {
+    use crate::workspace::gitmerge::MergeError as E;
+    match e {
+        E::File(e) => file_code(e),
+        E::Undecryptable { .. } => NO_DATA_KEY,
+        E::Mixed { .. } => NOT_ENCRYPTED,
+        E::Config { .. } => CONFIG,
+        E::Io { .. } => OUTPUT,
+        E::Git { .. } => GENERIC,
+        E::NoConflict { .. } => INPUT,
+    }
 }
 
 pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {

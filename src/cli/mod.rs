@@ -17,6 +17,7 @@ mod exec;
 mod export;
 mod generate;
 mod get;
+mod git;
 mod hook;
 mod import;
 mod init;
@@ -24,6 +25,7 @@ mod keygen;
 mod log;
 mod man;
 mod member;
+mod resolve;
 mod rotate;
 mod rotate_value;
 mod scan;
@@ -132,6 +134,15 @@ impl Global {
             ),
             Command::Scan(a) => (&a.ids.identity, None, None),
             Command::Import(a) => (&a.ids.identity, a.itype.input_type, None),
+            Command::Git(c) => (
+                c.identity(),
+                match c {
+                    git::Command::Textconv(a) => a.itype.input_type,
+                    _ => None,
+                },
+                None,
+            ),
+            Command::Resolve(a) => (&a.ids.identity, None, None),
             Command::Keygen(_) | Command::Hook(_) | Command::Completions(_) | Command::Man(_) => {
                 (none, None, None)
             }
@@ -197,6 +208,11 @@ pub enum Command {
     /// Git hook management.
     #[command(subcommand)]
     Hook(hook::Command),
+    /// Git that understands encrypted files: readable diffs, key-by-key merges (setup).
+    #[command(subcommand)]
+    Git(git::Command),
+    /// Finish a merge of an encrypted file that conflicts: the conflicting keys in $EDITOR.
+    Resolve(resolve::Args),
     /// Print shell completions, or install them and the man pages (--install).
     Completions(completions::Args),
     /// Print the man page (roff), or write all pages into a directory (--dir).
@@ -284,7 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // soon as their creator is gone; `scan` leaves them, to report them.
     if !matches!(
         cli.command,
-        Command::Scan(_) | Command::Completions(_) | Command::Man(_)
+        Command::Scan(_) | Command::Completions(_) | Command::Man(_) | Command::Git(_)
     ) {
         remove_stale_temp_files(g);
     }
@@ -312,6 +328,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a, g),
         Command::Scan(a) => scan::run(a, g),
         Command::Hook(c) => hook::run(c, g),
+        Command::Git(c) => git::run(c, g),
+        Command::Resolve(a) => resolve::run(a, g),
         Command::Completions(a) => completions::run(a, g),
         Command::Man(a) => man::run(a, g),
     }

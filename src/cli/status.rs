@@ -336,6 +336,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    git_setup_note(&cfg, &encrypted, g);
     // Previous values kept by rotate-value past their grace period.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     for f in crate::policy::check::check_retiring(&cfg, None, now) {
@@ -614,5 +615,27 @@ pub(super) mod stale {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+/// One line when git would diff and merge the encrypted files as text (`secrets git
+/// setup` not run, or incomplete): merges of them then always conflict.
+fn git_setup_note(cfg: &Config, encrypted: &[std::path::PathBuf], g: &Global) {
+    if encrypted.is_empty() {
+        return;
+    }
+    let Ok(repo) = git2::Repository::discover(cfg.root()) else {
+        return;
+    };
+    if let Ok(missing) = crate::workspace::gitsetup::check_files(&repo, cfg, encrypted) {
+        if !missing.is_empty() {
+            output::note(
+                g,
+                format!(
+                    "secrets: note: git diffs and merges encrypted files as text here ({} thing(s) missing); run secrets git setup (secrets git setup --check lists them)",
+                    missing.len()
+                ),
+            );
+        }
     }
 }

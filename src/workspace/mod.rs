@@ -15,12 +15,17 @@
 //! - [`gate`]: the schema check `exec` and `export` run on the values a program would get.
 //! - [`ignored`]: the team's files that git ignores, and why.
 //! - [`values`]: an environment's values for the policy checks (decrypted where possible).
+//! - [`gitsetup`], [`gitdiff`], [`gitmerge`]: git that understands encrypted files (the
+//!   attributes and config, the textconv, the merge driver and `resolve`).
 //!
 //! Nothing here prints, reads the process environment, or exits.
 
 pub mod batch;
 pub mod envs;
 pub mod gate;
+pub mod gitdiff;
+pub mod gitmerge;
+pub mod gitsetup;
 pub mod ignored;
 pub mod offboard;
 pub mod rekey;

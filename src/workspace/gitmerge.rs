@@ -1,0 +1,501 @@
+//! Merging three versions of one encrypted file, as git's merge driver (`secrets git
+//! merge-driver %O %A %B %P`) and `secrets resolve` need it: decrypt base, ours and
+//! theirs, merge the trees ([`crate::merge`]), and seal the result.
+//!
+//! - **Data key:** ours's, unless a side rotated (its data key is not the base's): then
+//!   a fresh one. A rotation takes a reader away; keeping the other side's older key
+//!   would hand the merged values back to them.
+//! - **Recipients:** the ones the config wants for the file now; under ours's kept key
+//!   ours's recipients stay as well (re-wrapping cannot take a data key back, so dropping
+//!   one here would only hide who can read it).
+//! - **Ciphertext:** values keep their `ENC[…]` text where they are unchanged: ours's
+//!   IVs, and theirs's too when both sides share the data key (same key, same IV, same
+//!   plaintext: the same ciphertext, never an IV reused for another plaintext).
+//! - **Conflicts** keep ours's value and are recorded in `.git/secrets-merge/` by key path
+//!   and the three blob ids: no value, so nothing there needs protecting. `resolve`
+//!   reads the three versions from git's index (the conflict stages) or from those ids.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::crypto::{DataKey, IvStash};
+use crate::engine::{EncryptedFile, FileError};
+use crate::keys::{Identities, Recipient};
+use crate::merge::{self, Conflict};
+use crate::model::path::KeyPath;
+use crate::model::{Branch, Plain};
+use crate::store::Format;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{path}: cannot merge: none of your identities opens {side}'s version ({error}); git leaves the file conflicted")]
+    Undecryptable {
+        path: PathBuf,
+        side: &'static str,
+        error: FileError,
+    },
+    #[error("{path}: {side}'s version is not encrypted while another is; git leaves the file conflicted")]
+    Mixed { path: PathBuf, side: &'static str },
+    #[error("{path}: {error}")]
+    Config {
+        path: PathBuf,
+        error: crate::config::ConfigError,
+    },
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {error}")]
+    Git { path: PathBuf, error: git2::Error },
+    #[error("{path}: no merge conflict recorded for it (git shows no conflict in the index, and no merge driver recorded one)")]
+    NoConflict { path: PathBuf },
+}
+
+/// One version of the file as git hands it over: bytes (empty: no such version).
+pub struct Version<'a> {
+    pub side: &'static str,
+    pub bytes: &'a [u8],
+}
+
+/// The three versions parsed: `None` for a missing base (both sides added the file).
+pub struct Parsed {
+    pub base: Option<EncryptedFile>,
+    pub ours: EncryptedFile,
+    pub theirs: EncryptedFile,
+}
+
+/// Parses the three versions of `name` (the path in the repository, which gives the
+/// format). `Ok(None)`: none is encrypted (a plaintext file that matched the pattern;
+/// the caller merges it as text).
+pub fn parse(
+    name: &Path,
+    base: Version<'_>,
+    ours: Version<'_>,
+    theirs: Version<'_>,
+) -> Result<Option<Parsed>, MergeError> {
+    let format = Format::from_path(name);
+    let one = |v: &Version<'_>| -> Result<Option<EncryptedFile>, FileError> {
+        if v.bytes.is_empty() {
+            return Ok(None);
+        }
+        match EncryptedFile::parse(name, format, v.bytes) {
+            Ok(f) => Ok(Some(f)),
+            Err(FileError::NotEncrypted { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let (b, o, t) = (one(&base)?, one(&ours)?, one(&theirs)?);
+    let none_encrypted = b.is_none() && o.is_none() && t.is_none();
+    if none_encrypted {
+        return Ok(None);
+    }
+    let mixed = |side| MergeError::Mixed {
+        path: name.to_path_buf(),
+        side,
+    };
+    if b.is_none() && !base.bytes.is_empty() {
+        return Err(mixed(base.side));
+    }
+    let ours_file = o.ok_or_else(|| mixed(ours.side))?;
+    let theirs_file = t.ok_or_else(|| mixed(theirs.side))?;
+    Ok(Some(Parsed {
+        base: b,
+        ours: ours_file,
+        theirs: theirs_file,
+    }))
+}
+
+/// The three versions decrypted and merged, ready to seal.
+pub struct Plan {
+    pub name: PathBuf,
+    pub format: Format,
+    pub base: Vec<Branch<Plain>>,
+    pub ours: Vec<Branch<Plain>>,
+    pub theirs: Vec<Branch<Plain>>,
+    /// The merged documents: ours's value where they conflict.
+    pub merged: Vec<Branch<Plain>>,
+    pub conflicts: Vec<Conflict>,
+    /// A side's data key differs from the base's: the result gets a fresh one.
+    pub rotated: bool,
+    template: EncryptedFile,
+    key: DataKey,
+    stash: IvStash,
+    recipients: Vec<Recipient>,
+}
+
+/// Decrypts the three versions and merges them. `config`: the config the work tree has
+/// now (its recipients for the file), if any.
+pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan, MergeError> {
+    let name = p.ours.path.clone();
+    let key_of = |f: &EncryptedFile, side| {
+        f.data_key(ids).map_err(|error| MergeError::Undecryptable {
+            path: name.clone(),
+            side,
+            error: crate::workspace::name_recipients(error),
+        })
+    };
+    let ko = key_of(&p.ours, "ours")?;
+    let kt = key_of(&p.theirs, "theirs")?;
+    let kb = p.base.as_ref().map(|b| key_of(b, "the base")).transpose()?;
+    let same = |a: &DataKey, b: &DataKey| -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            &a.bytes()[..],
+            &b.bytes()[..],
+        ))
+    };
+    let rotated = kb
+        .as_ref()
+        .is_some_and(|kb| !same(kb, &ko) || !same(kb, &kt));
+
+    let mut stash = IvStash::default();
+    let ours = p.ours.open_into(&ko, &mut stash)?;
+    let theirs = if !rotated && same(&ko, &kt) {
+        p.theirs.open_into(&kt, &mut stash)?
+    } else {
+        p.theirs.open(&kt)?.branches
+    };
+    let base = match (&p.base, &kb) {
+        (Some(b), Some(k)) => b.open(k)?.branches,
+        _ => Vec::new(),
+    };
+    let merged = merge::merge(&base, &ours, &theirs);
+
+    let wanted = match config {
+        Some(c) => crate::team::wanted(c, &crate::config::absolute(&name)).map_err(|error| {
+            MergeError::Config {
+                path: name.clone(),
+                error,
+            }
+        })?,
+        None => None,
+    };
+    let rotating_side = if kb.as_ref().is_some_and(|kb| !same(kb, &kt)) {
+        &p.theirs
+    } else {
+        &p.ours
+    };
+    let recipients = match (wanted, rotated) {
+        (Some(w), true) => w.recipients,
+        (Some(w), false) => {
+            let mut r = w.recipients;
+            for have in crate::team::current_recipients(&p.ours)? {
+                if !r.iter().any(|x| x.to_key_string() == have.to_key_string()) {
+                    r.push(have);
+                }
+            }
+            r
+        }
+        (None, true) => crate::team::current_recipients(rotating_side)?,
+        (None, false) => crate::team::current_recipients(&p.ours)?,
+    };
+    let (key, stash) = if rotated {
+        (DataKey::generate(), IvStash::default())
+    } else {
+        (ko, stash)
+    };
+    Ok(Plan {
+        format: p.ours.format,
+        name,
+        base,
+        ours,
+        theirs,
+        merged: merged.branches,
+        conflicts: merged.conflicts,
+        rotated,
+        template: p.ours,
+        key,
+        stash,
+        recipients,
+    })
+}
+
+impl Plan {
+    /// The merged file, encrypted: under ours's data key, or a fresh one when a side rotated.
+    pub fn seal(&self) -> Result<EncryptedFile, FileError> {
+        let mut file = self.template.clone();
+        if self.rotated {
+            file.metadata.age = Vec::new();
+            file.metadata.mac = String::new();
+        }
+        file.rewrap(&self.key, &self.recipients)?;
+        file.reseal(&self.merged, &self.key, &self.stash)?;
+        Ok(file)
+    }
+
+    /// Puts `value` (`None`: no such key) at a conflicting key of the merged documents.
+    pub fn choose(
+        &mut self,
+        c: &Conflict,
+        value: Option<crate::model::Node<Plain>>,
+    ) -> Result<(), crate::model::path::PathError> {
+        if c.path.0.is_empty() {
+            // The whole file: `resolve` takes a side as a whole.
+            return Ok(());
+        }
+        let doc = &mut self.merged[c.document];
+        match value {
+            Some(v) => doc.set_path(&c.path, v),
+            None => match doc.unset_path(&c.path) {
+                Err(crate::model::path::PathError::NotFound(_)) => Ok(()),
+                other => other.map(|_| ()),
+            },
+        }
+    }
+
+    /// Takes one side's documents as they are (a conflict over the whole file).
+    pub fn take_whole(&mut self, theirs: bool) {
+        self.merged = if theirs {
+            self.theirs.clone()
+        } else {
+            self.ours.clone()
+        };
+    }
+
+    /// The node at a conflict's path in one version (`None`: the key is not there).
+    pub fn node<'a>(
+        docs: &'a [Branch<Plain>],
+        c: &Conflict,
+    ) -> Option<&'a crate::model::Node<Plain>> {
+        docs.get(c.document)?.lookup(&c.path).ok()
+    }
+}
+
+// ---- the conflict record ---------------------------------------------------------------
+
+/// What the merge driver records about a conflicted file, under `.git/secrets-merge/`:
+/// key paths and blob ids, never a value.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub path: String,
+    pub base: Option<String>,
+    pub ours: String,
+    pub theirs: String,
+    pub conflicts: Vec<RecordedConflict>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RecordedConflict {
+    pub document: usize,
+    /// The key path as `resolve` and `get` take it (empty: the whole file).
+    pub key: String,
+}
+
+impl Record {
+    pub fn new(path: &str, versions: [&[u8]; 3], conflicts: &[Conflict]) -> Record {
+        let id = |b: &[u8]| {
+            git2::Oid::hash_object(git2::ObjectType::Blob, b)
+                .map(|o| o.to_string())
+                .unwrap_or_default()
+        };
+        Record {
+            path: path.to_string(),
+            base: (!versions[0].is_empty()).then(|| id(versions[0])),
+            ours: id(versions[1]),
+            theirs: id(versions[2]),
+            conflicts: conflicts
+                .iter()
+                .map(|c| RecordedConflict {
+                    document: c.document,
+                    key: if c.path.0.is_empty() {
+                        String::new()
+                    } else {
+                        c.path.to_string()
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The directory of conflict records in a git dir (per worktree: `repo.path()`).
+pub fn records_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join("secrets-merge")
+}
+
+/// The record file for a path in the repository.
+pub fn record_path(git_dir: &Path, rel: &str) -> PathBuf {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(rel.as_bytes());
+    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    records_dir(git_dir).join(format!("{hex}.json"))
+}
+
+pub fn write_record(git_dir: &Path, record: &Record) -> Result<PathBuf, MergeError> {
+    let path = record_path(git_dir, &record.path);
+    let io = |error| MergeError::Io {
+        path: path.clone(),
+        error,
+    };
+    std::fs::create_dir_all(records_dir(git_dir)).map_err(io)?;
+    let text = serde_json::to_vec_pretty(record).map_err(|e| io(std::io::Error::other(e)))?;
+    crate::fsutil::atomic_write(&path, &text).map_err(io)?;
+    Ok(path)
+}
+
+pub fn read_record(git_dir: &Path, rel: &str) -> Option<Record> {
+    let bytes = crate::fsutil::read_regular_at_most(&record_path(git_dir, rel), 1 << 20)
+        .ok()
+        .flatten()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn remove_record(git_dir: &Path, rel: &str) {
+    let _ = std::fs::remove_file(record_path(git_dir, rel));
+}
+
+/// The three versions of a conflicted file (base empty when there is none): from git's
+/// index (the conflict stages), else from the blob ids the merge driver recorded.
+pub fn conflicted_versions(repo: &git2::Repository, rel: &str) -> Result<[Vec<u8>; 3], MergeError> {
+    let git = |error| MergeError::Git {
+        path: PathBuf::from(rel),
+        error,
+    };
+    let blob = |id: git2::Oid| -> Result<Vec<u8>, MergeError> {
+        Ok(repo.find_blob(id).map_err(git)?.content().to_vec())
+    };
+    let index = repo.index().map_err(git)?;
+    if let Ok(c) = index.conflict_get(Path::new(rel)) {
+        if let (Some(o), Some(t)) = (&c.our, &c.their) {
+            let base = match &c.ancestor {
+                Some(a) => blob(a.id)?,
+                None => Vec::new(),
+            };
+            return Ok([base, blob(o.id)?, blob(t.id)?]);
+        }
+    }
+    let git_dir = repo.path();
+    let record = read_record(git_dir, rel).ok_or_else(|| MergeError::NoConflict {
+        path: PathBuf::from(rel),
+    })?;
+    let parse = |s: &str| git2::Oid::from_str(s).map_err(git);
+    let base = match &record.base {
+        Some(b) => blob(parse(b)?)?,
+        None => Vec::new(),
+    };
+    Ok([
+        base,
+        blob(parse(&record.ours)?)?,
+        blob(parse(&record.theirs)?)?,
+    ])
+}
+
+/// Marks `rel` resolved in git's index (as `git add` does), dropping its conflict stages.
+pub fn stage(repo: &git2::Repository, rel: &str) -> Result<(), MergeError> {
+    let git = |error| MergeError::Git {
+        path: PathBuf::from(rel),
+        error,
+    };
+    let mut index = repo.index().map_err(git)?;
+    index.add_path(Path::new(rel)).map_err(git)?;
+    index.write().map_err(git)
+}
+
+/// The key path of a conflict as users type it.
+pub fn shown(c: &Conflict) -> String {
+    if c.path.0.is_empty() {
+        return "(the whole file)".into();
+    }
+    let p = c.path.typed();
+    if c.document > 0 {
+        format!("document {}: {p}", c.document + 1)
+    } else {
+        p
+    }
+}
+
+/// The config for the work tree at `dir`, if there is a valid one.
+pub fn config_at(dir: &Path) -> Option<Config> {
+    Config::discover_typed(dir).ok().flatten()
+}
+
+/// A key path a user typed, as the conflict it names.
+pub fn find_conflict<'a>(conflicts: &'a [Conflict], typed: &str) -> Option<&'a Conflict> {
+    let want = KeyPath::parse(typed).ok()?;
+    conflicts
+        .iter()
+        .find(|c| c.path == want || c.path.typed() == typed)
+}
+
+// ---- the text `resolve` opens in the editor ----------------------------------------------
+
+/// The YAML document `resolve` opens: one entry per conflicting key, with its `base`,
+/// `ours` and `theirs` values (a side without the key leaves its line out) and a
+/// `result` that starts as ours's. Whole-file conflicts are not in it.
+pub fn resolution_doc(plan: &Plan) -> Branch<Plain> {
+    use crate::model::{Item, Node, Scalar};
+    let comment = |s: &str| Item::Comment {
+        text: Plain::new(Scalar::Comment(format!(" {s}"))),
+        inline: false,
+    };
+    let mut doc = Branch::new();
+    for line in [
+        &format!(
+            "secrets resolve {}: {} key(s) changed differently on both sides.",
+            plan.name.display(),
+            plan.conflicts.len()
+        )[..],
+        "Edit each `result` to the value to keep (it starts as ours's); delete a `result`",
+        "line to remove that key. base/ours/theirs are for reference; a side without the",
+        "key has no line. Save and quit to write the encrypted file; quit without saving",
+        "to leave it as it is. This text lives in a private temporary directory only.",
+    ] {
+        doc.items.push(comment(line));
+    }
+    for c in plan.conflicts.iter().filter(|c| !c.path.0.is_empty()) {
+        let mut entry = Branch::new();
+        for (label, docs) in [
+            ("base", &plan.base),
+            ("ours", &plan.ours),
+            ("theirs", &plan.theirs),
+        ] {
+            if let Some(n) = Plan::node(docs, c) {
+                entry.insert(label.to_string(), n.clone());
+            }
+        }
+        if let Some(n) = Plan::node(&plan.ours, c) {
+            entry.insert("result".to_string(), n.clone());
+        }
+        doc.insert(shown(c), Node::Map(entry));
+    }
+    doc
+}
+
+/// Applies the edited [`resolution_doc`] to the plan: each key's `result` (none: the key
+/// is removed). Errors name the key, never a value.
+pub fn apply_resolution(plan: &mut Plan, edited: &Branch<Plain>) -> Result<(), String> {
+    use crate::model::Node;
+    let conflicts: Vec<Conflict> = plan
+        .conflicts
+        .iter()
+        .filter(|c| !c.path.0.is_empty())
+        .cloned()
+        .collect();
+    let flat = matches!(plan.format, Format::Dotenv | Format::Ini);
+    for c in &conflicts {
+        let key = shown(c);
+        let Some(Node::Map(entry)) = edited.get(&key) else {
+            return Err(format!(
+                "{key}: missing from the edited text (or not a map)"
+            ));
+        };
+        let value = match entry.get("result") {
+            None => None,
+            Some(Node::Leaf(l)) if flat => Some(Node::Leaf(Plain::new(match l.scalar() {
+                crate::model::Scalar::Str(_) => l.scalar().clone(),
+                other => crate::model::Scalar::Str(std::mem::take(&mut *other.to_text())),
+            }))),
+            Some(_) if flat => {
+                return Err(format!(
+                    "{key}: result must be one value in a {} file",
+                    plan.format.name()
+                ))
+            }
+            Some(n) => Some(n.clone()),
+        };
+        plan.choose(c, value).map_err(|e| format!("{key}: {e}"))?;
+    }
+    Ok(())
+}
