@@ -65,6 +65,44 @@ impl Repo {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// `git ARGS` with an isolated configuration, not asserting success, with
+    /// `SOPS_AGE_KEY_FILE` set to `key` (none: no identity at all) so the merge driver and
+    /// textconv that git runs decrypt as that user; `editor` as `$EDITOR`.
+    pub fn git_as_user(
+        &self,
+        args: &[&str],
+        key: Option<&Path>,
+        editor: Option<&Path>,
+    ) -> std::process::Output {
+        let mut c = Command::new("git");
+        c.args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(args)
+        .current_dir(self.ks.dir())
+        .env("HOME", self.path("home"))
+        .env("XDG_CONFIG_HOME", self.path("home/.config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SOPS_") || k.starts_with("SECRETS_") || k == "EDITOR" {
+                c.env_remove(k);
+            }
+        }
+        if let Some(key) = key {
+            c.env("SOPS_AGE_KEY_FILE", key);
+        }
+        if let Some(e) = editor {
+            c.env("EDITOR", e);
+        }
+        c.output().unwrap()
+    }
+
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(self.ks.dir(), args)
     }
