@@ -304,7 +304,7 @@ mod tests {
             ("a", leaf("theirs")),
             ("m", Node::Map(map(&[("x", leaf("2"))]))),
         ]);
-        let m = merge(&[base], &[ours.clone()], &[theirs]);
+        let m = merge(&[base], std::slice::from_ref(&ours), &[theirs]);
         assert_eq!(paths(&m), ["a", "del", "m"]);
         assert_eq!(m.branches, vec![ours]);
     }
@@ -384,7 +384,11 @@ mod tests {
     #[test]
     fn different_document_counts_conflict_as_a_whole() {
         let a = map(&[("a", leaf("1"))]);
-        let m = merge(&[a.clone()], &[a.clone(), a.clone()], &[map(&[])]);
+        let m = merge(
+            std::slice::from_ref(&a),
+            &[a.clone(), a.clone()],
+            &[map(&[])],
+        );
         assert_eq!(m.conflicts.len(), 1);
         assert!(m.conflicts[0].path.0.is_empty());
     }

@@ -566,3 +566,27 @@ fn binary_files_conflict_as_a_whole() {
 /// Stops the unused-import lint when a test is filtered out.
 #[allow(dead_code)]
 fn _paths(_: &Path) {}
+
+#[test]
+fn a_plaintext_file_the_pattern_matches_merges_as_text_and_resolve_refuses_a_clean_file() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    std::fs::write(r.path("config/notes.txt"), "one\ntwo\nthree\n").unwrap();
+    r.commit("notes", 3, "alice");
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(r.path("config/notes.txt"), "one\ntwo\nthree\nfour\n").unwrap();
+    r.commit("feature", 2, "bob");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    std::fs::write(r.path("config/notes.txt"), "zero\none\ntwo\nthree\n").unwrap();
+    r.commit("main", 1, "alice");
+    git_ok(&r, &["merge", "-q", "--no-edit", "feature"]);
+    assert_eq!(
+        r.ks.sb.read("config/notes.txt"),
+        "zero\none\ntwo\nthree\nfour\n"
+    );
+    // Nothing conflicts: resolve says so and writes nothing.
+    let before = r.ks.sb.read("config/app.yaml");
+    let out = r.ks.run(&["resolve", "config/app.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no merge conflict recorded"));
+    assert_eq!(r.ks.sb.read("config/app.yaml"), before);
+}

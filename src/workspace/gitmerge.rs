@@ -41,7 +41,7 @@ pub enum MergeError {
     #[error("{path}: {error}")]
     Config {
         path: PathBuf,
-        error: crate::config::ConfigError,
+        error: Box<crate::config::ConfigError>,
     },
     #[error("{path}: {error}")]
     Io {
@@ -167,7 +167,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         Some(c) => crate::team::wanted(c, &crate::config::absolute(&name)).map_err(|error| {
             MergeError::Config {
                 path: name.clone(),
-                error,
+                error: Box::new(error),
             }
         })?,
         None => None,
@@ -365,6 +365,13 @@ pub fn conflicted_versions(repo: &git2::Repository, rel: &str) -> Result<[Vec<u8
             };
             return Ok([base, blob(o.id)?, blob(t.id)?]);
         }
+    }
+    // A record outlives an aborted merge: only trusted while one is under way (the file
+    // was `git add`ed before `resolve`), never to rewrite a file long after.
+    if repo.state() == git2::RepositoryState::Clean {
+        return Err(MergeError::NoConflict {
+            path: PathBuf::from(rel),
+        });
     }
     let git_dir = repo.path();
     let record = read_record(git_dir, rel).ok_or_else(|| MergeError::NoConflict {
