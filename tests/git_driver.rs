@@ -275,6 +275,16 @@ fn the_same_key_changed_on_both_sides_conflicts_and_resolve_finishes_it() {
     ];
     assert_no_plaintext(&r, &values);
 
+    // Saved unchanged: no decision, nothing written.
+    let conflicted = r.ks.sb.read("config/app.yaml");
+    let out =
+        r.ks.cmd()
+            .env("EDITOR", "true")
+            .args(["resolve", "config/app.yaml"])
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(200), "{}", text(&out.stderr));
+    assert_eq!(r.ks.sb.read("config/app.yaml"), conflicted);
     let ed = editor(&r, "pw-edited-8888");
     let out =
         r.ks.cmd()

@@ -23,7 +23,7 @@
 //! | 111 | no recipients to encrypt for |
 //! | 113 | an identity file is readable by other users, unreadable or invalid |
 //! | 128 | none of your identities can decrypt the data key (`git merge-driver`, `resolve`: of one of the three versions) |
-//! | 200 | `edit` made no change |
+//! | 200 | `edit` made no change; `resolve`: the text was saved unchanged |
 //! | 201 | no editor found |
 //! | 203 | the file is already encrypted |
 //! | 204 | the file is not encrypted |

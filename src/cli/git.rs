@@ -202,13 +202,19 @@ fn merge_driver(a: DriverArgs, g: &Global) -> anyhow::Result<ExitCode> {
     let merged = plan.seal()?;
     merged.save_to(&a.ours)?;
     let rel = crate::config::rel_string(&a.name);
-    let repo = crate::git::discover(&cwd)?;
+    // git runs drivers at the work tree's top; outside one (a driver run by hand) there
+    // is no record to keep, and `resolve` reads git's index anyway.
+    let repo = crate::git::discover(&cwd).ok();
     if plan.conflicts.is_empty() {
-        gitmerge::remove_record(repo.path(), &rel);
+        if let Some(repo) = &repo {
+            gitmerge::remove_record(repo.path(), &rel);
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let record = gitmerge::Record::new(&rel, [&base, &ours, &theirs], &plan.conflicts);
-    gitmerge::write_record(repo.path(), &record)?;
+    if let Some(repo) = &repo {
+        let record = gitmerge::Record::new(&rel, [&base, &ours, &theirs], &plan.conflicts);
+        gitmerge::write_record(repo.path(), &record)?;
+    }
     let keys: Vec<String> = plan.conflicts.iter().map(gitmerge::shown).collect();
     eprintln!(
         "secrets: {rel}: changed differently on both sides: {}; ours kept there, the file stays encrypted\nhint: secrets resolve {rel} (or --ours / --theirs)",

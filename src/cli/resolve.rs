@@ -2,12 +2,13 @@
 //! versions come from git's index (or the driver's record); the conflicting keys open in
 //! the editor with their base, ours and theirs values, in a private temporary directory
 //! as `edit` uses (never the work tree); the result is sealed, written, and staged.
-//! `--ours` / `--theirs` take one side for every conflicting key without an editor.
+//! `--ours` / `--theirs` take one side for every conflicting key without an editor. Text
+//! saved unchanged writes nothing (exit 200, as `edit`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::{CliError, INPUT, NOT_ENCRYPTED};
+use super::exit::{CliError, INPUT, NOT_ENCRYPTED, NOT_MODIFIED};
 use super::{output, Global};
 use crate::engine;
 use crate::exec::run::Signals;
@@ -155,6 +156,18 @@ fn edit(plan: &mut Plan, g: &Global) -> anyhow::Result<()> {
     loop {
         super::edit::run_editor(&tmp, &signals)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
+        // Saved unchanged (or not saved): no decision was made, as `edit` takes it.
+        if bytes.as_slice() == text.as_slice() {
+            return Err(CliError::new(
+                NOT_MODIFIED,
+                format!(
+                    "{}: the resolve text was not changed; nothing written",
+                    plan.name.display()
+                ),
+            )
+            .hint("edit the `result` lines, or keep ours's values with secrets resolve --ours FILE")
+            .into());
+        }
         let parsed = engine::parse_plain(text_path, Format::Yaml, &bytes)
             .map_err(anyhow::Error::from)
             .and_then(|(docs, _)| {

@@ -446,8 +446,8 @@ pub fn resolution_doc(plan: &Plan) -> Branch<Plain> {
         )[..],
         "Edit each `result` to the value to keep (it starts as ours's); delete a `result`",
         "line to remove that key. base/ours/theirs are for reference; a side without the",
-        "key has no line. Save and quit to write the encrypted file; quit without saving",
-        "to leave it as it is. This text lives in a private temporary directory only.",
+        "key has no line. Save and quit to write the encrypted file; quit without a",
+        "change to write nothing. This text lives in a private temporary directory only.",
     ] {
         doc.items.push(comment(line));
     }
