@@ -381,6 +381,83 @@ mod tests {
         assert_eq!(keys(&m.branches[0]), ["b", "a"]);
     }
 
+    use proptest::prelude::*;
+
+    /// What each side does to one key of the base: keep it, change it (to a value that
+    /// is the same when both sides pick the same number), or remove it.
+    #[derive(Clone, Copy, Debug)]
+    enum Edit {
+        Keep,
+        Change(u8),
+        Remove,
+    }
+
+    fn edit_strategy() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            2 => Just(Edit::Keep),
+            2 => (0u8..3).prop_map(Edit::Change),
+            1 => Just(Edit::Remove),
+        ]
+    }
+
+    fn apply(base: &Branch<Plain>, edits: &[Edit]) -> Branch<Plain> {
+        let mut out = Branch::new();
+        for ((k, v), e) in base.entries().zip(edits) {
+            match e {
+                Edit::Keep => out.insert(k.to_string(), v.clone()),
+                Edit::Change(n) => out.insert(k.to_string(), leaf(&format!("new-{n}"))),
+                Edit::Remove => {}
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Per key: the merge is what one side did when the other kept it, either when
+        /// both did the same, and a conflict (ours kept) exactly when they differ.
+        #[test]
+        fn each_key_follows_the_three_way_rule(
+            edits in proptest::collection::vec((edit_strategy(), edit_strategy()), 1..12)
+        ) {
+            let base = map(
+                &(0..edits.len())
+                    .map(|i| (format!("k{i}"), leaf(&format!("base-{i}"))))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect::<Vec<_>>(),
+            );
+            let ours_edits: Vec<Edit> = edits.iter().map(|e| e.0).collect();
+            let theirs_edits: Vec<Edit> = edits.iter().map(|e| e.1).collect();
+            let ours = apply(&base, &ours_edits);
+            let theirs = apply(&base, &theirs_edits);
+            let m = merge(
+                std::slice::from_ref(&base),
+                std::slice::from_ref(&ours),
+                std::slice::from_ref(&theirs),
+            );
+            let mut want_conflicts = Vec::new();
+            for (i, (o, t)) in edits.iter().enumerate() {
+                let key = format!("k{i}");
+                let (want, conflict) = match (o, t) {
+                    (Edit::Keep, _) => (theirs.get(&key), false),
+                    (_, Edit::Keep) => (ours.get(&key), false),
+                    (Edit::Remove, Edit::Remove) => (None, false),
+                    (Edit::Change(a), Edit::Change(b)) if a == b => (ours.get(&key), false),
+                    _ => (ours.get(&key), true),
+                };
+                prop_assert_eq!(m.branches[0].get(&key), want, "{}", key);
+                if conflict {
+                    want_conflicts.push(key);
+                }
+            }
+            let mut got = paths(&m);
+            got.sort();
+            want_conflicts.sort();
+            prop_assert_eq!(got, want_conflicts);
+        }
+    }
+
     #[test]
     fn different_document_counts_conflict_as_a_whole() {
         let a = map(&[("a", leaf("1"))]);
