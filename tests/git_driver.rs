@@ -600,3 +600,33 @@ fn a_plaintext_file_the_pattern_matches_merges_as_text_and_resolve_refuses_a_cle
     assert!(text(&out.stderr).contains("no merge conflict recorded"));
     assert_eq!(r.ks.sb.read("config/app.yaml"), before);
 }
+
+#[test]
+fn setup_from_sops_yaml_lists_the_files_a_path_regex_matches_and_check_names_new_ones() {
+    let r = Repo::new();
+    std::fs::remove_file(r.path(".secrets.yaml")).unwrap();
+    std::fs::write(
+        r.path(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    age: {}\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(r.path("secrets")).unwrap();
+    std::fs::write(r.path("secrets/x.yaml"), "a: x-value-1111\n").unwrap();
+    r.ks.ok(&["encrypt", "-i", "secrets/x.yaml"]);
+    r.ks.ok(&["git", "setup"]);
+    let attrs = r.ks.sb.read(".gitattributes");
+    assert!(
+        attrs.contains("/secrets/x.yaml diff=secrets merge=secrets"),
+        "{attrs}"
+    );
+    std::fs::write(r.path("secrets/y.yaml"), "b: y-value-2222\n").unwrap();
+    r.ks.ok(&["encrypt", "-i", "secrets/y.yaml"]);
+    let out = r.ks.run(&["git", "setup", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("secrets/y.yaml: not marked"));
+    r.ks.ok(&["git", "setup"]);
+    assert!(r.ks.run(&["git", "setup", "--check"]).status.success());
+}
