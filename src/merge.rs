@@ -10,9 +10,10 @@
 //!   value) → a [`Conflict`] at that key, and *ours* is kept there.
 //!
 //! Lists are values: two different changes to one list conflict as a whole (an index is
-//! not an identity; merging items by position would pair the wrong ones). Comments and
-//! blank lines are ours's; a key theirs adds brings the comment lines right above it
-//! that ours does not already have. The order is ours's, with theirs's new keys after the
+//! not an identity; merging items by position would pair the wrong ones). Comment and
+//! blank lines are ours's, but for the lines right above a key that only theirs changed
+//! (theirs's then), and a key theirs adds brings the comment lines right above it that
+//! ours does not already have. The order is ours's, with theirs's new keys after the
 //! key that precedes them in theirs.
 //!
 //! Generic over the leaf, no crypto and no I/O: the caller decrypts the three versions
@@ -147,6 +148,17 @@ impl Merger<'_> {
                 out.push(item.clone());
                 continue;
             };
+            // The comment lines above the key: theirs's when only theirs changed them.
+            let (cb, co, ct) = (
+                comments_above(base, key),
+                comments_above(ours, key),
+                comments_above(theirs, key),
+            );
+            let ours_comments_unchanged = co == cb && out.len() >= co.len();
+            if ours_comments_unchanged && ct != cb && theirs.get(key).is_some() {
+                out.truncate(out.len() - co.len());
+                out.extend(ct.into_iter().cloned());
+            }
             self.path.push(PathSegment::Key(key.clone()));
             let b = base.get(key);
             match (b, theirs.get(key)) {
@@ -164,6 +176,9 @@ impl Merger<'_> {
                     if b != o {
                         self.conflict();
                         out.push(item.clone());
+                    } else if ours_comments_unchanged {
+                        // Its comment lines go with it.
+                        out.truncate(out.len() - co.len());
                     }
                 }
             }
@@ -217,6 +232,22 @@ fn insert_at<L>(out: &[Item<L>], before: &[Item<L>]) -> usize {
         at -= 1;
     }
     at
+}
+
+/// The comment and blank lines right above `key`'s entry (empty when there is none).
+fn comments_above<'a, L>(branch: &'a Branch<L>, key: &str) -> Vec<&'a Item<L>> {
+    let Some(at) = branch
+        .items
+        .iter()
+        .position(|i| matches!(i, Item::Entry { key: k, .. } if k == key))
+    else {
+        return Vec::new();
+    };
+    let start = branch.items[..at]
+        .iter()
+        .rposition(|i| matches!(i, Item::Entry { .. }))
+        .map_or(0, |p| p + 1);
+    branch.items[start..at].iter().collect()
 }
 
 /// The comment (and blank) lines right above an entry in theirs, without those ours
@@ -286,6 +317,17 @@ mod tests {
         let m = merge(&[base], &[ours], &[theirs]);
         assert!(m.conflicts.is_empty());
         assert_eq!(keys(&m.branches[0]), ["a", "same", "new_t", "new_o"]);
+        // A key theirs removes takes its comment lines along.
+        let comment = Item::Comment {
+            text: Plain::new(Scalar::Comment("about b".into())),
+            inline: false,
+        };
+        let mut base = map(&[("a", leaf("1")), ("b", leaf("2"))]);
+        base.items.insert(1, comment.clone());
+        let mut ours = map(&[("a", leaf("A")), ("b", leaf("2"))]);
+        ours.items.insert(1, comment);
+        let m = merge(&[base], &[ours], &[map(&[("a", leaf("1"))])]);
+        assert_eq!(m.branches, vec![map(&[("a", leaf("A"))])]);
     }
 
     #[test]
@@ -365,6 +407,48 @@ mod tests {
                 comment("about b"),
                 entry("b", "2"),
                 entry("c", "3"),
+            ],
+        };
+        assert_eq!(m.branches, vec![want]);
+    }
+
+    #[test]
+    fn a_comment_only_theirs_changed_is_taken_and_ours_wins_otherwise() {
+        let comment = |s: &str| Item::Comment {
+            text: Plain::new(Scalar::Comment(s.into())),
+            inline: false,
+        };
+        let entry = |k: &str, v: &str| Item::Entry {
+            key: k.into(),
+            value: leaf(v),
+        };
+        let base = Branch {
+            items: vec![comment("a"), entry("a", "1"), comment("b"), entry("b", "2")],
+        };
+        let ours = Branch {
+            items: vec![
+                comment("a"),
+                entry("a", "A"),
+                comment("b ours"),
+                entry("b", "2"),
+            ],
+        };
+        let theirs = Branch {
+            items: vec![
+                comment("a theirs"),
+                entry("a", "1"),
+                comment("b theirs"),
+                entry("b", "B"),
+            ],
+        };
+        let m = merge(&[base], &[ours], &[theirs]);
+        assert!(m.conflicts.is_empty());
+        let want = Branch {
+            items: vec![
+                comment("a theirs"),
+                entry("a", "A"),
+                comment("b ours"),
+                entry("b", "B"),
             ],
         };
         assert_eq!(m.branches, vec![want]);
