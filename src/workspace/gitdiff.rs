@@ -51,7 +51,7 @@ pub fn textconv(
     ids: Result<&Identities, String>,
     config: Option<&Config>,
 ) -> Zeroizing<Vec<u8>> {
-    let format = format.unwrap_or_else(|| Format::from_path(path));
+    let format = format.unwrap_or_else(|| format_of(path));
     match decrypted(path, bytes, format, ids, config) {
         Ok(text) => text,
         Err(why) => {
@@ -63,6 +63,20 @@ pub fn textconv(
             out.into_zeroizing()
         }
     }
+}
+
+/// The format of the file git names: git's copy of a blob is `XXXXXX_<name>` (six
+/// letters or digits), which hides `.env.prod`'s leading dot; the name without that
+/// prefix decides when the whole name says nothing (binary).
+fn format_of(path: &Path) -> Format {
+    let whole = Format::from_path(path);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let b = name.as_bytes();
+    let git_copy = b.len() > 7 && b[6] == b'_' && b[..6].iter().all(u8::is_ascii_alphanumeric);
+    if whole != Format::Binary || !git_copy {
+        return whole;
+    }
+    Format::from_path(Path::new(&name[7..]))
 }
 
 fn decrypted(
@@ -139,6 +153,17 @@ mod tests {
         assert_ne!(id, key_id(&DataKey::generate()));
         let hex: String = k.bytes()[..4].iter().map(|b| format!("{b:02x}")).collect();
         assert_ne!(id, hex);
+    }
+
+    #[test]
+    fn git_s_temporary_copies_keep_their_format() {
+        assert_eq!(
+            format_of(Path::new("/tmp/aB3xY9_.env.prod")),
+            Format::Dotenv
+        );
+        assert_eq!(format_of(Path::new("/tmp/aB3xY9_app.yaml")), Format::Yaml);
+        assert_eq!(format_of(Path::new("config/.env.prod")), Format::Dotenv);
+        assert_eq!(format_of(Path::new("/tmp/aB3xY9_blob.bin")), Format::Binary);
     }
 
     #[test]
