@@ -30,11 +30,11 @@ use crate::store::Format;
 pub enum MergeError {
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: cannot merge: none of your identities opens {side}'s version ({error}); git leaves the file conflicted")]
+    #[error("{path}: cannot merge: none of your identities opens {side}'s version ({}); git leaves the file conflicted", key_reason(error))]
     Undecryptable {
         path: PathBuf,
         side: &'static str,
-        error: FileError,
+        error: Box<FileError>,
     },
     #[error("{path}: {side}'s version is not encrypted while another is; git leaves the file conflicted")]
     Mixed { path: PathBuf, side: &'static str },
@@ -52,6 +52,14 @@ pub enum MergeError {
     Git { path: PathBuf, error: git2::Error },
     #[error("{path}: no merge conflict recorded for it (git shows no conflict in the index, and no merge driver recorded one)")]
     NoConflict { path: PathBuf },
+}
+
+/// Why a version's data key did not unwrap, without the path the message already names.
+fn key_reason(e: &FileError) -> String {
+    match e {
+        FileError::Key { error, .. } => error.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// One version of the file as git hands it over: bytes (empty: no such version).
@@ -134,7 +142,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         f.data_key(ids).map_err(|error| MergeError::Undecryptable {
             path: name.clone(),
             side,
-            error: crate::workspace::name_recipients(error),
+            error: Box::new(crate::workspace::name_recipients(error)),
         })
     };
     let ko = key_of(&p.ours, "ours")?;
