@@ -630,3 +630,41 @@ fn setup_from_sops_yaml_lists_the_files_a_path_regex_matches_and_check_names_new
     r.ks.ok(&["git", "setup"]);
     assert!(r.ks.run(&["git", "setup", "--check"]).status.success());
 }
+
+/// While git merges, the work tree's config is ours's: a member theirs added keeps their
+/// stanza (same data key), and one theirs removed (a rotation) is not wrapped for again.
+#[test]
+fn recipients_follow_the_sides_a_member_added_stays_a_member_removed_stays_out() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    let bob = r.ks.sb.key("bob");
+    let recipients = |r: &Repo| -> String { r.ks.sb.read("config/app.yaml") };
+    // Theirs adds bob (re-wrap, same data key); ours changes a value.
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    r.ks.ok(&["member", "add", "bob", &bob.public]);
+    r.ks.ok(&["env", "grant", "prod", "bob"]);
+    r.ks.ok(&["updatekeys"]);
+    r.commit("bob joins", 2, "alice");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    r.set("config/app.yaml", "db.password", "pw-main-4444");
+    r.commit("main", 1, "alice");
+    git_ok(&r, &["merge", "-q", "--no-edit", "feature"]);
+    assert!(
+        recipients(&r).contains(&bob.public),
+        "bob's stanza was dropped"
+    );
+    // Theirs removes bob (rotation); ours, whose config still names him, changes a value.
+    git_ok(&r, &["checkout", "-q", "-b", "offboard"]);
+    r.ks.ok(&["member", "remove", "bob"]);
+    r.commit("bob leaves", 1, "alice");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    r.set("config/app.yaml", "api_token", "tok-main-5555");
+    r.commit("main again", 0, "alice");
+    git_ok(&r, &["merge", "-q", "--no-edit", "offboard"]);
+    assert!(
+        !recipients(&r).contains(&bob.public),
+        "the merge wrapped the file for the removed member again"
+    );
+    assert_eq!(get(&r, "config/app.yaml", "api_token"), "tok-main-5555");
+    assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-main-4444");
+    sops_decrypt(&r, "config/app.yaml");
+}

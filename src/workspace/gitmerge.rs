@@ -5,9 +5,9 @@
 //! - **Data key:** ours's, unless a side rotated (its data key is not the base's): then
 //!   a fresh one. A rotation takes a reader away; keeping the other side's older key
 //!   would hand the merged values back to them.
-//! - **Recipients:** the ones the config wants for the file now; under ours's kept key
-//!   ours's recipients stay as well (re-wrapping cannot take a data key back, so dropping
-//!   one here would only hide who can read it).
+//! - **Recipients:** (`recipients`, below): under ours's kept key, both sides' and the
+//!   config's; under a fresh key, the rotating side's (the work tree's config is ours's
+//!   while git merges, so it cannot say whom theirs removed).
 //! - **Ciphertext:** values keep their `ENC[…]` text where they are unchanged: ours's
 //!   IVs, and theirs's too when both sides share the data key (same key, same IV, same
 //!   plaintext: the same ciphertext, never an IV reused for another plaintext).
@@ -180,25 +180,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         })?,
         None => None,
     };
-    let rotating_side = if kb.as_ref().is_some_and(|kb| !same(kb, &kt)) {
-        &p.theirs
-    } else {
-        &p.ours
-    };
-    let recipients = match (wanted, rotated) {
-        (Some(w), true) => w.recipients,
-        (Some(w), false) => {
-            let mut r = w.recipients;
-            for have in crate::team::current_recipients(&p.ours)? {
-                if !r.iter().any(|x| x.to_key_string() == have.to_key_string()) {
-                    r.push(have);
-                }
-            }
-            r
-        }
-        (None, true) => crate::team::current_recipients(rotating_side)?,
-        (None, false) => crate::team::current_recipients(&p.ours)?,
-    };
+    let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
     let (key, stash) = if rotated {
         (DataKey::generate(), IvStash::default())
     } else {
@@ -218,6 +200,52 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         stash,
         recipients,
     })
+}
+
+/// Who the merged file is wrapped for. While git merges, the work tree's config is still
+/// ours's (theirs's config is merged in memory alongside), so it cannot say who a side
+/// removed or added:
+/// - under ours's kept data key (no side rotated), everyone either side wraps it for,
+///   and whom the config wants: they all hold this key already, or may;
+/// - under a fresh key, exactly who the rotating side(s) wrap for (both: those in both):
+///   a rotation removes readers, and the merge must not hand them the values again. A
+///   member the other side added is then missing until `updatekeys` (`status` shows it).
+fn recipients(
+    p: &Parsed,
+    kb: Option<&DataKey>,
+    ko: &DataKey,
+    kt: &DataKey,
+    wanted: Option<Vec<Recipient>>,
+) -> Result<Vec<Recipient>, FileError> {
+    let same = |a: &DataKey, b: &DataKey| -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            &a.bytes()[..],
+            &b.bytes()[..],
+        ))
+    };
+    let ours = crate::team::current_recipients(&p.ours)?;
+    let theirs = crate::team::current_recipients(&p.theirs)?;
+    let has = |set: &[Recipient], r: &Recipient| {
+        set.iter().any(|x| x.to_key_string() == r.to_key_string())
+    };
+    let (ours_rotated, theirs_rotated) = match kb {
+        Some(kb) => (!same(kb, ko), !same(kb, kt)),
+        None => (false, false),
+    };
+    let mut out: Vec<Recipient> = Vec::new();
+    match (ours_rotated, theirs_rotated) {
+        (false, false) => {
+            for r in wanted.into_iter().flatten().chain(ours).chain(theirs) {
+                if !has(&out, &r) {
+                    out.push(r);
+                }
+            }
+        }
+        (true, false) => out = ours,
+        (false, true) => out = theirs,
+        (true, true) => out = ours.into_iter().filter(|r| has(&theirs, r)).collect(),
+    }
+    Ok(out)
 }
 
 impl Plan {
