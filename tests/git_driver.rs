@@ -668,3 +668,32 @@ fn recipients_follow_the_sides_a_member_added_stays_a_member_removed_stays_out()
     assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-main-4444");
     sops_decrypt(&r, "config/app.yaml");
 }
+
+#[test]
+fn setup_global_writes_the_user_config_and_the_merge_still_runs_through_it() {
+    let r = Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!("members:\n  alice: {}\n{CONFIG}", r.ks.public),
+    )
+    .unwrap();
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path("config/app.yaml"), APP).unwrap();
+    r.ks.ok(&["encrypt", "-i", "config/app.yaml"]);
+    r.ks.ok(&["git", "setup", "--global"]);
+    let user = std::fs::read_to_string(r.path("home/.gitconfig")).unwrap();
+    assert!(user.contains("git merge-driver %O %A %B %P"), "{user}");
+    assert!(!std::fs::read_to_string(r.path(".git/config"))
+        .unwrap()
+        .contains("secrets"));
+    assert!(r.ks.run(&["git", "setup", "--check"]).status.success());
+    r.commit("start", 3, "alice");
+    branches(
+        &r,
+        &[("db.password", "pw-main-4444")],
+        &[("api_token", "tok-feature-5555")],
+    );
+    git_ok(&r, &["merge", "-q", "--no-edit", "feature"]);
+    assert_eq!(get(&r, "config/app.yaml", "api_token"), "tok-feature-5555");
+    assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-main-4444");
+}
