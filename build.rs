@@ -22,9 +22,9 @@ fn main() {
     }
     let source = format!(
         "/// The words, one after another.\n\
-         const WORD_TEXT: &str = {text:?};\n\
+         static WORD_TEXT: &str = {text:?};\n\
          /// Where each word ends in [`WORD_TEXT`].\n\
-         const WORD_ENDS: [u32; {}] = [{ends}];\n",
+         static WORD_ENDS: [u32; {}] = [{ends}];\n",
         words.len()
     );
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("words.rs");
