@@ -22,6 +22,7 @@ use crate::workspace::envs::{self, Change, ChangeError, DefaultEnv, Move, Rekey}
 use crate::workspace::{self, offboard, offboard::Revocation};
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.

@@ -236,7 +236,7 @@ pub fn load_vars(
     let config = match config {
         Some(c) => Some(c),
         // -f alone: the config above the first file (none is fine; a broken one is an error).
-        None => crate::config::Config::discover(
+        None => crate::config::Config::discover_to_read(
             &files
                 .first()
                 .map_or_else(|| PathBuf::from("."), |f| crate::fsutil::parent_dir(f)),
@@ -328,7 +328,7 @@ fn select_files(
         return Ok((sel.files.clone(), None, config));
     }
     let config = match snap {
-        None => crate::config::Config::discover(&cwd)?,
+        None => crate::config::Config::discover_to_read(&cwd)?,
         Some(s) => Some(
             s.config(crate::config::find_config(&cwd).as_deref())
                 .map_err(|e| match e.downcast::<crate::history::HistoryError>() {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::git::{self, Installed};
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Install the pre-commit hook that runs `secrets scan --staged`.
     Install,

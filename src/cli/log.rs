@@ -162,7 +162,7 @@ fn value_of(
             let key = f.data_key(ids).map_err(crate::workspace::name_recipients)?;
             keys.insert(stanzas.clone(), key);
         }
-        f.open(&keys[&stanzas])
+        f.read(&keys[&stanzas])
     });
     let opened = match opened {
         Ok(o) => o,

@@ -24,6 +24,7 @@ use crate::keys::Recipient;
 use crate::workspace::{self, offboard, offboard::Revocation, rekey};
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Add a member with their public key (age1…, ssh-ed25519 or ssh-rsa, or a .pub file).
     Add {

@@ -349,7 +349,8 @@ pub fn open_with(
         .data_key(ids)
         .map_err(crate::workspace::name_recipients)
         .map_err(|e| in_rev(e.into()))?;
-    let opened = file.open(&key).map_err(|e| in_rev(e.into()))?;
+    // Read only: nothing here writes the file back, so no IV stash.
+    let opened = file.read(&key).map_err(|e| in_rev(e.into()))?;
     Ok((file, key, opened))
 }
 

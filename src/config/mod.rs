@@ -279,6 +279,22 @@ impl Config {
         }
     }
 
+    /// As [`Config::discover`] for a command that only reads the config on every start of
+    /// a program (`exec`, `export`): the same validation, less the check that the commands
+    /// which edit the file could write back every scalar as it is written (a second parse,
+    /// through the YAML store, a quarter of `exec`'s start). Those commands, `check` and
+    /// `status` still refuse such a file, with its line; no meaning is lost.
+    pub fn discover_to_read(start: &Path) -> anyhow::Result<Option<Config>> {
+        let Some(path) = find_config(start) else {
+            return Ok(None);
+        };
+        let text = read_text(&path)?;
+        if path.file_name().is_some_and(|n| n == SOPS_FILE_NAME) {
+            return Ok(Some(Self::parse_named(&path, &text)?));
+        }
+        Ok(Some(Self::from_text_checked(&path, &text, false)?))
+    }
+
     /// Like [`Config::discover`], but a missing config is an error.
     pub fn require(start: &Path) -> Result<Config, ConfigError> {
         Self::discover_typed(start)?.ok_or_else(|| ConfigError::NotFound {
@@ -307,8 +323,17 @@ impl Config {
     /// Parses and validates `.secrets.yaml` text; `path` names the file in errors and its
     /// directory is the root.
     pub fn from_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let raw = raw::RawConfig::parse(text)
+        Self::from_text_checked(path, text, true)
+    }
+
+    fn from_text_checked(path: &Path, text: &str, editable: bool) -> Result<Config, ConfigError> {
+        let tree =
+            raw::parse_yaml(text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+        let raw = raw::RawConfig::from_tree(&tree)
             .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+        if !editable {
+            return Self::validate(path, raw, Source::Secrets);
+        }
         // The member and env commands edit the file through the YAML store: what it
         // refuses (a key that is not a string, `9:`; an integer beyond 64 bits) is refused
         // here too, with its line, rather than by the first command that edits the file.
@@ -325,7 +350,7 @@ impl Config {
         };
         // Those commands write back what the store read: text it reads as a number
         // (`00_1.`, `0x1F`, `1e3`) would come back as another text.
-        if let (Some(doc), Ok(tree)) = (docs.first(), raw::parse_yaml(text)) {
+        if let Some(doc) = docs.first() {
             raw::same_scalars(&tree, &crate::model::Node::Map(doc.clone()))
                 .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
         }

@@ -414,9 +414,13 @@ impl RawConfig {
     ///     until: 2026-12-07T10:00:00Z
     /// ```
     pub fn parse(text: &str) -> Result<RawConfig, RawError> {
-        let doc = parse_yaml(text)?;
+        Self::from_tree(&parse_yaml(text)?)
+    }
+
+    /// As [`Self::parse`], from the tree [`parse_yaml`] made (read once, checked twice).
+    pub fn from_tree(doc: &Spanned<Value>) -> Result<RawConfig, RawError> {
         let mut raw = RawConfig::default();
-        for (key, value) in map(&doc, "the config")? {
+        for (key, value) in map(doc, "the config")? {
             match key.value.as_str() {
                 "members" => {
                     for (name, keys) in map(value, "members")? {

@@ -15,7 +15,7 @@
 //!   STRIPE_SECRET_KEY: {pattern: "^sk_live_", envs: [prod]}
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::raw::{self, RawError, Spanned, Value};
 
@@ -105,11 +105,13 @@ impl KeyRule {
     }
 }
 
-/// A regular expression a value must match (anywhere, unless anchored).
+/// A regular expression a value must match (anywhere, unless anchored). Rules with the
+/// same text share one compiled regex (and its match cache): `exec` reads the config on
+/// every start, and a compile costs more than decrypting a file.
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub text: String,
-    pub regex: regex::Regex,
+    pub regex: std::sync::Arc<regex::Regex>,
 }
 
 /// A value a key must not have: exact, or a glob where `*` stands for any text. Compared
@@ -293,6 +295,7 @@ const RULE_FIELDS: &str =
 pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError> {
     let mut schema = Schema::default();
     let mut seen: HashSet<&str> = HashSet::new();
+    let mut compiled = Compiled::default();
     for (key, body) in raw::map(section, "schema")? {
         if key.value.trim().is_empty() {
             return Err(RawError::new(key.line, "schema: a key cannot be empty"));
@@ -305,15 +308,44 @@ pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError
                 format!("schema: {:?} appears twice", key.value),
             ));
         }
-        schema.rules.push(parse_rule(key, body, envs)?);
+        schema
+            .rules
+            .push(parse_rule(key, body, envs, &mut compiled)?);
     }
     Ok(schema)
+}
+
+/// The patterns compiled so far, by their text.
+type Compiled = HashMap<String, std::sync::Arc<regex::Regex>>;
+
+fn compile(text: &Spanned<String>, what: &str, done: &mut Compiled) -> Result<Pattern, RawError> {
+    if let Some(regex) = done.get(&text.value) {
+        return Ok(Pattern {
+            text: text.value.clone(),
+            regex: regex.clone(),
+        });
+    }
+    let regex = regex::RegexBuilder::new(&text.value)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().last().unwrap_or("").trim().to_string();
+            RawError::new(text.line, format!("{what}: {first}"))
+        })?;
+    let regex = std::sync::Arc::new(regex);
+    done.insert(text.value.clone(), regex.clone());
+    Ok(Pattern {
+        text: text.value.clone(),
+        regex,
+    })
 }
 
 fn parse_rule(
     key: &Spanned<String>,
     body: &Spanned<Value>,
     envs: &[&str],
+    compiled: &mut Compiled,
 ) -> Result<KeyRule, RawError> {
     let mut rule = KeyRule::new(&key.value, key.line);
     let what = |field: &str| format!("schema {:?}: {field}", key.value);
@@ -338,18 +370,7 @@ fn parse_rule(
             "min_length" => rule.min_length = Some(count(value, &what("min_length"))?),
             "pattern" => {
                 let text = raw::string(value, &what("pattern"))?;
-                let regex = regex::RegexBuilder::new(&text.value)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| {
-                        let first = e.to_string();
-                        let first = first.lines().last().unwrap_or("").trim().to_string();
-                        RawError::new(text.line, format!("{}: {first}", what("pattern")))
-                    })?;
-                rule.pattern = Some(Pattern {
-                    text: text.value,
-                    regex,
-                });
+                rule.pattern = Some(compile(&text, &what("pattern"), compiled)?);
             }
             "forbid" => {
                 rule.forbid = raw::strings(value, &what("forbid"))?

@@ -402,12 +402,13 @@ pub fn seal(
     Ok((out, hasher.finish()))
 }
 
-/// Decrypts a sealed tree, filling `stash`, and returns it with the computed MAC.
+/// Decrypts a sealed tree, filling `stash` when given (a reader that never writes back,
+/// such as `exec`, skips its hash per value), and returns it with the computed MAC.
 pub fn open(
     branches: &[Branch<Sealed>],
     key: &DataKey,
     rules: &CompiledRules,
-    stash: &mut IvStash,
+    mut stash: Option<&mut IvStash>,
 ) -> Result<(Vec<Branch<Plain>>, zeroize::Zeroizing<String>), CryptoError> {
     let mut hasher = mac::MacHasher::new(rules.rules.mac_only_encrypted);
     let cipher = value::ValueCipher::new(key);
@@ -433,7 +434,9 @@ pub fn open(
                 match decrypt_comment(&cipher, text, v.path) {
                     Some((c, iv, aad)) => {
                         let c = Scalar::Comment(c);
-                        stash.remember(&aad, &c, iv);
+                        if let Some(stash) = stash.as_deref_mut() {
+                            stash.remember(&aad, &c, iv);
+                        }
                         c
                     }
                     None => stored.clone(),
@@ -455,7 +458,9 @@ pub fn open(
                                 }
                             }
                         })?;
-                        stash.remember(&aad, &plain, iv);
+                        if let Some(stash) = stash.as_deref_mut() {
+                            stash.remember(&aad, &plain, iv);
+                        }
                         plain
                     }
                     _ => {
@@ -686,7 +691,7 @@ mod tests {
         let old_iv = sealed_iv(&sealed[0], &["a"]);
 
         let mut stash = IvStash::default();
-        open(&sealed, &key, &rules, &mut stash).unwrap();
+        open(&sealed, &key, &rules, Some(&mut stash)).unwrap();
         assert_eq!(stash.len(), 1);
         // Unchanged: the same IV, the same bytes.
         let (again, _) = seal(&[before], &key, &rules, &stash).unwrap();
@@ -719,7 +724,7 @@ mod tests {
             Node::Leaf(Sealed(Scalar::Str(String::new()))),
         );
         sealed[0].insert("LD_PRELOAD".into(), Node::Leaf(Sealed(Scalar::Null)));
-        let (_, mac2) = open(&sealed, &key, &rules, &mut IvStash::default()).unwrap();
+        let (_, mac2) = open(&sealed, &key, &rules, None).unwrap();
         assert_eq!(*mac, *mac2);
         assert_eq!(empty_values(&sealed), ["db.password", "PATH", "LD_PRELOAD"]);
     }

@@ -20,8 +20,34 @@ pub struct Identities {
 
 struct Entry {
     source: String,
-    identity: Box<dyn age::Identity + Send + Sync>,
-    public: Option<String>,
+    identity: Held,
+    /// The public key, when known: an ssh key's from its `.pub` file at load; an age
+    /// key's derived on first use (a scalar multiplication, wasted on a file with one
+    /// recipient, and `exec` runs it on every start).
+    public: std::sync::OnceLock<Option<String>>,
+}
+
+enum Held {
+    X25519(age::x25519::Identity),
+    Other(Box<dyn age::Identity + Send + Sync>),
+}
+
+impl Entry {
+    fn identity(&self) -> &dyn age::Identity {
+        match &self.identity {
+            Held::X25519(id) => id,
+            Held::Other(id) => id.as_ref(),
+        }
+    }
+
+    fn public(&self) -> Option<&String> {
+        self.public
+            .get_or_init(|| match &self.identity {
+                Held::X25519(id) => Some(id.to_public().to_string()),
+                Held::Other(_) => None,
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,16 +164,14 @@ impl Identities {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
-        self.entries
-            .iter()
-            .map(|e| e.identity.as_ref() as &dyn age::Identity)
+        self.entries.iter().map(Entry::identity)
     }
 
     /// The public keys of the identities we know them for.
     pub fn public_keys(&self) -> Vec<String> {
         self.entries
             .iter()
-            .filter_map(|e| e.public.clone())
+            .filter_map(|e| e.public().cloned())
             .collect()
     }
 
@@ -200,11 +224,10 @@ impl Identities {
             let id: age::x25519::Identity = line
                 .parse()
                 .map_err(|_| IdentityError::Invalid(source.to_string()))?;
-            let public = Some(id.to_public().to_string());
             self.entries.push(Entry {
                 source: source.to_string(),
-                identity: Box::new(id),
-                public,
+                identity: Held::X25519(id),
+                public: std::sync::OnceLock::new(),
             });
         }
         if self.entries.len() == before {
@@ -229,8 +252,8 @@ impl Identities {
                     .map(|r| r.to_key_string());
                 self.entries.push(Entry {
                     source: shown,
-                    identity: Box::new(id),
-                    public,
+                    identity: Held::Other(Box::new(id)),
+                    public: std::sync::OnceLock::from(public),
                 });
             }
             age::ssh::Identity::Encrypted(_) => self.warnings.push(format!(

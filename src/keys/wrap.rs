@@ -76,7 +76,13 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
     if stanzas.is_empty() {
         return Err(WrapError::NoRecipients);
     }
-    let ours = ids.public_keys();
+    // With one stanza there is nothing to order (and deriving our public keys costs a
+    // scalar multiplication per identity).
+    let ours = if stanzas.len() > 1 {
+        ids.public_keys()
+    } else {
+        Vec::new()
+    };
     let is_ours = |s: &&AgeStanza| ours.iter().any(|k| same_key(k, &s.recipient));
     let mut order: Vec<&AgeStanza> = stanzas.iter().filter(is_ours).collect();
     order.extend(stanzas.iter().filter(|s| !is_ours(s)));

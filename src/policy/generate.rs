@@ -384,30 +384,28 @@ fn uuid(rng: &mut Source) -> Result<Zeroizing<String>, GenError> {
     Ok(out.into_zeroizing_string())
 }
 
-/// The passphrase word list: the EFF large list (7,776 words, `diceware_wordlists`).
-/// [`passphrase`] skips its four words that hold a hyphen (`drop-down`, `felt-tip`,
-/// `t-shirt`, `yo-yo`), so that a passphrase splits back into its words at each `-`:
-/// 7,772 words, 12.92 bits each.
-fn words() -> &'static [&'static str] {
-    &diceware_wordlists::EFF_LONG_WORDLIST
+// The passphrase word list: the EFF large list (`diceware_wordlists`, laid out by
+// build.rs as one string and end offsets, which the loader need not relocate) without
+// its four words that hold a hyphen (`drop-down`, `felt-tip`, `t-shirt`, `yo-yo`), so
+// that a passphrase splits back into its words at each `-`: 7,772 words, 12.92 bits each.
+include!(concat!(env!("OUT_DIR"), "/words.rs"));
+
+/// Word `i` of the list (`i < WORD_ENDS.len()`).
+fn word(i: usize) -> &'static str {
+    let start = if i == 0 { 0 } else { WORD_ENDS[i - 1] as usize };
+    &WORD_TEXT[start..WORD_ENDS[i] as usize]
 }
 
 /// `words` words joined by [`SEPARATOR`], then more until it has `min` characters.
 fn passphrase(rng: &mut Source, words: usize, min: usize) -> Result<Zeroizing<String>, GenError> {
-    let list = self::words();
     let mut out = SecretText::with_capacity(words * 10);
     let mut count = 0;
     while count < words || out.as_str().len() < min {
-        let word = loop {
-            let w = list[rng.below(list.len())?];
-            if !w.contains(SEPARATOR) {
-                break w;
-            }
-        };
+        let w = word(rng.below(WORD_ENDS.len())?);
         if count > 0 {
             out.push(SEPARATOR);
         }
-        out.push_str(word);
+        out.push_str(w);
         count += 1;
     }
     Ok(out.into_zeroizing_string())
@@ -425,7 +423,7 @@ mod tests {
     fn pattern(text: &str) -> Option<Pattern> {
         Some(Pattern {
             text: text.into(),
-            regex: regex::Regex::new(text).unwrap(),
+            regex: std::sync::Arc::new(regex::Regex::new(text).unwrap()),
         })
     }
 
@@ -514,20 +512,29 @@ mod tests {
         let p = gen(GenFormat::Passphrase, None, None);
         let w: Vec<&str> = p.split(SEPARATOR).collect();
         assert_eq!(w.len(), DEFAULT_WORDS, "{p}");
-        assert!(w.iter().all(|w| words().contains(w)), "{p}");
+        assert!(
+            w.iter()
+                .all(|w| (0..WORD_ENDS.len()).any(|i| word(i) == *w)),
+            "{p}"
+        );
     }
 
     #[test]
-    fn the_word_list() {
-        let list = words();
-        assert_eq!(list.len(), 7776);
-        let plain = list.iter().filter(|w| !w.contains(SEPARATOR)).count();
-        assert_eq!(plain, 7772);
-        let unique: std::collections::HashSet<_> = list.iter().collect();
-        assert_eq!(unique.len(), 7776);
-        assert!(list
+    fn the_word_list_is_the_eff_list_without_its_hyphenated_words() {
+        let ours: Vec<&str> = (0..WORD_ENDS.len()).map(word).collect();
+        let eff: Vec<&str> = diceware_wordlists::EFF_LONG_WORDLIST
             .iter()
-            .all(|w| w.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')));
+            .copied()
+            .filter(|w| !w.contains(SEPARATOR))
+            .collect();
+        assert_eq!(diceware_wordlists::EFF_LONG_WORDLIST.len(), 7776);
+        assert_eq!(ours.len(), 7772);
+        assert_eq!(ours, eff);
+        let unique: std::collections::HashSet<_> = ours.iter().collect();
+        assert_eq!(unique.len(), 7772);
+        assert!(ours
+            .iter()
+            .all(|w| w.bytes().all(|b| b.is_ascii_lowercase())));
     }
 
     #[test]

@@ -323,7 +323,7 @@ impl Plain {
             _ => Some(file.data_key(ids).ok()?),
         };
         let key = fresh.as_ref().or(cache.map(|c| c.1))?;
-        let opened = file.open(key).ok()?;
+        let opened = file.read(key).ok()?;
         let dotenv = file.format == Format::Dotenv;
         let mut hashes = HashMap::new();
         for branch in &opened.branches {

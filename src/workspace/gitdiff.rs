@@ -89,7 +89,7 @@ fn decrypted(
     let file = EncryptedFile::parse(path, format, bytes).map_err(|e| reason(&e, format))?;
     let ids = ids.map_err(|e| format!("shown encrypted: {e}"))?;
     let key = file.data_key(ids).map_err(|e| reason(&e, format))?;
-    let opened = file.open(&key).map_err(|e| reason(&e, format))?;
+    let opened = file.read(&key).map_err(|e| reason(&e, format))?;
     let plain = engine::emit_plain(path, format, &opened.branches, file.layout)
         .map_err(|e| reason(&e, format))?;
     let summary = summary(&file, &key, config);

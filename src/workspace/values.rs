@@ -82,7 +82,7 @@ fn file_subjects(
         }
         Err(e) => return Err(e),
     };
-    let opened = file.open(&key)?;
+    let opened = file.read(&key)?;
     // Names that collide or cannot be variables are exec's business; here every value is
     // checked under the name it would have.
     let mut out = Vec::new();
