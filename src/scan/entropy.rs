@@ -76,9 +76,7 @@ const WEAK_PLACEHOLDER_WORDS: &[&str] = &[
 
 /// Words and patterns people put where a token will go (`xxxx`, `your-…`, `EXAMPLE`).
 pub fn is_placeholder(s: &[u8]) -> bool {
-    let lower = s.to_ascii_lowercase();
-    let text = String::from_utf8_lossy(&lower);
-    if PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) {
+    if has_placeholder_word(s) {
         return true;
     }
     if has_sequence(s, 8) {
@@ -99,9 +97,16 @@ pub fn is_placeholder(s: &[u8]) -> bool {
     false
 }
 
+/// Holds one of the [`PLACEHOLDER_WORDS`] (`xxxx`, `example`, `your-`).
+pub fn has_placeholder_word(s: &[u8]) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let text = String::from_utf8_lossy(&lower);
+    PLACEHOLDER_WORDS.iter().any(|w| text.contains(w))
+}
+
 /// A run of `n` consecutive characters (`abcdefgh`, `01234567`): typed, not random (a
 /// random token holds one with odds of about 62^-(n-1)).
-fn has_sequence(s: &[u8], n: usize) -> bool {
+pub fn has_sequence(s: &[u8], n: usize) -> bool {
     let mut run = 1;
     for w in s.windows(2) {
         run = if w[1] == w[0].wrapping_add(1) {

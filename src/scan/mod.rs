@@ -13,6 +13,7 @@ pub mod allow;
 pub mod entropy;
 pub mod generic;
 pub mod known;
+pub mod providers;
 pub mod report;
 pub mod rule;
 pub mod rules;
@@ -465,8 +466,7 @@ pub fn describe(id: &str) -> &'static str {
         known::ID => "Plaintext copy of a value from an encrypted file",
         UNENCRYPTED_FILE_ID => "File that must be encrypted is in plaintext",
         DECRYPTED_COPY_ID => "Leftover decrypted copy of an encrypted file",
-        _ => rules::BUILTIN
-            .iter()
+        _ => rules::all()
             .find(|r| r.id == id)
             .map_or("Secret", |r| r.description),
     }
@@ -479,10 +479,7 @@ pub fn is_rule_id(id: &str) -> bool {
 
 /// Every rule id with its description (for SARIF's rule table and `--list-rules`).
 pub fn all_rules() -> Vec<(&'static str, &'static str)> {
-    let mut v: Vec<_> = rules::BUILTIN
-        .iter()
-        .map(|r| (r.id, r.description))
-        .collect();
+    let mut v: Vec<_> = rules::all().map(|r| (r.id, r.description)).collect();
     for id in [
         generic::ID,
         generic::K8S_ID,

@@ -19,6 +19,12 @@ pub enum Check {
     DockerAuth,
     /// A free-form value judged like a generic assignment.
     Value,
+    /// A provider value found by the provider's name: the entropy floor and placeholder
+    /// words, not the typed-run checks (the name already says what it is).
+    Named,
+    /// A key block: judged by its body's entropy alone. Real key bodies hold runs of `A`
+    /// (zero bytes: OpenSSH's length fields), which the placeholder check rejects.
+    Key,
 }
 
 /// One detection rule, as data.
@@ -39,6 +45,21 @@ pub struct Rule {
     pub trues: &'static [&'static str],
     pub falses: &'static [&'static str],
 }
+
+impl Rule {
+    /// How far past the keyword's line the regex looks: nothing for single-line rules,
+    /// [`WINDOW`] for blocks, a few lines for a value under its XML element's name.
+    fn reach(&self) -> Option<usize> {
+        match (self.multiline, self.check) {
+            (false, _) => None,
+            (true, Check::Named) => Some(NAMED_REACH),
+            (true, _) => Some(WINDOW),
+        }
+    }
+}
+
+/// How far past its line a named rule looks: `<apiKey>` and the value on the next line.
+const NAMED_REACH: usize = 160;
 
 /// A candidate secret: which rule, and where the secret lies in the scanned bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +110,7 @@ const WINDOW: usize = 2048;
 
 /// The compiled rule set.
 pub struct RuleSet {
-    rules: &'static [Rule],
+    rules: Vec<&'static Rule>,
     regexes: Vec<OnceLock<Option<Regex>>>,
     ac: AhoCorasick,
     targets: Vec<Vec<Target>>,
@@ -97,10 +118,10 @@ pub struct RuleSet {
 
 impl RuleSet {
     pub fn builtin() -> RuleSet {
-        Self::new(super::rules::BUILTIN)
+        Self::new(super::rules::all().collect())
     }
 
-    pub fn new(rules: &'static [Rule]) -> RuleSet {
+    pub fn new(rules: Vec<&'static Rule>) -> RuleSet {
         let mut words: Vec<String> = Vec::new();
         let mut targets: Vec<Vec<Target>> = Vec::new();
         let mut add = |w: &str, t: Target| {
@@ -133,15 +154,15 @@ impl RuleSet {
             .build(&words)
             .expect("keywords are plain strings");
         RuleSet {
-            rules,
             regexes: rules.iter().map(|_| OnceLock::new()).collect(),
+            rules,
             ac,
             targets,
         }
     }
 
-    pub fn rules(&self) -> &'static [Rule] {
-        self.rules
+    pub fn rules(&self) -> &[&'static Rule] {
+        &self.rules
     }
 
     fn regex(&self, i: usize) -> Option<&Regex> {
@@ -170,8 +191,8 @@ impl RuleSet {
                         if m.start() < done_until[i] {
                             continue;
                         }
-                        let rule = &self.rules[i];
-                        let (ws, we) = window(hay, m.start(), m.end(), rule.multiline);
+                        let rule = self.rules[i];
+                        let (ws, we) = window(hay, m.start(), m.end(), rule.reach());
                         done_until[i] = if rule.multiline || we - m.end() >= WINDOW {
                             we.saturating_sub(256).max(m.end())
                         } else {
@@ -236,16 +257,18 @@ impl RuleSet {
 }
 
 /// The text a rule's regex sees around a keyword at `s..e`: its line, cut to [`WINDOW`]
-/// bytes on each side; a multi-line rule sees the rest of the line and [`WINDOW`] bytes past
-/// it. Only the bytes of the window are looked at, so on a long line each keyword costs
-/// the same (the multi-line search for the line's end is done once per line: the caller
-/// skips the rule's later keywords up to the window's end).
-fn window(hay: &[u8], s: usize, e: usize, multiline: bool) -> (usize, usize) {
+/// bytes on each side; a multi-line rule sees the rest of the line (up to [`WINDOW`] bytes)
+/// and `reach` bytes past it. Only the bytes of the window are looked at, so on a long
+/// line each keyword costs the same.
+fn window(hay: &[u8], s: usize, e: usize, reach: Option<usize>) -> (usize, usize) {
     let from = s.saturating_sub(WINDOW);
     let ws = memchr::memrchr(b'\n', &hay[from..s]).map_or(from, |p| from + p + 1);
-    let we = if multiline {
-        let line_end = memchr::memchr(b'\n', &hay[e..]).map_or(hay.len(), |p| e + p);
-        (line_end + WINDOW).min(hay.len())
+    let we = if let Some(past_line) = reach {
+        // The line's end is looked for only [`WINDOW`] bytes ahead: on a minified line
+        // each keyword then costs the same, not the rest of the line.
+        let to = (e + WINDOW).min(hay.len());
+        let line_end = memchr::memchr(b'\n', &hay[e..to]).map_or(to, |p| e + p);
+        (line_end + past_line).min(hay.len())
     } else {
         let to = (e + WINDOW).min(hay.len());
         memchr::memchr(b'\n', &hay[e..to]).map_or(to, |p| e + p)
@@ -260,10 +283,17 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
             return false;
         }
     }
-    if entropy::is_placeholder(secret) {
+    let placeholder = match rule.check {
+        Check::Key => false,
+        Check::Named => entropy::has_placeholder_word(secret),
+        _ => entropy::is_placeholder(secret),
+    };
+    if placeholder {
         return false;
     }
     match rule.check {
+        Check::Named => true,
+        Check::Key => key_body_ok(secret),
         Check::None => true,
         Check::Value => generic::looks_secret(secret),
         Check::UrlPassword => {
@@ -272,6 +302,21 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
         }
         Check::DockerAuth => docker_auth_ok(secret),
     }
+}
+
+/// The base64 of a key block after its `-----BEGIN …-----` line: random enough for key
+/// material (a real body scores above 5 bits per character; `xxxx…`, `AAAA…` or a typed
+/// run do not).
+fn key_body_ok(block: &[u8]) -> bool {
+    let after_header = memchr::memmem::find_iter(block, b"-----")
+        .nth(1)
+        .map_or(block, |p| &block[p + 5..]);
+    let body: Vec<u8> = after_header
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .collect();
+    body.len() >= 40 && entropy::shannon(&body) >= 4.5 && !entropy::has_sequence(&body, 8)
 }
 
 fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {

@@ -28,6 +28,11 @@ macro_rules! rule {
     };
 }
 
+/// Every built-in rule: these and the provider table ([`super::providers`]).
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    BUILTIN.iter().chain(super::providers::PROVIDERS)
+}
+
 pub static BUILTIN: &[Rule] = &[
     rule!("aws-access-key-id", "AWS access key ID", ["akia", "asia", "abia", "acca"],
         r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b", entropy: Some(3.0),
@@ -123,12 +128,19 @@ pub static BUILTIN: &[Rule] = &[
         r"\b(?P<s>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)", entropy: Some(3.5),
         trues: ["new \\SendGrid('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');"],
         falses: ["SG.example"]),
+    // Body lines split by newlines or by `\n` escapes (a PEM inside a JSON string); one
+    // line of 40 base64 characters is enough (an ed25519 PKCS#8 key has one line of 64).
     rule!("private-key", "Private key (PEM, OpenSSH, PGP)", ["private key"],
-        r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?\n(?:[A-Za-z0-9-]+:[^\n]*\r?\n)*\r?\n?[ \t]*[A-Za-z0-9+/=]{40,}\r?\n[ \t]*[A-Za-z0-9+/=]{16,})",
-        entropy: Some(3.5), check: Check::None, multiline: true,
-        trues: ["-----BEGIN RSA PRIVATE KEY-----\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n"],
+        r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*(?:\r?\n|\\r?\\n)?(?:[A-Za-z0-9-]+:[^\n\\]*(?:\r?\n|\\n))*(?:\r?\n|\\n)?[ \t]*[A-Za-z0-9+/=]{40,}(?:(?:\r?\n|\\r?\\n)[ \t]*[A-Za-z0-9+/=]{4,})*)",
+        entropy: Some(3.5), check: Check::Key, multiline: true,
+        trues: ["-----BEGIN RSA PRIVATE KEY-----\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n",
+                "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEx/4ziHZpZdLfGut49lBsXUcXrFXCUBdg6vxujom/jl\n-----END PRIVATE KEY-----\n",
+                "{\"key\": \"-----BEGIN EC PRIVATE KEY-----\\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\\nq8ZrT2vLx9Pw\\n-----END EC PRIVATE KEY-----\\n\"}",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBuCknPtV42MdZ1w6xY+yZPV6W8R0Sct+zXH3nhy4i45gAAAJDa3m8X2t5v\n"],
         falses: ["const PEM_HEADER = \"-----BEGIN RSA PRIVATE KEY-----\";",
-                 "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----"]),
+                 "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
+                 "-----BEGIN PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END PRIVATE KEY-----",
+                 "-----BEGIN PRIVATE KEY-----\\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\\n-----END PRIVATE KEY-----"]),
     rule!("putty-private-key", "PuTTY private key", ["putty-user-key-file-"],
         r"(?P<s>PuTTY-User-Key-File-[23]: [^\n]{3,40}\r?\n(?:[A-Za-z-]+: [^\n]*\r?\n){1,6}[A-Za-z0-9+/=]{40,})",
         entropy: Some(3.5), check: Check::None, multiline: true,
