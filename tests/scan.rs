@@ -6,6 +6,9 @@ mod common;
 #[cfg(unix)]
 #[path = "scan/hook.rs"]
 mod hook;
+#[cfg(unix)]
+#[path = "scan/keys.rs"]
+mod keys;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

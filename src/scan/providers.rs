@@ -26,7 +26,7 @@ macro_rules! token {
 }
 
 /// A value of the given shape assigned to a name holding the provider's name: `=`, `:`,
-/// `:=`, `::=`, `.=`, `=>`, `?=`, `,` (a call's next argument) or `>` (an XML element,
+/// `:=`, `::=`, `.=`, `=>`, `?=`, `,` and a quote (a call's next argument) or `>` (an XML element,
 /// whose value may sit on the next line). Written once here so every such rule accepts
 /// the same assignments.
 macro_rules! named {
@@ -38,7 +38,7 @@ macro_rules! named {
             keywords: &[$($kw),*],
             regex: concat!(
                 r#"(?im)(?:"#, $name,
-                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:=|:|:=|::=|\.=|=>|\?=|,|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}[ \t]{0,2}(?P<s>(?:"#,
+                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
                 $value,
                 r#"))(?:[^\w\-+/=.~]|\\[nrt]|$)"#
             ),
@@ -131,7 +131,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"\b(?P<s>HRKU-AA[0-9A-Za-z_-]{58})(?:[^0-9A-Za-z_-]|$)"#, Some(4.0),
         true: "value = \"HRKU-AAyyggvpXqaQ1QiUQZwldXB8Rii1gyxRGUPFYktPzqD9VvIn4kcy0SxbkS4W\"", false: "value = \"HRKU-AAyyggvpXqaQ1QiUQZwldXB8Rii1gyxRGUPFYk\""),
     token!("infracost-token", "Infracost API token", ["ico-"],
-        r#"\b(?P<s>ico-[A-Za-z0-9]{32})\b"#, Some(3.0),
+        r#"(?:^|[^\w.])(?P<s>ico-[A-Za-z0-9]{32})\b"#, Some(3.0),
         true: "value = \"ico-1Gj75Q4fbHJU4BRkkJRoZRUOFeMXjQjD\"", false: "value = \"ico-1Gj75Q4fbHJU4BRkkJRo\""),
     token!("intra42-secret", "42 intra client secret", ["s-s4t2ud-", "s-s4t2af-"],
         r#"\b(?P<s>s-s4t2(?:ud|af)-[a-fA-F0-9]{64})\b"#, Some(3.0),
@@ -224,7 +224,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"\b(?P<s>AGE-PLUGIN-[A-Z0-9]{1,20}-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,})\b"#, Some(3.0),
         true: "value = \"AGE-PLUGIN-YUBIKEY-1CT6LZ033V9YST0CJ8C5LQR6LC8SR8PHH4CFTDQL0\"", false: "value = \"AGE-PLUGIN-YUBIKEY-1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""),
     token!("npm-token-legacy", "npm legacy token (UUID) in .npmrc", ["_authtoken"],
-        r#"(?i)_authToken\s*=\s*(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#, Some(2.0),
+        r#"(?i)//[^\s]{1,200}?:_authToken\s*=\s*(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#, Some(2.0),
         true: "value = \"//registry.npmjs.org/:_authToken=e6f12146-ce7d-c5b1-b248-5107c4214a13\"", false: "value = \"//registry.npmjs.org/:_authToken=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\""),
     token!("test-pypi-token", "TestPyPI upload token", ["pypi-agendgvzdc5wexbplm9yzw"],
         r#"\b(?P<s>pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,})"#, Some(3.5),
@@ -254,8 +254,8 @@ pub static PROVIDERS: &[Rule] = &[
         r#"asana"#, r#"[0-9]{16}|[a-z0-9]{32}"#, None,
         true: "ASANA_KEY = \"2888432885294356\"", false: "ASANA_KEY = \"288843288529435\""),
     named!("atlassian-api-token", "Atlassian (Jira, Confluence) API token", ["atlassian", "confluence", "jira", "atatt3"],
-        r#"atlassian|confluence|jira"#, r#"[a-z0-9]{24}|ATATT3[A-Za-z0-9_=-]{186}"#, Some(3.5),
-        true: "ATLASSIAN_KEY = \"o3eh6gokp055xmxelopif671\"", false: "ATLASSIAN_KEY = \"o3eh6gokp055xmxelopif67\""),
+        r#"(?-i:ATLASSIAN|[Aa]tlassian|CONFLUENCE|[Cc]onfluence|JIRA|[Jj]ira)"#, r#"[a-z0-9]{24}|ATATT3[A-Za-z0-9_=-]{186}"#, Some(3.5),
+        true: "Atlassian_KEY = \"o3eh6gokp055xmxelopif671\"", false: "Atlassian_KEY = \"o3eh6gokp055xmxelopif67\""),
     named!("beamer-api-token", "Beamer API token", ["beamer"],
         r#"beamer"#, r#"b_[a-z0-9=_-]{44}"#, None,
         true: "BEAMER_KEY = \"b_0px0xhqw3w9rjsycqyu_glt-yhj7f8q5ogew4ms1rt4b\"", false: "BEAMER_KEY = \"b_0px0xhqw3w9rjsycqyu_glt-yhj7f8q5ogew4ms1rt4\""),
@@ -266,7 +266,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"bittrex"#, r#"[a-z0-9]{32}"#, None,
         true: "BITTREX_KEY = \"6fl0ktussf3c4iuhk77062fjdkth2i3k\"", false: "BITTREX_KEY = \"6fl0ktussf3c4iuhk77062fjdkth2i3\""),
     named!("cisco-meraki-api-key", "Cisco Meraki API key", ["meraki"],
-        r#"meraki"#, r#"[0-9a-f]{40}"#, Some(3.0),
+        r#"(?-i:[Mm]eraki|MERAKI)"#, r#"(?-i:[0-9a-f]{40})"#, Some(3.0),
         true: "MERAKI_KEY = \"8a3ad0fc262b85da6de181e346f06c5fe5f63b5d\"", false: "MERAKI_KEY = \"8a3ad0fc262b85da6de181e346f06c5fe5f63b5\""),
     named!("cloudflare-api-key", "Cloudflare API key or token", ["cloudflare"],
         r#"cloudflare"#, r#"[a-z0-9_-]{40}|[a-f0-9]{37}"#, Some(2.0),
@@ -383,8 +383,8 @@ pub static PROVIDERS: &[Rule] = &[
         r#"nytimes|new-york-times|newyorktimes"#, r#"[a-z0-9=_-]{32}"#, None,
         true: "NYTIMES_KEY = \"88e5927ftio9j_4qx4-rm1qxn6y7tuwa\"", false: "NYTIMES_KEY = \"88e5927ftio9j_4qx4-rm1qxn6y7tuw\""),
     named!("okta-token", "Okta access token", ["okta"],
-        r#"okta"#, r#"00[\w=-]{40}"#, Some(4.0),
-        true: "OKTA_KEY = \"00itRQWMx_rvpGfOwpmB3nwb5Km8HkDrMKKL7VtLlP\"", false: "OKTA_KEY = \"00itRQWMx_rvpGfOwpmB3nwb5Km8HkDrMKKL7VtLl\""),
+        r#"(?-i:[Oo]kta|OKTA)"#, r#"00[\w=-]{40}"#, Some(4.0),
+        true: "Okta_KEY = \"00itRQWMx_rvpGfOwpmB3nwb5Km8HkDrMKKL7VtLlP\"", false: "Okta_KEY = \"00itRQWMx_rvpGfOwpmB3nwb5Km8HkDrMKKL7VtLl\""),
     named!("plaid-key", "Plaid client ID, secret or access token", ["plaid"],
         r#"plaid"#, r#"access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9]{24}|[a-z0-9]{30}"#, Some(3.5),
         true: "PLAID_KEY = \"6en4kjfz1zsdzhheg40opnzjwi9xa4\"", false: "PLAID_KEY = \"6en4kjfz1zsdzhheg40opnzjwi9xa\""),
@@ -413,8 +413,8 @@ pub static PROVIDERS: &[Rule] = &[
         r#"squarespace"#, r#"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, None,
         true: "SQUARESPACE_KEY = \"0a06bc16-7854-0416-0ac5-2010a5da0ab4\"", false: "SQUARESPACE_KEY = \"0a06bc16-7854-0416-0ac5-2010a5da0ab\""),
     named!("sumologic-key", "Sumo Logic access ID or key", ["sumo"],
-        r#"sumo"#, r#"su[A-Za-z0-9]{12}|[a-z0-9]{64}"#, Some(3.0),
-        true: "SUMO_KEY = \"suA3kNaUDLm2VH\"", false: "SUMO_KEY = \"suA3kNaUDLm2V\""),
+        r#"(?-i:[Ss]umo|SUMO)"#, r#"su[A-Za-z0-9]{12}|[a-z0-9]{64}"#, Some(3.0),
+        true: "Sumo_KEY = \"suA3kNaUDLm2VH\"", false: "Sumo_KEY = \"suA3kNaUDLm2V\""),
     named!("telegram-token-named", "Telegram bot token", ["telegr"],
         r#"telegr"#, r#"[0-9]{5,16}:A[a-z0-9_-]{34}"#, None,
         true: "TELEGR_KEY = \"4753312551:AdGzO_jWeFBLEamCmo-_LAyfWspGzA29QHh\"", false: "TELEGR_KEY = \"4753312551:AdGzO_jWeFBLEamCmo-_LAyfWspGzA29QH\""),
