@@ -1165,3 +1165,96 @@ fn secret_on_a_last_line_without_a_newline_is_found() {
         .code(1)
         .stdout(predicates::str::contains("-:1:9: github-pat"));
 }
+
+/// Issue 11: `known-secret-value` worked only with a `.secrets.yaml`. A file encrypted with
+/// `encrypt --age` and no config (dotenv, JSON and YAML, so each format's sops metadata is
+/// recognised by content), or in a `.sops.yaml` repository, must protect its values too.
+#[test]
+fn known_values_of_files_encrypted_without_a_team_config() {
+    use secrecy::ExposeSecret;
+    let keys = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let key = keys.path().join("key.txt");
+    std::fs::write(&key, format!("{}\n", id.to_string().expose_secret())).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    const VALUES: [&str; 3] = [
+        "Zq8rT2vLx9Pw4Kd7mHfB",
+        "mK3pWq7Zr2Lx9TvB",
+        "Pw4Kd7mHfBZq8rT2",
+    ];
+    for with_sops_yaml in [false, true] {
+        let d = repo();
+        if with_sops_yaml {
+            write(
+                d.path(),
+                ".sops.yaml",
+                &format!("creation_rules:\n  - age: {}\n", id.to_public()),
+            );
+        }
+        write(
+            d.path(),
+            "deploy/prod.env",
+            &format!("DB_PASSWORD={}\n", VALUES[0]),
+        );
+        write(
+            d.path(),
+            "deploy/api.json",
+            &format!("{{\"upstream\": {{\"key\": \"{}\"}}}}\n", VALUES[1]),
+        );
+        write(
+            d.path(),
+            "deploy/app.yaml",
+            &format!("smtp:\n  pass: {}\n", VALUES[2]),
+        );
+        let mut enc = Command::new(bin());
+        enc.current_dir(d.path())
+            .env("SOPS_AGE_KEY_FILE", &key)
+            .env("HOME", d.path())
+            .env("XDG_CONFIG_HOME", d.path().join(".config"))
+            .args(["encrypt", "-q", "-i"]);
+        if !with_sops_yaml {
+            enc.args(["--age", &id.to_public().to_string()]);
+        }
+        let out = enc
+            .args(["deploy/prod.env", "deploy/api.json", "deploy/app.yaml"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        write(
+            d.path(),
+            "notes.md",
+            &format!(
+                "db: {}\napi {}\nsmtp=`{}`\n",
+                VALUES[0], VALUES[1], VALUES[2]
+            ),
+        );
+        let with_key = |args: &[&str]| {
+            let mut c = scan(d.path());
+            c.env("SOPS_AGE_KEY_FILE", &key).args(args);
+            c.output().unwrap()
+        };
+        let out = with_key(&[]);
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{s}");
+        for line in 1..=3 {
+            assert!(
+                s.lines()
+                    .any(|l| l.starts_with(&format!("notes.md:{line}:"))
+                        && l.contains("known-secret-value")),
+                "line {line} (sops.yaml: {with_sops_yaml}):\n{s}"
+            );
+        }
+        for v in VALUES {
+            assert!(!s.contains(v));
+        }
+        // The hook's path: staged.
+        git_ok(d.path(), &["add", "-A"]);
+        let out = with_key(&["--staged"]);
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains("notes.md:1:5: known-secret-value"), "{s}");
+    }
+}

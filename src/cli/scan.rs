@@ -108,7 +108,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let known = if args.no_known {
         None
     } else {
-        config.as_ref().and_then(|c| known_values(c, g))
+        known_values(&root, config.as_ref(), g)
     };
     let policy = config.map(policy_for);
     let scanner = Scanner::new(Options {
@@ -349,10 +349,12 @@ fn incomplete(unreadable: &[String]) -> anyhow::Error {
     .into()
 }
 
-/// Decrypts every encrypted file of the team config the user can open and returns their
-/// values. Files the user cannot decrypt are skipped silently: the check covers what the
-/// user can know.
-fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
+/// Decrypts every encrypted file under the root the user can open, found by its content
+/// (not only the files of the team config's environments: a `.sops.yaml` repository, or a
+/// file encrypted with `--age` and no config, holds values too), and returns their values.
+/// Files the user cannot decrypt are skipped silently: the check covers what the user can
+/// know.
+fn known_values(root: &Path, config: Option<&Config>, g: &Global) -> Option<KnownValues> {
     let ids = match Identities::discover(&g.identity) {
         Ok(ids) => ids,
         Err(e) => {
@@ -368,18 +370,9 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
     if ids.is_empty() {
         return None;
     }
-    let files = config.walk_files().ok()?;
     let mut values: Vec<KnownValue> = Vec::new();
-    for f in files {
-        let Some(rel) = config.relative(&f) else {
-            continue;
-        };
-        if config.environment_for(&rel).is_none() {
-            continue;
-        }
-        let Ok(file) = EncryptedFile::load(&f, None) else {
-            continue;
-        };
+    for (f, file) in crate::team::sops_files(root, config) {
+        let rel = f.strip_prefix(root).unwrap_or(&f);
         let Ok(opened) = file.decrypt(&ids) else {
             continue;
         };
