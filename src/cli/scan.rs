@@ -446,7 +446,25 @@ fn collect_plain(
 /// no value left in clear unless the file's own rules say so.
 fn policy_for(config: Config) -> scan::FilePolicy {
     Box::new(move |rel: &str, bytes: &[u8]| {
-        let env = config.environment_for(Path::new(rel))?;
+        let env = match config.classify(Path::new(rel)) {
+            Ok(env) => env?.name.as_str(),
+            // Two environments claim it: which readers it needs is unknown, so it can be
+            // neither required to be encrypted for them nor passed; it is reported.
+            Err(crate::config::ConfigError::Ambiguous {
+                first,
+                first_line,
+                second,
+                second_line,
+                ..
+            }) => {
+                return Some(format!(
+                    "File claimed by two environments, {first} (line {first_line}) and \
+                     {second} (line {second_line}) of the team config; make their globs \
+                     exclusive so it belongs to one"
+                ))
+            }
+            Err(_) => return None,
+        };
         let format = Format::from_path(Path::new(rel));
         match EncryptedFile::parse(Path::new(rel), format, bytes) {
             Ok(file) => {

@@ -65,7 +65,7 @@ pub struct Finding {
     pub column_utf16: usize,
     pub rule: String,
     pub description: String,
-    /// The secret with its middle starred (`AKIA************MPLE`); all stars for known values.
+    /// The secret with its middle starred (`AK************LE`, a fixed width); all stars for known values.
     pub preview: String,
     /// Truncated SHA-256 of the secret (for a known value: of where the value lives, never of
     /// the value), the baseline key with path and rule.
@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].line, f[0].column), (2, 5));
         assert_eq!(f[0].rule, "aws-access-key-id");
-        assert_eq!(f[0].preview, "AKIA************2EPF");
+        assert_eq!(f[0].preview, "AK************PF");
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains("AKIAUJZDEGXDNCF32EPF"));
     }

@@ -168,7 +168,10 @@ impl RuleSet {
     fn regex(&self, i: usize) -> Option<&Regex> {
         self.regexes[i]
             .get_or_init(|| {
+                // ASCII classes: `\w`, `\b` and `(?i)` over Unicode tables cost milliseconds
+                // to compile per rule and slow the search; every token format is ASCII.
                 regex::bytes::RegexBuilder::new(self.rules[i].regex)
+                    .unicode(false)
                     .size_limit(1 << 22)
                     .build()
                     .ok()
@@ -181,6 +184,7 @@ impl RuleSet {
     pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = Vec::new();
         let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut no_end: Vec<&'static str> = Vec::new();
         let mut done_until = vec![0usize; self.rules.len()];
         let mut generic_until = 0usize;
         let mut k8s_done = false;
@@ -237,7 +241,7 @@ impl RuleSet {
                         // A block's marker inside the previous block is part of it: a file of
                         // repeated BEGIN lines with no END is one block, not one search each.
                         if blocks.last().is_none_or(|&(_, e)| m.start() >= e) {
-                            blocks.push(block_range(hay, m.start(), m.end(), b));
+                            blocks.push(block_range(hay, m.start(), m.end(), b, &mut no_end));
                         }
                     }
                 }
@@ -320,7 +324,13 @@ fn key_body_ok(block: &[u8]) -> bool {
 }
 
 fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
-    if pass == user || is_templated(pass) || entropy::is_weak_placeholder(pass) {
+    // Only a password that *is* a placeholder word is one: `MySecretPass9` is a password.
+    let lower = pass.to_ascii_lowercase();
+    let word = matches!(
+        &lower[..],
+        b"pass" | b"password" | b"passwd" | b"secret" | b"pwd" | b"changeme" | b"guest"
+    );
+    if pass == user || is_templated(pass) || word || entropy::is_placeholder(pass) {
         return false;
     }
     !is_placeholder_host(url_host(whole)) && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
@@ -406,16 +416,37 @@ fn priority(rule: &str) -> u8 {
         generic::ID | generic::K8S_ID => 2,
         "npmrc-auth" | "bearer-token" | "netrc-password" | "url-password" | "docker-auths"
         | "auth-assignment" | "xml-password" | "config-add-secret" | "basic-auth"
-        | "cli-password" => 1,
+        | "cli-password" | "curl-header" => 1,
         _ => 0,
     }
 }
 
-fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
+fn block_range(
+    hay: &[u8],
+    s: usize,
+    e: usize,
+    b: Block,
+    no_end: &mut Vec<&'static str>,
+) -> (usize, usize) {
     match b {
         Block::Armor(end) => {
+            // The BEGIN marker matched in any case, so END is looked for in any case too;
+            // without an END line only the marker's own line is skipped, never the rest of
+            // the file (a `BEGIN PGP SIGNATURE` in a comment hid what followed it).
             let rest = &hay[e..];
-            let stop = memfind(rest, end.as_bytes()).map_or(hay.len(), |p| e + p + end.len());
+            // An END looked for in vain once is not looked for again (later markers would
+            // each search to the end of the text: quadratic in a file of BEGIN lines).
+            let found = if no_end.contains(&end) {
+                None
+            } else {
+                memfind_ignore_case(rest, end.as_bytes())
+            };
+            if found.is_none() && !no_end.contains(&end) {
+                no_end.push(end);
+            }
+            let stop = found
+                .map(|p| e + p + end.len())
+                .unwrap_or_else(|| memchr::memchr(b'\n', rest).map_or(hay.len(), |p| e + p));
             (s, stop)
         }
         Block::AnsibleVault => {
@@ -447,8 +478,13 @@ fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
     }
 }
 
-fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
+/// Where `needle` (upper-case ASCII) first occurs in `hay`, in any case: one pass over
+/// `hay` for its first byte in either case, then a comparison there.
+fn memfind_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    memchr::memchr2_iter(first, first.to_ascii_lowercase(), hay).find(|&p| {
+        hay[p..].len() >= needle.len() && hay[p..p + needle.len()].eq_ignore_ascii_case(needle)
+    })
 }
 
 #[cfg(test)]
@@ -503,5 +539,23 @@ mod tests {
         assert!(set.find(text.as_bytes(), false).is_empty());
         let text = "AKIAUJZDEGXDNCF32EPF\n";
         assert_eq!(set.find(text.as_bytes(), false).len(), 1);
+    }
+
+    /// Issue 11: an armor header with no END line (BEGIN matched in any case, END only in
+    /// upper case) hid the rest of the file.
+    #[test]
+    fn an_armor_header_without_end_hides_only_its_line() {
+        let set = RuleSet::builtin();
+        for text in [
+            "# -----BEGIN PGP SIGNATURE-----\nKEY=AKIAUJZDEGXDNCF32EPF\n",
+            "# -----begin pgp signature-----\nKEY=AKIAUJZDEGXDNCF32EPF\n",
+            "-----BEGIN AGE ENCRYPTED FILE----- KEY=x\n-----BEGIN AGE ENCRYPTED FILE-----\nAKIAUJZDEGXDNCF32EPF\n",
+        ] {
+            let found = set.find(text.as_bytes(), false);
+            assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+        }
+        // A lower-case block with its lower-case END is still a block.
+        let text = "-----begin pgp message-----\nAKIAUJZDEGXDNCF32EPF\n-----end pgp message-----\n";
+        assert!(set.find(text.as_bytes(), false).is_empty());
     }
 }
