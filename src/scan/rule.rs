@@ -324,13 +324,10 @@ fn key_body_ok(block: &[u8]) -> bool {
 }
 
 fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
-    // Only a password that *is* a placeholder word is one: `MySecretPass9` is a password.
-    let lower = pass.to_ascii_lowercase();
-    let word = matches!(
-        &lower[..],
-        b"pass" | b"password" | b"passwd" | b"secret" | b"pwd" | b"changeme" | b"guest"
-    );
-    if pass == user || is_templated(pass) || word || entropy::is_placeholder(pass) {
+    // A password holding a placeholder word (`mypassword`, `REPLACE_WITH_PASSWORD`) is one,
+    // unless it mixes three kinds of character, as a chosen password does (`MySecretPass93`).
+    let wordy = entropy::is_weak_placeholder(pass) && entropy::char_classes(pass) < 3;
+    if pass == user || is_templated(pass) || wordy || entropy::is_placeholder(pass) {
         return false;
     }
     !is_placeholder_host(url_host(whole)) && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
