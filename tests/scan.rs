@@ -1251,6 +1251,19 @@ fn known_values_of_files_encrypted_without_a_team_config() {
         for v in VALUES {
             assert!(!s.contains(v));
         }
+        // Which key leaked: named in the terminal, in JSON only when asked, never in SARIF.
+        assert!(s.contains("(value of deploy/prod.env:DB_PASSWORD)"), "{s}");
+        assert!(s.contains("(value of deploy/app.yaml:smtp/pass)"), "{s}");
+        let json = String::from_utf8(with_key(&["--format", "json"]).stdout).unwrap();
+        assert!(!json.contains("deploy/prod.env"), "{json}");
+        let json =
+            String::from_utf8(with_key(&["--format", "json", "--show-origin"]).stdout).unwrap();
+        assert!(
+            json.contains("\"origin\": \"deploy/prod.env:DB_PASSWORD\""),
+            "{json}"
+        );
+        let sarif = String::from_utf8(with_key(&["--format", "sarif"]).stdout).unwrap();
+        assert!(!sarif.contains("deploy/"), "{sarif}");
         // The hook's path: staged.
         git_ok(d.path(), &["add", "-A"]);
         let out = with_key(&["--staged"]);

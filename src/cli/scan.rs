@@ -55,6 +55,10 @@ pub struct Args {
     /// Do not decrypt the encrypted files to look for plaintext copies of their values.
     #[arg(long)]
     pub no_known: bool,
+    /// With --format json: name the encrypted file and key path of a known-secret-value
+    /// finding (human output always does; SARIF and baselines never do).
+    #[arg(long)]
+    pub show_origin: bool,
     /// Worker threads for the working-tree walk (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -251,6 +255,15 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Origins go to the terminal, and to JSON when asked; never into SARIF.
+    let keep_origin = match args.format {
+        ReportFormat::Human => true,
+        ReportFormat::Json => args.show_origin,
+        _ => false,
+    };
+    if !keep_origin {
+        findings.iter_mut().for_each(|f| f.origin = None);
+    }
     write_report(args.format, &findings)?;
     // With -q (the git hook) a clean scan prints nothing; findings keep their summary,
     // which says what to do about them.

@@ -72,6 +72,11 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// For a known value: the encrypted file and key path it comes from, which tells the
+    /// user which key leaked. Shown in the terminal; in JSON only with `--show-origin`;
+    /// never in SARIF or a baseline (committed files must not map copies to keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl Finding {
@@ -303,6 +308,7 @@ impl Scanner {
                     preview: "(whole file)".into(),
                     fingerprint,
                     commit: commit.map(str::to_string),
+                    origin: None,
                 });
             }
         };
@@ -427,6 +433,10 @@ impl Scanner {
                 preview,
                 fingerprint,
                 commit: commit.map(str::to_string),
+                origin: c
+                    .known
+                    .and_then(|i| self.opts.known.as_ref()?.origin(i))
+                    .map(str::to_string),
             });
         }
         out
@@ -549,6 +559,10 @@ mod tests {
         assert_eq!(f[0].rule, known::ID);
         assert_ne!(f[0].fingerprint, allow::fingerprint(b"q8ZrT2vLx9Pw"));
         assert_eq!(f[0].preview, "********");
+        assert_eq!(
+            f[0].origin.as_deref(),
+            Some("secrets/prod.yaml:db/password")
+        );
     }
 
     #[test]
