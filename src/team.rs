@@ -114,6 +114,31 @@ pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
         .collect())
 }
 
+/// Every encrypted file under `root`, found by its content (sops metadata, whatever the
+/// name or format), with or without a team config: a repository kept with a `.sops.yaml`
+/// alone, or files made by `encrypt --age` without `init`, have them too. With a config,
+/// its walk (which adds the files it names that git ignores); else the tree as git sees
+/// it (ignore files respected, dotfiles included, `.git` skipped).
+pub fn sops_files(root: &Path, config: Option<&Config>) -> Vec<(PathBuf, EncryptedFile)> {
+    let files = match config.map(Config::walk_files) {
+        Some(Ok(files)) => files,
+        _ => ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+            .map(ignore::DirEntry::into_path)
+            .collect(),
+    };
+    let loaded = parallel_map(&files, |p| load_if_encrypted(p));
+    files
+        .into_iter()
+        .zip(loaded)
+        .filter_map(|(p, f)| Some((p, f?)))
+        .collect()
+}
+
 /// The encrypted files of one environment (absolute paths) in the order its `files`
 /// globs are listed: the files of the first glob first, sorted within a glob. Readers
 /// that merge them (exec, export) let a later file win, so a later glob overrides an

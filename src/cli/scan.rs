@@ -55,6 +55,10 @@ pub struct Args {
     /// Do not decrypt the encrypted files to look for plaintext copies of their values.
     #[arg(long)]
     pub no_known: bool,
+    /// With --format json: name the encrypted file and key path of a known-secret-value
+    /// finding (human output always does; SARIF and baselines never do).
+    #[arg(long)]
+    pub show_origin: bool,
     /// Worker threads for the working-tree walk (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -108,7 +112,7 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let known = if args.no_known {
         None
     } else {
-        config.as_ref().and_then(|c| known_values(c, g))
+        known_values(&root, config.as_ref(), g)
     };
     let policy = config.map(policy_for);
     let scanner = Scanner::new(Options {
@@ -251,6 +255,15 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Origins go to the terminal, and to JSON when asked; never into SARIF.
+    let keep_origin = match args.format {
+        ReportFormat::Human => true,
+        ReportFormat::Json => args.show_origin,
+        _ => false,
+    };
+    if !keep_origin {
+        findings.iter_mut().for_each(|f| f.origin = None);
+    }
     write_report(args.format, &findings)?;
     // With -q (the git hook) a clean scan prints nothing; findings keep their summary,
     // which says what to do about them.
@@ -349,10 +362,12 @@ fn incomplete(unreadable: &[String]) -> anyhow::Error {
     .into()
 }
 
-/// Decrypts every encrypted file of the team config the user can open and returns their
-/// values. Files the user cannot decrypt are skipped silently: the check covers what the
-/// user can know.
-fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
+/// Decrypts every encrypted file under the root the user can open, found by its content
+/// (not only the files of the team config's environments: a `.sops.yaml` repository, or a
+/// file encrypted with `--age` and no config, holds values too), and returns their values.
+/// Files the user cannot decrypt are skipped silently: the check covers what the user can
+/// know.
+fn known_values(root: &Path, config: Option<&Config>, g: &Global) -> Option<KnownValues> {
     let ids = match Identities::discover(&g.identity) {
         Ok(ids) => ids,
         Err(e) => {
@@ -368,18 +383,9 @@ fn known_values(config: &Config, g: &Global) -> Option<KnownValues> {
     if ids.is_empty() {
         return None;
     }
-    let files = config.walk_files().ok()?;
     let mut values: Vec<KnownValue> = Vec::new();
-    for f in files {
-        let Some(rel) = config.relative(&f) else {
-            continue;
-        };
-        if config.environment_for(&rel).is_none() {
-            continue;
-        }
-        let Ok(file) = EncryptedFile::load(&f, None) else {
-            continue;
-        };
+    for (f, file) in crate::team::sops_files(root, config) {
+        let rel = f.strip_prefix(root).unwrap_or(&f);
         let Ok(opened) = file.decrypt(&ids) else {
             continue;
         };
@@ -453,7 +459,25 @@ fn collect_plain(
 /// no value left in clear unless the file's own rules say so.
 fn policy_for(config: Config) -> scan::FilePolicy {
     Box::new(move |rel: &str, bytes: &[u8]| {
-        let env = config.environment_for(Path::new(rel))?;
+        let env = match config.classify(Path::new(rel)) {
+            Ok(env) => env?.name.as_str(),
+            // Two environments claim it: which readers it needs is unknown, so it can be
+            // neither required to be encrypted for them nor passed; it is reported.
+            Err(crate::config::ConfigError::Ambiguous {
+                first,
+                first_line,
+                second,
+                second_line,
+                ..
+            }) => {
+                return Some(format!(
+                    "File claimed by two environments, {first} (line {first_line}) and \
+                     {second} (line {second_line}) of the team config; make their globs \
+                     exclusive so it belongs to one"
+                ))
+            }
+            Err(_) => return None,
+        };
         let format = Format::from_path(Path::new(rel));
         match EncryptedFile::parse(Path::new(rel), format, bytes) {
             Ok(file) => {

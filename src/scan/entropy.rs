@@ -76,9 +76,7 @@ const WEAK_PLACEHOLDER_WORDS: &[&str] = &[
 
 /// Words and patterns people put where a token will go (`xxxx`, `your-…`, `EXAMPLE`).
 pub fn is_placeholder(s: &[u8]) -> bool {
-    let lower = s.to_ascii_lowercase();
-    let text = String::from_utf8_lossy(&lower);
-    if PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) {
+    if has_placeholder_word(s) {
         return true;
     }
     if has_sequence(s, 8) {
@@ -99,9 +97,16 @@ pub fn is_placeholder(s: &[u8]) -> bool {
     false
 }
 
+/// Holds one of the [`PLACEHOLDER_WORDS`] (`xxxx`, `example`, `your-`).
+pub fn has_placeholder_word(s: &[u8]) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let text = String::from_utf8_lossy(&lower);
+    PLACEHOLDER_WORDS.iter().any(|w| text.contains(w))
+}
+
 /// A run of `n` consecutive characters (`abcdefgh`, `01234567`): typed, not random (a
 /// random token holds one with odds of about 62^-(n-1)).
-fn has_sequence(s: &[u8], n: usize) -> bool {
+pub fn has_sequence(s: &[u8], n: usize) -> bool {
     let mut run = 1;
     for w in s.windows(2) {
         run = if w[1] == w[0].wrapping_add(1) {
@@ -179,25 +184,25 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Replaces the middle of a secret with `*`: `AKIA************MPLE`. Only long secrets show
-/// 4+4 characters (20 or more) or 2+2 (12 to 19); shorter ones are starred entirely, since a
-/// few characters of a short password are a large part of it.
+/// Replaces a secret with a preview of fixed width that does not tell its length: 12
+/// stars between at most 4 + 4 characters of a secret of 32 or more (`ghp_************8rES`),
+/// 2 + 2 of one of 16 to 31 (`AK************PF`), none of a shorter one (`************`):
+/// CI logs keep previews, and a few characters of a short secret are a large part of it.
 pub fn redact(s: &[u8]) -> String {
     let text = String::from_utf8_lossy(s);
     let chars: Vec<char> = text.chars().filter(|c| !c.is_control()).collect();
     let n = chars.len();
-    let keep = if n >= 20 {
-        4
-    } else if n >= 12 {
-        2
-    } else {
-        0
+    let keep = match n {
+        32.. => 4,
+        16..=31 => 2,
+        _ => 0,
     };
-    let stars = n.saturating_sub(2 * keep).clamp(4, 32);
     let head: String = chars[..keep].iter().collect();
     let tail: String = chars[n - keep..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(stars))
+    format!("{head}{PREVIEW_STARS}{tail}")
 }
+
+const PREVIEW_STARS: &str = "************";
 
 #[cfg(test)]
 mod tests {
@@ -227,18 +232,20 @@ mod tests {
 
     #[test]
     fn redaction_keeps_at_most_eight_chars() {
-        assert_eq!(redact(b"AKIAIOSFODNN7EXAMPLE"), "AKIA************MPLE");
+        assert_eq!(redact(b"AKIAIOSFODNN7EXAMPLE"), "AK************LE");
         assert_eq!(
-            redact(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789")[..4],
-            *"ghp_"
+            redact(b"ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES"),
+            "ghp_************8rES"
         );
-        assert_eq!(redact(b"hunter2"), "*******");
-        assert_eq!(redact(b"7Mq2pLw9W7"), "**********");
+        assert_eq!(redact(b"hunter2"), "************");
         assert_eq!(redact(b"q8ZrT2vLx9Pw4Kd7"), "q8************d7");
-        assert_eq!(redact(b"q8ZrT2vLx9Pw"), "q8********Pw");
-        assert_eq!(redact(b"q8ZrT2vLx9P"), "***********");
-        assert_eq!(redact(b"AKIAUJZDEGXDNCF32EPF"), "AKIA************2EPF");
-        assert_eq!(redact(b""), "****");
-        assert_eq!(redact("é".repeat(30).as_bytes()).chars().count(), 30);
+        assert_eq!(redact(b"q8ZrT2vLx9Pw4Kd"), "************");
+        // The width does not tell the length.
+        assert_eq!(
+            redact(b"q8ZrT2vLx9Pw4Kd7").len(),
+            redact(b"q8ZrT2vLx9Pw4Kd7q8ZrT2vLx9Pw4Kd").len()
+        );
+        assert_eq!(redact(b""), "************");
+        assert_eq!(redact("é".repeat(40).as_bytes()).chars().count(), 20);
     }
 }

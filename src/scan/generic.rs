@@ -433,24 +433,40 @@ fn is_windows_path(v: &[u8]) -> bool {
     v.len() > 3 && v[0].is_ascii_alphabetic() && v[1] == b':' && v[2] == b'\\'
 }
 
-/// Values under `data:` (base64) and `stringData:` of a Kubernetes `kind: Secret`.
+/// Values under `data:` (base64) and `stringData:` of a Kubernetes `kind: Secret`, in
+/// whatever order the keys come (`data:` before `kind:` in `kubectl get -o yaml`), indented
+/// with spaces or tabs, `kind` in any case or quoted, and a value on the next lines after
+/// `|` or `>`.
 pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
     use base64::Engine;
     let mut is_secret = false;
     let mut section: Option<(bool, usize)> = None; // (base64?, indent of the section key)
     let mut pos = 0;
-    let mut entries: Vec<(bool, usize, usize)> = Vec::new();
+    // (base64?, key, value start, value end); a block scalar's value is on later lines.
+    let mut entries: Vec<(bool, Vec<u8>, usize, usize)> = Vec::new();
+    let mut pending: Option<(bool, Vec<u8>, usize)> = None; // a `key: |` awaiting its line
     for line in hay.split(|&b| b == b'\n') {
         let start = pos;
         pos += line.len() + 1;
-        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let indent = line
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
         let body = entropy::trim(&line[indent..]);
-        if body == b"kind: Secret" {
+        if is_kind_secret(body) {
             is_secret = true;
         }
         if line.starts_with(b"---") {
             section = None;
+            pending = None;
             continue;
+        }
+        if let Some((b64, key, key_indent)) = pending.take() {
+            if !body.is_empty() && indent > key_indent {
+                let vstart = start + indent;
+                entries.push((b64, key, vstart, vstart + body.len()));
+                continue;
+            }
         }
         if body == b"data:" || body == b"stringData:" {
             section = Some((body == b"data:", indent));
@@ -465,27 +481,32 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
                 continue;
             }
             if let Some(colon) = body.iter().position(|&b| b == b':') {
+                let key = body[..colon].to_ascii_lowercase();
                 let raw = &body[colon + 1..];
                 let lead = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
                 let v = entropy::trim(raw);
                 if v.is_empty() {
                     continue;
                 }
+                if matches!(v, b"|" | b">" | b"|-" | b">-" | b"|+" | b">+") {
+                    pending = Some((b64, key, indent));
+                    continue;
+                }
                 // Offsets of v in hay.
                 let vstart = start + indent + colon + 1 + lead;
                 let vstart = vstart + usize::from(matches!(hay.get(vstart), Some(b'"' | b'\'')));
-                entries.push((b64, vstart, vstart + v.len()));
+                entries.push((b64, key, vstart, vstart + v.len()));
             }
         }
     }
     if !is_secret {
         return;
     }
-    for (b64, s, e) in entries {
+    for (b64, key, s, e) in entries {
         let Some(v) = hay.get(s..e) else { continue };
         let ok = if b64 {
             match base64::engine::general_purpose::STANDARD.decode(v) {
-                Ok(d) => decoded_looks_secret(&d),
+                Ok(d) => decoded_looks_secret(&key, &d),
                 Err(_) => false,
             }
         } else {
@@ -502,17 +523,63 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
     }
 }
 
-/// A decoded `data:` value: one line of text is judged like any value (so `sslmode=disable`
-/// stays quiet); binary bytes or a multi-line file (a PEM key) by its entropy.
-fn decoded_looks_secret(d: &[u8]) -> bool {
+/// `kind: Secret`, `kind: secret`, `kind: "Secret"`.
+fn is_kind_secret(body: &[u8]) -> bool {
+    body.strip_prefix(b"kind:")
+        .map(entropy::trim)
+        .is_some_and(|k| k.eq_ignore_ascii_case(b"secret"))
+}
+
+/// Key names under a Secret's `data:` that say the value is a credential, whatever it
+/// looks like: `password: <base64 of admin>` is a leak even when the password is weak.
+const CREDENTIAL_KEYS: &[&str] = &[
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "cred",
+    "auth",
+    "dockercfg",
+    "dockerconfig",
+];
+
+/// A decoded `data:` value. Under a credential's name (`password`, `api-key`, `.dockercfg`),
+/// any value of 4 bytes or more that is not a reference; a `user:password` pair anywhere;
+/// else one line of text is judged like any value (so `sslmode=disable` and a host name
+/// stay quiet), and binary bytes or a multi-line file (a PEM key) by their entropy.
+fn decoded_looks_secret(key: &[u8], d: &[u8]) -> bool {
     let t = d.strip_suffix(b"\n").unwrap_or(d);
+    let key = String::from_utf8_lossy(key);
+    if t.len() >= 4
+        && !entropy::is_reference(t)
+        && CREDENTIAL_KEYS.iter().any(|k| key.contains(k))
+        && !stopwords().is_match(key.as_bytes())
+    {
+        return true;
+    }
     if t.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-        return looks_secret(t);
+        return looks_secret(t) || is_user_password_pair(t);
     }
     d.len() >= 6
         && !entropy::is_weak_placeholder(d)
         && !entropy::is_reference(d)
         && entropy::shannon(d) >= 2.5
+}
+
+/// `admin:password`: a user and a password, as `htpasswd`-less basic auth keeps them.
+fn is_user_password_pair(t: &[u8]) -> bool {
+    let Some(p) = t.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (user, pass) = (&t[..p], &t[p + 1..]);
+    !user.is_empty()
+        && pass.len() >= 4
+        && user
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@'))
+        && !pass.contains(&b'/')
+        && !entropy::is_reference(pass)
 }
 
 #[cfg(test)]
@@ -645,6 +712,25 @@ mod tests {
         out.clear();
         k8s_secret(cm.as_bytes(), &mut out);
         assert!(out.is_empty());
+    }
+
+    /// Issue 11: shapes `kubectl get -o yaml` and hand-written manifests take: `data:`
+    /// before `kind:`, tab indents, `kind: secret`, quoted values, block scalars, and weak
+    /// but real values (`admin:password`, a short password under `password`).
+    #[test]
+    fn kubernetes_secret_shapes() {
+        let cases = [
+            "apiVersion: v1\ndata:\n\tpassword: UyFCXCpkJHpEc2I9\n\tusername: YWRtaW4=\nkind: Secret\n",
+            "apiVersion: v1\n data:\n \textra: YWRtaW46cGFzc3dvcmQ=\n kind: secret\n",
+            "apiVersion: 'v1'\ndata:\n\textra: 'YWRtaW46cGFzc3dvcmQ='\nkind: 'Secret'\n",
+            "apiVersion: v1\ndata:\n  .dockercfg: |\n    eyJhdXRocyI6eyJodHRwczovL3JlZy5pbnRlcm5hbC92MS8iOnsiYXV0aCI6IlpHVndiRzk1T25FNFduSlVNblpNZURsUWR6UkxaRGM9In19fQo=\nkind: Secret\n",
+            "kind: Secret\ndata:\n  # base64 of the password\n  key: bXlwYXNzd29yZA==\n",
+        ];
+        for y in cases {
+            let mut out = Vec::new();
+            k8s_secret(y.as_bytes(), &mut out);
+            assert_eq!(out.len(), 1, "{y:?}: {out:?}");
+        }
     }
 
     #[test]

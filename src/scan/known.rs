@@ -27,6 +27,8 @@ pub struct KnownValues {
     ac: Option<AhoCorasick>,
     /// The fingerprint of each pattern, by pattern index.
     fingerprints: Vec<String>,
+    /// Where each value lives (`secrets/prod.yaml:db/password`), for the terminal only.
+    origins: Vec<String>,
 }
 
 impl KnownValues {
@@ -48,12 +50,22 @@ impl KnownValues {
                 .ok()
         };
         let fingerprints = pats.iter().map(|p| origin_fingerprint(p.1)).collect();
-        KnownValues { ac, fingerprints }
+        let origins = pats.iter().map(|p| display_origin(p.1)).collect();
+        KnownValues {
+            ac,
+            fingerprints,
+            origins,
+        }
     }
 
     /// The fingerprint of a finding for the value `Candidate::known` names.
     pub fn fingerprint(&self, index: usize) -> Option<&str> {
         self.fingerprints.get(index).map(String::as_str)
+    }
+
+    /// Where the value `Candidate::known` names lives: the encrypted file and key path.
+    pub fn origin(&self, index: usize) -> Option<&str> {
+        self.origins.get(index).map(String::as_str)
     }
 
     /// How many values are searched for.
@@ -83,6 +95,12 @@ impl KnownValues {
             });
         }
     }
+}
+
+/// `secrets/prod.yaml#0:db/password` as a user reads it: the document number only for a
+/// file of several YAML documents.
+fn display_origin(origin: &str) -> String {
+    origin.replacen("#0:", ":", 1)
 }
 
 /// Derived from where the value lives, so it says nothing about the value.

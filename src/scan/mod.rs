@@ -13,6 +13,7 @@ pub mod allow;
 pub mod entropy;
 pub mod generic;
 pub mod known;
+pub mod providers;
 pub mod report;
 pub mod rule;
 pub mod rules;
@@ -64,13 +65,18 @@ pub struct Finding {
     pub column_utf16: usize,
     pub rule: String,
     pub description: String,
-    /// The secret with its middle starred (`AKIA************MPLE`); all stars for known values.
+    /// The secret with its middle starred (`AK************LE`, a fixed width); all stars for known values.
     pub preview: String,
     /// Truncated SHA-256 of the secret (for a known value: of where the value lives, never of
     /// the value), the baseline key with path and rule.
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// For a known value: the encrypted file and key path it comes from, which tells the
+    /// user which key leaked. Shown in the terminal; in JSON only with `--show-origin`;
+    /// never in SARIF or a baseline (committed files must not map copies to keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl Finding {
@@ -302,6 +308,7 @@ impl Scanner {
                     preview: "(whole file)".into(),
                     fingerprint,
                     commit: commit.map(str::to_string),
+                    origin: None,
                 });
             }
         };
@@ -426,6 +433,10 @@ impl Scanner {
                 preview,
                 fingerprint,
                 commit: commit.map(str::to_string),
+                origin: c
+                    .known
+                    .and_then(|i| self.opts.known.as_ref()?.origin(i))
+                    .map(str::to_string),
             });
         }
         out
@@ -465,8 +476,7 @@ pub fn describe(id: &str) -> &'static str {
         known::ID => "Plaintext copy of a value from an encrypted file",
         UNENCRYPTED_FILE_ID => "File that must be encrypted is in plaintext",
         DECRYPTED_COPY_ID => "Leftover decrypted copy of an encrypted file",
-        _ => rules::BUILTIN
-            .iter()
+        _ => rules::all()
             .find(|r| r.id == id)
             .map_or("Secret", |r| r.description),
     }
@@ -479,10 +489,7 @@ pub fn is_rule_id(id: &str) -> bool {
 
 /// Every rule id with its description (for SARIF's rule table and `--list-rules`).
 pub fn all_rules() -> Vec<(&'static str, &'static str)> {
-    let mut v: Vec<_> = rules::BUILTIN
-        .iter()
-        .map(|r| (r.id, r.description))
-        .collect();
+    let mut v: Vec<_> = rules::all().map(|r| (r.id, r.description)).collect();
     for id in [
         generic::ID,
         generic::K8S_ID,
@@ -509,7 +516,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].line, f[0].column), (2, 5));
         assert_eq!(f[0].rule, "aws-access-key-id");
-        assert_eq!(f[0].preview, "AKIA************2EPF");
+        assert_eq!(f[0].preview, "AK************PF");
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains("AKIAUJZDEGXDNCF32EPF"));
     }
@@ -552,6 +559,10 @@ mod tests {
         assert_eq!(f[0].rule, known::ID);
         assert_ne!(f[0].fingerprint, allow::fingerprint(b"q8ZrT2vLx9Pw"));
         assert_eq!(f[0].preview, "********");
+        assert_eq!(
+            f[0].origin.as_deref(),
+            Some("secrets/prod.yaml:db/password")
+        );
     }
 
     #[test]

@@ -18,10 +18,15 @@ pub fn human(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
             .as_deref()
             .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
             .unwrap_or_default();
+        let origin = f
+            .origin
+            .as_deref()
+            .map(|o| format!(" (value of {o})"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}:{}:{}: {}: {}: {}{}",
-            f.path, f.line, f.column, f.rule, f.description, f.preview, commit
+            "{}:{}:{}: {}: {}: {}{}{}",
+            f.path, f.line, f.column, f.rule, f.description, f.preview, origin, commit
         )?;
     }
     Ok(())
@@ -126,6 +131,7 @@ mod tests {
             preview: "AKIA****MPLE".into(),
             fingerprint: "00".repeat(16),
             commit: None,
+            origin: None,
         }
     }
 

@@ -19,6 +19,12 @@ pub enum Check {
     DockerAuth,
     /// A free-form value judged like a generic assignment.
     Value,
+    /// A provider value found by the provider's name: the entropy floor and placeholder
+    /// words, not the typed-run checks (the name already says what it is).
+    Named,
+    /// A key block: judged by its body's entropy alone. Real key bodies hold runs of `A`
+    /// (zero bytes: OpenSSH's length fields), which the placeholder check rejects.
+    Key,
 }
 
 /// One detection rule, as data.
@@ -39,6 +45,21 @@ pub struct Rule {
     pub trues: &'static [&'static str],
     pub falses: &'static [&'static str],
 }
+
+impl Rule {
+    /// How far past the keyword's line the regex looks: nothing for single-line rules,
+    /// [`WINDOW`] for blocks, a few lines for a value under its XML element's name.
+    fn reach(&self) -> Option<usize> {
+        match (self.multiline, self.check) {
+            (false, _) => None,
+            (true, Check::Named) => Some(NAMED_REACH),
+            (true, _) => Some(WINDOW),
+        }
+    }
+}
+
+/// How far past its line a named rule looks: `<apiKey>` and the value on the next line.
+const NAMED_REACH: usize = 160;
 
 /// A candidate secret: which rule, and where the secret lies in the scanned bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +110,7 @@ const WINDOW: usize = 2048;
 
 /// The compiled rule set.
 pub struct RuleSet {
-    rules: &'static [Rule],
+    rules: Vec<&'static Rule>,
     regexes: Vec<OnceLock<Option<Regex>>>,
     ac: AhoCorasick,
     targets: Vec<Vec<Target>>,
@@ -97,10 +118,10 @@ pub struct RuleSet {
 
 impl RuleSet {
     pub fn builtin() -> RuleSet {
-        Self::new(super::rules::BUILTIN)
+        Self::new(super::rules::all().collect())
     }
 
-    pub fn new(rules: &'static [Rule]) -> RuleSet {
+    pub fn new(rules: Vec<&'static Rule>) -> RuleSet {
         let mut words: Vec<String> = Vec::new();
         let mut targets: Vec<Vec<Target>> = Vec::new();
         let mut add = |w: &str, t: Target| {
@@ -133,21 +154,24 @@ impl RuleSet {
             .build(&words)
             .expect("keywords are plain strings");
         RuleSet {
-            rules,
             regexes: rules.iter().map(|_| OnceLock::new()).collect(),
+            rules,
             ac,
             targets,
         }
     }
 
-    pub fn rules(&self) -> &'static [Rule] {
-        self.rules
+    pub fn rules(&self) -> &[&'static Rule] {
+        &self.rules
     }
 
     fn regex(&self, i: usize) -> Option<&Regex> {
         self.regexes[i]
             .get_or_init(|| {
+                // ASCII classes: `\w`, `\b` and `(?i)` over Unicode tables cost milliseconds
+                // to compile per rule and slow the search; every token format is ASCII.
                 regex::bytes::RegexBuilder::new(self.rules[i].regex)
+                    .unicode(false)
                     .size_limit(1 << 22)
                     .build()
                     .ok()
@@ -160,6 +184,7 @@ impl RuleSet {
     pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = Vec::new();
         let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut no_end: Vec<&'static str> = Vec::new();
         let mut done_until = vec![0usize; self.rules.len()];
         let mut generic_until = 0usize;
         let mut k8s_done = false;
@@ -170,8 +195,8 @@ impl RuleSet {
                         if m.start() < done_until[i] {
                             continue;
                         }
-                        let rule = &self.rules[i];
-                        let (ws, we) = window(hay, m.start(), m.end(), rule.multiline);
+                        let rule = self.rules[i];
+                        let (ws, we) = window(hay, m.start(), m.end(), rule.reach());
                         done_until[i] = if rule.multiline || we - m.end() >= WINDOW {
                             we.saturating_sub(256).max(m.end())
                         } else {
@@ -216,7 +241,7 @@ impl RuleSet {
                         // A block's marker inside the previous block is part of it: a file of
                         // repeated BEGIN lines with no END is one block, not one search each.
                         if blocks.last().is_none_or(|&(_, e)| m.start() >= e) {
-                            blocks.push(block_range(hay, m.start(), m.end(), b));
+                            blocks.push(block_range(hay, m.start(), m.end(), b, &mut no_end));
                         }
                     }
                 }
@@ -236,16 +261,18 @@ impl RuleSet {
 }
 
 /// The text a rule's regex sees around a keyword at `s..e`: its line, cut to [`WINDOW`]
-/// bytes on each side; a multi-line rule sees the rest of the line and [`WINDOW`] bytes past
-/// it. Only the bytes of the window are looked at, so on a long line each keyword costs
-/// the same (the multi-line search for the line's end is done once per line: the caller
-/// skips the rule's later keywords up to the window's end).
-fn window(hay: &[u8], s: usize, e: usize, multiline: bool) -> (usize, usize) {
+/// bytes on each side; a multi-line rule sees the rest of the line (up to [`WINDOW`] bytes)
+/// and `reach` bytes past it. Only the bytes of the window are looked at, so on a long
+/// line each keyword costs the same.
+fn window(hay: &[u8], s: usize, e: usize, reach: Option<usize>) -> (usize, usize) {
     let from = s.saturating_sub(WINDOW);
     let ws = memchr::memrchr(b'\n', &hay[from..s]).map_or(from, |p| from + p + 1);
-    let we = if multiline {
-        let line_end = memchr::memchr(b'\n', &hay[e..]).map_or(hay.len(), |p| e + p);
-        (line_end + WINDOW).min(hay.len())
+    let we = if let Some(past_line) = reach {
+        // The line's end is looked for only [`WINDOW`] bytes ahead: on a minified line
+        // each keyword then costs the same, not the rest of the line.
+        let to = (e + WINDOW).min(hay.len());
+        let line_end = memchr::memchr(b'\n', &hay[e..to]).map_or(to, |p| e + p);
+        (line_end + past_line).min(hay.len())
     } else {
         let to = (e + WINDOW).min(hay.len());
         memchr::memchr(b'\n', &hay[e..to]).map_or(to, |p| e + p)
@@ -260,10 +287,17 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
             return false;
         }
     }
-    if entropy::is_placeholder(secret) {
+    let placeholder = match rule.check {
+        Check::Key => false,
+        Check::Named => entropy::has_placeholder_word(secret),
+        _ => entropy::is_placeholder(secret),
+    };
+    if placeholder {
         return false;
     }
     match rule.check {
+        Check::Named => true,
+        Check::Key => key_body_ok(secret),
         Check::None => true,
         Check::Value => generic::looks_secret(secret),
         Check::UrlPassword => {
@@ -274,8 +308,26 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
     }
 }
 
+/// The base64 of a key block after its `-----BEGIN …-----` line: random enough for key
+/// material (a real body scores above 5 bits per character; `xxxx…`, `AAAA…` or a typed
+/// run do not).
+fn key_body_ok(block: &[u8]) -> bool {
+    let after_header = memchr::memmem::find_iter(block, b"-----")
+        .nth(1)
+        .map_or(block, |p| &block[p + 5..]);
+    let body: Vec<u8> = after_header
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .collect();
+    body.len() >= 40 && entropy::shannon(&body) >= 4.5 && !entropy::has_sequence(&body, 8)
+}
+
 fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
-    if pass == user || is_templated(pass) || entropy::is_weak_placeholder(pass) {
+    // A password holding a placeholder word (`mypassword`, `REPLACE_WITH_PASSWORD`) is one,
+    // unless it mixes three kinds of character, as a chosen password does (`MySecretPass93`).
+    let wordy = entropy::is_weak_placeholder(pass) && entropy::char_classes(pass) < 3;
+    if pass == user || is_templated(pass) || wordy || entropy::is_placeholder(pass) {
         return false;
     }
     !is_placeholder_host(url_host(whole)) && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
@@ -361,16 +413,37 @@ fn priority(rule: &str) -> u8 {
         generic::ID | generic::K8S_ID => 2,
         "npmrc-auth" | "bearer-token" | "netrc-password" | "url-password" | "docker-auths"
         | "auth-assignment" | "xml-password" | "config-add-secret" | "basic-auth"
-        | "cli-password" => 1,
+        | "cli-password" | "curl-header" => 1,
         _ => 0,
     }
 }
 
-fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
+fn block_range(
+    hay: &[u8],
+    s: usize,
+    e: usize,
+    b: Block,
+    no_end: &mut Vec<&'static str>,
+) -> (usize, usize) {
     match b {
         Block::Armor(end) => {
+            // The BEGIN marker matched in any case, so END is looked for in any case too;
+            // without an END line only the marker's own line is skipped, never the rest of
+            // the file (a `BEGIN PGP SIGNATURE` in a comment hid what followed it).
             let rest = &hay[e..];
-            let stop = memfind(rest, end.as_bytes()).map_or(hay.len(), |p| e + p + end.len());
+            // An END looked for in vain once is not looked for again (later markers would
+            // each search to the end of the text: quadratic in a file of BEGIN lines).
+            let found = if no_end.contains(&end) {
+                None
+            } else {
+                memfind_ignore_case(rest, end.as_bytes())
+            };
+            if found.is_none() && !no_end.contains(&end) {
+                no_end.push(end);
+            }
+            let stop = found
+                .map(|p| e + p + end.len())
+                .unwrap_or_else(|| memchr::memchr(b'\n', rest).map_or(hay.len(), |p| e + p));
             (s, stop)
         }
         Block::AnsibleVault => {
@@ -402,8 +475,13 @@ fn block_range(hay: &[u8], s: usize, e: usize, b: Block) -> (usize, usize) {
     }
 }
 
-fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
+/// Where `needle` (upper-case ASCII) first occurs in `hay`, in any case: one pass over
+/// `hay` for its first byte in either case, then a comparison there.
+fn memfind_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    memchr::memchr2_iter(first, first.to_ascii_lowercase(), hay).find(|&p| {
+        hay[p..].len() >= needle.len() && hay[p..p + needle.len()].eq_ignore_ascii_case(needle)
+    })
 }
 
 #[cfg(test)]
@@ -458,5 +536,23 @@ mod tests {
         assert!(set.find(text.as_bytes(), false).is_empty());
         let text = "AKIAUJZDEGXDNCF32EPF\n";
         assert_eq!(set.find(text.as_bytes(), false).len(), 1);
+    }
+
+    /// Issue 11: an armor header with no END line (BEGIN matched in any case, END only in
+    /// upper case) hid the rest of the file.
+    #[test]
+    fn an_armor_header_without_end_hides_only_its_line() {
+        let set = RuleSet::builtin();
+        for text in [
+            "# -----BEGIN PGP SIGNATURE-----\nKEY=AKIAUJZDEGXDNCF32EPF\n",
+            "# -----begin pgp signature-----\nKEY=AKIAUJZDEGXDNCF32EPF\n",
+            "-----BEGIN AGE ENCRYPTED FILE----- KEY=x\n-----BEGIN AGE ENCRYPTED FILE-----\nAKIAUJZDEGXDNCF32EPF\n",
+        ] {
+            let found = set.find(text.as_bytes(), false);
+            assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+        }
+        // A lower-case block with its lower-case END is still a block.
+        let text = "-----begin pgp message-----\nAKIAUJZDEGXDNCF32EPF\n-----end pgp message-----\n";
+        assert!(set.find(text.as_bytes(), false).is_empty());
     }
 }

@@ -28,6 +28,11 @@ macro_rules! rule {
     };
 }
 
+/// Every built-in rule: these and the provider table ([`super::providers`]).
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    BUILTIN.iter().chain(super::providers::PROVIDERS)
+}
+
 pub static BUILTIN: &[Rule] = &[
     rule!("aws-access-key-id", "AWS access key ID", ["akia", "asia", "abia", "acca"],
         r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b", entropy: Some(3.0),
@@ -62,9 +67,10 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["token: 'xoxb-092815901396-2459571177774-fjgVvVqE1SkHbn88HxjSI6bW'"],
         falses: ["SLACK_TOKEN=xoxb-your-token", "xoxb-000000000000-0000000000000-xxxxxxxxxxxxxxxxxxxxxxxx"]),
     rule!("slack-webhook", "Slack incoming webhook URL", ["hooks.slack.com"],
-        r"(?P<s>https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{8,12}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,40})",
+        r"(?P<s>(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/(?:T[A-Z0-9]{8,12}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,40}|[A-Za-z0-9+/_-]{43,60}))",
         entropy: Some(3.0),
-        trues: ["HOOK = \"https://hooks.slack.com/services/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\""],
+        trues: ["HOOK = \"https://hooks.slack.com/services/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\"",
+                "hooks.slack.com/workflows/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"],
         falses: ["https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"]),
     rule!("stripe-key", "Stripe secret or restricted key", ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_"],
         r"\b(?P<s>[rs]k_(?:live|test|prod)_[A-Za-z0-9]{24,99})\b", entropy: Some(3.0),
@@ -123,12 +129,19 @@ pub static BUILTIN: &[Rule] = &[
         r"\b(?P<s>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)", entropy: Some(3.5),
         trues: ["new \\SendGrid('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');"],
         falses: ["SG.example"]),
+    // Body lines split by newlines or by `\n` escapes (a PEM inside a JSON string); one
+    // line of 40 base64 characters is enough (an ed25519 PKCS#8 key has one line of 64).
     rule!("private-key", "Private key (PEM, OpenSSH, PGP)", ["private key"],
-        r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?\n(?:[A-Za-z0-9-]+:[^\n]*\r?\n)*\r?\n?[ \t]*[A-Za-z0-9+/=]{40,}\r?\n[ \t]*[A-Za-z0-9+/=]{16,})",
-        entropy: Some(3.5), check: Check::None, multiline: true,
-        trues: ["-----BEGIN RSA PRIVATE KEY-----\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n"],
+        r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*(?:\r?\n|(?:\\r)?\\n)?(?:[A-Za-z0-9-]+:[^\n\\]*(?:\r?\n|\\n))*(?:\r?\n|\\n)?[ \t]*[A-Za-z0-9+/=]{40,}(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[A-Za-z0-9+/=]{4,})*)",
+        entropy: Some(3.5), check: Check::Key, multiline: true,
+        trues: ["-----BEGIN RSA PRIVATE KEY-----\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n",
+                "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEx/4ziHZpZdLfGut49lBsXUcXrFXCUBdg6vxujom/jl\n-----END PRIVATE KEY-----\n",
+                "{\"key\": \"-----BEGIN EC PRIVATE KEY-----\\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\\nq8ZrT2vLx9Pw\\n-----END EC PRIVATE KEY-----\\n\"}",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBuCknPtV42MdZ1w6xY+yZPV6W8R0Sct+zXH3nhy4i45gAAAJDa3m8X2t5v\n"],
         falses: ["const PEM_HEADER = \"-----BEGIN RSA PRIVATE KEY-----\";",
-                 "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----"]),
+                 "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
+                 "-----BEGIN PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END PRIVATE KEY-----",
+                 "-----BEGIN PRIVATE KEY-----\\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\\n-----END PRIVATE KEY-----"]),
     rule!("putty-private-key", "PuTTY private key", ["putty-user-key-file-"],
         r"(?P<s>PuTTY-User-Key-File-[23]: [^\n]{3,40}\r?\n(?:[A-Za-z-]+: [^\n]*\r?\n){1,6}[A-Za-z0-9+/=]{40,})",
         entropy: Some(3.5), check: Check::None, multiline: true,
@@ -151,7 +164,8 @@ pub static BUILTIN: &[Rule] = &[
                 "postgres://app:qB5IGky4Oo8D@hostdb01.corp:5432/app",
                 "redis://:mHFwUbbYrEqm@host.docker.internal:6379",
                 "mysql://root:Xk7$mQ2pLw9vRt@db.internal/shop",
-                "amqp://svc:q8Zr{T2vLx9Pw@mq.internal/"],
+                "amqp://svc:q8Zr{T2vLx9Pw@mq.internal/",
+                "postgres://app:MySecretPass93@db.internal/app"],
         falses: ["postgres://user:password@localhost/db", "amqp://guest:guest@localhost:5672/",
                  "https://user:pass@example.com/", "postgres://app:${DB_PASSWORD}@db/app",
                  "git@github.com:org/repo.git", "redis://:password@localhost:6379",
@@ -251,15 +265,37 @@ pub static BUILTIN: &[Rule] = &[
         entropy: None, check: Check::DockerAuth, multiline: false,
         trues: ["Authorization: Basic ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc="],
         falses: ["Authorization: Basic ${BASIC_AUTH}", "Authorization: Basic dXNlcjpwYXNzd29yZA=="]),
+    // A command may continue over lines (`\` at the end), and the user:password may be
+    // quoted whole (`-u "user:pass"`).
     rule!("cli-password", "Password on a curl or mysql command line", ["curl", "mysql"],
-        r#"\b(?:curl\b[^\n]{0,200}?\s(?:-u|--user)\s*['"]?[^:\s'"]{1,64}:|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
-        entropy: Some(3.0), check: Check::Value, multiline: false,
-        trues: ["curl -u admin:hGAkWvj7FAc9QeWJ https://ci.internal/api", "mysql -h db -u root -pq8ZrT2vLx9Pw4Kd7 shop"],
+        r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?[^:\s'"]{1,64}:|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
+        entropy: Some(3.0), check: Check::Value, multiline: true,
+        trues: ["curl -u admin:hGAkWvj7FAc9QeWJ https://ci.internal/api", "mysql -h db -u root -pq8ZrT2vLx9Pw4Kd7 shop",
+                "curl -X POST https://ci.internal/api \\\n  -H 'Accept: */*' \\\n  -u deploy:yqDVtkqPECriaLRi",
+                "curl --user \"deploy:hGAkWvj7FAc9QeWJ\" https://ci.internal/api"],
         falses: ["curl -u admin:$ADMIN_PASSWORD https://ci.internal/api", "mysql -u root -p shop",
-                 "mysql -u root -p\"$MYSQL_PWD\" shop"]),
-    rule!("bearer-token", "Bearer token in an Authorization header", ["bearer"],
-        r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9_~+/.-]{24,}=*)", entropy: Some(3.8),
-        trues: ["Authorization: Bearer gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM"],
+                 "mysql -u root -p\"$MYSQL_PWD\" shop", "curl https://x.internal/\nother -u a:hGAkWvj7FAc9QeWJ"]),
+    // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
+    // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
+    rule!("curl-header", "Credential in a curl header", ["curl"],
+        r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:(?:bearer|token|basic|apikey|api-key)[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
+        entropy: Some(2.75), check: Check::None, multiline: true,
+        trues: ["curl --header 'Authorization: 5eb4223e-5008-46e5-be67-c7b8f2732305' https://api.internal",
+                "curl -H \"X-API-Key: hGAkWvj7FAc9QeWJKY40uvSw\" https://api.internal/v1",
+                "curl https://gitlab.internal/api/v4/projects \\\n  --header \"PRIVATE-TOKEN: q8ZrT2vLx9Pw4Kd7mHfB\""],
+        falses: ["curl -H \"Authorization: Bearer $TOKEN\" https://api.internal",
+                 "curl -H 'Content-Type: application/json' https://api.internal"]),
+    // NuGet feeds keep a password in clear under `ClearTextPassword` (or `Password`).
+    rule!("nuget-password", "Password of a NuGet feed (nuget.config)", ["<add key="],
+        r#"(?i)<add\s+key="(?:ClearText)?Password"\s+value="(?P<s>[^"%$]{8,256})""#,
+        entropy: Some(2.0), check: Check::None, multiline: false,
+        trues: [r#"<add key="ClearTextPassword" value="N8vLq2Zr7Tx4Kd9w" />"#, r#"<add key="Password" value="Kd9wN8vLq2ZrPass1" />"#],
+        falses: [r#"<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />"#]),
+    rule!("bearer-token", "Bearer token in an Authorization header", ["bearer", "token "],
+        r"(?i)(?:\bbearer|\bauthorization:[ \t]*token)[ \t]+(?P<s>[A-Za-z0-9_~+/.-]{20,}=*)", entropy: Some(3.2),
+        trues: ["Authorization: Bearer gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM",
+                "Authorization: Bearer 46bf54074e3248c801bef750110c5751",
+                "Authorization: token 9f8e2c4b7a1d3e5f6a8b0c2d4e6f8a1b3c5d7e9f"],
         falses: ["Authorization: Bearer <token>", "Authorization: Bearer ${TOKEN}",
                  "bearer_token_authentication_handler_factory"]),
 ];

@@ -1,0 +1,178 @@
+//! Real key material, made at test time by `ssh-keygen`, `openssl`, `age-keygen` and our own
+//! `keygen`, must be reported by `scan`, `scan --staged` and the installed hook (issue 11:
+//! every OpenSSH key was missed, because its body holds runs of `A`; a one-line PKCS#8 body
+//! and a PEM inside a JSON string were missed too). Random base64 could not catch that.
+//! A missing tool fails the test (`.ci/run` installs them): a pass without keys would
+//! have tested nothing.
+
+use super::common::{on_path, oracle};
+use super::{bin, git, git_ok, install_hook, repo, scan};
+use std::path::Path;
+use std::process::Command;
+
+fn run(prog: &Path, args: &[&str], dir: &Path) -> Vec<u8> {
+    let out = Command::new(prog)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        prog.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The files made, with the rule each must be reported by.
+fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    let ssh_keygen = oracle("ssh-keygen", on_path("ssh-keygen")).unwrap();
+    let openssl = oracle("openssl", on_path("openssl")).unwrap();
+    let age_keygen = oracle("age-keygen", on_path("age-keygen")).unwrap();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    for (t, f) in [
+        ("ed25519", "keys/id_ed25519"),
+        ("ecdsa", "keys/id_ecdsa"),
+        ("rsa", "keys/id_rsa"),
+    ] {
+        // The default (OpenSSH) format, no passphrase: what `ssh-keygen -t X` leaves.
+        run(
+            &ssh_keygen,
+            &["-q", "-t", t, "-N", "", "-C", "dev@laptop", "-f", f],
+            dir,
+        );
+    }
+    // PKCS#8 ed25519: a body of one 64-character line.
+    run(
+        &openssl,
+        &[
+            "genpkey",
+            "-algorithm",
+            "ed25519",
+            "-out",
+            "keys/tls-ed25519.pem",
+        ],
+        dir,
+    );
+    let rsa = run(
+        &openssl,
+        &[
+            "genpkey",
+            "-algorithm",
+            "rsa",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+        dir,
+    );
+    // A service-account style JSON: the PEM in a string, newlines as `\n` escapes; and
+    // the same key under another name (a Terraform variable file).
+    let pem = String::from_utf8(rsa).unwrap();
+    let sa = serde_json::json!({
+        "type": "service_account",
+        "project_id": "demo-project",
+        "private_key_id": "0f3a0c1e",
+        "private_key": pem,
+        "client_email": "ci@demo-project.iam.gserviceaccount.com",
+    });
+    std::fs::write(
+        dir.join("keys/sa.json"),
+        serde_json::to_string_pretty(&sa).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("keys/tls.auto.tfvars.json"),
+        serde_json::to_string(&serde_json::json!({ "tls_key": pem })).unwrap(),
+    )
+    .unwrap();
+    run(&age_keygen, &["-o", "keys/age.txt"], dir);
+    run(&bin(), &["keygen", "-q", "-o", "keys/ours.txt"], dir);
+    vec![
+        ("keys/id_ed25519", "private-key"),
+        ("keys/id_ecdsa", "private-key"),
+        ("keys/id_rsa", "private-key"),
+        ("keys/tls-ed25519.pem", "private-key"),
+        ("keys/sa.json", "gcp-service-account-key"),
+        ("keys/tls.auto.tfvars.json", "private-key"),
+        ("keys/age.txt", "age-secret-key"),
+        ("keys/ours.txt", "age-secret-key"),
+    ]
+}
+
+fn assert_all_reported(out: &str, want: &[(&str, &str)], how: &str) {
+    for (file, rule) in want {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("{file}:")) && l.contains(rule)),
+            "{how}: {file} not reported as {rule}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn real_keys_are_found_by_scan_staged_and_the_hook() {
+    let d = repo();
+    let want = make_keys(d.path());
+    // The public halves are not secrets.
+    std::fs::remove_file(d.path().join("keys/id_rsa.pub")).ok();
+
+    let out = scan(d.path()).arg("--no-known").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_all_reported(&text, &want, "scan");
+    // No body line of any key is printed.
+    let body = std::fs::read_to_string(d.path().join("keys/id_ed25519")).unwrap();
+    for line in body.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!text.contains(line), "scan printed key material: {line}");
+    }
+    let ours = std::fs::read_to_string(d.path().join("keys/ours.txt")).unwrap();
+    let identity = ours
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    assert!(!text.contains(identity));
+
+    git_ok(d.path(), &["add", "keys"]);
+    let out = scan(d.path()).arg("--staged").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_all_reported(&String::from_utf8_lossy(&out.stdout), &want, "--staged");
+
+    install_hook(d.path());
+    let out = git(d.path(), &["commit", "-q", "-m", "add keys"]);
+    assert!(!out.status.success(), "the hook let the keys through");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_all_reported(&all, &want, "hook");
+}
+
+/// The public halves, and a key that is all placeholder, stay quiet.
+#[test]
+fn public_keys_and_placeholder_keys_do_not_fire() {
+    let d = repo();
+    let ssh_keygen = oracle("ssh-keygen", on_path("ssh-keygen")).unwrap();
+    run(
+        &ssh_keygen,
+        &["-q", "-t", "ed25519", "-N", "", "-f", "id"],
+        d.path(),
+    );
+    std::fs::remove_file(d.path().join("id")).unwrap();
+    std::fs::write(
+        d.path().join("doc.md"),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n\
+         AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n\
+         -----END OPENSSH PRIVATE KEY-----\n\
+         -----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let out = scan(d.path()).arg("--no-known").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
