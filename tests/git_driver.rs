@@ -697,3 +697,61 @@ fn setup_global_writes_the_user_config_and_the_merge_still_runs_through_it() {
     assert_eq!(get(&r, "config/app.yaml", "api_token"), "tok-feature-5555");
     assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-main-4444");
 }
+
+/// Audit of issue 14: `git merge --abort` leaves the conflict record; a later merge that
+/// does not touch the file must not let `resolve` bring back the aborted branch's values.
+#[test]
+fn a_record_left_by_an_aborted_merge_is_not_resolved_into_a_later_merge() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    branches(
+        &r,
+        &[("db.password", "pw-main-4444")],
+        &[("db.password", "pw-feature-7777")],
+    );
+    assert!(!git(&r, &["merge", "--no-edit", "feature"]).status.success());
+    git_ok(&r, &["merge", "--abort"]);
+    // A later change to the file, then a merge that conflicts elsewhere only.
+    r.set("config/app.yaml", "keep", "keep-later-9999");
+    r.commit("later", 1, "alice");
+    git_ok(&r, &["checkout", "-q", "-b", "other"]);
+    std::fs::write(r.path("README"), "other\n").unwrap();
+    r.commit("other readme", 1, "bob");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    std::fs::write(r.path("README"), "main\n").unwrap();
+    r.commit("main readme", 1, "alice");
+    assert!(!git(&r, &["merge", "--no-edit", "other"]).status.success());
+    let before = r.ks.sb.read("config/app.yaml");
+    let out = r.ks.run(&["resolve", "--theirs", "config/app.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no merge conflict recorded"));
+    assert_eq!(r.ks.sb.read("config/app.yaml"), before);
+    assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-main-4444");
+    assert_eq!(get(&r, "config/app.yaml", "keep"), "keep-later-9999");
+}
+
+/// Audit of issue 14: a side that is no longer encrypted is a conflict git leaves on that
+/// file (exit <= 128), not a driver crash that abandons the whole merge (git takes an
+/// exit above 128 so, and the other files of the merge were not merged either).
+#[test]
+fn a_side_no_longer_encrypted_conflicts_on_that_file_and_the_merge_goes_on() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    std::fs::write(r.path("notes.txt"), "one\n").unwrap();
+    r.commit("notes", 3, "alice");
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    r.ks.ok(&["decrypt", "-i", "config/app.yaml"]);
+    std::fs::write(r.path("notes.txt"), "one\ntwo\n").unwrap();
+    r.commit("feature: decrypted by mistake", 2, "bob");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    r.set("config/app.yaml", "keep", "keep-main-6666");
+    r.commit("main change", 1, "alice");
+    let out = git(&r, &["merge", "--no-edit", "feature"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(!err.contains("failed to execute internal merge"), "{err}");
+    assert!(err.contains("not encrypted"), "{err}");
+    // The merge went on: the other file is merged, this one is left conflicted, ours kept.
+    assert_eq!(r.ks.sb.read("notes.txt"), "one\ntwo\n");
+    let status = git_ok(&r, &["status", "--porcelain"]);
+    assert!(status.contains("UU config/app.yaml"), "{status}");
+    assert_eq!(get(&r, "config/app.yaml", "keep"), "keep-main-6666");
+}

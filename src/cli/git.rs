@@ -174,7 +174,21 @@ fn textconv(a: TextconvArgs, g: &Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// git takes a driver's exit status above 128 as a crash and abandons the whole merge,
+/// every other file with it. So a failure here (a side that is not encrypted, one no
+/// identity opens, a damaged file) is reported and ends with at most 128: a conflict git
+/// leaves for the user, `%A` still ours's version.
 fn merge_driver(a: DriverArgs, g: &Global) -> anyhow::Result<ExitCode> {
+    match merge_sides(a, g) {
+        Ok(code) => Ok(code),
+        Err(err) => {
+            super::exit::report(&err);
+            Ok(ExitCode::from(super::exit::code_for(&err).clamp(1, 128)))
+        }
+    }
+}
+
+fn merge_sides(a: DriverArgs, g: &Global) -> anyhow::Result<ExitCode> {
     let read = |p: &Path| EncryptedFile::read_encrypted(p);
     let (base, ours, theirs) = (read(&a.base)?, read(&a.ours)?, read(&a.theirs)?);
     let parsed = gitmerge::parse(

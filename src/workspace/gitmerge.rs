@@ -413,6 +413,29 @@ pub fn conflicted_versions(repo: &git2::Repository, rel: &str) -> Result<[Vec<u8
     let record = read_record(git_dir, rel).ok_or_else(|| MergeError::NoConflict {
         path: PathBuf::from(rel),
     })?;
+    // And only when it is this merge's record: ours is HEAD's version of the file and
+    // theirs the version of the commit being merged or picked. One left by an aborted
+    // merge would otherwise bring back a branch's values that were never merged.
+    let blob_at = |rev: &str| {
+        repo.revparse_single(&format!("{rev}:{rel}"))
+            .ok()
+            .map(|o| o.id().to_string())
+    };
+    let theirs_now = [
+        "MERGE_HEAD",
+        "CHERRY_PICK_HEAD",
+        "REBASE_HEAD",
+        "REVERT_HEAD",
+    ]
+    .iter()
+    .find_map(|r| blob_at(r));
+    if blob_at("HEAD").as_deref() != Some(record.ours.as_str())
+        || theirs_now.as_deref() != Some(record.theirs.as_str())
+    {
+        return Err(MergeError::NoConflict {
+            path: PathBuf::from(rel),
+        });
+    }
     let parse = |s: &str| git2::Oid::from_str(s).map_err(git);
     let base = match &record.base {
         Some(b) => blob(parse(b)?)?,
