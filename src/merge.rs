@@ -285,6 +285,21 @@ mod tests {
         b
     }
 
+    /// A comment line of its own.
+    fn comment(s: &str) -> Item<Plain> {
+        Item::Comment {
+            text: Plain::new(Scalar::Comment(s.into())),
+            inline: false,
+        }
+    }
+
+    fn entry(k: &str, v: &str) -> Item<Plain> {
+        Item::Entry {
+            key: k.into(),
+            value: leaf(v),
+        }
+    }
+
     fn keys(b: &Branch<Plain>) -> Vec<&str> {
         b.entries().map(|(k, _)| k).collect()
     }
@@ -375,14 +390,6 @@ mod tests {
 
     #[test]
     fn a_key_theirs_adds_brings_its_comment_and_keeps_its_place() {
-        let comment = |s: &str| Item::Comment {
-            text: Plain::new(Scalar::Comment(s.into())),
-            inline: false,
-        };
-        let entry = |k: &str, v: &str| Item::Entry {
-            key: k.into(),
-            value: leaf(v),
-        };
         let base = Branch {
             items: vec![comment("head"), entry("a", "1"), entry("c", "3")],
         };
@@ -414,14 +421,6 @@ mod tests {
 
     #[test]
     fn a_comment_only_theirs_changed_is_taken_and_ours_wins_otherwise() {
-        let comment = |s: &str| Item::Comment {
-            text: Plain::new(Scalar::Comment(s.into())),
-            inline: false,
-        };
-        let entry = |k: &str, v: &str| Item::Entry {
-            key: k.into(),
-            value: leaf(v),
-        };
         let base = Branch {
             items: vec![comment("a"), entry("a", "1"), comment("b"), entry("b", "2")],
         };

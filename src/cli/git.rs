@@ -191,21 +191,7 @@ fn merge_driver(a: DriverArgs, g: &Global) -> anyhow::Result<ExitCode> {
 fn merge_sides(a: DriverArgs, g: &Global) -> anyhow::Result<ExitCode> {
     let read = |p: &Path| EncryptedFile::read_encrypted(p);
     let (base, ours, theirs) = (read(&a.base)?, read(&a.ours)?, read(&a.theirs)?);
-    let parsed = gitmerge::parse(
-        &a.name,
-        gitmerge::Version {
-            side: "the base",
-            bytes: &base,
-        },
-        gitmerge::Version {
-            side: "ours",
-            bytes: &ours,
-        },
-        gitmerge::Version {
-            side: "theirs",
-            bytes: &theirs,
-        },
-    )?;
+    let parsed = gitmerge::parse(&a.name, [&base, &ours, &theirs])?;
     let Some(parsed) = parsed else {
         return text_merge(&a);
     };

@@ -51,22 +51,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<ExitCode> {
             )
         })?;
     let [base, ours, theirs] = gitmerge::conflicted_versions(&repo, &rel)?;
-    let parsed = gitmerge::parse(
-        &a.file,
-        gitmerge::Version {
-            side: "the base",
-            bytes: &base,
-        },
-        gitmerge::Version {
-            side: "ours",
-            bytes: &ours,
-        },
-        gitmerge::Version {
-            side: "theirs",
-            bytes: &theirs,
-        },
-    )?
-    .ok_or_else(|| {
+    let parsed = gitmerge::parse(&a.file, [&base, &ours, &theirs])?.ok_or_else(|| {
         CliError::new(
             NOT_ENCRYPTED,
             format!(

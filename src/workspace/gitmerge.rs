@@ -62,12 +62,6 @@ fn key_reason(e: &FileError) -> String {
     }
 }
 
-/// One version of the file as git hands it over: bytes (empty: no such version).
-pub struct Version<'a> {
-    pub side: &'static str,
-    pub bytes: &'a [u8],
-}
-
 /// The three versions parsed: `None` for a missing base (both sides added the file).
 pub struct Parsed {
     pub base: Option<EncryptedFile>,
@@ -76,26 +70,22 @@ pub struct Parsed {
 }
 
 /// Parses the three versions of `name` (the path in the repository, which gives the
-/// format). `Ok(None)`: none is encrypted (a plaintext file that matched the pattern;
-/// the caller merges it as text).
-pub fn parse(
-    name: &Path,
-    base: Version<'_>,
-    ours: Version<'_>,
-    theirs: Version<'_>,
-) -> Result<Option<Parsed>, MergeError> {
+/// format), as git hands them over: base, ours, theirs (empty bytes: no such version).
+/// `Ok(None)`: none is encrypted (a plaintext file that matched the pattern; the caller
+/// merges it as text).
+pub fn parse(name: &Path, [base, ours, theirs]: [&[u8]; 3]) -> Result<Option<Parsed>, MergeError> {
     let format = Format::from_path(name);
-    let one = |v: &Version<'_>| -> Result<Option<EncryptedFile>, FileError> {
-        if v.bytes.is_empty() {
+    let one = |bytes: &[u8]| -> Result<Option<EncryptedFile>, FileError> {
+        if bytes.is_empty() {
             return Ok(None);
         }
-        match EncryptedFile::parse(name, format, v.bytes) {
+        match EncryptedFile::parse(name, format, bytes) {
             Ok(f) => Ok(Some(f)),
             Err(FileError::NotEncrypted { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     };
-    let (b, o, t) = (one(&base)?, one(&ours)?, one(&theirs)?);
+    let (b, o, t) = (one(base)?, one(ours)?, one(theirs)?);
     let none_encrypted = b.is_none() && o.is_none() && t.is_none();
     if none_encrypted {
         return Ok(None);
@@ -104,11 +94,11 @@ pub fn parse(
         path: name.to_path_buf(),
         side,
     };
-    if b.is_none() && !base.bytes.is_empty() {
-        return Err(mixed(base.side));
+    if b.is_none() && !base.is_empty() {
+        return Err(mixed("the base"));
     }
-    let ours_file = o.ok_or_else(|| mixed(ours.side))?;
-    let theirs_file = t.ok_or_else(|| mixed(theirs.side))?;
+    let ours_file = o.ok_or_else(|| mixed("ours"))?;
+    let theirs_file = t.ok_or_else(|| mixed("theirs"))?;
     Ok(Some(Parsed {
         base: b,
         ours: ours_file,
