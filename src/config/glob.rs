@@ -54,7 +54,20 @@ fn build(pattern: &str) -> Result<Glob, globset::Error> {
         .build()
 }
 
-/// Compiles the globs of one environment; `Err((index, message))` names the bad glob.
+/// Checks each glob of one environment; `Err((index, message))` names the bad glob. Cheaper
+/// than [`compile`] (no matcher is built), for the config check at load.
+pub fn check(globs: &[String]) -> Result<(), (usize, String)> {
+    for (i, g) in globs.iter().enumerate() {
+        let g = normalize(g);
+        if g.is_empty() {
+            return Err((i, "empty glob".into()));
+        }
+        build(&g).map_err(|e| (i, e.kind().to_string()))?;
+    }
+    Ok(())
+}
+
+/// Compiles globs into one set; `Err((index, message))` names the bad glob.
 pub fn compile(globs: &[String]) -> Result<GlobSet, (usize, String)> {
     let mut b = GlobSetBuilder::new();
     for (i, g) in globs.iter().enumerate() {

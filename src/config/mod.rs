@@ -71,7 +71,9 @@ pub struct Environment {
     pub production: bool,
     pub line: usize,
     glob_lines: Vec<usize>,
-    matcher: GlobSet,
+    /// Compiled on first use: most commands ask the config-wide set in `Index` instead,
+    /// and compiling a set costs about 0.15 M instructions (a tenth of `exec`'s start).
+    matcher: std::sync::OnceLock<GlobSet>,
 }
 
 impl Environment {
@@ -81,6 +83,10 @@ impl Environment {
         let rel = rel_string(rel_path);
         // Each glob compiles to two patterns (itself and `glob/**`).
         self.matcher
+            .get_or_init(|| {
+                // The globs were checked when the config was loaded.
+                glob::compile(&self.globs).unwrap_or_else(|_| GlobSet::empty())
+            })
             .matches(rel.as_str())
             .into_iter()
             .min()
@@ -179,8 +185,9 @@ struct Index {
     /// of with the glob's position in its `files`.
     globs: GlobSet,
     glob_env: Vec<(usize, usize)>,
-    /// The `path_regex` of the environments that have one, and their positions.
-    regexes: regex::RegexSet,
+    /// The `path_regex` of the environments that have one (`None` when none has: even an
+    /// empty set costs a compile), and their positions.
+    regexes: Option<regex::RegexSet>,
     regex_env: Vec<usize>,
 }
 
@@ -422,7 +429,7 @@ impl Config {
             }
             let globs: Vec<String> = e.files.iter().map(|g| glob::normalize(&g.value)).collect();
             let glob_lines: Vec<usize> = e.files.iter().map(|g| g.line).collect();
-            let matcher = glob::compile(&globs).map_err(|(i, msg)| {
+            glob::check(&globs).map_err(|(i, msg)| {
                 let line = glob_lines.get(i).copied().unwrap_or(e.name.line);
                 let shown = e.files.get(i).map(|g| g.value.as_str()).unwrap_or("");
                 bad(
@@ -470,7 +477,7 @@ impl Config {
                 production: e.production.as_ref().is_some_and(|p| p.value),
                 line: e.name.line,
                 glob_lines,
-                matcher,
+                matcher: std::sync::OnceLock::new(),
             });
         }
         // Every environment's globs in one set (and its path_regex in one regex set):
@@ -488,13 +495,16 @@ impl Config {
             .enumerate()
             .filter_map(|(i, e)| e.path_regex.as_ref().map(|r| (i, r)))
             .collect();
-        index.regexes =
-            regex::RegexSet::new(regexes.iter().map(|(_, r)| r.as_str())).map_err(|e| {
-                bad(
-                    1,
-                    format!("the path_regex patterns cannot be compiled together: {e}"),
-                )
-            })?;
+        if !regexes.is_empty() {
+            let set =
+                regex::RegexSet::new(regexes.iter().map(|(_, r)| r.as_str())).map_err(|e| {
+                    bad(
+                        1,
+                        format!("the path_regex patterns cannot be compiled together: {e}"),
+                    )
+                })?;
+            index.regexes = Some(set);
+        }
         index.regex_env = regexes.iter().map(|(i, _)| *i).collect();
         // Two environments must not claim the same files: each example path of each glob
         // is matched once against all the globs.
@@ -689,7 +699,11 @@ impl Config {
             return Ok(Some(&self.envs[first]));
         }
         // As sops does: the first environment whose path_regex matches.
-        let hit = self.index.regexes.matches(&rel).iter().next();
+        let hit = self
+            .index
+            .regexes
+            .as_ref()
+            .and_then(|set| set.matches(&rel).iter().next());
         Ok(hit.map(|h| &self.envs[self.index.regex_env[h]]))
     }
 

@@ -8,6 +8,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
+use std::fmt;
 
 /// A value with the (1-based) line it starts on.
 #[derive(Clone, Debug, PartialEq)]
@@ -273,7 +274,10 @@ pub struct RawConfig {
     pub schema: Option<Spanned<Value>>,
 }
 
-pub fn string(v: &Spanned<Value>, what: &str) -> Result<Spanned<String>, RawError> {
+pub fn string<W: fmt::Display + ?Sized>(
+    v: &Spanned<Value>,
+    what: &W,
+) -> Result<Spanned<String>, RawError> {
     match &v.value {
         Value::Str(s) => Ok(Spanned {
             line: v.line,
@@ -340,7 +344,10 @@ pub fn same_scalars<L: crate::model::tree::Leaf>(
 }
 
 /// `true` or `false` (nothing counts as false).
-pub fn boolean(v: &Spanned<Value>, what: &str) -> Result<Spanned<bool>, RawError> {
+pub fn boolean<W: fmt::Display + ?Sized>(
+    v: &Spanned<Value>,
+    what: &W,
+) -> Result<Spanned<bool>, RawError> {
     let value = match &v.value {
         Value::Str(s) if s == "true" => true,
         Value::Str(s) if s == "false" => false,
@@ -365,7 +372,10 @@ pub fn boolean(v: &Spanned<Value>, what: &str) -> Result<Spanned<bool>, RawError
 }
 
 /// A string or a list of strings (`files: "a/**"` and `files: [a/**, b]` both work).
-pub fn strings(v: &Spanned<Value>, what: &str) -> Result<Vec<Spanned<String>>, RawError> {
+pub fn strings<W: fmt::Display + ?Sized>(
+    v: &Spanned<Value>,
+    what: &W,
+) -> Result<Vec<Spanned<String>>, RawError> {
     match &v.value {
         Value::Null => Ok(Vec::new()),
         Value::Str(_) => Ok(vec![string(v, what)?]),
@@ -380,7 +390,10 @@ pub fn strings(v: &Spanned<Value>, what: &str) -> Result<Vec<Spanned<String>>, R
 /// The entries of a map, in order.
 pub type Entries = [(Spanned<String>, Spanned<Value>)];
 
-pub fn map<'a>(v: &'a Spanned<Value>, what: &str) -> Result<&'a Entries, RawError> {
+pub fn map<'a, W: fmt::Display + ?Sized>(
+    v: &'a Spanned<Value>,
+    what: &W,
+) -> Result<&'a Entries, RawError> {
     match &v.value {
         Value::Map(entries) => Ok(entries),
         Value::Null => Ok(&[]),
