@@ -3,8 +3,13 @@
 # through `exec --env` with a 30-rule schema checked first (issue 12); and the same 50 values
 # through `dotenvx run -- true` (npm @dotenvx/dotenvx) in the same run.
 #
+# Each secrets command runs twice: with the default dynamic release build and with the static
+# PIE that `cargo build-static` makes (see .cargo/config.toml; skipped where that target is
+# not the host).
+#
 # Usage: benches/exec/run.sh            (from the repository root)
 # Env:   SECRETS_BIN  use this binary instead of building target/release/secrets
+#        SECRETS_STATIC_BIN  use this static build instead of running `cargo build-static`
 #        DOTENVX      use this dotenvx instead of installing it under /tmp/dotenvx
 #        RUNS         runs of `true` and `secrets exec` (default 300)
 #        DX_RUNS      runs of each dotenvx command (default 30; it takes 0.6-2.5 s a run)
@@ -17,8 +22,12 @@ runs=${RUNS:-300}
 dx_runs=${DX_RUNS:-30}
 
 if [[ -z "${SECRETS_BIN:-}" ]]; then
-  (cd "$root" && cargo build --release --quiet)
+  (cd "$root" && cargo build --release --quiet --bin secrets)
   SECRETS_BIN="${CARGO_TARGET_DIR:-$root/target}/release/secrets"
+fi
+if [[ -z "${SECRETS_STATIC_BIN:-}" && "$(rustc -vV | sed -n 's/^host: //p')" == x86_64-unknown-linux-gnu ]]; then
+  (cd "$root" && cargo build-static --quiet)
+  SECRETS_STATIC_BIN="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-gnu/release/secrets"
 fi
 
 if [[ -z "${DOTENVX:-}" ]]; then
@@ -88,6 +97,11 @@ cp secrets.yaml team/
 true_bin=$(command -v true)
 cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_BIN exec -f team/secrets.yaml -- $true_bin")
 names=("true" "secrets exec" "secrets exec, 30-rule schema checked")
+if [[ -n "${SECRETS_STATIC_BIN:-}" ]]; then
+  cmds+=("$SECRETS_STATIC_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_STATIC_BIN exec -f team/secrets.yaml -- $true_bin")
+  names+=("secrets exec (static PIE)" "secrets exec, schema (static PIE)")
+fi
+fast=${#cmds[@]}
 if [[ -n "${DOTENVX:-}" ]]; then
   cp .env plain.env
   cmds+=("$DOTENVX run -q -f plain.env -- $true_bin")
@@ -103,10 +117,10 @@ else
 fi
 
 if command -v hyperfine >/dev/null; then
-  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:3}" >&2
+  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:fast}" >&2
   files=(fast.json)
-  if (( ${#cmds[@]} > 3 )); then
-    hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:3}" >&2
+  if (( ${#cmds[@]} > fast )); then
+    hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:fast}" >&2
     files+=(slow.json)
   fi
   python3 - "${files[@]}" -- "${names[@]}" <<'PY'
@@ -122,13 +136,13 @@ print("| command | runs | median | overhead over `true` | overhead / secrets exe
 print("|---|---|---|---|---|")
 for n, k, m in zip(names, runs, med):
     over = m - base
-    ratio = "" if n == "true" else f"{over / sec:.1f}x" if n != "secrets exec" else "1x"
+    ratio = "" if n == "true" else "1x" if n == "secrets exec" else f"{over / sec:.1f}x"
     print(f"| `{n}` | {k} | {m:.2f} ms | {over:.2f} ms | {ratio} |")
 PY
 else
   echo "hyperfine not found: timing loop (${runs} runs each)" >&2
   for idx in "${!cmds[@]}"; do
-    r=$runs; (( idx >= 3 )) && r=$dx_runs
+    r=$runs; (( idx >= fast )) && r=$dx_runs
     python3 - "${names[$idx]}" "$r" ${cmds[$idx]} <<'PY'
 import subprocess, sys, time, statistics
 name, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
