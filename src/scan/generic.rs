@@ -203,7 +203,12 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
         return None;
     }
     // The operator.
-    let op_len = if hay[p..].starts_with(b":=") || hay[p..].starts_with(b"=>") {
+    // GNU make's POSIX immediate assignments (`::=`, `:::=`) before `::`, a Rust/C++ path.
+    let op_len = if hay[p..].starts_with(b":::=") {
+        4
+    } else if hay[p..].starts_with(b"::=") {
+        3
+    } else if hay[p..].starts_with(b":=") || hay[p..].starts_with(b"=>") {
         2
     } else if hay[p] == b'=' || hay[p] == b':' {
         if hay.get(p + 1) == Some(&b'=') {
@@ -600,6 +605,8 @@ mod tests {
             "password = Xk7#mQ2pLw9vRt",
             "spring.datasource.password=Xk7#mQ2pLw9vRt",
             "Server=db;User Id=app;Password=Xk7mQ2pLw9vRt8;",
+            "DB_PASSWORD ::= Xk7#mQ2pLw9vRt",
+            "DB_PASSWORD :::= \"Xk7#mQ2pLw9vRt\"",
         ] {
             assert!(fires(l, false), "{l}");
         }

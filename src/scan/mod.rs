@@ -522,6 +522,18 @@ mod tests {
     }
 
     #[test]
+    fn makefile_immediate_assignments() {
+        // GNU make's `::=` and `:::=` assign like `:=`; `::` alone is a path, not one.
+        for op in ["::=", ":::="] {
+            let f = scan(&format!(
+                "heroku_TOKEN {op} \"ce230a7d-fb82-1dff-5cb9-504555792e06\"\n"
+            ));
+            assert_eq!(f.len(), 1, "{op}");
+            assert_eq!(f[0].rule, "heroku-api-key");
+        }
+    }
+
+    #[test]
     fn inline_allow_and_baseline() {
         assert!(scan("KEY=AKIAUJZDEGXDNCF32EPF # secrets:allow\n").is_empty());
         assert!(scan("# pragma: allowlist nextline secret\nKEY=AKIAUJZDEGXDNCF32EPF\n").is_empty());

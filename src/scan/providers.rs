@@ -26,7 +26,7 @@ macro_rules! token {
 }
 
 /// A value of the given shape assigned to a name holding the provider's name: `=`, `:`,
-/// `:=`, `::=`, `.=`, `=>`, `?=`, `,` and a quote (a call's next argument) or `>` (an XML element,
+/// `:=`, `::=`, `:::=`, `.=`, `=>`, `?=`, `,` and a quote (a call's next argument) or `>` (an XML element,
 /// whose value may sit on the next line). Written once here so every such rule accepts
 /// the same assignments.
 macro_rules! named {
@@ -38,7 +38,7 @@ macro_rules! named {
             keywords: &[$($kw),*],
             regex: concat!(
                 r#"(?im)(?:"#, $name,
-                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
+                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|:::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
                 $value,
                 r#"))(?:[^\w\-+/=.~]|\\[nrt]|$)"#
             ),
