@@ -23,7 +23,10 @@ pub const KEYWORDS: &[&str] = &[
     "accesskey",
     "auth_key",
     "private_key",
+    "private-key",
+    "privatekey",
     "credential",
+    "creds",
     // Key names gitleaks also treats as secrets (not `primary_key`, `sort_key`, `key_id`).
     "encryption_key",
     "encryptionkey",
@@ -193,7 +196,9 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
     let n = hay.len();
     let mut p = kend;
     // Closing quote or bracket of the key: "password": / ['password'] =
+    let mut quoted = false;
     while p < n && matches!(hay[p], b'"' | b'\'' | b'`' | b']') && p - kend < 3 {
+        quoted |= hay[p] != b']';
         p += 1;
     }
     while p < n && matches!(hay[p], b' ' | b'\t') {
@@ -202,6 +207,19 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
     if p >= n {
         return None;
     }
+    // A quoted name and the next argument of a call: `getenv("api_token", "dafa…")`.
+    if quoted && hay[p] == b',' {
+        let mut q = p + 1;
+        while q < n && matches!(hay[q], b' ' | b'\t') {
+            q += 1;
+        }
+        return match hay.get(q) {
+            Some(b'"' | b'\'' | b'`') => value_at(hay, q, code),
+            _ => None,
+        };
+    }
+    // A declared type between the name and `=`: Go's `var token string = "…"`.
+    p = skip_type(hay, p);
     // The operator.
     // GNU make's POSIX immediate assignments (`::=`, `:::=`) before `::`, a Rust/C++ path.
     let op_len = if hay[p..].starts_with(b":::=") {
@@ -221,10 +239,45 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
     } else {
         return None;
     };
+    let colon = op_len == 1 && hay[p] == b':';
     p += op_len;
     while p < n && matches!(hay[p], b' ' | b'\t') {
         p += 1;
     }
+    // A type annotation: `val token: String = "…"`, `token: str = "…"`.
+    if colon && p < n {
+        let q = skip_type(hay, p);
+        if q != p {
+            p = q + 1;
+            while p < n && matches!(hay[p], b' ' | b'\t') {
+                p += 1;
+            }
+        }
+    }
+    value_at(hay, p, code)
+}
+
+/// Where the `=` is after a string type name and blanks at `p` (`string = "…"`, `String =`);
+/// `p` itself when no type name is there.
+fn skip_type(hay: &[u8], p: usize) -> usize {
+    const TYPES: &[&[u8]] = &[b"string", b"String", b"str", b"&str", b"&'static str"];
+    for t in TYPES {
+        if hay[p..].starts_with(t) {
+            let mut q = p + t.len();
+            while q < hay.len() && matches!(hay[q], b' ' | b'\t') {
+                q += 1;
+            }
+            if hay.get(q) == Some(&b'=') && hay.get(q + 1) != Some(&b'=') {
+                return q;
+            }
+        }
+    }
+    p
+}
+
+/// The value starting at `p`: a quoted literal, or (outside code) a bare word.
+fn value_at(hay: &[u8], p: usize, code: bool) -> Option<Candidate> {
+    let n = hay.len();
     if p >= n {
         return None;
     }
@@ -607,8 +660,28 @@ mod tests {
             "Server=db;User Id=app;Password=Xk7mQ2pLw9vRt8;",
             "DB_PASSWORD ::= Xk7#mQ2pLw9vRt",
             "DB_PASSWORD :::= \"Xk7#mQ2pLw9vRt\"",
+            "creds = sqUJ3GZf464DpFuRymESA7cIFmBdVQ",
+            "private-key: U-NcFzBenVF2NmGabzOpH1R49n4fS9zqQ",
         ] {
             assert!(fires(l, false), "{l}");
+        }
+        // Declared types and call arguments in code.
+        for l in [
+            "var genericToken string = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"",
+            "val apiToken: String = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"",
+            "API_TOKEN: str = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"",
+            "env_or(\"api_token\", \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\")",
+        ] {
+            assert!(fires(l, true), "{l}");
+        }
+        for l in [
+            "names = [\"api_token\", \"refresh_token\"]",
+            "var token string",
+            "token: String,",
+            "getenv(\"API_TOKEN\", \"\")",
+            "if token string == \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\" {",
+        ] {
+            assert!(!fires(l, true), "{l}");
         }
         assert!(fires(
             "const apiKey = \"874ae7689447ab57a683536c4499d863386ce10c\"",
