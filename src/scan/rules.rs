@@ -268,11 +268,16 @@ pub static BUILTIN: &[Rule] = &[
     // A command may continue over lines (`\` at the end), and the user:password may be
     // quoted whole (`-u "user:pass"`).
     rule!("cli-password", "Password on a curl or mysql command line", ["curl", "mysql"],
-        r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?[^:\s'"]{1,64}:|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
+        r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?[^:\s'"]{0,64}['"]?:['"]?|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
         entropy: Some(3.0), check: Check::Value, multiline: true,
         trues: ["curl -u admin:hGAkWvj7FAc9QeWJ https://ci.internal/api", "mysql -h db -u root -pq8ZrT2vLx9Pw4Kd7 shop",
                 "curl -X POST https://ci.internal/api \\\n  -H 'Accept: */*' \\\n  -u deploy:yqDVtkqPECriaLRi",
-                "curl --user \"deploy:hGAkWvj7FAc9QeWJ\" https://ci.internal/api"],
+                "curl --user \"deploy:hGAkWvj7FAc9QeWJ\" https://ci.internal/api",
+                // No user name, a quoted password, each part quoted on its own (`{…}` stays a
+                // template placeholder).
+                "curl -u \":hGAkWvj7FAc9QeWJ\" https://ci.internal/api",
+                "curl --user deploy:'hGAkWvj7FAc9QeWJ' -X PATCH https://ci.internal/api",
+                "curl --user \"deploy\":\"hGAkWvj7FAc9QeWJ\" https://ci.internal/api"],
         falses: ["curl -u admin:$ADMIN_PASSWORD https://ci.internal/api", "mysql -u root -p shop",
                  "mysql -u root -p\"$MYSQL_PWD\" shop", "curl https://x.internal/\nother -u a:hGAkWvj7FAc9QeWJ"]),
     // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
