@@ -1,14 +1,18 @@
 //! `secrets scan [PATH… | -] [--staged | --history [RANGE] | --all] [--format
 //! human|json|sarif] [--write-baseline] [--baseline FILE]`: wiring only. It picks the
 //! source, loads the allowlist and baseline, decrypts what the user can decrypt to hand the
-//! scanner the known values (the scan library never decrypts), and maps the outcome to the
-//! exit code: 0 clean, 1 findings, 2 error.
+//! scanner the known values (the scan library never decrypts), shows a progress line on a
+//! terminal during a long scan, and maps the outcome to the exit code: 0 clean, 1 findings,
+//! 2 error.
 
 use super::exit::CliError;
+use super::progress::{self, thousands};
 use super::{output, Global};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::crypto;
@@ -170,7 +174,15 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         } else {
             Revs::Range(args.history.as_deref().unwrap_or("HEAD"))
         };
-        let counts = Progress::default();
+        let counts = Arc::new(Progress::default());
+        let shown = Arc::clone(&counts);
+        let _line = progress::Line::start(g.quiet, move || {
+            format!(
+                "{} of {} commits",
+                thousands(shown.done.load(Ordering::Relaxed)),
+                thousands(shown.total.load(Ordering::Relaxed))
+            )
+        });
         let scanner = &scanner;
         (findings, _) = crate::git::history::history(&repo, revs, threads(&args), &counts, |a| {
             let mut found = Vec::new();
@@ -224,8 +236,17 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     .collect(),
             );
         }
-        let stats = source::Stats::default();
+        let stats = Arc::new(source::Stats::default());
+        let shown = Arc::clone(&stats);
+        let line = progress::Line::start(g.quiet, move || {
+            format!(
+                "{} files, {} MB scanned",
+                thousands(shown.files.load(Ordering::Relaxed)),
+                thousands(shown.bytes.load(Ordering::Relaxed) >> 20)
+            )
+        });
         let walked = source::walk(&scanner, &root, &targets, threads(&args), &stats);
+        drop(line);
         findings = walked.findings;
         unreadable = walked.unreadable;
     }
