@@ -184,22 +184,28 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             )
         });
         let scanner = &scanner;
-        (findings, _) = crate::git::history::history(&repo, revs, threads(&args), &counts, |a| {
-            let mut found = Vec::new();
-            if a.new_file && scan::is_decrypted_copy(&a.path) {
-                found.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
-            }
-            found.extend(scanner.scan_text(
-                &a.path,
-                &a.text,
-                scan::Lines {
-                    offset: 0,
-                    map: Some(&a.lines),
-                },
-                Some(&a.commit),
-            ));
-            found
-        })?;
+        // A file whose new content holds no keyword and no known value gives nothing, in
+        // whatever lines a commit adds: it is not diffed.
+        let worth = |path: &str, content: &[u8]| {
+            scanner.may_find(path, content) || scan::is_decrypted_copy(path)
+        };
+        (findings, _) =
+            crate::git::history::history(&repo, revs, threads(&args), &counts, worth, |a| {
+                let mut found = Vec::new();
+                if a.new_file && scan::is_decrypted_copy(&a.path) {
+                    found.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
+                }
+                found.extend(scanner.scan_text(
+                    &a.path,
+                    &a.text,
+                    scan::Lines {
+                        offset: 0,
+                        map: Some(&a.lines),
+                    },
+                    Some(&a.commit),
+                ));
+                found
+            })?;
     } else if stdin_only {
         let stats = source::Stats::default();
         findings = source::scan_reader(&scanner, "-", std::io::stdin().lock(), 0, &stats)?;

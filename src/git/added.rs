@@ -29,15 +29,17 @@ fn is_binary(bytes: &[u8]) -> bool {
 }
 
 /// What the blob `new` adds over each of `olds` (one per parent; `None`: the file is new
-/// there). `None` when nothing is added.
+/// there). `None` when nothing is added, or when `worth` says nothing in the new content
+/// could matter (then no diff is made).
 pub fn added(
     repo: &Repository,
     olds: &[Option<Oid>],
     new: Oid,
+    worth: impl FnOnce(&[u8]) -> bool,
 ) -> Result<Option<Lines>, git2::Error> {
     let new_blob = repo.find_blob(new)?;
     let content = new_blob.content();
-    if content.is_empty() || is_binary(content) {
+    if content.is_empty() || is_binary(content) || !worth(content) {
         return Ok(None);
     }
     let mut common: Option<Vec<u32>> = None;
@@ -173,7 +175,7 @@ mod tests {
         let repo = Repository::init(d.path()).unwrap();
         let blob = |t: &[u8]| repo.blob(t).unwrap();
         let new = blob(b"a\nb\nc\nd");
-        let lines = |olds: &[Option<Oid>]| added(&repo, olds, new).unwrap();
+        let lines = |olds: &[Option<Oid>]| added(&repo, olds, new, |_| true).unwrap();
         let one = lines(&[Some(blob(b"a\nc\n"))]).unwrap();
         assert_eq!(
             (one.numbers, one.text, one.new_file),
@@ -188,6 +190,9 @@ mod tests {
         assert_eq!(after_binary.numbers, [1, 2, 3, 4]);
         let new_file = lines(&[None]).unwrap();
         assert!(new_file.new_file);
-        assert!(added(&repo, &[None], blob(b"x\0y\n")).unwrap().is_none());
+        assert!(added(&repo, &[None], blob(b"x\0y\n"), |_| true)
+            .unwrap()
+            .is_none());
+        assert!(added(&repo, &[None], new, |_| false).unwrap().is_none());
     }
 }

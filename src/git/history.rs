@@ -52,7 +52,8 @@ const BATCH: usize = 256;
 
 /// Calls `scan` with the added lines of every file of every commit of `revs` and returns
 /// what it returned, oldest commit first and by path within a commit, with the number of
-/// commits read. For a merge, the added lines are those new relative to every parent
+/// commits read. `worth(path, content)` is asked first, with a file's whole new content:
+/// when it says no line of it could give anything, the file is not diffed. For a merge, the added lines are those new relative to every parent
 /// (what `git log --cc` shows): a line written while resolving it, not what it brings in
 /// from one side. `threads` workers (at least one) share the work.
 pub fn history<T: Send>(
@@ -60,6 +61,7 @@ pub fn history<T: Send>(
     revs: Revs<'_>,
     threads: usize,
     progress: &Progress,
+    worth: impl Fn(&str, &[u8]) -> bool + Sync,
     scan: impl Fn(Added) -> Vec<T> + Sync,
 ) -> Result<(Vec<T>, usize), GitError> {
     // Objects are read from the local repository, as git reads them (git does not hash
@@ -91,7 +93,8 @@ pub fn history<T: Send>(
             }
         }
         let found = par_map(&mut repos, &jobs, |repo, (oid, change)| {
-            let Some(lines) = added::added(repo, &change.olds, change.new)? else {
+            let worth = |content: &[u8]| worth(&change.path, content);
+            let Some(lines) = added::added(repo, &change.olds, change.new, worth)? else {
                 return Ok(Vec::new());
             };
             Ok::<_, git2::Error>(scan(Added {
