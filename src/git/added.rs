@@ -29,30 +29,43 @@ fn is_binary(bytes: &[u8]) -> bool {
 }
 
 /// What the blob `new` adds over each of `olds` (one per parent; `None`: the file is new
-/// there). `None` when nothing is added, or when `worth` says nothing in the new content
-/// could matter (then no diff is made).
+/// there). `None` when nothing is added, or when `worth` says no line that could be added
+/// matters: it is asked about the part of the new content between the lines it shares
+/// with an old side at its start and end ([`changed_region`]), so a large file changed in
+/// a few lines is looked at there only, and not diffed when nothing there matters.
 pub fn added(
     repo: &Repository,
     olds: &[Option<Oid>],
     new: Oid,
-    worth: impl FnOnce(&[u8]) -> bool,
+    worth: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<Lines>, git2::Error> {
     let new_blob = repo.find_blob(new)?;
     let content = new_blob.content();
-    if content.is_empty() || is_binary(content) || !worth(content) {
+    if content.is_empty() || is_binary(content) {
+        return Ok(None);
+    }
+    // A binary old side counts as absent.
+    let mut old_blobs = Vec::with_capacity(olds.len());
+    for old in olds {
+        let blob = old.map(|id| repo.find_blob(id)).transpose()?;
+        old_blobs.push(blob.filter(|b| !is_binary(b.content())));
+    }
+    // Every line a diff adds holds the text of a line of the changed region (see
+    // `changed_region`); for a merge, the lines added against one parent bound the rest.
+    let nothing_to_see = old_blobs.iter().any(|old| {
+        let region = match old {
+            Some(b) => changed_region(b.content(), content),
+            None => 0..content.len(),
+        };
+        !worth(&content[region])
+    });
+    if nothing_to_see {
         return Ok(None);
     }
     let mut common: Option<Vec<u32>> = None;
-    for old in olds {
+    for old in &old_blobs {
         let numbers = match old {
-            Some(id) => {
-                let old_blob = repo.find_blob(*id)?;
-                if is_binary(old_blob.content()) {
-                    all_lines(content)
-                } else {
-                    diff_added(repo, &old_blob, &new_blob)?
-                }
-            }
+            Some(old_blob) => diff_added(repo, old_blob, &new_blob)?,
             None => all_lines(content),
         };
         common = Some(match common {
@@ -70,6 +83,55 @@ pub fn added(
         text,
         new_file: olds.iter().all(Option::is_none),
     }))
+}
+
+/// The bytes of `new` outside the whole lines it starts and ends with in common with
+/// `old` (a line with its newline: `x` at the end is not `x\n`). xdiff cuts the same
+/// lines off before diffing and only ever marks, as added, lines whose text is that of a
+/// line in between: a change group only slides over a line equal to one it gives up. So
+/// a line that holds nothing of interest here is never an added line that does. The tail
+/// is cut at its first line end, a line short of xdiff's at most, which only widens the
+/// region. Linear: the common head and tail are compared once.
+fn changed_region(old: &[u8], new: &[u8]) -> std::ops::Range<usize> {
+    let head = common_prefix(old, new);
+    let start = memchr::memrchr(b'\n', &new[..head]).map_or(0, |p| p + 1);
+    let tail = common_suffix(&old[start..], &new[start..]);
+    let from = new.len() - tail;
+    let end = match memchr::memchr(b'\n', &new[from..]) {
+        // The tail's first whole line starts after its first line end.
+        Some(p) => from + p + 1,
+        None => new.len(),
+    };
+    start..end.max(start)
+}
+
+/// Bytes `a` and `b` start with in common, compared a block at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Bytes `a` and `b` end with in common.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let (la, lb) = (a.len(), b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[la - i - BLOCK..la - i] == b[lb - i - BLOCK..lb - i] {
+        i += BLOCK;
+    }
+    while i < n && a[la - i - 1] == b[lb - i - 1] {
+        i += 1;
+    }
+    i
 }
 
 /// 1..=n for a text of n lines (a last line without a newline counts).
@@ -194,5 +256,58 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(added(&repo, &[None], new, |_| false).unwrap().is_none());
+    }
+
+    #[test]
+    fn changed_region_is_between_the_common_lines() {
+        let r = |o: &[u8], n: &'static [u8]| &n[changed_region(o, n)];
+        assert_eq!(r(b"a\nb\nc\n", b"a\nx\nc\n"), b"x\n");
+        assert_eq!(r(b"a\nb\nc\n", b"a\nbb\nc\n"), b"bb\n");
+        assert_eq!(r(b"a\n", b"a\nb\n"), b"b\n");
+        assert_eq!(r(b"a\nb\n", b"a\n"), b"");
+        assert_eq!(r(b"a\nb", b"a\nb\n"), b"b\n");
+        assert_eq!(r(b"", b"x\ny\n"), b"x\ny\n");
+    }
+
+    /// The lines libgit2's xdiff adds when it diffs the two texts whole.
+    fn xdiff_added(old: &[u8], new: &[u8]) -> Vec<u32> {
+        let mut opts = DiffOptions::new();
+        opts.context_lines(0).force_text(true);
+        let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts)).unwrap();
+        let mut out = Vec::new();
+        for h in 0..patch.num_hunks() {
+            for l in 0..patch.num_lines_in_hunk(h).unwrap() {
+                let line = patch.line_in_hunk(h, l).unwrap();
+                if line.origin() == '+' {
+                    out.push(line.new_lineno().unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Every line xdiff adds has the text of a line of the changed region: what the
+        /// scan's `worth` does not see there, no added line holds.
+        #[test]
+        fn added_lines_come_from_the_changed_region(
+            old in proptest::collection::vec(proptest::sample::select(
+                vec!["a\n", "b\n", "}\n", "\n", "c", "key=1\n", "key=2\n"]), 0..30),
+            new in proptest::collection::vec(proptest::sample::select(
+                vec!["a\n", "b\n", "}\n", "\n", "c", "key=1\n", "key=2\n"]), 0..30),
+        ) {
+            let (old, new) = (old.concat().into_bytes(), new.concat().into_bytes());
+            let region = &new[changed_region(&old, &new)];
+            let region_lines: Vec<&[u8]> = region.split_inclusive(|&b| b == b'\n').collect();
+            let new_lines: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
+            for n in xdiff_added(&old, &new) {
+                let line = new_lines[n as usize - 1];
+                proptest::prop_assert!(
+                    region_lines.contains(&line),
+                    "line {} {:?} outside {:?}", n, String::from_utf8_lossy(line),
+                    String::from_utf8_lossy(region)
+                );
+            }
+        }
     }
 }

@@ -292,8 +292,9 @@ impl Scanner {
     /// Whether [`Self::scan_text`] could find anything in `bytes` or in any of its lines
     /// joined (the lines a commit adds to a file): every finding starts at a rule's keyword
     /// or a known value, and neither holds a newline, so one in the joined lines is in
-    /// `bytes`. A history scan skips diffing a file where this is false. The whole-file
-    /// path checks are the caller's.
+    /// `bytes`. A history scan skips diffing a file where this is false of the part of its
+    /// new content that added lines can come from. The whole-file path checks are the
+    /// caller's.
     pub fn may_find(&self, path: &str, bytes: &[u8]) -> bool {
         !self.path_allowed(path)
             && (self.rules.may_match(bytes)
