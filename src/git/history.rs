@@ -72,6 +72,15 @@ pub fn history<T: Send>(
     // memory stays flat (libgit2's cache, per handle, took 45 MB on a 4,500-commit history).
     // Both settings are process-wide; the CLI runs one scan per process.
     git2::opts::enable_caching(false);
+    // Pack files are mapped 4 MiB at a time, 16 MiB at most (libgit2's defaults: 1 GiB
+    // windows, 8 GiB in all): the pages a history scan touches would otherwise all count in
+    // its memory, 24 MB more on a 55 MB pack, for no measurable time.
+    // SAFETY: these setters write libgit2 globals; no other thread uses libgit2 now (the
+    // workers start below), and libgit2 reads them under its window lock.
+    unsafe {
+        git2::opts::set_mwindow_size(4 << 20)?;
+        git2::opts::set_mwindow_mapped_limit(16 << 20)?;
+    }
     let oids = commits(repo, revs)?;
     progress.total.store(oids.len() as u64, Ordering::Relaxed);
     let mut repos = (0..threads.max(1))
