@@ -1,7 +1,8 @@
 //! Git access through git2 only (no `git` subprocess, no OpenSSL): repository discovery,
-//! the blobs staged in the index, the added lines of every commit in a range ([`history`],
-//! with [`treediff`] and [`added`]), and hook installation. The scanner reads staged blobs, not working files, so a secret that is
-//! staged and then edited out of the working copy still blocks the commit.
+//! the blobs staged in the index, the added lines of every commit in a range
+//! ([`history`], with `treediff` and `added`), and hook installation. The scanner reads
+//! staged blobs, not working files, so a secret that is staged and then edited out of the
+//! working copy still blocks the commit.
 //! [`ignored`]: why git ignores a path (file, line, pattern) and the exception that undoes it.
 
 mod added;

@@ -3,11 +3,11 @@
 //!
 //! Commits are taken oldest first, in batches. For each batch, worker threads (each with
 //! its own `Repository`: one is not `Sync`) list the files every commit changes
-//! ([`super::treediff`]); then one thread drops the (path, old blob, new blob) pairs an
+//! (`treediff`); then one thread drops the (path, old blob, new blob) pairs an
 //! older commit already had (a cherry-pick, a rebased branch under `--all`, a revert of a
 //! revert): the lines and so the findings would be the same, and the scan reports a line
 //! once, with the oldest commit that added it; then the workers diff the pairs left
-//! ([`super::added`]) and hand each file's added lines to the caller's scan. Results come
+//! (`added`) and hand each file's added lines to the caller's scan. Results come
 //! back in job order whatever the threads did, so the output is the same with 1 thread or
 //! 16.
 
