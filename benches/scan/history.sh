@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # History scan: `secrets scan --history` against `gitleaks git` on the same clone, in one
 # run, with `git log -p -U0` (printing every patch) as the floor: commits each reads, best
-# wall time, CPU time and peak RSS (/usr/bin/time -v), findings. Once over HEAD, once over every ref
-# (`secrets scan --all`, gitleaks's default `git log --all`).
+# wall time, CPU time and peak RSS (/usr/bin/time -v), findings. Once over HEAD, once
+# over every ref (`secrets scan --all`, gitleaks's default `git log --all`).
 #
 #   benches/scan/setup.sh                    # once: gitleaks under /tmp/scanbench, our release build
 #   benches/scan/history.sh REPO             # or HISTORY_REPO=REPO; RUNS=3 by default
@@ -108,5 +108,8 @@ done
 echo "| tool | commits | wall s | CPU s | peak RSS MB | findings |"
 echo "|---|---:|---:|---:|---:|---:|"
 for i in "${!names[@]}"; do
-    python3 -c "print(f'| ${names[$i]} | {$(${commits[$i]} "$i")} | {${best[$i]}:.1f} | {${cpu[$i]}:.1f} | {${rss[$i]}/1024:.0f} | $(${counters[$i]} "$i") |')"
+    python3 -c 'import sys; n, c, w, u, k, f = sys.argv[1:]
+print(f"| {n} | {int(c):,} | {float(w):.1f} | {float(u):.1f} | {int(k) / 1024:.0f} | {f} |")' \
+        "${names[$i]}" "$(${commits[$i]} "$i")" "${best[$i]}" "${cpu[$i]}" "${rss[$i]}" \
+        "$(${counters[$i]} "$i")"
 done
