@@ -137,7 +137,10 @@ fn commits(repo: &Repository, revs: Revs<'_>) -> Result<Vec<Oid>, GitError> {
             for r in repo.references()? {
                 // A ref to a tree or a blob has no commits; a ref to a missing object is an
                 // error (what cannot be read is not clean).
-                let obj = r?.peel(git2::ObjectType::Any)?;
+                // A symbolic ref to no ref (`origin/HEAD` after its branch went) names
+                // nothing; `git log --all` skips it too.
+                let Ok(direct) = r?.resolve() else { continue };
+                let obj = direct.peel(git2::ObjectType::Any)?;
                 if obj.kind() == Some(git2::ObjectType::Commit) {
                     walk.push(obj.id())?;
                     any = true;

@@ -158,6 +158,17 @@ fn all_covers_other_branches_and_tags() {
             ("tagged.py".to_string(), 1, tagged)
         ]
     );
+    // A symbolic ref to a ref that is gone (`origin/HEAD` after its branch was deleted)
+    // names nothing and is skipped, as `git log --all` skips it.
+    git_ok(
+        d.path(),
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/gone",
+        ],
+    );
+    assert_eq!(found(d.path(), &["--all"]).len(), 2);
     // `--all` takes no range.
     scan(d.path())
         .args(["--all", "--history", "main~1..main"])
