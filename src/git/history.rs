@@ -52,11 +52,12 @@ const BATCH: usize = 256;
 
 /// Calls `scan` with the added lines of every file of every commit of `revs` and returns
 /// what it returned, oldest commit first and by path within a commit, with the number of
-/// commits read. `worth(path, text)` is asked first, with the part of a file's new content
-/// that added lines can come from (all of it for a new file): when it says no line there
-/// could give anything, the file is not diffed. For a merge, the added lines are those new relative to every parent
+/// commits read. For a merge, the added lines are those new relative to every parent
 /// (what `git log --cc` shows): a line written while resolving it, not what it brings in
-/// from one side. `threads` workers (at least one) share the work.
+/// from one side. `worth(path, text)` is asked first, with the part of a file's new
+/// content that added lines can come from (all of it for a new file): when it says no
+/// line there could give anything, the file is not diffed. `threads` workers (at least
+/// one) share the work.
 pub fn history<T: Send>(
     repo: &Repository,
     revs: Revs<'_>,
