@@ -1,13 +1,16 @@
 //! Git access through git2 only (no `git` subprocess, no OpenSSL): repository discovery,
-//! the blobs staged in the index, the added lines of every commit in a range, and hook
-//! installation. The scanner reads staged blobs, not working files, so a secret that is
-//! staged and then edited out of the working copy still blocks the commit.
+//! the blobs staged in the index, the added lines of every commit in a range
+//! ([`history`], with `treediff` and `added`), and hook installation. The scanner reads
+//! staged blobs, not working files, so a secret that is staged and then edited out of the
+//! working copy still blocks the commit.
 //! [`ignored`]: why git ignores a path (file, line, pattern) and the exception that undoes it.
 
+mod added;
+pub mod history;
 pub mod ignored;
+mod treediff;
 
-use git2::{Delta, DiffOptions, Index, Oid, Repository, Sort};
-use std::collections::BTreeMap;
+use git2::{Delta, DiffOptions, Index, Repository};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -93,143 +96,6 @@ pub fn staged(repo: &Repository, index: &Index) -> Result<Vec<Staged>, GitError>
         });
     }
     Ok(out)
-}
-
-/// The added lines of one file in one commit, joined, with each line's number in the file.
-pub struct Added {
-    pub commit: String,
-    pub path: String,
-    pub text: Vec<u8>,
-    pub lines: Vec<u32>,
-    /// The file was created by this commit (path checks apply).
-    pub new_file: bool,
-}
-
-/// Calls `f` with the added lines of every file of every commit reachable from `range`
-/// (`A..B`, a single revision, or HEAD when `None`), newest first. For a merge, the added
-/// lines are those new relative to every parent (what `git log --cc` shows): a line
-/// written while resolving it, not what it brings in from one side.
-pub fn history(
-    repo: &Repository,
-    range: Option<&str>,
-    mut f: impl FnMut(Added),
-) -> Result<usize, GitError> {
-    let mut walk = repo.revwalk()?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
-    match range {
-        Some(r) if r.contains("..") => walk.push_range(r)?,
-        Some(r) => walk.push(repo.revparse_single(r)?.peel_to_commit()?.id())?,
-        None => walk.push_head()?,
-    }
-    let mut commits = 0;
-    for oid in walk {
-        let oid: Oid = oid?;
-        let commit = repo.find_commit(oid)?;
-        commits += 1;
-        let id = oid.to_string();
-        for (path, file) in commit_added(repo, &commit)? {
-            let new_file = file.new_file;
-            let (lines, text) = file.joined();
-            f(Added {
-                commit: id.clone(),
-                path,
-                text,
-                lines,
-                new_file,
-            });
-        }
-    }
-    Ok(commits)
-}
-
-/// The lines a diff adds to one file, by line number in the new file.
-#[derive(Default)]
-struct FileAdds {
-    lines: BTreeMap<u32, Vec<u8>>,
-    new_file: bool,
-}
-
-impl FileAdds {
-    /// The line numbers and the lines joined, each ending in a newline.
-    fn joined(self) -> (Vec<u32>, Vec<u8>) {
-        let mut text = Vec::new();
-        let mut numbers = Vec::with_capacity(self.lines.len());
-        for (n, mut line) in self.lines {
-            if !line.ends_with(b"\n") {
-                line.push(b'\n');
-            }
-            text.extend_from_slice(&line);
-            numbers.push(n);
-        }
-        (numbers, text)
-    }
-
-    /// Keeps only the lines `other` adds too.
-    fn retain_common(&mut self, other: &FileAdds) {
-        self.lines.retain(|n, _| other.lines.contains_key(n));
-        self.new_file &= other.new_file;
-    }
-}
-
-/// What `commit` adds: against its parent, or, for a merge, against every parent at once.
-fn commit_added(
-    repo: &Repository,
-    commit: &git2::Commit<'_>,
-) -> Result<BTreeMap<String, FileAdds>, GitError> {
-    let tree = commit.tree()?;
-    if commit.parent_count() == 0 {
-        return added_lines(repo, None, &tree);
-    }
-    let mut common: Option<BTreeMap<String, FileAdds>> = None;
-    for parent in commit.parents() {
-        let adds = added_lines(repo, Some(&parent.tree()?), &tree)?;
-        common = Some(match common {
-            None => adds,
-            Some(mut c) => {
-                c.retain(|path, file| match adds.get(path) {
-                    Some(other) => {
-                        file.retain_common(other);
-                        !file.lines.is_empty()
-                    }
-                    None => false,
-                });
-                c
-            }
-        });
-    }
-    Ok(common.unwrap_or_default())
-}
-
-/// The added lines of every file in the diff from `parent` (none: the empty tree) to `tree`.
-fn added_lines(
-    repo: &Repository,
-    parent: Option<&git2::Tree<'_>>,
-    tree: &git2::Tree<'_>,
-) -> Result<BTreeMap<String, FileAdds>, GitError> {
-    let mut opts = DiffOptions::new();
-    opts.context_lines(0);
-    let diff = repo.diff_tree_to_tree(parent, Some(tree), Some(&mut opts))?;
-    let mut files: BTreeMap<String, FileAdds> = BTreeMap::new();
-    diff.foreach(
-        &mut |_, _| true,
-        None,
-        None,
-        Some(&mut |delta, _hunk, line| {
-            if line.origin() == '+' {
-                if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
-                    let e = files
-                        .entry(p.to_string_lossy().replace('\\', "/"))
-                        .or_insert_with(|| FileAdds {
-                            lines: BTreeMap::new(),
-                            new_file: delta.status() == Delta::Added,
-                        });
-                    e.lines.insert(n, line.content().to_vec());
-                }
-            }
-            true
-        }),
-    )?;
-    Ok(files)
 }
 
 /// What `install_hook` did.

@@ -3,6 +3,8 @@
 //! this file is allowlisted in `.secrets-scan`.
 
 mod common;
+#[path = "scan/history.rs"]
+mod history;
 #[cfg(unix)]
 #[path = "scan/hook.rs"]
 mod hook;

@@ -5,6 +5,7 @@
 mod batch;
 pub mod exit;
 mod output;
+mod progress;
 
 mod audit;
 mod check;

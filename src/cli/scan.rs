@@ -1,18 +1,23 @@
-//! `secrets scan [PATH… | -] [--staged | --history [RANGE]] [--format human|json|sarif]
-//! [--write-baseline] [--baseline FILE]`: wiring only. It picks the source, loads the
-//! allowlist and baseline, decrypts what the user can decrypt to hand the scanner the known
-//! values (the scan library never decrypts), and maps the outcome to the exit code:
-//! 0 clean, 1 findings, 2 error.
+//! `secrets scan [PATH… | -] [--staged | --history [RANGE] | --all] [--format
+//! human|json|sarif] [--write-baseline] [--baseline FILE]`: wiring only. It picks the
+//! source, loads the allowlist and baseline, decrypts what the user can decrypt to hand the
+//! scanner the known values (the scan library never decrypts), shows a progress line on a
+//! terminal during a long scan, and maps the outcome to the exit code: 0 clean, 1 findings,
+//! 2 error.
 
 use super::exit::CliError;
+use super::progress::{self, thousands};
 use super::{output, Global};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::crypto;
 use crate::engine::{self, EncryptedFile};
+use crate::git::history::{Progress, Revs};
 use crate::keys::Identities;
 use crate::model::{Branch, Plain, Scalar, Sealed};
 use crate::scan::{
@@ -36,12 +41,17 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     /// Scan the blobs staged in the index (what the commit will contain), not the working
     /// files.
-    #[arg(long, conflicts_with_all = ["history", "paths"])]
+    #[arg(long, conflicts_with_all = ["history", "all", "paths"])]
     pub staged: bool,
     /// Scan the lines added by every commit in RANGE (`A..B`, a revision; default HEAD).
     #[arg(long, value_name = "RANGE", num_args = 0..=1, default_missing_value = "HEAD",
           conflicts_with = "paths")]
     pub history: Option<String>,
+    /// Scan the lines added by every commit reachable from any ref (branches, tags,
+    /// remote-tracking branches, notes, the stash) or HEAD, as `git log --all` lists them;
+    /// implies --history.
+    #[arg(long, conflicts_with = "paths")]
+    pub all: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ReportFormat,
@@ -59,7 +69,8 @@ pub struct Args {
     /// finding (human output always does; SARIF and baselines never do).
     #[arg(long)]
     pub show_origin: bool,
-    /// Worker threads for the working-tree walk (default: the number of CPUs).
+    /// Worker threads for the working-tree walk and the history scan (default: the number
+    /// of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
@@ -148,23 +159,53 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         for s in &staged {
             findings.extend(scanner.scan_file(&s.path, &s.content, None));
         }
-    } else if let Some(range) = &args.history {
+    } else if args.history.is_some() || args.all {
         let repo = repo.ok_or_else(|| crate::git::GitError::NoRepo(cwd.clone()))?;
-        findings = Vec::new();
-        crate::git::history(&repo, Some(range), |a| {
-            if a.new_file && scan::is_decrypted_copy(&a.path) {
-                findings.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
+        let revs = if args.all {
+            // `--history --all` arrives as `HEAD`, clap's value for a bare `--history`.
+            if args.history.as_deref().is_some_and(|r| r != "HEAD") {
+                return Err(CliError::new(
+                    super::exit::INPUT,
+                    "--all scans every ref; it takes no RANGE",
+                )
+                .into());
             }
-            findings.extend(scanner.scan_text(
-                &a.path,
-                &a.text,
-                scan::Lines {
-                    offset: 0,
-                    map: Some(&a.lines),
-                },
-                Some(&a.commit),
-            ));
-        })?;
+            Revs::All
+        } else {
+            Revs::Range(args.history.as_deref().unwrap_or("HEAD"))
+        };
+        let counts = Arc::new(Progress::default());
+        let shown = Arc::clone(&counts);
+        let _line = progress::Line::start(g.quiet, move || {
+            format!(
+                "{} of {} commits",
+                thousands(shown.done.load(Ordering::Relaxed)),
+                thousands(shown.total.load(Ordering::Relaxed))
+            )
+        });
+        let scanner = &scanner;
+        // A file whose new content holds no keyword and no known value gives nothing, in
+        // whatever lines a commit adds: it is not diffed.
+        let worth = |path: &str, content: &[u8]| {
+            scanner.may_find(path, content) || scan::is_decrypted_copy(path)
+        };
+        (findings, _) =
+            crate::git::history::history(&repo, revs, threads(&args), &counts, worth, |a| {
+                let mut found = Vec::new();
+                if a.new_file && scan::is_decrypted_copy(&a.path) {
+                    found.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
+                }
+                found.extend(scanner.scan_text(
+                    &a.path,
+                    &a.text,
+                    scan::Lines {
+                        offset: 0,
+                        map: Some(&a.lines),
+                    },
+                    Some(&a.commit),
+                ));
+                found
+            })?;
     } else if stdin_only {
         let stats = source::Stats::default();
         findings = source::scan_reader(&scanner, "-", std::io::stdin().lock(), 0, &stats)?;
@@ -201,19 +242,23 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     .collect(),
             );
         }
-        let threads = args.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
+        let stats = Arc::new(source::Stats::default());
+        let shown = Arc::clone(&stats);
+        let line = progress::Line::start(g.quiet, move || {
+            format!(
+                "{} files, {} MB scanned",
+                thousands(shown.files.load(Ordering::Relaxed)),
+                thousands(shown.bytes.load(Ordering::Relaxed) >> 20)
+            )
         });
-        let stats = source::Stats::default();
-        let walked = source::walk(&scanner, &root, &targets, threads, &stats);
+        let walked = source::walk(&scanner, &root, &targets, threads(&args), &stats);
+        drop(line);
         findings = walked.findings;
         unreadable = walked.unreadable;
     }
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
-    });
+    // Stable: history findings come oldest commit first, so of the copies of one line the
+    // oldest commit that added it is kept.
+    findings.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     findings.dedup_by(|a, b| {
         a.path == b.path && a.rule == b.rule && a.fingerprint == b.fingerprint && a.line == b.line
     });
@@ -285,6 +330,15 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// Worker threads: `--threads`, else the CPUs.
+fn threads(args: &Args) -> usize {
+    args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     })
 }
 

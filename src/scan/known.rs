@@ -77,6 +77,13 @@ impl KnownValues {
         self.fingerprints.is_empty()
     }
 
+    /// Whether any value occurs in `hay` at all. Values hold no newline, so one that
+    /// occurs in some of `hay`'s lines joined occurs in `hay` (see
+    /// [`super::Scanner::may_find`]).
+    pub fn may_occur(&self, hay: &[u8]) -> bool {
+        self.ac.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
+
     pub fn find(&self, hay: &[u8], out: &mut Vec<Candidate>) {
         let Some(ac) = &self.ac else { return };
         for m in ac.find_iter(hay) {
@@ -108,6 +115,7 @@ fn origin_fingerprint(origin: &str) -> String {
     super::allow::fingerprint(format!("known-secret-value\0{origin}").as_bytes())
 }
 
+/// A value with a newline is not searched for (and [`KnownValues::may_occur`] relies on it).
 fn worth_matching(v: &[u8]) -> bool {
     v.len() >= 8
         && !v.iter().all(|b| b.is_ascii_digit() || *b == b'.')

@@ -289,6 +289,18 @@ impl Scanner {
         self.opts.allow.path_allowed(rel)
     }
 
+    /// Whether [`Self::scan_text`] could find anything in `bytes` or in any of its lines
+    /// joined (the lines a commit adds to a file): every finding starts at a rule's keyword
+    /// or a known value, and neither holds a newline, so one in the joined lines is in
+    /// `bytes`. A history scan skips diffing a file where this is false of the part of its
+    /// new content that added lines can come from. The whole-file path checks are the
+    /// caller's.
+    pub fn may_find(&self, path: &str, bytes: &[u8]) -> bool {
+        !self.path_allowed(path)
+            && (self.rules.may_match(bytes)
+                || self.opts.known.as_ref().is_some_and(|k| k.may_occur(bytes)))
+    }
+
     /// Checks on the whole file: must-be-encrypted and leftover decrypted copies.
     pub fn scan_path(&self, path: &str, bytes: &[u8], commit: Option<&str>) -> Vec<Finding> {
         let mut out = Vec::new();

@@ -179,6 +179,12 @@ impl RuleSet {
             .as_ref()
     }
 
+    /// Whether a keyword occurs in `hay`: without one, `find` finds nothing. No keyword
+    /// holds a newline (a test checks), so one in some of `hay`'s lines joined is in `hay`.
+    pub fn may_match(&self, hay: &[u8]) -> bool {
+        self.ac.is_match(hay)
+    }
+
     /// Every candidate in `hay`, deduplicated, with encrypted blocks removed. `code` says
     /// the text is program source, where generic values must be quoted literals.
     pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
@@ -487,6 +493,19 @@ fn memfind_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `may_match` (and so the history scan's skipping of files) is sound only while no
+    /// keyword spans lines.
+    #[test]
+    fn no_keyword_holds_a_newline() {
+        let set = RuleSet::builtin();
+        let words = set.rules().iter().flat_map(|r| r.keywords.iter());
+        for w in words.chain(generic::KEYWORDS).chain(&["kind:"]) {
+            assert!(!w.contains('\n') && !w.contains('\r'), "{w:?}");
+        }
+        assert!(!set.may_match(b"nothing to see here\n"));
+        assert!(set.may_match(b"x\nAWS_SECRET_ACCESS_KEY=1\n"));
+    }
 
     /// Every rule's own examples: each true example fires that rule, no false example fires
     /// anything.
