@@ -8,7 +8,7 @@ mod common;
 
 use common::repo::Repo;
 use common::sops_bin;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const CONFIG: &str = "environments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n";
@@ -304,8 +304,9 @@ fn the_same_key_changed_on_both_sides_conflicts_and_resolve_finishes_it() {
     assert_no_plaintext(&r, &values);
 }
 
-#[test]
-fn resolve_takes_one_side_with_ours_or_theirs() {
+/// `db.password` changed to `pw-main-4444` on main and `pw-feature-7777` on feature, and
+/// `git merge feature` stopped on that conflict.
+fn conflicted_merge() -> Repo {
     let r = setup(&[("config/app.yaml", APP)]);
     branches(
         &r,
@@ -313,6 +314,12 @@ fn resolve_takes_one_side_with_ours_or_theirs() {
         &[("db.password", "pw-feature-7777")],
     );
     assert!(!git(&r, &["merge", "--no-edit", "feature"]).status.success());
+    r
+}
+
+#[test]
+fn resolve_takes_one_side_with_ours_or_theirs() {
+    let r = conflicted_merge();
     r.ks.ok(&["resolve", "--theirs", "config/app.yaml"]);
     assert_eq!(get(&r, "config/app.yaml", "db.password"), "pw-feature-7777");
     git_ok(&r, &["commit", "-q", "--no-edit"]);
@@ -573,10 +580,6 @@ fn binary_files_conflict_as_a_whole() {
     assert_no_plaintext(&r, &["bin-base-1111", "bin-feature-2222", "bin-main-3333"]);
 }
 
-/// Stops the unused-import lint when a test is filtered out.
-#[allow(dead_code)]
-fn _paths(_: &Path) {}
-
 #[test]
 fn a_plaintext_file_the_pattern_matches_merges_as_text_and_resolve_refuses_a_clean_file() {
     let r = setup(&[("config/app.yaml", APP)]);
@@ -702,13 +705,7 @@ fn setup_global_writes_the_user_config_and_the_merge_still_runs_through_it() {
 /// does not touch the file must not let `resolve` bring back the aborted branch's values.
 #[test]
 fn a_record_left_by_an_aborted_merge_is_not_resolved_into_a_later_merge() {
-    let r = setup(&[("config/app.yaml", APP)]);
-    branches(
-        &r,
-        &[("db.password", "pw-main-4444")],
-        &[("db.password", "pw-feature-7777")],
-    );
-    assert!(!git(&r, &["merge", "--no-edit", "feature"]).status.success());
+    let r = conflicted_merge();
     git_ok(&r, &["merge", "--abort"]);
     // A later change to the file, then a merge that conflicts elsewhere only.
     r.set("config/app.yaml", "keep", "keep-later-9999");
