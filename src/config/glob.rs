@@ -54,15 +54,21 @@ fn build(pattern: &str) -> Result<Glob, globset::Error> {
         .build()
 }
 
+/// The `i`-th glob normalised and parsed; `Err((i, message))` when it is empty or bad.
+fn parse(i: usize, glob: &str) -> Result<(String, Glob), (usize, String)> {
+    let g = normalize(glob);
+    if g.is_empty() {
+        return Err((i, "empty glob".into()));
+    }
+    let parsed = build(&g).map_err(|e| (i, e.kind().to_string()))?;
+    Ok((g, parsed))
+}
+
 /// Checks each glob of one environment; `Err((index, message))` names the bad glob. Cheaper
 /// than [`compile`] (no matcher is built), for the config check at load.
 pub fn check(globs: &[String]) -> Result<(), (usize, String)> {
     for (i, g) in globs.iter().enumerate() {
-        let g = normalize(g);
-        if g.is_empty() {
-            return Err((i, "empty glob".into()));
-        }
-        build(&g).map_err(|e| (i, e.kind().to_string()))?;
+        parse(i, g)?;
     }
     Ok(())
 }
@@ -71,11 +77,7 @@ pub fn check(globs: &[String]) -> Result<(), (usize, String)> {
 pub fn compile(globs: &[String]) -> Result<GlobSet, (usize, String)> {
     let mut b = GlobSetBuilder::new();
     for (i, g) in globs.iter().enumerate() {
-        let g = normalize(g);
-        if g.is_empty() {
-            return Err((i, "empty glob".into()));
-        }
-        let glob = build(&g).map_err(|e| (i, e.kind().to_string()))?;
+        let (g, glob) = parse(i, g)?;
         // `config/prod` also means everything under config/prod/; `config/**` already does
         // (added twice, so that every glob is two patterns: a cheap prefix test, where
         // `config/**/**` would be a regular expression per glob).
