@@ -58,8 +58,9 @@ enum Frame {
         line: usize,
         entries: Vec<(Spanned<String>, Spanned<Value>)>,
         key: Option<Spanned<String>>,
-        /// The line of each key so far (a search per key was quadratic in the keys).
-        lines: HashMap<String, usize>,
+        /// The line of each key so far, once the map has more than [`SMALL_MAP`] keys (a
+        /// search per key was quadratic in the keys; below that a scan is cheaper).
+        lines: Option<HashMap<String, usize>>,
     },
     List {
         line: usize,
@@ -127,7 +128,7 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
                     line,
                     entries: Vec::new(),
                     key: None,
-                    lines: HashMap::new(),
+                    lines: None,
                 });
                 None
             }
@@ -169,7 +170,7 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
                             return Err(RawError::new(node.line, "map keys must be plain strings"))
                         }
                     };
-                    if let Some(first) = lines.insert(k.clone(), node.line) {
+                    if let Some(first) = first_line_of(entries, lines, &k, node.line) {
                         return Err(RawError::new(
                             node.line,
                             format!("duplicate key {k:?} (first on line {first})"),
@@ -188,6 +189,38 @@ pub fn parse_yaml(text: &str) -> Result<Spanned<Value>, RawError> {
         line: 1,
         value: Value::Null,
     }))
+}
+
+/// Up to this many keys a map's duplicates are found by a scan of its entries.
+const SMALL_MAP: usize = 8;
+
+/// The line of an earlier `key` in a map, recording this one; the index is built only
+/// when the map outgrows [`SMALL_MAP`], so the check stays linear in the keys.
+fn first_line_of(
+    entries: &[(Spanned<String>, Spanned<Value>)],
+    lines: &mut Option<HashMap<String, usize>>,
+    key: &str,
+    line: usize,
+) -> Option<usize> {
+    if lines.is_none() && entries.len() < SMALL_MAP {
+        return entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(k, _)| k.line);
+    }
+    let index = lines.get_or_insert_with(|| {
+        entries
+            .iter()
+            .map(|(k, _)| (k.value.clone(), k.line))
+            .collect()
+    });
+    match index.entry(key.to_string()) {
+        std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(line);
+            None
+        }
+    }
 }
 
 /// One member: a name and one or more public keys as written.
@@ -575,6 +608,33 @@ mod tests {
         let err = RawConfig::parse("members:\n  a: k\n  a: j\n").unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.message.contains("line 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn duplicate_keys_found_in_small_and_large_maps() {
+        // Small maps are scanned, large ones indexed: a duplicate on either side of the
+        // switch, early or late, names the first line.
+        for n in [2, SMALL_MAP - 1, SMALL_MAP, SMALL_MAP + 1, 40] {
+            for dup in [0, n / 2, n - 1] {
+                let mut text = String::from("members:\n");
+                for i in 0..n {
+                    text.push_str(&format!("  m{i}: k\n"));
+                }
+                text.push_str(&format!("  m{dup}: j\n"));
+                let err = parse_yaml(&text).unwrap_err();
+                assert_eq!(err.line, n + 2, "n={n} dup={dup}");
+                assert!(
+                    err.message.contains(&format!("first on line {}", dup + 2)),
+                    "n={n} dup={dup}: {}",
+                    err.message
+                );
+            }
+            let mut text = String::from("members:\n");
+            for i in 0..n {
+                text.push_str(&format!("  m{i}: k\n"));
+            }
+            assert!(parse_yaml(&text).is_ok(), "n={n}");
+        }
     }
 
     #[test]
