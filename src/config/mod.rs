@@ -21,7 +21,6 @@ pub mod sops;
 
 pub use error::ConfigError;
 
-use globset::GlobSet;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -73,7 +72,7 @@ pub struct Environment {
     glob_lines: Vec<usize>,
     /// Compiled on first use: most commands ask the config-wide set in `Index` instead,
     /// and compiling a set costs about 0.15 M instructions (a tenth of `exec`'s start).
-    matcher: std::sync::OnceLock<GlobSet>,
+    matcher: std::sync::OnceLock<glob::Matcher>,
 }
 
 impl Environment {
@@ -85,7 +84,7 @@ impl Environment {
         self.matcher
             .get_or_init(|| {
                 // The globs were checked when the config was loaded.
-                glob::compile(&self.globs).unwrap_or_else(|_| GlobSet::empty())
+                glob::compile(&self.globs).unwrap_or_default()
             })
             .matches(rel.as_str())
             .into_iter()
@@ -183,7 +182,7 @@ struct Index {
     keys: HashMap<String, usize>,
     /// The globs of every environment in one set, and the environment each pattern is
     /// of with the glob's position in its `files`.
-    globs: GlobSet,
+    globs: glob::Matcher,
     glob_env: Vec<(usize, usize)>,
     /// The `path_regex` of the environments that have one (`None` when none has: even an
     /// empty set costs a compile), and their positions.
