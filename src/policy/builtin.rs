@@ -55,9 +55,25 @@ pub const WEAK_VALUES: &[&str] = &[
     "whsec_test_*",
 ];
 
-fn compiled() -> &'static [Forbidden] {
-    static LIST: OnceLock<Vec<Forbidden>> = OnceLock::new();
-    LIST.get_or_init(|| WEAK_VALUES.iter().map(|w| Forbidden::new(w)).collect())
+/// The list compiled once: the exact entries (lower case, sorted for a binary search: they
+/// are most of the list) and the few globs.
+struct Compiled {
+    exact: Vec<String>,
+    globs: Vec<Forbidden>,
+}
+
+fn compiled() -> &'static Compiled {
+    static LIST: OnceLock<Compiled> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let (globs, exact): (Vec<&str>, Vec<&str>) =
+            WEAK_VALUES.iter().partition(|w| w.contains('*'));
+        let mut exact: Vec<String> = exact.iter().map(|w| w.to_lowercase()).collect();
+        exact.sort_unstable();
+        Compiled {
+            exact,
+            globs: globs.iter().map(|w| Forbidden::new(w)).collect(),
+        }
+    })
 }
 
 /// How to name the entry `value` matches, without showing the value: a glob as written
@@ -67,12 +83,16 @@ pub fn weak_match(value: &str) -> Option<String> {
         return Some("built-in: one placeholder character repeated".to_string());
     }
     let folded = fold(value);
-    let hit = compiled().iter().find(|f| f.matches_folded(&folded))?;
-    Some(if hit.is_exact() {
-        "built-in list".to_string()
-    } else {
-        format!("built-in {:?}", hit.text)
-    })
+    let list = compiled();
+    if list
+        .exact
+        .binary_search_by(|w| w.as_str().cmp(folded.as_str()))
+        .is_ok()
+    {
+        return Some("built-in list".to_string());
+    }
+    let hit = list.globs.iter().find(|f| f.matches_folded(&folded))?;
+    Some(format!("built-in {:?}", hit.text))
 }
 
 /// `xxx`, `XXXXXXXX`, `********`: a value masked or left to be filled in.
@@ -89,6 +109,19 @@ fn placeholder_run(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_entry_matches_in_any_case() {
+        for w in WEAK_VALUES {
+            let value = w.replace('*', "Abc1");
+            assert!(weak_match(&value).is_some(), "{value}");
+            assert!(weak_match(&value.to_uppercase()).is_some(), "{value}");
+            assert!(
+                weak_match(&format!("{value}-not")).is_none() || w.ends_with('*'),
+                "{value}"
+            );
+        }
+    }
 
     #[test]
     fn weak_values_match_and_real_ones_do_not() {
