@@ -7,11 +7,23 @@
 # PIE that `cargo build-static` makes (see .cargo/config.toml; skipped where that target is
 # not the host).
 #
+# The same run also measures the release binary of BASELINE_REV (default b3dbbee, the code
+# issues 10 and 12 measured at "1.9 ms" on their machine), built once into
+# target/bench-baseline/: the absolute figure depends on the machine (that binary takes
+# 2.5-2.7 ms here), the comparison in one run does not.
+#
+# The fast commands run in ROUNDS rounds (each round runs every command RUNS/ROUNDS times,
+# one after the other), and each command's median is over all its runs: load that comes
+# and goes (a build, a neighbour VM) then weighs on every command alike instead of on
+# whichever ran during it.
+#
 # Usage: benches/exec/run.sh            (from the repository root)
 # Env:   SECRETS_BIN  use this binary instead of building target/release/secrets
 #        SECRETS_STATIC_BIN  use this static build instead of running `cargo build-static`
 #        DOTENVX      use this dotenvx instead of installing it under /tmp/dotenvx
 #        RUNS         runs of `true` and `secrets exec` (default 300)
+#        ROUNDS       rounds the RUNS are spread over (default 10)
+#        BASELINE_REV commit whose binary is measured alongside (default b3dbbee; "none" skips)
 #        DX_RUNS      runs of each dotenvx command (default 30; it takes 0.6-2.5 s a run)
 # Needs: hyperfine (apt-get install -y hyperfine) or falls back to a timing loop; node+npm
 #        for dotenvx (skipped with a notice when absent); python3 for the summary.
@@ -19,7 +31,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${RUNS:-300}
+rounds=${ROUNDS:-10}
 dx_runs=${DX_RUNS:-30}
+baseline_rev=${BASELINE_REV:-b3dbbee}
 
 if [[ -z "${SECRETS_BIN:-}" ]]; then
   (cd "$root" && cargo build --release --quiet --bin secrets)
@@ -28,6 +42,23 @@ fi
 if [[ -z "${SECRETS_STATIC_BIN:-}" && "$(rustc -vV | sed -n 's/^host: //p')" == x86_64-unknown-linux-gnu ]]; then
   (cd "$root" && cargo build-static --quiet)
   SECRETS_STATIC_BIN="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-gnu/release/secrets"
+fi
+
+baseline_bin=
+if [[ "$baseline_rev" != none ]]; then
+  if commit=$(cd "$root" && git rev-parse --verify --quiet "$baseline_rev^{commit}"); then
+    bdir="${CARGO_TARGET_DIR:-$root/target}/bench-baseline/$commit"
+    if [[ ! -x "$bdir/secrets" ]]; then
+      rm -rf "$bdir/src" && mkdir -p "$bdir"
+      (cd "$root" && git worktree add --quiet --detach "$bdir/src" "$commit")
+      (cd "$bdir/src" && CARGO_TARGET_DIR="$bdir/target" cargo build --release --quiet --bin secrets)
+      cp "$bdir/target/release/secrets" "$bdir/secrets"
+      (cd "$root" && git worktree remove --force "$bdir/src") && rm -rf "$bdir/target"
+    fi
+    baseline_bin="$bdir/secrets"
+  else
+    echo "note: commit $baseline_rev not in this clone (shallow?): baseline not measured" >&2
+  fi
 fi
 
 if [[ -z "${DOTENVX:-}" ]]; then
@@ -97,6 +128,10 @@ cp secrets.yaml team/
 true_bin=$(command -v true)
 cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_BIN exec -f team/secrets.yaml -- $true_bin")
 names=("true" "secrets exec" "secrets exec, 30-rule schema checked")
+if [[ -n "$baseline_bin" ]]; then
+  cmds+=("$baseline_bin exec -f secrets.yaml -- $true_bin")
+  names+=("secrets exec at $baseline_rev (the issues' baseline)")
+fi
 if [[ -n "${SECRETS_STATIC_BIN:-}" ]]; then
   cmds+=("$SECRETS_STATIC_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_STATIC_BIN exec -f team/secrets.yaml -- $true_bin")
   names+=("secrets exec (static PIE)" "secrets exec, schema (static PIE)")
@@ -117,8 +152,12 @@ else
 fi
 
 if command -v hyperfine >/dev/null; then
-  hyperfine -N --warmup 20 --runs "$runs" --export-json fast.json "${cmds[@]:0:fast}" >&2
-  files=(fast.json)
+  files=()
+  for round in $(seq 1 "$rounds"); do
+    hyperfine -N --warmup 10 --runs "$(( (runs + rounds - 1) / rounds ))" \
+      --export-json "fast-$round.json" "${cmds[@]:0:fast}" > /dev/null
+    files+=("fast-$round.json")
+  done
   if (( ${#cmds[@]} > fast )); then
     hyperfine -N --warmup 2 --runs "$dx_runs" --export-json slow.json "${cmds[@]:fast}" >&2
     files+=(slow.json)
@@ -127,9 +166,15 @@ if command -v hyperfine >/dev/null; then
 import json, sys
 sep = sys.argv.index("--")
 files, names = sys.argv[1:sep], sys.argv[sep + 1:]
-res = [r for f in files for r in json.load(open(f))["results"]]
-med = [r["median"] * 1000 for r in res]
-runs = [len(r["times"]) for r in res]
+import statistics
+# The rounds of the fast commands: each command's runs from every round, pooled.
+pooled = {}
+for f in files:
+    for r in json.load(open(f))["results"]:
+        pooled.setdefault(r["command"], []).extend(r["times"])
+times = list(pooled.values())
+med = [statistics.median(t) * 1000 for t in times]
+runs = [len(t) for t in times]
 base = med[0]
 sec = med[1] - base
 print("| command | runs | median | overhead over `true` | overhead / secrets exec's |")
