@@ -284,9 +284,10 @@ impl Plan {
                     self.format,
                     self.layout,
                     &self.tree,
-                    recipients,
+                    &crate::keys::MasterKeys::age(recipients),
                     self.rules.clone(),
                     &key,
+                    &Default::default(),
                 )?;
                 (file, key)
             }
