@@ -579,6 +579,22 @@ fn a_wrong_token_is_a_clear_error_without_the_token() {
         assert!(!err.contains(wrong) && !err.contains(&bao.token), "{err}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains(wrong));
     }
+    // A server outside $SOPS_HC_VAULT_ALLOWLIST gets no request (and so no token).
+    let vars = [
+        ("VAULT_TOKEN", bao.token.as_str()),
+        ("SOPS_HC_VAULT_ALLOWLIST", "https://vault.example:8200"),
+    ];
+    let out = run(&sb, &vars, None, &["decrypt", "a.yaml"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not in $SOPS_HC_VAULT_ALLOWLIST"));
+    let vars = [
+        ("VAULT_TOKEN", bao.token.as_str()),
+        ("SOPS_HC_VAULT_ALLOWLIST", bao.addr.as_str()),
+    ];
+    assert_eq!(
+        ok(run(&sb, &vars, None, &["decrypt", "a.yaml"]), "allowed"),
+        PLAIN
+    );
     // No token at all: said so.
     let out = run(
         &sb,

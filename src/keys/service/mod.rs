@@ -62,6 +62,9 @@ impl Services {
         Services {
             vault: VaultTransit {
                 settings: crate::vault::Settings::from_env(),
+                allowlist: vault_transit::Allowlist::parse(
+                    &std::env::var(vault_transit::ALLOWLIST_VAR).unwrap_or_default(),
+                ),
                 timeout: timeout.unwrap_or(Ok(DEFAULT_TIMEOUT)),
             },
         }

@@ -5,8 +5,10 @@
 //! names it: `https://vault.example:8200/v1/ENGINE/keys/KEY`.
 //!
 //! The token is `VAULT_TOKEN`, else `~/.vault-token`, and goes to the stanza's own
-//! `vault_address` (as for sops: a file names its server); the HTTP side is
-//! [`crate::vault`].
+//! `vault_address` (as for sops: a file names its server). Since a file is text anyone
+//! with write access may edit, `$SOPS_HC_VAULT_ALLOWLIST` limits the servers the token
+//! is sent to, as sops 3.13 reads it: `all` (the default, as in sops), `none`, or
+//! comma-separated URL prefixes. The HTTP side is [`crate::vault`].
 
 use std::time::Duration;
 
@@ -127,10 +129,50 @@ impl std::fmt::Display for TransitKey {
     }
 }
 
+/// The servers a token may be sent to (`$SOPS_HC_VAULT_ALLOWLIST`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Allowlist {
+    /// Any server (unset, empty or `all`: sops's default).
+    #[default]
+    All,
+    /// Only addresses under these prefixes (each ending in `/`); none for `none`.
+    Prefixes(Vec<String>),
+}
+
+/// The variable sops 3.13 reads for [`Allowlist`].
+pub const ALLOWLIST_VAR: &str = "SOPS_HC_VAULT_ALLOWLIST";
+
+impl Allowlist {
+    pub fn parse(text: &str) -> Allowlist {
+        match text.trim() {
+            "" | "all" => Allowlist::All,
+            "none" => Allowlist::Prefixes(Vec::new()),
+            list => Allowlist::Prefixes(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| format!("{}/", p.trim_end_matches('/')))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn allows(&self, address: &str) -> bool {
+        match self {
+            Allowlist::All => true,
+            Allowlist::Prefixes(p) => {
+                let address = format!("{}/", address.trim_end_matches('/'));
+                p.iter().any(|p| address.starts_with(p.as_str()))
+            }
+        }
+    }
+}
+
 /// The transit service: how to reach and authenticate to Vault.
 #[derive(Clone, Debug)]
 pub struct VaultTransit {
     pub settings: Settings,
+    pub allowlist: Allowlist,
     /// Per request; an error when `$SECRETS_KEYSERVICE_TIMEOUT` is not a duration (said
     /// when a request would be made, so an age-only file does not fail on it).
     pub timeout: Result<Duration, String>,
@@ -140,6 +182,7 @@ impl Default for VaultTransit {
     fn default() -> Self {
         VaultTransit {
             settings: Settings::default(),
+            allowlist: Allowlist::All,
             timeout: Ok(super::DEFAULT_TIMEOUT),
         }
     }
@@ -159,6 +202,12 @@ impl VaultTransit {
             what,
         };
         key.check().map_err(|w| fail(w.into()))?;
+        if !self.allowlist.allows(&key.address) {
+            return Err(fail(format!(
+                "{} is not in ${ALLOWLIST_VAR}: no token is sent to it",
+                key.address
+            )));
+        }
         let timeout = self.timeout.clone().map_err(fail)?;
         let client =
             Client::new(&self.settings, &key.address, timeout).map_err(|e| fail(e.to_string()))?;
@@ -248,6 +297,18 @@ mod tests {
         ] {
             assert!(TransitKey::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_allowlist_reads_as_sops_reads_it() {
+        assert!(Allowlist::parse("").allows("https://evil"));
+        assert!(Allowlist::parse("all").allows("https://evil"));
+        assert!(!Allowlist::parse("none").allows("https://vault:8200"));
+        let a = Allowlist::parse("https://vault:8200, http://127.0.0.1:8200/");
+        assert!(a.allows("https://vault:8200"));
+        assert!(a.allows("http://127.0.0.1:8200/"));
+        assert!(!a.allows("https://vault:82000"));
+        assert!(!a.allows("https://vault.evil"));
     }
 
     #[test]
