@@ -153,4 +153,37 @@ mod tests {
         assert_eq!(cfg.environment_for("prod/db.yaml".as_ref()), Some("rule-1"));
         assert_eq!(cfg.environment_for("dev/db.yaml".as_ref()), Some("rule-2"));
     }
+
+    #[test]
+    fn reads_vault_transit_keys() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let text = format!(
+            "creation_rules:\n  - path_regex: prod/\n    hc_vault_transit_uri: \"https://v:8200/v1/transit/keys/p,https://v:8200/v1/t2/keys/q\"\n  - key_groups:\n      - age: [{a}]\n        hc_vault:\n          - https://v:8200/v1/transit/keys/d\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        let urls = |i: usize| -> Vec<String> {
+            raw.environments[i]
+                .vault_transit
+                .iter()
+                .map(|u| u.value.clone())
+                .collect()
+        };
+        assert_eq!(
+            urls(0),
+            [
+                "https://v:8200/v1/transit/keys/p",
+                "https://v:8200/v1/t2/keys/q"
+            ]
+        );
+        assert_eq!(urls(1), ["https://v:8200/v1/transit/keys/d"]);
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let prod = cfg.environment("rule-1").unwrap();
+        assert!(prod.members.is_empty());
+        assert_eq!(prod.vault_transit[1].engine_path, "t2");
+    }
 }
