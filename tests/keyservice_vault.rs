@@ -577,6 +577,11 @@ fn a_wrong_token_is_a_clear_error_without_the_token() {
             "{err}"
         );
         assert!(!err.contains(wrong) && !err.contains(&bao.token), "{err}");
+        // The hint is about the token, not about age keys.
+        assert!(
+            err.contains("hint: ") && !err.contains("ask a member"),
+            "{err}"
+        );
         assert!(!String::from_utf8_lossy(&out.stdout).contains(wrong));
     }
     // A server outside $SOPS_HC_VAULT_ALLOWLIST gets no request (and so no token).

@@ -88,7 +88,7 @@ pub fn wrap_services(
         let stanza = services
             .vault
             .wrap(k, key)
-            .map_err(|e| WrapError::Encrypt(e.to_string()))?;
+            .map_err(|e| WrapError::Service(e.to_string()))?;
         out.push(stanza);
     }
     Ok(out)

@@ -22,6 +22,9 @@ pub enum WrapError {
     NoRecipients,
     #[error("wrapping the data key failed: {0}")]
     Encrypt(String),
+    /// A key service could not wrap it (the service and key named, never a credential).
+    #[error("wrapping the data key failed: {0}")]
+    Service(String),
 }
 
 fn no_match(recipients: &[String], tried: &str, services: &[String]) -> String {
