@@ -389,6 +389,28 @@ fn env_add_vault_transit_and_sops_yaml_rules_name_the_key() {
         "encrypt",
     );
     assert_eq!(vault_encs(&sb.read("prod/a.yaml")).len(), 1);
+    // An import into the environment is wrapped for its transit key too.
+    sb.write(
+        "src.env",
+        "API_KEY=sk_live_abcdefghijklmnop1234\nDEBUG=false\n",
+    );
+    ok(
+        run(
+            &sb,
+            &v,
+            None,
+            &["import", "src.env", "--to", "prod/imported.env"],
+        ),
+        "import",
+    );
+    assert!(sb
+        .read("prod/imported.env")
+        .contains("sops_hc_vault__list_0__map_enc=vault:v1:"));
+    assert!(ok(
+        run(&sb, &v, None, &["decrypt", "prod/imported.env"]),
+        "decrypt import"
+    )
+    .contains("API_KEY=sk_live_abcdefghijklmnop1234"));
     // A malformed URL is refused before the config is written.
     let bad = run(
         &sb,

@@ -181,8 +181,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         output::note(g, "dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
-    let recipients = creation.map(|c| c.recipients).unwrap_or_default();
-    let sealed = plan.seal(existing.as_ref(), &recipients)?;
+    let keys = creation
+        .map(|c| crate::keys::MasterKeys {
+            age: c.recipients,
+            hc_vault: c.vault_transit,
+        })
+        .unwrap_or_default();
+    let sealed = plan.seal(existing.as_ref(), &keys, &crate::keys::Services::from_env())?;
     // Verified in memory; the backup comes before anything is changed.
     if let Some(src) = &source.file {
         backup_step(&args, g, src)?;
