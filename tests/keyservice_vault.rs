@@ -635,3 +635,75 @@ fn a_wrong_token_is_a_clear_error_without_the_token() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The merge driver after one side rotated: the merged file gets a fresh data key, and its
+/// Vault stanza is wrapped again for it (the sides' stanzas hold their old keys), so a
+/// server with only a token and `sops -d` still open the merge.
+#[test]
+fn a_merge_after_a_rotation_rewraps_the_vault_stanza() {
+    let bao = transit(&["prod"]);
+    let r = common::repo::Repo::new();
+    let url = key_url(&bao, "prod");
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    vault_transit: [{url}]\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    let secrets = |args: &[&str]| {
+        let out =
+            r.ks.cmd()
+                .env("VAULT_TOKEN", &bao.token)
+                .env_remove("VAULT_ADDR")
+                .args(args)
+                .output()
+                .unwrap();
+        ok(out, &format!("secrets {args:?}"))
+    };
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path("config/app.yaml"), PLAIN).unwrap();
+    secrets(&["encrypt", "-i", "config/app.yaml"]);
+    secrets(&["git", "setup"]);
+    r.commit("start", 3, "alice");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    secrets(&["rotate", "config/app.yaml"]);
+    secrets(&["set", "config/app.yaml", "api_token", "tok-feature"]);
+    r.commit("rotate", 2, "bob");
+    r.git(&["checkout", "-q", "main"]);
+    secrets(&["set", "config/app.yaml", "db.password", "pw-main"]);
+    r.commit("main", 1, "alice");
+    let main = r.ks.sb.read("config/app.yaml");
+    // git runs the driver with this environment: the age key and the Vault token.
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(["merge", "-q", "--no-edit", "feature"])
+        .current_dir(r.ks.dir())
+        .env("HOME", r.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .env("VAULT_TOKEN", &bao.token)
+        .env_remove("VAULT_ADDR")
+        .output()
+        .unwrap();
+    ok(out, "git merge");
+    let merged = r.ks.sb.read("config/app.yaml");
+    assert_eq!(vault_encs(&merged).len(), 1);
+    assert_ne!(vault_encs(&merged), vault_encs(&main));
+    // Only the token: the stanza holds the merged file's data key.
+    let sb = &r.ks.sb;
+    let plain = ok(
+        run(sb, &token_vars(&bao), None, &["decrypt", "config/app.yaml"]),
+        "decrypt with the token",
+    );
+    assert!(plain.contains("password: pw-main") && plain.contains("api_token: tok-feature"));
+    let by_sops = sops_decrypt(sb, &bao, "config/app.yaml");
+    assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
+}
