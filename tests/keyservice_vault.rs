@@ -241,6 +241,16 @@ fn updatekeys_and_rotate_keep_the_vault_stanzas_in_step_for_sops() {
         "encrypt",
     );
     assert!(vault_encs(&sb.read("prod/app.yaml")).is_empty());
+    // status shows the transit key as missing; after updatekeys it is in the file.
+    let status = |sb: &Sandbox| {
+        let out = run(sb, &v, Some(&alice.file), &["status"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        status(&sb).contains(&format!("missing hc_vault {url}")),
+        "{}",
+        status(&sb)
+    );
     let out = ok(
         run(&sb, &v, Some(&alice.file), &["updatekeys"]),
         "updatekeys",
@@ -249,6 +259,11 @@ fn updatekeys_and_rotate_keep_the_vault_stanzas_in_step_for_sops() {
     let text = sb.read("prod/app.yaml");
     assert_eq!(vault_encs(&text).len(), 1, "{text}");
     assert!(text.contains(&alice.public));
+    let shown = status(&sb);
+    assert!(
+        shown.contains("alice,vault:prod") && !shown.contains("missing"),
+        "{shown}"
+    );
     // sops opens it through Vault alone; we do with either key alone.
     assert_eq!(
         sops_decrypt(&sb, &bao, "prod/app.yaml").replace("    ", "  "),
