@@ -136,6 +136,9 @@ impl Client {
         }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirect would carry the X-Vault-Token header to wherever it points
+            // (ureq drops only Authorization): answered as an error instead.
+            .max_redirects(0)
             .timeout_global(Some(timeout))
             .tls_config(tls.build())
             .build();
@@ -243,6 +246,9 @@ impl Client {
             let hint = match (status, &self.token) {
                 (401 | 403, None) => " (no token: set VAULT_TOKEN or write ~/.vault-token)",
                 (401 | 403, Some(_)) => " (check VAULT_TOKEN and its policy)",
+                (300..=399, _) => {
+                    " (a redirect, not followed: the token would go with it; use the address it names)"
+                }
                 _ => "",
             };
             return Err(err(format!(

@@ -722,3 +722,78 @@ fn a_merge_after_a_rotation_rewraps_the_vault_stanza() {
     let by_sops = sops_decrypt(sb, &bao, "config/app.yaml");
     assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
 }
+
+/// A server that answers every request with a redirect to `location`.
+fn redirecting_server(location: String) -> (std::thread::JoinHandle<()>, String) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            // The whole request (headers, then Content-Length bytes), so that closing
+            // after the answer does not reset a connection still sending.
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = s.read(&mut buf).unwrap_or(0);
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if req.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (h, addr)
+}
+
+/// A redirect is not followed: the `X-Vault-Token` header would go with it to wherever it
+/// points. Needs no Vault: a listener that redirects, and one that must see no request.
+#[test]
+fn a_redirect_is_not_followed_with_the_token() {
+    let sb = Sandbox::new();
+    let (elsewhere, elsewhere_addr) = silent_server();
+    elsewhere.set_nonblocking(true).unwrap();
+    let (h, addr) = redirecting_server(format!("{elsewhere_addr}/v1/transit/decrypt/prod"));
+    sb.write(
+        "a.yaml",
+        &format!(
+            "a: ENC[AES256_GCM,data:AA==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\nsops:\n  hc_vault:\n    - vault_address: {addr}\n      engine_path: transit\n      key_name: prod\n      created_at: \"2026-01-01T00:00:00Z\"\n      enc: vault:v1:AAAA\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:AA==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n  version: 3.11.0\n"
+        ),
+    );
+    let out = run(
+        &sb,
+        &[
+            ("VAULT_TOKEN", "hvs.redirected-token"),
+            ("SECRETS_KEYSERVICE_TIMEOUT", "2"),
+        ],
+        None,
+        &["decrypt", "a.yaml"],
+    );
+    h.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("HTTP 302") && err.contains("not followed"),
+        "{err}"
+    );
+    assert!(!err.contains("hvs.redirected-token"));
+    assert!(
+        elsewhere.accept().is_err(),
+        "the redirect was followed (with the token)"
+    );
+}
