@@ -46,6 +46,10 @@ impl MasterKeys {
     }
 }
 
+/// The most key-service stanzas one unwrap asks: each may take the whole timeout, and a
+/// file (anyone may edit one) could list thousands.
+pub const MAX_SERVICE_STANZAS: usize = 16;
+
 /// The data key of a group: an age identity first (local, no network); only when none
 /// opens an age stanza is each Vault stanza asked in turn, each bounded by the services'
 /// timeout. The error lists the recipients, the identities tried and each service's
@@ -59,11 +63,17 @@ pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> 
         return Err(age_error);
     }
     let mut failures = Vec::new();
-    for stanza in &group.hc_vault {
+    for stanza in group.hc_vault.iter().take(MAX_SERVICE_STANZAS) {
         match ids.services.vault.unwrap(stanza) {
             Ok(key) => return Ok(key),
             Err(e) => failures.push(e.to_string()),
         }
+    }
+    let more = group.hc_vault.len().saturating_sub(MAX_SERVICE_STANZAS);
+    if more > 0 {
+        failures.push(format!(
+            "{more} more hc_vault stanza(s) not tried (at most {MAX_SERVICE_STANZAS} are)"
+        ));
     }
     Err(WrapError::NoMatchingIdentity {
         recipients: group.age.iter().map(|s| s.recipient.clone()).collect(),
