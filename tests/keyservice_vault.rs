@@ -797,3 +797,24 @@ fn a_redirect_is_not_followed_with_the_token() {
         "the redirect was followed (with the token)"
     );
 }
+
+/// A file listing more Vault stanzas than one unwrap asks: the rest are reported, not
+/// tried (each could take the whole timeout). Port 1 on loopback refuses at once.
+#[test]
+fn at_most_sixteen_vault_stanzas_are_asked() {
+    let sb = Sandbox::new();
+    let mut text = String::from("a: ENC[AES256_GCM,data:AA==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\nsops:\n  hc_vault:\n");
+    for i in 0..20 {
+        text.push_str(&format!("    - vault_address: http://127.0.0.1:1\n      engine_path: transit\n      key_name: k{i}\n      created_at: \"2026-01-01T00:00:00Z\"\n      enc: vault:v1:AAAA\n"));
+    }
+    text.push_str("  lastmodified: \"2026-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:AA==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n  version: 3.11.0\n");
+    sb.write("a.yaml", &text);
+    let out = run(&sb, &[("VAULT_TOKEN", "t")], None, &["decrypt", "a.yaml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("keys/k15:") && !err.contains("keys/k16:"),
+        "{err}"
+    );
+    assert!(err.contains("4 more hc_vault stanza(s) not tried"), "{err}");
+}
