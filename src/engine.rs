@@ -17,8 +17,8 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, CompiledRules, CryptoError, DataKey, IvStash};
 use crate::fsutil::lock::{Lock, LockError, Seen};
 use crate::keys::wrap::{self, WrapError};
-use crate::keys::{Identities, Recipient};
-use crate::metadata::{AgeStanza, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
+use crate::keys::{self, Identities, MasterKeys, Recipient, Services, TransitKey};
+use crate::metadata::{AgeStanza, KeyGroup, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
 use crate::model::{tree, Branch, Plain, Sealed, SecretText};
 use crate::store::{self, Format, Layout, StoreError};
 
@@ -335,9 +335,10 @@ impl EncryptedFile {
         })
     }
 
-    /// Unwraps the data key with the first identity that can.
+    /// Unwraps the data key with the first identity that can: age identities first, then
+    /// the key services (see [`keys::unwrap`]).
     pub fn data_key(&self, ids: &Identities) -> Result<DataKey, FileError> {
-        wrap::unwrap(&self.metadata.age, ids).map_err(|error| FileError::Key {
+        keys::unwrap(&self.metadata.keys, ids).map_err(|error| FileError::Key {
             path: self.path.clone(),
             error,
         })
@@ -406,7 +407,30 @@ impl EncryptedFile {
         recipients: &[Recipient],
         rules: Rules,
     ) -> Result<EncryptedFile, FileError> {
-        if recipients.is_empty() {
+        let keys = MasterKeys::age(recipients);
+        Self::create_for(
+            path,
+            format,
+            layout,
+            plain,
+            &keys,
+            rules,
+            &Services::default(),
+        )
+    }
+
+    /// [`EncryptedFile::create`] for age recipients and key-service keys (wrapped through
+    /// `services`).
+    pub fn create_for(
+        path: &Path,
+        format: Format,
+        layout: Layout,
+        plain: &[Branch<Plain>],
+        keys: &MasterKeys,
+        rules: Rules,
+        services: &Services,
+    ) -> Result<EncryptedFile, FileError> {
+        if keys.is_empty() {
             return Err(FileError::NoRecipients {
                 path: path.to_path_buf(),
             });
@@ -426,31 +450,35 @@ impl EncryptedFile {
             });
         }
         let key = DataKey::generate();
-        Self::create_with_key(path, format, layout, plain, recipients, rules, &key)
+        Self::create_with_key(path, format, layout, plain, keys, rules, &key, services)
     }
 
-    /// [`EncryptedFile::create`] under a data key the caller holds (`import` opens what it
-    /// wrote with it to verify every value, whoever the recipients are).
+    /// [`EncryptedFile::create_for`] under a data key the caller holds (`import` opens
+    /// what it wrote with it to verify every value, whoever the recipients are).
+    #[allow(clippy::too_many_arguments)]
     pub fn create_with_key(
         path: &Path,
         format: Format,
         layout: Layout,
         plain: &[Branch<Plain>],
-        recipients: &[Recipient],
+        keys: &MasterKeys,
         rules: Rules,
         key: &DataKey,
+        services: &Services,
     ) -> Result<EncryptedFile, FileError> {
-        if recipients.is_empty() {
+        if keys.is_empty() {
             return Err(FileError::NoRecipients {
                 path: path.to_path_buf(),
             });
         }
-        let age = wrap::wrap_all(key, recipients, &[]).map_err(|error| FileError::Key {
+        let key_err = |error| FileError::Key {
             path: path.to_path_buf(),
             error,
-        })?;
+        };
+        let age = wrap::wrap_all(key, &keys.age, &[]).map_err(key_err)?;
+        let hc_vault = keys::wrap_services(key, &keys.hc_vault, &[], services).map_err(key_err)?;
         let metadata = Metadata {
-            age,
+            keys: KeyGroup { age, hc_vault },
             last_modified: String::new(),
             mac: String::new(),
             rules,
@@ -497,41 +525,88 @@ impl EncryptedFile {
         Ok(())
     }
 
-    /// Wraps the existing data key for exactly `recipients` (values untouched).
+    /// Wraps the existing data key for exactly `recipients` (values untouched). The
+    /// key-service stanzas stay: they hold the same data key.
     pub fn rewrap(&mut self, key: &DataKey, recipients: &[Recipient]) -> Result<(), FileError> {
-        if recipients.is_empty() {
+        if recipients.is_empty() && self.metadata.keys.hc_vault.is_empty() {
             return Err(FileError::NoRecipients {
                 path: self.path.clone(),
             });
         }
-        self.metadata.age =
-            wrap::wrap_all(key, recipients, &self.metadata.age).map_err(|error| {
-                FileError::Key {
-                    path: self.path.clone(),
-                    error,
-                }
-            })?;
+        self.metadata.keys.age = wrap::wrap_all(key, recipients, &self.metadata.keys.age)
+            .map_err(|error| self.key_err(error))?;
         Ok(())
     }
 
+    /// Adds a stanza for each Vault transit key in `wanted` the file lacks, wrapping the
+    /// existing data key through `services`; the others are kept.
+    pub fn add_vault_keys(
+        &mut self,
+        key: &DataKey,
+        wanted: &[TransitKey],
+        services: &Services,
+    ) -> Result<(), FileError> {
+        self.metadata.keys.hc_vault =
+            keys::wrap_services(key, wanted, &self.metadata.keys.hc_vault, services)
+                .map_err(|error| self.key_err(error))?;
+        Ok(())
+    }
+
+    fn key_err(&self, error: WrapError) -> FileError {
+        FileError::Key {
+            path: self.path.clone(),
+            error,
+        }
+    }
+
     /// Generates a new data key, re-encrypts every value with fresh IVs and wraps the new
-    /// key for `recipients`.
+    /// key for `recipients` and again for every Vault transit key the file names (through
+    /// the services of `ids`): a stanza left under the old data key would open nothing.
     pub fn rotate(&mut self, ids: &Identities, recipients: &[Recipient]) -> Result<(), FileError> {
+        self.rotate_for(ids, recipients, None)
+    }
+
+    /// [`EncryptedFile::rotate`] for exactly the transit keys in `vault` (`None`: the
+    /// file's own).
+    pub fn rotate_for(
+        &mut self,
+        ids: &Identities,
+        recipients: &[Recipient],
+        vault: Option<&[TransitKey]>,
+    ) -> Result<(), FileError> {
         let opened = self.decrypt(ids)?;
         let key = DataKey::generate();
-        self.metadata.age = Vec::new();
+        let wanted = match vault {
+            Some(v) => v.to_vec(),
+            None => self.vault_keys(),
+        };
+        // Wrapped before anything changes: a service that fails leaves the file as it was.
+        let hc_vault = keys::wrap_services(&key, &wanted, &[], &ids.services)
+            .map_err(|error| self.key_err(error))?;
+        self.metadata.keys.age = Vec::new();
+        self.metadata.keys.hc_vault = hc_vault;
         self.rewrap(&key, recipients)?;
         self.metadata.mac = String::new();
         self.reseal(&opened.branches, &key, &IvStash::default())
     }
 
-    /// The recipients named in the file.
+    /// The age recipients named in the file.
     pub fn recipients(&self) -> Vec<&str> {
         self.metadata.recipients()
     }
 
     pub fn stanzas(&self) -> &[AgeStanza] {
-        &self.metadata.age
+        &self.metadata.keys.age
+    }
+
+    /// The Vault transit keys the data key is wrapped with, in file order.
+    pub fn vault_keys(&self) -> Vec<TransitKey> {
+        self.metadata
+            .keys
+            .hc_vault
+            .iter()
+            .map(TransitKey::of)
+            .collect()
     }
 
     /// The file's text (or bytes) as it goes to disk.

@@ -28,4 +28,5 @@ pub mod shellfiles;
 pub mod store;
 pub mod team;
 pub mod tempfiles;
+pub mod vault;
 pub mod workspace;

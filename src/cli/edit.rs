@@ -209,8 +209,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     file.reseal(&edited, key, &opened.stash).map(|()| file)
                 }
                 None => {
-                    let (recipients, rules) = args.target.resolve(path)?;
-                    EncryptedFile::create(path, format, layout, &edited, &recipients, rules)
+                    let (keys, rules) = args.target.resolve(path)?;
+                    let services = crate::keys::Services::from_env();
+                    EncryptedFile::create_for(
+                        path, format, layout, &edited, &keys, rules, &services,
+                    )
                 }
             },
         };

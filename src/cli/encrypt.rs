@@ -1,4 +1,5 @@
-//! `secrets encrypt [-i] FILE… [--age R,…]`: encrypt plaintext files sops-style. A file
+//! `secrets encrypt [-i] FILE… [--age R,…] [--hc-vault-transit URL,…]`: encrypt plaintext
+//! files sops-style. A file
 //! written that git ignores is warned about, with the rule and the exception that undoes it.
 //! `-` encrypts stdin (with `--input-type`) to stdout or `-o`.
 
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use super::exit::{CliError, ALREADY_ENCRYPTED, CONFLICT, NO_RECIPIENTS};
 use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
-use crate::keys::{recipient, Recipient};
+use crate::keys::{recipient, MasterKeys, Services, TransitKey};
 use crate::metadata::Rules;
 use crate::store::Format;
 
@@ -37,6 +38,10 @@ pub struct Target {
     /// Age or ssh recipients, comma-separated (default: $SOPS_AGE_RECIPIENTS, then the config).
     #[arg(long, value_name = "R,…")]
     pub age: Option<String>,
+    /// HashiCorp Vault / OpenBao transit keys, comma-separated, as sops takes them:
+    /// $VAULT_ADDR/v1/ENGINE/keys/KEY (the token: $VAULT_TOKEN or ~/.vault-token).
+    #[arg(long, value_name = "URL,…")]
+    pub hc_vault_transit: Option<String>,
     /// Leave values whose key ends with this suffix in clear (sops default: _unencrypted).
     #[arg(long, value_name = "SUFFIX")]
     pub unencrypted_suffix: Option<String>,
@@ -74,8 +79,10 @@ impl Target {
         (rules != Rules::default()).then_some(rules)
     }
 
-    /// Recipients and rules for `path`: flags, then `$SOPS_AGE_RECIPIENTS`, then the config.
-    pub fn resolve(&self, path: &Path) -> anyhow::Result<(Vec<Recipient>, Rules)> {
+    /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`),
+    /// else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members and Vault
+    /// transit keys, or the `.sops.yaml` creation rule).
+    pub fn resolve(&self, path: &Path) -> anyhow::Result<(MasterKeys, Rules)> {
         let explicit = self.explicit_rules();
         let set = [
             &self.unencrypted_suffix,
@@ -90,19 +97,31 @@ impl Target {
             return Err(CliError::new(CONFLICT, "use only one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex").into());
         }
         let from_config = crate::config::creation_rule_for(path)?;
-        let recipients = if let Some(list) = &self.age {
-            recipient::parse_list(list)?
+        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() {
+            MasterKeys {
+                age: match &self.age {
+                    Some(list) => recipient::parse_list(list)?,
+                    None => Vec::new(),
+                },
+                hc_vault: match &self.hc_vault_transit {
+                    Some(list) => transit_keys(list)?,
+                    None => Vec::new(),
+                },
+            }
         } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")
             .ok()
             .filter(|s| !s.trim().is_empty())
         {
-            recipient::parse_list(&list)?
+            MasterKeys::age(&recipient::parse_list(&list)?)
         } else if let Some(rule) = &from_config {
-            rule.recipients.clone()
+            MasterKeys {
+                age: rule.recipients.clone(),
+                hc_vault: rule.vault_transit.clone(),
+            }
         } else {
-            Vec::new()
+            MasterKeys::default()
         };
-        if recipients.is_empty() {
+        if keys.is_empty() {
             return Err(CliError::new(NO_RECIPIENTS, format!("{}: no recipients to encrypt for", path.display()))
                 .hint("pass --age age1…, or add the file to an environment: secrets env add ENV --files GLOB")
                 .into());
@@ -117,8 +136,22 @@ impl Target {
                 unencrypted_suffix: Some("_unencrypted".into()),
                 ..Rules::default()
             });
-        Ok((recipients, rules))
+        Ok((keys, rules))
     }
+}
+
+/// `--hc-vault-transit URL,…` (empty parts skipped, as sops skips them).
+fn transit_keys(list: &str) -> anyhow::Result<Vec<TransitKey>> {
+    list.split(',')
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| {
+            TransitKey::parse(u).map_err(|e| {
+                CliError::new(NO_RECIPIENTS, e.to_string())
+                    .hint("--hc-vault-transit https://vault.example:8200/v1/transit/keys/NAME")
+                    .into()
+            })
+        })
+        .collect()
 }
 
 /// Every file is parsed and encrypted in memory first; nothing is written unless all of
@@ -209,14 +242,17 @@ fn encrypt_one(
         parsed => parsed?,
     };
     drop(bytes);
-    let (recipients, rules) = target.resolve(path)?;
+    let (keys, rules) = target.resolve(path)?;
     let layout = if out_format == format {
         layout
     } else {
         crate::store::Layout::default_for(out_format)
     };
-    let file = EncryptedFile::create(path, out_format, layout, &plain, &recipients, rules)?;
+    // The key services are asked only when the file names a key of theirs.
+    let services = Services::from_env();
+    let file =
+        EncryptedFile::create_for(path, out_format, layout, &plain, &keys, rules, &services)?;
     // The input and the plaintext tree are not needed once the output exists.
     drop(plain);
-    Ok((file.to_bytes()?, recipients.len()))
+    Ok((file.to_bytes()?, keys.len()))
 }

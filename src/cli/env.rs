@@ -27,7 +27,7 @@ pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.
     #[command(
-        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--default]",
+        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--default]",
         after_help = "\
 ENV may also come last, after the globs (`--files .env.staging staging`) when it is a plain
 name (letters, digits, '_', '-'): --files takes every value up to the next option."
@@ -41,6 +41,11 @@ name (letters, digits, '_', '-'): --files takes every value up to the next optio
         /// Members who may read it (repeatable; more later with `env grant`).
         #[arg(long = "member", short = 'm', value_name = "MEMBER")]
         members: Vec<String>,
+        /// A Vault / OpenBao transit key every file is also wrapped with, so a server or
+        /// CI with a Vault token decrypts without an age key (repeatable):
+        /// $VAULT_ADDR/v1/ENGINE/keys/KEY.
+        #[arg(long = "vault-transit", value_name = "URL")]
+        vault_transit: Vec<String>,
         /// Make it the default environment (for `exec`/`export --env`).
         #[arg(long)]
         default: bool,
@@ -141,10 +146,11 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             env,
             mut files,
             members,
+            vault_transit,
             default,
         } => {
             let env = env_then_globs("env add", env, &mut files)?;
-            add(&env, &files, &members, default, g)
+            add(&env, &files, &members, &vault_transit, default, g)
         }
         Command::Grant { env, members } => grant(&env, &members, g),
         Command::Revoke {
@@ -375,6 +381,7 @@ fn add(
     env: &str,
     files: &[String],
     members: &[String],
+    vault_transit: &[String],
     default: bool,
     g: &Global,
 ) -> anyhow::Result<ExitCode> {
@@ -389,6 +396,12 @@ fn add(
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_env(env, files, &[])?;
     doc.grant(env, members)?;
+    // Checked (and written) as sops takes them; the config's validation says so again.
+    for url in vault_transit {
+        crate::keys::TransitKey::parse(url)
+            .map_err(|e| ConfigError::command(cfg.path(), e.to_string()))?;
+    }
+    doc.set_vault_transit(env, vault_transit)?;
     if default {
         doc.set_default(env);
     }

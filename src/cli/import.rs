@@ -181,8 +181,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         output::note(g, "dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
-    let recipients = creation.map(|c| c.recipients).unwrap_or_default();
-    let sealed = plan.seal(existing.as_ref(), &recipients)?;
+    let keys = creation
+        .map(|c| crate::keys::MasterKeys {
+            age: c.recipients,
+            hc_vault: c.vault_transit,
+        })
+        .unwrap_or_default();
+    let sealed = plan.seal(existing.as_ref(), &keys, &crate::keys::Services::from_env())?;
     // Verified in memory; the backup comes before anything is changed.
     if let Some(src) = &source.file {
         backup_step(&args, g, src)?;
@@ -430,18 +435,17 @@ fn default_backup_dir() -> anyhow::Result<PathBuf> {
     Ok(state.join("secrets").join("backups"))
 }
 
-/// The server and token from the standard variables (`VAULT_ADDR`, `VAULT_TOKEN`,
-/// `VAULT_NAMESPACE`, `VAULT_CACERT`); the token never leaves a secret string.
+/// The server and token from the standard variables (`VAULT_ADDR`, `VAULT_TOKEN` or
+/// `~/.vault-token`, `VAULT_NAMESPACE`, `VAULT_CACERT`, `VAULT_SKIP_VERIFY`); the token
+/// never leaves a secret string.
 fn vault_settings() -> anyhow::Result<vault::Settings> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let addr = var("VAULT_ADDR").ok_or_else(|| {
-        CliError::new(CONFLICT, "--from-vault needs VAULT_ADDR (and VAULT_TOKEN)")
-            .hint("export VAULT_ADDR=https://vault.example:8200 VAULT_TOKEN=…")
-    })?;
-    Ok(vault::Settings {
-        addr,
-        token: var("VAULT_TOKEN").map(secrecy::SecretString::from),
-        namespace: var("VAULT_NAMESPACE"),
-        cacert: var("VAULT_CACERT").map(PathBuf::from),
-    })
+    let settings = vault::Settings::from_env();
+    if settings.addr.is_none() {
+        return Err(
+            CliError::new(CONFLICT, "--from-vault needs VAULT_ADDR (and VAULT_TOKEN)")
+                .hint("export VAULT_ADDR=https://vault.example:8200 VAULT_TOKEN=…")
+                .into(),
+        );
+    }
+    Ok(settings)
 }

@@ -155,6 +155,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             recipients: current
                 .iter()
                 .map(|k| (cfg.describe_key(k), k.to_string()))
+                .chain(
+                    file.vault_keys()
+                        .iter()
+                        .map(|k| (format!("vault:{}", k.key_name), k.to_string())),
+                )
                 .collect(),
             missing: Vec::new(),
             extra: Vec::new(),
@@ -170,6 +175,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 let d = team::diff(&current, &w.recipients);
                 row.missing = d.added.iter().map(|k| cfg.describe_key(k)).collect();
                 row.extra = d.removed.iter().map(|k| cfg.describe_key(k)).collect();
+                // Vault transit keys by their URL (`updatekeys` adds the missing ones).
+                let v = team::vault_diff(&file.vault_keys(), &w.vault_transit);
+                row.missing.extend(v.added);
+                row.extra.extend(v.removed);
             }
             Ok(None) => {}
             Err(e) => row.error = Some(e.to_string()),

@@ -384,6 +384,16 @@ impl ConfigDoc {
         Ok(added)
     }
 
+    /// Sets an environment's Vault transit keys (`vault_transit:`); none: left out.
+    pub fn set_vault_transit(&mut self, env: &str, urls: &[String]) -> Result<(), ConfigError> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        let body = self.env_mut(env)?;
+        body.insert("vault_transit".into(), list(urls));
+        Ok(())
+    }
+
     /// Removes members from an environment; returns those that were in it.
     pub fn revoke(&mut self, env: &str, members: &[String]) -> Result<Vec<String>, ConfigError> {
         let body = self.env_mut(env)?;

@@ -271,6 +271,8 @@ pub struct RawEnv {
     /// A sops-style regular expression (from `.sops.yaml` imports).
     pub path_regex: Option<Spanned<String>>,
     pub members: Vec<Spanned<String>>,
+    /// Vault transit key URLs (`vault_transit:`; `.sops.yaml`'s `hc_vault_transit_uri`).
+    pub vault_transit: Vec<Spanned<String>>,
     pub rules: RawRules,
     /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
     pub production: Option<Spanned<bool>>,
@@ -505,6 +507,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         files: Vec::new(),
         path_regex: None,
         members: Vec::new(),
+        vault_transit: Vec::new(),
         rules: RawRules::default(),
         production: None,
     };
@@ -515,11 +518,12 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "members" => env.members = strings(value, "members")?,
             "path_regex" => env.path_regex = Some(string(value, "path_regex")?),
             "production" => env.production = Some(boolean(value, "production")?),
+            "vault_transit" => env.vault_transit = strings(value, "vault_transit")?,
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, production, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }

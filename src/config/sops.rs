@@ -2,8 +2,8 @@
 //! string or a list, or one `key_groups` entry with `age`, and the encryption-rule fields)
 //! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
 //! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
-//! member `sops-N`. Other key types (pgp, kms, vault…) are ignored: this tool wraps data
-//! keys for age only.
+//! member `sops-N`; `hc_vault_transit_uri` (or a key group's `hc_vault`) becomes the
+//! environment's `vault_transit` keys. Other key types (pgp, kms…) are ignored for now.
 
 use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
 
@@ -30,6 +30,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 files: Vec::new(),
                 path_regex: None,
                 members: Vec::new(),
+                vault_transit: Vec::new(),
                 rules: RawRules::default(),
                 production: None,
             };
@@ -38,6 +39,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 match k.value.as_str() {
                     "path_regex" => env.path_regex = Some(raw::string(v, "path_regex")?),
                     "age" => keys.extend(age_keys(v)?),
+                    "hc_vault_transit_uri" => env.vault_transit.extend(uris(v)?),
                     "key_groups" => {
                         let Value::List(groups) = &v.value else {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
@@ -50,8 +52,10 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                         }
                         for g in groups {
                             for (gk, gv) in raw::map(g, "a key group")? {
-                                if gk.value == "age" {
-                                    keys.extend(age_keys(gv)?);
+                                match gk.value.as_str() {
+                                    "age" => keys.extend(age_keys(gv)?),
+                                    "hc_vault" => env.vault_transit.extend(uris(gv)?),
+                                    _ => {}
                                 }
                             }
                         }
@@ -99,8 +103,18 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
 
 /// `age: "age1…,age1…"` or `age: [age1…, …]` (sops accepts both).
 fn age_keys(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
+    split_list(v, "age")
+}
+
+/// `hc_vault_transit_uri: "URL,URL"` (a key group's `hc_vault:` is a list of URLs).
+fn uris(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
+    split_list(v, "hc_vault_transit_uri")
+}
+
+/// A comma-separated string, or a list of them.
+fn split_list(v: &Spanned<Value>, what: &str) -> Result<Vec<Spanned<String>>, RawError> {
     let mut out = Vec::new();
-    for s in raw::strings(v, "age")? {
+    for s in raw::strings(v, what)? {
         for part in s.value.split([',', '\n']) {
             let part = part.trim();
             if !part.is_empty() {
@@ -138,5 +152,38 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.environment_for("prod/db.yaml".as_ref()), Some("rule-1"));
         assert_eq!(cfg.environment_for("dev/db.yaml".as_ref()), Some("rule-2"));
+    }
+
+    #[test]
+    fn reads_vault_transit_keys() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let text = format!(
+            "creation_rules:\n  - path_regex: prod/\n    hc_vault_transit_uri: \"https://v:8200/v1/transit/keys/p,https://v:8200/v1/t2/keys/q\"\n  - key_groups:\n      - age: [{a}]\n        hc_vault:\n          - https://v:8200/v1/transit/keys/d\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        let urls = |i: usize| -> Vec<String> {
+            raw.environments[i]
+                .vault_transit
+                .iter()
+                .map(|u| u.value.clone())
+                .collect()
+        };
+        assert_eq!(
+            urls(0),
+            [
+                "https://v:8200/v1/transit/keys/p",
+                "https://v:8200/v1/t2/keys/q"
+            ]
+        );
+        assert_eq!(urls(1), ["https://v:8200/v1/transit/keys/d"]);
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let prod = cfg.environment("rule-1").unwrap();
+        assert!(prod.members.is_empty());
+        assert_eq!(prod.vault_transit[1].engine_path, "t2");
     }
 }

@@ -18,7 +18,6 @@ use super::classify::{Class, Classifier, Judgement};
 use super::{show_path, ImportError, Source};
 use crate::crypto::DataKey;
 use crate::engine::{EncryptedFile, Opened};
-use crate::keys::Recipient;
 use crate::metadata::Rules;
 use crate::model::{Branch, Item, ListItem, Node, Plain, Scalar, Sealed};
 use crate::store::{dotenv, Format, Layout};
@@ -259,12 +258,13 @@ impl Plan {
         &self.rules
     }
 
-    /// Encrypts the destination (a new file for `recipients`, or the existing one under
-    /// its own data key and recipients) and verifies the text in memory.
+    /// Encrypts the destination (a new file for `keys`, wrapped through `services`, or the
+    /// existing one under its own data key and recipients) and verifies the text in memory.
     pub fn seal(
         &self,
         existing: Option<&Existing>,
-        recipients: &[Recipient],
+        keys: &crate::keys::MasterKeys,
+        services: &crate::keys::Services,
     ) -> Result<SealedFile, ImportError> {
         if !self.conflicts().is_empty() {
             return Err(self.conflict_error());
@@ -284,9 +284,10 @@ impl Plan {
                     self.format,
                     self.layout,
                     &self.tree,
-                    recipients,
+                    keys,
                     self.rules.clone(),
                     &key,
+                    services,
                 )?;
                 (file, key)
             }

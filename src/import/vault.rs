@@ -1,7 +1,9 @@
 //! Reading a tree of secrets from a HashiCorp Vault or OpenBao KV engine, for `import
 //! --from-vault PATH`: what the `vault`/`bao` CLIs do, over the same HTTP API, with the
-//! same settings (`VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE`, `VAULT_CACERT`, read by
-//! the CLI and handed in as [`Settings`]).
+//! same settings (`VAULT_ADDR`, `VAULT_TOKEN` or `~/.vault-token`, `VAULT_NAMESPACE`,
+//! `VAULT_CACERT`, `VAULT_SKIP_VERIFY`: [`crate::vault::Settings`], read by the CLI and
+//! handed in). The HTTP side (token, TLS, errors) is [`crate::vault`], shared with the
+//! transit key service.
 //!
 //! The mount and its KV version come from `sys/internal/ui/mounts/PATH` (as the CLIs ask
 //! it); KV v2 lists `MOUNT/metadata/…` and reads `MOUNT/data/…`, KV v1 lists and reads
@@ -11,27 +13,25 @@
 //! secret and a folder merges the two; a key holding a value in one and a map in the other
 //! is refused, naming the path.
 //!
-//! The token travels only in the `X-Vault-Token` header and is never printed; errors name
-//! the URL path and the status, and Vault's own error messages (which hold no values).
-//! Response bodies are read into zeroizing buffers; serde_json's parsed strings are the
-//! listed limit of `src/design.md` ("Secrets in memory").
+//! Errors name the URL path and the status, and Vault's own error messages (which hold
+//! no values), never the token.
 
 use std::time::Duration;
-
-use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
 use super::Source;
 use crate::model::{Branch, ListItem, Node, Plain, Scalar};
 use crate::store::{Format, Layout};
+use crate::vault::Client;
+pub use crate::vault::Settings;
 
-/// A failure talking to the server, naming the URL path, never a value or the token.
+/// A failure of an import from Vault, naming the URL path, never a value or the token.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    /// The server's answer, or no answer (see [`crate::vault`]).
+    #[error(transparent)]
+    Api(#[from] crate::vault::VaultError),
     #[error("{path}: {what}")]
     Request { path: String, what: String },
-    #[error("VAULT_CACERT {path}: {what}")]
-    CaCert { path: String, what: String },
     #[error(
         "{path}: more than {max} secrets or {depth} levels under one path; import a narrower path"
     )]
@@ -42,122 +42,11 @@ pub enum VaultError {
     },
 }
 
-/// Where the server is and how to authenticate: the standard variables, read by the CLI.
-#[derive(Clone, Default)]
-pub struct Settings {
-    pub addr: String,
-    pub token: Option<SecretString>,
-    pub namespace: Option<String>,
-    pub cacert: Option<std::path::PathBuf>,
-}
-
 /// Bounds on one import: a path holding more is almost surely the wrong path.
 const MAX_SECRETS: usize = 100_000;
 const MAX_DEPTH: usize = 32;
-const MAX_BODY: u64 = 32 << 20;
-
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    settings: Settings,
-}
-
-impl Client {
-    fn new(settings: &Settings) -> Result<Client, VaultError> {
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(ca) = &settings.cacert {
-            let shown = ca.display().to_string();
-            let pem = std::fs::read(ca).map_err(|e| VaultError::CaCert {
-                path: shown.clone(),
-                what: e.to_string(),
-            })?;
-            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(VaultError::CaCert {
-                    path: shown,
-                    what: "no PEM certificate in it".into(),
-                });
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .tls_config(tls.build())
-            .build();
-        Ok(Client {
-            agent: config.into(),
-            base: settings.addr.trim_end_matches('/').to_string(),
-            settings: settings.clone(),
-        })
-    }
-
-    /// GETs `/v1/{path}` (with `?list=true` when listing); `None` on 404.
-    fn get(&self, path: &str, list: bool) -> Result<Option<serde_json::Value>, VaultError> {
-        let shown = format!("/v1/{path}");
-        let err = |what: String| VaultError::Request {
-            path: shown.clone(),
-            what,
-        };
-        let url = format!("{}{shown}", self.base);
-        let mut req = self.agent.get(&url);
-        if list {
-            req = req.query("list", "true");
-        }
-        if let Some(t) = &self.settings.token {
-            req = req.header("X-Vault-Token", t.expose_secret());
-        }
-        if let Some(ns) = &self.settings.namespace {
-            req = req.header("X-Vault-Namespace", ns);
-        }
-        let mut resp = req
-            .call()
-            .map_err(|e| err(format!("cannot reach {} ({e})", self.base)))?;
-        let status = resp.status().as_u16();
-        let body = Zeroizing::new(
-            resp.body_mut()
-                .with_config()
-                .limit(MAX_BODY)
-                .read_to_string()
-                .map_err(|e| err(format!("reading the response: {e}")))?,
-        );
-        if status == 404 {
-            return Ok(None);
-        }
-        let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-        if !(200..300).contains(&status) {
-            let messages: Vec<String> = json
-                .as_ref()
-                .and_then(|j| j.get("errors"))
-                .and_then(|e| e.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|m| m.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let hint = match status {
-                401 | 403 => " (check VAULT_TOKEN and its policy)",
-                _ => "",
-            };
-            return Err(err(format!(
-                "HTTP {status}{}{hint}",
-                if messages.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", messages.join("; "))
-                }
-            )));
-        }
-        json.map(Some)
-            .ok_or_else(|| err("the response is not JSON".into()))
-    }
-}
+/// A KV tree is read with many requests: each may take this long.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A KV mount: its path (`secret/`) and version.
 struct Mount {
@@ -187,7 +76,8 @@ fn mount_of(client: &Client, path: &str) -> Result<Mount, VaultError> {
 
 /// Reads every secret under `path` into one tree (a YAML-shaped [`Source`]).
 pub fn read(settings: &Settings, path: &str) -> Result<Source, VaultError> {
-    let client = Client::new(settings)?;
+    let addr = settings.addr.as_deref().unwrap_or_default();
+    let client = Client::new(settings, addr, TIMEOUT)?;
     let path = path.trim_matches('/');
     let mount = mount_of(&client, path)?;
     let sub = path

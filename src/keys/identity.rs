@@ -16,6 +16,9 @@ pub struct Identities {
     entries: Vec<Entry>,
     /// Non-fatal notes, e.g. a passphrase-protected ssh key that was skipped.
     pub warnings: Vec<String>,
+    /// The key services a file's other stanzas are unwrapped through (a Vault token…):
+    /// what we decrypt with besides age identities. None configured unless discovered.
+    pub services: super::service::Services,
 }
 
 struct Entry {
@@ -125,14 +128,18 @@ impl Sources {
 
 impl Identities {
     /// Discovers identities from `--identity` files and the environment.
+    /// The key services' settings come from the environment too (nothing is contacted).
     pub fn discover(explicit: &[PathBuf]) -> Result<Identities, IdentityError> {
-        Self::load(&Sources::from_env(explicit))
+        let mut ids = Self::load(&Sources::from_env(explicit))?;
+        ids.services = super::service::Services::from_env();
+        Ok(ids)
     }
 
     pub fn load(sources: &Sources) -> Result<Identities, IdentityError> {
         let mut ids = Identities {
             entries: Vec::new(),
             warnings: Vec::new(),
+            services: Default::default(),
         };
         for path in &sources.required_files {
             ids.load_file(path)?;

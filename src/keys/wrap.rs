@@ -11,15 +11,36 @@ use crate::metadata::AgeStanza;
 pub enum WrapError {
     /// `recipients` as written in the file; a front-end that knows the team may replace
     /// each with a label (`alice (age1abc…wxyz)`, see `workspace::name_recipients`).
-    #[error("none of your identities can decrypt the data key (file recipients: {}); tried: {tried}", .recipients.join(", "))]
+    #[error("{}", no_match(recipients, tried, services))]
     NoMatchingIdentity {
         recipients: Vec<String>,
         tried: String,
+        /// Each key-service stanza's failure (`hc_vault URL: why`), in file order.
+        services: Vec<String>,
     },
     #[error("no age recipients in the file")]
     NoRecipients,
     #[error("wrapping the data key failed: {0}")]
     Encrypt(String),
+    /// A key service could not wrap it (the service and key named, never a credential).
+    #[error("wrapping the data key failed: {0}")]
+    Service(String),
+}
+
+fn no_match(recipients: &[String], tried: &str, services: &[String]) -> String {
+    let mut s = if recipients.is_empty() {
+        "no age recipient in the file".to_string()
+    } else {
+        format!(
+            "none of your identities can decrypt the data key (file recipients: {}); tried: {tried}",
+            recipients.join(", ")
+        )
+    };
+    for f in services {
+        s.push_str("; ");
+        s.push_str(f);
+    }
+    s
 }
 
 /// Wraps the data key for one recipient as an armored age file.
@@ -94,6 +115,7 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
     Err(WrapError::NoMatchingIdentity {
         recipients: stanzas.iter().map(|s| s.recipient.clone()).collect(),
         tried: ids.describe(),
+        services: Vec::new(),
     })
 }
 

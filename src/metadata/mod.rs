@@ -1,8 +1,19 @@
-//! The `sops` metadata block: wrapped data keys per age recipient, `lastmodified`, the
-//! encrypted `mac`, the encryption rules and the version.
+//! The `sops` metadata block: the data key wrapped once per master key (age recipients,
+//! Vault transit keys), `lastmodified`, the encrypted `mac`, the encryption rules and the
+//! version.
+//!
+//! Master keys are held as a [`KeyGroup`]: one list per key type, as sops holds them.
+//! Without `key_groups` sops writes its single group flat, at the top of the block
+//! (`age:`, `hc_vault:`), and that is the layout read and written here. Key groups with
+//! Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a threshold; kms
+//! and pgp stanzas, a list each inside `KeyGroup`. Until then they are kept as written
+//! (`foreign`).
 //!
 //! Every sops layout is read (≤3.9 writes empty key lists, 3.10–3.12 omits them, 3.13+
 //! sorts keys); we write the 3.13 layout: keys in alphabetical order, empty lists omitted.
+//! Inside a stanza the fields keep sops's struct order (`recipient`, `enc`;
+//! `vault_address`, `engine_path`, `key_name`, `created_at`, `enc`), as sops 3.11 writes
+//! them, so a file it wrote is written back byte for byte.
 
 pub mod flat;
 
@@ -16,6 +27,44 @@ pub const SOPS_COMPAT_VERSION: &str = "3.13.2";
 pub struct AgeStanza {
     pub recipient: String,
     pub enc: String,
+}
+
+/// One HashiCorp Vault / OpenBao transit key and the data key it wrapped (an `hc_vault`
+/// entry): `enc` is the transit ciphertext (`vault:v1:…`) of the base64 of the data key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultStanza {
+    /// The server, scheme and port, no path (`https://vault.example:8200`).
+    pub vault_address: String,
+    /// Where the transit engine is mounted (`transit`, `secret/team/transit`).
+    pub engine_path: String,
+    pub key_name: String,
+    /// RFC 3339, UTC, when the data key was wrapped (sops's `created_at`).
+    pub created_at: String,
+    pub enc: String,
+}
+
+impl VaultStanza {
+    /// The key as sops names it on its command line: `ADDRESS/v1/ENGINE/keys/NAME`.
+    pub fn uri(&self) -> String {
+        format!(
+            "{}/v1/{}/keys/{}",
+            self.vault_address, self.engine_path, self.key_name
+        )
+    }
+}
+
+/// The master keys one data key is wrapped for, one list per key type (a sops key group).
+/// A reader needs any one of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyGroup {
+    pub age: Vec<AgeStanza>,
+    pub hc_vault: Vec<VaultStanza>,
+}
+
+impl KeyGroup {
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty() && self.hc_vault.is_empty()
+    }
 }
 
 /// Which values are encrypted; at most one of the four key selectors is set.
@@ -32,12 +81,14 @@ pub struct Rules {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metadata {
-    pub age: Vec<AgeStanza>,
+    /// The master keys (sops's flat layout: one group, no Shamir splitting).
+    pub keys: KeyGroup,
     pub last_modified: String,
     pub mac: String,
     pub rules: Rules,
     pub version: String,
-    /// Key-service entries we cannot use (pgp, kms…), kept so a rewrite does not drop them.
+    /// Key-service entries we cannot use yet (pgp, kms…), kept so a rewrite does not drop
+    /// them.
     pub foreign: Branch<Sealed>,
 }
 
@@ -53,7 +104,7 @@ pub enum MetadataError {
     KeyGroups,
 }
 
-const FOREIGN_KEYS: &[&str] = &["kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "pgp"];
+const FOREIGN_KEYS: &[&str] = &["kms", "gcp_kms", "azure_kv", "hckms", "pgp"];
 
 fn text(node: &Node<Sealed>, field: &str) -> Result<String, MetadataError> {
     match node {
@@ -74,7 +125,7 @@ impl Metadata {
     /// Reads metadata from its nested tree form.
     pub fn from_tree(md: &Branch<Sealed>) -> Result<Metadata, MetadataError> {
         let mut meta = Metadata {
-            age: Vec::new(),
+            keys: KeyGroup::default(),
             last_modified: String::new(),
             mac: String::new(),
             rules: Rules::default(),
@@ -85,7 +136,8 @@ impl Metadata {
         for (key, value) in md.entries() {
             let opt = || text(value, key).map(|s| Some(s).filter(|s| !s.is_empty()));
             match key {
-                "age" => meta.age = parse_age(value)?,
+                "age" => meta.keys.age = parse_age(value)?,
+                "hc_vault" => meta.keys.hc_vault = parse_vault(value)?,
                 "lastmodified" => meta.last_modified = text(value, key)?,
                 "mac" => {
                     meta.mac = text(value, key)?;
@@ -133,8 +185,9 @@ impl Metadata {
     pub fn to_tree(&self) -> Branch<Sealed> {
         let str_leaf = |s: &str| Node::Leaf(Sealed(Scalar::Str(s.to_string())));
         let mut fields: Vec<(String, Node<Sealed>)> = Vec::new();
-        if !self.age.is_empty() {
+        if !self.keys.age.is_empty() {
             let list = self
+                .keys
                 .age
                 .iter()
                 .map(|s| {
@@ -145,6 +198,23 @@ impl Metadata {
                 })
                 .collect();
             fields.push(("age".into(), Node::List(list)));
+        }
+        if !self.keys.hc_vault.is_empty() {
+            let list = self
+                .keys
+                .hc_vault
+                .iter()
+                .map(|s| {
+                    let mut b = Branch::new();
+                    b.insert("vault_address".into(), str_leaf(&s.vault_address));
+                    b.insert("engine_path".into(), str_leaf(&s.engine_path));
+                    b.insert("key_name".into(), str_leaf(&s.key_name));
+                    b.insert("created_at".into(), str_leaf(&s.created_at));
+                    b.insert("enc".into(), str_leaf(&s.enc));
+                    ListItem::Value(Node::Map(b))
+                })
+                .collect();
+            fields.push(("hc_vault".into(), Node::List(list)));
         }
         fields.push(("lastmodified".into(), str_leaf(&self.last_modified)));
         fields.push(("mac".into(), str_leaf(&self.mac)));
@@ -179,10 +249,52 @@ impl Metadata {
         out
     }
 
-    /// The recipients the data key is wrapped for, in file order.
+    /// The age recipients the data key is wrapped for, in file order.
     pub fn recipients(&self) -> Vec<&str> {
-        self.age.iter().map(|s| s.recipient.as_str()).collect()
+        self.keys.age.iter().map(|s| s.recipient.as_str()).collect()
     }
+}
+
+/// The map entries of a stanza list (`~` or no list: none; comments skipped).
+fn stanza_maps<'a>(
+    value: &'a Node<Sealed>,
+    name: &str,
+) -> Result<Vec<&'a Branch<Sealed>>, MetadataError> {
+    match value {
+        Node::List(items) => Ok(items
+            .iter()
+            .filter_map(|item| match item {
+                ListItem::Value(Node::Map(b)) => Some(b),
+                _ => None,
+            })
+            .collect()),
+        Node::Leaf(Sealed(Scalar::Null)) => Ok(Vec::new()),
+        _ => Err(MetadataError::Malformed(name.into())),
+    }
+}
+
+/// `hc_vault` entries: every field sops writes is required but `created_at` (sops itself
+/// would refuse a file without it; kept empty here, written back as read).
+fn parse_vault(value: &Node<Sealed>) -> Result<Vec<VaultStanza>, MetadataError> {
+    let mut out = Vec::new();
+    for b in stanza_maps(value, "hc_vault")? {
+        let field = |name: &'static str| -> Result<String, MetadataError> {
+            let shown = format!("hc_vault.{name}");
+            match b.get(name) {
+                Some(n) => text(n, &shown),
+                None if name == "created_at" => Ok(String::new()),
+                None => Err(MetadataError::Malformed(shown)),
+            }
+        };
+        out.push(VaultStanza {
+            vault_address: field("vault_address")?,
+            engine_path: field("engine_path")?,
+            key_name: field("key_name")?,
+            created_at: field("created_at")?,
+            enc: field("enc")?,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_age(value: &Node<Sealed>) -> Result<Vec<AgeStanza>, MetadataError> {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
 use crate::fsutil::lock::Lock;
-use crate::keys::{Identities, Recipient};
+use crate::keys::{Identities, Recipient, TransitKey};
 use crate::team::{self, Diff};
 
 /// What a batch does to each file.
@@ -69,6 +69,9 @@ pub enum BatchError {
 pub struct Job {
     pub path: PathBuf,
     pub recipients: Result<Option<Vec<Recipient>>, BatchError>,
+    /// The Vault transit keys it must end with; `None`: keep its own (the commands about
+    /// members leave the key services as they are).
+    pub vault: Option<Vec<TransitKey>>,
 }
 
 /// What a batch will do.
@@ -202,12 +205,17 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
                 plan.jobs.push(Job {
                     path,
                     recipients: Err(e),
+                    vault: None,
                 });
                 continue;
             }
         };
+        let mut vault = None;
         let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
-            Ok(Some(w)) => Ok(Some(w.recipients)),
+            Ok(Some(w)) => {
+                vault = Some(w.vault_transit);
+                Ok(Some(w.recipients))
+            }
             Ok(None) => match op {
                 Op::Rotate => Ok(None),
                 Op::Update { .. } | Op::Rewrap if explicit => Err(ConfigError::command(
@@ -225,7 +233,11 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
             },
             Err(e) => Err(e.into()),
         };
-        plan.jobs.push(Job { path, recipients });
+        plan.jobs.push(Job {
+            path,
+            recipients,
+            vault,
+        });
     }
     Ok(plan)
 }
@@ -240,6 +252,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
             .map(|p| Job {
                 path: p.clone(),
                 recipients: not_a_file(p).map_or(Ok(None), Err),
+                vault: None,
             })
             .collect(),
         skipped: Vec::new(),
@@ -253,7 +266,15 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
 pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
     let results = team::parallel_map(&plan.jobs, |job| {
         let recipients = job.recipients.as_ref().ok()?;
-        Some(one(&plan, &job.path, recipients.as_deref(), ids, dry_run))
+        let vault = job.vault.as_deref();
+        Some(one(
+            &plan,
+            &job.path,
+            recipients.as_deref(),
+            vault,
+            ids,
+            dry_run,
+        ))
     });
     let files = plan
         .jobs
@@ -276,6 +297,7 @@ fn one(
     plan: &Plan,
     path: &Path,
     recipients: Option<&[Recipient]>,
+    vault: Option<&[TransitKey]>,
     ids: &Identities,
     dry_run: bool,
 ) -> Result<(Done, Diff), BatchError> {
@@ -285,7 +307,12 @@ fn one(
         Some(r) => r.to_vec(),
         None => team::current_recipients(&file)?,
     };
-    let d = team::diff(&file.recipients(), &recipients);
+    let mut d = team::diff(&file.recipients(), &recipients);
+    if let Some(vault) = vault {
+        let v = team::vault_diff(&file.vault_keys(), vault);
+        d.added.extend(v.added);
+        d.removed.extend(v.removed);
+    }
     let done = match plan.op {
         Op::Update { .. } if d.is_empty() => return Ok((Done::Unchanged, d)),
         Op::Update { rotate_on_drop } => {
@@ -295,9 +322,12 @@ fn one(
             file.open(&key)?;
             if d.removed.is_empty() {
                 file.rewrap(&key, &recipients)?;
+                if let Some(vault) = vault {
+                    file.add_vault_keys(&key, vault, &ids.services)?;
+                }
                 Done::Updated
             } else if rotate_on_drop {
-                file.rotate(ids, &recipients)?;
+                file.rotate_for(ids, &recipients, vault)?;
                 Done::Rotated
             } else {
                 return Err(BatchError::WouldDrop {
@@ -307,7 +337,7 @@ fn one(
             }
         }
         Op::Rotate => {
-            file.rotate(ids, &recipients)?;
+            file.rotate_for(ids, &recipients, vault)?;
             Done::Rotated
         }
         Op::Rewrap if d.is_empty() => return Ok((Done::Unchanged, d)),
@@ -325,8 +355,12 @@ fn one(
     Ok((done, d))
 }
 
-/// A key as people know it: the member's name, or the key abbreviated.
+/// A key as people know it: the member's name, or the key abbreviated; a Vault key
+/// (`hc_vault URL`) in full.
 pub fn describe(cfg: Option<&Config>, key: &str) -> String {
+    if key.starts_with("hc_vault ") {
+        return key.to_string();
+    }
     match cfg {
         Some(c) => c.describe_key(key),
         None => crate::config::abbreviate(key),

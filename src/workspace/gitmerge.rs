@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::crypto::{DataKey, IvStash};
 use crate::engine::{EncryptedFile, FileError};
-use crate::keys::{Identities, Recipient};
+use crate::keys::{Identities, Recipient, Services, TransitKey};
 use crate::merge::{self, Conflict};
 use crate::model::path::KeyPath;
 use crate::model::{Branch, Plain};
@@ -122,6 +122,9 @@ pub struct Plan {
     key: DataKey,
     stash: IvStash,
     recipients: Vec<Recipient>,
+    /// The Vault transit keys of either side, and the services that wrap for them.
+    vault: Vec<TransitKey>,
+    services: Services,
 }
 
 /// Decrypts the three versions and merges them. `config`: the config the work tree has
@@ -171,6 +174,12 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         None => None,
     };
     let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
+    let mut vault = p.ours.vault_keys();
+    for k in p.theirs.vault_keys() {
+        if !vault.contains(&k) {
+            vault.push(k);
+        }
+    }
     let (key, stash) = if rotated {
         (DataKey::generate(), IvStash::default())
     } else {
@@ -189,6 +198,8 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         key,
         stash,
         recipients,
+        vault,
+        services: ids.services.clone(),
     })
 }
 
@@ -243,9 +254,11 @@ impl Plan {
     pub fn seal(&self) -> Result<EncryptedFile, FileError> {
         let mut file = self.template.clone();
         if self.rotated {
-            file.metadata.age = Vec::new();
+            // Every stanza held the old data key.
+            file.metadata.keys = Default::default();
             file.metadata.mac = String::new();
         }
+        file.add_vault_keys(&self.key, &self.vault, &self.services)?;
         file.rewrap(&self.key, &self.recipients)?;
         file.reseal(&self.merged, &self.key, &self.stash)?;
         Ok(file)

