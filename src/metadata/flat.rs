@@ -20,7 +20,11 @@ pub fn flatten(md: &Branch<Sealed>, escape_newlines: bool) -> Branch<Sealed> {
 fn flatten_node(prefix: String, node: &Node<Sealed>, escape: bool, out: &mut Branch<Sealed>) {
     match node {
         Node::Map(b) => {
-            for (k, v) in b.entries() {
+            // By name, as sops writes flattened metadata (3.11 sorts the flattened keys of a
+            // dotenv file; 3.13 sorts every map): a stanza's `enc` before its `recipient`.
+            let mut entries: Vec<_> = b.entries().collect();
+            entries.sort_by_key(|(k, _)| *k);
+            for (k, v) in entries {
                 flatten_node(format!("{prefix}{MAP_SEP}{k}"), v, escape, out);
             }
         }
@@ -289,28 +293,36 @@ mod tests {
         Node::Leaf(Sealed(Scalar::Str(s.into())))
     }
 
-    #[test]
-    fn round_trip() {
+    fn metadata(fields: &[(&str, &str)]) -> Branch<Sealed> {
         let mut stanza = Branch::new();
-        stanza.insert("recipient".into(), leaf("age1x"));
-        stanza.insert("enc".into(), leaf("line1\nline2\n"));
+        for (k, v) in fields {
+            stanza.insert(k.to_string(), leaf(v));
+        }
         let mut md = Branch::new();
         md.insert(
             "age".into(),
             Node::List(vec![ListItem::Value(Node::Map(stanza))]),
         );
         md.insert("mac".into(), leaf("ENC[x]"));
+        md
+    }
+
+    #[test]
+    fn round_trip() {
+        let md = metadata(&[("recipient", "age1x"), ("enc", "line1\nline2\n")]);
         let flat = flatten(&md, true);
         let keys: Vec<_> = flat.entries().map(|(k, _)| k.to_string()).collect();
+        // A map's fields by name, as sops writes them.
         assert_eq!(
             keys,
-            ["age__list_0__map_recipient", "age__list_0__map_enc", "mac"]
+            ["age__list_0__map_enc", "age__list_0__map_recipient", "mac"]
         );
         assert_eq!(
             flat.get("age__list_0__map_enc"),
             Some(&leaf("line1\\nline2\\n"))
         );
-        assert_eq!(unflatten(&flat, true, LIMITS), Ok(md));
+        let by_name = metadata(&[("enc", "line1\nline2\n"), ("recipient", "age1x")]);
+        assert_eq!(unflatten(&flat, true, LIMITS), Ok(by_name));
     }
 
     const LIMITS: FlatLimits = FlatLimits {

@@ -492,3 +492,29 @@ fn ini_plaintext_that_sops_would_lose_is_refused() {
         assert_eq!(sb.read("o.ini"), text, "the file is left as it was");
     }
 }
+
+/// The `sops_…` metadata keys of a dotenv file, in file order.
+fn metadata_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .filter(|k| k.starts_with("sops_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// sops sorts a dotenv file's metadata keys (3.11 sorts the flattened names, so a stanza's
+/// `enc` comes before its `recipient`): our files carry the same order, and a `set` on a
+/// file sops wrote leaves its metadata lines where they were, so the diff shows only the
+/// value, `lastmodified` and `mac`.
+#[test]
+fn metadata_lines_are_in_sops_order() {
+    let sb = Sandbox::new();
+    let Some(p) = Pair::new(&sb, "A=1\nB=2\n") else {
+        return;
+    };
+    let theirs = metadata_keys(&sb.read("theirs.env"));
+    assert!(theirs.len() >= 5, "{theirs:?}");
+    assert_eq!(metadata_keys(&sb.read("ours.env")), theirs);
+    p.ours_ok(&["set", "theirs.env", "C", "3"]);
+    assert_eq!(metadata_keys(&sb.read("theirs.env")), theirs);
+}
