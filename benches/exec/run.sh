@@ -44,6 +44,10 @@ if [[ -z "${SECRETS_STATIC_BIN:-}" && "$(rustc -vV | sed -n 's/^host: //p')" == 
   SECRETS_STATIC_BIN="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-gnu/release/secrets"
 fi
 
+# Given paths may be relative to where the script was started; it runs in a temp dir.
+SECRETS_BIN=$(realpath "$SECRETS_BIN")
+[[ -n "${SECRETS_STATIC_BIN:-}" ]] && SECRETS_STATIC_BIN=$(realpath "$SECRETS_STATIC_BIN")
+
 baseline_bin=
 if [[ "$baseline_rev" != none ]]; then
   if commit=$(cd "$root" && git rev-parse --verify --quiet "$baseline_rev^{commit}"); then
