@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod recipient;
+pub mod service;
 pub mod wrap;
 
 pub use identity::Identities;
