@@ -142,7 +142,9 @@ fn the_entry_profile_and_aws_profile_come_from_the_shared_files() {
     assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
 
     // A profile that is not there, one that needs SSO, and no credentials at all.
-    let kms = AwsKms::with_env(AwsEnv::from_vars(base));
+    let mut vars = base.to_vec();
+    vars.push(("AWS_EC2_METADATA_DISABLED", "true"));
+    let kms = AwsKms::with_env(AwsEnv::from_vars(vars));
     k.aws_profile = Some("nope".into());
     let err = kms.decrypt(&k, &enc).unwrap_err().to_string();
     assert!(err.contains("\"nope\" is in neither"), "{err}");
@@ -360,4 +362,162 @@ fn interop_with_sops_both_ways() {
     assert_ne!(ours, enc);
     std::fs::write(dir.path().join("ours.yaml"), written.replace(&enc, &ours)).unwrap();
     assert_eq!(run(&["decrypt", "ours.yaml"]), "password: hunter2\n");
+}
+
+/// A stand-in for the machine's credential endpoints (IMDS, the ECS agent): answers each
+/// request by `answer(method, path, headers)` and closes the connection; keeps what it
+/// was asked (method, path, headers) for the test to check.
+struct FakeEndpoint {
+    pub url: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeEndpoint {
+    fn start(answer: fn(&str) -> (u16, String)) -> FakeEndpoint {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut head = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line.to_ascii_lowercase());
+                }
+                let (status, body) = answer(&head);
+                log.lock().unwrap().push(head);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakeEndpoint { url, asked }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+const MACHINE_KEYS: &str = r#"{"Code":"Success","AccessKeyId":"ASIAMACHINE000000000","SecretAccessKey":"machine-secret","Token":"machine-token","Expiration":"2099-01-01T00:00:00Z"}"#;
+
+/// IMDSv2 as EC2 serves it: a session token first, then the role's name and its keys.
+fn imds(head: &str) -> (u16, String) {
+    let token = head.contains("x-aws-ec2-metadata-token: imds-session");
+    match head.lines().next().unwrap_or_default() {
+        l if l.starts_with("put /latest/api/token ")
+            && head.contains("x-aws-ec2-metadata-token-ttl-seconds:") =>
+        {
+            (200, "imds-session".into())
+        }
+        l if l.starts_with("get /latest/meta-data/iam/security-credentials/ ") && token => {
+            (200, "web-role\n".into())
+        }
+        l if l.starts_with("get /latest/meta-data/iam/security-credentials/web-role ") && token => {
+            (200, MACHINE_KEYS.into())
+        }
+        _ => (401, String::new()),
+    }
+}
+
+#[test]
+fn an_instance_role_is_read_through_imdsv2() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let fake = FakeEndpoint::start(imds);
+    let env = AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.url.as_str()),
+        ("HOME", "/nonexistent"),
+    ]);
+    let dk = data_key();
+    let kms = AwsKms::with_env(env);
+    let enc = kms.encrypt(&key(&arn), &dk).unwrap();
+    assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
+    let asked = fake.asked();
+    assert_eq!(asked.len(), 6, "{asked:?}");
+    assert!(asked[0].starts_with("put /latest/api/token "), "{asked:?}");
+
+    // IMDSv1 only (the token refused), or nothing listening: no credentials, quickly.
+    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    for endpoint in [FakeEndpoint::start(|_| (403, String::new())).url, dead] {
+        let env = AwsEnv::from_vars([
+            ("AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str()),
+            ("HOME", "/nonexistent"),
+        ]);
+        let start = Instant::now();
+        let err = AwsKms::with_env(env)
+            .decrypt(&key(&arn), &enc)
+            .unwrap_err()
+            .to_string();
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(err.contains("no AWS credentials"), "{err}");
+    }
+}
+
+#[test]
+fn container_credentials_are_read_with_their_token() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let fake = FakeEndpoint::start(|head| {
+        if head.starts_with("get /creds ") && head.contains("authorization: container-auth") {
+            (200, MACHINE_KEYS.into())
+        } else {
+            (403, String::new())
+        }
+    });
+    let full = format!("{}/creds", fake.url);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "container-auth\n").unwrap();
+    let dk = data_key();
+    for token in [
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-auth"),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            token_file.to_str().unwrap(),
+        ),
+    ] {
+        let kms = AwsKms::with_env(AwsEnv::from_vars([
+            ("AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", full.as_str()),
+            token,
+            ("HOME", "/nonexistent"),
+        ]));
+        let enc = kms.encrypt(&key(&arn), &dk).unwrap();
+        assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
+    }
+    // A wrong token: the endpoint's refusal, no secret shown.
+    let kms = AwsKms::with_env(AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", full.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong-auth"),
+        ("HOME", "/nonexistent"),
+    ]));
+    let err = kms.encrypt(&key(&arn), &dk).unwrap_err().to_string();
+    assert!(
+        err.contains("container credentials endpoint answered HTTP 403"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-auth"), "{err}");
+    // Plain http elsewhere than this machine or the agents is refused.
+    let kms = AwsKms::with_env(AwsEnv::from_vars([
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://creds.example/x",
+        ),
+        ("HOME", "/nonexistent"),
+    ]));
+    let err = kms.encrypt(&key(&arn), &dk).unwrap_err().to_string();
+    assert!(err.contains("plain http is accepted only"), "{err}");
 }

@@ -6,7 +6,7 @@
 //! What sops does, done the same way: the region is the ARN's; the encryption context
 //! is sent as written; a `role` is assumed through STS first (`sts.rs`); credentials come
 //! from the key's `aws_profile`, else the standard variables and shared files
-//! (`credentials.rs`). The wire is KMS's JSON protocol (`POST /`, `X-Amz-Target:
+//! (`credentials.rs`), else the container endpoint or EC2 instance role (`instance.rs`). The wire is KMS's JSON protocol (`POST /`, `X-Amz-Target:
 //! TrentService.Encrypt`, `application/x-amz-json-1.1`) signed with SigV4 (`sigv4.rs`)
 //! over `ureq`: no AWS SDK, no async runtime.
 //!
@@ -18,6 +18,7 @@
 //! it, so an age-only file never starts a client.
 
 mod credentials;
+mod instance;
 mod sigv4;
 mod sts;
 
@@ -409,7 +410,7 @@ impl AwsKms {
         let timeout = self.env.timeout().map_err(fail)?;
         let http = Http::new(timeout);
         let profile = key.aws_profile.as_deref().filter(|p| !p.is_empty());
-        let mut creds = credentials::resolve(&self.env, profile).map_err(fail)?;
+        let mut creds = credentials::resolve(&self.env, profile, timeout).map_err(fail)?;
         if let Some(role) = key.role.as_deref().filter(|r| !r.is_empty()) {
             let sts = self.env.endpoint("sts", &arn).map_err(fail)?;
             creds = sts::assume_role(&http, &sts, &arn.region, role, &creds).map_err(fail)?;
@@ -463,8 +464,9 @@ impl AwsKms {
             partition: "aws".into(),
             region: region.into(),
         };
-        let http = Http::new(self.env.timeout()?);
-        let creds = credentials::resolve(&self.env, None)?;
+        let timeout = self.env.timeout()?;
+        let http = Http::new(timeout);
+        let creds = credentials::resolve(&self.env, None, timeout)?;
         let endpoint = self.env.endpoint("kms", &arn)?;
         let answer = self.send(&http, &endpoint, region, action, body, &creds)?;
         serde_json::from_str(&answer).map_err(|e| e.to_string())

@@ -3,9 +3,9 @@
 //! as a profile set in code does in the Go SDK), else `AWS_ACCESS_KEY_ID` /
 //! `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, else the profile `AWS_PROFILE` (or
 //! `default`) from `~/.aws/credentials` and `~/.aws/config` (`AWS_SHARED_CREDENTIALS_FILE`,
-//! `AWS_CONFIG_FILE`). A profile that gets its keys some other way (SSO, a role, a
-//! `credential_process`, web identity) is refused with the way around it; so is having
-//! none, since instance (IMDS) and container credentials are not read (docs/key-services.md).
+//! `AWS_CONFIG_FILE`), else the machine's: a container endpoint or the EC2 instance role
+//! (`instance.rs`). A profile that gets its keys some other way (SSO, a role, a
+//! `credential_process`, web identity) is refused with the way around it (docs/aws-kms.md).
 //!
 //! The secret key and session token are `SecretString`s: no `Debug`, error or log shows
 //! them; errors name the source ("profile ci in /home/u/.aws/credentials") only.
@@ -58,10 +58,15 @@ impl Credentials {
     }
 }
 
-/// The credentials for a key whose entry names `profile` (or none).
-pub fn resolve(env: &AwsEnv, profile: Option<&str>) -> Result<Credentials, String> {
+/// The credentials for a key whose entry names `profile` (or none); requests to the
+/// machine's credential endpoints take at most `timeout`.
+pub fn resolve(
+    env: &AwsEnv,
+    profile: Option<&str>,
+    timeout: std::time::Duration,
+) -> Result<Credentials, String> {
     if let Some(p) = profile {
-        return from_profile(env, p);
+        return from_profile(env, p).map_err(|e| e.text);
     }
     if let (Some(id), Some(secret)) = (
         env.get("AWS_ACCESS_KEY_ID"),
@@ -74,23 +79,43 @@ pub fn resolve(env: &AwsEnv, profile: Option<&str>) -> Result<Credentials, Strin
             "environment (AWS_ACCESS_KEY_ID)",
         ));
     }
-    let name = env.get("AWS_PROFILE").unwrap_or("default");
-    from_profile(env, name).map_err(|e| {
-        if env.get("AWS_PROFILE").is_none() && e.starts_with(NOT_FOUND) {
-            format!(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE \
-                 or a [default] profile in {} (instance roles, container credentials and SSO \
-                 are not read: export the keys, e.g. with `aws configure export-credentials \
-                 --format env`)",
-                env.credentials_file().display()
-            )
-        } else {
-            e
+    let named = env.get("AWS_PROFILE");
+    match from_profile(env, named.unwrap_or("default")) {
+        Ok(c) => Ok(c),
+        // A profile with no keys (or no [default]) leaves it to the machine, as in the SDKs.
+        Err(e) if e.keyless && !(e.missing && named.is_some()) => {
+            super::instance::resolve(env, timeout)?.ok_or_else(|| {
+                format!(
+                    "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+                     AWS_PROFILE or a [default] profile in {}; no container credentials \
+                     endpoint is set and no EC2 instance role answered (SSO profiles are not \
+                     read: export their keys with `aws configure export-credentials --format env`)",
+                    env.credentials_file().display()
+                )
+            })
         }
-    })
+        Err(e) => Err(e.text),
+    }
 }
 
-const NOT_FOUND: &str = "AWS profile ";
+/// Why a profile gave no credentials.
+struct ProfileError {
+    text: String,
+    /// It has no static keys and names no other way to get them (or does not exist).
+    keyless: bool,
+    /// It does not exist.
+    missing: bool,
+}
+
+impl From<String> for ProfileError {
+    fn from(text: String) -> ProfileError {
+        ProfileError {
+            text,
+            keyless: false,
+            missing: false,
+        }
+    }
+}
 
 /// A shared file is a few lines; a larger one is not what we think it is.
 const MAX_FILE: u64 = 1 << 20;
@@ -99,7 +124,7 @@ const MAX_FILE: u64 = 1 << 20;
 type Section = BTreeMap<String, Zeroizing<String>>;
 
 /// A profile's static keys, the credentials file's values over the config file's.
-fn from_profile(env: &AwsEnv, name: &str) -> Result<Credentials, String> {
+fn from_profile(env: &AwsEnv, name: &str) -> Result<Credentials, ProfileError> {
     let creds_file = env.credentials_file();
     let config_file = env.config_file();
     let mut merged = Section::new();
@@ -118,11 +143,15 @@ fn from_profile(env: &AwsEnv, name: &str) -> Result<Credentials, String> {
         found.push(creds_file.display().to_string());
     }
     if found.is_empty() {
-        return Err(format!(
-            "{NOT_FOUND}{name:?} is in neither {} nor {}",
-            creds_file.display(),
-            config_file.display()
-        ));
+        return Err(ProfileError {
+            text: format!(
+                "AWS profile {name:?} is in neither {} nor {}",
+                creds_file.display(),
+                config_file.display()
+            ),
+            keyless: true,
+            missing: true,
+        });
     }
     let source = format!("profile {name} in {}", found.join(" and "));
     match (
@@ -151,8 +180,13 @@ fn from_profile(env: &AwsEnv, name: &str) -> Result<Credentials, String> {
                 Some(what) => format!(
                     "{source} uses {what}, which is not supported; export its keys instead \
                      (`aws configure export-credentials --profile {name} --format env`)"
-                ),
-                None => format!("{source} has no aws_access_key_id and aws_secret_access_key"),
+                )
+                .into(),
+                None => ProfileError {
+                    text: format!("{source} has no aws_access_key_id and aws_secret_access_key"),
+                    keyless: true,
+                    missing: false,
+                },
             })
         }
     }
