@@ -275,6 +275,37 @@ mod tests {
         assert!(parse_section(text, "prod").is_none());
     }
 
+    /// The SDKs' order: a profile the entry names beats the environment's keys, which
+    /// beat `AWS_PROFILE`.
+    #[test]
+    fn order() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &creds,
+            "[ci]\naws_access_key_id = CI\naws_secret_access_key = s\n",
+        )
+        .unwrap();
+        let env = AwsEnv::from_vars([
+            ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_PROFILE", "ci"),
+            ("AWS_ACCESS_KEY_ID", "ENV"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ]);
+        let t = std::time::Duration::from_secs(1);
+        assert_eq!(resolve(&env, Some("ci"), t).unwrap().access_key_id(), "CI");
+        assert_eq!(resolve(&env, None, t).unwrap().access_key_id(), "ENV");
+        let env = AwsEnv::from_vars([
+            ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_PROFILE", "ci"),
+        ]);
+        let c = resolve(&env, None, t).unwrap();
+        assert_eq!(c.access_key_id(), "CI");
+        assert!(c.source.starts_with("profile ci in "), "{}", c.source);
+    }
+
     #[test]
     fn debug_shows_no_secret() {
         let c = Credentials::new("AKIAEXAMPLE", "s3cr3t", Some("t0ken"), "environment");
