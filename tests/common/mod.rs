@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod moto;
 pub mod openbao;
 pub mod repo;
 

@@ -1,6 +1,6 @@
-//! Key services: master keys held by a server (HashiCorp Vault / OpenBao transit today;
-//! AWS KMS and PGP through `gpg` are next, issue 15), which wrap and unwrap the data key
-//! over the network instead of with a private key on disk. One file per service, each
+//! Key services: master keys held by a server (HashiCorp Vault / OpenBao transit; AWS
+//! KMS, whose client is here but not yet wired into files; PGP through `gpg` is next,
+//! issue 15), which wrap and unwrap the data key over the network instead of with a private key on disk. One file per service, each
 //! behind [`KeyService`]; [`Services`] holds their settings, read from the environment
 //! without touching the network: a client is made only when a stanza needs one, so an
 //! age-only file never starts one.
@@ -10,6 +10,7 @@
 //! and the next stanza is tried. Errors name the service and the key (address, engine,
 //! key name), never a token.
 
+pub mod aws_kms;
 pub mod vault_transit;
 
 use std::time::Duration;
@@ -72,7 +73,7 @@ impl Services {
 }
 
 /// A timeout in seconds: a positive decimal number of at most a day.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_timeout(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()
         .ok()

@@ -1,0 +1,523 @@
+//! AWS KMS as a key service, against a real local KMS (moto's server, tests/common/moto.rs):
+//! the data key's round trip, the encryption context, a role assumed through STS, the
+//! credential chain (a shared-credentials profile; wrong keys refused by a moto that
+//! checks SigV4 signatures), a KMS that is down or silent, and interop both ways with the
+//! real sops 3.11 pointed at the same moto through `AWS_ENDPOINT_URL`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::moto::Moto;
+use secrets::keys::service::aws_kms::{AwsEnv, AwsKms, KmsKey};
+use secrets::model::Scalar;
+
+const REGION: &str = "eu-west-1";
+
+fn key(arn: &str) -> KmsKey {
+    KmsKey {
+        arn: arn.to_string(),
+        ..KmsKey::default()
+    }
+}
+
+fn context(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn data_key() -> Vec<u8> {
+    secrets::crypto::DataKey::generate().bytes().to_vec()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The environment of `moto.vars()` with some variables changed or added.
+fn env_with(moto: &Moto, extra: &[(&str, &str)]) -> AwsEnv {
+    let mut vars: BTreeMap<String, String> = moto.vars().into_iter().collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    AwsEnv::from_vars(vars)
+}
+
+#[test]
+fn data_key_round_trip_with_context() {
+    let moto = Moto::start();
+    let kms = AwsKms::with_env(moto.env());
+    let mut k = key(&moto.create_key(REGION));
+    k.context = context(&[("app", "web"), ("env", "prod")]);
+    let dk = data_key();
+    let enc = kms.encrypt(&k, &dk).unwrap();
+    assert!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&enc)
+            .is_ok(),
+        "{enc}"
+    );
+    assert!(!enc.contains(&b64(&dk)));
+    assert_eq!(*kms.decrypt(&k, &enc).unwrap(), dk);
+}
+
+#[test]
+fn another_encryption_context_is_refused() {
+    let moto = Moto::start();
+    let kms = AwsKms::with_env(moto.env());
+    let mut k = key(&moto.create_key(REGION));
+    k.context = context(&[("env", "prod")]);
+    let enc = kms.encrypt(&k, &data_key()).unwrap();
+    for other in [context(&[("env", "dev")]), BTreeMap::new()] {
+        let wrong = KmsKey {
+            context: other,
+            ..k.clone()
+        };
+        let err = kms.decrypt(&wrong, &enc).unwrap_err().to_string();
+        assert!(err.contains("InvalidCiphertextException"), "{err}");
+        assert!(
+            err.contains(&k.arn) && err.contains("region eu-west-1"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_role_is_assumed_through_sts() {
+    let moto = Moto::start();
+    let mut k = key(&moto.create_key(REGION));
+    k.role = Some("arn:aws:iam::123456789012:role/sops-decrypt".into());
+    let dk = data_key();
+    let kms = AwsKms::with_env(moto.env());
+    let enc = kms.encrypt(&k, &dk).unwrap();
+    assert_eq!(*kms.decrypt(&k, &enc).unwrap(), dk);
+
+    // The role goes through STS: with STS down, KMS is not asked.
+    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let kms = AwsKms::with_env(env_with(&moto, &[("AWS_ENDPOINT_URL_STS", &dead)]));
+    let err = kms.decrypt(&k, &enc).unwrap_err().to_string();
+    assert!(err.contains("cannot reach") && err.contains(&dead), "{err}");
+}
+
+#[test]
+fn the_entry_profile_and_aws_profile_come_from_the_shared_files() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    let config = dir.path().join("config");
+    std::fs::write(
+        &creds,
+        "[ci]\naws_access_key_id = AKIAPROFILECI0000000\naws_secret_access_key = ci-secret\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        "[profile dev]\nregion = us-east-1\naws_access_key_id = AKIAPROFILEDEV000000\naws_secret_access_key = dev-secret\n\
+         [profile sso]\nsso_session = corp\n",
+    )
+    .unwrap();
+    let base = [
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+    ];
+    let dk = data_key();
+
+    // The entry's aws_profile.
+    let mut k = key(&arn);
+    k.aws_profile = Some("ci".into());
+    let kms = AwsKms::with_env(AwsEnv::from_vars(base));
+    let enc = kms.encrypt(&k, &dk).unwrap();
+    assert_eq!(*kms.decrypt(&k, &enc).unwrap(), dk);
+
+    // AWS_PROFILE, from the config file.
+    let mut vars = base.to_vec();
+    vars.push(("AWS_PROFILE", "dev"));
+    let kms = AwsKms::with_env(AwsEnv::from_vars(vars));
+    assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
+
+    // A profile that is not there, one that needs SSO, and no credentials at all.
+    let mut vars = base.to_vec();
+    vars.push(("AWS_EC2_METADATA_DISABLED", "true"));
+    let kms = AwsKms::with_env(AwsEnv::from_vars(vars));
+    k.aws_profile = Some("nope".into());
+    let err = kms.decrypt(&k, &enc).unwrap_err().to_string();
+    assert!(err.contains("\"nope\" is in neither"), "{err}");
+    k.aws_profile = Some("sso".into());
+    let err = kms.decrypt(&k, &enc).unwrap_err().to_string();
+    assert!(err.contains("uses SSO, which is not supported"), "{err}");
+    let err = kms.decrypt(&key(&arn), &enc).unwrap_err().to_string();
+    assert!(err.contains("no AWS credentials"), "{err}");
+    for secret in ["ci-secret", "dev-secret"] {
+        assert!(!err.contains(secret));
+    }
+}
+
+/// moto checks signatures (with botocore's SigV4) and IAM policies from its seventh
+/// request on: the first six make a user with an access key and a policy, a role with a
+/// policy, and a KMS key.
+#[test]
+fn signatures_are_checked_and_wrong_keys_refused() {
+    let moto = Moto::start_with_auth(6);
+    let out = moto.python(
+        r#"
+import boto3, json
+iam = boto3.client("iam", endpoint_url=URL)
+iam.create_user(UserName="ci")
+k = iam.create_access_key(UserName="ci")["AccessKey"]
+iam.put_user_policy(UserName="ci", PolicyName="kms", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kms:*", "sts:*"], "Resource": "*"}]}))
+role = iam.create_role(RoleName="decrypt", AssumeRolePolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+iam.put_role_policy(RoleName="decrypt", PolicyName="kms", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kms:*"], "Resource": "*"}]}))
+kms = boto3.client("kms", endpoint_url=URL, region_name="eu-west-1")
+arn = kms.create_key()["KeyMetadata"]["Arn"]
+print(k["AccessKeyId"], k["SecretAccessKey"], arn, role)
+"#,
+    );
+    let [id, secret, arn, role]: [&str; 4] = out
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let k = key(arn);
+    let dk = data_key();
+    let good = AwsKms::with_env(env_with(
+        &moto,
+        &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+    ));
+    let enc = good.encrypt(&k, &dk).unwrap();
+    assert_eq!(*good.decrypt(&k, &enc).unwrap(), dk);
+
+    // Through the role: STS's temporary keys and session token sign the KMS call.
+    let via_role = KmsKey {
+        role: Some(role.to_string()),
+        ..k.clone()
+    };
+    assert_eq!(*good.decrypt(&via_role, &enc).unwrap(), dk);
+
+    let wrong_secret = "wrong-secret-0123456789";
+    let bad = AwsKms::with_env(env_with(
+        &moto,
+        &[
+            ("AWS_ACCESS_KEY_ID", id),
+            ("AWS_SECRET_ACCESS_KEY", wrong_secret),
+        ],
+    ));
+    let err = bad.decrypt(&k, &enc).unwrap_err().to_string();
+    assert!(
+        err.contains("Decrypt failed: HTTP 403: SignatureDoesNotMatch"),
+        "{err}"
+    );
+    assert!(err.contains("credentials from environment"), "{err}");
+    for leak in [wrong_secret, secret, &b64(&dk)] {
+        assert!(!err.contains(leak), "{err}");
+    }
+}
+
+#[test]
+fn a_kms_that_is_down_fails_fast_naming_the_service() {
+    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let secret = "never-shown-secret-key";
+    let env = AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL", dead.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIANEVERSHOWN000000"),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_SESSION_TOKEN", "never-shown-token"),
+    ]);
+    let arn = "arn:aws:kms:eu-west-1:111122223333:key/0b4a7e8c-0000-4000-8000-000000000000";
+    let dk = data_key();
+    let start = Instant::now();
+    let err = AwsKms::with_env(env).encrypt(&key(arn), &dk).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let shown = format!("{err} {err:?}");
+    assert!(
+        shown.contains(arn) && shown.contains("region eu-west-1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("cannot reach") && shown.contains(&dead),
+        "{shown}"
+    );
+    for leak in [secret, "never-shown-token", "AKIANEVERSHOWN", &b64(&dk)] {
+        assert!(!shown.contains(leak), "{shown}");
+    }
+}
+
+#[test]
+fn a_silent_kms_fails_within_the_timeout() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let env = AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL_KMS", url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("SECRETS_KEYSERVICE_TIMEOUT", "1"),
+    ]);
+    let arn = "arn:aws:kms:us-east-2:111122223333:alias/prod";
+    let start = Instant::now();
+    let err = AwsKms::with_env(env)
+        .decrypt(&key(arn), "AQICAHg=")
+        .unwrap_err()
+        .to_string();
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    assert!(err.contains(arn) && err.contains(&url), "{err}");
+    drop(listener);
+
+    let bad = AwsEnv::from_vars([("SECRETS_KEYSERVICE_TIMEOUT", "5s")]);
+    let err = AwsKms::with_env(bad)
+        .decrypt(&key(arn), "AQ==")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("SECRETS_KEYSERVICE_TIMEOUT"), "{err}");
+}
+
+/// The `enc` and `context` of the one `kms` entry of a sops YAML file.
+fn kms_entry(text: &str) -> (String, BTreeMap<String, String>) {
+    let enc = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("enc: "))
+        .expect("an enc line")
+        .to_string();
+    let mut ctx = BTreeMap::new();
+    let mut lines = text.lines().skip_while(|l| l.trim() != "context:").skip(1);
+    for l in lines.by_ref() {
+        let Some((k, v)) = l.trim().split_once(": ") else {
+            break;
+        };
+        if !l.starts_with("            ") {
+            break;
+        }
+        ctx.insert(k.to_string(), v.to_string());
+    }
+    (enc, ctx)
+}
+
+/// sops 3.11 encrypts against moto; our `decrypt` unwraps the data key it wrote (which
+/// then opens a value); sops decrypts the file after its `enc` is replaced by ours.
+#[test]
+fn interop_with_sops_both_ways() {
+    let sops = common::sops_bin().expect("sops");
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("app.yaml");
+    std::fs::write(&plain, "password: hunter2\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&sops)
+            .args(args)
+            .envs(moto.vars())
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env_remove("SOPS_AGE_KEY")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let written = run(&[
+        "encrypt",
+        "--kms",
+        &arn,
+        "--encryption-context",
+        "app:web,env:prod",
+        "app.yaml",
+    ]);
+    let (enc, ctx) = kms_entry(&written);
+    assert_eq!(ctx, context(&[("app", "web"), ("env", "prod")]));
+
+    // Ours unwraps sops's stanza; the data key opens sops's value.
+    let kms = AwsKms::with_env(moto.env());
+    let k = KmsKey {
+        context: ctx,
+        ..key(&arn)
+    };
+    let dk = kms.decrypt(&k, &enc).unwrap();
+    let dk = secrets::crypto::DataKey::from_slice(&dk).expect("a 32-byte data key");
+    let value = written
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap();
+    let (opened, _) = secrets::crypto::value::decrypt(value, &dk, "password:").unwrap();
+    assert!(matches!(opened, Scalar::Str(ref s) if s == "hunter2"));
+
+    // sops unwraps ours: the same file with the stanza we wrapped.
+    let ours = kms.encrypt(&k, dk.bytes()).unwrap();
+    assert_ne!(ours, enc);
+    std::fs::write(dir.path().join("ours.yaml"), written.replace(&enc, &ours)).unwrap();
+    assert_eq!(run(&["decrypt", "ours.yaml"]), "password: hunter2\n");
+}
+
+/// A stand-in for the machine's credential endpoints (IMDS, the ECS agent): answers each
+/// request by `answer(method, path, headers)` and closes the connection; keeps what it
+/// was asked (method, path, headers) for the test to check.
+struct FakeEndpoint {
+    pub url: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeEndpoint {
+    fn start(answer: fn(&str) -> (u16, String)) -> FakeEndpoint {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut head = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line.to_ascii_lowercase());
+                }
+                let (status, body) = answer(&head);
+                log.lock().unwrap().push(head);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakeEndpoint { url, asked }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+const MACHINE_KEYS: &str = r#"{"Code":"Success","AccessKeyId":"ASIAMACHINE000000000","SecretAccessKey":"machine-secret","Token":"machine-token","Expiration":"2099-01-01T00:00:00Z"}"#;
+
+/// IMDSv2 as EC2 serves it: a session token first, then the role's name and its keys.
+fn imds(head: &str) -> (u16, String) {
+    let token = head.contains("x-aws-ec2-metadata-token: imds-session");
+    match head.lines().next().unwrap_or_default() {
+        l if l.starts_with("put /latest/api/token ")
+            && head.contains("x-aws-ec2-metadata-token-ttl-seconds:") =>
+        {
+            (200, "imds-session".into())
+        }
+        l if l.starts_with("get /latest/meta-data/iam/security-credentials/ ") && token => {
+            (200, "web-role\n".into())
+        }
+        l if l.starts_with("get /latest/meta-data/iam/security-credentials/web-role ") && token => {
+            (200, MACHINE_KEYS.into())
+        }
+        _ => (401, String::new()),
+    }
+}
+
+#[test]
+fn an_instance_role_is_read_through_imdsv2() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let fake = FakeEndpoint::start(imds);
+    let env = AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.url.as_str()),
+        ("HOME", "/nonexistent"),
+    ]);
+    let dk = data_key();
+    let kms = AwsKms::with_env(env);
+    let enc = kms.encrypt(&key(&arn), &dk).unwrap();
+    assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
+    let asked = fake.asked();
+    assert_eq!(asked.len(), 6, "{asked:?}");
+    assert!(asked[0].starts_with("put /latest/api/token "), "{asked:?}");
+
+    // IMDSv1 only (the token refused), or nothing listening: no credentials, quickly.
+    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    for endpoint in [FakeEndpoint::start(|_| (403, String::new())).url, dead] {
+        let env = AwsEnv::from_vars([
+            ("AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str()),
+            ("HOME", "/nonexistent"),
+        ]);
+        let start = Instant::now();
+        let err = AwsKms::with_env(env)
+            .decrypt(&key(&arn), &enc)
+            .unwrap_err()
+            .to_string();
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(err.contains("no AWS credentials"), "{err}");
+    }
+}
+
+#[test]
+fn container_credentials_are_read_with_their_token() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let fake = FakeEndpoint::start(|head| {
+        if head.starts_with("get /creds ") && head.contains("authorization: container-auth") {
+            (200, MACHINE_KEYS.into())
+        } else {
+            (403, String::new())
+        }
+    });
+    let full = format!("{}/creds", fake.url);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "container-auth\n").unwrap();
+    let dk = data_key();
+    for token in [
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-auth"),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            token_file.to_str().unwrap(),
+        ),
+    ] {
+        let kms = AwsKms::with_env(AwsEnv::from_vars([
+            ("AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", full.as_str()),
+            token,
+            ("HOME", "/nonexistent"),
+        ]));
+        let enc = kms.encrypt(&key(&arn), &dk).unwrap();
+        assert_eq!(*kms.decrypt(&key(&arn), &enc).unwrap(), dk);
+    }
+    // A wrong token: the endpoint's refusal, no secret shown.
+    let kms = AwsKms::with_env(AwsEnv::from_vars([
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", full.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong-auth"),
+        ("HOME", "/nonexistent"),
+    ]));
+    let err = kms.encrypt(&key(&arn), &dk).unwrap_err().to_string();
+    assert!(
+        err.contains("container credentials endpoint answered HTTP 403"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-auth"), "{err}");
+    // Plain http elsewhere than this machine or the agents is refused.
+    let kms = AwsKms::with_env(AwsEnv::from_vars([
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://creds.example/x",
+        ),
+        ("HOME", "/nonexistent"),
+    ]));
+    let err = kms.encrypt(&key(&arn), &dk).unwrap_err().to_string();
+    assert!(err.contains("plain http is accepted only"), "{err}");
+}
