@@ -113,8 +113,14 @@ impl Matcher {
         hits
     }
 
+    /// Whether any pattern matches `rel`, without collecting which (no allocation: the
+    /// walk asks this of every file).
     pub fn is_match(&self, rel: &str) -> bool {
-        !self.matches(rel).is_empty()
+        self.set.as_ref().is_some_and(|set| set.is_match(rel))
+            || self.literals.contains_key(rel)
+            || rel
+                .match_indices('/')
+                .any(|(at, _)| self.literals.contains_key(&rel[..at]))
     }
 }
 
@@ -336,6 +342,7 @@ mod tests {
             "",
         ] {
             assert_eq!(ours.matches(path), reference.matches(path), "{path}");
+            assert_eq!(ours.is_match(path), reference.is_match(path), "{path}");
         }
     }
 }
