@@ -212,6 +212,21 @@ fn sops_written_transit_files_decrypt_here_and_keep_their_bytes() {
 }
 
 /// A config whose `prod` environment has one member and a transit key.
+/// `file` decrypts to [`PLAIN`] with sops through Vault, with us through the Vault token
+/// alone, and with us through the age key `age` alone.
+fn opens_every_way(sb: &Sandbox, bao: &OpenBao, age: &Path, file: &str) {
+    assert_eq!(sops_decrypt(sb, bao, file).replace("    ", "  "), PLAIN);
+    let v = token_vars(bao);
+    assert_eq!(
+        ok(run(sb, &v, None, &["decrypt", file]), "vault only"),
+        PLAIN
+    );
+    assert_eq!(
+        ok(run(sb, &[], Some(age), &["decrypt", file]), "age only"),
+        PLAIN
+    );
+}
+
 fn team_config(sb: &Sandbox, alice: &str, vault: &str) {
     sb.write(
         ".secrets.yaml",
@@ -265,24 +280,7 @@ fn updatekeys_and_rotate_keep_the_vault_stanzas_in_step_for_sops() {
         "{shown}"
     );
     // sops opens it through Vault alone; we do with either key alone.
-    assert_eq!(
-        sops_decrypt(&sb, &bao, "prod/app.yaml").replace("    ", "  "),
-        PLAIN
-    );
-    assert_eq!(
-        ok(
-            run(&sb, &v, None, &["decrypt", "prod/app.yaml"]),
-            "vault only"
-        ),
-        PLAIN
-    );
-    assert_eq!(
-        ok(
-            run(&sb, &[], Some(&alice.file), &["decrypt", "prod/app.yaml"]),
-            "age only"
-        ),
-        PLAIN
-    );
+    opens_every_way(&sb, &bao, &alice.file, "prod/app.yaml");
     // A second updatekeys has nothing to do.
     ok(
         run(&sb, &v, Some(&alice.file), &["updatekeys"]),
@@ -304,24 +302,7 @@ fn updatekeys_and_rotate_keep_the_vault_stanzas_in_step_for_sops() {
         vault_encs(&text),
         "the vault stanza was not re-wrapped"
     );
-    assert_eq!(
-        sops_decrypt(&sb, &bao, "prod/app.yaml").replace("    ", "  "),
-        PLAIN
-    );
-    assert_eq!(
-        ok(
-            run(&sb, &v, None, &["decrypt", "prod/app.yaml"]),
-            "vault only"
-        ),
-        PLAIN
-    );
-    assert_eq!(
-        ok(
-            run(&sb, &[], Some(&alice.file), &["decrypt", "prod/app.yaml"]),
-            "age only"
-        ),
-        PLAIN
-    );
+    opens_every_way(&sb, &bao, &alice.file, "prod/app.yaml");
 
     // A new file of the environment gets both from the config.
     sb.write("prod/new.yaml", PLAIN);
