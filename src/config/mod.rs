@@ -341,11 +341,14 @@ impl Config {
     fn from_text_checked(path: &Path, text: &str, editable: bool) -> Result<Config, ConfigError> {
         let tree =
             raw::parse_yaml(text).map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
-        let raw = raw::RawConfig::from_tree(&tree)
-            .map_err(|e| ConfigError::invalid(path, e.line, e.message))?;
+        let to_raw = |tree| {
+            raw::RawConfig::from_tree(tree)
+                .map_err(|e| ConfigError::invalid(path, e.line, e.message))
+        };
         if !editable {
-            return Self::validate(path, raw, Source::Secrets);
+            return Self::validate(path, to_raw(tree)?, Source::Secrets);
         }
+        let raw = to_raw(tree.clone())?;
         // The member and env commands edit the file through the YAML store: what it
         // refuses (a key that is not a string, `9:`; an integer beyond 64 bits) is refused
         // here too, with its line, rather than by the first command that edits the file.

@@ -462,13 +462,14 @@ impl RawConfig {
     ///     until: 2026-12-07T10:00:00Z
     /// ```
     pub fn parse(text: &str) -> Result<RawConfig, RawError> {
-        Self::from_tree(&parse_yaml(text)?)
+        Self::from_tree(parse_yaml(text)?)
     }
 
     /// As [`Self::parse`], from the tree [`parse_yaml`] made (read once, checked twice).
-    pub fn from_tree(doc: &Spanned<Value>) -> Result<RawConfig, RawError> {
+    pub fn from_tree(mut doc: Spanned<Value>) -> Result<RawConfig, RawError> {
         let mut raw = RawConfig::default();
-        for (key, value) in map(doc, "the config")? {
+        let mut schema_at = None;
+        for (at, (key, value)) in map(&doc, "the config")?.iter().enumerate() {
             match key.value.as_str() {
                 "members" => {
                     for (name, keys) in map(value, "members")? {
@@ -485,7 +486,7 @@ impl RawConfig {
                 }
                 "default" => raw.default = Some(string(value, "default")?),
                 "revoking" => raw.revoking = Some(parse_revoking(key, value)?),
-                "schema" => raw.schema = Some(value.clone()),
+                "schema" => schema_at = Some(at),
                 "retiring" => raw.retiring = Some((key.line, parse_retiring(value)?)),
                 other => {
                     return Err(RawError::new(
@@ -496,6 +497,17 @@ impl RawConfig {
                     ))
                 }
             }
+        }
+        // Moved out rather than cloned: the schema is most of a large config, and `exec`
+        // reads the config on every start.
+        if let (Some(at), Value::Map(entries)) = (schema_at, &mut doc.value) {
+            raw.schema = Some(std::mem::replace(
+                &mut entries[at].1,
+                Spanned {
+                    line: 0,
+                    value: Value::Null,
+                },
+            ));
         }
         Ok(raw)
     }
