@@ -1,6 +1,7 @@
-//! Key services: master keys held by a server (HashiCorp Vault / OpenBao transit; AWS
-//! KMS, whose client is here but not yet wired into files; PGP through `gpg` is next,
-//! issue 15), which wrap and unwrap the data key over the network instead of with a private key on disk. One file per service, each
+//! Key services: master keys held outside the file's age keys (HashiCorp Vault / OpenBao
+//! transit; AWS KMS; PGP through the user's `gpg`, whose stanzas are not yet read from
+//! files, issue 15), which wrap and unwrap the data key by asking a server or a program
+//! instead of with a private key on disk. One file per service, each
 //! behind [`KeyService`]; [`Services`] holds their settings, read from the environment
 //! without touching the network: a client is made only when a stanza needs one, so an
 //! age-only file never starts one.
@@ -11,6 +12,7 @@
 //! key name), never a token.
 
 pub mod aws_kms;
+pub mod pgp;
 pub mod vault_transit;
 
 use std::time::Duration;

@@ -1,0 +1,431 @@
+//! PGP as a key service, through the user's own `gpg` as sops does (`pgp` stanzas): the
+//! data key's 32 bytes are encrypted to a key's fingerprint and the ASCII-armored message is
+//! the stanza's `enc`; `gpg --decrypt` gives them back, with the user's keyring and agent
+//! (so a passphrase is asked by the agent's pinentry, never by us).
+//!
+//! The program is `$SOPS_GPG_EXEC` or `gpg`; the keyring `$GNUPGHOME` or gpg's default. A
+//! run is bounded by [`DEFAULT_GPG_TIMEOUT`] (long enough to type a passphrase), or by
+//! `$SECRETS_KEYSERVICE_TIMEOUT` when that is set. Errors name the fingerprint and gpg's
+//! own first line of complaint; gpg never sees the data key on its command line.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
+
+use super::{KeyService, ServiceError};
+use crate::crypto::DataKey;
+
+/// The variable sops reads for the gpg program.
+pub const GPG_EXEC_VAR: &str = "SOPS_GPG_EXEC";
+
+/// How long one gpg run may take when `$SECRETS_KEYSERVICE_TIMEOUT` is not set: gpg is
+/// local and fast, but decrypting may wait for the user at a pinentry.
+pub const DEFAULT_GPG_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A PGP key as sops names it: the hex fingerprint (or a 16-digit key ID), spaces removed,
+/// possibly ending in `!` (gpg's "this exact subkey").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PgpKey {
+    pub fingerprint: String,
+}
+
+/// A `--pgp` value that is not a fingerprint.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a PGP fingerprint (40 or 64 hex digits, or a 16-digit key ID)")]
+pub struct BadFingerprint(pub String);
+
+impl PgpKey {
+    pub fn parse(text: &str) -> Result<PgpKey, BadFingerprint> {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let hex = compact.strip_suffix('!').unwrap_or(&compact);
+        let hex = hex.strip_prefix("0x").unwrap_or(hex);
+        if matches!(hex.len(), 16 | 40 | 64) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(PgpKey {
+                fingerprint: compact,
+            })
+        } else {
+            Err(BadFingerprint(text.to_string()))
+        }
+    }
+
+    /// The last 16 digits: the key ID sops hands to `--trusted-key`.
+    fn key_id(&self) -> &str {
+        let fp = self.fingerprint.trim_end_matches('!');
+        &fp[fp.len().saturating_sub(16)..]
+    }
+}
+
+impl std::fmt::Display for PgpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.fingerprint)
+    }
+}
+
+/// What a file stores for one PGP key (sops's `pgp` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgpStanza {
+    pub fp: String,
+    pub created_at: String,
+    pub enc: String,
+}
+
+/// The user's gpg.
+#[derive(Clone, Debug)]
+pub struct Gpg {
+    pub program: OsString,
+    /// `--homedir` (from `$GNUPGHOME`, as sops passes it); `None`: gpg's default.
+    pub home: Option<std::path::PathBuf>,
+    /// Per run; an error when `$SECRETS_KEYSERVICE_TIMEOUT` is not a duration (said when
+    /// gpg would run, so a file without pgp stanzas does not fail on it).
+    pub timeout: Result<Duration, String>,
+}
+
+impl Default for Gpg {
+    fn default() -> Self {
+        Gpg {
+            program: "gpg".into(),
+            home: None,
+            timeout: Ok(DEFAULT_GPG_TIMEOUT),
+        }
+    }
+}
+
+impl Gpg {
+    /// From `$SOPS_GPG_EXEC`; `timeout` is `$SECRETS_KEYSERVICE_TIMEOUT` when set.
+    pub fn from_env(timeout: Option<Result<Duration, String>>) -> Gpg {
+        Gpg {
+            program: std::env::var_os(GPG_EXEC_VAR)
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "gpg".into()),
+            home: std::env::var_os("GNUPGHOME")
+                .filter(|h| !h.is_empty())
+                .map(Into::into),
+            timeout: timeout.unwrap_or(Ok(DEFAULT_GPG_TIMEOUT)),
+        }
+    }
+
+    /// Runs gpg with `args`, `input` on its standard input: its standard output, or its
+    /// first line of complaint.
+    fn run(&self, args: &[&str], input: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+        let timeout = self.timeout.clone()?;
+        let shown = self.program.to_string_lossy().into_owned();
+        let mut command = Command::new(&self.program);
+        if let Some(home) = &self.home {
+            command.arg("--homedir").arg(home);
+        }
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {shown:?} (set {GPG_EXEC_VAR} to gpg's path): {e}"))?;
+        let (out, err, status) = std::thread::scope(|s| {
+            let mut stdin = child.stdin.take().expect("piped");
+            let mut stdout = child.stdout.take().expect("piped");
+            let mut stderr = child.stderr.take().expect("piped");
+            // gpg may answer before reading all of its input (a bad key): a failed
+            // write is then not the error to report, its exit status is.
+            s.spawn(move || stdin.write_all(input));
+            let out = s.spawn(move || {
+                let mut buf = Zeroizing::new(Vec::new());
+                stdout.read_to_end(&mut buf).map(|_| buf)
+            });
+            let err = s.spawn(move || {
+                let mut buf = Vec::new();
+                stderr.read_to_end(&mut buf).map(|_| buf)
+            });
+            let status = wait_within(&mut child, timeout);
+            (out.join(), err.join(), status)
+        });
+        let status = status.map_err(|e| format!("{shown}: {e}"))?;
+        let out = out
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| format!("{shown}: its output could not be read"))?;
+        if status.success() {
+            return Ok(out);
+        }
+        let err = err.ok().and_then(Result::ok).unwrap_or_default();
+        let first = String::from_utf8_lossy(&err)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{shown} exited with {status}"));
+        Err(first)
+    }
+}
+
+/// Waits for `child`, killing it once `timeout` has passed.
+fn wait_within(child: &mut Child, timeout: Duration) -> Result<std::process::ExitStatus, String> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no answer within {:.1} s (SECRETS_KEYSERVICE_TIMEOUT)",
+                    timeout.as_secs_f64()
+                ));
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+impl KeyService for Gpg {
+    type Key = PgpKey;
+    type Stanza = PgpStanza;
+
+    /// As sops: `--encrypt -a -r FP --trusted-key ID --no-encrypt-to`, so a key the keyring
+    /// has not certified is still used (the fingerprint was named on purpose) and no
+    /// default recipient from gpg.conf gets a copy.
+    fn wrap(&self, key: &PgpKey, data_key: &DataKey) -> Result<PgpStanza, ServiceError> {
+        let args = [
+            "--batch",
+            "--no-tty",
+            "--quiet",
+            "--no-default-recipient",
+            "--yes",
+            "--encrypt",
+            "-a",
+            "-r",
+            &key.fingerprint,
+            "--trusted-key",
+            key.key_id(),
+            "--no-encrypt-to",
+        ];
+        let armored = self
+            .run(&args, data_key.bytes())
+            .map_err(|what| service_error(key, what))?;
+        let enc = String::from_utf8(armored.to_vec())
+            .map_err(|_| service_error(key, "gpg's output is not text".into()))?;
+        Ok(PgpStanza {
+            fp: key.fingerprint.clone(),
+            created_at: crate::crypto::mac::now_rfc3339(),
+            enc: enc.trim().to_string(),
+        })
+    }
+
+    /// `--decrypt` without `--batch`, so gpg-agent may ask for a passphrase.
+    fn unwrap(&self, stanza: &PgpStanza) -> Result<DataKey, ServiceError> {
+        let key = PgpKey {
+            fingerprint: stanza.fp.clone(),
+        };
+        let bytes = self
+            .run(&["--no-tty", "--quiet", "--decrypt"], stanza.enc.as_bytes())
+            .map_err(|what| service_error(&key, what))?;
+        // An old gpg drops packets it cannot read and says nothing (sops #896).
+        DataKey::from_slice(&bytes).ok_or_else(|| {
+            service_error(
+                &key,
+                format!("the decrypted data key is {} bytes, not 32", bytes.len()),
+            )
+        })
+    }
+}
+
+fn service_error(key: &PgpKey, what: String) -> ServiceError {
+    ServiceError {
+        service: format!("pgp {key}"),
+        what,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A keyring in a private temporary GNUPGHOME with one new key (ed25519 signing,
+    /// cv25519 encryption, no passphrase), made by the real gpg; its agent is stopped on
+    /// drop.
+    struct Keyring {
+        dir: tempfile::TempDir,
+        fingerprint: String,
+    }
+
+    impl Keyring {
+        fn new(uid: &str) -> Keyring {
+            let dir = tempfile::Builder::new().prefix("gpg").tempdir().unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+            gpg_ok(
+                dir.path(),
+                &[
+                    "--passphrase",
+                    "",
+                    "--quick-gen-key",
+                    uid,
+                    "future-default",
+                    "default",
+                    "never",
+                ],
+            );
+            let listing = gpg_ok(dir.path(), &["--with-colons", "--list-keys", uid]);
+            let fingerprint = listing
+                .lines()
+                .find_map(|l| l.strip_prefix("fpr:"))
+                .map(|rest| rest.trim_matches(':').to_string())
+                .expect("gpg listed a fingerprint");
+            Keyring { dir, fingerprint }
+        }
+
+        fn gpg(&self) -> Gpg {
+            Gpg {
+                home: Some(self.dir.path().to_path_buf()),
+                ..Gpg::default()
+            }
+        }
+
+        fn key(&self) -> PgpKey {
+            PgpKey::parse(&self.fingerprint).unwrap()
+        }
+    }
+
+    impl Drop for Keyring {
+        fn drop(&mut self) {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(self.dir.path())
+                .args(["--kill", "gpg-agent"])
+                .status();
+        }
+    }
+
+    fn gpg_ok(home: &Path, args: &[&str]) -> String {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(home)
+            .args(["--batch", "--quiet"])
+            .args(args)
+            .output()
+            .expect(
+                "gpg not found: the PGP tests need it as an oracle (`bash .ci/run` installs gnupg)",
+            );
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn fingerprints_as_sops_takes_them() {
+        let fp = "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4";
+        assert_eq!(PgpKey::parse(fp).unwrap().key_id(), "3D16CEE4A27381B4");
+        let spaced = "FBC7 B9E2 A4F9 289A C0C1  D484 3D16 CEE4 A273 81B4";
+        assert_eq!(PgpKey::parse(spaced).unwrap().fingerprint, fp);
+        assert_eq!(
+            PgpKey::parse(&format!("{fp}!")).unwrap().key_id(),
+            "3D16CEE4A27381B4"
+        );
+        assert!(PgpKey::parse("3D16CEE4A27381B4").is_ok());
+        for bad in ["", "alice@example.com", "FBC7B9E2", &format!("{fp}00")] {
+            assert!(PgpKey::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wraps_and_unwraps_with_a_real_gpg_and_the_real_gpg_reads_it() {
+        let ring = Keyring::new("Alice <alice@example.test>");
+        let data_key = DataKey::generate();
+        let stanza = ring.gpg().wrap(&ring.key(), &data_key).unwrap();
+        assert_eq!(stanza.fp, ring.fingerprint);
+        assert!(stanza.enc.starts_with("-----BEGIN PGP MESSAGE-----"));
+        assert!(stanza.enc.ends_with("-----END PGP MESSAGE-----"));
+        assert_eq!(
+            ring.gpg().unwrap(&stanza).unwrap().bytes(),
+            data_key.bytes()
+        );
+        // gpg itself, as sops runs it, gives back the same 32 bytes.
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(ring.dir.path())
+            .args(["--batch", "--quiet", "-d"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stanza.enc.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, data_key.bytes());
+    }
+
+    #[test]
+    fn another_keyring_cannot_unwrap_and_says_which_key() {
+        let alice = Keyring::new("Alice <alice@example.test>");
+        let bob = Keyring::new("Bob <bob@example.test>");
+        let stanza = alice
+            .gpg()
+            .wrap(&alice.key(), &DataKey::generate())
+            .unwrap();
+        let err = bob.gpg().unwrap(&stanza).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("pgp {}: ", alice.fingerprint)),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+        // A key the keyring does not hold cannot be wrapped to.
+        let err = bob
+            .gpg()
+            .wrap(&alice.key(), &DataKey::generate())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("pgp "), "{err}");
+    }
+
+    #[test]
+    fn a_missing_or_hanging_gpg_fails_with_its_name_within_the_timeout() {
+        let missing = Gpg {
+            program: "/nonexistent/gpg".into(),
+            ..Gpg::default()
+        };
+        let key = PgpKey::parse("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4").unwrap();
+        let err = missing
+            .wrap(&key, &DataKey::generate())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/gpg") && err.contains(GPG_EXEC_VAR),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let hang = dir.path().join("gpg");
+        std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let slow = Gpg {
+            program: hang.into(),
+            home: None,
+            timeout: Ok(Duration::from_millis(300)),
+        };
+        let started = Instant::now();
+        let err = slow
+            .wrap(&key, &DataKey::generate())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no answer within 0.3 s"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the hung gpg was not killed"
+        );
+    }
+}
