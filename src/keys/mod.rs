@@ -9,6 +9,7 @@
 pub mod identity;
 pub mod recipient;
 pub mod service;
+pub mod shamir;
 pub mod wrap;
 
 pub use identity::Identities;
