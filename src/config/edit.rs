@@ -384,13 +384,19 @@ impl ConfigDoc {
         Ok(added)
     }
 
-    /// Sets an environment's Vault transit keys (`vault_transit:`); none: left out.
-    pub fn set_vault_transit(&mut self, env: &str, urls: &[String]) -> Result<(), ConfigError> {
-        if urls.is_empty() {
+    /// Sets an environment's key-service keys: `field` is `vault_transit` (URLs) or
+    /// `kms` (ARNs); none: left out.
+    pub fn set_service_keys(
+        &mut self,
+        env: &str,
+        field: &str,
+        keys: &[String],
+    ) -> Result<(), ConfigError> {
+        if keys.is_empty() {
             return Ok(());
         }
         let body = self.env_mut(env)?;
-        body.insert("vault_transit".into(), list(urls));
+        body.insert(field.into(), list(keys));
         Ok(())
     }
 

@@ -273,6 +273,8 @@ pub struct RawEnv {
     pub members: Vec<Spanned<String>>,
     /// Vault transit key URLs (`vault_transit:`; `.sops.yaml`'s `hc_vault_transit_uri`).
     pub vault_transit: Vec<Spanned<String>>,
+    /// AWS KMS keys (`kms:`, each `ARN` or `ARN+ROLE`; `.sops.yaml`'s `kms`).
+    pub kms: Vec<Spanned<String>>,
     pub rules: RawRules,
     /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
     pub production: Option<Spanned<bool>>,
@@ -508,6 +510,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         path_regex: None,
         members: Vec::new(),
         vault_transit: Vec::new(),
+        kms: Vec::new(),
         rules: RawRules::default(),
         production: None,
     };
@@ -519,11 +522,12 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "path_regex" => env.path_regex = Some(string(value, "path_regex")?),
             "production" => env.production = Some(boolean(value, "production")?),
             "vault_transit" => env.vault_transit = strings(value, "vault_transit")?,
+            "kms" => env.kms = strings(value, "kms")?,
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, production, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }

@@ -3,7 +3,8 @@
 //! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
 //! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
 //! member `sops-N`; `hc_vault_transit_uri` (or a key group's `hc_vault`) becomes the
-//! environment's `vault_transit` keys. Other key types (pgp, kms…) are ignored for now.
+//! environment's `vault_transit` keys; `kms` (or a key group's `kms` entries' `arn` and
+//! `role`), its `kms` keys. Other key types (pgp, gcp_kms…) are ignored for now.
 
 use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
 
@@ -31,6 +32,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 path_regex: None,
                 members: Vec::new(),
                 vault_transit: Vec::new(),
+                kms: Vec::new(),
                 rules: RawRules::default(),
                 production: None,
             };
@@ -40,6 +42,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     "path_regex" => env.path_regex = Some(raw::string(v, "path_regex")?),
                     "age" => keys.extend(age_keys(v)?),
                     "hc_vault_transit_uri" => env.vault_transit.extend(uris(v)?),
+                    "kms" => env.kms.extend(split_list(v, "kms")?),
                     "key_groups" => {
                         let Value::List(groups) = &v.value else {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
@@ -55,6 +58,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                                 match gk.value.as_str() {
                                     "age" => keys.extend(age_keys(gv)?),
                                     "hc_vault" => env.vault_transit.extend(uris(gv)?),
+                                    "kms" => env.kms.extend(group_kms(gv)?),
                                     _ => {}
                                 }
                             }
@@ -109,6 +113,43 @@ fn age_keys(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
 /// `hc_vault_transit_uri: "URL,URL"` (a key group's `hc_vault:` is a list of URLs).
 fn uris(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
     split_list(v, "hc_vault_transit_uri")
+}
+
+/// A key group's `kms:`, a list of `{arn, role}` maps, as `ARN[+ROLE]`. A `context` or
+/// `aws_profile` there is refused rather than dropped (a file wrapped without it would
+/// not be what the rule asks).
+fn group_kms(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
+    let Value::List(items) = &v.value else {
+        return Err(RawError::new(v.line, "a key group's kms must be a list"));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let mut arn = None;
+        let mut role = None;
+        for (k, fv) in raw::map(item, "a key group's kms entry")? {
+            match k.value.as_str() {
+                "arn" => arn = Some(raw::string(fv, "arn")?),
+                "role" => role = Some(raw::string(fv, "role")?.value),
+                other => {
+                    return Err(RawError::new(
+                        k.line,
+                        format!("a key group's kms entry: {other:?} is not supported yet (arn and role are)"),
+                    ))
+                }
+            }
+        }
+        let Some(mut arn) = arn else {
+            return Err(RawError::new(
+                item.line,
+                "a key group's kms entry has no arn",
+            ));
+        };
+        if let Some(role) = role.filter(|r| !r.is_empty()) {
+            arn.value = format!("{}+{role}", arn.value);
+        }
+        out.push(arn);
+    }
+    Ok(out)
 }
 
 /// A comma-separated string, or a list of them.
@@ -184,6 +225,40 @@ mod tests {
         .unwrap();
         let prod = cfg.environment("rule-1").unwrap();
         assert!(prod.members.is_empty());
-        assert_eq!(prod.vault_transit[1].engine_path, "t2");
+        assert_eq!(prod.services.hc_vault[1].engine_path, "t2");
+    }
+
+    #[test]
+    fn reads_kms_keys() {
+        let k1 = "arn:aws:kms:eu-west-1:111122223333:key/a";
+        let k2 = "arn:aws:kms:us-east-1:111122223333:alias/b";
+        let role = "arn:aws:iam::111122223333:role/r";
+        let text = format!(
+            "creation_rules:\n  - path_regex: prod/\n    kms: \"{k1}, {k2}+{role}\"\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            role: {role}\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let kms = &cfg.environment("rule-1").unwrap().services.kms;
+        assert_eq!(kms.len(), 2);
+        assert_eq!((kms[0].arn.as_str(), kms[0].role.as_deref()), (k1, None));
+        assert_eq!(
+            (kms[1].arn.as_str(), kms[1].role.as_deref()),
+            (k2, Some(role))
+        );
+        let kms = &cfg.environment("rule-2").unwrap().services.kms;
+        assert_eq!(
+            (kms[0].arn.as_str(), kms[0].role.as_deref()),
+            (k1, Some(role))
+        );
+        // A context in a key group is not dropped silently.
+        let text = format!(
+            "creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            context: {{a: b}}\n"
+        );
+        assert!(to_raw(&text).unwrap_err().message.contains("context"));
     }
 }

@@ -1,6 +1,6 @@
-//! Key services: master keys held by a server (HashiCorp Vault / OpenBao transit; AWS
-//! KMS, whose client is here but not yet wired into files; PGP through `gpg` is next,
-//! issue 15), which wrap and unwrap the data key over the network instead of with a private key on disk. One file per service, each
+//! Key services: master keys held by a server (HashiCorp Vault / OpenBao transit, AWS
+//! KMS; PGP through `gpg` is next, issue 15), which wrap and unwrap the data key over the
+//! network instead of with a private key on disk. One file per service, each
 //! behind [`KeyService`]; [`Services`] holds their settings, read from the environment
 //! without touching the network: a client is made only when a stanza needs one, so an
 //! age-only file never starts one.
@@ -8,7 +8,7 @@
 //! Every request is bounded by one timeout ([`DEFAULT_TIMEOUT`], or
 //! `$SECRETS_KEYSERVICE_TIMEOUT` seconds): a service that is down or slow fails within it
 //! and the next stanza is tried. Errors name the service and the key (address, engine,
-//! key name), never a token.
+//! key name; ARN and region), never a token or credential.
 
 pub mod aws_kms;
 pub mod vault_transit;
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::crypto::DataKey;
 
+pub use aws_kms::{AwsKms, KmsKey};
 pub use vault_transit::{TransitKey, VaultTransit};
 
 /// How long one request to a key service may take (connect, TLS, send, answer).
@@ -28,8 +29,13 @@ pub const TIMEOUT_VAR: &str = "SECRETS_KEYSERVICE_TIMEOUT";
 /// One key service: its credentials and settings, the master keys it holds (`Key`) and
 /// what a file stores for each (`Stanza`).
 pub trait KeyService {
-    type Key;
-    type Stanza;
+    /// A master key; `Display` is how messages and `status` name it (after [`Self::KIND`]).
+    type Key: Clone + PartialEq + std::fmt::Display;
+    type Stanza: Clone;
+    /// The stanza list's name in sops metadata (`hc_vault`, `kms`).
+    const KIND: &'static str;
+    /// The master key a stanza was wrapped with.
+    fn key_of(stanza: &Self::Stanza) -> Self::Key;
     /// Wraps the data key with `key`: the stanza to store in the file.
     fn wrap(&self, key: &Self::Key, data_key: &DataKey) -> Result<Self::Stanza, ServiceError>;
     /// The data key a stanza holds, asking the service to unwrap it.
@@ -50,6 +56,7 @@ pub struct ServiceError {
 #[derive(Clone, Debug, Default)]
 pub struct Services {
     pub vault: VaultTransit,
+    pub kms: AwsKms,
 }
 
 impl Services {
@@ -68,6 +75,7 @@ impl Services {
                 ),
                 timeout: timeout.unwrap_or(Ok(DEFAULT_TIMEOUT)),
             },
+            kms: AwsKms::from_env(),
         }
     }
 }
