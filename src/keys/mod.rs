@@ -58,19 +58,8 @@ impl ServiceKeys {
         add(&mut self.kms, &other.kms);
     }
 
-    /// Every key as messages name it: `hc_vault URL`, `kms ARN`.
-    pub fn shown(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .hc_vault
-            .iter()
-            .map(shown::<service::VaultTransit>)
-            .collect();
-        out.extend(self.kms.iter().map(shown::<service::AwsKms>));
-        out
-    }
-
     /// The keys of `wanted` not here (`added`) and those here not in `wanted`
-    /// (`removed`), as [`ServiceKeys::shown`] names them.
+    /// (`removed`), each named `hc_vault URL` or `kms ARN`.
     pub fn diff(&self, wanted: &ServiceKeys) -> (Vec<String>, Vec<String>) {
         fn one<S: KeyService>(
             have: &[S::Key],
@@ -88,7 +77,7 @@ impl ServiceKeys {
     }
 }
 
-/// Whether `key` names a key-service key as [`ServiceKeys::shown`] writes it.
+/// Whether `key` names a key-service key as [`ServiceKeys::diff`] writes it.
 pub fn is_service_key(key: &str) -> bool {
     [
         <service::VaultTransit as KeyService>::KIND,
@@ -229,4 +218,41 @@ fn wrap_with<S: KeyService>(
         out.push(stanza);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_differ_by_kind_and_are_named_by_it() {
+        let t = TransitKey::parse("https://v:8200/v1/transit/keys/prod").unwrap();
+        let k = KmsKey::parse("arn:aws:kms:eu-west-1:111122223333:key/k").unwrap();
+        let with_context = KmsKey {
+            context: [("env".to_string(), "prod".to_string())].into(),
+            ..k.clone()
+        };
+        let have = ServiceKeys {
+            hc_vault: vec![t.clone()],
+            kms: vec![k.clone()],
+        };
+        let want = ServiceKeys {
+            hc_vault: vec![t],
+            kms: vec![with_context.clone()],
+        };
+        let (added, removed) = have.diff(&want);
+        assert_eq!(
+            added,
+            ["kms arn:aws:kms:eu-west-1:111122223333:key/k (context env:prod)"]
+        );
+        assert_eq!(removed, ["kms arn:aws:kms:eu-west-1:111122223333:key/k"]);
+        assert!(added.iter().chain(&removed).all(|k| is_service_key(k)));
+        assert!(is_service_key(
+            "hc_vault https://v:8200/v1/transit/keys/prod"
+        ));
+        assert!(!is_service_key("kmsage1abc") && !is_service_key("age1abc"));
+        let mut both = have.clone();
+        both.union(&want);
+        assert_eq!((both.hc_vault.len(), both.kms.len()), (1, 2));
+    }
 }

@@ -411,3 +411,83 @@ fn parse_age(value: &Node<Sealed>) -> Result<Vec<AgeStanza>, MetadataError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(s: &str) -> Node<Sealed> {
+        Node::Leaf(Sealed(Scalar::Str(s.into())))
+    }
+
+    fn map(fields: Vec<(&str, Node<Sealed>)>) -> Node<Sealed> {
+        let mut b = Branch::new();
+        for (k, v) in fields {
+            b.insert(k.into(), v);
+        }
+        Node::Map(b)
+    }
+
+    fn tree(kms: Vec<Node<Sealed>>) -> Branch<Sealed> {
+        let Node::Map(b) = map(vec![
+            (
+                "kms",
+                Node::List(kms.into_iter().map(ListItem::Value).collect()),
+            ),
+            ("lastmodified", leaf("2026-12-06T16:31:39Z")),
+            ("mac", leaf("ENC[x]")),
+            ("version", leaf("3.11.0")),
+        ]) else {
+            unreachable!()
+        };
+        b
+    }
+
+    #[test]
+    fn kms_stanzas_read_and_write_as_sops_writes_them() {
+        // As sops 3.11 writes one: role and context when set, aws_profile always.
+        let written = map(vec![
+            ("arn", leaf("arn:aws:kms:eu-west-1:1:key/k")),
+            ("role", leaf("arn:aws:iam::1:role/r")),
+            (
+                "context",
+                map(vec![("app", leaf("web")), ("env", leaf("prod"))]),
+            ),
+            ("created_at", leaf("2026-12-06T16:31:39Z")),
+            ("enc", leaf("AQID")),
+            ("aws_profile", leaf("")),
+        ]);
+        let md = Metadata::from_tree(&tree(vec![written.clone()])).unwrap();
+        let k = &md.keys.kms[0];
+        assert_eq!(k.role, "arn:aws:iam::1:role/r");
+        assert_eq!(k.context.get("env").map(String::as_str), Some("prod"));
+        assert!(
+            md.foreign.entries().next().is_none(),
+            "kms is no longer foreign"
+        );
+        // Written back field for field, in the same order.
+        let back = md.to_tree();
+        let Some(Node::List(items)) = back.get("kms") else {
+            panic!("no kms list")
+        };
+        assert_eq!(items[0], ListItem::Value(written));
+        // Only arn and enc are required; a null context value reads as empty.
+        let minimal = map(vec![
+            ("arn", leaf("arn:aws:kms:eu-west-1:1:key/k")),
+            (
+                "context",
+                map(vec![("a", Node::Leaf(Sealed(Scalar::Null)))]),
+            ),
+            ("enc", leaf("AQID")),
+        ]);
+        let md = Metadata::from_tree(&tree(vec![minimal])).unwrap();
+        let k = &md.keys.kms[0];
+        assert_eq!((k.role.as_str(), k.aws_profile.as_str()), ("", ""));
+        assert_eq!(k.context.get("a").map(String::as_str), Some(""));
+        let no_enc = map(vec![("arn", leaf("arn:aws:kms:eu-west-1:1:key/k"))]);
+        assert_eq!(
+            Metadata::from_tree(&tree(vec![no_enc])),
+            Err(MetadataError::Malformed("kms.enc".into()))
+        );
+    }
+}
