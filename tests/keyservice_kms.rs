@@ -975,6 +975,31 @@ fn env_add_kms_and_sops_yaml_kms_rules_name_the_key() {
         sops_decrypt(&other, &moto, "b.yaml").replace("    ", "  "),
         PLAIN
     );
+
+    // A key group's kms entry with a context (sops's map form), in .sops.yaml and in
+    // .secrets.yaml: the file is wrapped under that context, which sops then needs.
+    for (config, text) in [
+        (
+            ".sops.yaml",
+            format!("creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {arn}\n            context:\n              app: web\n"),
+        ),
+        (
+            ".secrets.yaml",
+            format!("members: {{}}\nenvironments:\n  prod:\n    files: ['*.yaml']\n    kms:\n      - arn: {arn}\n        context:\n          app: web\n"),
+        ),
+    ] {
+        let sb = Sandbox::new();
+        sb.write(config, &text);
+        sb.write("c.yaml", PLAIN);
+        ok(secrets(&sb, &v, None, &["encrypt", "-i", "c.yaml"]), config);
+        let written = sb.read("c.yaml");
+        assert!(
+            kms_lines(&written).iter().any(|l| l.trim() == "app: web"),
+            "{config}: {written}"
+        );
+        assert_eq!(sops_decrypt(&sb, &moto, "c.yaml").replace("    ", "  "), PLAIN);
+        assert_eq!(ok(secrets(&sb, &v, None, &["decrypt", "c.yaml"]), config), PLAIN);
+    }
 }
 
 #[test]

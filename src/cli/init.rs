@@ -240,10 +240,10 @@ fn convert(
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| ".*".into());
         doc.set_env_field(env_name, "path_regex", str_leaf(&regex))?;
-        for (field, keys) in [("vault_transit", &env.vault_transit), ("kms", &env.kms)] {
-            let keys: Vec<String> = keys.iter().map(|u| u.value.clone()).collect();
-            doc.set_service_keys(env_name, field, &keys)?;
-        }
+        let vault: Vec<String> = env.vault_transit.iter().map(|u| u.value.clone()).collect();
+        doc.set_service_keys(env_name, "vault_transit", &vault)?;
+        let kms: Vec<_> = env.kms.iter().map(|u| u.value.clone()).collect();
+        doc.set_kms(env_name, &kms)?;
         let r = &env.rules;
         for (field, value) in [
             ("unencrypted_suffix", &r.unencrypted_suffix),

@@ -482,8 +482,10 @@ impl Config {
                 }
             }
             for u in &e.kms {
-                let k = crate::keys::KmsKey::parse(&u.value)
+                let mut k = crate::keys::KmsKey::parse(&u.value.key)
                     .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
+                k.context = u.value.context.iter().cloned().collect();
+                k.aws_profile = u.value.aws_profile.clone();
                 if !services.kms.contains(&k) {
                     services.kms.push(k);
                 }

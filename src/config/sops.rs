@@ -3,8 +3,9 @@
 //! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
 //! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
 //! member `sops-N`; `hc_vault_transit_uri` (or a key group's `hc_vault`) becomes the
-//! environment's `vault_transit` keys; `kms` (or a key group's `kms` entries' `arn` and
-//! `role`), its `kms` keys. Other key types (pgp, gcp_kms…) are ignored for now.
+//! environment's `vault_transit` keys; `kms` (with the rule's `aws_profile`), or a key
+//! group's `kms` entries (`arn`, `role`, `context`, `aws_profile`), its `kms` keys. Other
+//! key types (pgp, gcp_kms…) are ignored for now.
 
 use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
 
@@ -37,12 +38,19 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 production: None,
             };
             let mut keys: Vec<Spanned<String>> = Vec::new();
+            let mut rule_kms: Vec<Spanned<String>> = Vec::new();
+            let mut rule_profile: Option<String> = None;
             for (k, v) in raw::map(rule, "a creation rule")? {
                 match k.value.as_str() {
                     "path_regex" => env.path_regex = Some(raw::string(v, "path_regex")?),
                     "age" => keys.extend(age_keys(v)?),
                     "hc_vault_transit_uri" => env.vault_transit.extend(uris(v)?),
-                    "kms" => env.kms.extend(split_list(v, "kms")?),
+                    // ARNs, comma-separated; the rule's aws_profile applies to them.
+                    "kms" => rule_kms.extend(split_list(v, "kms")?),
+                    "aws_profile" => {
+                        rule_profile =
+                            Some(raw::string(v, "aws_profile")?.value).filter(|p| !p.is_empty())
+                    }
                     "key_groups" => {
                         let Value::List(groups) = &v.value else {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
@@ -58,7 +66,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                                 match gk.value.as_str() {
                                     "age" => keys.extend(age_keys(gv)?),
                                     "hc_vault" => env.vault_transit.extend(uris(gv)?),
-                                    "kms" => env.kms.extend(group_kms(gv)?),
+                                    "kms" => env.kms.extend(raw::kms_entries(gv)?),
                                     _ => {}
                                 }
                             }
@@ -69,6 +77,14 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     }
                 }
             }
+            env.kms.extend(rule_kms.into_iter().map(|k| Spanned {
+                line: k.line,
+                value: raw::RawKms {
+                    key: k.value,
+                    context: Vec::new(),
+                    aws_profile: rule_profile.clone(),
+                },
+            }));
             // A rule without path_regex matches every file.
             if env.path_regex.is_none() {
                 env.path_regex = Some(Spanned {
@@ -113,43 +129,6 @@ fn age_keys(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
 /// `hc_vault_transit_uri: "URL,URL"` (a key group's `hc_vault:` is a list of URLs).
 fn uris(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
     split_list(v, "hc_vault_transit_uri")
-}
-
-/// A key group's `kms:`, a list of `{arn, role}` maps, as `ARN[+ROLE]`. A `context` or
-/// `aws_profile` there is refused rather than dropped (a file wrapped without it would
-/// not be what the rule asks).
-fn group_kms(v: &Spanned<Value>) -> Result<Vec<Spanned<String>>, RawError> {
-    let Value::List(items) = &v.value else {
-        return Err(RawError::new(v.line, "a key group's kms must be a list"));
-    };
-    let mut out = Vec::new();
-    for item in items {
-        let mut arn = None;
-        let mut role = None;
-        for (k, fv) in raw::map(item, "a key group's kms entry")? {
-            match k.value.as_str() {
-                "arn" => arn = Some(raw::string(fv, "arn")?),
-                "role" => role = Some(raw::string(fv, "role")?.value),
-                other => {
-                    return Err(RawError::new(
-                        k.line,
-                        format!("a key group's kms entry: {other:?} is not supported yet (arn and role are)"),
-                    ))
-                }
-            }
-        }
-        let Some(mut arn) = arn else {
-            return Err(RawError::new(
-                item.line,
-                "a key group's kms entry has no arn",
-            ));
-        };
-        if let Some(role) = role.filter(|r| !r.is_empty()) {
-            arn.value = format!("{}+{role}", arn.value);
-        }
-        out.push(arn);
-    }
-    Ok(out)
 }
 
 /// A comma-separated string, or a list of them.
@@ -255,10 +234,25 @@ mod tests {
             (kms[0].arn.as_str(), kms[0].role.as_deref()),
             (k1, Some(role))
         );
-        // A context in a key group is not dropped silently.
+        // A key group's context and aws_profile, and a rule's aws_profile, are kept.
         let text = format!(
-            "creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            context: {{a: b}}\n"
+            "creation_rules:\n  - path_regex: a/\n    aws_profile: ci\n    kms: {k1}\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            context: {{app: web}}\n            aws_profile: dev\n"
         );
-        assert!(to_raw(&text).unwrap_err().message.contains("context"));
+        let raw = to_raw(&text).unwrap();
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let a = &cfg.environment("rule-1").unwrap().services.kms[0];
+        assert_eq!(a.aws_profile.as_deref(), Some("ci"));
+        let b = &cfg.environment("rule-2").unwrap().services.kms[0];
+        assert_eq!(b.aws_profile.as_deref(), Some("dev"));
+        assert_eq!(b.context.get("app").map(String::as_str), Some("web"));
+        let bad = format!(
+            "creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            grant: x\n"
+        );
+        assert!(to_raw(&bad).unwrap_err().message.contains("grant"));
     }
 }
