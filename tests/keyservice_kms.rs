@@ -976,6 +976,34 @@ fn env_add_kms_and_sops_yaml_kms_rules_name_the_key() {
         PLAIN
     );
 
+    // $SOPS_KMS_ARN stands for --kms, as for sops; a context needs a KMS key.
+    let mut with_env = v.clone();
+    with_env.push(("SOPS_KMS_ARN".into(), arn.clone()));
+    other.write("d.yaml", PLAIN);
+    ok(
+        secrets(
+            &other,
+            &with_env,
+            None,
+            &["encrypt", "-i", "--encryption-context", "a:b", "d.yaml"],
+        ),
+        "encrypt with $SOPS_KMS_ARN",
+    );
+    assert_eq!(kms_encs(&other.read("d.yaml")).len(), 1);
+    assert_eq!(
+        sops_decrypt(&other, &moto, "d.yaml").replace("    ", "  "),
+        PLAIN
+    );
+    other.write("e.yaml", PLAIN);
+    let out = secrets(
+        &other,
+        &v,
+        None,
+        &["encrypt", "-i", "--encryption-context", "a:b", "e.yaml"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply to --kms keys"));
+
     // A key group's kms entry with a context (sops's map form), in .sops.yaml and in
     // .secrets.yaml: the file is wrapped under that context, which sops then needs.
     for (config, text) in [

@@ -44,15 +44,15 @@ pub struct Target {
     pub hc_vault_transit: Option<String>,
     /// AWS KMS keys (repeatable, or comma-separated), as sops takes them: ARN, or
     /// ARN+ROLE_ARN to assume the role first (credentials: the AWS chain; see
-    /// docs/aws-kms.md).
+    /// docs/aws-kms.md). Default: $SOPS_KMS_ARN.
     #[arg(long, value_name = "ARN")]
     pub kms: Vec<String>,
     /// The encryption context of the --kms keys, as sops takes it: KEY:VALUE,…
-    #[arg(long, value_name = "K:V,…", requires = "kms")]
+    #[arg(long, value_name = "K:V,…")]
     pub encryption_context: Option<String>,
     /// The shared-files profile the --kms keys are used with (written in the file, as
     /// sops writes it).
-    #[arg(long, value_name = "PROFILE", requires = "kms")]
+    #[arg(long, value_name = "PROFILE")]
     pub aws_profile: Option<String>,
     /// Leave values whose key ends with this suffix in clear (sops default: _unencrypted).
     #[arg(long, value_name = "SUFFIX")]
@@ -92,7 +92,7 @@ impl Target {
     }
 
     /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`,
-    /// `--kms`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
+    /// `--kms` or `$SOPS_KMS_ARN`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
     /// and key-service keys, or the `.sops.yaml` creation rule).
     pub fn resolve(&self, path: &Path) -> anyhow::Result<(MasterKeys, Rules)> {
         let explicit = self.explicit_rules();
@@ -109,8 +109,19 @@ impl Target {
             return Err(CliError::new(CONFLICT, "use only one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex").into());
         }
         let from_config = crate::config::creation_rule_for(path)?;
-        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() || !self.kms.is_empty()
-        {
+        // $SOPS_KMS_ARN stands for --kms, as sops reads it.
+        let kms = match std::env::var("SOPS_KMS_ARN") {
+            Ok(v) if self.kms.is_empty() && !v.trim().is_empty() => vec![v],
+            _ => self.kms.clone(),
+        };
+        if kms.is_empty() && (self.encryption_context.is_some() || self.aws_profile.is_some()) {
+            return Err(CliError::new(
+                CONFLICT,
+                "--encryption-context and --aws-profile apply to --kms keys: pass --kms ARN (or set $SOPS_KMS_ARN)",
+            )
+            .into());
+        }
+        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() || !kms.is_empty() {
             MasterKeys {
                 age: match &self.age {
                     Some(list) => recipient::parse_list(list)?,
@@ -121,7 +132,7 @@ impl Target {
                         Some(list) => transit_keys(list)?,
                         None => Vec::new(),
                     },
-                    kms: self.kms_keys()?,
+                    kms: self.kms_keys(&kms)?,
                 },
             }
         } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")
@@ -154,18 +165,16 @@ impl Target {
             });
         Ok((keys, rules))
     }
-}
 
-impl Target {
     /// `--kms ARN[+ROLE]` (each may be a comma-separated list, as sops takes it) with
     /// `--encryption-context` and `--aws-profile` applied to each.
-    fn kms_keys(&self) -> anyhow::Result<Vec<KmsKey>> {
+    fn kms_keys(&self, lists: &[String]) -> anyhow::Result<Vec<KmsKey>> {
         let context = match &self.encryption_context {
             Some(text) => encryption_context(text)?,
             None => Default::default(),
         };
         let mut keys = Vec::new();
-        for list in &self.kms {
+        for list in lists {
             for mut k in parse_keys(
                 list,
                 KmsKey::parse,
