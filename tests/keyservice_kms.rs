@@ -1125,3 +1125,73 @@ fn an_age_only_file_asks_no_kms_and_a_dead_kms_fails_in_time() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
     }
 }
+
+/// A rotation on one branch, a change on the other: the merge driver's new data key is
+/// wrapped through KMS again (the sides' kms stanzas hold their old keys), so a server
+/// with only AWS credentials and `sops -d` open the merge.
+#[test]
+fn a_merge_after_a_rotation_rewraps_the_kms_stanza() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let aws: Vec<(String, String)> = moto
+        .vars()
+        .into_iter()
+        .filter(|(k, _)| k != "HOME")
+        .collect();
+    let r = common::repo::Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    kms: [{arn}]\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = r.ks.cmd().envs(aws.clone()).args(args).output().unwrap();
+        ok(out, &format!("secrets {args:?}"))
+    };
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path("config/app.yaml"), PLAIN).unwrap();
+    run(&["encrypt", "-i", "config/app.yaml"]);
+    run(&["git", "setup"]);
+    r.commit("start", 3, "alice");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    run(&["rotate", "config/app.yaml"]);
+    run(&["set", "config/app.yaml", "api_token", "tok-feature"]);
+    r.commit("rotate", 2, "bob");
+    r.git(&["checkout", "-q", "main"]);
+    run(&["set", "config/app.yaml", "db.password", "pw-main"]);
+    r.commit("main", 1, "alice");
+    let main = r.ks.sb.read("config/app.yaml");
+    // git runs the driver with this environment: the age key and the AWS variables.
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(["merge", "-q", "--no-edit", "feature"])
+        .current_dir(r.ks.dir())
+        .env("HOME", r.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .envs(aws.clone())
+        .output()
+        .unwrap();
+    ok(out, "git merge");
+    let merged = r.ks.sb.read("config/app.yaml");
+    assert_eq!(kms_encs(&merged).len(), 1);
+    assert_ne!(kms_encs(&merged), kms_encs(&main));
+    // Only AWS credentials: the stanza holds the merged file's data key.
+    let sb = &r.ks.sb;
+    let plain = ok(
+        secrets(sb, &moto.vars(), None, &["decrypt", "config/app.yaml"]),
+        "decrypt through KMS",
+    );
+    assert!(plain.contains("password: pw-main") && plain.contains("api_token: tok-feature"));
+    let by_sops = sops_decrypt(sb, &moto, "config/app.yaml");
+    assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
+}
