@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, CompiledRules, CryptoError, DataKey, IvStash};
 use crate::fsutil::lock::{Lock, LockError, Seen};
 use crate::keys::wrap::{self, WrapError};
-use crate::keys::{self, Identities, MasterKeys, Recipient, Services, TransitKey};
+use crate::keys::{self, Identities, MasterKeys, Recipient, ServiceKeys, Services};
 use crate::metadata::{AgeStanza, KeyGroup, Metadata, MetadataError, Rules, SOPS_COMPAT_VERSION};
 use crate::model::{tree, Branch, Plain, Sealed, SecretText};
 use crate::store::{self, Format, Layout, StoreError};
@@ -475,10 +475,12 @@ impl EncryptedFile {
             path: path.to_path_buf(),
             error,
         };
-        let age = wrap::wrap_all(key, &keys.age, &[]).map_err(key_err)?;
-        let hc_vault = keys::wrap_services(key, &keys.hc_vault, &[], services).map_err(key_err)?;
+        let group = KeyGroup {
+            age: wrap::wrap_all(key, &keys.age, &[]).map_err(key_err)?,
+            ..KeyGroup::default()
+        };
         let metadata = Metadata {
-            keys: KeyGroup { age, hc_vault },
+            keys: keys::wrap_services(key, &keys.services, &group, services).map_err(key_err)?,
             last_modified: String::new(),
             mac: String::new(),
             rules,
@@ -528,7 +530,7 @@ impl EncryptedFile {
     /// Wraps the existing data key for exactly `recipients` (values untouched). The
     /// key-service stanzas stay: they hold the same data key.
     pub fn rewrap(&mut self, key: &DataKey, recipients: &[Recipient]) -> Result<(), FileError> {
-        if recipients.is_empty() && self.metadata.keys.hc_vault.is_empty() {
+        if recipients.is_empty() && !self.metadata.keys.has_service_stanzas() {
             return Err(FileError::NoRecipients {
                 path: self.path.clone(),
             });
@@ -538,17 +540,16 @@ impl EncryptedFile {
         Ok(())
     }
 
-    /// Adds a stanza for each Vault transit key in `wanted` the file lacks, wrapping the
-    /// existing data key through `services`; the others are kept.
-    pub fn add_vault_keys(
+    /// Adds a stanza for each key-service key in `wanted` the file lacks (Vault transit,
+    /// AWS KMS), wrapping the existing data key through `services`; the others are kept.
+    pub fn add_service_keys(
         &mut self,
         key: &DataKey,
-        wanted: &[TransitKey],
+        wanted: &ServiceKeys,
         services: &Services,
     ) -> Result<(), FileError> {
-        self.metadata.keys.hc_vault =
-            keys::wrap_services(key, wanted, &self.metadata.keys.hc_vault, services)
-                .map_err(|error| self.key_err(error))?;
+        self.metadata.keys = keys::wrap_services(key, wanted, &self.metadata.keys, services)
+            .map_err(|error| self.key_err(error))?;
         Ok(())
     }
 
@@ -560,31 +561,30 @@ impl EncryptedFile {
     }
 
     /// Generates a new data key, re-encrypts every value with fresh IVs and wraps the new
-    /// key for `recipients` and again for every Vault transit key the file names (through
+    /// key for `recipients` and again for every key-service key the file names (through
     /// the services of `ids`): a stanza left under the old data key would open nothing.
     pub fn rotate(&mut self, ids: &Identities, recipients: &[Recipient]) -> Result<(), FileError> {
         self.rotate_for(ids, recipients, None)
     }
 
-    /// [`EncryptedFile::rotate`] for exactly the transit keys in `vault` (`None`: the
-    /// file's own).
+    /// [`EncryptedFile::rotate`] for exactly the key-service keys in `services` (`None`:
+    /// the file's own).
     pub fn rotate_for(
         &mut self,
         ids: &Identities,
         recipients: &[Recipient],
-        vault: Option<&[TransitKey]>,
+        services: Option<&ServiceKeys>,
     ) -> Result<(), FileError> {
         let opened = self.decrypt(ids)?;
         let key = DataKey::generate();
-        let wanted = match vault {
-            Some(v) => v.to_vec(),
-            None => self.vault_keys(),
+        let wanted = match services {
+            Some(s) => s.clone(),
+            None => self.service_keys(),
         };
         // Wrapped before anything changes: a service that fails leaves the file as it was.
-        let hc_vault = keys::wrap_services(&key, &wanted, &[], &ids.services)
+        let group = keys::wrap_services(&key, &wanted, &KeyGroup::default(), &ids.services)
             .map_err(|error| self.key_err(error))?;
-        self.metadata.keys.age = Vec::new();
-        self.metadata.keys.hc_vault = hc_vault;
+        self.metadata.keys = group;
         self.rewrap(&key, recipients)?;
         self.metadata.mac = String::new();
         self.reseal(&opened.branches, &key, &IvStash::default())
@@ -599,14 +599,10 @@ impl EncryptedFile {
         &self.metadata.keys.age
     }
 
-    /// The Vault transit keys the data key is wrapped with, in file order.
-    pub fn vault_keys(&self) -> Vec<TransitKey> {
-        self.metadata
-            .keys
-            .hc_vault
-            .iter()
-            .map(TransitKey::of)
-            .collect()
+    /// The key-service keys (Vault transit, AWS KMS) the data key is wrapped with, in
+    /// file order.
+    pub fn service_keys(&self) -> ServiceKeys {
+        ServiceKeys::of(&self.metadata.keys)
     }
 
     /// The file's text (or bytes) as it goes to disk.

@@ -167,8 +167,8 @@ pub fn env_files(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError
 pub struct Wanted {
     pub environment: String,
     pub recipients: Vec<Recipient>,
-    /// The environment's Vault transit keys.
-    pub vault_transit: Vec<crate::keys::TransitKey>,
+    /// The environment's key-service keys (Vault transit, AWS KMS).
+    pub services: crate::keys::ServiceKeys,
 }
 
 /// The environment and recipients the config wants for `path`; `None` when the file is in
@@ -181,7 +181,7 @@ pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigErro
         return Ok(None);
     };
     let recipients = config.env_recipients(&env.name);
-    if recipients.is_empty() && env.vault_transit.is_empty() {
+    if recipients.is_empty() && env.services.is_empty() {
         return Err(ConfigError::command(
             config.path(),
             format!(
@@ -195,26 +195,18 @@ pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigErro
     Ok(Some(Wanted {
         environment: env.name.clone(),
         recipients,
-        vault_transit: env.vault_transit.clone(),
+        services: env.services.clone(),
     }))
 }
 
-/// How a file's Vault transit keys differ from the wanted ones, as [`diff`] shows them
-/// (`hc_vault URL`).
-pub fn vault_diff(current: &[crate::keys::TransitKey], wanted: &[crate::keys::TransitKey]) -> Diff {
-    let shown = |k: &crate::keys::TransitKey| format!("hc_vault {k}");
-    Diff {
-        added: wanted
-            .iter()
-            .filter(|w| !current.contains(w))
-            .map(shown)
-            .collect(),
-        removed: current
-            .iter()
-            .filter(|c| !wanted.contains(c))
-            .map(shown)
-            .collect(),
-    }
+/// How a file's key-service keys differ from the wanted ones, as [`diff`] shows them
+/// (`hc_vault URL`, `kms ARN`).
+pub fn services_diff(
+    current: &crate::keys::ServiceKeys,
+    wanted: &crate::keys::ServiceKeys,
+) -> Diff {
+    let (added, removed) = current.diff(wanted);
+    Diff { added, removed }
 }
 
 /// The file's own recipients, parsed (to rotate a file that is in no environment).

@@ -521,3 +521,677 @@ fn container_credentials_are_read_with_their_token() {
     let err = kms.encrypt(&key(&arn), &dk).unwrap_err().to_string();
     assert!(err.contains("plain http is accepted only"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The commands with `kms` stanzas (issue 15): `encrypt --kms`, decrypt through AWS
+// credentials alone, `env add --kms`, `.sops.yaml`'s `kms`, updatekeys and rotate, each
+// against moto and checked with the real sops 3.11.
+
+use common::{sops_bin, Sandbox};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PLAIN: &str = "db:\n  password: hunter2\n  port: 5432\napi_token: t0k3n\n";
+
+/// `secrets ARGS` in the sandbox with only the AWS variables given (none of the
+/// process's) and no age key unless `age` names one.
+fn secrets(sb: &Sandbox, vars: &[(String, String)], age: Option<&Path>, args: &[&str]) -> Output {
+    let mut c = sb.std_cmd();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1").env("HOME", sb.path("home"));
+    for (k, v) in vars {
+        if k != "HOME" {
+            c.env(k, v);
+        }
+    }
+    if let Some(k) = age {
+        c.env("SOPS_AGE_KEY_FILE", k);
+    }
+    c.args(args).output().unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The real sops with only moto's AWS variables (no age key, a HOME of its own).
+fn sops_cmd(sb: &Sandbox, moto: &Moto) -> Command {
+    let mut c = Command::new(sops_bin().expect("sops"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    c.env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .envs(moto.vars())
+        .env("HOME", sb.path("home"))
+        .env("XDG_CONFIG_HOME", sb.path("home/.config"))
+        .current_dir(sb.dir.path());
+    c
+}
+
+fn sops_decrypt(sb: &Sandbox, moto: &Moto, file: &str) -> String {
+    let out = sops_cmd(sb, moto).args(["-d", file]).output().unwrap();
+    ok(out, &format!("sops -d {file}"))
+}
+
+/// The lines of a YAML file's `sops.kms` list (any indentation: ours is 2, sops's 4).
+fn kms_lines(text: &str) -> Vec<&str> {
+    let mut lines = text.lines();
+    let Some(head) = lines.by_ref().find(|l| l.trim() == "kms:") else {
+        return Vec::new();
+    };
+    let indent = head.len() - head.trim_start().len();
+    lines
+        .take_while(|l| l.len() - l.trim_start().len() > indent)
+        .collect()
+}
+
+/// The `enc` of every `kms` stanza of a YAML file, in order.
+fn kms_encs(text: &str) -> Vec<String> {
+    kms_lines(text)
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("enc: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn ours_with_kms_decrypts_with_only_aws_credentials_here_and_with_sops() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let v = moto.vars();
+    sb.write("a.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "encrypt",
+                "-i",
+                "--kms",
+                &arn,
+                "--encryption-context",
+                "app:web,env:prod",
+                "a.yaml",
+            ],
+        ),
+        "encrypt",
+    );
+    let text = sb.read("a.yaml");
+    // The stanza as sops 3.11 writes it: its fields in its order, no age list.
+    let fields: Vec<&str> = kms_lines(&text)
+        .iter()
+        .map(|l| l.trim_start_matches([' ', '-']).split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "arn",
+            "context",
+            "app",
+            "env",
+            "created_at",
+            "enc",
+            "aws_profile"
+        ],
+        "{text}"
+    );
+    assert!(text.contains(&format!("- arn: {arn}\n")), "{text}");
+    assert!(text.contains("      aws_profile: \"\"\n"), "{text}");
+    assert_eq!(kms_encs(&text).len(), 1);
+    assert!(!text.contains("age:"));
+    // Here, with the AWS variables only (no age identity anywhere).
+    assert_eq!(
+        ok(secrets(&sb, &v, None, &["decrypt", "a.yaml"]), "decrypt"),
+        PLAIN
+    );
+    // sops reads what we wrote through the same moto (and checks the MAC).
+    assert_eq!(
+        sops_decrypt(&sb, &moto, "a.yaml").replace("    ", "  "),
+        PLAIN
+    );
+
+    // JSON and dotenv (flattened: sops_kms__list_0__map_arn) too, with a role.
+    let role = format!("{arn}+arn:aws:iam::123456789012:role/sops");
+    for (name, plain) in [
+        ("b.json", "{\"a\": \"x\", \"n\": 2}\n"),
+        ("b.env", "A=1\nB=two words\n"),
+    ] {
+        sb.write(name, plain);
+        ok(
+            secrets(&sb, &v, None, &["encrypt", "-i", "--kms", &role, name]),
+            name,
+        );
+        let written = sb.read(name);
+        if name.ends_with(".env") {
+            assert!(
+                written.contains(&format!("sops_kms__list_0__map_arn={arn}\n"))
+                    && written.contains(
+                        "sops_kms__list_0__map_role=arn:aws:iam::123456789012:role/sops\n"
+                    )
+                    && written.contains("sops_kms__list_0__map_aws_profile=\n"),
+                "{written}"
+            );
+        }
+        let ours = ok(secrets(&sb, &v, None, &["decrypt", name]), name);
+        let theirs = sops_decrypt(&sb, &moto, name);
+        if name.ends_with(".json") {
+            // The same document (sops indents with tabs, we with the input's spaces).
+            let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+            assert_eq!(parse(&ours), parse(&theirs));
+        } else {
+            assert_eq!(ours, theirs, "{name}");
+        }
+    }
+}
+
+#[test]
+fn sops_written_kms_files_decrypt_here_and_keep_their_bytes() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let v = moto.vars();
+    let role = format!("{arn}+arn:aws:iam::123456789012:role/sops");
+    for (name, plain) in [
+        ("s.yaml", PLAIN),
+        ("s.json", "{\"a\": \"x\", \"n\": 2}\n"),
+        ("s.env", "A=1\nB=two words\n"),
+        ("s.ini", "[s]\na = 1\n"),
+    ] {
+        sb.write(name, plain);
+        let out = sops_cmd(&sb, &moto)
+            .args([
+                "-e",
+                "-i",
+                "--kms",
+                &role,
+                "--encryption-context",
+                "app:web",
+                name,
+            ])
+            .output()
+            .unwrap();
+        ok(out, &format!("sops -e {name}"));
+        let ours = ok(secrets(&sb, &v, None, &["decrypt", name]), name);
+        assert_eq!(ours, sops_decrypt(&sb, &moto, name), "{name}");
+    }
+    // A value set here changes its own line, lastmodified and the MAC: the sops
+    // metadata, its kms stanza included, stays byte for byte.
+    let before = sb.read("s.yaml");
+    ok(
+        secrets(&sb, &v, None, &["set", "s.yaml", "db.password", "changed"]),
+        "set",
+    );
+    let after = sb.read("s.yaml");
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert!(
+        changed.iter().all(|(a, _)| {
+            let a = a.trim_start();
+            a.starts_with("password:") || a.starts_with("lastmodified:") || a.starts_with("mac:")
+        }),
+        "{changed:?}"
+    );
+    assert!(sops_decrypt(&sb, &moto, "s.yaml").contains("password: changed"));
+}
+
+/// `file` decrypts to [`PLAIN`] with sops through moto, with us through the AWS
+/// variables alone, and with us through the age key `age` alone.
+fn opens_every_way(sb: &Sandbox, moto: &Moto, age: &Path, file: &str) {
+    assert_eq!(sops_decrypt(sb, moto, file).replace("    ", "  "), PLAIN);
+    let v = moto.vars();
+    // A file sops rewrote keeps its 4-space indentation here.
+    let ours = |out| ok(out, file).replace("    ", "  ");
+    assert_eq!(ours(secrets(sb, &v, None, &["decrypt", file])), PLAIN);
+    assert_eq!(ours(secrets(sb, &[], Some(age), &["decrypt", file])), PLAIN);
+}
+
+#[test]
+fn updatekeys_and_rotate_keep_the_kms_stanzas_in_step_for_sops() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members:\n      - alice\n    kms:\n      - {arn}\n",
+            alice.public
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &["encrypt", "-i", "--age", &alice.public, "prod/app.yaml"],
+        ),
+        "encrypt",
+    );
+    assert!(kms_encs(&sb.read("prod/app.yaml")).is_empty());
+    let status = |sb: &Sandbox| {
+        let out = secrets(sb, &v, Some(&alice.file), &["status"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        status(&sb).contains(&format!("missing kms {arn}")),
+        "{}",
+        status(&sb)
+    );
+    ok(
+        secrets(&sb, &v, Some(&alice.file), &["updatekeys"]),
+        "updatekeys",
+    );
+    let text = sb.read("prod/app.yaml");
+    assert_eq!(kms_encs(&text).len(), 1, "{text}");
+    assert!(text.contains(&alice.public));
+    let shown = status(&sb);
+    assert!(
+        shown.contains("alice,kms:key/") && !shown.contains("missing"),
+        "{shown}"
+    );
+    opens_every_way(&sb, &moto, &alice.file, "prod/app.yaml");
+    // A second updatekeys has nothing to do.
+    ok(
+        secrets(&sb, &v, Some(&alice.file), &["updatekeys"]),
+        "updatekeys again",
+    );
+    assert_eq!(sb.read("prod/app.yaml"), text);
+
+    // Rotation: a new data key, wrapped again through KMS.
+    ok(
+        secrets(&sb, &v, Some(&alice.file), &["rotate", "prod/app.yaml"]),
+        "rotate",
+    );
+    let rotated = sb.read("prod/app.yaml");
+    assert_eq!(kms_encs(&rotated).len(), 1);
+    assert_ne!(
+        kms_encs(&rotated),
+        kms_encs(&text),
+        "the kms stanza was not re-wrapped"
+    );
+    opens_every_way(&sb, &moto, &alice.file, "prod/app.yaml");
+
+    // The key dropped from the environment: updatekeys refuses to drop it silently,
+    // --rotate (as for a member) drops it with a new data key.
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members:\n      - alice\n",
+            alice.public
+        ),
+    );
+    assert!(
+        status(&sb).contains(&format!("kms {arn}")),
+        "{}",
+        status(&sb)
+    );
+    let out = secrets(&sb, &v, Some(&alice.file), &["updatekeys"]);
+    assert!(!out.status.success(), "dropped a kms key without --rotate");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("kms {arn}")));
+    assert_eq!(sb.read("prod/app.yaml"), rotated);
+    ok(
+        secrets(&sb, &v, Some(&alice.file), &["updatekeys", "--rotate"]),
+        "updatekeys --rotate",
+    );
+    let dropped = sb.read("prod/app.yaml");
+    assert!(
+        kms_encs(&dropped).is_empty() && !dropped.contains("kms:"),
+        "{dropped}"
+    );
+    assert_eq!(
+        ok(
+            secrets(&sb, &[], Some(&alice.file), &["decrypt", "prod/app.yaml"]),
+            "age"
+        ),
+        PLAIN
+    );
+
+    // A new file of a kms environment gets both from the config; sops rotates it (-r)
+    // and we still open it with either key.
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members:\n      - alice\n    kms:\n      - {arn}\n",
+            alice.public
+        ),
+    );
+    sb.write("prod/new.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/new.yaml"]),
+        "encrypt from config",
+    );
+    let new = sb.read("prod/new.yaml");
+    assert_eq!(kms_encs(&new).len(), 1);
+    assert!(new.contains(&alice.public));
+    let out = sops_cmd(&sb, &moto)
+        .args(["-r", "-i", "prod/new.yaml"])
+        .output()
+        .unwrap();
+    ok(out, "sops -r");
+    assert_ne!(kms_encs(&sb.read("prod/new.yaml")), kms_encs(&new));
+    opens_every_way(&sb, &moto, &alice.file, "prod/new.yaml");
+    // sops's updatekeys on ours, after the rule changes: we open what it leaves.
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: prod/\n    kms: \"{arn}\"\n    age: {}\n",
+            alice.public
+        ),
+    );
+    let out = sops_cmd(&sb, &moto)
+        .args(["updatekeys", "-y", "prod/new.yaml"])
+        .output()
+        .unwrap();
+    ok(out, "sops updatekeys");
+    opens_every_way(&sb, &moto, &alice.file, "prod/new.yaml");
+}
+
+#[test]
+fn env_add_kms_and_sops_yaml_kms_rules_name_the_key() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {}\nenvironments: {{}}\n", alice.public),
+    );
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "env", "add", "prod", "--files", "prod/**", "--member", "alice", "--kms", &arn,
+            ],
+        ),
+        "env add",
+    );
+    assert!(
+        sb.read(".secrets.yaml")
+            .contains(&format!("kms:\n      - {arn}")),
+        "{}",
+        sb.read(".secrets.yaml")
+    );
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    assert_eq!(kms_encs(&sb.read("prod/a.yaml")).len(), 1);
+    assert_eq!(
+        sops_decrypt(&sb, &moto, "prod/a.yaml").replace("    ", "  "),
+        PLAIN
+    );
+    // A malformed ARN is refused before the config is written.
+    let bad = secrets(
+        &sb,
+        &v,
+        None,
+        &[
+            "env", "add", "dev", "--files", "dev/**", "--member", "alice", "--kms", "key/nope",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("arn:aws:kms:REGION"));
+    assert!(!sb.read(".secrets.yaml").contains("dev"));
+
+    // .sops.yaml's kms (a comma-separated string, as sops reads it; no team config).
+    let other = Sandbox::new();
+    other.write(
+        ".sops.yaml",
+        &format!("creation_rules:\n  - path_regex: \\.yaml$\n    kms: \"{arn}\"\n"),
+    );
+    other.write("b.yaml", PLAIN);
+    ok(
+        secrets(&other, &v, None, &["encrypt", "-i", "b.yaml"]),
+        "encrypt by .sops.yaml",
+    );
+    let text = other.read("b.yaml");
+    assert!(text.contains(&format!("- arn: {arn}")), "{text}");
+    assert_eq!(
+        sops_decrypt(&other, &moto, "b.yaml").replace("    ", "  "),
+        PLAIN
+    );
+
+    // $SOPS_KMS_ARN stands for --kms, as for sops; a context needs a KMS key.
+    let mut with_env = v.clone();
+    with_env.push(("SOPS_KMS_ARN".into(), arn.clone()));
+    other.write("d.yaml", PLAIN);
+    ok(
+        secrets(
+            &other,
+            &with_env,
+            None,
+            &["encrypt", "-i", "--encryption-context", "a:b", "d.yaml"],
+        ),
+        "encrypt with $SOPS_KMS_ARN",
+    );
+    assert_eq!(kms_encs(&other.read("d.yaml")).len(), 1);
+    assert_eq!(
+        sops_decrypt(&other, &moto, "d.yaml").replace("    ", "  "),
+        PLAIN
+    );
+    other.write("e.yaml", PLAIN);
+    let out = secrets(
+        &other,
+        &v,
+        None,
+        &["encrypt", "-i", "--encryption-context", "a:b", "e.yaml"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply to --kms keys"));
+
+    // A key group's kms entry with a context (sops's map form), in .sops.yaml and in
+    // .secrets.yaml: the file is wrapped under that context, which sops then needs.
+    for (config, text) in [
+        (
+            ".sops.yaml",
+            format!("creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {arn}\n            context:\n              app: web\n"),
+        ),
+        (
+            ".secrets.yaml",
+            format!("members: {{}}\nenvironments:\n  prod:\n    files: ['*.yaml']\n    kms:\n      - arn: {arn}\n        context:\n          app: web\n"),
+        ),
+    ] {
+        let sb = Sandbox::new();
+        sb.write(config, &text);
+        sb.write("c.yaml", PLAIN);
+        ok(secrets(&sb, &v, None, &["encrypt", "-i", "c.yaml"]), config);
+        let written = sb.read("c.yaml");
+        assert!(
+            kms_lines(&written).iter().any(|l| l.trim() == "app: web"),
+            "{config}: {written}"
+        );
+        assert_eq!(sops_decrypt(&sb, &moto, "c.yaml").replace("    ", "  "), PLAIN);
+        assert_eq!(ok(secrets(&sb, &v, None, &["decrypt", "c.yaml"]), config), PLAIN);
+    }
+}
+
+#[test]
+fn an_age_only_file_asks_no_kms_and_a_dead_kms_fails_in_time() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write("age.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &["encrypt", "-i", "--age", &alice.public, "age.yaml"],
+        ),
+        "encrypt age",
+    );
+    sb.write("both.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "encrypt",
+                "-i",
+                "--age",
+                &alice.public,
+                "--kms",
+                &arn,
+                "both.yaml",
+            ],
+        ),
+        "encrypt both",
+    );
+    sb.write("kms.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "--kms", &arn, "kms.yaml"]),
+        "encrypt kms",
+    );
+
+    // Every AWS request would go to a port nobody listens on, or to one that never
+    // answers: an age key opens the age-only file and the one with both without any.
+    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let (_silent, hang) = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = format!("http://{}", l.local_addr().unwrap());
+        (l, a)
+    };
+    let secret = common::moto::ANY_SECRET;
+    for endpoint in [&dead, &hang] {
+        let vars: Vec<(String, String)> = vec![
+            ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), common::moto::ANY_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), secret.into()),
+            ("SECRETS_KEYSERVICE_TIMEOUT".into(), "1".into()),
+        ];
+        for file in ["age.yaml", "both.yaml"] {
+            let start = Instant::now();
+            assert_eq!(
+                ok(
+                    secrets(&sb, &vars, Some(&alice.file), &["decrypt", file]),
+                    file
+                ),
+                PLAIN
+            );
+            assert!(
+                start.elapsed() < Duration::from_millis(900),
+                "{file} waited for KMS"
+            );
+        }
+        // Without an age key the kms stanza is asked: it fails within the timeout, one
+        // line naming the service and key, no credential in it.
+        let start = Instant::now();
+        let out = secrets(&sb, &vars, None, &["decrypt", "kms.yaml"]);
+        let took = start.elapsed();
+        assert!(!out.status.success());
+        assert_eq!(out.status.code(), Some(128), "exit code for no data key");
+        assert!(
+            took < Duration::from_secs(4),
+            "not bounded by the 1 s timeout: {took:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err
+            .lines()
+            .find(|l| l.contains("AWS KMS"))
+            .unwrap_or_else(|| panic!("no line names AWS KMS: {err}"));
+        assert!(
+            line.contains(&arn) && line.contains("region eu-west-1"),
+            "{err}"
+        );
+        assert!(!err.contains(secret), "{err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    }
+}
+
+/// A rotation on one branch, a change on the other: the merge driver's new data key is
+/// wrapped through KMS again (the sides' kms stanzas hold their old keys), so a server
+/// with only AWS credentials and `sops -d` open the merge.
+#[test]
+fn a_merge_after_a_rotation_rewraps_the_kms_stanza() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let aws: Vec<(String, String)> = moto
+        .vars()
+        .into_iter()
+        .filter(|(k, _)| k != "HOME")
+        .collect();
+    let r = common::repo::Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    kms: [{arn}]\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = r.ks.cmd().envs(aws.clone()).args(args).output().unwrap();
+        ok(out, &format!("secrets {args:?}"))
+    };
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path("config/app.yaml"), PLAIN).unwrap();
+    run(&["encrypt", "-i", "config/app.yaml"]);
+    run(&["git", "setup"]);
+    r.commit("start", 3, "alice");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    run(&["rotate", "config/app.yaml"]);
+    run(&["set", "config/app.yaml", "api_token", "tok-feature"]);
+    r.commit("rotate", 2, "bob");
+    r.git(&["checkout", "-q", "main"]);
+    run(&["set", "config/app.yaml", "db.password", "pw-main"]);
+    r.commit("main", 1, "alice");
+    let main = r.ks.sb.read("config/app.yaml");
+    // git runs the driver with this environment: the age key and the AWS variables.
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(["merge", "-q", "--no-edit", "feature"])
+        .current_dir(r.ks.dir())
+        .env("HOME", r.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .envs(aws.clone())
+        .output()
+        .unwrap();
+    ok(out, "git merge");
+    let merged = r.ks.sb.read("config/app.yaml");
+    assert_eq!(kms_encs(&merged).len(), 1);
+    assert_ne!(kms_encs(&merged), kms_encs(&main));
+    // Only AWS credentials: the stanza holds the merged file's data key.
+    let sb = &r.ks.sb;
+    let plain = ok(
+        secrets(sb, &moto.vars(), None, &["decrypt", "config/app.yaml"]),
+        "decrypt through KMS",
+    );
+    assert!(plain.contains("password: pw-main") && plain.contains("api_token: tok-feature"));
+    let by_sops = sops_decrypt(sb, &moto, "config/app.yaml");
+    assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
+}

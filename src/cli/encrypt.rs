@@ -1,4 +1,4 @@
-//! `secrets encrypt [-i] FILE… [--age R,…] [--hc-vault-transit URL,…]`: encrypt plaintext
+//! `secrets encrypt [-i] FILE… [--age R,…] [--hc-vault-transit URL,…] [--kms ARN,…]`: encrypt plaintext
 //! files sops-style. A file
 //! written that git ignores is warned about, with the rule and the exception that undoes it.
 //! `-` encrypts stdin (with `--input-type`) to stdout or `-o`.
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::exit::{CliError, ALREADY_ENCRYPTED, CONFLICT, NO_RECIPIENTS};
 use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
-use crate::keys::{recipient, MasterKeys, Services, TransitKey};
+use crate::keys::{recipient, KmsKey, MasterKeys, ServiceKeys, Services, TransitKey};
 use crate::metadata::Rules;
 use crate::store::Format;
 
@@ -42,6 +42,18 @@ pub struct Target {
     /// $VAULT_ADDR/v1/ENGINE/keys/KEY (the token: $VAULT_TOKEN or ~/.vault-token).
     #[arg(long, value_name = "URL,…")]
     pub hc_vault_transit: Option<String>,
+    /// AWS KMS keys (repeatable, or comma-separated), as sops takes them: ARN, or
+    /// ARN+ROLE_ARN to assume the role first (credentials: the AWS chain; see
+    /// docs/aws-kms.md). Default: $SOPS_KMS_ARN.
+    #[arg(long, value_name = "ARN")]
+    pub kms: Vec<String>,
+    /// The encryption context of the --kms keys, as sops takes it: KEY:VALUE,…
+    #[arg(long, value_name = "K:V,…")]
+    pub encryption_context: Option<String>,
+    /// The shared-files profile the --kms keys are used with (written in the file, as
+    /// sops writes it).
+    #[arg(long, value_name = "PROFILE")]
+    pub aws_profile: Option<String>,
     /// Leave values whose key ends with this suffix in clear (sops default: _unencrypted).
     #[arg(long, value_name = "SUFFIX")]
     pub unencrypted_suffix: Option<String>,
@@ -79,9 +91,9 @@ impl Target {
         (rules != Rules::default()).then_some(rules)
     }
 
-    /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`),
-    /// else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members and Vault
-    /// transit keys, or the `.sops.yaml` creation rule).
+    /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`,
+    /// `--kms` or `$SOPS_KMS_ARN`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
+    /// and key-service keys, or the `.sops.yaml` creation rule).
     pub fn resolve(&self, path: &Path) -> anyhow::Result<(MasterKeys, Rules)> {
         let explicit = self.explicit_rules();
         let set = [
@@ -97,15 +109,30 @@ impl Target {
             return Err(CliError::new(CONFLICT, "use only one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex").into());
         }
         let from_config = crate::config::creation_rule_for(path)?;
-        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() {
+        // $SOPS_KMS_ARN stands for --kms, as sops reads it.
+        let kms = match std::env::var("SOPS_KMS_ARN") {
+            Ok(v) if self.kms.is_empty() && !v.trim().is_empty() => vec![v],
+            _ => self.kms.clone(),
+        };
+        if kms.is_empty() && (self.encryption_context.is_some() || self.aws_profile.is_some()) {
+            return Err(CliError::new(
+                CONFLICT,
+                "--encryption-context and --aws-profile apply to --kms keys: pass --kms ARN (or set $SOPS_KMS_ARN)",
+            )
+            .into());
+        }
+        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() || !kms.is_empty() {
             MasterKeys {
                 age: match &self.age {
                     Some(list) => recipient::parse_list(list)?,
                     None => Vec::new(),
                 },
-                hc_vault: match &self.hc_vault_transit {
-                    Some(list) => transit_keys(list)?,
-                    None => Vec::new(),
+                services: ServiceKeys {
+                    hc_vault: match &self.hc_vault_transit {
+                        Some(list) => transit_keys(list)?,
+                        None => Vec::new(),
+                    },
+                    kms: self.kms_keys(&kms)?,
                 },
             }
         } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")
@@ -116,7 +143,7 @@ impl Target {
         } else if let Some(rule) = &from_config {
             MasterKeys {
                 age: rule.recipients.clone(),
-                hc_vault: rule.vault_transit.clone(),
+                services: rule.services.clone(),
             }
         } else {
             MasterKeys::default()
@@ -138,16 +165,68 @@ impl Target {
             });
         Ok((keys, rules))
     }
+
+    /// `--kms ARN[+ROLE]` (each may be a comma-separated list, as sops takes it) with
+    /// `--encryption-context` and `--aws-profile` applied to each.
+    fn kms_keys(&self, lists: &[String]) -> anyhow::Result<Vec<KmsKey>> {
+        let context = match &self.encryption_context {
+            Some(text) => encryption_context(text)?,
+            None => Default::default(),
+        };
+        let mut keys = Vec::new();
+        for list in lists {
+            for mut k in parse_keys(
+                list,
+                KmsKey::parse,
+                "--kms arn:aws:kms:REGION:ACCOUNT:key/ID",
+            )? {
+                k.context = context.clone();
+                k.aws_profile = self.aws_profile.clone().filter(|p| !p.is_empty());
+                keys.push(k);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// `--encryption-context KEY:VALUE,…` as sops reads it (the first `:` splits a pair).
+fn encryption_context(text: &str) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(CliError::new(
+                NO_RECIPIENTS,
+                format!("--encryption-context: {pair:?} is not KEY:VALUE"),
+            )
+            .into()),
+        })
+        .collect()
 }
 
 /// `--hc-vault-transit URL,…` (empty parts skipped, as sops skips them).
 fn transit_keys(list: &str) -> anyhow::Result<Vec<TransitKey>> {
+    parse_keys(
+        list,
+        TransitKey::parse,
+        "--hc-vault-transit https://vault.example:8200/v1/transit/keys/NAME",
+    )
+}
+
+/// A comma-separated list of key-service keys (empty parts skipped, as sops skips them).
+fn parse_keys<K, E: std::fmt::Display>(
+    list: &str,
+    parse: impl Fn(&str) -> Result<K, E>,
+    hint: &'static str,
+) -> anyhow::Result<Vec<K>> {
     list.split(',')
         .filter(|u| !u.trim().is_empty())
         .map(|u| {
-            TransitKey::parse(u).map_err(|e| {
+            parse(u).map_err(|e| {
                 CliError::new(NO_RECIPIENTS, e.to_string())
-                    .hint("--hc-vault-transit https://vault.example:8200/v1/transit/keys/NAME")
+                    .hint(hint)
                     .into()
             })
         })

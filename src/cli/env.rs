@@ -27,7 +27,7 @@ pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.
     #[command(
-        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--default]",
+        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--kms <ARN>]... [--default]",
         after_help = "\
 ENV may also come last, after the globs (`--files .env.staging staging`) when it is a plain
 name (letters, digits, '_', '-'): --files takes every value up to the next option."
@@ -46,6 +46,10 @@ name (letters, digits, '_', '-'): --files takes every value up to the next optio
         /// $VAULT_ADDR/v1/ENGINE/keys/KEY.
         #[arg(long = "vault-transit", value_name = "URL")]
         vault_transit: Vec<String>,
+        /// An AWS KMS key every file is also wrapped with, so a server or CI with an AWS
+        /// role decrypts without an age key (repeatable): ARN, or ARN+ROLE_ARN.
+        #[arg(long = "kms", value_name = "ARN")]
+        kms: Vec<String>,
         /// Make it the default environment (for `exec`/`export --env`).
         #[arg(long)]
         default: bool,
@@ -147,10 +151,12 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             mut files,
             members,
             vault_transit,
+            kms,
             default,
         } => {
             let env = env_then_globs("env add", env, &mut files)?;
-            add(&env, &files, &members, &vault_transit, default, g)
+            let services = [("vault_transit", vault_transit), ("kms", kms)];
+            add(&env, &files, &members, &services, default, g)
         }
         Command::Grant { env, members } => grant(&env, &members, g),
         Command::Revoke {
@@ -381,7 +387,7 @@ fn add(
     env: &str,
     files: &[String],
     members: &[String],
-    vault_transit: &[String],
+    services: &[(&str, Vec<String>)],
     default: bool,
     g: &Global,
 ) -> anyhow::Result<ExitCode> {
@@ -396,12 +402,10 @@ fn add(
     let mut doc = ConfigDoc::load(cfg.path())?;
     doc.add_env(env, files, &[])?;
     doc.grant(env, members)?;
-    // Checked (and written) as sops takes them; the config's validation says so again.
-    for url in vault_transit {
-        crate::keys::TransitKey::parse(url)
-            .map_err(|e| ConfigError::command(cfg.path(), e.to_string()))?;
+    // Written as given (sops's forms); the saved config is parsed, which checks each.
+    for (field, keys) in services {
+        doc.set_service_keys(env, field, keys)?;
     }
-    doc.set_vault_transit(env, vault_transit)?;
     if default {
         doc.set_default(env);
     }

@@ -184,7 +184,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let keys = creation
         .map(|c| crate::keys::MasterKeys {
             age: c.recipients,
-            hc_vault: c.vault_transit,
+            services: c.services,
         })
         .unwrap_or_default();
     let sealed = plan.seal(existing.as_ref(), &keys, &crate::keys::Services::from_env())?;

@@ -241,7 +241,9 @@ fn convert(
             .unwrap_or_else(|| ".*".into());
         doc.set_env_field(env_name, "path_regex", str_leaf(&regex))?;
         let vault: Vec<String> = env.vault_transit.iter().map(|u| u.value.clone()).collect();
-        doc.set_vault_transit(env_name, &vault)?;
+        doc.set_service_keys(env_name, "vault_transit", &vault)?;
+        let kms: Vec<_> = env.kms.iter().map(|u| u.value.clone()).collect();
+        doc.set_kms(env_name, &kms)?;
         let r = &env.rules;
         for (field, value) in [
             ("unencrypted_suffix", &r.unencrypted_suffix),

@@ -142,6 +142,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             }
         };
         let current = file.recipients();
+        let services = file.service_keys();
         if let Some(u) = &unfinished {
             still_open += usize::from(u.still_open(&cfg, path, &current));
         }
@@ -156,9 +157,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|k| (cfg.describe_key(k), k.to_string()))
                 .chain(
-                    file.vault_keys()
+                    services
+                        .hc_vault
                         .iter()
-                        .map(|k| (format!("vault:{}", k.key_name), k.to_string())),
+                        .map(|k| (format!("vault:{}", k.key_name), k.to_string()))
+                        .chain(services.kms.iter().map(|k| {
+                            // `kms:key/ID` or `kms:alias/NAME`, the ARN's last part.
+                            let short = k.arn.rsplit(':').next().unwrap_or(&k.arn);
+                            (format!("kms:{short}"), k.to_string())
+                        })),
                 )
                 .collect(),
             missing: Vec::new(),
@@ -175,8 +182,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 let d = team::diff(&current, &w.recipients);
                 row.missing = d.added.iter().map(|k| cfg.describe_key(k)).collect();
                 row.extra = d.removed.iter().map(|k| cfg.describe_key(k)).collect();
-                // Vault transit keys by their URL (`updatekeys` adds the missing ones).
-                let v = team::vault_diff(&file.vault_keys(), &w.vault_transit);
+                // Key-service keys by their URL or ARN (`updatekeys` adds the missing ones).
+                let v = team::services_diff(&services, &w.services);
                 row.missing.extend(v.added);
                 row.extra.extend(v.removed);
             }

@@ -1,7 +1,7 @@
 //! `secrets updatekeys [FILE…] [--rotate] [--dry-run]`: re-wrap each file's data key for
 //! the recipients the config names for its environment. Values are not touched (their
 //! ciphertext stays byte for byte); only the `sops.age` list changes (and `sops.hc_vault`
-//! gains the transit keys the environment lists). A file that would
+//! and `sops.kms` gain the transit and KMS keys the environment lists). A file that would
 //! lose a recipient is refused (they may have kept the data key) unless `--rotate` rotates
 //! it. Each file is reported; one that fails is left as it was and the others proceed; the
 //! exit code is then that of the first failure. The work is [`crate::workspace::batch`].

@@ -384,13 +384,54 @@ impl ConfigDoc {
         Ok(added)
     }
 
-    /// Sets an environment's Vault transit keys (`vault_transit:`); none: left out.
-    pub fn set_vault_transit(&mut self, env: &str, urls: &[String]) -> Result<(), ConfigError> {
-        if urls.is_empty() {
+    /// Sets an environment's key-service keys: `field` is `vault_transit` (URLs) or
+    /// `kms` (ARNs); none: left out.
+    pub fn set_service_keys(
+        &mut self,
+        env: &str,
+        field: &str,
+        keys: &[String],
+    ) -> Result<(), ConfigError> {
+        if keys.is_empty() {
             return Ok(());
         }
         let body = self.env_mut(env)?;
-        body.insert("vault_transit".into(), list(urls));
+        body.insert(field.into(), list(keys));
+        Ok(())
+    }
+
+    /// Sets an environment's AWS KMS keys (`kms:`): each an `ARN[+ROLE]` string, or a map
+    /// when it has a context or profile; none: left out.
+    pub fn set_kms(&mut self, env: &str, keys: &[super::raw::RawKms]) -> Result<(), ConfigError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let items = keys
+            .iter()
+            .map(|k| {
+                if k.context.is_empty() && k.aws_profile.is_none() {
+                    return ListItem::Value(leaf(&k.key));
+                }
+                let mut b = Branch::new();
+                let (arn, role) = k.key.split_once('+').unwrap_or((&k.key, ""));
+                b.insert("arn".into(), leaf(arn));
+                if !role.is_empty() {
+                    b.insert("role".into(), leaf(role));
+                }
+                if !k.context.is_empty() {
+                    let mut c = Branch::new();
+                    for (ck, cv) in &k.context {
+                        c.insert(ck.clone(), leaf(cv));
+                    }
+                    b.insert("context".into(), Node::Map(c));
+                }
+                if let Some(p) = &k.aws_profile {
+                    b.insert("aws_profile".into(), leaf(p));
+                }
+                ListItem::Value(Node::Map(b))
+            })
+            .collect();
+        self.env_mut(env)?.insert("kms".into(), Node::List(items));
         Ok(())
     }
 
@@ -529,6 +570,43 @@ impl ConfigDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_keys_are_written_as_strings_or_maps_and_read_back() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &path,
+            format!("members:\n  alice: {a}\nenvironments:\n  prod:\n    files: [p/**]\n    members: [alice]\n"),
+        )
+        .unwrap();
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/k";
+        let role = "arn:aws:iam::111122223333:role/r";
+        let keys = [
+            super::super::raw::RawKms {
+                key: format!("{arn}+{role}"),
+                ..Default::default()
+            },
+            super::super::raw::RawKms {
+                key: arn.into(),
+                context: vec![("app".into(), "web".into())],
+                aws_profile: Some("ci".into()),
+            },
+        ];
+        let mut doc = ConfigDoc::load(&path).unwrap();
+        doc.set_kms("prod", &keys).unwrap();
+        let lock = Lock::acquire(&path).unwrap();
+        let cfg = doc.save(&lock).unwrap();
+        let kms = &cfg.environment("prod").unwrap().services.kms;
+        assert_eq!(kms[0].role.as_deref(), Some(role));
+        assert_eq!(kms[1].role, None);
+        assert_eq!(kms[1].aws_profile.as_deref(), Some("ci"));
+        assert_eq!(kms[1].context.get("app").map(String::as_str), Some("web"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("- {arn}+{role}\n")), "{text}");
+        assert!(text.contains(&format!("- arn: {arn}\n")), "{text}");
+    }
 
     #[test]
     fn edits_keep_comments_and_order() {

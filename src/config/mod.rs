@@ -36,9 +36,9 @@ pub const SOPS_FILE_NAME: &str = ".sops.yaml";
 /// What the config says a new file is encrypted for.
 pub struct CreationRule {
     pub recipients: Vec<Recipient>,
-    /// The environment's Vault transit keys (`vault_transit:`; `.sops.yaml`'s
-    /// `hc_vault_transit_uri`).
-    pub vault_transit: Vec<crate::keys::TransitKey>,
+    /// The environment's key-service keys (`vault_transit:`, `kms:`; `.sops.yaml`'s
+    /// `hc_vault_transit_uri`, `kms`).
+    pub services: crate::keys::ServiceKeys,
     pub rules: Rules,
     /// The environment the rule comes from.
     pub environment: String,
@@ -68,9 +68,10 @@ pub struct Environment {
     pub globs: Vec<String>,
     pub path_regex: Option<regex::Regex>,
     pub members: Vec<String>,
-    /// Vault / OpenBao transit keys every file of the environment is also wrapped with
-    /// (`vault_transit: [URL]`), so servers and CI decrypt with a Vault token.
-    pub vault_transit: Vec<crate::keys::TransitKey>,
+    /// Key-service keys every file of the environment is also wrapped with: Vault /
+    /// OpenBao transit (`vault_transit: [URL]`) and AWS KMS (`kms: [ARN]`), so servers
+    /// and CI decrypt with a Vault token or their AWS role.
+    pub services: crate::keys::ServiceKeys,
     pub rules: Rules,
     /// `production: true`: the built-in list of defaults and test values is forbidden.
     pub production: bool,
@@ -475,12 +476,21 @@ impl Config {
                 env_members.push(m.value.clone());
             }
             let rules = rules_of(&e.rules, name).map_err(|(line, msg)| bad(line, msg))?;
-            let mut vault_transit: Vec<crate::keys::TransitKey> = Vec::new();
+            let mut services = crate::keys::ServiceKeys::default();
             for u in &e.vault_transit {
                 let k = crate::keys::TransitKey::parse(&u.value)
                     .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
-                if !vault_transit.contains(&k) {
-                    vault_transit.push(k);
+                if !services.hc_vault.contains(&k) {
+                    services.hc_vault.push(k);
+                }
+            }
+            for u in &e.kms {
+                let mut k = crate::keys::KmsKey::parse(&u.value.key)
+                    .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
+                k.context = u.value.context.iter().cloned().collect();
+                k.aws_profile = u.value.aws_profile.clone();
+                if !services.kms.contains(&k) {
+                    services.kms.push(k);
                 }
             }
             index.envs.insert(name.clone(), envs.len());
@@ -489,7 +499,7 @@ impl Config {
                 globs,
                 path_regex,
                 members: env_members,
-                vault_transit,
+                services,
                 rules,
                 production: e.production.as_ref().is_some_and(|p| p.value),
                 line: e.name.line,
@@ -914,7 +924,7 @@ impl Config {
             return Ok(None);
         };
         let recipients = self.env_recipients(&env.name);
-        if recipients.is_empty() && env.vault_transit.is_empty() {
+        if recipients.is_empty() && env.services.is_empty() {
             return Err(ConfigError::command(
                 &self.path,
                 format!(
@@ -925,7 +935,7 @@ impl Config {
         }
         Ok(Some(CreationRule {
             recipients,
-            vault_transit: env.vault_transit.clone(),
+            services: env.services.clone(),
             rules: env.rules.clone(),
             environment: env.name.clone(),
         }))

@@ -273,6 +273,8 @@ pub struct RawEnv {
     pub members: Vec<Spanned<String>>,
     /// Vault transit key URLs (`vault_transit:`; `.sops.yaml`'s `hc_vault_transit_uri`).
     pub vault_transit: Vec<Spanned<String>>,
+    /// AWS KMS keys (`kms:`; `.sops.yaml`'s `kms`).
+    pub kms: Vec<Spanned<RawKms>>,
     pub rules: RawRules,
     /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
     pub production: Option<Spanned<bool>>,
@@ -407,6 +409,74 @@ pub fn boolean<W: fmt::Display + ?Sized>(
 }
 
 /// A string or a list of strings (`files: "a/**"` and `files: [a/**, b]` both work).
+/// One AWS KMS key as written: `ARN` or `ARN+ROLE` (sops's `--kms` form), or a map with
+/// `arn` and optionally `role`, `context` (a map) and `aws_profile` (a sops key group's
+/// form).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawKms {
+    /// `ARN` or `ARN+ROLE`.
+    pub key: String,
+    pub context: Vec<(String, String)>,
+    pub aws_profile: Option<String>,
+}
+
+/// A `kms:` value: one string, or a list of strings and `{arn, role, context,
+/// aws_profile}` maps.
+pub fn kms_entries(v: &Spanned<Value>) -> Result<Vec<Spanned<RawKms>>, RawError> {
+    let one = |item: &Spanned<Value>| -> Result<Spanned<RawKms>, RawError> {
+        let mut k = RawKms::default();
+        match &item.value {
+            Value::Str(s) => k.key = s.clone(),
+            Value::Map(fields) => {
+                let mut role = None;
+                for (name, fv) in fields {
+                    match name.value.as_str() {
+                        "arn" => k.key = string(fv, "kms arn")?.value,
+                        "role" => role = Some(string(fv, "kms role")?.value),
+                        "aws_profile" => {
+                            k.aws_profile = Some(string(fv, "kms aws_profile")?.value)
+                                .filter(|p| !p.is_empty())
+                        }
+                        "context" => {
+                            for (ck, cv) in map(fv, "kms context")? {
+                                k.context
+                                    .push((ck.value.clone(), string(cv, "a kms context value")?.value));
+                            }
+                        }
+                        other => {
+                            return Err(RawError::new(
+                                name.line,
+                                format!("unknown field {other:?} in a kms entry (expected arn, role, context, aws_profile)"),
+                            ))
+                        }
+                    }
+                }
+                if k.key.is_empty() {
+                    return Err(RawError::new(item.line, "a kms entry has no arn"));
+                }
+                if let Some(role) = role.filter(|r| !r.is_empty()) {
+                    k.key = format!("{}+{role}", k.key);
+                }
+            }
+            other => {
+                return Err(RawError::new(
+                    item.line,
+                    format!("a kms entry must be an ARN or a map, not {}", other.kind()),
+                ))
+            }
+        }
+        Ok(Spanned {
+            line: item.line,
+            value: k,
+        })
+    };
+    match &v.value {
+        Value::Null => Ok(Vec::new()),
+        Value::List(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(v)?]),
+    }
+}
+
 pub fn strings<W: fmt::Display + ?Sized>(
     v: &Spanned<Value>,
     what: &W,
@@ -520,6 +590,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         path_regex: None,
         members: Vec::new(),
         vault_transit: Vec::new(),
+        kms: Vec::new(),
         rules: RawRules::default(),
         production: None,
     };
@@ -531,11 +602,12 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "path_regex" => env.path_regex = Some(string(value, "path_regex")?),
             "production" => env.production = Some(boolean(value, "production")?),
             "vault_transit" => env.vault_transit = strings(value, "vault_transit")?,
+            "kms" => env.kms = kms_entries(value)?,
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, production, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }

@@ -3,7 +3,9 @@
 //! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
 //! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
 //! member `sops-N`; `hc_vault_transit_uri` (or a key group's `hc_vault`) becomes the
-//! environment's `vault_transit` keys. Other key types (pgp, kms…) are ignored for now.
+//! environment's `vault_transit` keys; `kms` (with the rule's `aws_profile`), or a key
+//! group's `kms` entries (`arn`, `role`, `context`, `aws_profile`), its `kms` keys. Other
+//! key types (pgp, gcp_kms…) are ignored for now.
 
 use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
 
@@ -31,15 +33,24 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 path_regex: None,
                 members: Vec::new(),
                 vault_transit: Vec::new(),
+                kms: Vec::new(),
                 rules: RawRules::default(),
                 production: None,
             };
             let mut keys: Vec<Spanned<String>> = Vec::new();
+            let mut rule_kms: Vec<Spanned<String>> = Vec::new();
+            let mut rule_profile: Option<String> = None;
             for (k, v) in raw::map(rule, "a creation rule")? {
                 match k.value.as_str() {
                     "path_regex" => env.path_regex = Some(raw::string(v, "path_regex")?),
                     "age" => keys.extend(age_keys(v)?),
                     "hc_vault_transit_uri" => env.vault_transit.extend(uris(v)?),
+                    // ARNs, comma-separated; the rule's aws_profile applies to them.
+                    "kms" => rule_kms.extend(split_list(v, "kms")?),
+                    "aws_profile" => {
+                        rule_profile =
+                            Some(raw::string(v, "aws_profile")?.value).filter(|p| !p.is_empty())
+                    }
                     "key_groups" => {
                         let Value::List(groups) = &v.value else {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
@@ -55,6 +66,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                                 match gk.value.as_str() {
                                     "age" => keys.extend(age_keys(gv)?),
                                     "hc_vault" => env.vault_transit.extend(uris(gv)?),
+                                    "kms" => env.kms.extend(raw::kms_entries(gv)?),
                                     _ => {}
                                 }
                             }
@@ -65,6 +77,14 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     }
                 }
             }
+            env.kms.extend(rule_kms.into_iter().map(|k| Spanned {
+                line: k.line,
+                value: raw::RawKms {
+                    key: k.value,
+                    context: Vec::new(),
+                    aws_profile: rule_profile.clone(),
+                },
+            }));
             // A rule without path_regex matches every file.
             if env.path_regex.is_none() {
                 env.path_regex = Some(Spanned {
@@ -184,6 +204,55 @@ mod tests {
         .unwrap();
         let prod = cfg.environment("rule-1").unwrap();
         assert!(prod.members.is_empty());
-        assert_eq!(prod.vault_transit[1].engine_path, "t2");
+        assert_eq!(prod.services.hc_vault[1].engine_path, "t2");
+    }
+
+    #[test]
+    fn reads_kms_keys() {
+        let k1 = "arn:aws:kms:eu-west-1:111122223333:key/a";
+        let k2 = "arn:aws:kms:us-east-1:111122223333:alias/b";
+        let role = "arn:aws:iam::111122223333:role/r";
+        let text = format!(
+            "creation_rules:\n  - path_regex: prod/\n    kms: \"{k1}, {k2}+{role}\"\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            role: {role}\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let kms = &cfg.environment("rule-1").unwrap().services.kms;
+        assert_eq!(kms.len(), 2);
+        assert_eq!((kms[0].arn.as_str(), kms[0].role.as_deref()), (k1, None));
+        assert_eq!(
+            (kms[1].arn.as_str(), kms[1].role.as_deref()),
+            (k2, Some(role))
+        );
+        let kms = &cfg.environment("rule-2").unwrap().services.kms;
+        assert_eq!(
+            (kms[0].arn.as_str(), kms[0].role.as_deref()),
+            (k1, Some(role))
+        );
+        // A key group's context and aws_profile, and a rule's aws_profile, are kept.
+        let text = format!(
+            "creation_rules:\n  - path_regex: a/\n    aws_profile: ci\n    kms: {k1}\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            context: {{app: web}}\n            aws_profile: dev\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let a = &cfg.environment("rule-1").unwrap().services.kms[0];
+        assert_eq!(a.aws_profile.as_deref(), Some("ci"));
+        let b = &cfg.environment("rule-2").unwrap().services.kms[0];
+        assert_eq!(b.aws_profile.as_deref(), Some("dev"));
+        assert_eq!(b.context.get("app").map(String::as_str), Some("web"));
+        let bad = format!(
+            "creation_rules:\n  - key_groups:\n      - kms:\n          - arn: {k1}\n            grant: x\n"
+        );
+        assert!(to_raw(&bad).unwrap_err().message.contains("grant"));
     }
 }

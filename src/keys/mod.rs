@@ -1,7 +1,7 @@
 //! Master keys: age recipients (who a data key is wrapped for), identities (what we
 //! decrypt with, found in a documented order and refused when other users can read them),
 //! wrapping the data key into one armored age file per recipient, as sops does, and the
-//! key services (`service`: Vault transit) that wrap it over the network.
+//! key services (`service`: Vault transit, AWS KMS) that wrap it over the network.
 //!
 //! Unwrapping tries the age stanzas first, with no network at all, then each key-service
 //! stanza in file order ([`unwrap`]).
@@ -14,19 +14,94 @@ pub mod wrap;
 
 pub use identity::Identities;
 pub use recipient::Recipient;
-pub use service::{Services, TransitKey};
+pub use service::{KmsKey, Services, TransitKey};
 
 use crate::crypto::DataKey;
 use crate::metadata::KeyGroup;
 use service::KeyService;
 use wrap::WrapError;
 
+/// The key-service master keys a data key is wrapped for, one list per service (the
+/// service lists of [`KeyGroup`], before wrapping).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceKeys {
+    pub hc_vault: Vec<TransitKey>,
+    pub kms: Vec<KmsKey>,
+}
+
+impl ServiceKeys {
+    /// The keys a group's stanzas were wrapped with, in file order.
+    pub fn of(group: &KeyGroup) -> ServiceKeys {
+        ServiceKeys {
+            hc_vault: keys_of::<service::VaultTransit>(&group.hc_vault),
+            kms: keys_of::<service::AwsKms>(&group.kms),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hc_vault.is_empty() && self.kms.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.hc_vault.len() + self.kms.len()
+    }
+
+    /// Adds the keys of `other` not already here.
+    pub fn union(&mut self, other: &ServiceKeys) {
+        fn add<K: PartialEq + Clone>(to: &mut Vec<K>, from: &[K]) {
+            for k in from {
+                if !to.contains(k) {
+                    to.push(k.clone());
+                }
+            }
+        }
+        add(&mut self.hc_vault, &other.hc_vault);
+        add(&mut self.kms, &other.kms);
+    }
+
+    /// The keys of `wanted` not here (`added`) and those here not in `wanted`
+    /// (`removed`), each named `hc_vault URL` or `kms ARN`.
+    pub fn diff(&self, wanted: &ServiceKeys) -> (Vec<String>, Vec<String>) {
+        fn one<S: KeyService>(
+            have: &[S::Key],
+            want: &[S::Key],
+            added: &mut Vec<String>,
+            removed: &mut Vec<String>,
+        ) {
+            added.extend(want.iter().filter(|w| !have.contains(w)).map(shown::<S>));
+            removed.extend(have.iter().filter(|h| !want.contains(h)).map(shown::<S>));
+        }
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        one::<service::VaultTransit>(&self.hc_vault, &wanted.hc_vault, &mut added, &mut removed);
+        one::<service::AwsKms>(&self.kms, &wanted.kms, &mut added, &mut removed);
+        (added, removed)
+    }
+}
+
+/// Whether `key` names a key-service key as [`ServiceKeys::diff`] writes it.
+pub fn is_service_key(key: &str) -> bool {
+    [
+        <service::VaultTransit as KeyService>::KIND,
+        <service::AwsKms as KeyService>::KIND,
+    ]
+    .iter()
+    .any(|kind| key.strip_prefix(kind).is_some_and(|r| r.starts_with(' ')))
+}
+
+fn shown<S: KeyService>(key: &S::Key) -> String {
+    format!("{} {key}", S::KIND)
+}
+
+fn keys_of<S: KeyService>(stanzas: &[S::Stanza]) -> Vec<S::Key> {
+    stanzas.iter().map(S::key_of).collect()
+}
+
 /// Everything a data key is wrapped for: age recipients and key-service master keys
 /// (the same lists as [`KeyGroup`], before wrapping).
 #[derive(Clone, Debug, Default)]
 pub struct MasterKeys {
     pub age: Vec<Recipient>,
-    pub hc_vault: Vec<TransitKey>,
+    pub services: ServiceKeys,
 }
 
 impl MasterKeys {
@@ -38,12 +113,12 @@ impl MasterKeys {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.age.is_empty() && self.hc_vault.is_empty()
+        self.age.is_empty() && self.services.is_empty()
     }
 
     /// How many master keys, for messages ("for 3 key(s)").
     pub fn len(&self) -> usize {
-        self.age.len() + self.hc_vault.len()
+        self.age.len() + self.services.len()
     }
 }
 
@@ -52,55 +127,133 @@ impl MasterKeys {
 pub const MAX_SERVICE_STANZAS: usize = 16;
 
 /// The data key of a group: an age identity first (local, no network); only when none
-/// opens an age stanza is each Vault stanza asked in turn, each bounded by the services'
-/// timeout. The error lists the recipients, the identities tried and each service's
-/// failure.
+/// opens an age stanza is each key-service stanza asked in turn (Vault transit, then AWS
+/// KMS, each in file order; at most [`MAX_SERVICE_STANZAS`] in all), each bounded by the
+/// services' timeout. A service's client is made only for a stanza of its own. The error
+/// lists the recipients, the identities tried and each service's failure.
 pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> {
     let age_error = match wrap::unwrap(&group.age, ids) {
         Ok(key) => return Ok(key),
         Err(e) => e,
     };
-    if group.hc_vault.is_empty() {
+    if !group.has_service_stanzas() {
         return Err(age_error);
     }
-    let mut failures = Vec::new();
-    for stanza in group.hc_vault.iter().take(MAX_SERVICE_STANZAS) {
-        match ids.services.vault.unwrap(stanza) {
-            Ok(key) => return Ok(key),
-            Err(e) => failures.push(e.to_string()),
-        }
-    }
-    let more = group.hc_vault.len().saturating_sub(MAX_SERVICE_STANZAS);
-    if more > 0 {
-        failures.push(format!(
-            "{more} more hc_vault stanza(s) not tried (at most {MAX_SERVICE_STANZAS} are)"
-        ));
+    let mut asked = Asked::default();
+    let s = &ids.services;
+    if let Some(key) = asked
+        .unwrap_with(&s.vault, &group.hc_vault)
+        .or_else(|| asked.unwrap_with(&s.kms, &group.kms))
+    {
+        return Ok(key);
     }
     Err(WrapError::NoMatchingIdentity {
         recipients: group.age.iter().map(|s| s.recipient.clone()).collect(),
         tried: ids.describe(),
-        services: failures,
+        services: asked.failures,
     })
 }
 
-/// Wraps `key` for every Vault transit key not yet in `have` (those keep their stanza:
-/// the same data key under the same key needs no new one).
+/// The key-service stanzas asked so far in one unwrap, and why each failed.
+#[derive(Default)]
+struct Asked {
+    count: usize,
+    failures: Vec<String>,
+}
+
+impl Asked {
+    fn unwrap_with<S: KeyService>(
+        &mut self,
+        service: &S,
+        stanzas: &[S::Stanza],
+    ) -> Option<DataKey> {
+        let room = MAX_SERVICE_STANZAS - self.count;
+        for stanza in stanzas.iter().take(room) {
+            self.count += 1;
+            match service.unwrap(stanza) {
+                Ok(key) => return Some(key),
+                Err(e) => self.failures.push(e.to_string()),
+            }
+        }
+        let more = stanzas.len().saturating_sub(room);
+        if more > 0 {
+            self.failures.push(format!(
+                "{more} more {} stanza(s) not tried (at most {MAX_SERVICE_STANZAS} key-service stanzas are)",
+                S::KIND
+            ));
+        }
+        None
+    }
+}
+
+/// `group` with `key` wrapped for every key-service key in `wanted` it lacks (its
+/// stanzas stay: the same data key under the same key needs no new one). Every wrap is
+/// made before anything is returned: a service that fails changes nothing.
 pub fn wrap_services(
     key: &DataKey,
-    wanted: &[TransitKey],
-    have: &[crate::metadata::VaultStanza],
+    wanted: &ServiceKeys,
+    group: &KeyGroup,
     services: &Services,
-) -> Result<Vec<crate::metadata::VaultStanza>, WrapError> {
+) -> Result<KeyGroup, WrapError> {
+    Ok(KeyGroup {
+        age: group.age.clone(),
+        hc_vault: wrap_with(&services.vault, key, &wanted.hc_vault, &group.hc_vault)?,
+        kms: wrap_with(&services.kms, key, &wanted.kms, &group.kms)?,
+    })
+}
+
+fn wrap_with<S: KeyService>(
+    service: &S,
+    key: &DataKey,
+    wanted: &[S::Key],
+    have: &[S::Stanza],
+) -> Result<Vec<S::Stanza>, WrapError> {
     let mut out = have.to_vec();
     for k in wanted {
-        if out.iter().any(|s| k.is_of(s)) {
+        if out.iter().any(|s| S::key_of(s) == *k) {
             continue;
         }
-        let stanza = services
-            .vault
+        let stanza = service
             .wrap(k, key)
             .map_err(|e| WrapError::Service(e.to_string()))?;
         out.push(stanza);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_differ_by_kind_and_are_named_by_it() {
+        let t = TransitKey::parse("https://v:8200/v1/transit/keys/prod").unwrap();
+        let k = KmsKey::parse("arn:aws:kms:eu-west-1:111122223333:key/k").unwrap();
+        let with_context = KmsKey {
+            context: [("env".to_string(), "prod".to_string())].into(),
+            ..k.clone()
+        };
+        let have = ServiceKeys {
+            hc_vault: vec![t.clone()],
+            kms: vec![k.clone()],
+        };
+        let want = ServiceKeys {
+            hc_vault: vec![t],
+            kms: vec![with_context.clone()],
+        };
+        let (added, removed) = have.diff(&want);
+        assert_eq!(
+            added,
+            ["kms arn:aws:kms:eu-west-1:111122223333:key/k (context env:prod)"]
+        );
+        assert_eq!(removed, ["kms arn:aws:kms:eu-west-1:111122223333:key/k"]);
+        assert!(added.iter().chain(&removed).all(|k| is_service_key(k)));
+        assert!(is_service_key(
+            "hc_vault https://v:8200/v1/transit/keys/prod"
+        ));
+        assert!(!is_service_key("kmsage1abc") && !is_service_key("age1abc"));
+        let mut both = have.clone();
+        both.union(&want);
+        assert_eq!((both.hc_vault.len(), both.kms.len()), (1, 2));
+    }
 }

@@ -4,15 +4,15 @@
 //!
 //! Master keys are held as a [`KeyGroup`]: one list per key type, as sops holds them.
 //! Without `key_groups` sops writes its single group flat, at the top of the block
-//! (`age:`, `hc_vault:`), and that is the layout read and written here. Key groups with
-//! Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a threshold; kms
-//! and pgp stanzas, a list each inside `KeyGroup`. Until then they are kept as written
-//! (`foreign`).
+//! (`age:`, `hc_vault:`, `kms:`), and that is the layout read and written here. Key groups
+//! with Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a threshold;
+//! pgp stanzas, a list inside `KeyGroup`. Until then they are kept as written (`foreign`).
 //!
 //! Every sops layout is read (≤3.9 writes empty key lists, 3.10–3.12 omits them, 3.13+
 //! sorts keys); we write the 3.13 layout: keys in alphabetical order, empty lists omitted.
 //! Inside a stanza the fields keep sops's struct order (`recipient`, `enc`;
-//! `vault_address`, `engine_path`, `key_name`, `created_at`, `enc`), as sops 3.11 writes
+//! `vault_address`, `engine_path`, `key_name`, `created_at`, `enc`; `arn`, `role`,
+//! `context`, `created_at`, `enc`, `aws_profile`), as sops 3.11 writes
 //! them, so a file it wrote is written back byte for byte.
 
 pub mod flat;
@@ -53,17 +53,41 @@ impl VaultStanza {
     }
 }
 
+/// One AWS KMS key and the data key it wrapped (a `kms` entry): `enc` is the base64
+/// `CiphertextBlob` of KMS `Encrypt` under `arn` and `context`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KmsStanza {
+    /// `arn:aws:kms:REGION:ACCOUNT:key/ID` (or `alias/NAME`).
+    pub arn: String,
+    /// A role to assume through STS first; empty: none (sops omits it then).
+    pub role: String,
+    /// The encryption context, sorted by key as sops writes it; empty: none.
+    pub context: std::collections::BTreeMap<String, String>,
+    /// A profile of the shared AWS files; sops always writes it, empty when unset.
+    pub aws_profile: String,
+    /// RFC 3339, UTC, when the data key was wrapped.
+    pub created_at: String,
+    pub enc: String,
+}
+
 /// The master keys one data key is wrapped for, one list per key type (a sops key group).
-/// A reader needs any one of them.
+/// A reader needs any one of them. More key types (pgp) are more lists here; Shamir key
+/// groups would be a list of these.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyGroup {
     pub age: Vec<AgeStanza>,
     pub hc_vault: Vec<VaultStanza>,
+    pub kms: Vec<KmsStanza>,
 }
 
 impl KeyGroup {
     pub fn is_empty(&self) -> bool {
-        self.age.is_empty() && self.hc_vault.is_empty()
+        self.age.is_empty() && !self.has_service_stanzas()
+    }
+
+    /// Whether any key-service stanza (Vault transit, AWS KMS) holds the data key.
+    pub fn has_service_stanzas(&self) -> bool {
+        !self.hc_vault.is_empty() || !self.kms.is_empty()
     }
 }
 
@@ -87,7 +111,7 @@ pub struct Metadata {
     pub mac: String,
     pub rules: Rules,
     pub version: String,
-    /// Key-service entries we cannot use yet (pgp, kms…), kept so a rewrite does not drop
+    /// Key-service entries we cannot use yet (pgp, gcp_kms…), kept so a rewrite does not drop
     /// them.
     pub foreign: Branch<Sealed>,
 }
@@ -104,7 +128,7 @@ pub enum MetadataError {
     KeyGroups,
 }
 
-const FOREIGN_KEYS: &[&str] = &["kms", "gcp_kms", "azure_kv", "hckms", "pgp"];
+const FOREIGN_KEYS: &[&str] = &["gcp_kms", "azure_kv", "hckms", "pgp"];
 
 fn text(node: &Node<Sealed>, field: &str) -> Result<String, MetadataError> {
     match node {
@@ -138,6 +162,7 @@ impl Metadata {
             match key {
                 "age" => meta.keys.age = parse_age(value)?,
                 "hc_vault" => meta.keys.hc_vault = parse_vault(value)?,
+                "kms" => meta.keys.kms = parse_kms(value)?,
                 "lastmodified" => meta.last_modified = text(value, key)?,
                 "mac" => {
                     meta.mac = text(value, key)?;
@@ -183,39 +208,41 @@ impl Metadata {
 
     /// Writes metadata in the sops 3.13 layout (keys sorted, empty fields omitted).
     pub fn to_tree(&self) -> Branch<Sealed> {
-        let str_leaf = |s: &str| Node::Leaf(Sealed(Scalar::Str(s.to_string())));
         let mut fields: Vec<(String, Node<Sealed>)> = Vec::new();
-        if !self.keys.age.is_empty() {
-            let list = self
-                .keys
-                .age
-                .iter()
-                .map(|s| {
-                    let mut b = Branch::new();
-                    b.insert("recipient".into(), str_leaf(&s.recipient));
-                    b.insert("enc".into(), str_leaf(&s.enc));
-                    ListItem::Value(Node::Map(b))
-                })
-                .collect();
-            fields.push(("age".into(), Node::List(list)));
-        }
-        if !self.keys.hc_vault.is_empty() {
-            let list = self
-                .keys
-                .hc_vault
-                .iter()
-                .map(|s| {
-                    let mut b = Branch::new();
-                    b.insert("vault_address".into(), str_leaf(&s.vault_address));
-                    b.insert("engine_path".into(), str_leaf(&s.engine_path));
-                    b.insert("key_name".into(), str_leaf(&s.key_name));
-                    b.insert("created_at".into(), str_leaf(&s.created_at));
-                    b.insert("enc".into(), str_leaf(&s.enc));
-                    ListItem::Value(Node::Map(b))
-                })
-                .collect();
-            fields.push(("hc_vault".into(), Node::List(list)));
-        }
+        let k = &self.keys;
+        push_stanzas(&mut fields, "age", &k.age, |s| {
+            vec![
+                ("recipient", str_leaf(&s.recipient)),
+                ("enc", str_leaf(&s.enc)),
+            ]
+        });
+        push_stanzas(&mut fields, "hc_vault", &k.hc_vault, |s| {
+            vec![
+                ("vault_address", str_leaf(&s.vault_address)),
+                ("engine_path", str_leaf(&s.engine_path)),
+                ("key_name", str_leaf(&s.key_name)),
+                ("created_at", str_leaf(&s.created_at)),
+                ("enc", str_leaf(&s.enc)),
+            ]
+        });
+        // sops's struct order: role and context only when set, aws_profile always.
+        push_stanzas(&mut fields, "kms", &k.kms, |s| {
+            let mut f = vec![("arn", str_leaf(&s.arn))];
+            if !s.role.is_empty() {
+                f.push(("role", str_leaf(&s.role)));
+            }
+            if !s.context.is_empty() {
+                let mut c = Branch::new();
+                for (k, v) in &s.context {
+                    c.insert(k.clone(), str_leaf(v));
+                }
+                f.push(("context", Node::Map(c)));
+            }
+            f.push(("created_at", str_leaf(&s.created_at)));
+            f.push(("enc", str_leaf(&s.enc)));
+            f.push(("aws_profile", str_leaf(&s.aws_profile)));
+            f
+        });
         fields.push(("lastmodified".into(), str_leaf(&self.last_modified)));
         fields.push(("mac".into(), str_leaf(&self.mac)));
         let r = &self.rules;
@@ -253,6 +280,34 @@ impl Metadata {
     pub fn recipients(&self) -> Vec<&str> {
         self.keys.age.iter().map(|s| s.recipient.as_str()).collect()
     }
+}
+
+fn str_leaf(s: &str) -> Node<Sealed> {
+    Node::Leaf(Sealed(Scalar::Str(s.to_string())))
+}
+
+/// Adds `name: [stanza…]` to `fields` unless the list is empty (sops 3.13 omits it),
+/// each stanza's fields in the order `fields_of` gives.
+fn push_stanzas<T>(
+    fields: &mut Vec<(String, Node<Sealed>)>,
+    name: &str,
+    stanzas: &[T],
+    fields_of: impl Fn(&T) -> Vec<(&'static str, Node<Sealed>)>,
+) {
+    if stanzas.is_empty() {
+        return;
+    }
+    let list = stanzas
+        .iter()
+        .map(|s| {
+            let mut b = Branch::new();
+            for (k, v) in fields_of(s) {
+                b.insert(k.into(), v);
+            }
+            ListItem::Value(Node::Map(b))
+        })
+        .collect();
+    fields.push((name.into(), Node::List(list)));
 }
 
 /// The map entries of a stanza list (`~` or no list: none; comments skipped).
@@ -297,6 +352,46 @@ fn parse_vault(value: &Node<Sealed>) -> Result<Vec<VaultStanza>, MetadataError> 
     Ok(out)
 }
 
+/// `kms` entries: `arn` and `enc` are required; `role`, `context`, `aws_profile` and
+/// `created_at` may be missing (empty), as sops reads them.
+fn parse_kms(value: &Node<Sealed>) -> Result<Vec<KmsStanza>, MetadataError> {
+    let mut out = Vec::new();
+    for b in stanza_maps(value, "kms")? {
+        let field = |name: &'static str, required: bool| -> Result<String, MetadataError> {
+            let shown = format!("kms.{name}");
+            match b.get(name) {
+                Some(Node::Leaf(Sealed(Scalar::Null))) if !required => Ok(String::new()),
+                Some(n) => text(n, &shown),
+                None if !required => Ok(String::new()),
+                None => Err(MetadataError::Malformed(shown)),
+            }
+        };
+        let mut context = std::collections::BTreeMap::new();
+        match b.get("context") {
+            None | Some(Node::Leaf(Sealed(Scalar::Null))) => {}
+            Some(Node::Map(c)) => {
+                for (k, v) in c.entries() {
+                    let v = match v {
+                        Node::Leaf(Sealed(Scalar::Null)) => String::new(),
+                        v => text(v, "kms.context")?,
+                    };
+                    context.insert(k.to_string(), v);
+                }
+            }
+            Some(_) => return Err(MetadataError::Malformed("kms.context".into())),
+        }
+        out.push(KmsStanza {
+            arn: field("arn", true)?,
+            role: field("role", false)?,
+            context,
+            aws_profile: field("aws_profile", false)?,
+            created_at: field("created_at", false)?,
+            enc: field("enc", true)?,
+        });
+    }
+    Ok(out)
+}
+
 fn parse_age(value: &Node<Sealed>) -> Result<Vec<AgeStanza>, MetadataError> {
     let items = match value {
         Node::List(items) => items,
@@ -315,4 +410,84 @@ fn parse_age(value: &Node<Sealed>) -> Result<Vec<AgeStanza>, MetadataError> {
         out.push(AgeStanza { recipient, enc });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(s: &str) -> Node<Sealed> {
+        Node::Leaf(Sealed(Scalar::Str(s.into())))
+    }
+
+    fn map(fields: Vec<(&str, Node<Sealed>)>) -> Node<Sealed> {
+        let mut b = Branch::new();
+        for (k, v) in fields {
+            b.insert(k.into(), v);
+        }
+        Node::Map(b)
+    }
+
+    fn tree(kms: Vec<Node<Sealed>>) -> Branch<Sealed> {
+        let Node::Map(b) = map(vec![
+            (
+                "kms",
+                Node::List(kms.into_iter().map(ListItem::Value).collect()),
+            ),
+            ("lastmodified", leaf("2026-12-06T16:31:39Z")),
+            ("mac", leaf("ENC[x]")),
+            ("version", leaf("3.11.0")),
+        ]) else {
+            unreachable!()
+        };
+        b
+    }
+
+    #[test]
+    fn kms_stanzas_read_and_write_as_sops_writes_them() {
+        // As sops 3.11 writes one: role and context when set, aws_profile always.
+        let written = map(vec![
+            ("arn", leaf("arn:aws:kms:eu-west-1:1:key/k")),
+            ("role", leaf("arn:aws:iam::1:role/r")),
+            (
+                "context",
+                map(vec![("app", leaf("web")), ("env", leaf("prod"))]),
+            ),
+            ("created_at", leaf("2026-12-06T16:31:39Z")),
+            ("enc", leaf("AQID")),
+            ("aws_profile", leaf("")),
+        ]);
+        let md = Metadata::from_tree(&tree(vec![written.clone()])).unwrap();
+        let k = &md.keys.kms[0];
+        assert_eq!(k.role, "arn:aws:iam::1:role/r");
+        assert_eq!(k.context.get("env").map(String::as_str), Some("prod"));
+        assert!(
+            md.foreign.entries().next().is_none(),
+            "kms is no longer foreign"
+        );
+        // Written back field for field, in the same order.
+        let back = md.to_tree();
+        let Some(Node::List(items)) = back.get("kms") else {
+            panic!("no kms list")
+        };
+        assert_eq!(items[0], ListItem::Value(written));
+        // Only arn and enc are required; a null context value reads as empty.
+        let minimal = map(vec![
+            ("arn", leaf("arn:aws:kms:eu-west-1:1:key/k")),
+            (
+                "context",
+                map(vec![("a", Node::Leaf(Sealed(Scalar::Null)))]),
+            ),
+            ("enc", leaf("AQID")),
+        ]);
+        let md = Metadata::from_tree(&tree(vec![minimal])).unwrap();
+        let k = &md.keys.kms[0];
+        assert_eq!((k.role.as_str(), k.aws_profile.as_str()), ("", ""));
+        assert_eq!(k.context.get("a").map(String::as_str), Some(""));
+        let no_enc = map(vec![("arn", leaf("arn:aws:kms:eu-west-1:1:key/k"))]);
+        assert_eq!(
+            Metadata::from_tree(&tree(vec![no_enc])),
+            Err(MetadataError::Malformed("kms.enc".into()))
+        );
+    }
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
 use crate::fsutil::lock::Lock;
-use crate::keys::{Identities, Recipient, TransitKey};
+use crate::keys::{Identities, Recipient, ServiceKeys};
 use crate::team::{self, Diff};
 
 /// What a batch does to each file.
@@ -71,7 +71,7 @@ pub struct Job {
     pub recipients: Result<Option<Vec<Recipient>>, BatchError>,
     /// The Vault transit keys it must end with; `None`: keep its own (the commands about
     /// members leave the key services as they are).
-    pub vault: Option<Vec<TransitKey>>,
+    pub services: Option<ServiceKeys>,
 }
 
 /// What a batch will do.
@@ -205,15 +205,15 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
                 plan.jobs.push(Job {
                     path,
                     recipients: Err(e),
-                    vault: None,
+                    services: None,
                 });
                 continue;
             }
         };
-        let mut vault = None;
+        let mut services = None;
         let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
             Ok(Some(w)) => {
-                vault = Some(w.vault_transit);
+                services = Some(w.services);
                 Ok(Some(w.recipients))
             }
             Ok(None) => match op {
@@ -236,7 +236,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
         plan.jobs.push(Job {
             path,
             recipients,
-            vault,
+            services,
         });
     }
     Ok(plan)
@@ -252,7 +252,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
             .map(|p| Job {
                 path: p.clone(),
                 recipients: not_a_file(p).map_or(Ok(None), Err),
-                vault: None,
+                services: None,
             })
             .collect(),
         skipped: Vec::new(),
@@ -266,12 +266,11 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
 pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
     let results = team::parallel_map(&plan.jobs, |job| {
         let recipients = job.recipients.as_ref().ok()?;
-        let vault = job.vault.as_deref();
         Some(one(
             &plan,
             &job.path,
             recipients.as_deref(),
-            vault,
+            job.services.as_ref(),
             ids,
             dry_run,
         ))
@@ -297,7 +296,7 @@ fn one(
     plan: &Plan,
     path: &Path,
     recipients: Option<&[Recipient]>,
-    vault: Option<&[TransitKey]>,
+    services: Option<&ServiceKeys>,
     ids: &Identities,
     dry_run: bool,
 ) -> Result<(Done, Diff), BatchError> {
@@ -308,8 +307,8 @@ fn one(
         None => team::current_recipients(&file)?,
     };
     let mut d = team::diff(&file.recipients(), &recipients);
-    if let Some(vault) = vault {
-        let v = team::vault_diff(&file.vault_keys(), vault);
+    if let Some(services) = services {
+        let v = team::services_diff(&file.service_keys(), services);
         d.added.extend(v.added);
         d.removed.extend(v.removed);
     }
@@ -322,12 +321,12 @@ fn one(
             file.open(&key)?;
             if d.removed.is_empty() {
                 file.rewrap(&key, &recipients)?;
-                if let Some(vault) = vault {
-                    file.add_vault_keys(&key, vault, &ids.services)?;
+                if let Some(services) = services {
+                    file.add_service_keys(&key, services, &ids.services)?;
                 }
                 Done::Updated
             } else if rotate_on_drop {
-                file.rotate_for(ids, &recipients, vault)?;
+                file.rotate_for(ids, &recipients, services)?;
                 Done::Rotated
             } else {
                 return Err(BatchError::WouldDrop {
@@ -337,7 +336,7 @@ fn one(
             }
         }
         Op::Rotate => {
-            file.rotate_for(ids, &recipients, vault)?;
+            file.rotate_for(ids, &recipients, services)?;
             Done::Rotated
         }
         Op::Rewrap if d.is_empty() => return Ok((Done::Unchanged, d)),
@@ -355,10 +354,10 @@ fn one(
     Ok((done, d))
 }
 
-/// A key as people know it: the member's name, or the key abbreviated; a Vault key
-/// (`hc_vault URL`) in full.
+/// A key as people know it: the member's name, or the key abbreviated; a key-service key
+/// (`hc_vault URL`, `kms ARN`) in full.
 pub fn describe(cfg: Option<&Config>, key: &str) -> String {
-    if key.starts_with("hc_vault ") {
+    if crate::keys::is_service_key(key) {
         return key.to_string();
     }
     match cfg {

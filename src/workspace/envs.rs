@@ -308,7 +308,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
                         jobs.push(Job {
                             path: path.clone(),
                             recipients: Ok(Some(w.recipients)),
-                            vault: None,
+                            services: None,
                         });
                     }
                     rekey

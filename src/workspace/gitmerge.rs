@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::crypto::{DataKey, IvStash};
 use crate::engine::{EncryptedFile, FileError};
-use crate::keys::{Identities, Recipient, Services, TransitKey};
+use crate::keys::{Identities, Recipient, ServiceKeys, Services};
 use crate::merge::{self, Conflict};
 use crate::model::path::KeyPath;
 use crate::model::{Branch, Plain};
@@ -122,8 +122,8 @@ pub struct Plan {
     key: DataKey,
     stash: IvStash,
     recipients: Vec<Recipient>,
-    /// The Vault transit keys of either side, and the services that wrap for them.
-    vault: Vec<TransitKey>,
+    /// The key-service keys of either side, and the services that wrap for them.
+    service_keys: ServiceKeys,
     services: Services,
 }
 
@@ -174,12 +174,8 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         None => None,
     };
     let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
-    let mut vault = p.ours.vault_keys();
-    for k in p.theirs.vault_keys() {
-        if !vault.contains(&k) {
-            vault.push(k);
-        }
-    }
+    let mut services = p.ours.service_keys();
+    services.union(&p.theirs.service_keys());
     let (key, stash) = if rotated {
         (DataKey::generate(), IvStash::default())
     } else {
@@ -198,7 +194,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         key,
         stash,
         recipients,
-        vault,
+        service_keys: services,
         services: ids.services.clone(),
     })
 }
@@ -258,7 +254,7 @@ impl Plan {
             file.metadata.keys = Default::default();
             file.metadata.mac = String::new();
         }
-        file.add_vault_keys(&self.key, &self.vault, &self.services)?;
+        file.add_service_keys(&self.key, &self.service_keys, &self.services)?;
         file.rewrap(&self.key, &self.recipients)?;
         file.reseal(&self.merged, &self.key, &self.stash)?;
         Ok(file)

@@ -395,7 +395,7 @@ fn rotation_jobs(
             Job {
                 path: path.clone(),
                 recipients,
-                vault: None,
+                services: None,
             }
         })
         .collect()

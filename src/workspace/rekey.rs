@@ -84,7 +84,7 @@ pub fn plan<'c>(
         .map(|(path, file)| Job {
             path: path.clone(),
             recipients: recipients_for(&proposed, path, file, &old_keys, key),
-            vault: None,
+            services: None,
         })
         .collect();
     Ok(Plan {

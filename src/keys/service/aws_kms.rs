@@ -52,6 +52,114 @@ pub struct KmsKey {
     pub aws_profile: Option<String>,
 }
 
+/// A `--kms` key that is not of the form sops takes.
+#[derive(Debug, thiserror::Error)]
+#[error("{key:?} is not an AWS KMS key ARN; the form is arn:aws:kms:REGION:ACCOUNT:key/ID (or alias/NAME), optionally +ROLE_ARN")]
+pub struct BadKmsKey {
+    pub key: String,
+}
+
+impl KmsKey {
+    /// Parses sops's `--kms` form: `ARN`, or `ARN+ROLE_ARN` (the role assumed first).
+    pub fn parse(text: &str) -> Result<KmsKey, BadKmsKey> {
+        let text = text.trim();
+        let bad = || BadKmsKey {
+            key: text.to_string(),
+        };
+        let (arn, role) = match text.split_once('+') {
+            Some((arn, role)) => (arn, Some(role.trim())),
+            None => (text, None),
+        };
+        let arn = arn.trim();
+        if Arn::parse(arn).is_none() || role.is_some_and(|r| !r.starts_with("arn:")) {
+            return Err(bad());
+        }
+        Ok(KmsKey {
+            arn: arn.to_string(),
+            role: role.map(str::to_string),
+            ..KmsKey::default()
+        })
+    }
+
+    /// The key a stanza was wrapped with (empty `role` and `aws_profile`: none).
+    pub fn of(stanza: &crate::metadata::KmsStanza) -> KmsKey {
+        KmsKey {
+            arn: stanza.arn.clone(),
+            role: Some(stanza.role.clone()).filter(|r| !r.is_empty()),
+            context: stanza.context.clone(),
+            aws_profile: Some(stanza.aws_profile.clone()).filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+impl std::fmt::Display for KmsKey {
+    /// As sops's `--kms` takes it (`ARN+ROLE`), then the context and profile if any.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.arn)?;
+        if let Some(role) = &self.role {
+            write!(f, "+{role}")?;
+        }
+        if !self.context.is_empty() {
+            let pairs: Vec<String> = self
+                .context
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect();
+            write!(f, " (context {})", pairs.join(","))?;
+        }
+        if let Some(p) = &self.aws_profile {
+            write!(f, " (aws_profile {p})")?;
+        }
+        Ok(())
+    }
+}
+
+impl super::KeyService for AwsKms {
+    type Key = KmsKey;
+    type Stanza = crate::metadata::KmsStanza;
+    const KIND: &'static str = "kms";
+
+    fn key_of(stanza: &Self::Stanza) -> KmsKey {
+        KmsKey::of(stanza)
+    }
+
+    fn wrap(
+        &self,
+        key: &KmsKey,
+        data_key: &crate::crypto::DataKey,
+    ) -> Result<Self::Stanza, super::ServiceError> {
+        let enc = self.encrypt(key, data_key.bytes())?;
+        Ok(crate::metadata::KmsStanza {
+            arn: key.arn.clone(),
+            role: key.role.clone().unwrap_or_default(),
+            context: key.context.clone(),
+            aws_profile: key.aws_profile.clone().unwrap_or_default(),
+            created_at: crate::crypto::mac::now_rfc3339(),
+            enc,
+        })
+    }
+
+    fn unwrap(&self, stanza: &Self::Stanza) -> Result<crate::crypto::DataKey, super::ServiceError> {
+        let key = KmsKey::of(stanza);
+        let bytes = self.decrypt(&key, &stanza.enc)?;
+        crate::crypto::DataKey::from_slice(&bytes).ok_or_else(|| {
+            super::ServiceError::from(error(
+                &key,
+                format!("the decrypted data key is {} bytes, not 32", bytes.len()),
+            ))
+        })
+    }
+}
+
+impl From<KmsError> for super::ServiceError {
+    fn from(e: KmsError) -> Self {
+        super::ServiceError {
+            service: e.service,
+            what: e.what,
+        }
+    }
+}
+
 /// A KMS failure: the key and region, and what went wrong; never a credential.
 #[derive(Debug, thiserror::Error)]
 #[error("{service}: {what}")]
@@ -302,10 +410,13 @@ impl Http {
     }
 }
 
-/// KMS through the AWS variables of one environment.
+/// KMS through the AWS variables of one environment. `Default` is the process's, read
+/// only when a call is made: a command that unwraps no `kms` stanza never copies an AWS
+/// credential into its memory.
 #[derive(Clone, Debug, Default)]
 pub struct AwsKms {
-    env: AwsEnv,
+    /// `None`: the process environment, read at each call.
+    env: Option<AwsEnv>,
 }
 
 /// Wraps `data_key` with `key` (the process environment's credentials): the base64
@@ -320,15 +431,21 @@ pub fn decrypt(key: &KmsKey, enc: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> 
 }
 
 impl AwsKms {
-    /// The process environment's settings. Cheap: nothing is read or connected.
+    /// The process environment's settings. Free: nothing is read or connected until a
+    /// call is made.
     pub fn from_env() -> AwsKms {
-        AwsKms {
-            env: AwsEnv::from_process(),
-        }
+        AwsKms { env: None }
     }
 
     pub fn with_env(env: AwsEnv) -> AwsKms {
-        AwsKms { env }
+        AwsKms { env: Some(env) }
+    }
+
+    fn env(&self) -> Cow<'_, AwsEnv> {
+        match &self.env {
+            Some(env) => Cow::Borrowed(env),
+            None => Cow::Owned(AwsEnv::from_process()),
+        }
     }
 
     pub fn encrypt(&self, key: &KmsKey, data_key: &[u8]) -> Result<String, KmsError> {
@@ -392,15 +509,16 @@ impl AwsKms {
             what: "not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or alias/NAME)".into(),
         })?;
         let fail = |what: String| error_in(key, &arn, what);
-        let timeout = self.env.timeout().map_err(fail)?;
+        let env = self.env();
+        let timeout = env.timeout().map_err(fail)?;
         let http = Http::new(timeout);
         let profile = key.aws_profile.as_deref().filter(|p| !p.is_empty());
-        let mut creds = credentials::resolve(&self.env, profile, timeout).map_err(fail)?;
+        let mut creds = credentials::resolve(&env, profile, timeout).map_err(fail)?;
         if let Some(role) = key.role.as_deref().filter(|r| !r.is_empty()) {
-            let sts = self.env.endpoint("sts", &arn).map_err(fail)?;
+            let sts = env.endpoint("sts", &arn).map_err(fail)?;
             creds = sts::assume_role(&http, &sts, &arn.region, role, &creds).map_err(fail)?;
         }
-        let endpoint = self.env.endpoint("kms", &arn).map_err(fail)?;
+        let endpoint = env.endpoint("kms", &arn).map_err(fail)?;
         self.send(&http, &endpoint, &arn.region, action, body, &creds)
             .map_err(fail)
     }
@@ -449,10 +567,11 @@ impl AwsKms {
             partition: "aws".into(),
             region: region.into(),
         };
-        let timeout = self.env.timeout()?;
+        let env = self.env();
+        let timeout = env.timeout()?;
         let http = Http::new(timeout);
-        let creds = credentials::resolve(&self.env, None, timeout)?;
-        let endpoint = self.env.endpoint("kms", &arn)?;
+        let creds = credentials::resolve(&env, None, timeout)?;
+        let endpoint = env.endpoint("kms", &arn)?;
         let answer = self.send(&http, &endpoint, region, action, body, &creds)?;
         serde_json::from_str(&answer).map_err(|e| e.to_string())
     }
@@ -533,6 +652,27 @@ mod tests {
             "arn:aws:kms:eu-west-1:111122223333:secret/x",
         ] {
             assert!(Arn::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_as_sops_takes_them() {
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/k";
+        let k = KmsKey::parse(arn).unwrap();
+        assert_eq!((k.arn.as_str(), k.role.as_deref()), (arn, None));
+        let k = KmsKey::parse(&format!(" {arn}+arn:aws:iam::111122223333:role/r ")).unwrap();
+        assert_eq!(k.role.as_deref(), Some("arn:aws:iam::111122223333:role/r"));
+        assert_eq!(
+            k.to_string(),
+            format!("{arn}+arn:aws:iam::111122223333:role/r")
+        );
+        for bad in [
+            "",
+            "key/k",
+            &format!("{arn}+role"),
+            "arn:aws:kms:eu-west-1:x:key/k",
+        ] {
+            assert!(KmsKey::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,5 +1,5 @@
 //! Key services: master keys held outside the file's age keys (HashiCorp Vault / OpenBao
-//! transit; AWS KMS; PGP through the user's `gpg`, whose stanzas are not yet read from
+//! transit, AWS KMS; PGP through the user's `gpg`, whose stanzas are not yet read from
 //! files, issue 15), which wrap and unwrap the data key by asking a server or a program
 //! instead of with a private key on disk. One file per service, each
 //! behind [`KeyService`]; [`Services`] holds their settings, read from the environment
@@ -9,7 +9,7 @@
 //! Every request is bounded by one timeout ([`DEFAULT_TIMEOUT`], or
 //! `$SECRETS_KEYSERVICE_TIMEOUT` seconds): a service that is down or slow fails within it
 //! and the next stanza is tried. Errors name the service and the key (address, engine,
-//! key name), never a token.
+//! key name; ARN and region), never a token or credential.
 
 pub mod aws_kms;
 pub mod pgp;
@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::crypto::DataKey;
 
+pub use aws_kms::{AwsKms, KmsKey};
 pub use vault_transit::{TransitKey, VaultTransit};
 
 /// How long one request to a key service may take (connect, TLS, send, answer).
@@ -30,8 +31,13 @@ pub const TIMEOUT_VAR: &str = "SECRETS_KEYSERVICE_TIMEOUT";
 /// One key service: its credentials and settings, the master keys it holds (`Key`) and
 /// what a file stores for each (`Stanza`).
 pub trait KeyService {
-    type Key;
-    type Stanza;
+    /// A master key; `Display` is how messages and `status` name it (after [`Self::KIND`]).
+    type Key: Clone + PartialEq + std::fmt::Display;
+    type Stanza: Clone;
+    /// The stanza list's name in sops metadata (`hc_vault`, `kms`).
+    const KIND: &'static str;
+    /// The master key a stanza was wrapped with.
+    fn key_of(stanza: &Self::Stanza) -> Self::Key;
     /// Wraps the data key with `key`: the stanza to store in the file.
     fn wrap(&self, key: &Self::Key, data_key: &DataKey) -> Result<Self::Stanza, ServiceError>;
     /// The data key a stanza holds, asking the service to unwrap it.
@@ -52,6 +58,7 @@ pub struct ServiceError {
 #[derive(Clone, Debug, Default)]
 pub struct Services {
     pub vault: VaultTransit,
+    pub kms: AwsKms,
 }
 
 impl Services {
@@ -70,6 +77,7 @@ impl Services {
                 ),
                 timeout: timeout.unwrap_or(Ok(DEFAULT_TIMEOUT)),
             },
+            kms: AwsKms::from_env(),
         }
     }
 }

@@ -76,7 +76,7 @@ impl TransitKey {
     pub fn of(stanza: &VaultStanza) -> TransitKey {
         TransitKey {
             address: stanza.vault_address.clone(),
-            engine_path: stanza.engine_path.clone(),
+            engine_path: stanza.engine_path.trim_matches('/').to_string(),
             key_name: stanza.key_name.clone(),
         }
     }
@@ -231,6 +231,11 @@ impl VaultTransit {
 impl KeyService for VaultTransit {
     type Key = TransitKey;
     type Stanza = VaultStanza;
+    const KIND: &'static str = "hc_vault";
+
+    fn key_of(stanza: &VaultStanza) -> TransitKey {
+        TransitKey::of(stanza)
+    }
 
     fn wrap(&self, key: &TransitKey, data_key: &DataKey) -> Result<VaultStanza, ServiceError> {
         let mut body = Zeroizing::new(String::with_capacity(64));
