@@ -1,4 +1,4 @@
-//! `secrets encrypt [-i] FILE… [--age R,…] [--hc-vault-transit URL,…] [--kms ARN,…]`: encrypt plaintext
+//! `secrets encrypt [-i] FILE… [--age R,…] [--hc-vault-transit URL,…] [--kms ARN,…] [--pgp FP,…]`: encrypt plaintext
 //! files sops-style. A file
 //! written that git ignores is warned about, with the rule and the exception that undoes it.
 //! `-` encrypts stdin (with `--input-type`) to stdout or `-o`.
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::exit::{CliError, ALREADY_ENCRYPTED, CONFLICT, NO_RECIPIENTS};
 use super::{output, Global};
 use crate::engine::{self, EncryptedFile};
-use crate::keys::{recipient, KmsKey, MasterKeys, ServiceKeys, Services, TransitKey};
+use crate::keys::{recipient, KmsKey, MasterKeys, PgpKey, ServiceKeys, Services, TransitKey};
 use crate::metadata::Rules;
 use crate::store::Format;
 
@@ -54,6 +54,11 @@ pub struct Target {
     /// sops writes it).
     #[arg(long, value_name = "PROFILE")]
     pub aws_profile: Option<String>,
+    /// PGP keys by fingerprint (repeatable, or comma-separated), as sops takes them; the
+    /// data key is encrypted by the user's gpg (see docs/keyservices.md). Default:
+    /// $SOPS_PGP_FP.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub pgp: Vec<String>,
     /// Leave values whose key ends with this suffix in clear (sops default: _unencrypted).
     #[arg(long, value_name = "SUFFIX")]
     pub unencrypted_suffix: Option<String>,
@@ -92,7 +97,7 @@ impl Target {
     }
 
     /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`,
-    /// `--kms` or `$SOPS_KMS_ARN`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
+    /// `--kms` or `$SOPS_KMS_ARN`, `--pgp` or `$SOPS_PGP_FP`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
     /// and key-service keys, or the `.sops.yaml` creation rule).
     pub fn resolve(&self, path: &Path) -> anyhow::Result<(MasterKeys, Rules)> {
         let explicit = self.explicit_rules();
@@ -121,7 +126,16 @@ impl Target {
             )
             .into());
         }
-        let keys = if self.age.is_some() || self.hc_vault_transit.is_some() || !kms.is_empty() {
+        // $SOPS_PGP_FP stands for --pgp, as sops reads it.
+        let pgp = match std::env::var("SOPS_PGP_FP") {
+            Ok(v) if self.pgp.is_empty() && !v.trim().is_empty() => vec![v],
+            _ => self.pgp.clone(),
+        };
+        let keys = if self.age.is_some()
+            || self.hc_vault_transit.is_some()
+            || !kms.is_empty()
+            || !pgp.is_empty()
+        {
             MasterKeys {
                 age: match &self.age {
                     Some(list) => recipient::parse_list(list)?,
@@ -133,6 +147,17 @@ impl Target {
                         None => Vec::new(),
                     },
                     kms: self.kms_keys(&kms)?,
+                    pgp: pgp
+                        .iter()
+                        .map(|list| {
+                            parse_keys(
+                                list,
+                                PgpKey::parse,
+                                "--pgp FINGERPRINT (gpg --list-keys --with-colons shows it)",
+                            )
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?
+                        .concat(),
                 },
             }
         } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")

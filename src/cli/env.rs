@@ -27,7 +27,7 @@ pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.
     #[command(
-        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--kms <ARN>]... [--default]",
+        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--kms <ARN>]... [--pgp <FINGERPRINT>]... [--default]",
         after_help = "\
 ENV may also come last, after the globs (`--files .env.staging staging`) when it is a plain
 name (letters, digits, '_', '-'): --files takes every value up to the next option."
@@ -50,6 +50,10 @@ name (letters, digits, '_', '-'): --files takes every value up to the next optio
         /// role decrypts without an age key (repeatable): ARN, or ARN+ROLE_ARN.
         #[arg(long = "kms", value_name = "ARN")]
         kms: Vec<String>,
+        /// A PGP key every file is also wrapped with, decrypted through the user's gpg
+        /// (repeatable): its fingerprint.
+        #[arg(long = "pgp", value_name = "FINGERPRINT")]
+        pgp: Vec<String>,
         /// Make it the default environment (for `exec`/`export --env`).
         #[arg(long)]
         default: bool,
@@ -152,10 +156,11 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             members,
             vault_transit,
             kms,
+            pgp,
             default,
         } => {
             let env = env_then_globs("env add", env, &mut files)?;
-            let services = [("vault_transit", vault_transit), ("kms", kms)];
+            let services = [("vault_transit", vault_transit), ("kms", kms), ("pgp", pgp)];
             add(&env, &files, &members, &services, default, g)
         }
         Command::Grant { env, members } => grant(&env, &members, g),

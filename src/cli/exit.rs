@@ -255,11 +255,11 @@ pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {
                 FileError::Key {
                     error: crate::keys::wrap::WrapError::NoMatchingIdentity { services, .. },
                     ..
-                } if !services.is_empty() => Some("a Vault transit stanza needs a token that may use its key ($VAULT_TOKEN or ~/.vault-token), a kms stanza AWS credentials allowed to decrypt with its key (docs/aws-kms.md), and the service reachable (SECRETS_KEYSERVICE_TIMEOUT: seconds per request); or pass --identity FILE for an age stanza".into()),
+                } if !services.is_empty() => Some("a Vault transit stanza needs a token that may use its key ($VAULT_TOKEN or ~/.vault-token), a kms stanza AWS credentials allowed to decrypt with its key (docs/aws-kms.md), a pgp stanza its secret key in your gpg keyring ($GNUPGHOME), and the service reachable (SECRETS_KEYSERVICE_TIMEOUT: seconds per request); or pass --identity FILE for an age stanza".into()),
                 FileError::Key {
                     error: crate::keys::wrap::WrapError::Service(_),
                     ..
-                } => Some("check the key (a Vault transit URL: $VAULT_TOKEN or ~/.vault-token and a policy that allows transit encrypt; a KMS ARN: AWS credentials allowed kms:Encrypt, docs/aws-kms.md)".into()),
+                } => Some("check the key (a Vault transit URL: $VAULT_TOKEN or ~/.vault-token and a policy that allows transit encrypt; a KMS ARN: AWS credentials allowed kms:Encrypt, docs/aws-kms.md; a PGP fingerprint: the public key in your gpg keyring)".into()),
                 FileError::Key { .. } => Some("ask a member who can decrypt to add your public key (secrets member add / env grant, then secrets updatekeys), or pass --identity FILE".into()),
                 FileError::Crypto { error: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
                 FileError::Metadata { error: MetadataError::Missing("mac"), .. } => Some("restore the file from git (git checkout -- FILE); its MAC was removed".into()),

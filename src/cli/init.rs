@@ -244,6 +244,8 @@ fn convert(
         doc.set_service_keys(env_name, "vault_transit", &vault)?;
         let kms: Vec<_> = env.kms.iter().map(|u| u.value.clone()).collect();
         doc.set_kms(env_name, &kms)?;
+        let pgp: Vec<String> = env.pgp.iter().map(|u| u.value.clone()).collect();
+        doc.set_service_keys(env_name, "pgp", &pgp)?;
         let r = &env.rules;
         for (field, value) in [
             ("unencrypted_suffix", &r.unencrypted_suffix),

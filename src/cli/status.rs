@@ -165,6 +165,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                             // `kms:key/ID` or `kms:alias/NAME`, the ARN's last part.
                             let short = k.arn.rsplit(':').next().unwrap_or(&k.arn);
                             (format!("kms:{short}"), k.to_string())
+                        }))
+                        .chain(services.pgp.iter().map(|k| {
+                            // `pgp:` and the key ID, as gpg shows keys.
+                            let fp = k.fingerprint.trim_end_matches('!');
+                            let short = &fp[fp.len().saturating_sub(16)..];
+                            (format!("pgp:{short}"), k.to_string())
                         })),
                 )
                 .collect(),

@@ -384,8 +384,8 @@ impl ConfigDoc {
         Ok(added)
     }
 
-    /// Sets an environment's key-service keys: `field` is `vault_transit` (URLs) or
-    /// `kms` (ARNs); none: left out.
+    /// Sets an environment's key-service keys: `field` is `vault_transit` (URLs), `kms`
+    /// (ARNs) or `pgp` (fingerprints); none: left out.
     pub fn set_service_keys(
         &mut self,
         env: &str,

@@ -484,6 +484,13 @@ impl Config {
                     services.hc_vault.push(k);
                 }
             }
+            for u in &e.pgp {
+                let k = crate::keys::PgpKey::parse(&u.value)
+                    .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
+                if !services.pgp.contains(&k) {
+                    services.pgp.push(k);
+                }
+            }
             for u in &e.kms {
                 let mut k = crate::keys::KmsKey::parse(&u.value.key)
                     .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;

@@ -275,6 +275,8 @@ pub struct RawEnv {
     pub vault_transit: Vec<Spanned<String>>,
     /// AWS KMS keys (`kms:`; `.sops.yaml`'s `kms`).
     pub kms: Vec<Spanned<RawKms>>,
+    /// PGP fingerprints (`pgp:`; `.sops.yaml`'s `pgp`).
+    pub pgp: Vec<Spanned<String>>,
     pub rules: RawRules,
     /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
     pub production: Option<Spanned<bool>>,
@@ -591,6 +593,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         members: Vec::new(),
         vault_transit: Vec::new(),
         kms: Vec::new(),
+        pgp: Vec::new(),
         rules: RawRules::default(),
         production: None,
     };
@@ -603,11 +606,12 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "production" => env.production = Some(boolean(value, "production")?),
             "vault_transit" => env.vault_transit = strings(value, "vault_transit")?,
             "kms" => env.kms = kms_entries(value)?,
+            "pgp" => env.pgp = strings(value, "pgp")?,
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, production, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, pgp, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }

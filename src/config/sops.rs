@@ -34,6 +34,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 members: Vec::new(),
                 vault_transit: Vec::new(),
                 kms: Vec::new(),
+                pgp: Vec::new(),
                 rules: RawRules::default(),
                 production: None,
             };
@@ -47,6 +48,8 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     "hc_vault_transit_uri" => env.vault_transit.extend(uris(v)?),
                     // ARNs, comma-separated; the rule's aws_profile applies to them.
                     "kms" => rule_kms.extend(split_list(v, "kms")?),
+                    // Fingerprints, comma-separated.
+                    "pgp" => env.pgp.extend(split_list(v, "pgp")?),
                     "aws_profile" => {
                         rule_profile =
                             Some(raw::string(v, "aws_profile")?.value).filter(|p| !p.is_empty())
@@ -67,6 +70,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                                     "age" => keys.extend(age_keys(gv)?),
                                     "hc_vault" => env.vault_transit.extend(uris(gv)?),
                                     "kms" => env.kms.extend(raw::kms_entries(gv)?),
+                                    "pgp" => env.pgp.extend(raw::strings(gv, "pgp")?),
                                     _ => {}
                                 }
                             }

@@ -1,7 +1,8 @@
 //! Master keys: age recipients (who a data key is wrapped for), identities (what we
 //! decrypt with, found in a documented order and refused when other users can read them),
 //! wrapping the data key into one armored age file per recipient, as sops does, and the
-//! key services (`service`: Vault transit, AWS KMS) that wrap it over the network.
+//! key services (`service`: Vault transit, AWS KMS, PGP through gpg) that wrap it by
+//! asking a server or a program.
 //!
 //! Unwrapping tries the age stanzas first, with no network at all, then each key-service
 //! stanza in file order ([`unwrap`]).
@@ -14,7 +15,7 @@ pub mod wrap;
 
 pub use identity::Identities;
 pub use recipient::Recipient;
-pub use service::{KmsKey, Services, TransitKey};
+pub use service::{KmsKey, PgpKey, Services, TransitKey};
 
 use crate::crypto::DataKey;
 use crate::metadata::KeyGroup;
@@ -27,6 +28,7 @@ use wrap::WrapError;
 pub struct ServiceKeys {
     pub hc_vault: Vec<TransitKey>,
     pub kms: Vec<KmsKey>,
+    pub pgp: Vec<PgpKey>,
 }
 
 impl ServiceKeys {
@@ -35,15 +37,16 @@ impl ServiceKeys {
         ServiceKeys {
             hc_vault: keys_of::<service::VaultTransit>(&group.hc_vault),
             kms: keys_of::<service::AwsKms>(&group.kms),
+            pgp: keys_of::<service::Gpg>(&group.pgp),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hc_vault.is_empty() && self.kms.is_empty()
+        self.hc_vault.is_empty() && self.kms.is_empty() && self.pgp.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.hc_vault.len() + self.kms.len()
+        self.hc_vault.len() + self.kms.len() + self.pgp.len()
     }
 
     /// Adds the keys of `other` not already here.
@@ -57,10 +60,11 @@ impl ServiceKeys {
         }
         add(&mut self.hc_vault, &other.hc_vault);
         add(&mut self.kms, &other.kms);
+        add(&mut self.pgp, &other.pgp);
     }
 
     /// The keys of `wanted` not here (`added`) and those here not in `wanted`
-    /// (`removed`), each named `hc_vault URL` or `kms ARN`.
+    /// (`removed`), each named `hc_vault URL`, `kms ARN` or `pgp FINGERPRINT`.
     pub fn diff(&self, wanted: &ServiceKeys) -> (Vec<String>, Vec<String>) {
         fn one<S: KeyService>(
             have: &[S::Key],
@@ -74,6 +78,7 @@ impl ServiceKeys {
         let (mut added, mut removed) = (Vec::new(), Vec::new());
         one::<service::VaultTransit>(&self.hc_vault, &wanted.hc_vault, &mut added, &mut removed);
         one::<service::AwsKms>(&self.kms, &wanted.kms, &mut added, &mut removed);
+        one::<service::Gpg>(&self.pgp, &wanted.pgp, &mut added, &mut removed);
         (added, removed)
     }
 }
@@ -83,6 +88,7 @@ pub fn is_service_key(key: &str) -> bool {
     [
         <service::VaultTransit as KeyService>::KIND,
         <service::AwsKms as KeyService>::KIND,
+        <service::Gpg as KeyService>::KIND,
     ]
     .iter()
     .any(|kind| key.strip_prefix(kind).is_some_and(|r| r.starts_with(' ')))
@@ -127,8 +133,8 @@ impl MasterKeys {
 pub const MAX_SERVICE_STANZAS: usize = 16;
 
 /// The data key of a group: an age identity first (local, no network); only when none
-/// opens an age stanza is each key-service stanza asked in turn (Vault transit, then AWS
-/// KMS, each in file order; at most [`MAX_SERVICE_STANZAS`] in all), each bounded by the
+/// opens an age stanza is each key-service stanza asked in turn (PGP through gpg, as sops
+/// asks it right after age; then Vault transit, then AWS KMS; each in file order; at most [`MAX_SERVICE_STANZAS`] in all), each bounded by the
 /// services' timeout. A service's client is made only for a stanza of its own. The error
 /// lists the recipients, the identities tried and each service's failure.
 pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> {
@@ -142,7 +148,8 @@ pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> 
     let mut asked = Asked::default();
     let s = &ids.services;
     if let Some(key) = asked
-        .unwrap_with(&s.vault, &group.hc_vault)
+        .unwrap_with(&s.gpg, &group.pgp)
+        .or_else(|| asked.unwrap_with(&s.vault, &group.hc_vault))
         .or_else(|| asked.unwrap_with(&s.kms, &group.kms))
     {
         return Ok(key);
@@ -199,6 +206,7 @@ pub fn wrap_services(
         age: group.age.clone(),
         hc_vault: wrap_with(&services.vault, key, &wanted.hc_vault, &group.hc_vault)?,
         kms: wrap_with(&services.kms, key, &wanted.kms, &group.kms)?,
+        pgp: wrap_with(&services.gpg, key, &wanted.pgp, &group.pgp)?,
     })
 }
 
@@ -233,18 +241,24 @@ mod tests {
             context: [("env".to_string(), "prod".to_string())].into(),
             ..k.clone()
         };
+        let p = PgpKey::parse("0A3C6965452221901F1333EED5AA2A5741526D93").unwrap();
         let have = ServiceKeys {
             hc_vault: vec![t.clone()],
             kms: vec![k.clone()],
+            pgp: Vec::new(),
         };
         let want = ServiceKeys {
             hc_vault: vec![t],
             kms: vec![with_context.clone()],
+            pgp: vec![p],
         };
         let (added, removed) = have.diff(&want);
         assert_eq!(
             added,
-            ["kms arn:aws:kms:eu-west-1:111122223333:key/k (context env:prod)"]
+            [
+                "kms arn:aws:kms:eu-west-1:111122223333:key/k (context env:prod)",
+                "pgp 0A3C6965452221901F1333EED5AA2A5741526D93"
+            ]
         );
         assert_eq!(removed, ["kms arn:aws:kms:eu-west-1:111122223333:key/k"]);
         assert!(added.iter().chain(&removed).all(|k| is_service_key(k)));
@@ -254,6 +268,9 @@ mod tests {
         assert!(!is_service_key("kmsage1abc") && !is_service_key("age1abc"));
         let mut both = have.clone();
         both.union(&want);
-        assert_eq!((both.hc_vault.len(), both.kms.len()), (1, 2));
+        assert_eq!(
+            (both.hc_vault.len(), both.kms.len(), both.pgp.len()),
+            (1, 2, 1)
+        );
     }
 }

@@ -1,18 +1,19 @@
 //! The `sops` metadata block: the data key wrapped once per master key (age recipients,
-//! Vault transit keys), `lastmodified`, the encrypted `mac`, the encryption rules and the
+//! Vault transit, AWS KMS and PGP keys), `lastmodified`, the encrypted `mac`, the encryption rules and the
 //! version.
 //!
 //! Master keys are held as a [`KeyGroup`]: one list per key type, as sops holds them.
 //! Without `key_groups` sops writes its single group flat, at the top of the block
-//! (`age:`, `hc_vault:`, `kms:`), and that is the layout read and written here. Key groups
-//! with Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a threshold;
-//! pgp stanzas, a list inside `KeyGroup`. Until then they are kept as written (`foreign`).
+//! (`age:`, `hc_vault:`, `kms:`, `pgp:`), and that is the layout read and written here.
+//! Key groups with Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a
+//! threshold; until then a file with them is refused. GCP KMS and Azure Key Vault entries
+//! are kept as written (`foreign`).
 //!
 //! Every sops layout is read (≤3.9 writes empty key lists, 3.10–3.12 omits them, 3.13+
 //! sorts keys); we write the 3.13 layout: keys in alphabetical order, empty lists omitted.
 //! Inside a stanza the fields keep sops's struct order (`recipient`, `enc`;
 //! `vault_address`, `engine_path`, `key_name`, `created_at`, `enc`; `arn`, `role`,
-//! `context`, `created_at`, `enc`, `aws_profile`), as sops 3.11 writes
+//! `context`, `created_at`, `enc`, `aws_profile`; `created_at`, `enc`, `fp`), as sops 3.11 writes
 //! them, so a file it wrote is written back byte for byte.
 
 pub mod flat;
@@ -70,14 +71,26 @@ pub struct KmsStanza {
     pub enc: String,
 }
 
+/// One PGP key and the data key it wrapped (a `pgp` entry): `enc` is the ASCII-armored
+/// message gpg made for the fingerprint `fp`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PgpStanza {
+    /// RFC 3339, UTC, when the data key was wrapped.
+    pub created_at: String,
+    pub enc: String,
+    /// The key's fingerprint as given to sops (hex, spaces removed).
+    pub fp: String,
+}
+
 /// The master keys one data key is wrapped for, one list per key type (a sops key group).
-/// A reader needs any one of them. More key types (pgp) are more lists here; Shamir key
+/// A reader needs any one of them. More key types are more lists here; Shamir key
 /// groups would be a list of these.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyGroup {
     pub age: Vec<AgeStanza>,
     pub hc_vault: Vec<VaultStanza>,
     pub kms: Vec<KmsStanza>,
+    pub pgp: Vec<PgpStanza>,
 }
 
 impl KeyGroup {
@@ -85,9 +98,9 @@ impl KeyGroup {
         self.age.is_empty() && !self.has_service_stanzas()
     }
 
-    /// Whether any key-service stanza (Vault transit, AWS KMS) holds the data key.
+    /// Whether any key-service stanza (Vault transit, AWS KMS, PGP) holds the data key.
     pub fn has_service_stanzas(&self) -> bool {
-        !self.hc_vault.is_empty() || !self.kms.is_empty()
+        !self.hc_vault.is_empty() || !self.kms.is_empty() || !self.pgp.is_empty()
     }
 }
 
@@ -111,7 +124,7 @@ pub struct Metadata {
     pub mac: String,
     pub rules: Rules,
     pub version: String,
-    /// Key-service entries we cannot use yet (pgp, gcp_kms…), kept so a rewrite does not drop
+    /// Key-service entries we cannot use yet (gcp_kms, azure_kv…), kept so a rewrite does not drop
     /// them.
     pub foreign: Branch<Sealed>,
 }
@@ -128,7 +141,7 @@ pub enum MetadataError {
     KeyGroups,
 }
 
-const FOREIGN_KEYS: &[&str] = &["gcp_kms", "azure_kv", "hckms", "pgp"];
+const FOREIGN_KEYS: &[&str] = &["gcp_kms", "azure_kv", "hckms"];
 
 fn text(node: &Node<Sealed>, field: &str) -> Result<String, MetadataError> {
     match node {
@@ -163,6 +176,7 @@ impl Metadata {
                 "age" => meta.keys.age = parse_age(value)?,
                 "hc_vault" => meta.keys.hc_vault = parse_vault(value)?,
                 "kms" => meta.keys.kms = parse_kms(value)?,
+                "pgp" => meta.keys.pgp = parse_pgp(value)?,
                 "lastmodified" => meta.last_modified = text(value, key)?,
                 "mac" => {
                     meta.mac = text(value, key)?;
@@ -242,6 +256,13 @@ impl Metadata {
             f.push(("enc", str_leaf(&s.enc)));
             f.push(("aws_profile", str_leaf(&s.aws_profile)));
             f
+        });
+        push_stanzas(&mut fields, "pgp", &k.pgp, |s| {
+            vec![
+                ("created_at", str_leaf(&s.created_at)),
+                ("enc", str_leaf(&s.enc)),
+                ("fp", str_leaf(&s.fp)),
+            ]
         });
         fields.push(("lastmodified".into(), str_leaf(&self.last_modified)));
         fields.push(("mac".into(), str_leaf(&self.mac)));
@@ -387,6 +408,27 @@ fn parse_kms(value: &Node<Sealed>) -> Result<Vec<KmsStanza>, MetadataError> {
             aws_profile: field("aws_profile", false)?,
             created_at: field("created_at", false)?,
             enc: field("enc", true)?,
+        });
+    }
+    Ok(out)
+}
+
+/// `pgp` entries: `fp` and `enc` are required, `created_at` may be missing (empty).
+fn parse_pgp(value: &Node<Sealed>) -> Result<Vec<PgpStanza>, MetadataError> {
+    let mut out = Vec::new();
+    for b in stanza_maps(value, "pgp")? {
+        let field = |name: &'static str, required: bool| -> Result<String, MetadataError> {
+            let shown = format!("pgp.{name}");
+            match b.get(name) {
+                Some(n) => text(n, &shown),
+                None if !required => Ok(String::new()),
+                None => Err(MetadataError::Malformed(shown)),
+            }
+        };
+        out.push(PgpStanza {
+            created_at: field("created_at", false)?,
+            enc: field("enc", true)?,
+            fp: field("fp", true)?,
         });
     }
     Ok(out)

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod gpg;
 pub mod moto;
 pub mod openbao;
 pub mod repo;
@@ -292,4 +293,15 @@ pub fn public_key_of(key: &Path) -> String {
         .lines()
         .find_map(|l| l.strip_prefix("# public key: ").map(str::to_string))
         .expect("public key line")
+}
+
+/// How many connections reached `listener` since it was last asked (each accepted and
+/// closed): whether a command asked a server, without timing it.
+pub fn connections_to(listener: &std::net::TcpListener) -> usize {
+    listener.set_nonblocking(true).unwrap();
+    let mut n = 0;
+    while listener.accept().is_ok() {
+        n += 1;
+    }
+    n
 }

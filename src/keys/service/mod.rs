@@ -1,7 +1,6 @@
 //! Key services: master keys held outside the file's age keys (HashiCorp Vault / OpenBao
-//! transit, AWS KMS; PGP through the user's `gpg`, whose stanzas are not yet read from
-//! files, issue 15), which wrap and unwrap the data key by asking a server or a program
-//! instead of with a private key on disk. One file per service, each
+//! transit, AWS KMS; PGP through the user's `gpg`), which wrap and unwrap the data key by
+//! asking a server or a program instead of with a private key on disk. One file per service, each
 //! behind [`KeyService`]; [`Services`] holds their settings, read from the environment
 //! without touching the network: a client is made only when a stanza needs one, so an
 //! age-only file never starts one.
@@ -20,6 +19,7 @@ use std::time::Duration;
 use crate::crypto::DataKey;
 
 pub use aws_kms::{AwsKms, KmsKey};
+pub use pgp::{Gpg, PgpKey};
 pub use vault_transit::{TransitKey, VaultTransit};
 
 /// How long one request to a key service may take (connect, TLS, send, answer).
@@ -59,6 +59,7 @@ pub struct ServiceError {
 pub struct Services {
     pub vault: VaultTransit,
     pub kms: AwsKms,
+    pub gpg: Gpg,
 }
 
 impl Services {
@@ -75,9 +76,10 @@ impl Services {
                 allowlist: vault_transit::Allowlist::parse(
                     &std::env::var(vault_transit::ALLOWLIST_VAR).unwrap_or_default(),
                 ),
-                timeout: timeout.unwrap_or(Ok(DEFAULT_TIMEOUT)),
+                timeout: timeout.clone().unwrap_or(Ok(DEFAULT_TIMEOUT)),
             },
             kms: AwsKms::from_env(),
+            gpg: Gpg::from_env(timeout),
         }
     }
 }

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::{KeyService, ServiceError};
 use crate::crypto::DataKey;
+use crate::metadata::PgpStanza;
 
 /// The variable sops reads for the gpg program.
 pub const GPG_EXEC_VAR: &str = "SOPS_GPG_EXEC";
@@ -62,14 +63,6 @@ impl std::fmt::Display for PgpKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.fingerprint)
     }
-}
-
-/// What a file stores for one PGP key (sops's `pgp` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PgpStanza {
-    pub fp: String,
-    pub created_at: String,
-    pub enc: String,
 }
 
 /// The user's gpg.
@@ -187,6 +180,13 @@ fn wait_within(child: &mut Child, timeout: Duration) -> Result<std::process::Exi
 impl KeyService for Gpg {
     type Key = PgpKey;
     type Stanza = PgpStanza;
+    const KIND: &'static str = "pgp";
+
+    fn key_of(stanza: &PgpStanza) -> PgpKey {
+        PgpKey {
+            fingerprint: stanza.fp.clone(),
+        }
+    }
 
     /// As sops: `--encrypt -a -r FP --trusted-key ID --no-encrypt-to`, so a key the keyring
     /// has not certified is still used (the fingerprint was named on purpose) and no
@@ -212,17 +212,15 @@ impl KeyService for Gpg {
         let enc = String::from_utf8(armored.to_vec())
             .map_err(|_| service_error(key, "gpg's output is not text".into()))?;
         Ok(PgpStanza {
-            fp: key.fingerprint.clone(),
             created_at: crate::crypto::mac::now_rfc3339(),
             enc: enc.trim().to_string(),
+            fp: key.fingerprint.clone(),
         })
     }
 
     /// `--decrypt` without `--batch`, so gpg-agent may ask for a passphrase.
     fn unwrap(&self, stanza: &PgpStanza) -> Result<DataKey, ServiceError> {
-        let key = PgpKey {
-            fingerprint: stanza.fp.clone(),
-        };
+        let key = Self::key_of(stanza);
         let bytes = self
             .run(&["--no-tty", "--quiet", "--decrypt"], stanza.enc.as_bytes())
             .map_err(|what| service_error(&key, what))?;

@@ -1,0 +1,323 @@
+//! PGP as a key service through the real gpg (keys made in a private temporary GNUPGHOME,
+//! tests/common/gpg.rs), with the real sops 3.11 both ways: sops-written `--pgp` files in
+//! every format decrypt here with the gpg key alone; ours decrypt with sops with the gpg
+//! key alone; `updatekeys` and `rotate` keep the `pgp` stanzas in step; a missing gpg
+//! fails with one line that names the key and the variable to set.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::gpg::Keyring;
+use common::{sops_bin, Sandbox};
+
+const PLAIN: &str = "db:\n  password: hunter2\n  port: 5432\napi_token: t0k3n\n";
+
+/// `secrets ARGS` in the sandbox with the keyring as GNUPGHOME and no age key unless `age`
+/// names one.
+fn secrets(sb: &Sandbox, ring: &Keyring, age: Option<&Path>, args: &[&str]) -> Output {
+    let mut c = sb.std_cmd();
+    c.env("NO_COLOR", "1")
+        .env("HOME", sb.path("home"))
+        .env("GNUPGHOME", ring.path())
+        .env_remove("SOPS_PGP_FP")
+        .env_remove("SOPS_GPG_EXEC");
+    if let Some(k) = age {
+        c.env("SOPS_AGE_KEY_FILE", k);
+    }
+    c.args(args).output().unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The real sops with the keyring and no age key.
+fn sops(sb: &Sandbox, ring: &Keyring, args: &[&str]) -> String {
+    let out = Command::new(sops_bin().expect("sops"))
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_PGP_FP")
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("GNUPGHOME", ring.path())
+        .env("HOME", sb.path("home"))
+        .env("XDG_CONFIG_HOME", sb.path("home/.config"))
+        .current_dir(sb.dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    ok(out, &format!("sops {args:?}"))
+}
+
+/// The `enc` blocks of a YAML file's `pgp` stanzas (their first line after the header).
+fn pgp_encs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == "-----BEGIN PGP MESSAGE-----" {
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| l.trim() != "-----END PGP MESSAGE-----")
+                .map(str::trim)
+                .collect();
+            out.push(body.join("\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn sops_written_pgp_files_decrypt_here_with_the_gpg_key_alone() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    for (name, text) in [
+        ("a.yaml", PLAIN),
+        (
+            "a.json",
+            "{\"db\": {\"password\": \"hunter2\"}, \"n\": 1}\n",
+        ),
+        ("a.env", "PASSWORD=hunter2\nPORT=5432\n"),
+        ("a.ini", "[db]\npassword = hunter2\n"),
+    ] {
+        sb.write(name, text);
+        let enc = sops(&sb, &ring, &["encrypt", "--pgp", &fp, name]);
+        assert!(enc.contains(&fp), "{enc}");
+        let file = format!("sops-{name}");
+        sb.write(&file, &enc);
+        let theirs = sops(&sb, &ring, &["decrypt", &file]);
+        let ours = ok(secrets(&sb, &ring, None, &["decrypt", &file]), &file);
+        assert_eq!(ours, theirs, "{name}");
+    }
+    // `set` keeps sops's pgp stanza byte for byte and sops still opens the file.
+    let before = sb.read("sops-a.yaml");
+    ok(
+        secrets(
+            &sb,
+            &ring,
+            None,
+            &["set", "sops-a.yaml", "api_token", "new"],
+        ),
+        "set",
+    );
+    let after = sb.read("sops-a.yaml");
+    assert_eq!(pgp_encs(&before), pgp_encs(&after));
+    assert!(sops(&sb, &ring, &["decrypt", "sops-a.yaml"]).contains("api_token: new"));
+}
+
+#[test]
+fn ours_with_pgp_decrypts_with_sops_and_here_with_the_gpg_key_alone() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    sb.write("a.yaml", PLAIN);
+    sb.write("a.env", "PASSWORD=hunter2\n");
+    for file in ["a.yaml", "a.env"] {
+        ok(
+            secrets(
+                &sb,
+                &ring,
+                None,
+                &["encrypt", "-i", "--age", &alice.public, "--pgp", &fp, file],
+            ),
+            "encrypt",
+        );
+        let text = sb.read(file);
+        assert!(!text.contains("hunter2"));
+        // sops writes YAML with 4 spaces, we keep the file's 2.
+        let theirs = sops(&sb, &ring, &["decrypt", file]).replace("    ", "  ");
+        assert!(theirs.contains("hunter2"), "{theirs}");
+        // gpg alone, and age alone with a keyring that cannot open the pgp stanza.
+        assert_eq!(
+            ok(secrets(&sb, &ring, None, &["decrypt", file]), file),
+            theirs
+        );
+        let empty = Keyring::new();
+        assert_eq!(
+            ok(
+                secrets(&sb, &empty, Some(&alice.file), &["decrypt", file]),
+                file
+            ),
+            theirs
+        );
+    }
+    // The stanza is laid out as sops 3.11 writes it.
+    let text = sb.read("a.yaml");
+    let at = text.find("pgp:").expect("a pgp list");
+    let stanza = &text[at..];
+    let (c, e, f) = (
+        stanza.find("created_at:").unwrap(),
+        stanza.find("enc: |").unwrap(),
+        stanza.find(&format!("fp: {fp}")).unwrap(),
+    );
+    assert!(c < e && e < f, "{stanza}");
+    // $SOPS_PGP_FP stands for --pgp, as for sops.
+    sb.write("b.yaml", PLAIN);
+    let mut c = sb.std_cmd();
+    c.env("GNUPGHOME", ring.path()).env("SOPS_PGP_FP", &fp);
+    ok(
+        c.args(["encrypt", "-i", "b.yaml"]).output().unwrap(),
+        "encrypt",
+    );
+    assert_eq!(pgp_encs(&sb.read("b.yaml")).len(), 1);
+}
+
+#[test]
+fn updatekeys_and_rotate_keep_the_pgp_stanzas_in_step_for_sops() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members:\n      - alice\n    pgp:\n      - {fp}\n",
+            alice.public
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &ring,
+            None,
+            &["encrypt", "-i", "--age", &alice.public, "prod/app.yaml"],
+        ),
+        "encrypt",
+    );
+    assert!(pgp_encs(&sb.read("prod/app.yaml")).is_empty());
+    let status = ok(
+        secrets(&sb, &ring, Some(&alice.file), &["status"]),
+        "status",
+    );
+    assert!(status.contains(&format!("missing pgp {fp}")), "{status}");
+
+    ok(
+        secrets(&sb, &ring, Some(&alice.file), &["updatekeys"]),
+        "updatekeys",
+    );
+    let once = sb.read("prod/app.yaml");
+    assert_eq!(pgp_encs(&once).len(), 1);
+    assert_eq!(
+        sops(&sb, &ring, &["decrypt", "prod/app.yaml"]).replace("    ", "  "),
+        PLAIN
+    );
+    assert_eq!(
+        ok(
+            secrets(&sb, &ring, None, &["decrypt", "prod/app.yaml"]),
+            "decrypt"
+        ),
+        PLAIN
+    );
+
+    // A rotation wraps the new data key for gpg again; sops and gpg alone still open it.
+    ok(
+        secrets(&sb, &ring, Some(&alice.file), &["rotate", "prod/app.yaml"]),
+        "rotate",
+    );
+    let rotated = sb.read("prod/app.yaml");
+    assert_eq!(pgp_encs(&rotated).len(), 1);
+    assert_ne!(pgp_encs(&rotated), pgp_encs(&once));
+    assert_eq!(
+        sops(&sb, &ring, &["decrypt", "prod/app.yaml"]).replace("    ", "  "),
+        PLAIN
+    );
+
+    // sops's own rotation of our file keeps it open here through gpg.
+    sops(&sb, &ring, &["rotate", "-i", "prod/app.yaml"]);
+    assert_eq!(
+        ok(
+            secrets(&sb, &ring, None, &["decrypt", "prod/app.yaml"]),
+            "decrypt"
+        )
+        .replace("    ", "  "),
+        PLAIN
+    );
+}
+
+#[test]
+fn a_sops_yaml_pgp_rule_and_env_add_pgp_give_the_stanza() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: ops/\n    age: {}\n    pgp: \"{fp}\"\n",
+            alice.public
+        ),
+    );
+    sb.write("ops/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, &ring, None, &["encrypt", "-i", "ops/a.yaml"]),
+        "encrypt by .sops.yaml",
+    );
+    assert_eq!(pgp_encs(&sb.read("ops/a.yaml")).len(), 1);
+    assert_eq!(
+        sops(&sb, &ring, &["decrypt", "ops/a.yaml"]).replace("    ", "  "),
+        PLAIN
+    );
+
+    let team = Sandbox::new();
+    let bob = team.key("bob");
+    let run = |args: &[&str]| ok(secrets(&team, &ring, Some(&bob.file), args), "secrets");
+    team.write(
+        ".secrets.yaml",
+        &format!("members:\n  bob: {}\nenvironments: {{}}\n", bob.public),
+    );
+    run(&[
+        "env", "add", "prod", "--files", "prod/**", "--member", "bob", "--pgp", &fp,
+    ]);
+    let config = team.read(".secrets.yaml");
+    assert!(config.contains(&fp), "{config}");
+    team.write("prod/app.yaml", PLAIN);
+    run(&["encrypt", "-i", "prod/app.yaml"]);
+    assert_eq!(pgp_encs(&team.read("prod/app.yaml")).len(), 1);
+    assert_eq!(
+        sops(&team, &ring, &["decrypt", "prod/app.yaml"]).replace("    ", "  "),
+        PLAIN
+    );
+}
+
+#[test]
+fn without_gpg_or_its_key_the_error_is_one_line_naming_the_key() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    sb.write("a.yaml", PLAIN);
+    sops_encrypt_to(&sb, &ring, &fp, "a.yaml");
+
+    // No gpg at all.
+    let mut c = sb.std_cmd();
+    c.env("GNUPGHOME", ring.path())
+        .env("SOPS_GPG_EXEC", "/nonexistent/gpg");
+    let out = c.args(["decrypt", "a.yaml"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("pgp {fp}")) && err.contains("SOPS_GPG_EXEC"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2") && out.stdout.is_empty());
+
+    // A keyring without the secret key.
+    let other = Keyring::new();
+    let out = secrets(&sb, &other, None, &["decrypt", "a.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("pgp {fp}")), "{err}");
+    assert!(!err.contains("BEGIN PGP MESSAGE"), "{err}");
+}
+
+fn sops_encrypt_to(sb: &Sandbox, ring: &Keyring, fp: &str, file: &str) {
+    let enc = sops(sb, ring, &["encrypt", "--pgp", fp, file]);
+    sb.write(file, &enc);
+}
