@@ -338,9 +338,24 @@ impl EncryptedFile {
     /// Unwraps the data key with the first identity that can: age identities first, then
     /// the key services (see [`keys::unwrap`]).
     pub fn data_key(&self, ids: &Identities) -> Result<DataKey, FileError> {
-        keys::unwrap(&self.metadata.keys, ids).map_err(|error| FileError::Key {
+        let md = &self.metadata;
+        if md.key_groups.is_empty() {
+            keys::unwrap(&md.keys, ids)
+        } else {
+            keys::unwrap_groups(&md.key_groups, md.shamir_threshold, ids)
+        }
+        .map_err(|error| self.key_err(error))
+    }
+
+    /// Refuses to re-wrap a file whose data key is split across sops key groups: a new
+    /// wrapping would have to split it again (not done yet).
+    fn refuse_key_groups(&self) -> Result<(), FileError> {
+        if self.metadata.key_groups.is_empty() {
+            return Ok(());
+        }
+        Err(FileError::Metadata {
             path: self.path.clone(),
-            error,
+            error: crate::metadata::MetadataError::KeyGroups,
         })
     }
 
@@ -481,6 +496,8 @@ impl EncryptedFile {
         };
         let metadata = Metadata {
             keys: keys::wrap_services(key, &keys.services, &group, services).map_err(key_err)?,
+            key_groups: Vec::new(),
+            shamir_threshold: 0,
             last_modified: String::new(),
             mac: String::new(),
             rules,
@@ -530,6 +547,7 @@ impl EncryptedFile {
     /// Wraps the existing data key for exactly `recipients` (values untouched). The
     /// key-service stanzas stay: they hold the same data key.
     pub fn rewrap(&mut self, key: &DataKey, recipients: &[Recipient]) -> Result<(), FileError> {
+        self.refuse_key_groups()?;
         if recipients.is_empty() && !self.metadata.keys.has_service_stanzas() {
             return Err(FileError::NoRecipients {
                 path: self.path.clone(),
@@ -548,6 +566,7 @@ impl EncryptedFile {
         wanted: &ServiceKeys,
         services: &Services,
     ) -> Result<(), FileError> {
+        self.refuse_key_groups()?;
         self.metadata.keys = keys::wrap_services(key, wanted, &self.metadata.keys, services)
             .map_err(|error| self.key_err(error))?;
         Ok(())
@@ -575,6 +594,7 @@ impl EncryptedFile {
         recipients: &[Recipient],
         services: Option<&ServiceKeys>,
     ) -> Result<(), FileError> {
+        self.refuse_key_groups()?;
         let opened = self.decrypt(ids)?;
         let key = DataKey::generate();
         let wanted = match services {

@@ -138,14 +138,69 @@ pub const MAX_SERVICE_STANZAS: usize = 16;
 /// services' timeout. A service's client is made only for a stanza of its own. The error
 /// lists the recipients, the identities tried and each service's failure.
 pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> {
-    let age_error = match wrap::unwrap(&group.age, ids) {
-        Ok(key) => return Ok(key),
+    let secret = unwrap_secret(group, ids, 32)?;
+    Ok(DataKey::from_slice(&secret).expect("32 bytes"))
+}
+
+/// The data key of a file with sops key groups: each group's Shamir share, unwrapped as
+/// [`unwrap`] unwraps a group, until `threshold` of them (all groups when 0, as sops
+/// reads it) give the key back ([`shamir::combine`]). Groups are asked in file order and
+/// no more than needed, so a group whose key the user lacks costs nothing once enough
+/// others opened.
+pub fn unwrap_groups(
+    groups: &[KeyGroup],
+    threshold: usize,
+    ids: &Identities,
+) -> Result<DataKey, WrapError> {
+    let need = if threshold == 0 {
+        groups.len()
+    } else {
+        threshold
+    };
+    let share_len = 33;
+    let mut shares = Vec::new();
+    let mut failures = Vec::new();
+    for (i, group) in groups.iter().enumerate() {
+        if shares.len() == need {
+            break;
+        }
+        match unwrap_secret(group, ids, share_len) {
+            Ok(share) => shares.push(share),
+            Err(e) => failures.push(format!("key group {}: {e}", i + 1)),
+        }
+    }
+    if shares.len() < need.max(2) {
+        return Err(WrapError::KeyGroups {
+            groups: groups.len(),
+            need,
+            opened: shares.len(),
+            failures,
+        });
+    }
+    let parts: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
+    let key = shamir::combine(&parts).map_err(|e| WrapError::Shamir(e.to_string()))?;
+    DataKey::from_slice(&key)
+        .ok_or_else(|| WrapError::Shamir("the shares give no 32-byte key".into()))
+}
+
+/// The `len`-byte secret a group holds: [`unwrap`]'s order, any length but `len` passed
+/// over (a data key in a flat file, a Shamir share in a key group).
+fn unwrap_secret(
+    group: &KeyGroup,
+    ids: &Identities,
+    len: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, WrapError> {
+    let age_error = match wrap::unwrap_secret(&group.age, ids, len) {
+        Ok(secret) => return Ok(secret),
         Err(e) => e,
     };
     if !group.has_service_stanzas() {
         return Err(age_error);
     }
-    let mut asked = Asked::default();
+    let mut asked = Asked {
+        len,
+        ..Asked::default()
+    };
     let s = &ids.services;
     if let Some(key) = asked
         .unwrap_with(&s.gpg, &group.pgp)
@@ -161,9 +216,11 @@ pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> 
     })
 }
 
-/// The key-service stanzas asked so far in one unwrap, and why each failed.
+/// The key-service stanzas asked so far in one unwrap, and why each failed; `len` is the
+/// length of the secret wanted.
 #[derive(Default)]
 struct Asked {
+    len: usize,
     count: usize,
     failures: Vec<String>,
 }
@@ -173,12 +230,19 @@ impl Asked {
         &mut self,
         service: &S,
         stanzas: &[S::Stanza],
-    ) -> Option<DataKey> {
-        let room = MAX_SERVICE_STANZAS - self.count;
+    ) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        let room = MAX_SERVICE_STANZAS.saturating_sub(self.count);
         for stanza in stanzas.iter().take(room) {
             self.count += 1;
             match service.unwrap(stanza) {
-                Ok(key) => return Some(key),
+                Ok(secret) if secret.len() == self.len => return Some(secret),
+                Ok(secret) => self.failures.push(format!(
+                    "{} {}: the decrypted data key is {} bytes, not {}",
+                    S::KIND,
+                    S::key_of(stanza),
+                    secret.len(),
+                    self.len
+                )),
                 Err(e) => self.failures.push(e.to_string()),
             }
         }

@@ -8,7 +8,8 @@
 //! Hand-written rather than a crate: the Rust crates use other share layouts (x first,
 //! random x, other fields), and a file must open with sops; the arithmetic is a few lines.
 //! No tables: multiplication is branch-free shifts, so timing does not depend on the key.
-//! Not yet used by files (key groups, issue 15): until then `key_groups` is refused.
+//! Files with sops key groups are read with [`combine`]; [`split`] waits for the commands
+//! that create or re-wrap such files (issue 15).
 
 use rand::RngCore;
 use zeroize::Zeroizing;

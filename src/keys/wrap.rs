@@ -22,9 +22,31 @@ pub enum WrapError {
     NoRecipients,
     #[error("wrapping the data key failed: {0}")]
     Encrypt(String),
+    /// Fewer key groups opened than the file's Shamir threshold needs.
+    #[error("{}", key_groups(*groups, *need, *opened, failures))]
+    KeyGroups {
+        groups: usize,
+        need: usize,
+        opened: usize,
+        failures: Vec<String>,
+    },
+    /// The shares did not combine (a damaged file).
+    #[error("the key groups' shares do not give the data key back: {0}")]
+    Shamir(String),
     /// A key service could not wrap it (the service and key named, never a credential).
     #[error("wrapping the data key failed: {0}")]
     Service(String),
+}
+
+fn key_groups(groups: usize, need: usize, opened: usize, failures: &[String]) -> String {
+    let mut s = format!(
+        "the data key is split across {groups} key groups (Shamir) and {need} are needed; {opened} opened"
+    );
+    for f in failures {
+        s.push_str("; ");
+        s.push_str(f);
+    }
+    s
 }
 
 fn no_match(recipients: &[String], tried: &str, services: &[String]) -> String {
@@ -94,6 +116,17 @@ pub fn wrap_all(
 /// Unwraps the data key with the first identity that opens any stanza. Stanzas whose
 /// recipient matches one of our public keys are tried first.
 pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapError> {
+    let secret = unwrap_secret(stanzas, ids, 32)?;
+    Ok(DataKey::from_slice(&secret).expect("32 bytes"))
+}
+
+/// The `len`-byte secret (the data key, or a key group's Shamir share) the first stanza an
+/// identity opens holds; a stanza holding another length is passed over.
+pub fn unwrap_secret(
+    stanzas: &[AgeStanza],
+    ids: &Identities,
+    len: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, WrapError> {
     if stanzas.is_empty() {
         return Err(WrapError::NoRecipients);
     }
@@ -108,8 +141,8 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
     let mut order: Vec<&AgeStanza> = stanzas.iter().filter(is_ours).collect();
     order.extend(stanzas.iter().filter(|s| !is_ours(s)));
     for stanza in order {
-        if let Some(key) = try_unwrap(stanza, ids) {
-            return Ok(key);
+        if let Some(secret) = try_unwrap(stanza, ids, len) {
+            return Ok(secret);
         }
     }
     Err(WrapError::NoMatchingIdentity {
@@ -119,13 +152,18 @@ pub fn unwrap(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, WrapEr
     })
 }
 
-fn try_unwrap(stanza: &AgeStanza, ids: &Identities) -> Option<DataKey> {
+fn try_unwrap(
+    stanza: &AgeStanza,
+    ids: &Identities,
+    len: usize,
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     let reader = age::armor::ArmoredReader::new(stanza.enc.as_bytes());
     // `new_buffered` parses the header once per line; `new` re-parses it from the start
     // after every byte it reads (about 0.7 M instructions for one stanza, a fifth of exec).
     let dec = age::Decryptor::new_buffered(reader).ok()?;
-    let mut r = dec.decrypt(ids.iter()).ok()?;
-    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(32));
-    r.read_to_end(&mut buf).ok()?;
-    DataKey::from_slice(&buf)
+    let r = dec.decrypt(ids.iter()).ok()?;
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(len + 1));
+    // One byte more than wanted tells a longer payload apart without reading all of it.
+    r.take(len as u64 + 1).read_to_end(&mut buf).ok()?;
+    (buf.len() == len).then_some(buf)
 }

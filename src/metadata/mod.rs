@@ -5,9 +5,9 @@
 //! Master keys are held as a [`KeyGroup`]: one list per key type, as sops holds them.
 //! Without `key_groups` sops writes its single group flat, at the top of the block
 //! (`age:`, `hc_vault:`, `kms:`, `pgp:`), and that is the layout read and written here.
-//! Key groups with Shamir splitting (issue 15) will be a list of the same `KeyGroup` and a
-//! threshold; until then a file with them is refused. GCP KMS and Azure Key Vault entries
-//! are kept as written (`foreign`).
+//! A file with sops `key_groups` (Shamir splitting) holds a list of the same `KeyGroup` and
+//! a `shamir_threshold`, read and written back; the commands that would re-wrap them refuse.
+//! GCP KMS and Azure Key Vault entries are kept as written (`foreign`).
 //!
 //! Every sops layout is read (≤3.9 writes empty key lists, 3.10–3.12 omits them, 3.13+
 //! sorts keys); we write the 3.13 layout: keys in alphabetical order, empty lists omitted.
@@ -118,8 +118,15 @@ pub struct Rules {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metadata {
-    /// The master keys (sops's flat layout: one group, no Shamir splitting).
+    /// The master keys (sops's flat layout: one group, no Shamir splitting); empty in a
+    /// file with `key_groups`.
     pub keys: KeyGroup,
+    /// sops key groups (`key_groups`): each holds a Shamir share of the data key, and
+    /// `shamir_threshold` of them give it back. Empty in the flat layout. Read and
+    /// written; re-wrapping them (updatekeys, rotate) is not supported yet.
+    pub key_groups: Vec<KeyGroup>,
+    /// sops's `shamir_threshold`; 0 when absent (sops then needs every group).
+    pub shamir_threshold: usize,
     pub last_modified: String,
     pub mac: String,
     pub rules: Rules,
@@ -135,9 +142,13 @@ pub enum MetadataError {
     Missing(&'static str),
     #[error("sops metadata field `{0}` is malformed")]
     Malformed(String),
+    /// A key group holding a key type read only as kept text (gcp_kms, azure_kv…).
     #[error(
-        "the file uses sops key groups (Shamir secret sharing), which this tool does not support"
+        "sops key group {group} has `{kind}` keys, which this tool cannot use inside a key group"
     )]
+    KeyGroupKind { group: usize, kind: String },
+    /// Re-wrapping a file with key groups (updatekeys, rotate, member changes).
+    #[error("the file uses sops key groups (Shamir secret sharing): this tool reads and edits such files but cannot re-wrap or rotate them yet (sops updatekeys / sops rotate can)")]
     KeyGroups,
 }
 
@@ -163,6 +174,8 @@ impl Metadata {
     pub fn from_tree(md: &Branch<Sealed>) -> Result<Metadata, MetadataError> {
         let mut meta = Metadata {
             keys: KeyGroup::default(),
+            key_groups: Vec::new(),
+            shamir_threshold: 0,
             last_modified: String::new(),
             mac: String::new(),
             rules: Rules::default(),
@@ -194,8 +207,8 @@ impl Metadata {
                         matches!(value, Node::Leaf(Sealed(Scalar::Bool(true))))
                             || text(value, key)?.eq_ignore_ascii_case("true")
                 }
-                "key_groups" if !is_empty_list(value) => return Err(MetadataError::KeyGroups),
-                "shamir_threshold" | "key_groups" => {}
+                "key_groups" => meta.key_groups = parse_groups(value)?,
+                "shamir_threshold" => meta.shamir_threshold = parse_threshold(value)?,
                 k if FOREIGN_KEYS.contains(&k) && !is_empty_list(value) => {
                     // Without comments, as sops reads metadata (into Go structs): a comment
                     // alone in an entry's map was written back as the entry.
@@ -211,6 +224,11 @@ impl Metadata {
             (Item::Entry { key: a, .. }, Item::Entry { key: b, .. }) => a.cmp(b),
             _ => std::cmp::Ordering::Equal,
         });
+        if !meta.key_groups.is_empty() && !meta.keys.is_empty() {
+            return Err(MetadataError::Malformed(
+                "key_groups (beside keys outside any group)".into(),
+            ));
+        }
         if meta.last_modified.is_empty() {
             return Err(MetadataError::Missing("lastmodified"));
         }
@@ -223,47 +241,30 @@ impl Metadata {
     /// Writes metadata in the sops 3.13 layout (keys sorted, empty fields omitted).
     pub fn to_tree(&self) -> Branch<Sealed> {
         let mut fields: Vec<(String, Node<Sealed>)> = Vec::new();
-        let k = &self.keys;
-        push_stanzas(&mut fields, "age", &k.age, |s| {
-            vec![
-                ("recipient", str_leaf(&s.recipient)),
-                ("enc", str_leaf(&s.enc)),
-            ]
-        });
-        push_stanzas(&mut fields, "hc_vault", &k.hc_vault, |s| {
-            vec![
-                ("vault_address", str_leaf(&s.vault_address)),
-                ("engine_path", str_leaf(&s.engine_path)),
-                ("key_name", str_leaf(&s.key_name)),
-                ("created_at", str_leaf(&s.created_at)),
-                ("enc", str_leaf(&s.enc)),
-            ]
-        });
-        // sops's struct order: role and context only when set, aws_profile always.
-        push_stanzas(&mut fields, "kms", &k.kms, |s| {
-            let mut f = vec![("arn", str_leaf(&s.arn))];
-            if !s.role.is_empty() {
-                f.push(("role", str_leaf(&s.role)));
+        if self.key_groups.is_empty() {
+            fields.extend(group_fields(&self.keys));
+        } else {
+            let groups = self
+                .key_groups
+                .iter()
+                .map(|g| {
+                    let mut f = group_fields(g);
+                    f.sort_by(|a, b| a.0.cmp(&b.0));
+                    let mut b = Branch::new();
+                    for (k, v) in f {
+                        b.insert(k, v);
+                    }
+                    ListItem::Value(Node::Map(b))
+                })
+                .collect();
+            fields.push(("key_groups".into(), Node::List(groups)));
+            if self.shamir_threshold > 0 {
+                fields.push((
+                    "shamir_threshold".into(),
+                    Node::Leaf(Sealed(Scalar::Int(self.shamir_threshold as i64))),
+                ));
             }
-            if !s.context.is_empty() {
-                let mut c = Branch::new();
-                for (k, v) in &s.context {
-                    c.insert(k.clone(), str_leaf(v));
-                }
-                f.push(("context", Node::Map(c)));
-            }
-            f.push(("created_at", str_leaf(&s.created_at)));
-            f.push(("enc", str_leaf(&s.enc)));
-            f.push(("aws_profile", str_leaf(&s.aws_profile)));
-            f
-        });
-        push_stanzas(&mut fields, "pgp", &k.pgp, |s| {
-            vec![
-                ("created_at", str_leaf(&s.created_at)),
-                ("enc", str_leaf(&s.enc)),
-                ("fp", str_leaf(&s.fp)),
-            ]
-        });
+        }
         fields.push(("lastmodified".into(), str_leaf(&self.last_modified)));
         fields.push(("mac".into(), str_leaf(&self.mac)));
         let r = &self.rules;
@@ -297,10 +298,60 @@ impl Metadata {
         out
     }
 
-    /// The age recipients the data key is wrapped for, in file order.
+    /// The age recipients the data key (or a key group's share) is wrapped for, in file
+    /// order.
     pub fn recipients(&self) -> Vec<&str> {
-        self.keys.age.iter().map(|s| s.recipient.as_str()).collect()
+        std::iter::once(&self.keys)
+            .chain(&self.key_groups)
+            .flat_map(|g| g.age.iter().map(|s| s.recipient.as_str()))
+            .collect()
     }
+}
+
+/// One key group's stanza lists as sops writes them (empty lists left out), unsorted.
+fn group_fields(k: &KeyGroup) -> Vec<(String, Node<Sealed>)> {
+    let mut fields: Vec<(String, Node<Sealed>)> = Vec::new();
+    push_stanzas(&mut fields, "age", &k.age, |s| {
+        vec![
+            ("recipient", str_leaf(&s.recipient)),
+            ("enc", str_leaf(&s.enc)),
+        ]
+    });
+    push_stanzas(&mut fields, "hc_vault", &k.hc_vault, |s| {
+        vec![
+            ("vault_address", str_leaf(&s.vault_address)),
+            ("engine_path", str_leaf(&s.engine_path)),
+            ("key_name", str_leaf(&s.key_name)),
+            ("created_at", str_leaf(&s.created_at)),
+            ("enc", str_leaf(&s.enc)),
+        ]
+    });
+    // sops's struct order: role and context only when set, aws_profile always.
+    push_stanzas(&mut fields, "kms", &k.kms, |s| {
+        let mut f = vec![("arn", str_leaf(&s.arn))];
+        if !s.role.is_empty() {
+            f.push(("role", str_leaf(&s.role)));
+        }
+        if !s.context.is_empty() {
+            let mut c = Branch::new();
+            for (k, v) in &s.context {
+                c.insert(k.clone(), str_leaf(v));
+            }
+            f.push(("context", Node::Map(c)));
+        }
+        f.push(("created_at", str_leaf(&s.created_at)));
+        f.push(("enc", str_leaf(&s.enc)));
+        f.push(("aws_profile", str_leaf(&s.aws_profile)));
+        f
+    });
+    push_stanzas(&mut fields, "pgp", &k.pgp, |s| {
+        vec![
+            ("created_at", str_leaf(&s.created_at)),
+            ("enc", str_leaf(&s.enc)),
+            ("fp", str_leaf(&s.fp)),
+        ]
+    });
+    fields
 }
 
 fn str_leaf(s: &str) -> Node<Sealed> {
@@ -413,6 +464,45 @@ fn parse_kms(value: &Node<Sealed>) -> Result<Vec<KmsStanza>, MetadataError> {
     Ok(out)
 }
 
+/// `key_groups`: a list of maps, each with the stanza lists of one group. A kept-only
+/// key type inside a group is refused: a rewrite would have to drop it.
+fn parse_groups(value: &Node<Sealed>) -> Result<Vec<KeyGroup>, MetadataError> {
+    let mut groups = Vec::new();
+    for (i, b) in stanza_maps(value, "key_groups")?.into_iter().enumerate() {
+        let mut g = KeyGroup::default();
+        for (key, v) in b.entries() {
+            match key {
+                "age" => g.age = parse_age(v)?,
+                "hc_vault" => g.hc_vault = parse_vault(v)?,
+                "kms" => g.kms = parse_kms(v)?,
+                "pgp" => g.pgp = parse_pgp(v)?,
+                other if FOREIGN_KEYS.contains(&other) && !is_empty_list(v) => {
+                    return Err(MetadataError::KeyGroupKind {
+                        group: i + 1,
+                        kind: other.to_string(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        groups.push(g);
+    }
+    Ok(groups)
+}
+
+/// `shamir_threshold`: a number (sops writes an integer; text is read too).
+fn parse_threshold(value: &Node<Sealed>) -> Result<usize, MetadataError> {
+    let bad = || MetadataError::Malformed("shamir_threshold".into());
+    match value {
+        Node::Leaf(Sealed(Scalar::Int(n))) => usize::try_from(*n).map_err(|_| bad()),
+        Node::Leaf(Sealed(Scalar::Null)) => Ok(0),
+        v => text(v, "shamir_threshold")?
+            .trim()
+            .parse()
+            .map_err(|_| bad()),
+    }
+}
+
 /// `pgp` entries: `fp` and `enc` are required, `created_at` may be missing (empty).
 fn parse_pgp(value: &Node<Sealed>) -> Result<Vec<PgpStanza>, MetadataError> {
     let mut out = Vec::new();
@@ -483,6 +573,75 @@ mod tests {
             unreachable!()
         };
         b
+    }
+
+    #[test]
+    fn key_groups_read_and_write_back_equal_in_the_sorted_layout() {
+        let list =
+            |items: Vec<Node<Sealed>>| Node::List(items.into_iter().map(ListItem::Value).collect());
+        let age = |r: &str| map(vec![("recipient", leaf(r)), ("enc", leaf("E"))]);
+        // As sops 3.11 writes them: threshold first, an empty hc_vault list in each group.
+        let Node::Map(md) = map(vec![
+            ("shamir_threshold", Node::Leaf(Sealed(Scalar::Int(2)))),
+            (
+                "key_groups",
+                list(vec![
+                    map(vec![
+                        ("hc_vault", list(vec![])),
+                        ("age", list(vec![age("age1a")])),
+                    ]),
+                    map(vec![
+                        ("hc_vault", list(vec![])),
+                        (
+                            "pgp",
+                            list(vec![map(vec![("enc", leaf("P")), ("fp", leaf("AB"))])]),
+                        ),
+                    ]),
+                ]),
+            ),
+            ("lastmodified", leaf("2026-12-06T16:31:39Z")),
+            ("mac", leaf("ENC[x]")),
+            ("version", leaf("3.11.0")),
+        ]) else {
+            unreachable!()
+        };
+        let meta = Metadata::from_tree(&md).unwrap();
+        assert_eq!(meta.shamir_threshold, 2);
+        assert_eq!(meta.key_groups.len(), 2);
+        assert_eq!(meta.key_groups[0].age[0].recipient, "age1a");
+        assert_eq!(meta.key_groups[1].pgp[0].fp, "AB");
+        assert!(meta.keys.is_empty());
+        assert_eq!(meta.recipients(), ["age1a"]);
+        let back = meta.to_tree();
+        let keys: Vec<&str> = back.entries().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "key_groups",
+                "lastmodified",
+                "mac",
+                "shamir_threshold",
+                "version"
+            ]
+        );
+        assert_eq!(Metadata::from_tree(&back).unwrap(), meta);
+
+        // A group with a key type we only keep as text, or keys beside the groups: refused.
+        let mut gcp = md.clone();
+        gcp.insert(
+            "key_groups".into(),
+            list(vec![map(vec![(
+                "gcp_kms",
+                list(vec![map(vec![("resource_id", leaf("r"))])]),
+            )])]),
+        );
+        assert!(matches!(
+            Metadata::from_tree(&gcp),
+            Err(MetadataError::KeyGroupKind { group: 1, .. })
+        ));
+        let mut both = md.clone();
+        both.insert("age".into(), list(vec![age("age1b")]));
+        assert!(Metadata::from_tree(&both).is_err());
     }
 
     #[test]

@@ -139,15 +139,12 @@ impl super::KeyService for AwsKms {
         })
     }
 
-    fn unwrap(&self, stanza: &Self::Stanza) -> Result<crate::crypto::DataKey, super::ServiceError> {
+    fn unwrap(
+        &self,
+        stanza: &Self::Stanza,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, super::ServiceError> {
         let key = KmsKey::of(stanza);
-        let bytes = self.decrypt(&key, &stanza.enc)?;
-        crate::crypto::DataKey::from_slice(&bytes).ok_or_else(|| {
-            super::ServiceError::from(error(
-                &key,
-                format!("the decrypted data key is {} bytes, not 32", bytes.len()),
-            ))
-        })
+        Ok(self.decrypt(&key, &stanza.enc)?)
     }
 }
 

@@ -16,6 +16,8 @@ pub mod vault_transit;
 
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use crate::crypto::DataKey;
 
 pub use aws_kms::{AwsKms, KmsKey};
@@ -40,8 +42,9 @@ pub trait KeyService {
     fn key_of(stanza: &Self::Stanza) -> Self::Key;
     /// Wraps the data key with `key`: the stanza to store in the file.
     fn wrap(&self, key: &Self::Key, data_key: &DataKey) -> Result<Self::Stanza, ServiceError>;
-    /// The data key a stanza holds, asking the service to unwrap it.
-    fn unwrap(&self, stanza: &Self::Stanza) -> Result<DataKey, ServiceError>;
+    /// The secret a stanza holds, asking the service to unwrap it: the data key, or in a
+    /// file with key groups that group's Shamir share (the caller checks its length).
+    fn unwrap(&self, stanza: &Self::Stanza) -> Result<Zeroizing<Vec<u8>>, ServiceError>;
 }
 
 /// One key service's failure: the key as the user knows it (`hc_vault

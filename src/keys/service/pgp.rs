@@ -219,18 +219,19 @@ impl KeyService for Gpg {
     }
 
     /// `--decrypt` without `--batch`, so gpg-agent may ask for a passphrase.
-    fn unwrap(&self, stanza: &PgpStanza) -> Result<DataKey, ServiceError> {
+    fn unwrap(&self, stanza: &PgpStanza) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let key = Self::key_of(stanza);
         let bytes = self
             .run(&["--no-tty", "--quiet", "--decrypt"], stanza.enc.as_bytes())
             .map_err(|what| service_error(&key, what))?;
         // An old gpg drops packets it cannot read and says nothing (sops #896).
-        DataKey::from_slice(&bytes).ok_or_else(|| {
-            service_error(
+        if bytes.is_empty() {
+            return Err(service_error(
                 &key,
-                format!("the decrypted data key is {} bytes, not 32", bytes.len()),
-            )
-        })
+                "gpg gave back nothing (an older gpg than the one that encrypted?)".into(),
+            ));
+        }
+        Ok(bytes)
     }
 }
 
@@ -345,7 +346,7 @@ mod tests {
         assert!(stanza.enc.starts_with("-----BEGIN PGP MESSAGE-----"));
         assert!(stanza.enc.ends_with("-----END PGP MESSAGE-----"));
         assert_eq!(
-            ring.gpg().unwrap(&stanza).unwrap().bytes(),
+            ring.gpg().unwrap(&stanza).unwrap().as_slice(),
             data_key.bytes()
         );
         // gpg itself, as sops runs it, gives back the same 32 bytes.

@@ -252,22 +252,18 @@ impl KeyService for VaultTransit {
         })
     }
 
-    fn unwrap(&self, stanza: &VaultStanza) -> Result<DataKey, ServiceError> {
+    fn unwrap(&self, stanza: &VaultStanza) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let key = TransitKey::of(stanza);
         let body = Zeroizing::new(serde_json::json!({ "ciphertext": stanza.enc }).to_string());
         let b64 = self.call(&key, "decrypt", &body, "plaintext")?;
-        let bytes = Zeroizing::new(
+        Ok(Zeroizing::new(
             base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
                 .map_err(|_| ServiceError {
                     service: format!("hc_vault {key}"),
                     what: "the decrypted data key is not base64".into(),
                 })?,
-        );
-        DataKey::from_slice(&bytes).ok_or_else(|| ServiceError {
-            service: format!("hc_vault {key}"),
-            what: format!("the decrypted data key is {} bytes, not 32", bytes.len()),
-        })
+        ))
     }
 }
 
