@@ -111,9 +111,10 @@ const KEY_STOPWORDS: &[&str] = &[
 ];
 
 /// Providers whose tokens have a documented format that a provider rule checks
-/// (`telegram-bot-token`, `cisco-meraki`): under a key naming them, a value not in that
+/// (`telegram-bot-token`, `cisco-meraki`, `npmrc-auth`): under a key naming them, a value not in that
 /// format is an id or a test value, and the generic rule leaves the key to those rules.
-const FORMAT_OWNED_KEYS: &[&str] = &["telegram", "meraki"];
+/// `.npmrc`'s `_authToken` belongs to the npm rules, which know the file's line shapes.
+const FORMAT_OWNED_KEYS: &[&str] = &["telegram", "meraki", "_authtoken"];
 
 /// Prefixes of provider tokens whose rules check the whole format (GitHub, GitLab, Slack,
 /// Stripe, npm, SettleMint…): a value starting with one is that provider's token or a
@@ -191,10 +192,15 @@ pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candid
         return Some((None, kend));
     }
     let password_key = key.windows(4).any(|w| w == b"pass") || entropy::contains(&key, b"pwd");
+    let token_key = password_key
+        || [&b"token"[..], b"secret", b"api_key", b"apikey", b"api-key"]
+            .iter()
+            .any(|k| entropy::contains(&key, k));
     let ctx = KeyContext {
         code,
         line_start: at_line_start(hay, kstart),
         password_key,
+        token_key,
     };
     let cand = value_after_key(hay, kend, ctx).or_else(|| literal_compared_before(hay, kstart));
     Some((cand, kend))
@@ -218,6 +224,9 @@ struct KeyContext {
     /// The key names a password (`pass`, `pwd`), where a word-made value is a password
     /// chosen from a dictionary rather than an identifier.
     password_key: bool,
+    /// The key names a token, a secret, an API key or a password, whose value may be a
+    /// UUID (Heroku, Snyk and npm's legacy tokens are UUIDs).
+    token_key: bool,
 }
 
 fn at_line_start(hay: &[u8], kstart: usize) -> bool {
@@ -268,7 +277,7 @@ fn literal_compared_before(hay: &[u8], kstart: usize) -> Option<Candidate> {
         return None;
     }
     let value = &hay[open + 1..ve];
-    judge(value, open + 1, ve, false)
+    judge(value, open + 1, ve, None)
 }
 
 /// File extensions that mark a key as a file name (`"src/token.rs": "<sha256>"` in a
@@ -457,7 +466,7 @@ fn block_scalar_value(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate
     if next_indent >= indent && next.get(next_indent).is_some_and(|&b| b != b'\n') {
         return None;
     }
-    judge(&hay[vs..ve2], vs, ve2, ctx.password_key)
+    judge(&hay[vs..ve2], vs, ve2, Some(ctx))
 }
 
 /// Where the `=` is after a string type name and blanks at `p` (`string = "…"`, `String =`);
@@ -537,7 +546,7 @@ fn value_at(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
     if vs >= ve || ve > n {
         return None;
     }
-    judge(&hay[vs..ve], vs, ve, ctx.password_key)
+    judge(&hay[vs..ve], vs, ve, Some(ctx))
 }
 
 /// A bare value of several words running to the end of its line (before a ` #` comment and
@@ -563,11 +572,15 @@ fn bare_phrase(hay: &[u8], s: usize, ctx: KeyContext) -> Option<Candidate> {
 }
 
 /// A candidate for the value at `vs..ve` when it looks like a secret or a passphrase.
-fn judge(value: &[u8], vs: usize, ve: usize, password_key: bool) -> Option<Candidate> {
+fn judge(value: &[u8], vs: usize, ve: usize, ctx: Option<KeyContext>) -> Option<Candidate> {
+    let password_key = ctx.is_some_and(|c| c.password_key);
+    let token_key = ctx.is_some_and(|c| c.token_key);
     let ok = if value.contains(&b' ') {
         looks_passphrase(value)
     } else {
-        looks_secret(value) || (password_key && is_dictionary_password(value))
+        looks_secret(value)
+            || (password_key && is_dictionary_password(value))
+            || (token_key && entropy::is_uuid(value) && !entropy::is_placeholder(value))
     };
     ok.then_some(Candidate {
         rule: ID,
@@ -1457,6 +1470,27 @@ mod tests {
             assert!(!fires(l, false), "{l}");
         }
         assert!(fires("\"credential\": \"Bq8ZrT2vLx9Pw4Kd7mQ2p\"", false));
+    }
+
+    /// Issue 11: a UUID under a token's, secret's or password's name is a token (Heroku,
+    /// Snyk, npm legacy tokens); under other names it is an id.
+    #[test]
+    fn uuid_tokens() {
+        let u = "4c1a9b7e-2f3d-4e8a-9b6c-7d2e1f0a3b5c";
+        for l in [
+            format!("api_token: {u}"),
+            format!("getenv(\"api_token\", \"{u}\")"),
+            format!("HEROKU_API_KEY={u}"),
+        ] {
+            assert!(fires(&l, false), "{l}");
+        }
+        for l in [
+            format!("request_id: {u}"),
+            format!("credentials: {u}"),
+            "api_token: 00000000-0000-0000-0000-000000000000".to_string(),
+        ] {
+            assert!(!fires(&l, false), "{l}");
+        }
     }
 
     #[test]

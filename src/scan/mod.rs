@@ -257,6 +257,8 @@ pub fn is_code_path(path: &str) -> bool {
         "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "m", "mm", "dart", "lua", "pl", "ex",
         "exs", "clj", "groovy", "vue", "svelte", "tcc", "hh", "hxx", "cxx", "ipp", "inl", "td",
         "wgsl", "glsl", "hlsl", "zig",
+        // HCL (Terraform): a value is a quoted string, an unquoted one an expression.
+        "tf", "tfvars", "hcl",
     ];
     path.rsplit_once('.')
         .is_some_and(|(_, ext)| EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)))

@@ -319,7 +319,8 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
 }
 
 /// Header and claims of a JWT (`header.claims[.signature]`): the header is a base64url JSON
-/// object, and so are the claims when the signature is missing.
+/// object (told by its braces: a header with a damaged byte inside is still a token's), and
+/// so are the claims when the signature is missing.
 fn jwt_ok(token: &[u8]) -> bool {
     let parts: Vec<&[u8]> = token.split(|&b| b == b'.').collect();
     let is_object = |part: &[u8]| {

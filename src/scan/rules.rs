@@ -269,6 +269,14 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["      <password>q8ZrT2vLx9Pw4Kd7!</password>"],
         falses: ["<password>${env.MAVEN_PASSWORD}</password>", "<password>changeme</password>",
                  "<password>{DESede}q8ZrT2vLx9Pw4Kd7==</password>"]),
+    // Maven's `settings-security.xml`: the master password, "encrypted" with a key that is a
+    // constant in Maven's source, so anyone can read it back.
+    rule!("maven-master-password", "Maven master password (settings-security.xml)", ["<master>"],
+        r"<master>(?P<s>\{[A-Za-z0-9+/=]{16,}\\?\})</master>",
+        entropy: Some(3.5),
+        trues: ["<master>{Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB+q8ZrT2vLx9Pw=}</master>",
+                "<master>{Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB+q8ZrT2vLx9Pw=\\}</master>"],
+        falses: ["<master>{xxxxxxxxxxxxxxxxxxxxxxxx}</master>", "<master>{}</master>"]),
     rule!("config-add-secret", "Secret in an <add key=… value=…/> setting (web.config)", ["<add key="],
         r#"(?i)<add\s+key="[^"]{0,40}(?:pass|pwd|secret|token|apikey|api_key|credential)[^"]{0,40}"\s+value="(?P<s>[^"]{8,256})""#,
         entropy: None, check: Check::Value, multiline: false,
