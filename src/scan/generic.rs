@@ -172,7 +172,13 @@ pub fn secret_name_keyword(key: &str) -> Option<&'static str> {
 /// Parses the assignment around a keyword at `ks..ke`. Returns `None` when this is not a
 /// key at all, else the end of the key (so other keywords in it are skipped) and maybe a
 /// candidate.
-pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candidate>, usize)> {
+pub fn at(
+    hay: &[u8],
+    ks: usize,
+    ke: usize,
+    code: bool,
+    char_quotes: bool,
+) -> Option<(Option<Candidate>, usize)> {
     let mut kstart = ks;
     while kstart > 0 && is_key_byte(hay[kstart - 1]) && ks - kstart < 64 {
         kstart -= 1;
@@ -201,8 +207,10 @@ pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candid
         line_start: at_line_start(hay, kstart),
         password_key,
         token_key,
+        char_quotes,
     };
-    let cand = value_after_key(hay, kend, ctx).or_else(|| literal_compared_before(hay, kstart));
+    let cand = value_after_key(hay, kend, ctx)
+        .or_else(|| literal_compared_before(hay, kstart, char_quotes));
     Some((cand, kend))
 }
 
@@ -227,6 +235,8 @@ struct KeyContext {
     /// The key names a token, a secret, an API key or a password, whose value may be a
     /// UUID (Heroku, Snyk and npm's legacy tokens are UUIDs).
     token_key: bool,
+    /// `'…'` holds a character in this language, not a string.
+    char_quotes: bool,
 }
 
 fn at_line_start(hay: &[u8], kstart: usize) -> bool {
@@ -250,7 +260,7 @@ fn comparison_len(hay: &[u8], p: usize) -> usize {
 
 /// A quoted literal compared with the key from its left: `if ("…" == password)`,
 /// `"…" !== secret`.
-fn literal_compared_before(hay: &[u8], kstart: usize) -> Option<Candidate> {
+fn literal_compared_before(hay: &[u8], kstart: usize, char_quotes: bool) -> Option<Candidate> {
     let mut p = kstart;
     while p > 0 && matches!(hay[p - 1], b' ' | b'\t') {
         p -= 1;
@@ -264,7 +274,7 @@ fn literal_compared_before(hay: &[u8], kstart: usize) -> Option<Candidate> {
         q -= 1;
     }
     let quote = *hay.get(q.checked_sub(1)?)?;
-    if !matches!(quote, b'"' | b'\'' | b'`') {
+    if !matches!(quote, b'"' | b'\'' | b'`') || (char_quotes && quote == b'\'') {
         return None;
     }
     let ve = q - 1;
@@ -510,7 +520,7 @@ fn value_at(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
                 }
                 e += 1;
             }
-            if e >= n || hay[e] != q {
+            if e >= n || hay[e] != q || (q == b'\'' && ctx.char_quotes) {
                 return None;
             }
             (s, e)
@@ -1491,6 +1501,25 @@ mod tests {
         ] {
             assert!(!fires(&l, false), "{l}");
         }
+    }
+
+    /// In C, C++ and Objective-C `'…'` is a character constant: a single-quoted run is no
+    /// string value.
+    #[test]
+    fn char_quoted_runs_in_c_family_source() {
+        let set = super::super::rule::RuleSet::builtin();
+        let v = "Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB";
+        let single = format!("api_key = '{v}';");
+        let double = format!("api_key = \"{v}\";");
+        assert!(set.find_in(single.as_bytes(), true, true).is_empty());
+        assert!(!set.find_in(double.as_bytes(), true, true).is_empty());
+        assert!(!set.find_in(single.as_bytes(), true, false).is_empty());
+        assert!(super::super::has_char_quotes("src/main.c"));
+        assert!(!super::super::has_char_quotes("app.py"));
+        assert!(!super::super::has_char_quotes("main.go"));
+        // HCL: an unquoted value is an expression.
+        assert!(super::super::is_code_path("infra/main.tf"));
+        assert!(!fires(&format!("password = {v}"), true));
     }
 
     #[test]

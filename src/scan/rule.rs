@@ -191,6 +191,13 @@ impl RuleSet {
     /// Every candidate in `hay`, deduplicated, with encrypted blocks removed. `code` says
     /// the text is program source, where generic values must be quoted literals.
     pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
+        self.find_in(hay, code, false)
+    }
+
+    /// [`Self::find`] for a language where `'…'` is a character constant, not a string
+    /// (C, C++, Objective-C: `char_quotes`), so a single-quoted run of several characters
+    /// is no generic value.
+    pub fn find_in(&self, hay: &[u8], code: bool, char_quotes: bool) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = Vec::new();
         let mut blocks: Vec<(usize, usize)> = Vec::new();
         let mut no_end: Vec<&'static str> = Vec::new();
@@ -233,7 +240,9 @@ impl RuleSet {
                         if m.start() < generic_until {
                             continue;
                         }
-                        if let Some((c, key_end)) = generic::at(hay, m.start(), m.end(), code) {
+                        if let Some((c, key_end)) =
+                            generic::at(hay, m.start(), m.end(), code, char_quotes)
+                        {
                             generic_until = key_end;
                             if let Some(c) = c {
                                 out.push(c);
