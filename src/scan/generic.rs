@@ -526,8 +526,9 @@ fn value_at(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
             (s, e)
         }
         _ => {
-            if ctx.code {
-                return None; // an expression, not a literal
+            // An expression in code; nothing (`password = ,…`) before a comma.
+            if ctx.code || hay[p] == b',' {
+                return None;
             }
             let s = p;
             let mut e = s;
@@ -1389,6 +1390,11 @@ mod tests {
         ] {
             assert!(!fires(l, false), "{l}");
         }
+        // A keyword inside sops ciphertext, before base64 padding, is no key: what follows
+        // the `=` is the next field of the ENC[…] value.
+        let enc = "DB_PASSWORD: ENC[AES256_GCM,data:q8ZrTPASS=,iv:Zq8rT2vLx9Pw4Kd7mHfB+q8ZrT2vLx9Pw4Kd7mHfBq=,tag:Zq8rT2vLx9Pw4Kd7mHfBqw==,type:str]";
+        assert!(!fires(enc, false), "{enc}");
+        assert!(!fires("password = ,K.:-@*?!x", false));
         assert!(is_template(b"${DB_PASSWORD}"));
         assert!(!is_template(soup.as_bytes()));
     }
