@@ -456,13 +456,18 @@ fn block_scalar_value(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate
     let ls = q + 1;
     let indent = hay[ls..]
         .iter()
+        .take(256)
         .take_while(|&&b| b == b' ' || b == b'\t')
         .count();
     if indent == 0 {
         return None;
     }
     let vs = ls + indent;
-    let ve = memchr::memchr(b'\n', &hay[vs..]).map_or(n, |e| vs + e);
+    let reach = (vs + 513).min(n);
+    let ve = memchr::memchr(b'\n', &hay[vs..reach]).map_or(reach, |e| vs + e);
+    if ve - vs > 512 {
+        return None;
+    }
     let mut ve2 = ve;
     while ve2 > vs && matches!(hay[ve2 - 1], b' ' | b'\t' | b'\r') {
         ve2 -= 1;
@@ -471,6 +476,7 @@ fn block_scalar_value(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate
     let next = hay.get(ve + 1..).unwrap_or(&[]);
     let next_indent = next
         .iter()
+        .take(256)
         .take_while(|&&b| b == b' ' || b == b'\t')
         .count();
     if next_indent >= indent && next.get(next_indent).is_some_and(|&b| b != b'\n') {
@@ -563,7 +569,9 @@ fn value_at(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
 /// A bare value of several words running to the end of its line (before a ` #` comment and
 /// a trailing `,`/`;`), judged as a passphrase.
 fn bare_phrase(hay: &[u8], s: usize, ctx: KeyContext) -> Option<Candidate> {
-    let end = memchr::memchr(b'\n', &hay[s..]).map_or(hay.len(), |e| s + e);
+    // Looked for within 201 bytes: on a minified line each keyword then costs the same.
+    let reach = (s + 201).min(hay.len());
+    let end = memchr::memchr(b'\n', &hay[s..reach]).map_or(reach, |e| s + e);
     if end - s > 200 {
         return None;
     }
