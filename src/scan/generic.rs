@@ -105,6 +105,43 @@ const KEY_STOPWORDS: &[&str] = &[
     "message",
     "schema",
     "usage",
+    // Anti-forgery tokens are handed to every browser: not credentials.
+    "csrf",
+    "xsrf",
+];
+
+/// Providers whose tokens have a documented format that a provider rule checks
+/// (`telegram-bot-token`, `cisco-meraki`, `npmrc-auth`): under a key naming them, a value not in that
+/// format is an id or a test value, and the generic rule leaves the key to those rules.
+/// `.npmrc`'s `_authToken` belongs to the npm rules, which know the file's line shapes.
+const FORMAT_OWNED_KEYS: &[&str] = &["telegram", "meraki", "_authtoken"];
+
+/// Prefixes of provider tokens whose rules check the whole format (GitHub, GitLab, Slack,
+/// Stripe, npm, SettleMint…): a value starting with one is that provider's token or a
+/// near miss of it (cut short, a placeholder), judged by the provider rule alone.
+const OWNED_PREFIXES: &[&[u8]] = &[
+    b"ghp_",
+    b"gho_",
+    b"ghu_",
+    b"ghs_",
+    b"ghr_",
+    b"glpat-",
+    b"xoxb-",
+    b"xoxp-",
+    b"xoxa-",
+    b"xoxo-",
+    b"xoxs-",
+    b"xoxr-",
+    b"xoxe-",
+    b"sk_live_",
+    b"sk_test_",
+    b"rk_live_",
+    b"rk_test_",
+    b"npm_",
+    b"sm_pat_",
+    b"sm_aat_",
+    b"sm_sat_",
+    b"AIza",
 ];
 
 /// One automaton over [`KEY_STOPWORDS`]: a key is checked in one pass, not once per word
@@ -135,7 +172,13 @@ pub fn secret_name_keyword(key: &str) -> Option<&'static str> {
 /// Parses the assignment around a keyword at `ks..ke`. Returns `None` when this is not a
 /// key at all, else the end of the key (so other keywords in it are skipped) and maybe a
 /// candidate.
-pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candidate>, usize)> {
+pub fn at(
+    hay: &[u8],
+    ks: usize,
+    ke: usize,
+    code: bool,
+    char_quotes: bool,
+) -> Option<(Option<Candidate>, usize)> {
     let mut kstart = ks;
     while kstart > 0 && is_key_byte(hay[kstart - 1]) && ks - kstart < 64 {
         kstart -= 1;
@@ -145,10 +188,106 @@ pub fn at(hay: &[u8], ks: usize, ke: usize, code: bool) -> Option<(Option<Candid
         kend += 1;
     }
     let key = hay[kstart..kend].to_ascii_lowercase();
-    if stopwords().is_match(&key) || is_path_or_code_key(hay, kstart, &key) {
+    if stopwords().is_match(&key)
+        || is_path_or_code_key(hay, kstart, &key)
+        || names_an_id(&hay[kstart..kend])
+        || FORMAT_OWNED_KEYS
+            .iter()
+            .any(|k| entropy::contains(&key, k.as_bytes()))
+    {
         return Some((None, kend));
     }
-    Some((value_after_key(hay, kend, code), kend))
+    let password_key = key.windows(4).any(|w| w == b"pass") || entropy::contains(&key, b"pwd");
+    let token_key = password_key
+        || [&b"token"[..], b"secret", b"api_key", b"apikey", b"api-key"]
+            .iter()
+            .any(|k| entropy::contains(&key, k));
+    let ctx = KeyContext {
+        code,
+        line_start: at_line_start(hay, kstart),
+        password_key,
+        token_key,
+        char_quotes,
+    };
+    let cand = value_after_key(hay, kend, ctx)
+        .or_else(|| literal_compared_before(hay, kstart, char_quotes));
+    Some((cand, kend))
+}
+
+/// A camel-case name ending in `Id`/`ID` (`credentialId`, `tokenID`): an identifier's name.
+fn names_an_id(key: &[u8]) -> bool {
+    key.len() > 2 && (key.ends_with(b"Id") || key.ends_with(b"ID")) && {
+        let before = key[key.len() - 3];
+        before.is_ascii_lowercase() || (key.ends_with(b"Id") && before.is_ascii_uppercase())
+    }
+}
+
+/// What the value parser needs to know about the key it follows.
+#[derive(Clone, Copy)]
+struct KeyContext {
+    /// Program source: a value must be a quoted literal.
+    code: bool,
+    /// Only blanks (or a YAML list dash) stand between the line's start and the key.
+    line_start: bool,
+    /// The key names a password (`pass`, `pwd`), where a word-made value is a password
+    /// chosen from a dictionary rather than an identifier.
+    password_key: bool,
+    /// The key names a token, a secret, an API key or a password, whose value may be a
+    /// UUID (Heroku, Snyk and npm's legacy tokens are UUIDs).
+    token_key: bool,
+    /// `'…'` holds a character in this language, not a string.
+    char_quotes: bool,
+}
+
+fn at_line_start(hay: &[u8], kstart: usize) -> bool {
+    let mut i = kstart;
+    while i > 0 && matches!(hay[i - 1], b' ' | b'\t' | b'-') && kstart - i < 64 {
+        i -= 1;
+    }
+    i == 0 || hay[i - 1] == b'\n'
+}
+
+/// The comparison operators a hard-coded credential check uses: `==`, `===`, `!=`, `!==`.
+fn comparison_len(hay: &[u8], p: usize) -> usize {
+    let rest = &hay[p.min(hay.len())..];
+    for op in [&b"==="[..], b"!==", b"==", b"!="] {
+        if rest.starts_with(op) {
+            return op.len();
+        }
+    }
+    0
+}
+
+/// A quoted literal compared with the key from its left: `if ("…" == password)`,
+/// `"…" !== secret`.
+fn literal_compared_before(hay: &[u8], kstart: usize, char_quotes: bool) -> Option<Candidate> {
+    let mut p = kstart;
+    while p > 0 && matches!(hay[p - 1], b' ' | b'\t') {
+        p -= 1;
+    }
+    // The operator ends at p.
+    let op = [3usize, 2]
+        .into_iter()
+        .find(|&n| p >= n && comparison_len(hay, p - n) == n)?;
+    let mut q = p - op;
+    while q > 0 && matches!(hay[q - 1], b' ' | b'\t') {
+        q -= 1;
+    }
+    let quote = *hay.get(q.checked_sub(1)?)?;
+    if !matches!(quote, b'"' | b'\'' | b'`') || (char_quotes && quote == b'\'') {
+        return None;
+    }
+    let ve = q - 1;
+    let from = ve.saturating_sub(512);
+    let open = hay[from..ve]
+        .iter()
+        .rposition(|&b| b == quote || b == b'\n')?
+        + from;
+    if hay[open] != quote || (open > 0 && hay[open - 1] == b'\\') {
+        return None;
+    }
+    let value = &hay[open + 1..ve];
+    judge(value, open + 1, ve, None)
 }
 
 /// File extensions that mark a key as a file name (`"src/token.rs": "<sha256>"` in a
@@ -192,15 +331,27 @@ fn in_arn(before: &[u8]) -> bool {
 /// a region, a 12-digit account: under 100 bytes in practice).
 const ARN_PREFIX_MAX: usize = 256;
 
-fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
+fn value_after_key(hay: &[u8], kend: usize, ctx: KeyContext) -> Option<Candidate> {
     let n = hay.len();
     let mut p = kend;
+    // An array declarator: C's `char secret[25] = "…"`, `secret[] = "…"`.
+    if hay.get(p) == Some(&b'[') {
+        let digits = hay[p + 1..]
+            .iter()
+            .take(6)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if hay.get(p + 1 + digits) == Some(&b']') {
+            p += digits + 2;
+        }
+    }
     // Closing quote or bracket of the key: "password": / ['password'] =
     let mut quoted = false;
     while p < n && matches!(hay[p], b'"' | b'\'' | b'`' | b']') && p - kend < 3 {
         quoted |= hay[p] != b']';
         p += 1;
     }
+    let blank_from = p;
     while p < n && matches!(hay[p], b' ' | b'\t') {
         p += 1;
     }
@@ -214,7 +365,29 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
             q += 1;
         }
         return match hay.get(q) {
-            Some(b'"' | b'\'' | b'`') => value_at(hay, q, code),
+            Some(b'"' | b'\'' | b'`') => value_at(hay, q, ctx),
+            _ => None,
+        };
+    }
+    // A statement of a configuration DSL, the name and its quoted value alone on their line:
+    // `password "…";` (Chef, nginx-like files).
+    if !quoted && p > blank_from && ctx.line_start && matches!(hay[p], b'"' | b'\'') {
+        let c = value_at(hay, p, KeyContext { code: true, ..ctx })?;
+        let mut e = c.end + 1;
+        while e < n && matches!(hay[e], b';' | b',' | b' ' | b'\t' | b'\r') {
+            e += 1;
+        }
+        return (e >= n || hay[e] == b'\n').then_some(c);
+    }
+    // A comparison with a literal: `if (api_key == "…")`, `password !== '…'`.
+    let cmp = comparison_len(hay, p);
+    if cmp > 0 {
+        let mut q = p + cmp;
+        while q < n && matches!(hay[q], b' ' | b'\t') {
+            q += 1;
+        }
+        return match hay.get(q) {
+            Some(b'"' | b'\'' | b'`') => value_at(hay, q, KeyContext { code: true, ..ctx }),
             _ => None,
         };
     }
@@ -254,7 +427,62 @@ fn value_after_key(hay: &[u8], kend: usize, code: bool) -> Option<Candidate> {
             }
         }
     }
-    value_at(hay, p, code)
+    // A YAML block scalar: `password: >-` with the value on the next, deeper line.
+    if colon && !ctx.code {
+        if let Some(c) = block_scalar_value(hay, p, ctx) {
+            return Some(c);
+        }
+    }
+    value_at(hay, p, ctx)
+}
+
+/// The one-line value of a YAML block scalar (`key: >-`, `key: |`) that starts at `p`.
+fn block_scalar_value(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
+    let n = hay.len();
+    let mut q = p;
+    if !matches!(hay.get(q), Some(b'|' | b'>')) {
+        return None;
+    }
+    q += 1;
+    if matches!(hay.get(q), Some(b'-' | b'+')) {
+        q += 1;
+    }
+    while q < n && matches!(hay[q], b' ' | b'\t' | b'\r') {
+        q += 1;
+    }
+    if hay.get(q) != Some(&b'\n') {
+        return None;
+    }
+    let ls = q + 1;
+    let indent = hay[ls..]
+        .iter()
+        .take(256)
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    if indent == 0 {
+        return None;
+    }
+    let vs = ls + indent;
+    let reach = (vs + 513).min(n);
+    let ve = memchr::memchr(b'\n', &hay[vs..reach]).map_or(reach, |e| vs + e);
+    if ve - vs > 512 {
+        return None;
+    }
+    let mut ve2 = ve;
+    while ve2 > vs && matches!(hay[ve2 - 1], b' ' | b'\t' | b'\r') {
+        ve2 -= 1;
+    }
+    // A block of several lines is a file (a key, a certificate), judged by other rules.
+    let next = hay.get(ve + 1..).unwrap_or(&[]);
+    let next_indent = next
+        .iter()
+        .take(256)
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    if next_indent >= indent && next.get(next_indent).is_some_and(|&b| b != b'\n') {
+        return None;
+    }
+    judge(&hay[vs..ve2], vs, ve2, Some(ctx))
 }
 
 /// Where the `=` is after a string type name and blanks at `p` (`string = "…"`, `String =`);
@@ -275,13 +503,19 @@ fn skip_type(hay: &[u8], p: usize) -> usize {
     p
 }
 
-/// The value starting at `p`: a quoted literal, or (outside code) a bare word.
-fn value_at(hay: &[u8], p: usize, code: bool) -> Option<Candidate> {
+/// The value starting at `p`: a quoted literal (Objective-C's `@"…"` too), or (outside
+/// code) a bare word; a bare value of several words is read to the end of its line when the
+/// key starts the line (`password: correct horse battery staple` in YAML or INI).
+fn value_at(hay: &[u8], p: usize, ctx: KeyContext) -> Option<Candidate> {
     let n = hay.len();
     if p >= n {
         return None;
     }
-    // YAML tags and flags: `!vault |`, `|`, `>`.
+    let p = if ctx.code && hay[p] == b'@' && matches!(hay.get(p + 1), Some(b'"' | b'\'')) {
+        p + 1
+    } else {
+        p
+    };
     let (vs, ve) = match hay[p] {
         q @ (b'"' | b'\'' | b'`') => {
             let s = p + 1;
@@ -292,25 +526,36 @@ fn value_at(hay: &[u8], p: usize, code: bool) -> Option<Candidate> {
                 }
                 e += 1;
             }
-            if e >= n || hay[e] != q {
+            if e >= n || hay[e] != q || (q == b'\'' && ctx.char_quotes) {
                 return None;
             }
             (s, e)
         }
         _ => {
-            if code {
-                return None; // an expression, not a literal
+            // An expression in code; nothing (`password = ,…`) before a comma.
+            if ctx.code || hay[p] == b',' {
+                return None;
             }
             let s = p;
             let mut e = s;
-            while e < n
-                && !matches!(
-                    hay[e],
-                    b' ' | b'\t' | b'\r' | b'\n' | b',' | b';' | b'"' | b'\''
-                )
-                && e - s < 512
-            {
-                e += 1;
+            while e < n && e - s < 512 {
+                match hay[e] {
+                    b' ' | b'\t' | b'\r' | b'\n' | b';' | b'"' | b'\'' => break,
+                    // A comma ends a value only before a blank or the line's end (`a: x, b: y`);
+                    // inside a value it is one more symbol (`A,.:-@*?!`).
+                    b',' if hay
+                        .get(e + 1)
+                        .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'')) =>
+                    {
+                        break
+                    }
+                    _ => e += 1,
+                }
+            }
+            if ctx.line_start && e < n && matches!(hay[e], b' ' | b'\t') {
+                if let Some(c) = bare_phrase(hay, s, ctx) {
+                    return Some(c);
+                }
             }
             (s, e)
         }
@@ -318,17 +563,198 @@ fn value_at(hay: &[u8], p: usize, code: bool) -> Option<Candidate> {
     if vs >= ve || ve > n {
         return None;
     }
-    let value = &hay[vs..ve];
-    if looks_secret(value) {
-        Some(Candidate {
-            rule: ID,
-            start: vs,
-            end: ve,
-            known: None,
-        })
-    } else {
-        None
+    judge(&hay[vs..ve], vs, ve, Some(ctx))
+}
+
+/// A bare value of several words running to the end of its line (before a ` #` comment and
+/// a trailing `,`/`;`), judged as a passphrase.
+fn bare_phrase(hay: &[u8], s: usize, ctx: KeyContext) -> Option<Candidate> {
+    // Looked for within 201 bytes: on a minified line each keyword then costs the same.
+    let reach = (s + 201).min(hay.len());
+    let end = memchr::memchr(b'\n', &hay[s..reach]).map_or(reach, |e| s + e);
+    if end - s > 200 {
+        return None;
     }
+    let line = &hay[s..end];
+    let cut = memchr::memmem::find(line, b" #").unwrap_or(line.len());
+    let mut e = s + cut;
+    while e > s && matches!(hay[e - 1], b' ' | b'\t' | b'\r' | b',' | b';') {
+        e -= 1;
+    }
+    let v = &hay[s..e];
+    (looks_passphrase(v) && !ctx.code).then_some(Candidate {
+        rule: ID,
+        start: s,
+        end: e,
+        known: None,
+    })
+}
+
+/// A candidate for the value at `vs..ve` when it looks like a secret or a passphrase.
+fn judge(value: &[u8], vs: usize, ve: usize, ctx: Option<KeyContext>) -> Option<Candidate> {
+    let password_key = ctx.is_some_and(|c| c.password_key);
+    let token_key = ctx.is_some_and(|c| c.token_key);
+    let ok = if value.contains(&b' ') {
+        looks_passphrase(value)
+    } else {
+        looks_secret(value)
+            || (password_key && is_dictionary_password(value))
+            || (token_key && entropy::is_uuid(value) && !entropy::is_placeholder(value))
+    };
+    ok.then_some(Candidate {
+        rule: ID,
+        start: vs,
+        end: ve,
+        known: None,
+    })
+}
+
+/// Words that make a phrase a message, a prompt or a description rather than a passphrase:
+/// auxiliary verbs, UI verbs, and the names of what a passphrase is.
+const MESSAGE_WORDS: &[&str] = &[
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "has",
+    "have",
+    "had",
+    "must",
+    "should",
+    "will",
+    "would",
+    "can",
+    "could",
+    "cannot",
+    "can't",
+    "not",
+    "no",
+    "never",
+    "dont",
+    "don't",
+    "doesnt",
+    "doesn't",
+    "isnt",
+    "isn't",
+    "wont",
+    "won't",
+    "please",
+    "enter",
+    "type",
+    "provide",
+    "invalid",
+    "incorrect",
+    "wrong",
+    "required",
+    "missing",
+    "failed",
+    "expired",
+    "found",
+    "forgot",
+    "forgotten",
+    "reset",
+    "confirm",
+    "here",
+    "click",
+    "your",
+    "this",
+    "that",
+    "these",
+    "for",
+    "from",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "if",
+    "when",
+    "use",
+    "using",
+    "see",
+    "set",
+    "get",
+    "characters",
+    "chars",
+    "length",
+    "minimum",
+    "maximum",
+    "least",
+    "most",
+    "password",
+    "passwords",
+    "passphrase",
+    "passwd",
+    "pwd",
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "key",
+    "keys",
+    "api",
+    "credential",
+    "credentials",
+    "login",
+    "user",
+    "username",
+    "todo",
+    "tbd",
+    "none",
+    "null",
+    "example",
+    "sample",
+    "placeholder",
+    "dummy",
+    "fake",
+    "test",
+    "changeme",
+    "redacted",
+    "hidden",
+    "masked",
+    "unknown",
+    "default",
+    "empty",
+];
+
+/// A passphrase: four to twelve words of letters and digits separated by single spaces,
+/// at least 16 characters, with no message word ([`MESSAGE_WORDS`]), no placeholder, and no
+/// sentence punctuation at its end (`"value with quotes and spaces"`,
+/// `correct horse battery staple`; not `"Enter your password"`, `"Token has expired."`).
+pub fn looks_passphrase(v: &[u8]) -> bool {
+    if v.len() < 16 || v.len() > 200 || entropy::is_weak_placeholder(v) {
+        return false;
+    }
+    let words: Vec<&[u8]> = v.split(|&b| b == b' ').collect();
+    if !(4..=12).contains(&words.len()) {
+        return false;
+    }
+    words.iter().all(|w| {
+        !w.is_empty()
+            && w.len() <= 24
+            && w.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'\''))
+            && w[0].is_ascii_alphanumeric()
+            && !MESSAGE_WORDS
+                .iter()
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(w))
+    }) && words.iter().any(|w| w.iter().any(u8::is_ascii_lowercase))
+}
+
+/// A password made of dictionary words run together in camel case
+/// (`CorrectHorseBatteryStaple`): under a password's name only, where an identifier made of
+/// words would be unusual. At least three words and 12 characters, mixed case, no `_`.
+fn is_dictionary_password(v: &[u8]) -> bool {
+    v.len() >= 12
+        && v.len() <= 64
+        && v.iter().all(u8::is_ascii_alphanumeric)
+        && v[0].is_ascii_uppercase()
+        && v.iter().any(u8::is_ascii_lowercase)
+        && !entropy::is_weak_placeholder(v)
+        && camel_humps(v).len() >= 3
+        && camel_humps(v).iter().all(|h| h.len() >= 3 && is_word(h))
 }
 
 /// Does this free-form value look like a real secret rather than a placeholder, reference,
@@ -337,7 +763,7 @@ pub fn looks_secret(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 512 {
         return false;
     }
-    if entropy::is_reference(v)
+    if is_template(v)
         || entropy::is_encrypted_value(v)
         || entropy::is_weak_placeholder(v)
         || entropy::is_uuid(v)
@@ -374,7 +800,14 @@ pub fn looks_secret(v: &[u8]) -> bool {
             return false;
         }
     }
-    if entropy::contains(v, b"://") || v.contains(&b'(') || v.contains(&b'{') {
+    if entropy::contains(v, b"://")
+        || is_call_or_subscript(v)
+        || OWNED_PREFIXES.iter().any(|p| v.starts_with(p))
+    {
+        return false;
+    }
+    // Punctuation alone is a separator or a mask (`,.:-*?!`, `-----`), not a password.
+    if !v.iter().any(u8::is_ascii_alphanumeric) {
         return false;
     }
     if v.iter().all(u8::is_ascii_digit) {
@@ -395,7 +828,123 @@ pub fn looks_secret(v: &[u8]) -> bool {
     if v.iter().all(u8::is_ascii_hexdigit) {
         return v.len() >= 16 && e >= 3.0;
     }
-    (classes >= 3 && e >= 3.0) || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+    (classes >= 3 && e >= 3.0)
+        || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+        || (classes >= 2 && e >= 3.0 && password_symbols(v) >= 4)
+}
+
+/// Distinct symbols of the kind passwords are made strong with (not the `._-/:` of names,
+/// paths and versions); bytes past ASCII count as symbols too.
+fn password_symbols(v: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    v.iter()
+        .filter(|&&b| !b.is_ascii_alphanumeric() && !matches!(b, b'.' | b'_' | b'-' | b'/' | b':'))
+        .filter(|&&b| !std::mem::replace(&mut seen[usize::from(b)], true))
+        .count()
+}
+
+/// A reference to a value kept elsewhere, told by a *well-formed* template or expression,
+/// not by a brace anywhere: the whole value `$NAME`, `$(cmd)`, `%(name)s`, `%NAME%`,
+/// `<placeholder>`, `<%= … %>`, `!Tag …`, `&anchor`/`*alias`, `@NAME@`; or a value holding
+/// `${NAME}`, `${NAME:-default}`, `${{ expr }}`, `{{ expr }}`, `#{expr}` or a `{name}`
+/// format field whose inside is sane (no braces of its own). `m{{h}o)p${e]…}}` is none of
+/// these: a password full of symbols.
+pub fn is_template(v: &[u8]) -> bool {
+    let t = entropy::trim(v);
+    let Some(&first) = t.first() else {
+        return true;
+    };
+    let second = t.get(1).copied().unwrap_or(0);
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let whole_ident = |r: &[u8]| !r.is_empty() && r.iter().all(|&b| ident(b) || b == b'-');
+    match first {
+        b'$' if second.is_ascii_alphabetic() || second == b'_' || second == b'(' => return true,
+        b'%' if second == b'(' || second == b'{' => return true,
+        b'%' if t.len() > 2 && t.ends_with(b"%") && whole_ident(&t[1..t.len() - 1]) => return true,
+        b'<' if second == b'%' || (t.ends_with(b">") && !t[1..t.len() - 1].contains(&b'<')) => {
+            return true
+        }
+        b'!' if second.is_ascii_alphabetic() => return true,
+        b'&' | b'*' if whole_ident(&t[1..]) => return true,
+        b'@' if t.len() > 2 && t.ends_with(b"@") && whole_ident(&t[1..t.len() - 1]) => return true,
+        _ => {}
+    }
+    if entropy::contains(t, b"ENC[AES256_GCM") {
+        return true;
+    }
+    let mut i = 0;
+    while i < t.len() {
+        let rest = &t[i..];
+        let found = if rest.starts_with(b"${{") || rest.starts_with(b"{{") {
+            let open = if rest[0] == b'$' { 3 } else { 2 };
+            double_brace_field(&rest[open..])
+        } else if rest.starts_with(b"${") {
+            shell_expansion(&rest[2..])
+        } else if rest.starts_with(b"#{") {
+            single_brace_field(&rest[2..], |b| b != b'{')
+        } else if rest[0] == b'{' && (i == 0 || !matches!(t[i - 1], b'{' | b'$' | b'#')) {
+            single_brace_field(&rest[1..], |b| ident(b) || b == b'.')
+                && !rest[1..].starts_with(b"}}")
+        } else {
+            false
+        };
+        if found {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `expr }}` after `{{`: text with a letter and no brace of its own, then `}}`.
+fn double_brace_field(r: &[u8]) -> bool {
+    let Some(end) = memchr::memmem::find(r, b"}}") else {
+        return false;
+    };
+    let inner = &r[..end];
+    !inner.iter().any(|&b| matches!(b, b'{' | b'}' | b'\n'))
+        && inner.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// `NAME}` or `NAME:-default}` (and `:=`, `:?`, `:+`, `-`, `=`, `?`, `+`, `#`, `%`, `/`
+/// operators) after `${`: a shell or compose expansion.
+fn shell_expansion(r: &[u8]) -> bool {
+    let name = r
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+        .count();
+    if name == 0 {
+        return false;
+    }
+    match r.get(name) {
+        Some(b'}') => true,
+        Some(b':' | b'-' | b'=' | b'?' | b'+' | b'#' | b'%' | b'/') => r[name..]
+            .iter()
+            .position(|&b| b == b'}')
+            .is_some_and(|e| !r[name..name + e].iter().any(|&b| matches!(b, b'{' | b'\n'))),
+        _ => false,
+    }
+}
+
+/// `name}` after `{` or `#{`: bytes `ok` accepts (at most 64), then `}`. An empty field
+/// (`{}`) counts when `ok` is the identifier test (a format string's `{}`).
+fn single_brace_field(r: &[u8], ok: impl Fn(u8) -> bool) -> bool {
+    let len = r
+        .iter()
+        .take(64)
+        .take_while(|&&b| b != b'}' && ok(b))
+        .count();
+    r.get(len) == Some(&b'}') && !r[..len].contains(&b'\n')
+}
+
+/// A call or a subscript: the value starts with a (dotted) identifier and `(` or `[`
+/// (`os.environ['X']`, `getenv("X")`, `Foo(bar)`, `ENV[`).
+fn is_call_or_subscript(v: &[u8]) -> bool {
+    let head = v
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'))
+        .count();
+    head > 0 && v[0].is_ascii_alphabetic() && matches!(v.get(head), Some(b'(' | b'['))
 }
 
 /// An identifier made of words: `GOOGLE_APPLICATION_CREDENTIALS`, `subject_token_0`,
@@ -813,6 +1362,180 @@ mod tests {
         }
     }
 
+    /// Issue 11: passwords full of symbols are judged by their shape, not rejected for a
+    /// brace; only a well-formed template or expression is a reference.
+    #[test]
+    fn symbol_passwords_and_precise_templates() {
+        // Built at test time: a symbol-heavy password holding braces, `$` and brackets.
+        let soup = ["q{{Z}r)T", "${v]Lx9(P", "w[4Kd>-_$#", "mQ2p}}"].concat();
+        for l in [
+            format!("api_key = {soup}"),
+            format!("db_pass: {soup},"),
+            format!("password: \"{soup}\""),
+            "password = \"K,.:-@*?!x\"".to_string(),
+            "secret = K,.:-@*?!x".to_string(),
+        ] {
+            assert!(fires(&l, false), "{l}");
+        }
+        for l in [
+            "password: ${DB_PASSWORD}",
+            "password: ${DB_PASSWORD:-local}",
+            "password: \"prefix-${DB_PASSWORD}\"",
+            "token: \"${{ secrets.DEPLOY_TOKEN }}\"",
+            "password: \"{{ .Values.db.password | b64enc }}\"",
+            "password: \"#{db_password}\"",
+            "password: \"%(db_password)s\"",
+            "password: %DB_PASSWORD%",
+            "password: <your-password>",
+            "password: \"<%= ENV['DB_PASSWORD'] %>\"",
+            "password: !vault |",
+            "password: *db_password",
+            "api_key = \"{api_key_from_config}\"",
+            "password = os.environ['DB_PASSWORD']",
+            "password: getenv(\"DB_PASSWORD\")",
+            "password = \",.:-@*?!\"",
+            "password: ''",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
+        // A keyword inside sops ciphertext, before base64 padding, is no key: what follows
+        // the `=` is the next field of the ENC[…] value.
+        let enc = "DB_PASSWORD: ENC[AES256_GCM,data:q8ZrTPASS=,iv:Zq8rT2vLx9Pw4Kd7mHfB+q8ZrT2vLx9Pw4Kd7mHfBq=,tag:Zq8rT2vLx9Pw4Kd7mHfBqw==,type:str]";
+        assert!(!fires(enc, false), "{enc}");
+        assert!(!fires("password = ,K.:-@*?!x", false));
+        assert!(is_template(b"${DB_PASSWORD}"));
+        assert!(!is_template(soup.as_bytes()));
+    }
+
+    /// Issue 11: comparisons with a literal in either order, Go's `:=`, Objective-C's `@"…"`,
+    /// C arrays, a DSL statement and YAML block scalars.
+    #[test]
+    fn more_assignment_shapes() {
+        let v = "Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB";
+        for l in [
+            format!("if (api_key == \"{v}\") {{"),
+            format!("if (db_pass !== '{v}') {{"),
+            format!("if (\"{v}\" == password) {{"),
+            format!("if (\"{v}\" !== my_secret) {{"),
+            format!("apikey := \"{v}\""),
+            format!("password = @\"{v}\";"),
+            format!("char secret[33] = \"{v}\";"),
+            format!("secret[] = \"{v}\";"),
+            format!("password \"{v}\";"),
+        ] {
+            assert!(fires(&l, true), "{l}");
+        }
+        for l in [
+            "if (password == other_password) {".to_string(),
+            "if (token != null) {".to_string(),
+            format!("log(\"the password \"{v}\" is wrong\")"),
+            format!("if (\"{v}\" == username) {{"),
+        ] {
+            assert!(!fires(&l, true), "{l}");
+        }
+        assert!(fires(&format!("password: >-\n  {v}\nuser: app\n"), false));
+        assert!(fires(&format!("password: |\n    {v}\n"), false));
+        // A block of several lines is a file, left to the key and certificate rules.
+        assert!(!fires(
+            "token: |\n  line one of a file\n  line two of a file\n",
+            false
+        ));
+    }
+
+    /// Issue 11: passphrases of words, and dictionary passwords under a password's name; not
+    /// prompts, messages or identifiers.
+    #[test]
+    fn passphrases_and_dictionary_passwords() {
+        for (l, code) in [
+            ("password = \"correct horse battery staple\"", true),
+            ("api_key: 'value with quotes and spaces'", false),
+            ("aws_secret_access_key: tumble orbit velvet canyon", false),
+            (
+                "  password: correct horse battery staple # rotated yearly",
+                false,
+            ),
+            ("password: CorrectHorseBatteryStaple", false),
+            ("DB_PASSWORD=PurpleMonkeyDishwasher", false),
+        ] {
+            assert!(fires(l, code), "{l}");
+        }
+        for (l, code) in [
+            ("password = \"Enter your password\"", true),
+            (
+                "token_hint = \"Paste the token from the settings page\"",
+                true,
+            ),
+            ("secret = \"Token has expired, log in again\"", true),
+            ("password = \"doesnt start right\"", true),
+            ("password = \"too short phrase\"", true),
+            ("error = \"Invalid password for user admin\"", true),
+            ("Password: the one from the vault", false),
+            ("token: see the wiki for how to get one", false),
+            ("SECRET = \"several words, then a sentence.\"", true),
+            ("token = 'GoogleApplicationCredentials'", false),
+            ("password: GOOGLE_APPLICATION_CREDENTIALS", false),
+        ] {
+            assert!(!fires(l, code), "{l}");
+        }
+    }
+
+    /// Issue 11: keys that name an id, an anti-forgery token or a provider whose format a
+    /// provider rule checks; values carrying a provider's prefix.
+    #[test]
+    fn keys_and_values_left_to_other_rules() {
+        for l in [
+            "\"credentialId\": \"Bq8ZrT2vLx9Pw4Kd7mQ2p\"",
+            "csrf-token=Mq8ZrT2vLx9Pw4Kd7mQ2pHfB+hGAkWvj7FAc9QeWJ==",
+            "telegram_api_token = \"1234:Aq8ZrT2vLx9Pw4Kd7mQ2pHfBhGAk\"",
+            "meraki_api_key: Aq8ZrT2vLx9Pw4Kd7mQ2pHfBhGAk",
+            "\"token\": \"xoxp-1234-1234-1234-q8ZrT2vLx9Pw4Kd7mQ2pHfB\"",
+            "token = \"sm_pat_q8ZrT2vLx9\"",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
+        assert!(fires("\"credential\": \"Bq8ZrT2vLx9Pw4Kd7mQ2p\"", false));
+    }
+
+    /// Issue 11: a UUID under a token's, secret's or password's name is a token (Heroku,
+    /// Snyk, npm legacy tokens); under other names it is an id.
+    #[test]
+    fn uuid_tokens() {
+        let u = "4c1a9b7e-2f3d-4e8a-9b6c-7d2e1f0a3b5c";
+        for l in [
+            format!("api_token: {u}"),
+            format!("getenv(\"api_token\", \"{u}\")"),
+            format!("HEROKU_API_KEY={u}"),
+        ] {
+            assert!(fires(&l, false), "{l}");
+        }
+        for l in [
+            format!("request_id: {u}"),
+            format!("credentials: {u}"),
+            "api_token: 00000000-0000-0000-0000-000000000000".to_string(),
+        ] {
+            assert!(!fires(&l, false), "{l}");
+        }
+    }
+
+    /// In C, C++ and Objective-C `'…'` is a character constant: a single-quoted run is no
+    /// string value.
+    #[test]
+    fn char_quoted_runs_in_c_family_source() {
+        let set = super::super::rule::RuleSet::builtin();
+        let v = "Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB";
+        let single = format!("api_key = '{v}';");
+        let double = format!("api_key = \"{v}\";");
+        assert!(set.find_in(single.as_bytes(), true, true).is_empty());
+        assert!(!set.find_in(double.as_bytes(), true, true).is_empty());
+        assert!(!set.find_in(single.as_bytes(), true, false).is_empty());
+        assert!(super::super::has_char_quotes("src/main.c"));
+        assert!(!super::super::has_char_quotes("app.py"));
+        assert!(!super::super::has_char_quotes("main.go"));
+        // HCL: an unquoted value is an expression.
+        assert!(super::super::is_code_path("infra/main.tf"));
+        assert!(!fires(&format!("password = {v}"), true));
+    }
+
     #[test]
     fn odd_input_does_not_panic() {
         for s in [
@@ -823,6 +1546,14 @@ mod tests {
             "token: '",
             ":=",
             "\u{0}pass\u{ff}=",
+            "password: >-",
+            "password: >-\n",
+            "== pass",
+            "\"\" == pass",
+            "pass[",
+            "pass[12",
+            "password \"",
+            "@\"",
         ] {
             let _ = fires(s, false);
             let _ = fires(s, true);

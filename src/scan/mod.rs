@@ -257,6 +257,19 @@ pub fn is_code_path(path: &str) -> bool {
         "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "m", "mm", "dart", "lua", "pl", "ex",
         "exs", "clj", "groovy", "vue", "svelte", "tcc", "hh", "hxx", "cxx", "ipp", "inl", "td",
         "wgsl", "glsl", "hlsl", "zig",
+        // HCL (Terraform): a value is a quoted string, an unquoted one an expression.
+        "tf", "tfvars", "hcl",
+    ];
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+/// C, C++ and Objective-C, where `'…'` of several characters is a multi-character
+/// constant (an `int`), not a string. (In Java, Go, Rust or C# it does not compile, so a
+/// file holding one is not really in that language and its quotes are read as strings.)
+pub fn has_char_quotes(path: &str) -> bool {
+    const EXT: &[&str] = &[
+        "c", "h", "cc", "cpp", "hpp", "m", "mm", "tcc", "hh", "hxx", "cxx", "ipp", "inl",
     ];
     path.rsplit_once('.')
         .is_some_and(|(_, ext)| EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)))
@@ -397,7 +410,9 @@ impl Scanner {
         if self.path_allowed(path) {
             return Vec::new();
         }
-        let mut cands = self.rules.find(bytes, is_code_path(path));
+        let mut cands = self
+            .rules
+            .find_in(bytes, is_code_path(path), has_char_quotes(path));
         if let Some(k) = &self.opts.known {
             let before = cands.len();
             k.find(bytes, &mut cands);

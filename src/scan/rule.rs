@@ -22,6 +22,9 @@ pub enum Check {
     /// A provider value found by the provider's name: the entropy floor and placeholder
     /// words, not the typed-run checks (the name already says what it is).
     Named,
+    /// A JSON Web Token: its header (and the claims of one without a signature) must decode
+    /// to a JSON object.
+    Jwt,
     /// A key block: judged by its body's entropy alone. Real key bodies hold runs of `A`
     /// (zero bytes: OpenSSH's length fields), which the placeholder check rejects.
     Key,
@@ -188,6 +191,13 @@ impl RuleSet {
     /// Every candidate in `hay`, deduplicated, with encrypted blocks removed. `code` says
     /// the text is program source, where generic values must be quoted literals.
     pub fn find(&self, hay: &[u8], code: bool) -> Vec<Candidate> {
+        self.find_in(hay, code, false)
+    }
+
+    /// [`Self::find`] for a language where `'…'` is a character constant, not a string
+    /// (C, C++, Objective-C: `char_quotes`), so a single-quoted run of several characters
+    /// is no generic value.
+    pub fn find_in(&self, hay: &[u8], code: bool, char_quotes: bool) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = Vec::new();
         let mut blocks: Vec<(usize, usize)> = Vec::new();
         let mut no_end: Vec<&'static str> = Vec::new();
@@ -230,7 +240,9 @@ impl RuleSet {
                         if m.start() < generic_until {
                             continue;
                         }
-                        if let Some((c, key_end)) = generic::at(hay, m.start(), m.end(), code) {
+                        if let Some((c, key_end)) =
+                            generic::at(hay, m.start(), m.end(), code, char_quotes)
+                        {
                             generic_until = key_end;
                             if let Some(c) = c {
                                 out.push(c);
@@ -311,6 +323,32 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
             url_password_ok(user, secret, caps.get(0).map_or(&b""[..], |m| m.as_bytes()))
         }
         Check::DockerAuth => docker_auth_ok(secret),
+        Check::Jwt => jwt_ok(secret),
+    }
+}
+
+/// Header and claims of a JWT (`header.claims[.signature]`): the header is a base64url JSON
+/// object (told by its braces: a header with a damaged byte inside is still a token's), and
+/// so are the claims when the signature is missing.
+fn jwt_ok(token: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = token.split(|&b| b == b'.').collect();
+    let is_object = |part: &[u8]| {
+        use base64::Engine;
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+                .with_decode_allow_trailing_bits(true),
+        );
+        engine.decode(part).is_ok_and(|d| {
+            let t = d.trim_ascii();
+            t.starts_with(b"{") && t.ends_with(b"}")
+        })
+    };
+    match parts.as_slice() {
+        [header, _, _] => is_object(header),
+        [header, claims] => is_object(header) && is_object(claims),
+        _ => false,
     }
 }
 

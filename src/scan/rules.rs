@@ -63,9 +63,11 @@ pub static BUILTIN: &[Rule] = &[
                 "GITLAB_TOKEN=glpat-hGAkWvj7FAc9QeWJKY40uvSwMFL.011x8k2m9"],
         falses: ["glpat-xxxxxxxxxxxxxxxxxxxx", "glpat-"]),
     rule!("slack-token", "Slack token", ["xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe-"],
-        r"\b(?P<s>xox[baposre](?:-[0-9]{8,13}){1,3}-[A-Za-z0-9-]{8,64})\b", entropy: Some(3.0),
+        r"\b(?P<s>xox[baposre](?:-[0-9]{8,13}){1,3}-[A-Za-z0-9-]{8,64})(?:[^A-Za-z0-9#*-]|$)", entropy: Some(3.0),
         trues: ["token: 'xoxb-092815901396-2459571177774-fjgVvVqE1SkHbn88HxjSI6bW'"],
-        falses: ["SLACK_TOKEN=xoxb-your-token", "xoxb-000000000000-0000000000000-xxxxxxxxxxxxxxxxxxxxxxxx"]),
+        // A token whose secret part is masked (`-####…`) is a redacted copy.
+        falses: ["SLACK_TOKEN=xoxb-your-token", "xoxb-000000000000-0000000000000-xxxxxxxxxxxxxxxxxxxxxxxx",
+                 "\"t\": \"xoxp-648271935024-751390264818-902746153860-####################\""]),
     rule!("slack-webhook", "Slack incoming webhook URL", ["hooks.slack.com"],
         r"(?P<s>(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/(?:T[A-Z0-9]{8,12}/[A-Z0-9]{8,12}/[A-Za-z0-9]{20,40}|[A-Za-z0-9+/_-]{43,60}))",
         entropy: Some(3.0),
@@ -114,9 +116,14 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["//registry.npmjs.org/:_authToken=npm_87mTa5Vsqxezy3Lex7BWr2drgd1QsO7jprBG"],
         falses: ["npm_config_cache=/tmp/npm_cache_directory_for_the_build_x"]),
     rule!("npmrc-auth", "npm registry auth in .npmrc", ["_auth"],
-        r"(?:^|\s|:)_auth(?:Token)?\s*=\s*(?P<s>[A-Za-z0-9+/=_.-]{20,})", entropy: Some(3.5),
-        trues: ["//npm.internal/:_authToken=bXktdG9rZW4tZm9yLW5wbS1xOFpyVDJ2THg5"],
-        falses: ["//registry.npmjs.org/:_authToken=${NPM_TOKEN}"]),
+        // `.npmrc` holds `_auth`/`_authToken` at the top level or scoped to a registry as
+        // `//host[:port][/path]/:_authToken=`; a line of another shape is not an .npmrc line.
+        r"(?:^|\s|//[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s:]*)?/:)_auth(?:Token)?\s*=\s*(?P<s>[A-Za-z0-9+/=_.-]{20,})", entropy: Some(3.5),
+        trues: ["//npm.internal/:_authToken=bXktdG9rZW4tZm9yLW5wbS1xOFpyVDJ2THg5",
+                "//npm.internal:8443/repo/npm/:_authToken=bXktdG9rZW4tZm9yLW5wbS1xOFpyVDJ2THg5"],
+        falses: ["//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+                 "npm.internal/:_authToken=e6f12146-ce7d-45b1-b248-5107c4214a13",
+                 "//npm.internal:_authToken=e6f12146-ce7d-45b1-b248-5107c4214a13"]),
     rule!("pypi-token", "PyPI upload token", ["pypi-ageichlwas5vcmc"],
         r"\b(?P<s>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})", entropy: Some(3.5),
         trues: ["password = pypi-AgEIcHlwaS5vcmcOyV2dZAkg05rK-gqv81RKMGHZEM9YpvujA_C5Q52ryFlwRlOEVHzc0X0AWIR"],
@@ -152,9 +159,16 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["AGE-SECRET-KEY-1EY2FZP8X2KFPPZGZYZYHVYCX0DD8ZZ9J7XGXDJ54MSPKSJRH57JP6PMXK7"],
         falses: ["# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]),
     rule!("jwt", "JSON Web Token", ["eyj"],
-        r"\b(?P<s>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,})", entropy: Some(3.5),
-        trues: ["Cookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9.gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM"],
-        falses: ["eyJhbGciOiJIUzI1NiJ9 (a JWT header alone)"]),
+        // A signed JWT, or its header and claims alone (the signature cut off: the claims are
+        // still there); the header, and the claims of an unsigned one, must be base64url JSON
+        // objects (`check: Jwt`).
+        r"\b(?P<s>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]{16,})?)", entropy: Some(3.5),
+        check: Check::Jwt, multiline: false,
+        trues: ["Cookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9.gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM",
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9"],
+        falses: ["eyJhbGciOiJIUzI1NiJ9 (a JWT header alone)",
+                 // The header's closing brace is missing: not JSON.
+                 "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9.gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM"]),
     rule!("url-password", "URL with a password", ["://"],
         r#"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<u>[^:/?#@\s'"<>{}]{0,64}):(?P<s>[^@/\s'"<>]{3,128})@[A-Za-z0-9_.-]+"#,
         entropy: None, check: Check::UrlPassword, multiline: false,
@@ -255,6 +269,14 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["      <password>q8ZrT2vLx9Pw4Kd7!</password>"],
         falses: ["<password>${env.MAVEN_PASSWORD}</password>", "<password>changeme</password>",
                  "<password>{DESede}q8ZrT2vLx9Pw4Kd7==</password>"]),
+    // Maven's `settings-security.xml`: the master password, "encrypted" with a key that is a
+    // constant in Maven's source, so anyone can read it back.
+    rule!("maven-master-password", "Maven master password (settings-security.xml)", ["<master>"],
+        r"<master>(?P<s>\{[A-Za-z0-9+/=]{16,}\\?\})</master>",
+        entropy: Some(3.5),
+        trues: ["<master>{Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB+q8ZrT2vLx9Pw=}</master>",
+                "<master>{Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB+q8ZrT2vLx9Pw=\\}</master>"],
+        falses: ["<master>{xxxxxxxxxxxxxxxxxxxxxxxx}</master>", "<master>{}</master>"]),
     rule!("config-add-secret", "Secret in an <add key=… value=…/> setting (web.config)", ["<add key="],
         r#"(?i)<add\s+key="[^"]{0,40}(?:pass|pwd|secret|token|apikey|api_key|credential)[^"]{0,40}"\s+value="(?P<s>[^"]{8,256})""#,
         entropy: None, check: Check::Value, multiline: false,
