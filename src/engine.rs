@@ -257,6 +257,37 @@ pub fn is_encrypted_bytes(format: Format, bytes: &[u8]) -> bool {
     EncryptedFile::parse(Path::new(""), format, bytes).is_ok()
 }
 
+/// `error` with a line for each stanza the file has that this tool cannot use (GCP KMS,
+/// Azure Key Vault…), so a user who holds only such a key learns which one would open it.
+fn with_unsupported(error: WrapError, unsupported: &[String]) -> WrapError {
+    if unsupported.is_empty() {
+        return error;
+    }
+    let lines = unsupported
+        .iter()
+        .map(|k| format!("{k}: not supported by this tool (sops can use it)"));
+    match error {
+        WrapError::NoMatchingIdentity {
+            recipients,
+            tried,
+            mut services,
+        } => {
+            services.extend(lines);
+            WrapError::NoMatchingIdentity {
+                recipients,
+                tried,
+                services,
+            }
+        }
+        WrapError::NoRecipients => WrapError::NoMatchingIdentity {
+            recipients: Vec::new(),
+            tried: String::new(),
+            services: lines.collect(),
+        },
+        other => other,
+    }
+}
+
 impl EncryptedFile {
     /// Loads and parses an encrypted file; the format comes from the name unless given.
     pub fn load(path: &Path, format: Option<Format>) -> Result<EncryptedFile, FileError> {
@@ -344,7 +375,7 @@ impl EncryptedFile {
         } else {
             keys::unwrap_groups(&md.key_groups, md.shamir_threshold, ids)
         }
-        .map_err(|error| self.key_err(error))
+        .map_err(|error| self.key_err(with_unsupported(error, &md.unsupported_keys())))
     }
 
     /// Refuses to re-wrap a file whose data key is split across sops key groups: a new

@@ -2,7 +2,8 @@
 //! split across groups, any `shamir_threshold` of which give it back here (age keys, and a
 //! group held by PGP through the real gpg), too few failing with one line that says how
 //! many; `set` keeps the groups so sops still opens the file; commands that would re-wrap
-//! the data key refuse and leave the file as it was.
+//! the data key refuse and leave the file as it was. And the key types kept only as text
+//! (GCP KMS, Azure Key Vault) are named when nothing else opens a file.
 
 mod common;
 
@@ -170,6 +171,37 @@ fn a_group_held_by_pgp_and_a_group_of_age_keys_open_together() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("2 are needed; 1 opened") && err.contains(&format!("pgp {fp}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_gcp_kms_or_azure_stanza_is_named_when_nothing_else_opens_the_file() {
+    let sb = Sandbox::new();
+    let [a1, _, _] = three_keys(&sb);
+    sb.write("a.yaml", PLAIN);
+    let enc = sops(&sb, "k1", None, &["encrypt", "--age", &a1, "a.yaml"]);
+    let resource = "projects/p/locations/global/keyRings/r/cryptoKeys/k";
+    let with_gcp = enc.replacen(
+        "sops:\n",
+        &format!(
+            "sops:\n    gcp_kms:\n        - resource_id: {resource}\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: CiQAbc\n    azure_kv:\n        - vault_url: https://v.vault.azure.net\n          name: k\n          version: \"1\"\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: abc\n"
+        ),
+        1,
+    );
+    assert_ne!(with_gcp, enc);
+    sb.write("a.yaml", &with_gcp);
+    // The age key opens it; the stanzas are kept as written.
+    assert_eq!(
+        ok(secrets(&sb, "k1", None, &["decrypt", "a.yaml"]), "age"),
+        PLAIN.replace("  ", "    ")
+    );
+    let out = secrets(&sb, "k2", None, &["decrypt", "a.yaml"]);
+    assert_eq!(out.status.code(), Some(128));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("gcp_kms {resource}: not supported by this tool"))
+            && err.contains("azure_kv https://v.vault.azure.net/keys/k: not supported"),
         "{err}"
     );
 }

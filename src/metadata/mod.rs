@@ -298,6 +298,32 @@ impl Metadata {
         out
     }
 
+    /// The stanzas kept as written that no key here can use, each named as sops names
+    /// the key: `gcp_kms RESOURCE_ID`, `azure_kv VAULT_URL/keys/NAME`, `hckms KEY_ID`.
+    pub fn unsupported_keys(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (kind, value) in self.foreign.entries() {
+            let Node::List(items) = value else { continue };
+            for item in items {
+                let ListItem::Value(Node::Map(b)) = item else {
+                    continue;
+                };
+                let field = |name: &str| match b.get(name) {
+                    Some(Node::Leaf(Sealed(s))) => s.to_text().to_string(),
+                    _ => String::new(),
+                };
+                let key = match kind {
+                    "gcp_kms" => field("resource_id"),
+                    "azure_kv" => format!("{}/keys/{}", field("vault_url"), field("name")),
+                    "hckms" => field("key_id"),
+                    _ => String::new(),
+                };
+                out.push(format!("{kind} {key}").trim_end().to_string());
+            }
+        }
+        out
+    }
+
     /// The age recipients the data key (or a key group's share) is wrapped for, in file
     /// order.
     pub fn recipients(&self) -> Vec<&str> {
