@@ -321,3 +321,68 @@ fn sops_encrypt_to(sb: &Sandbox, ring: &Keyring, fp: &str, file: &str) {
     let enc = sops(sb, ring, &["encrypt", "--pgp", fp, file]);
     sb.write(file, &enc);
 }
+
+/// `member remove` and `env revoke` rotate the data key of the files the member could read:
+/// the new key is wrapped for the environment's PGP key too, so gpg alone (here and with
+/// sops) still opens every file, and the removed member's age key opens none.
+#[test]
+fn member_remove_and_env_revoke_keep_the_pgp_stanza_working() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let bob = sb.key("bob");
+    let carol = sb.key("carol");
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\n  bob: {}\n  carol: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members: [alice, bob, carol]\n    pgp:\n      - {fp}\n",
+            alice.public, bob.public, carol.public
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(
+            &sb,
+            &ring,
+            Some(&alice.file),
+            &["encrypt", "-i", "prod/app.yaml"],
+        ),
+        "encrypt",
+    );
+    let mut last = pgp_encs(&sb.read("prod/app.yaml"));
+    assert_eq!(last.len(), 1);
+    let opens = |key: Option<&Path>, ring: &Keyring| {
+        secrets(&sb, ring, key, &["decrypt", "prod/app.yaml"])
+            .status
+            .success()
+    };
+    let empty = Keyring::new();
+    for (what, args) in [
+        ("member remove", vec!["member", "remove", "bob"]),
+        ("env revoke", vec!["env", "revoke", "prod", "carol"]),
+    ] {
+        ok(secrets(&sb, &ring, Some(&alice.file), &args), what);
+        let encs = pgp_encs(&sb.read("prod/app.yaml"));
+        assert_eq!(encs.len(), 1, "{what}");
+        assert_ne!(
+            encs, last,
+            "{what}: the data key was rotated, its pgp stanza too"
+        );
+        last = encs;
+        assert_eq!(
+            ok(
+                secrets(&sb, &ring, None, &["decrypt", "prod/app.yaml"]),
+                what
+            ),
+            PLAIN
+        );
+        assert_eq!(
+            sops(&sb, &ring, &["decrypt", "prod/app.yaml"]).replace("    ", "  "),
+            PLAIN
+        );
+    }
+    assert!(opens(Some(&alice.file), &empty));
+    assert!(!opens(Some(&bob.file), &empty), "bob was removed");
+    assert!(!opens(Some(&carol.file), &empty), "carol was revoked");
+}
