@@ -642,48 +642,10 @@ fn a_merge_after_a_rotation_rewraps_the_vault_stanza() {
         ),
     )
     .unwrap();
-    let secrets = |args: &[&str]| {
-        let out =
-            r.ks.cmd()
-                .env("VAULT_TOKEN", &bao.token)
-                .env_remove("VAULT_ADDR")
-                .args(args)
-                .output()
-                .unwrap();
-        ok(out, &format!("secrets {args:?}"))
-    };
-    std::fs::create_dir_all(r.path("config")).unwrap();
-    std::fs::write(r.path("config/app.yaml"), PLAIN).unwrap();
-    secrets(&["encrypt", "-i", "config/app.yaml"]);
-    secrets(&["git", "setup"]);
-    r.commit("start", 3, "alice");
-    r.git(&["checkout", "-q", "-b", "feature"]);
-    secrets(&["rotate", "config/app.yaml"]);
-    secrets(&["set", "config/app.yaml", "api_token", "tok-feature"]);
-    r.commit("rotate", 2, "bob");
-    r.git(&["checkout", "-q", "main"]);
-    secrets(&["set", "config/app.yaml", "db.password", "pw-main"]);
-    r.commit("main", 1, "alice");
-    let main = r.ks.sb.read("config/app.yaml");
-    // git runs the driver with this environment: the age key and the Vault token.
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Alice",
-            "-c",
-            "user.email=alice@example.com",
-        ])
-        .args(["merge", "-q", "--no-edit", "feature"])
-        .current_dir(r.ks.dir())
-        .env("HOME", r.path("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_EDITOR", "true")
-        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
-        .env("VAULT_TOKEN", &bao.token)
-        .env_remove("VAULT_ADDR")
-        .output()
-        .unwrap();
-    ok(out, "git merge");
+    // git runs the driver with this environment too: the age key and the Vault token.
+    let main = r.rotate_on_a_branch_and_merge(PLAIN, &|c| {
+        c.env("VAULT_TOKEN", &bao.token).env_remove("VAULT_ADDR");
+    });
     let merged = r.ks.sb.read("config/app.yaml");
     assert_eq!(vault_encs(&merged).len(), 1);
     assert_ne!(vault_encs(&merged), vault_encs(&main));

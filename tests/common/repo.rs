@@ -139,4 +139,61 @@ impl Repo {
     pub fn set(&self, file: &str, key: &str, value: &str) {
         self.ks.ok(&["set", file, key, value]);
     }
+
+    /// The merge-driver scenario of the key-service tests: `config/app.yaml` holding
+    /// `plain` is encrypted (for the environment the caller's `.secrets.yaml` gives it) and
+    /// committed; on `feature` it is rotated and `api_token` set to `tok-feature`; on `main`
+    /// `db.password` is set to `pw-main`; then `git merge feature` runs the driver. Every
+    /// command, `git` included, gets the age key and what `service` adds (a Vault token, AWS
+    /// variables). Returns main's file as it was before the merge.
+    pub fn rotate_on_a_branch_and_merge(
+        &self,
+        plain: &str,
+        service: &dyn Fn(&mut Command),
+    ) -> String {
+        let secrets = |args: &[&str]| {
+            let mut c = self.ks.cmd();
+            service(&mut c);
+            let out = c.args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "secrets {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::create_dir_all(self.path("config")).unwrap();
+        std::fs::write(self.path("config/app.yaml"), plain).unwrap();
+        secrets(&["encrypt", "-i", "config/app.yaml"]);
+        secrets(&["git", "setup"]);
+        self.commit("start", 3, "alice");
+        self.git(&["checkout", "-q", "-b", "feature"]);
+        secrets(&["rotate", "config/app.yaml"]);
+        secrets(&["set", "config/app.yaml", "api_token", "tok-feature"]);
+        self.commit("rotate", 2, "bob");
+        self.git(&["checkout", "-q", "main"]);
+        secrets(&["set", "config/app.yaml", "db.password", "pw-main"]);
+        self.commit("main", 1, "alice");
+        let main = self.ks.sb.read("config/app.yaml");
+        let mut git = Command::new("git");
+        git.args([
+            "-c",
+            "user.name=Alice",
+            "-c",
+            "user.email=alice@example.com",
+        ])
+        .args(["merge", "-q", "--no-edit", "feature"])
+        .current_dir(self.ks.dir())
+        .env("HOME", self.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", &self.ks.key);
+        service(&mut git);
+        let out = git.output().unwrap();
+        assert!(
+            out.status.success(),
+            "git merge: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        main
+    }
 }
