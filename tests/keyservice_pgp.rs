@@ -11,6 +11,9 @@ use std::process::{Command, Output};
 
 use common::gpg::Keyring;
 use common::{sops_bin, Sandbox};
+use secrets::crypto::DataKey;
+use secrets::keys::service::pgp::{Gpg, PgpKey};
+use secrets::keys::service::KeyService;
 
 const PLAIN: &str = "db:\n  password: hunter2\n  port: 5432\napi_token: t0k3n\n";
 
@@ -70,6 +73,64 @@ fn pgp_encs(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The service alone, on `ring`'s keys.
+fn gpg_of(ring: &Keyring) -> Gpg {
+    Gpg {
+        home: Some(ring.path().to_path_buf()),
+        ..Gpg::default()
+    }
+}
+
+#[test]
+fn the_service_wraps_and_unwraps_and_the_real_gpg_reads_what_it_wrapped() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Alice <alice@example.test>");
+    let key = PgpKey::parse(&fp).unwrap();
+    let data_key = DataKey::generate();
+    let stanza = gpg_of(&ring).wrap(&key, &data_key).unwrap();
+    assert_eq!(stanza.fp, fp);
+    assert!(stanza.enc.starts_with("-----BEGIN PGP MESSAGE-----"));
+    assert!(stanza.enc.ends_with("-----END PGP MESSAGE-----"));
+    assert_eq!(
+        gpg_of(&ring).unwrap(&stanza).unwrap().as_slice(),
+        data_key.bytes()
+    );
+    // gpg itself, as sops runs it, gives back the same 32 bytes.
+    let mut child = Command::new("gpg")
+        .arg("--homedir")
+        .arg(ring.path())
+        .args(["--batch", "--quiet", "-d"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stanza.enc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.stdout, data_key.bytes());
+}
+
+#[test]
+fn another_keyring_cannot_unwrap_and_the_error_names_the_key() {
+    let alice = Keyring::new();
+    let fp = alice.add_key("Alice <alice@example.test>");
+    let key = PgpKey::parse(&fp).unwrap();
+    let bob = Keyring::new();
+    bob.add_key("Bob <bob@example.test>");
+    let stanza = gpg_of(&alice).wrap(&key, &DataKey::generate()).unwrap();
+    let err = gpg_of(&bob).unwrap(&stanza).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("pgp {fp}: ")), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    // A key the keyring does not hold cannot be wrapped to.
+    let err = gpg_of(&bob).wrap(&key, &DataKey::generate()).unwrap_err();
+    assert!(err.to_string().starts_with("pgp "), "{err}");
 }
 
 #[test]
