@@ -65,16 +65,21 @@ fn three_keys(sb: &Sandbox) -> [String; 3] {
     keys.map(|k| k.public)
 }
 
-#[test]
-fn sops_key_groups_open_here_with_any_threshold_of_them_and_no_fewer() {
-    let sb = Sandbox::new();
-    let [a1, a2, a3] = three_keys(&sb);
+/// [`three_keys`] and a `.sops.yaml` rule that gives each its own group, any 2 needed.
+fn two_of_three_groups(sb: &Sandbox) {
+    let [a1, a2, a3] = three_keys(sb);
     sb.write(
         ".sops.yaml",
         &format!(
             "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n      - age: [{a3}]\n"
         ),
     );
+}
+
+#[test]
+fn sops_key_groups_open_here_with_any_threshold_of_them_and_no_fewer() {
+    let sb = Sandbox::new();
+    two_of_three_groups(&sb);
     for (name, text) in [
         ("a.yaml", PLAIN),
         ("a.json", "{\"db\": {\"password\": \"hunter2\"}}\n"),
@@ -104,13 +109,7 @@ fn sops_key_groups_open_here_with_any_threshold_of_them_and_no_fewer() {
 #[test]
 fn set_keeps_the_groups_for_sops_and_rewrapping_is_refused() {
     let sb = Sandbox::new();
-    let [a1, a2, a3] = three_keys(&sb);
-    sb.write(
-        ".sops.yaml",
-        &format!(
-            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n      - age: [{a3}]\n"
-        ),
-    );
+    two_of_three_groups(&sb);
     sb.write("a.yaml", PLAIN);
     let enc = sops(&sb, "k12", None, &["encrypt", "a.yaml"]);
     sb.write("a.yaml", &enc);

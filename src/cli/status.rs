@@ -168,9 +168,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         }))
                         .chain(services.pgp.iter().map(|k| {
                             // `pgp:` and the key ID, as gpg shows keys.
-                            let fp = k.fingerprint.trim_end_matches('!');
-                            let short = &fp[fp.len().saturating_sub(16)..];
-                            (format!("pgp:{short}"), k.to_string())
+                            (format!("pgp:{}", k.key_id()), k.to_string())
                         })),
                 )
                 .collect(),

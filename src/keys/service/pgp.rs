@@ -52,8 +52,8 @@ impl PgpKey {
         }
     }
 
-    /// The last 16 digits: the key ID sops hands to `--trusted-key`.
-    fn key_id(&self) -> &str {
+    /// The last 16 digits: the key ID sops hands to `--trusted-key` (and `status` shows).
+    pub fn key_id(&self) -> &str {
         let fp = self.fingerprint.trim_end_matches('!');
         &fp[fp.len().saturating_sub(16)..]
     }
