@@ -517,16 +517,8 @@ impl EncryptedFile {
                 path: path.to_path_buf(),
             });
         }
-        let key_err = |error| FileError::Key {
-            path: path.to_path_buf(),
-            error,
-        };
-        let group = KeyGroup {
-            age: wrap::wrap_all(key, &keys.age, &[]).map_err(key_err)?,
-            ..KeyGroup::default()
-        };
         let metadata = Metadata {
-            keys: keys::wrap_services(key, &keys.services, &group, services).map_err(key_err)?,
+            keys: KeyGroup::default(),
             key_groups: Vec::new(),
             shamir_threshold: 0,
             last_modified: String::new(),
@@ -542,8 +534,46 @@ impl EncryptedFile {
             branches: Vec::new(),
             metadata,
         };
+        file.wrap_for(key, keys, services)?;
         file.reseal(plain, key, &IvStash::default())?;
         Ok(file)
+    }
+
+    /// Wraps `key` for exactly `keys`, every stanza new: the flat layout, or sops key
+    /// groups with a fresh Shamir split of the key (as sops splits it again on every
+    /// updatekeys). Every wrap is made before the file changes: a service that fails
+    /// leaves it as it was.
+    pub fn wrap_for(
+        &mut self,
+        key: &DataKey,
+        keys: &MasterKeys,
+        services: &Services,
+    ) -> Result<(), FileError> {
+        if keys.is_empty() {
+            return Err(FileError::NoRecipients {
+                path: self.path.clone(),
+            });
+        }
+        let (flat, groups, threshold) = match &keys.shamir {
+            Some(shamir) => (
+                KeyGroup::default(),
+                keys::wrap_groups(key, shamir, services).map_err(|e| self.key_err(e))?,
+                shamir.threshold,
+            ),
+            None => {
+                let age = KeyGroup {
+                    age: wrap::wrap_all(key, &keys.age, &[]).map_err(|e| self.key_err(e))?,
+                    ..KeyGroup::default()
+                };
+                let group = keys::wrap_services(key.bytes(), &keys.services, &age, services)
+                    .map_err(|e| self.key_err(e))?;
+                (group, Vec::new(), 0)
+            }
+        };
+        self.metadata.keys = flat;
+        self.metadata.key_groups = groups;
+        self.metadata.shamir_threshold = threshold;
+        Ok(())
     }
 
     /// Replaces the values with `plain`, re-encrypting under `key`: values whose IV is in
@@ -598,8 +628,9 @@ impl EncryptedFile {
         services: &Services,
     ) -> Result<(), FileError> {
         self.refuse_key_groups()?;
-        self.metadata.keys = keys::wrap_services(key, wanted, &self.metadata.keys, services)
-            .map_err(|error| self.key_err(error))?;
+        self.metadata.keys =
+            keys::wrap_services(key.bytes(), wanted, &self.metadata.keys, services)
+                .map_err(|error| self.key_err(error))?;
         Ok(())
     }
 
@@ -625,20 +656,35 @@ impl EncryptedFile {
         recipients: &[Recipient],
         services: Option<&ServiceKeys>,
     ) -> Result<(), FileError> {
-        self.refuse_key_groups()?;
+        let keys = MasterKeys {
+            age: recipients.to_vec(),
+            services: services.cloned().unwrap_or_else(|| self.service_keys()),
+            shamir: None,
+        };
+        self.rotate_to(ids, &keys)
+    }
+
+    /// A new data key, every value re-encrypted with fresh IVs, wrapped for exactly
+    /// `keys` (flat, or split across key groups) through the services of `ids`.
+    pub fn rotate_to(&mut self, ids: &Identities, keys: &MasterKeys) -> Result<(), FileError> {
         let opened = self.decrypt(ids)?;
         let key = DataKey::generate();
-        let wanted = match services {
-            Some(s) => s.clone(),
-            None => self.service_keys(),
-        };
-        // Wrapped before anything changes: a service that fails leaves the file as it was.
-        let group = keys::wrap_services(&key, &wanted, &KeyGroup::default(), &ids.services)
-            .map_err(|error| self.key_err(error))?;
-        self.metadata.keys = group;
-        self.rewrap(&key, recipients)?;
+        self.wrap_for(&key, keys, &ids.services)?;
         self.metadata.mac = String::new();
         self.reseal(&opened.branches, &key, &IvStash::default())
+    }
+
+    /// The master keys the file names, as [`MasterKeys`] (its key groups kept as groups).
+    pub fn master_keys(&self) -> Result<MasterKeys, FileError> {
+        MasterKeys::of_metadata(&self.metadata).map_err(|_| FileError::Metadata {
+            path: self.path.clone(),
+            error: crate::metadata::MetadataError::Malformed("age.recipient".into()),
+        })
+    }
+
+    /// Whether the data key is split across sops key groups.
+    pub fn is_grouped(&self) -> bool {
+        !self.metadata.key_groups.is_empty()
     }
 
     /// The age recipients named in the file.
@@ -650,10 +696,14 @@ impl EncryptedFile {
         &self.metadata.keys.age
     }
 
-    /// The key-service keys (Vault transit, AWS KMS) the data key is wrapped with, in
-    /// file order.
+    /// The key-service keys (Vault transit, AWS KMS, PGP) the data key (or a key group's
+    /// share of it) is wrapped with, in file order.
     pub fn service_keys(&self) -> ServiceKeys {
-        ServiceKeys::of(&self.metadata.keys)
+        let mut all = ServiceKeys::of(&self.metadata.keys);
+        for group in &self.metadata.key_groups {
+            all.union(&ServiceKeys::of(group));
+        }
+        all
     }
 
     /// The file's text (or bytes) as it goes to disk.

@@ -169,6 +169,26 @@ pub struct Wanted {
     pub recipients: Vec<Recipient>,
     /// The environment's key-service keys (Vault transit, AWS KMS).
     pub services: crate::keys::ServiceKeys,
+    /// The environment's key groups (`None`: one group, the two lists above, which
+    /// otherwise hold every group's keys together).
+    pub shamir: Option<crate::keys::Shamir>,
+}
+
+impl Wanted {
+    /// What the file must be wrapped for: the key groups, or the recipients and keys.
+    pub fn keys(&self) -> crate::keys::MasterKeys {
+        match &self.shamir {
+            Some(s) => crate::keys::MasterKeys {
+                shamir: Some(s.clone()),
+                ..Default::default()
+            },
+            None => crate::keys::MasterKeys {
+                age: self.recipients.clone(),
+                services: self.services.clone(),
+                shamir: None,
+            },
+        }
+    }
 }
 
 /// The environment and recipients the config wants for `path`; `None` when the file is in
@@ -196,6 +216,7 @@ pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigErro
         environment: env.name.clone(),
         recipients,
         services: env.services.clone(),
+        shamir: config.env_keys(env).shamir,
     }))
 }
 

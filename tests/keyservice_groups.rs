@@ -1,8 +1,10 @@
 //! sops key groups with Shamir's secret sharing, written by the real sops 3.11: the data key
 //! split across groups, any `shamir_threshold` of which give it back here (age keys, and a
 //! group held by PGP through the real gpg), too few failing with one line that says how
-//! many; `set` keeps the groups so sops still opens the file; commands that would re-wrap
-//! the data key refuse and leave the file as it was. And the key types kept only as text
+//! many; `set` keeps the groups so sops still opens the file; files we write for a
+//! `.sops.yaml` rule with key groups (or a `.secrets.yaml` environment with them) open
+//! with sops, and `rotate` / `updatekeys` by either tool keep the other working; removing a
+//! member of a group rotates the data key. And the key types kept only as text
 //! (GCP KMS, Azure Key Vault) are named when nothing else opens a file.
 
 mod common;
@@ -106,8 +108,23 @@ fn sops_key_groups_open_here_with_any_threshold_of_them_and_no_fewer() {
     }
 }
 
+/// The ciphertexts of a YAML file, in order: each value and the MAC (`ENC[…]`), and each
+/// age stanza's first armored line.
+fn encs(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains("ENC[") {
+            out.push(l.trim().to_string());
+        } else if l.contains("-----BEGIN AGE ENCRYPTED FILE-----") {
+            out.push(lines[i + 1].trim().to_string());
+        }
+    }
+    out
+}
+
 #[test]
-fn set_keeps_the_groups_for_sops_and_rewrapping_is_refused() {
+fn set_keeps_the_groups_for_sops_and_rotate_splits_a_new_key_sops_opens() {
     let sb = Sandbox::new();
     two_of_three_groups(&sb);
     sb.write("a.yaml", PLAIN);
@@ -119,24 +136,122 @@ fn set_keeps_the_groups_for_sops_and_rewrapping_is_refused() {
     );
     let after = sb.read("a.yaml");
     assert!(after.contains("key_groups:") && after.contains("shamir_threshold: 2"));
+    let stanzas = |t: &str| -> Vec<String> {
+        encs(t)
+            .into_iter()
+            .filter(|l| !l.contains("ENC["))
+            .collect()
+    };
+    assert_eq!(stanzas(&after), stanzas(&enc), "set keeps the stanzas");
     let plain = sops(&sb, "k13", None, &["decrypt", "a.yaml"]);
     assert!(plain.contains("api_token: rotated"), "{plain}");
 
-    // rotate would have to split a new data key again: refused, the file unchanged;
-    // with the .sops.yaml (whose key_groups we cannot create from yet) and without it.
-    let out = secrets(&sb, "k12", None, &["rotate", "a.yaml"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(".sops.yaml:4: several key_groups"), "{err}");
-    std::fs::remove_file(sb.path(".sops.yaml")).unwrap();
-    let out = secrets(&sb, "k12", None, &["rotate", "a.yaml"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("key groups") && err.contains("sops rotate"),
-        "{err}"
+    // rotate: a new data key split again across the same three groups, any two of
+    // which open it with sops; with the .sops.yaml and without it (the file's own groups).
+    for with_config in [true, false] {
+        if !with_config {
+            std::fs::remove_file(sb.path(".sops.yaml")).unwrap();
+        }
+        let before = sb.read("a.yaml");
+        ok(secrets(&sb, "k12", None, &["rotate", "a.yaml"]), "rotate");
+        let rotated = sb.read("a.yaml");
+        assert!(rotated.contains("shamir_threshold: 2"), "{rotated}");
+        assert_eq!(rotated.matches("- age:").count(), 3, "{rotated}");
+        assert!(
+            encs(&rotated).iter().all(|e| !encs(&before).contains(e)),
+            "every stanza and value new"
+        );
+        for pair in ["k12", "k23", "k13"] {
+            let plain = sops(&sb, pair, None, &["decrypt", "a.yaml"]);
+            assert!(plain.contains("api_token: rotated"), "{pair}: {plain}");
+        }
+        let out = Command::new(sops_bin().unwrap())
+            .env("SOPS_AGE_KEY_FILE", sb.path("k3"))
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env("HOME", sb.path("home"))
+            .current_dir(sb.dir.path())
+            .args(["decrypt", "a.yaml"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "one group of the two needed");
+    }
+}
+
+#[test]
+fn our_key_groups_from_sops_yaml_open_with_sops_and_rotations_by_either_keep_both() {
+    let sb = Sandbox::new();
+    two_of_three_groups(&sb);
+    sb.write("a.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k1", None, &["encrypt", "-i", "a.yaml"]),
+        "encrypt",
     );
-    assert_eq!(sb.read("a.yaml"), after);
+    let ours = sb.read("a.yaml");
+    assert!(
+        ours.contains("key_groups:") && ours.contains("shamir_threshold: 2"),
+        "{ours}"
+    );
+    for pair in ["k12", "k23", "k13"] {
+        assert_eq!(
+            sops(&sb, pair, None, &["decrypt", "a.yaml"]),
+            PLAIN.replace("  ", "    "),
+            "sops with {pair}"
+        );
+        // Ours keeps the text as it was written.
+        assert_eq!(
+            ok(secrets(&sb, pair, None, &["decrypt", "a.yaml"]), pair),
+            PLAIN
+        );
+    }
+    let out = secrets(&sb, "k2", None, &["decrypt", "a.yaml"]);
+    assert_eq!(out.status.code(), Some(128), "one group of the two needed");
+
+    // sops rotates ours; we still open it with any two, and rotate it back.
+    sops(&sb, "k12", None, &["rotate", "-i", "a.yaml"]);
+    ok(
+        secrets(&sb, "k23", None, &["decrypt", "a.yaml"]),
+        "after sops rotate",
+    );
+    ok(secrets(&sb, "k13", None, &["rotate", "a.yaml"]), "rotate");
+    sops(&sb, "k23", None, &["decrypt", "a.yaml"]);
+
+    // A fourth key joins the third group: updatekeys by us splits the same data key
+    // again; sops opens it with the new key and one other group.
+    let k4 = sb.key("m4");
+    let [a1, a2, a3] = ["k1", "k2", "k3"].map(|f| {
+        let text = sb.read(f);
+        text.lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_string()
+    });
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n      - age: [{a3}, {}]\n",
+            k4.public
+        ),
+    );
+    let out = ok(
+        secrets(&sb, "k12", None, &["updatekeys", "a.yaml"]),
+        "updatekeys",
+    );
+    assert!(out.is_empty() || !out.contains("hunter2"));
+    common::write_private(
+        &sb.path("k14"),
+        &(sb.read("k1") + &std::fs::read_to_string(&k4.file).unwrap()),
+    );
+    assert_eq!(
+        sops(&sb, "k14", None, &["decrypt", "a.yaml"]),
+        PLAIN.replace("  ", "    ")
+    );
+    // Nothing left to change: a second updatekeys writes nothing.
+    let before = sb.read("a.yaml");
+    ok(
+        secrets(&sb, "k12", None, &["updatekeys", "a.yaml"]),
+        "updatekeys again",
+    );
+    assert_eq!(sb.read("a.yaml"), before);
 }
 
 #[test]
@@ -202,5 +317,130 @@ fn a_gcp_kms_or_azure_stanza_is_named_when_nothing_else_opens_the_file() {
         err.contains(&format!("gcp_kms {resource}: not supported by this tool"))
             && err.contains("azure_kv https://v.vault.azure.net/keys/k: not supported"),
         "{err}"
+    );
+}
+
+/// An OpenBao dev server with transit enabled and a key `prod`; its key URL.
+fn transit() -> (common::openbao::OpenBao, String) {
+    let bao = common::openbao::OpenBao::start();
+    bao.ok(&["secrets", "enable", "transit"]);
+    bao.ok(&["write", "-f", "transit/keys/prod"]);
+    let url = format!("{}/v1/transit/keys/prod", bao.addr);
+    (bao, url)
+}
+
+/// `secrets ARGS` with `key_file` as the age keys and, when `bao` is given, its token.
+fn with_vault(
+    sb: &Sandbox,
+    key_file: &str,
+    bao: Option<&common::openbao::OpenBao>,
+    args: &[&str],
+) -> Output {
+    let mut c = sb.std_cmd();
+    c.env("SOPS_AGE_KEY_FILE", sb.path(key_file))
+        .env("HOME", sb.path("home"))
+        .env("NO_COLOR", "1")
+        .env_remove("VAULT_TOKEN")
+        .env_remove("VAULT_ADDR");
+    if let Some(b) = bao {
+        c.env("VAULT_ADDR", &b.addr).env("VAULT_TOKEN", &b.token);
+    }
+    c.args(args).output().unwrap()
+}
+
+/// The real sops with `key_file` and the Vault token.
+fn sops_with_vault(
+    sb: &Sandbox,
+    key_file: &str,
+    bao: &common::openbao::OpenBao,
+    file: &str,
+) -> Output {
+    Command::new(sops_bin().unwrap())
+        .env("SOPS_AGE_KEY_FILE", sb.path(key_file))
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("HOME", sb.path("home"))
+        .env("VAULT_ADDR", &bao.addr)
+        .env("VAULT_TOKEN", &bao.token)
+        .current_dir(sb.dir.path())
+        .args(["decrypt", file])
+        .output()
+        .unwrap()
+}
+
+/// Issue 15: "the team config can express a group (prod needs the Vault key AND one
+/// member's age key)". Our file opens only with both, here and with sops; removing a
+/// member of the age group rotates the data key, split again across the same groups.
+#[test]
+fn a_team_environment_needing_the_vault_key_and_one_member_opens_only_with_both() {
+    let (bao, url) = transit();
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {a1}\n  bob: {a2}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    # the Vault key AND one member's age key\n    key_groups:\n      - members: [alice, bob]\n      - vault_transit: [{url}]\n"
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        with_vault(&sb, "k1", Some(&bao), &["encrypt", "-i", "prod/app.yaml"]),
+        "encrypt",
+    );
+    let enc = sb.read("prod/app.yaml");
+    assert!(
+        enc.contains("key_groups:") && enc.contains("shamir_threshold: 2"),
+        "{enc}"
+    );
+    for member in ["k1", "k2"] {
+        assert_eq!(
+            ok(
+                with_vault(&sb, member, Some(&bao), &["decrypt", "prod/app.yaml"]),
+                member
+            ),
+            PLAIN
+        );
+        let theirs = sops_with_vault(&sb, member, &bao, "prod/app.yaml");
+        assert!(theirs.status.success(), "sops with {member} and the token");
+    }
+    // A member without the Vault token, or the token without a member: one group short.
+    let out = with_vault(&sb, "k1", None, &["decrypt", "prod/app.yaml"]);
+    assert_eq!(out.status.code(), Some(128));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 are needed; 1 opened"), "{err}");
+    let out = with_vault(&sb, "k3", Some(&bao), &["decrypt", "prod/app.yaml"]);
+    assert_eq!(out.status.code(), Some(128));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&bao.token));
+
+    // `env grant` cannot guess which group: it says where to add the member.
+    let out = with_vault(&sb, "k1", Some(&bao), &["env", "grant", "prod", "alice"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key_groups"));
+
+    // bob leaves: the data key is rotated and split again; bob's key opens nothing.
+    ok(
+        with_vault(&sb, "k1", Some(&bao), &["member", "remove", "bob"]),
+        "member remove",
+    );
+    let after = sb.read("prod/app.yaml");
+    assert!(
+        after.contains("key_groups:") && !after.contains(&a2),
+        "{after}"
+    );
+    assert_eq!(
+        ok(
+            with_vault(&sb, "k1", Some(&bao), &["decrypt", "prod/app.yaml"]),
+            "alice"
+        ),
+        PLAIN
+    );
+    assert!(sops_with_vault(&sb, "k1", &bao, "prod/app.yaml")
+        .status
+        .success());
+    let out = with_vault(&sb, "k2", Some(&bao), &["decrypt", "prod/app.yaml"]);
+    assert_eq!(out.status.code(), Some(128), "bob no longer reads it");
+    let config = sb.read(".secrets.yaml");
+    assert!(
+        config.contains("members: [alice]") || config.contains("- alice"),
+        "{config}"
     );
 }

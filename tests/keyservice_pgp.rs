@@ -89,7 +89,7 @@ fn the_service_wraps_and_unwraps_and_the_real_gpg_reads_what_it_wrapped() {
     let fp = ring.add_key("Alice <alice@example.test>");
     let key = PgpKey::parse(&fp).unwrap();
     let data_key = DataKey::generate();
-    let stanza = gpg_of(&ring).wrap(&key, &data_key).unwrap();
+    let stanza = gpg_of(&ring).wrap(&key, data_key.bytes()).unwrap();
     assert_eq!(stanza.fp, fp);
     assert!(stanza.enc.starts_with("-----BEGIN PGP MESSAGE-----"));
     assert!(stanza.enc.ends_with("-----END PGP MESSAGE-----"));
@@ -124,12 +124,16 @@ fn another_keyring_cannot_unwrap_and_the_error_names_the_key() {
     let key = PgpKey::parse(&fp).unwrap();
     let bob = Keyring::new();
     bob.add_key("Bob <bob@example.test>");
-    let stanza = gpg_of(&alice).wrap(&key, &DataKey::generate()).unwrap();
+    let stanza = gpg_of(&alice)
+        .wrap(&key, DataKey::generate().bytes())
+        .unwrap();
     let err = gpg_of(&bob).unwrap(&stanza).unwrap_err().to_string();
     assert!(err.starts_with(&format!("pgp {fp}: ")), "{err}");
     assert!(!err.contains('\n'), "{err}");
     // A key the keyring does not hold cannot be wrapped to.
-    let err = gpg_of(&bob).wrap(&key, &DataKey::generate()).unwrap_err();
+    let err = gpg_of(&bob)
+        .wrap(&key, DataKey::generate().bytes())
+        .unwrap_err();
     assert!(err.to_string().starts_with("pgp "), "{err}");
 }
 

@@ -942,7 +942,7 @@ fn environment_rules_and_the_library_api() {
     let rule = secrets::config::creation_rule_for(&t.path("config/dev/new.yaml"))
         .unwrap()
         .unwrap();
-    assert_eq!(rule.recipients.len(), 2);
+    assert_eq!(rule.keys.age.len(), 2);
     assert!(secrets::config::creation_rule_for(&t.path("README.md"))
         .unwrap()
         .is_none());

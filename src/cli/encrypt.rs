@@ -159,6 +159,7 @@ impl Target {
                         .collect::<anyhow::Result<Vec<_>>>()?
                         .concat(),
                 },
+                shamir: None,
             }
         } else if let Some(list) = std::env::var("SOPS_AGE_RECIPIENTS")
             .ok()
@@ -166,10 +167,7 @@ impl Target {
         {
             MasterKeys::age(&recipient::parse_list(&list)?)
         } else if let Some(rule) = &from_config {
-            MasterKeys {
-                age: rule.recipients.clone(),
-                services: rule.services.clone(),
-            }
+            rule.keys.clone()
         } else {
             MasterKeys::default()
         };

@@ -181,12 +181,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         output::note(g, "dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
-    let keys = creation
-        .map(|c| crate::keys::MasterKeys {
-            age: c.recipients,
-            services: c.services,
-        })
-        .unwrap_or_default();
+    let keys = creation.map(|c| c.keys).unwrap_or_default();
     let sealed = plan.seal(existing.as_ref(), &keys, &crate::keys::Services::from_env())?;
     // Verified in memory; the backup comes before anything is changed.
     if let Some(src) = &source.file {

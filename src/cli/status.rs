@@ -17,6 +17,7 @@ use super::output::shown;
 use super::{output, Global};
 use crate::config::Config;
 use crate::team;
+use crate::workspace::batch;
 use crate::workspace::offboard::Unfinished;
 
 /// Output format of the listing commands.
@@ -81,6 +82,8 @@ struct Row {
     file: String,
     env: Option<String>,
     recipients: Vec<(String, String)>,
+    /// sops key groups: how many are needed of how many.
+    groups: Option<(usize, usize)>,
     missing: Vec<String>,
     extra: Vec<String>,
     error: Option<String>,
@@ -172,6 +175,18 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                         })),
                 )
                 .collect(),
+            groups: file.is_grouped().then(|| {
+                let md = &file.metadata;
+                let n = md.key_groups.len();
+                (
+                    if md.shamir_threshold == 0 {
+                        n
+                    } else {
+                        md.shamir_threshold
+                    },
+                    n,
+                )
+            }),
             missing: Vec::new(),
             extra: Vec::new(),
             error: None,
@@ -182,7 +197,14 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         };
         match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
-                row.env = Some(w.environment);
+                row.env = Some(w.environment.clone());
+                // Key groups: the same keys split otherwise (regrouped, another threshold).
+                if file.is_grouped() || w.shamir.is_some() {
+                    let have = file.master_keys().ok().map(|k| batch::layout(&k));
+                    if have != Some(batch::layout(&w.keys())) {
+                        row.missing.push("the config's key groups".into());
+                    }
+                }
                 let d = team::diff(&current, &w.recipients);
                 row.missing = d.added.iter().map(|k| cfg.describe_key(k)).collect();
                 row.extra = d.removed.iter().map(|k| cfg.describe_key(k)).collect();
@@ -221,6 +243,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                             "name": name, "key": key,
                             "member": cfg.member_for_key(key).is_some(),
                         })).collect::<Vec<_>>(),
+                        "key_groups": r.groups.map(|(need, of)| serde_json::json!({"threshold": need, "groups": of})),
                         "drift": !r.missing.is_empty() || !r.extra.is_empty(),
                         "missing": r.missing,
                         "extra": r.extra,
@@ -299,7 +322,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                             .iter()
                             .map(|(n, _)| n.as_str())
                             .collect::<Vec<_>>()
-                            .join(","),
+                            .join(",")
+                            + &r.groups
+                                .map(|(need, of)| format!(" ({need} of {of} key groups)"))
+                                .unwrap_or_default(),
                         if drift.is_empty() {
                             if r.env.is_some() {
                                 "ok".into()

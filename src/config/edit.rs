@@ -134,6 +134,35 @@ fn hoist_trailing_comments(branch: &mut Branch<Sealed>) {
 }
 
 /// Whether a `retiring:` list item is the entry for `file` and `key`.
+/// Takes `members` out of the `members:` list of `body` (an environment or a key group),
+/// adding those found to `removed`.
+fn remove_members(body: &mut Branch<Sealed>, members: &[String], removed: &mut Vec<String>) {
+    let mut take = |s: String| {
+        if !removed.contains(&s) {
+            removed.push(s);
+        }
+    };
+    match body.get_mut("members") {
+        Some(Node::List(items)) => items.retain(|i| match i {
+            ListItem::Value(v) => match text_of(v) {
+                Some(s) if members.contains(&s) => {
+                    take(s);
+                    false
+                }
+                _ => true,
+            },
+            ListItem::Comment { .. } => true,
+        }),
+        Some(node) => {
+            if let Some(s) = text_of(node).filter(|s| members.contains(s)) {
+                take(s);
+                *node = Node::List(Vec::new());
+            }
+        }
+        None => {}
+    }
+}
+
 fn is_retiring(item: &ListItem<Sealed>, file: &str, key: &str) -> bool {
     let ListItem::Value(Node::Map(b)) = item else {
         return false;
@@ -363,7 +392,14 @@ impl ConfigDoc {
                 )));
             }
         }
+        let path = self.path.clone();
         let body = self.env_mut(env)?;
+        if body.get("key_groups").is_some() {
+            return Err(ConfigError::command(
+                path,
+                format!("environment {env:?} has key_groups: add the member to one of its groups in .secrets.yaml"),
+            ));
+        }
         let mut current = body.get("members").map(strings_of).unwrap_or_default();
         let mut added = Vec::new();
         for m in members {
@@ -435,28 +471,18 @@ impl ConfigDoc {
         Ok(())
     }
 
-    /// Removes members from an environment; returns those that were in it.
+    /// Removes members from an environment (and from each of its key groups); returns
+    /// those that were in it.
     pub fn revoke(&mut self, env: &str, members: &[String]) -> Result<Vec<String>, ConfigError> {
         let body = self.env_mut(env)?;
         let mut removed = Vec::new();
-        match body.get_mut("members") {
-            Some(Node::List(items)) => items.retain(|i| match i {
-                ListItem::Value(v) => match text_of(v) {
-                    Some(s) if members.contains(&s) => {
-                        removed.push(s);
-                        false
-                    }
-                    _ => true,
-                },
-                ListItem::Comment { .. } => true,
-            }),
-            Some(node) => {
-                if let Some(s) = text_of(node).filter(|s| members.contains(s)) {
-                    removed.push(s);
-                    *node = Node::List(Vec::new());
+        remove_members(body, members, &mut removed);
+        if let Some(Node::List(groups)) = body.get_mut("key_groups") {
+            for g in groups {
+                if let ListItem::Value(Node::Map(group)) = g {
+                    remove_members(group, members, &mut removed);
                 }
             }
-            None => {}
         }
         Ok(removed)
     }

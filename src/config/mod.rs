@@ -35,10 +35,10 @@ pub const SOPS_FILE_NAME: &str = ".sops.yaml";
 
 /// What the config says a new file is encrypted for.
 pub struct CreationRule {
-    pub recipients: Vec<Recipient>,
-    /// The environment's key-service keys (`vault_transit:`, `kms:`; `.sops.yaml`'s
-    /// `hc_vault_transit_uri`, `kms`).
-    pub services: crate::keys::ServiceKeys,
+    /// The environment's members' keys and key-service keys (`vault_transit:`, `kms:`,
+    /// `pgp:`; `.sops.yaml`'s `age`, `hc_vault_transit_uri`, `kms`, `pgp`), or its key
+    /// groups.
+    pub keys: crate::keys::MasterKeys,
     pub rules: Rules,
     /// The environment the rule comes from.
     pub environment: String,
@@ -72,6 +72,12 @@ pub struct Environment {
     /// OpenBao transit (`vault_transit: [URL]`) and AWS KMS (`kms: [ARN]`), so servers
     /// and CI decrypt with a Vault token or their AWS role.
     pub services: crate::keys::ServiceKeys,
+    /// `key_groups:` (at least two): the data key is split across them and
+    /// `shamir_threshold` of them give it back. Empty: one group, `members` and
+    /// `services`. When set, `members` and `services` are every group's, together (who
+    /// holds a share, for the commands about members).
+    pub key_groups: Vec<GroupSpec>,
+    pub shamir_threshold: usize,
     pub rules: Rules,
     /// `production: true`: the built-in list of defaults and test values is forbidden.
     pub production: bool,
@@ -80,6 +86,14 @@ pub struct Environment {
     /// Compiled on first use: most commands ask the config-wide set in `Index` instead,
     /// and compiling a set costs about 0.15 M instructions (a tenth of `exec`'s start).
     matcher: std::sync::OnceLock<glob::Matcher>,
+}
+
+/// One key group of an environment: any one of its keys opens the group's share.
+#[derive(Clone, Debug, Default)]
+pub struct GroupSpec {
+    pub members: Vec<String>,
+    pub services: crate::keys::ServiceKeys,
+    pub line: usize,
 }
 
 impl Environment {
@@ -458,48 +472,26 @@ impl Config {
                 })?),
                 None => None,
             };
-            let mut env_members: Vec<String> = Vec::new();
-            let mut seen: HashSet<&str> = HashSet::new();
-            for m in &e.members {
-                if !index.members.contains_key(&m.value) {
-                    return Err(bad(
-                        m.line,
-                        format!("environment {name:?}: unknown member {:?} (members are listed under `members:`)", m.value),
-                    ));
-                }
-                if !seen.insert(&m.value) {
-                    return Err(bad(
-                        m.line,
-                        format!("environment {name:?}: member {:?} is listed twice", m.value),
-                    ));
-                }
-                env_members.push(m.value.clone());
-            }
+            let env_members = member_list(&e.members, &index, name, &bad)?;
             let rules = rules_of(&e.rules, name).map_err(|(line, msg)| bad(line, msg))?;
-            let mut services = crate::keys::ServiceKeys::default();
-            for u in &e.vault_transit {
-                let k = crate::keys::TransitKey::parse(&u.value)
-                    .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
-                if !services.hc_vault.contains(&k) {
-                    services.hc_vault.push(k);
+            let services = service_keys(&e.vault_transit, &e.pgp, &e.kms, name, &bad)?;
+            let (key_groups, shamir_threshold) = key_groups_of(e, &index, &bad)?;
+            let (env_members, services) = if key_groups.is_empty() {
+                (env_members, services)
+            } else {
+                // Every group's members and keys: who holds a share.
+                let mut members: Vec<String> = Vec::new();
+                let mut all = crate::keys::ServiceKeys::default();
+                for g in &key_groups {
+                    for m in &g.members {
+                        if !members.contains(m) {
+                            members.push(m.clone());
+                        }
+                    }
+                    all.union(&g.services);
                 }
-            }
-            for u in &e.pgp {
-                let k = crate::keys::PgpKey::parse(&u.value)
-                    .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
-                if !services.pgp.contains(&k) {
-                    services.pgp.push(k);
-                }
-            }
-            for u in &e.kms {
-                let mut k = crate::keys::KmsKey::parse(&u.value.key)
-                    .map_err(|err| bad(u.line, format!("environment {name:?}: {err}")))?;
-                k.context = u.value.context.iter().cloned().collect();
-                k.aws_profile = u.value.aws_profile.clone();
-                if !services.kms.contains(&k) {
-                    services.kms.push(k);
-                }
-            }
+                (members, all)
+            };
             index.envs.insert(name.clone(), envs.len());
             envs.push(Environment {
                 name: name.clone(),
@@ -507,6 +499,8 @@ impl Config {
                 path_regex,
                 members: env_members,
                 services,
+                key_groups,
+                shamir_threshold,
                 rules,
                 production: e.production.as_ref().is_some_and(|p| p.value),
                 line: e.name.line,
@@ -753,20 +747,48 @@ impl Config {
     /// The recipients of an environment: its members' keys, in member order, without
     /// duplicates.
     pub fn env_recipients(&self, env: &str) -> Vec<Recipient> {
+        match self.environment(env) {
+            Some(e) => self.recipients_of(&e.members),
+            None => Vec::new(),
+        }
+    }
+
+    /// The keys of the named members, each once.
+    fn recipients_of(&self, members: &[String]) -> Vec<Recipient> {
         let mut out: Vec<Recipient> = Vec::new();
         let mut seen = HashSet::new();
-        if let Some(e) = self.environment(env) {
-            for name in &e.members {
-                if let Some(m) = self.member(name) {
-                    for r in &m.recipients {
-                        if seen.insert(r.to_key_string()) {
-                            out.push(r.clone());
-                        }
+        for name in members {
+            if let Some(m) = self.member(name) {
+                for r in &m.recipients {
+                    if seen.insert(r.to_key_string()) {
+                        out.push(r.clone());
                     }
                 }
             }
         }
         out
+    }
+
+    /// What an environment's files are wrapped for: its members' keys and its key-service
+    /// keys, or its key groups (each group's members' keys and key-service keys).
+    pub fn env_keys(&self, env: &Environment) -> crate::keys::MasterKeys {
+        if env.key_groups.is_empty() {
+            return crate::keys::MasterKeys {
+                age: self.env_recipients(&env.name),
+                services: env.services.clone(),
+                shamir: None,
+            };
+        }
+        let groups = env
+            .key_groups
+            .iter()
+            .map(|g| crate::keys::MasterKeys {
+                age: self.recipients_of(&g.members),
+                services: g.services.clone(),
+                shamir: None,
+            })
+            .collect();
+        crate::keys::MasterKeys::grouped(groups, env.shamir_threshold)
     }
 
     /// The member a public key (as written in files, comment or not) belongs to.
@@ -930,8 +952,8 @@ impl Config {
         let Some(env) = self.classify(&rel)? else {
             return Ok(None);
         };
-        let recipients = self.env_recipients(&env.name);
-        if recipients.is_empty() && env.services.is_empty() {
+        let keys = self.env_keys(env);
+        if keys.is_empty() {
             return Err(ConfigError::command(
                 &self.path,
                 format!(
@@ -941,12 +963,132 @@ impl Config {
             ));
         }
         Ok(Some(CreationRule {
-            recipients,
-            services: env.services.clone(),
+            keys,
             rules: env.rules.clone(),
             environment: env.name.clone(),
         }))
     }
+}
+
+/// An environment's (or key group's) `members:`, each a known member, listed once.
+fn member_list(
+    members: &[raw::Spanned<String>],
+    index: &Index,
+    env: &str,
+    bad: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for m in members {
+        if !index.members.contains_key(&m.value) {
+            return Err(bad(
+                m.line,
+                format!("environment {env:?}: unknown member {:?} (members are listed under `members:`)", m.value),
+            ));
+        }
+        if out.contains(&m.value) {
+            return Err(bad(
+                m.line,
+                format!("environment {env:?}: member {:?} is listed twice", m.value),
+            ));
+        }
+        out.push(m.value.clone());
+    }
+    Ok(out)
+}
+
+/// An environment's (or key group's) key-service keys, each parsed and listed once.
+fn service_keys(
+    vault_transit: &[raw::Spanned<String>],
+    pgp: &[raw::Spanned<String>],
+    kms: &[raw::Spanned<raw::RawKms>],
+    env: &str,
+    bad: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<crate::keys::ServiceKeys, ConfigError> {
+    let mut services = crate::keys::ServiceKeys::default();
+    for u in vault_transit {
+        let k = crate::keys::TransitKey::parse(&u.value)
+            .map_err(|err| bad(u.line, format!("environment {env:?}: {err}")))?;
+        if !services.hc_vault.contains(&k) {
+            services.hc_vault.push(k);
+        }
+    }
+    for u in pgp {
+        let k = crate::keys::PgpKey::parse(&u.value)
+            .map_err(|err| bad(u.line, format!("environment {env:?}: {err}")))?;
+        if !services.pgp.contains(&k) {
+            services.pgp.push(k);
+        }
+    }
+    for u in kms {
+        let mut k = crate::keys::KmsKey::parse(&u.value.key)
+            .map_err(|err| bad(u.line, format!("environment {env:?}: {err}")))?;
+        k.context = u.value.context.iter().cloned().collect();
+        k.aws_profile = u.value.aws_profile.clone();
+        if !services.kms.contains(&k) {
+            services.kms.push(k);
+        }
+    }
+    Ok(services)
+}
+
+/// An environment's `key_groups` and `shamir_threshold` (absent: every group). One group
+/// is the same as its keys written in the environment itself. Keys go either in the
+/// environment or in its groups, not both; every group holds a key; the threshold is
+/// 2 to the number of groups (sops's Shamir split needs two).
+fn key_groups_of(
+    e: &raw::RawEnv,
+    index: &Index,
+    bad: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<(Vec<GroupSpec>, usize), ConfigError> {
+    let name = &e.name.value;
+    if e.key_groups.is_empty() {
+        if let Some(t) = &e.shamir_threshold {
+            return Err(bad(
+                t.line,
+                format!("environment {name:?}: shamir_threshold needs key_groups"),
+            ));
+        }
+        return Ok((Vec::new(), 0));
+    }
+    if !e.members.is_empty()
+        || !e.vault_transit.is_empty()
+        || !e.kms.is_empty()
+        || !e.pgp.is_empty()
+    {
+        return Err(bad(
+            e.name.line,
+            format!("environment {name:?}: with key_groups, members and key-service keys go inside the groups"),
+        ));
+    }
+    let mut groups = Vec::new();
+    for g in &e.key_groups {
+        let group = GroupSpec {
+            members: member_list(&g.members, index, name, bad)?,
+            services: service_keys(&g.vault_transit, &g.pgp, &g.kms, name, bad)?,
+            line: g.line,
+        };
+        if group.members.is_empty() && group.services.is_empty() {
+            return Err(bad(
+                g.line,
+                format!("environment {name:?}: a key group with no members or keys"),
+            ));
+        }
+        groups.push(group);
+    }
+    let n = groups.len();
+    let threshold = match &e.shamir_threshold {
+        None => n,
+        Some(t) => match t.value.trim().parse::<usize>() {
+            Ok(v) if n == 1 || (2..=n).contains(&v) => v,
+            _ => {
+                return Err(bad(
+                    t.line,
+                    format!("environment {name:?}: shamir_threshold must be a number from 2 to {n} (the key groups)"),
+                ))
+            }
+        },
+    };
+    Ok((groups, threshold))
 }
 
 /// `retiring:` entries: each names a file under the root, a key and an RFC 3339 time; a
@@ -1151,6 +1293,43 @@ mod tests {
     /// (each file matched against each environment, each pair of environments compared).
     /// The environments examined per file, and by the overlap check, no longer grow with
     /// their number: ten times the environments, ten times the work.
+    #[test]
+    fn key_groups_are_read_and_checked_with_their_lines() {
+        let (a, b) = (key(), key());
+        let head = format!("members:\n  alice: {a}\n  bob: {b}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n");
+        let c = cfg(&format!(
+            "{head}    key_groups:\n      - members: [alice, bob]\n      - vault_transit: [https://v:8200/v1/transit/keys/prod]\n"
+        ))
+        .unwrap();
+        let env = c.environment("prod").unwrap();
+        let keys = c.env_keys(env);
+        let shamir = keys.shamir.as_ref().unwrap();
+        assert_eq!(shamir.threshold, 2, "absent: every group");
+        assert_eq!(shamir.groups[0].age.len(), 2);
+        assert_eq!(shamir.groups[1].services.hc_vault.len(), 1);
+        assert_eq!(env.members, ["alice", "bob"]);
+        // One group is the flat layout.
+        let one = cfg(&format!(
+            "{head}    key_groups:\n      - members: [alice]\n"
+        ))
+        .unwrap();
+        assert!(one
+            .env_keys(one.environment("prod").unwrap())
+            .shamir
+            .is_none());
+        for (extra, line, says) in [
+            ("    members: [alice]\n    key_groups:\n      - members: [bob]\n      - members: [alice]\n", 5, "go inside the groups"),
+            ("    key_groups:\n      - members: [carol]\n      - members: [alice]\n", 8, "unknown member \"carol\""),
+            ("    key_groups:\n      - members: []\n      - members: [alice]\n", 8, "a key group with no members"),
+            ("    shamir_threshold: 3\n    key_groups:\n      - members: [bob]\n      - members: [alice]\n", 7, "from 2 to 2"),
+            ("    shamir_threshold: 2\n", 7, "needs key_groups"),
+            ("    key_groups:\n      - members: [bob]\n        age: [x]\n", 9, "unknown field \"age\" in a key group"),
+        ] {
+            let err = cfg(&format!("{head}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(&format!(":{line}:")) && err.contains(says), "{extra}: {err}");
+        }
+    }
+
     #[test]
     fn loading_and_classifying_is_linear_in_the_environments() {
         let (a, b) = (key(), key());

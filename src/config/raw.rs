@@ -280,6 +280,21 @@ pub struct RawEnv {
     pub rules: RawRules,
     /// `production: true`: the built-in forbid list applies (see `crate::config::schema`).
     pub production: Option<Spanned<bool>>,
+    /// `key_groups:` (sops key groups: the data key split across them); empty: the keys
+    /// above are one group.
+    pub key_groups: Vec<RawGroup>,
+    /// `shamir_threshold:` how many key groups give the data key back (absent: all).
+    pub shamir_threshold: Option<Spanned<String>>,
+}
+
+/// One key group of an environment as written: any one of its keys opens its share.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawGroup {
+    pub line: usize,
+    pub members: Vec<Spanned<String>>,
+    pub vault_transit: Vec<Spanned<String>>,
+    pub kms: Vec<Spanned<RawKms>>,
+    pub pgp: Vec<Spanned<String>>,
 }
 
 /// An unfinished revocation as written (`revoking:`, see [`super::Revoking`]).
@@ -596,6 +611,8 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         pgp: Vec::new(),
         rules: RawRules::default(),
         production: None,
+        key_groups: Vec::new(),
+        shamir_threshold: None,
     };
     let what = format!("environment {:?}", name.value);
     for (key, value) in map(body, &what)? {
@@ -607,17 +624,52 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
             "vault_transit" => env.vault_transit = strings(value, "vault_transit")?,
             "kms" => env.kms = kms_entries(value)?,
             "pgp" => env.pgp = strings(value, "pgp")?,
+            "key_groups" => env.key_groups = key_groups(value, &what)?,
+            "shamir_threshold" => env.shamir_threshold = Some(string(value, "shamir_threshold")?),
             k => {
                 if !env.rules.take(k, value)? {
                     return Err(RawError::new(
                         key.line,
-                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, pgp, production, path_regex, or a sops rule such as unencrypted_suffix)"),
+                        format!("unknown field {k:?} in {what} (expected files, members, vault_transit, kms, pgp, key_groups, shamir_threshold, production, path_regex, or a sops rule such as unencrypted_suffix)"),
                     ));
                 }
             }
         }
     }
     Ok(env)
+}
+
+/// `key_groups:` a list of maps, each with `members`, `vault_transit`, `kms`, `pgp`.
+fn key_groups(v: &Spanned<Value>, what: &str) -> Result<Vec<RawGroup>, RawError> {
+    let Value::List(items) = &v.value else {
+        return Err(RawError::new(
+            v.line,
+            format!("key_groups in {what} must be a list of groups"),
+        ));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let mut group = RawGroup {
+            line: item.line,
+            ..RawGroup::default()
+        };
+        for (key, value) in map(item, "a key group")? {
+            match key.value.as_str() {
+                "members" => group.members = strings(value, "members")?,
+                "vault_transit" => group.vault_transit = strings(value, "vault_transit")?,
+                "kms" => group.kms = kms_entries(value)?,
+                "pgp" => group.pgp = strings(value, "pgp")?,
+                k => {
+                    return Err(RawError::new(
+                        key.line,
+                        format!("unknown field {k:?} in a key group of {what} (expected members, vault_transit, kms or pgp)"),
+                    ))
+                }
+            }
+        }
+        out.push(group);
+    }
+    Ok(out)
 }
 
 fn parse_revoking(key: &Spanned<String>, body: &Spanned<Value>) -> Result<RawRevoking, RawError> {

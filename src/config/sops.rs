@@ -1,13 +1,16 @@
 //! sops's `.sops.yaml`: its `creation_rules` (`path_regex`, `age` keys as a comma-separated
-//! string or a list, or one `key_groups` entry with `age`, and the encryption-rule fields)
+//! string or a list, `key_groups` with `shamir_threshold`, and the encryption-rule fields)
 //! read as an equivalent team config. Each rule becomes an environment `rule-N` matched
 //! by its `path_regex` (first match wins, as in sops); each distinct age key becomes a
 //! member `sops-N`; `hc_vault_transit_uri` (or a key group's `hc_vault`) becomes the
 //! environment's `vault_transit` keys; `kms` (with the rule's `aws_profile`), or a key
-//! group's `kms` entries (`arn`, `role`, `context`, `aws_profile`), its `kms` keys. Other
-//! key types (pgp, gcp_kms…) are ignored for now.
+//! group's `kms` entries (`arn`, `role`, `context`, `aws_profile`), its `kms` keys; `pgp`
+//! its `pgp` keys. One key group is the rule's keys; several become the environment's
+//! `key_groups`. Other key types (gcp_kms, azure_keyvault…) are ignored.
 
-use super::raw::{self, RawConfig, RawEnv, RawError, RawMember, RawRules, Spanned, Value};
+use super::raw::{
+    self, RawConfig, RawEnv, RawError, RawGroup, RawMember, RawRules, Spanned, Value,
+};
 
 /// Reads `.sops.yaml` text into the raw config it stands for.
 pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
@@ -37,8 +40,12 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 pgp: Vec::new(),
                 rules: RawRules::default(),
                 production: None,
+                key_groups: Vec::new(),
+                shamir_threshold: None,
             };
             let mut keys: Vec<Spanned<String>> = Vec::new();
+            // Several key groups: each group with its age keys (named as members below).
+            let mut groups: Vec<(RawGroup, Vec<Spanned<String>>)> = Vec::new();
             let mut rule_kms: Vec<Spanned<String>> = Vec::new();
             let mut rule_profile: Option<String> = None;
             for (k, v) in raw::map(rule, "a creation rule")? {
@@ -55,26 +62,15 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                             Some(raw::string(v, "aws_profile")?.value).filter(|p| !p.is_empty())
                     }
                     "key_groups" => {
-                        let Value::List(groups) = &v.value else {
+                        let Value::List(list) = &v.value else {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
                         };
-                        if groups.len() > 1 {
-                            return Err(RawError::new(
-                                v.line,
-                                "several key_groups (Shamir secret sharing) are not supported",
-                            ));
+                        for g in list {
+                            groups.push(key_group(g)?);
                         }
-                        for g in groups {
-                            for (gk, gv) in raw::map(g, "a key group")? {
-                                match gk.value.as_str() {
-                                    "age" => keys.extend(age_keys(gv)?),
-                                    "hc_vault" => env.vault_transit.extend(uris(gv)?),
-                                    "kms" => env.kms.extend(raw::kms_entries(gv)?),
-                                    "pgp" => env.pgp.extend(raw::strings(gv, "pgp")?),
-                                    _ => {}
-                                }
-                            }
-                        }
+                    }
+                    "shamir_threshold" => {
+                        env.shamir_threshold = Some(raw::string(v, "shamir_threshold")?)
                     }
                     other => {
                         env.rules.take(other, v)?;
@@ -96,22 +92,28 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     value: String::new(),
                 });
             }
-            for k in keys {
-                let member = match key_names.get(&k.value) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = format!("sops-{}", key_names.len() + 1);
-                        key_names.insert(k.value.clone(), name.clone());
-                        cfg.members.push(RawMember {
-                            name: Spanned {
-                                line: k.line,
-                                value: name.clone(),
-                            },
-                            keys: vec![k.clone()],
+            // One group is the flat layout, as sops writes it.
+            if groups.len() == 1 {
+                let (g, age) = groups.pop().expect("one group");
+                keys.extend(age);
+                env.vault_transit.extend(g.vault_transit);
+                env.kms.extend(g.kms);
+                env.pgp.extend(g.pgp);
+            }
+            for (mut g, age) in groups {
+                for k in age {
+                    let member = member_for(&mut cfg, &mut key_names, &k);
+                    if !g.members.iter().any(|m| m.value == member) {
+                        g.members.push(Spanned {
+                            line: k.line,
+                            value: member,
                         });
-                        name
                     }
-                };
+                }
+                env.key_groups.push(g);
+            }
+            for k in keys {
+                let member = member_for(&mut cfg, &mut key_names, &k);
                 if !env.members.iter().any(|m| m.value == member) {
                     env.members.push(Spanned {
                         line: k.line,
@@ -123,6 +125,47 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
         }
     }
     Ok(cfg)
+}
+
+/// The member `sops-N` standing for an age key, added to `cfg` the first time it is seen.
+fn member_for(
+    cfg: &mut RawConfig,
+    key_names: &mut std::collections::HashMap<String, String>,
+    k: &Spanned<String>,
+) -> String {
+    if let Some(name) = key_names.get(&k.value) {
+        return name.clone();
+    }
+    let name = format!("sops-{}", key_names.len() + 1);
+    key_names.insert(k.value.clone(), name.clone());
+    cfg.members.push(RawMember {
+        name: Spanned {
+            line: k.line,
+            value: name.clone(),
+        },
+        keys: vec![k.clone()],
+    });
+    name
+}
+
+/// One entry of a rule's `key_groups`: its key-service keys, and its age keys apart (they
+/// become members).
+fn key_group(g: &Spanned<Value>) -> Result<(RawGroup, Vec<Spanned<String>>), RawError> {
+    let mut group = RawGroup {
+        line: g.line,
+        ..RawGroup::default()
+    };
+    let mut age = Vec::new();
+    for (gk, gv) in raw::map(g, "a key group")? {
+        match gk.value.as_str() {
+            "age" => age.extend(age_keys(gv)?),
+            "hc_vault" => group.vault_transit.extend(uris(gv)?),
+            "kms" => group.kms.extend(raw::kms_entries(gv)?),
+            "pgp" => group.pgp.extend(raw::strings(gv, "pgp")?),
+            _ => {}
+        }
+    }
+    Ok((group, age))
 }
 
 /// `age: "age1…,age1…"` or `age: [age1…, …]` (sops accepts both).
@@ -176,6 +219,37 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.environment_for("prod/db.yaml".as_ref()), Some("rule-1"));
         assert_eq!(cfg.environment_for("dev/db.yaml".as_ref()), Some("rule-2"));
+    }
+
+    #[test]
+    fn several_key_groups_become_the_environments_groups_with_the_threshold() {
+        let [a, b, c] = [(); 3].map(|_| age::x25519::Identity::generate().to_public().to_string());
+        let text = format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a}]\n      - age: [{b}, {a}]\n        hc_vault: [https://v:8200/v1/transit/keys/p]\n      - age: [{c}]\n"
+        );
+        let raw = to_raw(&text).unwrap();
+        assert_eq!(
+            raw.members.len(),
+            3,
+            "each key one member, however often named"
+        );
+        let env = &raw.environments[0];
+        assert!(env.members.is_empty() && env.vault_transit.is_empty());
+        assert_eq!(env.key_groups.len(), 3);
+        assert_eq!(env.key_groups[1].members.len(), 2);
+        assert_eq!(env.key_groups[1].vault_transit.len(), 1);
+        let cfg = super::super::Config::validate(
+            std::path::Path::new("/r/.sops.yaml"),
+            raw,
+            super::super::Source::Sops,
+        )
+        .unwrap();
+        let env = cfg.environment("rule-1").unwrap();
+        let keys = cfg.env_keys(env);
+        let shamir = keys.shamir.expect("key groups");
+        assert_eq!((shamir.groups.len(), shamir.threshold), (3, 2));
+        assert_eq!(env.members.len(), 3, "every group's members hold a share");
+        assert_eq!(env.services.hc_vault.len(), 1);
     }
 
     #[test]

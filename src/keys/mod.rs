@@ -103,11 +103,23 @@ fn keys_of<S: KeyService>(stanzas: &[S::Stanza]) -> Vec<S::Key> {
 }
 
 /// Everything a data key is wrapped for: age recipients and key-service master keys
-/// (the same lists as [`KeyGroup`], before wrapping).
+/// (the same lists as [`KeyGroup`], before wrapping), or sops key groups (`shamir`).
 #[derive(Clone, Debug, Default)]
 pub struct MasterKeys {
     pub age: Vec<Recipient>,
     pub services: ServiceKeys,
+    /// Several key groups sharing the data key (sops `key_groups`); when set, `age` and
+    /// `services` are empty.
+    pub shamir: Option<Shamir>,
+}
+
+/// sops key groups: the data key split into one Shamir share per group, `threshold` of
+/// which give it back; within a group any one key opens its share. Always at least two
+/// groups (one group is the flat layout, as sops writes it).
+#[derive(Clone, Debug)]
+pub struct Shamir {
+    pub groups: Vec<MasterKeys>,
+    pub threshold: usize,
 }
 
 impl MasterKeys {
@@ -118,14 +130,113 @@ impl MasterKeys {
         }
     }
 
+    /// `groups` as sops stores them: flat when there is one (or none), key groups
+    /// needing `threshold` of them (0: all) otherwise.
+    pub fn grouped(mut groups: Vec<MasterKeys>, threshold: usize) -> MasterKeys {
+        if groups.len() <= 1 {
+            return groups.pop().unwrap_or_default();
+        }
+        let threshold = if threshold == 0 {
+            groups.len()
+        } else {
+            threshold
+        };
+        MasterKeys {
+            shamir: Some(Shamir { groups, threshold }),
+            ..Default::default()
+        }
+    }
+
+    /// A file's master keys as it names them (age recipients parsed): what rotating it
+    /// for the same readers wraps the new data key for.
+    pub fn of_metadata(
+        md: &crate::metadata::Metadata,
+    ) -> Result<MasterKeys, recipient::BadRecipient> {
+        let one = |g: &KeyGroup| -> Result<MasterKeys, recipient::BadRecipient> {
+            Ok(MasterKeys {
+                age: g
+                    .age
+                    .iter()
+                    .map(|s| s.recipient.parse())
+                    .collect::<Result<_, _>>()?,
+                services: ServiceKeys::of(g),
+                shamir: None,
+            })
+        };
+        if md.key_groups.is_empty() {
+            return one(&md.keys);
+        }
+        let groups = md.key_groups.iter().map(one).collect::<Result<_, _>>()?;
+        Ok(MasterKeys::grouped(groups, md.shamir_threshold))
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.age.is_empty() && self.services.is_empty()
+        self.age.is_empty()
+            && self.services.is_empty()
+            && self.shamir.as_ref().is_none_or(|s| s.groups.is_empty())
     }
 
     /// How many master keys, for messages ("for 3 key(s)").
     pub fn len(&self) -> usize {
-        self.age.len() + self.services.len()
+        self.age.len()
+            + self.services.len()
+            + self
+                .shamir
+                .as_ref()
+                .map_or(0, |s| s.groups.iter().map(MasterKeys::len).sum())
     }
+
+    /// Every age recipient, in every group.
+    pub fn all_recipients(&self) -> Vec<Recipient> {
+        let mut out = self.age.clone();
+        for g in self.shamir.iter().flat_map(|s| &s.groups) {
+            out.extend(g.all_recipients());
+        }
+        out
+    }
+
+    /// Every key-service key, in every group.
+    pub fn all_services(&self) -> ServiceKeys {
+        let mut out = self.services.clone();
+        for g in self.shamir.iter().flat_map(|s| &s.groups) {
+            out.union(&g.all_services());
+        }
+        out
+    }
+
+    /// Whether a file with these keys is written with sops key groups.
+    pub fn is_grouped(&self) -> bool {
+        self.shamir.is_some()
+    }
+}
+
+/// The key groups of a file wrapped for `shamir`: the data key split into one share per
+/// group ([`shamir::split`], as sops splits it), each share wrapped for every key of its
+/// group. Every wrap is made before anything is returned.
+pub fn wrap_groups(
+    key: &DataKey,
+    shamir: &Shamir,
+    services: &Services,
+) -> Result<Vec<KeyGroup>, WrapError> {
+    let shares = shamir::split(key.bytes(), shamir.groups.len(), shamir.threshold)
+        .map_err(|e| WrapError::Shamir(e.to_string()))?;
+    shamir
+        .groups
+        .iter()
+        .zip(&shares)
+        .map(|(group, share)| {
+            let age = group
+                .age
+                .iter()
+                .map(|r| wrap::wrap_secret(share, r))
+                .collect::<Result<_, _>>()?;
+            let with_age = KeyGroup {
+                age,
+                ..KeyGroup::default()
+            };
+            wrap_services(share, &group.services, &with_age, services)
+        })
+        .collect()
 }
 
 /// The most key-service stanzas one unwrap asks: each may take the whole timeout, and a
@@ -166,7 +277,7 @@ pub fn unwrap_groups(
         }
         match unwrap_secret(group, ids, share_len) {
             Ok(share) => shares.push(share),
-            Err(e) => failures.push(format!("key group {}: {e}", i + 1)),
+            Err(e) => failures.push((i + 1, e)),
         }
     }
     if shares.len() < need.max(2) {
@@ -257,26 +368,27 @@ impl Asked {
     }
 }
 
-/// `group` with `key` wrapped for every key-service key in `wanted` it lacks (its
+/// `group` with `secret` (the data key or a Shamir share) wrapped for every key-service
+/// key in `wanted` it lacks (its
 /// stanzas stay: the same data key under the same key needs no new one). Every wrap is
 /// made before anything is returned: a service that fails changes nothing.
 pub fn wrap_services(
-    key: &DataKey,
+    secret: &[u8],
     wanted: &ServiceKeys,
     group: &KeyGroup,
     services: &Services,
 ) -> Result<KeyGroup, WrapError> {
     Ok(KeyGroup {
         age: group.age.clone(),
-        hc_vault: wrap_with(&services.vault, key, &wanted.hc_vault, &group.hc_vault)?,
-        kms: wrap_with(&services.kms, key, &wanted.kms, &group.kms)?,
-        pgp: wrap_with(&services.gpg, key, &wanted.pgp, &group.pgp)?,
+        hc_vault: wrap_with(&services.vault, secret, &wanted.hc_vault, &group.hc_vault)?,
+        kms: wrap_with(&services.kms, secret, &wanted.kms, &group.kms)?,
+        pgp: wrap_with(&services.gpg, secret, &wanted.pgp, &group.pgp)?,
     })
 }
 
 fn wrap_with<S: KeyService>(
     service: &S,
-    key: &DataKey,
+    secret: &[u8],
     wanted: &[S::Key],
     have: &[S::Stanza],
 ) -> Result<Vec<S::Stanza>, WrapError> {
@@ -286,7 +398,7 @@ fn wrap_with<S: KeyService>(
             continue;
         }
         let stanza = service
-            .wrap(k, key)
+            .wrap(k, secret)
             .map_err(|e| WrapError::Service(e.to_string()))?;
         out.push(stanza);
     }

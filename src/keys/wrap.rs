@@ -28,7 +28,8 @@ pub enum WrapError {
         groups: usize,
         need: usize,
         opened: usize,
-        failures: Vec<String>,
+        /// Each group that did not open (numbered from 1) and why.
+        failures: Vec<(usize, WrapError)>,
     },
     /// The shares did not combine (a damaged file).
     #[error("the key groups' shares do not give the data key back: {0}")]
@@ -38,13 +39,17 @@ pub enum WrapError {
     Service(String),
 }
 
-fn key_groups(groups: usize, need: usize, opened: usize, failures: &[String]) -> String {
+fn key_groups(
+    groups: usize,
+    need: usize,
+    opened: usize,
+    failures: &[(usize, WrapError)],
+) -> String {
     let mut s = format!(
         "the data key is split across {groups} key groups (Shamir) and {need} are needed; {opened} opened"
     );
-    for f in failures {
-        s.push_str("; ");
-        s.push_str(f);
+    for (group, why) in failures {
+        s.push_str(&format!("; key group {group}: {why}"));
     }
     s
 }
@@ -67,6 +72,12 @@ fn no_match(recipients: &[String], tried: &str, services: &[String]) -> String {
 
 /// Wraps the data key for one recipient as an armored age file.
 pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapError> {
+    wrap_secret(key.bytes(), recipient)
+}
+
+/// Wraps `secret` (a data key, or a key group's Shamir share) for one recipient as an
+/// armored age file.
+pub fn wrap_secret(secret: &[u8], recipient: &Recipient) -> Result<AgeStanza, WrapError> {
     let enc = age::Encryptor::with_recipients(std::iter::once(recipient.as_age()))
         .map_err(|e| WrapError::Encrypt(e.to_string()))?;
     let mut out = Vec::new();
@@ -75,7 +86,7 @@ pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapE
     let mut w = enc
         .wrap_output(armor)
         .map_err(|e| WrapError::Encrypt(e.to_string()))?;
-    w.write_all(key.bytes())
+    w.write_all(secret)
         .map_err(|e| WrapError::Encrypt(e.to_string()))?;
     w.finish()
         .and_then(|armor| armor.finish())

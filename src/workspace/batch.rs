@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
 use crate::fsutil::lock::Lock;
-use crate::keys::{Identities, Recipient, ServiceKeys};
+use crate::keys::{Identities, MasterKeys, Recipient, ServiceKeys, Shamir};
 use crate::team::{self, Diff};
 
 /// What a batch does to each file.
@@ -72,6 +72,39 @@ pub struct Job {
     /// The Vault transit keys it must end with; `None`: keep its own (the commands about
     /// members leave the key services as they are).
     pub services: Option<ServiceKeys>,
+    /// Whether it ends with sops key groups.
+    pub grouping: Grouping,
+}
+
+/// The key groups a file must end with.
+#[derive(Clone, Debug, Default)]
+pub enum Grouping {
+    /// Its own: the same groups (or none), with the job's recipients (a file in no
+    /// environment).
+    #[default]
+    Own,
+    /// One group: the job's recipients and key-service keys.
+    Flat,
+    /// The data key split across these groups (an environment with `key_groups`).
+    Split(Shamir),
+}
+
+impl Grouping {
+    /// The grouping `cfg` wants for `path`: its environment's, or the file's own when it is
+    /// in none.
+    pub fn wanted(cfg: &Config, path: &Path) -> Grouping {
+        match team::wanted(cfg, &crate::config::absolute(path)) {
+            Ok(Some(w)) => Grouping::of(&w),
+            _ => Grouping::Own,
+        }
+    }
+
+    pub fn of(w: &team::Wanted) -> Grouping {
+        match &w.shamir {
+            Some(s) => Grouping::Split(s.clone()),
+            None => Grouping::Flat,
+        }
+    }
 }
 
 /// What a batch will do.
@@ -206,13 +239,16 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
                     path,
                     recipients: Err(e),
                     services: None,
+                    grouping: Grouping::Own,
                 });
                 continue;
             }
         };
         let mut services = None;
+        let mut grouping = Grouping::Own;
         let recipients = match team::wanted(cfg, &crate::config::absolute(&path)) {
             Ok(Some(w)) => {
+                grouping = Grouping::of(&w);
                 services = Some(w.services);
                 Ok(Some(w.recipients))
             }
@@ -237,6 +273,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
             path,
             recipients,
             services,
+            grouping,
         });
     }
     Ok(plan)
@@ -253,6 +290,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
                 path: p.clone(),
                 recipients: not_a_file(p).map_or(Ok(None), Err),
                 services: None,
+                grouping: Grouping::Own,
             })
             .collect(),
         skipped: Vec::new(),
@@ -271,6 +309,7 @@ pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
             &job.path,
             recipients.as_deref(),
             job.services.as_ref(),
+            &job.grouping,
             ids,
             dry_run,
         ))
@@ -297,6 +336,7 @@ fn one(
     path: &Path,
     recipients: Option<&[Recipient]>,
     services: Option<&ServiceKeys>,
+    grouping: &Grouping,
     ids: &Identities,
     dry_run: bool,
 ) -> Result<(Done, Diff), BatchError> {
@@ -306,6 +346,14 @@ fn one(
         Some(r) => r.to_vec(),
         None => team::current_recipients(&file)?,
     };
+    if file.is_grouped() || matches!(grouping, Grouping::Split(_)) {
+        let wanted = grouped_keys(&file, &recipients, services, grouping)?;
+        let done = one_grouped(plan, path, &mut file, &wanted, ids)?;
+        if !dry_run && done.0 != Done::Unchanged {
+            file.save_locked(&lock, &seen)?;
+        }
+        return Ok(done);
+    }
     let mut d = team::diff(&file.recipients(), &recipients);
     if let Some(services) = services {
         let v = team::services_diff(&file.service_keys(), services);
@@ -351,6 +399,116 @@ fn one(
     if !dry_run {
         file.save_locked(&lock, &seen)?;
     }
+    Ok((done, d))
+}
+
+/// What a file that has or gets key groups must end with: the wanted groups, one flat
+/// group, or its own groups holding only `recipients` (a key no group holds takes the
+/// place of those a group lost: `member rekey` of a file in no environment).
+fn grouped_keys(
+    file: &EncryptedFile,
+    recipients: &[Recipient],
+    services: Option<&ServiceKeys>,
+    grouping: &Grouping,
+) -> Result<MasterKeys, FileError> {
+    let own = file.master_keys()?;
+    match grouping {
+        Grouping::Split(s) => Ok(MasterKeys {
+            shamir: Some(s.clone()),
+            ..MasterKeys::default()
+        }),
+        Grouping::Flat => Ok(MasterKeys {
+            age: recipients.to_vec(),
+            services: services.cloned().unwrap_or_else(|| own.all_services()),
+            shamir: None,
+        }),
+        Grouping::Own => {
+            let Some(mut shamir) = own.shamir.clone() else {
+                return Ok(own);
+            };
+            let key = |r: &Recipient| r.to_key_string();
+            let held: Vec<String> = own.all_recipients().iter().map(key).collect();
+            let newcomers: Vec<&Recipient> = recipients
+                .iter()
+                .filter(|r| !held.contains(&key(r)))
+                .collect();
+            for g in &mut shamir.groups {
+                let before = g.age.len();
+                g.age
+                    .retain(|r| recipients.iter().any(|w| key(w) == key(r)));
+                if g.age.len() < before {
+                    g.age.extend(newcomers.iter().map(|r| (*r).clone()));
+                }
+            }
+            Ok(MasterKeys {
+                shamir: Some(shamir),
+                ..MasterKeys::default()
+            })
+        }
+    }
+}
+
+/// The keys of each group (age keys and key-service keys, sorted) and the threshold: two
+/// files wrapped for the same layout have the same.
+pub fn layout(keys: &MasterKeys) -> (Vec<Vec<String>>, usize) {
+    let one = |g: &MasterKeys| {
+        let mut names: Vec<String> = g.age.iter().map(|r| r.to_key_string()).collect();
+        names.extend(ServiceKeys::default().diff(&g.services).0);
+        names.sort();
+        names
+    };
+    match &keys.shamir {
+        Some(s) => (s.groups.iter().map(one).collect(), s.threshold),
+        None => (vec![one(keys)], 0),
+    }
+}
+
+/// A file that has or gets key groups. Every wrap of a grouped file splits the data key
+/// again and wraps every share anew (as sops does), so there is no stanza to keep; the
+/// rules are the flat ones: a key leaving needs a rotation, a change that only adds
+/// keys or regroups them keeps the data key (as `sops updatekeys` keeps it).
+fn one_grouped(
+    plan: &Plan,
+    path: &Path,
+    file: &mut EncryptedFile,
+    wanted: &MasterKeys,
+    ids: &Identities,
+) -> Result<(Done, Diff), BatchError> {
+    let current = file.master_keys()?;
+    let mut d = team::diff(&file.recipients(), &wanted.all_recipients());
+    let v = team::services_diff(&current.all_services(), &wanted.all_services());
+    d.added.extend(v.added);
+    d.removed.extend(v.removed);
+    let same = d.is_empty() && layout(&current) == layout(wanted);
+    let rewrap = |file: &mut EncryptedFile| -> Result<(), BatchError> {
+        // Unwrapped and the MAC verified first: a tampered file is never re-wrapped.
+        let key = file.data_key(ids)?;
+        file.open(&key)?;
+        file.wrap_for(&key, wanted, &ids.services)?;
+        Ok(())
+    };
+    let done = match plan.op {
+        Op::Update { .. } | Op::Rewrap if same => Done::Unchanged,
+        Op::Rotate
+        | Op::Update {
+            rotate_on_drop: true,
+        } if plan.op == Op::Rotate || !d.removed.is_empty() => {
+            file.rotate_to(ids, wanted)?;
+            Done::Rotated
+        }
+        Op::Update {
+            rotate_on_drop: false,
+        } if !d.removed.is_empty() => {
+            return Err(BatchError::WouldDrop {
+                path: path.to_path_buf(),
+                who: d.removed.iter().map(|k| describe(plan.config, k)).collect(),
+            })
+        }
+        Op::Update { .. } | Op::Rewrap | Op::Rotate => {
+            rewrap(file)?;
+            Done::Updated
+        }
+    };
     Ok((done, d))
 }
 

@@ -307,6 +307,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
                     if rekey != Rekey::Same {
                         jobs.push(Job {
                             path: path.clone(),
+                            grouping: batch::Grouping::of(&w),
                             recipients: Ok(Some(w.recipients)),
                             services: None,
                         });

@@ -249,6 +249,17 @@ impl Plan {
     /// The merged file, encrypted: under ours's data key, or a fresh one when a side rotated.
     pub fn seal(&self) -> Result<EncryptedFile, FileError> {
         let mut file = self.template.clone();
+        if file.is_grouped() {
+            // Key groups stay as the template has them: its shares hold ours's data key,
+            // and a fresh key is split across the same groups.
+            if self.rotated {
+                let keys = file.master_keys()?;
+                file.wrap_for(&self.key, &keys, &self.services)?;
+                file.metadata.mac = String::new();
+            }
+            file.reseal(&self.merged, &self.key, &self.stash)?;
+            return Ok(file);
+        }
         if self.rotated {
             // Every stanza held the old data key.
             file.metadata.keys = Default::default();

@@ -58,42 +58,62 @@ pub fn lock_config(start: &Path) -> Result<(Lock, Config), ConfigError> {
     Ok((lock, config))
 }
 
-/// `err` with each recipient it lists (none of the user's identities opens the file) shown
-/// as the member whose key it is, `alice (age1abc…wxyz)`, from the config above the file
-/// when there is one; keys no member has, and every other error, are left as they are.
+/// `err` with each recipient it lists (none of the user's identities opens the file, or
+/// too few of its key groups) shown as the member whose key it is, `alice (age1abc…wxyz)`,
+/// from the config above the file when there is one; keys no member has, and every other
+/// error, are left as they are.
 pub fn name_recipients(err: FileError) -> FileError {
-    let FileError::Key {
-        path,
-        error:
-            WrapError::NoMatchingIdentity {
-                recipients,
-                tried,
-                services,
-            },
-    } = err
-    else {
+    let FileError::Key { path, error } = err else {
         return err;
     };
+    if !matches!(
+        error,
+        WrapError::NoMatchingIdentity { .. } | WrapError::KeyGroups { .. }
+    ) {
+        return FileError::Key { path, error };
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let recipients = match Config::discover_typed(dir).ok().flatten() {
-        Some(cfg) => recipients
-            .into_iter()
-            .map(|r| match cfg.member_for_key(&r) {
-                Some(m) => format!("{} ({})", m.name, crate::config::abbreviate(&r)),
-                None => r,
-            })
-            .collect(),
-        None => recipients,
+    let error = match Config::discover_typed(dir).ok().flatten() {
+        Some(cfg) => named_in(error, &cfg),
+        None => error,
     };
-    FileError::Key {
-        path,
-        error: WrapError::NoMatchingIdentity {
+    FileError::Key { path, error }
+}
+
+fn named_in(error: WrapError, cfg: &Config) -> WrapError {
+    match error {
+        WrapError::NoMatchingIdentity {
             recipients,
             tried,
             services,
+        } => WrapError::NoMatchingIdentity {
+            recipients: recipients
+                .into_iter()
+                .map(|r| match cfg.member_for_key(&r) {
+                    Some(m) => format!("{} ({})", m.name, crate::config::abbreviate(&r)),
+                    None => r,
+                })
+                .collect(),
+            tried,
+            services,
         },
+        WrapError::KeyGroups {
+            groups,
+            need,
+            opened,
+            failures,
+        } => WrapError::KeyGroups {
+            groups,
+            need,
+            opened,
+            failures: failures
+                .into_iter()
+                .map(|(i, e)| (i, named_in(e, cfg)))
+                .collect(),
+        },
+        other => other,
     }
 }

@@ -396,6 +396,7 @@ fn rotation_jobs(
                 path: path.clone(),
                 recipients,
                 services: None,
+                grouping: batch::Grouping::wanted(proposed, path),
             }
         })
         .collect()

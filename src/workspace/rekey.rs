@@ -85,6 +85,7 @@ pub fn plan<'c>(
             path: path.clone(),
             recipients: recipients_for(&proposed, path, file, &old_keys, key),
             services: None,
+            grouping: batch::Grouping::wanted(&proposed, path),
         })
         .collect();
     Ok(Plan {

@@ -123,12 +123,8 @@ impl super::KeyService for AwsKms {
         KmsKey::of(stanza)
     }
 
-    fn wrap(
-        &self,
-        key: &KmsKey,
-        data_key: &crate::crypto::DataKey,
-    ) -> Result<Self::Stanza, super::ServiceError> {
-        let enc = self.encrypt(key, data_key.bytes())?;
+    fn wrap(&self, key: &KmsKey, secret: &[u8]) -> Result<Self::Stanza, super::ServiceError> {
+        let enc = self.encrypt(key, secret)?;
         Ok(crate::metadata::KmsStanza {
             arn: key.arn.clone(),
             role: key.role.clone().unwrap_or_default(),

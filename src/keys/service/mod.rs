@@ -18,8 +18,6 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::crypto::DataKey;
-
 pub use aws_kms::{AwsKms, KmsKey};
 pub use pgp::{Gpg, PgpKey};
 pub use vault_transit::{TransitKey, VaultTransit};
@@ -40,8 +38,9 @@ pub trait KeyService {
     const KIND: &'static str;
     /// The master key a stanza was wrapped with.
     fn key_of(stanza: &Self::Stanza) -> Self::Key;
-    /// Wraps the data key with `key`: the stanza to store in the file.
-    fn wrap(&self, key: &Self::Key, data_key: &DataKey) -> Result<Self::Stanza, ServiceError>;
+    /// Wraps `secret` with `key` (the data key, or in a file with key groups that group's
+    /// Shamir share): the stanza to store in the file.
+    fn wrap(&self, key: &Self::Key, secret: &[u8]) -> Result<Self::Stanza, ServiceError>;
     /// The secret a stanza holds, asking the service to unwrap it: the data key, or in a
     /// file with key groups that group's Shamir share (the caller checks its length).
     fn unwrap(&self, stanza: &Self::Stanza) -> Result<Zeroizing<Vec<u8>>, ServiceError>;

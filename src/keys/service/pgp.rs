@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use super::{KeyService, ServiceError};
-use crate::crypto::DataKey;
 use crate::metadata::PgpStanza;
 
 /// The variable sops reads for the gpg program.
@@ -191,7 +190,7 @@ impl KeyService for Gpg {
     /// As sops: `--encrypt -a -r FP --trusted-key ID --no-encrypt-to`, so a key the keyring
     /// has not certified is still used (the fingerprint was named on purpose) and no
     /// default recipient from gpg.conf gets a copy.
-    fn wrap(&self, key: &PgpKey, data_key: &DataKey) -> Result<PgpStanza, ServiceError> {
+    fn wrap(&self, key: &PgpKey, secret: &[u8]) -> Result<PgpStanza, ServiceError> {
         let args = [
             "--batch",
             "--no-tty",
@@ -207,7 +206,7 @@ impl KeyService for Gpg {
             "--no-encrypt-to",
         ];
         let armored = self
-            .run(&args, data_key.bytes())
+            .run(&args, secret)
             .map_err(|what| service_error(key, what))?;
         let enc = String::from_utf8(armored.to_vec())
             .map_err(|_| service_error(key, "gpg's output is not text".into()))?;
@@ -270,7 +269,7 @@ mod tests {
         };
         let key = PgpKey::parse("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4").unwrap();
         let err = missing
-            .wrap(&key, &DataKey::generate())
+            .wrap(&key, crate::crypto::DataKey::generate().bytes())
             .unwrap_err()
             .to_string();
         assert!(
@@ -297,7 +296,7 @@ mod tests {
             timeout: Ok(Duration::from_millis(300)),
         };
         let err = slow
-            .wrap(&key, &DataKey::generate())
+            .wrap(&key, crate::crypto::DataKey::generate().bytes())
             .unwrap_err()
             .to_string();
         assert!(err.contains("no answer within 0.3 s"), "{err}");

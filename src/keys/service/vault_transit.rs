@@ -16,7 +16,6 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::{KeyService, ServiceError};
-use crate::crypto::DataKey;
 use crate::metadata::VaultStanza;
 use crate::vault::{Client, Settings};
 
@@ -237,10 +236,10 @@ impl KeyService for VaultTransit {
         TransitKey::of(stanza)
     }
 
-    fn wrap(&self, key: &TransitKey, data_key: &DataKey) -> Result<VaultStanza, ServiceError> {
+    fn wrap(&self, key: &TransitKey, secret: &[u8]) -> Result<VaultStanza, ServiceError> {
         let mut body = Zeroizing::new(String::with_capacity(64));
         body.push_str("{\"plaintext\":\"");
-        base64::engine::general_purpose::STANDARD.encode_string(data_key.bytes(), &mut body);
+        base64::engine::general_purpose::STANDARD.encode_string(secret, &mut body);
         body.push_str("\"}");
         let enc = self.call(key, "encrypt", &body, "ciphertext")?;
         Ok(VaultStanza {
