@@ -1148,3 +1148,136 @@ fn a_merge_after_a_rotation_rewraps_the_kms_stanza() {
     let by_sops = sops_decrypt(sb, &moto, "config/app.yaml");
     assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
 }
+
+/// A shared-credentials file with the profile `ci` (moto takes any keys): the profile an
+/// `--aws-profile ci` entry is used with, here and by sops.
+fn ci_profile(sb: &Sandbox) -> String {
+    let path = sb.write(
+        "aws-credentials",
+        "[ci]\naws_access_key_id = AKIAPROFILECI0000000\naws_secret_access_key = ci-secret\n",
+    );
+    path.display().to_string()
+}
+
+/// `env add --kms ARN --encryption-context K:V,… --aws-profile NAME` writes the
+/// environment's `kms:` entry in its map form; a file of that environment is wrapped
+/// under that context and profile, so sops (and we) decrypt it through KMS alone, and
+/// another context does not. Either flag without `--kms` is a usage error (exit 8) that
+/// writes nothing.
+#[test]
+fn env_add_kms_with_an_encryption_context_and_a_profile() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let creds = ci_profile(&sb);
+    let mut v = moto.vars();
+    v.push(("AWS_SHARED_CREDENTIALS_FILE".into(), creds.clone()));
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {}\nenvironments: {{}}\n", alice.public),
+    );
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "env",
+                "add",
+                "prod",
+                "--files",
+                "prod/**",
+                "--member",
+                "alice",
+                "--kms",
+                &arn,
+                "--encryption-context",
+                "app:web,env:prod",
+                "--aws-profile",
+                "ci",
+            ],
+        ),
+        "env add",
+    );
+    let config = sb.read(".secrets.yaml");
+    assert!(
+        config.contains(&format!(
+            "    kms:\n      - arn: {arn}\n        context:\n          app: web\n          env: prod\n        aws_profile: ci\n"
+        )),
+        "{config}"
+    );
+
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    let text = sb.read("prod/a.yaml");
+    let lines: Vec<&str> = kms_lines(&text).iter().map(|l| l.trim()).collect();
+    for line in ["app: web", "env: prod", "aws_profile: ci"] {
+        assert!(lines.contains(&line), "{line}: {text}");
+    }
+    assert_eq!(kms_encs(&text).len(), 1);
+    // Through KMS alone (no age key), here and with sops.
+    assert_eq!(
+        ok(
+            secrets(&sb, &v, None, &["decrypt", "prod/a.yaml"]),
+            "decrypt"
+        ),
+        PLAIN
+    );
+    let out = sops_cmd(&sb, &moto)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .args(["-d", "prod/a.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(out, "sops -d").replace("    ", "  "), PLAIN);
+    // KMS binds the data key to the context: the same stanza under another one opens
+    // nothing (the MAC does not cover the metadata; KMS refuses).
+    sb.write("prod/b.yaml", &text.replace("env: prod", "env: dev"));
+    let out = secrets(&sb, &v, None, &["decrypt", "prod/b.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("InvalidCiphertextException"), "{err}");
+    assert!(!err.contains("ci-secret"), "{err}");
+
+    // Without --kms: refused with the usage code encrypt gives, nothing written.
+    for flags in [
+        &["--encryption-context", "app:web"][..],
+        &["--aws-profile", "ci"][..],
+    ] {
+        let mut args = vec![
+            "env", "add", "dev", "--files", "dev/**", "--member", "alice",
+        ];
+        args.extend_from_slice(flags);
+        let out = secrets(&sb, &v, None, &args);
+        assert_eq!(out.status.code(), Some(8), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("apply to --kms keys"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(sb.read(".secrets.yaml"), config, "{flags:?}");
+    }
+    // A context that is not KEY:VALUE is refused as encrypt refuses it.
+    let out = secrets(
+        &sb,
+        &v,
+        None,
+        &[
+            "env",
+            "add",
+            "dev",
+            "--files",
+            "dev/**",
+            "--kms",
+            &arn,
+            "--encryption-context",
+            "app",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not KEY:VALUE"));
+    assert_eq!(sb.read(".secrets.yaml"), config);
+}
