@@ -1281,3 +1281,98 @@ fn env_add_kms_with_an_encryption_context_and_a_profile() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not KEY:VALUE"));
     assert_eq!(sb.read(".secrets.yaml"), config);
 }
+
+/// `audit` lists each file's key-service keys beside its environment's: a file wrapped
+/// with the environment's KMS key reads, one without it is `missing` it, one wrapped with
+/// another KMS key has that key `not_granted`; the JSON, Markdown and HTML say so, with
+/// the keys named as `status` names them (`kms ARN`).
+#[test]
+fn audit_shows_kms_keys_granted_and_in_files_with_drift() {
+    let moto = Moto::start();
+    let granted = moto.create_key(REGION);
+    let other = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [prod/**]\n    members: [alice]\n    kms: [{granted}]\n",
+            alice.public
+        ),
+    );
+    for (file, args) in [
+        ("prod/wrapped.yaml", vec![]),
+        ("prod/lacking.yaml", vec!["--age", &alice.public]),
+        (
+            "prod/extra.yaml",
+            vec!["--age", &alice.public, "--kms", &granted, "--kms", &other],
+        ),
+    ] {
+        sb.write(file, PLAIN);
+        let mut all = vec!["encrypt", "-i"];
+        all.extend(args);
+        all.push(file);
+        ok(secrets(&sb, &v, None, &all), file);
+    }
+    let audit = |format: &str| {
+        ok(
+            secrets(&sb, &v, Some(&alice.file), &["audit", "--format", format]),
+            format,
+        )
+    };
+    let r: serde_json::Value = serde_json::from_str(&audit("json")).unwrap();
+    let (g, o) = (format!("kms {granted}"), format!("kms {other}"));
+    assert_eq!(r["environments"][0]["services"], serde_json::json!([g]));
+    let services = |file: &str| {
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{file}: {r:#}"))["services"]
+            .clone()
+    };
+    let entry = |key: &str, granted: bool, in_file: bool, drift: Option<&str>| serde_json::json!({"key": key, "granted": granted, "in_file": in_file, "drift": drift});
+    assert_eq!(
+        services("prod/wrapped.yaml"),
+        serde_json::json!([entry(&g, true, true, None)])
+    );
+    assert_eq!(
+        services("prod/lacking.yaml"),
+        serde_json::json!([entry(&g, true, false, Some("missing"))])
+    );
+    assert_eq!(
+        services("prod/extra.yaml"),
+        serde_json::json!([
+            entry(&g, true, true, None),
+            entry(&o, false, true, Some("not_granted"))
+        ])
+    );
+
+    // Markdown: a key-service matrix, a column per key; HTML: the same table.
+    let md = audit("markdown");
+    let header = format!("| File | Environment | {g} | {o} |");
+    assert!(md.lines().any(|l| l == header), "{header}: {md}");
+    for row in [
+        "| prod/extra.yaml | prod | reads | EXTRA (in file, not granted) |".to_string(),
+        "| prod/lacking.yaml | prod | MISSING (granted, not in file) |  |".to_string(),
+        "| prod/wrapped.yaml | prod | reads |  |".to_string(),
+    ] {
+        assert!(md.lines().any(|l| l == row), "{row}: {md}");
+    }
+    let html = audit("html");
+    let table = html
+        .split("<table id=\"services\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no services table: {html}"));
+    assert!(table.contains(&format!("<th>{g}</th>")), "{table}");
+    assert!(table.contains("<td class=\"drift\">MISSING (granted, not in file)</td>"));
+    assert!(table.contains("<td class=\"drift\">EXTRA (in file, not granted)</td>"));
+    // No ciphertext: the stanzas' enc is not in any format.
+    let enc = &kms_encs(&sb.read("prod/wrapped.yaml"))[0];
+    for text in [&md, &html] {
+        assert!(!text.contains(enc.as_str()) && !text.contains("ENC["));
+    }
+}
