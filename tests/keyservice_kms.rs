@@ -515,8 +515,8 @@ fn container_credentials_are_read_with_their_token() {
 
 // ---------------------------------------------------------------------------------------
 // The commands with `kms` stanzas (issue 15): `encrypt --kms`, decrypt through AWS
-// credentials alone, `env add --kms`, `.sops.yaml`'s `kms`, updatekeys and rotate, each
-// against moto and checked with the real sops 3.11.
+// credentials alone, `env add --kms`, `.sops.yaml`'s `kms`, updatekeys and rotate,
+// offboarding, import and audit, each against moto and checked with the real sops 3.11.
 
 use common::{sops_bin, Sandbox};
 use std::path::Path;
@@ -1375,4 +1375,120 @@ fn audit_shows_kms_keys_granted_and_in_files_with_drift() {
     for text in [&md, &html] {
         assert!(!text.contains(enc.as_str()) && !text.contains("ENC["));
     }
+}
+
+/// `member remove` and `env revoke` on an environment with a KMS key rotate the data key
+/// and wrap the new one through KMS again: AWS credentials alone (here and with sops)
+/// still open the file, and the removed members' age keys open nothing.
+#[test]
+fn member_remove_and_env_revoke_keep_the_kms_stanza_working() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let bob = sb.key("bob");
+    let carol = sb.key("carol");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\n  bob: {}\n  carol: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members: [alice, bob, carol]\n    kms:\n      - {arn}\n",
+            alice.public, bob.public, carol.public
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/app.yaml"]),
+        "encrypt",
+    );
+    let mut last = kms_encs(&sb.read("prod/app.yaml"));
+    assert_eq!(last.len(), 1);
+    for (what, args) in [
+        ("member remove", vec!["member", "remove", "bob"]),
+        ("env revoke", vec!["env", "revoke", "prod", "carol"]),
+    ] {
+        ok(secrets(&sb, &v, Some(&alice.file), &args), what);
+        let encs = kms_encs(&sb.read("prod/app.yaml"));
+        assert_eq!(encs.len(), 1, "{what}");
+        assert_ne!(
+            encs, last,
+            "{what}: the data key was rotated, its kms stanza too"
+        );
+        last = encs;
+        assert_eq!(
+            ok(secrets(&sb, &v, None, &["decrypt", "prod/app.yaml"]), what),
+            PLAIN
+        );
+        assert_eq!(
+            sops_decrypt(&sb, &moto, "prod/app.yaml").replace("    ", "  "),
+            PLAIN
+        );
+    }
+    // An age key alone, no AWS credentials (and no instance role to look for).
+    let no_aws = [("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string())];
+    let decrypt_as = |key: &Path| {
+        secrets(&sb, &no_aws, Some(key), &["decrypt", "prod/app.yaml"])
+            .status
+            .code()
+    };
+    assert_eq!(decrypt_as(&alice.file), Some(0));
+    // 128: no key opens the data key.
+    assert_eq!(decrypt_as(&bob.file), Some(128), "bob was removed");
+    assert_eq!(decrypt_as(&carol.file), Some(128), "carol was revoked");
+}
+
+/// `import` of a .env into an environment with a KMS key writes a file wrapped through
+/// KMS too: AWS credentials alone open it, here and with sops.
+#[test]
+fn import_into_a_kms_environment_decrypts_through_kms_alone() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [prod/**]\n    members: [alice]\n    kms: [{arn}]\n",
+            alice.public
+        ),
+    );
+    let source = "DATABASE_PASSWORD=Vq8#zL2!pR7@kM4x\nSTRIPE_SECRET_KEY=sk_live_51HxQ2eKz8Jd7Yb3nT6wPq\nPORT=8080\n";
+    sb.write("import.env", source);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "import",
+                "import.env",
+                "--env",
+                "prod",
+                "--to",
+                "prod/app.env",
+                "--no-backup",
+            ],
+        ),
+        "import",
+    );
+    let text = sb.read("prod/app.env");
+    assert!(
+        text.contains(&format!("sops_kms__list_0__map_arn={arn}\n")),
+        "{text}"
+    );
+    assert!(!text.contains("Vq8#zL2") && !text.contains("sk_live_51"));
+    let by_kms = ok(
+        secrets(&sb, &v, None, &["decrypt", "prod/app.env"]),
+        "decrypt through KMS",
+    );
+    assert_eq!(by_kms, source);
+    assert_eq!(sops_decrypt(&sb, &moto, "prod/app.env"), source);
+    assert_eq!(
+        ok(
+            secrets(&sb, &[], Some(&alice.file), &["decrypt", "prod/app.env"]),
+            "age"
+        ),
+        source
+    );
 }
