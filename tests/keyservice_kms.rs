@@ -515,8 +515,8 @@ fn container_credentials_are_read_with_their_token() {
 
 // ---------------------------------------------------------------------------------------
 // The commands with `kms` stanzas (issue 15): `encrypt --kms`, decrypt through AWS
-// credentials alone, `env add --kms`, `.sops.yaml`'s `kms`, updatekeys and rotate, each
-// against moto and checked with the real sops 3.11.
+// credentials alone, `env add --kms`, `.sops.yaml`'s `kms`, updatekeys and rotate,
+// offboarding, import and audit, each against moto and checked with the real sops 3.11.
 
 use common::{sops_bin, Sandbox};
 use std::path::Path;
@@ -1147,4 +1147,348 @@ fn a_merge_after_a_rotation_rewraps_the_kms_stanza() {
     assert!(plain.contains("password: pw-main") && plain.contains("api_token: tok-feature"));
     let by_sops = sops_decrypt(sb, &moto, "config/app.yaml");
     assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
+}
+
+/// A shared-credentials file with the profile `ci` (moto takes any keys): the profile an
+/// `--aws-profile ci` entry is used with, here and by sops.
+fn ci_profile(sb: &Sandbox) -> String {
+    let path = sb.write(
+        "aws-credentials",
+        "[ci]\naws_access_key_id = AKIAPROFILECI0000000\naws_secret_access_key = ci-secret\n",
+    );
+    path.display().to_string()
+}
+
+/// `env add --kms ARN --encryption-context K:V,… --aws-profile NAME` writes the
+/// environment's `kms:` entry in its map form; a file of that environment is wrapped
+/// under that context and profile, so sops (and we) decrypt it through KMS alone, and
+/// another context does not. Either flag without `--kms` is a usage error (exit 8) that
+/// writes nothing.
+#[test]
+fn env_add_kms_with_an_encryption_context_and_a_profile() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let creds = ci_profile(&sb);
+    let mut v = moto.vars();
+    v.push(("AWS_SHARED_CREDENTIALS_FILE".into(), creds.clone()));
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {}\nenvironments: {{}}\n", alice.public),
+    );
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "env",
+                "add",
+                "prod",
+                "--files",
+                "prod/**",
+                "--member",
+                "alice",
+                "--kms",
+                &arn,
+                "--encryption-context",
+                "app:web,env:prod",
+                "--aws-profile",
+                "ci",
+            ],
+        ),
+        "env add",
+    );
+    let config = sb.read(".secrets.yaml");
+    assert!(
+        config.contains(&format!(
+            "    kms:\n      - arn: {arn}\n        context:\n          app: web\n          env: prod\n        aws_profile: ci\n"
+        )),
+        "{config}"
+    );
+
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    let text = sb.read("prod/a.yaml");
+    let lines: Vec<&str> = kms_lines(&text).iter().map(|l| l.trim()).collect();
+    for line in ["app: web", "env: prod", "aws_profile: ci"] {
+        assert!(lines.contains(&line), "{line}: {text}");
+    }
+    assert_eq!(kms_encs(&text).len(), 1);
+    // Through KMS alone (no age key), here and with sops.
+    assert_eq!(
+        ok(
+            secrets(&sb, &v, None, &["decrypt", "prod/a.yaml"]),
+            "decrypt"
+        ),
+        PLAIN
+    );
+    let out = sops_cmd(&sb, &moto)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .args(["-d", "prod/a.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(out, "sops -d").replace("    ", "  "), PLAIN);
+    // KMS binds the data key to the context: the same stanza under another one opens
+    // nothing (the MAC does not cover the metadata; KMS refuses).
+    sb.write("prod/b.yaml", &text.replace("env: prod", "env: dev"));
+    let out = secrets(&sb, &v, None, &["decrypt", "prod/b.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("InvalidCiphertextException"), "{err}");
+    assert!(!err.contains("ci-secret"), "{err}");
+
+    // Without --kms: refused with the usage code encrypt gives, nothing written.
+    for flags in [
+        &["--encryption-context", "app:web"][..],
+        &["--aws-profile", "ci"][..],
+    ] {
+        let mut args = vec![
+            "env", "add", "dev", "--files", "dev/**", "--member", "alice",
+        ];
+        args.extend_from_slice(flags);
+        let out = secrets(&sb, &v, None, &args);
+        assert_eq!(out.status.code(), Some(8), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("apply to --kms keys"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(sb.read(".secrets.yaml"), config, "{flags:?}");
+    }
+    // A context that is not KEY:VALUE is refused as encrypt refuses it.
+    let out = secrets(
+        &sb,
+        &v,
+        None,
+        &[
+            "env",
+            "add",
+            "dev",
+            "--files",
+            "dev/**",
+            "--kms",
+            &arn,
+            "--encryption-context",
+            "app",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not KEY:VALUE"));
+    assert_eq!(sb.read(".secrets.yaml"), config);
+}
+
+/// `audit` lists each file's key-service keys beside its environment's: a file wrapped
+/// with the environment's KMS key reads, one without it is `missing` it, one wrapped with
+/// another KMS key has that key `not_granted`; the JSON, Markdown and HTML say so, with
+/// the keys named as `status` names them (`kms ARN`).
+#[test]
+fn audit_shows_kms_keys_granted_and_in_files_with_drift() {
+    let moto = Moto::start();
+    let granted = moto.create_key(REGION);
+    let other = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [prod/**]\n    members: [alice]\n    kms: [{granted}]\n",
+            alice.public
+        ),
+    );
+    for (file, args) in [
+        ("prod/wrapped.yaml", vec![]),
+        ("prod/lacking.yaml", vec!["--age", &alice.public]),
+        (
+            "prod/extra.yaml",
+            vec!["--age", &alice.public, "--kms", &granted, "--kms", &other],
+        ),
+    ] {
+        sb.write(file, PLAIN);
+        let mut all = vec!["encrypt", "-i"];
+        all.extend(args);
+        all.push(file);
+        ok(secrets(&sb, &v, None, &all), file);
+    }
+    let audit = |format: &str| {
+        ok(
+            secrets(&sb, &v, Some(&alice.file), &["audit", "--format", format]),
+            format,
+        )
+    };
+    let r: serde_json::Value = serde_json::from_str(&audit("json")).unwrap();
+    let (g, o) = (format!("kms {granted}"), format!("kms {other}"));
+    assert_eq!(r["environments"][0]["services"], serde_json::json!([g]));
+    let services = |file: &str| {
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{file}: {r:#}"))["services"]
+            .clone()
+    };
+    let entry = |key: &str, granted: bool, in_file: bool, drift: Option<&str>| serde_json::json!({"key": key, "granted": granted, "in_file": in_file, "drift": drift});
+    assert_eq!(
+        services("prod/wrapped.yaml"),
+        serde_json::json!([entry(&g, true, true, None)])
+    );
+    assert_eq!(
+        services("prod/lacking.yaml"),
+        serde_json::json!([entry(&g, true, false, Some("missing"))])
+    );
+    assert_eq!(
+        services("prod/extra.yaml"),
+        serde_json::json!([
+            entry(&g, true, true, None),
+            entry(&o, false, true, Some("not_granted"))
+        ])
+    );
+
+    // Markdown: a key-service matrix, a column per key; HTML: the same table.
+    let md = audit("markdown");
+    let header = format!("| File | Environment | {g} | {o} |");
+    assert!(md.lines().any(|l| l == header), "{header}: {md}");
+    for row in [
+        "| prod/extra.yaml | prod | reads | EXTRA (in file, not granted) |".to_string(),
+        "| prod/lacking.yaml | prod | MISSING (granted, not in file) |  |".to_string(),
+        "| prod/wrapped.yaml | prod | reads |  |".to_string(),
+    ] {
+        assert!(md.lines().any(|l| l == row), "{row}: {md}");
+    }
+    let html = audit("html");
+    let table = html
+        .split("<table id=\"services\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no services table: {html}"));
+    assert!(table.contains(&format!("<th>{g}</th>")), "{table}");
+    assert!(table.contains("<td class=\"drift\">MISSING (granted, not in file)</td>"));
+    assert!(table.contains("<td class=\"drift\">EXTRA (in file, not granted)</td>"));
+    // No ciphertext: the stanzas' enc is not in any format.
+    let enc = &kms_encs(&sb.read("prod/wrapped.yaml"))[0];
+    for text in [&md, &html] {
+        assert!(!text.contains(enc.as_str()) && !text.contains("ENC["));
+    }
+}
+
+/// `member remove` and `env revoke` on an environment with a KMS key rotate the data key
+/// and wrap the new one through KMS again: AWS credentials alone (here and with sops)
+/// still open the file, and the removed members' age keys open nothing.
+#[test]
+fn member_remove_and_env_revoke_keep_the_kms_stanza_working() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let bob = sb.key("bob");
+    let carol = sb.key("carol");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\n  bob: {}\n  carol: {}\nenvironments:\n  prod:\n    files:\n      - prod/**\n    members: [alice, bob, carol]\n    kms:\n      - {arn}\n",
+            alice.public, bob.public, carol.public
+        ),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(&sb, &v, None, &["encrypt", "-i", "prod/app.yaml"]),
+        "encrypt",
+    );
+    let mut last = kms_encs(&sb.read("prod/app.yaml"));
+    assert_eq!(last.len(), 1);
+    for (what, args) in [
+        ("member remove", vec!["member", "remove", "bob"]),
+        ("env revoke", vec!["env", "revoke", "prod", "carol"]),
+    ] {
+        ok(secrets(&sb, &v, Some(&alice.file), &args), what);
+        let encs = kms_encs(&sb.read("prod/app.yaml"));
+        assert_eq!(encs.len(), 1, "{what}");
+        assert_ne!(
+            encs, last,
+            "{what}: the data key was rotated, its kms stanza too"
+        );
+        last = encs;
+        assert_eq!(
+            ok(secrets(&sb, &v, None, &["decrypt", "prod/app.yaml"]), what),
+            PLAIN
+        );
+        assert_eq!(
+            sops_decrypt(&sb, &moto, "prod/app.yaml").replace("    ", "  "),
+            PLAIN
+        );
+    }
+    // An age key alone, no AWS credentials (and no instance role to look for).
+    let no_aws = [("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string())];
+    let decrypt_as = |key: &Path| {
+        secrets(&sb, &no_aws, Some(key), &["decrypt", "prod/app.yaml"])
+            .status
+            .code()
+    };
+    assert_eq!(decrypt_as(&alice.file), Some(0));
+    // 128: no key opens the data key.
+    assert_eq!(decrypt_as(&bob.file), Some(128), "bob was removed");
+    assert_eq!(decrypt_as(&carol.file), Some(128), "carol was revoked");
+}
+
+/// `import` of a .env into an environment with a KMS key writes a file wrapped through
+/// KMS too: AWS credentials alone open it, here and with sops.
+#[test]
+fn import_into_a_kms_environment_decrypts_through_kms_alone() {
+    let moto = Moto::start();
+    let arn = moto.create_key(REGION);
+    let sb = Sandbox::new();
+    let alice = sb.key("alice");
+    let v = moto.vars();
+    sb.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [prod/**]\n    members: [alice]\n    kms: [{arn}]\n",
+            alice.public
+        ),
+    );
+    let source = "DATABASE_PASSWORD=Vq8#zL2!pR7@kM4x\nSTRIPE_SECRET_KEY=sk_live_51HxQ2eKz8Jd7Yb3nT6wPq\nPORT=8080\n";
+    sb.write("import.env", source);
+    ok(
+        secrets(
+            &sb,
+            &v,
+            None,
+            &[
+                "import",
+                "import.env",
+                "--env",
+                "prod",
+                "--to",
+                "prod/app.env",
+                "--no-backup",
+            ],
+        ),
+        "import",
+    );
+    let text = sb.read("prod/app.env");
+    assert!(
+        text.contains(&format!("sops_kms__list_0__map_arn={arn}\n")),
+        "{text}"
+    );
+    assert!(!text.contains("Vq8#zL2") && !text.contains("sk_live_51"));
+    let by_kms = ok(
+        secrets(&sb, &v, None, &["decrypt", "prod/app.env"]),
+        "decrypt through KMS",
+    );
+    assert_eq!(by_kms, source);
+    assert_eq!(sops_decrypt(&sb, &moto, "prod/app.env"), source);
+    assert_eq!(
+        ok(
+            secrets(&sb, &[], Some(&alice.file), &["decrypt", "prod/app.env"]),
+            "age"
+        ),
+        source
+    );
 }

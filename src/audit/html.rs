@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::{cell, columns, key_age_text, Report, When};
+use super::{cell, columns, key_age_text, service_cell, service_columns, FileAccess, Report, When};
 
 /// Text for an element or a quoted attribute.
 fn esc(s: &str) -> String {
@@ -74,6 +74,34 @@ fn when(w: &Option<When>) -> String {
     w.as_ref().map(When::short).unwrap_or_else(|| "-".into())
 }
 
+/// A table (`id`) with a row per file and a column per holder (a member, a key), its
+/// cells by `cell`.
+fn matrix(
+    out: &mut String,
+    r: &Report,
+    id: &str,
+    cols: &[String],
+    cell: fn(&FileAccess, &str) -> (&'static str, &'static str),
+) {
+    let mut head = vec!["File", "Environment"];
+    head.extend(cols.iter().map(String::as_str));
+    let mut t = Table::new(out, id, &head);
+    for f in &r.files {
+        let mut cells = vec![
+            plain(&f.file),
+            plain(f.environment.clone().unwrap_or_else(|| "-".into())),
+        ];
+        match &f.error {
+            Some(e) => cells.push((format!("unreadable: {e}"), "bad")),
+            None => cells.extend(cols.iter().map(|c| {
+                let (text, kind) = cell(f, c);
+                (text.to_string(), if kind == "none" { "" } else { kind })
+            })),
+        }
+        t.row(&cells);
+    }
+}
+
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -109,25 +137,12 @@ pub fn render(r: &Report) -> String {
     }
 
     out.push_str("<h2>Access matrix (config and file recipients)</h2>\n<p><b>reads</b>: granted and wrapped for; <b>MISSING</b>: granted by the config, not in the file; <b>EXTRA</b>: in the file, not granted.</p>\n");
-    let cols = columns(r);
-    let mut head = vec!["File", "Environment"];
-    head.extend(cols.iter().map(String::as_str));
-    {
-        let mut t = Table::new(&mut out, "matrix", &head);
-        for f in &r.files {
-            let mut cells = vec![
-                plain(&f.file),
-                plain(f.environment.clone().unwrap_or_else(|| "-".into())),
-            ];
-            match &f.error {
-                Some(e) => cells.push((format!("unreadable: {e}"), "bad")),
-                None => cells.extend(cols.iter().map(|c| {
-                    let (text, kind) = cell(f, c);
-                    (text.to_string(), if kind == "none" { "" } else { kind })
-                })),
-            }
-            t.row(&cells);
-        }
+    matrix(&mut out, r, "matrix", &columns(r), cell);
+
+    let keys = service_columns(r);
+    if !keys.is_empty() {
+        out.push_str("<h2>Key-service matrix (config and file stanzas)</h2>\n<p>Vault transit, AWS KMS and PGP keys: whoever may use one (a Vault token or IAM policy that allows it, a keyring that holds it) reads the file. <b>reads</b>: the environment lists the key and the file is wrapped with it; <b>MISSING</b>: listed, not in the file; <b>EXTRA</b>: in the file, not listed.</p>\n");
+        matrix(&mut out, r, "services", &keys, service_cell);
     }
 
     out.push_str("<h2>Data-key age</h2>\n");

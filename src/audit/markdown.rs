@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{cell, columns, key_age_text, Report, When};
+use super::{cell, columns, key_age_text, service_cell, service_columns, FileAccess, Report, When};
 
 /// A table cell: `|` escaped and line breaks flattened, so no text breaks the table.
 fn esc(s: &str) -> String {
@@ -27,6 +27,30 @@ fn header(out: &mut String, names: &[&str]) {
 
 fn when(w: &Option<When>) -> String {
     w.as_ref().map(When::short).unwrap_or_else(|| "-".into())
+}
+
+/// A table with a row per file and a column per holder (a member, a key), its cells by
+/// `cell`.
+fn matrix(
+    out: &mut String,
+    r: &Report,
+    cols: &[String],
+    cell: fn(&FileAccess, &str) -> (&'static str, &'static str),
+) {
+    let mut names = vec!["File", "Environment"];
+    names.extend(cols.iter().map(String::as_str));
+    header(out, &names);
+    for f in &r.files {
+        let mut cells = vec![
+            f.file.clone(),
+            f.environment.clone().unwrap_or_else(|| "-".into()),
+        ];
+        match &f.error {
+            Some(e) => cells.push(format!("unreadable: {e}")),
+            None => cells.extend(cols.iter().map(|c| cell(f, c).0.to_string())),
+        }
+        row(out, &cells);
+    }
 }
 
 pub fn render(r: &Report) -> String {
@@ -62,20 +86,15 @@ pub fn render(r: &Report) -> String {
         out,
         "\n## Access matrix (config and file recipients)\n\n`reads`: granted and wrapped for; `MISSING`: granted by the config, not in the file; `EXTRA`: in the file, not granted (run `secrets updatekeys`, or rotate to take access away).\n"
     );
-    let cols = columns(r);
-    let mut names = vec!["File", "Environment"];
-    names.extend(cols.iter().map(String::as_str));
-    header(&mut out, &names);
-    for f in &r.files {
-        let mut cells = vec![
-            f.file.clone(),
-            f.environment.clone().unwrap_or_else(|| "-".into()),
-        ];
-        match &f.error {
-            Some(e) => cells.push(format!("unreadable: {e}")),
-            None => cells.extend(cols.iter().map(|c| cell(f, c).0.to_string())),
-        }
-        row(&mut out, &cells);
+    matrix(&mut out, r, &columns(r), cell);
+
+    let keys = service_columns(r);
+    if !keys.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Key-service matrix (config and file stanzas)\n\nVault transit, AWS KMS and PGP keys: whoever may use one (a Vault token or IAM policy that allows it, a keyring that holds it) reads the file. `reads`: the environment lists the key and the file is wrapped with it; `MISSING`: listed, not in the file (run `secrets updatekeys`); `EXTRA`: in the file, not listed (`secrets updatekeys --rotate` drops it with a new data key).\n"
+        );
+        matrix(&mut out, r, &keys, service_cell);
     }
 
     let _ = writeln!(out, "\n## Data-key age\n");

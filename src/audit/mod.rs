@@ -6,6 +6,9 @@
 //! - the access matrix: for each encrypted file, each member the config grants its
 //!   environment and each recipient actually in its sops metadata, with drift both ways
 //!   (`missing`: granted, not in the file; `not_granted`: in the file, not granted);
+//! - the same for key-service keys (Vault transit, AWS KMS, PGP): those the environment
+//!   lists and those the file's metadata is wrapped with, named as `status` and
+//!   `updatekeys` name them ([`ServiceKeys::diff`]);
 //! - for each key `.secrets.yaml` named once and names no more (a member removed, or a key
 //!   replaced), the files whose history was wrapped for it and whether each got a new data
 //!   key after their stanza went ([`history`] says how a rotation is recognised);
@@ -28,7 +31,7 @@ use serde::Serialize;
 use crate::config::{abbreviate, rel_string, Config, ConfigError};
 use crate::engine::EncryptedFile;
 use crate::keys::recipient::{key_part, same_key};
-use crate::keys::Identities;
+use crate::keys::{Identities, ServiceKeys};
 use crate::policy::check::{self, EnvValues, RuleName, Subject};
 use crate::policy::staleness::{self, Change, Freshness, StaleError};
 use crate::store::Format;
@@ -118,11 +121,13 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// What the config grants: an environment's members and files.
+/// What the config grants: an environment's members, key-service keys and files.
 #[derive(Debug, Serialize)]
 pub struct EnvAccess {
     pub name: String,
     pub members: Vec<String>,
+    /// Its Vault transit, AWS KMS and PGP keys: `hc_vault URL`, `kms ARN`, `pgp FP`.
+    pub services: Vec<String>,
     pub files: Vec<String>,
 }
 
@@ -133,6 +138,8 @@ pub struct FileAccess {
     pub file: String,
     pub environment: Option<String>,
     pub access: Vec<Holder>,
+    /// The key-service keys its environment lists and those its data key is wrapped with.
+    pub services: Vec<ServiceAccess>,
     pub data_key: DataKeyAge,
     /// Why the file could not be read (it is then in no other section).
     pub error: Option<String>,
@@ -151,6 +158,22 @@ pub struct Holder {
     pub in_file: bool,
     /// `missing` (granted, not in the file) or `not_granted` (in the file, not granted);
     /// never set for a file in no environment (nothing is granted there).
+    pub drift: Option<&'static str>,
+}
+
+/// A key-service key (Vault transit, AWS KMS, PGP) and one file: whoever may use the key
+/// (a Vault token's or an IAM policy's holder, a gpg keyring) reads the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceAccess {
+    /// As [`ServiceKeys::diff`] names it: `hc_vault URL`, `kms ARN`, `pgp FINGERPRINT`
+    /// (a KMS key's context and profile included: another context is another key).
+    pub key: String,
+    /// The file's environment lists it.
+    pub granted: bool,
+    /// The file's sops metadata has a stanza of it.
+    pub in_file: bool,
+    /// `missing` or `not_granted`, as for [`Holder`]; never set for a file in no
+    /// environment.
     pub drift: Option<&'static str>,
 }
 
@@ -283,6 +306,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
                 file: shown(p),
                 environment,
                 access: Vec::new(),
+                services: Vec::new(),
                 data_key,
                 error: errors.get(p).cloned(),
             });
@@ -294,6 +318,13 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
         files.push(FileAccess {
             file: shown(p),
             access: holders(config, environment.as_deref(), file, &removed_name),
+            services: service_access(
+                environment
+                    .as_deref()
+                    .and_then(|e| config.environment(e))
+                    .map(|e| &e.services),
+                &file.service_keys(),
+            ),
             environment,
             data_key,
             error: None,
@@ -305,6 +336,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
         .map(|e| EnvAccess {
             name: e.name.clone(),
             members: e.members.clone(),
+            services: key_names(&e.services),
             files: env_files.remove(&e.name).unwrap_or_default(),
         })
         .collect();
@@ -410,6 +442,40 @@ fn holders(
             drift: env.is_some().then_some("not_granted"),
         });
     }
+    out
+}
+
+/// Every key of `keys`, named as [`ServiceKeys::diff`] names them (what is added to
+/// nothing is every key), so the audit, `status` and `updatekeys` agree on each name.
+fn key_names(keys: &ServiceKeys) -> Vec<String> {
+    ServiceKeys::default().diff(keys).0
+}
+
+/// The key-service keys `granted` by a file's environment (`None`: the file is in none)
+/// and those `in_file`: the granted ones first, in config order, then the others.
+fn service_access(granted: Option<&ServiceKeys>, in_file: &ServiceKeys) -> Vec<ServiceAccess> {
+    let none = ServiceKeys::default();
+    let (missing, extra) = in_file.diff(granted.unwrap_or(&none));
+    let mut out: Vec<ServiceAccess> = granted
+        .map(key_names)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|key| {
+            let present = !missing.contains(&key);
+            ServiceAccess {
+                drift: (!present).then_some("missing"),
+                key,
+                granted: true,
+                in_file: present,
+            }
+        })
+        .collect();
+    out.extend(extra.into_iter().map(|key| ServiceAccess {
+        key,
+        granted: false,
+        in_file: true,
+        drift: granted.is_some().then_some("not_granted"),
+    }));
     out
 }
 
@@ -559,16 +625,47 @@ pub fn columns(report: &Report) -> Vec<String> {
     out
 }
 
+/// The key-service matrix's columns: every environment's keys in config order, then every
+/// other key a file is wrapped with, in first-seen order. Empty when no environment and no
+/// file has one (the matrix is then left out).
+pub fn service_columns(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let named = report.environments.iter().flat_map(|e| &e.services).chain(
+        report
+            .files
+            .iter()
+            .flat_map(|f| f.services.iter().map(|s| &s.key)),
+    );
+    for key in named {
+        if !out.contains(key) {
+            out.push(key.clone());
+        }
+    }
+    out
+}
+
 /// One cell of the matrix: its text and its kind (`ok`, `drift`, `none`).
 pub fn cell(file: &FileAccess, who: &str) -> (&'static str, &'static str) {
     match file.access.iter().find(|h| h.who == who) {
         None => ("", "none"),
-        Some(h) => match h.drift {
-            Some("missing") => ("MISSING (granted, not in file)", "drift"),
-            Some(_) => ("EXTRA (in file, not granted)", "drift"),
-            None if h.in_file => ("reads", "ok"),
-            None => ("", "none"),
-        },
+        Some(h) => cell_text(h.drift, h.in_file),
+    }
+}
+
+/// One cell of the key-service matrix, as [`cell`] says it.
+pub fn service_cell(file: &FileAccess, key: &str) -> (&'static str, &'static str) {
+    match file.services.iter().find(|s| s.key == key) {
+        None => ("", "none"),
+        Some(s) => cell_text(s.drift, s.in_file),
+    }
+}
+
+fn cell_text(drift: Option<&str>, in_file: bool) -> (&'static str, &'static str) {
+    match drift {
+        Some("missing") => ("MISSING (granted, not in file)", "drift"),
+        Some(_) => ("EXTRA (in file, not granted)", "drift"),
+        None if in_file => ("reads", "ok"),
+        None => ("", "none"),
     }
 }
 

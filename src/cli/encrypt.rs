@@ -212,8 +212,11 @@ impl Target {
     }
 }
 
-/// `--encryption-context KEY:VALUE,…` as sops reads it (the first `:` splits a pair).
-fn encryption_context(text: &str) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+/// `--encryption-context KEY:VALUE,…` as sops reads it (the first `:` splits a pair); `env
+/// add` reads its flag with it too.
+pub(super) fn encryption_context(
+    text: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| match pair.split_once(':') {

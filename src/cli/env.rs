@@ -15,6 +15,7 @@ use super::output::{self, config_start, shown};
 use super::status::ListFormat;
 use super::{batch, exit, Global};
 use crate::config::edit::ConfigDoc;
+use crate::config::raw::RawKms;
 use crate::config::ConfigError;
 use crate::team;
 use crate::workspace::batch::Op;
@@ -27,7 +28,7 @@ pub enum Command {
     /// Add an environment: the files that belong to it (globs relative to the config's
     /// directory; `**` crosses directories) and, optionally, its first members.
     #[command(
-        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--kms <ARN>]... [--pgp <FINGERPRINT>]... [--default]",
+        override_usage = "secrets env add <ENV> --files <GLOB>... [--member <MEMBER>]... [--vault-transit <URL>]... [--kms <ARN>]... [--encryption-context <K:V,…>] [--aws-profile <PROFILE>] [--pgp <FINGERPRINT>]... [--default]",
         after_help = "\
 ENV may also come last, after the globs (`--files .env.staging staging`) when it is a plain
 name (letters, digits, '_', '-'): --files takes every value up to the next option."
@@ -50,6 +51,14 @@ name (letters, digits, '_', '-'): --files takes every value up to the next optio
         /// role decrypts without an age key (repeatable): ARN, or ARN+ROLE_ARN.
         #[arg(long = "kms", value_name = "ARN")]
         kms: Vec<String>,
+        /// The encryption context of the --kms keys, as `encrypt` takes it: KEY:VALUE,…
+        /// (written in each kms entry; decrypting needs the same pairs).
+        #[arg(long, value_name = "K:V,…")]
+        encryption_context: Option<String>,
+        /// The shared-files AWS profile the --kms keys are used with (written in each kms
+        /// entry, as sops writes it in a file).
+        #[arg(long, value_name = "PROFILE")]
+        aws_profile: Option<String>,
         /// A PGP key every file is also wrapped with, decrypted through the user's gpg
         /// (repeatable): its fingerprint.
         #[arg(long = "pgp", value_name = "FINGERPRINT")]
@@ -156,12 +165,18 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             members,
             vault_transit,
             kms,
+            encryption_context,
+            aws_profile,
             pgp,
             default,
         } => {
             let env = env_then_globs("env add", env, &mut files)?;
-            let services = [("vault_transit", vault_transit), ("kms", kms), ("pgp", pgp)];
-            add(&env, &files, &members, &services, default, g)
+            let keys = ServiceEntries {
+                vault_transit,
+                kms: kms_entries(&kms, encryption_context.as_deref(), aws_profile)?,
+                pgp,
+            };
+            add(&env, &files, &members, &keys, default, g)
         }
         Command::Grant { env, members } => grant(&env, &members, g),
         Command::Revoke {
@@ -388,11 +403,50 @@ fn env_then_globs(
     }
 }
 
+/// The key-service keys `env add` writes, as the config's entries take them.
+struct ServiceEntries {
+    vault_transit: Vec<String>,
+    kms: Vec<RawKms>,
+    pgp: Vec<String>,
+}
+
+/// `env add --kms ARN… [--encryption-context K:V,…] [--aws-profile NAME]`: each key as
+/// the config's `kms:` entry takes it, the context and profile applied to every one (the
+/// map form when either is set). Both need a key, as for `encrypt`.
+fn kms_entries(
+    keys: &[String],
+    context: Option<&str>,
+    profile: Option<String>,
+) -> anyhow::Result<Vec<RawKms>> {
+    if keys.is_empty() && (context.is_some() || profile.is_some()) {
+        return Err(exit::CliError::new(
+            exit::CONFLICT,
+            "env add: --encryption-context and --aws-profile apply to --kms keys: pass --kms ARN",
+        )
+        .into());
+    }
+    let context: Vec<(String, String)> = match context {
+        Some(text) => super::encrypt::encryption_context(text)?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    let aws_profile = profile.filter(|p| !p.is_empty());
+    Ok(keys
+        .iter()
+        .map(|key| RawKms {
+            key: key.clone(),
+            context: context.clone(),
+            aws_profile: aws_profile.clone(),
+        })
+        .collect())
+}
+
 fn add(
     env: &str,
     files: &[String],
     members: &[String],
-    services: &[(&str, Vec<String>)],
+    keys: &ServiceEntries,
     default: bool,
     g: &Global,
 ) -> anyhow::Result<ExitCode> {
@@ -408,9 +462,9 @@ fn add(
     doc.add_env(env, files, &[])?;
     doc.grant(env, members)?;
     // Written as given (sops's forms); the saved config is parsed, which checks each.
-    for (field, keys) in services {
-        doc.set_service_keys(env, field, keys)?;
-    }
+    doc.set_service_keys(env, "vault_transit", &keys.vault_transit)?;
+    doc.set_kms(env, &keys.kms)?;
+    doc.set_service_keys(env, "pgp", &keys.pgp)?;
     if default {
         doc.set_default(env);
     }
