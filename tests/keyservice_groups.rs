@@ -444,3 +444,57 @@ fn a_team_environment_needing_the_vault_key_and_one_member_opens_only_with_both(
         "{config}"
     );
 }
+
+/// The merge driver on a file with key groups: one side rotated (a new data key split
+/// across the groups), both changed values; the merge is split again across the same
+/// groups and opens only with both, here and with sops.
+#[test]
+fn a_merge_after_a_rotation_splits_the_key_across_the_same_groups() {
+    let (bao, url) = transit();
+    let r = common::repo::Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    key_groups:\n      - members: [alice]\n      - vault_transit: [{url}]\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    let main = r.rotate_on_a_branch_and_merge(PLAIN, &|c| {
+        c.env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token);
+    });
+    let merged = r.ks.sb.read("config/app.yaml");
+    assert!(merged.contains("key_groups:") && merged.contains("shamir_threshold: 2"));
+    assert_ne!(encs(&merged), encs(&main));
+    let sb = &r.ks.sb;
+    let decrypt = |token: bool| {
+        let mut c = sb.std_cmd();
+        c.env("SOPS_AGE_KEY_FILE", &r.ks.key)
+            .env_remove("VAULT_TOKEN")
+            .env("VAULT_ADDR", &bao.addr);
+        if token {
+            c.env("VAULT_TOKEN", &bao.token);
+        }
+        c.args(["decrypt", "config/app.yaml"]).output().unwrap()
+    };
+    let plain = ok(decrypt(true), "decrypt the merge");
+    assert!(plain.contains("password: pw-main") && plain.contains("api_token: tok-feature"));
+    assert_eq!(
+        decrypt(false).status.code(),
+        Some(128),
+        "the Vault group is needed"
+    );
+    let by_sops = Command::new(sops_bin().unwrap())
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("HOME", sb.path("home"))
+        .env("VAULT_ADDR", &bao.addr)
+        .env("VAULT_TOKEN", &bao.token)
+        .current_dir(sb.dir.path())
+        .args(["decrypt", "config/app.yaml"])
+        .output()
+        .unwrap();
+    let by_sops = ok(by_sops, "sops decrypt the merge");
+    assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
+}

@@ -1541,3 +1541,50 @@ fn first_hour_messages_name_members_and_env_add_takes_env_last() {
         "{stderr}"
     );
 }
+
+/// `env add --kms A,B` (and `--vault-transit`, `--pgp`) takes comma-separated lists as
+/// `encrypt` does: each key its own entry, not one ARN with a comma in it.
+#[test]
+fn env_add_splits_comma_separated_key_service_lists() {
+    let t = Team::new();
+    t.write(
+        ".secrets.yaml",
+        &format!(
+            "members:\n  alice: {}\nenvironments: {{}}\n",
+            t.public("alice")
+        ),
+    );
+    let (k1, k2) = (
+        "arn:aws:kms:eu-west-1:111122223333:key/one",
+        "arn:aws:kms:eu-west-1:111122223333:key/two",
+    );
+    let out = t.run(
+        "alice",
+        &[
+            "env",
+            "add",
+            "prod",
+            "--files",
+            "prod/**",
+            "--member",
+            "alice",
+            "--kms",
+            &format!("{k1}, {k2}"),
+            "--vault-transit",
+            "https://v:8200/v1/transit/keys/a,https://v:8200/v1/transit/keys/b",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = t.read(".secrets.yaml");
+    for k in [k1, k2] {
+        assert!(cfg.contains(&format!("- {k}\n")), "{cfg}");
+    }
+    assert!(
+        cfg.contains("- https://v:8200/v1/transit/keys/b\n"),
+        "{cfg}"
+    );
+}

@@ -241,14 +241,25 @@ fn transit_keys(list: &str) -> anyhow::Result<Vec<TransitKey>> {
     )
 }
 
-/// A comma-separated list of key-service keys (empty parts skipped, as sops skips them).
+/// The parts of comma-separated lists, trimmed (empty parts skipped, as sops skips them).
+pub(super) fn comma_separated(lists: &[String]) -> Vec<String> {
+    lists
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A comma-separated list of key-service keys.
 fn parse_keys<K, E: std::fmt::Display>(
     list: &str,
     parse: impl Fn(&str) -> Result<K, E>,
     hint: &'static str,
 ) -> anyhow::Result<Vec<K>> {
-    list.split(',')
-        .filter(|u| !u.trim().is_empty())
+    comma_separated(&[list.to_string()])
+        .iter()
         .map(|u| {
             parse(u).map_err(|e| {
                 CliError::new(NO_RECIPIENTS, e.to_string())

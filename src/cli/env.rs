@@ -171,10 +171,12 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
             default,
         } => {
             let env = env_then_globs("env add", env, &mut files)?;
+            // Each flag takes a comma-separated list, as `encrypt`'s do.
+            let split = super::encrypt::comma_separated;
             let keys = ServiceEntries {
-                vault_transit,
-                kms: kms_entries(&kms, encryption_context.as_deref(), aws_profile)?,
-                pgp,
+                vault_transit: split(&vault_transit),
+                kms: kms_entries(&split(&kms), encryption_context.as_deref(), aws_profile)?,
+                pgp: split(&pgp),
             };
             add(&env, &files, &members, &keys, default, g)
         }

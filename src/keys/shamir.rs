@@ -8,8 +8,8 @@
 //! Hand-written rather than a crate: the Rust crates use other share layouts (x first,
 //! random x, other fields), and a file must open with sops; the arithmetic is a few lines.
 //! No tables: multiplication is branch-free shifts, so timing does not depend on the key.
-//! Files with sops key groups are read with [`combine`]; [`split`] waits for the commands
-//! that create or re-wrap such files (issue 15).
+//! [`split`] makes the shares when a file with key groups is written or re-wrapped
+//! (`keys::wrap_groups`); [`combine`] gives the data key back when one is read.
 
 use rand::RngCore;
 use zeroize::Zeroizing;

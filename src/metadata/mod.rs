@@ -6,7 +6,7 @@
 //! Without `key_groups` sops writes its single group flat, at the top of the block
 //! (`age:`, `hc_vault:`, `kms:`, `pgp:`), and that is the layout read and written here.
 //! A file with sops `key_groups` (Shamir splitting) holds a list of the same `KeyGroup` and
-//! a `shamir_threshold`, read and written back; the commands that would re-wrap them refuse.
+//! a `shamir_threshold`, read and written back (`keys::wrap_groups` makes them).
 //! GCP KMS and Azure Key Vault entries are kept as written (`foreign`).
 //!
 //! Every sops layout is read (≤3.9 writes empty key lists, 3.10–3.12 omits them, 3.13+
@@ -122,8 +122,7 @@ pub struct Metadata {
     /// file with `key_groups`.
     pub keys: KeyGroup,
     /// sops key groups (`key_groups`): each holds a Shamir share of the data key, and
-    /// `shamir_threshold` of them give it back. Empty in the flat layout. Read and
-    /// written; re-wrapping them (updatekeys, rotate) is not supported yet.
+    /// `shamir_threshold` of them give it back. Empty in the flat layout.
     pub key_groups: Vec<KeyGroup>,
     /// sops's `shamir_threshold`; 0 when absent (sops then needs every group).
     pub shamir_threshold: usize,
@@ -147,8 +146,9 @@ pub enum MetadataError {
         "sops key group {group} has `{kind}` keys, which this tool cannot use inside a key group"
     )]
     KeyGroupKind { group: usize, kind: String },
-    /// Re-wrapping a file with key groups (updatekeys, rotate, member changes).
-    #[error("the file uses sops key groups (Shamir secret sharing): this tool reads and edits such files but cannot re-wrap or rotate them yet (sops updatekeys / sops rotate can)")]
+    /// Re-wrapping one key of a file with key groups: its groups are wrapped again as a
+    /// whole (`EncryptedFile::wrap_for`), never stanza by stanza.
+    #[error("the file uses sops key groups (Shamir secret sharing): its keys are re-wrapped group by group (secrets updatekeys / secrets rotate), not one at a time")]
     KeyGroups,
 }
 
