@@ -370,10 +370,11 @@ impl EncryptedFile {
     /// the key services (see [`keys::unwrap`]).
     pub fn data_key(&self, ids: &Identities) -> Result<DataKey, FileError> {
         let md = &self.metadata;
-        if md.key_groups.is_empty() {
-            keys::unwrap(&md.keys, ids)
-        } else {
-            keys::unwrap_groups(&md.key_groups, md.shamir_threshold, ids)
+        match md.key_groups.as_slice() {
+            [] => keys::unwrap(&md.keys, ids),
+            // One group holds the whole data key, as sops reads it.
+            [one] => keys::unwrap(one, ids),
+            groups => keys::unwrap_groups(groups, md.shamir_threshold, ids),
         }
         .map_err(|error| self.key_err(with_unsupported(error, &md.unsupported_keys())))
     }

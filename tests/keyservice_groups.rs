@@ -498,3 +498,195 @@ fn a_merge_after_a_rotation_splits_the_key_across_the_same_groups() {
     let by_sops = ok(by_sops, "sops decrypt the merge");
     assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
 }
+
+/// Found in review: removing the only key of a group (a sops file in no environment) wrote
+/// a group nobody could open, the file lost for good. Now refused, the file unchanged.
+#[test]
+fn removing_the_last_key_of_a_group_is_refused_and_the_file_kept() {
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    sb.write(
+        ".sops.yaml",
+        &format!("creation_rules:\n  - key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n"),
+    );
+    sb.write("other/y.yaml", PLAIN);
+    let enc = sops(&sb, "k12", None, &["encrypt", "other/y.yaml"]);
+    sb.write("other/y.yaml", &enc);
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  bob: {a2}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    members: [bob]\n"),
+    );
+    let out = secrets(&sb, "k12", None, &["member", "remove", "alice"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("other/y.yaml") && err.contains("key group 1 has no key left"),
+        "{err}"
+    );
+    assert_eq!(sb.read("other/y.yaml"), enc);
+    sops(&sb, "k12", None, &["decrypt", "other/y.yaml"]);
+}
+
+/// Found in review: a key taken out of one group while it stays in another kept the data
+/// key, which its holder may have kept. Now a rotation is needed, as when a key leaves.
+#[test]
+fn a_key_leaving_one_group_needs_a_rotation() {
+    let sb = Sandbox::new();
+    let [a1, a2, a3] = three_keys(&sb);
+    let config = |second: &str| {
+        format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [alice, bob]\n      - members: [{second}]\n")
+    };
+    sb.write(".secrets.yaml", &config("alice, carol"));
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k1", None, &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    ok(
+        secrets(&sb, "k1", None, &["decrypt", "prod/a.yaml"]),
+        "alice alone",
+    );
+    sb.write(".secrets.yaml", &config("carol"));
+    let before = sb.read("prod/a.yaml");
+    let out = secrets(&sb, "k13", None, &["updatekeys", "prod/a.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without rotating") && err.contains("key group"),
+        "{err}"
+    );
+    assert_eq!(sb.read("prod/a.yaml"), before);
+    ok(
+        secrets(&sb, "k13", None, &["updatekeys", "--rotate", "prod/a.yaml"]),
+        "updatekeys --rotate",
+    );
+    assert_eq!(
+        secrets(&sb, "k1", None, &["decrypt", "prod/a.yaml"])
+            .status
+            .code(),
+        Some(128)
+    );
+    ok(
+        secrets(&sb, "k13", None, &["decrypt", "prod/a.yaml"]),
+        "alice and carol",
+    );
+    sops(&sb, "k23", None, &["decrypt", "prod/a.yaml"]);
+}
+
+/// Found in review: the merge driver split a fresh key across ours's groups, handing it
+/// to a member the other side removed. It now wraps for the side that rotated.
+#[test]
+fn a_merge_of_a_member_removal_does_not_hand_them_the_new_key() {
+    let r = common::repo::Repo::new();
+    let sb = &r.ks.sb;
+    let [a1, a2, a3] = three_keys(sb);
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [alice, bob]\n      - members: [carol]\n"),
+    );
+    sb.write("prod/app.yaml", PLAIN);
+    ok(
+        secrets(sb, "k13", None, &["encrypt", "-i", "prod/app.yaml"]),
+        "encrypt",
+    );
+    ok(secrets(sb, "k13", None, &["git", "setup"]), "git setup");
+    r.commit("start", 3, "alice");
+    r.git(&["checkout", "-q", "-b", "offboard"]);
+    ok(
+        secrets(sb, "k13", None, &["member", "remove", "bob"]),
+        "member remove",
+    );
+    r.commit("bob leaves", 2, "alice");
+    r.git(&["checkout", "-q", "main"]);
+    ok(
+        secrets(
+            sb,
+            "k13",
+            None,
+            &["set", "prod/app.yaml", "api_token", "tok-main"],
+        ),
+        "set",
+    );
+    r.commit("main", 1, "alice");
+    let out = Command::new("git")
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args(["merge", "-q", "--no-edit", "offboard"])
+        .current_dir(sb.dir.path())
+        .env("HOME", sb.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", sb.path("k13"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git merge: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = ok(
+        secrets(sb, "k13", None, &["decrypt", "prod/app.yaml"]),
+        "alice and carol",
+    );
+    assert!(merged.contains("tok-main"), "{merged}");
+    assert_eq!(
+        secrets(sb, "k23", None, &["decrypt", "prod/app.yaml"])
+            .status
+            .code(),
+        Some(128),
+        "bob (with carol) no longer opens the merge"
+    );
+}
+
+/// Found in review: sops reads one key group as the whole data key, and ignores a
+/// `shamir_threshold` without several groups; so do we.
+#[test]
+fn one_key_group_and_a_lone_threshold_read_as_sops_reads_them() {
+    let sb = Sandbox::new();
+    let [a1, _, _] = three_keys(&sb);
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a1}]\n"
+        ),
+    );
+    sb.write("a.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k1", None, &["encrypt", "-i", "a.yaml"]),
+        "encrypt",
+    );
+    sops(&sb, "k1", None, &["decrypt", "a.yaml"]);
+    // A file whose metadata lists its one group under key_groups opens here too.
+    let flat = sb.read("a.yaml");
+    assert!(flat.contains("\nsops:\n  age:\n"), "{flat}");
+    let mut grouped = String::new();
+    let mut in_age = false;
+    for line in flat.lines() {
+        if line == "  age:" {
+            in_age = true;
+            grouped.push_str("  key_groups:\n    - age:\n");
+            continue;
+        }
+        if in_age && !line.starts_with("    ") {
+            in_age = false;
+        }
+        if in_age {
+            grouped.push_str("    ");
+        }
+        grouped.push_str(line);
+        grouped.push('\n');
+    }
+    assert!(
+        grouped.contains("key_groups:") && !grouped.contains("\n  age:"),
+        "{grouped}"
+    );
+    sb.write("b.yaml", &grouped);
+    let theirs = sops(&sb, "k1", None, &["decrypt", "b.yaml"]);
+    assert!(theirs.contains("password: hunter2"), "{theirs}");
+    assert_eq!(
+        ok(
+            secrets(&sb, "k1", None, &["decrypt", "b.yaml"]),
+            "one group"
+        ),
+        PLAIN
+    );
+}

@@ -231,7 +231,7 @@ fn merge_code(e: &crate::workspace::gitmerge::MergeError) -> u8 {
         E::Config { .. } => CONFIG,
         E::Io { .. } => OUTPUT,
         E::Git { .. } => GENERIC,
-        E::NoConflict { .. } => INPUT,
+        E::NoConflict { .. } | E::GroupsDiffer { .. } => INPUT,
     }
 }
 

@@ -1070,7 +1070,7 @@ fn key_groups_of(
         if group.members.is_empty() && group.services.is_empty() {
             return Err(bad(
                 g.line,
-                format!("environment {name:?}: a key group with no members or keys"),
+                format!("environment {name:?}: a key group with no members or keys (when removing its last member emptied it: delete the group and lower shamir_threshold)"),
             ));
         }
         groups.push(group);

@@ -100,6 +100,10 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 env.kms.extend(g.kms);
                 env.pgp.extend(g.pgp);
             }
+            // sops ignores a threshold without several groups.
+            if groups.len() <= 1 {
+                env.shamir_threshold = None;
+            }
             for (mut g, age) in groups {
                 for k in age {
                     let member = member_for(&mut cfg, &mut key_names, &k);
@@ -162,6 +166,19 @@ fn key_group(g: &Spanned<Value>) -> Result<(RawGroup, Vec<Spanned<String>>), Raw
             "hc_vault" => group.vault_transit.extend(uris(gv)?),
             "kms" => group.kms.extend(raw::kms_entries(gv)?),
             "pgp" => group.pgp.extend(raw::strings(gv, "pgp")?),
+            // sops 3.11: groups whose keys join this one.
+            "merge" => {
+                let Value::List(list) = &gv.value else {
+                    return Err(RawError::new(gv.line, "a key group's merge must be a list"));
+                };
+                for m in list {
+                    let (more, more_age) = key_group(m)?;
+                    group.vault_transit.extend(more.vault_transit);
+                    group.kms.extend(more.kms);
+                    group.pgp.extend(more.pgp);
+                    age.extend(more_age);
+                }
+            }
             _ => {}
         }
     }

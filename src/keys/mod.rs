@@ -218,6 +218,10 @@ pub fn wrap_groups(
     shamir: &Shamir,
     services: &Services,
 ) -> Result<Vec<KeyGroup>, WrapError> {
+    // A group with no key would hold a share nobody opens (sops refuses one too).
+    if let Some(i) = shamir.groups.iter().position(MasterKeys::is_empty) {
+        return Err(WrapError::EmptyGroup(i + 1));
+    }
     let shares = shamir::split(key.bytes(), shamir.groups.len(), shamir.threshold)
         .map_err(|e| WrapError::Shamir(e.to_string()))?;
     shamir
@@ -249,7 +253,7 @@ pub const MAX_SERVICE_STANZAS: usize = 16;
 /// services' timeout. A service's client is made only for a stanza of its own. The error
 /// lists the recipients, the identities tried and each service's failure.
 pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> {
-    let secret = unwrap_secret(group, ids, 32)?;
+    let secret = unwrap_secret(group, ids, 32, &mut 0)?;
     Ok(DataKey::from_slice(&secret).expect("32 bytes"))
 }
 
@@ -263,19 +267,22 @@ pub fn unwrap_groups(
     threshold: usize,
     ids: &Identities,
 ) -> Result<DataKey, WrapError> {
+    // Every group when absent; never fewer than the two shares a combination needs.
     let need = if threshold == 0 {
         groups.len()
     } else {
-        threshold
+        threshold.max(2)
     };
     let share_len = 33;
+    // One budget of key-service requests for the whole file, not one per group.
+    let mut asked = 0;
     let mut shares = Vec::new();
     let mut failures = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         if shares.len() == need {
             break;
         }
-        match unwrap_secret(group, ids, share_len) {
+        match unwrap_secret(group, ids, share_len, &mut asked) {
             Ok(share) => shares.push(share),
             Err(e) => failures.push((i + 1, e)),
         }
@@ -295,11 +302,13 @@ pub fn unwrap_groups(
 }
 
 /// The `len`-byte secret a group holds: [`unwrap`]'s order, any length but `len` passed
-/// over (a data key in a flat file, a Shamir share in a key group).
+/// over (a data key in a flat file, a Shamir share in a key group). `asked` counts the
+/// key-service stanzas asked so far in this file, against [`MAX_SERVICE_STANZAS`].
 fn unwrap_secret(
     group: &KeyGroup,
     ids: &Identities,
     len: usize,
+    asked: &mut usize,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, WrapError> {
     let age_error = match wrap::unwrap_secret(&group.age, ids, len) {
         Ok(secret) => return Ok(secret),
@@ -308,28 +317,29 @@ fn unwrap_secret(
     if !group.has_service_stanzas() {
         return Err(age_error);
     }
-    let mut asked = Asked {
+    let mut tried = Asked {
         len,
-        ..Asked::default()
+        count: *asked,
+        failures: Vec::new(),
     };
     let s = &ids.services;
-    if let Some(key) = asked
+    let key = tried
         .unwrap_with(&s.gpg, &group.pgp)
-        .or_else(|| asked.unwrap_with(&s.vault, &group.hc_vault))
-        .or_else(|| asked.unwrap_with(&s.kms, &group.kms))
-    {
+        .or_else(|| tried.unwrap_with(&s.vault, &group.hc_vault))
+        .or_else(|| tried.unwrap_with(&s.kms, &group.kms));
+    *asked = tried.count;
+    if let Some(key) = key {
         return Ok(key);
     }
     Err(WrapError::NoMatchingIdentity {
         recipients: group.age.iter().map(|s| s.recipient.clone()).collect(),
         tried: ids.describe(),
-        services: asked.failures,
+        services: tried.failures,
     })
 }
 
 /// The key-service stanzas asked so far in one unwrap, and why each failed; `len` is the
 /// length of the secret wanted.
-#[derive(Default)]
 struct Asked {
     len: usize,
     count: usize,

@@ -31,6 +31,9 @@ pub enum WrapError {
         /// Each group that did not open (numbered from 1) and why.
         failures: Vec<(usize, WrapError)>,
     },
+    /// A key group left with no key: its share would open for nobody.
+    #[error("key group {0} has no key left (nobody could open its share): give it a key or remove the group and lower shamir_threshold")]
+    EmptyGroup(usize),
     /// The shares did not combine (a damaged file).
     #[error("the key groups' shares do not give the data key back: {0}")]
     Shamir(String),

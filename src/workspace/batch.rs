@@ -451,22 +451,45 @@ fn grouped_keys(
 /// The keys of each group (age keys and key-service keys, sorted) and the threshold: two
 /// files wrapped for the same layout have the same.
 pub fn layout(keys: &MasterKeys) -> (Vec<Vec<String>>, usize) {
-    let one = |g: &MasterKeys| {
-        let mut names: Vec<String> = g.age.iter().map(|r| r.to_key_string()).collect();
-        names.extend(ServiceKeys::default().diff(&g.services).0);
-        names.sort();
-        names
-    };
     match &keys.shamir {
-        Some(s) => (s.groups.iter().map(one).collect(), s.threshold),
-        None => (vec![one(keys)], 0),
+        Some(s) => (s.groups.iter().map(group_keys).collect(), s.threshold),
+        None => (vec![group_keys(keys)], 0),
+    }
+}
+
+/// One group's keys, sorted: age keys and key-service keys as [`ServiceKeys::diff`] names them.
+fn group_keys(g: &MasterKeys) -> Vec<String> {
+    let mut names: Vec<String> = g.age.iter().map(|r| r.to_key_string()).collect();
+    names.extend(ServiceKeys::default().diff(&g.services).0);
+    names.sort();
+    names
+}
+
+/// Whether going from `current` to `wanted` takes anything from anyone: a key leaving a
+/// group it was in (even one it stays in another of), a group more or fewer, a higher
+/// threshold, or a flat file split into groups. Whoever could read the file before may
+/// have kept its data key, so such a change needs a new one. Only adding keys to groups,
+/// lowering the threshold or joining the groups into one flat file does not.
+fn tightens(current: &MasterKeys, wanted: &MasterKeys) -> bool {
+    match (&current.shamir, &wanted.shamir) {
+        (None, None) | (Some(_), None) => false,
+        (None, Some(_)) => true,
+        (Some(c), Some(w)) => {
+            c.groups.len() != w.groups.len()
+                || w.threshold > c.threshold
+                || c.groups.iter().zip(&w.groups).any(|(have, want)| {
+                    let want = group_keys(want);
+                    group_keys(have).iter().any(|k| !want.contains(k))
+                })
+        }
     }
 }
 
 /// A file that has or gets key groups. Every wrap of a grouped file splits the data key
-/// again and wraps every share anew (as sops does), so there is no stanza to keep; the
-/// rules are the flat ones: a key leaving needs a rotation, a change that only adds
-/// keys or regroups them keeps the data key (as `sops updatekeys` keeps it).
+/// again and wraps every share anew (as sops does), so there is no stanza to keep. The
+/// data key is kept (the shares split again) only when nothing is taken from anyone;
+/// a key leaving (the whole file or one group) or a tighter layout ([`tightens`]) needs a
+/// rotation: refused by `updatekeys` without `--rotate`, as for flat files.
 fn one_grouped(
     plan: &Plan,
     path: &Path,
@@ -480,6 +503,8 @@ fn one_grouped(
     d.added.extend(v.added);
     d.removed.extend(v.removed);
     let same = d.is_empty() && layout(&current) == layout(wanted);
+    let tighter = tightens(&current, wanted);
+    let takes = !d.removed.is_empty() || tighter;
     let rewrap = |file: &mut EncryptedFile| -> Result<(), BatchError> {
         // Unwrapped and the MAC verified first: a tampered file is never re-wrapped.
         let key = file.data_key(ids)?;
@@ -492,17 +517,21 @@ fn one_grouped(
         Op::Rotate
         | Op::Update {
             rotate_on_drop: true,
-        } if plan.op == Op::Rotate || !d.removed.is_empty() => {
+        } if plan.op == Op::Rotate || takes => {
             file.rotate_to(ids, wanted)?;
             Done::Rotated
         }
         Op::Update {
             rotate_on_drop: false,
-        } if !d.removed.is_empty() => {
+        } if takes => {
+            let mut who: Vec<String> = d.removed.iter().map(|k| describe(plan.config, k)).collect();
+            if tighter {
+                who.push("a key from its key group (or the groups were tightened)".into());
+            }
             return Err(BatchError::WouldDrop {
                 path: path.to_path_buf(),
-                who: d.removed.iter().map(|k| describe(plan.config, k)).collect(),
-            })
+                who,
+            });
         }
         Op::Update { .. } | Op::Rewrap | Op::Rotate => {
             rewrap(file)?;

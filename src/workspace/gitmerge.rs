@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::crypto::{DataKey, IvStash};
 use crate::engine::{EncryptedFile, FileError};
-use crate::keys::{Identities, Recipient, ServiceKeys, Services};
+use crate::keys::{Identities, MasterKeys, Recipient, ServiceKeys, Services};
 use crate::merge::{self, Conflict};
 use crate::model::path::KeyPath;
 use crate::model::{Branch, Plain};
@@ -52,6 +52,10 @@ pub enum MergeError {
     Git { path: PathBuf, error: git2::Error },
     #[error("{path}: no merge conflict recorded for it (git shows no conflict in the index, and no merge driver recorded one)")]
     NoConflict { path: PathBuf },
+    /// Both sides rotated the data key and split it across different key groups: which
+    /// layout removes whom cannot be told apart here.
+    #[error("{path}: both sides rotated the data key with different key groups; git leaves the file conflicted (merge by hand, then secrets rotate)")]
+    GroupsDiffer { path: PathBuf },
 }
 
 /// Why a version's data key did not unwrap, without the path the message already names.
@@ -125,6 +129,9 @@ pub struct Plan {
     /// The key-service keys of either side, and the services that wrap for them.
     service_keys: ServiceKeys,
     services: Services,
+    /// A side has sops key groups: the groups a fresh data key is split across (the
+    /// rotating side's), or `None` to keep ours's stanzas under ours's key.
+    groups: Option<Option<MasterKeys>>,
 }
 
 /// Decrypts the three versions and merges them. `config`: the config the work tree has
@@ -173,6 +180,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         })?,
         None => None,
     };
+    let groups = groups(&p, kb.as_ref(), &ko, &kt)?;
     let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
     let mut services = p.ours.service_keys();
     services.union(&p.theirs.service_keys());
@@ -196,7 +204,43 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         recipients,
         service_keys: services,
         services: ids.services.clone(),
+        groups,
     })
+}
+
+/// For a file with sops key groups on either side (`None` otherwise): under ours's kept
+/// data key, ours's stanzas as they are; under a fresh key, the groups of the side that
+/// rotated (a rotation removes readers, and the merge must not hand them the new key), or
+/// of both when they rotated alike.
+fn groups(
+    p: &Parsed,
+    kb: Option<&DataKey>,
+    ko: &DataKey,
+    kt: &DataKey,
+) -> Result<Option<Option<MasterKeys>>, MergeError> {
+    if !p.ours.is_grouped() && !p.theirs.is_grouped() {
+        return Ok(None);
+    }
+    let same = |a: &DataKey, b: &DataKey| a.bytes() == b.bytes();
+    let (ours_rotated, theirs_rotated) = match kb {
+        Some(kb) => (!same(kb, ko), !same(kb, kt)),
+        None => (false, false),
+    };
+    let keys = match (ours_rotated, theirs_rotated) {
+        (false, false) => return Ok(Some(None)),
+        (true, false) => p.ours.master_keys()?,
+        (false, true) => p.theirs.master_keys()?,
+        (true, true) => {
+            let (o, t) = (p.ours.master_keys()?, p.theirs.master_keys()?);
+            if super::batch::layout(&o) != super::batch::layout(&t) {
+                return Err(MergeError::GroupsDiffer {
+                    path: p.ours.path.clone(),
+                });
+            }
+            o
+        }
+    };
+    Ok(Some(Some(keys)))
 }
 
 /// Who the merged file is wrapped for. While git merges, the work tree's config is still
@@ -249,12 +293,9 @@ impl Plan {
     /// The merged file, encrypted: under ours's data key, or a fresh one when a side rotated.
     pub fn seal(&self) -> Result<EncryptedFile, FileError> {
         let mut file = self.template.clone();
-        if file.is_grouped() {
-            // Key groups stay as the template has them: its shares hold ours's data key,
-            // and a fresh key is split across the same groups.
-            if self.rotated {
-                let keys = file.master_keys()?;
-                file.wrap_for(&self.key, &keys, &self.services)?;
+        if let Some(groups) = &self.groups {
+            if let Some(keys) = groups {
+                file.wrap_for(&self.key, keys, &self.services)?;
                 file.metadata.mac = String::new();
             }
             file.reseal(&self.merged, &self.key, &self.stash)?;
