@@ -252,6 +252,34 @@ fn our_key_groups_from_sops_yaml_open_with_sops_and_rotations_by_either_keep_bot
         "updatekeys again",
     );
     assert_eq!(sb.read("a.yaml"), before);
+
+    // A fifth key joins the second group, and sops's updatekeys splits the key again:
+    // we open it with the new key and one other group.
+    let k5 = sb.key("m5");
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{a1}]\n      - age: [{a2}, {}]\n      - age: [{a3}, {}]\n",
+            k5.public, k4.public
+        ),
+    );
+    sops(&sb, "k12", None, &["updatekeys", "-y", "a.yaml"]);
+    assert_ne!(
+        sb.read("a.yaml"),
+        before,
+        "sops updatekeys changed the file"
+    );
+    common::write_private(
+        &sb.path("k35"),
+        &(sb.read("k3") + &std::fs::read_to_string(&k5.file).unwrap()),
+    );
+    assert_eq!(
+        ok(
+            secrets(&sb, "k35", None, &["decrypt", "a.yaml"]),
+            "the new key"
+        ),
+        PLAIN.replace("  ", "    ")
+    );
 }
 
 #[test]
