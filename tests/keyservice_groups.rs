@@ -683,6 +683,16 @@ fn one_key_group_and_a_lone_threshold_read_as_sops_reads_them() {
         "encrypt",
     );
     sops(&sb, "k1", None, &["decrypt", "a.yaml"]);
+    // sops writes that threshold beside flat keys; a `set` here keeps it.
+    sb.write("s.yaml", PLAIN);
+    let by_sops = sops(&sb, "k1", None, &["encrypt", "s.yaml"]);
+    assert!(by_sops.contains("shamir_threshold: 2"), "{by_sops}");
+    sb.write("s.yaml", &by_sops);
+    ok(
+        secrets(&sb, "k1", None, &["set", "s.yaml", "api_token", "x"]),
+        "set",
+    );
+    assert!(sb.read("s.yaml").contains("shamir_threshold: 2"));
     // A file whose metadata lists its one group under key_groups opens here too.
     let flat = sb.read("a.yaml");
     assert!(flat.contains("\nsops:\n  age:\n"), "{flat}");
@@ -716,5 +726,58 @@ fn one_key_group_and_a_lone_threshold_read_as_sops_reads_them() {
             "one group"
         ),
         PLAIN
+    );
+}
+
+/// Every group's age stanzas are tried before any key service: with two age groups of a
+/// 2-of-3 file open, the Vault group's server gets no request at all; with one, it is
+/// asked (here a server that never answers, within the timeout) and the error says so.
+#[test]
+fn age_groups_are_tried_before_any_key_service_group() {
+    let (bao, url) = transit();
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - hc_vault: [{url}]\n      - age: [{a1}]\n      - age: [{a2}]\n"
+        ),
+    );
+    sb.write("a.yaml", PLAIN);
+    ok(
+        with_vault(&sb, "k1", Some(&bao), &["encrypt", "-i", "a.yaml"]),
+        "encrypt",
+    );
+    // The Vault stanza now names a server that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = format!("http://{}", silent.local_addr().unwrap());
+    let text = sb.read("a.yaml").replace(&bao.addr, &silent_addr);
+    assert!(text.contains(&silent_addr));
+    sb.write("a.yaml", &text);
+    let run = |keys: &str| {
+        let mut c = sb.std_cmd();
+        c.env("SOPS_AGE_KEY_FILE", sb.path(keys))
+            .env("HOME", sb.path("home"))
+            .env("VAULT_TOKEN", "t")
+            .env("SECRETS_KEYSERVICE_TIMEOUT", "0.5")
+            .args(["decrypt", "a.yaml"]);
+        c.output().unwrap()
+    };
+    assert_eq!(ok(run("k12"), "two age groups"), PLAIN);
+    assert_eq!(
+        common::connections_to(&silent),
+        0,
+        "the Vault group was not asked"
+    );
+    let out = run("k1");
+    assert_eq!(out.status.code(), Some(128));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("key group 1") && err.contains(&silent_addr),
+        "{err}"
+    );
+    assert!(
+        common::connections_to(&silent) >= 1,
+        "asked once age fell short"
     );
 }

@@ -259,9 +259,10 @@ pub fn unwrap(group: &KeyGroup, ids: &Identities) -> Result<DataKey, WrapError> 
 
 /// The data key of a file with sops key groups: each group's Shamir share, unwrapped as
 /// [`unwrap`] unwraps a group, until `threshold` of them (all groups when 0, as sops
-/// reads it) give the key back ([`shamir::combine`]). Groups are asked in file order and
-/// no more than needed, so a group whose key the user lacks costs nothing once enough
-/// others opened.
+/// reads it) give the key back ([`shamir::combine`]). Every group's age stanzas are tried
+/// first (no network), then the key services of the groups still needed, in file order
+/// and no more than needed: a group whose key the user lacks costs nothing once enough
+/// others opened, and a Vault group is not asked when the user's age keys open enough.
 pub fn unwrap_groups(
     groups: &[KeyGroup],
     threshold: usize,
@@ -274,19 +275,27 @@ pub fn unwrap_groups(
         threshold.max(2)
     };
     let share_len = 33;
+    let mut opened: Vec<Option<zeroize::Zeroizing<Vec<u8>>>> = groups
+        .iter()
+        .map(|g| wrap::unwrap_secret(&g.age, ids, share_len).ok())
+        .collect();
     // One budget of key-service requests for the whole file, not one per group.
     let mut asked = 0;
-    let mut shares = Vec::new();
     let mut failures = Vec::new();
     for (i, group) in groups.iter().enumerate() {
-        if shares.len() == need {
+        if opened.iter().flatten().count() >= need {
             break;
         }
+        if opened[i].is_some() {
+            continue;
+        }
         match unwrap_secret(group, ids, share_len, &mut asked) {
-            Ok(share) => shares.push(share),
+            Ok(share) => opened[i] = Some(share),
             Err(e) => failures.push((i + 1, e)),
         }
     }
+    let shares: Vec<zeroize::Zeroizing<Vec<u8>>> =
+        opened.into_iter().flatten().take(need).collect();
     if shares.len() < need.max(2) {
         return Err(WrapError::KeyGroups {
             groups: groups.len(),

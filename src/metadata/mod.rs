@@ -258,12 +258,14 @@ impl Metadata {
                 })
                 .collect();
             fields.push(("key_groups".into(), Node::List(groups)));
-            if self.shamir_threshold > 0 {
-                fields.push((
-                    "shamir_threshold".into(),
-                    Node::Leaf(Sealed(Scalar::Int(self.shamir_threshold as i64))),
-                ));
-            }
+        }
+        // Also beside flat keys: sops writes a rule's threshold there, and a `set` must
+        // give its file back byte for byte.
+        if self.shamir_threshold > 0 {
+            fields.push((
+                "shamir_threshold".into(),
+                Node::Leaf(Sealed(Scalar::Int(self.shamir_threshold as i64))),
+            ));
         }
         fields.push(("lastmodified".into(), str_leaf(&self.last_modified)));
         fields.push(("mac".into(), str_leaf(&self.mac)));
