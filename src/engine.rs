@@ -668,6 +668,13 @@ impl EncryptedFile {
     /// A new data key, every value re-encrypted with fresh IVs, wrapped for exactly
     /// `keys` (flat, or split across key groups) through the services of `ids`.
     pub fn rotate_to(&mut self, ids: &Identities, keys: &MasterKeys) -> Result<(), FileError> {
+        // A GCP KMS or Azure stanza kept as written would go on holding the old data key.
+        if let Some(kept) = self.metadata.unsupported_keys().into_iter().next() {
+            return Err(FileError::Metadata {
+                path: self.path.clone(),
+                error: crate::metadata::MetadataError::CannotRotate(kept),
+            });
+        }
         let opened = self.decrypt(ids)?;
         let key = DataKey::generate();
         self.wrap_for(&key, keys, &ids.services)?;

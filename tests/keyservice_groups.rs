@@ -781,3 +781,44 @@ fn age_groups_are_tried_before_any_key_service_group() {
         "asked once age fell short"
     );
 }
+
+/// A `.sops.yaml` rule naming GCP KMS or Azure keys: a file made here would silently
+/// lack them, so `encrypt` refuses, naming the line; a file holding such a stanza is not
+/// rotated (the stanza would keep the old data key), and stays as it was.
+#[test]
+fn gcp_and_azure_keys_are_never_left_out_or_left_behind() {
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    let resource = "projects/p/locations/global/keyRings/r/cryptoKeys/k";
+    for rule in [
+        format!("  - age: {a1}\n    gcp_kms: {resource}\n"),
+        format!("  - key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n        azure_keyvault: https://v.vault.azure.net/keys/k/1\n"),
+    ] {
+        sb.write(".sops.yaml", &format!("creation_rules:\n{rule}"));
+        sb.write("a.yaml", PLAIN);
+        let out = secrets(&sb, "k12", None, &["encrypt", "-i", "a.yaml"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(".sops.yaml:") && err.contains("keys are not supported by this tool"),
+            "{err}"
+        );
+        assert_eq!(sb.read("a.yaml"), PLAIN, "nothing written");
+    }
+    std::fs::remove_file(sb.path(".sops.yaml")).unwrap();
+    let enc = sops(&sb, "k1", None, &["encrypt", "--age", &a1, "a.yaml"]);
+    let with_gcp = enc.replacen(
+        "sops:\n",
+        &format!("sops:\n    gcp_kms:\n        - resource_id: {resource}\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: CiQAbc\n"),
+        1,
+    );
+    sb.write("a.yaml", &with_gcp);
+    let out = secrets(&sb, "k1", None, &["rotate", "a.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gcp_kms") && err.contains("sops rotate"),
+        "{err}"
+    );
+    assert_eq!(sb.read("a.yaml"), with_gcp);
+}

@@ -78,6 +78,9 @@ pub struct Environment {
     /// holds a share, for the commands about members).
     pub key_groups: Vec<GroupSpec>,
     pub shamir_threshold: usize,
+    /// Key types a `.sops.yaml` rule names that this tool cannot wrap for (`gcp_kms`…),
+    /// with their lines: files of the rule are read, never created or re-wrapped here.
+    pub unsupported: Vec<(String, usize)>,
     pub rules: Rules,
     /// `production: true`: the built-in list of defaults and test values is forbidden.
     pub production: bool,
@@ -501,6 +504,11 @@ impl Config {
                 services,
                 key_groups,
                 shamir_threshold,
+                unsupported: e
+                    .unsupported
+                    .iter()
+                    .map(|u| (u.value.clone(), u.line))
+                    .collect(),
                 rules,
                 production: e.production.as_ref().is_some_and(|p| p.value),
                 line: e.name.line,
@@ -769,6 +777,19 @@ impl Config {
         out
     }
 
+    /// Refuses to wrap for an environment whose `.sops.yaml` rule names a key type this
+    /// tool cannot use: the file would silently lack that key.
+    pub fn check_wrappable(&self, env: &Environment) -> Result<(), ConfigError> {
+        match env.unsupported.first() {
+            None => Ok(()),
+            Some((kind, line)) => Err(ConfigError::invalid(
+                &self.path,
+                *line,
+                format!("{}: {kind} keys are not supported by this tool, so a file it wrapped would lack them (use sops for the files of this rule)", env.name),
+            )),
+        }
+    }
+
     /// What an environment's files are wrapped for: its members' keys and its key-service
     /// keys, or its key groups (each group's members' keys and key-service keys).
     pub fn env_keys(&self, env: &Environment) -> crate::keys::MasterKeys {
@@ -952,6 +973,7 @@ impl Config {
         let Some(env) = self.classify(&rel)? else {
             return Ok(None);
         };
+        self.check_wrappable(env)?;
         let keys = self.env_keys(env);
         if keys.is_empty() {
             return Err(ConfigError::command(

@@ -285,6 +285,9 @@ pub struct RawEnv {
     pub key_groups: Vec<RawGroup>,
     /// `shamir_threshold:` how many key groups give the data key back (absent: all).
     pub shamir_threshold: Option<Spanned<String>>,
+    /// Key types a `.sops.yaml` rule names that this tool cannot wrap for (`gcp_kms`,
+    /// `azure_keyvault`, `hckms`), with their lines.
+    pub unsupported: Vec<Spanned<String>>,
 }
 
 /// One key group of an environment as written: any one of its keys opens its share.
@@ -613,6 +616,7 @@ fn parse_env(name: &Spanned<String>, body: &Spanned<Value>) -> Result<RawEnv, Ra
         production: None,
         key_groups: Vec::new(),
         shamir_threshold: None,
+        unsupported: Vec::new(),
     };
     let what = format!("environment {:?}", name.value);
     for (key, value) in map(body, &what)? {

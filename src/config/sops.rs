@@ -12,6 +12,10 @@ use super::raw::{
     self, RawConfig, RawEnv, RawError, RawGroup, RawMember, RawRules, Spanned, Value,
 };
 
+/// Key types of creation rules this tool cannot wrap a data key for (no local server to
+/// test a client against): a file made or re-wrapped from such a rule would lack them.
+const UNSUPPORTED: &[&str] = &["gcp_kms", "azure_keyvault", "hckms"];
+
 /// Reads `.sops.yaml` text into the raw config it stands for.
 pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
     let doc = raw::parse_yaml(text)?;
@@ -42,6 +46,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 production: None,
                 key_groups: Vec::new(),
                 shamir_threshold: None,
+                unsupported: Vec::new(),
             };
             let mut keys: Vec<Spanned<String>> = Vec::new();
             // Several key groups: each group with its age keys (named as members below).
@@ -66,12 +71,16 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                             return Err(RawError::new(v.line, "key_groups must be a list"));
                         };
                         for g in list {
-                            groups.push(key_group(g)?);
+                            groups.push(key_group(g, &mut env.unsupported)?);
                         }
                     }
                     "shamir_threshold" => {
                         env.shamir_threshold = Some(raw::string(v, "shamir_threshold")?)
                     }
+                    k if UNSUPPORTED.contains(&k) => env.unsupported.push(Spanned {
+                        line: v.line,
+                        value: k.to_string(),
+                    }),
                     other => {
                         env.rules.take(other, v)?;
                     }
@@ -154,7 +163,10 @@ fn member_for(
 
 /// One entry of a rule's `key_groups`: its key-service keys, and its age keys apart (they
 /// become members).
-fn key_group(g: &Spanned<Value>) -> Result<(RawGroup, Vec<Spanned<String>>), RawError> {
+fn key_group(
+    g: &Spanned<Value>,
+    unsupported: &mut Vec<Spanned<String>>,
+) -> Result<(RawGroup, Vec<Spanned<String>>), RawError> {
     let mut group = RawGroup {
         line: g.line,
         ..RawGroup::default()
@@ -166,13 +178,17 @@ fn key_group(g: &Spanned<Value>) -> Result<(RawGroup, Vec<Spanned<String>>), Raw
             "hc_vault" => group.vault_transit.extend(uris(gv)?),
             "kms" => group.kms.extend(raw::kms_entries(gv)?),
             "pgp" => group.pgp.extend(raw::strings(gv, "pgp")?),
+            k if UNSUPPORTED.contains(&k) => unsupported.push(Spanned {
+                line: gv.line,
+                value: k.to_string(),
+            }),
             // sops 3.11: groups whose keys join this one.
             "merge" => {
                 let Value::List(list) = &gv.value else {
                     return Err(RawError::new(gv.line, "a key group's merge must be a list"));
                 };
                 for m in list {
-                    let (more, more_age) = key_group(m)?;
+                    let (more, more_age) = key_group(m, unsupported)?;
                     group.vault_transit.extend(more.vault_transit);
                     group.kms.extend(more.kms);
                     group.pgp.extend(more.pgp);

@@ -150,6 +150,9 @@ pub enum MetadataError {
     /// whole (`EncryptedFile::wrap_for`), never stanza by stanza.
     #[error("the file uses sops key groups (Shamir secret sharing): its keys are re-wrapped group by group (secrets updatekeys / secrets rotate), not one at a time")]
     KeyGroups,
+    /// Rotating a file with a stanza this tool cannot wrap a new data key for.
+    #[error("the file has a {0} stanza, which this tool cannot wrap a new data key for: rotating would leave it holding the old one (sops rotate can)")]
+    CannotRotate(String),
 }
 
 const FOREIGN_KEYS: &[&str] = &["gcp_kms", "azure_kv", "hckms"];
