@@ -3,7 +3,9 @@
 # 15): through OpenBao transit (`hc_vault` stanza) and through AWS KMS (moto's server,
 # `kms` stanza), `secrets decrypt` beside `sops decrypt` of the same files in the same run.
 # The files are written by sops, so both tools unwrap the same stanza over the same
-# loopback connection; each run pays one key-service request.
+# loopback connection; each run pays one key-service request. A third file has sops key
+# groups (an age group AND a transit group, both needed: one age unwrap, one transit
+# request and a Shamir combination per run), read with the same age key by both tools.
 #
 # The script starts its own `bao server -dev` and `moto_server` on free loopback ports and
 # stops them on exit (also on failure or ^C).
@@ -92,6 +94,20 @@ cp plain.yaml transit.yaml
 cp plain.yaml kms.yaml
 "$SOPS" encrypt -i --hc-vault-transit "$VAULT_ADDR/v1/transit/keys/bench" transit.yaml
 "$SOPS" encrypt -i --kms "$arn" kms.yaml
+# Key groups: the rule lives in groups/ so it does not touch the files above.
+mkdir groups
+"$SECRETS_BIN" keygen -o groups/age.key 2>/dev/null
+age_public=$(sed -n 's/^# public key: //p' groups/age.key)
+printf 'creation_rules:\n  - key_groups:\n      - age: [%s]\n      - hc_vault: [%s]\n' \
+  "$age_public" "$VAULT_ADDR/v1/transit/keys/bench" >groups/.sops.yaml
+cp plain.yaml groups/groups.yaml
+(cd groups && "$SOPS" encrypt -i groups.yaml)
+grep -q '^    key_groups:' groups/groups.yaml || { echo "sops wrote no key_groups" >&2; exit 1; }
+with_age="env SOPS_AGE_KEY_FILE=$work/groups/age.key"
+cmp -s <($with_age "$SECRETS_BIN" decrypt groups/groups.yaml) <($with_age "$SOPS" decrypt groups/groups.yaml) || {
+  echo "secrets and sops disagree on groups/groups.yaml" >&2
+  exit 1
+}
 for f in transit.yaml kms.yaml; do
   cmp -s <("$SECRETS_BIN" decrypt "$f") <("$SOPS" decrypt "$f") || {
     echo "secrets and sops disagree on $f" >&2
@@ -99,8 +115,10 @@ for f in transit.yaml kms.yaml; do
   }
 done
 
-names=("secrets decrypt transit.yaml" "sops decrypt transit.yaml" "secrets decrypt kms.yaml" "sops decrypt kms.yaml")
-cmds=("$SECRETS_BIN decrypt transit.yaml" "$SOPS decrypt transit.yaml" "$SECRETS_BIN decrypt kms.yaml" "$SOPS decrypt kms.yaml")
+names=("secrets decrypt transit.yaml" "sops decrypt transit.yaml" "secrets decrypt kms.yaml" "sops decrypt kms.yaml"
+  "secrets decrypt groups.yaml" "sops decrypt groups.yaml")
+cmds=("$SECRETS_BIN decrypt transit.yaml" "$SOPS decrypt transit.yaml" "$SECRETS_BIN decrypt kms.yaml" "$SOPS decrypt kms.yaml"
+  "$with_age $SECRETS_BIN decrypt groups/groups.yaml" "$with_age $SOPS decrypt groups/groups.yaml")
 
 echo "# $values values; $runs runs each; $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# secrets: $SECRETS_BIN"
@@ -114,7 +132,8 @@ import json, sys
 rs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 print("| key service | secrets decrypt (median) | sops decrypt (median) | sops / secrets |")
 print("|---|---|---|---|")
-for svc, f in (("OpenBao transit", "transit.yaml"), ("AWS KMS (moto)", "kms.yaml")):
+for svc, f in (("OpenBao transit", "transit.yaml"), ("AWS KMS (moto)", "kms.yaml"),
+               ("key groups: age AND transit (2 of 2)", "groups.yaml")):
     a, b = rs[f"secrets decrypt {f}"]["median"], rs[f"sops decrypt {f}"]["median"]
     print(f"| {svc} | {a*1000:.1f} ms | {b*1000:.1f} ms | {b/a:.1f}x |")
 PY
@@ -135,4 +154,7 @@ else
     b=$(median "$SOPS" decrypt "$f.yaml")
     echo "| $f | $a ms | $b ms |"
   done
+  a=$(median $with_age "$SECRETS_BIN" decrypt groups/groups.yaml)
+  b=$(median $with_age "$SOPS" decrypt groups/groups.yaml)
+  echo "| key groups | $a ms | $b ms |"
 fi
