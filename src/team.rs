@@ -201,7 +201,9 @@ pub fn wanted(config: &Config, path: &Path) -> Result<Option<Wanted>, ConfigErro
         return Ok(None);
     };
     let recipients = config.env_recipients(&env.name);
-    if recipients.is_empty() && env.services.is_empty() {
+    if recipients.is_empty() && env.services.is_empty() && env.key_groups.is_empty() {
+        // A rule of GCP or Azure keys alone: say so rather than "no members".
+        config.check_wrappable(env)?;
         return Err(ConfigError::command(
             config.path(),
             format!(

@@ -822,3 +822,185 @@ fn gcp_and_azure_keys_are_never_left_out_or_left_behind() {
     );
     assert_eq!(sb.read("a.yaml"), with_gcp);
 }
+
+/// Second review: `member rekey` re-wraps for the config as it stands, so a reader taken
+/// out of the config by hand left without a rotation. A re-wrap may now only swap the
+/// member's old key for the new one; anything else is refused, the file unchanged.
+#[test]
+fn member_rekey_takes_nobody_else_out_without_a_rotation() {
+    let sb = Sandbox::new();
+    let [a1, a2, a3] = three_keys(&sb);
+    let config = |first: &str| {
+        format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [{first}]\n      - members: [carol]\n")
+    };
+    sb.write(".secrets.yaml", &config("alice, bob"));
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k13", None, &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    sb.write(".secrets.yaml", &config("alice"));
+    let before = sb.read("prod/a.yaml");
+    let alice2 = sb.key("alice2");
+    let out = secrets(
+        &sb,
+        "k13",
+        None,
+        &["member", "rekey", "alice", &alice2.public],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bob"), "{err}");
+    assert_eq!(sb.read("prod/a.yaml"), before);
+    // With bob back in the config, the rekey swaps alice's key and nothing else.
+    sb.write(".secrets.yaml", &config("alice, bob"));
+    ok(
+        secrets(
+            &sb,
+            "k13",
+            None,
+            &["member", "rekey", "alice", &alice2.public],
+        ),
+        "rekey",
+    );
+    common::write_private(
+        &sb.path("k2new3"),
+        &(std::fs::read_to_string(&alice2.file).unwrap() + &sb.read("k3")),
+    );
+    assert_eq!(
+        ok(
+            secrets(&sb, "k2new3", None, &["decrypt", "prod/a.yaml"]),
+            "new key"
+        ),
+        PLAIN
+    );
+    ok(
+        secrets(&sb, "k23", None, &["decrypt", "prod/a.yaml"]),
+        "bob still reads",
+    );
+}
+
+/// Second review: a file whose metadata holds one key group (read as flat) in no
+/// environment kept a removed member's stanza while reporting a rotation.
+#[test]
+fn a_single_group_file_loses_a_removed_member() {
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    sb.write("other/a.yaml", PLAIN);
+    let enc = sops(
+        &sb,
+        "k1",
+        None,
+        &["encrypt", "--age", &format!("{a1},{a2}"), "other/a.yaml"],
+    );
+    // The same stanzas moved under one key_groups entry.
+    let mut grouped = String::new();
+    let mut in_age = false;
+    for line in enc.lines() {
+        if line == "    age:" {
+            in_age = true;
+            grouped.push_str("    key_groups:\n        - age:\n");
+            continue;
+        }
+        if in_age && !line.starts_with("        ") {
+            in_age = false;
+        }
+        if in_age {
+            grouped.push_str("    ");
+        }
+        grouped.push_str(line);
+        grouped.push('\n');
+    }
+    assert!(grouped.contains("key_groups:"), "{grouped}");
+    sb.write("other/a.yaml", &grouped);
+    ok(
+        secrets(&sb, "k2", None, &["decrypt", "other/a.yaml"]),
+        "bob reads it",
+    );
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  bob: {a2}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    members: [alice]\n"),
+    );
+    ok(
+        secrets(&sb, "k1", None, &["member", "remove", "bob"]),
+        "member remove",
+    );
+    assert_eq!(
+        secrets(&sb, "k2", None, &["decrypt", "other/a.yaml"])
+            .status
+            .code(),
+        Some(128)
+    );
+    ok(
+        secrets(&sb, "k1", None, &["decrypt", "other/a.yaml"]),
+        "alice reads it",
+    );
+}
+
+/// Second review: `.sops.yaml` rules read as sops reads them (a rule's own keys ignored
+/// beside its key_groups; a threshold of 0 is every group; a group of GCP keys alone does
+/// not stop the rest of the config); `status` shows a file whose grouping differs from its
+/// environment's as drift; `init --from-sops` refuses what it cannot write.
+#[test]
+fn sops_yaml_rules_status_drift_and_init_from_sops_with_groups() {
+    let sb = Sandbox::new();
+    let [a1, a2, a3] = three_keys(&sb);
+    let dave = sb.key("dave");
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: ^a\\.yaml$\n    age: {}\n    shamir_threshold: 0\n    key_groups:\n      - age: [{a1}]\n      - age: [{a2}]\n  - path_regex: ^g\\.yaml$\n    key_groups:\n      - age: [{a3}]\n      - gcp_kms:\n          - resource_id: projects/p/locations/global/keyRings/r/cryptoKeys/k\n",
+            dave.public
+        ),
+    );
+    sb.write("a.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k12", None, &["encrypt", "-i", "a.yaml"]),
+        "encrypt",
+    );
+    let ours = sb.read("a.yaml");
+    assert!(
+        !ours.contains(&dave.public),
+        "the rule's own key is ignored, as sops ignores it"
+    );
+    assert!(ours.contains("key_groups:"), "{ours}");
+    let status = ok(
+        secrets(&sb, "k12", None, &["status"]),
+        "status with a GCP group",
+    );
+    assert!(status.contains("a.yaml"), "{status}");
+    sb.write("g.yaml", PLAIN);
+    let out = secrets(&sb, "k3", None, &["encrypt", "-i", "g.yaml"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gcp_kms keys are not supported"));
+    let out = secrets(
+        &sb,
+        "k12",
+        None,
+        &["init", "--from-sops", "--name", "sops-1"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("init --from-sops"));
+
+    // A flat file in an environment that wants groups: drift, until updatekeys --rotate.
+    std::fs::remove_file(sb.path(".sops.yaml")).unwrap();
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    members: [alice, carol]\n"),
+    );
+    sb.write("prod/b.yaml", PLAIN);
+    ok(
+        secrets(&sb, "k13", None, &["encrypt", "-i", "prod/b.yaml"]),
+        "encrypt flat",
+    );
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [alice]\n      - members: [carol]\n"),
+    );
+    let out = secrets(&sb, "k13", None, &["status", "--format", "json"]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.contains("the config's key groups") && json.contains("\"drift\": true"),
+        "{json}"
+    );
+}

@@ -183,6 +183,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
 /// Fills `doc` from `.sops.yaml`: members for its age keys (yours named `name`), an
 /// environment per creation rule.
+/// No group, for a rule whose only trouble is a key type we cannot write.
+static NONE: config::raw::RawGroup = config::raw::RawGroup {
+    line: 0,
+    members: Vec::new(),
+    vault_transit: Vec::new(),
+    kms: Vec::new(),
+    pgp: Vec::new(),
+};
+
 fn convert(
     doc: &mut ConfigDoc,
     sops: &Path,
@@ -221,6 +230,14 @@ fn convert(
         );
     }
     for env in &raw.environments {
+        if let Some(g) = env
+            .key_groups
+            .first()
+            .or(env.unsupported.first().map(|_| &NONE))
+        {
+            let line = if g.line > 0 { g.line } else { env.name.line };
+            return Err(ConfigError::invalid(sops, line, format!("{}: key groups and GCP/Azure keys are not written into .secrets.yaml by init --from-sops: keep .sops.yaml (secrets reads it as it is), or write key_groups in .secrets.yaml by hand (docs/keyservices.md#key-groups)", env.name.value)).into());
+        }
         let members: Vec<String> = env
             .members
             .iter()

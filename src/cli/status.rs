@@ -198,13 +198,6 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         match team::wanted(wanted_cfg, path) {
             Ok(Some(w)) => {
                 row.env = Some(w.environment.clone());
-                // Key groups: the same keys split otherwise (regrouped, another threshold).
-                if file.is_grouped() || w.shamir.is_some() {
-                    let have = file.master_keys().ok().map(|k| batch::layout(&k));
-                    if have != Some(batch::layout(&w.keys())) {
-                        row.missing.push("the config's key groups".into());
-                    }
-                }
                 let d = team::diff(&current, &w.recipients);
                 row.missing = d.added.iter().map(|k| cfg.describe_key(k)).collect();
                 row.extra = d.removed.iter().map(|k| cfg.describe_key(k)).collect();
@@ -212,6 +205,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 let v = team::services_diff(&services, &w.services);
                 row.missing.extend(v.added);
                 row.extra.extend(v.removed);
+                // Key groups: the same keys split otherwise (regrouped, another threshold).
+                if file.is_grouped() || w.shamir.is_some() {
+                    let have = file.master_keys().ok().map(|k| batch::layout(&k));
+                    if have != Some(batch::layout(&w.keys())) {
+                        row.missing.push("the config's key groups".into());
+                    }
+                }
             }
             Ok(None) => {}
             Err(e) => row.error = Some(e.to_string()),

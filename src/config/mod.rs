@@ -1101,6 +1101,8 @@ fn key_groups_of(
     let threshold = match &e.shamir_threshold {
         None => n,
         Some(t) => match t.value.trim().parse::<usize>() {
+            // 0 is "every group", as sops reads it.
+            Ok(0) => n,
             Ok(v) if n == 1 || (2..=n).contains(&v) => v,
             _ => {
                 return Err(bad(

@@ -101,6 +101,21 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     value: String::new(),
                 });
             }
+            // With key_groups, sops uses only them: the rule's own keys are ignored.
+            if !groups.is_empty() {
+                keys.clear();
+                env.kms.clear();
+                env.vault_transit.clear();
+                env.pgp.clear();
+            }
+            // A group of key types we cannot use is named in `unsupported` (creating a
+            // file from the rule is refused); dropped here so the rest of the file loads.
+            groups.retain(|(g, age)| {
+                !age.is_empty()
+                    || !g.vault_transit.is_empty()
+                    || !g.kms.is_empty()
+                    || !g.pgp.is_empty()
+            });
             // One group is the flat layout, as sops writes it.
             if groups.len() == 1 {
                 let (g, age) = groups.pop().expect("one group");
@@ -109,8 +124,15 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                 env.kms.extend(g.kms);
                 env.pgp.extend(g.pgp);
             }
-            // sops ignores a threshold without several groups.
-            if groups.len() <= 1 {
+            // sops ignores a threshold without several groups; one above the groups left
+            // (a GCP group dropped, whose rule cannot make files here anyway) is "all".
+            let above = |t: &Spanned<String>| {
+                t.value
+                    .trim()
+                    .parse::<usize>()
+                    .is_ok_and(|v| v > groups.len())
+            };
+            if groups.len() <= 1 || env.shamir_threshold.as_ref().is_some_and(above) {
                 env.shamir_threshold = None;
             }
             for (mut g, age) in groups {

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 use crate::engine::{EncryptedFile, FileError};
 use crate::fsutil::lock::Lock;
+use crate::keys::recipient::same_key;
 use crate::keys::{Identities, MasterKeys, Recipient, ServiceKeys, Shamir};
 use crate::team::{self, Diff};
 
@@ -116,6 +117,9 @@ pub struct Plan<'c> {
     pub skipped: Vec<PathBuf>,
     /// The config keys are described with (member names); `None` without a config.
     pub config: Option<&'c Config>,
+    /// The keys an [`Op::Rewrap`] replaces (a rekeyed member's old keys): the only ones
+    /// it may take out of a file; any other reader leaving needs a rotation.
+    pub replaced: Vec<String>,
 }
 
 /// What became of one file.
@@ -230,6 +234,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
         jobs: Vec::new(),
         skipped: Vec::new(),
         config: Some(cfg),
+        replaced: Vec::new(),
     };
     for Target { path, named } in targets(cfg, files)? {
         let explicit = match named {
@@ -295,6 +300,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
             .collect(),
         skipped: Vec::new(),
         config: None,
+        replaced: Vec::new(),
     }
 }
 
@@ -389,6 +395,13 @@ fn one(
         }
         Op::Rewrap if d.is_empty() => return Ok((Done::Unchanged, d)),
         Op::Rewrap => {
+            let others = not_replaced(plan, &d.removed);
+            if !others.is_empty() {
+                return Err(BatchError::WouldDrop {
+                    path: path.to_path_buf(),
+                    who: others,
+                });
+            }
             // As for Update: the key unwrapped and the MAC verified before any change.
             let key = file.data_key(ids)?;
             file.open(&key)?;
@@ -400,6 +413,16 @@ fn one(
         file.save_locked(&lock, &seen)?;
     }
     Ok((done, d))
+}
+
+/// The removed keys a re-wrap may not drop (all but those the plan replaces), as people
+/// know them.
+fn not_replaced(plan: &Plan, removed: &[String]) -> Vec<String> {
+    removed
+        .iter()
+        .filter(|k| !plan.replaced.iter().any(|r| same_key(r, k)))
+        .map(|k| describe(plan.config, k))
+        .collect()
 }
 
 /// What a file that has or gets key groups must end with: the wanted groups, one flat
@@ -423,8 +446,13 @@ fn grouped_keys(
             shamir: None,
         }),
         Grouping::Own => {
+            // One group (a single `key_groups` entry) is a flat file: the job's readers.
             let Some(mut shamir) = own.shamir.clone() else {
-                return Ok(own);
+                return Ok(MasterKeys {
+                    age: recipients.to_vec(),
+                    services: services.cloned().unwrap_or_else(|| own.all_services()),
+                    shamir: None,
+                });
             };
             let key = |r: &Recipient| r.to_key_string();
             let held: Vec<String> = own.all_recipients().iter().map(key).collect();
@@ -470,7 +498,9 @@ fn group_keys(g: &MasterKeys) -> Vec<String> {
 /// threshold, or a flat file split into groups. Whoever could read the file before may
 /// have kept its data key, so such a change needs a new one. Only adding keys to groups,
 /// lowering the threshold or joining the groups into one flat file does not.
-fn tightens(current: &MasterKeys, wanted: &MasterKeys) -> bool {
+/// Keys for which `replaced` says yes are passed over (a rekeyed member's old key, whose
+/// place the new one takes).
+fn tightens(current: &MasterKeys, wanted: &MasterKeys, replaced: &dyn Fn(&str) -> bool) -> bool {
     match (&current.shamir, &wanted.shamir) {
         (None, None) | (Some(_), None) => false,
         (None, Some(_)) => true,
@@ -479,7 +509,9 @@ fn tightens(current: &MasterKeys, wanted: &MasterKeys) -> bool {
                 || w.threshold > c.threshold
                 || c.groups.iter().zip(&w.groups).any(|(have, want)| {
                     let want = group_keys(want);
-                    group_keys(have).iter().any(|k| !want.contains(k))
+                    group_keys(have)
+                        .iter()
+                        .any(|k| !want.contains(k) && !replaced(k))
                 })
         }
     }
@@ -503,8 +535,14 @@ fn one_grouped(
     d.added.extend(v.added);
     d.removed.extend(v.removed);
     let same = d.is_empty() && layout(&current) == layout(wanted);
-    let tighter = tightens(&current, wanted);
+    let tighter = tightens(&current, wanted, &|_| false);
     let takes = !d.removed.is_empty() || tighter;
+    // A re-wrap (`member rekey`) may only swap the member's old key for the new one.
+    let is_replaced = |k: &str| plan.replaced.iter().any(|r| same_key(r, k));
+    let mut rewrap_takes = not_replaced(plan, &d.removed);
+    if tightens(&current, wanted, &is_replaced) {
+        rewrap_takes.push("a key from its key group (or the groups were tightened)".into());
+    }
     let rewrap = |file: &mut EncryptedFile| -> Result<(), BatchError> {
         // Unwrapped and the MAC verified first: a tampered file is never re-wrapped.
         let key = file.data_key(ids)?;
@@ -532,6 +570,12 @@ fn one_grouped(
                 path: path.to_path_buf(),
                 who,
             });
+        }
+        Op::Rewrap if !rewrap_takes.is_empty() => {
+            return Err(BatchError::WouldDrop {
+                path: path.to_path_buf(),
+                who: rewrap_takes,
+            })
         }
         Op::Update { .. } | Op::Rewrap | Op::Rotate => {
             rewrap(file)?;

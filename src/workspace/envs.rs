@@ -297,7 +297,14 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
                 None => Rekey::Left,
                 Some(w) => {
                     let d = team::diff(&file.recipients(), &w.recipients);
-                    let rekey = if d.is_empty() {
+                    // Another grouping of the same keys takes from someone who may have
+                    // kept the data key (a flat file moved into key groups): rotated.
+                    let regrouped = (file.is_grouped() || w.shamir.is_some())
+                        && file.master_keys().ok().map(|k| batch::layout(&k))
+                            != Some(batch::layout(&w.keys()));
+                    let rekey = if regrouped {
+                        Rekey::Rotate(d)
+                    } else if d.is_empty() {
                         Rekey::Same
                     } else if d.removed.is_empty() {
                         Rekey::Rewrap(d)
@@ -336,6 +343,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
             jobs,
             skipped: Vec::new(),
             config: Some(cfg),
+            replaced: Vec::new(),
         },
         doc,
     })

@@ -90,7 +90,7 @@ pub fn plan<'c>(
         .collect();
     Ok(Plan {
         member: name.to_string(),
-        old_keys,
+        old_keys: old_keys.clone(),
         new_key,
         proposed,
         files: batch::Plan {
@@ -98,6 +98,7 @@ pub fn plan<'c>(
             jobs,
             skipped: Vec::new(),
             config: Some(cfg),
+            replaced: old_keys,
         },
         doc,
     })
