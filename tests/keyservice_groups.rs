@@ -1004,3 +1004,161 @@ fn sops_yaml_rules_status_drift_and_init_from_sops_with_groups() {
         "{json}"
     );
 }
+
+/// Third review: `member rekey` finished a removal made by hand in the config (the old key
+/// dropped where the new one did not take its place), flat or in a group. Now the old key
+/// may go only where the new key replaces it; anything else is refused before any file is
+/// written.
+#[test]
+fn member_rekey_does_not_finish_a_removal_made_by_hand() {
+    let sb = Sandbox::new();
+    let [a1, a2, a3] = three_keys(&sb);
+    let head = format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n");
+    // Flat: prod was [alice, bob], alice taken out by hand.
+    sb.write(
+        ".secrets.yaml",
+        &format!("{head}  prod:\n    files: [\"prod/**\"]\n    members: [alice, bob]\n  dev:\n    files: [\"dev/**\"]\n    key_groups:\n      - members: [alice, bob]\n      - members: [alice, carol]\n"),
+    );
+    for f in ["prod/a.yaml", "dev/a.yaml"] {
+        sb.write(f, PLAIN);
+        ok(secrets(&sb, "k12", None, &["encrypt", "-i", f]), "encrypt");
+    }
+    sb.write(
+        ".secrets.yaml",
+        &format!("{head}  prod:\n    files: [\"prod/**\"]\n    members: [bob]\n  dev:\n    files: [\"dev/**\"]\n    key_groups:\n      - members: [alice, bob]\n      - members: [alice, carol]\n"),
+    );
+    let (prod, dev) = (sb.read("prod/a.yaml"), sb.read("dev/a.yaml"));
+    let alice2 = sb.key("alice2");
+    let out = secrets(
+        &sb,
+        "k12",
+        None,
+        &["member", "rekey", "alice", &alice2.public],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prod/a.yaml"));
+    assert_eq!(sb.read("prod/a.yaml"), prod, "refused");
+    assert_eq!(
+        sb.read("dev/a.yaml"),
+        dev,
+        "nothing written when one file is refused"
+    );
+
+    // Grouped: alice moved out of the first group by hand.
+    sb.write(
+        ".secrets.yaml",
+        &format!("{head}  prod:\n    files: [\"prod/**\"]\n    members: [alice, bob]\n  dev:\n    files: [\"dev/**\"]\n    key_groups:\n      - members: [bob]\n      - members: [alice, carol]\n"),
+    );
+    let out = secrets(
+        &sb,
+        "k12",
+        None,
+        &["member", "rekey", "alice", &alice2.public],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dev/a.yaml") && err.contains("key group"),
+        "{err}"
+    );
+    assert_eq!((sb.read("prod/a.yaml"), sb.read("dev/a.yaml")), (prod, dev));
+}
+
+/// Third review: `env set` moving a grouped file into a flat environment kept the old
+/// environment's key service, which then alone opened the file; and the merge driver gave
+/// a key service one side had removed (and rotated away) the fresh data key.
+#[test]
+fn moves_and_merges_drop_a_key_service_the_config_no_longer_names() {
+    let (bao, url) = transit();
+    let sb = Sandbox::new();
+    let [a1, a2, _] = three_keys(&sb);
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  bob: {a2}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [alice]\n      - vault_transit: [{url}]\n  dev:\n    files: [\"dev/**\"]\n    members: [alice, bob]\n"),
+    );
+    sb.write("prod/a.yaml", PLAIN);
+    ok(
+        with_vault(&sb, "k1", Some(&bao), &["encrypt", "-i", "prod/a.yaml"]),
+        "encrypt",
+    );
+    // Out of prod (left as it is), then into dev.
+    let set = |args: &[&str]| {
+        ok(
+            with_vault(&sb, "k1", Some(&bao), args),
+            &format!("{args:?}"),
+        )
+    };
+    set(&[
+        "env",
+        "set",
+        "prod",
+        "--files",
+        "prod/other/**",
+        "--keep-files",
+    ]);
+    set(&["env", "set", "dev", "--files", "dev/**", "prod/a.yaml"]);
+    let moved = sb.read("prod/a.yaml");
+    assert!(
+        !moved.contains("hc_vault") && !moved.contains("key_groups"),
+        "{moved}"
+    );
+    ok(
+        with_vault(&sb, "k2", None, &["decrypt", "prod/a.yaml"]),
+        "bob reads it in dev",
+    );
+    // The merge driver: one branch drops the Vault key from a flat environment and
+    // rotates; the other changes a value. The merge holds no Vault stanza.
+    let r = common::repo::Repo::new();
+    let flat = |with_vault: bool| {
+        let vault = if with_vault {
+            format!("    vault_transit: [{url}]\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n{vault}",
+            r.ks.public
+        )
+    };
+    std::fs::write(r.path(".secrets.yaml"), flat(true)).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = r.ks.sb.std_cmd();
+        c.env("SOPS_AGE_KEY_FILE", &r.ks.key)
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", &bao.token)
+            .args(args);
+        ok(c.output().unwrap(), &format!("{args:?}"))
+    };
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path("config/app.yaml"), PLAIN).unwrap();
+    run(&["encrypt", "-i", "config/app.yaml"]);
+    run(&["git", "setup"]);
+    assert!(r.ks.sb.read("config/app.yaml").contains("hc_vault"));
+    r.commit("start", 3, "alice");
+    r.git(&["checkout", "-q", "-b", "no-vault"]);
+    std::fs::write(r.path(".secrets.yaml"), flat(false)).unwrap();
+    run(&["updatekeys", "--rotate"]);
+    assert!(!r.ks.sb.read("config/app.yaml").contains("hc_vault"));
+    r.commit("vault key dropped", 2, "alice");
+    r.git(&["checkout", "-q", "main"]);
+    run(&["set", "config/app.yaml", "api_token", "tok-main"]);
+    r.commit("main", 1, "alice");
+    let out = Command::new("git")
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args(["merge", "-q", "--no-edit", "no-vault"])
+        .current_dir(r.ks.sb.dir.path())
+        .env("HOME", r.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git merge: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = r.ks.sb.read("config/app.yaml");
+    assert!(!merged.contains("hc_vault"), "{merged}");
+    assert!(run(&["decrypt", "config/app.yaml"]).contains("tok-main"));
+}

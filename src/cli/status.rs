@@ -144,7 +144,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let current = file.recipients();
+        let mut current = file.recipients();
+        // A key in two key groups is one reader.
+        let mut seen = std::collections::HashSet::new();
+        current.retain(|k| seen.insert(crate::keys::recipient::key_part(k).into_owned()));
         let services = file.service_keys();
         if let Some(u) = &unfinished {
             still_open += usize::from(u.still_open(&cfg, path, &current));

@@ -110,6 +110,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
             }
             // A group of key types we cannot use is named in `unsupported` (creating a
             // file from the rule is refused); dropped here so the rest of the file loads.
+            let before = groups.len();
             groups.retain(|(g, age)| {
                 !age.is_empty()
                     || !g.vault_transit.is_empty()
@@ -132,7 +133,8 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     .parse::<usize>()
                     .is_ok_and(|v| v > groups.len())
             };
-            if groups.len() <= 1 || env.shamir_threshold.as_ref().is_some_and(above) {
+            let dropped = groups.len() < before;
+            if groups.len() <= 1 || (dropped && env.shamir_threshold.as_ref().is_some_and(above)) {
                 env.shamir_threshold = None;
             }
             for (mut g, age) in groups {

@@ -117,9 +117,51 @@ pub struct Plan<'c> {
     pub skipped: Vec<PathBuf>,
     /// The config keys are described with (member names); `None` without a config.
     pub config: Option<&'c Config>,
-    /// The keys an [`Op::Rewrap`] replaces (a rekeyed member's old keys): the only ones
-    /// it may take out of a file; any other reader leaving needs a rotation.
-    pub replaced: Vec<String>,
+    /// What an [`Op::Rewrap`] swaps (a rekeyed member's old keys for the new one): the
+    /// old keys may leave a file or group only where the new key takes their place; any
+    /// other reader leaving needs a rotation.
+    pub swap: Option<Swap>,
+}
+
+/// A member's old keys and the key that replaces them (`member rekey`).
+#[derive(Clone, Debug)]
+pub struct Swap {
+    pub old: Vec<String>,
+    pub new: Recipient,
+}
+
+impl Swap {
+    /// `keys` with each old key replaced by the new one (once per group).
+    fn apply(&self, keys: &MasterKeys) -> MasterKeys {
+        let swap_group = |g: &MasterKeys| {
+            let mut age: Vec<Recipient> = Vec::new();
+            for r in &g.age {
+                let r = if self.old.iter().any(|o| same_key(o, &r.to_string())) {
+                    self.new.clone()
+                } else {
+                    r.clone()
+                };
+                if !age.iter().any(|a| a.to_key_string() == r.to_key_string()) {
+                    age.push(r);
+                }
+            }
+            MasterKeys {
+                age,
+                services: g.services.clone(),
+                shamir: None,
+            }
+        };
+        match &keys.shamir {
+            None => swap_group(keys),
+            Some(s) => MasterKeys {
+                shamir: Some(Shamir {
+                    groups: s.groups.iter().map(swap_group).collect(),
+                    threshold: s.threshold,
+                }),
+                ..MasterKeys::default()
+            },
+        }
+    }
 }
 
 /// What became of one file.
@@ -234,7 +276,7 @@ pub fn plan<'c>(cfg: &'c Config, files: &[PathBuf], op: Op) -> Result<Plan<'c>, 
         jobs: Vec::new(),
         skipped: Vec::new(),
         config: Some(cfg),
-        replaced: Vec::new(),
+        swap: None,
     };
     for Target { path, named } in targets(cfg, files)? {
         let explicit = match named {
@@ -300,7 +342,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
             .collect(),
         skipped: Vec::new(),
         config: None,
-        replaced: Vec::new(),
+        swap: None,
     }
 }
 
@@ -334,6 +376,28 @@ pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
         })
         .collect();
     Outcome { files }
+}
+
+/// Whether every plannable job would succeed: each file read, checked and changed in
+/// memory, nothing written (a command that must change all files or none asks first).
+pub fn would_succeed(plan: &Plan, ids: &Identities) -> bool {
+    team::parallel_map(&plan.jobs, |job| {
+        let recipients = job.recipients.as_ref().ok()?;
+        Some(
+            one(
+                plan,
+                &job.path,
+                recipients.as_deref(),
+                job.services.as_ref(),
+                &job.grouping,
+                ids,
+                true,
+            )
+            .is_ok(),
+        )
+    })
+    .into_iter()
+    .all(|ok| ok.unwrap_or(true))
 }
 
 /// One file: locked from read to write.
@@ -395,7 +459,7 @@ fn one(
         }
         Op::Rewrap if d.is_empty() => return Ok((Done::Unchanged, d)),
         Op::Rewrap => {
-            let others = not_replaced(plan, &d.removed);
+            let others = rewrap_takes(plan, &file.master_keys()?, &MasterKeys::age(&recipients));
             if !others.is_empty() {
                 return Err(BatchError::WouldDrop {
                     path: path.to_path_buf(),
@@ -415,14 +479,26 @@ fn one(
     Ok((done, d))
 }
 
-/// The removed keys a re-wrap may not drop (all but those the plan replaces), as people
-/// know them.
-fn not_replaced(plan: &Plan, removed: &[String]) -> Vec<String> {
-    removed
-        .iter()
-        .filter(|k| !plan.replaced.iter().any(|r| same_key(r, k)))
-        .map(|k| describe(plan.config, k))
-        .collect()
+/// Who a re-wrap from `current` to `wanted` would take something from, as people know
+/// them: with the plan's swap made first (the old key where it was, the new one in its
+/// place), any key leaving the file or a group, or a tighter layout. Empty: the re-wrap
+/// only swaps keys.
+fn rewrap_takes(plan: &Plan, current: &MasterKeys, wanted: &MasterKeys) -> Vec<String> {
+    let swapped = match &plan.swap {
+        Some(swap) => swap.apply(current),
+        None => current.clone(),
+    };
+    let names = |k: &MasterKeys| -> Vec<String> {
+        k.all_recipients().iter().map(|r| r.to_string()).collect()
+    };
+    let have = names(&swapped);
+    let have: Vec<&str> = have.iter().map(String::as_str).collect();
+    let d = team::diff(&have, &wanted.all_recipients());
+    let mut who: Vec<String> = d.removed.iter().map(|k| describe(plan.config, k)).collect();
+    if tightens(&swapped, wanted) {
+        who.push("a key from its key group (or the groups were tightened)".into());
+    }
+    who
 }
 
 /// What a file that has or gets key groups must end with: the wanted groups, one flat
@@ -498,9 +574,7 @@ fn group_keys(g: &MasterKeys) -> Vec<String> {
 /// threshold, or a flat file split into groups. Whoever could read the file before may
 /// have kept its data key, so such a change needs a new one. Only adding keys to groups,
 /// lowering the threshold or joining the groups into one flat file does not.
-/// Keys for which `replaced` says yes are passed over (a rekeyed member's old key, whose
-/// place the new one takes).
-fn tightens(current: &MasterKeys, wanted: &MasterKeys, replaced: &dyn Fn(&str) -> bool) -> bool {
+fn tightens(current: &MasterKeys, wanted: &MasterKeys) -> bool {
     match (&current.shamir, &wanted.shamir) {
         (None, None) | (Some(_), None) => false,
         (None, Some(_)) => true,
@@ -509,9 +583,7 @@ fn tightens(current: &MasterKeys, wanted: &MasterKeys, replaced: &dyn Fn(&str) -
                 || w.threshold > c.threshold
                 || c.groups.iter().zip(&w.groups).any(|(have, want)| {
                     let want = group_keys(want);
-                    group_keys(have)
-                        .iter()
-                        .any(|k| !want.contains(k) && !replaced(k))
+                    group_keys(have).iter().any(|k| !want.contains(k))
                 })
         }
     }
@@ -535,14 +607,10 @@ fn one_grouped(
     d.added.extend(v.added);
     d.removed.extend(v.removed);
     let same = d.is_empty() && layout(&current) == layout(wanted);
-    let tighter = tightens(&current, wanted, &|_| false);
+    let tighter = tightens(&current, wanted);
     let takes = !d.removed.is_empty() || tighter;
     // A re-wrap (`member rekey`) may only swap the member's old key for the new one.
-    let is_replaced = |k: &str| plan.replaced.iter().any(|r| same_key(r, k));
-    let mut rewrap_takes = not_replaced(plan, &d.removed);
-    if tightens(&current, wanted, &is_replaced) {
-        rewrap_takes.push("a key from its key group (or the groups were tightened)".into());
-    }
+    let rewrap_takes = rewrap_takes(plan, &current, wanted);
     let rewrap = |file: &mut EncryptedFile| -> Result<(), BatchError> {
         // Unwrapped and the MAC verified first: a tampered file is never re-wrapped.
         let key = file.data_key(ids)?;

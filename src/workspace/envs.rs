@@ -296,7 +296,11 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
             let rekey = match team::wanted(&proposed, &path)? {
                 None => Rekey::Left,
                 Some(w) => {
-                    let d = team::diff(&file.recipients(), &w.recipients);
+                    let mut d = team::diff(&file.recipients(), &w.recipients);
+                    // The new environment's key services replace the old one's.
+                    let v = team::services_diff(&file.service_keys(), &w.services);
+                    d.added.extend(v.added);
+                    d.removed.extend(v.removed);
                     // Another grouping of the same keys takes from someone who may have
                     // kept the data key (a flat file moved into key groups): rotated.
                     let regrouped = (file.is_grouped() || w.shamir.is_some())
@@ -316,7 +320,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
                             path: path.clone(),
                             grouping: batch::Grouping::of(&w),
                             recipients: Ok(Some(w.recipients)),
-                            services: None,
+                            services: Some(w.services),
                         });
                     }
                     rekey
@@ -343,7 +347,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
             jobs,
             skipped: Vec::new(),
             config: Some(cfg),
-            replaced: Vec::new(),
+            swap: None,
         },
         doc,
     })

@@ -182,8 +182,7 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
     };
     let groups = groups(&p, kb.as_ref(), &ko, &kt)?;
     let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
-    let mut services = p.ours.service_keys();
-    services.union(&p.theirs.service_keys());
+    let services = merged_services(&p, kb.as_ref(), &ko, &kt);
     let (key, stash) = if rotated {
         (DataKey::generate(), IvStash::default())
     } else {
@@ -206,6 +205,40 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         services: ids.services.clone(),
         groups,
     })
+}
+
+/// The key-service keys of the merge, as [`recipients`] chooses age keys: both sides'
+/// under ours's kept key; after a rotation, the rotating side's (both: those in both), so
+/// a key service one side removed does not get the fresh key back.
+fn merged_services(p: &Parsed, kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> ServiceKeys {
+    let same = |a: &DataKey, b: &DataKey| a.bytes() == b.bytes();
+    let (ours, theirs) = (p.ours.service_keys(), p.theirs.service_keys());
+    match kb.map(|kb| (!same(kb, ko), !same(kb, kt))) {
+        Some((true, false)) => ours,
+        Some((false, true)) => theirs,
+        Some((true, true)) => ServiceKeys {
+            hc_vault: ours
+                .hc_vault
+                .into_iter()
+                .filter(|k| theirs.hc_vault.contains(k))
+                .collect(),
+            kms: ours
+                .kms
+                .into_iter()
+                .filter(|k| theirs.kms.contains(k))
+                .collect(),
+            pgp: ours
+                .pgp
+                .into_iter()
+                .filter(|k| theirs.pgp.contains(k))
+                .collect(),
+        },
+        _ => {
+            let mut both = ours;
+            both.union(&theirs);
+            both
+        }
+    }
 }
 
 /// For a file with sops key groups on either side (`None` otherwise): under ours's kept

@@ -235,7 +235,7 @@ pub fn plan(cfg: &Config, revocation: Revocation) -> Result<Plan<'_>, ConfigErro
             jobs,
             skipped: Vec::new(),
             config: Some(cfg),
-            replaced: Vec::new(),
+            swap: None,
         },
         doc,
     })

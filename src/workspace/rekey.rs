@@ -98,7 +98,10 @@ pub fn plan<'c>(
             jobs,
             skipped: Vec::new(),
             config: Some(cfg),
-            replaced: old_keys,
+            swap: Some(batch::Swap {
+                old: old_keys,
+                new: key.clone(),
+            }),
         },
         doc,
     })
@@ -145,7 +148,9 @@ pub fn apply(
 ) -> Result<Outcome, ConfigError> {
     let Plan { files, mut doc, .. } = plan;
     let unplannable = files.jobs.iter().any(|j| j.recipients.is_err());
-    let write = !dry_run && !unplannable;
+    // Every file checked first: one refused leaves all as they were, not some re-wrapped
+    // for a key the config does not name yet.
+    let write = !dry_run && !unplannable && batch::would_succeed(&files, ids);
     let files = batch::apply(files, ids, !write);
     if !write || !files.all_succeeded() {
         return Ok(Outcome {
