@@ -1162,3 +1162,118 @@ fn moves_and_merges_drop_a_key_service_the_config_no_longer_names() {
     assert!(!merged.contains("hc_vault"), "{merged}");
     assert!(run(&["decrypt", "config/app.yaml"]).contains("tok-main"));
 }
+
+/// `git merge BRANCH` in the sandbox, the merge driver reading `key_file`; must succeed.
+#[allow(dead_code)]
+fn git_merge(sb: &Sandbox, branch: &str, key_file: &std::path::Path) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args(["merge", "-q", "--no-edit", branch])
+        .current_dir(sb.dir.path())
+        .env("HOME", sb.path("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_EDITOR", "true")
+        .env("SOPS_AGE_KEY_FILE", key_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git merge: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Fourth review: a file both branches added (no base) kept ours's data key for everyone
+/// either side named, so a member one branch removed read a secret made after they left;
+/// and a grouped file merged with a branch that rekeyed a member kept ours's groups, locking
+/// the new key out.
+#[test]
+fn merges_without_a_base_or_with_a_rekey_give_each_key_what_the_config_says() {
+    let r = common::repo::Repo::new();
+    let sb = &r.ks.sb;
+    let [a1, a2, a3] = three_keys(sb);
+    // Key files stay out of the commits (a checkout would take them away).
+    sb.write(
+        ".gitignore",
+        "home/\nkey.txt\nk1*\nk2*\nk3\n*.key\nnew13\nall\n",
+    );
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice, bob]\n  groups:\n    files: [\"grouped/**\"]\n    key_groups:\n      - members: [alice]\n      - members: [carol]\n"),
+    );
+    sb.write("grouped/app.yaml", PLAIN);
+    ok(
+        secrets(sb, "k13", None, &["encrypt", "-i", "grouped/app.yaml"]),
+        "encrypt",
+    );
+    ok(secrets(sb, "k13", None, &["git", "setup"]), "git setup");
+    r.commit("start", 3, "alice");
+
+    // Both branches add config/new.yaml; one also removes bob.
+    r.git(&["checkout", "-q", "-b", "side"]);
+    ok(
+        secrets(sb, "k13", None, &["member", "remove", "bob"]),
+        "member remove bob",
+    );
+    sb.write("config/new.yaml", "db_password: after-bob-left\n");
+    ok(
+        secrets(sb, "k13", None, &["encrypt", "-i", "config/new.yaml"]),
+        "encrypt new",
+    );
+    r.commit("bob leaves, a new file", 2, "alice");
+    r.git(&["checkout", "-q", "main"]);
+    sb.write("config/new.yaml", "api_url: https://example.test\n");
+    ok(
+        secrets(sb, "k13", None, &["encrypt", "-i", "config/new.yaml"]),
+        "encrypt on main",
+    );
+    r.commit("main adds it too", 2, "alice");
+    git_merge(sb, "side", &sb.path("k13"));
+    ok(
+        secrets(sb, "k13", None, &["decrypt", "config/new.yaml"]),
+        "alice reads the merge",
+    );
+    assert_eq!(
+        secrets(sb, "k23", None, &["decrypt", "config/new.yaml"])
+            .status
+            .code(),
+        Some(128),
+        "bob reads nothing merged after he left"
+    );
+
+    // A branch rekeys alice; main changes the grouped file: the merge takes the new groups.
+    r.git(&["checkout", "-q", "-b", "rekey"]);
+    let alice2 = sb.key("alice2");
+    ok(
+        secrets(
+            sb,
+            "k13",
+            None,
+            &["member", "rekey", "alice", &alice2.public],
+        ),
+        "member rekey",
+    );
+    r.commit("alice rekeyed", 1, "alice");
+    r.git(&["checkout", "-q", "main"]);
+    ok(
+        secrets(
+            sb,
+            "k13",
+            None,
+            &["set", "grouped/app.yaml", "api_token", "tok-main"],
+        ),
+        "set",
+    );
+    r.commit("main", 1, "alice");
+    common::write_private(
+        &sb.path("new13"),
+        &(std::fs::read_to_string(&alice2.file).unwrap() + &sb.read("k3")),
+    );
+    common::write_private(&sb.path("all"), &(sb.read("k13") + &sb.read("new13")));
+    git_merge(sb, "rekey", &sb.path("all"));
+    let plain = ok(
+        secrets(sb, "new13", None, &["decrypt", "grouped/app.yaml"]),
+        "new key",
+    );
+    assert!(plain.contains("tok-main"), "{plain}");
+}

@@ -187,7 +187,9 @@ fn rekey(
     let ids = output::identities(g)?;
     let outcome = rekey::apply(plan, &lock, &ids, dry_run)?;
     let label = "member rekey";
-    let code = batch::report(&outcome.files, op, label, dry_run, Some(&cfg), g);
+    // A refused file means every file was only checked: report them as "would".
+    let checked_only = dry_run || !outcome.written;
+    let code = batch::report(&outcome.files, op, label, checked_only, Some(&cfg), g);
     let config = shown(cfg.path());
     if let Some(code) = code.filter(|_| !dry_run) {
         let failed = outcome.files.failures().count();
@@ -200,9 +202,11 @@ fn rekey(
                 config.display()
             ),
         )
-        .hint(format!(
-            "files already done are wrapped for the new key ({new}) and no longer for the old one; fix the failed files (restore a tampered one from git; one you cannot open: a member who can runs this command), then run secrets member rekey {name} KEY again to finish"
-        ))
+        .hint(if outcome.written {
+            format!("files already done are wrapped for the new key ({new}) and no longer for the old one; fix the failed files (restore a tampered one from git; one you cannot open: a member who can runs this command), then run secrets member rekey {name} KEY again to finish")
+        } else {
+            format!("no file was written; a file that would lose another reader needs a new data key: secrets member rekey {name} KEY --rotate (or restore the config, or run secrets updatekeys --rotate FILE first)")
+        })
         .into());
     }
     output::note(

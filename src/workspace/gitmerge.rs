@@ -129,9 +129,18 @@ pub struct Plan {
     /// The key-service keys of either side, and the services that wrap for them.
     service_keys: ServiceKeys,
     services: Services,
-    /// A side has sops key groups: the groups a fresh data key is split across (the
-    /// rotating side's), or `None` to keep ours's stanzas under ours's key.
-    groups: Option<Option<MasterKeys>>,
+    /// A side has sops key groups: what the merged file's stanzas are.
+    groups: Option<GroupPlan>,
+}
+
+/// The stanzas of a merged file with sops key groups.
+enum GroupPlan {
+    /// Ours's, under ours's kept data key.
+    Ours,
+    /// Theirs's (the same data key, regrouped on their side).
+    Theirs(Box<crate::metadata::Metadata>),
+    /// A fresh data key split across these groups (the rotating side's).
+    Wrap(MasterKeys),
 }
 
 /// Decrypts the three versions and merges them. `config`: the config the work tree has
@@ -154,9 +163,8 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
             &b.bytes()[..],
         ))
     };
-    let rotated = kb
-        .as_ref()
-        .is_some_and(|kb| !same(kb, &ko) || !same(kb, &kt));
+    let (ours_rotated, theirs_rotated) = sides_rotated(kb.as_ref(), &ko, &kt);
+    let rotated = ours_rotated || theirs_rotated;
 
     let mut stash = IvStash::default();
     let ours = p.ours.open_into(&ko, &mut stash)?;
@@ -207,16 +215,32 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
     })
 }
 
+/// Whether each side (ours, theirs) has another data key than the base: a rotation. With
+/// no base (both sides added the file), two different keys count as two rotations: who
+/// either side removed is unknown, so only what both sides share is kept.
+fn sides_rotated(kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> (bool, bool) {
+    let same = |a: &DataKey, b: &DataKey| -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            &a.bytes()[..],
+            &b.bytes()[..],
+        ))
+    };
+    match kb {
+        Some(kb) => (!same(kb, ko), !same(kb, kt)),
+        None if same(ko, kt) => (false, false),
+        None => (true, true),
+    }
+}
+
 /// The key-service keys of the merge, as [`recipients`] chooses age keys: both sides'
 /// under ours's kept key; after a rotation, the rotating side's (both: those in both), so
 /// a key service one side removed does not get the fresh key back.
 fn merged_services(p: &Parsed, kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> ServiceKeys {
-    let same = |a: &DataKey, b: &DataKey| a.bytes() == b.bytes();
     let (ours, theirs) = (p.ours.service_keys(), p.theirs.service_keys());
-    match kb.map(|kb| (!same(kb, ko), !same(kb, kt))) {
-        Some((true, false)) => ours,
-        Some((false, true)) => theirs,
-        Some((true, true)) => ServiceKeys {
+    match sides_rotated(kb, ko, kt) {
+        (true, false) => ours,
+        (false, true) => theirs,
+        (true, true) => ServiceKeys {
             hc_vault: ours
                 .hc_vault
                 .into_iter()
@@ -233,7 +257,7 @@ fn merged_services(p: &Parsed, kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey)
                 .filter(|k| theirs.pgp.contains(k))
                 .collect(),
         },
-        _ => {
+        (false, false) => {
             let mut both = ours;
             both.union(&theirs);
             both
@@ -250,17 +274,25 @@ fn groups(
     kb: Option<&DataKey>,
     ko: &DataKey,
     kt: &DataKey,
-) -> Result<Option<Option<MasterKeys>>, MergeError> {
+) -> Result<Option<GroupPlan>, MergeError> {
     if !p.ours.is_grouped() && !p.theirs.is_grouped() {
         return Ok(None);
     }
-    let same = |a: &DataKey, b: &DataKey| a.bytes() == b.bytes();
-    let (ours_rotated, theirs_rotated) = match kb {
-        Some(kb) => (!same(kb, ko), !same(kb, kt)),
-        None => (false, false),
-    };
-    let keys = match (ours_rotated, theirs_rotated) {
-        (false, false) => return Ok(Some(None)),
+    let keys = match sides_rotated(kb, ko, kt) {
+        (false, false) => {
+            // One data key throughout: every stanza holds it. A side that regrouped it
+            // (`member rekey`, `updatekeys`) while the other kept the base's groups wins.
+            let layout = |f: &EncryptedFile| f.master_keys().ok().map(|k| super::batch::layout(&k));
+            let theirs_changed = p
+                .base
+                .as_ref()
+                .is_some_and(|b| layout(&p.ours) == layout(b) && layout(&p.theirs) != layout(b));
+            return Ok(Some(if theirs_changed {
+                GroupPlan::Theirs(Box::new(p.theirs.metadata.clone()))
+            } else {
+                GroupPlan::Ours
+            }));
+        }
         (true, false) => p.ours.master_keys()?,
         (false, true) => p.theirs.master_keys()?,
         (true, true) => {
@@ -273,7 +305,7 @@ fn groups(
             o
         }
     };
-    Ok(Some(Some(keys)))
+    Ok(Some(GroupPlan::Wrap(keys)))
 }
 
 /// Who the merged file is wrapped for. While git merges, the work tree's config is still
@@ -284,6 +316,8 @@ fn groups(
 /// - under a fresh key, exactly who the rotating side(s) wrap for (both: those in both):
 ///   a rotation removes readers, and the merge must not hand them the values again. A
 ///   member the other side added is then missing until `updatekeys` (`status` shows it).
+///
+/// Which side rotated is [`sides_rotated`]'s answer (no base and two keys: both).
 fn recipients(
     p: &Parsed,
     kb: Option<&DataKey>,
@@ -291,23 +325,13 @@ fn recipients(
     kt: &DataKey,
     wanted: Option<Vec<Recipient>>,
 ) -> Result<Vec<Recipient>, FileError> {
-    let same = |a: &DataKey, b: &DataKey| -> bool {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            &a.bytes()[..],
-            &b.bytes()[..],
-        ))
-    };
     let ours = crate::team::current_recipients(&p.ours)?;
     let theirs = crate::team::current_recipients(&p.theirs)?;
     let has = |set: &[Recipient], r: &Recipient| {
         set.iter().any(|x| x.to_key_string() == r.to_key_string())
     };
-    let (ours_rotated, theirs_rotated) = match kb {
-        Some(kb) => (!same(kb, ko), !same(kb, kt)),
-        None => (false, false),
-    };
     let mut out: Vec<Recipient> = Vec::new();
-    match (ours_rotated, theirs_rotated) {
+    match sides_rotated(kb, ko, kt) {
         (false, false) => {
             for r in wanted.into_iter().flatten().chain(ours).chain(theirs) {
                 if !has(&out, &r) {
@@ -327,9 +351,17 @@ impl Plan {
     pub fn seal(&self) -> Result<EncryptedFile, FileError> {
         let mut file = self.template.clone();
         if let Some(groups) = &self.groups {
-            if let Some(keys) = groups {
-                file.wrap_for(&self.key, keys, &self.services)?;
-                file.metadata.mac = String::new();
+            match groups {
+                GroupPlan::Ours => {}
+                GroupPlan::Theirs(md) => {
+                    file.metadata.keys = md.keys.clone();
+                    file.metadata.key_groups = md.key_groups.clone();
+                    file.metadata.shamir_threshold = md.shamir_threshold;
+                }
+                GroupPlan::Wrap(keys) => {
+                    file.wrap_for(&self.key, keys, &self.services)?;
+                    file.metadata.mac = String::new();
+                }
             }
             file.reseal(&self.merged, &self.key, &self.stash)?;
             return Ok(file);

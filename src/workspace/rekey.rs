@@ -39,6 +39,8 @@ pub struct Plan<'c> {
 pub struct Outcome {
     pub files: batch::Outcome,
     pub config_saved: bool,
+    /// Whether any file was written (not when one was refused: all are then only checked).
+    pub written: bool,
 }
 
 /// Plans replacing `name`'s keys with `key` (the config read under its lock). Errors: an
@@ -156,11 +158,13 @@ pub fn apply(
         return Ok(Outcome {
             files,
             config_saved: false,
+            written: write,
         });
     }
     doc.save(lock)?;
     Ok(Outcome {
         files,
         config_saved: true,
+        written: true,
     })
 }
