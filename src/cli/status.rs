@@ -321,11 +321,17 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     [
                         r.file.clone(),
                         r.env.clone().unwrap_or_else(|| "-".into()),
-                        r.recipients
-                            .iter()
-                            .map(|(n, _)| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
+                        {
+                            // A member with two keys is one reader here (JSON lists both).
+                            let mut seen = std::collections::HashSet::new();
+                            let names: Vec<&str> = r
+                                .recipients
+                                .iter()
+                                .map(|(n, _)| n.as_str())
+                                .filter(|n| seen.insert(*n))
+                                .collect();
+                            names.join(",")
+                        }
                             + &r.groups
                                 .map(|(need, of)| format!(" ({need} of {of} key groups)"))
                                 .unwrap_or_default(),
