@@ -494,7 +494,14 @@ fn rewrap_takes(plan: &Plan, current: &MasterKeys, wanted: &MasterKeys) -> Vec<S
     let have = names(&swapped);
     let have: Vec<&str> = have.iter().map(String::as_str).collect();
     let d = team::diff(&have, &wanted.all_recipients());
-    let mut who: Vec<String> = d.removed.iter().map(|k| describe(plan.config, k)).collect();
+    // The new key is not in the config the plan describes keys with: name it by the old.
+    let shown = |k: &String| match &plan.swap {
+        Some(swap) if same_key(&swap.new.to_string(), k) && !swap.old.is_empty() => {
+            describe(plan.config, &swap.old[0])
+        }
+        _ => describe(plan.config, k),
+    };
+    let mut who: Vec<String> = d.removed.iter().map(shown).collect();
     if tightens(&swapped, wanted) {
         who.push("a key from its key group (or the groups were tightened)".into());
     }
