@@ -563,7 +563,8 @@ impl EncryptedFile {
             ),
             None => {
                 let age = KeyGroup {
-                    age: wrap::wrap_all(key, &keys.age, &[]).map_err(|e| self.key_err(e))?,
+                    age: wrap::wrap_all(key.bytes(), &keys.age, &[])
+                        .map_err(|e| self.key_err(e))?,
                     ..KeyGroup::default()
                 };
                 let group = keys::wrap_services(key.bytes(), &keys.services, &age, services)
@@ -615,7 +616,7 @@ impl EncryptedFile {
                 path: self.path.clone(),
             });
         }
-        self.metadata.keys.age = wrap::wrap_all(key, recipients, &self.metadata.keys.age)
+        self.metadata.keys.age = wrap::wrap_all(key.bytes(), recipients, &self.metadata.keys.age)
             .map_err(|error| self.key_err(error))?;
         Ok(())
     }

@@ -96,6 +96,23 @@ struct Row {
     ignored: Option<crate::git::ignored::Ignored>,
 }
 
+/// The RECIPIENTS cell: each reader's name once (a member with two keys, or a key in two
+/// groups, is one reader here; JSON lists every key), and the key groups.
+fn readers(r: &Row) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let names: Vec<&str> = r
+        .recipients
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| seen.insert(*n))
+        .collect();
+    let mut cell = names.join(",");
+    if let Some((need, of)) = r.groups {
+        cell.push_str(&format!(" ({need} of {of} key groups)"));
+    }
+    cell
+}
+
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let cfg = Config::require(&cwd)?;
@@ -209,11 +226,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 row.missing.extend(v.added);
                 row.extra.extend(v.removed);
                 // Key groups: the same keys split otherwise (regrouped, another threshold).
-                if file.is_grouped() || w.shamir.is_some() {
-                    let have = file.master_keys().ok().map(|k| batch::layout(&k));
-                    if have != Some(batch::layout(&w.keys())) {
-                        row.missing.push("the config's key groups".into());
-                    }
+                if batch::grouping_differs(&file, &w) {
+                    row.missing.push("the config's key groups".into());
                 }
             }
             Ok(None) => {}
@@ -321,20 +335,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     [
                         r.file.clone(),
                         r.env.clone().unwrap_or_else(|| "-".into()),
-                        {
-                            // A member with two keys is one reader here (JSON lists both).
-                            let mut seen = std::collections::HashSet::new();
-                            let names: Vec<&str> = r
-                                .recipients
-                                .iter()
-                                .map(|(n, _)| n.as_str())
-                                .filter(|n| seen.insert(*n))
-                                .collect();
-                            names.join(",")
-                        }
-                            + &r.groups
-                                .map(|(need, of)| format!(" ({need} of {of} key groups)"))
-                                .unwrap_or_default(),
+                        readers(r),
                         if drift.is_empty() {
                             if r.env.is_some() {
                                 "ok".into()

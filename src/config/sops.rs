@@ -86,27 +86,27 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     }
                 }
             }
-            env.kms.extend(rule_kms.into_iter().map(|k| Spanned {
-                line: k.line,
-                value: raw::RawKms {
-                    key: k.value,
-                    context: Vec::new(),
-                    aws_profile: rule_profile.clone(),
-                },
-            }));
+            // With key_groups, sops uses only them: the rule's own keys are ignored.
+            if groups.is_empty() {
+                env.kms.extend(rule_kms.into_iter().map(|k| Spanned {
+                    line: k.line,
+                    value: raw::RawKms {
+                        key: k.value,
+                        context: Vec::new(),
+                        aws_profile: rule_profile.clone(),
+                    },
+                }));
+            } else {
+                keys.clear();
+                env.vault_transit.clear();
+                env.pgp.clear();
+            }
             // A rule without path_regex matches every file.
             if env.path_regex.is_none() {
                 env.path_regex = Some(Spanned {
                     line: rule.line,
                     value: String::new(),
                 });
-            }
-            // With key_groups, sops uses only them: the rule's own keys are ignored.
-            if !groups.is_empty() {
-                keys.clear();
-                env.kms.clear();
-                env.vault_transit.clear();
-                env.pgp.clear();
             }
             // A group of key types we cannot use is named in `unsupported` (creating a
             // file from the rule is refused); dropped here so the rest of the file loads.
@@ -117,14 +117,7 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     || !g.kms.is_empty()
                     || !g.pgp.is_empty()
             });
-            // One group is the flat layout, as sops writes it.
-            if groups.len() == 1 {
-                let (g, age) = groups.pop().expect("one group");
-                keys.extend(age);
-                env.vault_transit.extend(g.vault_transit);
-                env.kms.extend(g.kms);
-                env.pgp.extend(g.pgp);
-            }
+            let dropped = groups.len() < before;
             // sops ignores a threshold without several groups; one above the groups left
             // (a GCP group dropped, whose rule cannot make files here anyway) is "all".
             let above = |t: &Spanned<String>| {
@@ -133,35 +126,44 @@ pub fn to_raw(text: &str) -> Result<RawConfig, RawError> {
                     .parse::<usize>()
                     .is_ok_and(|v| v > groups.len())
             };
-            let dropped = groups.len() < before;
             if groups.len() <= 1 || (dropped && env.shamir_threshold.as_ref().is_some_and(above)) {
                 env.shamir_threshold = None;
             }
+            // One group is the flat layout, as sops writes it.
+            if groups.len() == 1 {
+                let (g, age) = groups.pop().expect("one group");
+                keys.extend(age);
+                env.vault_transit.extend(g.vault_transit);
+                env.kms.extend(g.kms);
+                env.pgp.extend(g.pgp);
+            }
             for (mut g, age) in groups {
-                for k in age {
-                    let member = member_for(&mut cfg, &mut key_names, &k);
-                    if !g.members.iter().any(|m| m.value == member) {
-                        g.members.push(Spanned {
-                            line: k.line,
-                            value: member,
-                        });
-                    }
-                }
+                add_members(&mut cfg, &mut key_names, &mut g.members, age);
                 env.key_groups.push(g);
             }
-            for k in keys {
-                let member = member_for(&mut cfg, &mut key_names, &k);
-                if !env.members.iter().any(|m| m.value == member) {
-                    env.members.push(Spanned {
-                        line: k.line,
-                        value: member,
-                    });
-                }
-            }
+            add_members(&mut cfg, &mut key_names, &mut env.members, keys);
             cfg.environments.push(env);
         }
     }
     Ok(cfg)
+}
+
+/// Adds to `members` the member standing for each age key in `keys`, once each.
+fn add_members(
+    cfg: &mut RawConfig,
+    key_names: &mut std::collections::HashMap<String, String>,
+    members: &mut Vec<Spanned<String>>,
+    keys: Vec<Spanned<String>>,
+) {
+    for k in keys {
+        let member = member_for(cfg, key_names, &k);
+        if !members.iter().any(|m| m.value == member) {
+            members.push(Spanned {
+                line: k.line,
+                value: member,
+            });
+        }
+    }
 }
 
 /// The member `sops-N` standing for an age key, added to `cfg` the first time it is seen.

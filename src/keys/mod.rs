@@ -203,11 +203,6 @@ impl MasterKeys {
         }
         out
     }
-
-    /// Whether a file with these keys is written with sops key groups.
-    pub fn is_grouped(&self) -> bool {
-        self.shamir.is_some()
-    }
 }
 
 /// The key groups of a file wrapped for `shamir`: the data key split into one share per
@@ -229,13 +224,8 @@ pub fn wrap_groups(
         .iter()
         .zip(&shares)
         .map(|(group, share)| {
-            let age = group
-                .age
-                .iter()
-                .map(|r| wrap::wrap_secret(share, r))
-                .collect::<Result<_, _>>()?;
             let with_age = KeyGroup {
-                age,
+                age: wrap::wrap_all(share, &group.age, &[])?,
                 ..KeyGroup::default()
             };
             wrap_services(share, &group.services, &with_age, services)

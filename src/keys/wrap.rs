@@ -73,11 +73,6 @@ fn no_match(recipients: &[String], tried: &str, services: &[String]) -> String {
     s
 }
 
-/// Wraps the data key for one recipient as an armored age file.
-pub fn wrap_one(key: &DataKey, recipient: &Recipient) -> Result<AgeStanza, WrapError> {
-    wrap_secret(key.bytes(), recipient)
-}
-
 /// Wraps `secret` (a data key, or a key group's Shamir share) for one recipient as an
 /// armored age file.
 pub fn wrap_secret(secret: &[u8], recipient: &Recipient) -> Result<AgeStanza, WrapError> {
@@ -104,11 +99,12 @@ pub fn wrap_secret(secret: &[u8], recipient: &Recipient) -> Result<AgeStanza, Wr
     })
 }
 
-/// Wraps the data key for every recipient, reusing the existing stanza of a recipient
-/// that keeps access so an unchanged recipient set rewrites nothing. A kept stanza keeps
-/// its recipient text too: the same key with another comment is the same recipient.
+/// Wraps `secret` (the data key, or a key group's share) for every recipient once,
+/// reusing the existing stanza of a recipient that keeps access so an unchanged recipient
+/// set rewrites nothing. A kept stanza keeps its recipient text too: the same key with
+/// another comment is the same recipient.
 pub fn wrap_all(
-    key: &DataKey,
+    secret: &[u8],
     recipients: &[Recipient],
     keep: &[AgeStanza],
 ) -> Result<Vec<AgeStanza>, WrapError> {
@@ -121,7 +117,7 @@ pub fn wrap_all(
         let name = r.to_string();
         match keep.iter().find(|s| same_key(&s.recipient, &name)) {
             Some(stanza) => out.push(stanza.clone()),
-            None => out.push(wrap_one(key, r)?),
+            None => out.push(wrap_secret(secret, r)?),
         }
     }
     Ok(out)

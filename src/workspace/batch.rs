@@ -19,6 +19,7 @@
 //!
 //! Nothing here prints; paths are kept as given (named files) or absolute (found ones).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
@@ -350,18 +351,7 @@ pub fn plan_files(files: &[PathBuf]) -> Plan<'static> {
 /// atomically on its own. With `dry_run` every check is made (keys unwrapped, MACs
 /// verified) and nothing is written.
 pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
-    let results = team::parallel_map(&plan.jobs, |job| {
-        let recipients = job.recipients.as_ref().ok()?;
-        Some(one(
-            &plan,
-            &job.path,
-            recipients.as_deref(),
-            job.services.as_ref(),
-            &job.grouping,
-            ids,
-            dry_run,
-        ))
-    });
+    let results = team::parallel_map(&plan.jobs, |job| run_job(&plan, job, ids, dry_run));
     let files = plan
         .jobs
         .into_iter()
@@ -381,23 +371,28 @@ pub fn apply(plan: Plan, ids: &Identities, dry_run: bool) -> Outcome {
 /// Whether every plannable job would succeed: each file read, checked and changed in
 /// memory, nothing written (a command that must change all files or none asks first).
 pub fn would_succeed(plan: &Plan, ids: &Identities) -> bool {
-    team::parallel_map(&plan.jobs, |job| {
-        let recipients = job.recipients.as_ref().ok()?;
-        Some(
-            one(
-                plan,
-                &job.path,
-                recipients.as_deref(),
-                job.services.as_ref(),
-                &job.grouping,
-                ids,
-                true,
-            )
-            .is_ok(),
-        )
-    })
-    .into_iter()
-    .all(|ok| ok.unwrap_or(true))
+    team::parallel_map(&plan.jobs, |job| run_job(plan, job, ids, true))
+        .into_iter()
+        .all(|r| r.is_none_or(|r| r.is_ok()))
+}
+
+/// One job of `plan`; `None` for a job that could not be planned (its error is the job's).
+fn run_job(
+    plan: &Plan,
+    job: &Job,
+    ids: &Identities,
+    dry_run: bool,
+) -> Option<Result<(Done, Diff), BatchError>> {
+    let recipients = job.recipients.as_ref().ok()?;
+    Some(one(
+        plan,
+        &job.path,
+        recipients.as_deref(),
+        job.services.as_ref(),
+        &job.grouping,
+        ids,
+        dry_run,
+    ))
 }
 
 /// One file: locked from read to write.
@@ -517,46 +512,44 @@ fn grouped_keys(
     services: Option<&ServiceKeys>,
     grouping: &Grouping,
 ) -> Result<MasterKeys, FileError> {
-    let own = file.master_keys()?;
-    match grouping {
-        Grouping::Split(s) => Ok(MasterKeys {
+    if let Grouping::Split(s) = grouping {
+        return Ok(MasterKeys {
             shamir: Some(s.clone()),
             ..MasterKeys::default()
-        }),
-        Grouping::Flat => Ok(MasterKeys {
+        });
+    }
+    let own = file.master_keys()?;
+    // Flat wanted, or a file with a single `key_groups` entry (a flat file): the job's
+    // readers.
+    let Some(mut shamir) = own
+        .shamir
+        .clone()
+        .filter(|_| matches!(grouping, Grouping::Own))
+    else {
+        return Ok(MasterKeys {
             age: recipients.to_vec(),
             services: services.cloned().unwrap_or_else(|| own.all_services()),
             shamir: None,
-        }),
-        Grouping::Own => {
-            // One group (a single `key_groups` entry) is a flat file: the job's readers.
-            let Some(mut shamir) = own.shamir.clone() else {
-                return Ok(MasterKeys {
-                    age: recipients.to_vec(),
-                    services: services.cloned().unwrap_or_else(|| own.all_services()),
-                    shamir: None,
-                });
-            };
-            let key = |r: &Recipient| r.to_key_string();
-            let held: Vec<String> = own.all_recipients().iter().map(key).collect();
-            let newcomers: Vec<&Recipient> = recipients
-                .iter()
-                .filter(|r| !held.contains(&key(r)))
-                .collect();
-            for g in &mut shamir.groups {
-                let before = g.age.len();
-                g.age
-                    .retain(|r| recipients.iter().any(|w| key(w) == key(r)));
-                if g.age.len() < before {
-                    g.age.extend(newcomers.iter().map(|r| (*r).clone()));
-                }
-            }
-            Ok(MasterKeys {
-                shamir: Some(shamir),
-                ..MasterKeys::default()
-            })
+        });
+    };
+    let key = |r: &Recipient| r.to_key_string();
+    let wanted: HashSet<String> = recipients.iter().map(key).collect();
+    let held: HashSet<String> = own.all_recipients().iter().map(key).collect();
+    let newcomers: Vec<&Recipient> = recipients
+        .iter()
+        .filter(|r| !held.contains(&key(r)))
+        .collect();
+    for g in &mut shamir.groups {
+        let before = g.age.len();
+        g.age.retain(|r| wanted.contains(&key(r)));
+        if g.age.len() < before {
+            g.age.extend(newcomers.iter().map(|r| (*r).clone()));
         }
     }
+    Ok(MasterKeys {
+        shamir: Some(shamir),
+        ..MasterKeys::default()
+    })
 }
 
 /// The keys of each group (age keys and key-service keys, sorted) and the threshold: two
@@ -566,6 +559,13 @@ pub fn layout(keys: &MasterKeys) -> (Vec<Vec<String>>, usize) {
         Some(s) => (s.groups.iter().map(group_keys).collect(), s.threshold),
         None => (vec![group_keys(keys)], 0),
     }
+}
+
+/// Whether `file` is split otherwise than `wanted` says (other groups, another threshold,
+/// flat where groups are wanted or the reverse); a plain file wanted plain never is.
+pub fn grouping_differs(file: &EncryptedFile, wanted: &team::Wanted) -> bool {
+    (file.is_grouped() || wanted.shamir.is_some())
+        && file.master_keys().ok().map(|k| layout(&k)) != Some(layout(&wanted.keys()))
 }
 
 /// One group's keys, sorted: age keys and key-service keys as [`ServiceKeys::diff`] names them.

@@ -303,10 +303,7 @@ pub fn plan(cfg: &Config, change: Change) -> Result<Plan<'_>, ConfigError> {
                     d.removed.extend(v.removed);
                     // Another grouping of the same keys takes from someone who may have
                     // kept the data key (a flat file moved into key groups): rotated.
-                    let regrouped = (file.is_grouped() || w.shamir.is_some())
-                        && file.master_keys().ok().map(|k| batch::layout(&k))
-                            != Some(batch::layout(&w.keys()));
-                    let rekey = if regrouped {
+                    let rekey = if batch::grouping_differs(&file, &w) {
                         Rekey::Rotate(d)
                     } else if d.is_empty() {
                         Rekey::Same

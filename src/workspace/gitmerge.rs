@@ -157,14 +157,8 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
     let ko = key_of(&p.ours, "ours")?;
     let kt = key_of(&p.theirs, "theirs")?;
     let kb = p.base.as_ref().map(|b| key_of(b, "the base")).transpose()?;
-    let same = |a: &DataKey, b: &DataKey| -> bool {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            &a.bytes()[..],
-            &b.bytes()[..],
-        ))
-    };
-    let (ours_rotated, theirs_rotated) = sides_rotated(kb.as_ref(), &ko, &kt);
-    let rotated = ours_rotated || theirs_rotated;
+    let sides = sides_rotated(kb.as_ref(), &ko, &kt);
+    let rotated = sides.0 || sides.1;
 
     let mut stash = IvStash::default();
     let ours = p.ours.open_into(&ko, &mut stash)?;
@@ -188,9 +182,9 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         })?,
         None => None,
     };
-    let groups = groups(&p, kb.as_ref(), &ko, &kt)?;
-    let recipients = recipients(&p, kb.as_ref(), &ko, &kt, wanted.map(|w| w.recipients))?;
-    let services = merged_services(&p, kb.as_ref(), &ko, &kt);
+    let groups = groups(&p, sides)?;
+    let recipients = recipients(&p, sides, wanted.map(|w| w.recipients))?;
+    let services = merged_services(&p, sides);
     let (key, stash) = if rotated {
         (DataKey::generate(), IvStash::default())
     } else {
@@ -215,6 +209,14 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
     })
 }
 
+/// Whether two data keys are the same (compared in constant time).
+fn same(a: &DataKey, b: &DataKey) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        &a.bytes()[..],
+        &b.bytes()[..],
+    ))
+}
+
 /// Whether each side (ours, theirs) has another data key than the base: a rotation. With
 /// no base (both sides added the file), two different keys count as two rotations: who
 /// either side removed is unknown, so only what both sides share is kept.
@@ -235,9 +237,9 @@ fn sides_rotated(kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> (bool, boo
 /// The key-service keys of the merge, as [`recipients`] chooses age keys: both sides'
 /// under ours's kept key; after a rotation, the rotating side's (both: those in both), so
 /// a key service one side removed does not get the fresh key back.
-fn merged_services(p: &Parsed, kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> ServiceKeys {
+fn merged_services(p: &Parsed, sides: (bool, bool)) -> ServiceKeys {
     let (ours, theirs) = (p.ours.service_keys(), p.theirs.service_keys());
-    match sides_rotated(kb, ko, kt) {
+    match sides {
         (true, false) => ours,
         (false, true) => theirs,
         (true, true) => ServiceKeys {
@@ -269,16 +271,11 @@ fn merged_services(p: &Parsed, kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey)
 /// data key, ours's stanzas as they are; under a fresh key, the groups of the side that
 /// rotated (a rotation removes readers, and the merge must not hand them the new key), or
 /// of both when they rotated alike.
-fn groups(
-    p: &Parsed,
-    kb: Option<&DataKey>,
-    ko: &DataKey,
-    kt: &DataKey,
-) -> Result<Option<GroupPlan>, MergeError> {
+fn groups(p: &Parsed, sides: (bool, bool)) -> Result<Option<GroupPlan>, MergeError> {
     if !p.ours.is_grouped() && !p.theirs.is_grouped() {
         return Ok(None);
     }
-    let keys = match sides_rotated(kb, ko, kt) {
+    let keys = match sides {
         (false, false) => {
             // One data key throughout: every stanza holds it. A side that regrouped it
             // (`member rekey`, `updatekeys`) while the other kept the base's groups wins.
@@ -320,9 +317,7 @@ fn groups(
 /// Which side rotated is [`sides_rotated`]'s answer (no base and two keys: both).
 fn recipients(
     p: &Parsed,
-    kb: Option<&DataKey>,
-    ko: &DataKey,
-    kt: &DataKey,
+    sides: (bool, bool),
     wanted: Option<Vec<Recipient>>,
 ) -> Result<Vec<Recipient>, FileError> {
     let ours = crate::team::current_recipients(&p.ours)?;
@@ -331,7 +326,7 @@ fn recipients(
         set.iter().any(|x| x.to_key_string() == r.to_key_string())
     };
     let mut out: Vec<Recipient> = Vec::new();
-    match sides_rotated(kb, ko, kt) {
+    match sides {
         (false, false) => {
             for r in wanted.into_iter().flatten().chain(ours).chain(theirs) {
                 if !has(&out, &r) {
