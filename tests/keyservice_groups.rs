@@ -25,16 +25,22 @@ fn ok(out: Output, what: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The real sops in the sandbox with `key_file` as its age keys (and `ring` as GNUPGHOME).
-fn sops(sb: &Sandbox, key_file: &str, ring: Option<&Keyring>, args: &[&str]) -> String {
+/// The real sops in the sandbox with `keys` as its only age keys and a HOME of its own.
+fn sops_cmd(sb: &Sandbox, keys: &std::path::Path) -> Command {
     let mut c = Command::new(sops_bin().expect("sops"));
     c.env_remove("SOPS_AGE_KEY")
-        .env("SOPS_AGE_KEY_FILE", sb.path(key_file))
+        .env("SOPS_AGE_KEY_FILE", keys)
         .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .env("HOME", sb.path("home"))
         .env("XDG_CONFIG_HOME", sb.path("home/.config"))
-        .current_dir(sb.dir.path())
-        .args(args);
+        .current_dir(sb.dir.path());
+    c
+}
+
+/// The real sops in the sandbox with `key_file` as its age keys (and `ring` as GNUPGHOME).
+fn sops(sb: &Sandbox, key_file: &str, ring: Option<&Keyring>, args: &[&str]) -> String {
+    let mut c = sops_cmd(sb, &sb.path(key_file));
+    c.args(args);
     if let Some(r) = ring {
         c.env("GNUPGHOME", r.path());
     }
@@ -43,14 +49,20 @@ fn sops(sb: &Sandbox, key_file: &str, ring: Option<&Keyring>, args: &[&str]) -> 
 
 /// `secrets ARGS` with `key_file` as the only age keys (and `ring` as GNUPGHOME).
 fn secrets(sb: &Sandbox, key_file: &str, ring: Option<&Keyring>, args: &[&str]) -> Output {
-    let mut c = sb.std_cmd();
-    c.env("SOPS_AGE_KEY_FILE", sb.path(key_file))
-        .env("HOME", sb.path("home"))
-        .env("NO_COLOR", "1");
+    let mut c = secrets_cmd(sb, key_file);
     if let Some(r) = ring {
         c.env("GNUPGHOME", r.path());
     }
     c.args(args).output().unwrap()
+}
+
+/// The `secrets` binary in the sandbox with `key_file` as its only age keys.
+fn secrets_cmd(sb: &Sandbox, key_file: &str) -> Command {
+    let mut c = sb.std_cmd();
+    c.env("SOPS_AGE_KEY_FILE", sb.path(key_file))
+        .env("HOME", sb.path("home"))
+        .env("NO_COLOR", "1");
+    c
 }
 
 /// Three members' keys, each alone in a file, and every pair in one file.
@@ -106,6 +118,32 @@ fn sops_key_groups_open_here_with_any_threshold_of_them_and_no_fewer() {
         );
         assert!(out.stdout.is_empty() && !err.contains("hunter2"));
     }
+}
+
+/// A YAML file's `sops` age stanzas moved under a single `key_groups` entry (`indent` is
+/// the file's indentation step), as a hand-made or other tool's file may hold them.
+fn as_one_key_group(text: &str, indent: &str) -> String {
+    let age = format!("{indent}age:");
+    let inside = indent.repeat(2);
+    let mut grouped = String::new();
+    let mut in_age = false;
+    for line in text.lines() {
+        if line == age {
+            in_age = true;
+            grouped.push_str(&format!("{indent}key_groups:\n{inside}- age:\n"));
+            continue;
+        }
+        if in_age && !line.starts_with(&inside) {
+            in_age = false;
+        }
+        if in_age {
+            // Four more: the stanzas now sit under the group's `- age:`.
+            grouped.push_str("    ");
+        }
+        grouped.push_str(line);
+        grouped.push('\n');
+    }
+    grouped
 }
 
 /// The ciphertexts of a YAML file, in order: each value and the MAC (`ENC[…]`), and each
@@ -165,11 +203,7 @@ fn set_keeps_the_groups_for_sops_and_rotate_splits_a_new_key_sops_opens() {
             let plain = sops(&sb, pair, None, &["decrypt", "a.yaml"]);
             assert!(plain.contains("api_token: rotated"), "{pair}: {plain}");
         }
-        let out = Command::new(sops_bin().unwrap())
-            .env("SOPS_AGE_KEY_FILE", sb.path("k3"))
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
-            .env("HOME", sb.path("home"))
-            .current_dir(sb.dir.path())
+        let out = sops_cmd(&sb, &sb.path("k3"))
             .args(["decrypt", "a.yaml"])
             .output()
             .unwrap();
@@ -364,32 +398,24 @@ fn with_vault(
     bao: Option<&common::openbao::OpenBao>,
     args: &[&str],
 ) -> Output {
-    let mut c = sb.std_cmd();
-    c.env("SOPS_AGE_KEY_FILE", sb.path(key_file))
-        .env("HOME", sb.path("home"))
-        .env("NO_COLOR", "1")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("VAULT_ADDR");
+    let mut c = secrets_cmd(sb, key_file);
+    c.env_remove("VAULT_TOKEN").env_remove("VAULT_ADDR");
     if let Some(b) = bao {
         c.env("VAULT_ADDR", &b.addr).env("VAULT_TOKEN", &b.token);
     }
     c.args(args).output().unwrap()
 }
 
-/// The real sops with `key_file` and the Vault token.
+/// The real sops decrypting `file` with the age keys in `keys` and the Vault token.
 fn sops_with_vault(
     sb: &Sandbox,
-    key_file: &str,
+    keys: &std::path::Path,
     bao: &common::openbao::OpenBao,
     file: &str,
 ) -> Output {
-    Command::new(sops_bin().unwrap())
-        .env("SOPS_AGE_KEY_FILE", sb.path(key_file))
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .env("HOME", sb.path("home"))
+    sops_cmd(sb, keys)
         .env("VAULT_ADDR", &bao.addr)
         .env("VAULT_TOKEN", &bao.token)
-        .current_dir(sb.dir.path())
         .args(["decrypt", file])
         .output()
         .unwrap()
@@ -427,7 +453,7 @@ fn a_team_environment_needing_the_vault_key_and_one_member_opens_only_with_both(
             ),
             PLAIN
         );
-        let theirs = sops_with_vault(&sb, member, &bao, "prod/app.yaml");
+        let theirs = sops_with_vault(&sb, &sb.path(member), &bao, "prod/app.yaml");
         assert!(theirs.status.success(), "sops with {member} and the token");
     }
     // A member without the Vault token, or the token without a member: one group short.
@@ -461,7 +487,7 @@ fn a_team_environment_needing_the_vault_key_and_one_member_opens_only_with_both(
         ),
         PLAIN
     );
-    assert!(sops_with_vault(&sb, "k1", &bao, "prod/app.yaml")
+    assert!(sops_with_vault(&sb, &sb.path("k1"), &bao, "prod/app.yaml")
         .status
         .success());
     let out = with_vault(&sb, "k2", Some(&bao), &["decrypt", "prod/app.yaml"]);
@@ -513,17 +539,10 @@ fn a_merge_after_a_rotation_splits_the_key_across_the_same_groups() {
         Some(128),
         "the Vault group is needed"
     );
-    let by_sops = Command::new(sops_bin().unwrap())
-        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .env("HOME", sb.path("home"))
-        .env("VAULT_ADDR", &bao.addr)
-        .env("VAULT_TOKEN", &bao.token)
-        .current_dir(sb.dir.path())
-        .args(["decrypt", "config/app.yaml"])
-        .output()
-        .unwrap();
-    let by_sops = ok(by_sops, "sops decrypt the merge");
+    let by_sops = ok(
+        sops_with_vault(sb, &r.ks.key, &bao, "config/app.yaml"),
+        "sops decrypt the merge",
+    );
     assert!(by_sops.contains("pw-main") && by_sops.contains("tok-feature"));
 }
 
@@ -636,21 +655,7 @@ fn a_merge_of_a_member_removal_does_not_hand_them_the_new_key() {
         "set",
     );
     r.commit("main", 1, "alice");
-    let out = Command::new("git")
-        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
-        .args(["merge", "-q", "--no-edit", "offboard"])
-        .current_dir(sb.dir.path())
-        .env("HOME", sb.path("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_EDITOR", "true")
-        .env("SOPS_AGE_KEY_FILE", sb.path("k13"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git merge: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git_merge(sb, "offboard", &sb.path("k13"));
     let merged = ok(
         secrets(sb, "k13", None, &["decrypt", "prod/app.yaml"]),
         "alice and carol",
@@ -696,23 +701,7 @@ fn one_key_group_and_a_lone_threshold_read_as_sops_reads_them() {
     // A file whose metadata lists its one group under key_groups opens here too.
     let flat = sb.read("a.yaml");
     assert!(flat.contains("\nsops:\n  age:\n"), "{flat}");
-    let mut grouped = String::new();
-    let mut in_age = false;
-    for line in flat.lines() {
-        if line == "  age:" {
-            in_age = true;
-            grouped.push_str("  key_groups:\n    - age:\n");
-            continue;
-        }
-        if in_age && !line.starts_with("    ") {
-            in_age = false;
-        }
-        if in_age {
-            grouped.push_str("    ");
-        }
-        grouped.push_str(line);
-        grouped.push('\n');
-    }
+    let grouped = as_one_key_group(&flat, "  ");
     assert!(
         grouped.contains("key_groups:") && !grouped.contains("\n  age:"),
         "{grouped}"
@@ -894,23 +883,7 @@ fn a_single_group_file_loses_a_removed_member() {
         &["encrypt", "--age", &format!("{a1},{a2}"), "other/a.yaml"],
     );
     // The same stanzas moved under one key_groups entry.
-    let mut grouped = String::new();
-    let mut in_age = false;
-    for line in enc.lines() {
-        if line == "    age:" {
-            in_age = true;
-            grouped.push_str("    key_groups:\n        - age:\n");
-            continue;
-        }
-        if in_age && !line.starts_with("        ") {
-            in_age = false;
-        }
-        if in_age {
-            grouped.push_str("    ");
-        }
-        grouped.push_str(line);
-        grouped.push('\n');
-    }
+    let grouped = as_one_key_group(&enc, "    ");
     assert!(grouped.contains("key_groups:"), "{grouped}");
     sb.write("other/a.yaml", &grouped);
     ok(
@@ -1143,21 +1116,7 @@ fn moves_and_merges_drop_a_key_service_the_config_no_longer_names() {
     r.git(&["checkout", "-q", "main"]);
     run(&["set", "config/app.yaml", "api_token", "tok-main"]);
     r.commit("main", 1, "alice");
-    let out = Command::new("git")
-        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
-        .args(["merge", "-q", "--no-edit", "no-vault"])
-        .current_dir(r.ks.sb.dir.path())
-        .env("HOME", r.path("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_EDITOR", "true")
-        .env("SOPS_AGE_KEY_FILE", &r.ks.key)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git merge: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    git_merge(&r.ks.sb, "no-vault", &r.ks.key);
     let merged = r.ks.sb.read("config/app.yaml");
     assert!(!merged.contains("hc_vault"), "{merged}");
     assert!(run(&["decrypt", "config/app.yaml"]).contains("tok-main"));
