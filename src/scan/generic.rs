@@ -153,6 +153,22 @@ fn stopwords() -> &'static aho_corasick::AhoCorasick {
     })
 }
 
+/// A key name holding one of [`KEY_STOPWORDS`]. A stopword of three letters (`min`, `url`,
+/// `len`) counts only where a word of the name starts with it: `admin_password`,
+/// `security_token` and `silent_pwd` name secrets, `min_password_length` and `tokenUrl` do
+/// not.
+fn has_stopword(key: &[u8]) -> bool {
+    let lower = key.to_ascii_lowercase();
+    stopwords().find_overlapping_iter(&lower).any(|m| {
+        let s = m.start();
+        m.len() > 3
+            || s == 0
+            || !lower[s].is_ascii_alphabetic()
+            || !key[s - 1].is_ascii_alphabetic()
+            || (key[s].is_ascii_uppercase() && key[s - 1].is_ascii_lowercase())
+    })
+}
+
 fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
@@ -162,10 +178,10 @@ fn is_key_byte(b: u8) -> bool {
 /// stopword says the name is about a secret rather than one (`PASSWORD_RESET_TIMEOUT`,
 /// `TOKEN_URL`, `SECRET_FILE`). `secrets import` classifies a file's keys with it.
 pub fn secret_name_keyword(key: &str) -> Option<&'static str> {
-    let lower = key.to_ascii_lowercase();
-    if stopwords().is_match(lower.as_bytes()) {
+    if has_stopword(key.as_bytes()) {
         return None;
     }
+    let lower = key.to_ascii_lowercase();
     KEYWORDS.iter().copied().find(|k| lower.contains(k))
 }
 
@@ -188,7 +204,7 @@ pub fn at(
         kend += 1;
     }
     let key = hay[kstart..kend].to_ascii_lowercase();
-    if stopwords().is_match(&key)
+    if has_stopword(&hay[kstart..kend])
         || is_path_or_code_key(hay, kstart, &key)
         || names_an_id(&hay[kstart..kend])
         || FORMAT_OWNED_KEYS
@@ -1161,7 +1177,7 @@ fn decoded_looks_secret(key: &[u8], d: &[u8]) -> bool {
     if t.len() >= 4
         && !entropy::is_reference(t)
         && CREDENTIAL_KEYS.iter().any(|k| key.contains(k))
-        && !stopwords().is_match(key.as_bytes())
+        && !has_stopword(key.as_bytes())
     {
         return true;
     }
@@ -1291,6 +1307,27 @@ mod tests {
             assert!(!fires(l, false), "{l}");
         }
         assert!(!fires("password = db_password_from_vault", true));
+    }
+
+    #[test]
+    fn short_stopwords_only_start_a_word() {
+        // `min`, `uri`, `len`, `url` inside a word are no stopword.
+        for l in [
+            r#"admin_password = "Xk7mQ2pLw9vRtq""#,
+            r#"administrator_login_password = "Xk7mQ2pLw9vRtq""#,
+            "SECURITY_TOKEN=hGAkWvj7FAc9QeWJKY40uvSw",
+            "silent_pwd: q8ZrT2vLx9Pw4Kd7",
+        ] {
+            assert!(fires(l, false), "{l}");
+        }
+        for l in [
+            "min_password_length: q8ZrT2vLx9Pw4Kd7",
+            "passwordMinLength: q8ZrT2vLx9Pw4Kd7",
+            "TOKEN_URL=q8ZrT2vLx9Pw4Kd7",
+            "tokenUri: q8ZrT2vLx9Pw4Kd7",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
     }
 
     #[test]
