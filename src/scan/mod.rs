@@ -14,6 +14,7 @@ pub mod entropy;
 pub mod generic;
 pub mod known;
 pub mod providers;
+pub mod published;
 pub mod report;
 pub mod rule;
 pub mod rules;

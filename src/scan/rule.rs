@@ -300,6 +300,9 @@ fn window(hay: &[u8], s: usize, e: usize, reach: Option<usize>) -> (usize, usize
 }
 
 fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
+    if super::published::is_published_example(secret) {
+        return false;
+    }
     if let Some(min) = rule.entropy {
         if entropy::shannon(secret) < min {
             return false;
@@ -374,7 +377,11 @@ fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
     if pass == user || is_templated(pass) || wordy || entropy::is_placeholder(pass) {
         return false;
     }
-    !is_placeholder_host(url_host(whole)) && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
+    // A documentation host (`db.example.com`) marks an example, unless the password is a
+    // chosen one: people redact the host of a real URL more often than its password.
+    let host = url_host(whole);
+    let example = is_example_domain(&host) && entropy::char_classes(pass) < 3;
+    !is_placeholder_host(&host) && !example && pass.len() >= 4 && entropy::shannon(pass) >= 2.0
 }
 
 /// A password that is a template slot, not a value: `${VAR}`, `$VAR`, `{{ x }}`, `{pw}`,
@@ -411,13 +418,15 @@ fn url_host(whole: &[u8]) -> Vec<u8> {
     after_at[..end].to_ascii_lowercase()
 }
 
-/// Hosts of documentation examples: `host`, `hostname`, `example.com`, `db.example.org`.
-fn is_placeholder_host(host: Vec<u8>) -> bool {
-    matches!(
-        &host[..],
-        b"host" | b"hostname" | b"your-host" | b"yourhost"
-    ) || host.starts_with(b"example.")
-        || entropy::contains(&host, b".example.")
+/// A host that stands for "your host here": `host`, `hostname`.
+fn is_placeholder_host(host: &[u8]) -> bool {
+    matches!(host, b"host" | b"hostname" | b"your-host" | b"yourhost")
+}
+
+/// A domain reserved for documentation (RFC 2606): `example.com`, `db.example.org`.
+fn is_example_domain(host: &[u8]) -> bool {
+    host.starts_with(b"example.")
+        || entropy::contains(host, b".example.")
         || host.ends_with(b".example")
 }
 
