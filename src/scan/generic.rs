@@ -38,6 +38,12 @@ pub const KEYWORDS: &[&str] = &[
     "jwt_key",
 ];
 
+/// A name whose last word is `key` (`key`, `HEX_KEY`, `stripeKey`) but holds none of the
+/// [`KEYWORDS`]: a key of some kind, often not a secret one (`sort_key`, `cache_key`), so its
+/// value counts only when it looks generated ([`looks_generated_key`]). Not in [`KEYWORDS`]:
+/// `import` does not take every `*_KEY` for a secret.
+pub const BARE_KEY: &str = "key";
+
 /// Key names containing these are about a secret, not the secret itself.
 const KEY_STOPWORDS: &[&str] = &[
     "file",
@@ -213,6 +219,16 @@ pub fn at(
     {
         return Some((None, kend));
     }
+    let bare_key = !KEYWORDS
+        .iter()
+        .any(|k| entropy::contains(&key, k.as_bytes()));
+    if bare_key
+        && (!last_word_is_key(&hay[kstart..kend])
+            || has_data_key_word(&key)
+            || names_a_provider(&key))
+    {
+        return Some((None, kend));
+    }
     let password_key = key.windows(4).any(|w| w == b"pass") || entropy::contains(&key, b"pwd");
     let token_key = password_key
         || [&b"token"[..], b"secret", b"api_key", b"apikey", b"api-key"]
@@ -224,6 +240,7 @@ pub fn at(
         password_key,
         token_key,
         char_quotes,
+        bare_key,
     };
     let cand = value_after_key(hay, kend, ctx)
         .or_else(|| literal_compared_before(hay, kstart, char_quotes));
@@ -253,6 +270,97 @@ struct KeyContext {
     token_key: bool,
     /// `'…'` holds a character in this language, not a string.
     char_quotes: bool,
+    /// The name only says "key" ([`BARE_KEY`]).
+    bare_key: bool,
+}
+
+/// `key`, `HEX_KEY`, `dict-key`, `app.key`, `stripeKey`: the name's last word is `key`.
+fn last_word_is_key(name: &[u8]) -> bool {
+    let n = name.len();
+    if n < 3 || !name[n - 3..].eq_ignore_ascii_case(b"key") {
+        return false;
+    }
+    n == 3
+        || !name[n - 4].is_ascii_alphanumeric()
+        || (name[n - 3] == b'K' && name[n - 4].is_ascii_lowercase())
+}
+
+/// Words of a key name for a key into data, not a key to anything: a database's
+/// (`primaryKey`, `sort_key`), a cache's, a storage object's, a translation's, a keyboard's.
+const DATA_KEY_WORDS: &[&str] = &[
+    "primary",
+    "foreign",
+    "sort",
+    "partition",
+    "range",
+    "unique",
+    "composite",
+    "cache",
+    "idempot",
+    "lookup",
+    "index",
+    "column",
+    "object",
+    "bucket",
+    "s3",
+    "route",
+    "i18n",
+    "transl",
+    "message",
+    "group",
+    "parent",
+    "order",
+    "hotkey",
+    "shortcut",
+];
+
+fn has_data_key_word(lower_name: &[u8]) -> bool {
+    DATA_KEY_WORDS
+        .iter()
+        .any(|w| entropy::contains(lower_name, w.as_bytes()))
+}
+
+/// A name holding the keyword of a provider rule (`DISCORD_KEY`, `cohere_key`): that rule
+/// knows the provider's format and judges the value alone, as for [`FORMAT_OWNED_KEYS`].
+fn names_a_provider(lower_name: &[u8]) -> bool {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        let words = super::rules::all()
+            .flat_map(|r| r.keywords.iter())
+            .filter(|k| {
+                k.len() >= 3
+                    && !k.contains("key")
+                    && k.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
+            });
+        aho_corasick::AhoCorasick::new(words).expect("keywords are plain strings")
+    })
+    .is_match(lower_name)
+}
+
+/// A value under a bare key name that is a generated secret, not an id, a digest or a list
+/// (`Key=Name,Value=web`): one token of base64 or base64url characters, at least 20 of
+/// them, holding upper case, lower case and digits with 4 bits of entropy per character;
+/// or at least 32 hex digits of a length no common digest has (MD5, SHA-1, SHA-256,
+/// SHA-512).
+fn looks_generated_key(v: &[u8]) -> bool {
+    let token = v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-'));
+    if v.len() < 20 || !token || !looks_secret(v) {
+        return false;
+    }
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        return v.len() >= 32 && ![32, 40, 64, 128].contains(&v.len());
+    }
+    [
+        u8::is_ascii_uppercase,
+        u8::is_ascii_lowercase,
+        u8::is_ascii_digit,
+    ]
+    .iter()
+    .all(|class| v.iter().any(class))
+        && entropy::shannon(v) >= 4.0
 }
 
 fn at_line_start(hay: &[u8], kstart: usize) -> bool {
@@ -610,7 +718,9 @@ fn bare_phrase(hay: &[u8], s: usize, ctx: KeyContext) -> Option<Candidate> {
 fn judge(value: &[u8], vs: usize, ve: usize, ctx: Option<KeyContext>) -> Option<Candidate> {
     let password_key = ctx.is_some_and(|c| c.password_key);
     let token_key = ctx.is_some_and(|c| c.token_key);
-    let ok = if value.contains(&b' ') {
+    let ok = if ctx.is_some_and(|c| c.bare_key) {
+        looks_generated_key(value)
+    } else if value.contains(&b' ') {
         looks_passphrase(value)
     } else {
         looks_secret(value)
@@ -1307,6 +1417,35 @@ mod tests {
             assert!(!fires(l, false), "{l}");
         }
         assert!(!fires("password = db_password_from_vault", true));
+    }
+
+    #[test]
+    fn bare_key_names_need_a_generated_value() {
+        for l in [
+            r#"{"key": "q8ZrT2vLx9Pw4Kd7mHfBhGAkWv"}"#,
+            r#"HEX_KEY = "9f2c4e8a1b7d3f6e0a5c9b2d8e4f1a7c3b6d0e9f2a5c8b1d4e7f0a3c6b9d2e5f8a1b4c7d""#,
+            "stripeKey: q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+            r#"config['dict_key'] = "q8ZrT2vLx9Pw4Kd7mHfBhGAkWv""#,
+        ] {
+            assert!(fires(l, false), "{l}");
+        }
+        for l in [
+            // Tags, lists, ids, digests and words under a key name.
+            "--tags Key=Organization,Value=Retail Key=Division,Value=Mountain",
+            r#""key": "fs.s3.enableServerSideEncryption""#,
+            r#""key": "d41d8cd98f00b204e9800998ecf8427e""#,
+            r#""key": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855""#,
+            r#"{"key": "q8ZrT2vLx9Pw4Kd7"}"#,
+            r#"{"key": "settings.general.title"}"#,
+            // Keys into data, and names that only contain "key".
+            "primaryKey=q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+            "sort_key: q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+            "monkey: q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+            "keyboard: q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+            "key_name: q8ZrT2vLx9Pw4Kd7mHfBhGAkWv",
+        ] {
+            assert!(!fires(l, false), "{l}");
+        }
     }
 
     #[test]

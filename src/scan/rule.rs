@@ -142,7 +142,7 @@ impl RuleSet {
                 add(k, Target::Rule(i));
             }
         }
-        for k in generic::KEYWORDS {
+        for k in generic::KEYWORDS.iter().chain([&generic::BARE_KEY]) {
             add(k, Target::Generic);
         }
         add("kind:", Target::K8s);
