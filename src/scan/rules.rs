@@ -313,11 +313,13 @@ pub static BUILTIN: &[Rule] = &[
     // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
     // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
     rule!("curl-header", "Credential in a curl header", ["curl"],
-        r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:(?:bearer|token|basic|apikey|api-key)[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
+        r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:[a-z][a-z-]{1,20}[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
         entropy: Some(2.75), check: Check::None, multiline: true,
         trues: ["curl --header 'Authorization: 5eb4223e-5008-46e5-be67-c7b8f2732305' https://api.internal",
                 "curl -H \"X-API-Key: hGAkWvj7FAc9QeWJKY40uvSw\" https://api.internal/v1",
-                "curl https://gitlab.internal/api/v4/projects \\\n  --header \"PRIVATE-TOKEN: q8ZrT2vLx9Pw4Kd7mHfB\""],
+                "curl https://gitlab.internal/api/v4/projects \\\n  --header \"PRIVATE-TOKEN: q8ZrT2vLx9Pw4Kd7mHfB\"",
+                // Any scheme name (Dynatrace's `Api-Token`, `SSWS`).
+                "curl -H \"Authorization: Api-Token 5d4087ee36396b0eb78387875c28ee6d\" https://api.internal"],
         falses: ["curl -H \"Authorization: Bearer $TOKEN\" https://api.internal",
                  "curl -H 'Content-Type: application/json' https://api.internal"]),
     // NuGet feeds keep a password in clear under `ClearTextPassword` (or `Password`).
