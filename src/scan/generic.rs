@@ -148,6 +148,9 @@ const OWNED_PREFIXES: &[&[u8]] = &[
     b"sm_aat_",
     b"sm_sat_",
     b"AIza",
+    b"cfut_",
+    b"cfat_",
+    b"cfk_",
 ];
 
 /// One automaton over [`KEY_STOPWORDS`]: a key is checked in one pass, not once per word

@@ -85,6 +85,10 @@ pub static PROVIDERS: &[Rule] = &[
     token!("clojars-token", "Clojars deploy token", ["clojars_"],
         r#"(?i)\b(?P<s>CLOJARS_[a-z0-9]{60})\b"#, Some(2.0),
         true: "value = \"CLOJARS_k9px44wnvv5ieh2n21qyjxjus9l1xg3uf8f153taetnft5usjowuxhu2r27t\"", false: "value = \"CLOJARS_k9px44wnvv5ieh2n21qyjxjus9l1xg3uf8f15\""),
+    // Cloudflare's scannable format (2025): a type prefix, 40 characters, an 8-hex checksum.
+    token!("cloudflare-token", "Cloudflare API token or global key (cfut_, cfat_, cfk_)", ["cfut_", "cfat_", "cfk_"],
+        r#"\b(?P<s>cf(?:ut|at|k)_[A-Za-z0-9]{40}[0-9a-f]{8})\b"#, Some(3.5),
+        true: "CLOUDFLARE_API_TOKEN=cfut_v8hTmTsCddGhKcFxxjtQumryxJUDsANyx8BCk95H97df50dc", false: "CLOUDFLARE_API_TOKEN=cfut_v8hTmTsCddGhKcFxxjtQumryxJUDsANyx8BCk95H"),
     token!("cloudflare-origin-ca-key", "Cloudflare Origin CA key", ["v1.0-"],
         r#"\b(?P<s>v1\.0-[a-f0-9]{24}-[a-f0-9]{146})(?:[^a-f0-9]|$)"#, Some(2.0),
         true: "value = \"v1.0-ea7c72bb0bcc6bc4552e9071-590d292a283a2043d77faecbaa4ff21db0c2e0b03dd475c5a6cd981f939451e0f1a365b67f7e58c59f8fca2f7c164c8170fbe7d5d5a484814506442b83fe2906d62e61df59a9c29e2b\"", false: "value = \"v1.0-ea7c72bb0bcc6bc4552e9071-590d292a283a2043d77faecbaa4ff21db0c2e0b03dd475c5a6cd981f939451e0f1a365b67f7e58c59f8fca2\""),
