@@ -579,6 +579,29 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// Shapes beyond each rule's one or two examples, taken from the providers' formats:
+    /// each fires the named rule.
+    #[test]
+    fn more_token_shapes() {
+        let set = RuleSet::builtin();
+        for (rule, line) in [
+            ("stripe-key", "STRIPE_KEY=rk_prod_fggO7bsqSTxybYaQoNCe9CLrOfk1IXMYszggds2RqP678LoUDPQORGCOeaEtwFv29DKZ5oKSoQ77yTsezRO6H6nhFZrNOAxXpl1"),
+            ("slack-legacy-token", "token: xoxp-523981-204716-339058-cc082bae7941774b07"),
+            ("gitlab-token-more", "CI_JOB_TOKEN=glcbt-NF8xjCiF34kmsRTT2jzy"),
+            ("gitlab-token-more", "agent: glagent-3NkHRt_-xc1bTVELlBprB8trrT2oR7TkUTDn1wScUgntLVVcO53QhuTcAZHO"),
+        ] {
+            let found = set.find(line.as_bytes(), false);
+            assert!(found.iter().any(|c| c.rule == rule), "{rule}: {line} ({found:?})");
+        }
+        // Numbers too short for a Slack id, and a typed sequence.
+        assert!(set
+            .find(
+                b"xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d",
+                false
+            )
+            .is_empty());
+    }
+
     #[test]
     fn unique_ids_and_valid_regexes() {
         let set = RuleSet::builtin();

@@ -74,7 +74,7 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["HOOK = \"https://hooks.slack.com/services/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\"",
                 "hooks.slack.com/workflows/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"],
         falses: ["https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"]),
-    rule!("stripe-key", "Stripe secret or restricted key", ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_"],
+    rule!("stripe-key", "Stripe secret or restricted key", ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_"],
         r"\b(?P<s>[rs]k_(?:live|test|prod)_[A-Za-z0-9]{24,247})\b", entropy: Some(3.0),
         trues: ["Stripe.api_key = 'sk_live_ogoEmvnEN5N1aE6PwZPf1Qh6'"],
         falses: ["sk_test_xxxxxxxxxxxxxxxxxxxxxxxx", "pk_live_ogoEmvnEN5N1aE6PwZPf1Qh6"]),
