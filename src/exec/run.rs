@@ -241,7 +241,7 @@ impl ChildEnv {
         override_existing: bool,
     ) -> ChildEnv {
         let mut entries: Vec<Zeroizing<Vec<u8>>> = Vec::new();
-        let mut index = std::collections::HashMap::new();
+        let mut index = foldhash::HashMap::default();
         for (k, v) in base {
             let k = os_bytes(&k);
             let v = os_bytes(&v);
