@@ -353,29 +353,31 @@ pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError
 /// The patterns compiled so far, by their text.
 type Compiled = HashMap<String, std::sync::Arc<regex::Regex>>;
 
+/// The pattern `text`, written at `line`.
 fn compile<W: fmt::Display + ?Sized>(
-    text: &Spanned<String>,
+    text: &str,
+    line: usize,
     what: &W,
     done: &mut Compiled,
 ) -> Result<Pattern, RawError> {
-    if let Some(regex) = done.get(&text.value) {
+    if let Some(regex) = done.get(text) {
         return Ok(Pattern {
-            text: text.value.clone(),
+            text: text.to_string(),
             regex: regex.clone(),
         });
     }
-    let regex = regex::RegexBuilder::new(&text.value)
+    let regex = regex::RegexBuilder::new(text)
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
             let first = e.to_string();
             let first = first.lines().last().unwrap_or("").trim().to_string();
-            RawError::new(text.line, format!("{what}: {first}"))
+            RawError::new(line, format!("{what}: {first}"))
         })?;
     let regex = std::sync::Arc::new(regex);
-    done.insert(text.value.clone(), regex.clone());
+    done.insert(text.to_string(), regex.clone());
     Ok(Pattern {
-        text: text.value.clone(),
+        text: text.to_string(),
         regex,
     })
 }
@@ -425,8 +427,8 @@ fn parse_rule(
             "required" => rule.required = raw::boolean(value, &what("required"))?.value,
             "min_length" => rule.min_length = Some(count(value, &what("min_length"))?),
             "pattern" => {
-                let text = raw::string(value, &what("pattern"))?;
-                rule.pattern = Some(compile(&text, &what("pattern"), compiled)?);
+                let text = raw::str_ref(value, &what("pattern"))?;
+                rule.pattern = Some(compile(text, value.line, &what("pattern"), compiled)?);
             }
             "forbid" => {
                 rule.forbid = raw::str_refs(value, &what("forbid"))?
