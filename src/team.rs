@@ -144,9 +144,42 @@ pub fn sops_files(root: &Path, config: Option<&Config>) -> Vec<(PathBuf, Encrypt
 /// that merge them (exec, export) let a later file win, so a later glob overrides an
 /// earlier one, as a later `-f` does.
 pub fn env_files(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
-    let files = encrypted_files(config)?;
+    let files = env_candidates(config, env)?;
+    let found = parallel_map(&files, |p| !matches!(probe(p), Ok(None)));
+    Ok(files
+        .into_iter()
+        .zip(found)
+        .filter_map(|(p, enc)| enc.then_some(p))
+        .collect())
+}
+
+/// As [`env_files`], each with the file [`probe`] parsed to find it (`None` when it looks
+/// encrypted but does not parse: reading it again reports why), so that a command reading
+/// them all at once (`exec --env`) does not read and parse each twice.
+pub fn env_files_parsed(
+    config: &Config,
+    env: &str,
+) -> Result<Vec<(PathBuf, Option<EncryptedFile>)>, ConfigError> {
+    let files = env_candidates(config, env)?;
+    let probed = parallel_map(&files, |p| probe(p));
+    Ok(files
+        .into_iter()
+        .zip(probed)
+        .filter_map(|(p, found)| match found {
+            Ok(None) => None,
+            Ok(Some(file)) => Some((p, Some(file))),
+            Err(_) => Some((p, None)),
+        })
+        .collect())
+}
+
+/// The files of the walk that `env`'s globs (or path_regex) claim, in [`env_files`]'s
+/// order, encrypted or not. Which environment a file is in does not depend on its
+/// content, so only these are probed (each probe parses the whole file).
+fn env_candidates(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
     let environment = config.environment(env);
-    let mut ranked: Vec<(usize, PathBuf)> = files
+    let mut ranked: Vec<(usize, PathBuf)> = config
+        .walk_files()?
         .into_iter()
         .filter_map(|p| {
             let rel = config.relative(&p)?;

@@ -578,9 +578,9 @@ fn overdue(
             let dotenv = f.format == Format::Dotenv;
             for (name, key) in crate::exec::env::names(&f.branches, dotenv) {
                 subjects.push(Subject {
-                    file: file.clone(),
-                    name,
-                    key,
+                    file: file.clone().into(),
+                    name: name.into(),
+                    key: key.into(),
                     value: None,
                 });
             }
@@ -590,7 +590,7 @@ fn overdue(
             production: env.production,
             subjects: &subjects,
         };
-        let age_of = |s: &Subject| ages.get(&(s.file.clone(), s.key.clone())).cloned();
+        let age_of = |s: &Subject| ages.get(&(s.file.to_string(), s.key.to_string())).cloned();
         for f in check::check_ages(schema, &view, &age_of, now) {
             if f.rule != RuleName::MaxAge {
                 continue;

@@ -122,7 +122,8 @@ fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         findings.extend(check::check_values(cfg.schema(), env, true));
         findings.extend(check::check_distinct(cfg.schema(), env, &views));
         let root = cfg.root().to_path_buf();
-        let age_of = |s: &check::Subject| ages.get(&(root.join(&s.file), s.key.clone())).cloned();
+        let age_of =
+            |s: &check::Subject| ages.get(&(root.join(&*s.file), s.key.to_string())).cloned();
         findings.extend(check::check_ages(cfg.schema(), env, &age_of, now));
     }
     // Previous values kept by rotate-value past their grace period.

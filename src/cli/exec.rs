@@ -222,7 +222,12 @@ pub fn load_vars(
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
     let snap = output::snapshot(&cwd, sel.rev.as_deref())?;
-    let (files, env_name, config) = select_files(sel, snap.as_ref())?;
+    let Picked {
+        files,
+        mut parsed,
+        env: env_name,
+        config,
+    } = select_files(sel, snap.as_ref())?;
     if files.iter().filter(|f| output::is_stdin(f)).count() > 1 {
         return Err(CliError::new(INPUT, "-f -: stdin can be read once").into());
     }
@@ -243,8 +248,13 @@ pub fn load_vars(
         )?,
     };
     let mut gate = SchemaGate::new(config, env_name.clone(), only.is_empty());
-    for path in &files {
-        let (file, _key, opened) = output::open_with(path, g, snap.as_ref(), &ids)?;
+    for (i, path) in files.iter().enumerate() {
+        // The walk that found an environment's file parsed it as `load` would, unless
+        // --input-type names another format.
+        let (file, _key, opened) = match parsed.get_mut(i).and_then(Option::take) {
+            Some(file) if g.input_type.is_none() => output::open_loaded(file, None, &ids)?,
+            _ => output::open_with(path, g, snap.as_ref(), &ids)?,
+        };
         let dotenv = file.format == Format::Dotenv;
         let name = path.display().to_string();
         // --only first, so it can leave out one of two keys that collide.
@@ -311,6 +321,17 @@ fn env_error(e: EnvError) -> anyhow::Error {
     }
 }
 
+/// The files [`select_files`] picks, and where they come from.
+struct Picked {
+    files: Vec<PathBuf>,
+    /// The first files parsed already, by the walk that found them (see
+    /// [`crate::team::env_files_parsed`]); `None` where they are to be read.
+    parsed: Vec<Option<crate::engine::EncryptedFile>>,
+    /// The environment, when the files came from the team config.
+    env: Option<String>,
+    config: Option<crate::config::Config>,
+}
+
 /// The files to read: the environment's (named, or the config's default when no `-f`),
 /// then the `-f` files.
 /// At a revision (`--rev`), the environment's files are those the config *at that
@@ -319,13 +340,18 @@ fn env_error(e: EnvError) -> anyhow::Error {
 fn select_files(
     sel: &Selection,
     snap: Option<&crate::history::Snapshot>,
-) -> anyhow::Result<(Vec<PathBuf>, Option<String>, Option<crate::config::Config>)> {
+) -> anyhow::Result<Picked> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(INPUT, format!("current directory: {e}")))?;
     if sel.env.is_none() && !sel.files.is_empty() {
         // At a revision, the schema is that revision's (when it had a config).
         let config = snap.and_then(|s| s.config(crate::config::find_config(&cwd).as_deref()).ok());
-        return Ok((sel.files.clone(), None, config));
+        return Ok(Picked {
+            files: sel.files.clone(),
+            parsed: Vec::new(),
+            env: None,
+            config,
+        });
     }
     let config = match snap {
         None => crate::config::Config::discover_to_read(&cwd)?,
@@ -373,11 +399,15 @@ fn select_files(
         ))
         .into());
     }
-    let mut files = match snap {
-        None => crate::team::env_files(&config, &name)?,
-        Some(s) => s
-            .env_files(&config, &name)
-            .map_err(|e| output::at_rev(e, s))?,
+    let (mut files, parsed) = match snap {
+        None => crate::team::env_files_parsed(&config, &name)?
+            .into_iter()
+            .unzip(),
+        Some(s) => (
+            s.env_files(&config, &name)
+                .map_err(|e| output::at_rev(e, s))?,
+            Vec::new(),
+        ),
     };
     if files.is_empty() && sel.files.is_empty() {
         return Err(CliError::new(
@@ -394,5 +424,10 @@ fn select_files(
         .into());
     }
     files.extend(sel.files.iter().cloned());
-    Ok((files, Some(name), Some(config)))
+    Ok(Picked {
+        files,
+        parsed,
+        env: Some(name),
+        config: Some(config),
+    })
 }

@@ -35,7 +35,7 @@ mod status;
 mod unset;
 mod updatekeys;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -229,7 +229,10 @@ pub fn main() -> ExitCode {
     // Before anything is decrypted: no core file can hold plaintext (crate::hardening).
     crate::hardening::no_core_dumps();
     crate::hardening::die_quietly_on_a_closed_pipe();
-    let cli = match Cli::try_parse() {
+    // The definition lives until the command is done: `exec` replaces the process, so
+    // it is never dropped there (dropping it was 40 K instructions of each start).
+    let mut definition = Cli::command();
+    let cli = match parse(&mut definition) {
         Ok(cli) => cli,
         Err(e) => without_destructive_suggestions(e).exit(),
     };
@@ -242,6 +245,13 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `Cli::try_parse`, on a definition the caller keeps.
+fn parse(definition: &mut clap::Command) -> Result<Cli, clap::Error> {
+    let mut matches = definition.try_get_matches_from_mut(std::env::args_os())?;
+    // As clap's derive does: an error here is rendered against a fresh definition.
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))
+}
+
 /// Subcommand names (and aliases) that take access away or delete something: revoke and
 /// remove rotate files or drop an environment, unset deletes a key.
 const DESTRUCTIVE: &[&str] = &["revoke", "remove", "rm", "delete", "unset"];
@@ -252,7 +262,6 @@ const DESTRUCTIVE: &[&str] = &["revoke", "remove", "rm", "delete", "unset"];
 /// is rebuilt from the rest of clap's own context, so it reads as clap's.
 fn without_destructive_suggestions(e: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    use clap::CommandFactory;
     if e.kind() != ErrorKind::InvalidSubcommand {
         return e;
     }

@@ -340,7 +340,19 @@ pub fn open_with(
     crate::crypto::DataKey,
     crate::engine::Opened,
 )> {
-    let file = load_encrypted(path, g, rev)?;
+    open_loaded(load_encrypted(path, g, rev)?, rev, ids)
+}
+
+/// As [`open_with`], for a file already read and parsed (by the walk that found it).
+pub fn open_loaded(
+    file: crate::engine::EncryptedFile,
+    rev: Option<&crate::history::Snapshot>,
+    ids: &Identities,
+) -> anyhow::Result<(
+    crate::engine::EncryptedFile,
+    crate::crypto::DataKey,
+    crate::engine::Opened,
+)> {
     let in_rev = |e: anyhow::Error| match rev {
         Some(s) => e.context(format!("at {}", s.label())),
         None => e,

@@ -6,8 +6,8 @@
 //! unknown field, a duplicate key) is an error naming its line; names and keys are checked
 //! by the validator.
 
+use foldhash::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle};
-use std::collections::HashMap;
 use std::fmt;
 
 /// A value with the (1-based) line it starts on.
@@ -335,11 +335,20 @@ pub fn string<W: fmt::Display + ?Sized>(
     v: &Spanned<Value>,
     what: &W,
 ) -> Result<Spanned<String>, RawError> {
+    str_ref(v, what).map(|s| Spanned {
+        line: v.line,
+        value: s.to_string(),
+    })
+}
+
+/// As [`string`], borrowing the text: for a caller that keeps a copy of its own (or none),
+/// so the schema read at every `exec` does not copy each value twice.
+pub fn str_ref<'a, W: fmt::Display + ?Sized>(
+    v: &'a Spanned<Value>,
+    what: &W,
+) -> Result<&'a str, RawError> {
     match &v.value {
-        Value::Str(s) => Ok(Spanned {
-            line: v.line,
-            value: s.clone(),
-        }),
+        Value::Str(s) => Ok(s),
         other => Err(RawError::new(
             v.line,
             format!("{what} must be a string, not {}", other.kind()),
@@ -501,10 +510,32 @@ pub fn strings<W: fmt::Display + ?Sized>(
     v: &Spanned<Value>,
     what: &W,
 ) -> Result<Vec<Spanned<String>>, RawError> {
+    string_items(v, what)?
+        .iter()
+        .map(|i| string(i, what))
+        .collect()
+}
+
+/// As [`strings`], borrowing the texts (see [`str_ref`]).
+pub fn str_refs<'a, W: fmt::Display + ?Sized>(
+    v: &'a Spanned<Value>,
+    what: &W,
+) -> Result<Vec<&'a str>, RawError> {
+    string_items(v, what)?
+        .iter()
+        .map(|i| str_ref(i, what))
+        .collect()
+}
+
+/// The nodes of a string or a list of strings: the one string, the items, or none.
+fn string_items<'a, W: fmt::Display + ?Sized>(
+    v: &'a Spanned<Value>,
+    what: &W,
+) -> Result<&'a [Spanned<Value>], RawError> {
     match &v.value {
-        Value::Null => Ok(Vec::new()),
-        Value::Str(_) => Ok(vec![string(v, what)?]),
-        Value::List(items) => items.iter().map(|i| string(i, what)).collect(),
+        Value::Null => Ok(&[]),
+        Value::Str(_) => Ok(std::slice::from_ref(v)),
+        Value::List(items) => Ok(items),
         Value::Map(_) => Err(RawError::new(
             v.line,
             format!("{what} must be a string or a list of strings, not a map"),

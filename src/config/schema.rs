@@ -15,7 +15,7 @@
 //!   STRIPE_SECRET_KEY: {pattern: "^sk_live_", envs: [prod]}
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::fmt;
 
 use super::raw::{self, RawError, Spanned, Value};
@@ -121,8 +121,8 @@ pub struct Pattern {
 #[derive(Clone, Debug)]
 pub struct Forbidden {
     pub text: String,
-    /// The lower-cased text between the `*`s (one part: an exact entry).
-    parts: Vec<String>,
+    /// The text in lower case.
+    glob: Glob<String>,
 }
 
 /// A value in lower case, for [`Forbidden::matches_folded`]; wiped on drop, as it is a copy
@@ -135,7 +135,7 @@ impl Forbidden {
     pub fn new(text: &str) -> Forbidden {
         Forbidden {
             text: text.to_string(),
-            parts: text.to_lowercase().split('*').map(str::to_string).collect(),
+            glob: Glob::new(text.to_lowercase()),
         }
     }
 
@@ -143,34 +143,68 @@ impl Forbidden {
         self.matches_folded(&fold(value))
     }
 
-    /// As [`Forbidden::matches`], `folded` already lower-cased by [`fold`]. Linear: the
-    /// first part is a prefix, the last a suffix, and each middle part is found leftmost
-    /// after the one before (leftmost is always right for `*`-only globs).
+    /// As [`Forbidden::matches`], `folded` already lower-cased by [`fold`].
     pub fn matches_folded(&self, folded: &str) -> bool {
-        let (first, rest) = self.parts.split_first().expect("split yields a part");
-        let Some(last) = rest.last() else {
-            return folded == first;
-        };
-        if folded.len() < first.len() + last.len()
-            || !folded.starts_with(first.as_str())
-            || !folded.ends_with(last.as_str())
-        {
-            return false;
-        }
-        let mut middle = &folded[first.len()..folded.len() - last.len()];
-        for part in &rest[..rest.len() - 1] {
-            match middle.find(part.as_str()) {
-                Some(at) => middle = &middle[at + part.len()..],
-                None => return false,
-            }
-        }
-        true
+        self.glob.matches(folded)
     }
 
     /// Whether naming this entry in a message would show the value it caught: an exact
     /// entry is the value itself; a glob shows only what every match shares.
     pub fn is_exact(&self) -> bool {
-        self.parts.len() == 1
+        self.glob.stars.is_none()
+    }
+}
+
+/// A lower-case glob (`*` stands for any text) with its first and last `*` found once:
+/// matching allocates nothing and scans no pattern, as the built-in list is matched
+/// against every value of a production environment at each `exec`.
+#[derive(Clone, Debug)]
+pub struct Glob<S> {
+    text: S,
+    /// The byte positions of the first and last `*` (the same when there is one).
+    stars: Option<(usize, usize)>,
+}
+
+impl<S: AsRef<str>> Glob<S> {
+    pub fn new(text: S) -> Glob<S> {
+        let bytes = text.as_ref().as_bytes();
+        let stars = bytes.iter().position(|&b| b == b'*').map(|first| {
+            let last = bytes.iter().rposition(|&b| b == b'*').unwrap_or(first);
+            (first, last)
+        });
+        Glob { text, stars }
+    }
+
+    pub fn text(&self) -> &str {
+        self.text.as_ref()
+    }
+
+    /// Whether `folded` (in lower case) matches. Linear: the part before the first `*` is
+    /// a prefix, the part after the last a suffix, and each part between is found
+    /// leftmost after the one before (leftmost is always right for `*`-only globs).
+    pub fn matches(&self, folded: &str) -> bool {
+        let glob = self.text.as_ref();
+        let Some((first_star, last_star)) = self.stars else {
+            return folded == glob;
+        };
+        // `*` is ASCII: both positions are char boundaries.
+        let (first, last) = (&glob[..first_star], &glob[last_star + 1..]);
+        if folded.len() < first.len() + last.len()
+            || !folded.starts_with(first)
+            || !folded.ends_with(last)
+        {
+            return false;
+        }
+        let mut middle = &folded[first.len()..folded.len() - last.len()];
+        if last_star > first_star {
+            for part in glob[first_star + 1..last_star].split('*') {
+                match middle.find(part) {
+                    Some(at) => middle = &middle[at + part.len()..],
+                    None => return false,
+                }
+            }
+        }
+        true
     }
 }
 
@@ -295,7 +329,7 @@ const RULE_FIELDS: &str =
 /// those).
 pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError> {
     let mut schema = Schema::default();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: HashSet<&str> = HashSet::default();
     let mut compiled = Compiled::default();
     for (key, body) in raw::map(section, "schema")? {
         if key.value.trim().is_empty() {
@@ -319,29 +353,31 @@ pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError
 /// The patterns compiled so far, by their text.
 type Compiled = HashMap<String, std::sync::Arc<regex::Regex>>;
 
+/// The pattern `text`, written at `line`.
 fn compile<W: fmt::Display + ?Sized>(
-    text: &Spanned<String>,
+    text: &str,
+    line: usize,
     what: &W,
     done: &mut Compiled,
 ) -> Result<Pattern, RawError> {
-    if let Some(regex) = done.get(&text.value) {
+    if let Some(regex) = done.get(text) {
         return Ok(Pattern {
-            text: text.value.clone(),
+            text: text.to_string(),
             regex: regex.clone(),
         });
     }
-    let regex = regex::RegexBuilder::new(&text.value)
+    let regex = regex::RegexBuilder::new(text)
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
             let first = e.to_string();
             let first = first.lines().last().unwrap_or("").trim().to_string();
-            RawError::new(text.line, format!("{what}: {first}"))
+            RawError::new(line, format!("{what}: {first}"))
         })?;
     let regex = std::sync::Arc::new(regex);
-    done.insert(text.value.clone(), regex.clone());
+    done.insert(text.to_string(), regex.clone());
     Ok(Pattern {
-        text: text.value.clone(),
+        text: text.to_string(),
         regex,
     })
 }
@@ -391,13 +427,13 @@ fn parse_rule(
             "required" => rule.required = raw::boolean(value, &what("required"))?.value,
             "min_length" => rule.min_length = Some(count(value, &what("min_length"))?),
             "pattern" => {
-                let text = raw::string(value, &what("pattern"))?;
-                rule.pattern = Some(compile(&text, &what("pattern"), compiled)?);
+                let text = raw::str_ref(value, &what("pattern"))?;
+                rule.pattern = Some(compile(text, value.line, &what("pattern"), compiled)?);
             }
             "forbid" => {
-                rule.forbid = raw::strings(value, &what("forbid"))?
-                    .iter()
-                    .map(|f| Forbidden::new(&f.value))
+                rule.forbid = raw::str_refs(value, &what("forbid"))?
+                    .into_iter()
+                    .map(Forbidden::new)
                     .collect();
             }
             "distinct_from" => {
@@ -450,31 +486,24 @@ fn parse_rule(
 }
 
 fn count<W: fmt::Display + ?Sized>(v: &Spanned<Value>, what: &W) -> Result<usize, RawError> {
-    let s = raw::string(v, what)?;
-    s.value
-        .parse::<usize>()
+    let s = raw::str_ref(v, what)?;
+    s.parse::<usize>()
         .ok()
         .filter(|n| *n <= 1 << 20)
         .ok_or_else(|| {
             RawError::new(
-                s.line,
-                format!(
-                    "{what} must be a whole number (0 to 1048576), not {:?}",
-                    s.value
-                ),
+                v.line,
+                format!("{what} must be a whole number (0 to 1048576), not {s:?}"),
             )
         })
 }
 
 fn span<W: fmt::Display + ?Sized>(v: &Spanned<Value>, what: &W) -> Result<Span, RawError> {
-    let s = raw::string(v, what)?;
-    Span::parse(&s.value).ok_or_else(|| {
+    let s = raw::str_ref(v, what)?;
+    Span::parse(s).ok_or_else(|| {
         RawError::new(
-            s.line,
-            format!(
-                "{what} must be a duration such as 90d, 12w, 24h, 30m or 1y, not {:?}",
-                s.value
-            ),
+            v.line,
+            format!("{what} must be a duration such as 90d, 12w, 24h, 30m or 1y, not {s:?}"),
         )
     })
 }

@@ -17,7 +17,7 @@
 //! Values stay in zeroizing memory and no `Debug` output shows them; errors name files and
 //! key paths only.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -300,7 +300,7 @@ fn only_matches(o: &str, v: &Var) -> bool {
 pub struct EnvSet {
     vars: Vec<Var>,
     /// Name → index in `vars`, so merging stays linear in the number of variables.
-    index: std::collections::HashMap<String, usize>,
+    index: HashMap<String, usize>,
 }
 
 impl EnvSet {

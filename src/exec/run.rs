@@ -241,10 +241,10 @@ impl ChildEnv {
         override_existing: bool,
     ) -> ChildEnv {
         let mut entries: Vec<Zeroizing<Vec<u8>>> = Vec::new();
-        let mut index = std::collections::HashMap::new();
+        let mut index = foldhash::HashMap::default();
         for (k, v) in base {
-            let k = os_bytes(&k);
-            let v = os_bytes(&v);
+            let k = os_bytes(k);
+            let v = os_bytes(v);
             if k.contains(&0) || v.contains(&0) {
                 continue;
             }
@@ -263,8 +263,8 @@ impl ChildEnv {
                 Some(&i) if override_existing => entries[i] = entry(&k, value),
                 Some(_) => {}
                 None => {
-                    index.insert(k.clone(), entries.len());
                     entries.push(entry(&k, value));
+                    index.insert(k, entries.len() - 1);
                 }
             }
         }
@@ -298,14 +298,15 @@ fn entry(k: &[u8], v: &[u8]) -> Zeroizing<Vec<u8>> {
     e
 }
 
+/// The bytes of a variable of our environment, taken without a copy where the OS allows.
 #[cfg(unix)]
-fn os_bytes(s: &OsStr) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    s.as_bytes().to_vec()
+fn os_bytes(s: OsString) -> Vec<u8> {
+    use std::os::unix::ffi::OsStringExt;
+    s.into_vec()
 }
 
 #[cfg(not(unix))]
-fn os_bytes(s: &OsStr) -> Vec<u8> {
+fn os_bytes(s: OsString) -> Vec<u8> {
     s.to_string_lossy().into_owned().into_bytes()
 }
 

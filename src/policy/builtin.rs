@@ -6,7 +6,7 @@
 //! `postgres`, `default`, `testing`) are left out on purpose: this list must not cry wolf
 //! (nor may a random value that happens to start with `xxx`).
 
-use crate::config::schema::{fold, Forbidden};
+use crate::config::schema::{fold, Glob};
 use std::sync::OnceLock;
 
 /// The list as documented in `docs/schema.md`.
@@ -55,11 +55,12 @@ pub const WEAK_VALUES: &[&str] = &[
     "whsec_test_*",
 ];
 
-/// The list compiled once: the exact entries (lower case, sorted for a binary search: they
-/// are most of the list) and the few globs.
+/// The list split once: the exact entries and the few globs. The entries are written in
+/// lower case (a test checks it), so both are the list's own `&'static str`s: nothing is
+/// copied at each `exec`.
 struct Compiled {
-    exact: Vec<String>,
-    globs: Vec<Forbidden>,
+    exact: Vec<&'static str>,
+    globs: Vec<Glob<&'static str>>,
 }
 
 fn compiled() -> &'static Compiled {
@@ -67,11 +68,9 @@ fn compiled() -> &'static Compiled {
     LIST.get_or_init(|| {
         let (globs, exact): (Vec<&str>, Vec<&str>) =
             WEAK_VALUES.iter().partition(|w| w.contains('*'));
-        let mut exact: Vec<String> = exact.iter().map(|w| w.to_lowercase()).collect();
-        exact.sort_unstable();
         Compiled {
             exact,
-            globs: globs.iter().map(|w| Forbidden::new(w)).collect(),
+            globs: globs.into_iter().map(Glob::new).collect(),
         }
     })
 }
@@ -84,15 +83,13 @@ pub fn weak_match(value: &str) -> Option<String> {
     }
     let folded = fold(value);
     let list = compiled();
-    if list
-        .exact
-        .binary_search_by(|w| w.as_str().cmp(folded.as_str()))
-        .is_ok()
-    {
+    // A scan, not a binary search: with thirty short entries most differ in length, and
+    // sorting them cost more than every lookup of a start.
+    if list.exact.iter().any(|w| *w == folded.as_str()) {
         return Some("built-in list".to_string());
     }
-    let hit = list.globs.iter().find(|f| f.matches_folded(&folded))?;
-    Some(format!("built-in {:?}", hit.text))
+    let hit = list.globs.iter().find(|g| g.matches(&folded))?;
+    Some(format!("built-in {:?}", hit.text()))
 }
 
 /// `xxx`, `XXXXXXXX`, `********`: a value masked or left to be filled in.
@@ -109,6 +106,14 @@ fn placeholder_run(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_written_in_lower_case() {
+        // weak_match compares them with lower-cased values as they are.
+        for w in WEAK_VALUES {
+            assert_eq!(*w, w.to_lowercase(), "{w}");
+        }
+    }
 
     #[test]
     fn every_entry_matches_in_any_case() {

@@ -8,7 +8,9 @@
 //! environment's values ([`check_distinct`]), and git history ([`check_ages`]). `exec` and
 //! `export` run the first group only: a deploy must not need git or another environment's key.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Deref;
 
 use zeroize::Zeroizing;
 
@@ -18,18 +20,37 @@ use crate::config::schema::{KeyRule, Schema};
 use crate::config::Config;
 
 /// One value of an environment: where it is, and the plaintext when it could be decrypted.
-pub struct Subject {
+/// Borrowed where the caller keeps them anyway (`exec`'s variables: no copy of each name
+/// and value per start), owned where they are read for the check alone.
+pub struct Subject<'a> {
     /// The file, as shown (relative to the config's directory).
-    pub file: String,
+    pub file: Cow<'a, str>,
     /// The variable name `exec` gives it.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Its key path in the file (`database.password`).
-    pub key: String,
+    pub key: Cow<'a, str>,
     /// `None` when none of the user's identities opens the file.
-    pub value: Option<Zeroizing<Vec<u8>>>,
+    pub value: Option<Plaintext<'a>>,
 }
 
-impl Subject {
+/// A decrypted value: borrowed from its owner, or owned and wiped on drop.
+pub enum Plaintext<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Zeroizing<Vec<u8>>),
+}
+
+impl Deref for Plaintext<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Plaintext::Borrowed(v) => v,
+            Plaintext::Owned(v) => v,
+        }
+    }
+}
+
+impl Subject<'_> {
     fn text(&self) -> Option<&str> {
         self.value
             .as_deref()
@@ -41,11 +62,11 @@ impl Subject {
 pub struct EnvValues<'a> {
     pub name: &'a str,
     pub production: bool,
-    pub subjects: &'a [Subject],
+    pub subjects: &'a [Subject<'a>],
 }
 
 impl EnvValues<'_> {
-    fn matching<'s>(&'s self, rule: &'s KeyRule) -> impl Iterator<Item = &'s Subject> + 's {
+    fn matching<'s>(&'s self, rule: &'s KeyRule) -> impl Iterator<Item = &'s Subject<'s>> + 's {
         self.subjects
             .iter()
             .filter(move |s| rule.names(&s.name, &s.key))
@@ -97,8 +118,8 @@ impl Finding {
     fn new(env: &str, s: &Subject, rule: RuleName, detail: impl Into<String>) -> Finding {
         Finding {
             env: env.to_string(),
-            file: Some(s.file.clone()),
-            key: s.name.clone(),
+            file: Some(s.file.to_string()),
+            key: s.name.to_string(),
             rule,
             detail: detail.into(),
             skipped: false,
@@ -152,7 +173,7 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
                         ));
                     }
                 }
-                None if !unopened.contains(&s.file.as_str()) => {
+                None if !unopened.contains(&s.file.as_ref()) => {
                     unopened.push(&s.file);
                     out.push(Finding {
                         key: "*".into(),
@@ -246,7 +267,7 @@ pub fn check_distinct(
             };
             match (&s.value, &other.value) {
                 (Some(a), Some(b)) => {
-                    if a.as_slice() == b.as_slice() {
+                    if **a == **b {
                         out.push(Finding::new(
                             env.name,
                             s,
@@ -272,7 +293,7 @@ pub fn check_distinct(
 pub fn check_ages(
     schema: &Schema,
     env: &EnvValues,
-    ages: &dyn Fn(&Subject) -> Option<Freshness>,
+    ages: &dyn Fn(&Subject<'_>) -> Option<Freshness>,
     now: i64,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -368,12 +389,12 @@ mod tests {
         schema::parse(&entries[0].1, &["dev", "prod"]).unwrap()
     }
 
-    fn subject(name: &str, value: Option<&str>) -> Subject {
+    fn subject(name: &str, value: Option<&str>) -> Subject<'static> {
         Subject {
             file: "config/prod.yaml".into(),
-            name: name.into(),
-            key: name.to_lowercase(),
-            value: value.map(|v| Zeroizing::new(v.as_bytes().to_vec())),
+            name: name.to_string().into(),
+            key: name.to_lowercase().into(),
+            value: value.map(|v| Plaintext::Owned(Zeroizing::new(v.as_bytes().to_vec()))),
         }
     }
 

@@ -13,14 +13,12 @@
 //!   environment by every environment the run reads from (the strictest reading), and by
 //!   none when no file belongs to one.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
-
-use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::exec::env::Var;
-use crate::policy::check::{check_values, EnvValues, Finding, Subject};
+use crate::policy::check::{check_values, EnvValues, Finding, Plaintext, Subject};
 
 /// What the gate learns about the files while they are decrypted, to judge their merged
 /// values at the end.
@@ -52,7 +50,7 @@ impl SchemaGate {
             config,
             selected,
             whole,
-            files: HashMap::new(),
+            files: HashMap::default(),
         }
     }
 
@@ -78,7 +76,10 @@ impl SchemaGate {
             return Vec::new();
         };
         let run_envs = self.env_names();
-        let mut per_env: Vec<Vec<Subject>> = run_envs.iter().map(|_| Vec::new()).collect();
+        let mut per_env: Vec<Vec<Subject>> = run_envs
+            .iter()
+            .map(|_| Vec::with_capacity(vars.len()))
+            .collect();
         for var in vars {
             let file = self.files.get(&var.file);
             let judged_by = |env: &String| match (&self.selected, file.and_then(|f| f.env.as_ref()))
@@ -89,10 +90,10 @@ impl SchemaGate {
             for (slot, env) in run_envs.iter().enumerate() {
                 if judged_by(env) {
                     per_env[slot].push(Subject {
-                        file: file.map_or_else(|| var.file.clone(), |f| f.shown.clone()),
-                        name: var.name.clone(),
-                        key: var.key.clone(),
-                        value: Some(Zeroizing::new(var.value().to_vec())),
+                        file: file.map_or(&var.file, |f| &f.shown).into(),
+                        name: (&var.name).into(),
+                        key: (&var.key).into(),
+                        value: Some(Plaintext::Borrowed(var.value())),
                     });
                 }
             }

@@ -8,13 +8,13 @@ use crate::config::Config;
 use crate::engine::{EncryptedFile, FileError};
 use crate::exec::env;
 use crate::keys::Identities;
-use crate::policy::check::Subject;
+use crate::policy::check::{Plaintext, Subject};
 use crate::store::Format;
 
 /// One environment's files and values.
 pub struct EnvFiles {
     pub files: Vec<PathBuf>,
-    pub subjects: Vec<Subject>,
+    pub subjects: Vec<Subject<'static>>,
 }
 
 /// Reads every file of `env`. A file that cannot be parsed is an error (as for every
@@ -65,7 +65,7 @@ fn file_subjects(
     file: &EncryptedFile,
     shown: &str,
     ids: &Identities,
-) -> Result<Vec<Subject>, FileError> {
+) -> Result<Vec<Subject<'static>>, FileError> {
     let dotenv = file.format == Format::Dotenv;
     let key = match file.data_key(ids) {
         Ok(key) => key,
@@ -73,9 +73,9 @@ fn file_subjects(
             return Ok(env::names(&file.branches, dotenv)
                 .into_iter()
                 .map(|(name, key)| Subject {
-                    file: shown.to_string(),
-                    name,
-                    key,
+                    file: shown.to_string().into(),
+                    name: name.into(),
+                    key: key.into(),
                     value: None,
                 })
                 .collect())
@@ -88,10 +88,10 @@ fn file_subjects(
     let mut out = Vec::new();
     for var in env::flatten_lenient(&opened.branches, dotenv, shown) {
         out.push(Subject {
-            file: shown.to_string(),
-            name: var.name.clone(),
-            key: var.key.clone(),
-            value: Some(var.into_value()),
+            file: shown.to_string().into(),
+            name: var.name.clone().into(),
+            key: var.key.clone().into(),
+            value: Some(Plaintext::Owned(var.into_value())),
         });
     }
     Ok(out)

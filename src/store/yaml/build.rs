@@ -10,7 +10,7 @@
 // parser over the same text supplies the scalar positions instead, so memory stays bounded.
 
 use saphyr_parser::{Event, ScalarStyle, Span};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::super::{limits, Layout, StoreError};
@@ -26,7 +26,7 @@ enum Frame<L> {
         key: Option<String>,
         /// Hashes of the keys so far: duplicates are refused (sops/go-yaml refuse them)
         /// without a quadratic scan of big maps.
-        seen: HashSet<u64>,
+        seen: foldhash::HashSet<u64>,
         col: Option<usize>,
         anchor: usize,
     },
@@ -64,7 +64,7 @@ struct Builder<'t, L> {
     docs: Vec<Branch<L>>,
     text: &'t str,
     src: Source<'t>,
-    key_hasher: std::hash::RandomState,
+    key_hasher: foldhash::fast::RandomState,
     /// The current document started with `---`.
     explicit_doc: bool,
     /// An empty document was pushed and its comments are still to come.
@@ -92,7 +92,7 @@ pub fn parse<L: Leaf>(text: &str) -> Result<(Vec<Branch<L>>, Layout), StoreError
         docs: Vec::new(),
         text,
         src: Source::new(text),
-        key_hasher: std::hash::RandomState::new(),
+        key_hasher: foldhash::fast::RandomState::default(),
         block_end_at: None,
         first_nested_col: None,
         written_docs: 0,
@@ -171,7 +171,7 @@ impl<L: Leaf> Builder<'_, L> {
                 self.stack.push(Frame::Map {
                     branch: Branch::new(),
                     key: None,
-                    seen: HashSet::new(),
+                    seen: foldhash::HashSet::default(),
                     col: None,
                     anchor,
                 });
