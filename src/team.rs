@@ -105,13 +105,7 @@ fn tail_has_marker(path: &Path, len: u64) -> bool {
 /// that looks encrypted but cannot be read (see [`probe`]): the commands that work on
 /// them fail on it, naming it, rather than leave it out silently.
 pub fn encrypted_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
-    let files = config.walk_files()?;
-    let found = parallel_map(&files, |p| !matches!(probe(p), Ok(None)));
-    Ok(files
-        .into_iter()
-        .zip(found)
-        .filter_map(|(p, enc)| enc.then_some(p))
-        .collect())
+    Ok(keep_encrypted(config.walk_files()?))
 }
 
 /// Every encrypted file under `root`, found by its content (sops metadata, whatever the
@@ -144,13 +138,18 @@ pub fn sops_files(root: &Path, config: Option<&Config>) -> Vec<(PathBuf, Encrypt
 /// that merge them (exec, export) let a later file win, so a later glob overrides an
 /// earlier one, as a later `-f` does.
 pub fn env_files(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
-    let files = env_candidates(config, env)?;
+    Ok(keep_encrypted(env_candidates(config, env)?))
+}
+
+/// The files [`probe`] does not rule out (encrypted, or looking so but unreadable), in
+/// their order, probed in parallel.
+fn keep_encrypted(files: Vec<PathBuf>) -> Vec<PathBuf> {
     let found = parallel_map(&files, |p| !matches!(probe(p), Ok(None)));
-    Ok(files
+    files
         .into_iter()
         .zip(found)
         .filter_map(|(p, enc)| enc.then_some(p))
-        .collect())
+        .collect()
 }
 
 /// As [`env_files`], each with the file [`probe`] parsed to find it (`None` when it looks
