@@ -314,17 +314,20 @@ pub fn snapshot(
     }
 }
 
+/// An encrypted file opened for reading: the file, its data key, and its values.
+pub type OpenFile = (
+    crate::engine::EncryptedFile,
+    crate::crypto::DataKey,
+    crate::engine::Opened,
+);
+
 /// Loads an encrypted file from where [`load_encrypted`] reads it (format from
 /// `--input-type` or the name), unwraps its data key and decrypts it.
 pub fn open_source(
     path: &Path,
     g: &Global,
     rev: Option<&crate::history::Snapshot>,
-) -> anyhow::Result<(
-    crate::engine::EncryptedFile,
-    crate::crypto::DataKey,
-    crate::engine::Opened,
-)> {
+) -> anyhow::Result<OpenFile> {
     let ids = identities(g)?;
     open_with(path, g, rev, &ids)
 }
@@ -335,11 +338,7 @@ pub fn open_with(
     g: &Global,
     rev: Option<&crate::history::Snapshot>,
     ids: &Identities,
-) -> anyhow::Result<(
-    crate::engine::EncryptedFile,
-    crate::crypto::DataKey,
-    crate::engine::Opened,
-)> {
+) -> anyhow::Result<OpenFile> {
     open_loaded(load_encrypted(path, g, rev)?, rev, ids)
 }
 
@@ -348,11 +347,7 @@ pub fn open_loaded(
     file: crate::engine::EncryptedFile,
     rev: Option<&crate::history::Snapshot>,
     ids: &Identities,
-) -> anyhow::Result<(
-    crate::engine::EncryptedFile,
-    crate::crypto::DataKey,
-    crate::engine::Opened,
-)> {
+) -> anyhow::Result<OpenFile> {
     let in_rev = |e: anyhow::Error| match rev {
         Some(s) => e.context(format!("at {}", s.label())),
         None => e,
