@@ -190,8 +190,15 @@ pub fn secret_name_keyword(key: &str) -> Option<&'static str> {
     if has_stopword(key.as_bytes()) {
         return None;
     }
-    let lower = key.to_ascii_lowercase();
-    KEYWORDS.iter().copied().find(|k| lower.contains(k))
+    keyword_in(&key.as_bytes().to_ascii_lowercase())
+}
+
+/// The first of the [`KEYWORDS`] a lower-case key name holds.
+fn keyword_in(lower_name: &[u8]) -> Option<&'static str> {
+    KEYWORDS
+        .iter()
+        .copied()
+        .find(|k| entropy::contains(lower_name, k.as_bytes()))
 }
 
 /// Parses the assignment around a keyword at `ks..ke`. Returns `None` when this is not a
@@ -222,9 +229,7 @@ pub fn at(
     {
         return Some((None, kend));
     }
-    let bare_key = !KEYWORDS
-        .iter()
-        .any(|k| entropy::contains(&key, k.as_bytes()));
+    let bare_key = keyword_in(&key).is_none();
     if bare_key
         && (!last_word_is_key(&hay[kstart..kend])
             || has_data_key_word(&key)
