@@ -65,6 +65,19 @@ fn secrets_cmd(sb: &Sandbox, key_file: &str) -> Command {
     c
 }
 
+/// `file` written and encrypted with the pair key `k13`, the merge driver set up, and both
+/// committed as the repository's first commit.
+fn encrypt_and_commit(r: &common::repo::Repo, file: &str) {
+    let sb = &r.ks.sb;
+    sb.write(file, PLAIN);
+    ok(
+        secrets(sb, "k13", None, &["encrypt", "-i", file]),
+        "encrypt",
+    );
+    ok(secrets(sb, "k13", None, &["git", "setup"]), "git setup");
+    r.commit("start", 3, "alice");
+}
+
 /// Three members' keys, each alone in a file, and every pair in one file.
 fn three_keys(sb: &Sandbox) -> [String; 3] {
     let keys = [sb.key("m1"), sb.key("m2"), sb.key("m3")];
@@ -631,13 +644,7 @@ fn a_merge_of_a_member_removal_does_not_hand_them_the_new_key() {
         ".secrets.yaml",
         &format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"prod/**\"]\n    key_groups:\n      - members: [alice, bob]\n      - members: [carol]\n"),
     );
-    sb.write("prod/app.yaml", PLAIN);
-    ok(
-        secrets(sb, "k13", None, &["encrypt", "-i", "prod/app.yaml"]),
-        "encrypt",
-    );
-    ok(secrets(sb, "k13", None, &["git", "setup"]), "git setup");
-    r.commit("start", 3, "alice");
+    encrypt_and_commit(&r, "prod/app.yaml");
     r.git(&["checkout", "-q", "-b", "offboard"]);
     ok(
         secrets(sb, "k13", None, &["member", "remove", "bob"]),
@@ -1160,13 +1167,7 @@ fn merges_without_a_base_or_with_a_rekey_give_each_key_what_the_config_says() {
         ".secrets.yaml",
         &format!("members:\n  alice: {a1}\n  bob: {a2}\n  carol: {a3}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice, bob]\n  groups:\n    files: [\"grouped/**\"]\n    key_groups:\n      - members: [alice]\n      - members: [carol]\n"),
     );
-    sb.write("grouped/app.yaml", PLAIN);
-    ok(
-        secrets(sb, "k13", None, &["encrypt", "-i", "grouped/app.yaml"]),
-        "encrypt",
-    );
-    ok(secrets(sb, "k13", None, &["git", "setup"]), "git setup");
-    r.commit("start", 3, "alice");
+    encrypt_and_commit(&r, "grouped/app.yaml");
 
     // Both branches add config/new.yaml; one also removes bob.
     r.git(&["checkout", "-q", "-b", "side"]);
