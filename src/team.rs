@@ -177,8 +177,11 @@ pub fn env_files_parsed(
 /// content, so only these are probed (each probe parses the whole file).
 fn env_candidates(config: &Config, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
     let environment = config.environment(env);
-    let mut ranked: Vec<(usize, PathBuf)> = config
-        .walk_files()?
+    let walked = match config.literal_env_files(env) {
+        Some(files) => files,
+        None => config.walk_files()?,
+    };
+    let mut ranked: Vec<(usize, PathBuf)> = walked
         .into_iter()
         .filter_map(|p| {
             let rel = config.relative(&p)?;

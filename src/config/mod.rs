@@ -833,6 +833,45 @@ impl Config {
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     }
 
+    /// The files of `env` when every one of its globs is a plain path naming a file (or
+    /// nothing): the commonest config (`files: [.env.prod]`) then needs no walk, which
+    /// costs a fifth of `exec`'s start (the `ignore` crate reads git's config to find
+    /// `core.excludesFile` and compiles a regex to do it). The same files as the walk in
+    /// [`Config::walk_files`] would give for those globs, each once, in glob order, before
+    /// any check of which environment claims them. `None` when a glob has a wildcard,
+    /// names a directory or something inside `.git`, or the environment uses
+    /// `path_regex`: the caller walks.
+    pub fn literal_env_files(&self, env: &str) -> Option<Vec<PathBuf>> {
+        let environment = self.environment(env)?;
+        if environment.path_regex.is_some() {
+            return None;
+        }
+        let root = absolute(&self.root);
+        let mut out: Vec<PathBuf> = Vec::new();
+        for g in &environment.globs {
+            if glob::literal_base(g) != *g
+                || g.split('/')
+                    .any(|c| c.is_empty() || c == "." || c == ".git")
+            {
+                return None;
+            }
+            let path = root.join(g);
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {
+                    if !out.contains(&path) {
+                        out.push(path);
+                    }
+                }
+                // A directory covers everything below it; a symlink is what the walk
+                // would not follow: both are the walk's to decide.
+                Ok(_) => return None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// Every file under the root that the commands look at: what git sees (`.git` and what
     /// the ignore files exclude are skipped; hidden files such as `.env.prod` are included),
     /// plus the files git ignores that an environment's glob names. Absolute paths, sorted.
@@ -1311,6 +1350,69 @@ mod tests {
 
     fn cfg(text: &str) -> Result<Config, ConfigError> {
         Config::from_text(Path::new("/repo/.secrets.yaml"), text)
+    }
+
+    /// The walk-free path of `exec --env` gives what the walk gives: a git-ignored file,
+    /// a missing one, each file once; a directory, a symlink or a wildcard leave it to
+    /// the walk.
+    #[test]
+    fn literal_env_files_are_the_walks_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("config/prod")).unwrap();
+        std::fs::write(root.join(".gitignore"), ".env.prod\n").unwrap();
+        for f in [
+            ".env.prod",
+            "config/app.yaml",
+            "config/prod/a.yaml",
+            "other.yaml",
+        ] {
+            std::fs::write(root.join(f), "A: b\n").unwrap();
+        }
+        std::os::unix::fs::symlink("other.yaml", root.join("link.yaml")).unwrap();
+        let config_for = |files: &str| {
+            let text = format!(
+                "members:\n  a: {}\nenvironments:\n  prod:\n    files: {files}\n    members: [a]\n",
+                key()
+            );
+            Config::from_text(&root.join(".secrets.yaml"), &text).unwrap()
+        };
+        let walked = |c: &Config| -> Vec<PathBuf> {
+            let mut v: Vec<PathBuf> = c
+                .walk_files()
+                .unwrap()
+                .into_iter()
+                .filter(|p| {
+                    c.relative(p)
+                        .and_then(|r| c.environment("prod")?.glob_index(&r))
+                        .is_some()
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let c = config_for("[.env.prod, config/app.yaml, missing.yaml, .env.prod]");
+        let mut fast = c
+            .literal_env_files("prod")
+            .expect("plain paths need no walk");
+        assert_eq!(
+            fast,
+            vec![root.join(".env.prod"), root.join("config/app.yaml")]
+        );
+        fast.sort();
+        assert_eq!(fast, walked(&c));
+        for files in [
+            "[config/prod]",
+            "[link.yaml]",
+            "[\"config/*.yaml\"]",
+            "[.git/config]",
+        ] {
+            assert!(
+                config_for(files).literal_env_files("prod").is_none(),
+                "{files}"
+            );
+        }
     }
 
     /// Issue 10, case 8: `status` took 5 s with 800 environments and over 60 s with 3,000
