@@ -358,6 +358,11 @@ fn walk_node(node: &Node<Sealed>, path: &mut Vec<PathSegment>, out: &mut Vec<Str
 
 /// Maps `f` over `items` on up to 8 threads; results in input order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    // One item (`exec --env` of one file) needs no count of the cores, which reads the
+    // cgroup's CPU quota from /proc and /sys.
+    if items.len() <= 1 {
+        return items.iter().map(f).collect();
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
