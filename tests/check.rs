@@ -166,6 +166,44 @@ fn files_nobody_here_can_open_are_skipped_not_passed() {
     assert!(!text.contains("required"), "{text}");
 }
 
+/// Found by an audit: an empty `required` value passed `check` for a user who cannot
+/// decrypt the file, while a key holder got exit 1. An empty value is stored in clear, so
+/// it fails for everyone; the other value of the file stays skipped.
+#[test]
+fn an_empty_required_value_fails_without_the_key_too() {
+    let repo = team("  SECRET_KEY: {required: true, min_length: 50}\n  API_TOKEN: {required: true, min_length: 20}\n");
+    let other = common::KeyedSandbox::new();
+    std::fs::write(
+        repo.path("config/prod/app.env"),
+        format!("SECRET_KEY=\nAPI_TOKEN={STRONG_KEY}\n"),
+    )
+    .unwrap();
+    repo.ks.ok(&[
+        "encrypt",
+        "-i",
+        "--age",
+        &other.public,
+        "config/prod/app.env",
+    ]);
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert!(
+        fails
+            .iter()
+            .any(|l| l.contains("SECRET_KEY") && l.contains("required")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("skipped") && l.contains("API_TOKEN") && l.contains("min_length")),
+        "{text}"
+    );
+    assert!(!fails.iter().any(|l| l.contains("API_TOKEN")), "{text}");
+    assert_no_value(&text, &[STRONG_KEY]);
+}
+
 #[test]
 fn schema_mistakes_are_config_errors_with_their_line() {
     let repo = team("  SECRET_KEY:\n    min_lenght: 50\n");

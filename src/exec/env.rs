@@ -222,6 +222,24 @@ fn walk_leaves<L: Leaf>(
 /// The variable name and key path of every value of a file, decrypted or not (names and
 /// keys are in clear): what `check` can say about a file it cannot open.
 pub fn names<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, String)> {
+    leaves(branches, dotenv)
+        .into_iter()
+        .map(|(name, key, _)| (name, key))
+        .collect()
+}
+
+/// As [`names`], each with whether its value is empty (`""`, null). An encrypted file
+/// keeps empty values in clear (as sops does), so this is known without the key: a
+/// `required` value left empty fails `check` for everyone, not only for those who can
+/// decrypt the file.
+pub fn names_marking_empty<L: Leaf>(
+    branches: &[Branch<L>],
+    dotenv: bool,
+) -> Vec<(String, String, bool)> {
+    leaves(branches, dotenv)
+}
+
+fn leaves<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for branch in branches {
         for (key, node) in branch.entries() {
@@ -233,7 +251,9 @@ pub fn names<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, Stri
             } else {
                 segment(key)
             };
-            walk_leaves(node, name, key.to_string(), &mut |n, k, _| out.push((n, k)));
+            walk_leaves(node, name, key.to_string(), &mut |n, k, leaf: &L| {
+                out.push((n, k, leaf.scalar().is_empty_value()))
+            });
         }
     }
     out

@@ -10,6 +10,7 @@ use crate::exec::env;
 use crate::keys::Identities;
 use crate::policy::check::{Plaintext, Subject};
 use crate::store::Format;
+use zeroize::Zeroizing;
 
 /// One environment's files and values.
 pub struct EnvFiles {
@@ -70,15 +71,16 @@ fn file_subjects(
     let key = match file.data_key(ids) {
         Ok(key) => key,
         Err(FileError::Key { .. }) => {
-            return Ok(env::names(&file.branches, dotenv)
+            // An empty value is stored in clear: its rules are judged without the key.
+            return Ok(env::names_marking_empty(&file.branches, dotenv)
                 .into_iter()
-                .map(|(name, key)| Subject {
+                .map(|(name, key, empty)| Subject {
                     file: shown.to_string().into(),
                     name: name.into(),
                     key: key.into(),
-                    value: None,
+                    value: empty.then(|| Plaintext::Owned(Zeroizing::new(Vec::new()))),
                 })
-                .collect())
+                .collect());
         }
         Err(e) => return Err(e),
     };
