@@ -360,13 +360,13 @@ fn walk_node(node: &Node<Sealed>, path: &mut Vec<PathSegment>, out: &mut Vec<Str
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     // One item (`exec --env` of one file) needs no count of the cores, which reads the
     // cgroup's CPU quota from /proc and /sys.
-    if items.len() <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
-        .min(items.len());
+    let threads = match items.len() {
+        0 | 1 => 1,
+        n => std::thread::available_parallelism()
+            .map_or(1, |c| c.get())
+            .min(8)
+            .min(n),
+    };
     if threads <= 1 {
         return items.iter().map(f).collect();
     }

@@ -222,7 +222,7 @@ fn walk_leaves<L: Leaf>(
 /// The variable name and key path of every value of a file, decrypted or not (names and
 /// keys are in clear): what `check` can say about a file it cannot open.
 pub fn names<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, String)> {
-    leaves(branches, dotenv)
+    names_marking_empty(branches, dotenv)
         .into_iter()
         .map(|(name, key, _)| (name, key))
         .collect()
@@ -236,10 +236,6 @@ pub fn names_marking_empty<L: Leaf>(
     branches: &[Branch<L>],
     dotenv: bool,
 ) -> Vec<(String, String, bool)> {
-    leaves(branches, dotenv)
-}
-
-fn leaves<L: Leaf>(branches: &[Branch<L>], dotenv: bool) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for branch in branches {
         for (key, node) in branch.entries() {
