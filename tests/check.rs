@@ -33,6 +33,13 @@ fn write_encrypted(repo: &Repo, rel: &str, plain: &str) {
     repo.ks.ok(&["encrypt", "-i", rel]);
 }
 
+/// Writes `plain` to `rel` encrypted for a key nobody in the repository holds.
+fn write_encrypted_for_someone_else(repo: &Repo, rel: &str, plain: &str) {
+    let other = common::KeyedSandbox::new();
+    std::fs::write(repo.path(rel), plain).unwrap();
+    repo.ks.ok(&["encrypt", "-i", "--age", &other.public, rel]);
+}
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -142,19 +149,11 @@ fn a_clean_environment_exits_0_and_fixing_a_value_clears_it() {
 #[test]
 fn files_nobody_here_can_open_are_skipped_not_passed() {
     let repo = team("  SECRET_KEY: {required: true, min_length: 50}\n");
-    let other = common::KeyedSandbox::new();
-    std::fs::write(
-        repo.path("config/prod/app.env"),
-        format!("SECRET_KEY={WEAK_KEY}\n"),
-    )
-    .unwrap();
-    repo.ks.ok(&[
-        "encrypt",
-        "-i",
-        "--age",
-        &other.public,
+    write_encrypted_for_someone_else(
+        &repo,
         "config/prod/app.env",
-    ]);
+        &format!("SECRET_KEY={WEAK_KEY}\n"),
+    );
     let out = repo.ks.run(&["check", "--env", "prod"]);
     // Presence is known from the clear key names: not a required violation.
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -172,19 +171,11 @@ fn files_nobody_here_can_open_are_skipped_not_passed() {
 #[test]
 fn an_empty_required_value_fails_without_the_key_too() {
     let repo = team("  SECRET_KEY: {required: true, min_length: 50}\n  API_TOKEN: {required: true, min_length: 20}\n");
-    let other = common::KeyedSandbox::new();
-    std::fs::write(
-        repo.path("config/prod/app.env"),
-        format!("SECRET_KEY=\nAPI_TOKEN={STRONG_KEY}\n"),
-    )
-    .unwrap();
-    repo.ks.ok(&[
-        "encrypt",
-        "-i",
-        "--age",
-        &other.public,
+    write_encrypted_for_someone_else(
+        &repo,
         "config/prod/app.env",
-    ]);
+        &format!("SECRET_KEY=\nAPI_TOKEN={STRONG_KEY}\n"),
+    );
     let out = repo.ks.run(&["check", "--env", "prod"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
