@@ -69,6 +69,8 @@ fn link_unwinder_statically() {
     }
     let dir = std::path::Path::new(&var("OUT_DIR")).join("static-libgcc");
     let link = dir.join("libgcc_s.a");
+    // Removed first: copying onto an earlier build's symlink would write through it.
+    let _ = std::fs::remove_file(&link);
     if std::fs::create_dir_all(&dir).is_ok() && std::fs::copy(&archive, &link).is_ok() {
         println!("cargo:rustc-link-search=native={}", dir.display());
     }
