@@ -317,3 +317,49 @@ fn overdue_lists_only_values_past_their_max_age_and_exits_1() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no value is past its max_age"));
 }
+
+/// A data-key rotation re-encrypts every value; for whoever can open both versions it is
+/// not a change: the values keep their age, and what was overdue before stays overdue. For
+/// someone without the key, the rotation is the last change (the ciphertext rule).
+#[test]
+fn a_rotation_does_not_make_overdue_values_look_fresh_to_a_key_holder() {
+    let r = Repo::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {{max_age: 30d}}\n",
+            r.ks.public
+        ),
+    )
+    .unwrap();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    let before = std::fs::read(r.path("s.yaml")).unwrap();
+    r.ks.ok(&["rotate", "s.yaml"]);
+    assert_ne!(before, std::fs::read(r.path("s.yaml")).unwrap());
+    r.commit("offboarding: new data key", 0, "bob");
+
+    let out = r.ks.run(&["status", "--overdue", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let values = v["values"].as_array().unwrap();
+    assert_eq!(values.len(), 1, "{v:#}");
+    assert_eq!(values[0]["key"], "db.password");
+    assert_eq!(values[0]["overdue"], true);
+    let out = r.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("max_age"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("DB_PASSWORD") && line.contains("100 days ago") && line.contains("alice"),
+        "{text}"
+    );
+    assert!(!text.contains("pw-VALUE"), "{text}");
+
+    // Without the key only the ciphertext can be read: the rotation dates every value.
+    let rows = freshness(&r, "s.yaml");
+    assert_eq!(changed(&rows, "db.password").author, "bob");
+}

@@ -78,6 +78,18 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# Every binary runs from a copy written now. How long a file has sat in the page cache
+# changes how many page faults its start takes: on this VM the same bytes started
+# 0.3-0.5 ms faster from a fresh copy than from one written an hour earlier, which had
+# favoured whichever binary was built last.
+mkdir bin
+cp "$SECRETS_BIN" bin/secrets && SECRETS_BIN="$work/bin/secrets"
+if [[ -n "${SECRETS_STATIC_BIN:-}" ]]; then
+  cp "$SECRETS_STATIC_BIN" bin/secrets-static && SECRETS_STATIC_BIN="$work/bin/secrets-static"
+fi
+if [[ -n "$baseline_bin" ]]; then
+  cp "$baseline_bin" bin/secrets-baseline && baseline_bin="$work/bin/secrets-baseline"
+fi
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config"
 mkdir -p "$XDG_CONFIG_HOME"
 unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SECRETS_AGE_KEY_FILE

@@ -102,7 +102,7 @@ fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         };
         loaded.insert(name.clone(), files);
     }
-    let ages = ages(&cfg, &names, &loaded, snap.as_ref())?;
+    let ages = ages(&cfg, &names, &loaded, snap.as_ref(), &ids)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let views: HashMap<String, EnvValues> = loaded
         .iter()
@@ -144,12 +144,15 @@ fn check(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 type Ages = HashMap<(std::path::PathBuf, String), crate::policy::staleness::Freshness>;
 
 /// When each value of the checked environments last changed, read once for all their
-/// files, and only when a rule has a max_age.
+/// files, and only when a rule has a max_age. A commit that re-encrypted a value `ids`
+/// open on both sides with the same plaintext (a rotation, an offboarding, a sops edit)
+/// does not count as its change.
 fn ages(
     cfg: &crate::config::Config,
     names: &[String],
     loaded: &HashMap<String, EnvFiles>,
     snap: Option<&crate::history::Snapshot>,
+    ids: &crate::keys::identity::Identities,
 ) -> anyhow::Result<Ages> {
     let needed = cfg.schema().rules.iter().any(|r| r.max_age.is_some());
     if !needed {
@@ -161,7 +164,7 @@ fn ages(
         .collect();
     let mut out = Ages::new();
     let found = match snap {
-        None => crate::policy::staleness::last_changes(&files)?,
+        None => crate::policy::staleness::last_changes_with(&files, Some(ids))?,
         Some(s) => s.last_changes(&files).map_err(|e| output::at_rev(e, s))?,
     };
     for (file, values) in found {

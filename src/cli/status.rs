@@ -117,7 +117,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let cfg = Config::require(&cwd)?;
     if args.stale || args.overdue {
-        return stale::run(&cfg, args.format, args.overdue);
+        // With an identity, a re-encryption (same plaintext) is not a change.
+        let ids = output::identities(g).ok();
+        return stale::run(&cfg, args.format, args.overdue, ids.as_ref());
     }
     let ids = output::identities(g)?;
     let files = cfg.walk_files()?;
@@ -445,6 +447,7 @@ pub(super) mod stale {
     use super::{print_table, ListFormat};
     use crate::config::schema::Span;
     use crate::config::Config;
+    use crate::keys::identity::Identities;
     use crate::policy::staleness::{self, Change, Freshness};
     use crate::store::Format;
     use crate::team;
@@ -536,7 +539,12 @@ pub(super) mod stale {
             .min_by_key(|m| m.seconds)
     }
 
-    pub fn run(cfg: &Config, format: ListFormat, overdue_only: bool) -> anyhow::Result<ExitCode> {
+    pub fn run(
+        cfg: &Config,
+        format: ListFormat,
+        overdue_only: bool,
+        ids: Option<&Identities>,
+    ) -> anyhow::Result<ExitCode> {
         let files = cfg.walk_files()?;
         let probed = team::parallel_map(&files, |p| team::probe(p).map(|f| f.is_some()));
         let mut unreadable = Vec::new();
@@ -551,7 +559,7 @@ pub(super) mod stale {
                 }),
             }
         }
-        let found = staleness::last_changes(&encrypted)?;
+        let found = staleness::last_changes_with(&encrypted, ids)?;
         let mut rows = Vec::new();
         for path in &encrypted {
             let file = cfg
