@@ -15,14 +15,9 @@ const DEV_DB: &str = "dev-db-pass-Kq7vX2pL9s";
 /// A team repository: dev and prod (production: true), one member, a schema.
 fn team(schema: &str) -> Repo {
     let repo = Repo::new();
-    std::fs::write(
-        repo.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  dev:\n    files: [config/dev/**]\n    members: [alice]\n  prod:\n    production: true\n    files: [config/prod/**]\n    members: [alice]\nschema:\n{schema}",
-            repo.ks.public
-        ),
-    )
-    .unwrap();
+    repo.configure(&format!(
+        "environments:\n  dev:\n    files: [config/dev/**]\n    members: [alice]\n  prod:\n    production: true\n    files: [config/prod/**]\n    members: [alice]\nschema:\n{schema}"
+    ));
     std::fs::create_dir_all(repo.path("config/dev")).unwrap();
     std::fs::create_dir_all(repo.path("config/prod")).unwrap();
     repo

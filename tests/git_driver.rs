@@ -17,11 +17,7 @@ const CONFIG: &str = "environments:\n  prod:\n    files: [\"config/**\"]\n    me
 /// (name, plaintext) encrypted and committed on `main`.
 fn setup(files: &[(&str, &str)]) -> Repo {
     let r = Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!("members:\n  alice: {}\n{CONFIG}", r.ks.public),
-    )
-    .unwrap();
+    r.configure(CONFIG);
     for (name, plain) in files {
         let p = r.path(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -675,11 +671,7 @@ fn recipients_follow_the_sides_a_member_added_stays_a_member_removed_stays_out()
 #[test]
 fn setup_global_writes_the_user_config_and_the_merge_still_runs_through_it() {
     let r = Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!("members:\n  alice: {}\n{CONFIG}", r.ks.public),
-    )
-    .unwrap();
+    r.configure(CONFIG);
     std::fs::create_dir_all(r.path("config")).unwrap();
     std::fs::write(r.path("config/app.yaml"), APP).unwrap();
     r.ks.ok(&["encrypt", "-i", "config/app.yaml"]);

@@ -481,14 +481,7 @@ fn rev_on_decrypt_exec_export_and_check() {
 #[test]
 fn check_rev_judges_the_values_of_that_revision() {
     let r = Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [prod/**]\n    members: [alice]\nschema:\n  TOKEN: {{min_length: 12}}\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure("environments:\n  prod:\n    files: [prod/**]\n    members: [alice]\nschema:\n  TOKEN: {min_length: 12}\n");
     std::fs::create_dir_all(r.path("prod")).unwrap();
     std::fs::write(r.path("prod/app.env"), "TOKEN=x1y2\n").unwrap();
     r.ks.ok(&["encrypt", "-i", "prod/app.env"]);

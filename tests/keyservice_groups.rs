@@ -519,14 +519,9 @@ fn a_team_environment_needing_the_vault_key_and_one_member_opens_only_with_both(
 fn a_merge_after_a_rotation_splits_the_key_across_the_same_groups() {
     let (bao, url) = transit();
     let r = common::repo::Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    key_groups:\n      - members: [alice]\n      - vault_transit: [{url}]\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure(&format!(
+        "environments:\n  prod:\n    files: [\"config/**\"]\n    key_groups:\n      - members: [alice]\n      - vault_transit: [{url}]\n"
+    ));
     let main = r.rotate_on_a_branch_and_merge(PLAIN, &|c| {
         c.env("VAULT_ADDR", &bao.addr)
             .env("VAULT_TOKEN", &bao.token);

@@ -1123,14 +1123,9 @@ fn a_merge_after_a_rotation_rewraps_the_kms_stanza() {
         .filter(|(k, _)| k != "HOME")
         .collect();
     let r = common::repo::Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    kms: [{arn}]\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure(&format!(
+        "environments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    kms: [{arn}]\n"
+    ));
     // git runs the driver with this environment too: the age key and the AWS variables.
     let main = r.rotate_on_a_branch_and_merge(PLAIN, &|c| {
         c.envs(aws.clone());

@@ -634,14 +634,9 @@ fn a_merge_after_a_rotation_rewraps_the_vault_stanza() {
     let bao = transit(&["prod"]);
     let r = common::repo::Repo::new();
     let url = key_url(&bao, "prod");
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    vault_transit: [{url}]\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure(&format!(
+        "environments:\n  prod:\n    files: [\"config/**\"]\n    members: [alice]\n    vault_transit: [{url}]\n"
+    ));
     // git runs the driver with this environment too: the age key and the Vault token.
     let main = r.rotate_on_a_branch_and_merge(PLAIN, &|c| {
         c.env("VAULT_TOKEN", &bao.token).env_remove("VAULT_ADDR");

@@ -269,14 +269,7 @@ fn errors_name_the_file_and_never_a_value() {
 #[test]
 fn overdue_lists_only_values_past_their_max_age_and_exits_1() {
     let r = Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  DB_PASSWORD: {{max_age: 90d}}\n  db.password: {{max_age: 30d}}\n  API: {{max_age: 90d}}\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  DB_PASSWORD: {max_age: 90d}\n  db.password: {max_age: 30d}\n  API: {max_age: 90d}\n");
     r.ks.encrypted("s.yaml", PLAIN);
     r.commit("add secrets", 100, "alice");
     r.set("s.yaml", "api", "tok-VALUE-5");
@@ -324,14 +317,7 @@ fn overdue_lists_only_values_past_their_max_age_and_exits_1() {
 #[test]
 fn a_rotation_does_not_make_overdue_values_look_fresh_to_a_key_holder() {
     let r = Repo::new();
-    std::fs::write(
-        r.path(".secrets.yaml"),
-        format!(
-            "members:\n  alice: {}\nenvironments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {{max_age: 30d}}\n",
-            r.ks.public
-        ),
-    )
-    .unwrap();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {max_age: 30d}\n");
     r.ks.encrypted("s.yaml", PLAIN);
     r.commit("add secrets", 100, "alice");
     let before = std::fs::read(r.path("s.yaml")).unwrap();

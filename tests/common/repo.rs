@@ -27,12 +27,18 @@ impl Repo {
         let r = Repo { ks };
         r.git(&["init", "-q", "-b", "main", "."]);
         std::fs::write(r.path(".gitignore"), "home/\nkey.txt\n").unwrap();
+        r.configure("environments: {}\n");
+        r
+    }
+
+    /// Writes `.secrets.yaml`: alice (this repository's key) as its one member, then `rest`
+    /// (environments, schema) as given.
+    pub fn configure(&self, rest: &str) {
         std::fs::write(
-            r.path(".secrets.yaml"),
-            format!("members:\n  alice: {}\nenvironments: {{}}\n", r.ks.public),
+            self.path(".secrets.yaml"),
+            format!("members:\n  alice: {}\n{rest}", self.ks.public),
         )
         .unwrap();
-        r
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
