@@ -32,7 +32,7 @@ pub struct Args {
     pub otype: super::OutputTypeArg,
 }
 
-/// Who a new file is encrypted for, and which values stay in clear.
+// Who a new file is encrypted for, and which values stay in clear.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Target {
     /// Age or ssh recipients, comma-separated (default: $SOPS_AGE_RECIPIENTS, then the config).

@@ -25,7 +25,7 @@ pub const NOT_FOUND: u8 = 127;
 /// Exit code when the command exists but cannot be executed (as in a shell).
 pub const NOT_EXECUTABLE: u8 = 126;
 
-/// Which encrypted files to read: `-f` files, an environment of the team config, or both.
+// Which encrypted files to read: `-f` files, an environment of the team config, or both.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Selection {
     /// Encrypted file to read (repeatable; later files override earlier ones).

@@ -34,7 +34,7 @@ pub struct Args {
     pub ids: super::IdentityArg,
 }
 
-/// The options of `generate`, also taken by `set --generate`.
+// The options of `generate`, also taken by `set --generate`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct GenArgs {
     /// What to generate [default: the key's `generate:` in the schema, else password].

@@ -68,7 +68,11 @@ pub struct TopLevel {
     pub output_type: Option<Format>,
 }
 
-/// `-I FILE`, for the commands that decrypt.
+// The option groups below are described in plain comments: clap's derive would make a
+// doc comment on a flattened struct the description of every command that flattens it
+// (`secrets decrypt --help` began with "`-I FILE`, for the commands that decrypt").
+
+// `-I FILE`, for the commands that decrypt.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct IdentityArg {
     /// Age or ssh identity file to decrypt with (repeatable); tried before the defaults.
@@ -76,7 +80,7 @@ pub struct IdentityArg {
     pub identity: Vec<PathBuf>,
 }
 
-/// `--input-type`, for the commands that read a data file.
+// `--input-type`, for the commands that read a data file.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct InputTypeArg {
     /// Format of the input file, overriding the extension.
@@ -84,7 +88,7 @@ pub struct InputTypeArg {
     pub input_type: Option<Format>,
 }
 
-/// `--output-type`, for the commands that print or write a document.
+// `--output-type`, for the commands that print or write a document.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct OutputTypeArg {
     /// Format of the output, overriding the extension.

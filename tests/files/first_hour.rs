@@ -89,6 +89,21 @@ fn help_shows_options_where_they_apply_and_describes_every_argument() {
                 "{name}: undescribed argument {line:?}\n{text}"
             );
         }
+        // The help opens with the command's own description, as `secrets --help` (or
+        // its group's help) lists it, not with the description of an option group.
+        let (group, leaf) = cmd.split_at(cmd.len() - 1);
+        let listing = help(&sb, group);
+        let listed = listing
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(leaf[0])?.strip_prefix("  "))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{listing}"));
+        let opening: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+        let listed: Vec<&str> = listed.split_whitespace().collect();
+        assert_eq!(
+            opening[..3],
+            listed[..3],
+            "{name}: its help opens with another description\n{text}"
+        );
         // One layout: no blank line between options (clap's long layout, which export's
         // per-format descriptions switched on, separates every option by one).
         let lines: Vec<&str> = text.lines().collect();
