@@ -732,7 +732,7 @@ fn judge(value: &[u8], vs: usize, ve: usize, ctx: Option<KeyContext>) -> Option<
         looks_passphrase(value)
     } else {
         looks_secret(value)
-            || (password_key && is_dictionary_password(value))
+            || (password_key && (is_dictionary_password(value) || is_chosen_password(value)))
             || (token_key && entropy::is_uuid(value) && !entropy::is_placeholder(value))
     };
     ok.then_some(Candidate {
@@ -894,6 +894,50 @@ fn is_dictionary_password(v: &[u8]) -> bool {
 /// Does this free-form value look like a real secret rather than a placeholder, reference,
 /// identifier, path, URL, hash of something public, or ciphertext?
 pub fn looks_secret(v: &[u8]) -> bool {
+    if !could_be_secret(v) {
+        return false;
+    }
+    let e = entropy::shannon(v);
+    let classes = entropy::char_classes(v);
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        return v.len() >= 16 && e >= 3.0;
+    }
+    (classes >= 3 && e >= 3.0)
+        || (classes >= 2 && e >= 3.5 && v.len() >= 16)
+        || (classes >= 2 && e >= 3.0 && password_symbols(v) >= 4)
+}
+
+/// A password a person chose (`thisIsDog11`, `qgsnai0xokrw4j1`): letters with digits or
+/// symbols, 8 to 64 characters, less random than [`looks_secret`] asks of a value of
+/// unknown kind. Only where the context says "password" (a password's name, `curl -u`,
+/// `mysql -p`): there, a weak password is still the password, and the weak ones are the
+/// ones that get guessed.
+pub fn is_chosen_password(v: &[u8]) -> bool {
+    // Words run together in camel case are a password here (`thisIsDog11`); in snake
+    // case (`db_password_2`), the name of one.
+    v.len() <= 64
+        && has_secret_form(v)
+        && !(is_word_identifier(v) && v.contains(&b'_'))
+        && v.iter().any(u8::is_ascii_alphabetic)
+        // A digit or a symbol; `-`, `_` and `.` join words (`shorter-version`).
+        && v.iter().any(|b| !b.is_ascii_alphabetic() && !matches!(b, b'-' | b'_' | b'.'))
+        && !v.iter().all(u8::is_ascii_hexdigit)
+        // Percent-escapes (`pass%5B%7F`): a URL parser's test data, not a typed password.
+        && !v
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+        && entropy::shannon(v) >= 2.5
+}
+
+/// The checks on a free-form value's form (not its randomness): 8 to 512 characters, and
+/// not a placeholder, reference, template, identifier, path, URL, code, number or
+/// ciphertext.
+fn could_be_secret(v: &[u8]) -> bool {
+    has_secret_form(v) && !is_word_identifier(v)
+}
+
+/// [`could_be_secret`] but for identifiers made of words.
+fn has_secret_form(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 512 {
         return false;
     }
@@ -907,9 +951,6 @@ pub fn looks_secret(v: &[u8]) -> bool {
     if v.iter()
         .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     {
-        return false;
-    }
-    if is_word_identifier(v) {
         return false;
     }
     let lower = v.to_ascii_lowercase();
@@ -957,14 +998,7 @@ pub fn looks_secret(v: &[u8]) -> bool {
     {
         return false;
     }
-    let e = entropy::shannon(v);
-    let classes = entropy::char_classes(v);
-    if v.iter().all(u8::is_ascii_hexdigit) {
-        return v.len() >= 16 && e >= 3.0;
-    }
-    (classes >= 3 && e >= 3.0)
-        || (classes >= 2 && e >= 3.5 && v.len() >= 16)
-        || (classes >= 2 && e >= 3.0 && password_symbols(v) >= 4)
+    true
 }
 
 /// Distinct symbols of the kind passwords are made strong with (not the `._-/:` of names,
@@ -1658,6 +1692,35 @@ mod tests {
             ("SECRET = \"several words, then a sentence.\"", true),
             ("token = 'GoogleApplicationCredentials'", false),
             ("password: GOOGLE_APPLICATION_CREDENTIALS", false),
+        ] {
+            assert!(!fires(l, code), "{l}");
+        }
+    }
+
+    /// Issue 11: a password a person chose (letters with digits or symbols, less random
+    /// than a generated value) counts under a password's name, and only there.
+    #[test]
+    fn chosen_passwords_under_a_password_name() {
+        for (l, code) in [
+            ("administrator_login_password = \"thisIsDog11\"", false),
+            ("DB_PASSWORD=summer2019!", false),
+            ("db_pass = \"hunter42x\"", true),
+        ] {
+            assert!(fires(l, code), "{l}");
+        }
+        for (l, code) in [
+            // Not a password's name: the same value is not random enough to count.
+            ("api_key = \"thisIsDog11\"", false),
+            ("display_name = \"thisIsDog11\"", false),
+            // Under a password's name, still not: references, identifiers, letters alone.
+            ("password = \"${DB_PASSWORD}\"", false),
+            ("password: db_password_2", false),
+            ("password = \"rootpasswd\"", false),
+            ("password = \"password123\"", false),
+            ("password = \"changeme1\"", false),
+            ("password = \"12345678\"", false),
+            ("ibm-cloud-pwd = shorter-version", false),
+            ("\"password\": \"pass%5B%7F\"", false),
         ] {
             assert!(!fires(l, code), "{l}");
         }

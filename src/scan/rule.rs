@@ -19,6 +19,9 @@ pub enum Check {
     DockerAuth,
     /// A free-form value judged like a generic assignment.
     Value,
+    /// A value the context calls a password (`curl -u`, `.netrc`, `<password>`): judged
+    /// like a generic assignment, or as a password a person chose.
+    Password,
     /// A provider value found by the provider's name: the entropy floor and placeholder
     /// words, not the typed-run checks (the name already says what it is).
     Named,
@@ -321,6 +324,7 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
         Check::Key => key_body_ok(secret),
         Check::None => true,
         Check::Value => generic::looks_secret(secret),
+        Check::Password => generic::looks_secret(secret) || generic::is_chosen_password(secret),
         Check::UrlPassword => {
             let user = caps.name("u").map_or(&b""[..], |u| u.as_bytes());
             url_password_ok(user, secret, caps.get(0).map_or(&b""[..], |m| m.as_bytes()))
@@ -330,8 +334,8 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
     }
 }
 
-/// Header and claims of a JWT (`header.claims[.signature]`): the header is a base64url JSON
-/// object (told by its braces: a header with a damaged byte inside is still a token's), and
+/// Header and claims of a JWT (`header.claims[.signature]`, or the five parts of an
+/// encrypted one): the header is a base64url JSON object (told by its braces: a header with a damaged byte inside is still a token's), and
 /// so are the claims when the signature is missing.
 fn jwt_ok(token: &[u8]) -> bool {
     let parts: Vec<&[u8]> = token.split(|&b| b == b'.').collect();
@@ -349,7 +353,7 @@ fn jwt_ok(token: &[u8]) -> bool {
         })
     };
     match parts.as_slice() {
-        [header, _, _] => is_object(header),
+        [header, _, _] | [header, _, _, _, _] => is_object(header),
         [header, claims] => is_object(header) && is_object(claims),
         _ => false,
     }

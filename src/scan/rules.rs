@@ -51,7 +51,7 @@ pub static BUILTIN: &[Rule] = &[
         falses: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "ghp_************************************",
                  "ghp_abcdefghijklmnopqrstuvwxyz0123456789"]),
     rule!("github-fine-grained-pat", "GitHub fine-grained token", ["github_pat_"],
-        r"\b(?P<s>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b", entropy: Some(3.5),
+        r"\b(?P<s>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}|github_pat_[A-Za-z0-9_]{30,255})\b", entropy: Some(3.5),
         trues: ["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"],
         falses: ["github_pat_"]),
     rule!("gitlab-token", "GitLab token (personal, pipeline trigger, runner, deploy)", ["glpat-", "glptt-", "glrt-", "gldt-"],
@@ -161,12 +161,14 @@ pub static BUILTIN: &[Rule] = &[
         falses: ["# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]),
     rule!("jwt", "JSON Web Token", ["eyj"],
         // A signed JWT, or its header and claims alone (the signature cut off: the claims are
-        // still there); the header, and the claims of an unsigned one, must be base64url JSON
-        // objects (`check: Jwt`).
-        r"\b(?P<s>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]{16,})?)", entropy: Some(3.5),
+        // still there), or an encrypted one (JWE: header, key, IV, ciphertext, tag); the
+        // header, and the claims of an unsigned one, must be base64url JSON objects
+        // (`check: Jwt`).
+        r"\b(?P<s>eyJ[A-Za-z0-9_-]{10,}\.(?:eyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]{16,})?|[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}))", entropy: Some(3.5),
         check: Check::Jwt, multiline: false,
         trues: ["Cookie: session=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9.gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM",
-                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9"],
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9",
+                "token: eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGyFDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIKLaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3brGPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ"],
         falses: ["eyJhbGciOiJIUzI1NiJ9 (a JWT header alone)",
                  // The header's closing brace is missing: not JSON.
                  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiI5ODc2NTQzMjEwIiwibmFtZSI6InF3ZXJ0eSJ9.gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM"]),
@@ -199,7 +201,7 @@ pub static BUILTIN: &[Rule] = &[
         falses: ["\"auth\": \"\"", "\"auth\": \"dXNlcjpwYXNzd29yZA==\""]),
     rule!("netrc-password", ".netrc machine password", ["machine"],
         r"\bmachine\s+[^\s]+(?:\s+(?:login|account)\s+[^\s]+)*\s+password\s+(?P<s>[^\s]{6,})",
-        entropy: Some(3.0), check: Check::Value, multiline: true,
+        entropy: Some(3.0), check: Check::Password, multiline: true,
         trues: ["machine api.internal login deploy password mHFwUbbYrEqmSM9wCZ7U"],
         falses: ["machine api.internal login deploy password ${NETRC_PASSWORD}",
                  "the machine learning model uses a password manager"]),
@@ -273,7 +275,7 @@ pub static BUILTIN: &[Rule] = &[
         falses: ["AUTH=${AUTH_TOKEN_FROM_VAULT}", "oauth=hGAkWvj7FAc9QeWJKY40", "auth: required_for_every_request"]),
     rule!("xml-password", "Password in an XML element (Maven settings.xml)", ["<password>", "<passphrase>"],
         r"(?i)<(?:password|passphrase)>(?P<s>[^<\s]{8,256})</",
-        entropy: None, check: Check::Value, multiline: false,
+        entropy: None, check: Check::Password, multiline: false,
         trues: ["      <password>q8ZrT2vLx9Pw4Kd7!</password>"],
         falses: ["<password>${env.MAVEN_PASSWORD}</password>", "<password>changeme</password>",
                  "<password>{DESede}q8ZrT2vLx9Pw4Kd7==</password>"]),
@@ -299,7 +301,7 @@ pub static BUILTIN: &[Rule] = &[
     // quoted whole (`-u "user:pass"`).
     rule!("cli-password", "Password on a curl or mysql command line", ["curl", "mysql"],
         r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?[^:\s'"]{0,64}['"]?:['"]?|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
-        entropy: Some(3.0), check: Check::Value, multiline: true,
+        entropy: Some(3.0), check: Check::Password, multiline: true,
         trues: ["curl -u admin:hGAkWvj7FAc9QeWJ https://ci.internal/api", "mysql -h db -u root -pq8ZrT2vLx9Pw4Kd7 shop",
                 "curl -X POST https://ci.internal/api \\\n  -H 'Accept: */*' \\\n  -u deploy:yqDVtkqPECriaLRi",
                 "curl --user \"deploy:hGAkWvj7FAc9QeWJ\" https://ci.internal/api",
@@ -312,6 +314,14 @@ pub static BUILTIN: &[Rule] = &[
                  "mysql -u root -p\"$MYSQL_PWD\" shop", "curl https://x.internal/\nother -u a:hGAkWvj7FAc9QeWJ"]),
     // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
     // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
+    // An API key given as curl's user name with an empty password (`-u "sk_live_…:"`,
+    // as Stripe, Mailgun and Elasticsearch document it).
+    rule!("cli-key-as-user", "API key as the user name of curl -u", ["curl"],
+        r#"\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?(?P<s>[^:\s'"]{8,128}):['"]?(?:\s|$)"#,
+        entropy: Some(3.0), check: Check::Value, multiline: true,
+        trues: ["curl -u \"d8Kq2LxZ7!tVw:\" https://search.internal:9200",
+                "curl https://api.internal/v1/charges -u hGAkWvj7FAc9QeWJKY40uvSw: -d amount=100"],
+        falses: ["curl -u \"$API_KEY:\" https://api.internal", "curl -u admin: https://search.internal"]),
     rule!("curl-header", "Credential in a curl header", ["curl"],
         r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:[a-z][a-z-]{1,20}[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
         entropy: Some(2.75), check: Check::None, multiline: true,
