@@ -173,6 +173,45 @@ fn a_git_ignored_env_file_is_found_and_its_rule_explained() {
     assert!(!out.contains("ignored by git"), "{out}");
 }
 
+/// The user's own excludes file where git looks when `core.excludesFile` is not set
+/// (`$XDG_CONFIG_HOME/git/ignore`) ignores as well, and `env add` and `exec` name it.
+#[test]
+fn the_users_default_excludes_file_is_read() {
+    let t = Team::new();
+    django(&t);
+    for home in ["home-alice", "home-git"] {
+        let dir = t.dir.path().join(home).join(".config/git");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ignore"), "# mine\nlocal.env\n").unwrap();
+    }
+    let rule = check_ignore(&t, "local.env").expect("git ignores local.env");
+    assert!(rule.ends_with("/.config/git/ignore:2:local.env"), "{rule}");
+    t.write("local.env", "API_TOKEN=q8ZrT2vLx9Pw4Kd7\n");
+    let (code, _, err) = run3(
+        &t,
+        "alice",
+        &["env", "add", "local", "--files", "local.env", "-m", "alice"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("local.env is ignored by git (")
+            && err.contains("home-alice/.config/git/ignore:2: local.env)"),
+        "{err}"
+    );
+    t.ok("alice", &["encrypt", "-i", "local.env"]);
+    let (code, out, err) = run3(
+        &t,
+        "alice",
+        &["exec", "--env", "local", "--", "printenv", "API_TOKEN"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "q8ZrT2vLx9Pw4Kd7");
+    assert!(
+        err.contains("home-alice/.config/git/ignore:2: local.env)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn ignored_files_are_found_where_globs_name_them_and_offboarding_rotates_them() {
     let t = Team::new();
