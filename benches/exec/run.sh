@@ -141,24 +141,46 @@ cp secrets.yaml team/
 } > team/.secrets.yaml
 "$SECRETS_BIN" exec -f team/secrets.yaml -- "$(command -v true)"
 
+# The team's directory is also a git repository with both files committed, as a team's
+# would be: `exec --env` there checks that git does not ignore the environment's files.
+# Everything runs from inside it (hyperfine cannot change directory per command); the
+# plain file is ../secrets.yaml, above the config.
+in_repo=
+if command -v git >/dev/null; then
+  (cd team && git init -q && git add -A &&
+     git -c user.name=bench -c user.email=bench@localhost commit -q -m bench) && in_repo=1
+else
+  echo "note: git not found; exec --env in a repository not measured" >&2
+fi
+cp .env team/.env.dotenvx
+cd team
+
 true_bin=$(command -v true)
-cmds=("$true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_BIN exec -f team/secrets.yaml -- $true_bin")
+cmds=("$true_bin" "$SECRETS_BIN exec -f ../secrets.yaml -- $true_bin" "$SECRETS_BIN exec -f secrets.yaml -- $true_bin")
 names=("true" "secrets exec" "secrets exec, 30-rule schema checked")
+if [[ -n "$in_repo" ]]; then
+  cmds+=("$SECRETS_BIN exec --env prod -- $true_bin")
+  names+=("secrets exec --env prod, schema, in the git repository")
+fi
 if [[ -n "$baseline_bin" ]]; then
-  cmds+=("$baseline_bin exec -f secrets.yaml -- $true_bin")
+  cmds+=("$baseline_bin exec -f ../secrets.yaml -- $true_bin")
   names+=("secrets exec at $baseline_rev (the issues' baseline)")
 fi
 if [[ -n "${SECRETS_STATIC_BIN:-}" ]]; then
-  cmds+=("$SECRETS_STATIC_BIN exec -f secrets.yaml -- $true_bin" "$SECRETS_STATIC_BIN exec -f team/secrets.yaml -- $true_bin")
+  cmds+=("$SECRETS_STATIC_BIN exec -f ../secrets.yaml -- $true_bin" "$SECRETS_STATIC_BIN exec -f secrets.yaml -- $true_bin")
   names+=("secrets exec (static PIE)" "secrets exec, schema (static PIE)")
+  if [[ -n "$in_repo" ]]; then
+    cmds+=("$SECRETS_STATIC_BIN exec --env prod -- $true_bin")
+    names+=("secrets exec --env prod, schema, in the git repository (static PIE)")
+  fi
 fi
 fast=${#cmds[@]}
 if [[ -n "${DOTENVX:-}" ]]; then
-  cp .env plain.env
+  cp .env.dotenvx plain.env
   cmds+=("$DOTENVX run -q -f plain.env -- $true_bin")
   names+=("dotenvx run")
   # dotenvx's own encryption, the closer equivalent of an encrypted file.
-  cp .env enc.env
+  cp .env.dotenvx enc.env
   "$DOTENVX" encrypt -f enc.env >/dev/null 2>&1 && {
     cmds+=("$DOTENVX run -q -f enc.env -- $true_bin")
     names+=("dotenvx run (encrypted .env)")
@@ -193,12 +215,15 @@ med = [statistics.median(t) * 1000 for t in times]
 runs = [len(t) for t in times]
 base = med[0]
 sec = med[1] - base
-print("| command | runs | median | overhead over `true` | overhead / secrets exec's |")
-print("|---|---|---|---|---|")
+# The issues' figures are relative to the baseline's overhead, measured in the same run.
+bl = next((m - base for n, m in zip(names, med) if "baseline" in n), None)
+print("| command | runs | median | overhead over `true` | overhead / secrets exec's | overhead / baseline's |")
+print("|---|---|---|---|---|---|")
 for n, k, m in zip(names, runs, med):
     over = m - base
     ratio = "" if n == "true" else "1x" if n == "secrets exec" else f"{over / sec:.1f}x"
-    print(f"| `{n}` | {k} | {m:.2f} ms | {over:.2f} ms | {ratio} |")
+    to_bl = "" if n == "true" or bl is None else f"{over / bl:.2f}"
+    print(f"| `{n}` | {k} | {m:.2f} ms | {over:.2f} ms | {ratio} | {to_bl} |")
 PY
 else
   echo "hyperfine not found: timing loop (${runs} runs each)" >&2
