@@ -936,7 +936,8 @@ fn could_be_secret(v: &[u8]) -> bool {
     has_secret_form(v) && !is_word_identifier(v)
 }
 
-/// [`could_be_secret`] but for identifiers made of words.
+/// [`could_be_secret`] without its test for identifiers made of words (`thisIsDog11` is
+/// one: a chosen password may be).
 fn has_secret_form(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 512 {
         return false;
