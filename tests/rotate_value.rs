@@ -248,6 +248,58 @@ fn grace_comes_from_the_schema_and_the_previous_value_is_a_sibling() {
     );
 }
 
+/// A value given by hand (`set`, `rotate-value --value-stdin`) that breaks the schema is
+/// written, with a warning naming environment, file, key and rule, never the value: the
+/// next `exec` would refuse it. A generated one meets the rules and says nothing.
+#[test]
+fn a_value_given_by_hand_that_breaks_the_schema_is_written_with_a_warning() {
+    let ks =
+        team("schema:\n  JWT_SIGNING_KEY: {min_length: 40}\n  db.password: {pattern: '^pw-'}\n");
+    ks.encrypted(".env.prod", &format!("JWT_SIGNING_KEY={OLD}\nOTHER=x\n"));
+    std::fs::create_dir_all(ks.path("config")).unwrap();
+    ks.encrypted(
+        "config/app.yaml",
+        "db:\n  password: pw-Qm9yZWFsbHkgbG9uZw\n",
+    );
+
+    let out = ks.run(&["set", ".env.prod", "JWT_SIGNING_KEY", NEW]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = no_value(&out);
+    assert!(
+        t.contains("warning: prod .env.prod JWT_SIGNING_KEY: min_length: shorter than 40 characters (exec and check refuse it)"),
+        "{t}"
+    );
+    assert_eq!(
+        get(&ks, ".env.prod", "JWT_SIGNING_KEY").as_deref(),
+        Some(NEW)
+    );
+    // -q silences it; a key the schema does not name says nothing.
+    let out = ks.run(&["-q", "set", ".env.prod", "JWT_SIGNING_KEY", OLD]);
+    assert!(no_value(&out).is_empty(), "{}", text(&out));
+    let out = ks.run(&["set", ".env.prod", "OTHER", "y"]);
+    assert!(!text(&out).contains("warning"), "{}", text(&out));
+
+    let out = with_stdin(
+        &ks,
+        &[
+            "rotate-value",
+            "config/app.yaml",
+            "db.password",
+            "--value-stdin",
+        ],
+        NEW,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let t = no_value(&out);
+    assert!(
+        t.contains("warning: prod config/app.yaml DB_PASSWORD: pattern:"),
+        "{t}"
+    );
+    let out = ks.run(&["rotate-value", ".env.prod", "JWT_SIGNING_KEY", "--generate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("warning"), "{}", text(&out));
+}
+
 #[test]
 fn refusals_write_nothing_and_name_file_and_key() {
     let ks = team("");

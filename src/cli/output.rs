@@ -195,6 +195,21 @@ pub fn path_error(file: &Path) -> impl Fn(crate::model::path::PathError) -> anyh
     move |e| anyhow::Error::from(e).context(file.display().to_string())
 }
 
+/// Warns (unless `--quiet`) that a value just written breaks its environment's schema
+/// ([`crate::workspace::values::key_findings`]); never the value, as `check` words it.
+pub fn warn_schema(g: &Global, findings: &[crate::policy::check::Finding]) {
+    for f in findings.iter().filter(|_| !g.quiet) {
+        eprintln!(
+            "secrets: warning: {} {} {}: {}: {} (exec and check refuse it)",
+            f.env,
+            f.file.as_deref().unwrap_or("-"),
+            f.key,
+            f.rule.as_str(),
+            f.detail
+        );
+    }
+}
+
 /// Prints a status line to stderr unless `--quiet`.
 pub fn note(g: &Global, msg: impl std::fmt::Display) {
     if !g.quiet {

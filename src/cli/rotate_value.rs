@@ -246,6 +246,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         rotated = Some(kp);
     }
     drop(text);
+    let findings = rotated.as_ref().map_or_else(Vec::new, |kp| {
+        crate::workspace::values::key_findings(&args.file, file.format, &opened.branches, kp)
+    });
     file.reseal(&opened.branches, key, &opened.stash)?;
     // 3. The record first, then the file, then the records of the removed values.
     let mut cdoc = match cfg {
@@ -282,6 +285,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if let (Some(kp), false) = (&rotated, g.quiet) {
         output::note(g, format!("rotated {} in {file_shown}", kp.typed()));
     }
+    output::warn_schema(g, &findings);
     if let (Some(keep), Some(cfg)) = (&keep, cfg) {
         output::note(
             g,

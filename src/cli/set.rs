@@ -246,12 +246,16 @@ pub(super) fn write_value(
         (_, node) => node,
     };
     doc.set_path(&kp, node).map_err(output::path_error(path))?;
+    let findings = crate::workspace::values::key_findings(path, file.format, &opened.branches, &kp);
     let before = file.to_bytes()?;
     file.reseal(&opened.branches, key, &opened.stash)?;
     if file.to_bytes()? == before {
         return Ok((Written::Unchanged, kp));
     }
     update.save()?;
+    // Written all the same (a value may be set in steps): said now rather than by the
+    // next `exec`, which refuses it.
+    output::warn_schema(g, &findings);
     Ok((Written::Set, kp))
 }
 

@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::engine::{EncryptedFile, FileError};
 use crate::exec::env;
 use crate::keys::Identities;
-use crate::policy::check::{Plaintext, Subject};
+use crate::model::{Branch, KeyPath, PathSegment, Plain};
+use crate::policy::check::{check_values, EnvValues, Finding, Plaintext, Subject};
 use crate::store::Format;
 use zeroize::Zeroizing;
 
@@ -97,4 +98,59 @@ fn file_subjects(
         });
     }
     Ok(out)
+}
+
+/// What the schema says of the value at `key` in the file at `path`, whose documents are
+/// `branches` as about to be written (`set`, `rotate-value`): the findings of its
+/// environment's rules on values (`min_length`, `pattern`, `forbid`, the production list),
+/// which `exec` and `check` would then refuse. Not `required`, `distinct_from` or `max_age`
+/// (they concern other values or files). None outside an environment or without a config.
+pub fn key_findings(
+    path: &std::path::Path,
+    format: Format,
+    branches: &[Branch<Plain>],
+    key: &KeyPath,
+) -> Vec<Finding> {
+    let start = crate::fsutil::parent_dir(path);
+    let Ok(Some(config)) = Config::discover_to_read(&start) else {
+        return Vec::new();
+    };
+    let Some(rel) = config.relative(path) else {
+        return Vec::new();
+    };
+    let Some(env) = config.environment_for(&rel).map(str::to_string) else {
+        return Vec::new();
+    };
+    let production = config.environment(&env).is_some_and(|e| e.production);
+    let dotted = dotted(key);
+    let shown = crate::config::rel_string(&rel);
+    let subjects: Vec<Subject> = env::flatten_lenient(branches, format == Format::Dotenv, &shown)
+        .into_iter()
+        .filter(|var| var.key == dotted)
+        .map(|var| Subject {
+            file: shown.clone().into(),
+            name: var.name.clone().into(),
+            key: var.key.clone().into(),
+            value: Some(Plaintext::Owned(var.into_value())),
+        })
+        .collect();
+    let values = EnvValues {
+        name: &env,
+        production,
+        subjects: &subjects,
+    };
+    check_values(config.schema(), &values, false)
+}
+
+/// A key path as the flattened values spell it (`database.password`, `servers.0`).
+fn dotted(key: &KeyPath) -> String {
+    let parts: Vec<String> = key
+        .0
+        .iter()
+        .map(|seg| match seg {
+            PathSegment::Key(k) => k.clone(),
+            PathSegment::Index(i) => i.to_string(),
+        })
+        .collect();
+    parts.join(".")
 }
