@@ -339,14 +339,18 @@ fn trim_trailing_spaces(line: &str) -> &str {
     }
 }
 
-/// The nearest of `start` and the directories above it that holds a `.git` (the
-/// directory, or the file a worktree or submodule has). Where none does (a container, a
-/// deployed release), a few `stat`s answer instead of starting libgit2, which cost
-/// `exec --env` 0.2 ms there.
+/// The nearest of `start` and the directories above it that holds a `.git`: the file a
+/// worktree or submodule has, or a directory with a `HEAD` (as git, a `.git` directory
+/// that is no repository is passed over). Where none does (a container, a deployed
+/// release), a few `stat`s answer instead of starting libgit2, which cost `exec --env`
+/// 0.2 ms there.
 fn work_tree_above(start: &Path) -> Option<PathBuf> {
     let abs = std::path::absolute(start).ok()?;
     abs.ancestors()
-        .find(|dir| dir.join(".git").exists())
+        .find(|dir| {
+            let git = dir.join(".git");
+            git.is_file() || git.join("HEAD").is_file()
+        })
         .map(Path::to_path_buf)
 }
 

@@ -913,14 +913,17 @@ pub fn looks_secret(v: &[u8]) -> bool {
 /// `mysql -p`): there, a weak password is still the password, and the weak ones are the
 /// ones that get guessed.
 pub fn is_chosen_password(v: &[u8]) -> bool {
-    // Words run together in camel case are a password here (`thisIsDog11`); in snake
-    // case (`db_password_2`), the name of one.
+    // Words run together in camel case are a password here (`thisIsDog11`); joined by `_`
+    // or `.` they are the name of one, an algorithm or a version (`db_password_2`,
+    // `pbkdf2_sha256`, `tls1.2`).
     v.len() <= 64
         && has_secret_form(v)
-        && !(is_word_identifier(v) && v.contains(&b'_'))
+        && !v.iter().any(|b| matches!(b, b'_' | b'.'))
         && v.iter().any(u8::is_ascii_alphabetic)
-        // A digit or a symbol; `-`, `_` and `.` join words (`shorter-version`).
-        && v.iter().any(|b| !b.is_ascii_alphabetic() && !matches!(b, b'-' | b'_' | b'.'))
+        // A digit or an ASCII symbol; `-` joins words (`shorter-version`), and a label ends
+        // with `:` or `*` (`Passwort:`, `Kennwort*`: a locale file's field names).
+        && v.iter().any(|b| b.is_ascii_digit() || (b.is_ascii_punctuation() && !matches!(b, b'-' | b':' | b'*')))
+        && !matches!(v.last(), Some(b':' | b'*'))
         && !v.iter().all(u8::is_ascii_hexdigit)
         // Percent-escapes (`pass%5B%7F`): a URL parser's test data, not a typed password.
         && !v
@@ -1722,6 +1725,11 @@ mod tests {
             ("password = \"12345678\"", false),
             ("ibm-cloud-pwd = shorter-version", false),
             ("\"password\": \"pass%5B%7F\"", false),
+            // A locale file's labels, an algorithm, a version.
+            ("  password: \"Passwort:\"", false),
+            ("  password: Kennwort*", false),
+            ("  password: \"Wachtwoord:\"", false),
+            ("password: tls1.2", false),
         ] {
             assert!(!fires(l, code), "{l}");
         }

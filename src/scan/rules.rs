@@ -312,16 +312,18 @@ pub static BUILTIN: &[Rule] = &[
                 "curl --user \"deploy\":\"hGAkWvj7FAc9QeWJ\" https://ci.internal/api"],
         falses: ["curl -u admin:$ADMIN_PASSWORD https://ci.internal/api", "mysql -u root -p shop",
                  "mysql -u root -p\"$MYSQL_PWD\" shop", "curl https://x.internal/\nother -u a:hGAkWvj7FAc9QeWJ"]),
-    // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
-    // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
     // An API key given as curl's user name with an empty password (`-u "sk_live_…:"`,
-    // as Stripe, Mailgun and Elasticsearch document it).
+    // as Stripe, Mailgun and Elasticsearch document it); not a user name (`@`, `\`, `.`).
     rule!("cli-key-as-user", "API key as the user name of curl -u", ["curl"],
-        r#"\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?(?P<s>[^:\s'"]{8,128}):['"]?(?:\s|$)"#,
+        r#"\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?(?P<s>[^:\s'"@\\.]{8,128}):['"]?(?:\s|$)"#,
         entropy: Some(3.0), check: Check::Value, multiline: true,
         trues: ["curl -u \"d8Kq2LxZ7!tVw:\" https://search.internal:9200",
                 "curl https://api.internal/v1/charges -u hGAkWvj7FAc9QeWJKY40uvSw: -d amount=100"],
-        falses: ["curl -u \"$API_KEY:\" https://api.internal", "curl -u admin: https://search.internal"]),
+        falses: ["curl -u \"$API_KEY:\" https://api.internal", "curl -u admin: https://search.internal",
+                 "curl -u \"firstname.lastname@acme-corp.io:\" https://x.internal",
+                 "curl -u DOMAIN\\\\svc_backup01: https://x.internal"]),
+    // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
+    // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
     rule!("curl-header", "Credential in a curl header", ["curl"],
         r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:[a-z][a-z-]{1,20}[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
         entropy: Some(2.75), check: Check::None, multiline: true,
