@@ -284,14 +284,7 @@ fn refuse_broken(
     }
     let label = if no_check { "warning" } else { "error" };
     for f in broken {
-        eprintln!(
-            "secrets: {label}: {} {} {}: {}: {}",
-            f.env,
-            f.file.as_deref().unwrap_or("-"),
-            f.key,
-            f.rule.as_str(),
-            f.detail
-        );
+        eprintln!("secrets: {label}: {}", output::finding_line(f));
     }
     if no_check {
         output::note(g, "secrets: warning: --no-check: going on anyway");

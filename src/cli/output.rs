@@ -195,17 +195,26 @@ pub fn path_error(file: &Path) -> impl Fn(crate::model::path::PathError) -> anyh
     move |e| anyhow::Error::from(e).context(file.display().to_string())
 }
 
+/// A schema finding as `exec` and `set` print it: environment, file, key, rule and what
+/// is wrong, never the value.
+pub fn finding_line(f: &crate::policy::check::Finding) -> String {
+    format!(
+        "{} {} {}: {}: {}",
+        f.env,
+        f.file.as_deref().unwrap_or("-"),
+        f.key,
+        f.rule.as_str(),
+        f.detail
+    )
+}
+
 /// Warns (unless `--quiet`) that a value just written breaks its environment's schema
-/// ([`crate::workspace::values::key_findings`]); never the value, as `check` words it.
+/// ([`crate::workspace::values::key_findings`]).
 pub fn warn_schema(g: &Global, findings: &[crate::policy::check::Finding]) {
     for f in findings.iter().filter(|_| !g.quiet) {
         eprintln!(
-            "secrets: warning: {} {} {}: {}: {} (exec and check refuse it)",
-            f.env,
-            f.file.as_deref().unwrap_or("-"),
-            f.key,
-            f.rule.as_str(),
-            f.detail
+            "secrets: warning: {} (exec and check refuse it)",
+            finding_line(f)
         );
     }
 }

@@ -221,6 +221,12 @@ impl KeyPath {
         if !dotted {
             return self.to_string();
         }
+        self.dotted()
+    }
+
+    /// The segments joined by `.` whatever they hold (`database.password`, `servers.0`):
+    /// how flattened values name their key path.
+    pub fn dotted(&self) -> String {
         let parts: Vec<String> = self.0.iter().map(first_key).collect();
         parts.join(".")
     }

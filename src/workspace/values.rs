@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::engine::{EncryptedFile, FileError};
 use crate::exec::env;
 use crate::keys::Identities;
-use crate::model::{Branch, KeyPath, PathSegment, Plain};
+use crate::model::{Branch, KeyPath, Plain};
 use crate::policy::check::{check_values, EnvValues, Finding, Plaintext, Subject};
 use crate::store::Format;
 use zeroize::Zeroizing;
@@ -88,16 +88,10 @@ fn file_subjects(
     let opened = file.read(&key)?;
     // Names that collide or cannot be variables are exec's business; here every value is
     // checked under the name it would have.
-    let mut out = Vec::new();
-    for var in env::flatten_lenient(&opened.branches, dotenv, shown) {
-        out.push(Subject {
-            file: shown.to_string().into(),
-            name: var.name.clone().into(),
-            key: var.key.clone().into(),
-            value: Some(Plaintext::Owned(var.into_value())),
-        });
-    }
-    Ok(out)
+    Ok(env::flatten_lenient(&opened.branches, dotenv, shown)
+        .into_iter()
+        .map(|var| subject(var, shown))
+        .collect())
 }
 
 /// What the schema says of the value at `key` in the file at `path`, whose documents are
@@ -122,17 +116,12 @@ pub fn key_findings(
         return Vec::new();
     };
     let production = config.environment(&env).is_some_and(|e| e.production);
-    let dotted = dotted(key);
+    let dotted = key.dotted();
     let shown = crate::config::rel_string(&rel);
     let subjects: Vec<Subject> = env::flatten_lenient(branches, format == Format::Dotenv, &shown)
         .into_iter()
         .filter(|var| var.key == dotted)
-        .map(|var| Subject {
-            file: shown.clone().into(),
-            name: var.name.clone().into(),
-            key: var.key.clone().into(),
-            value: Some(Plaintext::Owned(var.into_value())),
-        })
+        .map(|var| subject(var, &shown))
         .collect();
     let values = EnvValues {
         name: &env,
@@ -142,15 +131,12 @@ pub fn key_findings(
     check_values(config.schema(), &values, false)
 }
 
-/// A key path as the flattened values spell it (`database.password`, `servers.0`).
-fn dotted(key: &KeyPath) -> String {
-    let parts: Vec<String> = key
-        .0
-        .iter()
-        .map(|seg| match seg {
-            PathSegment::Key(k) => k.clone(),
-            PathSegment::Index(i) => i.to_string(),
-        })
-        .collect();
-    parts.join(".")
+/// A decrypted variable as the policy checks see it.
+fn subject(var: env::Var, shown: &str) -> Subject<'static> {
+    Subject {
+        file: shown.to_string().into(),
+        name: var.name.clone().into(),
+        key: var.key.clone().into(),
+        value: Some(Plaintext::Owned(var.into_value())),
+    }
 }
