@@ -2,15 +2,18 @@
 //! the pattern), and the lines that would make git see it again.
 //!
 //! An encrypted file that git ignores is never committed, so the team never gets it:
-//! `env add`, `encrypt`, `status` and `exec` say so, naming the rule. libgit2 decides
-//! *whether* a path is ignored; libgit2 does not say by which rule, so the rule is looked
-//! up here with the `ignore` crate's matcher, one ignore file at a time, in git's order:
+//! `env add`, `encrypt`, `status` and `exec` say so, naming the rule. libgit2 does not say
+//! by which rule, so the rule is looked up here with the `ignore` crate's matcher, one
+//! ignore file at a time, in git's order:
 //!
 //! - git does not look inside an ignored directory, so the first directory on the way
 //!   down that a rule ignores decides, before the path itself;
 //! - for one path, the `.gitignore` of its own directory comes first, then those of the
 //!   directories above it, then `$GIT_DIR/info/exclude`, then `core.excludesFile`; within
 //!   a file the last matching line wins, and a matching `!pattern` means "not ignored".
+//!
+//! Whether a path is ignored is libgit2's answer; where git's config cannot change what
+//! these rules say (see [`IgnoreCheck`]), a path no rule ignores is answered without it.
 //!
 //! A tracked file is not ignored whatever the rules say (git only ignores untracked
 //! files): someone ran `git add -f`, and teammates get it.
@@ -135,18 +138,26 @@ fn slashed(p: &Path) -> String {
 struct Source {
     matcher: Gitignore,
     lines: Vec<String>,
-    file: String,
+    path: PathBuf,
     kind: RuleSource,
 }
 
 /// Answers "is this ignored, and by what" for paths of one repository, reading each
-/// ignore file once. What only an ignored path needs (the index, the rules of
-/// `info/exclude` and of the user's excludes file) is read on the first one: most checks
-/// (`exec` of a file git does not ignore) end at libgit2's answer.
+/// ignore file once. Where git's config sets nothing these rules do not read (no
+/// `core.excludesFile`, `core.worktree`, `core.ignoreCase`, no include), the rules read
+/// here decide alone, and libgit2 is started only to confirm a path they ignore (and to
+/// see whether it is tracked): `exec` of a file git does not ignore, the common case,
+/// then costs a few file reads instead of libgit2's start (0.2 ms). Otherwise libgit2
+/// answers first, as git's config says, and the rule is looked up after.
 pub struct IgnoreCheck {
-    repo: Repository,
+    /// The directory holding `.git`, as found.
+    top: PathBuf,
     /// Canonical.
     workdir: PathBuf,
+    /// Whether the rules read here decide without libgit2 (see above).
+    rules_decide: bool,
+    /// Opened when first needed: `Some(None)` when libgit2 cannot open it.
+    repo: Option<Option<Repository>>,
     /// Read when first needed.
     index: Option<Option<Index>>,
     /// The `.gitignore` of each directory looked at (relative paths), if it has one.
@@ -159,31 +170,50 @@ impl IgnoreCheck {
     /// The repository holding `start`; `None` outside one (or in a bare one).
     pub fn open(start: &Path) -> Option<IgnoreCheck> {
         let top = work_tree_above(start)?;
-        // Opened where the `.git` is: `discover` would walk up to it a second time.
-        let repo =
-            Repository::open_ext(&top, git2::RepositoryOpenFlags::NO_SEARCH, [""; 0]).ok()?;
-        let workdir = repo.workdir()?.canonicalize().ok()?;
+        let rules_decide = top.join(".git").is_dir() && !config_may_change_ignoring(&top);
+        let (repo, workdir) = if rules_decide {
+            (None, top.canonicalize().ok()?)
+        } else {
+            let repo = open_repo(&top)?;
+            let workdir = repo.workdir()?.canonicalize().ok()?;
+            (Some(Some(repo)), workdir)
+        };
         Some(IgnoreCheck {
-            repo,
+            top,
             workdir,
+            rules_decide,
+            repo,
             index: None,
             dirs: HashMap::new(),
             outer: None,
         })
     }
 
+    /// The repository, opened on first use.
+    fn repo(&mut self) -> Option<&Repository> {
+        let top = &self.top;
+        self.repo.get_or_insert_with(|| open_repo(top)).as_ref()
+    }
+
     /// `info/exclude` and the user's excludes file (`core.excludesFile`, else git's
     /// default place), in git's order.
     fn outer_sources(&mut self) -> &[Option<Source>; 2] {
         if self.outer.is_none() {
-            let exclude_path = self.repo.path().join("info").join("exclude");
-            let global_path = self
-                .repo
-                .config()
-                .ok()
-                .and_then(|c| c.get_path("core.excludesFile").ok())
-                .or_else(default_excludes_file);
-            let exclude = self.load(&exclude_path, RuleSource::InfoExclude);
+            let (git_dir, configured) = if self.rules_decide {
+                (self.top.join(".git"), None)
+            } else {
+                let repo = self.repo.as_ref().and_then(Option::as_ref);
+                let configured = repo
+                    .and_then(|r| r.config().ok())
+                    .and_then(|c| c.get_path("core.excludesFile").ok());
+                let git_dir = repo.map_or_else(|| self.top.join(".git"), |r| r.path().into());
+                (git_dir, configured)
+            };
+            let global_path = configured.or_else(default_excludes_file);
+            let exclude = self.load(
+                &git_dir.join("info").join("exclude"),
+                RuleSource::InfoExclude,
+            );
             let global = global_path.and_then(|p| self.load(&p, RuleSource::Global));
             self.outer = Some([exclude, global]);
         }
@@ -192,8 +222,10 @@ impl IgnoreCheck {
 
     /// Whether the index has `rel` (git never ignores a tracked file).
     fn tracked(&mut self, rel: &Path) -> bool {
-        let repo = &self.repo;
-        let index = self.index.get_or_insert_with(|| repo.index().ok());
+        let repo = self.repo.as_ref().and_then(Option::as_ref);
+        let index = self
+            .index
+            .get_or_insert_with(|| repo.and_then(|r| r.index().ok()));
         index.as_ref().is_some_and(|i| i.get_path(rel, 0).is_some())
     }
 
@@ -217,17 +249,10 @@ impl IgnoreCheck {
             let _ = builder.add_line(Some(file.to_path_buf()), line);
             lines.push(line.to_string());
         }
-        let shown = match file.canonicalize() {
-            Ok(c) => match c.strip_prefix(&self.workdir) {
-                Ok(rel) => slashed(rel),
-                Err(_) => file.display().to_string(),
-            },
-            Err(_) => file.display().to_string(),
-        };
         Some(Source {
             matcher: builder.build().ok()?,
             lines,
-            file: shown,
+            path: file.to_path_buf(),
             kind,
         })
     }
@@ -239,29 +264,37 @@ impl IgnoreCheck {
         if rel.as_os_str().is_empty() {
             return None;
         }
-        if !self.repo.is_path_ignored(&rel).unwrap_or(false) || self.tracked(&rel) {
+        let found = if self.rules_decide {
+            Some(self.rule_for(&rel)?)
+        } else {
+            None
+        };
+        if !self.repo()?.is_path_ignored(&rel).unwrap_or(false) || self.tracked(&rel) {
             return None;
         }
+        let rule = found.or_else(|| self.rule_for(&rel));
+        Some(Ignored { path: rel, rule })
+    }
+
+    /// The rule that ignores `rel` in git's order: the first of its directories on the way
+    /// down that a rule ignores (git does not enter it), else the path's own rule.
+    fn rule_for(&mut self, rel: &Path) -> Option<Rule> {
         let mut prefix = PathBuf::new();
         let parts: Vec<Component> = rel.components().collect();
-        for c in &parts[..parts.len() - 1] {
+        for c in &parts[..parts.len().saturating_sub(1)] {
             prefix.push(c);
             if let Some(Some(rule)) = self.decide(&prefix, true) {
-                return Some(Ignored {
-                    path: rel,
-                    rule: Some(rule),
-                });
+                return Some(rule);
             }
         }
-        let is_dir = self.workdir.join(&rel).is_dir();
-        let rule = self.decide(&rel, is_dir).flatten();
-        Some(Ignored { path: rel, rule })
+        let is_dir = self.workdir.join(rel).is_dir();
+        self.decide(rel, is_dir).flatten()
     }
 
     /// The rule deciding `rel` on its own (its directories aside): `Some(Some(rule))`
     /// ignored, `Some(None)` re-included by a `!` rule, `None` no rule.
     fn decide(&mut self, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
-        let abs = self.workdir.join(rel);
+        let workdir = self.workdir.clone();
         let mut dir = rel.parent();
         while let Some(d) = dir {
             if !self.dirs.contains_key(d) {
@@ -270,7 +303,7 @@ impl IgnoreCheck {
                 self.dirs.insert(d.to_path_buf(), source);
             }
             if let Some(Some(source)) = self.dirs.get(d) {
-                if let Some(found) = judge(source, &abs, rel, is_dir) {
+                if let Some(found) = judge(source, &workdir, rel, is_dir) {
                     return Some(found);
                 }
             }
@@ -279,7 +312,7 @@ impl IgnoreCheck {
         self.outer_sources()
             .iter()
             .flatten()
-            .find_map(|source| judge(source, &abs, rel, is_dir))
+            .find_map(|source| judge(source, &workdir, rel, is_dir))
     }
 
     /// `path` relative to the working directory, symlinks in the existing part resolved
@@ -305,9 +338,22 @@ impl IgnoreCheck {
     }
 }
 
-/// One ignore file's verdict on a path.
-fn judge(source: &Source, abs: &Path, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
-    match source.matcher.matched(abs, is_dir) {
+/// An ignore file as shown: relative to the working directory when inside it, else as
+/// found. Computed only for a rule that ignores (it resolves every symlink on the way).
+fn shown(file: &Path, workdir: &Path) -> String {
+    match file.canonicalize() {
+        Ok(c) => match c.strip_prefix(workdir) {
+            Ok(rel) => slashed(rel),
+            Err(_) => file.display().to_string(),
+        },
+        Err(_) => file.display().to_string(),
+    }
+}
+
+/// One ignore file's verdict on a path (`workdir` canonical).
+fn judge(source: &Source, workdir: &Path, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
+    let abs = workdir.join(rel);
+    match source.matcher.matched(&abs, is_dir) {
         Match::None => None,
         Match::Whitelist(_) => Some(None),
         Match::Ignore(glob) => {
@@ -320,7 +366,7 @@ fn judge(source: &Source, abs: &Path, rel: &Path, is_dir: bool) -> Option<Option
                 .map_or(0, |i| i + 1);
             Some(Some(Rule {
                 source: source.kind.clone(),
-                file: source.file.clone(),
+                file: shown(&source.path, workdir),
                 line,
                 pattern: pattern.to_string(),
                 matched: rel.to_path_buf(),
@@ -337,6 +383,12 @@ fn trim_trailing_spaces(line: &str) -> &str {
     } else {
         trimmed
     }
+}
+
+/// The repository whose `.git` is in `top`, opened there (`discover` would walk up to it
+/// a second time).
+fn open_repo(top: &Path) -> Option<Repository> {
+    Repository::open_ext(top, git2::RepositoryOpenFlags::NO_SEARCH, [""; 0]).ok()
 }
 
 /// The nearest of `start` and the directories above it that holds a `.git`: the file a
@@ -364,6 +416,48 @@ fn default_excludes_file() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(config.join("git").join("ignore"))
+}
+
+/// Whether git's config may change what is ignored beyond what [`IgnoreCheck`] reads
+/// itself: a file that names `core.excludesFile`, `core.worktree`, `core.ignoreCase` or an
+/// include (which could set them), in any of the config files git reads, or config given
+/// in the environment. A word in a comment counts too: in doubt, libgit2 decides.
+fn config_may_change_ignoring(top: &Path) -> bool {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("GIT_CONFIG_COUNT") || set("GIT_CONFIG_PARAMETERS") {
+        return true;
+    }
+    let mut files = vec![top.join(".git").join("config")];
+    match std::env::var_os("GIT_CONFIG_GLOBAL") {
+        Some(global) => files.push(global.into()),
+        None => {
+            files.extend(default_excludes_file().map(|f| f.with_file_name("config")));
+            files.extend(std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".gitconfig")));
+        }
+    }
+    if !git_bool_env("GIT_CONFIG_NOSYSTEM") {
+        files.push(
+            std::env::var_os("GIT_CONFIG_SYSTEM")
+                .map_or_else(|| PathBuf::from("/etc/gitconfig"), PathBuf::from),
+        );
+    }
+    const WORDS: [&[u8]; 4] = [b"excludesfile", b"worktree", b"ignorecase", b"include"];
+    files.iter().any(|f| match std::fs::read(f) {
+        Ok(text) => {
+            let text = text.to_ascii_lowercase();
+            WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(&text, w).is_some())
+        }
+        // Unreadable but there: git would fail on it; let libgit2 say what it makes of it.
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    })
+}
+
+/// A boolean environment variable as git reads it (`1`, `true`, `yes`, `on`).
+fn git_bool_env(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 #[cfg(test)]

@@ -212,6 +212,57 @@ fn the_users_default_excludes_file_is_read() {
     );
 }
 
+/// `core.excludesFile` set through an include of the user's `~/.gitconfig`: git's config
+/// decides where the user's rules are, so libgit2 reads it (the check reads the ignore
+/// files itself only where the config sets nothing of the kind).
+#[test]
+fn an_excludes_file_set_in_an_included_config_is_read() {
+    let t = Team::new();
+    django(&t);
+    for home in ["home-alice", "home-git"] {
+        let home = t.dir.path().join(home);
+        std::fs::create_dir_all(&home).unwrap();
+        let rules = home.join("my-ignores");
+        std::fs::write(&rules, "# mine\n\nlocal.env\n").unwrap();
+        std::fs::write(
+            home.join("extra.gitconfig"),
+            format!("[core]\n\texcludesFile = {}\n", rules.display()),
+        )
+        .unwrap();
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[include]\n\tpath = extra.gitconfig\n",
+        )
+        .unwrap();
+    }
+    let rule = check_ignore(&t, "local.env").expect("git ignores local.env");
+    assert!(rule.ends_with("home-git/my-ignores:3:local.env"), "{rule}");
+    t.write("local.env", "API_TOKEN=q8ZrT2vLx9Pw4Kd7\n");
+    let (code, _, err) = run3(
+        &t,
+        "alice",
+        &["env", "add", "local", "--files", "local.env", "-m", "alice"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("local.env is ignored by git (")
+            && err.contains("home-alice/my-ignores:3: local.env)"),
+        "{err}"
+    );
+    // Without the include, the rule is git's no more, and nobody warns.
+    std::fs::remove_file(t.dir.path().join("home-alice/.gitconfig")).unwrap();
+    std::fs::remove_file(t.dir.path().join("home-git/.gitconfig")).unwrap();
+    assert_eq!(check_ignore(&t, "local.env"), None);
+    t.ok("alice", &["encrypt", "-i", "local.env"]);
+    let (code, out, err) = run3(
+        &t,
+        "alice",
+        &["exec", "--env", "local", "--", "printenv", "API_TOKEN"],
+    );
+    assert_eq!((code, out.trim()), (Some(0), "q8ZrT2vLx9Pw4Kd7"), "{err}");
+    assert!(!err.contains("ignored"), "{err}");
+}
+
 #[test]
 fn ignored_files_are_found_where_globs_name_them_and_offboarding_rotates_them() {
     let t = Team::new();
