@@ -112,7 +112,40 @@ impl KeyRule {
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub text: String,
-    pub regex: std::sync::Arc<regex::Regex>,
+    pub regex: std::sync::Arc<SchemaRegex>,
+}
+
+/// A compiled pattern: the regex crate's engine and syntax, built with a fixed cache pool
+/// ([`regex::Regex`] sizes its pool by asking the OS for the CPU count, 26 µs of every
+/// `exec` start).
+#[derive(Debug)]
+pub struct SchemaRegex(regex_automata::meta::Regex);
+
+impl SchemaRegex {
+    /// As `regex::RegexBuilder::new(text).size_limit(1 MiB)`; the error as the syntax
+    /// error's text.
+    pub fn new(text: &str) -> Result<SchemaRegex, String> {
+        let config = regex_automata::meta::Config::new()
+            .nfa_size_limit(Some(1 << 20))
+            .onepass_size_limit(Some(1 << 20))
+            .pool_capacity(4);
+        regex_automata::meta::Builder::new()
+            .configure(config)
+            .build(text)
+            .map(SchemaRegex)
+            .map_err(|e| match (e.syntax_error(), e.size_limit()) {
+                (Some(syntax), _) => syntax.to_string(),
+                (None, Some(limit)) => {
+                    format!("compiled regex exceeds size limit of {limit} bytes")
+                }
+                (None, None) => e.to_string(),
+            })
+    }
+
+    /// Whether the pattern matches anywhere in `value`.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.0.is_match(value)
+    }
 }
 
 /// A value a key must not have: exact, or a glob where `*` stands for any text. Compared
@@ -351,7 +384,7 @@ pub fn parse(section: &Spanned<Value>, envs: &[&str]) -> Result<Schema, RawError
 }
 
 /// The patterns compiled so far, by their text.
-type Compiled = HashMap<String, std::sync::Arc<regex::Regex>>;
+type Compiled = HashMap<String, std::sync::Arc<SchemaRegex>>;
 
 /// The pattern `text`, written at `line`.
 fn compile<W: fmt::Display + ?Sized>(
@@ -366,14 +399,10 @@ fn compile<W: fmt::Display + ?Sized>(
             regex: regex.clone(),
         });
     }
-    let regex = regex::RegexBuilder::new(text)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| {
-            let first = e.to_string();
-            let first = first.lines().last().unwrap_or("").trim().to_string();
-            RawError::new(line, format!("{what}: {first}"))
-        })?;
+    let regex = SchemaRegex::new(text).map_err(|e| {
+        let first = e.lines().last().unwrap_or("").trim().to_string();
+        RawError::new(line, format!("{what}: {first}"))
+    })?;
     let regex = std::sync::Arc::new(regex);
     done.insert(text.to_string(), regex.clone());
     Ok(Pattern {
@@ -646,7 +675,16 @@ mod tests {
                 "unknown rule \"min_lenght\"",
             ),
             ("schema:\n  A: {min_length: -3}\n", 2, "whole number"),
-            ("schema:\n  A:\n    pattern: \"(\"\n", 3, "pattern"),
+            (
+                "schema:\n  A:\n    pattern: \"(\"\n",
+                3,
+                "pattern: error: unclosed group",
+            ),
+            (
+                "schema:\n  A:\n    pattern: \"\\\\w{1000}{1000}\"\n",
+                3,
+                "pattern: compiled regex exceeds size limit of 1048576 bytes",
+            ),
             ("schema:\n  A:\n    max_age: 3 months\n", 3, "duration"),
             (
                 "schema:\n  A:\n    envs: [prod, stage]\n",

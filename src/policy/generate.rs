@@ -423,7 +423,7 @@ mod tests {
     fn pattern(text: &str) -> Option<Pattern> {
         Some(Pattern {
             text: text.into(),
-            regex: std::sync::Arc::new(regex::Regex::new(text).unwrap()),
+            regex: std::sync::Arc::new(crate::config::schema::SchemaRegex::new(text).unwrap()),
         })
     }
 
