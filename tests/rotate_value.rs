@@ -390,6 +390,64 @@ fn refusals_write_nothing_and_name_file_and_key() {
     assert_eq!(std::fs::read(ks.path(".secrets.yaml")).unwrap(), cfg);
 }
 
+/// Audit finds: `printf %s "$NEW" | rotate-value … --value-stdin` with `$NEW` unset stored an
+/// empty value; a second `--keep-previous` rotation inside the grace period dropped the
+/// previous value that programs still verify with. Both are refused, nothing written.
+#[test]
+fn an_empty_value_or_a_second_rotation_in_the_grace_period_is_refused() {
+    let ks = team("");
+    ks.encrypted(".env.prod", &format!("JWT={OLD}\n"));
+    let keep = [
+        "rotate-value",
+        ".env.prod",
+        "JWT",
+        "--value-stdin",
+        "--keep-previous",
+        "JWT_PREVIOUS",
+        "--grace",
+        "24h",
+    ];
+    let file = std::fs::read(ks.path(".env.prod")).unwrap();
+    let cfg = std::fs::read(ks.path(".secrets.yaml")).unwrap();
+    for args in [&keep[..], &keep[..4]] {
+        let out = with_stdin(&ks, args, "");
+        let shown = no_value(&out);
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {shown}");
+        assert!(
+            shown.contains(".env.prod: JWT: the new value is empty (nothing came on stdin)"),
+            "{shown}"
+        );
+        assert_eq!(std::fs::read(ks.path(".env.prod")).unwrap(), file);
+        assert_eq!(std::fs::read(ks.path(".secrets.yaml")).unwrap(), cfg);
+    }
+    assert_eq!(get(&ks, ".env.prod", "JWT").as_deref(), Some(OLD));
+
+    // A first rotation keeps OLD; a second one inside the 24 h would drop it.
+    let out = with_stdin(&ks, &keep, NEW);
+    assert!(out.status.success(), "{}", no_value(&out));
+    let file = std::fs::read(ks.path(".env.prod")).unwrap();
+    let cfg = std::fs::read(ks.path(".secrets.yaml")).unwrap();
+    let out = with_stdin(&ks, &keep, "third-value-Zm9vYmFy");
+    let shown = no_value(&out);
+    assert_eq!(out.status.code(), Some(8), "{shown}");
+    assert!(
+        shown.contains("JWT_PREVIOUS still holds the previous value until ")
+            && shown.contains("rotate again after"),
+        "{shown}"
+    );
+    assert_eq!(std::fs::read(ks.path(".env.prod")).unwrap(), file);
+    assert_eq!(std::fs::read(ks.path(".secrets.yaml")).unwrap(), cfg);
+    assert_eq!(get(&ks, ".env.prod", "JWT_PREVIOUS").as_deref(), Some(OLD));
+    // Without --keep-previous (a leaked new value): replaced, OLD kept until its expiry.
+    let out = with_stdin(&ks, &keep[..4], "third-value-Zm9vYmFy");
+    assert!(out.status.success(), "{}", no_value(&out));
+    assert_eq!(
+        get(&ks, ".env.prod", "JWT").as_deref(),
+        Some("third-value-Zm9vYmFy")
+    );
+    assert_eq!(get(&ks, ".env.prod", "JWT_PREVIOUS").as_deref(), Some(OLD));
+}
+
 // ---- member rekey ----
 
 /// me and bob read `dev`; only me reads `prod`. Returns (sandbox, bob's key file).

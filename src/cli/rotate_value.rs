@@ -160,6 +160,26 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    // An empty value is never a rotation: most often a variable that was not set
+    // (`printf %s "$NEW" | …`), which would replace the secret with nothing.
+    if let (Some(kp), Some(t)) = (&kp, &text) {
+        if t.is_empty() {
+            let how = if args.value_stdin {
+                "nothing came on stdin"
+            } else {
+                "nothing was typed"
+            };
+            return Err(CliError::new(
+                INVALID_SET,
+                format!(
+                    "{file_shown}: {}: the new value is empty ({how})",
+                    kp.typed()
+                ),
+            )
+            .hint("to remove a value, use secrets unset")
+            .into());
+        }
+    }
     // Held until the file is written, as set holds it.
     let mut update = output::open_for_update(&args.file, g)?;
     let output::Update {
@@ -438,11 +458,28 @@ fn plan_keep(
         .ok_or_else(|| CliError::new(INPUT, format!("--grace {}: too long", grace.text)))?;
     let until_text = crate::config::format_time(until)
         .ok_or_else(|| CliError::new(INPUT, format!("--grace {}: too long", grace.text)))?;
-    // A value already under NAME is overwritten only when it is itself a previous value.
-    let recorded = cfg
+    // A value already under NAME is overwritten only when it is itself a previous value,
+    // and only once its grace period is over: before that, programs still verify with it.
+    let record = cfg
         .retiring()
         .iter()
-        .any(|r| r.file == rel && r.key == typed);
+        .find(|r| r.file == rel && r.key == typed);
+    if let Some(r) = record.filter(|r| !r.expired(now)) {
+        return Err(CliError::new(
+            CONFLICT,
+            format!(
+                "{}: {typed} still holds the previous value until {} (its grace period); rotating again now would drop it, and what it signed would stop verifying early",
+                what(),
+                r.until_text
+            ),
+        )
+        .hint(format!(
+            "rotate again after {}, or now without --keep-previous (then {typed} keeps the older value until its expiry)",
+            r.until_text
+        ))
+        .into());
+    }
+    let recorded = record.is_some();
     Ok(Keep {
         path: typed_kp,
         typed,

@@ -104,7 +104,26 @@ fn read_value(args: &mut Args) -> anyhow::Result<Zeroizing<String>> {
         let value = args.value.take().map(|v| v.0).unwrap_or_default();
         return Ok(value);
     }
-    read_stdin_value()
+    let value = read_stdin_value()?;
+    // Nothing on stdin is most often a variable that was never set (`printf %s "$NEW"`):
+    // an empty value is set only when given as one.
+    if value.is_empty() {
+        return Err(CliError::new(
+            INVALID_SET,
+            format!(
+                "{}: {}: nothing came on stdin",
+                args.file.display(),
+                args.path
+            ),
+        )
+        .hint(format!(
+            "to set an empty value, give it: secrets set {} {} ''",
+            args.file.display(),
+            args.path
+        ))
+        .into());
+    }
+    Ok(value)
 }
 
 /// Reads a value from stdin into zeroizing memory; one trailing newline of a single-line

@@ -183,6 +183,24 @@ fn set_without_a_value_hints_value_stdin_and_a_missing_file_hints_encrypt() {
         "secrets: error: missing.yaml: no such file\nhint: create it with `secrets edit missing.yaml`, or encrypt a plaintext file with `secrets encrypt -i missing.yaml`\n"
     );
     assert!(!ks.path("missing.yaml").exists());
+    // Nothing on stdin (`printf %s "$NEW"` with NEW never set) sets nothing; an empty
+    // value given as one is set.
+    let before = std::fs::read(ks.path("s.yaml")).unwrap();
+    let out = ks
+        .cmd()
+        .args(["set", "s.yaml", "a", "--value-stdin"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "secrets: error: s.yaml: a: nothing came on stdin\nhint: to set an empty value, give it: secrets set s.yaml a ''\n"
+    );
+    assert_eq!(std::fs::read(ks.path("s.yaml")).unwrap(), before);
+    let out = ks.run(&["set", "s.yaml", "a", ""]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ks.run(&["get", "s.yaml", "a"]).stdout, b"");
 }
 
 #[test]
