@@ -328,6 +328,12 @@ fn if_missing_leaves_an_existing_key_alone() {
     // Without it, the value is replaced.
     let (second, _) = quietly(&ks, &["generate", f, "SESSION_KEY"], f, "SESSION_KEY");
     assert_ne!(first, second);
+    // An empty value (`KEY=` from a template) is missing, as `required` counts it: filled.
+    assert!(ks.run(&["set", f, "EMPTY_KEY", ""]).status.success());
+    assert_eq!(get(&ks, f, "EMPTY_KEY"), "");
+    let out = ks.run(&["generate", f, "EMPTY_KEY", "--if-missing"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(get(&ks, f, "EMPTY_KEY").len() >= 16, "filled");
 }
 
 #[test]

@@ -50,7 +50,8 @@ pub struct GenArgs {
     /// Print the value stored to stdout, once (it is never shown otherwise).
     #[arg(long)]
     pub print: bool,
-    /// When the key exists, leave it as it is and exit 0 (for bootstrap scripts).
+    /// When the key has a value (not empty), leave it as it is and exit 0 (for bootstrap
+    /// scripts; an empty `KEY=` from a template is filled).
     #[arg(long)]
     pub if_missing: bool,
 }

@@ -228,7 +228,8 @@ pub(super) enum Written {
 /// The one read-modify-write of a value (`set`, `generate`): takes the file's lock, reads
 /// and decrypts the file, puts the node `make` gives at `kp` (on dotenv, as the text that
 /// means it), re-encrypts and writes the file back under the lock when it changed. With
-/// `if_missing`, a key the file already has is left as it is and `make` is not called.
+/// `if_missing`, a key the file already has with a value (not empty) is left as it is and
+/// `make` is not called.
 /// Returns the key path as stored (on dotenv, `export NAME` when written so).
 pub(super) fn write_value(
     path: &Path,
@@ -249,7 +250,13 @@ pub(super) fn write_value(
         )
     })?;
     let kp = output::stored_path(file.format, doc, kp);
-    if if_missing && doc.lookup(&kp).is_ok() {
+    // An empty value (`KEY=` left by a template) is missing, as `required` counts it.
+    let present = match doc.lookup(&kp) {
+        Ok(Node::Leaf(leaf)) => !leaf.scalar().is_empty_value(),
+        Ok(_) => true,
+        Err(_) => false,
+    };
+    if if_missing && present {
         return Ok((Written::Present, kp));
     }
     let node = make()?;
