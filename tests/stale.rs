@@ -345,7 +345,61 @@ fn a_rotation_does_not_make_overdue_values_look_fresh_to_a_key_holder() {
     );
     assert!(!text.contains("pw-VALUE"), "{text}");
 
-    // Without the key only the ciphertext can be read: the rotation dates every value.
+    // Without the key (CI without secrets) only the ciphertext can be read: the rotation
+    // put every value under a new data key, so whether a value changed there is unknown,
+    // and it never reads as fresh.
     let rows = freshness(&r, "s.yaml");
-    assert_eq!(changed(&rows, "db.password").author, "bob");
+    let head = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let reencrypted = Freshness::Unknown(UnknownReason::ReEncrypted { commit: head });
+    for key in ["db.user", "db.password", "api"] {
+        assert_eq!(of(&rows, key), &reencrypted, "{key}");
+    }
+    let keyless = |args: &[&str]| {
+        r.ks.cmd()
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = keyless(&["check", "--env", "prod"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        text.lines().any(|l| l.starts_with("skipped")
+            && l.contains("max_age")
+            && l.contains("re-encrypted under a new data key")),
+        "{text}"
+    );
+    assert_eq!(
+        keyless(&["check", "--env", "prod", "--strict"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = keyless(&["status", "--overdue"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no value is known to be past its max_age")
+            && err.contains(
+                "1 value with a max_age has no known age (re-encrypted under a new data key at"
+            )
+            && err.contains("it may be overdue"),
+        "{err}"
+    );
+    let json = keyless(&["status", "--stale", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["reason"] == "reencrypted" && x["overdue"].is_null()),
+        "{v:#}"
+    );
+    // A later `set` under the new data key dates that value alone, even without the key.
+    r.set("s.yaml", "api", "tok-VALUE-7");
+    let set_at = r.commit("api", 0, "carol");
+    let rows = freshness(&r, "s.yaml");
+    assert_eq!(changed(&rows, "api").time, set_at);
+    assert_eq!(of(&rows, "db.user"), &reencrypted);
 }

@@ -578,6 +578,16 @@ pub(super) mod stale {
         rows.sort_by_key(StaleRow::order);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let overdue = rows.iter().filter(|r| r.overdue(now) == Some(true)).count();
+        // Values with a max_age whose age git cannot tell: never reported as fresh.
+        let unknown: Vec<String> = rows
+            .iter()
+            .filter(|r| r.max_age.is_some())
+            .filter_map(|r| match &r.freshness {
+                Freshness::Unknown(why) => Some(why.to_string()),
+                Freshness::Uncommitted => Some("changed but not committed yet".into()),
+                Freshness::Changed(_) => None,
+            })
+            .collect();
         if overdue_only {
             rows.retain(|r| r.overdue(now) == Some(true));
         }
@@ -661,11 +671,25 @@ pub(super) mod stale {
                 }
                 // The count, where a max_age makes it mean something.
                 let aged = overdue_only || rows.iter().any(|r| r.max_age.is_some());
+                let known = if unknown.is_empty() {
+                    ""
+                } else {
+                    " known to be"
+                };
                 match overdue {
                     _ if !aged => {}
-                    0 => eprintln!("no value is past its max_age"),
+                    0 => eprintln!("no value is{known} past its max_age"),
                     1 => eprintln!("1 value is past its max_age"),
                     n => eprintln!("{n} values are past their max_age"),
+                }
+                if let Some(why) = unknown.first() {
+                    eprintln!(
+                        "secrets: warning: {} value{} with a max_age {} no known age ({why}): {} may be overdue",
+                        unknown.len(),
+                        if unknown.len() == 1 { "" } else { "s" },
+                        if unknown.len() == 1 { "has" } else { "have" },
+                        if unknown.len() == 1 { "it" } else { "they" },
+                    );
                 }
             }
         }

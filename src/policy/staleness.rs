@@ -99,6 +99,10 @@ pub enum UnknownReason {
     /// The ciphertext is not found verbatim in the file's own text (an escaped form), so
     /// searching older versions would prove nothing.
     NotVerbatim,
+    /// The commit (full hex id) re-encrypted the file under a new data key (`rotate`,
+    /// `member remove`, `member rekey --rotate`), and no identity at hand opens both
+    /// versions to tell whether the value itself changed there: it changed there or before.
+    ReEncrypted { commit: String },
 }
 
 impl UnknownReason {
@@ -113,6 +117,7 @@ impl UnknownReason {
             UnknownReason::InClear => "in_clear",
             UnknownReason::Empty => "empty",
             UnknownReason::NotVerbatim => "not_verbatim",
+            UnknownReason::ReEncrypted { .. } => "reencrypted",
         }
     }
 }
@@ -135,6 +140,11 @@ impl fmt::Display for UnknownReason {
             UnknownReason::InClear => write!(f, "stored in clear"),
             UnknownReason::Empty => write!(f, "empty value"),
             UnknownReason::NotVerbatim => write!(f, "ciphertext not verbatim in the file"),
+            UnknownReason::ReEncrypted { commit } => write!(
+                f,
+                "re-encrypted under a new data key at {}: a key that opens the file tells whether it changed there",
+                short(commit)
+            ),
         }
     }
 }
@@ -224,6 +234,7 @@ pub fn last_changes_with(
             plain,
             key,
             values,
+            wraps: None,
         });
     }
     for (repo, mut tracked) in groups {
@@ -261,6 +272,7 @@ pub fn last_changes_at(
             plain: None,
             key: None,
             values,
+            wraps: None,
         });
     }
     walk(repo, &mut tracked, Some(start), None)?;
@@ -298,6 +310,10 @@ struct Tracked {
     plain: Option<Plain>,
     /// The data key last unwrapped for this file (for `plain.stanzas`).
     key: Option<DataKey>,
+    /// The wrapped data keys of one version (its blob): each stanza's text, of every key
+    /// type. Versions sharing one hold the same data key. Read only when a value's
+    /// ciphertext is gone and no identity could compare the plaintexts.
+    wraps: Option<(Oid, HashSet<String>)>,
 }
 
 /// One version's values as far as a comparison needs them: per key, a SHA-256 of the
@@ -425,6 +441,57 @@ impl Tracked {
         self.plain = Some(parent);
     }
 
+    /// What a value whose ciphertext `bytes` (the parent version, blob `parent`) no longer
+    /// holds learns from the child commit: `changed` there, unless no identity compared the
+    /// plaintexts and the two versions share no wrapped data key. Then the commit
+    /// re-encrypted the file, and the value may be unchanged: its age is unknown, never
+    /// fresh. (Our writes keep an unchanged value's ciphertext under the same data key.)
+    fn verdict(
+        &mut self,
+        repo: &Repository,
+        bytes: &[u8],
+        parent: Oid,
+        changed: &Freshness,
+        commit: &Commit<'_>,
+    ) -> Freshness {
+        let lost = self.values.iter().any(|v| match &v.state {
+            Pending::Search(n) => memmem::find(bytes, n).is_none(),
+            _ => false,
+        });
+        let Some(child) = self.blob.filter(|_| lost && self.plain.is_none()) else {
+            return changed.clone();
+        };
+        let rel = self.rel.clone();
+        let Some(child_wraps) = self.wraps_of(repo, child, &rel) else {
+            return changed.clone();
+        };
+        let parent_wraps = wraps(&rel, bytes);
+        let shared = parent_wraps
+            .as_ref()
+            .is_some_and(|p| !p.is_disjoint(&child_wraps));
+        if let Some(p) = parent_wraps {
+            self.wraps = Some((parent, p));
+        }
+        if shared {
+            changed.clone()
+        } else {
+            Freshness::Unknown(UnknownReason::ReEncrypted {
+                commit: commit.id().to_string(),
+            })
+        }
+    }
+
+    /// The wrapped data keys of this file's version `oid` (from the one-slot cache).
+    fn wraps_of(&mut self, repo: &Repository, oid: Oid, rel: &Path) -> Option<HashSet<String>> {
+        if let Some((id, w)) = &self.wraps {
+            if *id == oid {
+                return Some(w.clone());
+            }
+        }
+        let blob = repo.find_blob(oid).ok()?;
+        wraps(rel, blob.content())
+    }
+
     fn alive(&self) -> bool {
         self.values
             .iter()
@@ -441,8 +508,9 @@ impl Tracked {
         self.blob = None;
     }
 
-    /// Values whose ciphertext `bytes` no longer holds changed in `child`.
-    fn keep_present(&mut self, bytes: &[u8], child: &Freshness) {
+    /// Values whose ciphertext `bytes` no longer holds changed in `child` (or get
+    /// `lost`: see [`Tracked::verdict`]); values in clear that differ changed in `child`.
+    fn keep_present(&mut self, bytes: &[u8], child: &Freshness, lost: &Freshness) {
         // Values in clear: compared with the same key's clear text in this version.
         if self
             .values
@@ -472,11 +540,26 @@ impl Tracked {
         for v in &mut self.values {
             if let Pending::Search(needle) = &v.state {
                 if memmem::find(bytes, needle).is_none() {
-                    v.state = Pending::Done(child.clone());
+                    v.state = Pending::Done(lost.clone());
                 }
             }
         }
     }
+}
+
+/// Every wrapped data key of one version of a file (age, Vault, KMS and PGP stanzas, key
+/// groups included); `None` when the version does not parse.
+fn wraps(rel: &Path, bytes: &[u8]) -> Option<HashSet<String>> {
+    let file = EncryptedFile::parse(rel, Format::from_path(rel), bytes).ok()?;
+    let m = &file.metadata;
+    let mut out = HashSet::new();
+    for g in std::iter::once(&m.keys).chain(&m.key_groups) {
+        out.extend(g.age.iter().map(|s| s.enc.clone()));
+        out.extend(g.hc_vault.iter().map(|s| s.enc.clone()));
+        out.extend(g.kms.iter().map(|s| s.enc.clone()));
+        out.extend(g.pgp.iter().map(|s| s.enc.clone()));
+    }
+    Some(out)
 }
 
 /// The results, with `rest` for values never settled (the walk never reached them).
@@ -694,7 +777,11 @@ fn walk(
                 if let Some(ids) = ids {
                     t.carry_reencrypted(blob.content(), ids);
                 }
-                t.keep_present(blob.content(), &Freshness::Uncommitted);
+                t.keep_present(
+                    blob.content(),
+                    &Freshness::Uncommitted,
+                    &Freshness::Uncommitted,
+                );
                 t.blob = Some(id);
             }
         }
@@ -751,7 +838,8 @@ fn walk(
                         if let Some(ids) = ids {
                             t.carry_reencrypted(blob.content(), ids);
                         }
-                        t.keep_present(blob.content(), &changed_here);
+                        let lost = t.verdict(repo, blob.content(), id, &changed_here, c);
+                        t.keep_present(blob.content(), &changed_here, &lost);
                         t.blob = Some(id);
                     }
                 }
