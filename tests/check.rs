@@ -211,6 +211,53 @@ fn schema_mistakes_are_config_errors_with_their_line() {
 }
 
 /// A child that would leave a mark if it ever started.
+/// Audit find: a nested value was named by its variable name alone (`DJANGO_SECRET_KEY`),
+/// and `secrets generate FILE DJANGO_SECRET_KEY`, as the hint read, added a new top-level
+/// key and left the weak one. The key path is named beside the name, in JSON too, and the
+/// hint's command fixes the value.
+#[test]
+fn a_nested_value_is_named_by_its_key_path_and_the_hint_fixes_it() {
+    let repo = team("  DJANGO_SECRET_KEY: {min_length: 50, generate: django}\n");
+    write_encrypted(
+        &repo,
+        "config/prod/app.yaml",
+        &format!("django:\n  secret_key: {WEAK_KEY}\n"),
+    );
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("config/prod/app.yaml  django.secret_key (DJANGO_SECRET_KEY)  min_length"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &repo
+            .ks
+            .run(&["check", "--env", "prod", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json[0]["key"], "DJANGO_SECRET_KEY", "{json}");
+    assert_eq!(json[0]["path"], "django.secret_key", "{json}");
+    let out = repo.ks.run(&["exec", "--env", "prod", "--", "true"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    let hint = err.lines().find(|l| l.starts_with("hint:")).unwrap();
+    assert!(
+        hint.contains(
+            "secrets generate config/prod/app.yaml django.secret_key makes a strong value"
+        ),
+        "{hint}"
+    );
+    assert_no_value(&format!("{text}{err}{json}"), &[WEAK_KEY]);
+    repo.ks
+        .ok(&["generate", "config/prod/app.yaml", "django.secret_key"]);
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let plain = String::from_utf8(repo.ks.ok(&["decrypt", "config/prod/app.yaml"])).unwrap();
+    assert_eq!(plain.matches("secret_key").count(), 1, "no second key");
+}
+
 fn marker_child(dir: &Path) -> Vec<String> {
     vec![
         "sh".into(),

@@ -186,6 +186,7 @@ fn print(findings: &[Finding], format: ListFormat) {
                         "environment": f.env,
                         "file": f.file,
                         "key": f.key,
+                        "path": f.path.as_deref().unwrap_or(&f.key),
                         "rule": f.rule.as_str(),
                         "message": f.detail,
                         "skipped": f.skipped,
@@ -208,7 +209,7 @@ fn print(findings: &[Finding], format: ListFormat) {
                         if f.skipped { "skipped" } else { "FAIL" }.to_string(),
                         f.env.clone(),
                         f.file.clone().unwrap_or_else(|| "-".into()),
-                        f.key.clone(),
+                        f.shown_key(),
                         f.rule.as_str().to_string(),
                         f.detail.clone(),
                     ]

@@ -298,7 +298,10 @@ fn refuse_broken(
             gate.env_names().join(", ")
         ),
     )
-    .hint("fix them (secrets check lists them; secrets generate FILE KEY makes a strong value), or go on anyway with --no-check")
+    .hint(match broken.iter().find_map(|f| Some((f.file.as_deref()?, f.path.as_deref().unwrap_or(&f.key)))) {
+        Some((file, path)) => format!("fix them (secrets check lists them; secrets generate {file} {path} makes a strong value), or go on anyway with --no-check"),
+        None => "fix them (secrets check lists them; secrets generate FILE KEYPATH makes a strong value), or go on anyway with --no-check".to_string(),
+    })
     .into())
 }
 

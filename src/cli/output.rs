@@ -202,7 +202,7 @@ pub fn finding_line(f: &crate::policy::check::Finding) -> String {
         "{} {} {}: {}: {}",
         f.env,
         f.file.as_deref().unwrap_or("-"),
-        f.key,
+        f.shown_key(),
         f.rule.as_str(),
         f.detail
     )

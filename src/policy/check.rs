@@ -107,7 +107,11 @@ pub struct Finding {
     pub env: String,
     /// `None` for a required key no file has.
     pub file: Option<String>,
+    /// The variable name (as the schema and `exec` spell it).
     pub key: String,
+    /// The value's key path in its file (`django.secret_key`), when it is not `key`: what
+    /// `generate`, `set` and `get` take.
+    pub path: Option<String>,
     pub rule: RuleName,
     /// What is wrong, or why it could not be checked; never the value.
     pub detail: String,
@@ -120,6 +124,7 @@ impl Finding {
             env: env.to_string(),
             file: Some(s.file.to_string()),
             key: s.name.to_string(),
+            path: (s.key != s.name).then(|| s.key.to_string()),
             rule,
             detail: detail.into(),
             skipped: false,
@@ -130,6 +135,15 @@ impl Finding {
         Finding {
             skipped: true,
             ..Finding::new(env, s, rule, why)
+        }
+    }
+
+    /// The key as a message names it: `django.secret_key (DJANGO_SECRET_KEY)` when the
+    /// file's key path differs from the variable name, else the name.
+    pub fn shown_key(&self) -> String {
+        match &self.path {
+            Some(p) => format!("{p} ({})", self.key),
+            None => self.key.clone(),
         }
     }
 }
@@ -152,6 +166,7 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
                 env: env.name.to_string(),
                 file: None,
                 key: rule.key.clone(),
+                path: None,
                 rule: RuleName::Required,
                 detail: "required, and no file of the environment has it".into(),
                 skipped: false,
@@ -177,6 +192,7 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
                     unopened.push(&s.file);
                     out.push(Finding {
                         key: "*".into(),
+                        path: None,
                         ..Finding::skipped(env.name, s, RuleName::Production, NO_KEY)
                     });
                 }
@@ -361,6 +377,7 @@ pub fn check_retiring(config: &Config, env: Option<&str>, now: i64) -> Vec<Findi
             env: file_env.to_string(),
             file: Some(r.file.clone()),
             key: r.key.clone(),
+            path: None,
             rule: RuleName::Grace,
             detail: format!(
                 "previous value past its grace period (until {}, {}:{}); remove it: secrets rotate-value {} --remove-expired",
