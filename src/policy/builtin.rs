@@ -19,6 +19,7 @@ pub const WEAK_VALUES: &[&str] = &[
     "changeit",
     "change-this*",
     "replace-me",
+    "replace_me",
     "replaceme",
     "secret",
     "secret123",
@@ -78,8 +79,10 @@ fn compiled() -> &'static Compiled {
 /// How to name the entry `value` matches, without showing the value: a glob as written
 /// (`sk_test_*`), an exact entry only as "built-in list".
 pub fn weak_match(value: &str) -> Option<String> {
-    if placeholder_run(value) {
-        return Some("built-in: one placeholder character repeated".to_string());
+    // Spaces around a value hide nothing (`changeme ` is as weak as `changeme`).
+    let value = value.trim();
+    if placeholder(value) {
+        return Some("built-in: a placeholder (xxx…)".to_string());
     }
     let folded = fold(value);
     let list = compiled();
@@ -92,15 +95,33 @@ pub fn weak_match(value: &str) -> Option<String> {
     Some(format!("built-in {:?}", hit.text()))
 }
 
-/// `xxx`, `XXXXXXXX`, `********`: a value masked or left to be filled in.
-fn placeholder_run(value: &str) -> bool {
-    let mut chars = value.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    matches!(first, 'x' | 'X' | '*')
-        && value.len() >= 3
-        && value.chars().all(|c| c.eq_ignore_ascii_case(&first))
+/// A value masked or left to be filled in: only `x`, `X` or `*` (at least three) and
+/// separators (`xxx`, `********`, `xxx-xxx-xxx`), or holding a run of eight of one of them
+/// (`sk_live_XXXXXXXXXXXXXXXX`), which no random value has.
+fn placeholder(value: &str) -> bool {
+    let is_mark = |c: char| matches!(c, 'x' | 'X' | '*');
+    let marks = value.chars().filter(|&c| is_mark(c)).count();
+    if marks >= 3
+        && value
+            .chars()
+            .all(|c| is_mark(c) || matches!(c, '-' | '_' | '.' | ' '))
+    {
+        return true;
+    }
+    let mut run = 0;
+    let mut prev = None;
+    for c in value.chars() {
+        run = match prev {
+            Some(p) if is_mark(c) && c.eq_ignore_ascii_case(&p) => run + 1,
+            _ if is_mark(c) => 1,
+            _ => 0,
+        };
+        if run >= 8 {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
 }
 
 #[cfg(test)]
@@ -139,6 +160,11 @@ mod tests {
             "XXX",
             "********",
             "<your token>",
+            "changeme ",
+            "REPLACE_ME",
+            "xxx-xxx-xxx",
+            "sk_live_XXXXXXXXXXXXXXXX",
+            "AKIAxxxxxxxxxxxxxxxx",
         ] {
             assert!(weak_match(weak).is_some(), "{weak}");
         }
@@ -153,6 +179,9 @@ mod tests {
             "default",
             "Testing",
             "xx",
+            "x-y-z",
+            "Xx7XxxXq-XXXX-2k",
+            "maxxx_connections",
         ] {
             assert!(weak_match(fine).is_none(), "{fine}");
         }
