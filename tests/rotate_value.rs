@@ -448,6 +448,48 @@ fn an_empty_value_or_a_second_rotation_in_the_grace_period_is_refused() {
     assert_eq!(get(&ks, ".env.prod", "JWT_PREVIOUS").as_deref(), Some(OLD));
 }
 
+/// Audit find: a command's one-line change re-emitted the whole hand-written config (flow
+/// maps to block style, quotes dropped, comments re-aligned, blank lines gone). Sections a
+/// command leaves alike now keep their text byte for byte.
+#[test]
+fn commands_change_only_the_lines_they_mean_to() {
+    let schema = "\n# rules, written by hand\nschema:\n  JWT: {min_length: 8, grace: 24h}     # signing key\n  STRIPE: {pattern: \"^sk_live_\", envs: [prod]}\n";
+    let ks = team(schema);
+    ks.encrypted(".env.prod", &format!("JWT={OLD}\n"));
+    let before = std::fs::read_to_string(ks.path(".secrets.yaml")).unwrap();
+    let out = with_stdin(
+        &ks,
+        &[
+            "rotate-value",
+            ".env.prod",
+            "JWT",
+            "--value-stdin",
+            "--keep-previous",
+            "JWT_PREVIOUS",
+        ],
+        NEW,
+    );
+    assert!(out.status.success(), "{}", no_value(&out));
+    let after = std::fs::read_to_string(ks.path(".secrets.yaml")).unwrap();
+    let added = after
+        .strip_prefix(before.as_str())
+        .unwrap_or_else(|| panic!("{before}\n----\n{after}"));
+    assert!(
+        added.starts_with("retiring:\n  - file: .env.prod\n    key: JWT_PREVIOUS\n"),
+        "{added}"
+    );
+    let bob = common::KeyedSandbox::new();
+    let out = ks.run(&["member", "add", "bob", &bob.public]);
+    assert!(out.status.success(), "{}", text(&out));
+    let with_bob = std::fs::read_to_string(ks.path(".secrets.yaml")).unwrap();
+    let me = format!("  me: {}\n", ks.public);
+    assert_eq!(
+        with_bob,
+        after.replace(&me, &format!("{me}  bob: {}\n", bob.public)),
+        "only bob's line"
+    );
+}
+
 // ---- member rekey ----
 
 /// me and bob read `dev`; only me reads `prod`. Returns (sandbox, bob's key file).

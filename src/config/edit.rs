@@ -1,7 +1,8 @@
 //! Changing `.secrets.yaml` the way a person would: the document is read with the
 //! project's YAML store (which keeps key order and comments), one entry is added or removed,
 //! and the result is validated as a whole before it is written atomically. New entries go
-//! at the end of their map; lists are written in block style.
+//! at the end of their map; lists are written in block style; top-level sections the edit
+//! leaves alike keep the text as written ([`super::splice`]).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ pub struct ConfigDoc {
     /// The text it was read from, so [`ConfigDoc::save`] never overwrites a change made
     /// since by a program that does not take the config's lock.
     seen: Seen,
+    /// That text and the store's emission of it as read: sections an edit leaves alike are
+    /// written back as the person wrote them ([`super::splice`]).
+    original: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for ConfigDoc {
@@ -187,12 +191,15 @@ impl ConfigDoc {
             .map_err(|e| ConfigError::invalid(path, 1, e))?;
         let mut doc = docs.into_iter().next().unwrap_or_default();
         hoist_trailing_comments(&mut doc);
-        Ok(ConfigDoc {
+        let mut loaded = ConfigDoc {
             path: path.to_path_buf(),
             doc,
             layout,
             seen: Seen::of(text.as_bytes()),
-        })
+            original: None,
+        };
+        loaded.original = loaded.emitted().ok().map(|canonical| (text, canonical));
+        Ok(loaded)
     }
 
     /// A new, empty config in `dir` (with a header comment).
@@ -211,6 +218,7 @@ impl ConfigDoc {
             doc,
             layout: Layout { indent: 2 },
             seen: Seen::missing(),
+            original: None,
         }
     }
 
@@ -568,11 +576,38 @@ impl ConfigDoc {
         self.doc.insert("default".into(), leaf(env));
     }
 
-    /// The YAML text.
+    /// The YAML text: the store's emission, with the top-level sections the edit left
+    /// alike as they were written, when that text reads back as the same document.
     pub fn to_text(&self) -> Result<String, ConfigError> {
+        let emitted = self.emitted()?;
+        let Some((original, canonical)) = &self.original else {
+            return Ok(emitted);
+        };
+        if *canonical == emitted {
+            return Ok(original.clone());
+        }
+        let spliced = super::splice::splice(original, canonical, &emitted)
+            .filter(|text| self.reads_back_as(text, &emitted));
+        Ok(spliced.unwrap_or(emitted))
+    }
+
+    /// The store's emission of the document.
+    fn emitted(&self) -> Result<String, ConfigError> {
         crate::store::yaml::emit(std::slice::from_ref(&self.doc), self.layout)
             .map(crate::model::SecretText::into_public_string)
             .map_err(|e| self.err(format!("cannot write the config: {e}")))
+    }
+
+    /// Whether `text` is read (as [`ConfigDoc::load`] reads it) into the document whose
+    /// emission is `emitted`.
+    fn reads_back_as(&self, text: &str, emitted: &str) -> bool {
+        let Ok((docs, _)) = crate::store::yaml::parse::<Sealed>(text) else {
+            return false;
+        };
+        let mut doc = docs.into_iter().next().unwrap_or_default();
+        hoist_trailing_comments(&mut doc);
+        crate::store::yaml::emit(std::slice::from_ref(&doc), self.layout)
+            .is_ok_and(|t| t.into_public_string() == emitted)
     }
 
     /// Validates the edited document as a whole.
@@ -589,6 +624,7 @@ impl ConfigDoc {
         let config = Config::from_text(&self.path, &text)?;
         lock.replace(&self.seen, text.as_bytes())?;
         self.seen = Seen::of(text.as_bytes());
+        self.original = self.emitted().ok().map(|canonical| (text, canonical));
         Ok(config)
     }
 }

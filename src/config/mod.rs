@@ -18,6 +18,7 @@ pub mod glob;
 pub mod raw;
 pub mod schema;
 pub mod sops;
+mod splice;
 
 pub use error::ConfigError;
 
