@@ -322,8 +322,13 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
                         v["file"].as_str().unwrap(),
                         v["key"].as_str().unwrap()
                     ),
-                    v["last_change"]["author"].as_str().unwrap().to_string(),
-                    v["last_change"]["age_days"].as_i64().unwrap(),
+                    // An unknown last change (a re-encryption read without a key): its state.
+                    v["last_change"]["author"]
+                        .as_str()
+                        .or(v["state"].as_str())
+                        .unwrap()
+                        .to_string(),
+                    v["last_change"]["age_days"].as_i64().unwrap_or(-1),
                 )
             })
             .collect();
@@ -332,11 +337,12 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
             [
                 ("prod/old.yaml:c".to_string(), "carol".to_string(), 4),
                 ("prod/rotated.yaml:a".into(), "carol".into(), 5),
-                // The rotation re-encrypted b: with the key, not a change of b.
+                // The rotation re-encrypted b: with the key, not a change of b; without
+                // one, unknown (it changed at the rotation or before), never fresh.
                 if keyed {
                     ("prod/rotated.yaml:b".into(), "alice".into(), 100)
                 } else {
-                    ("prod/rotated.yaml:b".into(), "bob".into(), 30)
+                    ("prod/rotated.yaml:b".into(), "unknown".into(), -1)
                 },
             ]
         );
@@ -690,7 +696,7 @@ fn offboarding_does_not_make_old_values_look_fresh() {
             .map(|v| {
                 (
                     v["key"].as_str().unwrap().to_string(),
-                    v["last_change"]["age_days"].as_i64().unwrap(),
+                    v["last_change"]["age_days"].as_i64().unwrap_or(-1),
                 )
             })
             .collect()
@@ -698,9 +704,19 @@ fn offboarding_does_not_make_old_values_look_fresh() {
     let text = audit(&repo, "json");
     assert_clean(&repo, &text);
     assert_eq!(ages(&text), [("a".to_string(), 100), ("b".into(), 40)]);
-    // Without a key, the rotation is the last change history can see.
-    assert_eq!(
-        ages(&audit_keyless(&repo, "json")),
-        [("a".to_string(), 10), ("b".into(), 10)]
+    // Without a key, history sees the rotation but not whether a value changed there:
+    // both are unknown (not 10 days fresh), with the reason.
+    let keyless = audit_keyless(&repo, "json");
+    assert_eq!(ages(&keyless), [("a".to_string(), -1), ("b".into(), -1)]);
+    assert!(
+        json(&keyless)["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("re-encrypted under a new data key")),
+        "{keyless}"
     );
 }

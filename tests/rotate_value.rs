@@ -292,7 +292,7 @@ fn a_value_given_by_hand_that_breaks_the_schema_is_written_with_a_warning() {
     assert!(out.status.success(), "{}", text(&out));
     let t = no_value(&out);
     assert!(
-        t.contains("warning: prod config/app.yaml DB_PASSWORD: pattern:"),
+        t.contains("warning: prod config/app.yaml db.password (DB_PASSWORD): pattern:"),
         "{t}"
     );
     let out = ks.run(&["rotate-value", ".env.prod", "JWT_SIGNING_KEY", "--generate"]);
@@ -334,23 +334,25 @@ fn refusals_write_nothing_and_name_file_and_key() {
         "{shown}"
     );
     unchanged("no grace");
-    // A bad duration.
-    let out = with_stdin(
-        &ks,
-        &[
-            "rotate-value",
-            ".env.prod",
-            "JWT",
-            "--value-stdin",
-            "--keep-previous",
-            "JWT_PREVIOUS",
-            "--grace",
-            "tomorrow",
-        ],
-        NEW,
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", no_value(&out));
-    unchanged("bad grace");
+    // A bad duration, and none at all.
+    for grace in ["tomorrow", "0h"] {
+        let out = with_stdin(
+            &ks,
+            &[
+                "rotate-value",
+                ".env.prod",
+                "JWT",
+                "--value-stdin",
+                "--keep-previous",
+                "JWT_PREVIOUS",
+                "--grace",
+                grace,
+            ],
+            NEW,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", no_value(&out));
+        unchanged("bad grace");
+    }
     // NAME holds a value that is not a recorded previous one.
     let out = with_stdin(
         &ks,

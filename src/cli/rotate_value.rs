@@ -189,7 +189,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         CliError::new(CONFLICT, format!("{file_shown}: the file has no document"))
     })?;
     // 1. Expired previous values of this file leave it.
-    let mut expired: Vec<&Retiring> = Vec::new();
+    // Each with whether the file still held it.
+    let mut expired: Vec<(&Retiring, bool)> = Vec::new();
     if args.remove_expired {
         let (cfg, rel) = (cfg.expect("locked above"), rel.as_deref().unwrap_or(""));
         for r in cfg.retiring() {
@@ -200,7 +201,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             let rkp = output::stored_path(file.format, doc, rkp);
             match doc.unset_path(&rkp) {
                 // Already gone (removed by hand): only the record is left to drop.
-                Ok(_) | Err(crate::model::path::PathError::NotFound(_)) => expired.push(r),
+                Ok(_) => expired.push((r, true)),
+                Err(crate::model::path::PathError::NotFound(_)) => expired.push((r, false)),
                 Err(e) => return Err(output::path_error(&args.file)(e)),
             }
         }
@@ -325,18 +327,23 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             lock.expect("locked above"),
             rel.as_deref().unwrap_or(""),
         );
-        for r in &expired {
+        for (r, _) in &expired {
             cdoc.remove_retiring(rel, &r.key);
         }
         cdoc.save(lock)?;
-        for r in &expired {
-            output::note(
-                g,
+        for (r, held) in &expired {
+            let said = if *held {
                 format!(
                     "removed {} from {file_shown} (its grace period ended {})",
                     r.key, r.until_text
-                ),
-            );
+                )
+            } else {
+                format!(
+                    "dropped the record of {} ({file_shown} no longer had it)",
+                    r.key
+                )
+            };
+            output::note(g, said);
         }
     } else if args.remove_expired && rotated.is_none() {
         output::note(
@@ -426,10 +433,10 @@ fn plan_keep(
     };
     let env = cfg.environment_for(Path::new(rel));
     let grace = match &args.grace {
-        Some(t) => Span::parse(t).ok_or_else(|| {
+        Some(t) => Span::parse(t).filter(|s| s.seconds > 0).ok_or_else(|| {
             CliError::new(
                 INPUT,
-                format!("--grace {t:?}: not a duration (such as 24h, 7d, 1d12h)"),
+                format!("--grace {t:?}: not a duration longer than 0 (such as 24h, 7d, 1d12h)"),
             )
         })?,
         // Every rule naming the key applies: the shortest grace.

@@ -176,6 +176,42 @@ fn is_retiring(item: &ListItem<Sealed>, file: &str, key: &str) -> bool {
         && field("key").as_deref() == Some(key)
 }
 
+/// The schema's references to environment `from` (`envs: [from]`, `envs: from`,
+/// `distinct_from: from`) renamed to `to`, so the rules follow the environment.
+fn rename_in_schema(doc: &mut Branch<Sealed>, from: &str, to: &str) {
+    let Some(Node::Map(schema)) = doc.get_mut("schema") else {
+        return;
+    };
+    let rename = |n: &mut Node<Sealed>| {
+        if text_of(n).as_deref() == Some(from) {
+            *n = leaf(to);
+        }
+    };
+    for item in &mut schema.items {
+        let Item::Entry {
+            value: Node::Map(rule),
+            ..
+        } = item
+        else {
+            continue;
+        };
+        if let Some(d) = rule.get_mut("distinct_from") {
+            rename(d);
+        }
+        match rule.get_mut("envs") {
+            Some(Node::List(items)) => {
+                for i in items {
+                    if let ListItem::Value(v) = i {
+                        rename(v);
+                    }
+                }
+            }
+            Some(n) => rename(n),
+            None => {}
+        }
+    }
+}
+
 impl ConfigDoc {
     /// Reads a `.secrets.yaml` for editing (a `.sops.yaml` is read-only).
     pub fn load(path: &Path) -> Result<ConfigDoc, ConfigError> {
@@ -362,6 +398,7 @@ impl ConfigDoc {
             ));
         };
         *key = to.to_string();
+        rename_in_schema(&mut self.doc, from, to);
         let was_default = self.default_env().as_deref() == Some(from);
         if was_default {
             self.set_default(to);

@@ -475,9 +475,11 @@ fn env_rename_keeps_files_members_comments_and_the_default() {
     let t = Team::standard();
     let config = t.read(".secrets.yaml");
     let commented = config.replace("  prod:\n", "  # production\n  prod:\n");
+    // Rules naming dev follow it (audit find: the rename was refused as a broken config).
+    let schema = "schema:\n  DB_PASSWORD: {distinct_from: dev}\n  DEBUG_TOKEN: {envs: [dev]}\n  API: {envs: dev}\n";
     std::fs::write(
         t.path(".secrets.yaml"),
-        format!("{commented}default: dev\n"),
+        format!("{commented}default: dev\n{schema}"),
     )
     .unwrap();
     let before = snapshot(&t);
@@ -492,6 +494,12 @@ fn env_rename_keeps_files_members_comments_and_the_default() {
     assert!(config.contains("  # production\n  prod:"), "{config}");
     assert!(config.contains("default: development"), "{config}");
     assert!(!config.contains("dev:"), "{config}");
+    assert!(
+        config.contains("DB_PASSWORD:\n    distinct_from: development\n")
+            && config.contains("DEBUG_TOKEN:\n    envs:\n      - development\n")
+            && config.contains("API:\n    envs: development\n"),
+        "{config}"
+    );
     // Files untouched, and found under the new name.
     for (f, b) in snapshot(&t).iter().skip(1).zip(before.iter().skip(1)) {
         assert_eq!(f, b);
