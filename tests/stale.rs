@@ -403,3 +403,22 @@ fn a_rotation_does_not_make_overdue_values_look_fresh_to_a_key_holder() {
     assert_eq!(changed(&rows, "api").time, set_at);
     assert_eq!(of(&rows, "db.user"), &reencrypted);
 }
+
+/// Audit find: a dotenv `export NAME=` line was listed as `export NAME`, though exec, get
+/// and set call it NAME (and `check` showed `export NAME (NAME)`).
+#[test]
+fn an_exported_dotenv_key_is_named_as_exec_names_it() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [.env.prod]\n    members: [alice]\nschema:\n  REDIS_URL: {max_age: 30d}\n");
+    r.ks.encrypted(".env.prod", "export REDIS_URL=redis://cache-VALUE-1\n");
+    r.commit("add", 100, "alice");
+    let json: serde_json::Value =
+        serde_json::from_slice(&r.ks.ok(&["status", "--stale", "--format", "json"])).unwrap();
+    assert_eq!(json["values"][0]["key"], "REDIS_URL", "{json:#}");
+    assert_eq!(json["values"][0]["overdue"], true, "{json:#}");
+    let out = r.ks.run(&["check", "--env", "prod"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(".env.prod  REDIS_URL  max_age"), "{text}");
+    assert!(!text.contains("export"), "{text}");
+}

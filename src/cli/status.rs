@@ -566,10 +566,16 @@ pub(super) mod stale {
                 .relative(path)
                 .map(|rel| crate::config::rel_string(&rel))
                 .unwrap_or_else(|| path.display().to_string());
+            let dotenv = crate::store::Format::from_path(path) == crate::store::Format::Dotenv;
             for (key, freshness) in found.get(path).into_iter().flatten() {
+                // Spelled as exec spells it: a dotenv `export NAME=` line is NAME.
+                let shown = match key.strip_prefix("export ") {
+                    Some(bare) if dotenv => bare,
+                    _ => key,
+                };
                 rows.push(StaleRow {
                     file: file.clone(),
-                    key: key.clone(),
+                    key: shown.to_string(),
                     freshness: freshness.clone(),
                     max_age: max_age(cfg, path, key),
                 });

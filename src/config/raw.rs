@@ -30,7 +30,7 @@ impl Value {
     pub fn kind(&self) -> &'static str {
         match self {
             Value::Null => "nothing",
-            Value::Str(_) => "a string",
+            Value::Str(_) => "a single value",
             Value::List(_) => "a list",
             Value::Map(_) => "a map",
         }
