@@ -386,6 +386,14 @@ fn a_rotation_does_not_make_overdue_values_look_fresh_to_a_key_holder() {
             && err.contains("it may be overdue"),
         "{err}"
     );
+    let out = keyless(&["status", "--overdue", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["values"].as_array().unwrap().len(), 0, "{v:#}");
+    assert_eq!(
+        v["unknown_age"],
+        serde_json::json!([{"file": "s.yaml", "key": "db.password", "reason": "reencrypted"}]),
+        "{v:#}"
+    );
     let json = keyless(&["status", "--stale", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert!(
@@ -421,4 +429,44 @@ fn an_exported_dotenv_key_is_named_as_exec_names_it() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains(".env.prod  REDIS_URL  max_age"), "{text}");
     assert!(!text.contains("export"), "{text}");
+}
+
+/// Re-audit find: with only a removed member's key (it opens the versions before the
+/// rotation, not the one after), the values looked fresh, dated by the offboarding.
+#[test]
+fn a_key_that_opens_only_the_older_version_does_not_make_values_fresh() {
+    let r = Repo::new();
+    let bob = common::KeyedSandbox::new();
+    std::fs::write(
+        r.path(".secrets.yaml"),
+        format!(
+            "members:\n  alice: {}\n  bob: {}\nenvironments:\n  prod:\n    files: [s.yaml]\n    members: [alice, bob]\nschema:\n  db.password: {{max_age: 30d}}\n",
+            r.ks.public, bob.public
+        ),
+    )
+    .unwrap();
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.ks.ok(&["updatekeys", "s.yaml"]);
+    r.commit("add secrets", 100, "alice");
+    r.ks.ok(&["member", "remove", "bob"]);
+    let removed = r.commit("remove bob", 2, "alice");
+    let as_bob = |args: &[&str]| {
+        r.ks.cmd()
+            .env("SOPS_AGE_KEY_FILE", &bob.key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = as_bob(&["status", "--stale", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for x in v["values"].as_array().unwrap() {
+        assert_eq!(x["reason"], "reencrypted", "{v:#}");
+        assert_ne!(x["time"], removed, "{v:#}");
+    }
+    let out = as_bob(&["check", "--env", "prod", "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // alice, whose key opens both: 100 days, overdue.
+    let out = r.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("100 days ago"));
 }

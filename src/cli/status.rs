@@ -585,13 +585,19 @@ pub(super) mod stale {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let overdue = rows.iter().filter(|r| r.overdue(now) == Some(true)).count();
         // Values with a max_age whose age git cannot tell: never reported as fresh.
-        let unknown: Vec<String> = rows
+        // (file, key, reason code, why)
+        let unknown: Vec<(String, String, &str, String)> = rows
             .iter()
             .filter(|r| r.max_age.is_some())
-            .filter_map(|r| match &r.freshness {
-                Freshness::Unknown(why) => Some(why.to_string()),
-                Freshness::Uncommitted => Some("changed but not committed yet".into()),
-                Freshness::Changed(_) => None,
+            .filter_map(|r| {
+                let (code, why) = match &r.freshness {
+                    Freshness::Unknown(why) => (why.code(), why.to_string()),
+                    Freshness::Uncommitted => {
+                        ("uncommitted", "changed but not committed yet".to_string())
+                    }
+                    Freshness::Changed(_) => return None,
+                };
+                Some((r.file.clone(), r.key.clone(), code, why))
             })
             .collect();
         if overdue_only {
@@ -629,6 +635,11 @@ pub(super) mod stale {
                     "root": crate::config::absolute(cfg.root()),
                     "now": now,
                     "values": values,
+                    // Values with a max_age whose age history cannot tell: never all clear.
+                    "unknown_age": unknown
+                        .iter()
+                        .map(|(file, key, reason, _)| serde_json::json!({"file": file, "key": key, "reason": reason}))
+                        .collect::<Vec<_>>(),
                 });
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
@@ -688,7 +699,7 @@ pub(super) mod stale {
                     1 => eprintln!("1 value is past its max_age"),
                     n => eprintln!("{n} values are past their max_age"),
                 }
-                if let Some(why) = unknown.first() {
+                if let Some((_, _, _, why)) = unknown.first() {
                     eprintln!(
                         "secrets: warning: {} value{} with a max_age {} no known age ({why}): {} may be overdue",
                         unknown.len(),

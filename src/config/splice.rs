@@ -19,6 +19,10 @@ struct Section<'a> {
 /// text as read). `None` when the texts cannot be cut alike (no top-level keys, a key the
 /// two do not share in the same order).
 pub fn splice(original: &str, canonical: &str, edited: &str) -> Option<String> {
+    // The store writes `\n`: kept CRLF sections beside emitted ones would mix the two.
+    if original.contains('\r') {
+        return None;
+    }
     let orig = sections(original)?;
     let canon = sections(canonical)?;
     let new = sections(edited)?;
@@ -134,6 +138,7 @@ mod tests {
         assert!(splice("{a: 1}\n", "a: 1\n", "a: 2\n").is_none());
         assert!(splice("a: 1\nb: 2\n", "b: 2\na: 1\n", "a: 1\n").is_none());
         assert!(splice("a: 1\na: 2\n", "a: 2\n", "a: 2\n").is_none());
+        assert!(splice("a: 1\r\nb: 2\r\n", "a: 1\nb: 2\n", "a: 1\nb: 3\n").is_none());
     }
 
     #[test]

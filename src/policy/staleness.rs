@@ -396,15 +396,16 @@ fn plain_node(n: &Node<crate::model::Plain>, key: String, out: &mut HashMap<Stri
 impl Tracked {
     /// Before [`Tracked::keep_present`] with the parent version `bytes`: a value whose
     /// ciphertext is gone from it but whose plaintext the identities find unchanged (a
-    /// re-encryption) is followed on with the parent's ciphertext.
-    fn carry_reencrypted(&mut self, bytes: &[u8], ids: &Identities) {
+    /// re-encryption) is followed on with the parent's ciphertext. Returns whether the
+    /// plaintexts were compared (the identities opened both versions).
+    fn carry_reencrypted(&mut self, bytes: &[u8], ids: &Identities) -> bool {
         let lost = self.values.iter().any(|v| match &v.state {
             Pending::Search(n) => memmem::find(bytes, n).is_none(),
             _ => false,
         });
         // The parent holds every value followed as is: the child's hashes still hold.
         if !lost {
-            return;
+            return true;
         }
         let parsed = EncryptedFile::parse(&self.rel, Format::from_path(&self.rel), bytes).ok();
         let cache = match (&self.plain, &self.key) {
@@ -413,8 +414,9 @@ impl Tracked {
         };
         let Some((parent, fresh)) = parsed.and_then(|f| Plain::of(&f, ids, cache)) else {
             self.plain = None;
-            return;
+            return false;
         };
+        let compared = self.plain.is_some();
         if let Some(child) = &self.plain {
             for v in &mut self.values {
                 let Pending::Search(n) = &v.state else {
@@ -439,11 +441,13 @@ impl Tracked {
             self.key = fresh;
         }
         self.plain = Some(parent);
+        compared
     }
 
     /// What a value whose ciphertext `bytes` (the parent version, blob `parent`) no longer
-    /// holds learns from the child commit: `changed` there, unless no identity compared the
-    /// plaintexts and the two versions share no wrapped data key. Then the commit
+    /// holds learns from the child commit: `changed` there, unless the plaintexts were not
+    /// `compared` (no identity opened both versions: a removed member's key opens only the
+    /// older one) and the two versions share no wrapped data key. Then the commit
     /// re-encrypted the file, and the value may be unchanged: its age is unknown, never
     /// fresh. (Our writes keep an unchanged value's ciphertext under the same data key.)
     fn verdict(
@@ -451,14 +455,14 @@ impl Tracked {
         repo: &Repository,
         bytes: &[u8],
         parent: Oid,
-        changed: &Freshness,
+        (changed, compared): (&Freshness, bool),
         commit: &Commit<'_>,
     ) -> Freshness {
         let lost = self.values.iter().any(|v| match &v.state {
             Pending::Search(n) => memmem::find(bytes, n).is_none(),
             _ => false,
         });
-        let Some(child) = self.blob.filter(|_| lost && self.plain.is_none()) else {
+        let Some(child) = self.blob.filter(|_| lost && !compared) else {
             return changed.clone();
         };
         let rel = self.rel.clone();
@@ -835,10 +839,10 @@ fn walk(
                     Some(id) if Some(id) == t.blob => {}
                     Some(id) => {
                         let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
-                        if let Some(ids) = ids {
-                            t.carry_reencrypted(blob.content(), ids);
-                        }
-                        let lost = t.verdict(repo, blob.content(), id, &changed_here, c);
+                        let compared =
+                            ids.is_some_and(|ids| t.carry_reencrypted(blob.content(), ids));
+                        let lost =
+                            t.verdict(repo, blob.content(), id, (&changed_here, compared), c);
                         t.keep_present(blob.content(), &changed_here, &lost);
                         t.blob = Some(id);
                     }
