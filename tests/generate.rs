@@ -334,6 +334,11 @@ fn if_missing_leaves_an_existing_key_alone() {
     let out = ks.run(&["generate", f, "EMPTY_KEY", "--if-missing"]);
     assert!(out.status.success(), "{out:?}");
     assert!(get(&ks, f, "EMPTY_KEY").len() >= 16, "filled");
+    // `KEY=""` means empty to every dotenv loader: filled too.
+    ks.encrypted(".env.tpl", "QUOTED=\"\"\n");
+    let out = ks.run(&["generate", ".env.tpl", "QUOTED", "--if-missing"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(get(&ks, ".env.tpl", "QUOTED").len() >= 16, "filled");
 }
 
 #[test]

@@ -250,9 +250,16 @@ pub(super) fn write_value(
         )
     })?;
     let kp = output::stored_path(file.format, doc, kp);
-    // An empty value (`KEY=` left by a template) is missing, as `required` counts it.
+    // An empty value (`KEY=`, `KEY=""` left by a template) is missing, as `required`
+    // counts it: on dotenv, by what the stored text means to loaders.
+    let dotenv = matches!(file.format, crate::store::Format::Dotenv);
     let present = match doc.lookup(&kp) {
-        Ok(Node::Leaf(leaf)) => !leaf.scalar().is_empty_value(),
+        Ok(Node::Leaf(leaf)) => match leaf.scalar() {
+            Scalar::Str(text) if dotenv => {
+                crate::store::dotenv::value_of(text).map_or(true, |v| !v.is_empty())
+            }
+            s => !s.is_empty_value(),
+        },
         Ok(_) => true,
         Err(_) => false,
     };
