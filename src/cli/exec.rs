@@ -298,10 +298,14 @@ fn refuse_broken(
             gate.env_names().join(", ")
         ),
     )
-    .hint(match broken.iter().find_map(|f| Some((f.file.as_deref()?, f.path.as_deref().unwrap_or(&f.key)))) {
-        Some((file, path)) => format!("fix them (secrets check lists them; secrets generate {file} {path} makes a strong value), or go on anyway with --no-check"),
-        None => "fix them (secrets check lists them; secrets generate FILE KEYPATH makes a strong value), or go on anyway with --no-check".to_string(),
-    })
+    .hint(format!(
+        "fix them (secrets check lists them; secrets generate {} makes a strong value), or go on anyway with --no-check",
+        // The first value with a file, by the key path generate takes.
+        broken
+            .iter()
+            .find_map(|f| Some(format!("{} {}", f.file.as_deref()?, f.path.as_deref().unwrap_or(&f.key))))
+            .unwrap_or_else(|| "FILE KEYPATH".to_string())
+    ))
     .into())
 }
 

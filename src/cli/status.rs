@@ -569,9 +569,10 @@ pub(super) mod stale {
             let dotenv = crate::store::Format::from_path(path) == crate::store::Format::Dotenv;
             for (key, freshness) in found.get(path).into_iter().flatten() {
                 // Spelled as exec spells it: a dotenv `export NAME=` line is NAME.
-                let shown = match key.strip_prefix("export ") {
-                    Some(bare) if dotenv => bare,
-                    _ => key,
+                let shown = if dotenv {
+                    crate::store::dotenv::env_name(key)
+                } else {
+                    key
                 };
                 rows.push(StaleRow {
                     file: file.clone(),

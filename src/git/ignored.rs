@@ -195,9 +195,9 @@ impl IgnoreCheck {
         self.repo.get_or_insert_with(|| open_repo(top)).as_ref()
     }
 
-    /// `info/exclude` and the user's excludes file (`core.excludesFile`, else git's
-    /// default place), in git's order.
-    fn outer_sources(&mut self) -> &[Option<Source>; 2] {
+    /// Reads `info/exclude` and the user's excludes file (`core.excludesFile`, else git's
+    /// default place), in git's order, once.
+    fn read_outer_sources(&mut self) {
         if self.outer.is_none() {
             let (git_dir, configured) = if self.rules_decide {
                 (self.top.join(".git"), None)
@@ -217,7 +217,6 @@ impl IgnoreCheck {
             let global = global_path.and_then(|p| self.load(&p, RuleSource::Global));
             self.outer = Some([exclude, global]);
         }
-        self.outer.as_ref().expect("just set")
     }
 
     /// Whether the index has `rel` (git never ignores a tracked file).
@@ -294,7 +293,6 @@ impl IgnoreCheck {
     /// The rule deciding `rel` on its own (its directories aside): `Some(Some(rule))`
     /// ignored, `Some(None)` re-included by a `!` rule, `None` no rule.
     fn decide(&mut self, rel: &Path, is_dir: bool) -> Option<Option<Rule>> {
-        let workdir = self.workdir.clone();
         let mut dir = rel.parent();
         while let Some(d) = dir {
             if !self.dirs.contains_key(d) {
@@ -303,16 +301,18 @@ impl IgnoreCheck {
                 self.dirs.insert(d.to_path_buf(), source);
             }
             if let Some(Some(source)) = self.dirs.get(d) {
-                if let Some(found) = judge(source, &workdir, rel, is_dir) {
+                if let Some(found) = judge(source, &self.workdir, rel, is_dir) {
                     return Some(found);
                 }
             }
             dir = d.parent();
         }
-        self.outer_sources()
+        self.read_outer_sources();
+        self.outer
             .iter()
             .flatten()
-            .find_map(|source| judge(source, &workdir, rel, is_dir))
+            .flatten()
+            .find_map(|source| judge(source, &self.workdir, rel, is_dir))
     }
 
     /// `path` relative to the working directory, symlinks in the existing part resolved

@@ -125,9 +125,8 @@ impl Finding {
             file: Some(s.file.to_string()),
             key: s.name.to_string(),
             // A dotenv `export NAME=` line's key is NAME to every command.
-            path: Some(s.key.strip_prefix("export ").unwrap_or(&s.key))
-                .filter(|k| *k != s.name)
-                .map(str::to_string),
+            path: (s.key != s.name && crate::store::dotenv::env_name(&s.key) != s.name)
+                .then(|| s.key.to_string()),
             rule,
             detail: detail.into(),
             skipped: false,

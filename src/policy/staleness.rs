@@ -399,12 +399,8 @@ impl Tracked {
     /// re-encryption) is followed on with the parent's ciphertext. Returns whether the
     /// plaintexts were compared (the identities opened both versions).
     fn carry_reencrypted(&mut self, bytes: &[u8], ids: &Identities) -> bool {
-        let lost = self.values.iter().any(|v| match &v.state {
-            Pending::Search(n) => memmem::find(bytes, n).is_none(),
-            _ => false,
-        });
         // The parent holds every value followed as is: the child's hashes still hold.
-        if !lost {
+        if !self.loses_a_ciphertext(bytes) {
             return true;
         }
         let parsed = EncryptedFile::parse(&self.rel, Format::from_path(&self.rel), bytes).ok();
@@ -455,27 +451,32 @@ impl Tracked {
         repo: &Repository,
         bytes: &[u8],
         parent: Oid,
-        (changed, compared): (&Freshness, bool),
+        changed: &Freshness,
+        compared: bool,
         commit: &Commit<'_>,
     ) -> Freshness {
-        let lost = self.values.iter().any(|v| match &v.state {
-            Pending::Search(n) => memmem::find(bytes, n).is_none(),
-            _ => false,
-        });
-        let Some(child) = self.blob.filter(|_| lost && !compared) else {
+        let Some(child) = self
+            .blob
+            .filter(|_| !compared && self.loses_a_ciphertext(bytes))
+        else {
             return changed.clone();
         };
-        let rel = self.rel.clone();
-        let Some(child_wraps) = self.wraps_of(repo, child, &rel) else {
+        // The child's wraps: from the one-slot cache when the last verdict read them.
+        let child_wraps = match self.wraps.take() {
+            Some((id, w)) if id == child => Some(w),
+            _ => repo
+                .find_blob(child)
+                .ok()
+                .and_then(|b| wraps(&self.rel, b.content())),
+        };
+        let Some(child_wraps) = child_wraps else {
             return changed.clone();
         };
-        let parent_wraps = wraps(&rel, bytes);
+        let parent_wraps = wraps(&self.rel, bytes);
         let shared = parent_wraps
             .as_ref()
             .is_some_and(|p| !p.is_disjoint(&child_wraps));
-        if let Some(p) = parent_wraps {
-            self.wraps = Some((parent, p));
-        }
+        self.wraps = parent_wraps.map(|p| (parent, p));
         if shared {
             changed.clone()
         } else {
@@ -485,15 +486,12 @@ impl Tracked {
         }
     }
 
-    /// The wrapped data keys of this file's version `oid` (from the one-slot cache).
-    fn wraps_of(&mut self, repo: &Repository, oid: Oid, rel: &Path) -> Option<HashSet<String>> {
-        if let Some((id, w)) = &self.wraps {
-            if *id == oid {
-                return Some(w.clone());
-            }
-        }
-        let blob = repo.find_blob(oid).ok()?;
-        wraps(rel, blob.content())
+    /// Whether a ciphertext still followed is gone from the version `bytes`.
+    fn loses_a_ciphertext(&self, bytes: &[u8]) -> bool {
+        self.values.iter().any(|v| match &v.state {
+            Pending::Search(n) => memmem::find(bytes, n).is_none(),
+            _ => false,
+        })
     }
 
     fn alive(&self) -> bool {
@@ -841,8 +839,7 @@ fn walk(
                         let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
                         let compared =
                             ids.is_some_and(|ids| t.carry_reencrypted(blob.content(), ids));
-                        let lost =
-                            t.verdict(repo, blob.content(), id, (&changed_here, compared), c);
+                        let lost = t.verdict(repo, blob.content(), id, &changed_here, compared, c);
                         t.keep_present(blob.content(), &changed_here, &lost);
                         t.blob = Some(id);
                     }
