@@ -1627,6 +1627,10 @@ mod tests {
         assert!(!fires("password = ,K.:-@*?!x", false));
         assert!(is_template(b"${DB_PASSWORD}"));
         assert!(!is_template(soup.as_bytes()));
+        // In source code an unquoted value is an expression, even one no language parses:
+        // detect-secrets's fixtures count the same line as a secret in Go and as none in C,
+        // Python or JavaScript.
+        assert!(!fires(&format!("db_pass := {soup}"), true));
     }
 
     /// Issue 11: comparisons with a literal in either order, Go's `:=`, Objective-C's `@"…"`,

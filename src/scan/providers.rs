@@ -25,7 +25,8 @@ macro_rules! token {
     };
 }
 
-/// A value of the given shape assigned to a name holding the provider's name: `=`, `:`,
+/// A value of the given shape assigned to a name holding the provider's name (a label of
+/// a few words too: `telegram bot: …`): `=`, `:`,
 /// `:=`, `::=`, `:::=`, `.=`, `=>`, `?=`, `,` and a quote (a call's next argument) or `>` (an XML element,
 /// whose value may sit on the next line). Written once here so every such rule accepts
 /// the same assignments.
@@ -38,7 +39,7 @@ macro_rules! named {
             keywords: &[$($kw),*],
             regex: concat!(
                 r#"(?im)(?:"#, $name,
-                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|:::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
+                r#")(?:[\w.-]|[ \t][\w.-]){0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|:::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
                 $value,
                 r#"))(?:[^\w\-+/=.~]|\\[nrt]|$)"#
             ),
@@ -225,7 +226,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"(?i)\b(?P<s>xoxe\.xox[bp]-[0-9]-[A-Z0-9]{163,166}|xoxe-[0-9]-[A-Z0-9]{146})\b"#, Some(2.0),
         true: "value = \"xoxe-1-NUO4XDO5DE8BGUCW58YEG0BL9RCJUD3SO9BWPXAPSTQABXT0LRLHKG46MT826P0YX6Q3278OSBSTZCC3S7MX93X3FZ69OMEHP8V8169TCS7WE8HAJYH2918DLE3P5N28VBAONEPTVL97GLQMOK\"", false: "value = \"xoxe-1-NUO4XDO5DE8BGUCW58YEG0BL9RCJUD3SO9BWPXAPSTQABXT0LRLHKG46MT826P0YX6Q3278OSBSTZCC3S7MX93X3FZ69OME\""),
     token!("slack-legacy-token", "Slack legacy or workspace token", ["xoxa-", "xoxr-", "xoxo-", "xoxs-", "xoxb-", "xoxp-"],
-        r#"\b(?P<s>xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}|xox[os]-[0-9]+-[0-9]+-[0-9]+-[a-fA-F0-9]+|xox[pr]-[0-9]{5,13}-[0-9]{5,13}-[0-9]{5,13}-[a-fA-F0-9]{12,64}|xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26})\b"#, Some(2.0),
+        r#"\b(?P<s>xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}(?:-[0-9A-Za-z]{6,64}){0,3}|xox[os]-[0-9]+-[0-9]+-[0-9]+-[a-fA-F0-9]+|xox[pr]-[0-9]{5,13}-[0-9]{5,13}-[0-9]{5,13}-[a-fA-F0-9]{12,64}|xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26})\b"#, Some(2.0),
         true: "value = \"xoxr-DWCuztIyMoBvK4ep9UzQ50vLUoHnA7rC3kTY40qQ\"", false: "value = \"xoxr-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""),
     token!("age-plugin-identity", "age plugin identity", ["age-plugin-"],
         r#"\b(?P<s>AGE-PLUGIN-[A-Z0-9]{1,20}-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,})\b"#, Some(3.0),
@@ -428,6 +429,9 @@ pub static PROVIDERS: &[Rule] = &[
     named!("travisci-token", "Travis CI access token", ["travis"],
         r#"travis"#, r#"[a-z0-9]{22}"#, None,
         true: "TRAVIS_KEY = \"sg01i6y9v02q7fq8lwmi4w\"", false: "TRAVIS_KEY = \"sg01i6y9v02q7fq8lwmi4\""),
+    named!("trello-token", "Trello API key or token", ["trello"],
+        r#"trello"#, r#"[A-Za-z0-9-]{32}|ATTA[A-Fa-f0-9]{60,68}|[a-f0-9]{64}"#, Some(3.0),
+        true: "<trelloToken>\n    hGAkWvj7FAc9QeWJKY40uv-wMFLZDe1f\n</trelloToken>", false: "TRELLO_KEY = \"hGAkWvj7FAc9QeWJKY40uv\""),
     named!("twitch-token", "Twitch API token", ["twitch"],
         r#"twitch"#, r#"[a-z0-9]{30}"#, None,
         true: "TWITCH_KEY = \"52yuxxoeitnjbftqv2fh1y3uf5mi0d\"", false: "TWITCH_KEY = \"52yuxxoeitnjbftqv2fh1y3uf5mi0\""),

@@ -15,8 +15,9 @@ pub enum Check {
     None,
     /// The password part of a URL: not a placeholder, reference or the user name again.
     UrlPassword,
-    /// A docker `auths` entry: base64 of `user:password` with a real password.
-    DockerAuth,
+    /// Base64 of `user:password` with a real password: a docker `auths` entry, a Basic
+    /// header, a value under an `…auth` name.
+    UserPassBase64,
     /// A free-form value judged like a generic assignment.
     Value,
     /// A value the context calls a password (`curl -u`, `.netrc`, `<password>`): judged
@@ -314,6 +315,7 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
     let placeholder = match rule.check {
         Check::Key => false,
         Check::Named => entropy::has_placeholder_word(secret),
+        Check::None => entropy::is_placeholder(&without_id_segments(secret)),
         _ => entropy::is_placeholder(secret),
     };
     if placeholder {
@@ -329,9 +331,29 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
             let user = caps.name("u").map_or(&b""[..], |u| u.as_bytes());
             url_password_ok(user, secret, caps.get(0).map_or(&b""[..], |m| m.as_bytes()))
         }
-        Check::DockerAuth => docker_auth_ok(secret),
+        Check::UserPassBase64 => user_pass_base64_ok(secret),
         Check::Jwt => jwt_ok(secret),
     }
+}
+
+/// A token without its all-digit `-` segments: those are account, team or user IDs
+/// (`xoxb-123456789012-…`, `xoxa-2-511111111-…`), which people shorten to `1111…` in real
+/// tokens too; the placeholder test belongs to the random part.
+fn without_id_segments(token: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_id = |seg: &&[u8]| !seg.is_empty() && seg.iter().all(u8::is_ascii_digit);
+    if !token.split(|&b| b == b'-').any(|seg| is_id(&seg)) {
+        return std::borrow::Cow::Borrowed(token);
+    }
+    let kept = token
+        .split(|&b| b == b'-')
+        .filter(|seg| !is_id(seg))
+        .collect::<Vec<_>>()
+        .join(&b'-');
+    // Too little left to judge (`0000-0000-…`): the digits are the token.
+    if kept.len() < 12 {
+        return std::borrow::Cow::Borrowed(token);
+    }
+    std::borrow::Cow::Owned(kept)
 }
 
 /// Header and claims of a JWT (`header.claims[.signature]`, or the five parts of an
@@ -434,7 +456,7 @@ fn is_example_domain(host: &[u8]) -> bool {
         || host.ends_with(b".example")
 }
 
-fn docker_auth_ok(b64: &[u8]) -> bool {
+fn user_pass_base64_ok(b64: &[u8]) -> bool {
     use base64::Engine;
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64) else {
         return false;
@@ -593,10 +615,21 @@ mod tests {
             ("slack-legacy-token", "token: xoxp-523981-204716-339058-cc082bae7941774b07"),
             ("gitlab-token-more", "CI_JOB_TOKEN=glcbt-NF8xjCiF34kmsRTT2jzy"),
             ("gitlab-token-more", "agent: glagent-3NkHRt_-xc1bTVELlBprB8trrT2oR7TkUTDn1wScUgntLVVcO53QhuTcAZHO"),
+            // Ids shortened to runs of one digit or typed in order: the random tail decides.
+            ("slack-legacy-token", "\"access_token\": \"xoxa-2-511111111-31111111111-3111111111111-c84b0bcc49765032f1\""),
+            ("slack-token", "bot: xoxb-123456789012-Qw8ZrT2vLx9Pw4Kd7mHf"),
         ] {
             let found = set.find(line.as_bytes(), false);
             assert!(found.iter().any(|c| c.rule == rule), "{rule}: {line} ({found:?})");
         }
+        // Ids alone leave too little to judge: still a placeholder.
+        assert!(without_id_segments(b"00000000-0000-0000-0000-000000000000").len() == 36);
+        assert!(set
+            .find(
+                b"xoxb-123456789012-1111111111111-xxxxxxxxxxxxxxxxxxxxxxxx",
+                false
+            )
+            .is_empty());
         // Numbers too short for a Slack id, and a typed sequence.
         assert!(set
             .find(

@@ -45,9 +45,11 @@ pub static BUILTIN: &[Rule] = &[
                 "AWS_SECRET_ACCESS_KEY: \"2hpChYgCfrL1spNxnyVmihA+2O76UMFxFkM+R5Kj\""],
         falses: ["aws_secret_access_key = XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
                  "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}"]),
-    rule!("github-pat", "GitHub token (classic PAT, OAuth, app, refresh)", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-        r"\b(?P<s>gh[pousr]_[A-Za-z0-9]{36})\b", entropy: Some(3.5),
-        trues: ["GH_TOKEN=ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES"],
+    rule!("github-pat", "GitHub token (classic PAT, OAuth, app installation, refresh)", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        // Installation tokens since April 2026: `ghs_<app id>_<JWT>`, some 520 characters.
+        r"\b(?P<s>gh[pousr]_[A-Za-z0-9]{36}\b|ghs_[0-9]{1,12}_eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,})", entropy: Some(3.5),
+        trues: ["GH_TOKEN=ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES",
+                "GITHUB_TOKEN=ghs_2840196_eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIyODQwMTk2IiwiZXhwIjoxNzY3MjI1NjAwLCJzdWIiOiJpbnN0YWxsYXRpb258NTgyMTMifQ.ktvrRnYVwrV_oQh_1vTL7OA3fLemym0wDfAPoUl2bOl"],
         falses: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "ghp_************************************",
                  "ghp_abcdefghijklmnopqrstuvwxyz0123456789"]),
     rule!("github-fine-grained-pat", "GitHub fine-grained token", ["github_pat_"],
@@ -195,7 +197,7 @@ pub static BUILTIN: &[Rule] = &[
     // Also inside a JSON string (`DOCKER_CONFIG_JSON="{\"auths\":…}"`), quotes escaped.
     rule!("docker-auths", "Docker registry credential (auths)", ["\"auth\"", "auth\\\""],
         r#"\\?"auth\\?"\s*:\s*\\?"(?P<s>[A-Za-z0-9+/]{12,}={0,2})\\?""#,
-        entropy: None, check: Check::DockerAuth, multiline: false,
+        entropy: None, check: Check::UserPassBase64, multiline: false,
         trues: ["      \"auth\": \"Y2k6U1dNUGN3THVIajMxQ1FKVnVrREM=\"",
                 r#"DOCKER_CONFIG_JSON="{\"auths\":{\"registry.internal\":{\"auth\":\"Y2k6U1dNUGN3THVIajMxQ1FKVnVrREM=\"}}}""#],
         falses: ["\"auth\": \"\"", "\"auth\": \"dXNlcjpwYXNzd29yZA==\""]),
@@ -246,7 +248,7 @@ pub static BUILTIN: &[Rule] = &[
         trues: ["mc_key = 46bf54074e3248c801bef750110c5751-us14"],
         falses: ["en-us"]),
     rule!("databricks-token", "Databricks token", ["dapi"],
-        r"\b(?P<s>dapi[a-f0-9]{32}(?:-[0-9])?)\b", entropy: Some(3.2),
+        r"\b(?P<s>dapi[a-fA-F0-9]{32}(?:-[0-9])?)\b", entropy: Some(3.2),
         trues: ["token = dapi3064d6d59291f0cde2e5738713a818d8"],
         falses: ["dapi_version"]),
     rule!("grafana-token", "Grafana service-account or cloud token", ["glsa_", "glc_"],
@@ -268,6 +270,14 @@ pub static BUILTIN: &[Rule] = &[
     rule!("square-token", "Square access token", ["sq0atp-", "sq0csp-"],
         r"\b(?P<s>sq0(?:atp|csp)-[0-9A-Za-z_-]{22,43})(?:[^0-9A-Za-z_-]|$)", entropy: Some(3.2),
         trues: ["sq0atp-Bk4opH1Dr8_h97s-F_vauP"], falses: ["sq0atp-"]),
+    // `basic_auth`, `userAuth`, `"http_auth":` (a bare `"auth"` is docker's, above): a name
+    // ending in `auth` holding base64 that decodes to `user:password`, a Basic credential
+    // by its content.
+    rule!("basic-auth-assignment", "Basic credentials (base64 user:password) assigned to an AUTH name", ["auth"],
+        r#"(?i)[A-Za-z0-9_]auth\\?["']?\s*[=:]\s*\\?["'](?P<s>[A-Za-z0-9+/]{12,}={0,2})\\?["']"#,
+        entropy: None, check: Check::UserPassBase64, multiline: false,
+        trues: ["\"user_auth\": \"ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc=\""],
+        falses: ["\"user_auth\": \"ZGVwbG95\"", "basic_auth = \"dXNlcjpwYXNzd29yZA==\""]),
     rule!("auth-assignment", "Secret assigned to a variable named AUTH", ["auth"],
         r#"(?i)(?:^|[\s;,{(])auth\s*[=:]\s*["']?(?P<s>[A-Za-z0-9+/_.~-]{20,128})"#,
         entropy: Some(3.5), check: Check::Value, multiline: false,
@@ -294,7 +304,7 @@ pub static BUILTIN: &[Rule] = &[
         falses: [r##"<add key="DbPassword" value="#{DbPassword}#"/>"##, r#"<add key="PasswordMinLength" value="12"/>"#]),
     rule!("basic-auth", "Basic credentials in an Authorization header", ["basic"],
         r"(?i)\bauthorization:\s*basic\s+(?P<s>[A-Za-z0-9+/]{8,}={0,2})",
-        entropy: None, check: Check::DockerAuth, multiline: false,
+        entropy: None, check: Check::UserPassBase64, multiline: false,
         trues: ["Authorization: Basic ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc="],
         falses: ["Authorization: Basic ${BASIC_AUTH}", "Authorization: Basic dXNlcjpwYXNzd29yZA=="]),
     // A command may continue over lines (`\` at the end), and the user:password may be
