@@ -335,21 +335,26 @@ pub static BUILTIN: &[Rule] = &[
     // A credential in a curl header: `Authorization: <token>` (any scheme, or none) and
     // API-key or token headers (`X-API-Key: …`, `PRIVATE-TOKEN: …`).
     rule!("curl-header", "Credential in a curl header", ["curl"],
-        r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:[a-z][a-z-]{1,20}[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:-]{16,})"#,
+        r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-H|--header)[ \t=]{0,5}['"]?(?:authorization:[ \t]*(?:[a-z][a-z-]{1,20}[ \t]+)?|[a-z-]{0,20}(?:api-?key|token|secret)[a-z-]{0,10}:[ \t]*)(?P<s>[A-Za-z0-9_~+/.=:@-]{16,})"#,
         entropy: Some(2.75), check: Check::None, multiline: true,
         trues: ["curl --header 'Authorization: 5eb4223e-5008-46e5-be67-c7b8f2732305' https://api.internal",
                 "curl -H \"X-API-Key: hGAkWvj7FAc9QeWJKY40uvSw\" https://api.internal/v1",
                 "curl https://gitlab.internal/api/v4/projects \\\n  --header \"PRIVATE-TOKEN: q8ZrT2vLx9Pw4Kd7mHfB\"",
                 // Any scheme name (Dynatrace's `Api-Token`, `SSWS`).
-                "curl -H \"Authorization: Api-Token 5d4087ee36396b0eb78387875c28ee6d\" https://api.internal"],
+                "curl -H \"Authorization: Api-Token 5d4087ee36396b0eb78387875c28ee6d\" https://api.internal",
+                // A token with an `@` (OpenShift's `sha256~…` among others).
+                "curl -L -H \"Authorization: sha256~Qw8Zr@T2vLx9+Pw4Kd7\" https://api.internal"],
         falses: ["curl -H \"Authorization: Bearer $TOKEN\" https://api.internal",
                  "curl -H 'Content-Type: application/json' https://api.internal"]),
     // NuGet feeds keep a password in clear under `ClearTextPassword` (or `Password`).
     rule!("nuget-password", "Password of a NuGet feed (nuget.config)", ["<add key="],
-        r#"(?i)<add\s+key="(?:ClearText)?Password"\s+value="(?P<s>[^"%$]{8,256})""#,
+        // NuGet expands `%NAME%` from the environment; a lone `%` is a character.
+        r#"(?i)<add\s+key="(?:ClearText)?Password"\s+value="(?P<s>[^"%$]{4,256}(?:%[^"%$]{4,256})?)""#,
         entropy: Some(2.0), check: Check::None, multiline: false,
-        trues: [r#"<add key="ClearTextPassword" value="N8vLq2Zr7Tx4Kd9w" />"#, r#"<add key="Password" value="Kd9wN8vLq2ZrPass1" />"#],
-        falses: [r#"<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />"#]),
+        trues: [r#"<add key="ClearTextPassword" value="N8vLq2Zr7Tx4Kd9w" />"#, r#"<add key="Password" value="Kd9wN8vLq2ZrPass1" />"#,
+                r#"<add key="ClearTextPassword" value="N8vLq2Zr%7Tx4Kd9w" />"#],
+        falses: [r#"<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />"#,
+                 r#"<add key="ClearTextPassword" value="Kd9w%NUGET_PASSWORD%" />"#]),
     rule!("bearer-token", "Bearer token in an Authorization header", ["bearer", "token "],
         r"(?i)(?:\bbearer|\bauthorization:[ \t]*token)[ \t]+(?P<s>[A-Za-z0-9_~+/.-]{20,}=*)", entropy: Some(3.2),
         trues: ["Authorization: Bearer gBlKv3azKgaS-m-x_SHuKBD_vok-nPTmZYl2dVAM",
