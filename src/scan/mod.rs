@@ -48,6 +48,7 @@ pub(crate) mod work {
 
 pub const UNENCRYPTED_FILE_ID: &str = "unencrypted-secret-file";
 pub const DECRYPTED_COPY_ID: &str = "decrypted-copy";
+pub const KEY_STORE_ID: &str = "pkcs12-file";
 
 /// A check on a whole file by its path and content: `Some(reason)` when the file must be
 /// encrypted but is not (the CLI builds this from the team config and the engine).
@@ -111,6 +112,13 @@ pub struct Lines<'a> {
 pub struct Scanner {
     rules: RuleSet,
     opts: Options,
+}
+
+/// A PKCS#12 file (`.p12`, `.pfx`): a private key with its certificate, in DER (which
+/// starts with a SEQUENCE tag). Binary, so no text rule sees the key inside.
+pub fn is_key_store(path: &str, bytes: &[u8]) -> bool {
+    let lower = path.to_ascii_lowercase();
+    (lower.ends_with(".p12") || lower.ends_with(".pfx")) && bytes.first() == Some(&0x30)
 }
 
 /// Bytes looked at to decide a file is binary.
@@ -355,6 +363,9 @@ impl Scanner {
                 push(UNENCRYPTED_FILE_ID, reason);
             }
         }
+        if is_key_store(path, bytes) {
+            push(KEY_STORE_ID, describe(KEY_STORE_ID).into());
+        }
         out
     }
 
@@ -504,6 +515,7 @@ pub fn describe(id: &str) -> &'static str {
         known::ID => "Plaintext copy of a value from an encrypted file",
         UNENCRYPTED_FILE_ID => "File that must be encrypted is in plaintext",
         DECRYPTED_COPY_ID => "Leftover decrypted copy of an encrypted file",
+        KEY_STORE_ID => "PKCS#12 key store (a private key and its certificate)",
         _ => rules::all()
             .find(|r| r.id == id)
             .map_or("Secret", |r| r.description),
@@ -524,6 +536,7 @@ pub fn all_rules() -> Vec<(&'static str, &'static str)> {
         known::ID,
         UNENCRYPTED_FILE_ID,
         DECRYPTED_COPY_ID,
+        KEY_STORE_ID,
     ] {
         v.push((id, describe(id)));
     }
@@ -611,6 +624,12 @@ mod tests {
         let f = s.scan_file("conf/secrets.dec.yaml", b"a: b\n", None);
         assert_eq!(f[0].rule, DECRYPTED_COPY_ID);
         assert!(s.scan_file("conf/secrets.yaml", b"a: b\n", None).is_empty());
+        // A PKCS#12 store by its name and DER start; a text file so named is not one.
+        let f = s.scan_file("certs/client.PFX", b"\x30\x82\x0a\x01\x02\x01\x03", None);
+        assert_eq!(f[0].rule, KEY_STORE_ID);
+        assert!(s
+            .scan_file("notes.p12", b"see the p12 docs\n", None)
+            .is_empty());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum Check {
     /// A JSON Web Token: its header (and the claims of one without a signature) must decode
     /// to a JSON object.
     Jwt,
+    /// Base64 of a JSON Web Token, judged as [`Check::Jwt`] once decoded.
+    Base64Jwt,
     /// A key block: judged by its body's entropy alone. Real key bodies hold runs of `A`
     /// (zero bytes: OpenSSH's length fields), which the placeholder check rejects.
     Key,
@@ -333,6 +335,7 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
         }
         Check::UserPassBase64 => user_pass_base64_ok(secret),
         Check::Jwt => jwt_ok(secret),
+        Check::Base64Jwt => base64_jwt_ok(secret),
     }
 }
 
@@ -379,6 +382,17 @@ fn jwt_ok(token: &[u8]) -> bool {
         [header, claims] => is_object(header) && is_object(claims),
         _ => false,
     }
+}
+
+fn base64_jwt_ok(b64: &[u8]) -> bool {
+    use base64::Engine;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    engine.decode(b64).is_ok_and(|jwt| jwt_ok(jwt.trim_ascii()))
 }
 
 /// The base64 of a key block after its `-----BEGIN …-----` line: random enough for key

@@ -161,6 +161,13 @@ pub static BUILTIN: &[Rule] = &[
         r"\b(?P<s>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b", entropy: Some(3.5),
         trues: ["AGE-SECRET-KEY-1EY2FZP8X2KFPPZGZYZYHVYCX0DD8ZZ9J7XGXDJ54MSPKSJRH57JP6PMXK7"],
         falses: ["# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]),
+    // A JWT in base64 (`eyJ` is `ZXlK`): a Kubernetes Secret's data, a CI variable.
+    rule!("jwt-base64", "JSON Web Token, base64-encoded", ["zxlk"],
+        r"\b(?P<s>ZXlK[A-Za-z0-9+/]{40,}={0,2})",
+        entropy: Some(3.0), check: Check::Base64Jwt, multiline: false,
+        trues: ["token: ZXlKaGJHY2lPaUpJVXpJMU5pSXNJblI1Y0NJNklrcFhWQ0o5LmV5SnpkV0lpT2lKemRtTXRaR1Z3Ykc5NUlpd2lhV0YwSWpveE56WTNNakkxTmpBd2ZRLmFnN0pqQmZVaGVMZ1RqVFA1OGFxRHZTUkVITU5pYUFYVnNkTl9pdlRpXzk="],
+        // The header inside decodes to no JSON object.
+        falses: ["payload ZXlKdWIzUWdhbk52YmcuZXlKaElqb3hmUS5hZzdKakJmVWhlTGdUalRQNThhcUR2U1JFSE1OaWFBWFZzZE5faXZUaV85"]),
     rule!("jwt", "JSON Web Token", ["eyj"],
         // A signed JWT, or its header and claims alone (the signature cut off: the claims are
         // still there), or an encrypted one (JWE: header, key, IV, ciphertext, tag); the

@@ -1,7 +1,8 @@
 //! Real key material, made at test time by `ssh-keygen`, `openssl`, `age-keygen` and our own
 //! `keygen`, must be reported by `scan`, `scan --staged` and the installed hook (issue 11:
 //! every OpenSSH key was missed, because its body holds runs of `A`; a one-line PKCS#8 body
-//! and a PEM inside a JSON string were missed too). Random base64 could not catch that.
+//! and a PEM inside a JSON string were missed too), and a PKCS#12 store by its name and DER
+//! start, as gitleaks's `pkcs12-file`. Random base64 could not catch that.
 //! A missing tool fails the test (`.ci/run` installs them): a pass without keys would
 //! have tested nothing.
 
@@ -86,6 +87,43 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
         serde_json::to_string(&serde_json::json!({ "tls_key": pem })).unwrap(),
     )
     .unwrap();
+    // A PKCS#12 store (binary DER): a key and its certificate, as a TLS client uses.
+    std::fs::write(dir.join("cert-key.pem"), &pem).unwrap();
+    run(
+        &openssl,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "cert-key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=dev",
+            "-days",
+            "1",
+        ],
+        dir,
+    );
+    run(
+        &openssl,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "cert-key.pem",
+            "-in",
+            "cert.pem",
+            "-out",
+            "keys/client.p12",
+            "-passout",
+            "pass:",
+        ],
+        dir,
+    );
+    std::fs::remove_file(dir.join("cert-key.pem")).unwrap();
+    std::fs::remove_file(dir.join("cert.pem")).unwrap();
     run(&age_keygen, &["-o", "keys/age.txt"], dir);
     run(&bin(), &["keygen", "-q", "-o", "keys/ours.txt"], dir);
     vec![
@@ -95,6 +133,7 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
         ("keys/tls-ed25519.pem", "private-key"),
         ("keys/sa.json", "gcp-service-account-key"),
         ("keys/tls.auto.tfvars.json", "private-key"),
+        ("keys/client.p12", "pkcs12-file"),
         ("keys/age.txt", "age-secret-key"),
         ("keys/ours.txt", "age-secret-key"),
     ]
