@@ -169,7 +169,7 @@ pub fn not_found_hint<L>(
 ) -> anyhow::Error {
     if let crate::model::path::PathError::NotFound(kp) = &e {
         let name: &dyn Fn(&str) -> &str = match format {
-            crate::store::Format::Dotenv => &|k| k.strip_prefix("export ").unwrap_or(k),
+            crate::store::Format::Dotenv => &crate::store::dotenv::env_name,
             _ => &|k| k,
         };
         let near: Vec<String> = doc

@@ -411,7 +411,7 @@ fn plan_keep(
         )
         .into());
     }
-    let bare = |k: &str| k.strip_prefix("export ").unwrap_or(k).to_string();
+    let bare = |k: &str| crate::store::dotenv::env_name(k).to_string();
     if bare(last) == name {
         return Err(CliError::new(BAD_PATH, format!("{}: that is the key itself", what())).into());
     }
