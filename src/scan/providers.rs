@@ -232,7 +232,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"\b(?P<s>AGE-PLUGIN-[A-Z0-9]{1,20}-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,})\b"#, Some(3.0),
         true: "value = \"AGE-PLUGIN-YUBIKEY-1CT6LZ033V9YST0CJ8C5LQR6LC8SR8PHH4CFTDQL0\"", false: "value = \"AGE-PLUGIN-YUBIKEY-1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""),
     token!("npm-token-legacy", "npm legacy token (UUID) in .npmrc", ["_authtoken"],
-        r#"(?i)//[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s:]{0,200})?/:_authToken\s*=\s*(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#, Some(2.0),
+        r#"(?i)//[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s:]{0,200})?/:_authToken\s*=\s*['"]?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#, Some(2.0),
         true: "value = \"//registry.npmjs.org/:_authToken=e6f12146-ce7d-c5b1-b248-5107c4214a13\"", false: "value = \"//registry.npmjs.org/:_authToken=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\""),
     token!("test-pypi-token", "TestPyPI upload token", ["pypi-agendgvzdc5wexbplm9yzw"],
         r#"\b(?P<s>pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,})"#, Some(3.5),

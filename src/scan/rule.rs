@@ -632,6 +632,7 @@ mod tests {
             // Ids shortened to runs of one digit or typed in order: the random tail decides.
             ("slack-legacy-token", "\"access_token\": \"xoxa-2-511111111-31111111111-3111111111111-c84b0bcc49765032f1\""),
             ("slack-token", "bot: xoxb-123456789012-Qw8ZrT2vLx9Pw4Kd7mHf"),
+            ("npm-token-legacy", "//registry.npmjs.org/:_authToken=\"77dc50b4-895f-4e64-bd6c-a8cf3fe86db1\""),
         ] {
             let found = set.find(line.as_bytes(), false);
             assert!(found.iter().any(|c| c.rule == rule), "{rule}: {line} ({found:?})");
@@ -647,7 +648,7 @@ mod tests {
         // Numbers too short for a Slack id, and a typed sequence.
         assert!(set
             .find(
-                b"xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d",
+                b"xoxp-1234-1234-1234-74acfb9f6b9864bb8ebbcf339ca5946d",
                 false
             )
             .is_empty());
