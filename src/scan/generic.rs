@@ -1216,7 +1216,9 @@ fn is_windows_path(v: &[u8]) -> bool {
 /// whatever order the keys come (`data:` before `kind:` in `kubectl get -o yaml`), indented
 /// with spaces or tabs, `kind` in any case or quoted, and a value on the next lines after
 /// `|` or `>`.
-pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
+/// `finds_inside` runs the whole rule set on a decoded value: a URL with a password or a
+/// GitHub token under `DATABASE_URL:` or `settings:` is a leak whatever the key's name.
+pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>, finds_inside: &dyn Fn(&[u8]) -> bool) {
     use base64::Engine;
     let mut is_secret = false;
     let mut section: Option<(bool, usize)> = None; // (base64?, indent of the section key)
@@ -1285,7 +1287,7 @@ pub fn k8s_secret(hay: &[u8], out: &mut Vec<Candidate>) {
         let Some(v) = hay.get(s..e) else { continue };
         let ok = if b64 {
             match base64::engine::general_purpose::STANDARD.decode(v) {
-                Ok(d) => decoded_looks_secret(&key, &d),
+                Ok(d) => decoded_looks_secret(&key, &d) || finds_inside(&d),
                 Err(_) => false,
             }
         } else {
@@ -1551,18 +1553,41 @@ mod tests {
     fn kubernetes_secret_data() {
         let y = "apiVersion: v1\nkind: Secret\ndata:\n  DB_PASSWORD: cUI1SUdLeTRPbzhEIWlJTVc=\n  user: YWRtaW4=\n";
         let mut out = Vec::new();
-        k8s_secret(y.as_bytes(), &mut out);
+        k8s_secret(y.as_bytes(), &mut out, &|_| false);
         assert_eq!(out.len(), 1);
         assert_eq!(&y[out[0].start..out[0].end], "cUI1SUdLeTRPbzhEIWlJTVc=");
         // Non-secret config under data: is judged decoded (sslmode=disable, a host name).
         let cfg = "kind: Secret\ndata:\n  DB_OPTIONS: c3NsbW9kZT1kaXNhYmxl\n  DB_HOST: ZGIuaW50ZXJuYWwuY29ycA==\n";
         out.clear();
-        k8s_secret(cfg.as_bytes(), &mut out);
+        k8s_secret(cfg.as_bytes(), &mut out, &|_| false);
         assert!(out.is_empty(), "{out:?}");
         let cm = y.replace("kind: Secret", "kind: ConfigMap");
         out.clear();
-        k8s_secret(cm.as_bytes(), &mut out);
+        k8s_secret(cm.as_bytes(), &mut out, &|_| false);
         assert!(out.is_empty());
+    }
+
+    /// Audit of issue 11: a decoded value is scanned by every rule, so a URL with a
+    /// password, a provider token or a config file under a plain name is found.
+    #[test]
+    fn kubernetes_secret_data_scanned_by_every_rule() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let pw: String = (0..18).map(|i| (b'a' + (i * 7 + 3) % 26) as char).collect();
+        let pw = format!("{pw}Q7x");
+        let set = super::super::rule::RuleSet::builtin();
+        for inner in [
+            format!("postgres://app:{pw}@db.prod.internal:5432/app"),
+            format!("[default]\naws_secret_access_key = {pw}Kd9wN8vLq2Zr4\n"),
+            format!("DB_PASSWORD={pw}\n"),
+        ] {
+            let y = format!("kind: Secret\ndata:\n  settings: {}\n", b64(&inner));
+            let found = set.find(y.as_bytes(), false);
+            assert!(found.iter().any(|c| c.rule == K8S_ID), "{inner}: {found:?}");
+        }
+        // A plain value under a plain name stays quiet.
+        let y = format!("kind: Secret\ndata:\n  settings: {}\n", b64("log_level=debug"));
+        assert!(set.find(y.as_bytes(), false).is_empty());
     }
 
     /// Issue 11: shapes `kubectl get -o yaml` and hand-written manifests take: `data:`
@@ -1579,7 +1604,7 @@ mod tests {
         ];
         for y in cases {
             let mut out = Vec::new();
-            k8s_secret(y.as_bytes(), &mut out);
+            k8s_secret(y.as_bytes(), &mut out, &|_| false);
             assert_eq!(out.len(), 1, "{y:?}: {out:?}");
         }
     }

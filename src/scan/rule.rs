@@ -258,7 +258,9 @@ impl RuleSet {
                     Target::K8s => {
                         if !k8s_done {
                             k8s_done = true;
-                            generic::k8s_secret(hay, &mut out);
+                            generic::k8s_secret(hay, &mut out, &|decoded| {
+                                !self.find_in(decoded, false, false).is_empty()
+                            });
                         }
                     }
                     Target::Block(b) => {
