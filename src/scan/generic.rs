@@ -1586,7 +1586,10 @@ mod tests {
             assert!(found.iter().any(|c| c.rule == K8S_ID), "{inner}: {found:?}");
         }
         // A plain value under a plain name stays quiet.
-        let y = format!("kind: Secret\ndata:\n  settings: {}\n", b64("log_level=debug"));
+        let y = format!(
+            "kind: Secret\ndata:\n  settings: {}\n",
+            b64("log_level=debug")
+        );
         assert!(set.find(y.as_bytes(), false).is_empty());
     }
 

@@ -536,7 +536,10 @@ fn block_range(
             if found.is_none() && !no_end.contains(&end) {
                 no_end.push(end);
             }
+            // Only a body of armor hides what it holds: a BEGIN and an END line in comments
+            // around `AWS_KEY = "AKIA…"` or a private key are no encrypted block.
             let stop = found
+                .filter(|&p| is_armor_body(&rest[..p]))
                 .map(|p| e + p + end.len())
                 .unwrap_or_else(|| memchr::memchr(b'\n', rest).map_or(hay.len(), |p| e + p));
             (s, stop)
@@ -568,6 +571,57 @@ fn block_range(
             (s, run)
         }
     }
+}
+
+/// The text between an armor's BEGIN and END lines is armor: every line (lines split at
+/// newlines or `\n` escapes, a comment marker, quotes and string punctuation around them
+/// taken off) is blank, base64, a `=` checksum, or one of the headers the armor formats
+/// define (`Version:`, `Comment:`, `Hash:`…).
+fn is_armor_body(body: &[u8]) -> bool {
+    const HEADERS: &[&[u8]] = &[
+        b"version:",
+        b"comment:",
+        b"hash:",
+        b"charset:",
+        b"messageid:",
+    ];
+    let is_edge = |b: &u8| b" \t\r#/*;>'\",+\\".contains(b);
+    body.split(|&b| b == b'\n').all(|line| {
+        line_pieces(line).all(|piece| {
+            let start = piece
+                .iter()
+                .position(|b| !is_edge(b))
+                .unwrap_or(piece.len());
+            let end = piece
+                .iter()
+                .rposition(|b| !is_edge(b))
+                .map_or(start, |p| p + 1);
+            let t = &piece[start..end.max(start)];
+            t.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                || HEADERS
+                    .iter()
+                    .any(|h| t.len() >= h.len() && t[..h.len()].eq_ignore_ascii_case(h))
+        })
+    })
+}
+
+/// A line cut at its `\n` escapes (an armor inside a JSON or code string).
+fn line_pieces(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memmem::find(r, b"\\n") {
+            Some(p) => {
+                rest = Some(&r[p + 2..]);
+                Some(&r[..p])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// Where `needle` (upper-case ASCII) first occurs in `hay`, in any case: one pass over
@@ -697,5 +751,33 @@ mod tests {
         // A lower-case block with its lower-case END is still a block.
         let text = "-----begin pgp message-----\nAKIAUJZDEGXDNCF32EPF\n-----end pgp message-----\n";
         assert!(set.find(text.as_bytes(), false).is_empty());
+    }
+
+    /// Audit of issue 11: a BEGIN and an END line in comments around code hid the code.
+    /// Only a body of armor (base64 lines, a checksum, the armor headers) is skipped, in a
+    /// file, a comment or a string with `\n` escapes.
+    #[test]
+    fn only_an_armor_body_is_skipped() {
+        let set = RuleSet::builtin();
+        let token = format!("ghp_{}", "hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES");
+        for text in [
+            format!("# -----BEGIN PGP MESSAGE-----\nGH = \"{token}\"\n# -----END PGP MESSAGE-----\n"),
+            format!("// -----BEGIN PGP SIGNATURE-----\n// -----END CERTIFICATE-----\n{token}\n// -----END PGP SIGNATURE-----\n"),
+        ] {
+            let found = set.find(text.as_bytes(), false);
+            assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+        }
+        // A line of armor that would fire on its own (base64 has the characters of an AWS id).
+        let key_id = "AKIAUJZDEGXDNCF32EPF";
+        let body: String = (0..64)
+            .map(|i| (b'A' + (i * 11 % 26) as u8) as char)
+            .collect();
+        for text in [
+            format!("-----BEGIN PGP MESSAGE-----\nVersion: GnuPG v2\n\nhQEMA{body}\n{key_id}\n=pXkQ\n-----END PGP MESSAGE-----\n"),
+            format!("# -----BEGIN PGP SIGNATURE-----\n#\n# iQEz{body}\n# {key_id}\n# -----END PGP SIGNATURE-----\n"),
+            format!("{{\"sig\": \"-----BEGIN PGP SIGNATURE-----\\n\\niQEz{body}\\n{key_id}\\n-----END PGP SIGNATURE-----\\n\"}}\n"),
+        ] {
+            assert!(set.find(text.as_bytes(), false).is_empty(), "{text:?}");
+        }
     }
 }
