@@ -90,6 +90,28 @@ pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
     }
 }
 
+/// As [`load_if_encrypted`], and for a name that gives no format (`secrets.conf`,
+/// `prod.env.enc`, `app.sops`: sops reads them as binary unless told `--input-type`),
+/// the format the content parses as: YAML, JSON, dotenv or INI. What a file holds, not
+/// its name, makes it one of ours for the known-value check.
+pub fn load_by_content(path: &Path) -> Option<EncryptedFile> {
+    if let Some(file) = load_if_encrypted(path) {
+        return Some(file);
+    }
+    if Format::from_path(path) != Format::Binary {
+        return None;
+    }
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > READ_WHOLE {
+        return None;
+    }
+    let bytes = EncryptedFile::read_encrypted(path).ok()?;
+    memchr::memmem::find(&bytes, MARKER)?;
+    [Format::Yaml, Format::Dotenv, Format::Ini]
+        .into_iter()
+        .find_map(|format| EncryptedFile::parse(path, format, &bytes).ok())
+}
+
 fn tail_has_marker(path: &Path, len: u64) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = std::fs::File::open(path) else {
@@ -125,7 +147,7 @@ pub fn sops_files(root: &Path, config: Option<&Config>) -> Vec<(PathBuf, Encrypt
             .map(ignore::DirEntry::into_path)
             .collect(),
     };
-    let loaded = parallel_map(&files, |p| load_if_encrypted(p));
+    let loaded = parallel_map(&files, |p| load_by_content(p));
     files
         .into_iter()
         .zip(loaded)

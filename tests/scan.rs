@@ -1274,6 +1274,73 @@ fn known_values_of_files_encrypted_without_a_team_config() {
     }
 }
 
+/// Audit of issue 11: files the real `sops` encrypted under names that give no format
+/// (`--input-type` told it: `secrets.conf`, `prod.env.enc`, `app.sops`) are ours by their
+/// content too; their values were unprotected.
+#[test]
+fn known_values_of_sops_files_whose_name_gives_no_format() {
+    use secrecy::ExposeSecret;
+    let sops = common::sops_bin().unwrap();
+    let d = repo();
+    let id = age::x25519::Identity::generate();
+    let key = d.path().join("key.txt");
+    std::fs::write(&key, format!("{}\n", id.to_string().expose_secret())).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let values = [
+        "Lx9Pw4Kd7mHfBZq8rT2v",
+        "Kd7mHfBZq8rT2vLx9Pw4",
+        "HfBZq8rT2vLx9Pw4Kd7m",
+    ];
+    for (name, kind, plain) in [
+        (
+            "secrets.conf",
+            "ini",
+            format!("[db]\npass = {}\n", values[0]),
+        ),
+        ("prod.env.enc", "dotenv", format!("TOKEN={}\n", values[1])),
+        ("app.sops", "yaml", format!("smtp:\n  pw: {}\n", values[2])),
+    ] {
+        let plain_path = d.path().join(format!("plain.{kind}"));
+        std::fs::write(&plain_path, plain).unwrap();
+        let out = Proc::new(&sops)
+            .current_dir(d.path())
+            .env("SOPS_AGE_RECIPIENTS", id.to_public().to_string())
+            .args(["encrypt", "--input-type", kind, "--output-type", kind])
+            .arg(&plain_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(d.path().join(name), out.stdout).unwrap();
+        std::fs::remove_file(plain_path).unwrap();
+    }
+    write(
+        d.path(),
+        "notes.md",
+        &format!("{}\n{}\n{}\n", values[0], values[1], values[2]),
+    );
+    let out = scan(d.path())
+        .env("SOPS_AGE_KEY_FILE", &key)
+        .arg("notes.md")
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    for origin in [
+        "secrets.conf:db/pass",
+        "prod.env.enc:TOKEN",
+        "app.sops:smtp/pw",
+    ] {
+        assert!(
+            s.contains(&format!("(value of {origin})")),
+            "{origin}:\n{s}"
+        );
+    }
+}
+
 /// Issue 11: a file two environments' globs both claim was skipped by the must-be-encrypted
 /// check (the ambiguity became "no environment"): a plaintext `prod/app.env` passed. It is
 /// reported, encrypted or not; and a BEGIN line with no END no longer hides the rest.
