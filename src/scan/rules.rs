@@ -152,7 +152,15 @@ pub static BUILTIN: &[Rule] = &[
     // Body lines split by newlines or by `\n` escapes (a PEM inside a JSON string); one
     // line of 40 base64 characters is enough (an ed25519 PKCS#8 key has one line of 64).
     rule!("private-key", "Private key (PEM, OpenSSH, PGP)", ["private key"],
-        r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*(?:\r?\n|(?:\\r)?\\n)?(?:[A-Za-z0-9-]+:[^\n\\]*(?:\r?\n|\\n))*(?:\r?\n|\\n)?[ \t]*[A-Za-z0-9+/=]{40,}(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[A-Za-z0-9+/=]{4,})*)",
+        // Lines end in a newline or a `\n` escape (`\\n` in a JSON string inside a JSON
+        // string), and may be the pieces of a string joined in code (`"…\n" "…\n"`,
+        // `"…\n" +`).
+        concat!(
+            r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,30}PRIVATE KEY(?: BLOCK)?-----[ \t]*",
+            r"(?:(?:\r?\n|(?:\\+r)?\\+n)(?:[ \t]*[\x22'][ \t]*\+?[ \t]*\r?\n?[ \t]*\+?[ \t]*[\x22'])?)?",
+            r"(?:[A-Za-z0-9-]+:[^\n\\]*(?:\r?\n|\\+n))*(?:\r?\n|\\+n)?[ \t]*[A-Za-z0-9+/=]{40,}",
+            r"(?:(?:\r?\n|(?:\\+r)?\\+n)(?:[ \t]*[\x22'][ \t]*\+?[ \t]*\r?\n?[ \t]*\+?[ \t]*[\x22'])?[ \t]*[A-Za-z0-9+/=]{4,})*)",
+        ),
         entropy: Some(3.5), check: Check::Key, multiline: true,
         trues: ["-----BEGIN RSA PRIVATE KEY-----\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\nC+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5yPU8d0FZfWe7ih\n",
                 "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEx/4ziHZpZdLfGut49lBsXUcXrFXCUBdg6vxujom/jl\n-----END PRIVATE KEY-----\n",

@@ -87,6 +87,16 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
         serde_json::to_string(&serde_json::json!({ "tls_key": pem })).unwrap(),
     )
     .unwrap();
+    // The same key in a JSON string inside a JSON string (`\\n` breaks), and split over
+    // Python string literals joined by juxtaposition.
+    let inner = serde_json::to_string(&serde_json::json!({ "private_key": pem })).unwrap();
+    std::fs::write(
+        dir.join("keys/nested.json"),
+        serde_json::to_string(&serde_json::json!({ "credentials": inner })).unwrap(),
+    )
+    .unwrap();
+    let pieces: String = pem.lines().map(|l| format!("    \"{l}\\n\"\n")).collect();
+    std::fs::write(dir.join("keys/tls_key.py"), format!("KEY = (\n{pieces})\n")).unwrap();
     // A PKCS#12 store (binary DER): a key and its certificate, as a TLS client uses.
     std::fs::write(dir.join("cert-key.pem"), &pem).unwrap();
     run(
@@ -133,6 +143,8 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
         ("keys/tls-ed25519.pem", "private-key"),
         ("keys/sa.json", "gcp-service-account-key"),
         ("keys/tls.auto.tfvars.json", "private-key"),
+        ("keys/nested.json", "private-key"),
+        ("keys/tls_key.py", "private-key"),
         ("keys/client.p12", "pkcs12-file"),
         ("keys/age.txt", "age-secret-key"),
         ("keys/ours.txt", "age-secret-key"),
