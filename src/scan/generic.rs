@@ -249,10 +249,35 @@ pub fn at(
         token_key,
         char_quotes,
         bare_key,
+        first_argument: first_argument(hay, kstart),
     };
     let cand = value_after_key(hay, kend, ctx)
-        .or_else(|| literal_compared_before(hay, kstart, char_quotes));
+        .or_else(|| literal_compared_before(hay, kstart, char_quotes))
+        .filter(|c| !repeats_name(&key, &hay[c.start..c.end]));
     Some((cand, kend))
+}
+
+/// Whether the quoted name at `kstart` opens a call's arguments: `(` before its quote.
+fn first_argument(hay: &[u8], kstart: usize) -> bool {
+    let before = &hay[kstart.saturating_sub(8)..kstart];
+    match before.split_last() {
+        Some((b'"' | b'\'' | b'`', rest)) => rest.trim_ascii_end().last() == Some(&b'('),
+        _ => false,
+    }
+}
+
+/// A value that spells its own key's name (letters and digits alike, case aside): a make
+/// target's object file (`git-credential-osxkeychain: git-credential-osxkeychain.o`), a
+/// table's label beside its id (`'crc-16-buypass', 'Crc16Buypass'`). Names, not secrets.
+fn repeats_name(key: &[u8], value: &[u8]) -> bool {
+    let norm = |s: &[u8]| -> Vec<u8> {
+        s.iter()
+            .filter(|b| b.is_ascii_alphanumeric())
+            .map(u8::to_ascii_lowercase)
+            .collect()
+    };
+    let key = norm(key);
+    key.len() >= 6 && memchr::memmem::find(&norm(value), &key).is_some()
 }
 
 /// A camel-case name ending in `Id`/`ID` (`credentialId`, `tokenID`): an identifier's name.
@@ -280,6 +305,9 @@ struct KeyContext {
     char_quotes: bool,
     /// The name only says "key" ([`BARE_KEY`]).
     bare_key: bool,
+    /// A quoted name is a call's first argument (`getenv("api_token", …`), not an item of
+    /// a list of names.
+    first_argument: bool,
 }
 
 /// `key`, `HEX_KEY`, `dict-key`, `app.key`, `stripeKey`: the name's last word is `key`.
@@ -490,8 +518,12 @@ fn value_after_key(hay: &[u8], kend: usize, ctx: KeyContext) -> Option<Candidate
     if p >= n {
         return None;
     }
-    // A quoted name and the next argument of a call: `getenv("api_token", "dafa…")`.
+    // A quoted name and the next argument of a call: `getenv("api_token", "dafa…")`; in a
+    // list of names (`'fooToken', 'barEncoding'`) the next item is another name.
     if quoted && hay[p] == b',' {
+        if !ctx.first_argument {
+            return None;
+        }
         let mut q = p + 1;
         while q < n && matches!(hay[q], b' ' | b'\t') {
             q += 1;
@@ -1033,9 +1065,7 @@ pub fn is_template(v: &[u8]) -> bool {
         b'$' if second.is_ascii_alphabetic() || second == b'_' || second == b'(' => return true,
         b'%' if second == b'(' || second == b'{' => return true,
         b'%' if t.len() > 2 && t.ends_with(b"%") && whole_ident(&t[1..t.len() - 1]) => return true,
-        b'<' if second == b'%' || (t.ends_with(b">") && !t[1..t.len() - 1].contains(&b'<')) => {
-            return true
-        }
+        b'<' if second == b'%' || angle_slot(t) => return true,
         b'!' if second.is_ascii_alphabetic() => return true,
         b'&' | b'*' if whole_ident(&t[1..]) => return true,
         b'@' if t.len() > 2 && t.ends_with(b"@") && whole_ident(&t[1..t.len() - 1]) => return true,
@@ -1055,8 +1085,9 @@ pub fn is_template(v: &[u8]) -> bool {
         } else if rest.starts_with(b"#{") {
             single_brace_field(&rest[2..], |b| b != b'{')
         } else if rest[0] == b'{' && (i == 0 || !matches!(t[i - 1], b'{' | b'$' | b'#')) {
-            single_brace_field(&rest[1..], |b| ident(b) || b == b'.')
-                && !rest[1..].starts_with(b"}}")
+            (single_brace_field(&rest[1..], |b| ident(b) || b == b'.')
+                && !rest[1..].starts_with(b"}}"))
+                || fluent_placeable(&rest[1..])
         } else {
             false
         };
@@ -1066,6 +1097,32 @@ pub fn is_template(v: &[u8]) -> bool {
         i += 1;
     }
     false
+}
+
+/// `<your-password>`, and in prose or a signature `<string>]}`: a slot in angle brackets,
+/// closing punctuation after it.
+fn angle_slot(t: &[u8]) -> bool {
+    let end = t
+        .iter()
+        .rposition(|b| !matches!(b, b']' | b'}' | b')' | b',' | b';' | b'.' | b'`'))
+        .map_or(0, |p| p + 1);
+    let t = &t[..end];
+    t.len() > 2 && t.ends_with(b">") && !t[1..t.len() - 1].contains(&b'<')
+}
+
+/// `-term}`, `$var}` or `{ $var }`'s inside after `{`: a Fluent message's reference to
+/// another message or a variable (`{-scrypt-recipient} can't be used…` in a `.ftl`).
+fn fluent_placeable(r: &[u8]) -> bool {
+    let r = r.trim_ascii_start();
+    let Some(rest) = r.strip_prefix(b"-").or_else(|| r.strip_prefix(b"$")) else {
+        return false;
+    };
+    let name = rest
+        .iter()
+        .take(64)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    name > 0 && rest[name..].trim_ascii_start().first() == Some(&b'}')
 }
 
 /// `expr }}` after `{{`: text with a letter and no brace of its own, then `}}`.
@@ -1565,6 +1622,48 @@ mod tests {
         out.clear();
         k8s_secret(cm.as_bytes(), &mut out, &|_| false);
         assert!(out.is_empty());
+    }
+
+    /// Audit of issue 11: names and slots found on a tree of vendored code and docs.
+    #[test]
+    fn names_and_slots_in_vendored_text_do_not_fire() {
+        for (l, code) in [
+            // A Fluent message referring to another (age's i18n).
+            (
+                "err-mixed-recipient-passphrase = {-scrypt-recipient} can't be used.",
+                false,
+            ),
+            ("hint-passphrase = { $kind } passphrase for {-age}", false),
+            // A make target and its object file; a table's id and label.
+            (
+                "git-credential-osxkeychain: git-credential-osxkeychain.o",
+                false,
+            ),
+            (
+                "    [   'crc-16-buypass',   'Crc16Buypass',     0x18005,   ],",
+                true,
+            ),
+            // A list of names, one ending in Token.
+            (
+                "COCOA = {'opaqueCMBufferQueueTriggerToken', 'sfntCMapEncoding', 'x'}",
+                true,
+            ),
+            // A type in a signature, closed by brackets.
+            (
+                "    `{pem: <string|buffer>[, passphrase: <string>]}`. The object form",
+                false,
+            ),
+        ] {
+            assert!(!fires(l, code), "{l}");
+        }
+        // The same shapes holding secrets still fire.
+        for (l, code) in [
+            ("getenv(\"api_token\", \"q8ZrT2vLx9Pw4Kd7mHfB\")", true),
+            ("passphrase = Qz8r{-T2v!Lx9}Pw4", false),
+            ("deploy_token: q8ZrT2vLx9Pw4Kd7mHfB", false),
+        ] {
+            assert!(fires(l, code), "{l}");
+        }
     }
 
     /// Audit of issue 11: a decoded value is scanned by every rule, so a URL with a

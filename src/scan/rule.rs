@@ -419,6 +419,10 @@ fn url_password_ok(user: &[u8], pass: &[u8], whole: &[u8]) -> bool {
     if pass == user || is_templated(pass) || wordy || entropy::is_placeholder(pass) {
         return false;
     }
+    // CVS's `cvs://:pserver:anoncvs@host`: an access method and a user, no password.
+    if user.is_empty() && (pass.starts_with(b"pserver:") || pass.starts_with(b"ext:")) {
+        return false;
+    }
     // A documentation host (`db.example.com`) marks an example, unless the password is a
     // chosen one: people redact the host of a real URL more often than its password.
     let host = url_host(whole);

@@ -218,7 +218,8 @@ pub static BUILTIN: &[Rule] = &[
                  "mysql://app:{password}@db.internal/app", "mysql://app:$DB_PASS@db.internal/app",
                  "postgres://app:%s@db.internal/app", "mongodb://username:password@host:27017",
                  "postgres://app:qB5IGky4Oo8D@hostname:5432/app",
-                 "https://user:qb5igky4oo8d@api.example.org/"]),
+                 "https://user:qb5igky4oo8d@api.example.org/",
+                 "Upstream: cvs://:pserver:anoncvs@sourceware.org:/cvs/src"]),
     // Also inside a JSON string (`DOCKER_CONFIG_JSON="{\"auths\":…}"`), quotes escaped.
     rule!("docker-auths", "Docker registry credential (auths)", ["\"auth\"", "auth\\\""],
         r#"\\?"auth\\?"\s*:\s*\\?"(?P<s>[A-Za-z0-9+/]{12,}={0,2})\\?""#,
