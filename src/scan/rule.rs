@@ -368,16 +368,12 @@ fn jwt_ok(token: &[u8]) -> bool {
     let parts: Vec<&[u8]> = token.split(|&b| b == b'.').collect();
     let is_object = |part: &[u8]| {
         use base64::Engine;
-        let engine = base64::engine::GeneralPurpose::new(
-            &base64::alphabet::URL_SAFE,
-            base64::engine::GeneralPurposeConfig::new()
-                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-                .with_decode_allow_trailing_bits(true),
-        );
-        engine.decode(part).is_ok_and(|d| {
-            let t = d.trim_ascii();
-            t.starts_with(b"{") && t.ends_with(b"}")
-        })
+        lenient_base64(&base64::alphabet::URL_SAFE)
+            .decode(part)
+            .is_ok_and(|d| {
+                let t = d.trim_ascii();
+                t.starts_with(b"{") && t.ends_with(b"}")
+            })
     };
     match parts.as_slice() {
         [header, _, _] | [header, _, _, _, _] => is_object(header),
@@ -388,13 +384,19 @@ fn jwt_ok(token: &[u8]) -> bool {
 
 fn base64_jwt_ok(b64: &[u8]) -> bool {
     use base64::Engine;
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
+    lenient_base64(&base64::alphabet::STANDARD)
+        .decode(b64)
+        .is_ok_and(|jwt| jwt_ok(jwt.trim_ascii()))
+}
+
+/// A decoder that takes base64 as tokens carry it: padded or not, spare bits allowed.
+fn lenient_base64(alphabet: &base64::alphabet::Alphabet) -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        alphabet,
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
-    );
-    engine.decode(b64).is_ok_and(|jwt| jwt_ok(jwt.trim_ascii()))
+    )
 }
 
 /// The base64 of a key block after its `-----BEGIN …-----` line: random enough for key
