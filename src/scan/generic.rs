@@ -266,9 +266,11 @@ fn first_argument(hay: &[u8], kstart: usize) -> bool {
     }
 }
 
-/// A value that spells its own key's name (letters and digits alike, case aside): a make
-/// target's object file (`git-credential-osxkeychain: git-credential-osxkeychain.o`), a
-/// table's label beside its id (`'crc-16-buypass', 'Crc16Buypass'`). Names, not secrets.
+/// A value that spells its own key's name (letters and digits alike, case aside), with at
+/// most a short suffix: a make target's object file (`git-credential-osxkeychain:
+/// git-credential-osxkeychain.o`), a table's label beside its id (`'crc-16-buypass',
+/// 'Crc16Buypass'`). Names, not secrets; a secret that merely starts with its name
+/// (`api_key: api_key_4f8a…`) has more after it.
 fn repeats_name(key: &[u8], value: &[u8]) -> bool {
     let norm = |s: &[u8]| -> Vec<u8> {
         s.iter()
@@ -276,8 +278,8 @@ fn repeats_name(key: &[u8], value: &[u8]) -> bool {
             .map(u8::to_ascii_lowercase)
             .collect()
     };
-    let key = norm(key);
-    key.len() >= 6 && memchr::memmem::find(&norm(value), &key).is_some()
+    let (key, value) = (norm(key), norm(value));
+    key.len() >= 6 && value.starts_with(&key) && value.len() - key.len() <= 4
 }
 
 /// A camel-case name ending in `Id`/`ID` (`credentialId`, `tokenID`): an identifier's name.
@@ -1661,6 +1663,7 @@ mod tests {
             ("getenv(\"api_token\", \"q8ZrT2vLx9Pw4Kd7mHfB\")", true),
             ("passphrase = Qz8r{-T2v!Lx9}Pw4", false),
             ("deploy_token: q8ZrT2vLx9Pw4Kd7mHfB", false),
+            ("api_key: api_key_4f8aQ2vLx9Pw4Kd7mHfB", false),
         ] {
             assert!(fires(l, code), "{l}");
         }
