@@ -341,11 +341,13 @@ pub static BUILTIN: &[Rule] = &[
     // A command may continue over lines (`\` at the end), and the user:password may be
     // quoted whole (`-u "user:pass"`).
     rule!("cli-password", "Password on a curl or mysql command line", ["curl", "mysql"],
-        r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)[ \t=]{0,4}['"]?[^:\s'"]{0,64}['"]?:['"]?|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
+        r#"\b(?:curl\b(?:[^\n]|\\\r?\n){0,400}?\s(?:-u|--user)(?:[ \t=]|\\\r?\n){0,4}[ \t]*['"]?[^:\s'"]{0,64}['"]?:['"]?|mysql(?:dump|admin)?\b[^\n]{0,200}?\s-p)(?P<s>[^\s'"]{8,128})"#,
         entropy: Some(3.0), check: Check::Password, multiline: true,
         trues: ["curl -u admin:hGAkWvj7FAc9QeWJ https://ci.internal/api", "mysql -h db -u root -pq8ZrT2vLx9Pw4Kd7 shop",
                 "curl -X POST https://ci.internal/api \\\n  -H 'Accept: */*' \\\n  -u deploy:yqDVtkqPECriaLRi",
                 "curl --user \"deploy:hGAkWvj7FAc9QeWJ\" https://ci.internal/api",
+                // The user:password on the line after `-u \`.
+                "curl -X POST -u \\\n    admin:Rq7Lx2Pw9Kd4mHfB https://ci.internal/api",
                 // No user name, a quoted password, each part quoted on its own (`{…}` stays a
                 // template placeholder).
                 "curl -u \":hGAkWvj7FAc9QeWJ\" https://ci.internal/api",
