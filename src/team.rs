@@ -95,19 +95,18 @@ pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
 /// the format the content parses as: YAML, JSON, dotenv or INI. What a file holds, not
 /// its name, makes it one of ours for the known-value check.
 pub fn load_by_content(path: &Path) -> Option<EncryptedFile> {
-    if let Some(file) = load_if_encrypted(path) {
-        return Some(file);
-    }
-    if Format::from_path(path) != Format::Binary {
-        return None;
-    }
     let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > READ_WHOLE {
+    if Format::from_path(path) != Format::Binary || meta.len() > READ_WHOLE {
+        return load_if_encrypted(path);
+    }
+    // Read once: the binary envelope first (what sops reads such a name as), then the
+    // formats the content may be in.
+    if !meta.is_file() {
         return None;
     }
     let bytes = EncryptedFile::read_encrypted(path).ok()?;
     memchr::memmem::find(&bytes, MARKER)?;
-    [Format::Yaml, Format::Dotenv, Format::Ini]
+    [Format::Binary, Format::Yaml, Format::Dotenv, Format::Ini]
         .into_iter()
         .find_map(|format| EncryptedFile::parse(path, format, &bytes).ok())
 }

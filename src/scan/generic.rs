@@ -249,7 +249,6 @@ pub fn at(
         token_key,
         char_quotes,
         bare_key,
-        first_argument: first_argument(hay, kstart),
     };
     let cand = value_after_key(hay, kend, ctx)
         .or_else(|| literal_compared_before(hay, kstart, char_quotes))
@@ -257,20 +256,11 @@ pub fn at(
     Some((cand, kend))
 }
 
-/// Whether the quoted name at `kstart` opens a call's arguments: `(` before its quote.
-fn first_argument(hay: &[u8], kstart: usize) -> bool {
-    let before = &hay[kstart.saturating_sub(8)..kstart];
-    match before.split_last() {
-        Some((b'"' | b'\'' | b'`', rest)) => rest.trim_ascii_end().last() == Some(&b'('),
-        _ => false,
-    }
-}
-
-/// A value that spells its own key's name (letters and digits alike, case aside), with at
-/// most a short suffix: a make target's object file (`git-credential-osxkeychain:
+/// A value that spells its own key's name (letters and digits alike, case aside), alone or
+/// with a file extension: a make target's object file (`git-credential-osxkeychain:
 /// git-credential-osxkeychain.o`), a table's label beside its id (`'crc-16-buypass',
-/// 'Crc16Buypass'`). Names, not secrets; a secret that merely starts with its name
-/// (`api_key: api_key_4f8a…`) has more after it.
+/// 'Crc16Buypass'`). Names, not secrets; a secret that starts with its name
+/// (`API_TOKEN=api_token_q8Zr`) has more after it.
 fn repeats_name(key: &[u8], value: &[u8]) -> bool {
     let norm = |s: &[u8]| -> Vec<u8> {
         s.iter()
@@ -278,8 +268,12 @@ fn repeats_name(key: &[u8], value: &[u8]) -> bool {
             .map(u8::to_ascii_lowercase)
             .collect()
     };
-    let (key, value) = (norm(key), norm(value));
-    key.len() >= 6 && value.starts_with(&key) && value.len() - key.len() <= 4
+    let key = norm(key);
+    let stem = match value.iter().rposition(|&b| b == b'.') {
+        Some(dot) if value.len() - dot <= 5 => &value[..dot],
+        _ => value,
+    };
+    key.len() >= 6 && (norm(value) == key || norm(stem) == key)
 }
 
 /// A camel-case name ending in `Id`/`ID` (`credentialId`, `tokenID`): an identifier's name.
@@ -307,9 +301,6 @@ struct KeyContext {
     char_quotes: bool,
     /// The name only says "key" ([`BARE_KEY`]).
     bare_key: bool,
-    /// A quoted name is a call's first argument (`getenv("api_token", …`), not an item of
-    /// a list of names.
-    first_argument: bool,
 }
 
 /// `key`, `HEX_KEY`, `dict-key`, `app.key`, `stripeKey`: the name's last word is `key`.
@@ -520,12 +511,8 @@ fn value_after_key(hay: &[u8], kend: usize, ctx: KeyContext) -> Option<Candidate
     if p >= n {
         return None;
     }
-    // A quoted name and the next argument of a call: `getenv("api_token", "dafa…")`; in a
-    // list of names (`'fooToken', 'barEncoding'`) the next item is another name.
+    // A quoted name and the next argument of a call: `getenv("api_token", "dafa…")`.
     if quoted && hay[p] == b',' {
-        if !ctx.first_argument {
-            return None;
-        }
         let mut q = p + 1;
         while q < n && matches!(hay[q], b' ' | b'\t') {
             q += 1;
@@ -1073,7 +1060,7 @@ pub fn is_template(v: &[u8]) -> bool {
         b'@' if t.len() > 2 && t.ends_with(b"@") && whole_ident(&t[1..t.len() - 1]) => return true,
         _ => {}
     }
-    if entropy::contains(t, b"ENC[AES256_GCM") {
+    if entropy::contains(t, b"ENC[AES256_GCM") || is_fluent_placeable(t) {
         return true;
     }
     let mut i = 0;
@@ -1087,9 +1074,8 @@ pub fn is_template(v: &[u8]) -> bool {
         } else if rest.starts_with(b"#{") {
             single_brace_field(&rest[2..], |b| b != b'{')
         } else if rest[0] == b'{' && (i == 0 || !matches!(t[i - 1], b'{' | b'$' | b'#')) {
-            (single_brace_field(&rest[1..], |b| ident(b) || b == b'.')
-                && !rest[1..].starts_with(b"}}"))
-                || fluent_placeable(&rest[1..])
+            single_brace_field(&rest[1..], |b| ident(b) || b == b'.')
+                && !rest[1..].starts_with(b"}}")
         } else {
             false
         };
@@ -1112,19 +1098,24 @@ fn angle_slot(t: &[u8]) -> bool {
     t.len() > 2 && t.ends_with(b">") && !t[1..t.len() - 1].contains(&b'<')
 }
 
-/// `-term}`, `$var}` or `{ $var }`'s inside after `{`: a Fluent message's reference to
-/// another message or a variable (`{-scrypt-recipient} can't be used…` in a `.ftl`).
-fn fluent_placeable(r: &[u8]) -> bool {
-    let r = r.trim_ascii_start();
-    let Some(rest) = r.strip_prefix(b"-").or_else(|| r.strip_prefix(b"$")) else {
+/// A whole value that is one Fluent placeable, `{-term}` or `{ $var }`: a message's
+/// reference to another message or a variable (`{-scrypt-recipient} can't be used…` in a
+/// `.ftl`). Inside a longer value (`Xk7#mQ{-pL}w9`) such braces are a password's symbols.
+fn is_fluent_placeable(t: &[u8]) -> bool {
+    let Some(inner) = t.strip_prefix(b"{").and_then(|r| r.strip_suffix(b"}")) else {
         return false;
     };
-    let name = rest
-        .iter()
-        .take(64)
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-        .count();
-    name > 0 && rest[name..].trim_ascii_start().first() == Some(&b'}')
+    let inner = inner.trim_ascii();
+    inner
+        .strip_prefix(b"-")
+        .or_else(|| inner.strip_prefix(b"$"))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
 }
 
 /// `expr }}` after `{{`: text with a letter and no brace of its own, then `}}`.
@@ -1645,11 +1636,6 @@ mod tests {
                 "    [   'crc-16-buypass',   'Crc16Buypass',     0x18005,   ],",
                 true,
             ),
-            // A list of names, one ending in Token.
-            (
-                "COCOA = {'opaqueCMBufferQueueTriggerToken', 'sfntCMapEncoding', 'x'}",
-                true,
-            ),
             // A type in a signature, closed by brackets.
             (
                 "    `{pem: <string|buffer>[, passphrase: <string>]}`. The object form",
@@ -1664,6 +1650,13 @@ mod tests {
             ("passphrase = Qz8r{-T2v!Lx9}Pw4", false),
             ("deploy_token: q8ZrT2vLx9Pw4Kd7mHfB", false),
             ("api_key: api_key_4f8aQ2vLx9Pw4Kd7mHfB", false),
+            ("API_TOKEN=api_token_q8Zr", false),
+            ("password: \"Xk7#mQ{-pL}w9vRt8\"", false),
+            ("token: \"Xk7#mQ{$pL}w9vRt8\"", false),
+            (
+                "config.set(\"auth\", \"password\", \"q8ZrT2vLx9Pw4Kd7mHfB\")",
+                true,
+            ),
         ] {
             assert!(fires(l, code), "{l}");
         }

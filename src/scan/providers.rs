@@ -25,8 +25,7 @@ macro_rules! token {
     };
 }
 
-/// A value of the given shape assigned to a name holding the provider's name (a label of
-/// a few words too: `telegram bot: …`): `=`, `:`,
+/// A value of the given shape assigned to a name holding the provider's name: `=`, `:`,
 /// `:=`, `::=`, `:::=`, `.=`, `=>`, `?=`, `,` and a quote (a call's next argument) or `>` (an XML element,
 /// whose value may sit on the next line). Written once here so every such rule accepts
 /// the same assignments.
@@ -39,7 +38,7 @@ macro_rules! named {
             keywords: &[$($kw),*],
             regex: concat!(
                 r#"(?im)(?:"#, $name,
-                r#")(?:[\w.-]|[ \t][\w.-]){0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|:::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
+                r#")[\w.-]{0,24}?[ \t]{0,4}['"\]]{0,2}[ \t]{0,4}(?:(?:=|:|:=|::=|:::=|\.=|=>|\?=|\|\||>)[ \t\r\n]{0,12}['"`]{0,2}|,[ \t]{0,4}['"`])[ \t]{0,2}(?P<s>(?:"#,
                 $value,
                 r#"))(?:[^\w\-+/=.~]|\\[nrt]|$)"#
             ),
@@ -430,7 +429,7 @@ pub static PROVIDERS: &[Rule] = &[
         r#"travis"#, r#"[a-z0-9]{22}"#, None,
         true: "TRAVIS_KEY = \"sg01i6y9v02q7fq8lwmi4w\"", false: "TRAVIS_KEY = \"sg01i6y9v02q7fq8lwmi4\""),
     named!("trello-token", "Trello API key or token", ["trello"],
-        r#"trello"#, r#"[A-Za-z0-9-]{32}|ATTA[A-Fa-f0-9]{60,68}|[a-f0-9]{64}"#, Some(3.0),
+        r#"trello"#, r#"ATTA[A-Fa-f0-9]{60,72}|[a-f0-9]{64}|[A-Za-z0-9-]{32}"#, Some(3.0),
         true: "<trelloToken>\n    hGAkWvj7FAc9QeWJKY40uv-wMFLZDe1f\n</trelloToken>", false: "TRELLO_KEY = \"hGAkWvj7FAc9QeWJKY40uv\""),
     named!("twitch-token", "Twitch API token", ["twitch"],
         r#"twitch"#, r#"[a-z0-9]{30}"#, None,

@@ -206,7 +206,7 @@ impl RuleSet {
     pub fn find_in(&self, hay: &[u8], code: bool, char_quotes: bool) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = Vec::new();
         let mut blocks: Vec<(usize, usize)> = Vec::new();
-        let mut no_end: Vec<&'static str> = Vec::new();
+        let mut ends: Vec<(&'static str, Option<usize>)> = Vec::new();
         let mut done_until = vec![0usize; self.rules.len()];
         let mut generic_until = 0usize;
         let mut k8s_done = false;
@@ -267,7 +267,7 @@ impl RuleSet {
                         // A block's marker inside the previous block is part of it: a file of
                         // repeated BEGIN lines with no END is one block, not one search each.
                         if blocks.last().is_none_or(|&(_, e)| m.start() >= e) {
-                            blocks.push(block_range(hay, m.start(), m.end(), b, &mut no_end));
+                            blocks.push(block_range(hay, m.start(), m.end(), b, &mut ends));
                         }
                     }
                 }
@@ -319,7 +319,15 @@ fn accept(rule: &Rule, secret: &[u8], caps: &regex::bytes::Captures) -> bool {
     let placeholder = match rule.check {
         Check::Key => false,
         Check::Named => entropy::has_placeholder_word(secret),
-        Check::None => entropy::is_placeholder(&without_id_segments(secret)),
+        Check::None => match without_id_segments(secret) {
+            std::borrow::Cow::Borrowed(token) => entropy::is_placeholder(token),
+            // The random part alone: held to the free-form value's words too
+            // (`YourSlackBotTokenHere`), and to typed runs in either case (`AbCdEfGh…`).
+            std::borrow::Cow::Owned(tail) => {
+                entropy::is_weak_placeholder(&tail)
+                    || entropy::has_sequence(&tail.to_ascii_lowercase(), 8)
+            }
+        },
         _ => entropy::is_placeholder(secret),
     };
     if placeholder {
@@ -524,30 +532,30 @@ fn block_range(
     s: usize,
     e: usize,
     b: Block,
-    no_end: &mut Vec<&'static str>,
+    ends: &mut Vec<(&'static str, Option<usize>)>,
 ) -> (usize, usize) {
     match b {
         Block::Armor(end) => {
-            // The BEGIN marker matched in any case, so END is looked for in any case too;
-            // without an END line only the marker's own line is skipped, never the rest of
-            // the file (a `BEGIN PGP SIGNATURE` in a comment hid what followed it).
-            let rest = &hay[e..];
-            // An END looked for in vain once is not looked for again (later markers would
-            // each search to the end of the text: quadratic in a file of BEGIN lines).
-            let found = if no_end.contains(&end) {
-                None
-            } else {
-                memfind_ignore_case(rest, end.as_bytes())
+            // The BEGIN marker matched in any case, so END is looked for in any case too.
+            // Where each END is (or that there is none) is remembered: later markers would
+            // each search to it again, quadratic in a file of BEGIN lines.
+            let cached = ends.iter().find(|(x, _)| *x == end).map(|&(_, at)| at);
+            let found = match cached {
+                Some(at) if at.is_none_or(|at| at >= e) => at,
+                _ => {
+                    let at = memfind_ignore_case(&hay[e..], end.as_bytes()).map(|p| e + p);
+                    ends.retain(|(x, _)| *x != end);
+                    ends.push((end, at));
+                    at
+                }
             };
-            if found.is_none() && !no_end.contains(&end) {
-                no_end.push(end);
-            }
             // Only a body of armor hides what it holds: a BEGIN and an END line in comments
-            // around `AWS_KEY = "AKIA…"` or a private key are no encrypted block.
+            // around `AWS_KEY = "AKIA…"` or a private key are no encrypted block. Without
+            // one, only the marker itself is skipped, never the rest of its line (a whole
+            // minified file) or of the file.
             let stop = found
-                .filter(|&p| is_armor_body(&rest[..p]))
-                .map(|p| e + p + end.len())
-                .unwrap_or_else(|| memchr::memchr(b'\n', rest).map_or(hay.len(), |p| e + p));
+                .filter(|&at| is_armor_body(&hay[e..at]))
+                .map_or(e, |at| at + end.len());
             (s, stop)
         }
         Block::AnsibleVault => {
@@ -603,8 +611,7 @@ fn is_armor_body(body: &[u8]) -> bool {
                 .rposition(|b| !is_edge(b))
                 .map_or(start, |p| p + 1);
             let t = &piece[start..end.max(start)];
-            t.iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+            is_base64_line(t)
                 || HEADERS
                     .iter()
                     .any(|h| t.len() >= h.len() && t[..h.len()].eq_ignore_ascii_case(h))
@@ -612,22 +619,41 @@ fn is_armor_body(body: &[u8]) -> bool {
     })
 }
 
-/// A line cut at its `\n` escapes (an armor inside a JSON or code string).
+/// A line cut at its `\n` escapes (an armor inside a JSON or code string), a `\r` escape
+/// before one taken off with it.
 fn line_pieces(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(line);
     std::iter::from_fn(move || {
         let r = rest?;
-        match memchr::memmem::find(r, b"\\n") {
+        let piece = match memchr::memmem::find(r, b"\\n") {
             Some(p) => {
                 rest = Some(&r[p + 2..]);
-                Some(&r[..p])
+                &r[..p]
             }
             None => {
                 rest = None;
-                Some(r)
+                r
             }
-        }
+        };
+        Some(piece.strip_suffix(b"\\r").unwrap_or(piece))
     })
+}
+
+/// A line of armor once its edges are off: base64 (`=` only as its padding), the `=XXXX`
+/// checksum, or blank.
+fn is_base64_line(t: &[u8]) -> bool {
+    let body = match t.strip_prefix(b"=") {
+        Some(checksum) => checksum,
+        None => {
+            let pad = t.iter().rev().take_while(|&&b| b == b'=').count();
+            if pad > 2 {
+                return false;
+            }
+            &t[..t.len() - pad]
+        }
+    };
+    body.iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
 }
 
 /// Where `needle` (upper-case ASCII) first occurs in `hay`, in any case: one pass over
@@ -707,6 +733,11 @@ mod tests {
                 false
             )
             .is_empty());
+        // Nor does a documented placeholder after ids typed in order.
+        for tail in ["AbCdEfGhIjKlMnOpQrStUvWx", "YourSlackBotTokenHere123"] {
+            let line = format!("SLACK_BOT_TOKEN=xoxb-123456789012-1234567890123-{tail}");
+            assert!(set.find(line.as_bytes(), false).is_empty(), "{line}");
+        }
         // Numbers too short for a Slack id, and a typed sequence.
         assert!(set
             .find(
@@ -769,6 +800,10 @@ mod tests {
         for text in [
             format!("# -----BEGIN PGP MESSAGE-----\nGH = \"{token}\"\n# -----END PGP MESSAGE-----\n"),
             format!("// -----BEGIN PGP SIGNATURE-----\n// -----END CERTIFICATE-----\n{token}\n// -----END PGP SIGNATURE-----\n"),
+            // Lines with `=` inside are no base64; a pair with no armor between hides only
+            // its markers, not the rest of a minified line.
+            format!("# -----BEGIN PGP MESSAGE-----\nGHTOKEN={token}\n# -----END PGP MESSAGE-----\n"),
+            format!("{{\"readme\":\"-----BEGIN PGP SIGNATURE-----\\nsee the docs\\n-----END PGP SIGNATURE-----\",\"t\":\"{token}\"}}"),
         ] {
             let found = set.find(text.as_bytes(), false);
             assert_eq!(found.len(), 1, "{text:?}: {found:?}");
@@ -782,6 +817,7 @@ mod tests {
             format!("-----BEGIN PGP MESSAGE-----\nVersion: GnuPG v2\n\nhQEMA{body}\n{key_id}\n=pXkQ\n-----END PGP MESSAGE-----\n"),
             format!("# -----BEGIN PGP SIGNATURE-----\n#\n# iQEz{body}\n# {key_id}\n# -----END PGP SIGNATURE-----\n"),
             format!("{{\"sig\": \"-----BEGIN PGP SIGNATURE-----\\n\\niQEz{body}\\n{key_id}\\n-----END PGP SIGNATURE-----\\n\"}}\n"),
+            format!("{{\"sig\": \"-----BEGIN PGP SIGNATURE-----\\r\\n\\r\\niQEz{body}\\r\\n{key_id}\\r\\n=pXkQ\\r\\n-----END PGP SIGNATURE-----\\r\\n\"}}\n"),
         ] {
             assert!(set.find(text.as_bytes(), false).is_empty(), "{text:?}");
         }

@@ -305,9 +305,10 @@ pub static BUILTIN: &[Rule] = &[
     // ending in `auth` holding base64 that decodes to `user:password`, a Basic credential
     // by its content.
     rule!("basic-auth-assignment", "Basic credentials (base64 user:password) assigned to an AUTH name", ["auth"],
-        r#"(?i)[A-Za-z0-9_]auth\\?["']?\s*[=:]\s*\\?["'](?P<s>[A-Za-z0-9+/]{12,}={0,2})\\?["']"#,
+        r#"(?i)[A-Za-z0-9_]auth\\?["']?\s*[=:]\s*\\?["']?(?P<s>[A-Za-z0-9+/]{12,}={0,2})(?:[^A-Za-z0-9+/=]|$)"#,
         entropy: None, check: Check::UserPassBase64, multiline: false,
-        trues: ["\"user_auth\": \"ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc=\""],
+        trues: ["\"user_auth\": \"ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc=\"", "BASIC_AUTH=ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc=",
+                "proxyAuth: ZGVwbG95OnE4WnJUMnZMeDlQdzRLZDc="],
         falses: ["\"user_auth\": \"ZGVwbG95\"", "basic_auth = \"dXNlcjpwYXNzd29yZA==\""]),
     rule!("auth-assignment", "Secret assigned to a variable named AUTH", ["auth"],
         r#"(?i)(?:^|[\s;,{(])auth\s*[=:]\s*["']?(?P<s>[A-Za-z0-9+/_.~-]{20,128})"#,
