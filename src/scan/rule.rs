@@ -720,6 +720,7 @@ mod tests {
             // Ids shortened to runs of one digit or typed in order: the random tail decides.
             ("slack-legacy-token", "\"access_token\": \"xoxa-2-511111111-31111111111-3111111111111-c84b0bcc49765032f1\""),
             ("slack-token", "bot: xoxb-123456789012-Qw8ZrT2vLx9Pw4Kd7mHf"),
+            ("trello-token", "TRELLO_TOKEN=ATTAad59793613e307cffdb83057c1790e089b615d3867ebad6dbd2736118b54c7c8FF4C0F77"),
             ("npm-token-legacy", "//registry.npmjs.org/:_authToken=\"77dc50b4-895f-4e64-bd6c-a8cf3fe86db1\""),
         ] {
             let found = set.find(line.as_bytes(), false);
@@ -733,6 +734,13 @@ mod tests {
                 false
             )
             .is_empty());
+        // A provider's name followed by other words labels something else (an id, a hash).
+        for line in [
+            "Join us! Discord server ID: 823456789012345678",
+            "sentry-cli 2.20.0 sha256: 0f9e2c4b7a1d3e5f6a8b0c2d4e6f8a1b3c5d7e9f0f9e2c4b7a1d3e5f6a8b0c2d",
+        ] {
+            assert!(set.find(line.as_bytes(), false).is_empty(), "{line}");
+        }
         // Nor does a documented placeholder after ids typed in order.
         for tail in ["AbCdEfGhIjKlMnOpQrStUvWx", "YourSlackBotTokenHere123"] {
             let line = format!("SLACK_BOT_TOKEN=xoxb-123456789012-1234567890123-{tail}");
