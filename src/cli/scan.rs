@@ -192,8 +192,14 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         (findings, _) =
             crate::git::history::history(&repo, revs, threads(&args), &counts, worth, |a| {
                 let mut found = Vec::new();
-                if a.new_file && scan::is_decrypted_copy(&a.path) {
+                if a.new_file
+                    && (scan::is_decrypted_copy(&a.path) || scan::is_key_store(&a.path, &a.text))
+                {
                     found.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
+                }
+                // A binary file comes with no lines: its path checks were all.
+                if a.lines.is_empty() {
+                    return found;
                 }
                 found.extend(scanner.scan_text(
                     &a.path,

@@ -2,8 +2,9 @@
 //! against the old blob marks `+` (libgit2's xdiff, as before), or every line of a new
 //! file without diffing. For a merge, only the lines new relative to every parent.
 //!
-//! Binary blobs are skipped as git and the tree scan decide it (a NUL byte in the first
-//! 8000 bytes); an old side that is binary counts as empty, so a text file that replaces a
+//! Binary blobs are not diffed, as git and the tree scan decide it (a NUL byte in the first
+//! 8000 bytes; one the commit creates is handed over by its first bytes alone, for path
+//! checks); an old side that is binary counts as empty, so a text file that replaces a
 //! binary one is scanned whole (libgit2's diff skipped the pair). A blob over libgit2's
 //! diff limit (512 MiB) is skipped, as the diff skipped it.
 
@@ -11,6 +12,8 @@ use git2::{DiffOptions, Oid, Repository};
 
 /// Bytes looked at to decide a blob is binary (git's and the tree scan's probe).
 const BINARY_PROBE: usize = 8000;
+/// Bytes of a new binary file handed over for its path checks (its format's magic).
+const BINARY_HEAD: usize = 64;
 /// libgit2's default `max_size` for a diff: larger blobs were treated as binary.
 const MAX_BLOB: usize = 512 << 20;
 
@@ -41,8 +44,17 @@ pub fn added(
 ) -> Result<Option<Lines>, git2::Error> {
     let new_blob = repo.find_blob(new)?;
     let content = new_blob.content();
-    if content.is_empty() || is_binary(content) {
+    if content.is_empty() {
         return Ok(None);
+    }
+    if is_binary(content) {
+        // No lines, but a file created binary still gets its path checks (a PKCS#12 key
+        // store, a decrypted copy): its first bytes are handed over with no line numbers.
+        return Ok(olds.iter().all(Option::is_none).then(|| Lines {
+            numbers: Vec::new(),
+            text: content[..content.len().min(BINARY_HEAD)].to_vec(),
+            new_file: true,
+        }));
     }
     // A binary old side counts as absent.
     let mut old_blobs = Vec::with_capacity(olds.len());
@@ -247,14 +259,22 @@ mod tests {
         let merge = lines(&[Some(blob(b"a\nc\n")), Some(blob(b"a\nb\nc\n"))]).unwrap();
         assert_eq!(merge.numbers, [4]);
         assert!(lines(&[Some(blob(b"a\nb\n")), Some(blob(b"c\nd"))]).is_none());
-        // A binary old side counts as empty; a binary new side has nothing to scan.
+        // A binary old side counts as empty; a binary new side has no lines to scan: a new
+        // one comes with its first bytes for the path checks, a changed one not at all.
         let after_binary = lines(&[Some(blob(b"\0bin"))]).unwrap();
         assert_eq!(after_binary.numbers, [1, 2, 3, 4]);
         let new_file = lines(&[None]).unwrap();
         assert!(new_file.new_file);
-        assert!(added(&repo, &[None], blob(b"x\0y\n"), |_| true)
+        let created_binary = added(&repo, &[None], blob(b"x\0y\n"), |_| true)
             .unwrap()
-            .is_none());
+            .unwrap();
+        assert!(created_binary.numbers.is_empty() && created_binary.new_file);
+        assert_eq!(created_binary.text, b"x\0y\n");
+        assert!(
+            added(&repo, &[Some(blob(b"a\n"))], blob(b"x\0y\n"), |_| true)
+                .unwrap()
+                .is_none()
+        );
         assert!(added(&repo, &[None], new, |_| false).unwrap().is_none());
     }
 

@@ -2,7 +2,7 @@
 //! `keygen`, must be reported by `scan`, `scan --staged` and the installed hook (issue 11:
 //! every OpenSSH key was missed, because its body holds runs of `A`; a one-line PKCS#8 body
 //! and a PEM inside a JSON string were missed too), and a PKCS#12 store by its name and DER
-//! start, as gitleaks's `pkcs12-file`. Random base64 could not catch that.
+//! start, as gitleaks's `pkcs12-file` (in `--history` too). Random base64 could not catch that.
 //! A missing tool fails the test (`.ci/run` installs them): a pass without keys would
 //! have tested nothing.
 
@@ -198,6 +198,16 @@ fn real_keys_are_found_by_scan_staged_and_the_hook() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_all_reported(&all, &want, "hook");
+
+    // Committed past the hook, each is found in the history: the PKCS#12 store, a binary
+    // blob that is not diffed, by its name and first bytes where the commit creates it.
+    git_ok(d.path(), &["commit", "-q", "--no-verify", "-m", "add keys"]);
+    let out = scan(d.path())
+        .args(["--history", "--no-known"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_all_reported(&String::from_utf8_lossy(&out.stdout), &want, "--history");
 }
 
 /// The public halves, and a key that is all placeholder, stay quiet.
