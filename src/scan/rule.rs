@@ -588,8 +588,8 @@ fn block_range(
 }
 
 /// The text between an armor's BEGIN and END lines is armor: every line (lines split at
-/// newlines or `\n` escapes, a comment marker, quotes and string punctuation around them
-/// taken off) is blank, base64, a `=` checksum, or one of the headers the armor formats
+/// newlines or `\n` escapes, a comment marker (`#`, `//`, SQL's `--`), a diff's `-`/`+`,
+/// quotes and string punctuation around them taken off) is blank, base64, a `=` checksum, or one of the headers the armor formats
 /// define (`Version:`, `Comment:`, `Hash:`…).
 fn is_armor_body(body: &[u8]) -> bool {
     const HEADERS: &[&[u8]] = &[
@@ -599,7 +599,7 @@ fn is_armor_body(body: &[u8]) -> bool {
         b"charset:",
         b"messageid:",
     ];
-    let is_edge = |b: &u8| b" \t\r#/*;>'\",+\\".contains(b);
+    let is_edge = |b: &u8| b" \t\r#/*;>'\",+\\-".contains(b);
     body.split(|&b| b == b'\n').all(|line| {
         line_pieces(line).all(|piece| {
             let start = piece
@@ -824,6 +824,8 @@ mod tests {
         for text in [
             format!("-----BEGIN PGP MESSAGE-----\nVersion: GnuPG v2\n\nhQEMA{body}\n{key_id}\n=pXkQ\n-----END PGP MESSAGE-----\n"),
             format!("# -----BEGIN PGP SIGNATURE-----\n#\n# iQEz{body}\n# {key_id}\n# -----END PGP SIGNATURE-----\n"),
+            format!("-- -----BEGIN PGP SIGNATURE-----\n--\n-- iQEz{body}\n-- {key_id}\n-- -----END PGP SIGNATURE-----\n"),
+            format!("------BEGIN PGP SIGNATURE-----\n-\n-iQEz{body}\n-{key_id}\n------END PGP SIGNATURE-----\n"),
             format!("{{\"sig\": \"-----BEGIN PGP SIGNATURE-----\\n\\niQEz{body}\\n{key_id}\\n-----END PGP SIGNATURE-----\\n\"}}\n"),
             format!("{{\"sig\": \"-----BEGIN PGP SIGNATURE-----\\r\\n\\r\\niQEz{body}\\r\\n{key_id}\\r\\n=pXkQ\\r\\n-----END PGP SIGNATURE-----\\r\\n\"}}\n"),
         ] {
