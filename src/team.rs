@@ -68,6 +68,12 @@ pub fn load_if_encrypted(path: &Path) -> Option<EncryptedFile> {
 /// report instead of skipping). A file over 64 MiB is considered when its end holds the
 /// marker; before, it was skipped, and with it a large file's rotation on `member remove`.
 pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
+    probe_as(path, &[Format::from_path(path)])
+}
+
+/// [`probe`] trying `formats` in order: the first that reads the file as encrypted wins;
+/// when none does, the first one's error (or `Ok(None)` when each found no metadata).
+fn probe_as(path: &Path, formats: &[Format]) -> Result<Option<EncryptedFile>, FileError> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(None);
     };
@@ -83,32 +89,32 @@ pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
     if memchr::memmem::find(&bytes, MARKER).is_none() {
         return Ok(None);
     }
-    match EncryptedFile::parse(path, Format::from_path(path), &bytes) {
-        Ok(file) => Ok(Some(file)),
-        Err(FileError::NotEncrypted { .. }) => Ok(None),
-        Err(e) => Err(e),
+    let mut first_error = None;
+    for &format in formats {
+        match EncryptedFile::parse(path, format, &bytes) {
+            Ok(file) => return Ok(Some(file)),
+            Err(FileError::NotEncrypted { .. }) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
+    first_error.map_or(Ok(None), Err)
 }
 
 /// As [`load_if_encrypted`], and for a name that gives no format (`secrets.conf`,
 /// `prod.env.enc`, `app.sops`: sops reads them as binary unless told `--input-type`),
-/// the format the content parses as: YAML, JSON, dotenv or INI. What a file holds, not
-/// its name, makes it one of ours for the known-value check.
+/// the format the content parses as: YAML, dotenv or INI after the binary envelope sops
+/// would read. What a file holds, not its name, makes it one of ours for the known-value
+/// check; the file is read once whichever format it turns out to be.
 pub fn load_by_content(path: &Path) -> Option<EncryptedFile> {
-    let meta = std::fs::metadata(path).ok()?;
-    if Format::from_path(path) != Format::Binary || meta.len() > READ_WHOLE {
-        return load_if_encrypted(path);
-    }
-    // Read once: the binary envelope first (what sops reads such a name as), then the
-    // formats the content may be in.
-    if !meta.is_file() {
-        return None;
-    }
-    let bytes = EncryptedFile::read_encrypted(path).ok()?;
-    memchr::memmem::find(&bytes, MARKER)?;
-    [Format::Binary, Format::Yaml, Format::Dotenv, Format::Ini]
-        .into_iter()
-        .find_map(|format| EncryptedFile::parse(path, format, &bytes).ok())
+    let format = Format::from_path(path);
+    let formats: &[Format] = if format == Format::Binary {
+        &[Format::Binary, Format::Yaml, Format::Dotenv, Format::Ini]
+    } else {
+        &[format]
+    };
+    probe_as(path, formats).ok().flatten()
 }
 
 fn tail_has_marker(path: &Path, len: u64) -> bool {
