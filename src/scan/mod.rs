@@ -18,6 +18,7 @@ pub mod published;
 pub mod report;
 pub mod rule;
 pub mod rules;
+pub mod shapes;
 pub mod source;
 
 use serde::Serialize;

@@ -7,7 +7,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 use std::sync::OnceLock;
 
-use super::{entropy, generic};
+use super::{entropy, generic, shapes};
 
 /// Extra validation a rule's match must pass beyond the regex and entropy floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,10 +188,11 @@ impl RuleSet {
             .as_ref()
     }
 
-    /// Whether a keyword occurs in `hay`: without one, `find` finds nothing. No keyword
-    /// holds a newline (a test checks), so one in some of `hay`'s lines joined is in `hay`.
+    /// Whether a keyword or a keyword-free token shape ([`shapes`]) occurs in `hay`:
+    /// without one, `find` finds nothing. Neither holds a newline (a test checks the
+    /// keywords), so one in some of `hay`'s lines joined is in `hay`.
     pub fn may_match(&self, hay: &[u8]) -> bool {
-        self.ac.is_match(hay)
+        self.ac.is_match(hay) || shapes::may_occur(hay)
     }
 
     /// Every candidate in `hay`, deduplicated, with encrypted blocks removed. `code` says
@@ -273,6 +274,7 @@ impl RuleSet {
                 }
             }
         }
+        shapes::find(hay, &mut out);
         out.sort_by_key(|c| (c.start, priority(c.rule)));
         if !blocks.is_empty() {
             // Both sorted by start and the blocks disjoint: one pass over each.

@@ -29,6 +29,7 @@ URLSAFE = AN + "-_"
 # Cases added after the first corpus draw from their own generator, so adding one does not
 # reshuffle every file that came before.
 R2 = random.Random(20261201)
+R3 = random.Random(20261207)
 
 
 def rs(alphabet, n):
@@ -37,6 +38,10 @@ def rs(alphabet, n):
 
 def rs2(alphabet, n):
     return "".join(R2.choice(alphabet) for _ in range(n))
+
+
+def rs3(alphabet, n):
+    return "".join(R3.choice(alphabet) for _ in range(n))
 
 
 def pem_body(lines=8):
@@ -188,7 +193,15 @@ def audit_secret_files():
                               lambda: base64.b64encode(f"deploy:{rs2(AN, 16)}".encode()).decode())
     f["curl-user-password"] = ("fetch2.sh", ["curl -u admin:{S} https://ci.internal/api/json"], lambda: rs2(AN, 16))
     f["mysql-password-flag"] = ("backup.sh", ["mysqldump -h db.internal -u root -p{S} shop > shop.sql"], lambda: rs2(AN, 16))
+    f["discord-bot-token"] = ("bot.js", ["const { Client } = require('discord.js');", "client.login('{S}');"],
+                              discord_token)
     return f
+
+
+def discord_token():
+    # base64 of an 18- or 19-digit user id, base64url of a 4-byte timestamp, the HMAC.
+    user_id = base64.b64encode(str(R3.randint(10**17, 2 * 10**18)).encode()).decode().rstrip("=")
+    return f"{user_id}.{rs3(URLSAFE, 6)}.{rs3(URLSAFE, 38)}"
 
 
 def pw2():
@@ -200,7 +213,9 @@ def audit_traps():
         "DATABASE_URL=mysql://app:${DB_PASS}@hostdb01.corp/app",
         "BROKER_URL=amqp://svc:{password}@host.docker.internal:5672/",
         "REDIS_URL=redis://:$REDIS_PASSWORD@hostdb01.corp:6379",
-        f"API=https://user:{rs2(AN, 12)}@api.example.org/",
+        # Lower case: a password of three kinds of character counts as chosen even at a
+        # documentation host.
+        f"API=https://user:{rs2(AN, 12).lower()}@api.example.org/",
         'CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"',
         '{"subject_token": "subject_token_0"}',
         "token_key = 'access_token_for_reauth'",
@@ -218,6 +233,8 @@ def audit_traps():
         "curl -u admin:$ADMIN_PASSWORD https://ci.internal/api",
         "mysql -u root -p shop",
         "oauth=required",
+        # Three dotted parts of a Discord token's lengths, the first not base64 of digits.
+        f"cache_entry = '{rs3(AN, 24)}.{rs3(URLSAFE, 6)}.{rs3(URLSAFE, 27)}'",
     ]
 
 
