@@ -422,8 +422,10 @@ pub static PROVIDERS: &[Rule] = &[
     named!("sumologic-key", "Sumo Logic access ID or key", ["sumo"],
         r#"(?-i:[Ss]umo|SUMO)"#, r#"su[A-Za-z0-9]{12}|[a-z0-9]{64}"#, Some(3.0),
         true: "Sumo_KEY = \"suA3kNaUDLm2VH\"", false: "Sumo_KEY = \"suA3kNaUDLm2V\""),
+    // A label of words is common in notes (`Telegram bot token: …`); the token's own
+    // shape (`<bot id>:A…`) keeps that from matching prose.
     named!("telegram-token-named", "Telegram bot token", ["telegr"],
-        r#"telegr"#, r#"[0-9]{5,16}:A[a-z0-9_-]{34}"#, None,
+        r#"telegr(?:[\w.-]{0,16}(?:[ \t]+(?:bot|api|token|key)){1,2})?"#, r#"[0-9]{5,16}:A[a-z0-9_-]{34}"#, None,
         true: "TELEGR_KEY = \"4753312551:AdGzO_jWeFBLEamCmo-_LAyfWspGzA29QHh\"", false: "TELEGR_KEY = \"4753312551:AdGzO_jWeFBLEamCmo-_LAyfWspGzA29QH\""),
     named!("travisci-token", "Travis CI access token", ["travis"],
         r#"travis"#, r#"[a-z0-9]{22}"#, None,
