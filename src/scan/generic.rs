@@ -1013,7 +1013,11 @@ fn has_secret_form(v: &[u8]) -> bool {
     if v.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    if is_code_expression(v) || is_windows_path(v) || v.ends_with(b"/aws4_request") {
+    if is_code_expression(v)
+        || is_windows_path(v)
+        || is_versioned_name(v)
+        || v.ends_with(b"/aws4_request")
+    {
         return false;
     }
     // Dotted identifiers: config.password, settings.SECRET_KEY.
@@ -1255,6 +1259,28 @@ fn is_code_expression(v: &[u8]) -> bool {
         && head
             .split(|&b| b == b':')
             .all(|p| p.is_empty() || p[0].is_ascii_alphabetic() || p[0] == b'_')
+}
+
+/// A package and its version, as a Maven coordinate or a file name has them
+/// (`jjwt-jackson-0.11.2`, `token-bucket-v1.4`): words that start with a letter, joined by
+/// `-` or `_`, then `-` and two to four dotted numbers.
+fn is_versioned_name(v: &[u8]) -> bool {
+    let Some(dash) = v.iter().rposition(|&b| b == b'-') else {
+        return false;
+    };
+    let version = &v[dash + 1..];
+    let version = version.strip_prefix(b"v").unwrap_or(version);
+    let numbers = version.split(|&b| b == b'.');
+    let dotted = (2..=4).contains(&numbers.clone().count())
+        && numbers
+            .into_iter()
+            .all(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
+    let words = v[..dash].split(|&b| b == b'-' || b == b'_');
+    dotted
+        && words.into_iter().all(|w| {
+            w.first().is_some_and(u8::is_ascii_alphabetic)
+                && w.iter().all(u8::is_ascii_alphanumeric)
+        })
 }
 
 /// `C:\\Users\\me\\.aws\\credentials`: a Windows path, escaped or not.
@@ -1636,6 +1662,12 @@ mod tests {
                 "    [   'crc-16-buypass',   'Crc16Buypass',     0x18005,   ],",
                 true,
             ),
+            // A Maven coordinate in a note: `token` inside a package name.
+            (
+                "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"",
+                false,
+            ),
+            ("api_token: token-bucket-v1.4", false),
             // A type in a signature, closed by brackets.
             (
                 "    `{pem: <string|buffer>[, passphrase: <string>]}`. The object form",
@@ -1649,6 +1681,7 @@ mod tests {
             ("getenv(\"api_token\", \"q8ZrT2vLx9Pw4Kd7mHfB\")", true),
             ("passphrase = Qz8r{-T2v!Lx9}Pw4", false),
             ("deploy_token: q8ZrT2vLx9Pw4Kd7mHfB", false),
+            ("deploy_token: q8ZrT2vLx9Pw-4Kd7.mHfB", false),
             ("api_key: api_key_4f8aQ2vLx9Pw4Kd7mHfB", false),
             ("API_TOKEN=api_token_q8Zr", false),
             ("password: \"Xk7#mQ{-pL}w9vRt8\"", false),
