@@ -12,8 +12,9 @@ use git2::{DiffOptions, Oid, Repository};
 
 /// Bytes looked at to decide a blob is binary (git's and the tree scan's probe).
 const BINARY_PROBE: usize = 8000;
-/// Bytes of a new binary file handed over for its path checks (its format's magic).
-const BINARY_HEAD: usize = 64;
+/// Bytes of a new binary file handed over for its path checks: a key store's bag types
+/// sit past its header and its certificates (a store is a few KiB).
+const BINARY_HEAD: usize = 256 << 10;
 /// libgit2's default `max_size` for a diff: larger blobs were treated as binary.
 const MAX_BLOB: usize = 512 << 20;
 

@@ -115,12 +115,27 @@ pub struct Scanner {
     opts: Options,
 }
 
-/// A PKCS#12 file (`.p12`, `.pfx`): a private key with its certificate, in DER (which
-/// starts with a SEQUENCE tag). Binary, so no text rule sees the key inside.
+/// A PKCS#12 file (`.p12`, `.pfx`) holding a key: DER (which starts with a SEQUENCE tag)
+/// with a key bag in it. Binary, so no text rule sees the key inside. A store's keys sit
+/// in a part of it that is not encrypted as a whole (each key bag is encrypted on its
+/// own), so their bag type is readable; certificates sit in an encrypted part. A
+/// truststore, certificates only, shows no key bag and is not reported.
 pub fn is_key_store(path: &str, bytes: &[u8]) -> bool {
     let lower = path.to_ascii_lowercase();
-    (lower.ends_with(".p12") || lower.ends_with(".pfx")) && bytes.first() == Some(&0x30)
+    (lower.ends_with(".p12") || lower.ends_with(".pfx"))
+        && bytes.first() == Some(&0x30)
+        && KEY_BAG_OIDS
+            .iter()
+            .any(|oid| memchr::memmem::find(bytes, oid).is_some())
 }
+
+/// The DER of the bag types that hold a key (RFC 7292 4.2): keyBag, pkcs8ShroudedKeyBag
+/// and secretBag (`1.2.840.113549.1.12.10.1.{1,2,5}`), tag and length included.
+const KEY_BAG_OIDS: [&[u8]; 3] = [
+    b"\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x01",
+    b"\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x02",
+    b"\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x05",
+];
 
 /// Bytes looked at to decide a file is binary.
 const BINARY_PROBE: usize = 8000;
@@ -625,8 +640,13 @@ mod tests {
         let f = s.scan_file("conf/secrets.dec.yaml", b"a: b\n", None);
         assert_eq!(f[0].rule, DECRYPTED_COPY_ID);
         assert!(s.scan_file("conf/secrets.yaml", b"a: b\n", None).is_empty());
-        // A PKCS#12 store by its name and DER start; a text file so named is not one.
-        let f = s.scan_file("certs/client.PFX", b"\x30\x82\x0a\x01\x02\x01\x03", None);
+        // A PKCS#12 store by its name, DER start and a key bag; a text file so named, and a
+        // store with no key bag (a truststore), are not one.
+        let mut store = b"\x30\x82\x0a\x01\x02\x01\x03\x30\x0f".to_vec();
+        let truststore = s.scan_file("certs/ca.p12", &store, None);
+        assert!(truststore.is_empty(), "{truststore:?}");
+        store.extend_from_slice(KEY_BAG_OIDS[1]);
+        let f = s.scan_file("certs/client.PFX", &store, None);
         assert_eq!(f[0].rule, KEY_STORE_ID);
         assert!(s
             .scan_file("notes.p12", b"see the p12 docs\n", None)

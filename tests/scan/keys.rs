@@ -1,8 +1,9 @@
 //! Real key material, made at test time by `ssh-keygen`, `openssl`, `age-keygen` and our own
 //! `keygen`, must be reported by `scan`, `scan --staged` and the installed hook (issue 11:
 //! every OpenSSH key was missed, because its body holds runs of `A`; a one-line PKCS#8 body
-//! and a PEM inside a JSON string were missed too), and a PKCS#12 store by its name and DER
-//! start, as gitleaks's `pkcs12-file` (in `--history` too). Random base64 could not catch that.
+//! and a PEM inside a JSON string were missed too), and a PKCS#12 store holding a key by its
+//! name and content, as gitleaks's `pkcs12-file` (in `--history` too), but not a truststore of
+//! certificates only. Random base64 could not catch that.
 //! A missing tool fails the test (`.ci/run` installs them): a pass without keys would
 //! have tested nothing.
 
@@ -132,6 +133,22 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
         ],
         dir,
     );
+    // A truststore: the same certificate, no key. Not a secret, and not reported.
+    run(
+        &openssl,
+        &[
+            "pkcs12",
+            "-export",
+            "-nokeys",
+            "-in",
+            "cert.pem",
+            "-out",
+            TRUSTSTORE,
+            "-passout",
+            "pass:changeit",
+        ],
+        dir,
+    );
     std::fs::remove_file(dir.join("cert-key.pem")).unwrap();
     std::fs::remove_file(dir.join("cert.pem")).unwrap();
     run(&age_keygen, &["-o", "keys/age.txt"], dir);
@@ -151,6 +168,9 @@ fn make_keys(dir: &Path) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A PKCS#12 store of certificates only, made next to the keys.
+const TRUSTSTORE: &str = "keys/truststore.p12";
+
 fn assert_all_reported(out: &str, want: &[(&str, &str)], how: &str) {
     for (file, rule) in want {
         assert!(
@@ -159,6 +179,10 @@ fn assert_all_reported(out: &str, want: &[(&str, &str)], how: &str) {
             "{how}: {file} not reported as {rule}:\n{out}"
         );
     }
+    assert!(
+        !out.contains(TRUSTSTORE),
+        "{how}: a truststore was reported:\n{out}"
+    );
 }
 
 #[test]
@@ -200,7 +224,7 @@ fn real_keys_are_found_by_scan_staged_and_the_hook() {
     assert_all_reported(&all, &want, "hook");
 
     // Committed past the hook, each is found in the history: the PKCS#12 store, a binary
-    // blob that is not diffed, by its name and first bytes where the commit creates it.
+    // blob that is not diffed, by its name and content where the commit creates it.
     git_ok(d.path(), &["commit", "-q", "--no-verify", "-m", "add keys"]);
     let out = scan(d.path())
         .args(["--history", "--no-known"])
