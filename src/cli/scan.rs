@@ -185,15 +185,20 @@ fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         });
         let scanner = &scanner;
         // A file whose new content holds no keyword and no known value gives nothing, in
-        // whatever lines a commit adds: it is not diffed.
+        // whatever lines a commit adds: it is not diffed. A binary one has path checks only.
         let worth = |path: &str, content: &[u8]| {
+            if scan::is_binary(content) {
+                return scan::is_decrypted_copy(path) || scan::is_key_store(path, content);
+            }
             scanner.may_find(path, content) || scan::is_decrypted_copy(path)
         };
         (findings, _) =
             crate::git::history::history(&repo, revs, threads(&args), &counts, worth, |a| {
                 let mut found = Vec::new();
-                if a.new_file
-                    && (scan::is_decrypted_copy(&a.path) || scan::is_key_store(&a.path, &a.text))
+                // A decrypted copy where a commit creates it; a key store wherever one
+                // creates or changes it (a truststore that gains a key).
+                if (a.new_file && scan::is_decrypted_copy(&a.path))
+                    || scan::is_key_store(&a.path, &a.text)
                 {
                     found.extend(scanner.scan_path(&a.path, &a.text, Some(&a.commit)));
                 }

@@ -3,8 +3,8 @@
 //! file without diffing. For a merge, only the lines new relative to every parent.
 //!
 //! Binary blobs are not diffed, as git and the tree scan decide it (a NUL byte in the first
-//! 8000 bytes; one the commit creates is handed over by its first bytes alone, for path
-//! checks); an old side that is binary counts as empty, so a text file that replaces a
+//! 8000 bytes; one the commit creates or changes is handed over whole, with no lines, when
+//! `worth` wants it for path checks); an old side that is binary counts as empty, so a text file that replaces a
 //! binary one is scanned whole (libgit2's diff skipped the pair). A blob over libgit2's
 //! diff limit (512 MiB) is skipped, as the diff skipped it.
 
@@ -12,9 +12,6 @@ use git2::{DiffOptions, Oid, Repository};
 
 /// Bytes looked at to decide a blob is binary (git's and the tree scan's probe).
 const BINARY_PROBE: usize = 8000;
-/// Bytes of a new binary file handed over for its path checks: a key store's bag types
-/// sit past its header and its certificates (a store is a few KiB).
-const BINARY_HEAD: usize = 256 << 10;
 /// libgit2's default `max_size` for a diff: larger blobs were treated as binary.
 const MAX_BLOB: usize = 512 << 20;
 
@@ -45,16 +42,18 @@ pub fn added(
 ) -> Result<Option<Lines>, git2::Error> {
     let new_blob = repo.find_blob(new)?;
     let content = new_blob.content();
-    if content.is_empty() {
+    // Over the diff's limit: skipped, as libgit2's diff skipped it.
+    if content.is_empty() || content.len() > MAX_BLOB {
         return Ok(None);
     }
     if is_binary(content) {
-        // No lines, but a file created binary still gets its path checks (a PKCS#12 key
-        // store, a decrypted copy): its first bytes are handed over with no line numbers.
-        return Ok(olds.iter().all(Option::is_none).then(|| Lines {
+        // No lines, but a binary file still gets its path checks (a PKCS#12 key store, a
+        // decrypted copy), which may need all of it (a store's key bag sits past its
+        // certificates): handed over whole with no line numbers, if `worth` wants it.
+        return Ok(worth(content).then(|| Lines {
             numbers: Vec::new(),
-            text: content[..content.len().min(BINARY_HEAD)].to_vec(),
-            new_file: true,
+            text: content.to_vec(),
+            new_file: olds.iter().all(Option::is_none),
         }));
     }
     // A binary old side counts as absent.
@@ -260,8 +259,8 @@ mod tests {
         let merge = lines(&[Some(blob(b"a\nc\n")), Some(blob(b"a\nb\nc\n"))]).unwrap();
         assert_eq!(merge.numbers, [4]);
         assert!(lines(&[Some(blob(b"a\nb\n")), Some(blob(b"c\nd"))]).is_none());
-        // A binary old side counts as empty; a binary new side has no lines to scan: a new
-        // one comes with its first bytes for the path checks, a changed one not at all.
+        // A binary old side counts as empty; a binary new side has no lines to scan: it
+        // comes whole for the path checks, if `worth` wants it.
         let after_binary = lines(&[Some(blob(b"\0bin"))]).unwrap();
         assert_eq!(after_binary.numbers, [1, 2, 3, 4]);
         let new_file = lines(&[None]).unwrap();
@@ -271,8 +270,12 @@ mod tests {
             .unwrap();
         assert!(created_binary.numbers.is_empty() && created_binary.new_file);
         assert_eq!(created_binary.text, b"x\0y\n");
+        let changed_binary = added(&repo, &[Some(blob(b"a\n"))], blob(b"x\0y\n"), |_| true)
+            .unwrap()
+            .unwrap();
+        assert!(changed_binary.numbers.is_empty() && !changed_binary.new_file);
         assert!(
-            added(&repo, &[Some(blob(b"a\n"))], blob(b"x\0y\n"), |_| true)
+            added(&repo, &[Some(blob(b"a\n"))], blob(b"x\0y\n"), |_| false)
                 .unwrap()
                 .is_none()
         );

@@ -55,9 +55,10 @@ const BATCH: usize = 256;
 /// commits read. For a merge, the added lines are those new relative to every parent
 /// (what `git log --cc` shows): a line written while resolving it, not what it brings in
 /// from one side. `worth(path, text)` is asked first, with the part of a file's new
-/// content that added lines can come from (all of it for a new file): when it says no
-/// line there could give anything, the file is not diffed. `threads` workers (at least
-/// one) share the work.
+/// content that added lines can come from (all of it for a new file, and all of a binary
+/// file, which has no lines but may have path checks): when it says no line there could
+/// give anything, the file is not diffed (a binary one not handed over). `threads`
+/// workers (at least one) share the work.
 pub fn history<T: Send>(
     repo: &Repository,
     revs: Revs<'_>,

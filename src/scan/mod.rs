@@ -531,7 +531,7 @@ pub fn describe(id: &str) -> &'static str {
         known::ID => "Plaintext copy of a value from an encrypted file",
         UNENCRYPTED_FILE_ID => "File that must be encrypted is in plaintext",
         DECRYPTED_COPY_ID => "Leftover decrypted copy of an encrypted file",
-        KEY_STORE_ID => "PKCS#12 store (private keys, or certificates a client trusts)",
+        KEY_STORE_ID => "PKCS#12 store holding a private key",
         _ => rules::all()
             .find(|r| r.id == id)
             .map_or("Secret", |r| r.description),

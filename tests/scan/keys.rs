@@ -261,3 +261,66 @@ fn public_keys_and_placeholder_keys_do_not_fire() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A key store found by `--history` wherever a commit puts a key in it: a truststore that
+/// a later commit replaces with a keyed store at the same path, and a store whose key bag
+/// sits past a long certificate chain (openssl writes the certificates first).
+#[test]
+fn history_finds_a_key_store_changed_or_large() {
+    let d = repo();
+    let dir = d.path();
+    let openssl = oracle("openssl", on_path("openssl")).unwrap();
+    let req = [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-subj",
+        "/CN=dev",
+        "-days",
+        "1",
+    ];
+    run(&openssl, &req, dir);
+    let export = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "pkcs12", "-export", "-in", "c.pem", "-out", out, "-passout", "pass:x",
+        ];
+        args.extend_from_slice(extra);
+        run(&openssl, &args, dir);
+    };
+    export(&["-nokeys"], "store.p12");
+    git_ok(dir, &["add", "store.p12"]);
+    git_ok(dir, &["commit", "-q", "-m", "truststore"]);
+    export(&["-inkey", "k.pem"], "store.p12");
+    git_ok(dir, &["commit", "-q", "-a", "-m", "a key in the store"]);
+    // A chain of 700 certificates before the key bag: about 290 KB.
+    let chain = std::fs::read(dir.join("c.pem")).unwrap().repeat(700);
+    std::fs::write(dir.join("chain.pem"), chain).unwrap();
+    export(&["-inkey", "k.pem", "-certfile", "chain.pem"], "big.p12");
+    assert!(std::fs::metadata(dir.join("big.p12")).unwrap().len() > 256 << 10);
+    git_ok(dir, &["add", "big.p12"]);
+    git_ok(dir, &["commit", "-q", "-m", "a large store"]);
+
+    let out = scan(dir)
+        .args(["--history", "--no-known", "--format", "json"])
+        .output()
+        .unwrap();
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut stores: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "pkcs12-file")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    stores.sort();
+    // Once each: the truststore's commit gives nothing, the commit adding the key does.
+    assert_eq!(stores, ["big.p12", "store.p12"], "{found}");
+}
