@@ -250,9 +250,11 @@ pub fn at(
         char_quotes,
         bare_key,
     };
+    let maven_group = is_maven_group(&hay[kstart..kend]);
     let cand = value_after_key(hay, kend, ctx)
         .or_else(|| literal_compared_before(hay, kstart, char_quotes))
-        .filter(|c| !repeats_name(&key, &hay[c.start..c.end]));
+        .filter(|c| !repeats_name(&key, &hay[c.start..c.end]))
+        .filter(|c| !(maven_group && is_versioned_name(&hay[c.start..c.end])));
     Some((cand, kend))
 }
 
@@ -1013,11 +1015,7 @@ fn has_secret_form(v: &[u8]) -> bool {
     if v.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    if is_code_expression(v)
-        || is_windows_path(v)
-        || is_versioned_name(v)
-        || v.ends_with(b"/aws4_request")
-    {
+    if is_code_expression(v) || is_windows_path(v) || v.ends_with(b"/aws4_request") {
         return false;
     }
     // Dotted identifiers: config.password, settings.SECRET_KEY.
@@ -1261,9 +1259,25 @@ fn is_code_expression(v: &[u8]) -> bool {
             .all(|p| p.is_empty() || p[0].is_ascii_alphabetic() || p[0] == b'_')
 }
 
-/// A package and its version, as a Maven coordinate or a file name has them
-/// (`jjwt-jackson-0.11.2`, `token-bucket-v1.4`): words that start with a letter, joined by
-/// `-` or `_`, then `-` and two to four dotted numbers.
+/// A Maven group id (`io.jsonwebtoken`, `org.springframework.security`): lower-case
+/// words joined by dots, the first a top-level domain, as Java packages are named. A
+/// secret's name in it is part of a package's name, and `group:artifact-1.2.3` after it
+/// a dependency.
+fn is_maven_group(key: &[u8]) -> bool {
+    const TOP_LEVEL: &[&[u8]] = &[b"com", b"org", b"net", b"io", b"dev", b"edu", b"me", b"co"];
+    let mut parts = key.split(|&b| b == b'.');
+    parts.next().is_some_and(|first| TOP_LEVEL.contains(&first))
+        && key.contains(&b'.')
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// An artifact and its version (`jjwt-jackson-0.11.2`): lower-case words joined by `-` or
+/// `_`, then `-` and two to four dotted numbers. Only after a [`is_maven_group`] name: a
+/// password may well end in a version (`Summer-2024.1`, `welcome-1.2`).
 fn is_versioned_name(v: &[u8]) -> bool {
     let Some(dash) = v.iter().rposition(|&b| b == b'-') else {
         return false;
@@ -1278,8 +1292,9 @@ fn is_versioned_name(v: &[u8]) -> bool {
     let words = v[..dash].split(|&b| b == b'-' || b == b'_');
     dotted
         && words.into_iter().all(|w| {
-            w.first().is_some_and(u8::is_ascii_alphabetic)
-                && w.iter().all(u8::is_ascii_alphanumeric)
+            w.first().is_some_and(u8::is_ascii_lowercase)
+                && w.iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
@@ -1667,7 +1682,6 @@ mod tests {
                 "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"",
                 false,
             ),
-            ("api_token: token-bucket-v1.4", false),
             // A type in a signature, closed by brackets.
             (
                 "    `{pem: <string|buffer>[, passphrase: <string>]}`. The object form",
@@ -1682,6 +1696,14 @@ mod tests {
             ("passphrase = Qz8r{-T2v!Lx9}Pw4", false),
             ("deploy_token: q8ZrT2vLx9Pw4Kd7mHfB", false),
             ("deploy_token: q8ZrT2vLx9Pw-4Kd7.mHfB", false),
+            // Passwords that end in a version-like number are still passwords.
+            ("DB_PASSWORD=Summer-2024.1", false),
+            ("DB_PASSWORD2=\"Kx9mQ2vLp7Rt-4.2\"", false),
+            ("password: Tr0ub4dor-3.14", false),
+            ("ADMIN_PASSWORD=welcome-1.2", false),
+            ("AUTH_TOKEN=Zx81Qw_Lm27Pk-v2.0", false),
+            ("curl -u admin:Kx9mQ2vLp7Rt-4.2 https://ci.internal/", false),
+            ("<password>Kx9mQ2vLp7Rt-4.2</password>", false),
             ("api_key: api_key_4f8aQ2vLx9Pw4Kd7mHfB", false),
             ("API_TOKEN=api_token_q8Zr", false),
             ("password: \"Xk7#mQ{-pL}w9vRt8\"", false),
