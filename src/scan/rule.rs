@@ -710,6 +710,30 @@ mod tests {
     }
 
     /// Shapes beyond each rule's one or two examples, taken from the providers' formats:
+    /// A long match that starts near the end of an earlier keyword's window is still
+    /// found: a multi-line rule looks at the next keyword from only 256 bytes before its
+    /// window's end, so a rule whose match may be longer is a one-line rule.
+    #[test]
+    fn a_long_match_near_the_end_of_a_window_is_found() {
+        let set = RuleSet::builtin();
+        let key = "4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg==";
+        let mut text = "azure storage account list\n".to_string();
+        while text.len() < 1_757 {
+            text.push_str("echo nothing here\n");
+        }
+        text.push_str(&format!(
+            "azure storage blob upload -a demo --container {} --file a.txt -k {key}\n",
+            "c".repeat(200)
+        ));
+        let found = set.find(text.as_bytes(), false);
+        assert!(
+            found
+                .iter()
+                .any(|c| c.rule == "azure-storage-key-classic-cli"),
+            "{found:?}"
+        );
+    }
+
     /// each fires the named rule.
     #[test]
     fn more_token_shapes() {

@@ -53,40 +53,52 @@ fn discord_at(hay: &[u8], dot: usize) -> Option<(usize, usize)> {
     {
         return None;
     }
-    let id_len = hay[..dot]
+    let run = hay[..dot]
         .iter()
         .rev()
-        .take(*ID_PART.end() + 1)
+        .take(*ID_PART.end() + 3)
         .take_while(|&&b| is_token_byte(b))
         .count();
-    let start = dot - id_len;
     let hmac_len = hay[second_dot + 1..]
         .iter()
         .take(*HMAC_PART.end() + 1)
         .take_while(|&&b| is_token_byte(b))
         .count();
     let end = second_dot + 1 + hmac_len;
-    // A part of a longer dotted name or token (`a.MTk4….x.y`) is not one.
-    let dotted = |b: Option<&u8>| b == Some(&b'.');
-    if !ID_PART.contains(&id_len)
-        || !HMAC_PART.contains(&hmac_len)
-        || dotted(start.checked_sub(1).and_then(|i| hay.get(i)))
-        || dotted(hay.get(end))
-    {
+    // A dot before or after that continues a dotted name (`a.MTk4…`, `….x`) makes this part
+    // of something longer; a full stop ending a sentence does not.
+    let continues =
+        hay.get(end) == Some(&b'.') && hay.get(end + 1).is_some_and(|&b| is_token_byte(b));
+    if !HMAC_PART.contains(&hmac_len) || continues {
         return None;
     }
-    let id = &hay[start..dot];
-    let digits_base64 = id
-        .iter()
-        .step_by(4)
-        .all(|b| matches!(b, b'M' | b'N' | b'O'));
+    // The id is the whole run of token bytes before the dot, or its tail right after an
+    // escape that ends in a letter or digit (`%20MTk4…`, `\nMTk4…`).
+    let start = ID_PART
+        .rev()
+        .filter_map(|len| dot.checked_sub(len))
+        .find(|&s| {
+            s + run >= dot
+                && ((s + run == dot && (s == 0 || hay[s - 1] != b'.')) || escape_before(hay, s))
+                && hay[s..dot]
+                    .iter()
+                    .step_by(4)
+                    .all(|b| matches!(b, b'M' | b'N' | b'O'))
+        })?;
     let token = &hay[start..end];
     let hmac = &hay[second_dot + 1..end];
-    (digits_base64
-        && entropy::shannon(hmac) >= 3.5
+    (entropy::shannon(hmac) >= 3.5
         && !entropy::is_placeholder(hmac)
         && !super::published::is_published_example(token))
     .then_some((start, end))
+}
+
+/// A percent-escape (`%20`) or a backslash escape (`\n`, `\t`, `\r`) just before `at`.
+fn escape_before(hay: &[u8], at: usize) -> bool {
+    let percent =
+        at >= 3 && hay[at - 3] == b'%' && hay[at - 2..at].iter().all(u8::is_ascii_hexdigit);
+    let backslash = at >= 2 && hay[at - 2] == b'\\' && matches!(hay[at - 1], b'n' | b't' | b'r');
+    percent || backslash
 }
 
 #[cfg(test)]
@@ -112,6 +124,15 @@ mod tests {
     }
 
     #[test]
+    fn tokens_after_escapes_and_before_a_full_stop() {
+        assert_eq!(found(&format!("My bot token is {OLD}.")), [OLD]);
+        assert_eq!(found(&format!("x={OLD}...")), [OLD]);
+        assert_eq!(found(&format!("GET /api?auth=Bot%20{NEW} HTTP/1.1")), [NEW]);
+        assert_eq!(found(&format!("{{\"log\":\"token is\\n{OLD}\"}}")), [OLD]);
+        assert_eq!(found(&format!("\\t{NEW}")), [NEW]);
+    }
+
+    #[test]
     fn near_misses_are_not() {
         // The id is not base64 of digits (a `P` where a group starts).
         assert!(found("PTI4NDkxMDM3NTU2MjgzODQw.Gh3kQz.p9Vx2LmQw8RtZ4nKc7YbJf1sHdA").is_empty());
@@ -121,6 +142,9 @@ mod tests {
         assert!(found("MTI4NDkxMDM3NTU2MjgzODQwNjA.Gh3kQz.p9Vx2LmQw8RtZ4nKc7YbJf1sHdA").is_empty());
         // Part of a longer dotted chain, and a placeholder hmac.
         assert!(found(&format!("a.{OLD}")).is_empty());
+        assert!(found(&format!("{OLD}.x")).is_empty());
+        // A run of token bytes longer than an id, with no escape before its tail.
+        assert!(found(&format!("x0{OLD}")).is_empty());
         assert!(found("MTI4NDkxMDM3NTU2MjgzODQw.Gh3kQz.xxxxxxxxxxxxxxxxxxxxxxxxxxx").is_empty());
         assert!(!may_occur(
             b"a.b.c and some.other.text_that_is_long_enough_to_matter"
