@@ -250,11 +250,18 @@ pub fn at(
         char_quotes,
         bare_key,
     };
-    let maven_group = is_maven_group(&hay[kstart..kend]);
+    // `group:artifact-1.2.3`: a colon right after the group, as a coordinate has it (an
+    // assignment to a dotted name has `=` or `: `).
+    let coordinate = |c: &Candidate| {
+        hay.get(kend) == Some(&b':')
+            && c.start == kend + 1
+            && is_maven_group(&hay[kstart..kend])
+            && is_versioned_name(&hay[c.start..c.end])
+    };
     let cand = value_after_key(hay, kend, ctx)
         .or_else(|| literal_compared_before(hay, kstart, char_quotes))
         .filter(|c| !repeats_name(&key, &hay[c.start..c.end]))
-        .filter(|c| !(maven_group && is_versioned_name(&hay[c.start..c.end])));
+        .filter(|c| !coordinate(c));
     Some((cand, kend))
 }
 
@@ -1275,11 +1282,12 @@ fn is_maven_group(key: &[u8]) -> bool {
         })
 }
 
-/// An artifact and its version (`jjwt-jackson-0.11.2`): lower-case words joined by `-` or
-/// `_`, then `-` and two to four dotted numbers. Only after a [`is_maven_group`] name: a
-/// password may well end in a version (`Summer-2024.1`, `welcome-1.2`).
+/// An artifact and its version (`jjwt-jackson-0.11.2`, `jjwt-api:0.12.6`): lower-case words
+/// joined by `-` or `_`, then `-` or `:` and two to four dotted numbers. Only right after a
+/// [`is_maven_group`] name and a colon: a password may well end in a version
+/// (`Summer-2024.1`, `welcome-1.2`).
 fn is_versioned_name(v: &[u8]) -> bool {
-    let Some(dash) = v.iter().rposition(|&b| b == b'-') else {
+    let Some(dash) = v.iter().rposition(|&b| b == b'-' || b == b':') else {
         return false;
     };
     let version = &v[dash + 1..];
@@ -1682,6 +1690,11 @@ mod tests {
                 "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"",
                 false,
             ),
+            (
+                "implementation \"io.jsonwebtoken:jjwt-jackson:0.11.2\"",
+                false,
+            ),
+            ("jjwt-api = \"io.jsonwebtoken:jjwt-api:0.12.6\"", false),
             // A type in a signature, closed by brackets.
             (
                 "    `{pem: <string|buffer>[, passphrase: <string>]}`. The object form",
@@ -1704,6 +1717,8 @@ mod tests {
             ("AUTH_TOKEN=Zx81Qw_Lm27Pk-v2.0", false),
             ("curl -u admin:Kx9mQ2vLp7Rt-4.2 https://ci.internal/", false),
             ("<password>Kx9mQ2vLp7Rt-4.2</password>", false),
+            ("com.acme.db.password=summer-2024.1", false),
+            ("com.example.password: hunter-two-1.2.3", false),
             ("api_key: api_key_4f8aQ2vLx9Pw4Kd7mHfB", false),
             ("API_TOKEN=api_token_q8Zr", false),
             ("password: \"Xk7#mQ{-pL}w9vRt8\"", false),

@@ -117,6 +117,13 @@ const ARMOR: &[(&str, &str)] = &[
 /// (minified code); multi-line rules look this far past the keyword's line.
 const WINDOW: usize = 2048;
 
+/// The longest match a rule may make (a `curl` command line runs to some 600 bytes before
+/// its `-u` value). A window is cut where its text may go on, so a keyword this close to
+/// the end of the last window gets a window of its own: a match that starts there may run
+/// past that end. Windows reach [`WINDOW`] bytes past their keyword, so each regex run
+/// still moves on by at least this much.
+const MAX_MATCH: usize = 1024;
+
 /// The compiled rule set.
 pub struct RuleSet {
     rules: Vec<&'static Rule>,
@@ -221,7 +228,7 @@ impl RuleSet {
                         let rule = self.rules[i];
                         let (ws, we) = window(hay, m.start(), m.end(), rule.reach());
                         done_until[i] = if rule.multiline || we - m.end() >= WINDOW {
-                            we.saturating_sub(256).max(m.end())
+                            we.saturating_sub(MAX_MATCH).max(m.end())
                         } else {
                             we
                         };
@@ -709,10 +716,9 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
-    /// Shapes beyond each rule's one or two examples, taken from the providers' formats:
     /// A long match that starts near the end of an earlier keyword's window is still
-    /// found: a multi-line rule looks at the next keyword from only 256 bytes before its
-    /// window's end, so a rule whose match may be longer is a one-line rule.
+    /// found: the next keyword gets a window of its own from [`MAX_MATCH`] bytes before
+    /// the last window's end (256 bytes were too few for a long `curl` line).
     #[test]
     fn a_long_match_near_the_end_of_a_window_is_found() {
         let set = RuleSet::builtin();
@@ -732,8 +738,25 @@ mod tests {
                 .any(|c| c.rule == "azure-storage-key-classic-cli"),
             "{found:?}"
         );
+        // A curl command with a long header before its `-u`, wherever the filler ends.
+        for filler in (1_690..1_830).step_by(7) {
+            let mut text = "curl https://example.com/health\n".to_string();
+            while text.len() < filler {
+                text.push_str("echo nothing\n");
+            }
+            text.push_str(&format!(
+                "curl -H 'X-Trace: {}' -u admin:Kx9mQ2vLp7Rt42 https://ci.internal/\n",
+                "a".repeat(330)
+            ));
+            let found = set.find(text.as_bytes(), false);
+            assert!(
+                found.iter().any(|c| c.rule == "cli-password"),
+                "filler {filler}: {found:?}"
+            );
+        }
     }
 
+    /// Shapes beyond each rule's one or two examples, taken from the providers' formats:
     /// each fires the named rule.
     #[test]
     fn more_token_shapes() {

@@ -101,21 +101,22 @@ pub static BUILTIN: &[Rule] = &[
                 "AZURE_STORAGE_KEY=5di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY+uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2HZt/PlJhx2jIclHkCi=="],
         falses: ["AccountKey=<key>", "AZURE_STORAGE_KEY=${AZURE_STORAGE_KEY}", "storage_key_name=primary"]),
     // The same key on a command line: az's `--account-key`, classic `-storagekey`,
-    // PowerShell's `-StorageAccountKey`, AzCopy's `/DestKey:`/`/SourceKey:`; the value may
-    // follow a line continuation (`\` or PowerShell's backtick), as it does in a script
-    // that puts one flag per line.
+    // PowerShell's `-StorageAccountKey`, AzCopy's `/DestKey:`/`/SourceKey:`, and the
+    // classic CLI's `azure storage … -k` followed by a line continuation; the value may
+    // follow one (`\` or PowerShell's backtick), as in a script with one flag per line.
     rule!("azure-storage-key-flag", "Azure storage account key on a command line",
-        ["account-key", "accountkey", "storagekey", "storage-key", "destkey:", "sourcekey:"],
-        r#"(?i)(?:\s--?(?:account-?key|storage-?key|storageaccountkey)(?:[ \t=]+|[ \t]*[\\`]\r?\n[ \t]*)|\s/(?:dest|source)key:)['"]?(?P<s>[A-Za-z0-9+/]{86}==)"#,
+        ["account-key", "accountkey", "storagekey", "storage-key", "destkey:", "sourcekey:", "azure storage"],
+        r#"(?i)(?:\s--?(?:account-?key|storage-?key|storageaccountkey)(?:[ \t=]+|[ \t]*[\\`]\r?\n[ \t]*)|\s/(?:dest|source)key:|\bazure[ \t]+storage\b[^\n]{0,300}?[ \t]-k[ \t]*\\\r?\n[ \t]*)['"]?(?P<s>[A-Za-z0-9+/]{86}==)"#,
         entropy: Some(4.0), check: Check::None, multiline: true,
         trues: ["az storage blob upload --account-name demo --account-key 4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg== -f a.txt",
                 "New-AzStorageContext -StorageAccountName demo -StorageAccountKey \"4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg==\"",
                 "AzCopy /Source:. /Dest:https://demo.blob.core.windows.net/c /DestKey:4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg==",
-                "az storage container create --account-name demo --account-key \\\n    4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg=="],
+                "az storage container create --account-name demo --account-key \\\n    4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg==",
+                "azure storage blob upload -a demo -k \\\n    4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg== a.txt c"],
         falses: ["az storage blob upload --account-key $AZURE_STORAGE_KEY",
                  "az storage blob upload --account-key \\\n    \"$AZURE_STORAGE_KEY\""]),
-    // The classic cross-platform CLI's `azure storage … -k KEY`. One line: the flag is
-    // too common a letter to follow across lines, and a match may run long.
+    // The classic cross-platform CLI's `azure storage … -k KEY` on one line (after a line
+    // continuation: the rule above).
     rule!("azure-storage-key-classic-cli", "Azure storage account key on the classic azure CLI's command line",
         ["azure storage"],
         r#"(?i)\bazure[ \t]+storage\b[^\n]{0,300}?[ \t]-k[ \t]+['"]?(?P<s>[A-Za-z0-9+/]{86}==)"#,
