@@ -153,6 +153,10 @@ fn commits(repo: &Repository, revs: Revs<'_>) -> Result<Vec<Oid>, GitError> {
                     any = true;
                 }
             }
+            for oid in detached_worktree_heads(repo) {
+                walk.push(oid)?;
+                any = true;
+            }
             match repo.head() {
                 Ok(h) => {
                     walk.push(h.peel_to_commit()?.id())?;
@@ -165,6 +169,27 @@ fn commits(repo: &Repository, revs: Revs<'_>) -> Result<Vec<Oid>, GitError> {
         }
     }
     Ok(walk.collect::<Result<_, _>>()?)
+}
+
+/// The detached HEADs of the main worktree and of every linked one, which `git log --all`
+/// lists too: a commit made on a detached HEAD in another worktree may be reachable from
+/// nowhere else. (A HEAD on a branch is one of the refs already.) Read from the HEAD files
+/// themselves, as git reads them, so a worktree whose directory is gone still counts.
+fn detached_worktree_heads(repo: &Repository) -> Vec<Oid> {
+    let common = repo.commondir();
+    let mut heads = vec![common.join("HEAD")];
+    if let Ok(linked) = std::fs::read_dir(common.join("worktrees")) {
+        heads.extend(linked.flatten().map(|e| e.path().join("HEAD")));
+    }
+    heads
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .map(|text| text.trim().to_string())
+        .filter(|id| {
+            (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .filter_map(|id| Oid::from_str(&id).ok())
+        .collect()
 }
 
 /// A file a commit adds or changes: its blob before, in each parent (`None`: absent

@@ -176,6 +176,35 @@ fn all_covers_other_branches_and_tags() {
         .code(2);
 }
 
+/// `--all` reads a commit made on a detached HEAD in another worktree, from whichever
+/// worktree it runs in, as `git log --all` does.
+#[test]
+fn all_covers_detached_heads_of_other_worktrees() {
+    let d = repo();
+    write(d.path(), "a.txt", "start\n");
+    commit_at(d.path(), 1, "base");
+    let other = tempfile::tempdir().unwrap();
+    let wt = other.path().join("wt");
+    git_ok(
+        d.path(),
+        &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()],
+    );
+    write(&wt, "detached.env", &format!("KEY={AWS}\n"));
+    let detached = commit_at(&wt, 2, "on a detached HEAD");
+    let want = [("detached.env".to_string(), 1, detached)];
+    assert!(found(d.path(), &["--history"]).is_empty());
+    assert_eq!(found(d.path(), &["--all"]), want);
+    // From the linked worktree, the main worktree's detached HEAD counts too.
+    write(d.path(), "main.env", &format!("KEY={AWS}\n"));
+    git_ok(d.path(), &["checkout", "-q", "--detach"]);
+    let on_main = commit_at(d.path(), 3, "on the main worktree's detached HEAD");
+    let from_linked = found(&wt, &["--all"]);
+    assert!(
+        from_linked.contains(&("main.env".to_string(), 1, on_main)),
+        "{from_linked:?}"
+    );
+}
+
 /// A line added, reverted and added again is one finding, with the oldest commit (the
 /// second addition repeats the first's blob pair and is not diffed again); the same
 /// content added to another file is found there too.
