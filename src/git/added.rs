@@ -2,11 +2,12 @@
 //! against the old blob marks `+` (libgit2's xdiff, as before), or every line of a new
 //! file without diffing. For a merge, only the lines new relative to every parent.
 //!
-//! Binary blobs are not diffed, as git and the tree scan decide it (a NUL byte in the first
-//! 8000 bytes; one the commit creates or changes is handed over whole, with no lines, when
-//! `worth` wants it for path checks); an old side that is binary counts as empty, so a text file that replaces a
-//! binary one is scanned whole (libgit2's diff skipped the pair). A blob over libgit2's
-//! diff limit (512 MiB) is skipped, as the diff skipped it.
+//! Binary blobs are not diffed, as git and the tree scan decide it (a NUL byte in the
+//! first 8000 bytes; one the commit creates or changes is handed over whole, with no
+//! lines, when `worth` wants it for path checks); an old side that is binary counts as
+//! empty, so a text file that replaces a binary one is scanned whole (libgit2's diff
+//! skipped the pair). A blob over libgit2's diff limit (512 MiB) is skipped, as the diff
+//! skipped it.
 
 use git2::{DiffOptions, Oid, Repository};
 
@@ -33,7 +34,8 @@ fn is_binary(bytes: &[u8]) -> bool {
 /// there). `None` when nothing is added, or when `worth` says no line that could be added
 /// matters: it is asked about the part of the new content between the lines it shares
 /// with an old side at its start and end ([`changed_region`]), so a large file changed in
-/// a few lines is looked at there only, and not diffed when nothing there matters.
+/// a few lines is looked at there only, and not diffed when nothing there matters. A
+/// binary blob is asked about whole, and handed over whole when `worth` says yes.
 pub fn added(
     repo: &Repository,
     olds: &[Option<Oid>],

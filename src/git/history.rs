@@ -184,11 +184,13 @@ fn detached_worktree_heads(repo: &Repository) -> Vec<Oid> {
     heads
         .iter()
         .filter_map(|f| std::fs::read_to_string(f).ok())
-        .map(|text| text.trim().to_string())
-        .filter(|id| {
-            (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
+        .filter_map(|text| {
+            // A whole id: `Oid::from_str` would also take a prefix (and `ref: …` is not one).
+            let id = text.trim();
+            let whole =
+                (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b.is_ascii_hexdigit());
+            whole.then(|| Oid::from_str(id).ok()).flatten()
         })
-        .filter_map(|id| Oid::from_str(&id).ok())
         .collect()
 }
 

@@ -598,8 +598,8 @@ fn block_range(
 
 /// The text between an armor's BEGIN and END lines is armor: every line (lines split at
 /// newlines or `\n` escapes, a comment marker (`#`, `//`, SQL's `--`), a diff's `-`/`+`,
-/// quotes and string punctuation around them taken off) is blank, base64, a `=` checksum, or one of the headers the armor formats
-/// define (`Version:`, `Comment:`, `Hash:`…).
+/// quotes and string punctuation around them taken off) is blank, base64, a `=` checksum,
+/// or one of the headers the armor formats define (`Version:`, `Comment:`, `Hash:`…).
 fn is_armor_body(body: &[u8]) -> bool {
     const HEADERS: &[&[u8]] = &[
         b"version:",
@@ -722,16 +722,24 @@ mod tests {
     #[test]
     fn a_long_match_near_the_end_of_a_window_is_found() {
         let set = RuleSet::builtin();
+        // `first`, then lines of nothing to about `at` bytes, then `last`.
+        let text = |first: &str, at: usize, last: String| {
+            let mut text = format!("{first}\n");
+            while text.len() < at {
+                text.push_str("echo nothing here\n");
+            }
+            text + &last
+        };
         let key = "4f7kzFwt7tcWWvhYxoTa0aOUv5U5acXQU6KuapaUO1g3PH4HeZ5+jwBA+Woma7aFK2xyzWk6rcDkQRZjG7KsIg==";
-        let mut text = "azure storage account list\n".to_string();
-        while text.len() < 1_757 {
-            text.push_str("echo nothing here\n");
-        }
-        text.push_str(&format!(
-            "azure storage blob upload -a demo --container {} --file a.txt -k {key}\n",
-            "c".repeat(200)
-        ));
-        let found = set.find(text.as_bytes(), false);
+        let azure = text(
+            "azure storage account list",
+            1_757,
+            format!(
+                "azure storage blob upload -a demo --container {} --file a.txt -k {key}\n",
+                "c".repeat(200)
+            ),
+        );
+        let found = set.find(azure.as_bytes(), false);
         assert!(
             found
                 .iter()
@@ -740,15 +748,15 @@ mod tests {
         );
         // A curl command with a long header before its `-u`, wherever the filler ends.
         for filler in (1_690..1_830).step_by(7) {
-            let mut text = "curl https://example.com/health\n".to_string();
-            while text.len() < filler {
-                text.push_str("echo nothing\n");
-            }
-            text.push_str(&format!(
-                "curl -H 'X-Trace: {}' -u admin:Kx9mQ2vLp7Rt42 https://ci.internal/\n",
-                "a".repeat(330)
-            ));
-            let found = set.find(text.as_bytes(), false);
+            let curl = text(
+                "curl https://example.com/health",
+                filler,
+                format!(
+                    "curl -H 'X-Trace: {}' -u admin:Kx9mQ2vLp7Rt42 https://ci.internal/\n",
+                    "a".repeat(330)
+                ),
+            );
+            let found = set.find(curl.as_bytes(), false);
             assert!(
                 found.iter().any(|c| c.rule == "cli-password"),
                 "filler {filler}: {found:?}"

@@ -65,8 +65,9 @@ fn discord_at(hay: &[u8], dot: usize) -> Option<(usize, usize)> {
         .take_while(|&&b| is_token_byte(b))
         .count();
     let end = second_dot + 1 + hmac_len;
-    // A dot before or after that continues a dotted name (`a.MTk4…`, `….x`) makes this part
-    // of something longer; a full stop ending a sentence does not.
+    // A dot after it that continues a dotted name (`….x`) makes this part of something
+    // longer (a dot before it, `a.MTk4…`, is checked with the id); a full stop ending a
+    // sentence does not.
     let continues =
         hay.get(end) == Some(&b'.') && hay.get(end + 1).is_some_and(|&b| is_token_byte(b));
     if !HMAC_PART.contains(&hmac_len) || continues {
