@@ -145,7 +145,7 @@ pub fn sops_files(root: &Path, config: Option<&Config>) -> Vec<(PathBuf, Encrypt
         Some(Ok(files)) => files,
         _ => ignore::WalkBuilder::new(root)
             .hidden(false)
-            .filter_entry(|e| e.file_name() != ".git")
+            .filter_entry(crate::config::not_git_or_temp)
             .build()
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_some_and(|t| t.is_file()))

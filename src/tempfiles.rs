@@ -53,8 +53,18 @@ const PREFIXES: [&str; 4] = [FILE_PREFIX, EXPORT_PREFIX, EDIT_PREFIX, EXEC_PREFI
 /// temp directories, in a repository (the dot-prefixed kinds; any name that starts like
 /// them, also those written before names carried a pid).
 pub fn is_temp_path(path: &str) -> bool {
-    path.split('/')
-        .any(|c| c.starts_with(FILE_PREFIX) || c.starts_with(EXPORT_PREFIX))
+    path.split('/').any(is_repo_temp_name)
+}
+
+/// Whether one file or directory name is one of our temp objects in a repository. The
+/// team commands' walks skip them: a leftover of a killed run holds a whole encrypted
+/// file, and rotating it would race with the sweep that removes it.
+pub fn is_temp_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(is_repo_temp_name)
+}
+
+fn is_repo_temp_name(name: &str) -> bool {
+    name.starts_with(FILE_PREFIX) || name.starts_with(EXPORT_PREFIX)
 }
 
 /// A fresh name `PREFIX<pid>-<start>-<random>`.

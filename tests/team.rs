@@ -1341,6 +1341,41 @@ fn updatekeys_refuses_to_drop_a_recipient_without_rotating() {
     }
 }
 
+/// Found by CI on the kill test below: a run killed between writing a rotated file's temp
+/// copy and renaming it leaves `.secrets-tmp-<pid>-…`, a whole encrypted file. The next
+/// `member remove` listed it as a file ci could read, then the sweep of its directory
+/// removed it mid-run and the command failed ("changed by another program"). The team
+/// commands' walks skip our temp names; the sweep still removes the leftover.
+#[test]
+fn a_killed_runs_temp_file_is_not_taken_for_a_file_of_the_team() {
+    let t = Team::standard();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    // A rotated JSON file's temp copy (what CI's run left), and a YAML one.
+    let leftovers: Vec<String> = PROD
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = format!("config/prod/.secrets-tmp-{dead}-1-AbCdEfGh{i:02}");
+            t.write(&name, &t.read(f));
+            name
+        })
+        .collect();
+    let status = t.ok("alice", &["status"]);
+    assert!(!status.contains(".secrets-tmp-"), "{status}");
+    let out = t.ok("alice", &["member", "remove", "ci"]);
+    assert!(!out.contains(".secrets-tmp-"), "{out}");
+    assert!(!t.read(".secrets.yaml").contains(t.public("ci")));
+    for f in PROD {
+        assert!(!opens(&t, "ci", f));
+    }
+    // Rotating config/prod wrote there, which swept the dead run's leftovers.
+    for f in &leftovers {
+        assert!(!Path::new(&t.path(f)).exists(), "{f}");
+    }
+}
+
 /// Issue 10, case 9: `member remove` over 22 files killed with SIGKILL at points spread
 /// over its run must never end with the config saved (ci gone) while a file is still
 /// wrapped for ci's key; when the config still names ci, running it again finishes.

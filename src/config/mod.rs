@@ -900,7 +900,7 @@ impl Config {
         let walker = ignore::WalkBuilder::new(&root)
             .hidden(false)
             .parents(false)
-            .filter_entry(|e| e.file_name() != ".git")
+            .filter_entry(not_git_or_temp)
             .build();
         for entry in walker {
             let entry = entry.map_err(|e| ConfigError::Read {
@@ -949,6 +949,7 @@ impl Config {
                 let path = e.path();
                 if e.file_type().is_ok_and(|t| t.is_file())
                     && e.file_name() != ".git"
+                    && !crate::tempfiles::is_temp_name(&e.file_name())
                     && !seen.contains(path.as_path())
                     && named(&path)
                 {
@@ -971,7 +972,7 @@ impl Config {
                 Ok(m) if m.is_dir() => {
                     let walker = ignore::WalkBuilder::new(&start)
                         .standard_filters(false)
-                        .filter_entry(|e| e.file_name() != ".git")
+                        .filter_entry(not_git_or_temp)
                         .build();
                     for entry in walker.flatten() {
                         if entry.file_type().is_some_and(|t| t.is_file()) && named(entry.path()) {
@@ -1266,6 +1267,12 @@ fn rules_of(r: &raw::RawRules, env: &str) -> Result<Rules, (usize, String)> {
         encrypted_comment_regex: v(&r.encrypted_comment_regex),
         mac_only_encrypted: r.mac_only_encrypted.as_ref().is_some_and(|b| b.value),
     })
+}
+
+/// The walks' entry filter: not `.git`, and not one of our temp files or directories
+/// ([`crate::tempfiles::is_temp_name`]).
+pub fn not_git_or_temp(e: &ignore::DirEntry) -> bool {
+    e.file_name() != ".git" && !crate::tempfiles::is_temp_name(e.file_name())
 }
 
 /// An absolute form of a path without touching the file system (no symlink resolution,
