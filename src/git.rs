@@ -33,6 +33,16 @@ pub fn discover(start: &Path) -> Result<Repository, GitError> {
     Repository::discover(start).map_err(|_| GitError::NoRepo(start.to_path_buf()))
 }
 
+/// The repository git itself would use from `cwd`: the one `$GIT_DIR` names (with
+/// `$GIT_WORK_TREE`, as a dotfiles repository kept with `git --git-dir` is, or as git
+/// sets for a hook in a linked worktree) when set, else the one containing `cwd`.
+pub fn discover_from_env(cwd: &Path) -> Result<Repository, GitError> {
+    if std::env::var_os("GIT_DIR").is_some_and(|d| !d.is_empty()) {
+        return Repository::open_from_env().map_err(|_| GitError::NoRepo(cwd.to_path_buf()));
+    }
+    discover(cwd)
+}
+
 /// `user.name` as git resolves it for `start`: the repository's own config (including
 /// worktree and `include`s) over the global and system ones; the global config alone
 /// outside a repository.

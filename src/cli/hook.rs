@@ -22,7 +22,7 @@ pub fn run(cmd: Command, g: &Global) -> anyhow::Result<ExitCode> {
 
 fn install(g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let repo = git::discover(&cwd)?;
+    let repo = git::discover_from_env(&cwd)?;
     let exe = std::env::current_exe().ok();
     let path = std::env::var_os("PATH");
     let r = crate::hook::install(&repo, exe.as_deref(), path.as_deref())?;

@@ -94,7 +94,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
 fn run_inner(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let repo = crate::git::discover(&cwd).ok();
+    let repo = crate::git::discover_from_env(&cwd).ok();
     let root = repo
         .as_ref()
         .and_then(|r| r.workdir().map(Path::to_path_buf))

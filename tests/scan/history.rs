@@ -3,7 +3,7 @@
 //! the oldest commit that added it, a repeated blob pair in another file still reported,
 //! a text file that replaces a binary one scanned, and nothing new on a non-terminal stderr.
 
-use super::{git_ok, head, repo, scan, write, AWS, GHP};
+use super::{git, git_ok, head, repo, scan, write, AWS, GHP};
 use std::path::Path;
 use std::process::Command as Proc;
 
@@ -203,6 +203,66 @@ fn all_covers_detached_heads_of_other_worktrees() {
         from_linked.contains(&("main.env".to_string(), 1, on_main)),
         "{from_linked:?}"
     );
+}
+
+/// A dotfiles repository kept bare (`git --git-dir=~/.dotfiles --work-tree=~`) is read
+/// through `$GIT_DIR` and `$GIT_WORK_TREE`, as git reads it: `--history` finds a key
+/// committed and removed since, and `--staged` a staged one. Without them the home
+/// directory is no repository, and the scan says so.
+#[test]
+fn git_dir_and_work_tree_name_the_repository_as_they_do_for_git() {
+    let top = tempfile::tempdir().unwrap();
+    let (dot, home) = (top.path().join("dot.git"), top.path().join("home"));
+    std::fs::create_dir(&home).unwrap();
+    git_ok(top.path(), &["init", "-q", "--bare", "dot.git"]);
+    let dotfiles = |args: &[&str]| {
+        let mut all = vec!["--git-dir", dot.to_str().unwrap(), "--work-tree"];
+        all.push(home.to_str().unwrap());
+        all.extend_from_slice(args);
+        git_ok(&home, &all);
+    };
+    dotfiles(&["config", "commit.gpgsign", "false"]);
+    write(&home, ".aws_notes", &format!("KEY={AWS}\n"));
+    dotfiles(&["add", ".aws_notes"]);
+    dotfiles(&["commit", "-qm", "k"]);
+    let added = git(&dot, &["rev-parse", "HEAD"]);
+    let added = String::from_utf8(added.stdout).unwrap().trim().to_string();
+    dotfiles(&["rm", "-q", ".aws_notes"]);
+    dotfiles(&["commit", "-qm", "rm"]);
+    let with_env = |args: &[&str]| {
+        let out = scan(&home)
+            .env("GIT_DIR", &dot)
+            .env("GIT_WORK_TREE", &home)
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &v.as_array().unwrap()[0];
+        (
+            f["path"].as_str().unwrap().to_string(),
+            f["commit"].as_str().map(str::to_string),
+        )
+    };
+    assert_eq!(
+        with_env(&["--history"]),
+        (".aws_notes".to_string(), Some(added))
+    );
+    write(&home, ".netrc", &format!("KEY={AWS}\n"));
+    dotfiles(&["add", ".netrc"]);
+    assert_eq!(with_env(&["--staged"]).0, ".netrc");
+    scan(&home)
+        .env_remove("GIT_DIR")
+        .args(["--history"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not inside a git repository"));
 }
 
 /// A line added, reverted and added again is one finding, with the oldest commit (the
