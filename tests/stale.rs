@@ -429,6 +429,37 @@ fn an_exported_dotenv_key_is_named_as_exec_names_it() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains(".env.prod  REDIS_URL  max_age"), "{text}");
     assert!(!text.contains("export"), "{text}");
+    // log, audit and the commands that write it name it so too (they said `export
+    // REDIS_URL` and `["export REDIS_URL"]`).
+    let log = String::from_utf8(r.ks.ok(&["log", ".env.prod"])).unwrap();
+    assert!(log.contains("\nREDIS_URL "), "{log}");
+    let log: serde_json::Value =
+        serde_json::from_slice(&r.ks.ok(&["log", ".env.prod", "--format", "json"])).unwrap();
+    assert_eq!(log["values"][0]["key"], "REDIS_URL", "{log:#}");
+    let audit = String::from_utf8(r.ks.ok(&["audit"])).unwrap();
+    assert!(audit.contains("| .env.prod | REDIS_URL |"), "{audit}");
+    let stderr = |args: &[&str]| {
+        let out = r.ks.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let said = stderr(&["set", ".env.prod", "REDIS_URL", "redis://cache-VALUE-2"]);
+    assert!(said.contains("set [\"REDIS_URL\"] in .env.prod"), "{said}");
+    let said = stderr(&["generate", ".env.prod", "REDIS_URL", "--if-missing"]);
+    assert!(
+        said.contains("[\"REDIS_URL\"] in .env.prod already exists"),
+        "{said}"
+    );
+    let said = stderr(&["rotate-value", ".env.prod", "REDIS_URL", "--generate"]);
+    assert!(said.contains("rotated REDIS_URL in .env.prod"), "{said}");
+    for text in [&log.to_string(), &audit] {
+        assert!(!text.contains("export REDIS_URL"), "{text}");
+    }
+    let plain = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert!(
+        plain.starts_with("export REDIS_URL="),
+        "the line keeps its export"
+    );
 }
 
 /// Re-audit find: with only a removed member's key (it opens the versions before the

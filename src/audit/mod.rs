@@ -353,6 +353,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
     let mut ages: HashMap<(String, String), Freshness> = HashMap::new();
     for (p, list) in &changes {
         let file = shown(p);
+        let format = crate::store::Format::from_path(p);
         for (key, fresh) in list {
             let (state, last_change, reason) = match fresh {
                 Freshness::Changed(c) => ("changed", Some(When::change(c, now)), None),
@@ -365,7 +366,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
             };
             values.push(ValueChange {
                 file: file.clone(),
-                key: key.clone(),
+                key: crate::store::shown_key(format, key).to_string(),
                 state,
                 last_change,
                 reason,

@@ -108,6 +108,7 @@ pub(super) fn generate_into(
             &mut *value,
         )))))
     })?;
+    let kp = output::shown_path(crate::store::Format::from_path(file), &kp);
     match written {
         Written::Present => {
             output::note(

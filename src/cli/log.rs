@@ -425,7 +425,13 @@ fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<E
     // With an identity, a re-encryption (same plaintext) is not a change.
     let ids = output::identities(g).ok();
     let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
-    let rows = all.remove(file).unwrap_or_default();
+    let file_format = crate::store::Format::from_path(file);
+    let rows: Vec<(String, Freshness)> = all
+        .remove(file)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, f)| (crate::store::shown_key(file_format, &key).to_string(), f))
+        .collect();
     match format {
         ListFormat::Json => {
             let values: Vec<serde_json::Value> = rows

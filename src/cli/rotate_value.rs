@@ -305,7 +305,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         return Err(e.into());
     }
     if let (Some(kp), false) = (&rotated, g.quiet) {
-        output::note(g, format!("rotated {} in {file_shown}", kp.typed()));
+        let shown = match kp.0.as_slice() {
+            [crate::model::PathSegment::Key(k)] => crate::store::shown_key(format, k).to_string(),
+            _ => kp.typed(),
+        };
+        output::note(g, format!("rotated {shown} in {file_shown}"));
     }
     output::warn_schema(g, &findings);
     if let (Some(keep), Some(cfg)) = (&keep, cfg) {

@@ -185,6 +185,7 @@ pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         Node::Leaf(Plain::new(Scalar::Str(std::mem::take(&mut *text))))
     };
     let (written, kp) = write_value(&args.file, kp, g, false, || Ok(node))?;
+    let kp = output::shown_path(crate::store::Format::from_path(&args.file), &kp);
     let shown = args.file.display();
     match written {
         Written::Set => output::note(g, format!("set {kp} in {shown}")),

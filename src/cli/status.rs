@@ -566,14 +566,9 @@ pub(super) mod stale {
                 .relative(path)
                 .map(|rel| crate::config::rel_string(&rel))
                 .unwrap_or_else(|| path.display().to_string());
-            let dotenv = crate::store::Format::from_path(path) == crate::store::Format::Dotenv;
+            let format = crate::store::Format::from_path(path);
             for (key, freshness) in found.get(path).into_iter().flatten() {
-                // Spelled as exec spells it: a dotenv `export NAME=` line is NAME.
-                let shown = if dotenv {
-                    crate::store::dotenv::env_name(key)
-                } else {
-                    key
-                };
+                let shown = crate::store::shown_key(format, key);
                 rows.push(StaleRow {
                     file: file.clone(),
                     key: shown.to_string(),

@@ -273,6 +273,15 @@ fn single<L>(branches: &[Branch<L>]) -> Result<&Branch<L>, StoreError> {
 /// The metadata key sops uses.
 pub const SOPS_KEY: &str = "sops";
 
+/// A key as the commands show it: in a dotenv file the variable name (a line written
+/// `export NAME=` is NAME, as exec, get and set name it), elsewhere the key as stored.
+pub fn shown_key(format: Format, key: &str) -> &str {
+    match format {
+        Format::Dotenv => dotenv::env_name(key),
+        _ => key,
+    }
+}
+
 /// The first top-level key of the data that only the metadata may use: `sops` (an INI
 /// section `[sops]`), or in dotenv any key starting with `sops_`. Such a file would carry
 /// two metadata blocks, or data read back as metadata: sops refuses to encrypt it, and
