@@ -96,7 +96,7 @@ fn a_role_is_assumed_through_sts() {
     assert_eq!(*kms.decrypt(&k, &enc).unwrap(), dk);
 
     // The role goes through STS: with STS down, KMS is not asked.
-    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let dead = common::openbao::DEAD_ENDPOINT.to_string();
     let kms = AwsKms::with_env(env_with(&moto, &[("AWS_ENDPOINT_URL_STS", &dead)]));
     let err = kms.decrypt(&k, &enc).unwrap_err().to_string();
     assert!(err.contains("cannot reach") && err.contains(&dead), "{err}");
@@ -222,7 +222,7 @@ print(k["AccessKeyId"], k["SecretAccessKey"], arn, role)
 
 #[test]
 fn a_kms_that_is_down_fails_fast_naming_the_service() {
-    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let dead = common::openbao::DEAD_ENDPOINT.to_string();
     let secret = "never-shown-secret-key";
     let env = AwsEnv::from_vars([
         ("AWS_ENDPOINT_URL", dead.as_str()),
@@ -441,7 +441,7 @@ fn an_instance_role_is_read_through_imdsv2() {
     assert!(asked[0].starts_with("put /latest/api/token "), "{asked:?}");
 
     // IMDSv1 only (the token refused), or nothing listening: no credentials, quickly.
-    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let dead = common::openbao::DEAD_ENDPOINT.to_string();
     for endpoint in [FakeEndpoint::start(|_| (403, String::new())).url, dead] {
         let env = AwsEnv::from_vars([
             ("AWS_ENDPOINT_URL", moto.url.as_str()),
@@ -1064,7 +1064,7 @@ fn an_age_only_file_asks_no_kms_and_a_dead_kms_fails_in_time() {
 
     // Every AWS request would go to a port nobody listens on, or to one that never
     // answers: an age key opens the age-only file and the one with both without any.
-    let dead = format!("http://127.0.0.1:{}", common::openbao::free_port());
+    let dead = common::openbao::DEAD_ENDPOINT.to_string();
     let (silent, hang) = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let a = format!("http://{}", l.local_addr().unwrap());

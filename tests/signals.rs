@@ -309,7 +309,8 @@ fn writing_into_a_directory_removes_stale_temp_files_of_dead_processes() {
     let mut dead = Command::new("true").spawn().unwrap();
     let dead_pid = dead.id();
     dead.wait().unwrap();
-    let stale = sub.join(format!(".secrets-tmp-{dead_pid}-0-abcdef"));
+    // Start time 1: should the pid be recycled, the new process is not taken for it.
+    let stale = sub.join(format!(".secrets-tmp-{dead_pid}-1-abcdef"));
     std::fs::write(&stale, "leftover plaintext").unwrap();
     // A live process (this test) keeps its file.
     let live = sub.join(format!(".secrets-tmp-{}-0-ghijkl", std::process::id()));

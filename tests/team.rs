@@ -1089,6 +1089,8 @@ fn env_revoke_racing_set_never_gives_the_key_back() {
         let url = format!("http://dev-{round}");
         let spawn = |args: &[&str]| {
             t.std_as("alice")
+                // Racing: the loser waits as long as it takes, never the 10 s default.
+                .env("SECRETS_LOCK_TIMEOUT", "600")
                 .args(args)
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())

@@ -20,14 +20,28 @@ pub fn bao_bin() -> PathBuf {
         })
 }
 
-/// A port nobody listens on now (the OS picks it; the listener is closed right away).
+/// A port nobody listens on now (the OS picks it; the listener is closed right away),
+/// never the same one twice in a test binary: the OS may hand a closed port out again, and
+/// two servers started on one port would pass each other's readiness probe.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
+
+/// An endpoint that refuses at once and that no test server can take: port 1 on loopback
+/// (a privileged port nothing here listens on).
+pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 pub struct OpenBao {
     child: Child,
@@ -95,15 +109,17 @@ impl OpenBao {
         panic!("bao server -dev did not become ready: {last}");
     }
 
-    /// Polls `bao status` until the server answers unsealed (or it exits, or 60 s pass).
+    /// Polls `bao token lookup` until this server answers unsealed (or it exits, or 60 s pass).
     fn wait_ready(&mut self) -> bool {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
+            // `token lookup` with this server's random root token: another bao on the
+            // same port would refuse it.
             if self.ca.as_ref().is_none_or(|c| c.is_file())
-                && self.run(&["status"]).status.success()
+                && self.run(&["token", "lookup"]).status.success()
             {
                 return true;
             }

@@ -8,8 +8,12 @@ use super::common::*;
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 
+/// A racing command. It waits for the lock as long as it takes: a hundred writers, each
+/// with two fsyncs, on a slow CI disk could keep an unlucky one out past the 10 s default
+/// (the timeout has its own test below).
 fn spawn(ks: &KeyedSandbox, args: &[&str]) -> Child {
     ks.cmd()
+        .env("SECRETS_LOCK_TIMEOUT", "600")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
