@@ -93,7 +93,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if std::fs::symlink_metadata(&args.file)
         .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
     {
-        return Err(CliError::new(INPUT, format!("{file_shown}: no such file")).into());
+        let err = CliError::new(INPUT, format!("{file_shown}: no such file"));
+        return Err(if args.remove_expired {
+            err.hint("renamed? run it on the new path, after changing the record's file: in .secrets.yaml (secrets check names the record)")
+        } else {
+            err
+        }
+        .into());
     }
     // The config is changed (and so locked, before it is read) only to record or drop a
     // previous value.

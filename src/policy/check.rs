@@ -372,7 +372,28 @@ pub fn check_retiring(config: &Config, env: Option<&str>, now: i64) -> Vec<Findi
         let file_env = config
             .environment_for(std::path::Path::new(&r.file))
             .unwrap_or("-");
-        if env.is_some_and(|e| e != file_env) || !r.expired(now) {
+        if env.is_some_and(|e| e != file_env) {
+            continue;
+        }
+        // A file renamed (`git mv`) or deleted since: `--remove-expired` on the new path
+        // would not find the record, and on the old one there is no file.
+        if !config.root().join(&r.file).exists() {
+            out.push(Finding {
+                env: file_env.to_string(),
+                file: Some(r.file.clone()),
+                key: r.key.clone(),
+                path: None,
+                rule: RuleName::Grace,
+                detail: format!(
+                    "the previous value's record ({}:{}) names a file that no longer exists: if it was renamed, change the record's file: to the new path; if it was deleted, remove the record",
+                    crate::config::FILE_NAME,
+                    r.line,
+                ),
+                skipped: false,
+            });
+            continue;
+        }
+        if !r.expired(now) {
             continue;
         }
         out.push(Finding {
@@ -530,8 +551,12 @@ mod tests {
 
     #[test]
     fn retiring_values_are_due_only_after_their_until() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [".env.prod", "other.yaml"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
         let config = Config::from_text(
-            std::path::Path::new("/repo/.secrets.yaml"),
+            &dir.path().join(".secrets.yaml"),
             "environments:\n  prod:\n    files: [.env.prod]\nretiring:\n  - file: .env.prod\n    key: JWT_PREVIOUS\n    until: 2026-12-07T10:00:00Z\n  - file: other.yaml\n    key: a.b\n    until: 2020-01-01T00:00:00Z\n",
         )
         .unwrap();
@@ -555,5 +580,37 @@ mod tests {
         );
         assert_eq!(keys(until, Some("prod")).len(), 1);
         assert!(keys(until, Some("dev")).is_empty());
+    }
+
+    /// A record whose file was renamed or deleted is a finding before and after its
+    /// `until`, saying what to do (`--remove-expired` cannot find it either way).
+    #[test]
+    fn a_retiring_record_of_a_file_gone_since_is_a_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env.prod"), "A=1\n").unwrap();
+        let config = Config::from_text(
+            &dir.path().join(".secrets.yaml"),
+            "environments:\n  prod:\n    files: [.env.*]\nretiring:\n  - file: .env.prod\n    key: JWT_PREVIOUS\n    until: 2026-12-07T10:00:00Z\n  - file: .env.old\n    key: JWT_PREVIOUS\n    until: 2026-12-07T10:00:00Z\n",
+        )
+        .unwrap();
+        let until = crate::config::parse_time("2026-12-07T10:00:00Z").unwrap();
+        for now in [until - 1, until] {
+            let gone: Vec<Finding> = check_retiring(&config, Some("prod"), now)
+                .into_iter()
+                .filter(|f| f.file.as_deref() == Some(".env.old"))
+                .collect();
+            assert_eq!(gone.len(), 1, "at {now}");
+            assert_eq!(gone[0].rule, RuleName::Grace);
+            assert!(
+                gone[0]
+                    .detail
+                    .contains("(.secrets.yaml:8) names a file that no longer exists"),
+                "{}",
+                gone[0].detail
+            );
+        }
+        // The file that exists keeps its usual rule: nothing before its until.
+        assert_eq!(check_retiring(&config, Some("prod"), until - 1).len(), 1);
+        assert_eq!(check_retiring(&config, Some("prod"), until).len(), 2);
     }
 }
