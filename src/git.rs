@@ -38,7 +38,15 @@ pub fn discover(start: &Path) -> Result<Repository, GitError> {
 /// sets for a hook in a linked worktree) when set, else the one containing `cwd`.
 pub fn discover_from_env(cwd: &Path) -> Result<Repository, GitError> {
     if std::env::var_os("GIT_DIR").is_some_and(|d| !d.is_empty()) {
-        return Repository::open_from_env().map_err(|_| GitError::NoRepo(cwd.to_path_buf()));
+        let repo = Repository::open_from_env().map_err(|_| GitError::NoRepo(cwd.to_path_buf()))?;
+        // libgit2 leaves a bare repository without a work tree even when
+        // `$GIT_WORK_TREE` names one; git uses it (the dotfiles setup).
+        if repo.workdir().is_none() {
+            if let Some(tree) = std::env::var_os("GIT_WORK_TREE").filter(|t| !t.is_empty()) {
+                repo.set_workdir(&cwd.join(tree), false)?;
+            }
+        }
+        return Ok(repo);
     }
     discover(cwd)
 }

@@ -252,7 +252,8 @@ impl Snapshot {
             if entry.kind() == Some(ObjectType::Blob) {
                 if let Some(name) = entry.name() {
                     let rel = Path::new(dir).join(name);
-                    if rel.starts_with(&under) {
+                    // As the working-tree walk: our temp files are no files of the team.
+                    if rel.starts_with(&under) && !rel.iter().any(crate::tempfiles::is_temp_name) {
                         blobs.push((rel, entry.id()));
                     }
                 }

@@ -56,11 +56,14 @@ pub fn is_temp_path(path: &str) -> bool {
     path.split('/').any(is_repo_temp_name)
 }
 
-/// Whether one file or directory name is one of our temp objects in a repository. The
-/// team commands' walks skip them: a leftover of a killed run holds a whole encrypted
-/// file, and rotating it would race with the sweep that removes it.
+/// Whether one file or directory name is one of our temp objects in a repository, named
+/// as this version names them (`PREFIX<pid>-<start>-<random>`: a user's own
+/// `.secrets-tmp-notes.env` is not one). The team commands' walks skip them: a leftover
+/// of a killed run holds a whole encrypted file, and rotating it would race with the
+/// sweep that removes it.
 pub fn is_temp_name(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(is_repo_temp_name)
+    name.to_str()
+        .is_some_and(|n| is_repo_temp_name(n) && creator(n).is_some())
 }
 
 fn is_repo_temp_name(name: &str) -> bool {
@@ -654,6 +657,10 @@ mod tests {
         assert!(is_temp_path("out/.secrets-export-1-2-x/DB_PASSWORD"));
         assert!(!is_temp_path("out/.secrets-export"));
         assert!(!is_temp_path("docs/secrets-edit-guide.md"));
+        // The team walks skip only names as this version makes them.
+        let name = |n: &str| is_temp_name(std::ffi::OsStr::new(n));
+        assert!(name(".secrets-tmp-123-4-abc") && name(".secrets-export-1-2-x"));
+        assert!(!name(".secrets-tmp-notes.env") && !name("secrets-edit-1-2-x"));
     }
 
     #[test]

@@ -460,6 +460,30 @@ fn an_exported_dotenv_key_is_named_as_exec_names_it() {
         plain.starts_with("export REDIS_URL="),
         "the line keeps its export"
     );
+    let said = stderr(&["unset", ".env.prod", "REDIS_URL"]);
+    assert!(
+        said.contains("removed [\"REDIS_URL\"] from .env.prod"),
+        "{said}"
+    );
+
+    // Audit of this change: where `export A=` and `A=` are both in a file, each row keeps
+    // its stored name (two rows named A would look like one key twice), and a command
+    // names the key as the user did.
+    r.ks.encrypted(
+        "both.env",
+        "export A=one-VALUE\nA=two-VALUE\nB=three-VALUE\n",
+    );
+    let log: serde_json::Value =
+        serde_json::from_slice(&r.ks.ok(&["log", "both.env", "--format", "json"])).unwrap();
+    let keys: Vec<&str> = log["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["export A", "A", "B"], "{log:#}");
+    let said = stderr(&["set", "both.env", "[\"export A\"]", "x-VALUE"]);
+    assert!(said.contains("set [\"export A\"] in both.env"), "{said}");
 }
 
 /// Re-audit find: with only a removed member's key (it opens the versions before the

@@ -1364,10 +1364,19 @@ fn a_killed_runs_temp_file_is_not_taken_for_a_file_of_the_team() {
             name
         })
         .collect();
+    // A user's own file whose name only starts like ours is a file of the team.
+    let own = "config/prod/.secrets-tmp-notes.json";
+    t.write(own, &t.read(PROD[1]));
     let status = t.ok("alice", &["status"]);
-    assert!(!status.contains(".secrets-tmp-"), "{status}");
+    assert!(
+        !status.contains(&format!(".secrets-tmp-{dead}")),
+        "{status}"
+    );
+    assert!(status.contains(own), "{status}");
     let out = t.ok("alice", &["member", "remove", "ci"]);
-    assert!(!out.contains(".secrets-tmp-"), "{out}");
+    assert!(!out.contains(&format!(".secrets-tmp-{dead}")), "{out}");
+    assert!(out.contains(&format!("rotated    {own}  -ci")), "{out}");
+    assert!(!opens(&t, "ci", own));
     assert!(!t.read(".secrets.yaml").contains(t.public("ci")));
     for f in PROD {
         assert!(!opens(&t, "ci", f));

@@ -353,7 +353,9 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
     let mut ages: HashMap<(String, String), Freshness> = HashMap::new();
     for (p, list) in &changes {
         let file = shown(p);
-        let format = crate::store::Format::from_path(p);
+        let keys: Vec<&str> = list.iter().map(|(k, _)| k.as_str()).collect();
+        let mut names =
+            crate::store::shown_keys(crate::store::Format::from_path(p), &keys).into_iter();
         for (key, fresh) in list {
             let (state, last_change, reason) = match fresh {
                 Freshness::Changed(c) => ("changed", Some(When::change(c, now)), None),
@@ -366,7 +368,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
             };
             values.push(ValueChange {
                 file: file.clone(),
-                key: crate::store::shown_key(format, key).to_string(),
+                key: names.next().unwrap_or_else(|| key.clone()),
                 state,
                 last_change,
                 reason,

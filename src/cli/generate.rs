@@ -94,7 +94,8 @@ pub(super) fn generate_into(
     // Checked before the file is read: a wrong --length is an error with or without the key.
     let (plan, rules) = plan_for(file, &kp, opts, g)?;
     let mut printed: Option<Zeroizing<String>> = None;
-    let (written, kp) = set::write_value(file, kp, g, opts.if_missing, || {
+    // Named as the user named it: on dotenv `NAME` may be stored as `export NAME`.
+    let (written, _) = set::write_value(file, kp.clone(), g, opts.if_missing, || {
         let mut value = plan.draw(&rules).map_err(fail)?;
         if opts.print {
             // Sized first: no reallocation leaves a copy behind.
@@ -108,7 +109,6 @@ pub(super) fn generate_into(
             &mut *value,
         )))))
     })?;
-    let kp = output::shown_path(crate::store::Format::from_path(file), &kp);
     match written {
         Written::Present => {
             output::note(

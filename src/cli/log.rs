@@ -425,12 +425,12 @@ fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<E
     // With an identity, a re-encryption (same plaintext) is not a change.
     let ids = output::identities(g).ok();
     let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
-    let file_format = crate::store::Format::from_path(file);
-    let rows: Vec<(String, Freshness)> = all
-        .remove(file)
-        .unwrap_or_default()
+    let rows = all.remove(file).unwrap_or_default();
+    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    let shown = crate::store::shown_keys(crate::store::Format::from_path(file), &keys);
+    let rows: Vec<(String, Freshness)> = shown
         .into_iter()
-        .map(|(key, f)| (crate::store::shown_key(file_format, &key).to_string(), f))
+        .zip(rows.iter().map(|(_, f)| f.clone()))
         .collect();
     match format {
         ListFormat::Json => {

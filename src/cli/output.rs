@@ -140,16 +140,6 @@ pub fn stored_path<L>(
     }
 }
 
-/// A key path as the commands show it ([`crate::store::shown_key`]): `["NAME"]` for a
-/// dotenv line written `export NAME=`.
-pub fn shown_path(format: crate::store::Format, kp: &crate::model::KeyPath) -> String {
-    use crate::model::PathSegment;
-    match kp.0.as_slice() {
-        [PathSegment::Key(k)] => format!("[{:?}]", crate::store::shown_key(format, k)),
-        _ => kp.to_string(),
-    }
-}
-
 /// The node at `kp` in the first document of `file` (get, decrypt --extract), found as
 /// [`stored_path`] does; errors name the file.
 pub fn lookup_first<'a>(

@@ -215,6 +215,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     }
     // 2. The new value, and the old one under its new key.
     let mut rotated: Option<KeyPath> = None;
+    // Named as the user named it: on dotenv `NAME` may be stored as `export NAME`.
+    let asked = kp.as_ref().map(KeyPath::typed);
     if let (Some(kp), Some(text)) = (kp, text.as_mut()) {
         let kp = output::stored_path(file.format, doc, kp);
         let old = match doc.lookup(&kp) {
@@ -310,12 +312,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         }
         return Err(e.into());
     }
-    if let (Some(kp), false) = (&rotated, g.quiet) {
-        let shown = match kp.0.as_slice() {
-            [crate::model::PathSegment::Key(k)] => crate::store::shown_key(format, k).to_string(),
-            _ => kp.typed(),
-        };
-        output::note(g, format!("rotated {shown} in {file_shown}"));
+    if let (Some(_), Some(asked), false) = (&rotated, &asked, g.quiet) {
+        output::note(g, format!("rotated {asked} in {file_shown}"));
     }
     output::warn_schema(g, &findings);
     if let (Some(keep), Some(cfg)) = (&keep, cfg) {

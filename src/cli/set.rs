@@ -184,8 +184,8 @@ pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         // Moved into the zeroizing leaf (`text` is left empty).
         Node::Leaf(Plain::new(Scalar::Str(std::mem::take(&mut *text))))
     };
-    let (written, kp) = write_value(&args.file, kp, g, false, || Ok(node))?;
-    let kp = output::shown_path(crate::store::Format::from_path(&args.file), &kp);
+    // Named as the user named it: on dotenv `NAME` may be stored as `export NAME`.
+    let (written, _) = write_value(&args.file, kp.clone(), g, false, || Ok(node))?;
     let shown = args.file.display();
     match written {
         Written::Set => output::note(g, format!("set {kp} in {shown}")),

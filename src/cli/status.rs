@@ -566,12 +566,13 @@ pub(super) mod stale {
                 .relative(path)
                 .map(|rel| crate::config::rel_string(&rel))
                 .unwrap_or_else(|| path.display().to_string());
-            let format = crate::store::Format::from_path(path);
-            for (key, freshness) in found.get(path).into_iter().flatten() {
-                let shown = crate::store::shown_key(format, key);
+            let list = found.get(path).map(Vec::as_slice).unwrap_or_default();
+            let keys: Vec<&str> = list.iter().map(|(k, _)| k.as_str()).collect();
+            let names = crate::store::shown_keys(crate::store::Format::from_path(path), &keys);
+            for ((key, freshness), shown) in list.iter().zip(names) {
                 rows.push(StaleRow {
                     file: file.clone(),
-                    key: shown.to_string(),
+                    key: shown,
                     freshness: freshness.clone(),
                     max_age: max_age(cfg, path, key),
                 });

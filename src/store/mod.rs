@@ -282,6 +282,22 @@ pub fn shown_key(format: Format, key: &str) -> &str {
     }
 }
 
+/// The keys of one file as the commands list them ([`shown_key`]), except that a key whose
+/// shown name another key of the file also has (`export A=` beside `A=`) keeps its stored
+/// form, so two rows never look like one key.
+pub fn shown_keys(format: Format, keys: &[&str]) -> Vec<String> {
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for k in keys {
+        *count.entry(shown_key(format, k)).or_default() += 1;
+    }
+    keys.iter()
+        .map(|k| {
+            let shown = shown_key(format, k);
+            if count[shown] > 1 { k } else { shown }.to_string()
+        })
+        .collect()
+}
+
 /// The first top-level key of the data that only the metadata may use: `sops` (an INI
 /// section `[sops]`), or in dotenv any key starting with `sops_`. Such a file would carry
 /// two metadata blocks, or data read back as metadata: sops refuses to encrypt it, and

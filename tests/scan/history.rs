@@ -257,6 +257,35 @@ fn git_dir_and_work_tree_name_the_repository_as_they_do_for_git() {
     write(&home, ".netrc", &format!("KEY={AWS}\n"));
     dotfiles(&["add", ".netrc"]);
     assert_eq!(with_env(&["--staged"]).0, ".netrc");
+    // From a directory below the work tree, or outside it, the root is the work tree:
+    // its baseline is written and read there (libgit2 alone leaves a bare repository
+    // without one).
+    let sub = home.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for dir in [&sub, top.path()] {
+        let out = scan(dir)
+            .env("GIT_DIR", &dot)
+            .env("GIT_WORK_TREE", &home)
+            .args(["--staged", "--format", "json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v[0]["path"], ".netrc", "from {dir:?}");
+    }
+    scan(&sub)
+        .env("GIT_DIR", &dot)
+        .env("GIT_WORK_TREE", &home)
+        .args(["--staged", "--write-baseline"])
+        .assert()
+        .success();
+    assert!(home.join(".secrets-baseline.json").is_file());
+    assert!(!sub.join(".secrets-baseline.json").exists());
+    scan(&sub)
+        .env("GIT_DIR", &dot)
+        .env("GIT_WORK_TREE", &home)
+        .args(["--staged"])
+        .assert()
+        .code(0);
     scan(&home)
         .env_remove("GIT_DIR")
         .args(["--history"])
