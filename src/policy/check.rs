@@ -377,38 +377,30 @@ pub fn check_retiring(config: &Config, env: Option<&str>, now: i64) -> Vec<Findi
         }
         // A file renamed (`git mv`) or deleted since: `--remove-expired` on the new path
         // would not find the record, and on the old one there is no file.
-        if !config.root().join(&r.file).exists() {
-            out.push(Finding {
-                env: file_env.to_string(),
-                file: Some(r.file.clone()),
-                key: r.key.clone(),
-                path: None,
-                rule: RuleName::Grace,
-                detail: format!(
-                    "the previous value's record ({}:{}) names a file that no longer exists: if it was renamed, change the record's file: to the new path; if it was deleted, remove the record",
-                    crate::config::FILE_NAME,
-                    r.line,
-                ),
-                skipped: false,
-            });
+        let detail = if !config.root().join(&r.file).exists() {
+            format!(
+                "the previous value's record ({}:{}) names a file that no longer exists: if it was renamed, change the record's file: to the new path; if it was deleted, remove the record",
+                crate::config::FILE_NAME,
+                r.line,
+            )
+        } else if r.expired(now) {
+            format!(
+                "previous value past its grace period (until {}, {}:{}); remove it: secrets rotate-value {} --remove-expired",
+                r.until_text,
+                crate::config::FILE_NAME,
+                r.line,
+                r.file
+            )
+        } else {
             continue;
-        }
-        if !r.expired(now) {
-            continue;
-        }
+        };
         out.push(Finding {
             env: file_env.to_string(),
             file: Some(r.file.clone()),
             key: r.key.clone(),
             path: None,
             rule: RuleName::Grace,
-            detail: format!(
-                "previous value past its grace period (until {}, {}:{}); remove it: secrets rotate-value {} --remove-expired",
-                r.until_text,
-                crate::config::FILE_NAME,
-                r.line,
-                r.file
-            ),
+            detail,
             skipped: false,
         });
     }
