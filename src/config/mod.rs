@@ -948,8 +948,7 @@ impl Config {
             for e in entries.flatten() {
                 let path = e.path();
                 if e.file_type().is_ok_and(|t| t.is_file())
-                    && e.file_name() != ".git"
-                    && !crate::tempfiles::is_temp_name(&e.file_name())
+                    && !is_git_or_temp(&e.file_name())
                     && !seen.contains(path.as_path())
                     && named(&path)
                 {
@@ -1272,7 +1271,11 @@ fn rules_of(r: &raw::RawRules, env: &str) -> Result<Rules, (usize, String)> {
 /// The walks' entry filter: not `.git`, and not one of our temp files or directories
 /// ([`crate::tempfiles::is_temp_name`]).
 pub fn not_git_or_temp(e: &ignore::DirEntry) -> bool {
-    e.file_name() != ".git" && !crate::tempfiles::is_temp_name(e.file_name())
+    !is_git_or_temp(e.file_name())
+}
+
+fn is_git_or_temp(name: &std::ffi::OsStr) -> bool {
+    name == ".git" || crate::tempfiles::is_temp_name(name)
 }
 
 /// An absolute form of a path without touching the file system (no symlink resolution,
