@@ -353,9 +353,8 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
     let mut ages: HashMap<(String, String), Freshness> = HashMap::new();
     for (p, list) in &changes {
         let file = shown(p);
-        let keys: Vec<&str> = list.iter().map(|(k, _)| k.as_str()).collect();
         let mut names =
-            crate::store::shown_keys(crate::store::Format::from_path(p), &keys).into_iter();
+            crate::store::shown_keys(crate::store::Format::from_path(p), list).into_iter();
         for (key, fresh) in list {
             let (state, last_change, reason) = match fresh {
                 Freshness::Changed(c) => ("changed", Some(When::change(c, now)), None),

@@ -426,11 +426,10 @@ fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<E
     let ids = output::identities(g).ok();
     let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
     let rows = all.remove(file).unwrap_or_default();
-    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-    let shown = crate::store::shown_keys(crate::store::Format::from_path(file), &keys);
+    let shown = crate::store::shown_keys(crate::store::Format::from_path(file), &rows);
     let rows: Vec<(String, Freshness)> = shown
         .into_iter()
-        .zip(rows.iter().map(|(_, f)| f.clone()))
+        .zip(rows.into_iter().map(|(_, f)| f))
         .collect();
     match format {
         ListFormat::Json => {

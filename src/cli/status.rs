@@ -567,8 +567,7 @@ pub(super) mod stale {
                 .map(|rel| crate::config::rel_string(&rel))
                 .unwrap_or_else(|| path.display().to_string());
             let list = found.get(path).map(Vec::as_slice).unwrap_or_default();
-            let keys: Vec<&str> = list.iter().map(|(k, _)| k.as_str()).collect();
-            let names = crate::store::shown_keys(crate::store::Format::from_path(path), &keys);
+            let names = crate::store::shown_keys(crate::store::Format::from_path(path), list);
             for ((key, freshness), shown) in list.iter().zip(names) {
                 rows.push(StaleRow {
                     file: file.clone(),

@@ -282,15 +282,17 @@ pub fn shown_key(format: Format, key: &str) -> &str {
     }
 }
 
-/// The keys of one file as the commands list them ([`shown_key`]), except that a key whose
-/// shown name another key of the file also has (`export A=` beside `A=`) keeps its stored
-/// form, so two rows never look like one key.
-pub fn shown_keys(format: Format, keys: &[&str]) -> Vec<String> {
+/// The keys of one file's rows (stored key first, as a last-change list has them) as the
+/// commands list them ([`shown_key`]), except that a key whose shown name another key of
+/// the file also has (`export A=` beside `A=`) keeps its stored form, so two rows never
+/// look like one key.
+pub fn shown_keys<T>(format: Format, rows: &[(String, T)]) -> Vec<String> {
+    let keys = || rows.iter().map(|(k, _)| k.as_str());
     let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for k in keys {
+    for k in keys() {
         *count.entry(shown_key(format, k)).or_default() += 1;
     }
-    keys.iter()
+    keys()
         .map(|k| {
             let shown = shown_key(format, k);
             if count[shown] > 1 { k } else { shown }.to_string()
