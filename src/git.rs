@@ -13,6 +13,15 @@ mod treediff;
 use git2::{Delta, DiffOptions, Index, Repository};
 use std::path::{Path, PathBuf};
 
+/// Bytes looked at to decide a file is binary (git's probe).
+const BINARY_PROBE: usize = 8000;
+
+/// A NUL byte near the start marks a binary file, as git (and ripgrep) decide it: the tree
+/// scan, the staged blobs and the history's diffs all ask this one test.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("not inside a git repository ({0})")]

@@ -258,6 +258,81 @@ fn a_nested_value_is_named_by_its_key_path_and_the_hint_fixes_it() {
     assert_eq!(plain.matches("secret_key").count(), 1, "no second key");
 }
 
+/// A key written flat with dots in it (`spring.datasource.password:`, as Spring reads a
+/// YAML file) is named `spring.datasource.password` by `check` and `exec`, as a nested one
+/// would be; the hint's command, and `get`/`set`/`unset` given that path, must find the flat
+/// key and not add a nested copy beside it (they did: the dotted path was always read as
+/// nested maps).
+#[test]
+fn a_key_written_with_dots_is_the_one_its_dotted_path_names() {
+    let repo = team("  spring.datasource.password: {min_length: 50, generate: base64}\n");
+    write_encrypted(
+        &repo,
+        "config/prod/app.yaml",
+        &format!(
+            "spring.datasource.password: {WEAK_KEY}\nspring:\n  profiles: prod\n  mail.password: short\n"
+        ),
+    );
+    let out = repo.ks.run(&["exec", "--env", "prod", "--", "true"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    let hint = err.lines().find(|l| l.starts_with("hint:")).unwrap();
+    assert!(
+        hint.contains("secrets generate config/prod/app.yaml spring.datasource.password"),
+        "{hint}"
+    );
+    assert_eq!(
+        repo.ks
+            .ok(&["get", "config/prod/app.yaml", "spring.datasource.password"]),
+        WEAK_KEY.as_bytes()
+    );
+    repo.ks.ok(&[
+        "generate",
+        "config/prod/app.yaml",
+        "spring.datasource.password",
+    ]);
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // A dotted key inside a nested map, and one set where none is yet (nested, as before).
+    repo.ks.ok(&[
+        "set",
+        "config/prod/app.yaml",
+        "spring.mail.password",
+        "q8Zr-mail-T2vLx9Pw",
+    ]);
+    let plain = String::from_utf8(repo.ks.ok(&["decrypt", "config/prod/app.yaml"])).unwrap();
+    assert_eq!(
+        plain.matches("password").count(),
+        2,
+        "no second key: {}",
+        plain.len()
+    );
+    assert!(
+        plain.contains("\n  profiles: prod\n  mail.password: "),
+        "kept its place"
+    );
+    repo.ks.ok(&[
+        "unset",
+        "config/prod/app.yaml",
+        "spring.datasource.password",
+    ]);
+    repo.ks.ok(&[
+        "set",
+        "config/prod/app.yaml",
+        "spring.datasource.url",
+        "jdbc:postgresql://db/app",
+    ]);
+    let plain = String::from_utf8(repo.ks.ok(&["decrypt", "config/prod/app.yaml"])).unwrap();
+    assert!(
+        !plain.contains("spring.datasource.password"),
+        "unset the flat key"
+    );
+    assert!(
+        plain.contains("  datasource:\n    url: "),
+        "a new key is nested"
+    );
+}
+
 fn marker_child(dir: &Path) -> Vec<String> {
     vec![
         "sh".into(),

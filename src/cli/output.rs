@@ -124,7 +124,9 @@ pub fn read_hidden_line(_prompt: &str) -> anyhow::Result<zeroize::Zeroizing<Stri
 }
 
 /// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
-/// (whose key is "export NAME"), so get/set/unset do not miss it or add a duplicate.
+/// (whose key is "export NAME"), and a dotted path that names no node finds keys written
+/// with dots in them (`spring.datasource.password:` flat, as `exec` and `check` name it),
+/// so get/set/unset/generate do not miss it or add a nested duplicate.
 pub fn stored_path<L>(
     format: crate::store::Format,
     doc: &crate::model::Branch<L>,
@@ -136,6 +138,7 @@ pub fn stored_path<L>(
             let written = crate::store::dotenv::key_as_written(doc, name).to_string();
             crate::model::KeyPath(vec![PathSegment::Key(written)])
         }
+        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc.with_dotted_keys(&kp).unwrap_or(kp),
         _ => kp,
     }
 }

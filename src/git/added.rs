@@ -11,8 +11,6 @@
 
 use git2::{DiffOptions, Oid, Repository};
 
-/// Bytes looked at to decide a blob is binary (git's and the tree scan's probe).
-const BINARY_PROBE: usize = 8000;
 /// libgit2's default `max_size` for a diff: larger blobs were treated as binary.
 const MAX_BLOB: usize = 512 << 20;
 
@@ -26,8 +24,10 @@ pub struct Lines {
     pub new_file: bool,
 }
 
+/// Binary as the tree scan decides it, or too large for the diff (libgit2 treated such a
+/// blob as binary).
 fn is_binary(bytes: &[u8]) -> bool {
-    bytes.len() > MAX_BLOB || bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+    bytes.len() > MAX_BLOB || super::is_binary(bytes)
 }
 
 /// What the blob `new` adds over each of `olds` (one per parent; `None`: the file is new

@@ -125,6 +125,52 @@ fn nth_value_mut<L>(items: &mut [ListItem<L>], n: usize) -> Option<&mut Node<L>>
         .nth(n)
 }
 
+/// [`Branch::with_dotted_keys`] from `segs[i]` on, in `map`: the found segments pushed on
+/// `out`. `dead` holds the (map, index) pairs already known to lead nowhere.
+fn dotted_from<L>(
+    map: &Branch<L>,
+    segs: &[PathSegment],
+    i: usize,
+    out: &mut Vec<PathSegment>,
+    dead: &mut std::collections::HashSet<(usize, usize)>,
+) -> bool {
+    if !dead.insert((std::ptr::from_ref(map) as usize, i)) {
+        return false;
+    }
+    let mut key = String::new();
+    for end in i + 1..=segs.len() {
+        if end > i + 1 {
+            key.push('.');
+        }
+        key.push_str(&first_key(&segs[end - 1]));
+        let Some(mut node) = map.get(&key) else {
+            continue;
+        };
+        let depth = out.len();
+        out.push(PathSegment::Key(key.clone()));
+        // List items on the way are stepped through by index.
+        let mut next = end;
+        while let (Node::List(_), Some(seg)) = (node, segs.get(next)) {
+            match step(node, seg) {
+                Some(n) => node = n,
+                None => break,
+            }
+            out.push(seg.clone());
+            next += 1;
+        }
+        let found = match node {
+            _ if next == segs.len() => true,
+            Node::Map(b) => dotted_from(b, segs, next, out, dead),
+            _ => false,
+        };
+        if found {
+            return true;
+        }
+        out.truncate(depth);
+    }
+    false
+}
+
 fn step<'a, L>(node: &'a Node<L>, seg: &PathSegment) -> Option<&'a Node<L>> {
     match (node, seg) {
         (Node::Map(b), PathSegment::Key(k)) => b.get(k),
@@ -259,6 +305,18 @@ impl<L> Branch<L> {
         Ok(node)
     }
 
+    /// A path that names no node may name keys that hold dots (`spring.datasource.password:`
+    /// written flat, as Spring reads it): the path with consecutive segments joined by `.`
+    /// where a map holds the joined key. At each map the segment alone is tried first
+    /// (nested keys, as before), then longer joins; a (map, segment) pair that led nowhere
+    /// is not tried again, so the work stays quadratic in the path's length at most.
+    /// `None` when nothing is found.
+    pub fn with_dotted_keys(&self, path: &KeyPath) -> Option<KeyPath> {
+        let mut out = Vec::with_capacity(path.0.len());
+        let mut dead = std::collections::HashSet::new();
+        dotted_from(self, &path.0, 0, &mut out, &mut dead).then_some(KeyPath(out))
+    }
+
     /// Sets the node at `path`, creating missing maps on the way (as `sops set` does).
     pub fn set_path(&mut self, path: &KeyPath, value: Node<L>) -> Result<(), PathError> {
         let (first, rest) = path
@@ -342,6 +400,41 @@ impl<L> Branch<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Scalar;
+
+    #[test]
+    fn a_dotted_path_finds_a_key_that_holds_dots() {
+        let leaf = || Node::Leaf(Scalar::Str("x".into()));
+        let mut inner = Branch::new();
+        inner.insert("datasource.password".into(), leaf());
+        let mut doc: Branch<Scalar> = Branch::new();
+        doc.insert("spring.datasource.url".into(), leaf());
+        doc.insert("spring".into(), Node::Map(inner));
+        doc.insert(
+            "hosts.list".into(),
+            Node::List(vec![ListItem::Value(leaf()), ListItem::Value(leaf())]),
+        );
+        let found = |p: &str| {
+            doc.with_dotted_keys(&KeyPath::parse(p).unwrap())
+                .map(|k| k.to_string())
+        };
+        assert_eq!(
+            found("spring.datasource.url").as_deref(),
+            Some(r#"["spring.datasource.url"]"#)
+        );
+        // A nested map first, then a key with a dot inside it.
+        assert_eq!(
+            found("spring.datasource.password").as_deref(),
+            Some(r#"["spring"]["datasource.password"]"#)
+        );
+        assert_eq!(
+            found("hosts.list.1").as_deref(),
+            Some(r#"["hosts.list"][1]"#)
+        );
+        assert_eq!(found("spring.datasource.user"), None);
+        assert_eq!(found("hosts.list.1.x"), None);
+        assert_eq!(found("nothing"), None);
+    }
 
     #[test]
     fn parses_both_styles() {

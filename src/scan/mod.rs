@@ -137,13 +137,7 @@ const KEY_BAG_OIDS: [&[u8]; 3] = [
     b"\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x05",
 ];
 
-/// Bytes looked at to decide a file is binary.
-const BINARY_PROBE: usize = 8000;
-
-/// A NUL byte near the start marks a binary file (as git and ripgrep decide).
-pub fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
-}
+pub use crate::git::is_binary;
 
 /// UTF-16 code units of `bytes` read as UTF-8, each invalid sequence counting one
 /// (`String::from_utf8_lossy(bytes).encode_utf16().count()`, without the copy).
