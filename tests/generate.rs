@@ -308,9 +308,8 @@ fn if_missing_leaves_an_existing_key_alone() {
         assert!(out.status.success(), "{args:?}: {out:?}");
         assert!(out.stdout.is_empty(), "nothing printed: {out:?}");
         assert!(
-            text(&out.stderr).contains(
-                "[\"SESSION_KEY\"] in .env.dev already exists; left as it is (--if-missing)"
-            ),
+            text(&out.stderr)
+                .contains("SESSION_KEY in .env.dev already exists; left as it is (--if-missing)"),
             "{out:?}"
         );
         assert_eq!(std::fs::read(ks.path(f)).unwrap(), bytes, "{args:?}");

@@ -113,15 +113,19 @@ pub(super) fn generate_into(
         Written::Present => {
             output::note(
                 g,
-                format!("{kp} in {shown} already exists; left as it is (--if-missing)"),
+                format!(
+                    "{} in {shown} already exists; left as it is (--if-missing)",
+                    kp.typed()
+                ),
             );
             return Ok(ExitCode::SUCCESS);
         }
         Written::Set | Written::Unchanged => output::note(
             g,
             format!(
-                "generated a {} value for {kp} in {shown}",
-                plan.format.name()
+                "generated a {} value for {} in {shown}",
+                plan.format.name(),
+                kp.typed()
             ),
         ),
     }

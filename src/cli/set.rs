@@ -188,10 +188,11 @@ pub fn run(mut args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let (written, _) = write_value(&args.file, kp.clone(), g, false, || Ok(node))?;
     let shown = args.file.display();
     match written {
-        Written::Set => output::note(g, format!("set {kp} in {shown}")),
-        Written::Unchanged | Written::Present => {
-            output::note(g, format!("{kp} in {shown} already has that value"))
-        }
+        Written::Set => output::note(g, format!("set {} in {shown}", kp.typed())),
+        Written::Unchanged | Written::Present => output::note(
+            g,
+            format!("{} in {shown} already has that value", kp.typed()),
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| crate::model::path::PathError::NotFound(kp.clone()))
         .map_err(output::path_error(&args.file))?;
     // Named as the user named it: on dotenv `NAME` may be stored as `export NAME`.
-    let asked = kp.to_string();
+    let asked = kp.typed();
     let kp = output::stored_path(file.format, doc, kp);
     if let Err(e) = doc.unset_path(&kp) {
         return Err(output::not_found_hint(&args.file, file.format, doc, e));
