@@ -359,6 +359,85 @@ fn data_key_age_is_the_last_rotation_not_the_last_edit() {
     assert_eq!(old["data_key"]["state"], "uncommitted", "{old:#}");
 }
 
+/// A file committed in clear before it was encrypted, and a decrypted copy committed over
+/// an encrypted file (then encrypted again): the report names the commits that hold them in
+/// clear, in every format, and the data key dates from the encryption (method
+/// `encrypted`). Before, the data key was "unknown: a version could not be read" and
+/// nothing said the values were in history in clear.
+#[test]
+fn versions_committed_in_plaintext_are_named() {
+    let repo = Repo::new();
+    let alice = repo.ks.public.clone();
+    config(
+        &repo,
+        &[("alice", &alice)],
+        "  prod:\n    files: [prod/**]\n    members: [alice]\n",
+    );
+    encrypt(&repo, "prod/b.yaml", &format!("password: {B_VALUE}\n"));
+    repo.commit("b", 100, "alice");
+    assert!(audit(&repo, "markdown").contains(
+        "## Committed in plaintext\n\nNo version of an encrypted file was committed unencrypted"
+    ));
+    std::fs::write(repo.path("prod/a.yaml"), format!("password: {A_VALUE}\n")).unwrap();
+    repo.commit("a in clear", 90, "carol");
+    let a_in_clear = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.ks.ok(&["encrypt", "-i", "prod/a.yaml"]);
+    let a_encrypted = repo.commit("encrypt a", 80, "alice");
+    let plain = repo.ks.ok(&["decrypt", "prod/b.yaml"]);
+    std::fs::write(repo.path("prod/b.yaml"), plain).unwrap();
+    repo.commit("b decrypted by mistake", 50, "carol");
+    let b_in_clear = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.ks.ok(&["encrypt", "-i", "prod/b.yaml"]);
+    let b_encrypted = repo.commit("encrypt b again", 40, "alice");
+    for text in [audit(&repo, "json"), audit_keyless(&repo, "json")] {
+        assert_clean(&repo, &text);
+        let r = json(&text);
+        let file = |name: &str| {
+            r["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["file"] == name)
+                .unwrap()
+                .clone()
+        };
+        for (name, in_clear, encrypted) in [
+            ("prod/a.yaml", &a_in_clear, a_encrypted),
+            ("prod/b.yaml", &b_in_clear, b_encrypted),
+        ] {
+            let f = file(name);
+            assert_eq!(f["data_key"]["state"], "created", "{f:#}");
+            assert_eq!(f["data_key"]["method"], "encrypted", "{f:#}");
+            assert_eq!(f["data_key"]["since"]["time"], encrypted, "{f:#}");
+            let commits: Vec<&str> = f["plaintext_in"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["commit"].as_str().unwrap())
+                .collect();
+            assert_eq!(commits, [in_clear.as_str()], "{f:#}");
+        }
+    }
+    let md = audit(&repo, "markdown");
+    assert_clean(&repo, &md);
+    assert!(md.contains("anyone with a clone reads the values"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "| prod/a.yaml | {} by carol ({}) |",
+            &repo
+                .git(&["log", "-1", "--format=%ad", "--date=short", &a_in_clear])
+                .trim(),
+            &a_in_clear[..7]
+        )),
+        "{md}"
+    );
+    assert!(md.contains(&format!("({}) |", &b_in_clear[..7])), "{md}");
+    let html = audit(&repo, "html");
+    assert_clean(&repo, &html);
+    assert!(html.contains("<h2>Committed in plaintext</h2>"), "{html}");
+    assert!(html.contains(&b_in_clear[..7]), "{html}");
+}
+
 #[test]
 fn a_value_past_max_age_is_listed() {
     let repo = Repo::new();
@@ -419,7 +498,7 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(r["environments"][0]["files"].as_array().unwrap().len(), 3);
     let f = &r["files"][0];
-    for key in ["file", "environment", "access", "data_key", "error"] {
+    for key in ["file", "environment", "access", "data_key", "plaintext_in", "error"] {
         assert!(f.get(key).is_some(), "{key}: {f:#}");
     }
     let h = &f["access"][0];

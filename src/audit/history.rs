@@ -14,7 +14,11 @@
 //!   encrypted values is judged by its stanzas alone. An edit that changed every value and
 //!   re-wrapped every stanza without a new key would be taken for a rotation: neither our
 //!   commands nor sops do that.
-//! - the version that creates a file has a new data key (method `created`).
+//! - the version that creates a file has a new data key (method `created`);
+//! - a version whose older version held the same file unencrypted (committed before it was
+//!   encrypted, or a decrypted copy committed over it) has a new data key (method
+//!   `encrypted`), and that older version is marked `plaintext`: its values are in history
+//!   for anyone with a clone.
 //!
 //! A version that cannot be parsed makes the comparisons on either side of it unknown,
 //! never "rotated". Only the first-parent line from HEAD is walked (a merge's changes date
@@ -64,6 +68,8 @@ pub enum KeyChange {
 pub enum Method {
     /// The file first appears here: its first data key.
     Created,
+    /// The version before held the file unencrypted: its first data key since.
+    Encrypted,
     /// Both data keys were unwrapped with the user's identities and compared.
     Key,
     /// From the ciphertext (values and stanzas) alone.
@@ -74,6 +80,7 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Created => "created",
+            Method::Encrypted => "encrypted",
             Method::Key => "key",
             Method::Ciphertext => "ciphertext",
         }
@@ -93,6 +100,9 @@ pub struct Version {
     /// older version brings that version's key back, and its number); `None` when the
     /// version could not be read.
     pub key: Option<usize>,
+    /// The file was committed here unencrypted (no sops metadata): its values are in
+    /// history in clear.
+    pub plaintext: bool,
 }
 
 /// The versions of one file, newest first (the working tree's or HEAD's first).
@@ -102,6 +112,11 @@ pub struct FileHistory {
 }
 
 impl FileHistory {
+    /// The versions that held the file unencrypted, newest first.
+    pub fn plaintext_versions(&self) -> impl Iterator<Item = &Version> {
+        self.versions.iter().filter(|v| v.plaintext)
+    }
+
     /// The version that brought the current data key: the oldest version with that key
     /// (a key brought back by a revert dates from when it first appeared, not from the
     /// revert); `None` when that version's comparison with the one before is unknown.
@@ -232,6 +247,7 @@ pub fn read(
             rel,
             blob: Some(id),
             newest: Some(summarize(file, ids)),
+            newest_plaintext: false,
             origin: None,
             done: Vec::new(),
             prints: Vec::new(),
@@ -393,6 +409,8 @@ struct Track {
     blob: Option<Oid>,
     /// That version, parsed (`None`: unparseable).
     newest: Option<Summary>,
+    /// That version held the file unencrypted.
+    newest_plaintext: bool,
     /// The oldest commit seen holding that version so far (its origin when the next older
     /// one differs); `None`: the working tree.
     origin: Option<Oid>,
@@ -465,12 +483,17 @@ impl Track {
         };
         let blob = repo.find_blob(blob_id)?;
         let path = PathBuf::from(&self.rel);
-        let older = EncryptedFile::parse(&path, Format::from_path(&path), blob.content())
-            .ok()
-            .map(|f| summarize(&f, ids));
-        let change = compare(older.as_ref(), self.newest.as_ref());
+        let parsed = EncryptedFile::parse(&path, Format::from_path(&path), blob.content());
+        let plaintext = matches!(parsed, Err(crate::engine::FileError::NotEncrypted { .. }));
+        let older = parsed.ok().map(|f| summarize(&f, ids));
+        let change = match &self.newest {
+            // Encrypting a file in clear always makes a new data key.
+            Some(_) if plaintext => KeyChange::Rotated(Method::Encrypted),
+            newest => compare(older.as_ref(), newest.as_ref()),
+        };
         self.push(repo, change)?;
         self.newest = older;
+        self.newest_plaintext = plaintext;
         self.blob = Some(blob_id);
         self.origin = Some(id);
         Ok(())
@@ -492,6 +515,7 @@ impl Track {
             recipients,
             key_change,
             key: None,
+            plaintext: self.newest_plaintext,
         });
         self.prints.push(self.newest.as_ref().map(|s| Print {
             key: s.key,
@@ -505,6 +529,7 @@ impl Track {
         self.push(repo, key_change)?;
         self.blob = None;
         self.newest = None;
+        self.newest_plaintext = false;
         Ok(())
     }
 }
@@ -678,6 +703,7 @@ mod tests {
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
             key_change,
             key: None,
+            plaintext: false,
         }
     }
 

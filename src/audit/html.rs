@@ -153,6 +153,22 @@ pub fn render(r: &Report) -> String {
         }
     }
 
+    out.push_str("<h2>Committed in plaintext</h2>\n");
+    let leaked: Vec<_> = r
+        .files
+        .iter()
+        .filter(|f| !f.plaintext_in.is_empty())
+        .collect();
+    if leaked.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(super::PLAINTEXT_NONE));
+    } else {
+        let _ = writeln!(out, "<p>{}</p>", esc(super::PLAINTEXT_INTRO));
+        let mut t = Table::new(&mut out, "plaintext", &["File", "Committed in plaintext"]);
+        for f in leaked {
+            t.row(&[plain(&f.file), plain(super::plaintext_text(f))]);
+        }
+    }
+
     out.push_str("<h2>Removed members</h2>\n");
     if r.removed.is_empty() {
         out.push_str("<p>No key was removed from the config in history.</p>\n");

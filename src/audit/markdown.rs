@@ -103,6 +103,22 @@ pub fn render(r: &Report) -> String {
         row(&mut out, &[f.file.clone(), key_age_text(&f.data_key)]);
     }
 
+    let _ = writeln!(out, "\n## Committed in plaintext\n");
+    let leaked: Vec<_> = r
+        .files
+        .iter()
+        .filter(|f| !f.plaintext_in.is_empty())
+        .collect();
+    if leaked.is_empty() {
+        let _ = writeln!(out, "{}", super::PLAINTEXT_NONE);
+    } else {
+        let _ = writeln!(out, "{}\n", super::PLAINTEXT_INTRO);
+        header(&mut out, &["File", "Committed in plaintext"]);
+        for f in leaked {
+            row(&mut out, &[f.file.clone(), super::plaintext_text(f)]);
+        }
+    }
+
     let _ = writeln!(out, "\n## Removed members\n");
     if r.removed.is_empty() {
         let _ = writeln!(out, "No key was removed from the config in history.");

@@ -141,6 +141,9 @@ pub struct FileAccess {
     /// The key-service keys its environment lists and those its data key is wrapped with.
     pub services: Vec<ServiceAccess>,
     pub data_key: DataKeyAge,
+    /// The commits that hold the file unencrypted (committed before it was encrypted, or a
+    /// decrypted copy over it), newest first: its values there are in history in clear.
+    pub plaintext_in: Vec<When>,
     /// Why the file could not be read (it is then in no other section).
     pub error: Option<String>,
 }
@@ -180,10 +183,11 @@ pub struct ServiceAccess {
 /// When a file's data key was last replaced.
 #[derive(Debug, Serialize)]
 pub struct DataKeyAge {
-    /// `rotated`, `created` (the file's first key), `uncommitted` (rotated, not committed)
-    /// or `unknown`.
+    /// `rotated`, `created` (the file's first key, also when it was in clear before:
+    /// method `encrypted`), `uncommitted` (rotated, not committed) or `unknown`.
     pub state: &'static str,
-    /// `key` (compared unwrapped keys), `ciphertext`, `created`; `None` when unknown.
+    /// `key` (compared unwrapped keys), `ciphertext`, `created`, `encrypted` (the version
+    /// before held the file in clear); `None` when unknown.
     pub method: Option<&'static str>,
     pub since: Option<When>,
     pub reason: Option<String>,
@@ -300,7 +304,15 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
     for p in &paths {
         let rel = config.relative(p).unwrap_or_default();
         let environment = config.environment_for(&rel).map(str::to_string);
-        let data_key = data_key_age(hist.as_ref().and_then(|h| h.files.get(p)), now);
+        let file_history = hist.as_ref().and_then(|h| h.files.get(p));
+        let data_key = data_key_age(file_history, now);
+        let plaintext_in: Vec<When> = file_history
+            .map(|h| {
+                h.plaintext_versions()
+                    .map(|v| When::of(&v.origin, now))
+                    .collect()
+            })
+            .unwrap_or_default();
         let Some(file) = loaded.get(p) else {
             files.push(FileAccess {
                 file: shown(p),
@@ -308,6 +320,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
                 access: Vec::new(),
                 services: Vec::new(),
                 data_key,
+                plaintext_in,
                 error: errors.get(p).cloned(),
             });
             continue;
@@ -327,6 +340,7 @@ pub fn gather(config: &Config, ids: &Identities, now: i64) -> Result<Report, Aud
             ),
             environment,
             data_key,
+            plaintext_in,
             error: None,
         });
     }
@@ -495,7 +509,7 @@ fn data_key_age(h: Option<&history::FileHistory>, now: i64) -> DataKeyAge {
         Some((v, m)) => DataKeyAge {
             state: match (&v.origin, m) {
                 (Origin::Uncommitted, _) => "uncommitted",
-                (_, history::Method::Created) => "created",
+                (_, history::Method::Created | history::Method::Encrypted) => "created",
                 _ => "rotated",
             },
             method: Some(m.as_str()),
@@ -672,6 +686,22 @@ fn cell_text(drift: Option<&str>, in_file: bool) -> (&'static str, &'static str)
 }
 
 /// A data key's age as one phrase: `rotated 2026-01-02 by alice (abc1234), 12 days ago`.
+/// What the "Committed in plaintext" section says above its table (markdown and HTML).
+pub const PLAINTEXT_INTRO: &str = "These files were committed unencrypted in the commits listed (before they were encrypted, or a decrypted copy over them): anyone with a clone reads the values those versions hold. Encrypting the file later does not take them back: give those values new ones (`secrets rotate-value FILE KEY`), and rewrite the history if the repository is shared (`git filter-repo`).";
+
+/// What the section says when no version of an encrypted file was committed in clear.
+pub const PLAINTEXT_NONE: &str =
+    "No version of an encrypted file was committed unencrypted (first-parent line from HEAD).";
+
+/// The commits of one file's plaintext versions, as the report's cell shows them.
+pub fn plaintext_text(f: &FileAccess) -> String {
+    f.plaintext_in
+        .iter()
+        .map(When::short)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn key_age_text(k: &DataKeyAge) -> String {
     match &k.since {
         Some(w) => {
