@@ -323,6 +323,12 @@ pub enum ChangeKind {
     Added,
     Changed,
     Removed,
+    /// The file went from unencrypted (no sops metadata) to encrypted, holding the value:
+    /// it may have been in history in clear before (see `secrets audit`).
+    Encrypted,
+    /// The file was committed unencrypted over an encrypted version holding the value: the
+    /// value is in history in clear from here.
+    Decrypted,
 }
 
 impl ChangeKind {
@@ -331,6 +337,8 @@ impl ChangeKind {
             ChangeKind::Added => "added",
             ChangeKind::Changed => "changed",
             ChangeKind::Removed => "removed",
+            ChangeKind::Encrypted => "encrypted",
+            ChangeKind::Decrypted => "decrypted",
         }
     }
 }
@@ -365,8 +373,10 @@ pub struct ValueLog {
 /// A value in one version of the file, as compared between versions (never printed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
-    /// No such key, no such file, or a version that is not a readable encrypted file.
+    /// No such key, no such file, or a version that cannot be read.
     Absent,
+    /// The file with no sops metadata: committed unencrypted.
+    InClear,
     /// The key's ciphertext (for a subtree: every leaf's key and text).
     Present(Vec<u8>),
 }
@@ -388,8 +398,10 @@ impl State {
 
 /// The state of `key` in the file `bytes` (parsed as `format`).
 fn state_of(bytes: &[u8], format: Format, key: &KeyPath) -> State {
-    let Ok(file) = EncryptedFile::parse(Path::new(""), format, bytes) else {
-        return State::Absent;
+    let file = match EncryptedFile::parse(Path::new(""), format, bytes) {
+        Ok(file) => file,
+        Err(crate::engine::FileError::NotEncrypted { .. }) => return State::InClear,
+        Err(_) => return State::Absent,
     };
     let Some(doc) = file.branches.first() else {
         return State::Absent;
@@ -520,11 +532,15 @@ pub fn value_log(
     let mut log = ValueLog::default();
     let text = |bytes: &Option<Vec<u8>>| if keep_text { bytes.clone() } else { None };
     let entry = |commit: Option<Change>, old: &Version, new: &Version| -> Option<ValueChange> {
-        let kind = match (old.state.present(), new.state.present()) {
-            (false, true) => ChangeKind::Added,
-            (true, true) if old.state != new.state => ChangeKind::Changed,
-            (true, false) => ChangeKind::Removed,
-            _ => return None,
+        let kind = match (&old.state, &new.state) {
+            (State::InClear, State::Present(_)) => ChangeKind::Encrypted,
+            (State::Present(_), State::InClear) => ChangeKind::Decrypted,
+            (o, n) => match (o.present(), n.present()) {
+                (false, true) => ChangeKind::Added,
+                (true, true) if o != n => ChangeKind::Changed,
+                (true, false) => ChangeKind::Removed,
+                _ => return None,
+            },
         };
         let whole = kind == ChangeKind::Changed
             && match (&new.bytes, &old.bytes) {
@@ -541,7 +557,8 @@ pub fn value_log(
             kind,
             path: crate::config::rel_string(shown),
             whole_file: whole,
-            text: if kind == ChangeKind::Removed {
+            // No encrypted text after a removal, nor after the file went unencrypted.
+            text: if matches!(kind, ChangeKind::Removed | ChangeKind::Decrypted) {
                 None
             } else {
                 text(&new.bytes)

@@ -436,6 +436,23 @@ fn versions_committed_in_plaintext_are_named() {
     assert_clean(&repo, &html);
     assert!(html.contains("<h2>Committed in plaintext</h2>"), "{html}");
     assert!(html.contains(&b_in_clear[..7]), "{html}");
+    // `log` tells the same story: per value, the commits that decrypted and encrypted the
+    // file (before: `added` at the encryption, `removed` at the decrypted copy); per file,
+    // why the value's age is unknown (before: "re-encrypted under a new data key").
+    let log = String::from_utf8(repo.ks.ok(&["log", "prod/b.yaml", "password"])).unwrap();
+    let changes: Vec<&str> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(changes, ["encrypted", "decrypted", "added"], "{log}");
+    let log: serde_json::Value =
+        serde_json::from_slice(&repo.ks.ok(&["log", "prod/a.yaml", "--format", "json"])).unwrap();
+    assert_eq!(
+        log["values"][0]["reason"], "encrypted_from_clear",
+        "{log:#}"
+    );
+    assert_clean(&repo, &log.to_string());
 }
 
 #[test]
@@ -498,7 +515,14 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(r["environments"][0]["files"].as_array().unwrap().len(), 3);
     let f = &r["files"][0];
-    for key in ["file", "environment", "access", "data_key", "plaintext_in", "error"] {
+    for key in [
+        "file",
+        "environment",
+        "access",
+        "data_key",
+        "plaintext_in",
+        "error",
+    ] {
         assert!(f.get(key).is_some(), "{key}: {f:#}");
     }
     let h = &f["access"][0];

@@ -103,6 +103,10 @@ pub enum UnknownReason {
     /// `member remove`, `member rekey --rotate`), and no identity at hand opens both
     /// versions to tell whether the value itself changed there: it changed there or before.
     ReEncrypted { commit: String },
+    /// The commit (full hex id) encrypted the file, which the version before held with no
+    /// sops metadata (committed in clear): the value dates from there or before, and may
+    /// be in history unencrypted.
+    EncryptedFromClear { commit: String },
 }
 
 impl UnknownReason {
@@ -118,6 +122,7 @@ impl UnknownReason {
             UnknownReason::Empty => "empty",
             UnknownReason::NotVerbatim => "not_verbatim",
             UnknownReason::ReEncrypted { .. } => "reencrypted",
+            UnknownReason::EncryptedFromClear { .. } => "encrypted_from_clear",
         }
     }
 }
@@ -143,6 +148,11 @@ impl fmt::Display for UnknownReason {
             UnknownReason::ReEncrypted { commit } => write!(
                 f,
                 "re-encrypted under a new data key at {}: a key that opens the file tells whether it changed there",
+                short(commit)
+            ),
+            UnknownReason::EncryptedFromClear { commit } => write!(
+                f,
+                "the file was committed unencrypted before {} encrypted it: the value dates from there or before, and may be in history in clear",
                 short(commit)
             ),
         }
@@ -473,6 +483,11 @@ impl Tracked {
             return changed.clone();
         };
         let parent_wraps = wraps(&self.rel, bytes);
+        if parent_wraps.is_none() && in_clear(&self.rel, bytes) {
+            return Freshness::Unknown(UnknownReason::EncryptedFromClear {
+                commit: commit.id().to_string(),
+            });
+        }
         let shared = parent_wraps
             .as_ref()
             .is_some_and(|p| !p.is_disjoint(&child_wraps));
@@ -551,6 +566,14 @@ impl Tracked {
 
 /// Every wrapped data key of one version of a file (age, Vault, KMS and PGP stanzas, key
 /// groups included); `None` when the version does not parse.
+/// The version holds the file with no sops metadata: committed unencrypted.
+fn in_clear(rel: &Path, bytes: &[u8]) -> bool {
+    matches!(
+        EncryptedFile::parse(rel, Format::from_path(rel), bytes),
+        Err(FileError::NotEncrypted { .. })
+    )
+}
+
 fn wraps(rel: &Path, bytes: &[u8]) -> Option<HashSet<String>> {
     let file = EncryptedFile::parse(rel, Format::from_path(rel), bytes).ok()?;
     let m = &file.metadata;
