@@ -37,7 +37,7 @@ use memchr::memmem;
 use crate::config::Config;
 use crate::crypto::value;
 use crate::engine::{EncryptedFile, FileError};
-use crate::model::{Branch, KeyPath, ListItem, Node, PathSegment, Scalar, Sealed};
+use crate::model::{KeyPath, ListItem, Node, Scalar, Sealed};
 use crate::policy::staleness::{self, Change, UnknownReason};
 use crate::store::{self, Format};
 
@@ -406,7 +406,7 @@ fn state_of(bytes: &[u8], format: Format, key: &KeyPath) -> State {
     let Some(doc) = file.branches.first() else {
         return State::Absent;
     };
-    let key = stored_key(format, doc, key);
+    let key = store::stored_path(format, doc, key.clone());
     match doc.lookup(&key) {
         Ok(Node::Leaf(Sealed(s))) => State::Present(scalar_bytes(s)),
         Ok(node) => {
@@ -415,16 +415,6 @@ fn state_of(bytes: &[u8], format: Format, key: &KeyPath) -> State {
             State::Present(fp)
         }
         Err(_) => State::Absent,
-    }
-}
-
-/// On dotenv, `NAME` is the line written `export NAME=…` too (as `get` finds it).
-fn stored_key(format: Format, doc: &Branch<Sealed>, key: &KeyPath) -> KeyPath {
-    match (format, key.0.as_slice()) {
-        (Format::Dotenv, [PathSegment::Key(name)]) => KeyPath(vec![PathSegment::Key(
-            store::dotenv::key_as_written(doc, name).to_string(),
-        )]),
-        _ => key.clone(),
     }
 }
 
@@ -744,6 +734,8 @@ mod tests {
             state_of(text.as_bytes(), Format::Yaml, &kp("db.nope")),
             State::Absent
         );
-        assert_eq!(state_of(b"a: 1\n", Format::Yaml, &kp("a")), State::Absent);
+        // A file with no sops metadata is in clear; one that does not parse, absent.
+        assert_eq!(state_of(b"a: 1\n", Format::Yaml, &kp("a")), State::InClear);
+        assert_eq!(state_of(b"a: [\n", Format::Yaml, &kp("a")), State::Absent);
     }
 }

@@ -376,10 +376,14 @@ fn versions_committed_in_plaintext_are_named() {
     encrypt(&repo, "prod/b.yaml", &format!("password: {B_VALUE}\n"));
     repo.commit("b", 100, "alice");
     assert!(audit(&repo, "markdown").contains(
-        "## Committed in plaintext\n\nNo version of an encrypted file was committed unencrypted"
+        "## Committed in plaintext\n\nNo version of the files encrypted now was committed unencrypted"
     ));
+    // c.yaml was committed holding comments alone: nothing in it to leak.
+    std::fs::write(repo.path("prod/c.yaml"), "# filled in later\n").unwrap();
     std::fs::write(repo.path("prod/a.yaml"), format!("password: {A_VALUE}\n")).unwrap();
     repo.commit("a in clear", 90, "carol");
+    std::fs::write(repo.path("prod/c.yaml"), format!("password: {C_VALUE}\n")).unwrap();
+    repo.ks.ok(&["encrypt", "-i", "prod/c.yaml"]);
     let a_in_clear = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
     repo.ks.ok(&["encrypt", "-i", "prod/a.yaml"]);
     let a_encrypted = repo.commit("encrypt a", 80, "alice");
@@ -417,6 +421,9 @@ fn versions_committed_in_plaintext_are_named() {
                 .collect();
             assert_eq!(commits, [in_clear.as_str()], "{f:#}");
         }
+        let c = file("prod/c.yaml");
+        assert_eq!(c["data_key"]["method"], "encrypted", "{c:#}");
+        assert_eq!(c["plaintext_in"], serde_json::json!([]), "{c:#}");
     }
     let md = audit(&repo, "markdown");
     assert_clean(&repo, &md);

@@ -311,6 +311,40 @@ fn a_key_written_with_dots_is_the_one_its_dotted_path_names() {
         plain.contains("\n  profiles: prod\n  mail.password: "),
         "kept its place"
     );
+    // `log` follows the flat key; `rotate-value --keep-previous` keeps the old value flat
+    // beside it, where the recorded dotted path finds it again.
+    let log = String::from_utf8(repo.ks.ok(&[
+        "log",
+        "config/prod/app.yaml",
+        "spring.datasource.password",
+    ]))
+    .unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+    repo.ks.ok(&[
+        "rotate-value",
+        "config/prod/app.yaml",
+        "spring.datasource.password",
+        "--generate",
+        "--keep-previous",
+        "old_password",
+        "--grace",
+        "24h",
+    ]);
+    let plain = String::from_utf8(repo.ks.ok(&["decrypt", "config/prod/app.yaml"])).unwrap();
+    assert!(
+        plain.contains("\nspring.datasource.old_password: "),
+        "kept beside it"
+    );
+    repo.ks.ok(&[
+        "get",
+        "config/prod/app.yaml",
+        "spring.datasource.old_password",
+    ]);
+    repo.ks.ok(&[
+        "unset",
+        "config/prod/app.yaml",
+        "spring.datasource.old_password",
+    ]);
     repo.ks.ok(&[
         "unset",
         "config/prod/app.yaml",

@@ -325,6 +325,18 @@ pub fn read(
     }))
 }
 
+/// A version in clear has something to leak: a key at least (not an empty file, comments
+/// alone or `{}`). Parsed as plaintext is (zeroized leaves), never printed.
+fn holds_values(path: &Path, bytes: &[u8]) -> bool {
+    if bytes.trim_ascii().is_empty() {
+        return false;
+    }
+    crate::store::parse_bytes::<crate::model::Plain>(Format::from_path(path), bytes)
+        .map_or(true, |(branches, _)| {
+            branches.iter().any(|b| b.entries().next().is_some())
+        })
+}
+
 /// What a comparison between two versions needs, without their values' plaintext.
 struct Summary {
     recipients: Vec<String>,
@@ -484,16 +496,16 @@ impl Track {
         let blob = repo.find_blob(blob_id)?;
         let path = PathBuf::from(&self.rel);
         let parsed = EncryptedFile::parse(&path, Format::from_path(&path), blob.content());
-        let plaintext = matches!(parsed, Err(crate::engine::FileError::NotEncrypted { .. }));
+        let in_clear = matches!(parsed, Err(crate::engine::FileError::NotEncrypted { .. }));
         let older = parsed.ok().map(|f| summarize(&f, ids));
         let change = match &self.newest {
             // Encrypting a file in clear always makes a new data key.
-            Some(_) if plaintext => KeyChange::Rotated(Method::Encrypted),
+            Some(_) if in_clear => KeyChange::Rotated(Method::Encrypted),
             newest => compare(older.as_ref(), newest.as_ref()),
         };
         self.push(repo, change)?;
         self.newest = older;
-        self.newest_plaintext = plaintext;
+        self.newest_plaintext = in_clear && holds_values(&path, blob.content());
         self.blob = Some(blob_id);
         self.origin = Some(id);
         Ok(())

@@ -160,9 +160,9 @@ pub fn render(r: &Report) -> String {
         .filter(|f| !f.plaintext_in.is_empty())
         .collect();
     if leaked.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(super::PLAINTEXT_NONE));
+        let _ = writeln!(out, "<p>{}</p>", code_spans(super::PLAINTEXT_NONE));
     } else {
-        let _ = writeln!(out, "<p>{}</p>", esc(super::PLAINTEXT_INTRO));
+        let _ = writeln!(out, "<p>{}</p>", code_spans(super::PLAINTEXT_INTRO));
         let mut t = Table::new(&mut out, "plaintext", &["File", "Committed in plaintext"]);
         for f in leaked {
             t.row(&[plain(&f.file), plain(super::plaintext_text(f))]);
@@ -247,4 +247,18 @@ pub fn render(r: &Report) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Markdown-style text with `code` spans, escaped, the spans as `<code>`.
+fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(part))
+            } else {
+                esc(part).to_string()
+            }
+        })
+        .collect()
 }

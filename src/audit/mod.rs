@@ -690,8 +690,7 @@ fn cell_text(drift: Option<&str>, in_file: bool) -> (&'static str, &'static str)
 pub const PLAINTEXT_INTRO: &str = "These files were committed unencrypted in the commits listed (before they were encrypted, or a decrypted copy over them): anyone with a clone reads the values those versions hold. Encrypting the file later does not take them back: give those values new ones (`secrets rotate-value FILE KEY`), and rewrite the history if the repository is shared (`git filter-repo`).";
 
 /// What the section says when no version of an encrypted file was committed in clear.
-pub const PLAINTEXT_NONE: &str =
-    "No version of an encrypted file was committed unencrypted (first-parent line from HEAD).";
+pub const PLAINTEXT_NONE: &str = "No version of the files encrypted now was committed unencrypted since each was created at its path (first-parent line from HEAD; renames, deleted files, files unencrypted now and a shallow clone's cut-off history are not looked at: `secrets scan --history` finds secrets in any commit).";
 
 /// The commits of one file's plaintext versions, as the report's cell shows them.
 pub fn plaintext_text(f: &FileAccess) -> String {

@@ -123,25 +123,7 @@ pub fn read_hidden_line(_prompt: &str) -> anyhow::Result<zeroize::Zeroizing<Stri
         .into())
 }
 
-/// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
-/// (whose key is "export NAME"), and a dotted path that names no node finds keys written
-/// with dots in them (`spring.datasource.password:` flat, as `exec` and `check` name it),
-/// so get/set/unset/generate do not miss it or add a nested duplicate.
-pub fn stored_path<L>(
-    format: crate::store::Format,
-    doc: &crate::model::Branch<L>,
-    kp: crate::model::KeyPath,
-) -> crate::model::KeyPath {
-    use crate::model::PathSegment;
-    match (format, kp.0.as_slice()) {
-        (crate::store::Format::Dotenv, [PathSegment::Key(name)]) => {
-            let written = crate::store::dotenv::key_as_written(doc, name).to_string();
-            crate::model::KeyPath(vec![PathSegment::Key(written)])
-        }
-        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc.with_dotted_keys(&kp).unwrap_or(kp),
-        _ => kp,
-    }
-}
+pub use crate::store::stored_path;
 
 /// The node at `kp` in the first document of `file` (get, decrypt --extract), found as
 /// [`stored_path`] does; errors name the file.

@@ -256,7 +256,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             .into());
         }
         if let Some(keep) = &keep {
-            let stored = output::stored_path(file.format, doc, keep.path.clone());
+            let stored = kept_path(file.format, doc, &kp, &keep.path);
             if doc.lookup(&stored).is_ok() && !keep.recorded {
                 return Err(CliError::new(
                     CONFLICT,
@@ -378,6 +378,35 @@ fn relative(cfg: &Config, file: &Path) -> anyhow::Result<String> {
             )
             .into()
         })
+}
+
+/// Where the previous value goes in `doc`: beside the value's key as stored (`stored`), so
+/// a key written with dots in it (`spring.datasource.password:` flat) keeps its previous
+/// value flat beside it (`spring.datasource.old_password`), which the recorded dotted path
+/// finds again.
+fn kept_path(
+    format: Format,
+    doc: &crate::model::Branch<Plain>,
+    stored: &KeyPath,
+    keep: &KeyPath,
+) -> KeyPath {
+    let found = output::stored_path(format, doc, keep.clone());
+    if doc.lookup(&found).is_ok() {
+        return found;
+    }
+    match (stored.0.split_last(), keep.0.last()) {
+        (Some((PathSegment::Key(key), parent)), Some(PathSegment::Key(name))) => {
+            match key.rfind('.') {
+                Some(dot) => {
+                    let mut segs = parent.to_vec();
+                    segs.push(PathSegment::Key(format!("{}{name}", &key[..=dot])));
+                    KeyPath(segs)
+                }
+                None => found,
+            }
+        }
+        _ => found,
+    }
 }
 
 /// Where the previous value goes and until when: the sibling key NAME, for `--grace` or

@@ -47,7 +47,11 @@ impl KeyPath {
             Ok(KeyPath(
                 t.split('.')
                     .map(|s| match s.parse::<usize>() {
-                        Ok(i) if !s.starts_with('+') => PathSegment::Index(i),
+                        // `01` stays a key (`api.01.token`), which a list still
+                        // reads as an index.
+                        Ok(i) if !s.starts_with('+') && !(s.len() > 1 && s.starts_with('0')) => {
+                            PathSegment::Index(i)
+                        }
                         _ => PathSegment::Key(s.to_string()),
                     })
                     .collect(),
@@ -175,7 +179,7 @@ fn step<'a, L>(node: &'a Node<L>, seg: &PathSegment) -> Option<&'a Node<L>> {
     match (node, seg) {
         (Node::Map(b), PathSegment::Key(k)) => b.get(k),
         (Node::Map(b), PathSegment::Index(i)) => b.get(&i.to_string()),
-        (Node::List(items), PathSegment::Index(i)) => list_values(items).nth(*i),
+        (Node::List(items), seg) => list_values(items).nth(list_index(seg)?),
         _ => None,
     }
 }
@@ -184,8 +188,17 @@ fn step_mut<'a, L>(node: &'a mut Node<L>, seg: &PathSegment) -> Option<&'a mut N
     match (node, seg) {
         (Node::Map(b), PathSegment::Key(k)) => b.get_mut(k),
         (Node::Map(b), PathSegment::Index(i)) => b.get_mut(&i.to_string()),
-        (Node::List(items), PathSegment::Index(i)) => nth_value_mut(items, *i),
+        (Node::List(items), seg) => nth_value_mut(items, list_index(seg)?),
         _ => None,
+    }
+}
+
+/// A segment as a list index: a number, or a key of digits (`01`).
+fn list_index(seg: &PathSegment) -> Option<usize> {
+    match seg {
+        PathSegment::Index(i) => Some(*i),
+        PathSegment::Key(k) if k.bytes().all(|b| b.is_ascii_digit()) => k.parse().ok(),
+        PathSegment::Key(_) => None,
     }
 }
 
@@ -259,7 +272,7 @@ impl KeyPath {
         let dotted = self.0.iter().all(|s| match s {
             PathSegment::Key(k) => {
                 !k.is_empty()
-                    && k.parse::<usize>().is_err()
+                    && (k.parse::<usize>().is_err() || (k.len() > 1 && k.starts_with('0')))
                     && !k.contains(['.', '[', ']', '"', '\'', ' '])
             }
             PathSegment::Index(_) => true,
@@ -340,7 +353,8 @@ impl<L> Branch<L> {
                         b.insert(first_key(seg), value);
                         Ok(())
                     }
-                    (Node::List(items), PathSegment::Index(n)) => {
+                    (Node::List(items), seg) if list_index(seg).is_some() => {
+                        let n = &list_index(seg).expect("checked");
                         let len = list_values(items).count();
                         if *n < len {
                             *nth_value_mut(items, *n).expect("in range") = value;
@@ -379,7 +393,8 @@ impl<L> Branch<L> {
         }
         match (node, last) {
             (Node::Map(b), seg) => b.remove(&first_key(seg)).ok_or_else(not_found),
-            (Node::List(items), PathSegment::Index(n)) => {
+            (Node::List(items), seg) if list_index(seg).is_some() => {
+                let n = &list_index(seg).expect("checked");
                 let pos = items
                     .iter()
                     .enumerate()
@@ -409,6 +424,7 @@ mod tests {
         inner.insert("datasource.password".into(), leaf());
         let mut doc: Branch<Scalar> = Branch::new();
         doc.insert("spring.datasource.url".into(), leaf());
+        doc.insert("api.01.token".into(), leaf());
         doc.insert("spring".into(), Node::Map(inner));
         doc.insert(
             "hosts.list".into(),
@@ -434,6 +450,25 @@ mod tests {
         assert_eq!(found("spring.datasource.user"), None);
         assert_eq!(found("hosts.list.1.x"), None);
         assert_eq!(found("nothing"), None);
+        // A zero-padded number is a key (`api.01.token`), and still an index into a list.
+        assert_eq!(
+            found("api.01.token").as_deref(),
+            Some(r#"["api.01.token"]"#)
+        );
+        assert_eq!(
+            KeyPath::parse("api.01.token").unwrap().typed(),
+            "api.01.token"
+        );
+        let mut list = Branch::new();
+        list.insert(
+            "l".into(),
+            Node::List(vec![ListItem::Value(leaf()), ListItem::Value(leaf())]),
+        );
+        assert!(list.lookup(&KeyPath::parse("l.01").unwrap()).is_ok());
+        assert!(list
+            .set_path(&KeyPath::parse("l.02").unwrap(), leaf())
+            .is_ok());
+        assert!(list.unset_path(&KeyPath::parse("l.00").unwrap()).is_ok());
     }
 
     #[test]

@@ -273,6 +273,26 @@ fn single<L>(branches: &[Branch<L>]) -> Result<&Branch<L>, StoreError> {
 /// The metadata key sops uses.
 pub const SOPS_KEY: &str = "sops";
 
+/// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
+/// (whose key is "export NAME"), and a dotted path that names no node finds keys written
+/// with dots in them (`spring.datasource.password:` flat, as `exec` and `check` name it),
+/// so get/set/unset/generate/log do not miss it or add a nested copy.
+pub fn stored_path<L>(
+    format: Format,
+    doc: &crate::model::Branch<L>,
+    kp: crate::model::KeyPath,
+) -> crate::model::KeyPath {
+    use crate::model::{KeyPath, PathSegment};
+    match (format, kp.0.as_slice()) {
+        (Format::Dotenv, [PathSegment::Key(name)]) => {
+            let written = dotenv::key_as_written(doc, name).to_string();
+            KeyPath(vec![PathSegment::Key(written)])
+        }
+        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc.with_dotted_keys(&kp).unwrap_or(kp),
+        _ => kp,
+    }
+}
+
 /// A key as the commands show it: in a dotenv file the variable name (a line written
 /// `export NAME=` is NAME, as exec, get and set name it), elsewhere the key as stored.
 pub fn shown_key(format: Format, key: &str) -> &str {
