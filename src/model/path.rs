@@ -49,7 +49,7 @@ impl KeyPath {
                     .map(|s| match s.parse::<usize>() {
                         // `01` stays a key (`api.01.token`), which a list still
                         // reads as an index.
-                        Ok(i) if !s.starts_with('+') && !(s.len() > 1 && s.starts_with('0')) => {
+                        Ok(i) if s == "0" || !(s.starts_with('+') || s.starts_with('0')) => {
                             PathSegment::Index(i)
                         }
                         _ => PathSegment::Key(s.to_string()),
