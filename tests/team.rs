@@ -761,6 +761,38 @@ fn config_errors_name_the_line() {
     );
 }
 
+/// A config with CRLF line ends or a leading `---` line: an edit changes the lines it
+/// changes and no other (every line was rewritten to `\n`, and the `---` was dropped).
+#[test]
+fn config_writes_keep_crlf_and_a_document_marker() {
+    let t = Team::new();
+    let a = t.public("alice");
+    let body = format!(
+        "# Our team.\nmembers:\n  alice: {a} # laptop\nenvironments:\n  prod:\n    files: [\"config/prod/**\"]\n    members: [alice]\n    # prod is for the servers\n# end\n"
+    );
+    for (before, add) in [
+        (
+            body.replace('\n', "\r\n"),
+            format!("  bob: {}\r\n", t.public("bob")),
+        ),
+        (
+            format!("---\n{body}"),
+            format!("  bob: {}\n", t.public("bob")),
+        ),
+    ] {
+        t.write(".secrets.yaml", &before);
+        t.ok("alice", &["member", "add", "bob", t.public("bob")]);
+        let after = t.read(".secrets.yaml");
+        let at = before.find("environments:").unwrap();
+        assert_eq!(
+            after,
+            format!("{}{add}{}", &before[..at], &before[at..]),
+            "only bob's line is new"
+        );
+        t.ok("alice", &["member", "remove", "bob"]);
+    }
+}
+
 #[test]
 fn config_writes_keep_comments_and_order() {
     let t = Team::new();

@@ -615,6 +615,8 @@ impl ConfigDoc {
 
     /// The YAML text: the store's emission, with the top-level sections the edit left
     /// alike as they were written, when that text reads back as the same document.
+    /// A file written with CRLF line ends keeps them, and one that starts with a `---` line
+    /// keeps it (the store writes `\n` and no document marker).
     pub fn to_text(&self) -> Result<String, ConfigError> {
         let emitted = self.emitted()?;
         let Some((original, canonical)) = &self.original else {
@@ -623,9 +625,25 @@ impl ConfigDoc {
         if *canonical == emitted {
             return Ok(original.clone());
         }
-        let spliced = super::splice::splice(original, canonical, &emitted)
+        let crlf = original.contains("\r\n")
+            && original.matches("\r\n").count() == original.matches('\n').count();
+        let lf = if crlf {
+            std::borrow::Cow::Owned(original.replace("\r\n", "\n"))
+        } else {
+            std::borrow::Cow::Borrowed(original.as_str())
+        };
+        let spliced = super::splice::splice(&lf, canonical, &emitted)
             .filter(|text| self.reads_back_as(text, &emitted));
-        Ok(spliced.unwrap_or(emitted))
+        let mut text = spliced.unwrap_or(emitted);
+        let marker = lf.lines().next().filter(|l| l.trim_end() == "---");
+        if let Some(marker) = marker.filter(|_| !text.starts_with("---")) {
+            text.insert_str(0, &format!("{marker}\n"));
+        }
+        Ok(if crlf {
+            text.replace('\n', "\r\n")
+        } else {
+            text
+        })
     }
 
     /// The store's emission of the document.
