@@ -367,6 +367,48 @@ fn a_key_written_with_dots_is_the_one_its_dotted_path_names() {
     );
 }
 
+/// A new key under a parent written with dots goes into that parent (a flat `m.map:` map,
+/// a flat `hosts.list:` list, an INI `[spring.datasource]` section), and a dotenv file,
+/// being flat, reads `C.D` as the line `export C.D=`. Before: a nested copy beside the
+/// flat parent, exit 3 on the INI file, and "not found" on the dotenv line.
+#[test]
+fn a_new_key_goes_under_its_parent_written_with_dots() {
+    let repo = team("");
+    write_encrypted(
+        &repo,
+        "config/prod/a.yaml",
+        "m.map:\n  inner: v\nhosts.list:\n  - h0\n  - h1\n",
+    );
+    write_encrypted(
+        &repo,
+        "config/prod/c.ini",
+        "[spring.datasource]\npassword = x\n",
+    );
+    write_encrypted(&repo, "config/prod/c.env", "export C.D=x\nE=1\n");
+    let ks = &repo.ks;
+    ks.ok(&["set", "config/prod/a.yaml", "m.map.newkey", "n1"]);
+    ks.ok(&["set", "config/prod/a.yaml", "hosts.list.2", "h2"]);
+    let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/a.yaml"])).unwrap();
+    assert_eq!(
+        plain,
+        "m.map:\n  inner: v\n  newkey: n1\nhosts.list:\n  - h0\n  - h1\n  - h2\n"
+    );
+    ks.ok(&["set", "config/prod/c.ini", "spring.datasource.user", "u"]);
+    let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/c.ini"])).unwrap();
+    assert!(
+        plain.starts_with("[spring.datasource]\npassword"),
+        "{plain}"
+    );
+    assert_eq!(
+        ks.ok(&["get", "config/prod/c.ini", "spring.datasource.user"]),
+        b"u"
+    );
+    assert_eq!(ks.ok(&["get", "config/prod/c.env", "C.D"]), b"x");
+    ks.ok(&["set", "config/prod/c.env", "C.D", "y"]);
+    let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/c.env"])).unwrap();
+    assert_eq!(plain, "export C.D=y\nE=1\n");
+}
+
 fn marker_child(dir: &Path) -> Vec<String> {
     vec![
         "sh".into(),

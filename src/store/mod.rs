@@ -283,14 +283,41 @@ pub fn stored_path<L>(
     kp: crate::model::KeyPath,
 ) -> crate::model::KeyPath {
     use crate::model::{KeyPath, PathSegment};
-    match (format, kp.0.as_slice()) {
-        (Format::Dotenv, [PathSegment::Key(name)]) => {
-            let written = dotenv::key_as_written(doc, name).to_string();
+    match format {
+        // A dotenv file is flat: `C.D` is the line `C.D=…` (or `export C.D=…`).
+        Format::Dotenv => {
+            let name = kp.dotted();
+            let written = dotenv::key_as_written(doc, &name).to_string();
             KeyPath(vec![PathSegment::Key(written)])
         }
-        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc.with_dotted_keys(&kp).unwrap_or(kp),
+        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc
+            .with_dotted_keys(&kp)
+            .or_else(|| under_dotted_parent(doc, &kp))
+            .unwrap_or(kp),
         _ => kp,
     }
+}
+
+/// A path whose parent is a key written with dots (`m.map.new` under a flat `m.map:` map,
+/// `hosts.list.2` on a flat `hosts.list:` list, a key of an INI `[spring.datasource]`
+/// section): the rest under that parent. The longest parent the path names wins; one
+/// named by nested keys gives the path as typed.
+fn under_dotted_parent<L>(
+    doc: &crate::model::Branch<L>,
+    kp: &crate::model::KeyPath,
+) -> Option<crate::model::KeyPath> {
+    use crate::model::{KeyPath, Node};
+    (1..kp.0.len()).rev().find_map(|cut| {
+        let parent = doc.with_dotted_keys(&KeyPath(kp.0[..cut].to_vec()))?;
+        match doc.lookup(&parent) {
+            Ok(Node::Map(_) | Node::List(_)) => {
+                let mut segs = parent.0;
+                segs.extend_from_slice(&kp.0[cut..]);
+                Some(KeyPath(segs))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// A key as the commands show it: in a dotenv file the variable name (a line written
