@@ -449,6 +449,38 @@ fn set_generate_conflicts_with_a_value() {
     assert_eq!(get(&ks, f, "database.password"), "n3w-Passw0rd");
 }
 
+/// A size under 64 bits of randomness is generated as asked, with a warning naming the
+/// key and the bits (never the value); the defaults warn for no format.
+#[test]
+fn a_weak_size_is_generated_with_a_warning() {
+    let ks = repo("");
+    for (args, weak) in [
+        (&["--format", "django", "--length", "10"][..], true),
+        (&["--format", "passphrase", "--words", "4"][..], true),
+        (&["--format", "password", "--length", "10"][..], true),
+        (&["--format", "hex", "--length", "8"][..], false),
+        (&["--format", "passphrase"][..], false),
+        (&["--format", "django"][..], false),
+        (&["--format", "password"][..], false),
+        (&["--format", "uuid"][..], false),
+        (&["--format", "base64"][..], false),
+    ] {
+        let mut cmd = vec!["generate", "dev/app.yaml", "weak.key"];
+        cmd.extend_from_slice(args);
+        let (value, out) = quietly(&ks, &cmd, "dev/app.yaml", "weak.key");
+        let err = text(&out.stderr);
+        assert_eq!(
+            err.contains("bits of randomness, under 64"),
+            weak,
+            "{args:?}: {err}"
+        );
+        if weak {
+            assert!(err.contains("warning: weak.key: a "), "{err}");
+            assert!(!err.contains(&value));
+        }
+    }
+}
+
 #[test]
 fn two_runs_give_different_values() {
     let ks = repo("");

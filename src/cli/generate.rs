@@ -77,6 +77,9 @@ pub(super) fn format_parser() -> impl clap::builder::TypedValueParser<Value = Ge
         .map(|name: String| GenFormat::parse(&name).expect("one of NAMES"))
 }
 
+/// Below this many bits of randomness, `generate` warns.
+const WEAK_BITS: f64 = 64.0;
+
 pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     generate_into(&args.file, &args.path, &args.gen, g)
 }
@@ -169,6 +172,19 @@ fn plan_for(
     );
     let plan = Plan::new(&spec, &rules, &key)
         .map_err(|e| CliError::new(INVALID_SET, format!("{}: {e}", file.display())))?;
+    // Weak on purpose is allowed (a PIN, a test fixture), but said: under 64 bits a guesser
+    // with a hash of it finds it.
+    if plan.bits() < WEAK_BITS {
+        output::note(
+            g,
+            format!(
+                "secrets: warning: {}: a {} of this size has about {:.0} bits of randomness, under {WEAK_BITS}: fine behind a rate-limited login, guessable offline from a hash of it (the default size, or a larger --length or --words, is not)",
+                kp.typed(),
+                plan.format.name(),
+                plan.bits()
+            ),
+        );
+    }
     Ok((plan, rules))
 }
 

@@ -176,6 +176,20 @@ impl Plan {
         })
     }
 
+    /// The randomness of a value drawn by this plan, in bits (a passphrase lengthened to a
+    /// `min_length` has more; a password's one-of-each-class rule costs a fraction of a bit
+    /// at the default size, about one bit at 10 characters).
+    pub fn bits(&self) -> f64 {
+        let per = |alphabet: usize| (alphabet as f64).log2();
+        match (self.format, self.size) {
+            (GenFormat::Password, Size::Chars(n)) => n as f64 * per(password_alphabet().len()),
+            (_, Size::Chars(n)) => n as f64 * per(DJANGO.len()),
+            (_, Size::Bytes(n)) => n as f64 * 8.0,
+            (_, Size::Words { words, .. }) => words as f64 * per(WORD_ENDS.len()),
+            (_, Size::Fixed) => 122.0,
+        }
+    }
+
     /// Draws values until one meets every rule's `min_length`, `pattern` and `forbid`
     /// (at most [`TRIES`]).
     pub fn draw(&self, rules: &[KeyRule]) -> Result<Zeroizing<String>, GenError> {
@@ -664,6 +678,30 @@ mod tests {
             resolve(Some(schema), Some(GenFormat::Base64), None, None),
             schema
         );
+    }
+
+    #[test]
+    fn bits_follow_format_and_size() {
+        let bits = |f: GenFormat, length: Option<usize>, words: Option<usize>| {
+            let spec = GenSpec {
+                format: f,
+                length,
+                words,
+            };
+            Plan::new(&spec, &[], "K").unwrap().bits()
+        };
+        assert_eq!(bits(GenFormat::Hex, Some(8), None), 64.0);
+        assert_eq!(bits(GenFormat::Uuid, None, None), 122.0);
+        let six_words = bits(GenFormat::Passphrase, None, None);
+        assert!((77.0..78.0).contains(&six_words), "{six_words}");
+        let django = bits(GenFormat::Django, None, None);
+        assert!((280.0..285.0).contains(&django), "{django}");
+        let password = bits(GenFormat::Password, None, None);
+        assert!((196.0..197.0).contains(&password), "{password}");
+        assert!(bits(GenFormat::Password, Some(10), None) < 64.0);
+        assert!(bits(GenFormat::Django, Some(10), None) < 64.0);
+        assert!(bits(GenFormat::Passphrase, None, Some(4)) < 64.0);
+        assert!(bits(GenFormat::Passphrase, None, Some(5)) > 64.0);
     }
 
     #[test]
