@@ -197,6 +197,34 @@ fn the_plan_of_a_django_env_classifies_every_key() {
     no_values(&text);
 }
 
+/// A line written `export NAME=` is named `NAME` in the plan, as exec, get and check name
+/// it (the plan said `export NAME`), and is written back as it was.
+#[test]
+fn an_exported_line_is_named_as_exec_names_it() {
+    let r = repo();
+    std::fs::write(
+        r.path(".env.production"),
+        "export DATABASE_PASSWORD=q8Zr-T2vLx9Pw4Kd7-mN\nDEBUG=False\n",
+    )
+    .unwrap();
+    let out = import(&r, &[".env.production", "--env", "prod", "--dry-run"]);
+    ok(&out);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!plan.contains("export"), "{plan}");
+    assert_eq!(
+        row(&plan, "DATABASE_PASSWORD").split_whitespace().nth(1),
+        Some("secret"),
+        "{plan}"
+    );
+    ok(&import(&r, &[".env.production", "--env", "prod"]));
+    let plain = String::from_utf8(r.ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert!(
+        plain.starts_with("export DATABASE_PASSWORD="),
+        "{}",
+        plain.len()
+    );
+}
+
 #[test]
 fn a_dry_run_writes_nothing() {
     let r = repo();

@@ -291,7 +291,7 @@ fn print_plan(plan: &Plan, env: &str, dest: &Path, merging: bool, in_place: bool
         .iter()
         .map(|u| {
             [
-                crate::import::show_path(&u.path),
+                plan.shown(&u.path),
                 u.judgement.class.name().to_string(),
                 u.judgement.reason.clone(),
                 format!("{shown} ({})", u.action.name()),

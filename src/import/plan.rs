@@ -297,11 +297,22 @@ impl Plan {
         Ok(SealedFile { bytes, key })
     }
 
+    /// A key path as the commands name it: on a dotenv destination the variable name
+    /// (`PASSWORD` for a line written `export PASSWORD=`), as exec, get and check name it.
+    pub fn shown(&self, path: &[String]) -> String {
+        match path {
+            [key] if self.format == Format::Dotenv => {
+                crate::store::shown_key(self.format, key).to_string()
+            }
+            _ => show_path(path),
+        }
+    }
+
     pub fn conflict_error(&self) -> ImportError {
         let keys: Vec<String> = self
             .conflicts()
             .iter()
-            .map(|u| show_path(&u.path))
+            .map(|u| self.shown(&u.path))
             .collect();
         ImportError::Conflict {
             dest: self.dest.clone(),
@@ -320,7 +331,7 @@ impl Plan {
     ) -> Result<(), ImportError> {
         let fail = |path: &[String], what: &'static str| ImportError::Verify {
             dest: self.dest.clone(),
-            key: show_path(path),
+            key: self.shown(path),
             what,
         };
         let file = EncryptedFile::parse(&self.dest, self.format, bytes)?;
