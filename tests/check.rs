@@ -407,6 +407,47 @@ fn a_new_key_goes_under_its_parent_written_with_dots() {
     ks.ok(&["set", "config/prod/c.env", "C.D", "y"]);
     let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/c.env"])).unwrap();
     assert_eq!(plain, "export C.D=y\nE=1\n");
+    // The dotenv key checks hold for a dotted name: a value typed into it is not echoed.
+    let out = ks.run(&["set", "config/prod/c.env", "DB.PASSWORD=hunter2-VALUE", "v"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(91), "{err}");
+    assert!(
+        err.contains("DB.PASSWORD=…") && !err.contains("hunter2"),
+        "{err}"
+    );
+    // --keep-previous names a dotenv line of its own, whatever dots the key holds.
+    let out = ks.run(&[
+        "rotate-value",
+        "config/prod/c.env",
+        "C.D",
+        "--generate",
+        "--keep-previous",
+        "E",
+        "--grace",
+        "1h",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "E holds a value: {}",
+        stderr(&out)
+    );
+    ks.ok(&[
+        "rotate-value",
+        "config/prod/c.env",
+        "C.D",
+        "--generate",
+        "--keep-previous",
+        "OLD_CD",
+        "--grace",
+        "1h",
+    ]);
+    assert_eq!(ks.ok(&["get", "config/prod/c.env", "OLD_CD"]), b"y");
+    // A key path deeper than files are read is refused before anything is written.
+    let deep: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
+    let out = ks.run(&["set", "config/prod/a.yaml", &deep.join("."), "v"]);
+    assert_eq!(out.status.code(), Some(91), "{}", stderr(&out));
+    assert!(stderr(&out).contains("128 levels"), "{}", stderr(&out));
 }
 
 fn marker_child(dir: &Path) -> Vec<String> {

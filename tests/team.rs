@@ -761,8 +761,9 @@ fn config_errors_name_the_line() {
     );
 }
 
-/// A config with CRLF line ends or a leading `---` line: an edit changes the lines it
-/// changes and no other (every line was rewritten to `\n`, and the `---` was dropped).
+/// A config with CRLF line ends, a leading `---` line or a byte-order mark: an edit changes
+/// the lines it changes and no other (every line was rewritten to `\n`, the `---` and the
+/// mark dropped, and with a mark every section re-emitted).
 #[test]
 fn config_writes_keep_crlf_and_a_document_marker() {
     let t = Team::new();
@@ -778,6 +779,11 @@ fn config_writes_keep_crlf_and_a_document_marker() {
         (
             format!("---\n{body}"),
             format!("  bob: {}\n", t.public("bob")),
+        ),
+        // As Notepad saves it: a byte-order mark and CRLF.
+        (
+            format!("\u{feff}{}", body.replace('\n', "\r\n")),
+            format!("  bob: {}\r\n", t.public("bob")),
         ),
     ] {
         t.write(".secrets.yaml", &before);

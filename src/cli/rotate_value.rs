@@ -391,7 +391,7 @@ fn kept_path(
     keep: &KeyPath,
 ) -> KeyPath {
     let found = output::stored_path(format, doc, keep.clone());
-    if doc.lookup(&found).is_ok() {
+    if format == Format::Dotenv || doc.lookup(&found).is_ok() {
         return found;
     }
     match (stored.0.split_last(), keep.0.last()) {
@@ -452,7 +452,12 @@ fn plan_keep(
     if bare(last) == name {
         return Err(CliError::new(BAD_PATH, format!("{}: that is the key itself", what())).into());
     }
-    let mut segs = parent.to_vec();
+    // A dotenv file is flat: NAME is the line NAME=, whatever dots the key holds.
+    let mut segs = if format == Format::Dotenv {
+        Vec::new()
+    } else {
+        parent.to_vec()
+    };
     segs.push(PathSegment::Key(name.to_string()));
     let typed_kp = KeyPath(segs);
     let typed = typed_kp.typed();

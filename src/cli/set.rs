@@ -299,13 +299,24 @@ pub(super) fn write_value(
 /// value EN, so the key is named only up to its `=` (what follows may be a value), with
 /// the command that sets TOK as a hint.
 fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
-    use crate::model::PathSegment;
-    let [PathSegment::Key(key)] = kp.0.as_slice() else {
-        return Ok(());
-    };
+    // A key deeper than the files are read would be written and never read back (JSON
+    // reads 127 levels under the top one).
+    if kp.0.len() >= crate::store::limits::MAX_DEPTH {
+        return Err(CliError::new(
+            BAD_PATH,
+            format!(
+                "{}: a key path of {} levels; files are read to {} levels at most",
+                file.display(),
+                kp.0.len(),
+                crate::store::limits::MAX_DEPTH - 1
+            ),
+        ));
+    }
     if format != crate::store::Format::Dotenv {
         return Ok(());
     }
+    // A dotenv file is flat: a dotted path is one name (see store::stored_path).
+    let key = &kp.dotted();
     let file = file.display();
     if let Some((name, _)) = key.split_once('=') {
         return Err(CliError::new(

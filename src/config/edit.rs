@@ -616,7 +616,7 @@ impl ConfigDoc {
     /// The YAML text: the store's emission, with the top-level sections the edit left
     /// alike as they were written, when that text reads back as the same document.
     /// A file written with CRLF line ends keeps them, and one that starts with a `---` line
-    /// keeps it (the store writes `\n` and no document marker).
+    /// or a byte-order mark keeps it (the store writes `\n`, no marker and no mark).
     pub fn to_text(&self) -> Result<String, ConfigError> {
         let emitted = self.emitted()?;
         let Some((original, canonical)) = &self.original else {
@@ -625,12 +625,17 @@ impl ConfigDoc {
         if *canonical == emitted {
             return Ok(original.clone());
         }
+        // A byte-order mark (Windows editors write one) is not part of the first key.
+        let (bom, original) = match original.strip_prefix('\u{feff}') {
+            Some(rest) => ("\u{feff}", rest),
+            None => ("", original.as_str()),
+        };
         let crlf = original.contains("\r\n")
             && original.matches("\r\n").count() == original.matches('\n').count();
         let lf = if crlf {
             std::borrow::Cow::Owned(original.replace("\r\n", "\n"))
         } else {
-            std::borrow::Cow::Borrowed(original.as_str())
+            std::borrow::Cow::Borrowed(original)
         };
         let spliced = super::splice::splice(&lf, canonical, &emitted)
             .filter(|text| self.reads_back_as(text, &emitted));
@@ -639,11 +644,11 @@ impl ConfigDoc {
         if let Some(marker) = marker.filter(|_| !text.starts_with("---")) {
             text.insert_str(0, &format!("{marker}\n"));
         }
-        Ok(if crlf {
-            text.replace('\n', "\r\n")
-        } else {
-            text
-        })
+        if crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        text.insert_str(0, bom);
+        Ok(text)
     }
 
     /// The store's emission of the document.

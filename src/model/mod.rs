@@ -8,6 +8,6 @@ pub mod path;
 pub mod secret;
 pub mod tree;
 
-pub use path::{KeyPath, PathSegment};
+pub use path::{DottedMatch, KeyPath, PathSegment};
 pub use secret::{SecretBuf, SecretText};
 pub use tree::{Branch, Item, ListItem, Node, Plain, Scalar, Sealed};

@@ -129,17 +129,32 @@ fn nth_value_mut<L>(items: &mut [ListItem<L>], n: usize) -> Option<&mut Node<L>>
         .nth(n)
 }
 
-/// [`Branch::with_dotted_keys`] from `segs[i]` on, in `map`: the found segments pushed on
-/// `out`. `dead` holds the (map, index) pairs already known to lead nowhere.
+/// What [`Branch::match_dotted`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DottedMatch {
+    /// The node the whole path names.
+    Found(KeyPath),
+    /// No node: the deepest map or list on the way, and the rest of the path under it.
+    Under(KeyPath),
+    Nothing,
+}
+
+/// [`Branch::match_dotted`] from `segs[i]` on, in `map`: the found segments pushed on
+/// `out`; `deepest` keeps the most segments a map or list on the way used, and its path.
+/// `dead` holds the (map, index) pairs already known to lead nowhere.
 fn dotted_from<L>(
     map: &Branch<L>,
     segs: &[PathSegment],
     i: usize,
     out: &mut Vec<PathSegment>,
     dead: &mut std::collections::HashSet<(usize, usize)>,
+    deepest: &mut (usize, Vec<PathSegment>),
 ) -> bool {
     if !dead.insert((std::ptr::from_ref(map) as usize, i)) {
         return false;
+    }
+    if i > deepest.0 {
+        *deepest = (i, out.clone());
     }
     let mut key = String::new();
     for end in i + 1..=segs.len() {
@@ -164,7 +179,13 @@ fn dotted_from<L>(
         }
         let found = match node {
             _ if next == segs.len() => true,
-            Node::Map(b) => dotted_from(b, segs, next, out, dead),
+            Node::Map(b) => dotted_from(b, segs, next, out, dead, deepest),
+            Node::List(_) => {
+                if next > deepest.0 {
+                    *deepest = (next, out.clone());
+                }
+                false
+            }
             _ => false,
         };
         if found {
@@ -325,9 +346,28 @@ impl<L> Branch<L> {
     /// is not tried again, so the work stays quadratic in the path's length at most.
     /// `None` when nothing is found.
     pub fn with_dotted_keys(&self, path: &KeyPath) -> Option<KeyPath> {
+        match self.match_dotted(path) {
+            DottedMatch::Found(found) => Some(found),
+            _ => None,
+        }
+    }
+
+    /// As [`Branch::with_dotted_keys`], and when nothing is found, the deepest map or list
+    /// the path's first segments name (keys with dots or not) with the rest of the path
+    /// under it: where a new key goes. One walk for both.
+    pub fn match_dotted(&self, path: &KeyPath) -> DottedMatch {
         let mut out = Vec::with_capacity(path.0.len());
         let mut dead = std::collections::HashSet::new();
-        dotted_from(self, &path.0, 0, &mut out, &mut dead).then_some(KeyPath(out))
+        let mut deepest = (0, Vec::new());
+        if dotted_from(self, &path.0, 0, &mut out, &mut dead, &mut deepest) {
+            return DottedMatch::Found(KeyPath(out));
+        }
+        let (used, mut segs) = deepest;
+        if used == 0 {
+            return DottedMatch::Nothing;
+        }
+        segs.extend_from_slice(&path.0[used..]);
+        DottedMatch::Under(KeyPath(segs))
     }
 
     /// Sets the node at `path`, creating missing maps on the way (as `sops set` does).
@@ -449,6 +489,24 @@ mod tests {
         );
         assert_eq!(found("spring.datasource.user"), None);
         assert_eq!(found("hosts.list.1.x"), None);
+        // Where a new key goes: under the deepest map or list the path names.
+        let under = |p: &str| match doc.match_dotted(&KeyPath::parse(p).unwrap()) {
+            DottedMatch::Under(k) => Some(k.to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            under("spring.datasource.user").as_deref(),
+            Some(r#"["spring"]["datasource"]["user"]"#)
+        );
+        assert_eq!(
+            under("hosts.list.2").as_deref(),
+            Some(r#"["hosts.list"][2]"#)
+        );
+        assert_eq!(
+            under("spring.mail.x").as_deref(),
+            Some(r#"["spring"]["mail"]["x"]"#)
+        );
+        assert_eq!(under("nothing.here"), None);
         assert_eq!(found("nothing"), None);
         // A zero-padded number is a key (`api.01.token`), and still an index into a list.
         assert_eq!(

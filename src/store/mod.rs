@@ -276,13 +276,14 @@ pub const SOPS_KEY: &str = "sops";
 /// The key path as stored in `doc`: on dotenv, `NAME` finds a line written `export NAME=…`
 /// (whose key is "export NAME"), and a dotted path that names no node finds keys written
 /// with dots in them (`spring.datasource.password:` flat, as `exec` and `check` name it),
-/// so get/set/unset/generate/log do not miss it or add a nested copy.
+/// so get/set/unset/generate/log do not miss it or add a nested copy; a new key goes under
+/// the deepest parent the path names ([`crate::model::Branch::match_dotted`]).
 pub fn stored_path<L>(
     format: Format,
     doc: &crate::model::Branch<L>,
     kp: crate::model::KeyPath,
 ) -> crate::model::KeyPath {
-    use crate::model::{KeyPath, PathSegment};
+    use crate::model::{DottedMatch, KeyPath, PathSegment};
     match format {
         // A dotenv file is flat: `C.D` is the line `C.D=…` (or `export C.D=…`).
         Format::Dotenv => {
@@ -290,34 +291,15 @@ pub fn stored_path<L>(
             let written = dotenv::key_as_written(doc, &name).to_string();
             KeyPath(vec![PathSegment::Key(written)])
         }
-        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => doc
-            .with_dotted_keys(&kp)
-            .or_else(|| under_dotted_parent(doc, &kp))
-            .unwrap_or(kp),
+        _ if kp.0.len() > 1 && doc.lookup(&kp).is_err() => match doc.match_dotted(&kp) {
+            // A new key under a parent written with dots (`m.map.new` under a flat `m.map:`
+            // map, `hosts.list.2` on a flat list, an INI `[spring.datasource]` section)
+            // goes there; under nested parents the path is the one typed.
+            DottedMatch::Found(found) | DottedMatch::Under(found) => found,
+            DottedMatch::Nothing => kp,
+        },
         _ => kp,
     }
-}
-
-/// A path whose parent is a key written with dots (`m.map.new` under a flat `m.map:` map,
-/// `hosts.list.2` on a flat `hosts.list:` list, a key of an INI `[spring.datasource]`
-/// section): the rest under that parent. The longest parent the path names wins; one
-/// named by nested keys gives the path as typed.
-fn under_dotted_parent<L>(
-    doc: &crate::model::Branch<L>,
-    kp: &crate::model::KeyPath,
-) -> Option<crate::model::KeyPath> {
-    use crate::model::{KeyPath, Node};
-    (1..kp.0.len()).rev().find_map(|cut| {
-        let parent = doc.with_dotted_keys(&KeyPath(kp.0[..cut].to_vec()))?;
-        match doc.lookup(&parent) {
-            Ok(Node::Map(_) | Node::List(_)) => {
-                let mut segs = parent.0;
-                segs.extend_from_slice(&kp.0[cut..]);
-                Some(KeyPath(segs))
-            }
-            _ => None,
-        }
-    })
 }
 
 /// A key as the commands show it: in a dotenv file the variable name (a line written
