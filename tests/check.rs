@@ -377,7 +377,7 @@ fn a_new_key_goes_under_its_parent_written_with_dots() {
     write_encrypted(
         &repo,
         "config/prod/a.yaml",
-        "m.map:\n  inner: v\nhosts.list:\n  - h0\n  - h1\n",
+        "m.map:\n  inner: v\nhosts.list:\n  - h0\n  - h1\nflat.value: v0\n",
     );
     write_encrypted(
         &repo,
@@ -391,7 +391,7 @@ fn a_new_key_goes_under_its_parent_written_with_dots() {
     let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/a.yaml"])).unwrap();
     assert_eq!(
         plain,
-        "m.map:\n  inner: v\n  newkey: n1\nhosts.list:\n  - h0\n  - h1\n  - h2\n"
+        "m.map:\n  inner: v\n  newkey: n1\nhosts.list:\n  - h0\n  - h1\n  - h2\nflat.value: v0\n"
     );
     ks.ok(&["set", "config/prod/c.ini", "spring.datasource.user", "u"]);
     let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/c.ini"])).unwrap();
@@ -443,6 +443,14 @@ fn a_new_key_goes_under_its_parent_written_with_dots() {
         "1h",
     ]);
     assert_eq!(ks.ok(&["get", "config/prod/c.env", "OLD_CD"]), b"y");
+    // Under a value written with dots there is no place for a key: refused, where a
+    // nested copy beside it was added.
+    for path in ["m.map.inner.x", "flat.value.x"] {
+        let out = ks.run(&["set", "config/prod/a.yaml", path, "v"]);
+        assert_eq!(out.status.code(), Some(91), "{path}: {}", stderr(&out));
+    }
+    let plain = String::from_utf8(ks.ok(&["decrypt", "config/prod/a.yaml"])).unwrap();
+    assert!(plain.ends_with("\nflat.value: v0\n"), "{plain}");
     // A key path deeper than files are read is refused before anything is written.
     let deep: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
     let out = ks.run(&["set", "config/prod/a.yaml", &deep.join("."), "v"]);

@@ -180,13 +180,15 @@ fn dotted_from<L>(
         let found = match node {
             _ if next == segs.len() => true,
             Node::Map(b) => dotted_from(b, segs, next, out, dead, deepest),
-            Node::List(_) => {
+            // A list, or a value with segments left (`leaf.x.y` under a flat `leaf.x:
+            // value`): the deepest node too, so that a new key there is refused (a value
+            // has no children) rather than added as a nested copy beside it.
+            _ => {
                 if next > deepest.0 {
                     *deepest = (next, out.clone());
                 }
                 false
             }
-            _ => false,
         };
         if found {
             return true;
@@ -352,9 +354,9 @@ impl<L> Branch<L> {
         }
     }
 
-    /// As [`Branch::with_dotted_keys`], and when nothing is found, the deepest map or list
-    /// the path's first segments name (keys with dots or not) with the rest of the path
-    /// under it: where a new key goes. One walk for both.
+    /// As [`Branch::with_dotted_keys`], and when nothing is found, the deepest node the
+    /// path's first segments name (keys with dots or not) with the rest of the path under
+    /// it: where a new key goes (under a value, nowhere: setting it fails). One walk.
     pub fn match_dotted(&self, path: &KeyPath) -> DottedMatch {
         let mut out = Vec::with_capacity(path.0.len());
         let mut dead = std::collections::HashSet::new();
@@ -507,6 +509,10 @@ mod tests {
             Some(r#"["spring"]["mail"]["x"]"#)
         );
         assert_eq!(under("nothing.here"), None);
+        assert_eq!(
+            under("spring.datasource.url.x").as_deref(),
+            Some(r#"["spring.datasource.url"]["x"]"#)
+        );
         assert_eq!(found("nothing"), None);
         // A zero-padded number is a key (`api.01.token`), and still an index into a list.
         assert_eq!(
