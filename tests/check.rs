@@ -456,6 +456,12 @@ fn a_new_key_goes_under_its_parent_written_with_dots() {
     let out = ks.run(&["set", "config/prod/a.yaml", &deep.join("."), "v"]);
     assert_eq!(out.status.code(), Some(91), "{}", stderr(&out));
     assert!(stderr(&out).contains("128 levels"), "{}", stderr(&out));
+    // ...counted as stored: on dotenv such a path is one flat name.
+    ks.ok(&["set", "config/prod/c.env", &deep.join("."), "v"]);
+    // A path that does not parse never shows what was typed after an `=`.
+    let out = ks.run(&["set", "config/prod/c.env", "TOK=s3cret-VALUE.", "v"]);
+    assert_eq!(out.status.code(), Some(91), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
 }
 
 fn marker_child(dir: &Path) -> Vec<String> {

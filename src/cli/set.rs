@@ -252,6 +252,20 @@ pub(super) fn write_value(
         )
     })?;
     let kp = output::stored_path(file.format, doc, kp);
+    // A key deeper than files are read would be written and never read back (JSON reads
+    // 127 levels under the top one). Counted as stored: a flat `a.b.c…` key is one level.
+    if kp.0.len() >= crate::store::limits::MAX_DEPTH {
+        return Err(CliError::new(
+            BAD_PATH,
+            format!(
+                "{}: a key path of {} levels; files are read to {} levels at most",
+                path.display(),
+                kp.0.len(),
+                crate::store::limits::MAX_DEPTH - 1
+            ),
+        )
+        .into());
+    }
     // An empty value (`KEY=`, `KEY=""` left by a template) is missing, as `required`
     // counts it: on dotenv, by what the stored text means to loaders.
     let dotenv = matches!(file.format, crate::store::Format::Dotenv);
@@ -299,19 +313,6 @@ pub(super) fn write_value(
 /// value EN, so the key is named only up to its `=` (what follows may be a value), with
 /// the command that sets TOK as a hint.
 fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
-    // A key deeper than the files are read would be written and never read back (JSON
-    // reads 127 levels under the top one).
-    if kp.0.len() >= crate::store::limits::MAX_DEPTH {
-        return Err(CliError::new(
-            BAD_PATH,
-            format!(
-                "{}: a key path of {} levels; files are read to {} levels at most",
-                file.display(),
-                kp.0.len(),
-                crate::store::limits::MAX_DEPTH - 1
-            ),
-        ));
-    }
     if format != crate::store::Format::Dotenv {
         return Ok(());
     }

@@ -12,16 +12,26 @@ pub enum PathSegment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPath(pub Vec<PathSegment>);
 
+/// Errors name the path with what follows an `=` in a key cut off (`TOK=…`): a dotenv
+/// `KEY=VALUE` typed as the key path must not show its value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PathError {
-    #[error("invalid key path {0:?}: {1}")]
+    #[error("invalid key path {:?}: {}", redact(.0), .1)]
     Syntax(String, &'static str),
-    #[error("key path {0} not found")]
+    #[error("key path {} not found", .0.redacted())]
     NotFound(KeyPath),
-    #[error("key path {0} is not a value but a {1}")]
+    #[error("key path {} is not a value but a {}", .0.redacted(), .1)]
     NotALeaf(KeyPath, &'static str),
-    #[error("cannot set {0}: a parent is not a map or list")]
+    #[error("cannot set {}: a parent is not a map or list", .0.redacted())]
     BadParent(KeyPath),
+}
+
+/// `text` up to its first `=`, then `=…`.
+fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.split_once('=') {
+        Some((name, _)) => format!("{name}=…").into(),
+        None => text.into(),
+    }
 }
 
 impl KeyPath {
@@ -306,6 +316,21 @@ impl KeyPath {
         self.dotted()
     }
 
+    /// The path as it displays (`["a"]["b"]`), each key cut after an `=` (`TOK=…`): for
+    /// errors, where a dotenv `KEY=VALUE` typed as a path must not show its value.
+    pub fn redacted(&self) -> String {
+        let cut = KeyPath(
+            self.0
+                .iter()
+                .map(|s| match s {
+                    PathSegment::Key(k) => PathSegment::Key(redact(k).into_owned()),
+                    index => index.clone(),
+                })
+                .collect(),
+        );
+        cut.to_string()
+    }
+
     /// The segments joined by `.` whatever they hold (`database.password`, `servers.0`):
     /// how flattened values name their key path.
     pub fn dotted(&self) -> String {
@@ -514,6 +539,16 @@ mod tests {
             Some(r#"["spring.datasource.url"]["x"]"#)
         );
         assert_eq!(found("nothing"), None);
+        // A value typed after `=` never reaches an error.
+        for text in ["TOK=s3c..ret", "TOK=secret.", "a.TOK=s3cret"] {
+            let e = KeyPath::parse(text)
+                .and_then(|k| doc.lookup(&k).map(|_| ()))
+                .unwrap_err();
+            assert!(
+                !e.to_string().contains("s3c") && !e.to_string().contains("secret"),
+                "{e}"
+            );
+        }
         // A zero-padded number is a key (`api.01.token`), and still an index into a list.
         assert_eq!(
             found("api.01.token").as_deref(),
