@@ -685,7 +685,6 @@ fn cell_text(drift: Option<&str>, in_file: bool) -> (&'static str, &'static str)
     }
 }
 
-/// A data key's age as one phrase: `rotated 2026-01-02 by alice (abc1234), 12 days ago`.
 /// What the "Committed in plaintext" section says above its table (markdown and HTML).
 pub const PLAINTEXT_INTRO: &str = "These files were committed unencrypted in the commits listed (before they were encrypted, or a decrypted copy over them): anyone with a clone reads the values those versions hold. Encrypting the file later does not take them back: give those values new ones (`secrets rotate-value FILE KEY`), and rewrite the history if the repository is shared (`git filter-repo`).";
 
@@ -701,6 +700,7 @@ pub fn plaintext_text(f: &FileAccess) -> String {
         .join("; ")
 }
 
+/// A data key's age as one phrase: `rotated 2026-01-02 by alice (abc1234), 12 days ago`.
 pub fn key_age_text(k: &DataKeyAge) -> String {
     match &k.since {
         Some(w) => {

@@ -482,12 +482,14 @@ impl Tracked {
         let Some(child_wraps) = child_wraps else {
             return changed.clone();
         };
-        let parent_wraps = wraps(&self.rel, bytes);
-        if parent_wraps.is_none() && in_clear(&self.rel, bytes) {
-            return Freshness::Unknown(UnknownReason::EncryptedFromClear {
-                commit: commit.id().to_string(),
-            });
-        }
+        let parent_wraps = match parsed_wraps(&self.rel, bytes) {
+            Err(FileError::NotEncrypted { .. }) => {
+                return Freshness::Unknown(UnknownReason::EncryptedFromClear {
+                    commit: commit.id().to_string(),
+                })
+            }
+            parsed => parsed.ok(),
+        };
         let shared = parent_wraps
             .as_ref()
             .is_some_and(|p| !p.is_disjoint(&child_wraps));
@@ -566,16 +568,14 @@ impl Tracked {
 
 /// Every wrapped data key of one version of a file (age, Vault, KMS and PGP stanzas, key
 /// groups included); `None` when the version does not parse.
-/// The version holds the file with no sops metadata: committed unencrypted.
-fn in_clear(rel: &Path, bytes: &[u8]) -> bool {
-    matches!(
-        EncryptedFile::parse(rel, Format::from_path(rel), bytes),
-        Err(FileError::NotEncrypted { .. })
-    )
+fn wraps(rel: &Path, bytes: &[u8]) -> Option<HashSet<String>> {
+    parsed_wraps(rel, bytes).ok()
 }
 
-fn wraps(rel: &Path, bytes: &[u8]) -> Option<HashSet<String>> {
-    let file = EncryptedFile::parse(rel, Format::from_path(rel), bytes).ok()?;
+/// [`wraps`], with why a version has none: `FileError::NotEncrypted` is a version with no
+/// sops metadata (committed unencrypted).
+fn parsed_wraps(rel: &Path, bytes: &[u8]) -> Result<HashSet<String>, FileError> {
+    let file = EncryptedFile::parse(rel, Format::from_path(rel), bytes)?;
     let m = &file.metadata;
     let mut out = HashSet::new();
     for g in std::iter::once(&m.keys).chain(&m.key_groups) {
@@ -584,7 +584,7 @@ fn wraps(rel: &Path, bytes: &[u8]) -> Option<HashSet<String>> {
         out.extend(g.kms.iter().map(|s| s.enc.clone()));
         out.extend(g.pgp.iter().map(|s| s.enc.clone()));
     }
-    Some(out)
+    Ok(out)
 }
 
 /// The results, with `rest` for values never settled (the walk never reached them).
