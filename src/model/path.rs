@@ -367,21 +367,13 @@ impl<L> Branch<L> {
     }
 
     /// A path that names no node may name keys that hold dots (`spring.datasource.password:`
-    /// written flat, as Spring reads it): the path with consecutive segments joined by `.`
-    /// where a map holds the joined key. At each map the segment alone is tried first
-    /// (nested keys, as before), then longer joins; a (map, segment) pair that led nowhere
-    /// is not tried again, so the work stays quadratic in the path's length at most.
-    /// `None` when nothing is found.
-    pub fn with_dotted_keys(&self, path: &KeyPath) -> Option<KeyPath> {
-        match self.match_dotted(path) {
-            DottedMatch::Found(found) => Some(found),
-            _ => None,
-        }
-    }
-
-    /// As [`Branch::with_dotted_keys`], and when nothing is found, the deepest node the
-    /// path's first segments name (keys with dots or not) with the rest of the path under
-    /// it: where a new key goes (under a value, nowhere: setting it fails). One walk.
+    /// written flat, as Spring reads it): `Found` with the path's consecutive segments
+    /// joined by `.` where a map holds the joined key. At each map the segment alone is
+    /// tried first (nested keys, as before), then longer joins; a (map, segment) pair that
+    /// led nowhere is not tried again, so the work stays quadratic in the path's length at
+    /// most. When nothing is found, `Under`: the deepest node the path's first segments
+    /// name (keys with dots or not) with the rest of the path under it, where a new key
+    /// goes (under a value, nowhere: setting it fails). One walk for both.
     pub fn match_dotted(&self, path: &KeyPath) -> DottedMatch {
         let mut out = Vec::with_capacity(path.0.len());
         let mut dead = std::collections::HashSet::new();
@@ -420,12 +412,14 @@ impl<L> Branch<L> {
                         b.insert(first_key(seg), value);
                         Ok(())
                     }
-                    (Node::List(items), seg) if list_index(seg).is_some() => {
-                        let n = &list_index(seg).expect("checked");
+                    (Node::List(items), seg) => {
+                        let Some(n) = list_index(seg) else {
+                            return Err(PathError::BadParent(path.clone()));
+                        };
                         let len = list_values(items).count();
-                        if *n < len {
-                            *nth_value_mut(items, *n).expect("in range") = value;
-                        } else if *n == len {
+                        if n < len {
+                            *nth_value_mut(items, n).expect("in range") = value;
+                        } else if n == len {
                             items.push(ListItem::Value(value));
                         } else {
                             return Err(PathError::NotFound(path.clone()));
@@ -460,13 +454,13 @@ impl<L> Branch<L> {
         }
         match (node, last) {
             (Node::Map(b), seg) => b.remove(&first_key(seg)).ok_or_else(not_found),
-            (Node::List(items), seg) if list_index(seg).is_some() => {
-                let n = &list_index(seg).expect("checked");
+            (Node::List(items), seg) => {
+                let n = list_index(seg).ok_or_else(not_found)?;
                 let pos = items
                     .iter()
                     .enumerate()
                     .filter(|(_, i)| matches!(i, ListItem::Value(_)))
-                    .nth(*n)
+                    .nth(n)
                     .map(|(pos, _)| pos)
                     .ok_or_else(not_found)?;
                 match items.remove(pos) {
@@ -497,9 +491,9 @@ mod tests {
             "hosts.list".into(),
             Node::List(vec![ListItem::Value(leaf()), ListItem::Value(leaf())]),
         );
-        let found = |p: &str| {
-            doc.with_dotted_keys(&KeyPath::parse(p).unwrap())
-                .map(|k| k.to_string())
+        let found = |p: &str| match doc.match_dotted(&KeyPath::parse(p).unwrap()) {
+            DottedMatch::Found(k) => Some(k.to_string()),
+            _ => None,
         };
         assert_eq!(
             found("spring.datasource.url").as_deref(),
