@@ -154,11 +154,7 @@ pub fn render(r: &Report) -> String {
     }
 
     out.push_str("<h2>Committed in plaintext</h2>\n");
-    let leaked: Vec<_> = r
-        .files
-        .iter()
-        .filter(|f| !f.plaintext_in.is_empty())
-        .collect();
+    let leaked = r.committed_in_plaintext();
     if leaked.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", code_spans(super::PLAINTEXT_NONE));
     } else {

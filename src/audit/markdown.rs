@@ -104,11 +104,7 @@ pub fn render(r: &Report) -> String {
     }
 
     let _ = writeln!(out, "\n## Committed in plaintext\n");
-    let leaked: Vec<_> = r
-        .files
-        .iter()
-        .filter(|f| !f.plaintext_in.is_empty())
-        .collect();
+    let leaked = r.committed_in_plaintext();
     if leaked.is_empty() {
         let _ = writeln!(out, "{}", super::PLAINTEXT_NONE);
     } else {

@@ -691,6 +691,16 @@ pub const PLAINTEXT_INTRO: &str = "These files were committed unencrypted in the
 /// What the section says when no version of an encrypted file was committed in clear.
 pub const PLAINTEXT_NONE: &str = "No version of the files encrypted now was committed unencrypted since each was created at its path (first-parent line from HEAD; renames, deleted files, files unencrypted now and a shallow clone's cut-off history are not looked at: `secrets scan --history` finds secrets in any commit).";
 
+impl Report {
+    /// The files with versions committed in plaintext: the rows of that section.
+    pub fn committed_in_plaintext(&self) -> Vec<&FileAccess> {
+        self.files
+            .iter()
+            .filter(|f| !f.plaintext_in.is_empty())
+            .collect()
+    }
+}
+
 /// The commits of one file's plaintext versions, as the report's cell shows them.
 pub fn plaintext_text(f: &FileAccess) -> String {
     f.plaintext_in
