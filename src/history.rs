@@ -400,7 +400,7 @@ impl State {
 fn state_of(bytes: &[u8], format: Format, key: &KeyPath) -> State {
     let file = match EncryptedFile::parse(Path::new(""), format, bytes) {
         Ok(file) => file,
-        Err(crate::engine::FileError::NotEncrypted { .. }) => return State::InClear,
+        Err(FileError::NotEncrypted { .. }) => return State::InClear,
         Err(_) => return State::Absent,
     };
     let Some(doc) = file.branches.first() else {

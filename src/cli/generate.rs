@@ -174,14 +174,14 @@ fn plan_for(
         .map_err(|e| CliError::new(INVALID_SET, format!("{}: {e}", file.display())))?;
     // Weak on purpose is allowed (a PIN, a test fixture), but said: under 64 bits a guesser
     // with a hash of it finds it.
-    if plan.bits() < WEAK_BITS {
+    let bits = plan.bits();
+    if bits < WEAK_BITS {
         output::note(
             g,
             format!(
-                "secrets: warning: {}: a {} of this size has about {:.0} bits of randomness, under {WEAK_BITS}: fine behind a rate-limited login, guessable offline from a hash of it (the default size, or a larger --length or --words, is not)",
+                "secrets: warning: {}: a {} of this size has about {bits:.0} bits of randomness, under {WEAK_BITS}: fine behind a rate-limited login, guessable offline from a hash of it (the default size, or a larger --length or --words, is not)",
                 kp.typed(),
                 plan.format.name(),
-                plan.bits()
             ),
         );
     }
