@@ -394,19 +394,17 @@ fn kept_path(
     if format == Format::Dotenv || doc.lookup(&found).is_ok() {
         return found;
     }
-    match (stored.0.split_last(), keep.0.last()) {
-        (Some((PathSegment::Key(key), parent)), Some(PathSegment::Key(name))) => {
-            match key.rfind('.') {
-                Some(dot) => {
-                    let mut segs = parent.to_vec();
-                    segs.push(PathSegment::Key(format!("{}{name}", &key[..=dot])));
-                    KeyPath(segs)
-                }
-                None => found,
-            }
-        }
-        _ => found,
-    }
+    let (Some((PathSegment::Key(key), parent)), Some(PathSegment::Key(name))) =
+        (stored.0.split_last(), keep.0.last())
+    else {
+        return found;
+    };
+    let Some(dot) = key.rfind('.') else {
+        return found;
+    };
+    let mut segs = parent.to_vec();
+    segs.push(PathSegment::Key(format!("{}{name}", &key[..=dot])));
+    KeyPath(segs)
 }
 
 /// Where the previous value goes and until when: the sibling key NAME, for `--grace` or
