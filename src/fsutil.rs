@@ -99,29 +99,48 @@ fn write_via_temp_then(
         ));
     }
     let dir = parent_dir(path);
-    // The temp file (crate::tempfiles) is 0600 until it is complete, so what a SIGKILL
-    // leaves is private; a catchable signal removes it. It takes the target's mode last.
+    // The temp file (crate::tempfiles) stays 0600 until it has taken the name, so what a
+    // SIGKILL leaves is private at every moment; a catchable signal removes it. It takes
+    // the target's mode only after the rename: a kill between the two leaves the file more
+    // private than it was, never a wider copy beside it.
     let mut tmp =
         crate::tempfiles::TempFile::create_in(&dir).map_err(|e| unwritable_dir(&dir, e))?;
     tmp.file().write_all(bytes)?;
     tmp.file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = match (std::fs::metadata(path), mode) {
-            (_, Some(mode)) if force_mode => std::fs::Permissions::from_mode(mode),
-            (Ok(m), _) => m.permissions(),
-            (Err(_), Some(mode)) => std::fs::Permissions::from_mode(mode),
-            (Err(_), None) => std::fs::Permissions::from_mode(0o644 & !umask()),
-        };
-        tmp.file().set_permissions(perms)?;
-    }
+    let perms = final_permissions(path, mode, force_mode);
     before_rename(tmp.file())?;
     tmp.persist(path)?;
+    if let Some(perms) = perms {
+        tmp.file().set_permissions(perms)?;
+    }
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The mode a write to `path` leaves: `mode` when forced, else the file's own, else `mode`
+/// or the umask's default for a new file. None where there are no Unix modes.
+fn final_permissions(
+    path: &Path,
+    mode: Option<u32>,
+    force_mode: bool,
+) -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(match (std::fs::metadata(path), mode) {
+            (_, Some(mode)) if force_mode => std::fs::Permissions::from_mode(mode),
+            (Ok(m), _) => m.permissions(),
+            (Err(_), Some(mode)) => std::fs::Permissions::from_mode(mode),
+            (Err(_), None) => std::fs::Permissions::from_mode(0o644 & !umask()),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode, force_mode);
+        None
+    }
 }
 
 /// The error of creating a file in `dir`: a directory the user cannot write (permissions,
@@ -463,5 +482,28 @@ mod tests {
             wrong, 0,
             "{wrong} of 2000 files created with the wrong mode"
         );
+    }
+
+    fn mode_of(m: std::fs::Metadata) -> u32 {
+        m.permissions().mode() & 0o777
+    }
+
+    /// A SIGKILL can land between any two steps: until the new file has the name, the
+    /// temp file must stay private, even when the file it replaces is world-readable.
+    #[test]
+    fn the_temp_file_is_private_until_it_has_the_name() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("f.yaml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut seen = None;
+        atomic_write_then(&path, b"new", false, &mut |f| {
+            seen = Some(mode_of(f.metadata()?));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, Some(0o600), "the temp file just before the rename");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(mode_of(std::fs::metadata(&path).unwrap()), 0o644);
     }
 }

@@ -29,7 +29,7 @@
 //! - **The terminal, too.** While `set` prompts for a value with echo off, the handler
 //!   also puts the terminal's settings back ([`restore_terminal_on_signal`]): Ctrl-C at the
 //!   prompt does not leave the shell without echo.
-//! - **SIGKILL cannot be caught.** The leftover is private (0600 while it is written), the
+//! - **SIGKILL cannot be caught.** The leftover is private (0600 until it has the name), the
 //!   scanner reports it as `decrypted-copy` ([`is_temp_path`]), and [`sweep`] removes it
 //!   at the next command run in its directory, once its creator is dead.
 
@@ -449,7 +449,8 @@ pub struct TempFile {
     file: std::fs::File,
     path: PathBuf,
     persisted: bool,
-    _reg: Registration,
+    /// None once persisted: the handler has nothing left to remove.
+    reg: Option<Registration>,
 }
 
 impl TempFile {
@@ -474,7 +475,7 @@ impl TempFile {
                         file,
                         path,
                         persisted: false,
-                        _reg: reg,
+                        reg: Some(reg),
                     })
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -492,10 +493,12 @@ impl TempFile {
         &mut self.file
     }
 
-    /// Renames the file to `to` (same file system), replacing it.
-    pub fn persist(mut self, to: &Path) -> io::Result<()> {
+    /// Renames the file to `to` (same file system), replacing it. The file stays open
+    /// ([`TempFile::file`]) and is no longer removed on drop.
+    pub fn persist(&mut self, to: &Path) -> io::Result<()> {
         std::fs::rename(&self.path, to)?;
         self.persisted = true;
+        self.reg = None;
         Ok(())
     }
 }
