@@ -765,7 +765,7 @@ fn config_errors_name_the_line() {
 /// the lines it changes and no other (every line was rewritten to `\n`, the `---` and the
 /// mark dropped, and with a mark every section re-emitted).
 #[test]
-fn config_writes_keep_crlf_and_a_document_marker() {
+fn config_writes_keep_crlf_directives_and_document_markers() {
     let t = Team::new();
     let a = t.public("alice");
     let body = format!(
@@ -784,6 +784,22 @@ fn config_writes_keep_crlf_and_a_document_marker() {
         (
             format!("\u{feff}{}", body.replace('\n', "\r\n")),
             format!("  bob: {}\r\n", t.public("bob")),
+        ),
+        (
+            format!("--- # the team\n{body}"),
+            format!("  bob: {}\n", t.public("bob")),
+        ),
+        (
+            format!("%YAML 1.2\n---\n{body}"),
+            format!("  bob: {}\n", t.public("bob")),
+        ),
+        (
+            format!("# made by hand\n---\n{body}"),
+            format!("  bob: {}\n", t.public("bob")),
+        ),
+        (
+            format!("# one\n\n# two\n--- # three\n{body}...\n# after the end\n"),
+            format!("  bob: {}\n", t.public("bob")),
         ),
     ] {
         t.write(".secrets.yaml", &before);

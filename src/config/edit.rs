@@ -615,8 +615,9 @@ impl ConfigDoc {
 
     /// The YAML text: the store's emission, with the top-level sections the edit left
     /// alike as they were written, when that text reads back as the same document.
-    /// A file written with CRLF line ends keeps them, and one that starts with a `---` line
-    /// or a byte-order mark keeps it (the store writes `\n`, no marker and no mark).
+    /// A file written with CRLF line ends keeps them; a byte-order mark, the lines up to a
+    /// `---` start marker and from a `...` end marker are kept as written (the store
+    /// writes `\n`, no markers, directives or mark).
     pub fn to_text(&self) -> Result<String, ConfigError> {
         let emitted = self.emitted()?;
         let Some((original, canonical)) = &self.original else {
@@ -637,13 +638,26 @@ impl ConfigDoc {
         } else {
             std::borrow::Cow::Borrowed(original)
         };
-        let spliced = super::splice::splice(&lf, canonical, &emitted)
-            .filter(|text| self.reads_back_as(text, &emitted));
-        let mut text = spliced.unwrap_or(emitted);
-        let marker = lf.lines().next().filter(|l| l.trim_end() == "---");
-        if let Some(marker) = marker.filter(|_| !text.starts_with("---")) {
-            text.insert_str(0, &format!("{marker}\n"));
-        }
+        let (prelude, body, epilogue) = super::splice::frame(&lf);
+        // The reader gives the prelude's comments to the document, and the store writes
+        // them first: the body is spliced without them, as the prelude keeps them.
+        let comments = super::splice::comments_of(prelude);
+        let framed = |body: &str| format!("{prelude}{body}{epilogue}");
+        let candidates = match (
+            canonical.strip_prefix(comments.as_str()),
+            emitted.strip_prefix(comments.as_str()),
+        ) {
+            (Some(canonical), Some(edited)) => super::splice::splice(body, canonical, edited)
+                .into_iter()
+                .chain([edited.to_string()])
+                .map(|body| framed(&body))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut text = candidates
+            .into_iter()
+            .find(|text| self.reads_back_as(text, &emitted))
+            .unwrap_or(emitted);
         if crlf {
             text = text.replace('\n', "\r\n");
         }

@@ -43,6 +43,65 @@ pub fn splice(original: &str, canonical: &str, edited: &str) -> Option<String> {
     Some(out)
 }
 
+/// `text` cut into the frame around its one document and the document: the prelude (the
+/// lines up to a `---` start marker, when there is one before any content: directives such
+/// as `%YAML 1.2`, comments, the marker with its own comment), the body, and the epilogue
+/// (from a `...` end marker to the end). The store writes neither, so a command's edit
+/// keeps them by writing the body only.
+pub fn frame(text: &str) -> (&str, &str, &str) {
+    let mut at = 0;
+    let mut prelude = 0;
+    for line in text.split_inclusive('\n') {
+        at += line.len();
+        let t = line.trim_end();
+        if is_marker(t, "---") {
+            prelude = at;
+            break;
+        }
+        if !(t.is_empty() || t.starts_with('#') || t.starts_with('%')) {
+            break;
+        }
+    }
+    let rest = &text[prelude..];
+    let mut epilogue = rest.len();
+    let mut end = rest.len();
+    for line in rest.split_inclusive('\n').rev() {
+        end -= line.len();
+        let t = line.trim_end();
+        if is_marker(t, "...") {
+            epilogue = end;
+            break;
+        }
+        if !(t.is_empty() || t.starts_with('#')) {
+            break;
+        }
+    }
+    (&text[..prelude], &rest[..epilogue], &rest[epilogue..])
+}
+
+/// The comments of a [`frame`]'s prelude, one per line as the store writes them: the
+/// comment lines and the start marker's own comment.
+pub fn comments_of(prelude: &str) -> String {
+    prelude
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let comment = l.strip_prefix("---").map(str::trim_start).unwrap_or(l);
+            comment.starts_with('#').then(|| format!("{comment}\n"))
+        })
+        .collect()
+}
+
+/// Whether a line is the marker alone or followed by a comment (a marker followed by
+/// content, `--- {a: 1}`, starts a document on its own line and is left to the store).
+fn is_marker(line: &str, marker: &str) -> bool {
+    // (`---#x` is not a marker: a comment needs white space before its `#`)
+    line.strip_prefix(marker).is_some_and(|rest| {
+        rest.trim().is_empty()
+            || (rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('#'))
+    })
+}
+
 /// The text cut at its top-level keys; `None` when it has none (or one twice).
 fn sections(text: &str) -> Option<Vec<Section<'_>>> {
     let lines: Vec<(usize, &str)> = text
@@ -150,5 +209,25 @@ mod tests {
         assert_eq!(top_key("# members:\n"), None);
         assert_eq!(top_key("- item\n"), None);
         assert_eq!(top_key("http://x\n"), None);
+    }
+
+    #[test]
+    fn the_frame_is_what_precedes_a_start_marker_and_follows_an_end_marker() {
+        let text = "%YAML 1.2\n# made by hand\n--- # team\na: 1\n# last\n... # end\n# after\n";
+        let (prelude, body, epilogue) = frame(text);
+        assert_eq!(prelude, "%YAML 1.2\n# made by hand\n--- # team\n");
+        assert_eq!(body, "a: 1\n# last\n");
+        assert_eq!(epilogue, "... # end\n# after\n");
+        assert_eq!(comments_of(prelude), "# made by hand\n# team\n");
+        // No markers, a marker after content, one with content on its line, `---#x`.
+        for text in [
+            "# c\na: 1\n",
+            "a: 1\n---\nb: 2\n",
+            "--- {a: 1}\n",
+            "---#x\na: 1\n",
+        ] {
+            assert_eq!(frame(text), ("", text, ""), "{text}");
+        }
+        assert_eq!(frame("a: 1\n...\n"), ("", "a: 1\n", "...\n"));
     }
 }
