@@ -162,12 +162,17 @@ pub fn not_found_hint<L>(
             .iter()
             .map(|p| p.typed())
             .collect();
-        if !near.is_empty() {
+        let hint = match doc.where_it_stops(kp) {
+            Some(why) => Some(why),
+            None if near.is_empty() => None,
+            None => Some(format!(
+                "key names are case-sensitive; did you mean {}?",
+                near.join(", ")
+            )),
+        };
+        if let Some(hint) = hint {
             return CliError::new(super::exit::BAD_PATH, format!("{}: {e}", file.display()))
-                .hint(format!(
-                    "key names are case-sensitive; did you mean {}?",
-                    near.join(", ")
-                ))
+                .hint(hint)
                 .into();
         }
     }

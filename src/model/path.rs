@@ -351,6 +351,33 @@ impl<L> Branch<L> {
         found.into_iter().take(5).map(|(_, p)| KeyPath(p)).collect()
     }
 
+    /// Why `path`, not found, stops where it does, when that is more than a missing key:
+    /// a segment under a value, a name or an index out of range in a list. Names and
+    /// counts only, never a value.
+    pub fn where_it_stops(&self, path: &KeyPath) -> Option<String> {
+        let (first, rest) = path.0.split_first()?;
+        let mut node = self.get(&first_key(first))?;
+        for (i, seg) in rest.iter().enumerate() {
+            let at = || KeyPath(path.0[..=i].to_vec()).typed();
+            match (node, step(node, seg)) {
+                (_, Some(next)) => node = next,
+                (Node::Leaf(_), None) => return Some(format!("{} is a value, not a map", at())),
+                (Node::List(items), None) => {
+                    let n = list_values(items).count();
+                    return Some(match list_index(seg) {
+                        None => format!("{} is a list: its items are numbered from 0", at()),
+                        Some(_) => {
+                            let items = if n == 1 { "item" } else { "items" };
+                            format!("{} is a list of {n} {items}, numbered from 0", at())
+                        }
+                    });
+                }
+                (Node::Map(_), None) => return None,
+            }
+        }
+        None
+    }
+
     /// The node at `path`.
     pub fn lookup(&self, path: &KeyPath) -> Result<&Node<L>, PathError> {
         let (first, rest) = path
@@ -477,6 +504,34 @@ impl<L> Branch<L> {
 mod tests {
     use super::*;
     use crate::model::Scalar;
+
+    #[test]
+    fn a_path_not_found_says_where_it_stops() {
+        let leaf = || Node::Leaf(Scalar::Str("x".into()));
+        let mut doc: Branch<Scalar> = Branch::new();
+        doc.insert("token".into(), leaf());
+        doc.insert("hosts".into(), Node::List(vec![ListItem::Value(leaf())]));
+        let why = |p: &str| doc.where_it_stops(&KeyPath::parse(p).unwrap());
+        assert_eq!(
+            why("token.x").as_deref(),
+            Some("token is a value, not a map")
+        );
+        assert_eq!(
+            why("hosts.3").as_deref(),
+            Some("hosts is a list of 1 item, numbered from 0")
+        );
+        assert_eq!(
+            why("hosts.first").as_deref(),
+            Some("hosts is a list: its items are numbered from 0")
+        );
+        assert_eq!(
+            why("hosts.0.x").as_deref(),
+            Some("hosts.0 is a value, not a map")
+        );
+        // A missing key is said by the error itself (and the near names' hint).
+        assert_eq!(why("nope.x"), None);
+        assert_eq!(why("token"), None);
+    }
 
     #[test]
     fn a_dotted_path_finds_a_key_that_holds_dots() {
