@@ -243,6 +243,37 @@ fn a_key_in_the_wrong_case_lists_close_names_never_values() {
     assert!(!stderr(&out).contains("hint:"), "{}", stderr(&out));
 }
 
+#[test]
+fn a_path_past_a_value_or_a_list_says_where_it_stops() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted(
+        "s.yaml",
+        "token: t-VALUE
+hosts:
+  - h-VALUE
+",
+    );
+    for (path, hint) in [
+        ("token.id", "token is a value, not a map"),
+        ("hosts.2", "hosts is a list of 1 item, numbered from 0"),
+        (
+            "hosts.primary",
+            "hosts is a list: its items are numbered from 0",
+        ),
+    ] {
+        for cmd in ["get", "unset"] {
+            let out = ks.run(&[cmd, "s.yaml", path]);
+            let text = stderr(&out);
+            assert_eq!(out.status.code(), Some(91), "{text}");
+            assert!(
+                text.ends_with(&format!("\nhint: {hint}\n")),
+                "{cmd} {path}: {text}"
+            );
+            assert!(!text.contains("VALUE"), "{text}");
+        }
+    }
+}
+
 /// Runs a python3 `script` that drives the binary (its `argv[1]`) on a pty, with the
 /// sandbox's environment as `secrets` gets it, in the sandbox's directory.
 fn run_pty_script(python: &std::path::Path, script: &str, ks: &KeyedSandbox) -> Output {
