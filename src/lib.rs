@@ -28,5 +28,6 @@ pub mod shellfiles;
 pub mod store;
 pub mod team;
 pub mod tempfiles;
+pub mod terminal;
 pub mod vault;
 pub mod workspace;

@@ -15,6 +15,8 @@ mod locking;
 mod memory;
 #[path = "files/messages.rs"]
 mod messages;
+#[path = "files/ssh_keys.rs"]
+mod ssh_keys;
 
 use common::*;
 use predicates::prelude::*;

@@ -260,6 +260,10 @@ pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {
                     error: crate::keys::wrap::WrapError::Service(_),
                     ..
                 } => Some("check the key (a Vault transit URL: $VAULT_TOKEN or ~/.vault-token and a policy that allows transit encrypt; a KMS ARN: AWS credentials allowed kms:Encrypt, docs/aws-kms.md; a PGP fingerprint: the public key in your gpg keyring)".into()),
+                FileError::Key {
+                    error: crate::keys::wrap::WrapError::NoMatchingIdentity { tried, .. },
+                    ..
+                } if tried.contains(crate::keys::locked_ssh::LOCKED) => Some("your ssh key is passphrase-protected: run the command where it can ask on a terminal, or pass --identity FILE with a key that has no passphrase".into()),
                 FileError::Key { .. } => Some("ask a member who can decrypt to add your public key (secrets member add / env grant, then secrets updatekeys), or pass --identity FILE".into()),
                 FileError::Crypto { error: CryptoError::MacMismatch, .. } => Some("restore the file from git (git checkout -- FILE); it was changed without its MAC".into()),
                 FileError::Metadata { error: MetadataError::Missing("mac"), .. } => Some("restore the file from git (git checkout -- FILE); its MAC was removed".into()),

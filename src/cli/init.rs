@@ -135,7 +135,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     }
 
     let ids = output::identities(g)?;
-    let public = match ids.public_keys().into_iter().next() {
+    // (a passphrase-protected ssh key would ask for its passphrase at every command)
+    let public = match ids.ready_public_keys().into_iter().next() {
         Some(k) => k,
         None => {
             let path = identity_path().ok_or_else(|| {

@@ -63,49 +63,13 @@ pub fn read_stdin() -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
 }
 
 /// Reads one line from the terminal on stdin without echoing it, after printing `prompt`
-/// on stderr (`set FILE KEY` with no value). The bytes go straight into a wiped buffer;
-/// the terminal's settings are restored before returning, also on error, and by the signal
-/// handler if Ctrl-C or another signal ends the process at the prompt.
+/// on stderr (`set FILE KEY` with no value), as [`crate::terminal::read_hidden`] does.
 #[cfg(unix)]
 pub fn read_hidden_line(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    use std::io::Read;
     let fail = |e: std::io::Error| CliError::new(INPUT, format!("terminal: {e}"));
-    // SAFETY: termios is plain data; tcgetattr fills it for fd 0 or fails.
-    let mut old: libc::termios = unsafe { std::mem::zeroed() };
-    if unsafe { libc::tcgetattr(0, &mut old) } != 0 {
-        return Err(fail(std::io::Error::last_os_error()).into());
-    }
-    let mut quiet = old;
-    quiet.c_lflag &= !libc::ECHO;
-    quiet.c_lflag |= libc::ECHONL;
-    // Ctrl-C (or any signal that ends us) at the prompt must not leave echo off.
-    let _restore = crate::tempfiles::restore_terminal_on_signal(&old);
-    // Echo off before the prompt shows: what is typed after it is never echoed.
-    // SAFETY: sets fd 0's attributes from a termios obtained from it.
-    if unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) } != 0 {
-        return Err(fail(std::io::Error::last_os_error()).into());
-    }
-    eprint!("{prompt}");
-    let mut buf = SecretBuf::with_capacity(256);
-    let mut byte = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
-    let read = loop {
-        match stdin.read(&mut byte) {
-            Ok(0) => break Ok(()),
-            Ok(_) if byte[0] == b'\n' => break Ok(()),
-            Ok(_) => buf.push(byte[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        }
-    };
-    zeroize::Zeroize::zeroize(&mut byte);
-    // SAFETY: restores the attributes read above.
-    unsafe { libc::tcsetattr(0, libc::TCSANOW, &old) };
-    read.map_err(fail)?;
-    if buf.as_slice().last() == Some(&b'\r') {
-        buf.truncate(buf.len() - 1);
-    }
-    let mut bytes = buf.into_zeroizing();
+    let mut bytes = crate::terminal::read_hidden(0, &mut stdin, &mut std::io::stderr(), prompt)
+        .map_err(fail)?;
     // Moved, not copied: the Vec's block becomes the String's (or is wiped in the error).
     match String::from_utf8(std::mem::take(&mut *bytes)) {
         Ok(text) => Ok(zeroize::Zeroizing::new(text)),

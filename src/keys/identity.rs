@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub struct Identities {
     entries: Vec<Entry>,
-    /// Non-fatal notes, e.g. a passphrase-protected ssh key that was skipped.
+    /// Non-fatal notes, e.g. an ssh key of a type age does not support, skipped.
     pub warnings: Vec<String>,
     /// The key services a file's other stanzas are unwrapped through (a Vault token…):
     /// what we decrypt with besides age identities. None configured unless discovered.
@@ -32,6 +32,8 @@ struct Entry {
 
 enum Held {
     X25519(age::x25519::Identity),
+    /// Asks for its passphrase when a file needs it ([`super::locked_ssh`]).
+    LockedSsh(Box<super::locked_ssh::LockedSshKey>),
     Other(Box<dyn age::Identity + Send + Sync>),
 }
 
@@ -39,7 +41,23 @@ impl Entry {
     fn identity(&self) -> &dyn age::Identity {
         match &self.identity {
             Held::X25519(id) => id,
+            Held::LockedSsh(id) => id.as_ref(),
             Held::Other(id) => id.as_ref(),
+        }
+    }
+
+    fn is_locked(&self) -> bool {
+        matches!(self.identity, Held::LockedSsh(_))
+    }
+
+    /// The source as error messages name it: a locked key that could not be used says why.
+    fn described(&self) -> String {
+        match &self.identity {
+            Held::LockedSsh(k) => match k.failure() {
+                Some(why) => format!("{} ({why})", self.source),
+                None => self.source.clone(),
+            },
+            _ => self.source.clone(),
         }
     }
 
@@ -47,6 +65,7 @@ impl Entry {
         self.public
             .get_or_init(|| match &self.identity {
                 Held::X25519(id) => Some(id.to_public().to_string()),
+                Held::LockedSsh(k) => k.public.clone(),
                 Held::Other(_) => None,
             })
             .as_ref()
@@ -174,10 +193,23 @@ impl Identities {
         self.entries.iter().map(Entry::identity)
     }
 
-    /// The public keys of the identities we know them for.
+    /// The public keys of the identities we know them for; those that open a file without
+    /// asking for a passphrase first, so a file for both is opened without a prompt.
     pub fn public_keys(&self) -> Vec<String> {
+        let (ready, locked): (Vec<&Entry>, Vec<&Entry>) =
+            self.entries.iter().partition(|e| !e.is_locked());
+        ready
+            .into_iter()
+            .chain(locked)
+            .filter_map(|e| e.public().cloned())
+            .collect()
+    }
+
+    /// The public keys of the identities that open a file without asking for anything.
+    pub fn ready_public_keys(&self) -> Vec<String> {
         self.entries
             .iter()
+            .filter(|e| !e.is_locked())
             .filter_map(|e| e.public().cloned())
             .collect()
     }
@@ -187,7 +219,7 @@ impl Identities {
         if self.entries.is_empty() {
             return "no identities found (use --identity, $SOPS_AGE_KEY_FILE or ~/.config/secrets/keys.txt)".into();
         }
-        let mut sources: Vec<&str> = self.entries.iter().map(|e| e.source.as_str()).collect();
+        let mut sources: Vec<String> = self.entries.iter().map(Entry::described).collect();
         sources.dedup();
         sources.join(", ")
     }
@@ -263,9 +295,14 @@ impl Identities {
                     public: std::sync::OnceLock::from(public),
                 });
             }
-            age::ssh::Identity::Encrypted(_) => self.warnings.push(format!(
-                "skipped passphrase-protected ssh key {shown} (decrypt it or use an age key)"
-            )),
+            age::ssh::Identity::Encrypted(_) => {
+                let key = super::locked_ssh::LockedSshKey::new(id, shown.clone(), text);
+                self.entries.push(Entry {
+                    source: shown,
+                    public: std::sync::OnceLock::from(key.public.clone()),
+                    identity: Held::LockedSsh(Box::new(key)),
+                });
+            }
             age::ssh::Identity::Unsupported(_) => self.warnings.push(format!(
                 "skipped ssh key {shown}: key type not supported by age"
             )),

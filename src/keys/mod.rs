@@ -8,6 +8,7 @@
 //! stanza in file order ([`unwrap`]).
 
 pub mod identity;
+pub mod locked_ssh;
 pub mod recipient;
 pub mod service;
 pub mod shamir;

@@ -147,9 +147,15 @@ pub fn unwrap_secret(
     } else {
         Vec::new()
     };
-    let is_ours = |s: &&AgeStanza| ours.iter().any(|k| same_key(k, &s.recipient));
-    let mut order: Vec<&AgeStanza> = stanzas.iter().filter(is_ours).collect();
-    order.extend(stanzas.iter().filter(|s| !is_ours(s)));
+    // Ours first, in the order of `ours` (a key that asks for a passphrase last), then
+    // the rest in file order.
+    let rank = |s: &&AgeStanza| {
+        ours.iter()
+            .position(|k| same_key(k, &s.recipient))
+            .unwrap_or(usize::MAX)
+    };
+    let mut order: Vec<&AgeStanza> = stanzas.iter().collect();
+    order.sort_by_key(rank);
     for stanza in order {
         if let Some(secret) = try_unwrap(stanza, ids, len) {
             return Ok(secret);
