@@ -70,7 +70,27 @@ pub fn atomic_write_then(
     before_rename: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mode = private.then_some(0o600);
-    write_via_temp_then(path, bytes, mode, private, before_rename)
+    write_via_temp_then(path, bytes, mode, private, Replace::Any, before_rename)
+}
+
+/// As [`atomic_write_then`] for a file that did not exist when it was read: the complete
+/// temp file takes the name by a hard link, which fails with `AlreadyExists` if another
+/// process created the file meanwhile (a rename would silently replace its file).
+pub fn atomic_create_then(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    before_link: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mode = private.then_some(0o600);
+    write_via_temp_then(path, bytes, mode, private, Replace::Nothing, before_link)
+}
+
+/// Whether a write may replace a file at its name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    Any,
+    Nothing,
 }
 
 fn write_via_temp(
@@ -79,7 +99,7 @@ fn write_via_temp(
     mode: Option<u32>,
     force_mode: bool,
 ) -> std::io::Result<()> {
-    write_via_temp_then(path, bytes, mode, force_mode, &mut |_| Ok(()))
+    write_via_temp_then(path, bytes, mode, force_mode, Replace::Any, &mut |_| Ok(()))
 }
 
 fn write_via_temp_then(
@@ -87,6 +107,7 @@ fn write_via_temp_then(
     bytes: &[u8],
     mode: Option<u32>,
     force_mode: bool,
+    replace: Replace,
     before_rename: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let target = write_target(path)?;
@@ -109,7 +130,10 @@ fn write_via_temp_then(
     tmp.file().sync_all()?;
     let perms = final_permissions(path, mode, force_mode);
     before_rename(tmp.file())?;
-    tmp.persist(path)?;
+    match replace {
+        Replace::Any => tmp.persist(path)?,
+        Replace::Nothing => tmp.link_as(path)?,
+    }
     if let Some(perms) = perms {
         tmp.file().set_permissions(perms)?;
     }

@@ -493,6 +493,24 @@ impl TempFile {
         &mut self.file
     }
 
+    /// Gives the file the name `to` (same file system) unless `to` exists (`AlreadyExists`):
+    /// a rename that does not replace. The file stays open and is no longer removed on drop.
+    pub fn link_as(&mut self, to: &Path) -> io::Result<()> {
+        match rename_no_replace(&self.path, to) {
+            Ok(()) => {}
+            // A file system without RENAME_NOREPLACE: a hard link, then the temp name goes
+            // (a reader may see two links meanwhile).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                std::fs::hard_link(&self.path, to)?;
+                let _ = std::fs::remove_file(&self.path);
+            }
+            Err(e) => return Err(e),
+        }
+        self.persisted = true;
+        self.reg = None;
+        Ok(())
+    }
+
     /// Renames the file to `to` (same file system), replacing it. The file stays open
     /// ([`TempFile::file`]) and is no longer removed on drop.
     pub fn persist(&mut self, to: &Path) -> io::Result<()> {
@@ -500,6 +518,40 @@ impl TempFile {
         self.persisted = true;
         self.reg = None;
         Ok(())
+    }
+}
+
+/// `rename(2)` that fails with `EEXIST` instead of replacing `to` (Linux's
+/// `RENAME_NOREPLACE`); `EINVAL` where the file system or the platform lacks it.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let cstr = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        };
+        let (from, to) = (cstr(from)?, cstr(to)?);
+        // SAFETY: two NUL-terminated paths that outlive the call.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (from, to);
+        Err(io::Error::from_raw_os_error(libc::EINVAL))
     }
 }
 

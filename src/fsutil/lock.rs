@@ -12,8 +12,8 @@
 //! locks its target, a hard link the shared inode. The catch is the rename: the writer
 //! replaces the inode the waiters are queued on, so a waiter that gets the lock checks
 //! that the path still names the inode it locked, and if not, locks the new one. A file
-//! that does not exist yet (`edit` of a new file) has nothing to lock; writing it then
-//! fails if it appeared meanwhile.
+//! that does not exist yet (`edit` of a new file, `init`) has nothing to lock; writing it
+//! then fails if it appeared meanwhile (a rename that does not replace, `RENAME_NOREPLACE`).
 //!
 //! **Order.** A command holds at most the config's lock and then one file's lock at a
 //! time (`updatekeys`, `rotate`, `member remove`, `env revoke`), or several files' locks
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::atomic_write_then;
+use super::{atomic_create_then, atomic_write_then};
 
 /// How long to wait for a lock before giving up, in milliseconds (default 10 s).
 static WAIT_MS: AtomicU64 = AtomicU64::new(10_000);
@@ -299,7 +299,14 @@ impl Lock {
         // only then: a waiter woken by the release finds the name on the new inode, held.
         // (A config command writes its file more than once under one lock.)
         let mut new_file: Option<(File, FileId)> = None;
-        atomic_write_then(&self.target, bytes, private, &mut |tmp| {
+        // A file read as missing must still be missing when it is written: created by
+        // another process meanwhile (two `init`s, two `edit`s of a new file), it is theirs.
+        let write = if seen.0.is_none() {
+            atomic_create_then
+        } else {
+            atomic_write_then
+        };
+        write(&self.target, bytes, private, &mut |tmp| {
             let mut file = tmp.try_clone()?;
             // Read from the start later (the clone shares the written file's offset).
             std::io::Seek::rewind(&mut file)?;
@@ -310,7 +317,12 @@ impl Lock {
             new_file = Some((file, id));
             Ok(())
         })
-        .map_err(write_err)?;
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::AlreadyExists => LockError::Changed {
+                path: self.path.clone(),
+            },
+            _ => write_err(error),
+        })?;
         if let Some((file, id)) = new_file {
             let mut mine = self.held.lock().unwrap_or_else(|e| e.into_inner());
             let mut all = held();

@@ -293,3 +293,37 @@ fn racing_keygens_never_replace_a_key() {
         );
     }
 }
+
+/// Commands creating one new file at once (here `init`, as `edit` of a new file or an
+/// `import` into a new one would): one creates it, the others fail and say so. A rename
+/// would have replaced the first file, each run reporting success (issue 10, found
+/// after: five of eight `init`s said "created", one member was left).
+#[test]
+fn racing_creates_of_a_new_file_keep_one_and_fail_the_others() {
+    let ks = KeyedSandbox::new();
+    for round in 0..10 {
+        let config = ks.path(".secrets.yaml");
+        let _ = std::fs::remove_file(&config);
+        let runs: Vec<Child> = (0..4)
+            .map(|i| spawn(&ks, &["init", "--name", &format!("m{i}")]))
+            .collect();
+        let outs: Vec<Output> = runs
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let won: Vec<usize> = (0..4).filter(|&i| outs[i].status.success()).collect();
+        assert_eq!(won.len(), 1, "round {round}: {won:?} said they created it");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(
+            text.contains(&format!("m{}:", won[0])),
+            "round {round}: {text}"
+        );
+        for (i, out) in outs.iter().enumerate().filter(|(i, _)| *i != won[0]) {
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(5 | 75)),
+                "round {round}, m{i}: {code:?}"
+            );
+        }
+    }
+}
