@@ -282,6 +282,27 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     if args.in_place && args.files.iter().any(|f| output::is_stdin(f)) {
         return Err(CliError::new(CONFLICT, "-i cannot replace stdin (-)").into());
     }
+    // The config's lock first (the order every command takes them in), held until the
+    // files are written: an `env revoke` or `member remove` holds it to its end, so a file
+    // is not encrypted by the config as it was for a member being taken out meanwhile
+    // (the revocation, having listed its files before this one existed, would miss it).
+    // (A config named as a file to encrypt is locked as one: not twice.)
+    let same = |a: &Path, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+    };
+    let configs: Vec<PathBuf> = if args.in_place {
+        args.files
+            .iter()
+            .filter_map(|f| crate::config::find_config(f))
+            .filter(|c| !args.files.iter().any(|f| same(f, c)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let configs: Vec<&Path> = configs.iter().map(PathBuf::as_path).collect();
+    let _config_locks = crate::fsutil::lock::acquire_all(&configs)?;
     let locks = if args.in_place {
         let paths: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
         crate::fsutil::lock::acquire_all(&paths)?

@@ -327,3 +327,46 @@ fn racing_creates_of_a_new_file_keep_one_and_fail_the_others() {
         }
     }
 }
+
+/// `encrypt -i` of a file the config encrypts waits for the config's lock, which `env
+/// revoke` and `member remove` hold to their end: before, a file encrypted during a
+/// revocation was written for the member being taken out, and the revocation, having
+/// listed its files already, left it readable by them.
+#[test]
+fn encrypt_in_place_waits_for_the_configs_lock() {
+    use std::os::unix::io::AsRawFd;
+    let ks = KeyedSandbox::new();
+    std::fs::write(
+        ks.path(".secrets.yaml"),
+        format!(
+            "members:\n  me: {}\nenvironments:\n  dev:\n    files: [\"config/**\"]\n    members: [me]\n",
+            ks.public
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(ks.path("config")).unwrap();
+    std::fs::write(ks.path("config/new.yaml"), "token: t1\n").unwrap();
+    // A revocation in progress, as far as the lock goes.
+    let holder = std::fs::File::open(ks.path(".secrets.yaml")).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let out = ks
+        .cmd()
+        .env("SECRETS_LOCK_TIMEOUT", "0.3")
+        .args(["encrypt", "-i", "config/new.yaml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains(".secrets.yaml") && stderr.contains("busy"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ks.path("config/new.yaml")).unwrap(),
+        "token: t1\n"
+    );
+    drop(holder);
+    ks.ok(&["encrypt", "-i", "config/new.yaml"]);
+    assert_eq!(decrypted(&ks, "config/new.yaml"), "token: t1\n");
+}
