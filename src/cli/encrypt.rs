@@ -83,24 +83,61 @@ pub struct Target {
 }
 
 impl Target {
-    fn explicit_rules(&self) -> Option<Rules> {
-        let rules = Rules {
-            unencrypted_suffix: self.unencrypted_suffix.clone(),
-            encrypted_suffix: self.encrypted_suffix.clone(),
-            unencrypted_regex: self.unencrypted_regex.clone(),
-            encrypted_regex: self.encrypted_regex.clone(),
-            unencrypted_comment_regex: self.unencrypted_comment_regex.clone(),
-            encrypted_comment_regex: self.encrypted_comment_regex.clone(),
-            mac_only_encrypted: self.mac_only_encrypted,
+    /// The rules as sops settles them: each flag given wins over the creation rule's
+    /// setting of the same name, `--mac-only-encrypted` or the rule's turns it on, at most
+    /// one of the six selection rules in all, and with none, the default
+    /// `_unencrypted` suffix (also beside `mac_only_encrypted` alone).
+    fn settled_rules(&self, config: Option<&Rules>) -> anyhow::Result<Rules> {
+        let none = Rules::default();
+        let config = config.unwrap_or(&none);
+        let pick = |flag: &Option<String>, rule: &Option<String>| {
+            flag.clone()
+                .filter(|s| !s.is_empty())
+                .or_else(|| rule.clone().filter(|s| !s.is_empty()))
         };
-        (rules != Rules::default()).then_some(rules)
+        let mut rules = Rules {
+            unencrypted_suffix: pick(&self.unencrypted_suffix, &config.unencrypted_suffix),
+            encrypted_suffix: pick(&self.encrypted_suffix, &config.encrypted_suffix),
+            unencrypted_regex: pick(&self.unencrypted_regex, &config.unencrypted_regex),
+            encrypted_regex: pick(&self.encrypted_regex, &config.encrypted_regex),
+            unencrypted_comment_regex: pick(
+                &self.unencrypted_comment_regex,
+                &config.unencrypted_comment_regex,
+            ),
+            encrypted_comment_regex: pick(
+                &self.encrypted_comment_regex,
+                &config.encrypted_comment_regex,
+            ),
+            mac_only_encrypted: self.mac_only_encrypted || config.mac_only_encrypted,
+        };
+        let selections = [
+            &rules.unencrypted_suffix,
+            &rules.encrypted_suffix,
+            &rules.unencrypted_regex,
+            &rules.encrypted_regex,
+            &rules.unencrypted_comment_regex,
+            &rules.encrypted_comment_regex,
+        ]
+        .iter()
+        .filter(|r| r.is_some())
+        .count();
+        if selections > 1 {
+            return Err(CliError::new(
+                CONFLICT,
+                "the flags and the creation rule together give more than one of the suffix, regex and comment-regex rules; a file takes one",
+            )
+            .into());
+        }
+        if selections == 0 {
+            rules.unencrypted_suffix = Some("_unencrypted".into());
+        }
+        Ok(rules)
     }
 
     /// Master keys and rules for `path`: the key flags (`--age`, `--hc-vault-transit`,
     /// `--kms` or `$SOPS_KMS_ARN`, `--pgp` or `$SOPS_PGP_FP`), else `$SOPS_AGE_RECIPIENTS`, else the config (its environment's members
     /// and key-service keys, or the `.sops.yaml` creation rule).
     pub fn resolve(&self, path: &Path) -> anyhow::Result<(MasterKeys, Rules)> {
-        let explicit = self.explicit_rules();
         let set = [
             &self.unencrypted_suffix,
             &self.encrypted_suffix,
@@ -176,16 +213,7 @@ impl Target {
                 .hint("pass --age age1…, or add the file to an environment: secrets env add ENV --files GLOB")
                 .into());
         }
-        let rules = explicit
-            .or_else(|| {
-                from_config
-                    .map(|r| r.rules)
-                    .filter(|r| *r != Rules::default())
-            })
-            .unwrap_or_else(|| Rules {
-                unencrypted_suffix: Some("_unencrypted".into()),
-                ..Rules::default()
-            });
+        let rules = self.settled_rules(from_config.as_ref().map(|r| &r.rules))?;
         Ok((keys, rules))
     }
 

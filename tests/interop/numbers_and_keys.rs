@@ -625,3 +625,90 @@ fn ssh_recipient_comments_survive_updatekeys_in_both_tools() {
     let (ok, out, err) = run(c);
     assert!(ok && out == "pw: hunter2\n", "{err}");
 }
+
+/// The encryption rules settle as sops settles them: `--mac-only-encrypted` alone keeps
+/// the default `_unencrypted` suffix (before, the suffix was dropped: `b_unencrypted` was
+/// encrypted, no suffix stored, and sops refused the file for its MAC); a flag and the
+/// creation rule's other settings combine; two selection rules in all are refused. Each
+/// file is checked by the real sops and against the one sops writes from the same input.
+#[test]
+fn encryption_rules_settle_as_sops_settles_them() {
+    let sb = Sandbox::new();
+    let key = sb.key("r");
+    let Some(_) = sops(&sb, &key) else { return };
+    let plain = "a: 1\nb_unencrypted: 2\ndata: 3\n";
+    let stored = |file: &str, name: &str| {
+        let text = sb.read(file);
+        let clear = text.lines().any(|l| l == format!("{name}: 2"));
+        let suffix = text.contains("unencrypted_suffix: _unencrypted");
+        (clear, suffix)
+    };
+    let mac_rule = format!(
+        "creation_rules:\n  - age: {}\n    mac_only_encrypted: true\n",
+        key.public
+    );
+    for (rules_file, flags) in [
+        ("", &["--mac-only-encrypted"][..]),
+        (mac_rule.as_str(), &[][..]),
+        (mac_rule.as_str(), &["--encrypted-regex", "^(a|data)$"][..]),
+    ] {
+        if rules_file.is_empty() {
+            let _ = std::fs::remove_file(sb.path(".sops.yaml"));
+        } else {
+            sb.write(".sops.yaml", rules_file);
+        }
+        let mut args = vec!["encrypt", "--age", &key.public];
+        args.extend_from_slice(flags);
+        sb.write("in.yaml", plain);
+        let (ok, out, err) = ours(&sb, &key, &[&args[..], &["in.yaml"]].concat());
+        assert!(ok, "{flags:?}: {err}");
+        sb.write("ours.yaml", &out);
+        // (sops takes --mac-only-encrypted before the command, as a global flag)
+        let (global, local): (Vec<&str>, Vec<&str>) =
+            flags.iter().partition(|f| **f == "--mac-only-encrypted");
+        let their_args = [
+            &global[..],
+            &["encrypt", "--age", &key.public],
+            &local[..],
+            &["in.yaml"],
+        ]
+        .concat();
+        let (ok, out, err) = theirs(&sb, &key, &their_args);
+        assert!(ok, "{flags:?}: {err}");
+        sb.write("theirs.yaml", &out);
+        assert_eq!(
+            stored("ours.yaml", "b_unencrypted"),
+            stored("theirs.yaml", "b_unencrypted"),
+            "{rules_file} {flags:?}: ours\n{}\ntheirs\n{}",
+            sb.read("ours.yaml"),
+            sb.read("theirs.yaml")
+        );
+        // (sops 3.11 stores no mac_only_encrypted for its global flag given to
+        // `encrypt`; from the creation rule it does)
+        assert!(sb.read("ours.yaml").contains("mac_only_encrypted: true"));
+        let (ok, out, err) = theirs(&sb, &key, &["decrypt", "ours.yaml"]);
+        assert!(ok, "{rules_file} {flags:?}: sops: {err}");
+        assert_eq!(out, plain);
+    }
+    // A flag's selection rule beside the creation rule's: refused by both.
+    sb.write("in.yaml", plain);
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - age: {}\n    encrypted_regex: ^a$\n",
+            key.public
+        ),
+    );
+    let args = [
+        "encrypt",
+        "--age",
+        &key.public,
+        "--unencrypted-suffix",
+        "_x",
+        "in.yaml",
+    ];
+    let (ok, _, err) = ours(&sb, &key, &args);
+    assert!(!ok && err.contains("more than one"), "{err}");
+    let (ok, _, _) = theirs(&sb, &key, &args);
+    assert!(!ok, "sops refuses it too");
+}
