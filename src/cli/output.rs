@@ -403,7 +403,8 @@ pub fn print_node(
             };
             // Written once into a zeroizing buffer with room for the newline.
             let mut text = match (s, sops_text) {
-                (Scalar::Bytes(b), _) => {
+                // (bytes that are not UTF-8 are printed as they are, as sops prints them)
+                (Scalar::Bytes(b) | Scalar::RawStr(b), _) => {
                     let mut t = SecretBuf::with_capacity(b.len() + 1);
                     t.extend_from_slice(b);
                     t

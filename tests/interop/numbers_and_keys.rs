@@ -712,3 +712,45 @@ fn encryption_rules_settle_as_sops_settles_them() {
     let (ok, _, _) = theirs(&sb, &key, &args);
     assert!(!ok, "sops refuses it too");
 }
+
+/// Bytes that are not UTF-8 (a YAML `!!binary` value, a binary file's `data`) come out of
+/// `decrypt --extract` and `get` as they are, as sops prints them; before, each bad byte
+/// became U+FFFD.
+#[test]
+fn bytes_that_are_not_utf8_are_extracted_as_they_are() {
+    let sb = Sandbox::new();
+    let key = sb.key("b");
+    let raw = |mut c: Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let ours_raw = |args: &[&str]| {
+        let mut c = sb.std_cmd();
+        c.env("SOPS_AGE_KEY_FILE", &key.file).args(args);
+        raw(c)
+    };
+    sb.write("b.yaml", "k: !!binary //4A\n");
+    let (ok, out, err) = ours(&sb, &key, &["encrypt", "--age", &key.public, "b.yaml"]);
+    assert!(ok, "{err}");
+    sb.write("sb.yaml", &out);
+    let expected = vec![0xff, 0xfe, 0x00];
+    assert_eq!(
+        ours_raw(&["decrypt", "--extract", "[\"k\"]", "sb.yaml"]),
+        expected
+    );
+    assert_eq!(ours_raw(&["get", "sb.yaml", "k"]), expected);
+    let bytes: Vec<u8> = (0..=255u8).rev().collect();
+    std::fs::write(sb.path("r.bin"), &bytes).unwrap();
+    let enc = ours_raw(&["encrypt", "--age", &key.public, "r.bin"]);
+    std::fs::write(sb.path("e.bin"), enc).unwrap();
+    assert_eq!(ours_raw(&["get", "e.bin", "data"]), bytes);
+    if let Some(mut c) = sops(&sb, &key) {
+        c.args(["decrypt", "--extract", "[\"k\"]", "sb.yaml"]);
+        assert_eq!(raw(c), expected, "sops prints the same bytes");
+    }
+}
