@@ -13,7 +13,7 @@
 //!   there is no `/proc`), so a recycled pid is not taken for the creator.
 //! - **A signal handler removes them.** Every live temp path sits in a fixed table of
 //!   atomic pointers. The handler, installed with the first temp path for the signals
-//!   whose default action ends the process (`HANDLED`, except any that was ignored when we
+//!   whose default action ends the process (`handled()`, except any that was ignored when we
 //!   started, e.g. under `nohup`), removes every registered path using only
 //!   async-signal-safe calls (`unlink`, `open`, `getdents64`, `unlinkat`, `rmdir`,
 //!   `close`), restores the default action and raises the signal again, so the exit status
@@ -203,7 +203,9 @@ static HANDLING: AtomicBool = AtomicBool::new(false);
 const KIND_FILE: u8 = b'f';
 const KIND_DIR: u8 = b'd';
 
-/// The signals whose default action ends the process and that can be caught.
+/// The signals whose default action ends the process and that can be caught, but
+/// SIGSEGV and SIGBUS: Rust's runtime handles those to report a stack overflow (on an
+/// alternate stack that a handler of ours would not have).
 #[cfg(unix)]
 const HANDLED: [libc::c_int; 13] = [
     libc::SIGHUP,
@@ -220,6 +222,29 @@ const HANDLED: [libc::c_int; 13] = [
     libc::SIGVTALRM,
     libc::SIGPROF,
 ];
+
+/// The rest of them on Linux: a `kill -PWR`, `-IO`, `-TRAP`, `-SYS`, a real-time signal
+/// (each ends a process that does not handle it) must not leave plaintext behind either.
+#[cfg(target_os = "linux")]
+fn handled() -> Vec<libc::c_int> {
+    let mut all = HANDLED.to_vec();
+    all.extend([
+        libc::SIGTRAP,
+        libc::SIGSYS,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSTKFLT,
+        libc::SIGFPE,
+        libc::SIGILL,
+    ]);
+    all.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    all
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn handled() -> Vec<libc::c_int> {
+    HANDLED.to_vec()
+}
 
 /// A path in the table, removed from it when dropped.
 struct Registration {
@@ -314,7 +339,8 @@ fn free_terminal(p: *mut libc::termios) {
 
 #[cfg(unix)]
 fn install_handler() {
-    for sig in HANDLED {
+    let handled = handled();
+    for &sig in &handled {
         // SAFETY: sigaction on local structs; the handler only makes async-signal-safe
         // calls. A signal that is ignored or already has a handler is left as it is.
         unsafe {
@@ -328,7 +354,7 @@ fn install_handler() {
             act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
             libc::sigemptyset(&mut act.sa_mask);
             // No other handled signal interrupts the cleanup.
-            for s in HANDLED {
+            for &s in &handled {
                 libc::sigaddset(&mut act.sa_mask, s);
             }
             act.sa_flags = 0;

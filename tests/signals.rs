@@ -186,6 +186,40 @@ fn a_catchable_signal_leaves_no_plaintext_temp_file() {
     assert!(hits >= 8, "only {hits} kills landed during a write");
 }
 
+/// Every other signal whose default action ends the process does not leave plaintext
+/// either (the handler covered 13; a `kill -PWR`, `-IO`, `-TRAP`, `-SYS` or a real-time
+/// signal left the whole plaintext of `decrypt -o` behind).
+#[test]
+fn the_less_common_terminating_signals_leave_no_plaintext_temp_file() {
+    let (sb, work) = big_sandbox();
+    let args: &[&str] = &["decrypt", "-o", "out.bin", "big.bin"];
+    let mut hits = 0;
+    for sig in [
+        libc::SIGPWR,
+        libc::SIGIO,
+        libc::SIGTRAP,
+        libc::SIGSYS,
+        libc::SIGSTKFLT,
+        libc::SIGRTMIN(),
+        libc::SIGRTMAX(),
+    ] {
+        for when in [When::Written(0), When::Written(300)] {
+            let (status, during) = run_and_kill(secrets_in(&sb, &work, args), &work, sig, when);
+            hits += during as usize;
+            let left = temps(&work);
+            assert!(
+                left.is_empty(),
+                "signal {sig} at {when:?} ({status:?}) left {left:?}"
+            );
+            assert!(
+                status.success() || status.signal() == Some(sig),
+                "signal {sig}: {status:?}"
+            );
+        }
+    }
+    assert!(hits >= 3, "only {hits} kills landed during a write");
+}
+
 /// The paths `secrets scan PATH… --format json` reports as `decrypted-copy`.
 fn flagged(sb: &Sandbox, paths: &[PathBuf]) -> Vec<String> {
     let out = sb
