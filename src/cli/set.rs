@@ -313,6 +313,20 @@ pub(super) fn write_value(
 /// value EN, so the key is named only up to its `=` (what follows may be a value), with
 /// the command that sets TOK as a hint.
 fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<(), CliError> {
+    if format == crate::store::Format::Ini && kp.0.len() < 2 {
+        return Err(CliError::new(
+            BAD_PATH,
+            format!(
+                "{}: key {}: an INI file holds keys in sections only",
+                file.display(),
+                kp.redacted()
+            ),
+        )
+        .hint(format!(
+            "name its section: secrets set {} SECTION.KEY VALUE",
+            file.display()
+        )));
+    }
     if format != crate::store::Format::Dotenv {
         return Ok(());
     }

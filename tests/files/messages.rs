@@ -257,6 +257,24 @@ fn set_key_with_equals_on_dotenv_is_a_bad_key_path() {
     assert_eq!(ks.ok(&["get", "f.env", "TOK"]), b"EN");
 }
 
+/// A key outside any section of an INI file is a key path the format cannot hold: exit 91
+/// with the file and key named and a hint (it failed as an unwritable output, exit 3).
+#[test]
+fn set_of_a_top_level_ini_key_is_a_bad_key_path() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted("s.ini", "[db]\npassword = p\n");
+    let before = std::fs::read(ks.path("s.ini")).unwrap();
+    let out = ks.run(&["set", "s.ini", "token", "t-VALUE"]);
+    let all = stderr(&out);
+    assert_eq!(out.status.code(), Some(91), "{all}");
+    assert!(error_line(&out).contains("s.ini: key [\"token\"]"), "{all}");
+    assert!(all.contains("hint: name its section"), "{all}");
+    assert!(!all.contains("t-VALUE"), "{all}");
+    assert_eq!(std::fs::read(ks.path("s.ini")).unwrap(), before);
+    ks.ok(&["set", "s.ini", "db.token", "t-VALUE"]);
+    assert_eq!(ks.ok(&["get", "s.ini", "db.token"]), b"t-VALUE");
+}
+
 /// `scan --write-baseline` is a read-modify-write of the baseline: it takes the file's
 /// lock, so while another command holds it, it waits, then fails with 75 and writes
 /// nothing.
