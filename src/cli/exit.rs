@@ -7,7 +7,7 @@
 //! | 1 | other error; for `scan`: findings; for `git merge-driver`: keys conflict (recorded for `resolve`); for `git setup --check`: something is missing |
 //! | 2 | usage error; the input file cannot be read or parsed, or has no values to encrypt; a revision (`--rev`) git does not know, or a file not in it; stdin (`-`) without `--input-type`; for `scan`: error |
 //! | 3 | the output file cannot be written |
-//! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid |
+//! | 5 | the config (.secrets.yaml / .sops.yaml) is invalid, missing where a command needs one, or already there (init) |
 //! | 7 | invalid value for `set`; `generate` cannot make a value that meets the schema |
 //! | 8 | conflicting options |
 //! | 12 | `import`: a key already holds a different value in the destination; nothing was written (`--overwrite` replaces) |
@@ -24,7 +24,7 @@
 //! | 113 | an identity file is readable by other users, unreadable or invalid |
 //! | 128 | none of your identities can decrypt the data key (`git merge-driver`, `resolve`: of one of the three versions) |
 //! | 200 | `edit` made no change; `resolve`: the text was saved unchanged |
-//! | 201 | no editor found |
+//! | 201 | no editor found, or the editor failed (exited non-zero, or was killed): nothing was saved |
 //! | 203 | the file is already encrypted |
 //! | 204 | the file is not encrypted |
 //! | 126 | `exec`: the command is not executable, or is a directory |

@@ -236,7 +236,7 @@ fn destination(args: &Args, cfg: &Config, source: &Source) -> anyhow::Result<(Pa
         Some(e) => e.to_string(),
         None => {
             return Err(
-                CliError::new(CONFLICT, "no --env and no default environment")
+                CliError::new(INPUT, "no --env and no default environment")
                     .hint("name one: --env ENV, or a file: --to FILE")
                     .into(),
             )
