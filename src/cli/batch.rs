@@ -149,7 +149,12 @@ pub fn finish(
                 if dropped > 0 {
                     eprintln!("hint: re-wrapping cannot take a reader away (they may have kept the data key): rotate those files with secrets updatekeys --rotate (or secrets rotate FILE); to take a member away, secrets member remove NAME or secrets env revoke ENV NAME");
                 }
-                if dropped < outcome.failures().count() {
+                // (a missing file needs no one to decrypt it: its error says what it is)
+                let missing = outcome
+                    .failures()
+                    .filter(|(_, e)| matches!(e, BatchError::NotAFile { .. }))
+                    .count();
+                if dropped + missing < outcome.failures().count() {
                     eprintln!("hint: failed files were left untouched; a member who can decrypt them can re-run this, or restore a tampered file from git");
                 }
             }

@@ -381,10 +381,10 @@ fn select_files(
                     NO_FILE,
                     "no -f FILE, no --env ENV, and the team config names no default environment",
                 )
-                .hint(format!(
-                    "pick one with --env ({})",
-                    config.env_names().join(", ")
-                ))
+                .hint(match config.env_names() {
+                    names if names.is_empty() => "the config has no environment yet: secrets env add ENV --files GLOB --member NAME".to_string(),
+                    names => format!("pick one with --env ({})", names.join(", ")),
+                })
                 .into()),
             },
         };

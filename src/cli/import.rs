@@ -235,11 +235,9 @@ fn destination(args: &Args, cfg: &Config, source: &Source) -> anyhow::Result<(Pa
     let env = match args.env.as_deref().or_else(|| cfg.default_env()) {
         Some(e) => e.to_string(),
         None => {
-            return Err(
-                CliError::new(INPUT, "no --env and no default environment")
-                    .hint("name one: --env ENV, or a file: --to FILE")
-                    .into(),
-            )
+            return Err(CliError::new(INPUT, "no --env and no default environment")
+                .hint("name one: --env ENV, or a file: --to FILE")
+                .into())
         }
     };
     let nested = source.root().is_some_and(|b| {

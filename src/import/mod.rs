@@ -77,6 +77,8 @@ impl Source {
     pub fn read_file(path: &Path, format: Option<Format>) -> Result<Source, ImportError> {
         let format = format.unwrap_or_else(|| Format::from_path(path));
         let name = path.display().to_string();
+        // A mistyped name is "no such file", not a format it would have had.
+        let bytes = engine::read(path)?;
         if !matches!(format, Format::Dotenv | Format::Yaml | Format::Json) {
             return Err(ImportError::Source {
                 source_name: name,
@@ -86,7 +88,6 @@ impl Source {
                 ),
             });
         }
-        let bytes = engine::read(path)?;
         Self::parse(path, Some(path.to_path_buf()), name, format, &bytes)
     }
 

@@ -82,6 +82,8 @@ pub enum IdentityError {
     Unreadable { path: String, reason: String },
     #[error("{0} holds no valid age identity")]
     Invalid(String),
+    #[error("{0} holds a public key, not an identity: give the private key's file (age: the one keygen wrote; ssh: the one without .pub)")]
+    PublicKey(String),
 }
 
 /// Where identities are looked for; tests and embedders can build one explicitly.
@@ -226,6 +228,10 @@ impl Identities {
 
     fn load_file(&mut self, path: &Path) -> Result<(), IdentityError> {
         let shown = path.display().to_string();
+        // A public key (`-I key.pub`) is said to be one, before its mode is complained of.
+        if holds_public_keys_only(path) {
+            return Err(IdentityError::PublicKey(shown));
+        }
         crate::fsutil::check_private(path).map_err(|e| match e {
             crate::fsutil::PrivacyError::TooOpen(mode) => IdentityError::TooOpen {
                 path: shown.clone(),
@@ -309,6 +315,26 @@ impl Identities {
         }
         Ok(())
     }
+}
+
+/// Whether `path` is a small text file whose every line (comments and blanks aside) is an
+/// age or ssh public key.
+fn holds_public_keys_only(path: &Path) -> bool {
+    let Ok(Some(bytes)) = crate::fsutil::read_regular_at_most(path, 64 * 1024) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return false;
+    };
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .peekable();
+    lines.peek().is_some()
+        && lines.all(|l| {
+            l.starts_with("age1") || l.starts_with("ssh-ed25519 ") || l.starts_with("ssh-rsa ")
+        })
 }
 
 #[cfg(test)]

@@ -434,3 +434,38 @@ fn the_demo_script_runs_end_to_end() {
         assert!(shown.contains(step), "{step}: {shown}");
     }
 }
+
+/// Mistakes a newcomer makes get messages that point the right way (found by a user
+/// test): a public key given as the identity is named as one (it was "chmod 600", then "no
+/// valid identity"); a mistyped import source is "no such file" (it was "not binary");
+/// `exec` in a config with no environment says to add one (it listed "()"); `updatekeys`
+/// of a missing file does not suggest restoring a tampered file.
+#[test]
+fn a_newcomers_mistakes_get_messages_that_point_the_right_way() {
+    let ks = KeyedSandbox::new();
+    std::fs::write(ks.path("me.pub"), format!("{}\n", ks.public)).unwrap();
+    let out = ks.run(&["get", "-I", "me.pub", "x.yaml", "a"]);
+    assert_eq!(out.status.code(), Some(113), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("me.pub holds a public key, not an identity"),
+        "{}",
+        stderr(&out)
+    );
+    ks.ok(&["init", "--name", "me"]);
+    let out = ks.run(&["import", ".evn", "--env", "dev"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(".evn: No such file"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ks.run(&["exec", "--", "true"]);
+    assert!(
+        stderr(&out).contains("hint: the config has no environment yet: secrets env add"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ks.run(&["updatekeys", "nosuch.yaml"]);
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("tampered"), "{}", stderr(&out));
+}
