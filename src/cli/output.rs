@@ -121,18 +121,20 @@ pub fn not_found_hint<L>(
             crate::store::Format::Dotenv => &crate::store::dotenv::env_name,
             _ => &|k| k,
         };
-        let near: Vec<String> = doc
-            .close_matches(kp, name)
+        let close = doc.close_matches(kp, name);
+        let near: Vec<String> = close.iter().map(|p| p.typed()).collect();
+        // "case-sensitive" only when the case is what differs.
+        let case_only = close
             .iter()
-            .map(|p| p.typed())
-            .collect();
+            .any(|p| name(&p.dotted()).eq_ignore_ascii_case(name(&kp.dotted())));
         let hint = match doc.where_it_stops(kp) {
             Some(why) => Some(why),
             None if near.is_empty() => None,
-            None => Some(format!(
+            None if case_only => Some(format!(
                 "key names are case-sensitive; did you mean {}?",
                 near.join(", ")
             )),
+            None => Some(format!("did you mean {}?", near.join(", "))),
         };
         if let Some(hint) = hint {
             return CliError::new(super::exit::BAD_PATH, format!("{}: {e}", file.display()))

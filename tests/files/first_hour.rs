@@ -214,16 +214,28 @@ fn a_key_in_the_wrong_case_lists_close_names_never_values() {
         "s.yaml",
         "database:\n  password: p-VALUE\n  host: h-VALUE\n",
     );
+    // The case is named only where it is what differs.
+    const CASE: &str = "key names are case-sensitive; ";
     for (file, path, hint) in [
         (
             ".env",
             "secret_key",
-            "did you mean SECRET_KEY, SECRET_KEYS?",
+            format!("{CASE}did you mean SECRET_KEY, SECRET_KEYS?"),
+        ),
+        (
+            "s.yaml",
+            "Database.password",
+            format!("{CASE}did you mean database.password?"),
         ),
         (
             "s.yaml",
             "Database.pasword",
-            "did you mean database.password?",
+            "did you mean database.password?".to_string(),
+        ),
+        (
+            "s.yaml",
+            "database.pasword",
+            "did you mean database.password?".to_string(),
         ),
     ] {
         for cmd in ["get", "unset"] {
@@ -231,7 +243,7 @@ fn a_key_in_the_wrong_case_lists_close_names_never_values() {
             let text = stderr(&out);
             assert_eq!(out.status.code(), Some(91), "{text}");
             assert!(
-                text.contains(&format!("\nhint: key names are case-sensitive; {hint}\n")),
+                text.contains(&format!("\nhint: {hint}\n")),
                 "{cmd} {file}: {text}"
             );
             assert!(!text.contains("VALUE"), "{text}");
