@@ -294,7 +294,7 @@ impl EncryptedFile {
         let bytes = Self::read_encrypted(path)?;
         Self::parse(
             path,
-            format.unwrap_or_else(|| Format::from_path(path)),
+            format.unwrap_or_else(|| Format::of_encrypted(path, &bytes)),
             &bytes,
         )
     }
@@ -317,7 +317,7 @@ impl EncryptedFile {
         let path = lock.path();
         let file = Self::parse(
             path,
-            format.unwrap_or_else(|| Format::from_path(path)),
+            format.unwrap_or_else(|| Format::of_encrypted(path, &bytes)),
             &bytes,
         )?;
         Ok((file, seen))

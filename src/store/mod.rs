@@ -49,6 +49,20 @@ impl Format {
         }
     }
 
+    /// The format of an encrypted file: from its name, except that a file sops wrote as
+    /// a binary file is read as one whatever its name says. sops picks a format from the
+    /// exact lower-case extension only, so `.env.prod` or `c.YAML` are binary to it: its
+    /// file is a JSON object of `data` and `sops` alone, which no YAML, dotenv or INI file
+    /// we or sops write looks like. (A `.json` name keeps JSON: there the two are the
+    /// same shape, and read alike.)
+    pub fn of_encrypted(path: &Path, bytes: &[u8]) -> Format {
+        let named = Format::from_path(path);
+        if matches!(named, Format::Json | Format::Binary) || !is_binary_store(bytes) {
+            return named;
+        }
+        Format::Binary
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Yaml => "yaml",
@@ -58,6 +72,24 @@ impl Format {
             Format::Binary => "binary",
         }
     }
+}
+
+/// Whether `bytes` are sops's binary-store file: a JSON object whose keys are `data` (an
+/// `ENC[…]` string) and `sops`, and nothing else.
+fn is_binary_store(bytes: &[u8]) -> bool {
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice::<serde_json::Value>(bytes)
+    else {
+        return false;
+    };
+    doc.len() == 2
+        && doc.get("sops").is_some_and(serde_json::Value::is_object)
+        && doc
+            .get("data")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|d| d.starts_with("ENC["))
 }
 
 /// Layout details read from an existing file so that re-emitting it changes as little as

@@ -754,3 +754,34 @@ fn bytes_that_are_not_utf8_are_extracted_as_they_are() {
         assert_eq!(raw(c), expected, "sops prints the same bytes");
     }
 }
+
+/// sops picks a format from the exact lower-case extension only: `.env.production` and
+/// `c.YAML` are binary files to it. Such a file written by sops is read as the binary file
+/// it is, whatever its name says to us (before: a dotenv syntax error, and `data: |` plus
+/// the raw text for the YAML name).
+#[test]
+fn a_sops_binary_file_under_another_formats_name_is_read_as_binary() {
+    let sb = Sandbox::new();
+    let key = sb.key("x");
+    let Some(_) = sops(&sb, &key) else { return };
+    for (name, plain) in [
+        (".env.production", "DB_PASS=hunter2\n"),
+        ("c.YAML", "a: 1\n"),
+        ("prod.Env", "A=1\n"),
+    ] {
+        sb.write(name, plain);
+        let (ok, out, err) = theirs(&sb, &key, &["encrypt", "--age", &key.public, name]);
+        assert!(ok, "{name}: {err}");
+        assert!(
+            out.trim_start().starts_with('{'),
+            "{name}: sops wrote it as binary"
+        );
+        sb.write(name, &out);
+        let (ok, out, err) = ours(&sb, &key, &["decrypt", name]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(out, plain, "{name}");
+        let (ok, out, err) = ours(&sb, &key, &["get", name, "data"]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(out, plain, "{name}");
+    }
+}
