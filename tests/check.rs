@@ -245,8 +245,13 @@ fn a_nested_value_is_named_by_its_key_path_and_the_hint_fixes_it() {
     let hint = err.lines().find(|l| l.starts_with("hint:")).unwrap();
     assert!(
         hint.contains(
-            "secrets generate config/prod/app.yaml django.secret_key makes a strong value"
+            "a secret your app makes, secrets generate config/prod/app.yaml django.secret_key;"
         ),
+        "{hint}"
+    );
+    // Not a random value over a key a provider issues (found by a user test: a Stripe key).
+    assert!(
+        hint.contains("one a provider issues (an API key), the right value from them with secrets set config/prod/app.yaml django.secret_key"),
         "{hint}"
     );
     assert_no_value(&format!("{text}{err}{json}"), &[WEAK_KEY]);

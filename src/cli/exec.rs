@@ -298,14 +298,18 @@ fn refuse_broken(
             gate.env_names().join(", ")
         ),
     )
-    .hint(format!(
-        "fix them (secrets check lists them; secrets generate {} makes a strong value), or go on anyway with --no-check",
-        // The first value with a file, by the key path generate takes.
-        broken
+    .hint({
+        // The first value with a file, by the key path generate and set take.
+        let at = broken
             .iter()
             .find_map(|f| Some(format!("{} {}", f.file.as_deref()?, f.path.as_deref().unwrap_or(&f.key))))
-            .unwrap_or_else(|| "FILE KEYPATH".to_string())
-    ))
+            .unwrap_or_else(|| "FILE KEYPATH".to_string());
+        // A random value fixes a secret the app makes, never one a provider issues (an
+        // API key): generating over it passes the check and breaks the app.
+        format!(
+            "fix them (secrets check lists them): a secret your app makes, secrets generate {at}; one a provider issues (an API key), the right value from them with secrets set {at}; or go on anyway with --no-check"
+        )
+    })
     .into())
 }
 
