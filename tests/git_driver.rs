@@ -182,6 +182,32 @@ fn setup_marks_the_files_configures_git_and_check_reports_what_is_missing() {
     assert!(!text(&status.stderr).contains("git setup"));
 }
 
+/// A file encrypted outside every environment (`encrypt --age`, the README's example) is
+/// marked by its own path, so `--check` and `status` stop asking for a setup that could
+/// not satisfy them (found by a user test: setup said "already marks", check said missing).
+#[test]
+fn setup_marks_an_encrypted_file_outside_every_environment() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    std::fs::write(r.path("other.yaml"), "token: t\n").unwrap();
+    r.ks.ok(&["encrypt", "-i", "--age", &r.ks.public, "other.yaml"]);
+    let out = r.ks.run(&["git", "setup", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("other.yaml: not marked"),
+        "{}",
+        text(&out.stderr)
+    );
+    r.ks.ok(&["git", "setup"]);
+    let attrs = r.ks.sb.read(".gitattributes");
+    assert!(
+        attrs.contains("/other.yaml diff=secrets merge=secrets\n"),
+        "{attrs}"
+    );
+    let out = r.ks.run(&["git", "setup", "--check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&r.ks.run(&["status"]).stderr).contains("git setup"));
+}
+
 #[test]
 fn different_keys_on_two_branches_merge_cleanly_and_sops_decrypts_the_result() {
     let r = setup(&[("config/app.yaml", APP)]);

@@ -56,7 +56,8 @@ pub struct Lines {
     pub skipped: Vec<String>,
 }
 
-/// The attribute lines the config's environments call for.
+/// The attribute lines the config's environments call for, and those of encrypted files
+/// no environment's glob names.
 pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
     let mut patterns: Vec<String> = Vec::new();
     let mut skipped = Vec::new();
@@ -65,7 +66,6 @@ pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
             patterns.push(p);
         }
     };
-    let mut listed_regex_files = false;
     for env in config.environments() {
         for glob in &env.globs {
             for g in expand_braces(&crate::config::glob::normalize(glob)) {
@@ -79,27 +79,26 @@ pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
                 }
             }
         }
-        if env.path_regex.is_some() && !listed_regex_files {
-            // Every encrypted file a path_regex environment has today, once.
-            listed_regex_files = true;
-            for file in crate::team::encrypted_files(config)? {
-                let Some(rel) = config.relative(&file) else {
-                    continue;
-                };
-                let Some(e) = config.classify(&rel)? else {
-                    continue;
-                };
-                if e.path_regex.is_none() {
-                    continue;
-                }
-                let rel = crate::config::rel_string(&rel);
-                if rel.chars().any(char::is_whitespace) {
-                    skipped.push(format!("{rel:?} (white space)"));
-                    continue;
-                }
-                push(format!("/{}", escape(&rel)), &mut patterns);
-            }
+    }
+    // Each encrypted file no glob names, by its own path: those of a path_regex
+    // environment, and those in no environment (`encrypt --age` outside them), which
+    // `--check` asks to be marked too.
+    for file in crate::team::encrypted_files(config)? {
+        let Some(rel) = config.relative(&file) else {
+            continue;
+        };
+        if config
+            .classify(&rel)?
+            .is_some_and(|e| e.path_regex.is_none())
+        {
+            continue;
         }
+        let rel = crate::config::rel_string(&rel);
+        if rel.chars().any(char::is_whitespace) {
+            skipped.push(format!("{rel:?} (white space)"));
+            continue;
+        }
+        push(format!("/{}", escape(&rel)), &mut patterns);
     }
     Ok(Lines {
         lines: patterns
