@@ -161,6 +161,9 @@ fn lock_code(e: &LockError) -> u8 {
 
 /// The exit code for an error: the first cause in the chain that has one.
 pub fn code_for(err: &anyhow::Error) -> u8 {
+    if let Some(e) = err.downcast_ref::<CliError>() {
+        return e.code;
+    }
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return e.code;
@@ -236,6 +239,11 @@ fn merge_code(e: &crate::workspace::gitmerge::MergeError) -> u8 {
 }
 
 pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {
+    // A CliError given as context (over the cause it explains) is found by anyhow's own
+    // downcast, not in the chain of causes.
+    if let Some(e) = err.downcast_ref::<CliError>() {
+        return e.hint.clone();
+    }
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<CliError>() {
             return e.hint.clone();
@@ -247,6 +255,9 @@ pub(super) fn hint_for(err: &anyhow::Error) -> Option<String> {
             (Some(FileError::Lock(e)), _) | (_, Some(ConfigError::Lock(e))) => Some(e),
             _ => cause.downcast_ref::<LockError>(),
         };
+        if let Some(ConfigError::NotFound { .. }) = cause.downcast_ref::<ConfigError>() {
+            return Some("start one at the repository's root: secrets init".into());
+        }
         if let Some(LockError::Busy { .. }) = lock {
             return Some("another command holds its lock (a secrets command writing it, a batch such as updatekeys or env revoke, which holds the config's lock until it ends, or a script under flock); retry, or wait longer: SECRETS_LOCK_TIMEOUT=SECONDS".into());
         }

@@ -463,6 +463,13 @@ fn a_newcomers_mistakes_get_messages_that_point_the_right_way() {
         "{}",
         stderr(&out)
     );
+    let out = ks.run(&["status"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\nhint: start one at the repository's root: secrets init\n"),
+        "{}",
+        stderr(&out)
+    );
     ks.ok(&["init", "--name", "me"]);
     let out = ks.run(&["import", ".evn", "--env", "dev"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -480,4 +487,16 @@ fn a_newcomers_mistakes_get_messages_that_point_the_right_way() {
     let out = ks.run(&["updatekeys", "nosuch.yaml"]);
     assert!(!out.status.success());
     assert!(!stderr(&out).contains("tampered"), "{}", stderr(&out));
+    // An import refused for a conflict names the way through (the hint was lost).
+    ks.ok(&["env", "add", "dev", "--files", ".env.dev", "--member", "me"]);
+    std::fs::write(ks.path(".env"), "API_TOKEN=one-VALUE\n").unwrap();
+    ks.ok(&["import", ".env", "--env", "dev"]);
+    std::fs::write(ks.path(".env"), "API_TOKEN=two-VALUE\n").unwrap();
+    let out = ks.run(&["import", ".env", "--env", "dev"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\nhint: --overwrite replaces them"),
+        "{}",
+        stderr(&out)
+    );
 }
