@@ -145,6 +145,41 @@ pub fn not_found_hint<L>(
     path_error(file)(e)
 }
 
+/// A dotenv key written on several lines is refused for `set` and `unset`: dotenv loaders
+/// take the last line, `sops decrypt --extract` and `get` the first, so changing either
+/// one leaves the other taking effect somewhere (and `exec` refuses the file).
+pub fn refuse_repeated_dotenv_key<L>(
+    file: &Path,
+    format: crate::store::Format,
+    doc: &crate::model::Branch<L>,
+    kp: &crate::model::KeyPath,
+) -> anyhow::Result<()> {
+    use crate::store::dotenv::env_name;
+    let [crate::model::path::PathSegment::Key(key)] = kp.0.as_slice() else {
+        return Ok(());
+    };
+    if format != crate::store::Format::Dotenv {
+        return Ok(());
+    }
+    let times = doc
+        .entries()
+        .filter(|(k, _)| env_name(k) == env_name(key))
+        .count();
+    if times < 2 {
+        return Ok(());
+    }
+    Err(CliError::new(
+        super::exit::BAD_PATH,
+        format!(
+            "{}: key {} is written {times} times (dotenv loaders take the last, get and sops the first)",
+            file.display(),
+            env_name(key)
+        ),
+    )
+    .hint(format!("keep one of them: secrets edit {}", file.display()))
+    .into())
+}
+
 /// A key-path error about `file`, so the one-line message names the file (exit code 91
 /// comes from the [`PathError`](crate::model::path::PathError) below the context).
 pub fn path_error(file: &Path) -> impl Fn(crate::model::path::PathError) -> anyhow::Error + '_ {

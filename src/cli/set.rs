@@ -252,6 +252,7 @@ pub(super) fn write_value(
         )
     })?;
     let kp = output::stored_path(file.format, doc, kp);
+    output::refuse_repeated_dotenv_key(path, file.format, doc, &kp)?;
     // A key deeper than files are read would be written and never read back (JSON reads
     // 127 levels under the top one). Counted as stored: a flat `a.b.c…` key is one level.
     if kp.0.len() >= crate::store::limits::MAX_DEPTH {

@@ -35,6 +35,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     // Named as the user named it: on dotenv `NAME` may be stored as `export NAME`.
     let asked = kp.typed();
     let kp = output::stored_path(file.format, doc, kp);
+    output::refuse_repeated_dotenv_key(&args.file, file.format, doc, &kp)?;
     if let Err(e) = doc.unset_path(&kp) {
         return Err(output::not_found_hint(&args.file, file.format, doc, e));
     }

@@ -275,6 +275,32 @@ fn set_of_a_top_level_ini_key_is_a_bad_key_path() {
     assert_eq!(ks.ok(&["get", "s.ini", "db.token"]), b"t-VALUE");
 }
 
+/// A dotenv key on two lines: `set` and `unset` refuse it, naming the key and how often
+/// (before, `set` changed the first line while loaders kept using the last, and `unset`
+/// left the last in place).
+#[test]
+fn set_and_unset_refuse_a_dotenv_key_written_twice() {
+    let ks = KeyedSandbox::new();
+    ks.encrypted("f.env", "A=1-VALUE\nB=2\nA=3-VALUE\n");
+    let before = std::fs::read(ks.path("f.env")).unwrap();
+    for args in [&["set", "f.env", "A", "x"][..], &["unset", "f.env", "A"]] {
+        let out = ks.run(args);
+        let all = stderr(&out);
+        assert_eq!(out.status.code(), Some(91), "{args:?}: {all}");
+        assert!(
+            error_line(&out).contains("f.env: key A is written 2 times"),
+            "{all}"
+        );
+        assert!(
+            all.contains("hint: keep one of them: secrets edit f.env"),
+            "{all}"
+        );
+        assert!(!all.contains("VALUE"), "{all}");
+        assert_eq!(std::fs::read(ks.path("f.env")).unwrap(), before);
+    }
+    ks.ok(&["set", "f.env", "B", "x"]);
+}
+
 /// `scan --write-baseline` is a read-modify-write of the baseline: it takes the file's
 /// lock, so while another command holds it, it waits, then fails with 75 and writes
 /// nothing.
