@@ -170,6 +170,10 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 
     // The edited text, parsed and sealed; invalid text (or a value that cannot be written,
     // such as a JSON integer sops would round in clear) offers to reopen the editor.
+    // A new file is encrypted by the config as it is when the editor closes, under the
+    // config's lock until it is saved (as `encrypt -i`): not for a member an `env revoke`
+    // running meanwhile takes out.
+    let mut config_lock = None;
     let file = loop {
         run_editor(&tmp, &signals)?;
         let bytes = zeroize::Zeroizing::new(std::fs::read(&tmp)?);
@@ -209,6 +213,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     file.reseal(&edited, key, &opened.stash).map(|()| file)
                 }
                 None => {
+                    if let Some(config) = crate::config::find_config(path) {
+                        config_lock = Some(Lock::acquire(&config)?);
+                    }
                     let (keys, rules) = args.target.resolve(path)?;
                     let services = crate::keys::Services::from_env();
                     EncryptedFile::create_for(
@@ -223,6 +230,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                 e @ (engine::FileError::Parse { .. } | engine::FileError::RoundedInClear { .. }),
             ) => {
                 let e = anyhow::Error::from(e);
+                config_lock = None;
                 if ask_to_reopen(&e, &signals)? {
                     continue;
                 }
@@ -235,6 +243,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         }
     };
     save(&file, path, &seen, &tmp)?;
+    drop(config_lock);
     drop(dir);
     output::note(g, format!("saved {}", path.display()));
     Ok(ExitCode::SUCCESS)

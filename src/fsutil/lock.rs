@@ -18,9 +18,9 @@
 //! **Order.** A command holds at most the config's lock and then one file's lock at a
 //! time (`updatekeys`, `rotate`, `member remove`, `env revoke`), or several files' locks
 //! taken in one order, by resolved path ([`acquire_all`], for `encrypt -i A B`, which
-//! holds the config's lock first: a file it encrypts by the config must not be written for
-//! a member a revocation running meanwhile takes out), so no two commands can each hold
-//! what the other waits for.
+//! holds the config's lock first, as `edit` of a new file does from the editor's close to
+//! the save: a file encrypted by the config must not be written for a member a revocation
+//! running meanwhile takes out), so no two commands can each hold what the other waits for.
 //!
 //! **Waiting.** Up to [`wait`] (10 s unless the CLI sets it from `$SECRETS_LOCK_TIMEOUT`),
 //! polling with a growing, jittered pause; then [`LockError::Busy`] and nothing is

@@ -328,12 +328,12 @@ fn racing_creates_of_a_new_file_keep_one_and_fail_the_others() {
     }
 }
 
-/// `encrypt -i` of a file the config encrypts waits for the config's lock, which `env
+/// `encrypt -i` of a file the config encrypts (and `edit` of a new one) waits for the config's lock, which `env
 /// revoke` and `member remove` hold to their end: before, a file encrypted during a
 /// revocation was written for the member being taken out, and the revocation, having
 /// listed its files already, left it readable by them.
 #[test]
-fn encrypt_in_place_waits_for_the_configs_lock() {
+fn encrypt_in_place_and_edit_of_a_new_file_wait_for_the_configs_lock() {
     use std::os::unix::io::AsRawFd;
     let ks = KeyedSandbox::new();
     std::fs::write(
@@ -369,4 +369,34 @@ fn encrypt_in_place_waits_for_the_configs_lock() {
     drop(holder);
     ks.ok(&["encrypt", "-i", "config/new.yaml"]);
     assert_eq!(decrypted(&ks, "config/new.yaml"), "token: t1\n");
+
+    // `edit` of a new file, the same, once the editor has closed.
+    let editor = ks
+        .sb
+        .write("ed.sh", "#!/bin/sh\nprintf 'token: t2\\n' > \"$1\"\n");
+    executable(&editor);
+    let holder = std::fs::File::open(ks.path(".secrets.yaml")).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let edit = |ks: &KeyedSandbox| {
+        ks.cmd()
+            .env("SECRETS_LOCK_TIMEOUT", "0.3")
+            .env("EDITOR", &editor)
+            .args(["edit", "config/other.yaml"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = edit(&ks);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(!ks.path("config/other.yaml").exists());
+    drop(holder);
+    let out = edit(&ks);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(decrypted(&ks, "config/other.yaml"), "token: t2\n");
 }
