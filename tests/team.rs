@@ -844,6 +844,13 @@ fn config_writes_keep_comments_and_order() {
     let overlap = t.run("alice", &["env", "add", "all", "--files", "config/**"]);
     assert_eq!(overlap.status.code(), Some(5));
     assert_eq!(t.read(".secrets.yaml"), text);
+    // Its line numbers are of the text the change would write, and it says so (found by a
+    // user test: "line 23" of a file that had 11).
+    let err = String::from_utf8_lossy(&overlap.stderr);
+    assert!(
+        err.contains(".secrets.yaml: refused, nothing was written: the config as this change would write it is invalid at its line"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -686,7 +686,7 @@ impl ConfigDoc {
 
     /// Validates the edited document as a whole.
     pub fn validate(&self) -> Result<Config, ConfigError> {
-        Config::from_text(&self.path, &self.to_text()?)
+        Config::from_text(&self.path, &self.to_text()?).map_err(refused_edit)
     }
 
     /// Validates, then writes atomically; returns the new config. `lock` is the config's
@@ -695,11 +695,29 @@ impl ConfigDoc {
     /// the document can be edited and saved again).
     pub fn save(&mut self, lock: &Lock) -> Result<Config, ConfigError> {
         let text = self.to_text()?;
-        let config = Config::from_text(&self.path, &text)?;
+        let config = Config::from_text(&self.path, &text).map_err(refused_edit)?;
         lock.replace(&self.seen, text.as_bytes())?;
         self.seen = Seen::of(text.as_bytes());
         self.original = self.emitted().ok().map(|canonical| (text, canonical));
         Ok(config)
+    }
+}
+
+/// An error in the text a command would write: its line numbers are of that text, not of
+/// the file on disk, which is left as it was; the message says so.
+fn refused_edit(e: ConfigError) -> ConfigError {
+    match e {
+        ConfigError::Invalid {
+            path,
+            line,
+            message,
+        } => ConfigError::Command {
+            path,
+            message: format!(
+                "refused, nothing was written: the config as this change would write it is invalid at its line {line}: {message}"
+            ),
+        },
+        other => other,
     }
 }
 
