@@ -262,7 +262,8 @@ const DESTRUCTIVE: &[&str] = &["revoke", "remove", "rm", "delete", "unset"];
 
 /// clap answers an unknown subcommand with the similar ones ("a similar subcommand exists:
 /// 'revoke'" for `env remvoe`). A typo must not be steered toward a command that takes
-/// access away or deletes: those suggestions are dropped (the others stay), and the error
+/// access away or deletes: those suggestions are dropped (the others stay, unless the one
+/// dropped was the best guess), and the error
 /// is rebuilt from the rest of clap's own context, so it reads as clap's.
 fn without_destructive_suggestions(e: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -275,9 +276,14 @@ fn without_destructive_suggestions(e: clap::Error) -> clap::Error {
     if !suggested.iter().any(|s| DESTRUCTIVE.contains(&s.as_str())) {
         return e;
     }
+    // clap lists them best last: when the best is the one dropped, the rest are worse
+    // guesses (`env remvoe` would get 'rename'), so none is offered.
+    let best_dropped = suggested
+        .last()
+        .is_some_and(|s| DESTRUCTIVE.contains(&s.as_str()));
     let kept: Vec<String> = suggested
         .iter()
-        .filter(|s| !DESTRUCTIVE.contains(&s.as_str()))
+        .filter(|s| !best_dropped && !DESTRUCTIVE.contains(&s.as_str()))
         .cloned()
         .collect();
     let mut out = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(&Cli::command());

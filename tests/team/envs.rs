@@ -708,6 +708,10 @@ fn typos_are_not_steered_toward_destructive_commands() {
         for bad in ["revoke", "remove", "'rm'", "delete", "unset"] {
             assert!(!tip.contains(bad), "{args:?} suggests {bad}: {err}");
         }
+        // Nor toward a worse guess in its place (`remvoe` got 'rename', 'mv'; a user test).
+        for worse in ["rename", "'mv'", "rekey"] {
+            assert!(!tip.contains(worse), "{args:?} suggests {worse}: {err}");
+        }
         assert!(err.contains("try '--help'"), "{err}");
     }
     // Harmless suggestions stay.
