@@ -147,6 +147,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
         ),
     };
 
+    // A new file's keys and rules are settled before the editor opens, as sops does: a
+    // conflict of flags and config is said before anything is typed.
+    if existing.is_none() {
+        args.target.resolve(path)?;
+    }
+
     // Blocked before the plaintext exists, so no signal can end us while it does.
     let signals = Signals::block();
     // Removed on every exit path, and by the signal handler for the signals not blocked
@@ -213,10 +219,17 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
                     file.reseal(&edited, key, &opened.stash).map(|()| file)
                 }
                 None => {
-                    if let Some(config) = crate::config::find_config(path) {
-                        config_lock = Some(Lock::acquire(&config)?);
-                    }
-                    let (keys, rules) = args.target.resolve(path)?;
+                    // Settled again as the config is now; a failure keeps the edits.
+                    let settled = (|| {
+                        if let Some(config) = crate::config::find_config(path) {
+                            config_lock = Some(Lock::acquire(&config)?);
+                        }
+                        args.target.resolve(path)
+                    })();
+                    let (keys, rules) = match settled {
+                        Ok(settled) => settled,
+                        Err(e) => return Err(failed_keeping_edits(e, path, &tmp)),
+                    };
                     let services = crate::keys::Services::from_env();
                     EncryptedFile::create_for(
                         path, format, layout, &edited, &keys, rules, &services,
@@ -279,7 +292,12 @@ fn save(file: &EncryptedFile, path: &Path, seen: &Seen, edited: &Path) -> anyhow
     let Err(e) = saved else {
         return Ok(());
     };
-    let e = anyhow::Error::from(e);
+    Err(failed_keeping_edits(anyhow::Error::from(e), path, edited))
+}
+
+/// The error of a save that failed after the editor closed, with the edited text kept in
+/// a private directory that outlives the command (and where it is said).
+fn failed_keeping_edits(e: anyhow::Error, path: &Path, edited: &Path) -> anyhow::Error {
     let what = match e.downcast_ref::<engine::FileError>() {
         Some(engine::FileError::Lock(LockError::Changed { .. })) => format!(
             "{}: changed while the editor was open (another command or program wrote it); nothing was written",
@@ -295,7 +313,7 @@ fn save(file: &EncryptedFile, path: &Path, seen: &Seen, edited: &Path) -> anyhow
         ),
         Err(k) => format!("; your edited text could not be kept ({k})"),
     };
-    Err(CliError::new(super::exit::code_for(&e), format!("{what}{kept}")).into())
+    CliError::new(super::exit::code_for(&e), format!("{what}{kept}")).into()
 }
 
 /// Moves the edited file into a new private directory next to the editor's, which is

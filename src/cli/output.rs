@@ -147,7 +147,8 @@ pub fn not_found_hint<L>(
 
 /// A dotenv key written on several lines is refused for `set` and `unset`: dotenv loaders
 /// take the last line, `sops decrypt --extract` and `get` the first, so changing either
-/// one leaves the other taking effect somewhere (and `exec` refuses the file).
+/// one leaves the other taking effect somewhere (and `exec` refuses the file). Counted as
+/// stored: `export A` beside `A` is two keys a path can name apart (`["export A"]`).
 pub fn refuse_repeated_dotenv_key<L>(
     file: &Path,
     format: crate::store::Format,
@@ -161,10 +162,7 @@ pub fn refuse_repeated_dotenv_key<L>(
     if format != crate::store::Format::Dotenv {
         return Ok(());
     }
-    let times = doc
-        .entries()
-        .filter(|(k, _)| env_name(k) == env_name(key))
-        .count();
+    let times = doc.entries().filter(|(k, _)| *k == key).count();
     if times < 2 {
         return Ok(());
     }

@@ -391,6 +391,15 @@ fn encrypt_in_place_and_edit_of_a_new_file_wait_for_the_configs_lock() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(75), "{stderr}");
     assert!(!ks.path("config/other.yaml").exists());
+    // What was typed is not lost: kept where the error says (a review find: it was
+    // removed with the editor's directory).
+    let kept = stderr
+        .split("your edited text is kept in ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (readable only by you)").next())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), "token: t2\n");
+    std::fs::remove_dir_all(Path::new(kept).parent().unwrap()).unwrap();
     drop(holder);
     let out = edit(&ks);
     assert!(

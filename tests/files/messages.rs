@@ -301,6 +301,43 @@ fn set_and_unset_refuse_a_dotenv_key_written_twice() {
     ks.ok(&["set", "f.env", "B", "x"]);
 }
 
+/// `edit` of a new file settles its keys and rules before the editor opens, as sops does:
+/// a conflict of flags and config is said before anything is typed (a review find: it was
+/// found after the editor closed, and the typed text was lost with it).
+#[test]
+fn edit_of_a_new_file_refuses_conflicting_rules_before_the_editor_opens() {
+    let ks = KeyedSandbox::new();
+    std::fs::write(
+        ks.path(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - age: {}\n    encrypted_regex: ^a$\n",
+            ks.public
+        ),
+    )
+    .unwrap();
+    let opened = ks.path("editor-ran");
+    let editor = ks.path("ed.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ntouch {}\necho 'a: 1' > \"$1\"\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&editor, 0o755);
+    let out = ks
+        .cmd()
+        .env("EDITOR", &editor)
+        .args(["edit", "--unencrypted-suffix", "_u", "new.yaml"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(!opened.exists(), "the editor ran");
+    assert!(!ks.path("new.yaml").exists());
+}
+
 /// `scan --write-baseline` is a read-modify-write of the baseline: it takes the file's
 /// lock, so while another command holds it, it waits, then fails with 75 and writes
 /// nothing.
