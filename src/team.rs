@@ -308,7 +308,9 @@ pub fn current_recipients(file: &EncryptedFile) -> Result<Vec<Recipient>, FileEr
 
 /// Whether one of `ids` unwraps the file's data key (no value is decrypted).
 pub fn can_unwrap(file: &EncryptedFile, ids: &Identities) -> bool {
-    file.data_key(ids).is_ok()
+    // A passphrase-protected key of the file's counts without its passphrase being asked.
+    let locked = !file.is_grouped() && file.recipients().iter().any(|r| ids.holds_locked(r));
+    locked || file.data_key(ids).is_ok()
 }
 
 /// The key paths of the encrypted values of a file (dotted, `a.b.0`, or sops-style

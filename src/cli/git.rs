@@ -159,7 +159,10 @@ fn textconv(a: TextconvArgs, g: &Global) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let ids = crate::keys::Identities::discover(&g.identity).map_err(|e| e.to_string());
+    // (git runs it once per file of a diff: no passphrase prompt)
+    let ids = crate::keys::Identities::discover(&g.identity)
+        .map(crate::keys::Identities::without_prompts)
+        .map_err(|e| e.to_string());
     let config = std::env::current_dir()
         .ok()
         .and_then(|d| gitmerge::config_at(&d));

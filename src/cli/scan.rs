@@ -434,7 +434,8 @@ fn incomplete(unreadable: &[String]) -> anyhow::Error {
 /// know.
 fn known_values(root: &Path, config: Option<&Config>, g: &Global) -> Option<KnownValues> {
     let ids = match Identities::discover(&g.identity) {
-        Ok(ids) => ids,
+        // (the hook runs it at every commit: no passphrase prompt)
+        Ok(ids) => ids.without_prompts(),
         Err(e) => {
             // Say why: a silent skip would look like "no copies found".
             if !g.quiet {

@@ -118,10 +118,13 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
     let cfg = Config::require(&cwd)?;
     if args.stale || args.overdue {
         // With an identity, a re-encryption (same plaintext) is not a change.
-        let ids = output::identities(g).ok();
+        let ids = output::identities(g)
+            .ok()
+            .map(crate::keys::Identities::without_prompts);
         return stale::run(&cfg, args.format, args.overdue, ids.as_ref());
     }
-    let ids = output::identities(g)?;
+    // (a listing: the "can decrypt" column does not stop for a passphrase)
+    let ids = output::identities(g)?.without_prompts();
     let files = cfg.walk_files()?;
     let loaded = team::parallel_map(&files, |p| {
         team::probe(p).map(|found| {

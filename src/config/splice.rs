@@ -85,7 +85,8 @@ pub fn comments_of(prelude: &str) -> String {
     prelude
         .lines()
         .filter_map(|l| {
-            let l = l.trim();
+            // (the store keeps a comment's trailing spaces, and writes it at column 0)
+            let l = l.trim_start();
             let comment = l.strip_prefix("---").map(str::trim_start).unwrap_or(l);
             comment.starts_with('#').then(|| format!("{comment}\n"))
         })
@@ -219,6 +220,8 @@ mod tests {
         assert_eq!(body, "a: 1\n# last\n");
         assert_eq!(epilogue, "... # end\n# after\n");
         assert_eq!(comments_of(prelude), "# made by hand\n# team\n");
+        // As the store writes them: trailing spaces kept, at column 0.
+        assert_eq!(comments_of("# x  \n  # y\n--- # z \n"), "# x  \n# y\n# z \n");
         // No markers, a marker after content, one with content on its line, `---#x`.
         for text in [
             "# c\na: 1\n",

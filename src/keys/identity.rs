@@ -14,6 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub struct Identities {
     entries: Vec<Entry>,
+    /// The key files read (resolved paths), each once.
+    files: Vec<PathBuf>,
     /// Non-fatal notes, e.g. an ssh key of a type age does not support, skipped.
     pub warnings: Vec<String>,
     /// The key services a file's other stanzas are unwrapped through (a Vault token…):
@@ -159,6 +161,7 @@ impl Identities {
     pub fn load(sources: &Sources) -> Result<Identities, IdentityError> {
         let mut ids = Identities {
             entries: Vec::new(),
+            files: Vec::new(),
             warnings: Vec::new(),
             services: Default::default(),
         };
@@ -187,6 +190,18 @@ impl Identities {
         }
     }
 
+    /// The same identities, but a passphrase-protected key is never asked for: for the
+    /// commands that read without the user asking for a value (`scan` and the pre-commit
+    /// hook, `status`, git's textconv), which must not stop at a prompt.
+    pub fn without_prompts(self) -> Identities {
+        for e in &self.entries {
+            if let Held::LockedSsh(k) = &e.identity {
+                k.never_ask();
+            }
+        }
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -205,6 +220,15 @@ impl Identities {
             .chain(locked)
             .filter_map(|e| e.public().cloned())
             .collect()
+    }
+
+    /// Whether `recipient` is the public key of a passphrase-protected key held here: a
+    /// file for it opens once its passphrase is typed.
+    pub fn holds_locked(&self, recipient: &str) -> bool {
+        self.entries.iter().filter(|e| e.is_locked()).any(|e| {
+            e.public()
+                .is_some_and(|k| super::recipient::same_key(k, recipient))
+        })
     }
 
     /// The public keys of the identities that open a file without asking for anything.
@@ -228,6 +252,13 @@ impl Identities {
 
     fn load_file(&mut self, path: &Path) -> Result<(), IdentityError> {
         let shown = path.display().to_string();
+        // One file named twice (`-I ~/.ssh/id_ed25519` and the default path) is one
+        // identity: a passphrase-protected key would be asked for twice.
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.files.contains(&canonical) {
+            return Ok(());
+        }
+        self.files.push(canonical);
         // A public key (`-I key.pub`) is said to be one, before its mode is complained of.
         if holds_public_keys_only(path) {
             return Err(IdentityError::PublicKey(shown));

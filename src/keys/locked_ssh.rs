@@ -17,6 +17,7 @@ const TRIES: usize = 3;
 pub const LOCKED: &str = "passphrase-protected";
 
 const NO_TERMINAL: &str = "passphrase-protected, and no terminal to ask for it";
+const NOT_ASKED: &str = "passphrase-protected, and this command does not ask for it";
 const WRONG: &str = "passphrase-protected, and the passphrase typed was wrong";
 
 pub struct LockedSshKey {
@@ -28,6 +29,9 @@ pub struct LockedSshKey {
     /// The public key as a recipient string (`ssh-ed25519 AAAA…`), when known.
     pub public: Option<String>,
     unlocked: OnceLock<Result<age::ssh::Identity, &'static str>>,
+    /// Off for the commands that read without the user asking for a value (`scan` and the
+    /// hook, `status`, git's textconv): they must not stop for a passphrase.
+    ask: std::sync::atomic::AtomicBool,
 }
 
 impl LockedSshKey {
@@ -55,7 +59,13 @@ impl LockedSshKey {
             tag,
             public,
             unlocked: OnceLock::new(),
+            ask: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// From now on the key is not asked for: files only it opens stay closed.
+    pub fn never_ask(&self) {
+        self.ask.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Why the key was not used, once it was needed and could not be unlocked.
@@ -67,6 +77,9 @@ impl LockedSshKey {
         let age::ssh::Identity::Encrypted(enc) = &self.key else {
             return Err("not a passphrase-protected key");
         };
+        if !self.ask.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(NOT_ASKED);
+        }
         let prompt = format!("Enter passphrase for {}: ", self.path);
         for _ in 0..TRIES {
             let typed = crate::terminal::ask_on_tty(&prompt).map_err(|_| NO_TERMINAL)?;

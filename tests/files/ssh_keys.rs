@@ -122,6 +122,23 @@ fn a_passphrase_protected_ssh_key_asks_for_its_passphrase_on_the_terminal() {
     assert_eq!(code, 0, "{shown}");
     assert!(shown.ends_with("ssh-VALUE"), "{shown}");
 
+    // The key named twice (-I and the default path) is asked for once: three tries, not six.
+    let (shown, code) = on_a_terminal(
+        &python,
+        &ks,
+        &["get", "-I", "home/.ssh/id_ed25519", "s.yaml", "a"],
+        &["no", "nope", "still no", "and again"],
+    );
+    assert_eq!(code, 128, "{shown}");
+    assert_eq!(shown.matches("Enter passphrase for ").count(), 3, "{shown}");
+
+    // Commands that read without being asked for a value never stop at a prompt: `scan`
+    // (the pre-commit hook runs it at every commit) and git's textconv (once per file).
+    for args in [&["scan", "."][..], &["git", "textconv", "s.yaml"]] {
+        let (shown, _) = on_a_terminal(&python, &ks, args, &[]);
+        assert!(!shown.contains("Enter passphrase"), "{args:?}: {shown}");
+    }
+
     // A file another identity opens: no prompt, no warning about the ssh key.
     let (shown, code) = on_a_terminal(&python, &ks, &["get", "o.yaml", "b"], &[]);
     assert_eq!((shown.as_str(), code), ("age-VALUE", 0));
