@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(epilogue, "... # end\n# after\n");
         assert_eq!(comments_of(prelude), "# made by hand\n# team\n");
         // As the store writes them: trailing spaces kept, at column 0.
-        assert_eq!(comments_of("# x  \n  # y\n--- # z \n"), "# x  \n# y\n# z \n");
+        assert_eq!(
+            comments_of("# x  \n  # y\n--- # z \n"),
+            "# x  \n# y\n# z \n"
+        );
         // No markers, a marker after content, one with content on its line, `---#x`.
         for text in [
             "# c\na: 1\n",
