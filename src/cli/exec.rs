@@ -424,7 +424,17 @@ fn select_files(
                 ),
             },
         )
-        .hint("encrypt a file that matches (secrets env add ENV --files GLOB…), or pass -f FILE")
+        .hint({
+            let globs = config
+                .environment(&name)
+                .map(|e| e.globs.join(", "))
+                .filter(|g| !g.is_empty())
+                .map(|g| format!(" ({g})"))
+                .unwrap_or_default();
+            format!(
+                "encrypt a file its globs name{globs}: secrets encrypt -i FILE, or secrets import .env --env {name}; or pass -f FILE"
+            )
+        })
         .into());
     }
     files.extend(sel.files.iter().cloned());

@@ -487,8 +487,15 @@ fn a_newcomers_mistakes_get_messages_that_point_the_right_way() {
     let out = ks.run(&["updatekeys", "nosuch.yaml"]);
     assert!(!out.status.success());
     assert!(!stderr(&out).contains("tampered"), "{}", stderr(&out));
-    // An import refused for a conflict names the way through (the hint was lost).
+    // An environment with no file yet: the hint names its globs, not `env add` again.
     ks.ok(&["env", "add", "dev", "--files", ".env.dev", "--member", "me"]);
+    let out = ks.run(&["exec", "--env", "dev", "--", "true"]);
+    assert!(
+        stderr(&out).contains("hint: encrypt a file its globs name (.env.dev): secrets encrypt -i FILE, or secrets import .env --env dev"),
+        "{}",
+        stderr(&out)
+    );
+    // An import refused for a conflict names the way through (the hint was lost).
     std::fs::write(ks.path(".env"), "API_TOKEN=one-VALUE\n").unwrap();
     ks.ok(&["import", ".env", "--env", "dev"]);
     std::fs::write(ks.path(".env"), "API_TOKEN=two-VALUE\n").unwrap();
