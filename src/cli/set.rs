@@ -361,56 +361,23 @@ fn check_key(file: &Path, format: crate::store::Format, kp: &KeyPath) -> Result<
 fn dotenv_text(doc: &crate::model::Branch<Plain>, kp: &KeyPath, leaf: Plain) -> Plain {
     match doc.lookup(kp) {
         Ok(Node::Leaf(current)) => dotenv_text_over(Some(current), leaf),
-        // A new line of a CRLF file ends as its others do (sops keeps each line's `\r`
-        // in the text it stores; a bare `\n` line would leave the file mixed).
-        _ => with_line_end(dotenv_text_over(None, leaf), is_crlf(doc)),
+        _ => dotenv_text_over(None, leaf),
     }
 }
 
-/// Whether every value line of a dotenv file ends with CRLF (there is at least one).
-fn is_crlf(doc: &crate::model::Branch<Plain>) -> bool {
-    let mut lines = doc.entries().filter_map(|(_, n)| match n {
-        Node::Leaf(l) => match l.scalar() {
-            Scalar::Str(s) => Some(s.ends_with('\r')),
-            _ => None,
-        },
-        _ => None,
-    });
-    lines
-        .next()
-        .is_some_and(|first| first && lines.all(|crlf| crlf))
-}
-
-/// `leaf`'s stored text with a `\r` at its end when `crlf` (and none there yet).
-fn with_line_end(leaf: Plain, crlf: bool) -> Plain {
-    match leaf.scalar() {
-        Scalar::Str(s) if crlf && !s.ends_with('\r') => {
-            let mut text = zeroize::Zeroizing::new(String::with_capacity(s.len() + 1));
-            text.push_str(s);
-            text.push('\r');
-            Plain::new(Scalar::Str(std::mem::take(&mut *text)))
-        }
-        _ => leaf,
-    }
-}
-
-/// [`dotenv_text`] given the value's current leaf (`None`: a new key). A changed line
-/// keeps the CRLF end it had.
+/// [`dotenv_text`] given the value's current leaf (`None`: a new key).
 pub(super) fn dotenv_text_over(current: Option<&Plain>, leaf: Plain) -> Plain {
     use crate::store::dotenv::{text_for, value_of};
     let Scalar::Str(value) = leaf.scalar() else {
         return leaf;
     };
-    let mut crlf = false;
     if let Some(Scalar::Str(stored)) = current.map(|c| c.scalar()) {
         if value_of(stored).is_ok_and(|v| *v == *value) {
             return current.expect("matched Some").clone();
         }
-        crlf = stored.ends_with('\r');
     }
     // Moved out of its zeroizing buffer into the zeroizing leaf.
-    let fresh = Plain::new(Scalar::Str(std::mem::take(&mut *text_for(value))));
-    with_line_end(fresh, crlf)
+    Plain::new(Scalar::Str(std::mem::take(&mut *text_for(value))))
 }
 
 #[cfg(test)]

@@ -338,25 +338,6 @@ fn edit_of_a_new_file_refuses_conflicting_rules_before_the_editor_opens() {
     assert!(!ks.path("new.yaml").exists());
 }
 
-/// `set` on a dotenv file with CRLF lines writes its new and changed lines with CRLF too
-/// (they came out with LF, leaving the file mixed); `get` still gives the bare value.
-#[test]
-fn set_on_a_crlf_dotenv_file_keeps_its_line_ends() {
-    let ks = KeyedSandbox::new();
-    ks.encrypted("f.env", "A=1\r\nB=\"two\"\r\n");
-    ks.ok(&["set", "f.env", "C", "three"]);
-    ks.ok(&["set", "f.env", "A", "uno"]);
-    assert_eq!(
-        ks.ok(&["decrypt", "f.env"]),
-        b"A=uno\r\nB=\"two\"\r\nC=three\r\n"
-    );
-    assert_eq!(ks.ok(&["get", "f.env", "C"]), b"three");
-    // An LF file stays LF.
-    ks.encrypted("g.env", "A=1\n");
-    ks.ok(&["set", "g.env", "C", "three"]);
-    assert_eq!(ks.ok(&["decrypt", "g.env"]), b"A=1\nC=three\n");
-}
-
 /// `scan --write-baseline` is a read-modify-write of the baseline: it takes the file's
 /// lock, so while another command holds it, it waits, then fails with 75 and writes
 /// nothing.
