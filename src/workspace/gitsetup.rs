@@ -59,6 +59,12 @@ pub struct Lines {
 /// The attribute lines the config's environments call for, and those of encrypted files
 /// no environment's glob names.
 pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
+    attribute_lines_for(config, &crate::team::encrypted_files(config)?)
+}
+
+/// [`attribute_lines`] with the encrypted files already found (absolute paths): `status`
+/// and `--check` have walked the tree once for them.
+fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, ConfigError> {
     let mut patterns: Vec<String> = Vec::new();
     let mut skipped = Vec::new();
     let push = |p: String, patterns: &mut Vec<String>| {
@@ -83,8 +89,8 @@ pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
     // Each encrypted file no glob names, by its own path: those of a path_regex
     // environment, and those in no environment (`encrypt --age` outside them), which
     // `--check` asks to be marked too.
-    for file in crate::team::encrypted_files(config)? {
-        let Some(rel) = config.relative(&file) else {
+    for file in files {
+        let Some(rel) = config.relative(file) else {
             continue;
         };
         if config
@@ -301,7 +307,7 @@ pub fn check_files(
     let attrs = config.root().join(".gitattributes");
     let have = std::fs::read_to_string(&attrs).unwrap_or_default();
     let have: Vec<&str> = have.lines().map(str::trim).collect();
-    for line in attribute_lines(config)?.lines {
+    for line in attribute_lines_for(config, files)?.lines {
         if !have.contains(&line.as_str()) {
             missing.push(format!("{}: no line {line:?}", attrs.display()));
         }
