@@ -31,17 +31,17 @@ pub fn atomic_write_exact_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io:
 }
 
 /// Writes a new private (0600) file at `path`, whole or not at all, and never over an
-/// existing one: the complete temp file is hard-linked to the name, which fails with
-/// `AlreadyExists` if the name exists, also when another process created it meanwhile
-/// (`keygen -o`: a check, then a rename, let two runs each print a key, one of them lost).
+/// existing one: the complete temp file takes the name by a rename that does not replace
+/// ([`crate::tempfiles::TempFile::link_as`]), which fails with `AlreadyExists` if the name
+/// exists, also when another process created it meanwhile (`keygen -o`: a check, then a
+/// rename, let two runs each print a key, one of them lost).
 pub fn create_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = parent_dir(path);
     let mut tmp =
         crate::tempfiles::TempFile::create_in(&dir).map_err(|e| unwritable_dir(&dir, e))?;
     tmp.file().write_all(bytes)?;
     tmp.file().sync_all()?;
-    std::fs::hard_link(tmp.temp_path(), path)?;
-    drop(tmp);
+    tmp.link_as(path)?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
@@ -74,8 +74,9 @@ pub fn atomic_write_then(
 }
 
 /// As [`atomic_write_then`] for a file that did not exist when it was read: the complete
-/// temp file takes the name by a hard link, which fails with `AlreadyExists` if another
-/// process created the file meanwhile (a rename would silently replace its file).
+/// temp file takes the name by a rename that does not replace, which fails with
+/// `AlreadyExists` if another process created the file meanwhile (a plain rename would
+/// silently replace its file).
 pub fn atomic_create_then(
     path: &Path,
     bytes: &[u8],

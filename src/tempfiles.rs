@@ -474,8 +474,7 @@ unsafe fn clear_dir(_path: *const libc::c_char) {}
 pub struct TempFile {
     file: std::fs::File,
     path: PathBuf,
-    persisted: bool,
-    /// None once persisted: the handler has nothing left to remove.
+    /// None once the file has its final name: neither the handler nor `Drop` removes it.
     reg: Option<Registration>,
 }
 
@@ -500,7 +499,6 @@ impl TempFile {
                     return Ok(TempFile {
                         file,
                         path,
-                        persisted: false,
                         reg: Some(reg),
                     })
                 }
@@ -508,11 +506,6 @@ impl TempFile {
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// Where the temp file is.
-    pub fn temp_path(&self) -> &Path {
-        &self.path
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {
@@ -532,7 +525,6 @@ impl TempFile {
             }
             Err(e) => return Err(e),
         }
-        self.persisted = true;
         self.reg = None;
         Ok(())
     }
@@ -541,7 +533,6 @@ impl TempFile {
     /// ([`TempFile::file`]) and is no longer removed on drop.
     pub fn persist(&mut self, to: &Path) -> io::Result<()> {
         std::fs::rename(&self.path, to)?;
-        self.persisted = true;
         self.reg = None;
         Ok(())
     }
@@ -583,7 +574,7 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.persisted {
+        if self.reg.is_some() {
             let _ = std::fs::remove_file(&self.path);
         }
     }
