@@ -332,8 +332,8 @@ impl Identities {
                     public: std::sync::OnceLock::from(public),
                 });
             }
-            age::ssh::Identity::Encrypted(_) => {
-                let key = super::locked_ssh::LockedSshKey::new(id, shown.clone(), text);
+            age::ssh::Identity::Encrypted(enc) => {
+                let key = super::locked_ssh::LockedSshKey::new(enc, shown.clone(), text);
                 self.entries.push(Entry {
                     source: shown,
                     public: std::sync::OnceLock::from(key.public.clone()),

@@ -21,7 +21,7 @@ const NOT_ASKED: &str = "passphrase-protected, and this command does not ask for
 const WRONG: &str = "passphrase-protected, and the passphrase typed was wrong";
 
 pub struct LockedSshKey {
-    key: age::ssh::Identity,
+    key: age::ssh::EncryptedKey,
     path: String,
     /// The stanza tag of this key (the first 4 bytes of SHA-256 of its public key in wire
     /// form, unpadded base64), when the file's public half could be read.
@@ -35,8 +35,8 @@ pub struct LockedSshKey {
 }
 
 impl LockedSshKey {
-    /// `key` is the parsed identity (its `Encrypted` variant), `text` the key file's text.
-    pub fn new(key: age::ssh::Identity, path: String, text: &str) -> LockedSshKey {
+    /// `key` is the parsed key, `text` the key file's text.
+    pub fn new(key: age::ssh::EncryptedKey, path: String, text: &str) -> LockedSshKey {
         let wire = public_wire(text);
         let tag = wire.as_ref().map(|w| {
             let digest = sha2::Sha256::digest(w);
@@ -74,9 +74,6 @@ impl LockedSshKey {
     }
 
     fn unlock(&self) -> Result<age::ssh::Identity, &'static str> {
-        let age::ssh::Identity::Encrypted(enc) = &self.key else {
-            return Err("not a passphrase-protected key");
-        };
         if !self.ask.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(NOT_ASKED);
         }
@@ -86,7 +83,7 @@ impl LockedSshKey {
             let Ok(text) = std::str::from_utf8(&typed) else {
                 continue;
             };
-            if let Ok(key) = enc.decrypt(SecretString::from(text.to_string())) {
+            if let Ok(key) = self.key.decrypt(SecretString::from(text.to_string())) {
                 return Ok(age::ssh::Identity::Unencrypted(key));
             }
             let _ = crate::terminal::say_on_tty("wrong passphrase\n");
