@@ -263,6 +263,19 @@ impl KeyedSandbox {
         self.cmd().args(args).output().unwrap()
     }
 
+    /// python3 running `script` with the binary as its `argv[1]` (to drive it on a pty),
+    /// in the sandbox's directory with the environment `secrets` gets here.
+    pub fn python_driving(&self, python: &Path, script: &str) -> Command {
+        let c = self.cmd();
+        let mut py = Command::new(python);
+        py.arg("-c")
+            .arg(script)
+            .arg(c.get_program())
+            .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .current_dir(self.dir());
+        py
+    }
+
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {
         let out = self.run(args);

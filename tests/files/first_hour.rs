@@ -289,14 +289,8 @@ hosts:
 /// Runs a python3 `script` that drives the binary (its `argv[1]`) on a pty, with the
 /// sandbox's environment as `secrets` gets it, in the sandbox's directory.
 fn run_pty_script(python: &std::path::Path, script: &str, ks: &KeyedSandbox) -> Output {
-    let c = ks.cmd();
-    std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(c.get_program())
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+    ks.python_driving(python, script)
         .env_remove("SECRETS_AGE_KEY_FILE")
-        .current_dir(ks.dir())
         .output()
         .unwrap()
 }

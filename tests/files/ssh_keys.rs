@@ -37,15 +37,10 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.write(out.decode())
 sys.exit(os.waitstatus_to_exitcode(st))
 "#;
-    let c = ks.cmd();
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(c.get_program())
+    let out = ks
+        .python_driving(python, script)
         .args(args)
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
         .env("ANSWERS", answers.join("\n"))
-        .current_dir(ks.dir())
         .output()
         .unwrap();
     // (`get` ends a value with a newline on a terminal)
