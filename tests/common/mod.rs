@@ -187,6 +187,16 @@ fn in_tools(rel: &str) -> Option<PathBuf> {
     .filter(|p| p.is_file())
 }
 
+/// Holds `path`'s lock (an exclusive `flock`, as `flock FILE …` or a running `secrets`
+/// command would) until the file returned is dropped.
+pub fn hold_lock(path: &Path) -> std::fs::File {
+    use std::os::unix::io::AsRawFd;
+    let holder = std::fs::File::open(path).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    holder
+}
+
 pub fn ssh_keygen_bin() -> Option<PathBuf> {
     oracle("ssh-keygen", on_path("ssh-keygen"))
 }

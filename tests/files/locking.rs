@@ -22,6 +22,14 @@ fn spawn(ks: &KeyedSandbox, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// The commands started at once ([`spawn`]), each waited for.
+fn race(ks: &KeyedSandbox, commands: &[&[&str]]) -> Vec<Output> {
+    let runs: Vec<Child> = commands.iter().map(|args| spawn(ks, args)).collect();
+    runs.into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
 fn succeeded(child: Child, what: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -86,14 +94,11 @@ fn a_hundred_concurrent_sets_on_one_file_are_all_kept() {
 
 #[test]
 fn a_command_that_cannot_get_the_lock_fails_with_75_and_writes_nothing() {
-    use std::os::unix::io::AsRawFd;
     let ks = KeyedSandbox::new();
     ks.encrypted("s.yaml", "a: hunter2\n");
     let before = std::fs::read(ks.path("s.yaml")).unwrap();
     // Another holder of the file's lock (as `flock s.yaml …` would be).
-    let holder = std::fs::File::open(ks.path("s.yaml")).unwrap();
-    // SAFETY: flock on a descriptor we own.
-    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let holder = hold_lock(&ks.path("s.yaml"));
     for args in [
         &["set", "s.yaml", "a", "x"][..],
         &["unset", "s.yaml", "a"],
@@ -262,21 +267,8 @@ fn racing_keygens_never_replace_a_key() {
     for round in 0..20 {
         let path = ks.path("k.txt");
         let _ = std::fs::remove_file(&path);
-        let runs: Vec<Child> = (0..2)
-            .map(|_| {
-                ks.cmd()
-                    .args(["keygen", "-o", "k.txt"])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let outs: Vec<Output> = runs
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
+        let keygen: &[&str] = &["keygen", "-o", "k.txt"];
+        let outs = race(&ks, &[keygen, keygen]);
         let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
         assert_eq!(won.len(), 1, "round {round}: {} succeeded", won.len());
         let printed = String::from_utf8_lossy(&won[0].stderr).to_string();
@@ -304,13 +296,10 @@ fn racing_creates_of_a_new_file_keep_one_and_fail_the_others() {
     for round in 0..10 {
         let config = ks.path(".secrets.yaml");
         let _ = std::fs::remove_file(&config);
-        let runs: Vec<Child> = (0..4)
-            .map(|i| spawn(&ks, &["init", "--name", &format!("m{i}")]))
-            .collect();
-        let outs: Vec<Output> = runs
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
+        let names: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
+        let inits: Vec<[&str; 3]> = names.iter().map(|n| ["init", "--name", n]).collect();
+        let inits: Vec<&[&str]> = inits.iter().map(|a| &a[..]).collect();
+        let outs = race(&ks, &inits);
         let won: Vec<usize> = (0..4).filter(|&i| outs[i].status.success()).collect();
         assert_eq!(won.len(), 1, "round {round}: {won:?} said they created it");
         let text = std::fs::read_to_string(&config).unwrap();
@@ -334,7 +323,6 @@ fn racing_creates_of_a_new_file_keep_one_and_fail_the_others() {
 /// listed its files already, left it readable by them.
 #[test]
 fn encrypt_in_place_and_edit_of_a_new_file_wait_for_the_configs_lock() {
-    use std::os::unix::io::AsRawFd;
     let ks = KeyedSandbox::new();
     std::fs::write(
         ks.path(".secrets.yaml"),
@@ -347,9 +335,7 @@ fn encrypt_in_place_and_edit_of_a_new_file_wait_for_the_configs_lock() {
     std::fs::create_dir_all(ks.path("config")).unwrap();
     std::fs::write(ks.path("config/new.yaml"), "token: t1\n").unwrap();
     // A revocation in progress, as far as the lock goes.
-    let holder = std::fs::File::open(ks.path(".secrets.yaml")).unwrap();
-    // SAFETY: flock on a descriptor we own.
-    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let holder = hold_lock(&ks.path(".secrets.yaml"));
     let out = ks
         .cmd()
         .env("SECRETS_LOCK_TIMEOUT", "0.3")
@@ -375,9 +361,7 @@ fn encrypt_in_place_and_edit_of_a_new_file_wait_for_the_configs_lock() {
         .sb
         .write("ed.sh", "#!/bin/sh\nprintf 'token: t2\\n' > \"$1\"\n");
     executable(&editor);
-    let holder = std::fs::File::open(ks.path(".secrets.yaml")).unwrap();
-    // SAFETY: flock on a descriptor we own.
-    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let holder = hold_lock(&ks.path(".secrets.yaml"));
     let edit = |ks: &KeyedSandbox| {
         ks.cmd()
             .env("SECRETS_LOCK_TIMEOUT", "0.3")

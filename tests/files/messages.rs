@@ -343,7 +343,6 @@ fn edit_of_a_new_file_refuses_conflicting_rules_before_the_editor_opens() {
 /// nothing.
 #[test]
 fn write_baseline_takes_the_baselines_lock() {
-    use std::os::unix::io::AsRawFd;
     let sb = Sandbox::new();
     sb.write(
         "a.env",
@@ -354,9 +353,7 @@ fn write_baseline_takes_the_baselines_lock() {
         "{\"version\": 1, \"findings\": []}\n",
     );
     let before = std::fs::read(&baseline).unwrap();
-    let holder = std::fs::File::open(&baseline).unwrap();
-    // SAFETY: flock on a descriptor we own.
-    assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let holder = hold_lock(&baseline);
     let out = sb
         .std_cmd()
         .env("SECRETS_LOCK_TIMEOUT", "0.3")
