@@ -153,6 +153,28 @@ fn plaintext_writers(work: &Path) -> Vec<(&'static [&'static str], Option<Vec<u8
     ]
 }
 
+/// Runs `args` in `work` and sends `sig` at `when`: the command must end by the signal
+/// (or have finished first) and leave no temp file. Whether the kill landed during a write.
+fn killed_leaves_no_temp_file(
+    sb: &Sandbox,
+    work: &Path,
+    args: &[&str],
+    sig: i32,
+    when: When,
+) -> bool {
+    let (status, during) = run_and_kill(secrets_in(sb, work, args), work, sig, when);
+    let left = temps(work);
+    assert!(
+        left.is_empty(),
+        "{args:?}, signal {sig} at {when:?} ({status:?}) left {left:?}"
+    );
+    assert!(
+        status.success() || status.signal() == Some(sig),
+        "{args:?}, signal {sig}: {status:?}"
+    );
+    during
+}
+
 #[test]
 fn a_catchable_signal_leaves_no_plaintext_temp_file() {
     let (sb, work) = big_sandbox();
@@ -165,17 +187,7 @@ fn a_catchable_signal_leaves_no_plaintext_temp_file() {
         };
         for &sig in signals {
             for when in KILL_POINTS {
-                let (status, during) = run_and_kill(secrets_in(&sb, &work, args), &work, sig, when);
-                hits += during as usize;
-                let left = temps(&work);
-                assert!(
-                    left.is_empty(),
-                    "{args:?}, signal {sig} at {when:?} ({status:?}) left {left:?}"
-                );
-                assert!(
-                    status.success() || status.signal() == Some(sig),
-                    "{args:?}: {status:?}"
-                );
+                hits += killed_leaves_no_temp_file(&sb, &work, args, sig, when) as usize;
                 if let Some(enc) = &restore {
                     std::fs::write(work.join("big.bin"), enc).unwrap();
                 }
@@ -204,17 +216,7 @@ fn the_less_common_terminating_signals_leave_no_plaintext_temp_file() {
         libc::SIGRTMAX(),
     ] {
         for when in [When::Written(0), When::Written(300)] {
-            let (status, during) = run_and_kill(secrets_in(&sb, &work, args), &work, sig, when);
-            hits += during as usize;
-            let left = temps(&work);
-            assert!(
-                left.is_empty(),
-                "signal {sig} at {when:?} ({status:?}) left {left:?}"
-            );
-            assert!(
-                status.success() || status.signal() == Some(sig),
-                "signal {sig}: {status:?}"
-            );
+            hits += killed_leaves_no_temp_file(&sb, &work, args, sig, when) as usize;
         }
     }
     assert!(hits >= 3, "only {hits} kills landed during a write");
