@@ -63,33 +63,23 @@ pub fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
 /// As [`atomic_write`] (or [`atomic_write_private`] when `private`), calling `before_rename`
 /// with the complete temp file just before it takes the name: a lock holder locks the new
 /// inode there, so that no waiter can take the name between the rename and its next lock.
+/// With [`Replace::Nothing`] (a file that did not exist when it was read) the name is taken
+/// by a rename that does not replace, which fails with `AlreadyExists` if another process
+/// created the file meanwhile (a plain rename would silently replace its file).
 pub fn atomic_write_then(
     path: &Path,
     bytes: &[u8],
     private: bool,
+    replace: Replace,
     before_rename: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mode = private.then_some(0o600);
-    write_via_temp_then(path, bytes, mode, private, Replace::Any, before_rename)
-}
-
-/// As [`atomic_write_then`] for a file that did not exist when it was read: the complete
-/// temp file takes the name by a rename that does not replace, which fails with
-/// `AlreadyExists` if another process created the file meanwhile (a plain rename would
-/// silently replace its file).
-pub fn atomic_create_then(
-    path: &Path,
-    bytes: &[u8],
-    private: bool,
-    before_link: &mut dyn FnMut(&std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let mode = private.then_some(0o600);
-    write_via_temp_then(path, bytes, mode, private, Replace::Nothing, before_link)
+    write_via_temp_then(path, bytes, mode, private, replace, before_rename)
 }
 
 /// Whether a write may replace a file at its name.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Replace {
+pub enum Replace {
     Any,
     Nothing,
 }
@@ -522,7 +512,7 @@ mod tests {
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let mut seen = None;
-        atomic_write_then(&path, b"new", false, &mut |f| {
+        atomic_write_then(&path, b"new", false, Replace::Any, &mut |f| {
             seen = Some(mode_of(f.metadata()?));
             Ok(())
         })

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{atomic_create_then, atomic_write_then};
+use super::{atomic_write_then, Replace};
 
 /// How long to wait for a lock before giving up, in milliseconds (default 10 s).
 static WAIT_MS: AtomicU64 = AtomicU64::new(10_000);
@@ -303,12 +303,12 @@ impl Lock {
         let mut new_file: Option<(File, FileId)> = None;
         // A file read as missing must still be missing when it is written: created by
         // another process meanwhile (two `init`s, two `edit`s of a new file), it is theirs.
-        let write = if seen.0.is_none() {
-            atomic_create_then
+        let replace = if seen.0.is_none() {
+            Replace::Nothing
         } else {
-            atomic_write_then
+            Replace::Any
         };
-        write(&self.target, bytes, private, &mut |tmp| {
+        atomic_write_then(&self.target, bytes, private, replace, &mut |tmp| {
             let mut file = tmp.try_clone()?;
             // Read from the start later (the clone shares the written file's offset).
             std::io::Seek::rewind(&mut file)?;
