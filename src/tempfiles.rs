@@ -25,7 +25,8 @@
 //!   `sigwaitinfo` to forward them to the child ([`crate::exec::run`]); a thread that
 //!   does not block them would receive them instead. There, those signals never reach
 //!   the handler: the command waits for the child and cleans up itself; the handler
-//!   covers the others (SIGABRT, SIGALRM, …).
+//!   covers the others (SIGABRT, SIGALRM, …), and passes them on to the child first
+//!   ([`ChildWatch`]) so that it does not run on without the files.
 //! - **The terminal, too.** While `set` prompts for a value with echo off, the handler
 //!   also puts the terminal's settings back ([`restore_terminal_on_signal`]): Ctrl-C at the
 //!   prompt does not leave the shell without echo.
@@ -36,7 +37,7 @@
 use std::ffi::CString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering::SeqCst};
 
 /// A temp file next to a file being written.
 pub const FILE_PREFIX: &str = ".secrets-tmp-";
@@ -301,6 +302,40 @@ fn ensure_handler() {
     INSTALL.call_once(install_handler);
 }
 
+/// The process reading our temp files while we wait for it (`exec --file-env`'s program,
+/// `edit`'s editor), 0 when there is none. A signal we do not forward to it (SIGALRM,
+/// SIGPWR, …) ends us and removes its files, so the handler passes that signal on: the
+/// child must not run on without them, orphaned.
+#[cfg(unix)]
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// While it lives (or until [`ChildWatch::release`]), a signal that ends us is passed on
+/// to the child first.
+#[cfg(unix)]
+pub struct ChildWatch(());
+
+#[cfg(unix)]
+impl ChildWatch {
+    pub fn new(pid: libc::pid_t) -> ChildWatch {
+        ensure_handler();
+        CHILD.store(pid, SeqCst);
+        ChildWatch(())
+    }
+
+    /// Forgets the child: call it once the child has ended and before it is reaped, so
+    /// that its pid, free for reuse from then on, is never signalled.
+    pub fn release(&self) {
+        CHILD.store(0, SeqCst);
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ChildWatch {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// Terminal settings to put back on fd 0 if a signal ends the process: NULL, or a leaked
 /// `termios` (a hidden prompt turned echo off, and Ctrl-C must not leave it off).
 #[cfg(unix)]
@@ -363,10 +398,16 @@ fn install_handler() {
     }
 }
 
-/// Removes every registered path, then dies of `sig` as if there were no handler.
+/// Passes `sig` on to the child we wait for, if any, removes every registered path, then
+/// dies of `sig` as if there were no handler.
 #[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
     HANDLING.store(true, SeqCst);
+    let child = CHILD.load(SeqCst);
+    if child > 0 {
+        // SAFETY: kill is async-signal-safe and takes plain integers.
+        unsafe { libc::kill(child, sig) };
+    }
     for slot in &TABLE {
         let p = slot.load(SeqCst);
         if !p.is_null() {

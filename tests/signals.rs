@@ -622,3 +622,58 @@ fn the_next_edit_removes_the_directory_a_killed_edit_left() {
     assert_eq!(out.status.code(), Some(200), "{out:?}");
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+/// `exec --file-env` ended by a signal it does not forward (SIGALRM, SIGPWR, a real-time
+/// signal) removes the value files, so it passes the signal on: the program must not run
+/// on, orphaned, without its files.
+#[test]
+fn exec_file_env_passes_a_signal_it_does_not_forward_on_to_the_program() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("s.yaml", "token: t0k3n-value\n");
+    let child = sb.path("child.sh");
+    let pid_file = sb.path("child.pid");
+    write_script(
+        &child,
+        &format!(
+            "#!/bin/sh\necho $$ > {p}.part\nmv {p}.part {p}\nwhile :; do sleep 1; done\n",
+            p = pid_file.display()
+        ),
+    );
+    for sig in [libc::SIGALRM, libc::SIGPWR, libc::SIGRTMIN() + 2] {
+        let _ = std::fs::remove_file(&pid_file);
+        let mut run = sb.cmd();
+        run.args(["exec", "--file-env", "-f", &f, "--"])
+            .arg(&child)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut secrets = run.spawn().unwrap();
+        wait_for(&pid_file);
+        let pid: libc::pid_t = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SAFETY: kill takes plain integers.
+        unsafe { libc::kill(secrets.id() as libc::pid_t, sig) };
+        let status = secrets.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "secrets: {status:?}");
+        let start = Instant::now();
+        // The child is ours to reap only through `secrets`, now gone: it is re-parented,
+        // so "ended" is its pid disappearing (or turning zombie under a subreaper).
+        while Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
+            assert!(
+                start.elapsed().as_secs() < 60,
+                "signal {sig}: the program {pid} still runs after secrets ended"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn is_zombie(pid: libc::pid_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    })
+}

@@ -17,7 +17,9 @@
 //!   Signals the terminal sent to the whole foreground process group (Ctrl-C) already
 //!   reached the child, so on Linux those are not sent a second time. A signal that was
 //!   ignored when we started (`nohup`, `trap "" HUP`) is neither forwarded nor reset: it
-//!   stays ignored in us and in the child, as with plain `execve`.
+//!   stays ignored in us and in the child, as with plain `execve`. Any other signal that
+//!   ends us is passed on to the child by the temp-file handler
+//!   ([`crate::tempfiles::ChildWatch`]) before it removes the child's files.
 //!
 //! Nothing is ever run through `sh -c`: argv is passed as given.
 
@@ -626,8 +628,9 @@ mod unix {
     }
 
     fn wait_forwarding(pid: libc::pid_t, signals: &Signals) -> Result<Status, RunError> {
+        let child = crate::tempfiles::ChildWatch::new(pid);
         loop {
-            if let Some(status) = reap(pid)? {
+            if let Some(status) = reap(pid, &child)? {
                 return Ok(status);
             }
             let (sig, from_kernel) = signals.wait().map_err(RunError::Wait)?;
@@ -650,8 +653,16 @@ mod unix {
         }
     }
 
-    /// The child's status once it has ended, `None` while it runs.
-    fn reap(pid: libc::pid_t) -> Result<Option<Status>, RunError> {
+    /// The child's status once it has ended, `None` while it runs. The ended child is
+    /// released from `child` before it is reaped, while its pid cannot yet be reused.
+    fn reap(
+        pid: libc::pid_t,
+        child: &crate::tempfiles::ChildWatch,
+    ) -> Result<Option<Status>, RunError> {
+        if !has_ended(pid)? {
+            return Ok(None);
+        }
+        child.release();
         let mut status: libc::c_int = 0;
         loop {
             // SAFETY: waitpid fills a local int.
@@ -674,6 +685,31 @@ mod unix {
             }
             // Stopped or continued: keep waiting.
             return Ok(None);
+        }
+    }
+
+    /// Whether the child has ended, without reaping it (`WNOWAIT`).
+    fn has_ended(pid: libc::pid_t) -> Result<bool, RunError> {
+        loop {
+            // SAFETY: waitid fills a zeroed local siginfo_t; si_pid stays 0 while the
+            // child runs (WNOHANG).
+            let (r, ended) = unsafe {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let r = libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                );
+                (r, info.si_pid() != 0)
+            };
+            if r == 0 {
+                return Ok(ended);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(RunError::Wait(e));
+            }
         }
     }
 }
