@@ -794,6 +794,10 @@ fn config_writes_keep_crlf_directives_and_document_markers() {
             format!("  bob: {}\n", t.public("bob")),
         ),
         (
+            format!("%YAML 1.2\n  # indented\n---\n{body}"),
+            format!("  bob: {}\n", t.public("bob")),
+        ),
+        (
             format!("# made by hand\n---\n{body}"),
             format!("  bob: {}\n", t.public("bob")),
         ),

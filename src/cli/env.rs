@@ -34,7 +34,8 @@ ENV may also come last, after the globs (`--files .env.staging staging`) when it
 name (letters, digits, '_', '-'): --files takes every value up to the next option."
     )]
     Add {
-        /// The environment's name (e.g. dev, staging, prod).
+        /// The environment's name (e.g. dev, staging, prod): required, before or after
+        /// the globs.
         env: Option<String>,
         /// Globs of the environment's files, e.g. 'config/prod/**' .env.prod
         #[arg(long, required = true, num_args = 1.., value_name = "GLOB")]

@@ -58,7 +58,8 @@ pub fn frame(text: &str) -> (&str, &str, &str) {
             prelude = at;
             break;
         }
-        if !(t.is_empty() || t.starts_with('#') || t.starts_with('%')) {
+        // (a comment may be indented: `  # x` is a comment line anywhere)
+        if !(t.is_empty() || t.trim_start().starts_with('#') || t.starts_with('%')) {
             break;
         }
     }
@@ -72,7 +73,7 @@ pub fn frame(text: &str) -> (&str, &str, &str) {
             epilogue = end;
             break;
         }
-        if !(t.is_empty() || t.starts_with('#')) {
+        if !(t.is_empty() || t.trim_start().starts_with('#')) {
             break;
         }
     }
@@ -235,5 +236,10 @@ mod tests {
             assert_eq!(frame(text), ("", text, ""), "{text}");
         }
         assert_eq!(frame("a: 1\n...\n"), ("", "a: 1\n", "...\n"));
+        // Indented comment lines belong to the frame too.
+        assert_eq!(
+            frame("%YAML 1.2\n  # x\n---\na: 1\n...\n  # y\n"),
+            ("%YAML 1.2\n  # x\n---\n", "a: 1\n", "...\n  # y\n")
+        );
     }
 }
