@@ -556,16 +556,9 @@ impl TempFile {
     /// Gives the file the name `to` (same file system) unless `to` exists (`AlreadyExists`):
     /// a rename that does not replace. The file stays open and is no longer removed on drop.
     pub fn link_as(&mut self, to: &Path) -> io::Result<()> {
-        match rename_no_replace(&self.path, to) {
-            Ok(()) => {}
-            // A file system without RENAME_NOREPLACE: a hard link, then the temp name goes
-            // (a reader may see two links meanwhile).
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
-                std::fs::hard_link(&self.path, to)?;
-                let _ = std::fs::remove_file(&self.path);
-            }
-            Err(e) => return Err(e),
-        }
+        name_unless_taken(&self.path, to, rename_no_replace, |from, to| {
+            std::fs::hard_link(from, to)
+        })?;
         self.reg = None;
         Ok(())
     }
@@ -577,6 +570,50 @@ impl TempFile {
         self.reg = None;
         Ok(())
     }
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists`), with the best way the file
+/// system has: `rename_no_replace`; else a hard link, then the temp name goes (a reader may
+/// see two links meanwhile); else (vfat, some SMB/FUSE mounts: neither) a look, then a
+/// rename. Our own writers hold the path's lock around this, so in that last case only a
+/// program that takes no lock could slip in between the look and the rename.
+fn name_unless_taken(
+    from: &Path,
+    to: &Path,
+    rename_no_replace: impl Fn(&Path, &Path) -> io::Result<()>,
+    hard_link: impl Fn(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let unsupported =
+        |e: &io::Error, codes: &[i32]| e.raw_os_error().is_some_and(|c| codes.contains(&c));
+    match rename_no_replace(from, to) {
+        Err(e) if unsupported(&e, &[libc::EINVAL, libc::ENOSYS]) => {}
+        done => return done,
+    }
+    match hard_link(from, to) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(from);
+            return Ok(());
+        }
+        Err(e)
+            if !unsupported(
+                &e,
+                &[
+                    libc::EPERM,
+                    libc::ENOTSUP,
+                    libc::EOPNOTSUPP,
+                    libc::ENOSYS,
+                    libc::EMLINK,
+                ],
+            ) =>
+        {
+            return Err(e)
+        }
+        Err(_) => {}
+    }
+    if to.symlink_metadata().is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    std::fs::rename(from, to)
 }
 
 /// `rename(2)` that fails with `EEXIST` instead of replacing `to` (Linux's
@@ -824,6 +861,28 @@ mod tests {
         std::fs::write(p.join("a"), "x").unwrap();
         drop(t);
         assert!(!p.exists());
+    }
+
+    /// On a file system with neither RENAME_NOREPLACE nor hard links, a new file still gets
+    /// its name, and an existing one is still not replaced.
+    #[test]
+    fn naming_without_noreplace_or_hard_links_still_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("tmp"), dir.path().join("new"));
+        let no_rename = |_: &Path, _: &Path| Err(io::Error::from_raw_os_error(libc::EINVAL));
+        let no_link = |_: &Path, _: &Path| Err(io::Error::from_raw_os_error(libc::EPERM));
+        std::fs::write(&from, "new").unwrap();
+        name_unless_taken(&from, &to, no_rename, no_link).unwrap();
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "new");
+        assert!(!from.exists());
+        std::fs::write(&from, "other").unwrap();
+        let err = name_unless_taken(&from, &to, no_rename, no_link).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "new");
+        // Any other failure of the link is the caller's to report.
+        let full = |_: &Path, _: &Path| Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        let err = name_unless_taken(&from, &dir.path().join("x"), no_rename, full).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
     }
 
     /// The handler's raw directory removal, called directly (not from a signal).
