@@ -98,6 +98,47 @@ impl Settings {
     }
 }
 
+/// What a path segment may not hold unescaped: a name listed by Vault (`a?b`, `c#d`, `x%2Fy`,
+/// `a b`) is one segment, as the `vault` CLI sends it.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'[')
+    .add(b']')
+    .add(b'^')
+    .add(b'|')
+    .add(b'\\');
+
+/// `path` with each `/`-separated segment percent-encoded.
+fn url_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An address as it may be shown: without `user:password@`.
+fn without_userinfo(addr: &str) -> String {
+    match addr.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..host_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => addr.to_string(),
+            }
+        }
+        None => addr.to_string(),
+    }
+}
+
 /// Bodies larger than this are refused (a KV listing or secret; transit answers are tiny).
 const MAX_BODY: u64 = 32 << 20;
 
@@ -157,7 +198,7 @@ impl Client {
 
     /// GETs `/v1/{path}` (with `?list=true` when listing); `None` on 404.
     pub fn get(&self, path: &str, list: bool) -> Result<Option<serde_json::Value>, VaultError> {
-        let shown = format!("/v1/{path}");
+        let shown = format!("/v1/{}", url_path(path));
         let mut req = self.agent.get(format!("{}{shown}", self.base));
         if list {
             req = req.query("list", "true");
@@ -183,7 +224,7 @@ impl Client {
         path: &str,
         body: &Zeroizing<String>,
     ) -> Result<Zeroizing<String>, VaultError> {
-        let shown = format!("/v1/{path}");
+        let shown = format!("/v1/{}", url_path(path));
         let mut req = self
             .agent
             .post(format!("{}{shown}", self.base))
@@ -212,7 +253,10 @@ impl Client {
             path: shown.to_string(),
             what,
         };
-        let mut resp = resp.map_err(|e| err(format!("cannot reach {} ({e})", self.base)))?;
+        let mut resp = resp.map_err(|e| {
+            let shown_base = without_userinfo(&self.base);
+            err(format!("cannot reach {shown_base} ({e})"))
+        })?;
         let status = resp.status().as_u16();
         let body = Zeroizing::new(
             resp.body_mut()
@@ -238,8 +282,10 @@ impl Client {
                 .and_then(|j| j.get("errors"))
                 .and_then(|e| e.as_array())
                 .map(|a| {
+                    // (one line: Vault's messages span several, `1 error occurred:\n\t* …`)
                     a.iter()
-                        .filter_map(|m| m.as_str().map(str::to_string))
+                        .filter_map(|m| m.as_str())
+                        .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
                         .collect()
                 })
                 .unwrap_or_default();

@@ -817,6 +817,71 @@ fn import_from_openbao_kv2_nested_and_kv1() {
     assert!(!r.path("config/prod/x.yaml").exists());
 }
 
+/// Names Vault lists are URL path segments: `a?b`, `c#d`, `pct%2Fx` and `sp ace` are read
+/// as themselves (they were read as `a`, as nothing, as `pct/x`, or refused); a name that is
+/// both a secret and a folder merges the two; and errors are one line without the address's
+/// password.
+#[test]
+fn import_from_openbao_escapes_names_and_merges_a_secret_with_its_folder() {
+    let bao = OpenBao::start();
+    for (path, kv) in [
+        ("secret/t/a", "token=value-of-a"),
+        ("secret/t/a?b", "token=value-of-a-q-b"),
+        ("secret/t/c#d", "token=value-of-c-hash-d"),
+        ("secret/t/pct/x", "token=value-of-pct-slash-x"),
+        ("secret/t/pct%2Fx", "token=value-of-pct-2f-x"),
+        ("secret/t/sp ace", "token=value-of-sp-ace"),
+        ("secret/t/db", "host=primary"),
+        ("secret/t/db/replica", "password=Yx7Lq2Wd9Rk4Tz3"),
+    ] {
+        bao.ok(&["kv", "put", path, kv]);
+    }
+    let r = repo();
+    let run = |addr: &str, token: &str| {
+        let mut c = r.ks.cmd();
+        c.args([
+            "import",
+            "--from-vault",
+            "secret/t",
+            "--to",
+            "config/prod/t.yaml",
+        ])
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", token);
+        c.output().unwrap()
+    };
+    ok(&run(&bao.addr, &bao.token));
+    let tree: serde_json::Value = serde_json::from_slice(&r.ks.ok(&[
+        "decrypt",
+        "--output-type",
+        "json",
+        "config/prod/t.yaml",
+    ]))
+    .unwrap();
+    assert_eq!(tree["a"]["token"], "value-of-a");
+    assert_eq!(tree["a?b"]["token"], "value-of-a-q-b");
+    assert_eq!(tree["c#d"]["token"], "value-of-c-hash-d");
+    assert_eq!(tree["pct"]["x"]["token"], "value-of-pct-slash-x");
+    assert_eq!(tree["pct%2Fx"]["token"], "value-of-pct-2f-x");
+    assert_eq!(tree["sp ace"]["token"], "value-of-sp-ace");
+    assert_eq!(tree["db"]["host"], "primary");
+    assert_eq!(tree["db"]["replica"]["password"], "Yx7Lq2Wd9Rk4Tz3");
+
+    // The server's refusal (several lines in Vault's body) is one line.
+    let out = run(&bao.addr, "s.wrong-token-123456");
+    assert_eq!(out.status.code(), Some(69));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // An address with a password in it: not shown.
+    let out = run("http://user:pa55w0rd@127.0.0.1:1", &bao.token);
+    assert_eq!(out.status.code(), Some(69));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("pa55w0rd") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
+}
+
 /// `VAULT_CACERT`: a dev server with TLS, trusted through its own CA.
 #[test]
 fn import_from_openbao_over_tls_with_vault_cacert() {

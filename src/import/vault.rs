@@ -86,7 +86,7 @@ pub fn read(settings: &Settings, path: &str) -> Result<Source, VaultError> {
         .trim_matches('/')
         .to_string();
     let mut count = 0;
-    let root = read_dir(&client, &mount, &sub, 0, &mut count)?;
+    let root = read_dir(&client, &mount, &sub, true, 0, &mut count)?;
     Ok(Source {
         name: format!("vault:{path}"),
         file: None,
@@ -106,11 +106,13 @@ fn api_path(mount: &Mount, kind: &str, sub: &str) -> String {
     }
 }
 
-/// The secret at `sub` (its keys) merged with everything listed below it.
+/// The secret at `sub` (its keys, unless `with_own_secret` is false: the listing above
+/// named it as a secret too, and it is read there) merged with everything listed below it.
 fn read_dir(
     client: &Client,
     mount: &Mount,
     sub: &str,
+    with_own_secret: bool,
     depth: usize,
     count: &mut usize,
 ) -> Result<Branch<Plain>, VaultError> {
@@ -122,7 +124,7 @@ fn read_dir(
     if depth > MAX_DEPTH {
         return Err(too_many());
     }
-    let mut out = if sub.is_empty() {
+    let mut out = if sub.is_empty() || !with_own_secret {
         Branch::new()
     } else {
         read_secret(client, mount, sub)?.unwrap_or_default()
@@ -137,7 +139,13 @@ fn read_dir(
                 .collect()
         })
         .unwrap_or_default();
-    for key in keys {
+    // (a set: a listing may hold many folders)
+    let secrets: std::collections::HashSet<&str> = keys
+        .iter()
+        .filter(|k| !k.ends_with('/'))
+        .map(String::as_str)
+        .collect();
+    for key in &keys {
         *count += 1;
         if *count > MAX_SECRETS {
             return Err(too_many());
@@ -149,7 +157,8 @@ fn read_dir(
         };
         let name = key.trim_end_matches('/').to_string();
         let node = if key.ends_with('/') {
-            read_dir(client, mount, &child, depth + 1, count)?
+            let listed_as_secret = secrets.contains(name.as_str());
+            read_dir(client, mount, &child, !listed_as_secret, depth + 1, count)?
         } else {
             read_secret(client, mount, &child)?.unwrap_or_default()
         };
