@@ -770,3 +770,70 @@ fn a_side_no_longer_encrypted_conflicts_on_that_file_and_the_merge_goes_on() {
     assert!(status.contains("UU config/app.yaml"), "{status}");
     assert_eq!(get(&r, "config/app.yaml", "keep"), "keep-main-6666");
 }
+
+/// A commit made after an offboarding, cherry-picked onto a release branch cut before it:
+/// the base (the picked commit's parent) has the new data key, so the release branch looks
+/// like the side that rotated. The merged file must not be wrapped for the member the
+/// offboarding removed (it was: for the release branch's recipients, bob among them).
+#[test]
+fn a_backport_after_an_offboarding_does_not_hand_the_removed_member_the_new_value() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    let bob = r.ks.sb.key("bob");
+    r.ks.ok(&["member", "add", "bob", &bob.public]);
+    r.ks.ok(&["env", "grant", "prod", "bob"]);
+    r.ks.ok(&["updatekeys"]);
+    r.commit("bob joins", 3, "alice");
+    git_ok(&r, &["branch", "release"]);
+    r.ks.ok(&["member", "remove", "bob"]);
+    r.commit("bob leaves", 2, "alice");
+    r.set("config/app.yaml", "db.password", "pw-after-bob-8888");
+    r.commit("new password", 1, "alice");
+    git_ok(&r, &["checkout", "-q", "release"]);
+    git_ok(&r, &["cherry-pick", "main"]);
+    assert_eq!(
+        get(&r, "config/app.yaml", "db.password"),
+        "pw-after-bob-8888"
+    );
+    assert!(
+        !r.ks.sb.read("config/app.yaml").contains(&bob.public),
+        "the backported value was wrapped for the removed member"
+    );
+    sops_decrypt(&r, "config/app.yaml");
+}
+
+/// A criss-cross merge: each branch merged the other's first commit and resolved the same
+/// key its own way. git merges the two merge bases first (`merge.secrets.recursive
+/// binary`, written by setup, keeps that inner merge from picking a side silently), so the
+/// final merge conflicts on that key as a plain-text file would.
+#[test]
+fn a_criss_cross_merge_conflicts_where_the_branches_resolved_a_key_differently() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    let app = "config/app.yaml";
+    git_ok(&r, &["checkout", "-q", "-b", "p"]);
+    r.set(app, "api_token", "tok-p-1111");
+    r.commit("p", 5, "alice");
+    git_ok(&r, &["tag", "p0"]);
+    git_ok(&r, &["checkout", "-q", "-b", "q", "main"]);
+    r.set(app, "api_token", "tok-q-2222");
+    r.commit("q", 5, "bob");
+    git_ok(&r, &["tag", "q0"]);
+    for (branch, other) in [("p", "q0"), ("q", "p0")] {
+        git_ok(&r, &["checkout", "-q", branch]);
+        assert!(!git(&r, &["merge", "--no-edit", other]).status.success());
+        r.ks.ok(&["resolve", "--ours", app]);
+        git_ok(&r, &["commit", "-q", "--no-edit"]);
+    }
+    git_ok(&r, &["checkout", "-q", "p"]);
+    r.set(app, "keep", "keep-p-3333");
+    r.commit("p2", 3, "alice");
+    git_ok(&r, &["checkout", "-q", "q"]);
+    r.set(app, "db.user", "user-q");
+    r.commit("q2", 3, "bob");
+    git_ok(&r, &["checkout", "-q", "p"]);
+    let out = git(&r, &["merge", "--no-edit", "q"]);
+    assert!(
+        !out.status.success(),
+        "q's resolution of api_token was dropped without a conflict: {}",
+        get(&r, app, "api_token")
+    );
+}

@@ -6,8 +6,9 @@
 //!   a fresh one. A rotation takes a reader away; keeping the other side's older key
 //!   would hand the merged values back to them.
 //! - **Recipients:** (`recipients`, below): under ours's kept key, both sides' and the
-//!   config's; under a fresh key, the rotating side's (the work tree's config is ours's
-//!   while git merges, so it cannot say whom theirs removed).
+//!   config's; under a fresh key, those both sides have (the work tree's config is ours's
+//!   while git merges, so it cannot say whom theirs removed, and in a cherry-pick the
+//!   base does not say which side rotated).
 //! - **Ciphertext:** values keep their `ENC[…]` text where they are unchanged: ours's
 //!   IVs, and theirs's too when both sides share the data key (same key, same IV, same
 //!   plaintext: the same ciphertext, never an IV reused for another plaintext).
@@ -235,14 +236,12 @@ fn sides_rotated(kb: Option<&DataKey>, ko: &DataKey, kt: &DataKey) -> (bool, boo
 }
 
 /// The key-service keys of the merge, as [`recipients`] chooses age keys: both sides'
-/// under ours's kept key; after a rotation, the rotating side's (both: those in both), so
-/// a key service one side removed does not get the fresh key back.
+/// under ours's kept key; after a rotation, those both sides have, so a key service one
+/// side removed does not get the fresh key back.
 fn merged_services(p: &Parsed, sides: (bool, bool)) -> ServiceKeys {
     let (ours, theirs) = (p.ours.service_keys(), p.theirs.service_keys());
     match sides {
-        (true, false) => ours,
-        (false, true) => theirs,
-        (true, true) => ServiceKeys {
+        (true, _) | (_, true) => ServiceKeys {
             hc_vault: ours
                 .hc_vault
                 .into_iter()
@@ -310,11 +309,13 @@ fn groups(p: &Parsed, sides: (bool, bool)) -> Result<Option<GroupPlan>, MergeErr
 /// removed or added:
 /// - under ours's kept data key (no side rotated), everyone either side wraps it for,
 ///   and whom the config wants: they all hold this key already, or may;
-/// - under a fresh key, exactly who the rotating side(s) wrap for (both: those in both):
-///   a rotation removes readers, and the merge must not hand them the values again. A
-///   member the other side added is then missing until `updatekeys` (`status` shows it).
-///
-/// Which side rotated is [`sides_rotated`]'s answer (no base and two keys: both).
+/// - under a fresh key, only who both sides wrap for: a rotation removes readers, and
+///   the merge must not hand them the values again. Which side rotated is a guess from
+///   the base ([`sides_rotated`]), and a wrong one when the base is not an ancestor of
+///   ours: a cherry-pick onto an older branch (base: the picked commit's parent, after an
+///   offboarding) makes ours look like the rotating side, and ours's recipients would
+///   include the member removed. A member either side added is then missing until
+///   `updatekeys` (`status` shows it).
 fn recipients(
     p: &Parsed,
     sides: (bool, bool),
@@ -334,9 +335,7 @@ fn recipients(
                 }
             }
         }
-        (true, false) => out = ours,
-        (false, true) => out = theirs,
-        (true, true) => out = ours.into_iter().filter(|r| has(&theirs, r)).collect(),
+        _ => out = ours.into_iter().filter(|r| has(&theirs, r)).collect(),
     }
     Ok(out)
 }

@@ -9,7 +9,8 @@
 //!   tool: git falls back to its plain diff and merge for a driver it does not know.
 //! - git config (`.git/config`, or `~/.gitconfig` with `--global`), written with git2
 //!   (git's own lock-file protocol, no `git` process to find): `diff.secrets.textconv`,
-//!   `merge.secrets.name`, `merge.secrets.driver`. `diff.secrets.cachetextconv` is never
+//!   `merge.secrets.name`, `merge.secrets.driver`, `merge.secrets.recursive = binary` (the
+//!   inner merge of a criss-cross's bases). `diff.secrets.cachetextconv` is never
 //!   set, and removed where setup writes: git would store the decrypted text in
 //!   `refs/notes/textconv/secrets`, in `.git`, and push it with notes.
 //!
@@ -230,6 +231,10 @@ pub fn entries(program: &Path) -> Vec<(&'static str, String)> {
             "merge.secrets.driver",
             format!("{p} git merge-driver %O %A %B %P"),
         ),
+        // In a criss-cross merge git first merges the merge bases into a virtual one; a
+        // conflict there must not be settled by keeping one side's value (the outer merge
+        // would then take it silently), so that inner merge is git's binary one.
+        ("merge.secrets.recursive", "binary".to_string()),
     ]
 }
 
@@ -286,6 +291,9 @@ pub fn check_files(
         let mut c = repo.config()?;
         c.snapshot()?
     };
+    if cfg.get_string("merge.secrets.recursive").is_err() {
+        missing.push("git config merge.secrets.recursive is not set".into());
+    }
     for name in ["diff.secrets.textconv", "merge.secrets.driver"] {
         match cfg.get_string(name) {
             Err(_) => missing.push(format!("git config {name} is not set")),
