@@ -837,3 +837,38 @@ fn a_criss_cross_merge_conflicts_where_the_branches_resolved_a_key_differently()
         get(&r, app, "api_token")
     );
 }
+
+/// A member who joined by `updatekeys` (the data key re-wrapped, not changed) merges a
+/// branch begun before they joined: its versions are not wrapped for them, but the data
+/// key their own version gives opens them (their MAC verifies).
+#[test]
+fn a_member_who_joined_by_updatekeys_merges_a_branch_begun_before() {
+    let r = setup(&[("config/app.yaml", APP)]);
+    let app = "config/app.yaml";
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    r.set(app, "api_token", "tok-feature-5555");
+    r.commit("feature", 3, "alice");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    let carol = r.ks.sb.key("carol");
+    r.ks.ok(&["member", "add", "carol", &carol.public]);
+    r.ks.ok(&["env", "grant", "prod", "carol"]);
+    r.ks.ok(&["updatekeys"]);
+    r.commit("carol joins", 2, "alice");
+    let as_carol = |args: &[&str]| {
+        let out =
+            r.ks.cmd()
+                .env("SOPS_AGE_KEY_FILE", &carol.file)
+                .args(args)
+                .output()
+                .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    as_carol(&["set", app, "keep", "keep-carol-6666"]);
+    r.commit("carol's change", 1, "carol");
+    let out = r.git_as_user(&["merge", "--no-edit", "feature"], Some(&carol.file), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(as_carol(&["get", app, "api_token"]), "tok-feature-5555");
+    assert_eq!(as_carol(&["get", app, "keep"]), "keep-carol-6666");
+    sops_decrypt(&r, app);
+}

@@ -155,9 +155,24 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
             error: Box::new(crate::workspace::name_recipients(error)),
         })
     };
-    let ko = key_of(&p.ours, "ours")?;
-    let kt = key_of(&p.theirs, "theirs")?;
-    let kb = p.base.as_ref().map(|b| key_of(b, "the base")).transpose()?;
+    let ko = key_of(&p.ours, "ours");
+    let kt = key_of(&p.theirs, "theirs");
+    let kb = p.base.as_ref().map(|b| key_of(b, "the base"));
+    // A member who joined by `updatekeys` (the same data key, re-wrapped) holds it only
+    // through the versions made since: the key one version gives opens the others when
+    // their MAC says so.
+    let opened: Vec<DataKey> = [Some(&ko), Some(&kt), kb.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_ref().ok())
+        .filter_map(|k| DataKey::from_slice(k.bytes()))
+        .collect();
+    let ko = shared_key(&p.ours, ko, &opened)?;
+    let kt = shared_key(&p.theirs, kt, &opened)?;
+    let kb = match (&p.base, kb) {
+        (Some(b), Some(k)) => Some(shared_key(b, k, &opened)?),
+        _ => None,
+    };
     let sides = sides_rotated(kb.as_ref(), &ko, &kt);
     let rotated = sides.0 || sides.1;
 
@@ -208,6 +223,24 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
         services: ids.services.clone(),
         groups,
     })
+}
+
+/// The data key `file` was unwrapped with, else one of `opened` (from the other
+/// versions) under which its MAC verifies, else the unwrapping's error.
+fn shared_key(
+    file: &EncryptedFile,
+    unwrapped: Result<DataKey, MergeError>,
+    opened: &[DataKey],
+) -> Result<DataKey, MergeError> {
+    let err = match unwrapped {
+        Ok(k) => return Ok(k),
+        Err(e) => e,
+    };
+    opened
+        .iter()
+        .find(|k| file.read(k).is_ok())
+        .and_then(|k| DataKey::from_slice(k.bytes()))
+        .ok_or(err)
 }
 
 /// Whether two data keys are the same (compared in constant time).
