@@ -872,3 +872,48 @@ fn a_member_who_joined_by_updatekeys_merges_a_branch_begun_before() {
     assert_eq!(as_carol(&["get", app, "keep"]), "keep-carol-6666");
     sops_decrypt(&r, app);
 }
+
+/// `resolve` in a dotenv file shows and takes values as `get` and `set` do: a typed
+/// `abc #123` is stored quoted (it was stored bare, and ` #123` became a comment), and a
+/// side's quoted value is shown as what it means.
+#[test]
+fn resolve_in_a_dotenv_file_takes_values_as_set_does() {
+    let file = "config/app.env";
+    let r = setup(&[(file, "TOKEN=tok-base-1\n")]);
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    r.set(file, "TOKEN", "theirs value");
+    r.commit("feature", 2, "bob");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    r.set(file, "TOKEN", "ours value");
+    r.commit("main", 1, "alice");
+    assert!(!git(&r, &["merge", "--no-edit", "feature"]).status.success());
+    let shown = r.path("home/shown.yaml");
+    let ed = r.path("home/show.sh");
+    std::fs::write(
+        &ed,
+        format!(
+            "#!/bin/sh\ncp \"$1\" {}\nsed -i 's/^\\( *result:\\).*/\\1 \"abc #123\"/' \"$1\"\n",
+            shown.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&ed, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out =
+        r.ks.cmd()
+            .env("EDITOR", &ed)
+            .args(["resolve", file])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = std::fs::read_to_string(&shown).unwrap();
+    assert!(
+        doc.contains("ours: ours value") && doc.contains("theirs: theirs value"),
+        "{doc}"
+    );
+    assert_eq!(get(&r, file, "TOKEN"), "abc #123");
+    assert!(sops_decrypt(&r, file).contains("abc #123"));
+}

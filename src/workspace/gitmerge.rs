@@ -661,15 +661,47 @@ pub fn resolution_doc(plan: &Plan) -> Branch<Plain> {
             ("theirs", &plan.theirs),
         ] {
             if let Some(n) = Plan::node(docs, c) {
-                entry.insert(label.to_string(), n.clone());
+                entry.insert(label.to_string(), shown_value(plan.format, n));
             }
         }
         if let Some(n) = Plan::node(&plan.ours, c) {
-            entry.insert("result".to_string(), n.clone());
+            entry.insert("result".to_string(), shown_value(plan.format, n));
         }
         doc.insert(shown(c), Node::Map(entry));
     }
     doc
+}
+
+/// A value as `resolve` shows it: in a dotenv file, what its stored text means (`'a b'`
+/// is `a b`), as `get` prints it and `set` takes it.
+fn shown_value(format: Format, node: &crate::model::Node<Plain>) -> crate::model::Node<Plain> {
+    use crate::model::{Node, Scalar};
+    match node {
+        Node::Leaf(l) if format == Format::Dotenv => match l.scalar() {
+            Scalar::Str(stored) => match crate::store::dotenv::value_of(stored) {
+                Ok(v) => Node::Leaf(Plain::new(Scalar::Str(v.to_string()))),
+                Err(_) => node.clone(),
+            },
+            _ => node.clone(),
+        },
+        _ => node.clone(),
+    }
+}
+
+/// The stored dotenv text for a typed `result`: a side's own text when it means that
+/// value (its quoting kept), else the text `set` would write.
+fn dotenv_text_for(plan: &Plan, c: &Conflict, typed: &str) -> String {
+    use crate::model::{Node, Scalar};
+    for docs in [&plan.ours, &plan.theirs, &plan.base] {
+        if let Some(Node::Leaf(l)) = Plan::node(docs, c) {
+            if let Scalar::Str(stored) = l.scalar() {
+                if crate::store::dotenv::value_of(stored).is_ok_and(|v| *v == *typed) {
+                    return stored.clone();
+                }
+            }
+        }
+    }
+    std::mem::take(&mut *crate::store::dotenv::text_for(typed))
 }
 
 /// Applies the edited [`resolution_doc`] to the plan: each key's `result` (none: the key
@@ -692,6 +724,12 @@ pub fn apply_resolution(plan: &mut Plan, edited: &Branch<Plain>) -> Result<(), S
         };
         let value = match entry.get("result") {
             None => None,
+            Some(Node::Leaf(l)) if plan.format == Format::Dotenv => {
+                let typed = l.scalar().to_text();
+                Some(Node::Leaf(Plain::new(crate::model::Scalar::Str(
+                    dotenv_text_for(plan, c, &typed),
+                ))))
+            }
             Some(Node::Leaf(l)) if flat => Some(Node::Leaf(Plain::new(match l.scalar() {
                 crate::model::Scalar::Str(_) => l.scalar().clone(),
                 other => crate::model::Scalar::Str(std::mem::take(&mut *other.to_text())),
