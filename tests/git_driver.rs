@@ -917,3 +917,38 @@ fn resolve_in_a_dotenv_file_takes_values_as_set_does() {
     assert_eq!(get(&r, file, "TOKEN"), "abc #123");
     assert!(sops_decrypt(&r, file).contains("abc #123"));
 }
+
+/// A glob with white space (`my secrets/**`) is written with `[[:space:]]`: git's diff
+/// and merge go through us for those files, and `--check` is satisfied (setup warned it
+/// could not name them, and `--check` failed forever).
+#[test]
+fn setup_quotes_a_glob_with_white_space() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [\"my secrets/**\"]\n    members: [alice]\n");
+    let p = r.path("my secrets/app.yaml");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, APP).unwrap();
+    r.ks.ok(&["encrypt", "-i", "my secrets/app.yaml"]);
+    let out = r.ks.run(&["git", "setup"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    let attrs = r.ks.sb.read(".gitattributes");
+    assert!(
+        attrs.contains("/my[[:space:]]secrets/** diff=secrets merge=secrets"),
+        "{attrs}"
+    );
+    let attr = git_ok(
+        &r,
+        &["check-attr", "diff", "merge", "--", "my secrets/app.yaml"],
+    );
+    assert!(
+        attr.contains("diff: secrets") && attr.contains("merge: secrets"),
+        "{attr}"
+    );
+    let out = r.ks.run(&["git", "setup", "--check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

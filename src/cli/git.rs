@@ -97,9 +97,6 @@ fn setup(a: SetupArgs, g: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(GENERIC));
     }
     let lines = gitsetup::attribute_lines(&config)?;
-    for s in &lines.skipped {
-        eprintln!("secrets: warning: {s}: gitattributes cannot name it; such files diff and merge as text");
-    }
     let attrs = config.root().join(".gitattributes");
     let added = gitsetup::write_attributes(&attrs, &lines.lines)?;
     let exe = std::env::current_exe()?;

@@ -50,11 +50,9 @@ pub enum SetupError {
     NoRepo(PathBuf),
 }
 
-/// The `.gitattributes` lines for a config, and the patterns that could not be written.
+/// The `.gitattributes` lines for a config.
 pub struct Lines {
     pub lines: Vec<String>,
-    /// Globs that gitattributes cannot express (white space), with why.
-    pub skipped: Vec<String>,
 }
 
 /// The attribute lines the config's environments call for, and those of encrypted files
@@ -66,23 +64,16 @@ pub fn attribute_lines(config: &Config) -> Result<Lines, ConfigError> {
 /// [`attribute_lines`] with the encrypted files already found (absolute paths): `status`
 /// and `--check` have walked the tree once for them.
 fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, ConfigError> {
-    let mut patterns: Vec<String> = Vec::new();
-    let mut skipped = Vec::new();
-    let push = |p: String, patterns: &mut Vec<String>| {
-        if !patterns.contains(&p) {
-            patterns.push(p);
-        }
-    };
+    // (a set: a path_regex environment lists every file it matches)
+    let mut patterns = indexmap::IndexSet::new();
     for env in config.environments() {
         for glob in &env.globs {
             for g in expand_braces(&crate::config::glob::normalize(glob)) {
-                if g.chars().any(char::is_whitespace) {
-                    skipped.push(format!("{g:?} (white space)"));
-                    continue;
-                }
-                push(format!("/{g}"), &mut patterns);
                 if names_a_directory(config.root(), &g) {
-                    push(format!("/{g}/**"), &mut patterns);
+                    patterns.insert(format!("/{g}"));
+                    patterns.insert(format!("/{g}/**"));
+                } else {
+                    patterns.insert(format!("/{g}"));
                 }
             }
         }
@@ -101,19 +92,29 @@ fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, Conf
             continue;
         }
         let rel = crate::config::rel_string(&rel);
-        if rel.chars().any(char::is_whitespace) {
-            skipped.push(format!("{rel:?} (white space)"));
-            continue;
-        }
-        push(format!("/{}", escape(&rel)), &mut patterns);
+        patterns.insert(format!("/{}", escape(&rel)));
     }
     Ok(Lines {
         lines: patterns
             .into_iter()
-            .map(|p| format!("{p} diff={NAME} merge={NAME}"))
+            .map(|p| format!("{} diff={NAME} merge={NAME}", quoted(&p)))
             .collect(),
-        skipped,
     })
+}
+
+/// A pattern as a gitattributes line can hold it: white space, which would end the
+/// pattern, as `[[:space:]]`. (git also reads a C-quoted `"/my secrets/**"`, but libgit2,
+/// which `--check` and `status` ask, does not.)
+fn quoted(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if c.is_whitespace() {
+            out.push_str("[[:space:]]");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A glob whose last part has no wildcard and no dot (`secrets`), or that is a directory
