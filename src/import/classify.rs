@@ -5,9 +5,10 @@
 //! with a password, `PASSWORD=q8Zr…`), a name the generic check treats as a secret's
 //! (`*PASSWORD*`, `*_SECRET*`, `*_TOKEN*`, `api_key`, …, with its stopwords:
 //! `PASSWORD_RESET_TIMEOUT` is config), and a random-looking value under any name
-//! (`generic::looks_secret` plus an entropy floor). Two policies are import's own, both on
-//! the cautious side: a name ending in `_KEY` is a secret (`STRIPE_KEY`, `FERNET_KEY`),
-//! and so is a name that another key of the file holds as a secret (a name kept clear is
+//! (`generic::looks_secret` plus an entropy floor). Three policies are import's own, all on
+//! the cautious side: a name ending in `_KEY` is a secret (`STRIPE_KEY`, `FERNET_KEY`), as
+//! is one ending in the word `password` or `passphrase` whatever the stopwords say
+//! (`KEYSTORE_PASSWORD`), and so is a name that another key of the file holds as a secret (a name kept clear is
 //! clear wherever it occurs, see `plan`). Encrypting a plain value costs readability; leaving
 //! a secret in clear costs a leak.
 
@@ -156,9 +157,27 @@ const SECRET_WORDS: &[&str] = &[
     "apikey",
 ];
 
-/// The first word of `name` (split at `_`, `-`, `.`, spaces and lower-to-upper case
-/// changes) that names a secret.
+/// The first word of `name` that names a secret ([`SECRET_WORDS`]), or its last word
+/// when that is `password` or `passphrase`: the scanner's stopwords are substrings
+/// (`min`, `store`, `hash`, `env`), and they made `MINIO_ROOT_PASSWORD`,
+/// `KEYSTORE_PASSWORD` and `ENV_PASSWORD` config, where a name ending in the word is a
+/// password whatever qualifies it (`PASSWORD_RESET_TIMEOUT`, `min_password_length`
+/// end in another word).
 fn secret_name_word(name: &str) -> Option<&'static str> {
+    let words = words(name);
+    if let Some(last) = words.iter().rev().find(|w| !w.is_empty()) {
+        if let Some(w) = ["password", "passphrase"].into_iter().find(|w| w == last) {
+            return Some(w);
+        }
+    }
+    words
+        .iter()
+        .find_map(|w| SECRET_WORDS.iter().copied().find(|s| s == w))
+}
+
+/// The words of a name, lower case: split at `_`, `-`, `.`, spaces and lower-to-upper
+/// case changes.
+fn words(name: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -176,8 +195,6 @@ fn secret_name_word(name: &str) -> Option<&'static str> {
     }
     words.push(cur);
     words
-        .iter()
-        .find_map(|w| SECRET_WORDS.iter().copied().find(|s| s == w))
 }
 
 /// Token prefixes of providers: a value starting with one of them (and long enough) is a
@@ -361,6 +378,26 @@ mod tests {
             ("REQUEST_ID", "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", Plain),
         ] {
             assert_eq!(class(n, v), want, "{n}={v}");
+        }
+    }
+
+    /// Found by an outside audit: the scanner's stopwords (`min`, `store`, `hash`, `env`)
+    /// made these config, and their dictionary-word values stayed in clear.
+    #[test]
+    fn a_name_ending_in_password_is_a_secret_whatever_qualifies_it() {
+        for n in [
+            "MINIO_ROOT_PASSWORD",
+            "KEYSTORE_PASSWORD",
+            "TRUSTSTORE_PASSWORD",
+            "HASH_PASSWORD",
+            "ENV_PASSWORD",
+            "datastorePassword",
+            "GPG_PASSPHRASE",
+        ] {
+            assert_eq!(class(n, "Summer2024"), Class::Secret, "{n}");
+        }
+        for n in ["PASSWORD_RESET_TIMEOUT", "min_password_length", "PASSWORD_HASHER"] {
+            assert_eq!(class(n, "12"), Class::Plain, "{n}");
         }
     }
 
