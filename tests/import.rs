@@ -1207,3 +1207,66 @@ fn a_negated_gitignore_is_reported() {
     ));
     assert!(!text.contains("still does not ignore"), "{text}");
 }
+
+/// A dotenv line's key is the variable it sets: into YAML, `export DB_PASSWORD=` and
+/// `API_TOKEN = ` become `DB_PASSWORD` and `API_TOKEN` (they became `export DB_PASSWORD`
+/// and `API_TOKEN `); into a dotenv file holding `export API_TOKEN=`, a source's
+/// `API_TOKEN=` is that key (a second line was added, and exec refused the file); a
+/// variable set twice is refused, naming the source.
+#[test]
+fn dotenv_keys_are_the_variables_they_set() {
+    let r = repo();
+    std::fs::write(
+        r.path("src.env"),
+        "export DB_PASSWORD=s3cret-db-1111\nAPI_TOKEN = t0ken-2222\n",
+    )
+    .unwrap();
+    ok(&import(
+        &r,
+        &["src.env", "--to", "config/prod/app.yaml", "--no-backup"],
+    ));
+    let get = |f: &str, k: &str| String::from_utf8(r.ks.ok(&["get", f, k])).unwrap();
+    assert_eq!(get("config/prod/app.yaml", "DB_PASSWORD"), "s3cret-db-1111");
+    assert_eq!(get("config/prod/app.yaml", "API_TOKEN"), "t0ken-2222");
+
+    std::fs::write(r.path("a.env"), "export API_TOKEN=old-token-3333\n").unwrap();
+    ok(&import(
+        &r,
+        &["a.env", "--to", "config/prod/app.env", "--no-backup"],
+    ));
+    std::fs::write(r.path("b.env"), "API_TOKEN=new-token-4444\n").unwrap();
+    let out = import(&r, &["b.env", "--to", "config/prod/app.env", "--no-backup"]);
+    assert_eq!(out.status.code(), Some(12), "{}", ok_or_err(&out));
+    ok(&import(
+        &r,
+        &[
+            "b.env",
+            "--to",
+            "config/prod/app.env",
+            "--no-backup",
+            "--overwrite",
+        ],
+    ));
+    assert_eq!(get("config/prod/app.env", "API_TOKEN"), "new-token-4444");
+    let plain = String::from_utf8(r.ks.ok(&["decrypt", "config/prod/app.env"])).unwrap();
+    assert_eq!(plain.matches("API_TOKEN").count(), 1, "{plain}");
+    assert!(plain.contains("export API_TOKEN="), "{plain}");
+
+    std::fs::write(r.path("dup.env"), "export A_TOKEN=x1\nA_TOKEN=y2\n").unwrap();
+    let out = import(
+        &r,
+        &["dup.env", "--to", "config/prod/dup.yaml", "--no-backup"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("dup.env") && err.contains("A_TOKEN"), "{err}");
+    assert!(!r.path("config/prod/dup.yaml").exists());
+}
+
+fn ok_or_err(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

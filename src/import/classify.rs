@@ -396,7 +396,11 @@ mod tests {
         ] {
             assert_eq!(class(n, "Summer2024"), Class::Secret, "{n}");
         }
-        for n in ["PASSWORD_RESET_TIMEOUT", "min_password_length", "PASSWORD_HASHER"] {
+        for n in [
+            "PASSWORD_RESET_TIMEOUT",
+            "min_password_length",
+            "PASSWORD_HASHER",
+        ] {
             assert_eq!(class(n, "12"), Class::Plain, "{n}");
         }
     }

@@ -152,7 +152,21 @@ impl Plan {
         // n keys stays linear in n.
         let before = existing.map(|e| index(&e.opened.branches[0]));
         let mut top = top_positions(&tree[0]);
-        for (path, mut judgement, node) in units {
+        // A dotenv destination's keys by the variable they set: a line written
+        // `export API_TOKEN=` there is the source's `API_TOKEN`, not a second one.
+        let written: HashMap<String, String> = match (existing, format) {
+            (Some(e), Format::Dotenv) => e.opened.branches[0]
+                .entries()
+                .map(|(k, _)| (dotenv::env_name(k).to_string(), k.to_string()))
+                .collect(),
+            _ => HashMap::new(),
+        };
+        for (mut path, mut judgement, node) in units {
+            if let [only] = path.as_mut_slice() {
+                if let Some(k) = written.get(dotenv::env_name(only)) {
+                    only.clone_from(k);
+                }
+            }
             let name = unit_name(&path, format).to_string();
             if judgement.class == Class::Plain
                 && (secret_names.contains(&name)
@@ -431,15 +445,24 @@ fn convert_tree(
             }
         }
     } else if source.format == Format::Dotenv {
+        // The variable a line sets is its key: `export DB_PASSWORD` and `API_TOKEN ` are
+        // DB_PASSWORD and API_TOKEN to loaders, and so to a YAML or JSON file.
+        let mut seen = HashSet::new();
         for item in &mut b.items {
-            if let Item::Entry {
-                value: Node::Leaf(leaf),
-                ..
-            } = item
-            {
-                if let Scalar::Str(stored) = leaf.scalar() {
-                    if let Ok(v) = dotenv::value_of(stored) {
-                        *leaf = Plain::new(Scalar::Str(v.to_string()));
+            if let Item::Entry { key, value } = item {
+                let name = dotenv::env_name(key).to_string();
+                if !seen.insert(name.clone()) {
+                    return Err(ImportError::Source {
+                        source_name: source.name.clone(),
+                        what: format!("`{name}` is set twice; keep one line of it"),
+                    });
+                }
+                *key = name;
+                if let Node::Leaf(leaf) = value {
+                    if let Scalar::Str(stored) = leaf.scalar() {
+                        if let Ok(v) = dotenv::value_of(stored) {
+                            *leaf = Plain::new(Scalar::Str(v.to_string()));
+                        }
                     }
                 }
             }
