@@ -138,6 +138,21 @@ pub enum Installed {
 }
 
 /// Marks our hook so a re-install updates it instead of chaining to itself.
+/// A literal path as a gitignore / gitattributes pattern: its wildcard characters
+/// escaped (`prod[1].env` is otherwise a character class, `prod*.env` a wildcard), and
+/// trailing spaces, which git strips from a pattern.
+pub fn literal_pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let kept = path.trim_end_matches(' ').len();
+    for (i, c) in path.char_indices() {
+        if matches!(c, '*' | '?' | '[' | '\\' | '!' | '#') || (c == ' ' && i >= kept) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub const HOOK_MARKER: &str = "secrets pre-commit hook";
 
 /// The blob at `rel` in `tree`, if it is a file there (not a directory or submodule).

@@ -1270,3 +1270,64 @@ fn ok_or_err(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// The `.gitignore` line names the source literally: `prod[1].env` was written as a
+/// character class (the source stayed visible to git) and `prod*.env` as a wildcard (it
+/// ignored `prod-notes.env` too).
+#[test]
+fn the_gitignore_line_names_the_source_literally() {
+    let r = repo();
+    for name in ["prod[1].env", "prod*.env"] {
+        std::fs::write(r.path(name), "API_TOKEN=t0ken-5555\n").unwrap();
+        ok(&import(
+            &r,
+            &[
+                name,
+                "--to",
+                "config/prod/app.env",
+                "--no-backup",
+                "--overwrite",
+            ],
+        ));
+        let ignored = r.git(&["check-ignore", "--no-index", "--", name]);
+        assert_eq!(ignored.trim(), name);
+    }
+    std::fs::write(r.path("prod-notes.env"), "notes\n").unwrap();
+    let out = std::process::Command::new("git")
+        .args(["check-ignore", "-q", "--no-index", "--", "prod-notes.env"])
+        .current_dir(r.ks.dir())
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(1), "an unrelated file is ignored");
+}
+
+/// A source that is a symbolic link: `--remove-source` is refused before anything is
+/// written (it removed the link and left the plaintext, unignored, to be staged); without
+/// it, the file the link points to is ignored too.
+#[test]
+fn a_linked_source_is_not_half_removed_and_its_target_is_ignored() {
+    let r = repo();
+    std::fs::create_dir_all(r.path("shared")).unwrap();
+    std::fs::write(r.path("shared/real.env"), "API_TOKEN=t0ken-6666\n").unwrap();
+    std::os::unix::fs::symlink("shared/real.env", r.path(".env")).unwrap();
+    let out = import(
+        &r,
+        &[".env", "--to", "config/prod/app.env", "--remove-source"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("symbolic link") && err.contains("shared/real.env"),
+        "{err}"
+    );
+    assert!(!r.path("config/prod/app.env").exists());
+    assert!(r.path(".env").exists());
+    ok(&import(
+        &r,
+        &[".env", "--to", "config/prod/app.env", "--no-backup"],
+    ));
+    for name in [".env", "shared/real.env"] {
+        let ignored = r.git(&["check-ignore", "--no-index", "--", name]);
+        assert_eq!(ignored.trim(), name);
+    }
+}

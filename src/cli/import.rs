@@ -80,7 +80,21 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
             );
             Source::read_bytes(format, &bytes)?
         }
-        (Some(p), _) => Source::read_file(p, g.input_type)?,
+        (Some(p), _) => {
+            if let Some(target) = aftercare::link_target(p).filter(|_| args.remove_source) {
+                return Err(CliError::new(
+                    INPUT,
+                    format!(
+                        "{}: a symbolic link to {}: --remove-source would remove the link and leave the plaintext; nothing written",
+                        p.display(),
+                        output::shown(&target).display()
+                    ),
+                )
+                .hint("import the file it points to, or leave out --remove-source")
+                .into());
+            }
+            Source::read_file(p, g.input_type)?
+        }
         (None, Some(path)) => vault::read(&vault_settings()?, path)?,
         (None, None) => unreachable!("clap requires one"),
     };
@@ -369,8 +383,13 @@ fn backup_step(args: &Args, g: &Global, src: &Path) -> anyhow::Result<()> {
 /// After the write: `.gitignore`, the committed-source warning, the hook hint, removal.
 fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyhow::Result<()> {
     let shown_src = output::shown(src).display().to_string();
-    if !in_place {
-        if let Some(added) = aftercare::ignore_source(src)? {
+    // A source that is a link: the file it points to holds the plaintext, so it is
+    // ignored too.
+    let target = aftercare::link_target(src).filter(|_| !in_place);
+    let to_ignore = (!in_place).then_some(src);
+    for path in to_ignore.into_iter().chain(target.as_deref()) {
+        let shown_src = output::shown(path).display().to_string();
+        if let Some(added) = aftercare::ignore_source(path)? {
             output::note(
                 g,
                 format!(

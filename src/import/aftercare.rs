@@ -123,7 +123,7 @@ pub fn ignore_source(source: &Path) -> Result<Option<IgnoreLine>, AftercareError
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(err(e)),
     };
-    let line = format!("/{}", slashed(&rel));
+    let line = format!("/{}", crate::git::literal_pattern(&slashed(&rel)));
     if !text.is_empty() && !text.ends_with(b"\n") {
         text.push(b'\n');
     }
@@ -189,6 +189,14 @@ pub fn hook_installed(path: &Path) -> Option<bool> {
             .is_ok_and(|b| String::from_utf8_lossy(&b).contains("secrets-scan"))
     });
     Some(ours || framework)
+}
+
+/// The file a source that is a symbolic link points to (its plaintext), if it is one.
+pub fn link_target(source: &Path) -> Option<PathBuf> {
+    source
+        .is_symlink()
+        .then(|| std::fs::canonicalize(source).ok())
+        .flatten()
 }
 
 /// Removes the source (after the destination was verified).

@@ -92,7 +92,7 @@ fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, Conf
             continue;
         }
         let rel = crate::config::rel_string(&rel);
-        patterns.insert(format!("/{}", escape(&rel)));
+        patterns.insert(format!("/{}", crate::git::literal_pattern(&rel)));
     }
     Ok(Lines {
         lines: patterns
@@ -140,18 +140,6 @@ fn expand_braces(glob: &str) -> Vec<String> {
     alts.split(',')
         .flat_map(|a| expand_braces(&format!("{head}{a}{tail}")))
         .collect()
-}
-
-/// A literal path as a gitattributes pattern.
-fn escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '*' | '?' | '[' | '\\' | '!' | '#') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Adds the missing `lines` to the `.gitattributes` at `path` under [`MARKER`], keeping
@@ -372,7 +360,7 @@ mod tests {
                 "config/prod/*.env"
             ]
         );
-        assert_eq!(escape("a[1]*.yaml"), r"a\[1]\*.yaml");
+        assert_eq!(crate::git::literal_pattern("a[1]*.yaml"), r"a\[1]\*.yaml");
     }
 
     #[test]
