@@ -1331,3 +1331,52 @@ fn a_linked_source_is_not_half_removed_and_its_target_is_ignored() {
         assert_eq!(ignored.trim(), name);
     }
 }
+
+/// A quoted dotenv value over several lines (a PEM key, as python-dotenv, docker compose
+/// and dotenvx load it) was refused ("a value cannot span lines"). The key is a real one
+/// from `openssl`; the imported value is that file's text, to us and to the real sops.
+#[test]
+fn a_multi_line_quoted_value_is_imported_as_loaders_read_it() {
+    let r = repo();
+    let pem_path = r.path("home/key.pem");
+    std::fs::create_dir_all(pem_path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&pem_path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let pem = std::fs::read_to_string(&pem_path).unwrap();
+    let pem = pem.trim_end();
+    std::fs::write(
+        r.path("src.env"),
+        format!("A=1\nTLS_KEY=\"{pem}\"\nLITERAL='two\nlines'\nB=2\n"),
+    )
+    .unwrap();
+    for dest in ["config/prod/app.yaml", "config/prod/app.env"] {
+        ok(&import(&r, &["src.env", "--to", dest, "--no-backup"]));
+        let get = |k: &str| String::from_utf8(r.ks.ok(&["get", dest, k])).unwrap();
+        assert_eq!(get("TLS_KEY"), pem, "{dest}");
+        assert_eq!(get("LITERAL"), "two\nlines", "{dest}");
+        assert_eq!(get("B"), "2", "{dest}");
+        let sops = std::process::Command::new(common::sops_bin().unwrap())
+            .args(["decrypt", "--extract", "[\"TLS_KEY\"]", dest])
+            .env("SOPS_AGE_KEY_FILE", &r.ks.key)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .current_dir(r.ks.dir())
+            .output()
+            .unwrap();
+        assert!(
+            sops.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sops.stderr)
+        );
+        let seen = String::from_utf8(sops.stdout).unwrap();
+        if dest.ends_with(".yaml") {
+            assert_eq!(seen, pem, "sops reads another value from {dest}");
+        } else {
+            // sops's dotenv store turns `\n` into line breaks and keeps the quotes.
+            assert_eq!(seen, format!("\"{pem}\""), "{dest}");
+        }
+    }
+}

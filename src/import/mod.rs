@@ -17,6 +17,7 @@
 pub mod aftercare;
 pub mod classify;
 pub mod dest;
+mod multiline;
 pub mod plan;
 pub mod vault;
 
@@ -111,6 +112,12 @@ impl Source {
                 what: format!("import reads dotenv, YAML or JSON, not {}", format.name()),
             });
         }
+        // (a dotenv value in quotes may span lines, as loaders read it)
+        let joined = match (format, std::str::from_utf8(bytes)) {
+            (Format::Dotenv, Ok(text)) => multiline::join_quoted_lines(text),
+            _ => None,
+        };
+        let bytes = joined.as_ref().map_or(bytes, |t| t.as_bytes());
         let (branches, layout) = engine::parse_for_encryption(path, format, bytes)?;
         if branches.len() > 1 {
             return Err(ImportError::Source {
