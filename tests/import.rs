@@ -1261,6 +1261,23 @@ fn dotenv_keys_are_the_variables_they_set() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("dup.env") && err.contains("A_TOKEN"), "{err}");
     assert!(!r.path("config/prod/dup.yaml").exists());
+    // So in JSON (the error named the destination, never written, at a generated line).
+    std::fs::write(
+        r.path("dup.json"),
+        "{\"db\": {\"A_TOKEN\": \"x\", \"A_TOKEN\": \"y\"}}\n",
+    )
+    .unwrap();
+    let out = import(
+        &r,
+        &["dup.json", "--to", "config/prod/dup.yaml", "--no-backup"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("dup.json") && err.contains("db.A_TOKEN"),
+        "{err}"
+    );
+    assert!(!r.path("config/prod/dup.yaml").exists());
 }
 
 fn ok_or_err(out: &Output) -> String {

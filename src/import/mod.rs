@@ -119,6 +119,12 @@ impl Source {
         };
         let bytes = joined.as_ref().map_or(bytes, |t| t.as_bytes());
         let (branches, layout) = engine::parse_for_encryption(path, format, bytes)?;
+        if let Some(key) = branches.iter().find_map(|b| repeated_key(b, format)) {
+            return Err(ImportError::Source {
+                source_name: name,
+                what: format!("`{key}` is set twice; keep one of them"),
+            });
+        }
         if branches.len() > 1 {
             return Err(ImportError::Source {
                 source_name: name,
@@ -147,6 +153,31 @@ impl Source {
     pub fn root(&self) -> Option<&Branch<Plain>> {
         self.branches.first()
     }
+}
+
+/// The first key a map of `b` holds twice (as the variable it sets, in dotenv: `export A`
+/// and `A`), by its path: loaders disagree on which one wins, and no destination format
+/// can hold both.
+fn repeated_key(b: &Branch<Plain>, format: Format) -> Option<String> {
+    let mut todo: Vec<(Vec<String>, &Branch<Plain>)> = vec![(Vec::new(), b)];
+    while let Some((path, b)) = todo.pop() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, v) in b.entries() {
+            let name = match format {
+                Format::Dotenv => crate::store::dotenv::env_name(k),
+                _ => k,
+            };
+            let mut p = path.clone();
+            p.push(name.to_string());
+            if !seen.insert(name) {
+                return Some(show_path(&p));
+            }
+            if let crate::model::Node::Map(m) = v {
+                todo.push((p, m));
+            }
+        }
+    }
+    None
 }
 
 /// A key path as shown in the plan and in errors: dotted (`database.password`) unless a

@@ -447,17 +447,10 @@ fn convert_tree(
     } else if source.format == Format::Dotenv {
         // The variable a line sets is its key: `export DB_PASSWORD` and `API_TOKEN ` are
         // DB_PASSWORD and API_TOKEN to loaders, and so to a YAML or JSON file.
-        let mut seen = HashSet::new();
+        // (a variable set twice was refused when the source was read)
         for item in &mut b.items {
             if let Item::Entry { key, value } = item {
-                let name = dotenv::env_name(key).to_string();
-                if !seen.insert(name.clone()) {
-                    return Err(ImportError::Source {
-                        source_name: source.name.clone(),
-                        what: format!("`{name}` is set twice; keep one line of it"),
-                    });
-                }
-                *key = name;
+                *key = dotenv::env_name(key).to_string();
                 if let Node::Leaf(leaf) = value {
                     if let Scalar::Str(stored) = leaf.scalar() {
                         if let Ok(v) = dotenv::value_of(stored) {
