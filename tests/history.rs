@@ -196,6 +196,13 @@ fn log_without_a_key_gives_each_keys_last_change() {
     // --show needs a key path.
     let out = r.ks.run(&["log", "s.yaml", "--show"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // The exit codes of `get` for the same files (both were 1): not encrypted, no file.
+    std::fs::write(r.path("plain.yaml"), "a: b\n").unwrap();
+    for (file, code) in [("plain.yaml", 204), ("nosuch.yaml", 2)] {
+        let out = r.ks.run(&["log", file]);
+        assert_eq!(out.status.code(), Some(code), "{file}: {}", text(&out.stderr));
+        assert_eq!(r.ks.run(&["get", file, "a"]).status.code(), Some(code));
+    }
 }
 
 #[test]

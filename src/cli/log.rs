@@ -424,7 +424,12 @@ fn json(
 fn last_changes(file: &Path, format: ListFormat, g: &Global) -> anyhow::Result<ExitCode> {
     // With an identity, a re-encryption (same plaintext) is not a change.
     let ids = output::identities(g).ok();
-    let mut all = staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref())?;
+    let mut all =
+        staleness::last_changes_with(&[file.to_path_buf()], ids.as_ref()).map_err(|e| match e {
+            // The file's own error, for its exit code (no such file 2, not encrypted 204).
+            staleness::StaleError::Load(f) => anyhow::Error::from(f),
+            other => other.into(),
+        })?;
     let rows = all.remove(file).unwrap_or_default();
     let shown = crate::store::shown_keys(crate::store::Format::from_path(file), &rows);
     let rows: Vec<(String, Freshness)> = shown
