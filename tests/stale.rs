@@ -522,3 +522,78 @@ fn a_key_that_opens_only_the_older_version_does_not_make_values_fresh() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("100 days ago"));
 }
+
+/// Audit find: in a blobless clone (`git clone --filter=blob:none`) the blobs of older
+/// commits are not there; `check` stopped with libgit2's "object not found" (exit 2) and
+/// reported no rule at all, and `status --overdue` exited 1. A version that is not fetched
+/// makes the value's age unknown (`partial_clone`), and every other rule still runs.
+#[test]
+fn a_blobless_clone_gives_unknown_ages_and_every_other_rule_runs() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {max_age: 30d}\n  API: {min_length: 50}\n");
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "db.user", "app-VALUE-8");
+    r.commit("new user", 1, "alice");
+    r.git(&["config", "uploadpack.allowFilter", "true"]);
+    let clone = r.path("home/blobless");
+    let url = format!("file://{}", r.ks.dir().display());
+    r.git(&[
+        "clone",
+        "-q",
+        "--filter=blob:none",
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    let missing = r.git_in(
+        &clone,
+        &["rev-list", "--objects", "--missing=print", "--all"],
+    );
+    assert!(
+        missing.lines().any(|l| l.starts_with('?')),
+        "blobs were left out"
+    );
+
+    let p = clone.join("s.yaml");
+    let rows = last_changes(std::slice::from_ref(&p))
+        .unwrap()
+        .remove(&p)
+        .unwrap();
+    for key in ["db.user", "db.password", "api"] {
+        match of(&rows, key) {
+            Freshness::Unknown(why) => assert_eq!(why.code(), "partial_clone", "{key}"),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    let run = |args: &[&str]| r.ks.cmd().current_dir(&clone).args(args).output().unwrap();
+    let out = run(&["check", "--env", "prod"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("api (API)") && l.contains("min_length")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("skipped")
+            && l.contains("db.password")
+            && l.contains("max_age")
+            && l.contains("partial clone: blob not fetched")),
+        "{text}"
+    );
+    let out = run(&["status", "--overdue"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no value is known to be past its max_age")
+            && err.contains("(partial clone: blob not fetched"),
+        "{err}"
+    );
+    let out = run(&["status", "--stale", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["unknown_age"],
+        serde_json::json!([{"file": "s.yaml", "key": "db.password", "reason": "partial_clone"}]),
+        "{v:#}"
+    );
+}

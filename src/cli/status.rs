@@ -439,8 +439,8 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// "detail", "max_age", "overdue"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
 /// unix seconds (`time`: the commit's author time), `date` its RFC 3339 UTC text,
 /// `commit` the full id; `reason` is a stable code for an unknown state (`shallow`,
-/// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`, `in_clear`,
-/// `empty`, `not_verbatim`) and `detail` its text; `max_age` is the schema's text (`90d`)
+/// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`,
+/// `partial_clone`, `in_clear`, `empty`, `not_verbatim`) and `detail` its text; `max_age` is the schema's text (`90d`)
 /// and `overdue` true past it (null when the age is unknown or there is no max_age). Fields
 /// that do not apply are null.
 pub(super) mod stale {

@@ -17,8 +17,9 @@
 //!   loaded only when it differs;
 //! - a path missing from the parent is looked up in a rename-detecting diff of that one
 //!   commit (`git mv` keeps the history); no rename found: the commit created the file;
-//! - the root commit is the change of whatever it still holds; a shallow boundary or a
-//!   missing parent leaves those values [`Freshness::Unknown`], never fresh.
+//! - the root commit is the change of whatever it still holds; a shallow boundary, a
+//!   missing parent or a version a partial clone did not fetch leaves those values
+//!   [`Freshness::Unknown`], never fresh.
 //!
 //! What it does not know:
 //! - A rotation (`updatekeys --rotate`, `member remove`, `env revoke`) re-encrypts every
@@ -90,6 +91,10 @@ pub enum UnknownReason {
     Shallow { boundary: String },
     /// A commit's parent is missing from the object store (partial or damaged clone).
     MissingParent { commit: String },
+    /// A version of the file (at the commit, full hex id) is not in the object store: a
+    /// partial clone (`git clone --filter=blob:none`) fetches older blobs on demand, and
+    /// libgit2 cannot fetch them.
+    PartialClone { commit: String },
     /// The value is stored in clear (the file's encryption rules leave it so): no
     /// ciphertext to follow. Kept for the JSON `reason` codes; clear values are now
     /// followed by their text.
@@ -118,6 +123,7 @@ impl UnknownReason {
             UnknownReason::NotCommitted => "not_committed",
             UnknownReason::Shallow { .. } => "shallow",
             UnknownReason::MissingParent { .. } => "missing_parent",
+            UnknownReason::PartialClone { .. } => "partial_clone",
             UnknownReason::InClear => "in_clear",
             UnknownReason::Empty => "empty",
             UnknownReason::NotVerbatim => "not_verbatim",
@@ -142,6 +148,11 @@ impl fmt::Display for UnknownReason {
             UnknownReason::MissingParent { commit } => {
                 write!(f, "the parent of {} is missing", short(commit))
             }
+            UnknownReason::PartialClone { commit } => write!(
+                f,
+                "partial clone: blob not fetched at {} (a clone without --filter has it)",
+                short(commit)
+            ),
             UnknownReason::InClear => write!(f, "stored in clear"),
             UnknownReason::Empty => write!(f, "empty value"),
             UnknownReason::NotVerbatim => write!(f, "ciphertext not verbatim in the file"),
@@ -725,30 +736,54 @@ impl<'r> Dirs<'r> {
         }
     }
 
-    /// The tree at `dir` (`""`: the root), if it is a directory in this commit.
-    fn tree(&mut self, repo: &'r Repository, dir: &Path) -> Option<git2::Tree<'r>> {
+    /// The tree at `dir` (`""`: the root), if it is a directory in this commit; an error
+    /// when a tree it names is not in the object store (a partial clone).
+    fn tree(
+        &mut self,
+        repo: &'r Repository,
+        dir: &Path,
+    ) -> Result<Option<git2::Tree<'r>>, git2::Error> {
         if dir.as_os_str().is_empty() {
-            return Some(self.root.clone());
+            return Ok(Some(self.root.clone()));
         }
         if let Some(t) = self.trees.get(dir) {
-            return t.clone();
+            return Ok(t.clone());
         }
-        let parent = self.tree(repo, dir.parent().unwrap_or(Path::new("")))?;
-        let found = dir
+        let Some(parent) = self.tree(repo, dir.parent().unwrap_or(Path::new("")))? else {
+            return Ok(None);
+        };
+        let found = match dir
             .file_name()
             .and_then(|n| parent.get_name_bytes(n.as_encoded_bytes()))
             .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .and_then(|e| repo.find_tree(e.id()).ok());
+        {
+            Some(e) => Some(repo.find_tree(e.id())?),
+            None => None,
+        };
         self.trees.insert(dir.to_path_buf(), found.clone());
-        found
+        Ok(found)
     }
 
     /// The blob at `rel`, if it is a file in this commit.
-    fn blob(&mut self, repo: &'r Repository, rel: &Path) -> Option<Oid> {
-        let dir = self.tree(repo, rel.parent().unwrap_or(Path::new("")))?;
-        let entry = dir.get_name_bytes(rel.file_name()?.as_encoded_bytes())?;
-        (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+    fn blob(&mut self, repo: &'r Repository, rel: &Path) -> Result<Option<Oid>, git2::Error> {
+        let Some(dir) = self.tree(repo, rel.parent().unwrap_or(Path::new("")))? else {
+            return Ok(None);
+        };
+        let Some(name) = rel.file_name() else {
+            return Ok(None);
+        };
+        Ok(dir
+            .get_name_bytes(name.as_encoded_bytes())
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| e.id()))
     }
+}
+
+/// An object the walk needs is not in the object store: a partial clone (`--filter`)
+/// left it on the server, and libgit2 does not fetch it. The value's age is then unknown;
+/// other errors stop the report.
+fn not_fetched(e: &git2::Error) -> bool {
+    e.code() == ErrorCode::NotFound
 }
 
 /// The old name of `rel` when `child` renamed it from `parent`, by a rename-detecting diff
@@ -766,6 +801,46 @@ pub(crate) fn renamed_from(
             .then(|| d.old_file().path().map(Path::to_path_buf))
             .flatten()
     }))
+}
+
+/// One file from the child commit `c` (its trees `cd`) to its first parent (trees
+/// `dirs`): values whose ciphertext the parent's version lost changed in `c`.
+fn step<'r>(
+    repo: &'r Repository,
+    t: &mut Tracked,
+    dirs: &mut Dirs<'r>,
+    cd: &mut Dirs<'r>,
+    c: &Commit<'_>,
+    changed_here: &Freshness,
+    ids: Option<&Identities>,
+) -> Result<(), git2::Error> {
+    // The file's directory unchanged: so is the file (the common case when a commit
+    // touches other directories).
+    let dir = t.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+    let parent_dir = dirs.tree(repo, &dir)?.map(|d| d.id());
+    if parent_dir.is_some() && parent_dir == cd.tree(repo, &dir)?.map(|d| d.id()) {
+        return Ok(());
+    }
+    let mut id = dirs.blob(repo, &t.rel)?;
+    if id.is_none() {
+        if let Some(old) = renamed_from(repo, &dirs.root, &cd.root, &t.rel)? {
+            id = dirs.blob(repo, &old)?;
+            t.rel = old;
+        }
+    }
+    match id {
+        // Created by the child commit.
+        None => t.settle(changed_here),
+        Some(id) if Some(id) == t.blob => {}
+        Some(id) => {
+            let blob = repo.find_blob(id)?;
+            let compared = ids.is_some_and(|ids| t.carry_reencrypted(blob.content(), ids));
+            let lost = t.verdict(repo, blob.content(), id, changed_here, compared, c);
+            t.keep_present(blob.content(), changed_here, &lost);
+            t.blob = Some(id);
+        }
+    }
+    Ok(())
 }
 
 /// Walks the first-parent history of HEAD (or of `start`) once for all `files` of `repo`.
@@ -793,12 +868,29 @@ fn walk(
         },
     };
     // HEAD: a value not in it is uncommitted; the others start their chain here.
-    let mut head_dirs = Dirs::new(head.tree().map_err(git(files))?);
+    let head_missing = |files: &mut [Tracked]| {
+        let why = Freshness::Unknown(UnknownReason::PartialClone {
+            commit: head.id().to_string(),
+        });
+        for t in files.iter_mut() {
+            t.settle(&why);
+        }
+    };
+    let mut head_dirs = match head.tree() {
+        Ok(tree) => Dirs::new(tree),
+        Err(e) if not_fetched(&e) => {
+            head_missing(files);
+            return Ok(());
+        }
+        Err(e) => return Err(git(files)(e)),
+    };
     for t in files.iter_mut() {
-        match head_dirs.blob(repo, &t.rel) {
-            None => t.settle(&Freshness::Unknown(UnknownReason::NotCommitted)),
-            Some(id) => {
-                let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
+        let found = head_dirs
+            .blob(repo, &t.rel)
+            .and_then(|id| id.map(|id| repo.find_blob(id)).transpose());
+        match found {
+            Ok(None) => t.settle(&Freshness::Unknown(UnknownReason::NotCommitted)),
+            Ok(Some(blob)) => {
                 if let Some(ids) = ids {
                     t.carry_reencrypted(blob.content(), ids);
                 }
@@ -807,8 +899,10 @@ fn walk(
                     &Freshness::Uncommitted,
                     &Freshness::Uncommitted,
                 );
-                t.blob = Some(id);
+                t.blob = Some(blob.id());
             }
+            Err(e) if not_fetched(&e) => head_missing(std::slice::from_mut(t)),
+            Err(e) => return Err(git(std::slice::from_ref(t))(e)),
         }
     }
     let shallow = shallow_boundaries(repo);
@@ -829,7 +923,19 @@ fn walk(
             Err(e) => return Err(git(files)(e)),
         };
         let commit = repo.find_commit(oid).map_err(git(files))?;
-        let mut dirs = Dirs::new(commit.tree().map_err(git(files))?);
+        let not_here = Freshness::Unknown(UnknownReason::PartialClone {
+            commit: oid.to_string(),
+        });
+        let mut dirs = match commit.tree() {
+            Ok(tree) => Dirs::new(tree),
+            Err(e) if not_fetched(&e) => {
+                for t in files.iter_mut().filter(|t| t.alive()) {
+                    t.settle(&not_here);
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(git(files)(e)),
+        };
         if let (Some(c), Some(cd)) = (&child, &mut child_dirs) {
             // `commit` is the first parent of `c`.
             let changed_here = change_of(c);
@@ -838,34 +944,11 @@ fn walk(
                 if same_tree {
                     continue;
                 }
-                // The file's directory unchanged: so is the file (the common case when
-                // a commit touches other directories).
-                let dir = t.rel.parent().unwrap_or(Path::new("")).to_path_buf();
-                let parent_dir = dirs.tree(repo, &dir).map(|d| d.id());
-                if parent_dir.is_some() && parent_dir == cd.tree(repo, &dir).map(|d| d.id()) {
-                    continue;
-                }
-                let mut id = dirs.blob(repo, &t.rel);
-                if id.is_none() {
-                    let old = renamed_from(repo, &dirs.root, &cd.root, &t.rel)
-                        .map_err(git(std::slice::from_ref(t)))?;
-                    if let Some(old) = old {
-                        id = dirs.blob(repo, &old);
-                        t.rel = old;
-                    }
-                }
-                match id {
-                    // Created by the child commit.
-                    None => t.settle(&changed_here),
-                    Some(id) if Some(id) == t.blob => {}
-                    Some(id) => {
-                        let blob = repo.find_blob(id).map_err(git(std::slice::from_ref(t)))?;
-                        let compared =
-                            ids.is_some_and(|ids| t.carry_reencrypted(blob.content(), ids));
-                        let lost = t.verdict(repo, blob.content(), id, &changed_here, compared, c);
-                        t.keep_present(blob.content(), &changed_here, &lost);
-                        t.blob = Some(id);
-                    }
+                match step(repo, t, &mut dirs, cd, c, &changed_here, ids) {
+                    Ok(()) => {}
+                    // This version of the file is not here: what it held is unknown.
+                    Err(e) if not_fetched(&e) => t.settle(&not_here),
+                    Err(e) => return Err(git(std::slice::from_ref(t))(e)),
                 }
             }
         }
