@@ -680,6 +680,7 @@ pub fn value_log(
             if shallow.contains(&last.id()) {
                 log.end = Some(UnknownReason::Shallow {
                     boundary: last.id().to_string(),
+                    time: staleness::change(&last).time,
                 });
             } else if missing_parent || last.parent_count() > 0 {
                 log.end = Some(UnknownReason::MissingParent {

@@ -184,8 +184,11 @@ fn a_shallow_clone_gives_unknown_not_fresh() {
             .remove(&p)
             .unwrap();
         let boundary = r.git_in(&clone, &["rev-list", "--max-parents=0", "HEAD"]);
+        let boundary = boundary.trim();
+        let time = r.git_in(&clone, &["log", "-1", "--format=%at", boundary]);
         let shallow = Freshness::Unknown(UnknownReason::Shallow {
-            boundary: boundary.trim().to_string(),
+            boundary: boundary.to_string(),
+            time: time.trim().parse().unwrap(),
         });
         assert_eq!(of(&rows, "db.user"), &shallow, "depth {depth}");
         assert_eq!(of(&rows, "api"), &shallow, "depth {depth}");
@@ -594,6 +597,87 @@ fn a_blobless_clone_gives_unknown_ages_and_every_other_rule_runs() {
     assert_eq!(
         v["unknown_age"],
         serde_json::json!([{"file": "s.yaml", "key": "db.password", "reason": "partial_clone"}]),
+        "{v:#}"
+    );
+}
+
+/// Audit find: in a `--depth 1` clone, a value present in the boundary commit changed at
+/// that commit or before, so it is at least as old as the commit; it was reported "age
+/// unknown" and `check` passed even when that alone is past its max_age. Now the bound
+/// counts: past max_age, it is overdue ("at least N days"); under it, the age is unknown.
+#[test]
+fn a_shallow_boundary_older_than_max_age_is_overdue() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {max_age: 30d}\n  API: {max_age: 200d}\n");
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 300, "alice");
+    r.set("s.yaml", "db.user", "app-VALUE-8");
+    let boundary_time = r.commit("new user", 100, "alice");
+    let clone = r.path("home/shallow");
+    let url = format!("file://{}", r.ks.dir().display());
+    r.git(&["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()]);
+    let p = clone.join("s.yaml");
+    let rows = last_changes(std::slice::from_ref(&p))
+        .unwrap()
+        .remove(&p)
+        .unwrap();
+    match of(&rows, "db.password") {
+        Freshness::Unknown(why @ UnknownReason::Shallow { .. }) => {
+            assert_eq!(why.held_since(), Some(boundary_time))
+        }
+        other => panic!("{other:?}"),
+    }
+    let run = |args: &[&str]| r.ks.cmd().current_dir(&clone).args(args).output().unwrap();
+    let out = run(&["check", "--env", "prod"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.contains(key) && l.contains("max_age"))
+            .unwrap_or_else(|| panic!("no {key} line in {text}"))
+            .to_string()
+    };
+    let pw = line("db.password");
+    assert!(
+        pw.starts_with("FAIL") && pw.contains("at least 100 days ago") && pw.contains("shallow"),
+        "{text}"
+    );
+    // 100 days is within API's 200: its age is unknown, as before.
+    let api = line("api (API)");
+    assert!(
+        api.starts_with("skipped") && api.contains("shallow clone"),
+        "{text}"
+    );
+
+    let out = run(&["status", "--overdue"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        stdout.contains("db.password")
+            && stdout.contains(">=100d")
+            && stdout.contains("30d OVERDUE"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("api"), "{stdout}");
+    assert!(err.contains("1 value is past its max_age"), "{err}");
+    assert!(
+        err.contains("1 value with a max_age has no known age"),
+        "{err}"
+    );
+    let out = run(&["status", "--overdue", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let values = v["values"].as_array().unwrap();
+    assert_eq!(values.len(), 1, "{v:#}");
+    assert_eq!(values[0]["key"], "db.password");
+    assert_eq!(values[0]["state"], "unknown");
+    assert_eq!(values[0]["reason"], "shallow");
+    assert_eq!(values[0]["overdue"], true);
+    assert_eq!(values[0]["min_age_days"], 100);
+    assert_eq!(values[0]["age_days"], serde_json::Value::Null);
+    assert_eq!(
+        v["unknown_age"],
+        serde_json::json!([{"file": "s.yaml", "key": "api", "reason": "shallow"}]),
         "{v:#}"
     );
 }

@@ -435,7 +435,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// value has a max_age).
 ///
 /// JSON (stable field names): `{"root", "now", "values": [{"file", "key", "state",
-/// "age_days", "time", "date", "commit", "author", "email", "summary", "reason",
+/// "age_days", "min_age_days", "time", "date", "commit", "author", "email", "summary", "reason",
 /// "detail", "max_age", "overdue"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
 /// unix seconds (`time`: the commit's author time), `date` its RFC 3339 UTC text,
 /// `commit` the full id; `reason` is a stable code for an unknown state (`shallow`,
@@ -488,12 +488,26 @@ pub(super) mod stale {
             }
         }
 
+        /// Whole days the value is at least as old, when history proves only that (it
+        /// was already there at a shallow clone's boundary).
+        pub fn min_age_days(&self, now: i64) -> Option<i64> {
+            match &self.freshness {
+                Freshness::Unknown(why) => why.held_since().map(|t| (now - t).max(0) / 86_400),
+                _ => None,
+            }
+        }
+
         /// Past its `max_age`: `Some(true)`; within it: `Some(false)`; no rule, or an age
-        /// git cannot tell: `None`.
+        /// git cannot tell: `None`. An age known only to be at least some time is past
+        /// its `max_age` when that bound is; under it, the age is still unknown.
         pub fn overdue(&self, now: i64) -> Option<bool> {
             let max = self.max_age.as_ref()?;
-            let c = self.change()?;
-            Some((now - c.time).max(0) as u64 > max.seconds)
+            let past = |t: i64| (now - t).max(0) as u64 > max.seconds;
+            match &self.freshness {
+                Freshness::Changed(c) => Some(past(c.time)),
+                Freshness::Unknown(why) => why.held_since().filter(|t| past(*t)).map(|_| true),
+                Freshness::Uncommitted => None,
+            }
         }
 
         /// Unknown first, then changed oldest first, then uncommitted.
@@ -587,7 +601,7 @@ pub(super) mod stale {
         // (file, key, reason code, why)
         let unknown: Vec<(String, String, &str, String)> = rows
             .iter()
-            .filter(|r| r.max_age.is_some())
+            .filter(|r| r.max_age.is_some() && r.overdue(now) != Some(true))
             .filter_map(|r| {
                 let (code, why) = match &r.freshness {
                     Freshness::Unknown(why) => (why.code(), why.to_string()),
@@ -617,6 +631,7 @@ pub(super) mod stale {
                             "key": r.key,
                             "state": r.state(),
                             "age_days": r.age_days(now),
+                            "min_age_days": r.min_age_days(now),
                             "time": c.map(|c| c.time),
                             "date": c.map(|c| date(c.time, true)),
                             "commit": c.map(|c| &c.commit),
@@ -657,7 +672,10 @@ pub(super) mod stale {
                                 ("-".into(), "-".into(), "-".into(), "uncommitted".into())
                             }
                             Freshness::Unknown(why) => (
-                                "?".into(),
+                                match r.min_age_days(now) {
+                                    Some(d) => format!(">={d}d"),
+                                    None => "?".into(),
+                                },
                                 "-".into(),
                                 "-".into(),
                                 format!("unknown: {why}"),

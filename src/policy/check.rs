@@ -344,12 +344,31 @@ pub fn check_ages(
                     RuleName::MaxAge,
                     "changed but not committed yet: its age is unknown",
                 )),
-                Some(Freshness::Unknown(why)) => out.push(Finding::skipped(
-                    env.name,
-                    s,
-                    RuleName::MaxAge,
-                    format!("age unknown: {why}"),
-                )),
+                Some(Freshness::Unknown(why)) => {
+                    // Changed at a known time or before (a shallow clone's boundary):
+                    // that bound alone may prove it overdue.
+                    let at_least = why
+                        .held_since()
+                        .map(|t| now.saturating_sub(t).max(0) as u64);
+                    out.push(match at_least {
+                        Some(age) if age > max.seconds => Finding::new(
+                            env.name,
+                            s,
+                            RuleName::MaxAge,
+                            format!(
+                                "last changed at least {} days ago (max_age {}): {why}",
+                                age / 86_400,
+                                max.text
+                            ),
+                        ),
+                        _ => Finding::skipped(
+                            env.name,
+                            s,
+                            RuleName::MaxAge,
+                            format!("age unknown: {why}"),
+                        ),
+                    })
+                }
                 None => out.push(Finding::skipped(
                     env.name,
                     s,

@@ -87,8 +87,9 @@ pub enum UnknownReason {
     /// The file is not in HEAD: never committed (or ignored), or renamed and not committed.
     NotCommitted,
     /// The history ends at a shallow boundary (`git clone --depth`) with the value still
-    /// present: it changed at or before that commit (full hex id).
-    Shallow { boundary: String },
+    /// present: it changed at or before that commit (full hex id), whose time (as
+    /// [`Change::time`]) is `time`.
+    Shallow { boundary: String, time: i64 },
     /// A commit's parent is missing from the object store (partial or damaged clone).
     MissingParent { commit: String },
     /// A version of the file (at the commit, full hex id) is not in the object store: a
@@ -115,6 +116,16 @@ pub enum UnknownReason {
 }
 
 impl UnknownReason {
+    /// A time the value already held its current text (unix seconds), when history
+    /// proves one: its age is at least `now` minus this, so a value whose bound alone is
+    /// past its max_age is overdue though its exact age is unknown.
+    pub fn held_since(&self) -> Option<i64> {
+        match self {
+            UnknownReason::Shallow { time, .. } => Some(*time),
+            _ => None,
+        }
+    }
+
     /// A stable short name for machine output (`status --stale --format json`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -140,7 +151,7 @@ impl fmt::Display for UnknownReason {
             UnknownReason::NotInRepository => write!(f, "not in a git repository"),
             UnknownReason::NoCommits => write!(f, "the repository has no commits"),
             UnknownReason::NotCommitted => write!(f, "the file is not committed"),
-            UnknownReason::Shallow { boundary } => write!(
+            UnknownReason::Shallow { boundary, .. } => write!(
                 f,
                 "shallow clone: history ends at {} (git fetch --unshallow)",
                 short(boundary)
@@ -961,6 +972,7 @@ fn walk(
     let end = if shallow.contains(&last.id()) {
         Freshness::Unknown(UnknownReason::Shallow {
             boundary: last.id().to_string(),
+            time: change(&last).time,
         })
     } else if last.parent_count() > 0 {
         Freshness::Unknown(UnknownReason::MissingParent {
