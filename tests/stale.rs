@@ -681,3 +681,57 @@ fn a_shallow_boundary_older_than_max_age_is_overdue() {
         "{v:#}"
     );
 }
+
+/// Audit find: `GIT_AUTHOR_DATE=2031-01-01 git commit` made a value's age 0 (clamped) and
+/// kept it fresh until 2031. A change is dated by the earlier of its author and committer
+/// times; a commit with both later than now dates nothing: the value's age is unknown
+/// (`future_date`), never fresh.
+#[test]
+fn a_future_author_date_does_not_make_a_value_fresh() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\nschema:\n  db.password: {max_age: 30d}\n  API: {max_age: 30d}\n");
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 300, "alice");
+    let in_2031 = common::repo::now() + 5 * 365 * common::repo::DAY;
+    let committed = common::repo::now() - 100 * common::repo::DAY;
+    // The author date lies; the committer date says when it was really committed.
+    r.set("s.yaml", "db.password", "pw-VALUE-8");
+    r.git(&["add", "-A"]);
+    r.git_at("mallory", in_2031, committed, &["commit", "-q", "-m", "pw"]);
+    let rows = freshness(&r, "s.yaml");
+    assert_eq!(changed(&rows, "db.password").time, committed);
+
+    // Both dates in the future: no date to trust.
+    r.set("s.yaml", "api", "tok-VALUE-9");
+    r.git(&["add", "-A"]);
+    r.git_at("mallory", in_2031, in_2031, &["commit", "-q", "-m", "api"]);
+    let head = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let rows = freshness(&r, "s.yaml");
+    assert_eq!(
+        of(&rows, "api"),
+        &Freshness::Unknown(UnknownReason::FutureDate { commit: head })
+    );
+
+    let out = r.ks.run(&["check", "--env", "prod"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("db.password")
+            && l.contains("last changed 100 days ago")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("skipped")
+            && l.contains("api (API)")
+            && l.contains("dated in the future")),
+        "{text}"
+    );
+    let out = r.ks.run(&["status", "--stale", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["unknown_age"],
+        serde_json::json!([{"file": "s.yaml", "key": "api", "reason": "future_date"}]),
+        "{v:#}"
+    );
+}

@@ -54,7 +54,8 @@ pub struct When {
     /// Full hex id; `None`: not committed yet.
     pub commit: Option<String>,
     pub author: Option<String>,
-    /// Author time, RFC 3339 (UTC), and unix seconds.
+    /// The change's time (the earlier of author and committer times), RFC 3339 (UTC),
+    /// and unix seconds.
     pub date: Option<String>,
     pub time: Option<i64>,
     pub summary: Option<String>,

@@ -437,7 +437,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<ExitCode> {
 /// JSON (stable field names): `{"root", "now", "values": [{"file", "key", "state",
 /// "age_days", "min_age_days", "time", "date", "commit", "author", "email", "summary", "reason",
 /// "detail", "max_age", "overdue"}]}`. `state` is `changed`, `uncommitted` or `unknown`; `now` and `time` are
-/// unix seconds (`time`: the commit's author time), `date` its RFC 3339 UTC text,
+/// unix seconds (`time`: the earlier of the commit's author and committer times), `date` its RFC 3339 UTC text,
 /// `commit` the full id; `reason` is a stable code for an unknown state (`shallow`,
 /// `not_committed`, `not_in_repository`, `no_commits`, `missing_parent`,
 /// `partial_clone`, `in_clear`, `empty`, `not_verbatim`) and `detail` its text; `max_age` is the schema's text (`90d`)

@@ -58,8 +58,9 @@ pub struct Change {
     pub commit: String,
     pub author: String,
     pub email: String,
-    /// Author time, unix seconds: when the change was written, not when it was rebased or
-    /// merged.
+    /// The earlier of the author and committer times, unix seconds: when the change was
+    /// written, not when it was rebased or merged (author), and never later than when it
+    /// was committed (a forged `GIT_AUTHOR_DATE` in the future does not make it younger).
     pub time: i64,
     /// First line of the message, to recognise the change in a list.
     pub summary: String,
@@ -96,6 +97,10 @@ pub enum UnknownReason {
     /// partial clone (`git clone --filter=blob:none`) fetches older blobs on demand, and
     /// libgit2 cannot fetch them.
     PartialClone { commit: String },
+    /// The commit (full hex id) that changed the value has author and committer times both
+    /// later than now (a wrong clock, or a forged date): it dates nothing, and the value
+    /// must not look fresh until then.
+    FutureDate { commit: String },
     /// The value is stored in clear (the file's encryption rules leave it so): no
     /// ciphertext to follow. Kept for the JSON `reason` codes; clear values are now
     /// followed by their text.
@@ -135,6 +140,7 @@ impl UnknownReason {
             UnknownReason::Shallow { .. } => "shallow",
             UnknownReason::MissingParent { .. } => "missing_parent",
             UnknownReason::PartialClone { .. } => "partial_clone",
+            UnknownReason::FutureDate { .. } => "future_date",
             UnknownReason::InClear => "in_clear",
             UnknownReason::Empty => "empty",
             UnknownReason::NotVerbatim => "not_verbatim",
@@ -162,6 +168,11 @@ impl fmt::Display for UnknownReason {
             UnknownReason::PartialClone { commit } => write!(
                 f,
                 "partial clone: blob not fetched at {} (a clone without --filter has it)",
+                short(commit)
+            ),
+            UnknownReason::FutureDate { commit } => write!(
+                f,
+                "the change at {} is dated in the future (author and committer times)",
                 short(commit)
             ),
             UnknownReason::InClear => write!(f, "stored in clear"),
@@ -712,18 +723,33 @@ pub(crate) fn shallow_boundaries(repo: &Repository) -> HashSet<Oid> {
         .collect()
 }
 
-fn change_of(commit: &Commit<'_>) -> Freshness {
-    Freshness::Changed(change(commit))
+/// How far ahead of our clock a commit's time may be and still count (as age 0): a
+/// committer's clock a little fast, not a date years ahead.
+const CLOCK_SKEW: i64 = 86_400;
+
+/// `commit` as a value's change, at `now` (unix seconds): a commit dated later than now
+/// (beyond [`CLOCK_SKEW`]) would make the value fresh until then, so it dates nothing.
+fn change_of(commit: &Commit<'_>, now: i64) -> Freshness {
+    let c = change(commit);
+    if c.time > now.saturating_add(CLOCK_SKEW) {
+        return Freshness::Unknown(UnknownReason::FutureDate { commit: c.commit });
+    }
+    Freshness::Changed(c)
 }
 
-/// Who made `commit`, when, and its subject.
+/// Who made `commit`, when, and its subject. The time is the earlier of the author and
+/// committer times: the author time survives a rebase, the committer time bounds a forged
+/// author time (git sets it when the commit is made).
 pub(crate) fn change(commit: &Commit<'_>) -> Change {
     let author = commit.author();
     Change {
         commit: commit.id().to_string(),
         author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
         email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        time: author.when().seconds(),
+        time: author
+            .when()
+            .seconds()
+            .min(commit.committer().when().seconds()),
         summary: commit
             .summary_bytes()
             .map(|s| String::from_utf8_lossy(s).into_owned())
@@ -917,6 +943,9 @@ fn walk(
         }
     }
     let shallow = shallow_boundaries(repo);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let mut walk = repo.revwalk().map_err(git(files))?;
     walk.set_sorting(Sort::NONE).map_err(git(files))?;
     walk.simplify_first_parent().map_err(git(files))?;
@@ -949,7 +978,7 @@ fn walk(
         };
         if let (Some(c), Some(cd)) = (&child, &mut child_dirs) {
             // `commit` is the first parent of `c`.
-            let changed_here = change_of(c);
+            let changed_here = change_of(c, now);
             let same_tree = dirs.root.id() == cd.root.id();
             for t in files.iter_mut().filter(|t| t.alive()) {
                 if same_tree {
@@ -979,7 +1008,7 @@ fn walk(
             commit: last.id().to_string(),
         })
     } else {
-        change_of(&last)
+        change_of(&last, now)
     };
     for t in files.iter_mut().filter(|t| t.alive()) {
         t.settle(&end);

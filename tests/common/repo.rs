@@ -122,7 +122,13 @@ impl Repo {
     /// `git ARGS` as `who`, with author and committer dates `days` ago; returns that time.
     pub fn git_as(&self, who: &str, days: i64, args: &[&str]) -> i64 {
         let t = now() - days * DAY;
-        let date = format!("@{t} +0000");
+        self.git_at(who, t, t, args);
+        t
+    }
+
+    /// `git ARGS` as `who`, with the author and committer times given (unix seconds): a
+    /// commit whose dates disagree, or lie in the future.
+    pub fn git_at(&self, who: &str, author: i64, committer: i64, args: &[&str]) {
         let out = Command::new("git")
             .args(["-c", &format!("user.name={who}")])
             .args(["-c", &format!("user.email={who}@example.com")])
@@ -130,8 +136,8 @@ impl Repo {
             .current_dir(self.ks.dir())
             .env("HOME", self.path("home"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_AUTHOR_DATE", format!("@{author} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("@{committer} +0000"))
             .output()
             .unwrap();
         assert!(
@@ -139,7 +145,6 @@ impl Repo {
             "git {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        t
     }
 
     pub fn set(&self, file: &str, key: &str, value: &str) {
