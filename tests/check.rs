@@ -625,3 +625,42 @@ fn a_broken_schema_stops_exec_with_f_instead_of_turning_the_check_off() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
+
+/// Audit find: `pattern: "^\\w{32,}$"` was a config error ("compiled regex exceeds size
+/// limit of 1048576 bytes"): Unicode `\w` repeated 32 times is over 1 MiB of NFA, so
+/// `exec` exited 5 on an ordinary token pattern. The limit is now the regex crate's own
+/// (10 MiB); a pattern still too big names the ASCII forms in its error.
+#[test]
+fn an_ordinary_unicode_word_pattern_compiles_and_a_huge_one_says_how_to_shrink_it() {
+    let repo =
+        team("  API_TOKEN: {pattern: \"^\\\\w{32,}$\"}\n  OTHER: {pattern: \"^\\\\w{64}$\"}\n");
+    write_encrypted(
+        &repo,
+        "config/prod/app.env",
+        "API_TOKEN=tok_0123456789abcdefghijklmnopqrstuvwxyz\n",
+    );
+    let child = marker_child(repo.ks.dir());
+    let mut args = vec!["exec", "--env", "prod", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.path("started").exists());
+    // A short token breaks the pattern: a violation, not a config error.
+    write_encrypted(&repo, "config/prod/app.env", "API_TOKEN=tok_short\n");
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+
+    let config = std::fs::read_to_string(repo.path(".secrets.yaml")).unwrap();
+    std::fs::write(repo.path(".secrets.yaml"), config.replace("{64}", "{1000}")).unwrap();
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err.lines().find(|l| l.contains("pattern")).unwrap_or("");
+    assert!(
+        line.contains(".secrets.yaml")
+            && line.contains("OTHER")
+            && line.contains("(?-u:\\w)")
+            && line.contains("[A-Za-z0-9_]"),
+        "{err}"
+    );
+}

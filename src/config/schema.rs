@@ -121,12 +121,18 @@ pub struct Pattern {
 #[derive(Debug)]
 pub struct SchemaRegex(regex_automata::meta::Regex);
 
+/// The compiled size a pattern may reach: the regex crate's default (10 MiB). Unicode
+/// `\w` is a large class, so `^\w{32,}$` is over 1 MiB (the limit this had before) and
+/// `\w{200}` still fits; compiling stops when the limit is reached, so a hostile pattern
+/// (`\w{1000}{1000}`) fails in tens of milliseconds.
+const SIZE_LIMIT: usize = 10 << 20;
+
 impl SchemaRegex {
-    /// As `regex::RegexBuilder::new(text).size_limit(1 MiB)`; the error as the syntax
-    /// error's text.
+    /// As `regex::Regex::new(text)` (its size limit included); the error as the syntax
+    /// error's text, and for a pattern too big, how to make it smaller.
     pub fn new(text: &str) -> Result<SchemaRegex, String> {
         let config = regex_automata::meta::Config::new()
-            .nfa_size_limit(Some(1 << 20))
+            .nfa_size_limit(Some(SIZE_LIMIT))
             .onepass_size_limit(Some(1 << 20))
             .pool_capacity(4);
         regex_automata::meta::Builder::new()
@@ -135,9 +141,9 @@ impl SchemaRegex {
             .map(SchemaRegex)
             .map_err(|e| match (e.syntax_error(), e.size_limit()) {
                 (Some(syntax), _) => syntax.to_string(),
-                (None, Some(limit)) => {
-                    format!("compiled regex exceeds size limit of {limit} bytes")
-                }
+                (None, Some(limit)) => format!(
+                    "compiled regex exceeds size limit of {limit} bytes (Unicode classes such as \\w are large when repeated: (?-u:\\w) or [A-Za-z0-9_] matches ASCII only and is small)"
+                ),
                 (None, None) => e.to_string(),
             })
     }
@@ -683,7 +689,7 @@ mod tests {
             (
                 "schema:\n  A:\n    pattern: \"\\\\w{1000}{1000}\"\n",
                 3,
-                "pattern: compiled regex exceeds size limit of 1048576 bytes",
+                "pattern: compiled regex exceeds size limit of 10485760 bytes (Unicode classes such as \\w are large when repeated: (?-u:\\w) or [A-Za-z0-9_]",
             ),
             ("schema:\n  A:\n    max_age: 3 months\n", 3, "duration"),
             (
