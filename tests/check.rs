@@ -664,3 +664,58 @@ fn an_ordinary_unicode_word_pattern_compiles_and_a_huge_one_says_how_to_shrink_i
         "{err}"
     );
 }
+
+/// Audit find: a value that is not UTF-8 (a binary file's `data`: a DER key) was read as
+/// empty: 65 bytes failed `required` ("empty") and `min_length`, `exec` refused to start
+/// (65), and the hint proposed `generate`, which would overwrite the key. Lengths now count
+/// its bytes, and rules on text (`pattern`) are skipped for it, saying why.
+#[test]
+fn a_binary_value_is_not_empty_and_its_length_is_in_bytes() {
+    let repo =
+        team("  DATA: {required: true, min_length: 64, pattern: \"^x\", forbid: [changeme]}\n");
+    let mut der = vec![0x30, 0x82, 0xff, 0xfe];
+    der.extend((0..61u8).map(|i| i.wrapping_mul(37) | 0x80));
+    assert!(std::str::from_utf8(&der).is_err() && der.len() == 65);
+    std::fs::write(repo.path("config/prod/tls.key"), &der).unwrap();
+    repo.ks.ok(&["encrypt", "-i", "config/prod/tls.key"]);
+    assert_eq!(repo.ks.ok(&["decrypt", "config/prod/tls.key"]), der);
+
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        !text.contains("empty") && !text.contains("min_length"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("skipped")
+            && l.contains("data (DATA)")
+            && l.contains("pattern")
+            && l.contains("not UTF-8 text")),
+        "{text}"
+    );
+    let child = marker_child(repo.ks.dir());
+    let mut args = vec!["exec", "--env", "prod", "--"];
+    args.extend(child.iter().map(String::as_str));
+    let out = repo.ks.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(repo.path("started").exists());
+
+    // Too short in bytes is a violation in bytes.
+    let config = std::fs::read_to_string(repo.path(".secrets.yaml")).unwrap();
+    std::fs::write(
+        repo.path(".secrets.yaml"),
+        config.replace("min_length: 64", "min_length: 66"),
+    )
+    .unwrap();
+    let out = repo.ks.run(&["check", "--env", "prod"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("min_length")
+            && l.contains("shorter than 66 bytes")),
+        "{text}"
+    );
+    assert!(!text.contains("empty"), "{text}");
+}

@@ -51,12 +51,68 @@ impl Deref for Plaintext<'_> {
 }
 
 impl Subject<'_> {
-    fn text(&self) -> Option<&str> {
-        self.value
-            .as_deref()
-            .map(|v| std::str::from_utf8(v).unwrap_or(""))
+    /// The value as the rules read it; `None` when it could not be decrypted.
+    fn read(&self) -> Option<Read<'_>> {
+        let bytes = self.value.as_deref()?;
+        Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Read::Text(text),
+            Err(_) => Read::Binary {
+                len: bytes.len(),
+                lossy: lossy(bytes),
+            },
+        })
     }
 }
+
+/// A decrypted value: text, or bytes that are not UTF-8 (a binary file's `data`, a DER
+/// key). Never taken for empty: its length is its bytes, and rules on text skip it.
+enum Read<'v> {
+    Text(&'v str),
+    Binary {
+        len: usize,
+        /// The bytes with each invalid sequence as U+FFFD, for `forbid` and the production
+        /// list: no entry holds U+FFFD, so only real text around it can match. Wiped.
+        lossy: Zeroizing<String>,
+    },
+}
+
+impl Read<'_> {
+    /// The text `forbid` and the production list compare.
+    fn for_lists(&self) -> &str {
+        match self {
+            Read::Text(t) => t,
+            Read::Binary { lossy, .. } => lossy,
+        }
+    }
+}
+
+/// `bytes` as text, each invalid sequence replaced by U+FFFD, in a buffer sized first so
+/// no growth leaves a copy of the secret behind.
+fn lossy(bytes: &[u8]) -> Zeroizing<String> {
+    let bad = char::REPLACEMENT_CHARACTER;
+    let size: usize = bytes
+        .utf8_chunks()
+        .map(|c| {
+            c.valid().len()
+                + if c.invalid().is_empty() {
+                    0
+                } else {
+                    bad.len_utf8()
+                }
+        })
+        .sum();
+    let mut out = Zeroizing::new(String::with_capacity(size));
+    for c in bytes.utf8_chunks() {
+        out.push_str(c.valid());
+        if !c.invalid().is_empty() {
+            out.push(bad);
+        }
+    }
+    out
+}
+
+const NOT_TEXT: &str =
+    "the value is not UTF-8 text (binary): a pattern is matched against text only";
 
 /// An environment's values, and whether it is a production one.
 pub struct EnvValues<'a> {
@@ -179,9 +235,9 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
         // A file nobody here can open is one skipped line, not one per value.
         let mut unopened: Vec<&str> = Vec::new();
         for s in env.subjects {
-            match s.text() {
+            match s.read() {
                 Some(v) => {
-                    if let Some(entry) = builtin::weak_match(v) {
+                    if let Some(entry) = builtin::weak_match(v.for_lists()) {
                         out.push(Finding::new(
                             env.name,
                             s,
@@ -206,7 +262,7 @@ pub fn check_values(schema: &Schema, env: &EnvValues, complete: bool) -> Vec<Fin
 }
 
 fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
-    let Some(value) = s.text() else {
+    let Some(value) = s.read() else {
         // Every rule that needed the value is listed as skipped, so none is taken as passed.
         let needed = [
             (rule.min_length.is_some(), RuleName::MinLength),
@@ -218,7 +274,12 @@ fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
         }
         return;
     };
-    if rule.required && value.is_empty() {
+    // Characters for text, bytes for a value that is not UTF-8.
+    let (len, unit) = match &value {
+        Read::Text(t) => (t.chars().count(), "characters"),
+        Read::Binary { len, .. } => (*len, "bytes"),
+    };
+    if rule.required && len == 0 {
         out.push(Finding::new(
             env,
             s,
@@ -227,26 +288,28 @@ fn check_one(rule: &KeyRule, env: &str, s: &Subject, out: &mut Vec<Finding>) {
         ));
     }
     if let Some(min) = rule.min_length {
-        if value.chars().count() < min {
+        if len < min {
             out.push(Finding::new(
                 env,
                 s,
                 RuleName::MinLength,
-                format!("shorter than {min} characters"),
+                format!("shorter than {min} {unit}"),
             ));
         }
     }
     if let Some(p) = &rule.pattern {
-        if !p.regex.is_match(value) {
-            out.push(Finding::new(
+        match &value {
+            Read::Text(t) if !p.regex.is_match(t) => out.push(Finding::new(
                 env,
                 s,
                 RuleName::Pattern,
                 format!("does not match {:?}", p.text),
-            ));
+            )),
+            Read::Text(_) => {}
+            Read::Binary { .. } => out.push(Finding::skipped(env, s, RuleName::Pattern, NOT_TEXT)),
         }
     }
-    let folded = crate::config::schema::fold(value);
+    let folded = crate::config::schema::fold(value.for_lists());
     for (i, f) in rule.forbid.iter().enumerate() {
         if f.matches_folded(&folded) {
             let detail = if f.is_exact() {
@@ -493,6 +556,39 @@ mod tests {
         // STRIPE_KEY's rule is for prod only.
         let dev = EnvValues { name: "dev", ..env };
         assert!(!rules(&check_values(&s, &dev, true)).contains(&("STRIPE_KEY", "pattern", false)));
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_read_by_its_bytes() {
+        let s = schema("schema:\n  A: {required: true, min_length: 10, pattern: \"^a\", forbid: [\"changeme*\"]}\n");
+        let value = |bytes: &[u8]| Subject {
+            value: Some(Plaintext::Owned(Zeroizing::new(bytes.to_vec()))),
+            ..subject("A", None)
+        };
+        let env = |subjects| EnvValues {
+            name: "prod",
+            production: true,
+            subjects,
+        };
+        // Ten bytes, three of them invalid: long enough, not empty, pattern skipped.
+        let binary = [value(b"abc\xff\xfe\x80defg")];
+        assert_eq!(
+            rules(&check_values(&s, &env(&binary), true)),
+            [("A", "pattern", true)]
+        );
+        // Nine bytes are too short in bytes; text around an invalid byte still matches.
+        let short = [value(b"ChangeMe\xff")];
+        let found = check_values(&s, &env(&short), true);
+        assert_eq!(
+            rules(&found),
+            [
+                ("A", "min_length", false),
+                ("A", "pattern", true),
+                ("A", "forbid", false)
+            ]
+        );
+        assert_eq!(found[0].detail, "shorter than 10 bytes");
+        assert_eq!(&*lossy(b"a\xffb\xe2\x82"), "a\u{FFFD}b\u{FFFD}");
     }
 
     #[test]
