@@ -536,3 +536,26 @@ fn a_key_named_by_two_rules_meets_both() {
     let out = ks.run(&["check", "--env", "dev"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
 }
+
+/// Audit find: `--length 2` on a key whose schema says `min_length: 64` failed (exit 7)
+/// though the help says --length is raised to the schema's min_length.
+#[test]
+fn a_password_length_is_raised_to_min_length_before_it_is_judged() {
+    let ks = repo("schema:\n  LONG: {min_length: 64}\n");
+    let (v, _) = quietly(
+        &ks,
+        &[
+            "generate", ".env.dev", "LONG", "--format", "password", "--length", "2",
+        ],
+        ".env.dev",
+        "LONG",
+    );
+    assert!(is_password(v.trim_end(), 64), "{} characters", v.len());
+    // Without a min_length to raise it, 2 is still too short for a password.
+    let out = ks.run(&["generate", ".env.dev", "SHORT", "--length", "2"]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("at least 4 characters"),
+        "{out:?}"
+    );
+}

@@ -127,13 +127,14 @@ impl Plan {
         }
         let size = match spec.format {
             GenFormat::Password => {
-                let n = in_range(spec.length.unwrap_or(DEFAULT_PASSWORD), "the length")?;
+                // Raised to min_length first: a short --length under a long rule is fine.
+                let n = in_range(spec.length.unwrap_or(DEFAULT_PASSWORD), "the length")?.max(min);
                 if n < 4 {
                     return Err(bad(format!(
                         "a password has at least 4 characters (one of each class), not {n}"
                     )));
                 }
-                Size::Chars(n.max(min))
+                Size::Chars(n)
             }
             GenFormat::Django => {
                 let n = in_range(spec.length.unwrap_or(DEFAULT_DJANGO), "the length")?;
