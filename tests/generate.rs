@@ -267,9 +267,10 @@ fn the_schema_gives_format_and_size() {
     // hex has letters too: still refused.
     let out = ks.run(&["generate", ".env.dev", "PIN", "--format", "hex"]);
     assert_eq!(out.status.code(), Some(7), "hex has letters: {out:?}");
-    // A wrong size is refused before the file is read.
+    // A size option the format does not take conflicts with it (exit 8), before the file
+    // is read.
     let out = ks.run(&["generate", f, "x", "--format", "uuid", "--length", "8"]);
-    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(out.status.code(), Some(8));
     assert!(
         text(&out.stderr).contains("dev/app.yaml: x: a uuid has no length"),
         "{out:?}"
@@ -558,4 +559,39 @@ fn a_password_length_is_raised_to_min_length_before_it_is_judged() {
         text(&out.stderr).contains("at least 4 characters"),
         "{out:?}"
     );
+}
+
+/// Audit find: `--words 3 --format hex` exited 7 though the exit-code table gives 8 for
+/// conflicting options; so did `--length` for a uuid or a passphrase.
+#[test]
+fn a_size_option_the_format_does_not_take_is_a_conflict() {
+    let ks = repo("");
+    let before = std::fs::read(ks.path(".env.dev")).unwrap();
+    for args in [
+        &[
+            "generate", ".env.dev", "W", "--words", "3", "--format", "hex",
+        ][..],
+        &[
+            "generate",
+            ".env.dev",
+            "W",
+            "--format",
+            "passphrase",
+            "--length",
+            "9",
+        ],
+        &[
+            "rotate-value",
+            ".env.dev",
+            "DEBUG",
+            "--generate",
+            "--words",
+            "3",
+        ],
+    ] {
+        let out = ks.run(args);
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {out:?}");
+        assert!(text(&out.stderr).contains(".env.dev"), "{out:?}");
+    }
+    assert_eq!(std::fs::read(ks.path(".env.dev")).unwrap(), before);
 }

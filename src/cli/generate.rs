@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::exit::{CliError, INVALID_SET};
+use super::exit::{CliError, CONFLICT, INVALID_SET};
 use super::set::{self, Written};
 use super::{output, Global};
 use crate::config::schema::{GenFormat, KeyRule};
@@ -170,8 +170,15 @@ fn plan_for(
         opts.length,
         opts.words,
     );
-    let plan = Plan::new(&spec, &rules, &key)
-        .map_err(|e| CliError::new(INVALID_SET, format!("{}: {e}", file.display())))?;
+    let plan = Plan::new(&spec, &rules, &key).map_err(|e| {
+        // A size option the format does not take is a conflict of options (8), as the
+        // exit-code table says; a size out of range is an invalid value (7).
+        let code = match e {
+            gen::GenError::Conflict { .. } => CONFLICT,
+            _ => INVALID_SET,
+        };
+        CliError::new(code, format!("{}: {e}", file.display()))
+    })?;
     // Weak on purpose is allowed (a PIN, a test fixture), but said: under 64 bits a guesser
     // with a hash of it finds it.
     let bits = plan.bits();

@@ -46,6 +46,11 @@ pub const TRIES: usize = 1_000;
 pub enum GenError {
     #[error("{key}: {message}")]
     Size { key: String, message: String },
+    /// A size the format does not take (`--words` for hex, `--length` for a uuid). The
+    /// schema's own `generate:` is checked when the config is read, so this comes from the
+    /// command line: conflicting options.
+    #[error("{key}: {message}")]
+    Conflict { key: String, message: String },
     #[error("{key}: none of {tries} {format} values drawn met the schema's {rule} (line {line})")]
     NoMatch {
         key: String,
@@ -120,8 +125,12 @@ impl Plan {
                 Ok(n)
             }
         };
+        let conflict = |message: String| GenError::Conflict {
+            key: key.to_string(),
+            message,
+        };
         if spec.words.is_some() && spec.format != GenFormat::Passphrase {
-            return Err(bad(format!(
+            return Err(conflict(format!(
                 "words are for a passphrase; a {name} has a length"
             )));
         }
@@ -151,7 +160,9 @@ impl Plan {
             }
             GenFormat::Uuid => {
                 if spec.length.is_some() {
-                    return Err(bad("a uuid has no length to choose (36 characters)".into()));
+                    return Err(conflict(
+                        "a uuid has no length to choose (36 characters)".into(),
+                    ));
                 }
                 if min > 36 {
                     return Err(bad(format!(
@@ -162,7 +173,7 @@ impl Plan {
             }
             GenFormat::Passphrase => {
                 if spec.length.is_some() {
-                    return Err(bad(
+                    return Err(conflict(
                         "a passphrase is sized in words (words, --words), not length".into(),
                     ));
                 }
