@@ -691,3 +691,72 @@ fn generate_makes_the_new_value_by_the_schema_and_never_shows_it() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Audit find: on a dotenv line `export B="x y"`, `--keep-previous B_PREV` wrote
+/// `B_PREV="x y"` without `export`, so a shell sourcing the file no longer exported the
+/// previous value to the programs it starts. The new line keeps the `export` prefix, and
+/// `--remove-expired` finds it by the recorded name; real `sops` reads the file.
+#[test]
+fn keep_previous_keeps_the_export_prefix_of_a_dotenv_line() {
+    let ks = team("");
+    ks.encrypted(".env.prod", &format!("A=1\nexport B=\"x y {OLD}\"\n"));
+    let out = with_stdin(
+        &ks,
+        &[
+            "rotate-value",
+            ".env.prod",
+            "B",
+            "--value-stdin",
+            "--keep-previous",
+            "B_PREV",
+            "--grace",
+            "1h",
+        ],
+        NEW,
+    );
+    assert!(out.status.success(), "{}", no_value(&out));
+    let plain = String::from_utf8(ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert!(
+        plain.contains(&format!("\nexport B_PREV=\"x y {OLD}\"\n")),
+        "{plain}"
+    );
+    assert!(plain.contains(&format!("\nexport B={NEW}\n")), "{plain}");
+    assert_eq!(
+        get(&ks, ".env.prod", "B_PREV").unwrap(),
+        format!("x y {OLD}")
+    );
+    let sops = common::sops_bin().unwrap();
+    let out = std::process::Command::new(&sops)
+        .args([
+            "decrypt",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            ".env.prod",
+        ])
+        .current_dir(ks.dir())
+        .env("SOPS_AGE_KEY_FILE", &ks.key)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sops: {out:?}");
+    let by_sops = String::from_utf8(out.stdout).unwrap();
+    assert!(by_sops.contains("export B_PREV="), "{by_sops}");
+
+    // Due: --remove-expired takes the exported line out.
+    let cfg = std::fs::read_to_string(ks.path(".secrets.yaml")).unwrap();
+    let cfg = cfg
+        .lines()
+        .map(|l| match l.trim().strip_prefix("until: ") {
+            Some(_) => "    until: \"2020-01-01T00:00:00Z\"".to_string(),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(ks.path(".secrets.yaml"), cfg + "\n").unwrap();
+    ks.ok(&["rotate-value", ".env.prod", "--remove-expired"]);
+    assert_eq!(get(&ks, ".env.prod", "B_PREV"), None);
+    let plain = String::from_utf8(ks.ok(&["decrypt", ".env.prod"])).unwrap();
+    assert!(!plain.contains("B_PREV"), "{plain}");
+}

@@ -391,8 +391,11 @@ fn kept_path(
     keep: &KeyPath,
 ) -> KeyPath {
     let found = output::stored_path(format, doc, keep.clone());
-    if format == Format::Dotenv || doc.lookup(&found).is_ok() {
+    if doc.lookup(&found).is_ok() {
         return found;
+    }
+    if format == Format::Dotenv {
+        return exported_like(stored, keep).unwrap_or(found);
     }
     let (Some((PathSegment::Key(key), parent)), Some(PathSegment::Key(name))) =
         (stored.0.split_last(), keep.0.last())
@@ -405,6 +408,19 @@ fn kept_path(
     let mut segs = parent.to_vec();
     segs.push(PathSegment::Key(format!("{}{name}", &key[..=dot])));
     KeyPath(segs)
+}
+
+/// A new dotenv key NAME beside a line written `export KEY=…`: `export NAME`, so a shell
+/// that sources the file exports the previous value as it does the value (the prefix kept
+/// as written, tab included). `None` when KEY has no prefix.
+fn exported_like(stored: &KeyPath, keep: &KeyPath) -> Option<KeyPath> {
+    let ([PathSegment::Key(key)], [PathSegment::Key(name)]) =
+        (stored.0.as_slice(), keep.0.as_slice())
+    else {
+        return None;
+    };
+    let prefix = key.strip_suffix(crate::store::dotenv::env_name(key))?;
+    (!prefix.is_empty()).then(|| KeyPath(vec![PathSegment::Key(format!("{prefix}{name}"))]))
 }
 
 /// Where the previous value goes and until when: the sibling key NAME, for `--grace` or
