@@ -200,7 +200,12 @@ fn log_without_a_key_gives_each_keys_last_change() {
     std::fs::write(r.path("plain.yaml"), "a: b\n").unwrap();
     for (file, code) in [("plain.yaml", 204), ("nosuch.yaml", 2)] {
         let out = r.ks.run(&["log", file]);
-        assert_eq!(out.status.code(), Some(code), "{file}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{file}: {}",
+            text(&out.stderr)
+        );
         assert_eq!(r.ks.run(&["get", file, "a"]).status.code(), Some(code));
     }
 }
