@@ -68,11 +68,12 @@ pub fn load_if_encrypted(path: &Path) -> Option<EncryptedFile> {
 /// report instead of skipping). A file over 64 MiB is considered when its end holds the
 /// marker; before, it was skipped, and with it a large file's rotation on `member remove`.
 pub fn probe(path: &Path) -> Result<Option<EncryptedFile>, FileError> {
-    probe_as(path, &[Format::from_path(path)])
+    probe_as(path, &[])
 }
 
-/// [`probe`] trying `formats` in order: the first that reads the file as encrypted wins;
-/// when none does, the first one's error (or `Ok(None)` when each found no metadata).
+/// [`probe`] trying `formats` in order (none: the format [`Format::of_encrypted`] reads
+/// the file in): the first that reads the file as encrypted wins; when none does, the
+/// first one's error (or `Ok(None)` when each found no metadata).
 fn probe_as(path: &Path, formats: &[Format]) -> Result<Option<EncryptedFile>, FileError> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(None);
@@ -90,6 +91,12 @@ fn probe_as(path: &Path, formats: &[Format]) -> Result<Option<EncryptedFile>, Fi
         return Ok(None);
     }
     let mut first_error = None;
+    let own = [Format::of_encrypted(path, &bytes)];
+    let formats = if formats.is_empty() {
+        &own[..]
+    } else {
+        formats
+    };
     for &format in formats {
         match EncryptedFile::parse(path, format, &bytes) {
             Ok(file) => return Ok(Some(file)),

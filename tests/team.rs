@@ -401,6 +401,49 @@ fn offboarding_rotates_and_lists_what_was_readable() {
     }
 }
 
+/// Files whose name gives no format (`app.conf` written by `encrypt --input-type dotenv`,
+/// an extensionless YAML file sops wrote) are read by their content: offboarding rotates
+/// them, and `exec --env` hands out their values (they were missed: the removed member
+/// kept reading them, and exec dropped them without a word).
+#[test]
+fn offboarding_and_exec_find_files_whose_name_gives_no_format() {
+    let t = Team::standard();
+    t.write("config/prod/app.conf", "CONF_PW=prod-conf-VALUE\n");
+    t.ok(
+        "alice",
+        &[
+            "encrypt",
+            "-i",
+            "--input-type",
+            "dotenv",
+            "config/prod/app.conf",
+        ],
+    );
+    t.write("config/prod/creds", "creds_pw: prod-creds-VALUE\n");
+    t.ok(
+        "alice",
+        &["encrypt", "-i", "--input-type", "yaml", "config/prod/creds"],
+    );
+    for f in ["config/prod/app.conf", "config/prod/creds"] {
+        assert!(t.can_decrypt("ci", f), "{f}");
+    }
+    let env = t.ok("alice", &["exec", "--env", "prod", "--", "env"]);
+    assert!(env.contains("CONF_PW=prod-conf-VALUE"), "{env}");
+    assert!(env.contains("CREDS_PW=prod-creds-VALUE"), "{env}");
+    let out = t.ok("alice", &["member", "remove", "ci"]);
+    assert!(out.contains("config/prod/app.conf\n    CONF_PW"), "{out}");
+    assert!(out.contains("config/prod/creds\n    creds_pw"), "{out}");
+    for f in ["config/prod/app.conf", "config/prod/creds"] {
+        assert!(!t.can_decrypt("ci", f), "ci still reads {f}");
+        assert!(t.can_decrypt("alice", f), "{f}");
+    }
+    assert_eq!(
+        t.ok("alice", &["get", "config/prod/app.conf", "CONF_PW"])
+            .trim(),
+        "prod-conf-VALUE"
+    );
+}
+
 #[test]
 fn env_revoke_rotates_that_environment_only() {
     let t = Team::standard();

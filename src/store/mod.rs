@@ -55,12 +55,24 @@ impl Format {
     /// file is a JSON object of `data` and `sops` alone, which no YAML, dotenv or INI file
     /// we or sops write looks like. (A `.json` name keeps JSON: there the two are the
     /// same shape, and read alike.)
+    ///
+    /// A name that gives no format (`app.conf`, `creds`, `prod.env.enc`) is read by its
+    /// content: a file `encrypt --input-type dotenv` (or sops) wrote there is dotenv, and
+    /// so for every command (`get`, `rotate`, `member remove`, `exec --env`), not only
+    /// for the ones given `--input-type`.
     pub fn of_encrypted(path: &Path, bytes: &[u8]) -> Format {
         let named = Format::from_path(path);
-        if matches!(named, Format::Json | Format::Binary) || !is_binary_store(bytes) {
-            return named;
+        if is_binary_store(bytes) {
+            return if named == Format::Json {
+                named
+            } else {
+                Format::Binary
+            };
         }
-        Format::Binary
+        if named == Format::Binary {
+            return sniffed(bytes).unwrap_or(named);
+        }
+        named
     }
 
     pub fn name(self) -> &'static str {
@@ -72,6 +84,27 @@ impl Format {
             Format::Binary => "binary",
         }
     }
+}
+
+/// The format whose sops metadata `bytes` hold, judged by the line that starts it: a
+/// top-level `sops:` (YAML), a `[sops]` section (INI), `sops_version=` / `sops_mac=`
+/// (dotenv), a JSON object with a `"sops"` key. One pass over the lines.
+fn sniffed(bytes: &[u8]) -> Option<Format> {
+    if bytes.trim_ascii_start().first() == Some(&b'{') {
+        return memchr::memmem::find(bytes, b"\"sops\"").map(|_| Format::Json);
+    }
+    bytes.split(|&b| b == b'\n').find_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b"sops:") {
+            Some(Format::Yaml)
+        } else if line.trim_ascii() == b"[sops]" {
+            Some(Format::Ini)
+        } else if line.starts_with(b"sops_version=") || line.starts_with(b"sops_mac=") {
+            Some(Format::Dotenv)
+        } else {
+            None
+        }
+    })
 }
 
 /// Whether `bytes` are sops's binary-store file: a JSON object whose keys are `data` (an
