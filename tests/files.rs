@@ -889,6 +889,50 @@ fn plaintext_outputs_are_0600_even_over_an_open_file() {
     assert_eq!(mode("s.yaml"), 0o600);
 }
 
+/// `-o` naming a descriptor of ours or a FIFO writes into it: `-o /dev/stdout` under
+/// `> log` kept what the log held (the rename replaced the shell's target file, and
+/// `| cat` failed: no such file), and a FIFO (`>(kubectl apply -f -)`) was replaced with a
+/// plaintext file on disk.
+#[test]
+#[cfg(unix)]
+fn output_to_dev_stdout_or_a_fifo_is_written_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let bin = assert_cmd::cargo::cargo_bin("secrets");
+    let run = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("SECRETS", &bin)
+            .env("KEY", &key.file)
+            .current_dir(sb.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run("(echo earlier; \"$SECRETS\" decrypt -I \"$KEY\" -o /dev/stdout s.yaml; echo later) > log.txt");
+    let log = sb.read("log.txt");
+    assert!(
+        log.starts_with("earlier\n") && log.contains("hunter2") && log.ends_with("later\n"),
+        "{log}"
+    );
+    let piped = run("\"$SECRETS\" decrypt -I \"$KEY\" -o /dev/stdout s.yaml | cat");
+    assert!(piped.contains("hunter2"), "{piped}");
+    let fifo = run("mkfifo f && (cat f > got.txt &) && \"$SECRETS\" decrypt -I \"$KEY\" -o f s.yaml && sleep 0.5 && cat got.txt");
+    assert!(fifo.contains("hunter2"), "{fifo}");
+    assert!(std::fs::metadata(sb.path("f"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
 #[test]
 fn encrypting_several_files_writes_none_when_one_fails() {
     let sb = Sandbox::new();

@@ -23,6 +23,8 @@ pub fn identities(g: &Global) -> anyhow::Result<Identities> {
 /// existing, more open file).
 pub fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> anyhow::Result<()> {
     match out {
+        Some(p) if !is_regular_target(p) => write_through(p, bytes)
+            .map_err(|e| CliError::new(OUTPUT, format!("{}: {e}", p.display())).into()),
         Some(p) => if private {
             crate::fsutil::atomic_write_private(p, bytes)
         } else {
@@ -36,6 +38,55 @@ pub fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> anyhow::
             Err(e) => Err(CliError::new(OUTPUT, format!("stdout: {e}")).into()),
         },
     }
+}
+
+/// Whether `-o PATH` names a file to replace atomically (a temp file renamed over it):
+/// not a descriptor of ours (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`: renaming over
+/// what it points to would replace the shell's redirection target, `> log`, losing what it
+/// held), nor an existing device, FIFO or socket (`/dev/null`, `>(kubectl apply -f -)`),
+/// which the rename would replace with a plaintext file.
+fn is_regular_target(p: &Path) -> bool {
+    if fd_of(p).is_some() {
+        return false;
+    }
+    std::fs::metadata(p).map_or(true, |m| m.is_file())
+}
+
+/// The descriptor a `/dev/stdout`-like path names.
+fn fd_of(p: &Path) -> Option<i32> {
+    let s = p.to_str()?;
+    match s {
+        "/dev/stdin" => Some(0),
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => s
+            .strip_prefix("/dev/fd/")
+            .or_else(|| s.strip_prefix("/proc/self/fd/"))
+            .and_then(|n| n.parse().ok()),
+    }
+}
+
+/// Writes to a descriptor we hold, or into an existing device or FIFO as it is.
+fn write_through(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(fd) = fd_of(p) {
+        use std::os::fd::FromRawFd;
+        if fd == 1 {
+            return write_stdout(bytes);
+        }
+        // SAFETY: fcntl takes plain integers; a descriptor that is not open fails (EBADF).
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if dup < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `dup` is a new descriptor that nothing else owns.
+        let file = unsafe { std::fs::File::from_raw_fd(dup) };
+        return (&file).write_all(bytes);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(p)?
+        .write_all(bytes)
 }
 
 /// Writes to the standard output's descriptor directly, not through `std::io::Stdout`'s
