@@ -99,7 +99,8 @@ fn bad_name(v: &Var, what: &'static str) -> ExportError {
 
 /// `NAME=value` lines. Values made only of safe characters are bare; others are single
 /// quoted (literal in dotenvx, docker compose and our own dotenv store); values holding a
-/// `'` or a line break are double quoted with `\\ \" \n \r \t` escapes.
+/// `'`, a line break or a backslash loaders could read as an escape
+/// ([`single_quote_safe`]) are double quoted with `\\ \" \n \r \t` escapes.
 ///
 /// Not literal everywhere: python-dotenv (1.2.x, `interpolate=True` by default) expands
 /// `${NAME}` after unquoting in every quoting style, single quotes included, and has no
@@ -119,9 +120,9 @@ pub fn dotenv(vars: &[Var]) -> Result<Zeroizing<Vec<u8>>, ExportError> {
         }
         out.extend_from_slice(v.name.as_bytes());
         out.push(b'=');
-        if value.chars().all(bare_safe) {
+        if value.chars().all(bare_safe) || bare_with_backslashes(value) {
             out.extend_from_slice(value.as_bytes());
-        } else if !value.contains(['\'', '\n', '\r']) {
+        } else if single_quote_safe(value) {
             out.push(b'\'');
             out.extend_from_slice(value.as_bytes());
             out.push(b'\'');
@@ -142,6 +143,25 @@ pub fn dotenv(vars: &[Var]) -> Result<Zeroizing<Vec<u8>>, ExportError> {
         out.push(b'\n');
     }
     Ok(out)
+}
+
+/// Whether single quotes keep `value` as it is for every loader: no `'` or line break,
+/// and no backslash a loader could take for an escape (python-dotenv and docker compose
+/// read `\\` and `\'` inside single quotes as escapes: `'C:\build\'` does not parse,
+/// `'\\\\server'` loses half its backslashes). Those go in double quotes, where `\\` means
+/// one backslash to all of them.
+fn single_quote_safe(value: &str) -> bool {
+    !value.contains(['\'', '\n', '\r']) && !value.contains("\\\\") && !value.ends_with('\\')
+}
+
+/// A value ending in a backslash (`C:\\build\\`) that is otherwise bare-safe: written bare,
+/// the one form python-dotenv reads it in (its quoted forms take the last `\\"` or `\\'`
+/// for an escaped quote and run on into the next line), and literal to compose, dotenvx
+/// and us; not when it holds `\\n`, which we and sops read as a line break.
+fn bare_with_backslashes(value: &str) -> bool {
+    value.ends_with('\\')
+        && !value.contains("\\n")
+        && value.chars().all(|c| c == '\\' || bare_safe(c))
 }
 
 fn bare_safe(c: char) -> bool {

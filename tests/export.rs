@@ -104,6 +104,83 @@ fn dotenv_round_trips_through_encrypt_and_exec() {
     }
 }
 
+/// A python with python-dotenv (the loader Django and Flask projects use): the pinned one
+/// `.ci/run` installs under `.tools/pydotenv`, else a `python3` that has it. Missing, the
+/// test fails (an oracle that cannot run is not a pass).
+fn python_dotenv() -> std::path::PathBuf {
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/pydotenv/bin/python");
+    if pinned.is_file() {
+        return pinned;
+    }
+    let has = Command::new("python3")
+        .args(["-c", "import dotenv"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has,
+        "python-dotenv not found: `bash .ci/run` installs it under .tools/pydotenv"
+    );
+    "python3".into()
+}
+
+/// The dotenv output read by python-dotenv (`interpolate=False`, as docs/exec.md says)
+/// gives every value back: backslashes included (`'C:\build\'` did not parse and
+/// `'\\server'` lost half its backslashes, inside single quotes).
+#[test]
+fn dotenv_output_is_read_back_by_python_dotenv() {
+    let sb = Sandbox::new();
+    let values: &[(&str, &str)] = &[
+        ("WIN_DIR", "C:\\build\\"),
+        ("UNC", "\\\\server\\share"),
+        ("DB_URL", "postgres://u:p w@h/db"),
+        ("MIXED", "a\\b c"),
+        ("QUOTES", "it's \"x\" \\ y"),
+        ("MULTI", "one\ntwo"),
+        ("DOLLAR", "a $HOME ${HOME} b"),
+    ];
+    let json = serde_json::Value::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+            .collect(),
+    );
+    let f = sb.encrypted("app.json", &json.to_string());
+    let out = sb.ok(&["export", "-f", &f, "--format", "dotenv"]);
+    std::fs::write(sb.path("out.env"), &out).unwrap();
+    let read = Command::new(python_dotenv())
+        .args([
+            "-c",
+            "import dotenv, json, sys; print(json.dumps(dotenv.dotenv_values(sys.argv[1], interpolate=False)))",
+            "out.env",
+        ])
+        .current_dir(sb.dir())
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    for (k, v) in values {
+        assert_eq!(got[*k], *v, "{k}: {}", String::from_utf8_lossy(&out));
+    }
+    // And by us: the file encrypted, each value as exec hands it out.
+    let e = sb.encrypted("exported.env", &String::from_utf8(out).unwrap());
+    for (k, v) in values {
+        let got = sb.ok(&[
+            "exec",
+            "-f",
+            &e,
+            "--",
+            "sh",
+            "-c",
+            &format!("printf %s \"${k}\""),
+        ]);
+        assert_eq!(String::from_utf8(got).unwrap(), *v, "{k}");
+    }
+}
+
 #[test]
 fn json_and_yaml() {
     let sb = Sandbox::new();
