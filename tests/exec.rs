@@ -121,6 +121,44 @@ fn override_flags() {
     assert_eq!(show(&["--no-override"]), "from-shell");
 }
 
+/// `--file-env` with NAME already in the environment: the file wins by default, so NAME is
+/// taken away (it was left beside NAME_FILE: postgres's entrypoint refuses both, other
+/// programs read the stale NAME); with `--no-override` NAME wins and gets no NAME_FILE.
+#[test]
+fn file_env_does_not_leave_a_stale_name_beside_its_file() {
+    let sb = Sandbox::new();
+    let f = sb.encrypted("pg.yaml", "POSTGRES_PASSWORD: new-secret\n");
+    let show = |extra: &[&str]| {
+        let mut args = vec!["exec", "--file-env", "-f", &f];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s|' \"${POSTGRES_PASSWORD-unset}\" \"${POSTGRES_PASSWORD_FILE-unset}\"; [ -n \"$POSTGRES_PASSWORD_FILE\" ] && cat \"$POSTGRES_PASSWORD_FILE\"; true",
+        ]);
+        let out = sb
+            .cmd()
+            .args(&args)
+            .env("POSTGRES_PASSWORD", "old")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let got = show(&[]);
+    assert!(
+        got.starts_with("unset|/") && got.ends_with("|new-secret"),
+        "{got}"
+    );
+    let got = show(&["--override"]);
+    assert!(
+        got.starts_with("unset|/") && got.ends_with("|new-secret"),
+        "{got}"
+    );
+    assert_eq!(show(&["--no-override"]), "old|unset|");
+}
+
 #[test]
 fn prefix_and_only() {
     let sb = Sandbox::new();

@@ -124,6 +124,26 @@ fn run_with_files(
             ),
         );
     }
+    // NAME_FILE stands for NAME: a NAME already in our environment would sit beside it
+    // (postgres's entrypoint refuses both; other programs read the stale NAME). The file
+    // wins by default, so NAME goes; with --no-override the environment's NAME wins, and
+    // that variable gets no file.
+    let vars: Vec<Var> = if override_existing {
+        vars
+    } else {
+        vars.into_iter()
+            .filter(|v| std::env::var_os(&v.name).is_none())
+            .collect()
+    };
+    let replaced: std::collections::HashSet<&str> = if override_existing {
+        vars.iter().map(|v| v.name.as_str()).collect()
+    } else {
+        Default::default()
+    };
+    let base: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| k.to_str().is_none_or(|k| !replaced.contains(k)))
+        .collect();
+    drop(replaced);
     let mut settings: Vec<(String, OsString)> = Vec::with_capacity(vars.len());
     for v in &vars {
         let path = dir.write(&v.name, v.value()).map_err(|e| {
@@ -140,7 +160,7 @@ fn run_with_files(
         .map(|(k, p)| (k, p.to_string_lossy().into_owned().into_bytes()))
         .collect();
     let child_env = ChildEnv::build(
-        std::env::vars_os(),
+        base,
         encoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
         override_existing,
     );
