@@ -155,23 +155,23 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
             error: Box::new(crate::workspace::name_recipients(error)),
         })
     };
-    let ko = key_of(&p.ours, "ours");
-    let kt = key_of(&p.theirs, "theirs");
-    let kb = p.base.as_ref().map(|b| key_of(b, "the base"));
-    // A member who joined by `updatekeys` (the same data key, re-wrapped) holds it only
-    // through the versions made since: the key one version gives opens the others when
-    // their MAC says so.
-    let opened: Vec<DataKey> = [Some(&ko), Some(&kt), kb.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|k| k.as_ref().ok())
-        .filter_map(|k| DataKey::from_slice(k.bytes()))
-        .collect();
-    let ko = shared_key(&p.ours, ko, &opened)?;
-    let kt = shared_key(&p.theirs, kt, &opened)?;
-    let kb = match (&p.base, kb) {
-        (Some(b), Some(k)) => Some(shared_key(b, k, &opened)?),
-        _ => None,
+    // Ours's key first, and only ours's when it fails: a key service that does not answer
+    // is waited for once. The other versions are tried with the keys already in hand
+    // (their MAC says whether one is theirs) before their own stanzas: no key service is
+    // asked again in a merge without a rotation, and a member who joined by `updatekeys`
+    // (the same key re-wrapped, so held only through the versions made since) opens the
+    // versions from before.
+    let ko = key_of(&p.ours, "ours")?;
+    let kt = match key_under(&p.theirs, &[&ko]) {
+        Some(k) => k,
+        None => key_of(&p.theirs, "theirs")?,
+    };
+    let kb = match &p.base {
+        Some(b) => Some(match key_under(b, &[&ko, &kt]) {
+            Some(k) => k,
+            None => key_of(b, "the base")?,
+        }),
+        None => None,
     };
     let sides = sides_rotated(kb.as_ref(), &ko, &kt);
     let rotated = sides.0 || sides.1;
@@ -225,22 +225,11 @@ pub fn plan(p: Parsed, ids: &Identities, config: Option<&Config>) -> Result<Plan
     })
 }
 
-/// The data key `file` was unwrapped with, else one of `opened` (from the other
-/// versions) under which its MAC verifies, else the unwrapping's error.
-fn shared_key(
-    file: &EncryptedFile,
-    unwrapped: Result<DataKey, MergeError>,
-    opened: &[DataKey],
-) -> Result<DataKey, MergeError> {
-    let err = match unwrapped {
-        Ok(k) => return Ok(k),
-        Err(e) => e,
-    };
-    opened
-        .iter()
+/// The first of `keys` under which `file` decrypts and its MAC verifies: its data key.
+fn key_under(file: &EncryptedFile, keys: &[&DataKey]) -> Option<DataKey> {
+    keys.iter()
         .find(|k| file.read(k).is_ok())
         .and_then(|k| DataKey::from_slice(k.bytes()))
-        .ok_or(err)
 }
 
 /// Whether two data keys are the same (compared in constant time).
