@@ -451,3 +451,43 @@ fn member_remove_and_env_revoke_keep_the_pgp_stanza_working() {
     assert!(!opens(Some(&bob.file), &empty), "bob was removed");
     assert!(!opens(Some(&carol.file), &empty), "carol was revoked");
 }
+
+/// The config names the key in lower case (`env add --pgp`, as gpg users paste it), sops
+/// wrote the file's `fp:` in upper case: one reader, no drift, and `updatekeys` changes
+/// nothing (it refused, as if the key were being removed).
+#[test]
+fn a_fingerprint_written_in_another_case_is_the_same_reader() {
+    let ring = Keyring::new();
+    let fp = ring.add_key("Ops <ops@example.test>");
+    let sb = Sandbox::new();
+    let bob = sb.key("bob");
+    let run = |args: &[&str]| ok(secrets(&sb, &ring, Some(&bob.file), args), "secrets");
+    sb.write(
+        ".secrets.yaml",
+        &format!("members:\n  bob: {}\nenvironments: {{}}\n", bob.public),
+    );
+    let lower = fp.to_ascii_lowercase();
+    run(&[
+        "env", "add", "prod", "--files", "prod/**", "--member", "bob", "--pgp", &lower,
+    ]);
+    sb.write("prod/app.yaml", PLAIN);
+    let enc = sops(
+        &sb,
+        &ring,
+        &[
+            "encrypt",
+            "--age",
+            &bob.public,
+            "--pgp",
+            &fp.to_ascii_uppercase(),
+            "prod/app.yaml",
+        ],
+    );
+    sb.write("prod/app.yaml", &enc);
+    let before = sb.read("prod/app.yaml");
+    let out = run(&["updatekeys"]);
+    assert!(out.contains("unchanged"), "{out}");
+    assert_eq!(sb.read("prod/app.yaml"), before);
+    let status = run(&["status"]);
+    assert!(!status.contains("missing pgp"), "{status}");
+}

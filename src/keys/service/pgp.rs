@@ -26,10 +26,45 @@ pub const GPG_EXEC_VAR: &str = "SOPS_GPG_EXEC";
 pub const DEFAULT_GPG_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A PGP key as sops names it: the hex fingerprint (or a 16-digit key ID), spaces removed,
-/// possibly ending in `!` (gpg's "this exact subkey").
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// possibly ending in `!` (gpg's "this exact subkey"). Kept as written; two are the same
+/// key when they are in [`PgpKey::canonical`] form, or one is the other's 16-digit key ID
+/// (`--pgp 52c9…` in the config and sops's `fp: 52C9…` in a file are one reader, not a
+/// drift to `updatekeys`).
+#[derive(Clone, Debug)]
 pub struct PgpKey {
     pub fingerprint: String,
+}
+
+impl PgpKey {
+    /// Upper-case hex, without `0x` or the `!` suffix.
+    fn canonical(&self) -> String {
+        let hex = self
+            .fingerprint
+            .strip_suffix('!')
+            .unwrap_or(&self.fingerprint);
+        let hex = hex.strip_prefix("0x").unwrap_or(hex);
+        hex.to_ascii_uppercase()
+    }
+}
+
+impl PartialEq for PgpKey {
+    fn eq(&self, other: &PgpKey) -> bool {
+        let (a, b) = (self.canonical(), other.canonical());
+        a == b || (a.len() == 16 && b.ends_with(&a)) || (b.len() == 16 && a.ends_with(&b))
+    }
+}
+
+impl Eq for PgpKey {}
+
+impl std::hash::Hash for PgpKey {
+    /// The key ID (the last 16 digits): equal keys hash alike, a key ID and its
+    /// fingerprint included.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let c = self.canonical();
+        // (by characters: a file's `fp:` is not checked to be hex)
+        let from = c.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
+        c[from..].hash(state);
+    }
 }
 
 /// A `--pgp` value that is not a fingerprint.
@@ -54,7 +89,9 @@ impl PgpKey {
     /// The last 16 digits: the key ID sops hands to `--trusted-key` (and `status` shows).
     pub fn key_id(&self) -> &str {
         let fp = self.fingerprint.trim_end_matches('!');
-        &fp[fp.len().saturating_sub(16)..]
+        // (by characters: a file's `fp:` is not checked to be hex)
+        let from = fp.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
+        &fp[from..]
     }
 }
 
@@ -243,6 +280,33 @@ fn service_error(key: &PgpKey, what: String) -> ServiceError {
 
 #[cfg(test)]
 mod tests {
+    /// The same key written two ways is one reader (a lower-case `--pgp` against sops's
+    /// upper-case `fp:` was reported as drift, and `updatekeys` refused it as a removal).
+    #[test]
+    fn one_key_written_two_ways_is_the_same_key() {
+        let upper = PgpKey::parse("52C9D4E0E92B3137AC81062249C5E5340C280718").unwrap();
+        for same in [
+            "52c9d4e0e92b3137ac81062249c5e5340c280718",
+            "0x52C9D4E0E92B3137AC81062249C5E5340C280718",
+            "52C9 D4E0 E92B 3137 AC81  0622 49C5 E534 0C28 0718",
+            "49C5E5340C280718",
+            "52C9D4E0E92B3137AC81062249C5E5340C280718!",
+        ] {
+            let k = PgpKey::parse(same).unwrap();
+            assert_eq!(k, upper, "{same}");
+            let set: std::collections::HashSet<PgpKey> = [upper.clone()].into_iter().collect();
+            assert!(set.contains(&k), "{same}");
+        }
+        assert_ne!(PgpKey::parse("49C5E5340C280719").unwrap(), upper);
+        // Written as given.
+        assert_eq!(
+            PgpKey::parse("0x52c9d4e0e92b3137ac81062249c5e5340c280718")
+                .unwrap()
+                .fingerprint,
+            "0x52c9d4e0e92b3137ac81062249c5e5340c280718"
+        );
+    }
+
     use super::*;
 
     #[test]
