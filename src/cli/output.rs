@@ -49,7 +49,8 @@ fn is_regular_target(p: &Path) -> bool {
     if fd_of(p).is_some() {
         return false;
     }
-    std::fs::metadata(p).map_or(true, |m| m.is_file())
+    // (a directory is left to the atomic writer, which says what to do)
+    std::fs::metadata(p).map_or(true, |m| m.is_file() || m.is_dir())
 }
 
 /// The descriptor a `/dev/stdout`-like path names.
