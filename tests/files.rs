@@ -706,6 +706,43 @@ fn an_open_default_identity_is_skipped_but_a_named_one_is_refused() {
     );
 }
 
+/// `$SOPS_AGE_KEY_FILE` naming a file that does not exist (an image's inherited variable
+/// on a server that decrypts through another identity or a key service) is skipped with
+/// a warning, as sops skips it; it aborted every command (113). `-I` missing still fails.
+#[test]
+fn a_missing_file_named_by_the_environment_is_skipped_with_a_warning() {
+    let sb = Sandbox::new();
+    let key = sb.key("a");
+    encrypted(&sb, &key, "s.yaml", PLAIN);
+    let out = sb
+        .cmd()
+        .env("SOPS_AGE_KEY_FILE", sb.path("no-such.key"))
+        .env("SECRETS_AGE_KEY_FILE", &key.file)
+        .args(["get", "s.yaml", "api.token"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"tok-123");
+    assert!(
+        stderr.contains("warning: $SOPS_AGE_KEY_FILE names") && stderr.contains("no-such.key"),
+        "{stderr}"
+    );
+    let out = sb
+        .cmd()
+        .args(["get", "-I"])
+        .arg(sb.path("no-such.key"))
+        .args(["s.yaml", "api.token"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(113),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn keygen_creates_key_dirs_and_the_home_key_is_found_with_xdg_set() {
     let sb = Sandbox::new();

@@ -93,6 +93,11 @@ pub enum IdentityError {
 pub struct Sources {
     /// Files that must exist (from `--identity` and the `*_KEY_FILE` variables).
     pub required_files: Vec<PathBuf>,
+    /// Files named by `$SECRETS_AGE_KEY_FILE` / `$SOPS_AGE_KEY_FILE` (the variable, the
+    /// path): as required as `-I` when they exist (a file others can read is refused), and
+    /// skipped with a warning when they do not, as sops skips them: a server that decrypts
+    /// through a key service must not fail on a variable its image inherited.
+    pub env_files: Vec<(&'static str, PathBuf)>,
     /// Inline identity text (`$SOPS_AGE_KEY`): secret, so held in zeroizing memory that
     /// `Debug` does not show.
     pub inline: Option<SecretString>,
@@ -110,7 +115,7 @@ impl Sources {
         };
         for name in ["SECRETS_AGE_KEY_FILE", "SOPS_AGE_KEY_FILE"] {
             if let Some(p) = var(name) {
-                s.required_files.push(PathBuf::from(p));
+                s.env_files.push((name, PathBuf::from(p)));
             }
         }
         // (The process environment keeps its own copy, which we cannot wipe.)
@@ -166,6 +171,16 @@ impl Identities {
             services: Default::default(),
         };
         for path in &sources.required_files {
+            ids.load_file(path)?;
+        }
+        for (var, path) in &sources.env_files {
+            if std::fs::symlink_metadata(path).is_err() {
+                ids.warnings.push(format!(
+                    "${var} names {}, which does not exist: skipped",
+                    path.display()
+                ));
+                continue;
+            }
             ids.load_file(path)?;
         }
         if let Some(text) = &sources.inline {
