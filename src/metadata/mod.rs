@@ -157,6 +157,44 @@ pub enum MetadataError {
 
 const FOREIGN_KEYS: &[&str] = &["gcp_kms", "azure_kv", "hckms"];
 
+/// The order sops 3.11 writes the metadata's fields in (its `metadata` struct's), so that
+/// a `set` on a sops file with several key services changes no metadata line but
+/// `lastmodified` and `mac`. Fields it does not know go last, by name.
+const METADATA_ORDER: &[&str] = &[
+    "shamir_threshold",
+    "key_groups",
+    "kms",
+    "gcp_kms",
+    "hckms",
+    "azure_kv",
+    "hc_vault",
+    "age",
+    "lastmodified",
+    "mac",
+    "pgp",
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+    "mac_only_encrypted",
+    "version",
+];
+
+/// The order of a key group's fields (sops's `keygroup` struct).
+const GROUP_ORDER: &[&str] = &[
+    "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age",
+];
+
+/// Where `key` goes in `order`: its index, else after every known field, by name.
+fn sops_rank<'a>(order: &[&str], key: &'a str) -> (usize, &'a str) {
+    (
+        order.iter().position(|k| *k == key).unwrap_or(order.len()),
+        key,
+    )
+}
+
 fn text(node: &Node<Sealed>, field: &str) -> Result<String, MetadataError> {
     match node {
         Node::Leaf(Sealed(s)) => Ok(s.to_text().to_string()),
@@ -252,7 +290,15 @@ impl Metadata {
                 .iter()
                 .map(|g| {
                     let mut f = group_fields(g);
-                    f.sort_by(|a, b| a.0.cmp(&b.0));
+                    // sops writes a group's `hc_vault` and `age` even when empty.
+                    for always in ["hc_vault", "age"] {
+                        if !f.iter().any(|(k, _)| k == always) {
+                            f.push((always.into(), Node::List(Vec::new())));
+                        }
+                    }
+                    f.sort_by(|a, b| {
+                        sops_rank(GROUP_ORDER, &a.0).cmp(&sops_rank(GROUP_ORDER, &b.0))
+                    });
                     let mut b = Branch::new();
                     for (k, v) in f {
                         b.insert(k, v);
@@ -295,7 +341,8 @@ impl Metadata {
         for (k, v) in self.foreign.entries() {
             fields.push((k.to_string(), v.clone()));
         }
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields
+            .sort_by(|a, b| sops_rank(METADATA_ORDER, &a.0).cmp(&sops_rank(METADATA_ORDER, &b.0)));
         let mut out = Branch::new();
         for (k, v) in fields {
             out.insert(k, v);
@@ -607,7 +654,7 @@ mod tests {
     }
 
     #[test]
-    fn key_groups_read_and_write_back_equal_in_the_sorted_layout() {
+    fn key_groups_read_and_write_back_in_sops_order() {
         let list =
             |items: Vec<Node<Sealed>>| Node::List(items.into_iter().map(ListItem::Value).collect());
         let age = |r: &str| map(vec![("recipient", leaf(r)), ("enc", leaf("E"))]);
@@ -645,15 +692,30 @@ mod tests {
         assert_eq!(meta.recipients(), ["age1a"]);
         let back = meta.to_tree();
         let keys: Vec<&str> = back.entries().map(|(k, _)| k).collect();
+        // In sops's order (its struct's), as it wrote them: a `set` changes no other line.
         assert_eq!(
             keys,
             [
+                "shamir_threshold",
                 "key_groups",
                 "lastmodified",
                 "mac",
-                "shamir_threshold",
                 "version"
             ]
+        );
+        let Some(Node::List(groups)) = back.get("key_groups") else {
+            panic!("no key_groups")
+        };
+        let group_keys: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| match g {
+                ListItem::Value(Node::Map(b)) => b.entries().map(|(k, _)| k).collect(),
+                _ => panic!("not a map"),
+            })
+            .collect();
+        assert_eq!(
+            group_keys,
+            [vec!["hc_vault", "age"], vec!["pgp", "hc_vault", "age"]]
         );
         assert_eq!(Metadata::from_tree(&back).unwrap(), meta);
 
@@ -673,6 +735,61 @@ mod tests {
         let mut both = md.clone();
         both.insert("age".into(), list(vec![age("age1b")]));
         assert!(Metadata::from_tree(&both).is_err());
+    }
+
+    /// A flat file with several key services: sops's order (kms, hc_vault, age, …, pgp),
+    /// which `set` moved to alphabetical (hc_vault before kms): a diff on every set.
+    #[test]
+    fn flat_keys_are_written_in_sops_order() {
+        let list =
+            |items: Vec<Node<Sealed>>| Node::List(items.into_iter().map(ListItem::Value).collect());
+        let stanza = |f: &[(&'static str, &'static str)]| {
+            map(f.iter().map(|(k, v)| (*k, leaf(v))).collect())
+        };
+        let Node::Map(md) = map(vec![
+            (
+                "kms",
+                list(vec![stanza(&[
+                    ("arn", "arn:aws:kms:eu-west-1:1:key/k"),
+                    ("enc", "K"),
+                ])]),
+            ),
+            (
+                "hc_vault",
+                list(vec![stanza(&[
+                    ("vault_address", "http://v"),
+                    ("engine_path", "transit"),
+                    ("key_name", "k"),
+                    ("enc", "V"),
+                ])]),
+            ),
+            (
+                "age",
+                list(vec![stanza(&[("recipient", "age1a"), ("enc", "E")])]),
+            ),
+            ("lastmodified", leaf("2026-12-06T16:31:39Z")),
+            ("mac", leaf("ENC[x]")),
+            ("pgp", list(vec![stanza(&[("enc", "P"), ("fp", "AB")])])),
+            ("unencrypted_suffix", leaf("_unencrypted")),
+            ("version", leaf("3.11.0")),
+        ]) else {
+            unreachable!()
+        };
+        let back = Metadata::from_tree(&md).unwrap().to_tree();
+        let keys: Vec<&str> = back.entries().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "kms",
+                "hc_vault",
+                "age",
+                "lastmodified",
+                "mac",
+                "pgp",
+                "unencrypted_suffix",
+                "version"
+            ]
+        );
     }
 
     #[test]
