@@ -555,6 +555,15 @@ impl EncryptedFile {
                 path: self.path.clone(),
             });
         }
+        // A GCP or Azure key in a key group holds a share of this split: splitting again
+        // would leave it holding a share of nothing.
+        let grouped_foreign = self.metadata.key_groups.iter().map(|g| &g.foreign);
+        if let Some((kind, _)) = grouped_foreign.flat_map(|f| f.entries()).next() {
+            return Err(FileError::Metadata {
+                path: self.path.clone(),
+                error: crate::metadata::MetadataError::CannotRotate(kind.to_string()),
+            });
+        }
         let (flat, groups, threshold) = match &keys.shamir {
             Some(shamir) => (
                 KeyGroup::default(),

@@ -1248,3 +1248,46 @@ fn merges_without_a_base_or_with_a_rekey_give_each_key_what_the_config_says() {
     );
     assert!(plain.contains("tok-main"), "{plain}");
 }
+
+/// A GCP KMS key in a sops key group (a GCP team's file): kept as written, the group
+/// counted through its other keys, so two age groups still open the file, `set` keeps the
+/// stanza for sops, and a rotation, which would leave it holding a share of nothing, is
+/// refused naming it. The file was refused outright (exit 2), though sops opens it.
+#[test]
+fn a_gcp_key_in_a_group_is_kept_and_the_other_groups_open_the_file() {
+    let sb = Sandbox::new();
+    two_of_three_groups(&sb);
+    sb.write("a.yaml", PLAIN);
+    let enc = sops(&sb, "k12", None, &["encrypt", "a.yaml"]);
+    // The third group gets a GCP key beside its age key, as sops writes one.
+    let groups: Vec<&str> = enc.split("\n        - ").collect();
+    assert_eq!(groups.len(), 4, "{enc}");
+    let gcp = "gcp_kms:\n            - resource_id: projects/p/locations/global/keyRings/r/cryptoKeys/k\n              created_at: \"2026-01-01T00:00:00Z\"\n              enc: CiQAbcdef\n          ";
+    let with_gcp = format!(
+        "{}\n        - {}\n        - {}\n        - {gcp}{}",
+        groups[0], groups[1], groups[2], groups[3]
+    );
+    sb.write("a.yaml", &with_gcp);
+    assert!(sops(&sb, "k12", None, &["decrypt", "a.yaml"]).contains("hunter2"));
+    let got = ok(
+        secrets(&sb, "k12", None, &["get", "a.yaml", "db.password"]),
+        "get",
+    );
+    assert_eq!(got, "hunter2");
+    ok(
+        secrets(
+            &sb,
+            "k13",
+            None,
+            &["set", "a.yaml", "api_token", "kept-gcp"],
+        ),
+        "set",
+    );
+    let after = sb.read("a.yaml");
+    assert!(after.contains(gcp.trim_end()), "{after}");
+    assert!(sops(&sb, "k23", None, &["decrypt", "a.yaml"]).contains("kept-gcp"));
+    let out = secrets(&sb, "k12", None, &["rotate", "a.yaml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("gcp_kms"), "{err}");
+    assert_eq!(sb.read("a.yaml"), after);
+}

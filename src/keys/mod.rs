@@ -393,6 +393,7 @@ pub fn wrap_services(
         hc_vault: wrap_with(&services.vault, secret, &wanted.hc_vault, &group.hc_vault)?,
         kms: wrap_with(&services.kms, secret, &wanted.kms, &group.kms)?,
         pgp: wrap_with(&services.gpg, secret, &wanted.pgp, &group.pgp)?,
+        foreign: Default::default(),
     })
 }
 

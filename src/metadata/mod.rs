@@ -85,12 +85,17 @@ pub struct PgpStanza {
 /// The master keys one data key is wrapped for, one list per key type (a sops key group).
 /// A reader needs any one of them. More key types are more lists here; Shamir key
 /// groups would be a list of these.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyGroup {
     pub age: Vec<AgeStanza>,
     pub hc_vault: Vec<VaultStanza>,
     pub kms: Vec<KmsStanza>,
     pub pgp: Vec<PgpStanza>,
+    /// GCP KMS, Azure Key Vault and HuaweiCloud KMS stanzas of a sops key group, kept as
+    /// written: no key here opens them, so the group counts only through its other keys
+    /// (the file opens when the other groups reach the threshold), and its share cannot be
+    /// wrapped again (a rewrap or rotation of such a file is refused).
+    pub foreign: Branch<Sealed>,
 }
 
 impl KeyGroup {
@@ -142,10 +147,6 @@ pub enum MetadataError {
     #[error("sops metadata field `{0}` is malformed")]
     Malformed(String),
     /// A key group holding a key type read only as kept text (gcp_kms, azure_kv…).
-    #[error(
-        "sops key group {group} has `{kind}` keys, which this tool cannot use inside a key group"
-    )]
-    KeyGroupKind { group: usize, kind: String },
     /// Re-wrapping one key of a file with key groups: its groups are wrapped again as a
     /// whole (`EncryptedFile::wrap_for`), never stanza by stanza.
     #[error("the file uses sops key groups (Shamir secret sharing): its keys are re-wrapped group by group (secrets updatekeys / secrets rotate), not one at a time")]
@@ -290,6 +291,7 @@ impl Metadata {
                 .iter()
                 .map(|g| {
                     let mut f = group_fields(g);
+                    f.extend(g.foreign.entries().map(|(k, v)| (k.to_string(), v.clone())));
                     // sops writes a group's `hc_vault` and `age` even when empty.
                     for always in ["hc_vault", "age"] {
                         if !f.iter().any(|(k, _)| k == always) {
@@ -354,7 +356,11 @@ impl Metadata {
     /// the key: `gcp_kms RESOURCE_ID`, `azure_kv VAULT_URL/keys/NAME`, `hckms KEY_ID`.
     pub fn unsupported_keys(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (kind, value) in self.foreign.entries() {
+        let groups = self.key_groups.iter().map(|g| &g.foreign);
+        for (kind, value) in std::iter::once(&self.foreign)
+            .chain(groups)
+            .flat_map(Branch::entries)
+        {
             let Node::List(items) = value else { continue };
             for item in items {
                 let ListItem::Value(Node::Map(b)) = item else {
@@ -542,11 +548,11 @@ fn parse_kms(value: &Node<Sealed>) -> Result<Vec<KmsStanza>, MetadataError> {
     Ok(out)
 }
 
-/// `key_groups`: a list of maps, each with the stanza lists of one group. A kept-only
-/// key type inside a group is refused: a rewrite would have to drop it.
+/// `key_groups`: a list of maps, each with the stanza lists of one group. A key type we
+/// only keep as written (GCP, Azure) stays in its group's `foreign`.
 fn parse_groups(value: &Node<Sealed>) -> Result<Vec<KeyGroup>, MetadataError> {
     let mut groups = Vec::new();
-    for (i, b) in stanza_maps(value, "key_groups")?.into_iter().enumerate() {
+    for b in stanza_maps(value, "key_groups")? {
         let mut g = KeyGroup::default();
         for (key, v) in b.entries() {
             match key {
@@ -555,10 +561,7 @@ fn parse_groups(value: &Node<Sealed>) -> Result<Vec<KeyGroup>, MetadataError> {
                 "kms" => g.kms = parse_kms(v)?,
                 "pgp" => g.pgp = parse_pgp(v)?,
                 other if FOREIGN_KEYS.contains(&other) && !is_empty_list(v) => {
-                    return Err(MetadataError::KeyGroupKind {
-                        group: i + 1,
-                        kind: other.to_string(),
-                    })
+                    g.foreign.insert(other.to_string(), v.clone());
                 }
                 _ => {}
             }
@@ -719,7 +722,7 @@ mod tests {
         );
         assert_eq!(Metadata::from_tree(&back).unwrap(), meta);
 
-        // A group with a key type we only keep as text, or keys beside the groups: refused.
+        // Keys beside the groups: refused.
         let mut gcp = md.clone();
         gcp.insert(
             "key_groups".into(),
@@ -728,10 +731,10 @@ mod tests {
                 list(vec![map(vec![("resource_id", leaf("r"))])]),
             )])]),
         );
-        assert!(matches!(
-            Metadata::from_tree(&gcp),
-            Err(MetadataError::KeyGroupKind { group: 1, .. })
-        ));
+        // (a GCP key in a group is kept as written, and named as one we cannot use)
+        let with_gcp = Metadata::from_tree(&gcp).unwrap();
+        assert_eq!(with_gcp.unsupported_keys(), ["gcp_kms r"]);
+        assert_eq!(Metadata::from_tree(&with_gcp.to_tree()).unwrap(), with_gcp);
         let mut both = md.clone();
         both.insert("age".into(), list(vec![age("age1b")]));
         assert!(Metadata::from_tree(&both).is_err());
