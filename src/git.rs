@@ -138,6 +138,70 @@ pub enum Installed {
 }
 
 /// Marks our hook so a re-install updates it instead of chaining to itself.
+/// A blob's bytes: from the object store, or, in a partial clone (`git clone
+/// --filter=blob:none`, a common CI checkout) where it was not fetched yet, through `git
+/// cat-file`, which fetches it from the promisor remote as git itself does (libgit2
+/// cannot). Encrypted files are what is read this way: no plaintext crosses the pipe.
+pub enum BlobBytes<'r> {
+    Stored(git2::Blob<'r>),
+    Fetched(Vec<u8>),
+}
+
+impl BlobBytes<'_> {
+    pub fn content(&self) -> &[u8] {
+        match self {
+            BlobBytes::Stored(b) => b.content(),
+            BlobBytes::Fetched(v) => v,
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.content().len()
+    }
+}
+
+/// [`BlobBytes`] of `id`; the object store's error when it is missing and cannot be
+/// fetched (not a partial clone, no `git`, no network).
+pub fn read_blob(repo: &Repository, id: git2::Oid) -> Result<BlobBytes<'_>, git2::Error> {
+    match repo.find_blob(id) {
+        Ok(b) => Ok(BlobBytes::Stored(b)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound && is_partial_clone(repo) => {
+            fetch_blob(repo, id).map(BlobBytes::Fetched).ok_or(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the repository was cloned with a filter (a remote is a promisor of objects).
+fn is_partial_clone(repo: &Repository) -> bool {
+    let Ok(cfg) = repo.config() else {
+        return false;
+    };
+    if cfg.get_string("extensions.partialclone").is_ok() {
+        return true;
+    }
+    let Ok(mut entries) = cfg.entries(Some("remote\\..*\\.promisor")) else {
+        return false;
+    };
+    let mut promisor = false;
+    while let Some(Ok(e)) = entries.next() {
+        promisor |= e.value() == Some("true");
+    }
+    promisor
+}
+
+fn fetch_blob(repo: &Repository, id: git2::Oid) -> Option<Vec<u8>> {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.path())
+        .args(["cat-file", "blob", &id.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
 /// A literal path as a gitignore / gitattributes pattern: its wildcard characters
 /// escaped (`prod[1].env` is otherwise a character class, `prod*.env` a wildcard), and
 /// trailing spaces, which git strips from a pattern.

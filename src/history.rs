@@ -201,7 +201,7 @@ impl Snapshot {
                 commit: self.commit.commit.chars().take(7).collect(),
             });
         };
-        let blob = self.repo.find_blob(entry.id()).map_err(self.git(path))?;
+        let blob = crate::git::read_blob(&self.repo, entry.id()).map_err(self.git(path))?;
         let max = store::limits::MAX_ENCRYPTED_SIZE;
         if blob.size() as u64 > max {
             return Err(HistoryError::TooLarge {
@@ -273,7 +273,7 @@ impl Snapshot {
             if config.environment_for(&in_root) != Some(env) {
                 continue;
             }
-            let blob = self.repo.find_blob(id).map_err(self.git(&abs))?;
+            let blob = crate::git::read_blob(&self.repo, id).map_err(self.git(&abs))?;
             if blob.size() as u64 > store::limits::MAX_ENCRYPTED_SIZE
                 || memmem::find(blob.content(), b"sops").is_none()
             {
@@ -597,7 +597,12 @@ pub fn value_log(
     let read = |id: Option<Oid>| -> Result<Option<Vec<u8>>, HistoryError> {
         match id {
             None => Ok(None),
-            Some(id) => Ok(Some(repo.find_blob(id).map_err(git)?.content().to_vec())),
+            Some(id) => Ok(Some(
+                crate::git::read_blob(&repo, id)
+                    .map_err(git)?
+                    .content()
+                    .to_vec(),
+            )),
         }
     };
     let head_tree = head.tree().map_err(git)?;

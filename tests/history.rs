@@ -842,3 +842,47 @@ fn log_without_a_key_dates_values_stored_in_clear() {
         "{v:#}"
     );
 }
+
+/// In a blobless clone (`git clone --filter=blob:none`, a common CI checkout) the blobs of
+/// older versions are fetched as git fetches them (`git cat-file` from the promisor
+/// remote; libgit2 cannot): `log KEYPATH`, `--rev` and `audit` work (each failed with
+/// libgit2's "object not found").
+#[test]
+fn log_rev_and_audit_work_in_a_blobless_clone() {
+    let r = Repo::new();
+    r.configure("environments:\n  prod:\n    files: [s.yaml]\n    members: [alice]\n");
+    r.ks.encrypted("s.yaml", PLAIN);
+    r.commit("add secrets", 100, "alice");
+    r.set("s.yaml", "api", "tok-VALUE-6");
+    r.commit("new api token", 5, "bob");
+    r.git(&["config", "uploadpack.allowFilter", "true"]);
+    let clone = r.path("home/blobless");
+    let url = format!("file://{}", r.ks.dir().display());
+    r.git(&[
+        "clone",
+        "-q",
+        "--filter=blob:none",
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    let missing = r.git_in(
+        &clone,
+        &["rev-list", "--objects", "--missing=print", "--all"],
+    );
+    assert!(
+        missing.lines().any(|l| l.starts_with('?')),
+        "blobs were left out"
+    );
+    let run = |args: &[&str]| {
+        let out = r.ks.cmd().current_dir(&clone).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let log = run(&["log", "s.yaml", "api"]);
+    assert!(log.contains("changed") && log.contains("added"), "{log}");
+    assert_eq!(
+        run(&["get", "--rev", "HEAD~1", "s.yaml", "api"]),
+        "tok-VALUE-3"
+    );
+    run(&["audit"]);
+}

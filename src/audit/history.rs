@@ -493,7 +493,7 @@ impl Track {
             // Not in this commit: the version we follow created the file.
             return self.close(repo, KeyChange::Rotated(Method::Created));
         };
-        let blob = repo.find_blob(blob_id)?;
+        let blob = crate::git::read_blob(repo, blob_id)?;
         let path = PathBuf::from(&self.rel);
         let parsed = EncryptedFile::parse(&path, Format::from_path(&path), blob.content());
         let in_clear = matches!(parsed, Err(crate::engine::FileError::NotEncrypted { .. }));
@@ -610,7 +610,7 @@ impl ConfigTrack {
             self.members.clear();
             return Ok(());
         };
-        let blob = repo.find_blob(id)?;
+        let blob = crate::git::read_blob(repo, id)?;
         let text = String::from_utf8_lossy(blob.content());
         // The limit `config::read_text` puts on the working file.
         let readable = blob.size() <= 1 << 20;
