@@ -751,3 +751,76 @@ map:
     };
     assert_eq!(shape(&sb.read("ours.yaml")), shape(&before));
 }
+
+/// Floats reach a program as sops exec-env gives them (sops's `ValToString`: Go's 'G'
+/// format, `.0` on an integral value): `1.5E-07`, `1E+20`, `100000.0`, and a JSON number
+/// (a float to sops) `7.0`; `decrypt --output-type dotenv` prints them so too. exec gave
+/// `0.00000015` and `100000000000000000000`, matching neither sops nor `get`.
+#[test]
+fn floats_reach_a_program_as_sops_exec_env_gives_them() {
+    let sb = Sandbox::new();
+    let key = sb.key("bob");
+    let Some(_) = sops(&sb, &key) else { return };
+    for (name, text) in [
+        (
+            "n.yaml",
+            "a: 7\nb: 1.5\nc: 7.0\nd: 1e20\ne: 1.5e-7\nf: 100000.0\ng: 123456789.123\n",
+        ),
+        (
+            "n.json",
+            "{\"a\": 7, \"b\": 1.5, \"d\": 1e21, \"e\": 1e-7, \"f\": 100000}\n",
+        ),
+    ] {
+        sb.write(name, text);
+        let enc = sops(&sb, &key)
+            .unwrap()
+            .args(["encrypt", "--age", &key.public, name])
+            .output()
+            .unwrap();
+        assert!(
+            enc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&enc.stderr)
+        );
+        let file = format!("e.{name}");
+        sb.write(&file, &String::from_utf8(enc.stdout).unwrap());
+        let vars = |out: Vec<u8>| -> Vec<String> {
+            let mut v: Vec<String> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .filter(|l| {
+                    l.len() > 2 && l.as_bytes()[1] == b'=' && l.as_bytes()[0].is_ascii_alphabetic()
+                })
+                .map(|l| l.to_ascii_lowercase())
+                .collect();
+            v.sort();
+            v
+        };
+        let theirs = sops(&sb, &key)
+            .unwrap()
+            .args(["exec-env", &file, "env"])
+            .output()
+            .unwrap();
+        assert!(theirs.status.success());
+        let ours = sb
+            .cmd()
+            .args(["exec", "-I"])
+            .arg(&key.file)
+            .args(["-f", &file, "--", "env"])
+            .output()
+            .unwrap();
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+        assert_eq!(vars(ours.stdout), vars(theirs.stdout), "{name}: exec");
+        let theirs = sops(&sb, &key)
+            .unwrap()
+            .args(["decrypt", "--output-type", "dotenv", &file])
+            .output()
+            .unwrap();
+        let ours = ours_decrypt(&sb, &key, &file, &["--output-type", "dotenv"]);
+        assert_eq!(ours, theirs.stdout, "{name}: decrypt --output-type dotenv");
+    }
+}

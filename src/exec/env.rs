@@ -256,13 +256,20 @@ pub fn names_marking_empty<L: Leaf>(
 }
 
 /// The bytes of a value as a program should see them: strings and bytes unchanged,
-/// numbers and booleans as YAML writes them (`true`, `42`), null as empty.
+/// integers and booleans as YAML writes them (`true`, `42`), floats as sops exec-env
+/// writes them, null as empty.
 fn leaf_bytes(l: &Plain) -> Zeroizing<Vec<u8>> {
     match l.scalar() {
         Scalar::Str(s) | Scalar::Time(s) | Scalar::Comment(s) => {
             Zeroizing::new(s.as_bytes().to_vec())
         }
         Scalar::Bytes(b) | Scalar::RawStr(b) => Zeroizing::new(b.clone()),
+        // As sops exec-env hands it out (`1.5E-07`, `1E+20`, `2.0`).
+        Scalar::Float(f) => {
+            let mut text = crate::model::SecretText::new();
+            crate::model::tree::write_sops_float(&mut text, *f);
+            Zeroizing::new(text.as_bytes().to_vec())
+        }
         other => {
             let text = other.to_text();
             Zeroizing::new(text.as_bytes().to_vec())

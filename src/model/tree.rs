@@ -141,6 +141,36 @@ pub fn write_go_float(out: &mut SecretText, f: f64) {
     }
 }
 
+/// sops's `ValToString` for a float, which its dotenv output and `exec-env` use: Go's
+/// `strconv.FormatFloat(f, 'G', -1, 64)` (shortest digits; an exponent below -4 or from 6
+/// up written `E+08`), then `.0` added when that reads as an integer: `1.5E-07`,
+/// `1E+20`, `1.23456789123E+08`, `100000.0`, `2.5`.
+pub fn write_sops_float(out: &mut SecretText, f: f64) {
+    use std::fmt::Write as _;
+    if !f.is_finite() {
+        return write_go_float(out, f);
+    }
+    let mut sci = SecretText::with_capacity(32);
+    let _ = write!(sci, "{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        out.push_str(mantissa);
+        let _ = write!(
+            out,
+            "E{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+        return;
+    }
+    let start = out.len();
+    let _ = write!(out, "{f}");
+    if !out[start..].contains('.') {
+        out.push_str(".0");
+    }
+}
+
 /// Go's `strconv.FormatFloat(f, 'e', -1, 64)`: shortest round-trip digits, then `e`, a
 /// sign and at least two exponent digits (`1.5e+22`, `1e-07`). Returns the text and the
 /// decimal exponent, from which the JSON and YAML printers pick Go's notation.
@@ -419,4 +449,31 @@ pub fn convert<A: Leaf, B: Leaf>(branch: &Branch<A>) -> Branch<B> {
     branch
         .try_map::<B, std::convert::Infallible>(&mut |l, _| Ok(B::from_scalar(l.scalar().clone())))
         .unwrap_or_else(|never| match never {})
+}
+
+#[cfg(test)]
+mod sops_float_tests {
+    use super::*;
+
+    #[test]
+    fn floats_as_sops_exec_env_prints_them() {
+        let shown = |f: f64| {
+            let mut out = SecretText::new();
+            write_sops_float(&mut out, f);
+            out.into_public_string()
+        };
+        for (f, want) in [
+            (1.5e-7, "1.5E-07"),
+            (1.0e20, "1E+20"),
+            (123456789.123, "1.23456789123E+08"),
+            (100000.0, "100000.0"),
+            (2.5, "2.5"),
+            (2.0, "2.0"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (-1234567.0, "-1.234567E+06"),
+        ] {
+            assert_eq!(shown(f), want, "{f}");
+        }
+    }
 }
