@@ -952,3 +952,29 @@ fn setup_quotes_a_glob_with_white_space() {
     let out = r.ks.run(&["git", "setup", "--check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// An encrypted file whose name gives no format (`app.conf` made with `encrypt
+/// --input-type dotenv`) diffs and merges key by key, read by its content (the textconv
+/// said "not encrypted" and the driver left conflict markers inside the ciphertext).
+#[test]
+fn a_file_whose_name_gives_no_format_diffs_and_merges_by_its_content() {
+    let r = setup(&[]);
+    let file = "config/app.conf";
+    std::fs::create_dir_all(r.path("config")).unwrap();
+    std::fs::write(r.path(file), "A=a-base-1\nB=b-base-2\n").unwrap();
+    r.ks.ok(&["encrypt", "-i", "--input-type", "dotenv", file]);
+    r.ks.ok(&["git", "setup"]);
+    r.commit("conf", 3, "alice");
+    git_ok(&r, &["checkout", "-q", "-b", "feature"]);
+    r.set(file, "B", "theirs-value-5555");
+    r.commit("feature", 2, "bob");
+    git_ok(&r, &["checkout", "-q", "main"]);
+    r.set(file, "A", "ours-value-4444");
+    let diff = git_ok(&r, &["diff"]);
+    assert!(diff.contains("+A=ours-value-4444"), "{diff}");
+    r.commit("main", 1, "alice");
+    let out = git(&r, &["merge", "-q", "--no-edit", "feature"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(get(&r, file, "A"), "ours-value-4444");
+    assert_eq!(get(&r, file, "B"), "theirs-value-5555");
+}

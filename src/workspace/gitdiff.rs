@@ -51,7 +51,7 @@ pub fn textconv(
     ids: Result<&Identities, String>,
     config: Option<&Config>,
 ) -> Zeroizing<Vec<u8>> {
-    let format = format.unwrap_or_else(|| format_of(path));
+    let format = format.unwrap_or_else(|| format_of(path, bytes));
     match decrypted(path, bytes, format, ids, config) {
         Ok(text) => text,
         Err(why) => {
@@ -67,16 +67,17 @@ pub fn textconv(
 
 /// The format of the file git names: git's copy of a blob is `XXXXXX_<name>` (six
 /// letters or digits), which hides `.env.prod`'s leading dot; the name without that
-/// prefix decides when the whole name says nothing (binary).
-fn format_of(path: &Path) -> Format {
-    let whole = Format::from_path(path);
+/// prefix decides when the whole name says nothing (binary), and the content when neither
+/// does (`app.conf` holding a dotenv file, [`Format::of_encrypted`]).
+fn format_of(path: &Path, bytes: &[u8]) -> Format {
+    let whole = Format::of_encrypted(path, bytes);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let b = name.as_bytes();
     let git_copy = b.len() > 7 && b[6] == b'_' && b[..6].iter().all(u8::is_ascii_alphanumeric);
-    if whole != Format::Binary || !git_copy {
+    if Format::from_path(path) != Format::Binary || !git_copy {
         return whole;
     }
-    Format::from_path(Path::new(&name[7..]))
+    Format::of_encrypted(Path::new(&name[7..]), bytes)
 }
 
 fn decrypted(
@@ -158,12 +159,21 @@ mod tests {
     #[test]
     fn git_s_temporary_copies_keep_their_format() {
         assert_eq!(
-            format_of(Path::new("/tmp/aB3xY9_.env.prod")),
+            format_of(Path::new("/tmp/aB3xY9_.env.prod"), b""),
             Format::Dotenv
         );
-        assert_eq!(format_of(Path::new("/tmp/aB3xY9_app.yaml")), Format::Yaml);
-        assert_eq!(format_of(Path::new("config/.env.prod")), Format::Dotenv);
-        assert_eq!(format_of(Path::new("/tmp/aB3xY9_blob.bin")), Format::Binary);
+        assert_eq!(
+            format_of(Path::new("/tmp/aB3xY9_app.yaml"), b""),
+            Format::Yaml
+        );
+        assert_eq!(
+            format_of(Path::new("config/.env.prod"), b""),
+            Format::Dotenv
+        );
+        assert_eq!(
+            format_of(Path::new("/tmp/aB3xY9_blob.bin"), b""),
+            Format::Binary
+        );
     }
 
     #[test]

@@ -79,12 +79,12 @@ pub struct Parsed {
 /// `Ok(None)`: none is encrypted (a plaintext file that matched the pattern; the caller
 /// merges it as text).
 pub fn parse(name: &Path, [base, ours, theirs]: [&[u8]; 3]) -> Result<Option<Parsed>, MergeError> {
-    let format = Format::from_path(name);
     let one = |bytes: &[u8]| -> Result<Option<EncryptedFile>, FileError> {
         if bytes.is_empty() {
             return Ok(None);
         }
-        match EncryptedFile::parse(name, format, bytes) {
+        // (a name that gives no format, `app.conf`: read by its content, as elsewhere)
+        match EncryptedFile::parse(name, Format::of_encrypted(name, bytes), bytes) {
             Ok(f) => Ok(Some(f)),
             Err(FileError::NotEncrypted { .. }) => Ok(None),
             Err(e) => Err(e),
