@@ -347,16 +347,18 @@ impl EnvSet {
     /// Keeps the variables `only` names (all when empty) and adds `prefix` to every name.
     /// An `--only` entry matches a variable name (`DATABASE_HOST`), a key path
     /// (`database.host`) or a parent key (`database`, meaning all of it).
+    /// With a prefix, the name the program sees (`APP_DATABASE_HOST`) names it too.
     pub fn select(self, only: &[String], prefix: &str) -> Result<Vec<Var>, EnvError> {
         let mut vars = self.vars;
         if !only.is_empty() {
-            if let Some(missing) = only
-                .iter()
-                .find(|o| !vars.iter().any(|v| only_matches(o, v)))
-            {
+            let names = |o: &str, v: &Var| {
+                only_matches(o, v)
+                    || (!prefix.is_empty() && o.strip_prefix(prefix) == Some(v.name.as_str()))
+            };
+            if let Some(missing) = only.iter().find(|o| !vars.iter().any(|v| names(o, v))) {
                 return Err(EnvError::UnknownOnly(missing.clone()));
             }
-            vars.retain(|v| only.iter().any(|o| only_matches(o, v)));
+            vars.retain(|v| only.iter().any(|o| names(o, v)));
         }
         if !prefix.is_empty() {
             for v in &mut vars {
@@ -514,8 +516,21 @@ mod tests {
             names(&sel),
             vec![("APP_A", "2"), ("APP_DB_HOST", "h"), ("APP_DB_USER", "u")]
         );
+        // The prefixed name, as the program sees it, names it too.
         let sel = all.select(&["db.user".into()], "").unwrap();
         assert_eq!(names(&sel), vec![("DB_USER", "u")]);
+        // The prefixed name, as the program sees it, names it too.
+        let mut p = EnvSet::default();
+        p.merge(
+            flatten(
+                &[map(vec![("db_host", leaf("h")), ("x", leaf("1"))])],
+                false,
+                "a",
+            )
+            .unwrap(),
+        );
+        let sel = p.select(&["APP_DB_HOST".into()], "APP_").unwrap();
+        assert_eq!(names(&sel), vec![("APP_DB_HOST", "h")]);
         let mut s = EnvSet::default();
         s.merge(flatten(&[map(vec![("a", leaf("1"))])], false, "a").unwrap());
         assert!(matches!(
