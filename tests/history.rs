@@ -855,24 +855,7 @@ fn log_rev_and_audit_work_in_a_blobless_clone() {
     r.commit("add secrets", 100, "alice");
     r.set("s.yaml", "api", "tok-VALUE-6");
     r.commit("new api token", 5, "bob");
-    r.git(&["config", "uploadpack.allowFilter", "true"]);
-    let clone = r.path("home/blobless");
-    let url = format!("file://{}", r.ks.dir().display());
-    r.git(&[
-        "clone",
-        "-q",
-        "--filter=blob:none",
-        &url,
-        clone.to_str().unwrap(),
-    ]);
-    let missing = r.git_in(
-        &clone,
-        &["rev-list", "--objects", "--missing=print", "--all"],
-    );
-    assert!(
-        missing.lines().any(|l| l.starts_with('?')),
-        "blobs were left out"
-    );
+    let clone = r.blobless_clone();
     let run = |args: &[&str]| {
         let out = r.ks.cmd().current_dir(&clone).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));

@@ -109,6 +109,30 @@ impl Repo {
         c.output().unwrap()
     }
 
+    /// A clone of this repository with `--filter=blob:none` (as CI checkouts make them),
+    /// under `home/blobless`, checked to lack some blobs.
+    pub fn blobless_clone(&self) -> PathBuf {
+        self.git(&["config", "uploadpack.allowFilter", "true"]);
+        let clone = self.path("home/blobless");
+        let url = format!("file://{}", self.ks.dir().display());
+        self.git(&[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            &url,
+            clone.to_str().unwrap(),
+        ]);
+        let missing = self.git_in(
+            &clone,
+            &["rev-list", "--objects", "--missing=print", "--all"],
+        );
+        assert!(
+            missing.lines().any(|l| l.starts_with('?')),
+            "blobs were left out"
+        );
+        clone
+    }
+
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(self.ks.dir(), args)
     }
