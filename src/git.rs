@@ -137,7 +137,6 @@ pub enum Installed {
     },
 }
 
-/// Marks our hook so a re-install updates it instead of chaining to itself.
 /// A blob's bytes: from the object store, or, in a partial clone (`git clone
 /// --filter=blob:none`, a common CI checkout) where it was not fetched yet, through `git
 /// cat-file`, which fetches it from the promisor remote as git itself does (libgit2
@@ -157,6 +156,14 @@ impl BlobBytes<'_> {
 
     pub fn size(&self) -> usize {
         self.content().len()
+    }
+
+    /// The bytes, owned (a fetched blob's without a copy).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            BlobBytes::Stored(b) => b.content().to_vec(),
+            BlobBytes::Fetched(v) => v,
+        }
     }
 }
 
@@ -217,6 +224,7 @@ pub fn literal_pattern(path: &str) -> String {
     out
 }
 
+/// Marks our hook so a re-install updates it instead of chaining to itself.
 pub const HOOK_MARKER: &str = "secrets pre-commit hook";
 
 /// The blob at `rel` in `tree`, if it is a file there (not a directory or submodule).

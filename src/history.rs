@@ -598,10 +598,7 @@ pub fn value_log(
         match id {
             None => Ok(None),
             Some(id) => Ok(Some(
-                crate::git::read_blob(&repo, id)
-                    .map_err(git)?
-                    .content()
-                    .to_vec(),
+                crate::git::read_blob(&repo, id).map_err(git)?.into_vec(),
             )),
         }
     };
