@@ -264,14 +264,10 @@ fn leaf_bytes(l: &Plain) -> Zeroizing<Vec<u8>> {
             Zeroizing::new(s.as_bytes().to_vec())
         }
         Scalar::Bytes(b) | Scalar::RawStr(b) => Zeroizing::new(b.clone()),
-        // As sops exec-env hands it out (`1.5E-07`, `1E+20`, `2.0`).
-        Scalar::Float(f) => {
-            let mut text = crate::model::SecretText::new();
-            crate::model::tree::write_sops_float(&mut text, *f);
-            Zeroizing::new(text.as_bytes().to_vec())
-        }
+        // As sops exec-env hands it out (a float `1.5E-07`, `1E+20`, `2.0`).
         other => {
-            let text = other.to_text();
+            let mut text = crate::model::SecretText::with_capacity(other.text_len());
+            other.write_sops_text(&mut text);
             Zeroizing::new(text.as_bytes().to_vec())
         }
     }

@@ -94,6 +94,15 @@ impl Scalar {
         }
     }
 
+    /// As [`Scalar::write_text`], but a float as sops's `ValToString` writes it (its
+    /// dotenv output and `exec-env`: `1.5E-07`, `1E+20`, `2.0`, [`write_sops_float`]).
+    pub fn write_sops_text(&self, out: &mut SecretText) {
+        match self {
+            Scalar::Float(f) => write_sops_float(out, *f),
+            other => other.write_text(out),
+        }
+    }
+
     /// A bound on the length of [`Scalar::to_text`] that is exact for strings (for sizing
     /// a buffer first).
     pub fn text_len(&self) -> usize {
@@ -150,18 +159,11 @@ pub fn write_sops_float(out: &mut SecretText, f: f64) {
     if !f.is_finite() {
         return write_go_float(out, f);
     }
+    // At most 24 characters: sized, it never moves.
     let mut sci = SecretText::with_capacity(32);
-    let _ = write!(sci, "{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
+    let exp = write_float_exponent(&mut sci, f, 'E');
     if !(-4..6).contains(&exp) {
-        out.push_str(mantissa);
-        let _ = write!(
-            out,
-            "E{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
+        out.push_str(&sci);
         return;
     }
     let start = out.len();
@@ -183,6 +185,12 @@ pub fn go_float_exponent(f: f64) -> (String, i32) {
 /// Appends [`go_float_exponent`]'s text to `out` (through a zeroizing scratch buffer, not
 /// a `String`) and returns the decimal exponent.
 pub fn write_go_float_exponent(out: &mut SecretText, f: f64) -> i32 {
+    write_float_exponent(out, f, 'e')
+}
+
+/// Shortest round-trip digits, then `marker`, a sign and at least two exponent digits;
+/// returns the decimal exponent.
+fn write_float_exponent(out: &mut SecretText, f: f64, marker: char) -> i32 {
     use std::fmt::Write as _;
     // At most 24 characters (`-1.2345678901234567e-308`): sized, it never moves.
     let mut sci = SecretText::with_capacity(32);
@@ -192,7 +200,7 @@ pub fn write_go_float_exponent(out: &mut SecretText, f: f64) -> i32 {
     out.push_str(mantissa);
     let _ = write!(
         out,
-        "e{}{:02}",
+        "{marker}{}{:02}",
         if exp < 0 { '-' } else { '+' },
         exp.unsigned_abs()
     );

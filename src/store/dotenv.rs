@@ -352,10 +352,9 @@ fn emit_with<L: Leaf>(branch: &Branch<L>, blank: &str) -> Result<SecretText, Sto
                         })?;
                         push_value(&mut out, key, s)?
                     }
-                    // A float as sops's dotenv output writes it (`1E+20`, `2.0`).
-                    Scalar::Float(f) => crate::model::tree::write_sops_float(&mut out, *f),
-                    // Numbers, bools and null: no line break and no `\n` in their text.
-                    other => other.write_text(&mut out),
+                    // Numbers, bools and null, as sops's dotenv output writes them (a
+                    // float `1E+20`, `2.0`): no line break and no `\n` in their text.
+                    other => other.write_sops_text(&mut out),
                 }
                 out.push('\n');
             }
