@@ -60,10 +60,7 @@ impl std::hash::Hash for PgpKey {
     /// The key ID (the last 16 digits): equal keys hash alike, a key ID and its
     /// fingerprint included.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let c = self.canonical();
-        // (by characters: a file's `fp:` is not checked to be hex)
-        let from = c.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
-        c[from..].hash(state);
+        last_16(&self.canonical()).hash(state);
     }
 }
 
@@ -88,11 +85,15 @@ impl PgpKey {
 
     /// The last 16 digits: the key ID sops hands to `--trusted-key` (and `status` shows).
     pub fn key_id(&self) -> &str {
-        let fp = self.fingerprint.trim_end_matches('!');
-        // (by characters: a file's `fp:` is not checked to be hex)
-        let from = fp.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
-        &fp[from..]
+        last_16(self.fingerprint.trim_end_matches('!'))
     }
+}
+
+/// The last 16 characters of a fingerprint: its key ID. (By characters: a file's `fp:` is
+/// not checked to be hex.)
+fn last_16(fp: &str) -> &str {
+    let from = fp.char_indices().rev().nth(15).map_or(0, |(i, _)| i);
+    &fp[from..]
 }
 
 impl std::fmt::Display for PgpKey {
