@@ -91,8 +91,10 @@ fn probe_as(path: &Path, formats: &[Format]) -> Result<Option<EncryptedFile>, Fi
         return Ok(None);
     }
     let mut first_error = None;
-    let own = [Format::of_encrypted(path, &bytes)];
+    // (the content is looked at only when no formats are given)
+    let own;
     let formats = if formats.is_empty() {
+        own = [Format::of_encrypted(path, &bytes)];
         &own[..]
     } else {
         formats

@@ -70,14 +70,15 @@ pub fn textconv(
 /// prefix decides when the whole name says nothing (binary), and the content when neither
 /// does (`app.conf` holding a dotenv file, [`Format::of_encrypted`]).
 fn format_of(path: &Path, bytes: &[u8]) -> Format {
-    let whole = Format::of_encrypted(path, bytes);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let b = name.as_bytes();
     let git_copy = b.len() > 7 && b[6] == b'_' && b[..6].iter().all(u8::is_ascii_alphanumeric);
-    if Format::from_path(path) != Format::Binary || !git_copy {
-        return whole;
-    }
-    Format::of_encrypted(Path::new(&name[7..]), bytes)
+    let named = if Format::from_path(path) == Format::Binary && git_copy {
+        Path::new(&name[7..])
+    } else {
+        path
+    };
+    Format::of_encrypted(named, bytes)
 }
 
 fn decrypted(
