@@ -385,9 +385,9 @@ fn aftercare_steps(args: &Args, g: &Global, src: &Path, in_place: bool) -> anyho
     let shown_src = output::shown(src).display().to_string();
     // A source that is a link: the file it points to holds the plaintext, so it is
     // ignored too.
-    let target = aftercare::link_target(src).filter(|_| !in_place);
-    let to_ignore = (!in_place).then_some(src);
-    for path in to_ignore.into_iter().chain(target.as_deref()) {
+    let target = aftercare::link_target(src);
+    let to_ignore = std::iter::once(src).chain(target.as_deref());
+    for path in to_ignore.filter(|_| !in_place) {
         let shown_src = output::shown(path).display().to_string();
         if let Some(added) = aftercare::ignore_source(path)? {
             output::note(
