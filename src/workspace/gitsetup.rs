@@ -69,11 +69,9 @@ fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, Conf
     for env in config.environments() {
         for glob in &env.globs {
             for g in expand_braces(&crate::config::glob::normalize(glob)) {
+                patterns.insert(format!("/{g}"));
                 if names_a_directory(config.root(), &g) {
-                    patterns.insert(format!("/{g}"));
                     patterns.insert(format!("/{g}/**"));
-                } else {
-                    patterns.insert(format!("/{g}"));
                 }
             }
         }
