@@ -103,13 +103,24 @@ fn attribute_lines_for(config: &Config, files: &[PathBuf]) -> Result<Lines, Conf
 /// A pattern as a gitattributes line can hold it: white space, which would end the
 /// pattern, as `[[:space:]]`. (git also reads a C-quoted `"/my secrets/**"`, but libgit2,
 /// which `--check` and `status` ask, does not.)
+///
+/// Read in escape pairs: a space [`crate::git::literal_pattern`] escaped (`\ `, a trailing
+/// one) becomes the class too, not `\[`, which would make the class's `[` literal.
 fn quoted(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
-    for c in pattern.chars() {
-        if c.is_whitespace() {
-            out.push_str("[[:space:]]");
-        } else {
-            out.push(c);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) if n.is_whitespace() => out.push_str("[[:space:]]"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            c if c.is_whitespace() => out.push_str("[[:space:]]"),
+            c => out.push(c),
         }
     }
     out
@@ -359,6 +370,11 @@ mod tests {
             ]
         );
         assert_eq!(crate::git::literal_pattern("a[1]*.yaml"), r"a\[1]\*.yaml");
+        // White space as a class, a trailing (escaped) space too; other escapes kept.
+        assert_eq!(
+            quoted(&crate::git::literal_pattern("my dir/a[1] ")),
+            r"my[[:space:]]dir/a\[1][[:space:]]"
+        );
     }
 
     #[test]
